@@ -1,0 +1,72 @@
+/*
+ * cfg_keys.h - the one table of beacon.conf(5) keys.
+ *
+ * Each CFG_KEY(section, name, type, default, help) line defines one key:
+ * the struct field (cfg.<section>.<name>), its parser, its default and the
+ * one-line help that `-n` prints.  tests/unit/check_man_keys.sh compares
+ * this table with man/beacon.conf.5 so code and manual cannot drift.
+ *
+ * Types: STR (string), INT (integer >= 0), BOOL (yes/no/true/false/on/off/1/0),
+ * SIZE (bytes, suffix k/m/g), DUR (seconds, suffix s/m/h/d), LIST (comma
+ * separated strings), ENUM(values "a|b|c", stored as the index).
+ */
+
+/* keys before any [section] header: shared by every program */
+#define CFG_GLOBAL_KEYS(X) \
+	X(global, base_url, STR, "https://t.example.com", "public URL prefix of beacon-pixelsrv, no trailing slash") \
+	X(global, secret_file, STR, "/etc/beacon/secret", "token keys: lines 'ID HEX64'; last line signs, all verify") \
+	X(global, syslog_facility, ENUM("mail|daemon|local0|local1|local2|local3|local4|local5|local6|local7"), "mail", "syslog facility")
+
+#define CFG_MILTER_KEYS(X) \
+	X(milter, socket, STR, "unix:/run/beacon/milter.sock", "libmilter socket: unix:/path or inet:port@host") \
+	X(milter, user, STR, "", "user to switch to after binding the socket") \
+	X(milter, pidfile, STR, "/run/beacon/milter.pid", "pid file") \
+	X(milter, spool_dir, STR, "/var/spool/beacon/milter", "append-only spool for rows while the database is down") \
+	X(milter, tag_header, STR, "X-Beacon", "header that marks a message for tracking") \
+	X(milter, placeholder_url, STR, "", "placeholder image URL (empty: <base_url>/p.gif)") \
+	X(milter, track_senders, LIST, "", "senders always tracked: address, @domain, sasl:login; !prefix excludes") \
+	X(milter, internal_domains, LIST, "", "recipient domains never tracked") \
+	X(milter, max_message_size, SIZE, "20m", "larger messages pass untouched") \
+	X(milter, clicks, BOOL, "yes", "rewrite links into click URLs by default") \
+	X(milter, track_literal_urls, BOOL, "no", "also rewrite links whose visible text is a URL") \
+	X(milter, per_recipient, ENUM("split|shared"), "split", "one copy per recipient, or one shared token") \
+	X(milter, reinject, STR, "inet:10026@127.0.0.1", "SMTP listener without milters for split copies") \
+	X(milter, on_db_error, ENUM("spool|accept|tempfail"), "spool", "what to do when the database is unavailable") \
+	X(milter, suppression_refresh, DUR, "60", "seconds between suppression list reloads") \
+	X(milter, plain_to_html, BOOL, "no", "give text-only tracked messages an HTML twin with the pixel") \
+	X(milter, attachments, ENUM("keep|link"), "keep", "turn attachments into download links") \
+	X(milter, attachment_min_size, SIZE, "1m", "smallest attachment turned into a link") \
+	X(milter, attachment_ttl, DUR, "30d", "how long download links work") \
+	X(milter, attachment_dir, STR, "/var/lib/beacon/attachments", "where linked attachments are stored") \
+	X(milter, db_pool_size, INT, "4", "database connections kept by the milter")
+
+#define CFG_PIXELSRV_KEYS(X) \
+	X(pixelsrv, listen, LIST, "127.0.0.1:8080", "addresses to listen on: host:port, [v6]:port") \
+	X(pixelsrv, user, STR, "", "user to switch to after binding") \
+	X(pixelsrv, pidfile, STR, "/run/beacon/pixelsrv.pid", "pid file") \
+	X(pixelsrv, threads, INT, "0", "HTTP worker threads (0: one per core)") \
+	X(pixelsrv, tls_cert, STR, "", "PEM certificate for built-in TLS") \
+	X(pixelsrv, tls_key, STR, "", "PEM key for built-in TLS") \
+	X(pixelsrv, trusted_proxies, LIST, "", "CIDRs whose X-Forwarded-For/Forwarded is believed") \
+	X(pixelsrv, internal_networks, LIST, "", "CIDRs whose events are class internal") \
+	X(pixelsrv, apple_relay_ranges, STR, "", "CSV of iCloud Private Relay egress ranges") \
+	X(pixelsrv, geoip_city_db, STR, "/var/lib/GeoIP/GeoLite2-City.mmdb", "MaxMind City database") \
+	X(pixelsrv, geoip_asn_db, STR, "/var/lib/GeoIP/GeoLite2-ASN.mmdb", "MaxMind ASN database") \
+	X(pixelsrv, uap_regexes, STR, "/usr/share/uap-core/regexes.yaml", "uap-core regexes.yaml") \
+	X(pixelsrv, mail_clients, STR, "/usr/local/share/beacon/mail-clients.yaml", "mail-client rules") \
+	X(pixelsrv, anonymize_ip, BOOL, "no", "store IPs truncated (/24, /48)") \
+	X(pixelsrv, spool_dir, STR, "/var/spool/beacon/pixelsrv", "event queue file and spool") \
+	X(pixelsrv, queue_size, INT, "65536", "events held in memory before spilling to the spool") \
+	X(pixelsrv, batch_size, INT, "1000", "events per COPY batch") \
+	X(pixelsrv, batch_interval, INT, "200", "milliseconds between writer flushes") \
+	X(pixelsrv, connection_limit, INT, "10000", "concurrent HTTP connections") \
+	X(pixelsrv, connection_timeout, DUR, "15", "idle HTTP connection timeout, seconds")
+
+#define CFG_DATABASE_KEYS(X) \
+	X(database, conninfo, STR, "dbname=beacon", "libpq connection string") \
+	X(database, password_file, STR, "", "file holding the password (mode 0600)") \
+	X(database, connect_timeout, DUR, "5", "seconds to wait for a connection") \
+	X(database, statement_timeout, INT, "2000", "milliseconds a statement may run") \
+	X(database, retention_days, INT, "400", "events older than this are dropped by beaconctl maintain")
+
+#define CFG_ALL_KEYS(X) CFG_GLOBAL_KEYS(X) CFG_MILTER_KEYS(X) CFG_PIXELSRV_KEYS(X) CFG_DATABASE_KEYS(X)

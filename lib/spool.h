@@ -1,0 +1,52 @@
+/*
+ * spool.h - append-only, checksummed, fsync'd record files.
+ *
+ * When the database is down, the milter (message rows) and the pixel
+ * server (events) append records to DIR/NAME.spool.  A replayer renames
+ * that file to DIR/NAME.replay (new records go to a fresh .spool), feeds
+ * each record in order to a callback that writes it to the database, and
+ * keeps the offset of the last record done in DIR/NAME.replay.off, so a
+ * restart resumes where it stopped.  Records:
+ *
+ *     "BS" | type (1) | 0 (1) | length (4, LE) | checksum (8) | payload
+ *
+ * The checksum is SipHash-2-4 (libsodium crypto_shorthash) of the header's
+ * first 8 bytes and the payload, under a fixed key: it detects torn writes,
+ * it is not a MAC.  A torn record at the end of a file (a crash during
+ * append) is reported and skipped; a bad checksum elsewhere stops the
+ * replay of that file so nothing is replayed out of order.
+ */
+#ifndef BEACON_SPOOL_H
+#define BEACON_SPOOL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPOOL_HDR_LEN 16
+#define SPOOL_MAX_RECORD (16u * 1024 * 1024)
+
+struct spool;
+
+/* spool_open - open (create, mode 0600) DIR/NAME.spool for appending */
+struct spool *spool_open(const char *dir, const char *name, char *err, size_t errlen);
+/* spool_append - one record; SYNC: fdatasync before returning; -1 and errno on failure */
+int spool_append(struct spool *sp, uint8_t type, const void *data, size_t len, int sync);
+/* spool_sync - fdatasync the current file */
+int spool_sync(struct spool *sp);
+/* spool_has_pending - is there anything to replay (a .replay or non-empty .spool)? */
+int spool_has_pending(struct spool *sp);
+/* spool_fn - replay callback; return 0 when the record is safely stored, -1 to stop */
+typedef int (*spool_fn)(void *arg, uint8_t type, const void *data, size_t len);
+/* spool_replay - replay every pending record in order; the number replayed, or -1 if FN stopped */
+long spool_replay(struct spool *sp, spool_fn fn, void *arg);
+/* spool_close - close (records stay on disk) */
+void spool_close(struct spool *sp);
+
+/* spool_parse - walk records in BUF[0..LEN): FN per record; bytes consumed
+ * (a torn tail is left unconsumed); -1 on a corrupt record, with *BAD at its offset */
+long spool_parse(const uint8_t *buf, size_t len, spool_fn fn, void *arg, size_t *bad);
+/* spool_encode_header - fill HDR for a record of TYPE and PAYLOAD */
+void spool_encode_header(uint8_t hdr[SPOOL_HDR_LEN], uint8_t type, const void *payload, size_t len);
+
+#endif

@@ -1,0 +1,366 @@
+/*
+ * token.c - make, parse and verify tokens and click URLs with libsodium.
+ *
+ * MACs are keyed BLAKE2b (crypto_generichash) truncated to 10 bytes, with
+ * a one-byte domain tag so a token MAC can never pass as a click MAC.
+ * Comparisons use sodium_memcmp (constant time).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "token.h"
+
+/* token_keys - the loaded secrets, indexed by key id */
+struct token_keys {
+	uint8_t have[256];			/* 1 if key id is loaded */
+	uint8_t key[256][TOKEN_KEY_LEN];	/* the secrets */
+	uint8_t current;			/* key id that signs */
+};
+
+/* token_init - initialise libsodium once */
+int token_init(void)
+{
+	return sodium_init() < 0 ? -1 : 0;
+}
+
+/* token_keys_new - an empty key set in guarded memory */
+struct token_keys *token_keys_new(void)
+{
+	struct token_keys *k;
+	if (token_init() < 0)
+		return NULL;
+	k = calloc(1, sizeof(*k));
+	return k;
+}
+
+/* token_keys_add - add (or refuse) key ID */
+int token_keys_add(struct token_keys *k, uint8_t id, const uint8_t key[TOKEN_KEY_LEN])
+{
+	if (id == 0 || k->have[id])
+		return -1;
+	memcpy(k->key[id], key, TOKEN_KEY_LEN);
+	k->have[id] = 1;
+	k->current = id;
+	return 0;
+}
+
+/* token_keys_current - signing key id */
+uint8_t token_keys_current(const struct token_keys *k)
+{
+	return k->current;
+}
+
+/* token_keys_free - wipe and free */
+void token_keys_free(struct token_keys *k)
+{
+	if (!k)
+		return;
+	sodium_memzero(k, sizeof(*k));
+	free(k);
+}
+
+/* token_keys_line - parse "ID HEX64" into K; -1 with WHY */
+static int token_keys_line(struct token_keys *k, char *line, const char **why)
+{
+	char *p = line, *end;
+	uint8_t key[TOKEN_KEY_LEN];
+	size_t bin_len;
+	long id;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0' || *p == '#' || *p == '\n')
+		return 0;
+	errno = 0;
+	id = strtol(p, &end, 10);
+	if (errno || end == p || id < 1 || id > 255 || (*end != ' ' && *end != '\t')) {
+		*why = "expected 'ID HEX' with ID 1..255";
+		return -1;
+	}
+	p = end;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	end = p + strcspn(p, " \t\r\n");
+	if (end - p != TOKEN_KEY_LEN * 2 ||
+	    sodium_hex2bin(key, sizeof(key), p, (size_t)(end - p), NULL, &bin_len, NULL) != 0 ||
+	    bin_len != TOKEN_KEY_LEN) {
+		*why = "expected 64 hex digits (32 bytes) after the key id";
+		return -1;
+	}
+	if (token_keys_add(k, (uint8_t)id, key) < 0) {
+		*why = "key id given twice";
+		sodium_memzero(key, sizeof(key));
+		return -1;
+	}
+	sodium_memzero(key, sizeof(key));
+	return 0;
+}
+
+/* token_keys_load - read and check the secret file */
+struct token_keys *token_keys_load(const char *path, char *err, size_t errlen)
+{
+	struct token_keys *k;
+	struct stat st;
+	char line[512];
+	const char *why = NULL;
+	int lineno = 0;
+	FILE *fp;
+
+	if (!path || !*path) {
+		snprintf(err, errlen, "secret_file is not set");
+		return NULL;
+	}
+	fp = fopen(path, "r");
+	if (!fp) {
+		snprintf(err, errlen, "%s: cannot read secret file: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		fclose(fp);
+		return NULL;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen, "%s: secret file is accessible by group or others "
+			 "(mode %04o); run: chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
+		fclose(fp);
+		return NULL;
+	}
+	k = token_keys_new();
+	if (!k) {
+		snprintf(err, errlen, "cannot initialise libsodium");
+		fclose(fp);
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), fp)) {
+		lineno++;
+		if (token_keys_line(k, line, &why) < 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+			sodium_memzero(line, sizeof(line));
+			fclose(fp);
+			token_keys_free(k);
+			return NULL;
+		}
+	}
+	sodium_memzero(line, sizeof(line));
+	fclose(fp);
+	if (!k->current) {
+		snprintf(err, errlen, "%s: no key in secret file (expected lines 'ID HEX64')", path);
+		token_keys_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+/* token_new_rid - random recipient id */
+void token_new_rid(uint8_t rid[TOKEN_RID_LEN])
+{
+	randombytes_buf(rid, TOKEN_RID_LEN);
+}
+
+/* token_mac - keyed BLAKE2b of TAG || A || B, truncated */
+static void token_mac(const uint8_t *key, char tag, const void *a, size_t alen,
+		      const void *b, size_t blen, uint8_t out[TOKEN_MAC_LEN])
+{
+	crypto_generichash_state st;
+	uint8_t full[crypto_generichash_BYTES_MIN];
+
+	crypto_generichash_init(&st, key, TOKEN_KEY_LEN, sizeof(full));
+	crypto_generichash_update(&st, (const uint8_t *)&tag, 1);
+	crypto_generichash_update(&st, a, alen);
+	if (blen)
+		crypto_generichash_update(&st, b, blen);
+	crypto_generichash_final(&st, full, sizeof(full));
+	memcpy(out, full, TOKEN_MAC_LEN);
+}
+
+/* token_make - encode a token under the signing key */
+int token_make(const struct token_keys *k, const uint8_t rid[TOKEN_RID_LEN],
+	       char out[TOKEN_STR_LEN + 1])
+{
+	uint8_t raw[TOKEN_RAW_LEN];
+
+	if (!k || !k->current)
+		return -1;
+	raw[0] = k->current;
+	memcpy(raw + 1, rid, TOKEN_RID_LEN);
+	token_mac(k->key[k->current], 't', raw, 1 + TOKEN_RID_LEN, NULL, 0,
+		  raw + 1 + TOKEN_RID_LEN);
+	sodium_bin2base64(out, TOKEN_STR_LEN + 1, raw, sizeof(raw),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return 0;
+}
+
+/* token_decode - base64url S[0..LEN) of exactly OUTLEN bytes; -1 if not */
+static int token_decode(const char *s, size_t len, uint8_t *out, size_t outlen)
+{
+	size_t bin_len;
+	const char *end;
+
+	if (sodium_base642bin(out, outlen, s, len, NULL, &bin_len, &end,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return -1;
+	return bin_len == outlen && end == s + len ? 0 : -1;
+}
+
+/* token_parse - decode and verify a token */
+enum token_status token_parse(const struct token_keys *k, const char *s, size_t len,
+			      struct token *out)
+{
+	uint8_t raw[TOKEN_RAW_LEN], mac[TOKEN_MAC_LEN];
+
+	if (len != TOKEN_STR_LEN || token_decode(s, len, raw, sizeof(raw)) < 0)
+		return TOKEN_MALFORMED;
+	if (!k || !k->have[raw[0]])
+		return TOKEN_UNKNOWN_KEY;
+	token_mac(k->key[raw[0]], 't', raw, 1 + TOKEN_RID_LEN, NULL, 0, mac);
+	if (sodium_memcmp(mac, raw + 1 + TOKEN_RID_LEN, TOKEN_MAC_LEN) != 0)
+		return TOKEN_BAD_MAC;
+	if (out) {
+		out->key_id = raw[0];
+		memcpy(out->rid, raw + 1, TOKEN_RID_LEN);
+	}
+	return TOKEN_OK;
+}
+
+/* token_rid_uuid - 8-4-4-4-12 lower-case hex */
+void token_rid_uuid(const uint8_t rid[TOKEN_RID_LEN], char out[TOKEN_UUID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	char *p = out;
+	for (int i = 0; i < TOKEN_RID_LEN; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		*p++ = hex[rid[i] >> 4];
+		*p++ = hex[rid[i] & 15];
+	}
+	*p = '\0';
+}
+
+/* token_uuid_rid - parse 8-4-4-4-12 hex (either case) */
+int token_uuid_rid(const char *uuid, uint8_t rid[TOKEN_RID_LEN])
+{
+	char hex[TOKEN_RID_LEN * 2];
+	size_t bin_len, n = 0;
+
+	if (strlen(uuid) != TOKEN_UUID_LEN)
+		return -1;
+	for (size_t i = 0; i < TOKEN_UUID_LEN; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash != (uuid[i] == '-'))
+			return -1;
+		if (!dash)
+			hex[n++] = uuid[i];
+	}
+	if (sodium_hex2bin(rid, TOKEN_RID_LEN, hex, sizeof(hex), NULL, &bin_len, NULL) != 0 ||
+	    bin_len != TOKEN_RID_LEN)
+		return -1;
+	return 0;
+}
+
+/* token_status_str - word for a status */
+const char *token_status_str(enum token_status st)
+{
+	switch (st) {
+	case TOKEN_OK: return "valid";
+	case TOKEN_MALFORMED: return "malformed";
+	case TOKEN_UNKNOWN_KEY: return "unknown key id";
+	case TOKEN_BAD_MAC: return "bad MAC";
+	}
+	return "?";
+}
+
+/* clickurl_mac - MAC over token bytes, link number and target URL */
+static void clickurl_mac(const struct token_keys *k, const uint8_t raw[TOKEN_RAW_LEN],
+			 unsigned n, const char *url, size_t url_len, char out[TOKEN_CMAC_STR_LEN + 1])
+{
+	uint8_t buf[TOKEN_RAW_LEN + 4], mac[TOKEN_MAC_LEN];
+
+	memcpy(buf, raw, TOKEN_RAW_LEN);
+	buf[TOKEN_RAW_LEN] = (uint8_t)(n >> 24);
+	buf[TOKEN_RAW_LEN + 1] = (uint8_t)(n >> 16);
+	buf[TOKEN_RAW_LEN + 2] = (uint8_t)(n >> 8);
+	buf[TOKEN_RAW_LEN + 3] = (uint8_t)n;
+	token_mac(k->key[raw[0]], 'c', buf, sizeof(buf), url, url_len, mac);
+	sodium_bin2base64(out, TOKEN_CMAC_STR_LEN + 1, mac, sizeof(mac),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* clickurl_make - build a signed click URL for link N of TOKEN */
+char *clickurl_make(const struct token_keys *k, const char *base_url, const char *token,
+		    unsigned n, const char *url)
+{
+	uint8_t raw[TOKEN_RAW_LEN];
+	char mac[TOKEN_CMAC_STR_LEN + 1];
+	size_t ulen = strlen(url), blen = sodium_base64_ENCODED_LEN(ulen,
+					sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *b64, *out;
+
+	if (strlen(token) != TOKEN_STR_LEN || token_decode(token, TOKEN_STR_LEN, raw, sizeof(raw)) < 0 ||
+	    !k->have[raw[0]])
+		return NULL;
+	clickurl_mac(k, raw, n, url, ulen, mac);
+	b64 = malloc(blen);
+	if (!b64)
+		return NULL;
+	sodium_bin2base64(b64, blen, (const uint8_t *)url, ulen,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	if (asprintf(&out, "%s/c/%s/%u/%s?u=%s", base_url, token, n, mac, b64) < 0)
+		out = NULL;
+	free(b64);
+	return out;
+}
+
+/* clickurl_check - verify token, n, mac and target of a click request */
+enum token_status clickurl_check(const struct token_keys *k, const char *token, size_t token_len,
+				 const char *n, size_t n_len, const char *mac, size_t mac_len,
+				 const char *u, size_t u_len, struct token *tok, unsigned *link_n,
+				 char **url)
+{
+	uint8_t raw[TOKEN_RAW_LEN];
+	char want[TOKEN_CMAC_STR_LEN + 1];
+	unsigned long num = 0;
+	size_t bin_len;
+	const char *end;
+	char *target;
+	enum token_status st;
+
+	*url = NULL;
+	st = token_parse(k, token, token_len, tok);
+	if (st != TOKEN_OK)
+		return st;
+	if (n_len == 0 || n_len > 6 || (n_len > 1 && n[0] == '0'))
+		return TOKEN_MALFORMED;
+	for (size_t i = 0; i < n_len; i++) {
+		if (n[i] < '0' || n[i] > '9')
+			return TOKEN_MALFORMED;
+		num = num * 10 + (unsigned)(n[i] - '0');
+	}
+	if (mac_len != TOKEN_CMAC_STR_LEN || u_len == 0)
+		return TOKEN_MALFORMED;
+	target = malloc(u_len + 1);
+	if (!target)
+		return TOKEN_MALFORMED;
+	if (sodium_base642bin((uint8_t *)target, u_len, u, u_len, NULL, &bin_len, &end,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || end != u + u_len ||
+	    bin_len == 0 || memchr(target, '\0', bin_len)) {
+		free(target);
+		return TOKEN_MALFORMED;
+	}
+	target[bin_len] = '\0';
+	token_decode(token, token_len, raw, sizeof(raw));
+	clickurl_mac(k, raw, (unsigned)num, target, bin_len, want);
+	if (sodium_memcmp(want, mac, TOKEN_CMAC_STR_LEN) != 0) {
+		free(target);
+		return TOKEN_BAD_MAC;
+	}
+	*link_n = (unsigned)num;
+	*url = target;
+	return TOKEN_OK;
+}
