@@ -7,6 +7,7 @@
 #   make bench           side-by-side benchmarks (QUICK=1 for a smoke run)
 #   make fuzz            every libFuzzer target for FUZZ_SECONDS each
 #   make install         PREFIX=/usr/local DESTDIR= honoured
+#   V=1                  show every command
 #   make deps            install the Debian packages the build and tests need
 #
 # Sources are found by directory: lib/*.c is libbeacon.a; each program's
@@ -25,6 +26,8 @@ PKG_CONFIG ?= pkg-config
 SANITIZER ?=
 WERROR    ?=
 FUZZ_SECONDS ?= 60
+V         ?=
+Q          = $(if $(V),,@)
 VERSION   := 0.1.0
 
 PKGS      := gmime-3.0 milter libpq libmaxminddb libmicrohttpd libsodium inih yaml-0.1 libpcre2-8
@@ -53,35 +56,48 @@ LIB_OBJ      := $(call obj,$(LIB_SRC))
 MILTER_OBJ   := $(call obj,$(MILTER_SRC))
 PIXELSRV_OBJ := $(call obj,$(PIXELSRV_SRC))
 CTL_OBJ      := $(call obj,$(CTL_SRC))
-# every object but the mains: what unit tests and fuzz targets link with
+# every object but the mains, one archive per program: unit tests and fuzz
+# targets link with these and pull in only the modules they use
 MODULE_OBJ   := $(filter-out %/main.o,$(MILTER_OBJ) $(PIXELSRV_OBJ) $(CTL_OBJ))
+MODULE_LIBS  := $(BUILD)/milter/modules.a $(BUILD)/pixelsrv/modules.a $(BUILD)/ctl/modules.a
 TEST_BIN     := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(TEST_SRC))
 PROGS        := $(BUILD)/beacon-milter $(BUILD)/beacon-pixelsrv $(BUILD)/beaconctl
 
+.SECONDARY:
 .PHONY: all tests check check-build demo bench fuzz fuzz-build deps install clean lint-man
 
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(if $(V),,echo '  CC      $<')
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libbeacon.a: $(LIB_OBJ)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/%/modules.a: $(MODULE_OBJ)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $(filter $(BUILD)/$*/%,$(MODULE_OBJ))
 
 $(BUILD)/beacon-milter: $(MILTER_OBJ) $(BUILD)/libbeacon.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(V),,echo '  LINK    $@')
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/beacon-pixelsrv: $(PIXELSRV_OBJ) $(BUILD)/libbeacon.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(V),,echo '  LINK    $@')
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/beaconctl: $(CTL_OBJ) $(BUILD)/libbeacon.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(V),,echo '  LINK    $@')
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(MODULE_OBJ) $(BUILD)/libbeacon.a
+$(BUILD)/tests/unit/%: tests/unit/%.c $(MODULE_LIBS) $(BUILD)/libbeacon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(MODULE_OBJ) $(BUILD)/libbeacon.a \
+	@$(if $(V),,echo '  TEST    $@')
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -Wl,--start-group $(MODULE_LIBS) $(BUILD)/libbeacon.a -Wl,--end-group \
 		$(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 tests: $(PROGS) $(TEST_BIN)
@@ -107,10 +123,11 @@ fuzz-build:
 	$(MAKE) BUILD=$(BUILD) CC=$(CLANG) SANITIZER= CFLAGS="$(FUZZ_CFLAGS)" \
 		$(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
 
-$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(MODULE_OBJ) $(BUILD)/libbeacon.a
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(MODULE_LIBS) $(BUILD)/libbeacon.a
 	@mkdir -p $(dir $@)
-	$(CLANG) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(MODULE_OBJ) \
-		$(BUILD)/libbeacon.a $(LIBS)
+	@$(if $(V),,echo '  FUZZ    $@')
+	$(Q)$(CLANG) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
+		-Wl,--start-group $(MODULE_LIBS) $(BUILD)/libbeacon.a -Wl,--end-group $(LIBS)
 
 fuzz: deps
 	$(MAKE) BUILD=build/fuzz fuzz-build
