@@ -1,0 +1,85 @@
+/*
+ * NAME
+ *	ctl.h - what the beaconctl command modules share
+ *
+ * DESCRIPTION
+ *	beaconctl is short-lived: a command parses its arguments, opens one
+ *	database session, does its work and exits with a sysexits(3) code.
+ *	The state every command needs (config, session) lives in one
+ *	struct ctl; ctl_exit() is the one way out, so the session is closed
+ *	and the config freed on every path.
+ *
+ *	Exit codes: EX_USAGE bad arguments, EX_DATAERR bad data (malformed
+ *	token, bad date, out-of-range value), EX_NOINPUT missing SQL files,
+ *	EX_UNAVAILABLE database unreachable, EX_TEMPFAIL a retry may work
+ *	(serialization failure, lock or statement timeout), EX_NOPERM
+ *	refused by the database, EX_CONFIG config errors or a missing schema,
+ *	EX_SOFTWARE anything else.
+ */
+#ifndef BEACON_CTL_H
+#define BEACON_CTL_H
+
+#include <stdio.h>
+#include <libpq-fe.h>
+
+#include "cfg.h"
+#include "daemon.h"
+#include "log.h"
+
+#ifndef BEACON_DATADIR
+#define BEACON_DATADIR "/usr/local/share/beacon"	/* the Makefile sets it */
+#endif
+
+#define CTL_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* ctl - the state of one beaconctl run */
+struct ctl {
+	struct beacon_cfg cfg;		/* beacon.conf(5) */
+	struct beacon_opts opts;	/* common options */
+	PGconn *conn;			/* the session, NULL until ctl_connect */
+	const char *cmd;		/* the command being run, for messages */
+};
+
+/* ctl_cmd_fn - one command: ARGV[0] is its name; returns an exit code */
+typedef int ctl_cmd_fn(struct ctl *c, int argc, char **argv);
+
+ctl_cmd_fn ctl_init, ctl_migrate, ctl_report, ctl_history, ctl_watch,
+	ctl_export, ctl_purge, ctl_suppress, ctl_token, ctl_maintain;
+
+/* ctl_exit - close the session, free the config, exit with CODE */
+void ctl_exit(struct ctl *c, int code) __attribute__((noreturn));
+/* ctl_die - print "beaconctl: error: ..." and ctl_exit(CODE) */
+void ctl_die(struct ctl *c, int code, const char *fmt, ...)
+	CTL_PRINTF(3, 4) __attribute__((noreturn));
+/* ctl_usage - print "beaconctl: CMD: ...", the command's usage, exit EX_USAGE */
+void ctl_usage(struct ctl *c, const char *usage, const char *fmt, ...)
+	CTL_PRINTF(3, 4) __attribute__((noreturn));
+
+/* ctl_connect - open the session (UTF8, ISO dates, viewer's time zone); exits on failure */
+PGconn *ctl_connect(struct ctl *c);
+/* ctl_pg_code - the exit code for a failed RES (or a broken session) */
+int ctl_pg_code(PGconn *conn, const PGresult *res);
+/* ctl_pg_die - report a failed RES with its detail and hint, clear it, exit */
+void ctl_pg_die(struct ctl *c, PGresult *res, const char *what) __attribute__((noreturn));
+/* ctl_exec - PQexecParams (text in, text out); exits unless it succeeds */
+PGresult *ctl_exec(struct ctl *c, const char *what, const char *sql, int n,
+		   const char *const *params);
+/* ctl_cmd - run a statement that returns no rows; exits on failure */
+void ctl_cmd(struct ctl *c, const char *what, const char *sql, int n,
+	     const char *const *params);
+/* ctl_rollback - roll back an open transaction, ignoring errors */
+void ctl_rollback(struct ctl *c);
+/* ctl_viewer_tz - the viewer's time zone name from $TZ, or NULL */
+const char *ctl_viewer_tz(void);
+
+/* ctl_bad_option - the usage error for what getopt_long returned (CH '?' or ':') */
+void ctl_bad_option(struct ctl *c, const char *usage, int ch, char **argv)
+	__attribute__((noreturn));
+
+/* ctl_parse_long - strict decimal in [MIN, MAX]; -1 if S is not one */
+int ctl_parse_long(const char *s, long min, long max, long *out);
+
+/* ctl_sql_dir - the directory holding schema/ and reports/; NULL if none */
+const char *ctl_sql_dir(char *buf, size_t len);
+
+#endif

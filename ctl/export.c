@@ -1,0 +1,307 @@
+/*
+ * NAME
+ *	export.c - beaconctl export: events as CSV for a CRM import
+ *
+ * SYNOPSIS
+ *	beaconctl export --format csv|hubspot|salesforce [--since WHEN]
+ *			 [--class LIST] [--output FILE] [--purge]
+ *
+ * DESCRIPTION
+ *	One row per event (every kind; every class unless --class narrows
+ *	them), oldest first, with the recipient's address, the message's
+ *	Message-ID, sender, campaign and subject, the link URL of a click,
+ *	the attachment of a download, the place and the device.  Events
+ *	whose token has no recipients row yet are exported too, with an
+ *	empty address.  WHEN is any timestamp PostgreSQL reads
+ *	(2026-01-01, '2026-01-01 12:00+01', yesterday); rows with at >= WHEN.
+ *
+ *	  csv         Beacon's own columns, times in UTC (ISO 8601)
+ *	  hubspot     HubSpot import headers: Email, Event Type, Event Date,
+ *		      Campaign, Email Subject, Link URL, City,
+ *		      Country/Region, Device Type, Event Class
+ *	  salesforce  Salesforce field names: Email, Event_Type__c,
+ *		      Event_Time__c (yyyy-MM-ddTHH:mm:ss.SSSZ), Campaign__c,
+ *		      Subject, Link_URL__c, City, Country, Device__c,
+ *		      Event_Class__c
+ *
+ *	In the CRM formats the event type reads Opened, Clicked, Downloaded
+ *	or Inbound, and a value starting with = + - @ is prefixed with ' so
+ *	a spreadsheet never evaluates it.
+ *
+ *	--purge deletes exactly the exported events: the rows come from one
+ *	DELETE ... RETURNING statement, streamed (single-row mode) to the
+ *	output, and the transaction commits only once every row is written
+ *	(and, with --output, the file is fsync'd).  A failed write rolls
+ *	back: nothing is deleted.  --output creates FILE with mode 0600 and
+ *	removes it again if the export fails (a regular file only).  "exported N events" (and
+ *	"deleted N") goes to stderr.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "output.h"
+
+#define EXPORT_USAGE "export --format csv|hubspot|salesforce [--since WHEN] " \
+	"[--class LIST] [--output FILE] [--purge]"
+
+/* the rows to export: an event selection, or the same one deleted */
+#define EXPORT_WHERE \
+	"WHERE ($1::timestamptz IS NULL OR e.at >= $1::timestamptz) " \
+	"AND ($2::text IS NULL OR e.class = ANY (string_to_array($2::text, ',')))"
+#define EXPORT_BODY \
+	"SELECT to_char(ev.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), " \
+	"to_char(ev.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), " \
+	"ev.kind, ev.class, r.address, m.message_id, m.sender, m.campaign, m.subject, " \
+	"l.url, a.name, ev.country, ev.region, ev.city, ev.device, ev.os, ev.client, " \
+	"ev.browser, host(ev.ip), ev.token_id " \
+	"FROM ev " \
+	"LEFT JOIN beacon.recipients r ON r.token_id = ev.token_id " \
+	"LEFT JOIN beacon.messages m ON m.id = r.message " \
+	"LEFT JOIN beacon.links l ON l.message = r.message AND l.n = ev.link_n " \
+	"LEFT JOIN beacon.attachments a ON a.message = r.message AND a.id = ev.attachment_id " \
+	"ORDER BY ev.at, ev.token_id, ev.kind, ev.link_n, ev.attachment_id"
+
+static const char export_select[] =
+	"WITH ev AS (SELECT e.* FROM beacon.events e " EXPORT_WHERE ") " EXPORT_BODY;
+static const char export_delete[] =
+	"WITH ev AS (DELETE FROM beacon.events e " EXPORT_WHERE " RETURNING e.*) " EXPORT_BODY;
+
+/* the columns of EXPORT_BODY */
+enum {
+	X_AT, X_AT_MS, X_KIND, X_CLASS, X_ADDRESS, X_MESSAGE_ID, X_SENDER, X_CAMPAIGN,
+	X_SUBJECT, X_URL, X_ATTACHMENT, X_COUNTRY, X_REGION, X_CITY, X_DEVICE, X_OS,
+	X_CLIENT, X_BROWSER, X_IP, X_TOKEN_ID, X_EVENT_TYPE /* computed */
+};
+
+/* export_format - header names and the column each comes from */
+struct export_format {
+	const char *name;		/* --format value */
+	int crm;			/* event type words, formula-safe values */
+	const char *head[21];		/* header names, NULL-terminated */
+	int col[21];			/* X_ column per header */
+};
+
+static const struct export_format export_formats[] = {
+	{ "csv", 0,
+	  { "at", "kind", "class", "address", "message_id", "sender", "campaign",
+	    "subject", "url", "attachment", "country", "region", "city", "device",
+	    "os", "client", "browser", "ip", "token_id", NULL },
+	  { X_AT, X_KIND, X_CLASS, X_ADDRESS, X_MESSAGE_ID, X_SENDER, X_CAMPAIGN,
+	    X_SUBJECT, X_URL, X_ATTACHMENT, X_COUNTRY, X_REGION, X_CITY, X_DEVICE,
+	    X_OS, X_CLIENT, X_BROWSER, X_IP, X_TOKEN_ID } },
+	{ "hubspot", 1,
+	  { "Email", "Event Type", "Event Date", "Campaign", "Email Subject", "Link URL",
+	    "City", "Country/Region", "Device Type", "Event Class", NULL },
+	  { X_ADDRESS, X_EVENT_TYPE, X_AT, X_CAMPAIGN, X_SUBJECT, X_URL, X_CITY,
+	    X_COUNTRY, X_DEVICE, X_CLASS } },
+	{ "salesforce", 1,
+	  { "Email", "Event_Type__c", "Event_Time__c", "Campaign__c", "Subject",
+	    "Link_URL__c", "City", "Country", "Device__c", "Event_Class__c", NULL },
+	  { X_ADDRESS, X_EVENT_TYPE, X_AT_MS, X_CAMPAIGN, X_SUBJECT, X_URL, X_CITY,
+	    X_COUNTRY, X_DEVICE, X_CLASS } },
+};
+
+/* export_bad_class - the length of the first unknown class in LIST (at *BAD), 0 if none */
+static int export_bad_class(const char *list, const char **bad)
+{
+	static const char *const known[] = {
+		"human", "proxy", "prefetch", "scanner", "internal", "sender",
+	};
+	const char *p = list;
+
+	for (;;) {
+		size_t len = strcspn(p, ","), i;
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (strlen(known[i]) == len && strncmp(known[i], p, len) == 0)
+				break;
+		if (i == sizeof(known) / sizeof(known[0])) {
+			*bad = p;
+			return len ? (int)len : -1;
+		}
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
+/* export_event_type - the CRM word for KIND */
+static const char *export_event_type(const char *kind)
+{
+	if (strcmp(kind, "open") == 0)
+		return "Opened";
+	if (strcmp(kind, "click") == 0)
+		return "Clicked";
+	if (strcmp(kind, "download") == 0)
+		return "Downloaded";
+	if (strcmp(kind, "inbound") == 0)
+		return "Inbound";
+	return kind;
+}
+
+/* export_row - one CSV line of F from row 0 of RES (or the header if RES is NULL) */
+static void export_row(FILE *fp, const struct export_format *f, const PGresult *res)
+{
+	for (int i = 0; f->head[i]; i++) {
+		const char *v;
+		if (i)
+			fputc(',', fp);
+		if (!res) {
+			out_csv_field(fp, f->head[i], 0);
+			continue;
+		}
+		if (f->col[i] == X_EVENT_TYPE)
+			v = export_event_type(PQgetvalue(res, 0, X_KIND));
+		else
+			v = PQgetisnull(res, 0, f->col[i]) ? NULL : PQgetvalue(res, 0, f->col[i]);
+		out_csv_field(fp, v, f->crm);
+	}
+	fputc('\n', fp);
+}
+
+static int export_regular;	/* --output is a regular file: remove it on failure */
+
+/* export_abandon - roll back, remove a half-written regular FILE, exit */
+static void export_abandon(struct ctl *c, FILE *fp, const char *file, int code,
+			   const char *why)
+{
+	ctl_rollback(c);
+	if (file) {
+		if (fp)
+			fclose(fp);
+		if (export_regular)
+			unlink(file);
+	}
+	ctl_die(c, code, "%s; nothing was deleted", why);
+}
+
+/* ctl_export - stream the selected events as CSV; with --purge delete them */
+int ctl_export(struct ctl *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "since", required_argument, NULL, 's' },
+		{ "class", required_argument, NULL, 'k' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "purge", no_argument, NULL, 'P' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct export_format *f = NULL;
+	const char *params[2] = { NULL, NULL }, *file = NULL;
+	char why[512];
+	long rows = 0;
+	int ch, purge = 0, fd;
+	FILE *fp = stdout;
+	PGresult *res;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			for (size_t i = 0; i < sizeof(export_formats) / sizeof(export_formats[0]); i++)
+				if (strcmp(export_formats[i].name, optarg) == 0)
+					f = &export_formats[i];
+			if (!f)
+				ctl_usage(c, EXPORT_USAGE, "unknown format '%s'", optarg);
+			break;
+		case 's':
+			if (!*optarg)
+				ctl_usage(c, EXPORT_USAGE, "--since needs a date");
+			params[0] = optarg;
+			break;
+		case 'k': {
+			const char *bad;
+			int n = export_bad_class(optarg, &bad);
+			if (n)
+				ctl_usage(c, EXPORT_USAGE, "--class: unknown class '%.*s' (a comma "
+					  "list of human, proxy, prefetch, scanner, internal, sender)",
+					  n < 0 ? 0 : n, bad);
+			params[1] = optarg;
+			break;
+		}
+		case 'o': file = optarg; break;
+		case 'P': purge = 1; break;
+		default: ctl_bad_option(c, EXPORT_USAGE, ch, argv);
+		}
+	}
+	if (optind < argc)
+		ctl_usage(c, EXPORT_USAGE, "unexpected argument '%s'", argv[optind]);
+	if (!f)
+		ctl_usage(c, EXPORT_USAGE, "--format is required");
+
+	ctl_connect(c);
+	ctl_cmd(c, "export", "BEGIN", 0, NULL);
+	ctl_cmd(c, "export", "SET LOCAL statement_timeout = 0", 0, NULL);
+	if (params[0]) {
+		/* a bad date is a usage error here, before anything is written */
+		res = PQexecParams(c->conn, "SELECT $1::timestamptz", 1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+			snprintf(why, sizeof(why), "--since '%s': %s", params[0], m ? m : "invalid");
+			PQclear(res);
+			ctl_rollback(c);
+			ctl_die(c, EX_DATAERR, "%s", why);
+		}
+		PQclear(res);
+	}
+	if (file) {
+		struct stat st;
+		fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		export_regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+		if (fd < 0 || !(fp = fdopen(fd, "w"))) {
+			snprintf(why, sizeof(why), "%s: %s", file, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			ctl_rollback(c);
+			ctl_die(c, EX_CANTCREAT, "%s", why);
+		}
+	}
+
+	if (!PQsendQueryParams(c->conn, purge ? export_delete : export_select, 2, NULL,
+			       params, NULL, NULL, 0) || !PQsetSingleRowMode(c->conn)) {
+		snprintf(why, sizeof(why), "export: %.*s",
+			 (int)strcspn(PQerrorMessage(c->conn), "\n"), PQerrorMessage(c->conn));
+		export_abandon(c, fp, file, EX_UNAVAILABLE, why);
+	}
+	export_row(fp, f, NULL);
+	while ((res = PQgetResult(c->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_SINGLE_TUPLE) {
+			export_row(fp, f, res);
+			rows++;
+		} else if (st != PGRES_TUPLES_OK) {
+			const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+			int code = ctl_pg_code(c->conn, res);
+			snprintf(why, sizeof(why), "export: %s",
+				 m ? m : PQerrorMessage(c->conn));
+			PQclear(res);
+			while ((res = PQgetResult(c->conn)) != NULL)
+				PQclear(res);
+			export_abandon(c, fp, file, code, why);
+		}
+		PQclear(res);
+	}
+	if (fflush(fp) != 0 || ferror(fp) || (export_regular && fsync(fileno(fp)) != 0)) {
+		snprintf(why, sizeof(why), "writing %s: %s", file ? file : "standard output",
+			 strerror(errno));
+		export_abandon(c, fp, file, EX_IOERR, why);
+	}
+	if (file && fclose(fp) != 0) {
+		snprintf(why, sizeof(why), "writing %s: %s", file, strerror(errno));
+		export_abandon(c, NULL, file, EX_IOERR, why);
+	}
+	ctl_cmd(c, "export commit", "COMMIT", 0, NULL);
+	fprintf(stderr, "beaconctl: exported %ld event%s%s\n", rows, rows == 1 ? "" : "s",
+		purge ? " and deleted them" : "");
+	return 0;
+}

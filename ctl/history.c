@@ -1,0 +1,120 @@
+/*
+ * NAME
+ *	history.c - beaconctl history: a recipient's or a message's events
+ *
+ * SYNOPSIS
+ *	beaconctl history ADDRESS|MESSAGE-ID [--csv | --json]
+ *
+ * DESCRIPTION
+ *	The argument names a message when a message has it as Message-ID
+ *	(with or without the angle brackets) or as its id (uuid); otherwise
+ *	it is a recipient address (any case).  Every event of every class
+ *	is listed, newest first, in the viewer's time zone: the time, the
+ *	recipient (for a message) or the subject (for an address), kind,
+ *	class, place, device, OS, mail client (or browser for clicks and
+ *	downloads) and the link followed or attachment fetched.
+ *
+ *	Nothing matching the argument at all is EX_DATAERR; a recipient
+ *	without events is an empty table.  The full report, with every
+ *	column, is beaconctl report history -v address=... .
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "ctl.h"
+#include "output.h"
+#include "token.h"
+
+#define HISTORY_USAGE "history ADDRESS|MESSAGE-ID [--csv|--json]"
+
+/* the columns after the second one, and the joins, of both queries */
+#define HISTORY_COLS \
+	"e.kind, e.class, nullif(concat_ws(', ', e.city, nullif(e.region, e.city), e.country), '') " \
+	"AS place, " \
+	"e.device, e.os, CASE WHEN e.kind = 'open' THEN e.client " \
+	"ELSE coalesce(e.browser, e.client) END AS client, " \
+	"CASE e.kind WHEN 'click' THEN coalesce(l.url, '#' || e.link_n) " \
+	"WHEN 'download' THEN coalesce(a.name, '#' || e.attachment_id) END AS detail "
+#define HISTORY_FROM \
+	"FROM beacon.recipients r " \
+	"JOIN beacon.messages m ON m.id = r.message " \
+	"JOIN beacon.events e ON e.token_id = r.token_id " \
+	"LEFT JOIN beacon.links l ON l.message = r.message AND l.n = e.link_n " \
+	"LEFT JOIN beacon.attachments a ON a.message = r.message AND a.id = e.attachment_id "
+#define HISTORY_AT "to_char(e.at, 'YYYY-MM-DD HH24:MI:SS') AS at, "
+
+static const char history_by_message[] =
+	"SELECT " HISTORY_AT "r.address, " HISTORY_COLS HISTORY_FROM
+	"WHERE m.id IN (SELECT id FROM beacon.messages "
+	"WHERE message_id IN ($1, '<' || $1 || '>') OR id = $2::uuid) "
+	"ORDER BY e.at DESC, r.address, e.kind, e.link_n, e.attachment_id";
+
+static const char history_by_address[] =
+	"SELECT " HISTORY_AT "m.subject, " HISTORY_COLS HISTORY_FROM
+	"WHERE lower(r.address) = lower($1) "
+	"ORDER BY e.at DESC, m.sent_at DESC, e.kind, e.link_n, e.attachment_id";
+
+/* ctl_history - print the events of ARGV's address or message */
+int ctl_history(struct ctl *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "csv", no_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'J' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum out_format fmt = OUT_TABLE;
+	uint8_t rid[TOKEN_RID_LEN];
+	const char *params[2];
+	struct out_table t;
+	PGresult *res;
+	int ch, nfmt = 0, is_message, rc;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'C': fmt = OUT_CSV; nfmt++; break;
+		case 'J': fmt = OUT_JSON; nfmt++; break;
+		default: ctl_bad_option(c, HISTORY_USAGE, ch, argv);
+		}
+	}
+	if (nfmt > 1)
+		ctl_usage(c, HISTORY_USAGE, "--csv and --json exclude each other");
+	if (optind == argc)
+		ctl_usage(c, HISTORY_USAGE, "no ADDRESS or MESSAGE-ID given");
+	if (argc - optind > 1)
+		ctl_usage(c, HISTORY_USAGE, "unexpected argument '%s'", argv[optind + 1]);
+	params[0] = argv[optind];
+	if (!*params[0])
+		ctl_usage(c, HISTORY_USAGE, "empty ADDRESS or MESSAGE-ID");
+	params[1] = token_uuid_rid(params[0], rid) == 0 ? params[0] : NULL;
+
+	ctl_connect(c);
+	res = ctl_exec(c, "history",
+		       "SELECT EXISTS (SELECT 1 FROM beacon.messages "
+		       "WHERE message_id IN ($1, '<' || $1 || '>') OR id = $2::uuid), "
+		       "EXISTS (SELECT 1 FROM beacon.recipients "
+		       "WHERE lower(address) = lower($1))", 2, params);
+	is_message = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	if (!is_message && strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+		PQclear(res);
+		ctl_die(c, EX_DATAERR, "no message and no recipient '%s'", params[0]);
+	}
+	PQclear(res);
+	if (is_message)
+		res = ctl_exec(c, "history", history_by_message, 2, params);
+	else
+		res = ctl_exec(c, "history", history_by_address, 1, params);
+	if (out_from_pg(&t, res) < 0) {
+		PQclear(res);
+		ctl_die(c, EX_OSERR, "out of memory");
+	}
+	rc = out_print(stdout, &t, fmt) < 0 ? EX_IOERR : 0;
+	out_free(&t);
+	PQclear(res);
+	return rc;
+}

@@ -1,0 +1,81 @@
+/*
+ * NAME
+ *	maintain.c - beaconctl maintain: event partitions and retention
+ *
+ * SYNOPSIS
+ *	beaconctl maintain [--months-ahead N]
+ *
+ * DESCRIPTION
+ *	In one transaction: beacon.ensure_partitions(N) creates the monthly
+ *	partitions of beacon.events from this month to N months ahead
+ *	(default 2), then beacon.apply_retention(retention_days) drops the
+ *	partitions wholly older than [database] retention_days and deletes
+ *	older rows from the default partition.  retention_days = 0 keeps
+ *	everything.  Prints each partition created or dropped and a summary
+ *	line.  Meant for a daily timer.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <getopt.h>
+#include <stdio.h>
+#include <sysexits.h>
+
+#include "ctl.h"
+
+#define MAINTAIN_USAGE "maintain [--months-ahead N]"
+
+/* ctl_maintain - ensure partitions, apply retention */
+int ctl_maintain(struct ctl *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "months-ahead", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *param;
+	char months[24] = "2", days[24];
+	long v;
+	int ch, created, dropped = 0;
+	PGresult *res;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		if (ch != 'm')
+			ctl_bad_option(c, MAINTAIN_USAGE, ch, argv);
+		if (ctl_parse_long(optarg, 0, 120, &v) < 0)
+			ctl_usage(c, MAINTAIN_USAGE, "--months-ahead '%s': expected 0 to 120",
+				  optarg);
+		snprintf(months, sizeof(months), "%ld", v);
+	}
+	if (optind < argc)
+		ctl_usage(c, MAINTAIN_USAGE, "unexpected argument '%s'", argv[optind]);
+
+	ctl_connect(c);
+	ctl_cmd(c, "maintain", "BEGIN", 0, NULL);
+	ctl_cmd(c, "maintain", "SET LOCAL statement_timeout = 0", 0, NULL);
+	param = months;
+	res = ctl_exec(c, "ensure_partitions",
+		       "SELECT p FROM beacon.ensure_partitions($1::int) AS p", 1, &param);
+	created = PQntuples(res);
+	for (int i = 0; i < created; i++)
+		printf("created beacon.%s\n", PQgetvalue(res, i, 0));
+	PQclear(res);
+	if (c->cfg.database.retention_days > 0) {
+		snprintf(days, sizeof(days), "%ld", c->cfg.database.retention_days);
+		param = days;
+		res = ctl_exec(c, "apply_retention",
+			       "SELECT p FROM beacon.apply_retention($1::int) AS p", 1, &param);
+		dropped = PQntuples(res);
+		for (int i = 0; i < dropped; i++)
+			printf("dropped beacon.%s\n", PQgetvalue(res, i, 0));
+		PQclear(res);
+	}
+	ctl_cmd(c, "maintain", "COMMIT", 0, NULL);
+	if (c->cfg.database.retention_days > 0)
+		printf("%d partition%s created, %d dropped (retention %ld days)\n", created,
+		       created == 1 ? "" : "s", dropped, c->cfg.database.retention_days);
+	else
+		printf("%d partition%s created; retention off (retention_days = 0)\n", created,
+		       created == 1 ? "" : "s");
+	return 0;
+}

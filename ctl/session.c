@@ -1,0 +1,190 @@
+/*
+ * NAME
+ *	session.c - beaconctl's database session and its error handling
+ *
+ * DESCRIPTION
+ *	ctl_connect() opens the one session a command uses (db_connect()
+ *	with the [database] keys), makes its output predictable (client
+ *	encoding UTF8, ISO dates, the viewer's time zone) and prints server
+ *	notices as "beaconctl: notice: ...".
+ *
+ *	ctl_pg_code() is the one mapper from a failed statement to a
+ *	sysexits(3) code, by SQLSTATE class: connection trouble is
+ *	EX_UNAVAILABLE, what a retry may cure (serialization failure,
+ *	deadlock, lock or statement timeout) EX_TEMPFAIL, bad values
+ *	EX_DATAERR, a missing schema object EX_CONFIG (with a hint to run
+ *	beaconctl migrate), refused privileges EX_NOPERM, the rest
+ *	EX_SOFTWARE.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "db.h"
+
+/* ctl_notice - print a server NOTICE or WARNING on stderr */
+static void ctl_notice(void *arg, const PGresult *res)
+{
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+	char word[16] = "notice";
+
+	(void)arg;
+	if (sev) {
+		size_t i;
+		for (i = 0; sev[i] && i < sizeof(word) - 1; i++)
+			word[i] = (char)(sev[i] >= 'A' && sev[i] <= 'Z' ? sev[i] + 32 : sev[i]);
+		word[i] = '\0';
+	}
+	fprintf(stderr, "beaconctl: %s: %s\n", word, msg ? msg : "");
+	if (detail)
+		fprintf(stderr, "beaconctl:   detail: %s\n", detail);
+}
+
+/* ctl_viewer_tz - $TZ (":" and the zoneinfo prefix removed), else /etc/localtime's zone */
+const char *ctl_viewer_tz(void)
+{
+	static char buf[PATH_MAX];
+	static const char zoneinfo[] = "/zoneinfo/";
+	const char *tz = getenv("TZ"), *p;
+	ssize_t n;
+
+	if (tz) {
+		if (*tz == ':')
+			tz++;
+		p = strstr(tz, zoneinfo);
+		if (*tz == '/' && p)
+			tz = p + sizeof(zoneinfo) - 1;
+		return *tz && *tz != '/' ? tz : NULL;
+	}
+	n = readlink("/etc/localtime", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	p = strstr(buf, zoneinfo);
+	return p && p[sizeof(zoneinfo) - 1] ? p + sizeof(zoneinfo) - 1 : NULL;
+}
+
+/* ctl_connect - open the session once; exits with EX_CONFIG or EX_UNAVAILABLE */
+PGconn *ctl_connect(struct ctl *c)
+{
+	char err[1024], pw[512];
+	const char *tz;
+	PGresult *res;
+
+	if (c->conn)
+		return c->conn;
+	if (c->cfg.database.password_file && *c->cfg.database.password_file) {
+		if (db_read_password(c->cfg.database.password_file, pw, sizeof(pw),
+				     err, sizeof(err)) < 0)
+			ctl_die(c, EX_CONFIG, "%s", err);
+		memset(pw, 0, sizeof(pw));
+	}
+	c->conn = db_connect(&c->cfg, "beaconctl", err, sizeof(err));
+	if (!c->conn)
+		ctl_die(c, EX_UNAVAILABLE, "%s", err);
+	PQsetNoticeReceiver(c->conn, ctl_notice, NULL);
+	if (PQsetClientEncoding(c->conn, "UTF8") != 0)
+		ctl_die(c, EX_UNAVAILABLE, "cannot set client encoding: %s",
+			PQerrorMessage(c->conn));
+	ctl_cmd(c, "session setup", "SET DateStyle = ISO", 0, NULL);
+	tz = ctl_viewer_tz();
+	if (tz) {
+		res = PQexecParams(c->conn, "SELECT set_config('TimeZone', $1, false)",
+				   1, NULL, &tz, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			fprintf(stderr, "beaconctl: warning: time zone '%s' unknown to the "
+				"server; times are shown in the server's zone\n", tz);
+		PQclear(res);
+	}
+	return c->conn;
+}
+
+/* ctl_sqlstate_is - does STATE start with PREFIX? */
+static int ctl_sqlstate_is(const char *state, const char *prefix)
+{
+	return state && strncmp(state, prefix, strlen(prefix)) == 0;
+}
+
+/* ctl_pg_code - sysexits code for a failed result, by SQLSTATE */
+int ctl_pg_code(PGconn *conn, const PGresult *res)
+{
+	const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (!conn || PQstatus(conn) != CONNECTION_OK || ctl_sqlstate_is(st, "08") ||
+	    ctl_sqlstate_is(st, "57P"))
+		return EX_UNAVAILABLE;
+	if (!st)
+		return EX_SOFTWARE;
+	if (ctl_sqlstate_is(st, "40") || ctl_sqlstate_is(st, "53") ||
+	    ctl_sqlstate_is(st, "55P03") || ctl_sqlstate_is(st, "57014"))
+		return EX_TEMPFAIL;
+	if (ctl_sqlstate_is(st, "22") || ctl_sqlstate_is(st, "23"))
+		return EX_DATAERR;
+	if (ctl_sqlstate_is(st, "3F000") || ctl_sqlstate_is(st, "42P01") ||
+	    ctl_sqlstate_is(st, "42883") || ctl_sqlstate_is(st, "42703"))
+		return EX_CONFIG;
+	if (ctl_sqlstate_is(st, "42501") || ctl_sqlstate_is(st, "28"))
+		return EX_NOPERM;
+	return EX_SOFTWARE;
+}
+
+/* ctl_pg_die - print the server's error (primary, detail, hint) and exit */
+void ctl_pg_die(struct ctl *c, PGresult *res, const char *what)
+{
+	int code = ctl_pg_code(c->conn, res);
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+
+	if (!msg) {
+		msg = c->conn ? PQerrorMessage(c->conn) : "no session";
+		if (!*msg && res)
+			msg = PQresStatus(PQresultStatus(res));
+	}
+	fprintf(stderr, "beaconctl: error: %s: %.*s\n", what, (int)strcspn(msg, "\n"), msg);
+	if (detail)
+		fprintf(stderr, "beaconctl:   detail: %s\n", detail);
+	if (hint)
+		fprintf(stderr, "beaconctl:   hint: %s\n", hint);
+	if (code == EX_CONFIG)
+		fprintf(stderr, "beaconctl:   is the schema installed and current? "
+			"run: beaconctl migrate\n");
+	PQclear(res);
+	ctl_exit(c, code);
+}
+
+/* ctl_exec - run one parameterized statement; its result, or exit */
+PGresult *ctl_exec(struct ctl *c, const char *what, const char *sql, int n,
+		   const char *const *params)
+{
+	PGresult *res = PQexecParams(c->conn, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+		ctl_pg_die(c, res, what);
+	return res;
+}
+
+/* ctl_cmd - run a statement for its effect only */
+void ctl_cmd(struct ctl *c, const char *what, const char *sql, int n,
+	     const char *const *params)
+{
+	PQclear(ctl_exec(c, what, sql, n, params));
+}
+
+/* ctl_rollback - leave a failed or abandoned transaction */
+void ctl_rollback(struct ctl *c)
+{
+	if (c->conn && PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(c->conn, "ROLLBACK"));
+}

@@ -1,0 +1,75 @@
+/*
+ * NAME
+ *	sqldir.c - find the SQL files beaconctl runs
+ *
+ * DESCRIPTION
+ *	The directory holding schema/ (migrations) and reports/ is, first
+ *	found wins:
+ *	  1. $BEACON_SQLDIR;
+ *	  2. the sql/ directory of the source tree the binary was built in:
+ *	     beaconctl's own directory or one of its three parents holding
+ *	     both sql/schema and ctl/main.c (build/beaconctl and
+ *	     build/asan/beaconctl in a checkout);
+ *	  3. BEACON_DATADIR/sql, where make install puts them.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+/* ctl_is_dir - is PATH a directory? */
+static int ctl_is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* ctl_source_tree - does DIR look like the Beacon source tree? */
+static int ctl_source_tree(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/sql/schema", dir) >= sizeof(path) ||
+	    !ctl_is_dir(path))
+		return 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/ctl/main.c", dir) >= sizeof(path))
+		return 0;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* ctl_sql_dir - the SQL directory into BUF, or NULL */
+const char *ctl_sql_dir(char *buf, size_t len)
+{
+	const char *env = getenv("BEACON_SQLDIR");
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+
+	if (env && *env) {
+		if ((size_t)snprintf(buf, len, "%s", env) >= len || !ctl_is_dir(buf))
+			return NULL;
+		return buf;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		for (int up = 0; up < 4 && (slash = strrchr(exe, '/')) && slash != exe; up++) {
+			*slash = '\0';
+			if (ctl_source_tree(exe)) {
+				if ((size_t)snprintf(buf, len, "%s/sql", exe) >= len)
+					return NULL;
+				return buf;
+			}
+		}
+	}
+	if ((size_t)snprintf(buf, len, "%s/sql", BEACON_DATADIR) >= len || !ctl_is_dir(buf))
+		return NULL;
+	return buf;
+}

@@ -1,0 +1,158 @@
+/*
+ * NAME
+ *	suppress.c - beaconctl suppress: addresses and domains never tracked
+ *
+ * SYNOPSIS
+ *	beaconctl suppress add ADDRESS|@DOMAIN [--reason TEXT]
+ *	beaconctl suppress del ADDRESS|@DOMAIN
+ *	beaconctl suppress list [ADDRESS|@DOMAIN] [--csv | --json]
+ *
+ * DESCRIPTION
+ *	Edits beacon.suppressions.  Patterns are stored lower-cased (by the
+ *	server's lower(), so non-ASCII letters too): 'user@example.org' for
+ *	one address, '@example.org' for a whole domain.  add on a pattern
+ *	already there keeps it (and replaces its reason when --reason is
+ *	given).  del of a pattern that is not there is EX_DATAERR.  list
+ *	shows every pattern, or with an argument the patterns that suppress
+ *	it (the address itself and its domain).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "ctl.h"
+#include "output.h"
+
+#define SUPPRESS_USAGE "suppress add|del ADDRESS|@DOMAIN [--reason TEXT] | " \
+	"suppress list [ADDRESS|@DOMAIN] [--csv|--json]"
+
+/* suppress_pattern_check - NULL if PATTERN is 'local@domain' or '@domain', else why not */
+static const char *suppress_pattern_check(const char *p)
+{
+	const char *at = strrchr(p, '@');
+
+	if (strlen(p) > 320)
+		return "longer than 320 characters";
+	for (const unsigned char *s = (const unsigned char *)p; *s; s++)
+		if (*s <= ' ' || *s == 0x7f || *s == '<' || *s == '>' || *s == ',')
+			return "blanks, controls, <, > and , are not allowed";
+	if (!at)
+		return "expected user@domain or @domain";
+	if (!at[1] || strchr(at + 1, '.') == NULL || at[1] == '.')
+		return "the domain after @ is missing or has no dot";
+	if (strchr(p, '@') != at)
+		return "more than one @";
+	return NULL;
+}
+
+/* suppress_add - insert PATTERN, or refresh its reason */
+static int suppress_add(struct ctl *c, const char *pattern, const char *reason)
+{
+	const char *params[2] = { pattern, reason };
+	PGresult *res;
+
+	res = ctl_exec(c, "suppress add",
+		       "INSERT INTO beacon.suppressions AS s (pattern, reason) "
+		       "VALUES (lower($1), $2) ON CONFLICT (pattern) DO UPDATE "
+		       "SET reason = coalesce(EXCLUDED.reason, s.reason) "
+		       "RETURNING s.pattern, (xmax = 0)", 2, params);
+	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+		printf("added %s\n", PQgetvalue(res, 0, 0));
+	else
+		printf("%s was already suppressed%s\n", PQgetvalue(res, 0, 0),
+		       reason ? "; reason updated" : "");
+	PQclear(res);
+	return 0;
+}
+
+/* suppress_del - delete PATTERN; EX_DATAERR if it was not there */
+static int suppress_del(struct ctl *c, const char *pattern)
+{
+	PGresult *res = ctl_exec(c, "suppress del",
+				 "DELETE FROM beacon.suppressions WHERE pattern = lower($1) "
+				 "RETURNING pattern", 1, &pattern);
+	int found = PQntuples(res) > 0;
+
+	if (found)
+		printf("removed %s\n", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (!found)
+		ctl_die(c, EX_DATAERR, "'%s' is not in the suppression list", pattern);
+	return 0;
+}
+
+/* suppress_list - every pattern, or those that match PATTERN */
+static int suppress_list(struct ctl *c, const char *pattern, enum out_format fmt)
+{
+	struct out_table t;
+	PGresult *res;
+	int rc;
+
+	res = ctl_exec(c, "suppress list",
+		       "SELECT pattern, reason, to_char(added_at, 'YYYY-MM-DD HH24:MI:SS') "
+		       "AS added_at FROM beacon.suppressions WHERE $1::text IS NULL "
+		       "OR pattern = lower($1) OR pattern = regexp_replace(lower($1), '^.*@', '@') "
+		       "ORDER BY pattern", 1, &pattern);
+	if (out_from_pg(&t, res) < 0) {
+		PQclear(res);
+		ctl_die(c, EX_OSERR, "out of memory");
+	}
+	rc = out_print(stdout, &t, fmt) < 0 ? EX_IOERR : 0;
+	out_free(&t);
+	PQclear(res);
+	return rc;
+}
+
+/* ctl_suppress - add, del or list */
+int ctl_suppress(struct ctl *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		{ "csv", no_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'J' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum out_format fmt = OUT_TABLE;
+	const char *reason = NULL, *verb, *pattern = NULL, *why;
+	int ch, nfmt = 0;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r': reason = optarg; break;
+		case 'C': fmt = OUT_CSV; nfmt++; break;
+		case 'J': fmt = OUT_JSON; nfmt++; break;
+		default: ctl_bad_option(c, SUPPRESS_USAGE, ch, argv);
+		}
+	}
+	if (optind == argc)
+		ctl_usage(c, SUPPRESS_USAGE, "expected add, del or list");
+	verb = argv[optind++];
+	if (optind < argc)
+		pattern = argv[optind++];
+	if (optind < argc)
+		ctl_usage(c, SUPPRESS_USAGE, "unexpected argument '%s'", argv[optind]);
+	if (strcmp(verb, "add") != 0 && strcmp(verb, "del") != 0 && strcmp(verb, "list") != 0)
+		ctl_usage(c, SUPPRESS_USAGE, "unknown action '%s' (add, del or list)", verb);
+	if (strcmp(verb, "list") != 0 && !pattern)
+		ctl_usage(c, SUPPRESS_USAGE, "%s needs an ADDRESS or @DOMAIN", verb);
+	if (pattern && (why = suppress_pattern_check(pattern)) != NULL)
+		ctl_usage(c, SUPPRESS_USAGE, "'%s': %s", pattern, why);
+	if (reason && strcmp(verb, "add") != 0)
+		ctl_usage(c, SUPPRESS_USAGE, "--reason goes with add");
+	if (nfmt && strcmp(verb, "list") != 0)
+		ctl_usage(c, SUPPRESS_USAGE, "--csv and --json go with list");
+	if (nfmt > 1)
+		ctl_usage(c, SUPPRESS_USAGE, "--csv and --json exclude each other");
+
+	ctl_connect(c);
+	if (strcmp(verb, "add") == 0)
+		return suppress_add(c, pattern, reason);
+	if (strcmp(verb, "del") == 0)
+		return suppress_del(c, pattern);
+	return suppress_list(c, pattern, fmt);
+}

@@ -1,0 +1,143 @@
+#!/bin/bash
+# NAME
+#	33_beaconctl_watch.sh - beaconctl watch receives events as they happen
+#
+# DESCRIPTION
+#	Starts beaconctl watch against a throwaway cluster, waits for its
+#	header line (printed once it LISTENs), then inserts events: the
+#	watcher prints exactly the events of notify messages from the
+#	--sender it was given, one line each, and exits after --count.
+#	Also: --json prints the payloads, a @domain filter, --timeout before
+#	--count events exits 75, SIGTERM ends it with 0, bad options exit 64.
+
+set -euo pipefail
+BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$BEACON_SRC/tests/lib/common.sh"
+. "$BEACON_SRC/tests/lib/pg.sh"
+
+CTL=$BEACON_BUILD/beaconctl
+[ -x "$CTL" ] || t_fail "no $CTL (build it first)"
+command -v python3 >/dev/null || t_fail "python3 is needed to read JSON"
+export TZ=UTC
+
+t_tmpdir >/dev/null
+pg_start
+
+cat >"$T_DIR/beacon.conf" <<EOF
+[database]
+conninfo = $BEACON_CONNINFO
+EOF
+
+# ctl - run beaconctl with beacon.conf and no PG* environment
+ctl() {
+	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD "$CTL" -c "$T_DIR/beacon.conf" "$@"
+}
+
+# run - run a command; OUT, ERR, RC hold its stdout, stderr and status
+run() {
+	set +e
+	"$@" >"$T_DIR/out" 2>"$T_DIR/err"
+	RC=$?
+	set -e
+	OUT=$(cat "$T_DIR/out")
+	ERR=$(cat "$T_DIR/err")
+}
+
+# watch_start NAME ARGS... - start beaconctl watch in the background, wait until it says it listens
+watch_start() {
+	local name=$1
+	shift
+	# env execs beaconctl: $! is beaconctl itself, not a subshell
+	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD "$CTL" -c "$T_DIR/beacon.conf" watch "$@" \
+		>"$T_DIR/$name.out" 2>"$T_DIR/$name.err" &
+	WPID=$!
+	t_on_exit "t_kill_pid $WPID"
+	t_wait_until "grep -qs 'listening on beacon_event' '$T_DIR/$name.err' || ! t_pid_alive $WPID" 10 ||
+		t_fail "watch $name did not start listening"
+	t_pid_alive "$WPID" || t_fail "watch $name exited: $(cat "$T_DIR/$name.err")"
+}
+
+# watch_end - wait (bounded) for the watcher to exit; WRC holds its status
+watch_end() {
+	t_wait_until "! t_pid_alive $WPID" 10 || t_fail "watch did not exit"
+	set +e
+	wait "$WPID"
+	WRC=$?
+	set -e
+}
+
+run ctl init
+t_eq 0 "$RC" "init exit"
+pg_psql <<'EOF'
+INSERT INTO beacon.messages (id, sender, subject, notify) VALUES
+('10000000-0000-4000-8000-000000000001', 'Alice@Example.org', 'Spring letter', true),
+('10000000-0000-4000-8000-000000000002', 'bob@example.net', 'Invoice', true),
+('10000000-0000-4000-8000-000000000003', 'alice@example.org', 'Quiet', false);
+INSERT INTO beacon.recipients (token_id, message, address, status, key_id) VALUES
+('20000000-0000-4000-8000-000000000101', '10000000-0000-4000-8000-000000000001', 'ann@example.com', 'tracked', 1),
+('20000000-0000-4000-8000-000000000201', '10000000-0000-4000-8000-000000000002', 'ben@example.com', 'tracked', 1),
+('20000000-0000-4000-8000-000000000301', '10000000-0000-4000-8000-000000000003', 'cat@example.com', 'tracked', 1);
+INSERT INTO beacon.links (message, n, url) VALUES
+('10000000-0000-4000-8000-000000000001', 1, 'https://example.org/a');
+EOF
+
+# --- one watcher for alice: bob's event and the quiet message's do not show
+watch_start alice --sender alice@example.org --count 2 --timeout 20
+t_eq "at                   kind      class     address                       sender                        place                   client          link" \
+	"$(cat "$T_DIR/alice.out")" "watch header once listening"
+pg_psql <<'EOF'
+INSERT INTO beacon.events (at, kind, token_id, class, country, city, client) VALUES
+('2026-01-05 10:00:00+00', 'open', '20000000-0000-4000-8000-000000000201', 'human', 'FR', 'Paris', 'Outlook'),
+('2026-01-05 10:00:01+00', 'open', '20000000-0000-4000-8000-000000000301', 'human', 'FR', 'Paris', 'Outlook');
+INSERT INTO beacon.events (at, kind, token_id, class, country, city, client) VALUES
+('2026-01-05 10:00:02+00', 'open', '20000000-0000-4000-8000-000000000101', 'human', 'DE', 'Berlin', 'Thunderbird');
+INSERT INTO beacon.events (at, kind, token_id, link_n, class, country, city, browser) VALUES
+('2026-01-05 10:00:03+00', 'click', '20000000-0000-4000-8000-000000000101', 1, 'human', 'DE', 'Berlin', 'Firefox');
+EOF
+watch_end
+t_eq 0 "$WRC" "watch --count 2 exit"
+t_eq "at                   kind      class     address                       sender                        place                   client          link
+2026-01-05 10:00:02  open      human     ann@example.com               Alice@Example.org             Berlin, DE              Thunderbird
+2026-01-05 10:00:03  click     human     ann@example.com               Alice@Example.org             Berlin, DE                              https://example.org/a" \
+	"$(cat "$T_DIR/alice.out")" "watch printed alice's two events"
+t_eq "beaconctl: watch: listening on beacon_event" "$(cat "$T_DIR/alice.err")" "watch's stderr"
+
+# --- --json and a @domain filter (any case)
+watch_start net --sender @EXAMPLE.NET --json --count 1 --timeout 20
+t_eq "" "$(cat "$T_DIR/net.out")" "watch --json prints no header"
+pg_query "INSERT INTO beacon.events (at, kind, token_id, class) VALUES
+	('2026-01-05 11:00:00+00', 'open', '20000000-0000-4000-8000-000000000101', 'human'),
+	('2026-01-05 11:00:01+00', 'open', '20000000-0000-4000-8000-000000000201', 'proxy')" >/dev/null
+t_wait_until "[ -s '$T_DIR/net.out' ]" 10 || t_fail "no payload from watch --json"
+watch_end
+t_eq 0 "$WRC" "watch --json exit"
+t_eq "1 ben@example.com bob@example.net open proxy 2026-01-05T11:00:01" "$(python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+p = json.loads(lines[0])
+print(len(lines), p["address"], p["sender"], p["kind"], p["class"], p["at"][:19])' "$T_DIR/net.out")" \
+	"watch --json payload"
+
+# --- a timeout before --count events
+run ctl watch --count 1 --timeout 1
+t_eq 75 "$RC" "watch timeout exit"
+t_eq "beaconctl: watch: listening on beacon_event
+beaconctl: watch: 0 of 1 events before the 1 s timeout" "$ERR" "watch timeout message"
+
+# --- SIGTERM ends it cleanly
+watch_start term
+kill -TERM "$WPID"
+watch_end
+t_eq 0 "$WRC" "watch after SIGTERM exit"
+
+# --- bad options
+run ctl watch --count 0
+t_eq 64 "$RC" "watch --count 0 exit"
+t_eq "beaconctl: watch: --count '0': expected a number of events, 1 or more" \
+	"$(printf '%s\n' "$ERR" | head -n 1)" "watch --count 0 message"
+run ctl watch --timeout soon
+t_eq 64 "$RC" "watch --timeout soon exit"
+run ctl watch --sender nobody
+t_eq 64 "$RC" "watch --sender without @ exit"
+run ctl watch extra
+t_eq 64 "$RC" "watch with an argument exit"

@@ -1,0 +1,103 @@
+#!/bin/bash
+# NAME
+#	34_beaconctl_usage.sh - beaconctl's errors: clear message, sysexits code
+#
+# DESCRIPTION
+#	No database is needed: bad commands, options and arguments exit 64
+#	(EX_USAGE) with a message naming what was wrong, before any
+#	connection; a missing config or a password file others may read
+#	exits 78 (EX_CONFIG); a database nobody listens for exits 69
+#	(EX_UNAVAILABLE) naming the host, for every command that connects.
+
+set -euo pipefail
+BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$BEACON_SRC/tests/lib/common.sh"
+
+CTL=$BEACON_BUILD/beaconctl
+[ -x "$CTL" ] || t_fail "no $CTL (build it first)"
+
+t_tmpdir >/dev/null
+port=$(t_free_port)
+cat >"$T_DIR/beacon.conf" <<EOF
+[database]
+conninfo = host=127.0.0.1 port=$port dbname=beacon user=beacon
+connect_timeout = 2
+EOF
+
+# run - run a command; OUT, ERR, RC hold its stdout, stderr and status
+run() {
+	set +e
+	"$@" >"$T_DIR/out" 2>"$T_DIR/err"
+	RC=$?
+	set -e
+	OUT=$(cat "$T_DIR/out")
+	ERR=$(cat "$T_DIR/err")
+}
+
+# usage_case 'MESSAGE' ARGS... - beaconctl ARGS exits 64, first stderr line MESSAGE
+usage_case() {
+	local msg=$1
+	shift
+	run "$CTL" -c "$T_DIR/beacon.conf" "$@"
+	t_eq "64 $msg" "$RC $(printf '%s\n' "$ERR" | head -n 1)" "beaconctl $*"
+	t_eq "" "$OUT" "beaconctl $*: nothing on stdout"
+}
+
+# --- the command line
+usage_case "beaconctl: no command given"
+usage_case "beaconctl: unknown command 'frobnicate'" frobnicate
+usage_case "beaconctl: migrate: unknown option '--bogus'" migrate --bogus
+usage_case "beaconctl: migrate: unexpected argument 'now'" migrate now
+usage_case "beaconctl: init: unknown option '--status'" init --status
+usage_case "beaconctl: export: --format is required" export
+usage_case "beaconctl: export: option '--format' needs a value" export --format
+usage_case "beaconctl: export: unknown format 'xml'" export --format xml
+usage_case "beaconctl: export: --class: unknown class 'humans' (a comma list of human, proxy, prefetch, scanner, internal, sender)" \
+	export --format csv --class human,humans
+usage_case "beaconctl: purge: --older-than is required" purge
+usage_case "beaconctl: purge: --older-than '-1': expected whole days, 0 to 100000" purge --older-than -1
+usage_case "beaconctl: purge: --older-than '30d': expected whole days, 0 to 100000" purge --older-than 30d
+usage_case "beaconctl: suppress: expected add, del or list" suppress
+usage_case "beaconctl: suppress: unknown action 'drop' (add, del or list)" suppress drop a@example.org
+usage_case "beaconctl: suppress: add needs an ADDRESS or @DOMAIN" suppress add
+usage_case "beaconctl: suppress: --reason goes with add" suppress del a@example.org --reason x
+usage_case "beaconctl: suppress: 'a b@example.org': blanks, controls, <, > and , are not allowed" \
+	suppress add 'a b@example.org'
+usage_case "beaconctl: token: expected 'inspect'" token
+usage_case "beaconctl: token: no TOKEN given" token inspect
+usage_case "beaconctl: history: no ADDRESS or MESSAGE-ID given" history
+usage_case "beaconctl: history: --csv and --json exclude each other" history a@example.org --csv --json
+usage_case "beaconctl: report: --csv and --json exclude each other" report summary --csv --json
+usage_case "beaconctl: maintain: --months-ahead 'x': expected 0 to 120" maintain --months-ahead x
+usage_case "beaconctl: watch: unknown option '-x'" watch -x
+usage_case "beaconctl: watch: --timeout '0': expected seconds, 1 to 31536000" watch --timeout 0
+
+run "$CTL" -c "$T_DIR/beacon.conf" help
+t_eq 0 "$RC" "help exit"
+t_eq "usage: beaconctl [-c FILE] [-d] [-n] COMMAND [ARGS...]" "$(printf '%s\n' "$OUT" | head -n 1)" "help first line"
+run "$CTL" -h
+t_eq 0 "$RC" "-h exit"
+t_eq 1 "$(printf '%s\n' "$OUT" | grep -c '^  token inspect TOKEN ')" "-h lists token inspect"
+
+# --- configuration
+run "$CTL" -c "$T_DIR/missing.conf" migrate
+t_eq 78 "$RC" "missing config exit"
+t_eq "beaconctl: $T_DIR/missing.conf: cannot read: No such file or directory" "$ERR" "missing config message"
+printf 'secret\n' >"$T_DIR/pw"
+chmod 644 "$T_DIR/pw"
+printf 'password_file = %s\n' "$T_DIR/pw" >>"$T_DIR/beacon.conf"
+run "$CTL" -c "$T_DIR/beacon.conf" suppress list
+t_eq 78 "$RC" "readable password file exit"
+t_eq "beaconctl: error: suppress: $T_DIR/pw: password file is accessible by group or others (mode 0644); run: chmod 600 $T_DIR/pw" \
+	"$ERR" "readable password file message"
+chmod 600 "$T_DIR/pw"
+
+# --- no database listening: every command that connects says so
+for args in "init" "migrate" "report summary" "history a@example.org" "watch --count 1" \
+	"export --format csv" "purge --older-than 1" "suppress list" "maintain"; do
+	# shellcheck disable=SC2086
+	run "$CTL" -c "$T_DIR/beacon.conf" $args
+	t_eq 69 "$RC" "beaconctl $args without a database: exit"
+	t_eq "beaconctl: error: ${args%% *}: database at 127.0.0.1: connection to server at \"127.0.0.1\", port $port failed: Connection refused" \
+		"$ERR" "beaconctl $args without a database: message"
+done
