@@ -1,0 +1,161 @@
+# NAME
+#	pixelsrv.sh - run beacon-pixelsrv in the end-to-end tests
+#
+# SYNOPSIS
+#	. "$BEACON_SRC/tests/lib/common.sh"
+#	. "$BEACON_SRC/tests/lib/pg.sh"
+#	. "$BEACON_SRC/tests/lib/pixelsrv.sh"
+#	pg_start; px_schema
+#	px_setup			# secret, GeoIP databases, port
+#	px_config 'anonymize_ip = no'	# [pixelsrv] lines added to the defaults
+#	px_start
+#	tok=$(px_mint); px_get "/o/$tok.gif"
+#	px_stop
+#
+# DESCRIPTION
+#	px_setup	T_DIR, a secret file (mode 0600, key id 7), the test
+#			GeoIP databases (tests/fixtures/make-geoip.pl) in
+#			$T_DIR/geo, PX_PORT (free), PX_URL.
+#	px_config LINE...	write $T_DIR/beacon.conf ([pixelsrv] on
+#			127.0.0.1:PX_PORT, user nobody when root, spool in
+#			$T_DIR/spool, trusted_proxies 127.0.0.1, one thread,
+#			batch_interval 50) plus LINEs in [pixelsrv].
+#	px_start	start $BEACON_BUILD/beacon-pixelsrv -f in the
+#			background (PX_PID, log in $T_DIR/pixelsrv.log),
+#			wait until it listens; stopped at exit.
+#	px_stop		SIGTERM, wait (t_kill_pid), fail if the exit status
+#			is not 0.
+#	px_mint [RID_HEX]	print a valid token; PX_UUID is not set (a
+#			subshell): use px_mint_uuid for the pair.
+#	px_mint_pair [RID_HEX]	print "TOKEN UUID".
+#	px_click TOKEN N URL	print a signed click path.
+#	px_get PATH [curl args]	print "STATUS" of a GET of PATH.
+#	px_schema	apply sql/schema/*.sql to the test database.
+#	px_rows [WHERE]	print the number of beacon.events rows.
+#	px_wait_rows N [TIMEOUT]	wait until beacon.events has N rows.
+#	px_metric NAME	print a /metrics sample value (first match).
+
+PX_PORT=
+PX_URL=
+PX_PID=
+PX_SECRET=
+PX_PY=$BEACON_SRC/tests/lib/pxclient.py
+
+# px_setup - secret file, GeoIP databases, port
+px_setup() {
+	t_tmpdir >/dev/null
+	PX_SECRET=$T_DIR/secret
+	(umask 077 && printf '7 %s\n' \
+		"$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$PX_SECRET")
+	mkdir -p "$T_DIR/geo"
+	perl "$BEACON_SRC/tests/fixtures/make-geoip.pl" "$T_DIR/geo" ||
+		t_fail "make-geoip.pl failed"
+	PX_PORT=$(t_free_port)
+	PX_URL=http://127.0.0.1:$PX_PORT
+	export PX_PORT PX_URL PX_SECRET
+}
+
+# px_config - write beacon.conf with extra [pixelsrv] lines
+px_config() {
+	local user=
+	[ "$(id -u)" = 0 ] && user=nobody
+	{
+		printf 'base_url = %s\nsecret_file = %s\n\n' "$PX_URL" "$PX_SECRET"
+		printf '[pixelsrv]\n'
+		printf 'listen = 127.0.0.1:%s\n' "$PX_PORT"
+		printf 'user = %s\n' "$user"
+		printf 'pidfile = %s/pixelsrv.pid\n' "$T_DIR"
+		printf 'threads = 1\n'
+		printf 'spool_dir = %s/spool\n' "$T_DIR"
+		printf 'geoip_city_db = %s/geo/city.mmdb\n' "$T_DIR"
+		printf 'geoip_asn_db = %s/geo/asn.mmdb\n' "$T_DIR"
+		printf 'mail_clients = %s/pixelsrv/mail-clients.yaml\n' "$BEACON_SRC"
+		printf 'apple_relay_ranges = %s/tests/fixtures/apple-relay.csv\n' "$BEACON_SRC"
+		printf 'trusted_proxies = 127.0.0.1\n'
+		printf 'batch_interval = 50\n'
+		local l
+		for l in "$@"; do
+			printf '%s\n' "$l"
+		done
+		printf '\n[database]\nconninfo = %s\n' "${BEACON_CONNINFO:-dbname=beacon}"
+		printf 'connect_timeout = 2\n'
+	} >"$T_DIR/beacon.conf"
+}
+
+# px_start - run the server in the foreground, in the background
+px_start() {
+	[ -x "$BEACON_BUILD/beacon-pixelsrv" ] ||
+		t_fail "no $BEACON_BUILD/beacon-pixelsrv (make first)"
+	"$BEACON_BUILD/beacon-pixelsrv" -f -c "$T_DIR/beacon.conf" \
+		>>"$T_DIR/pixelsrv.log" 2>&1 &
+	PX_PID=$!
+	t_on_exit "t_kill_pid $PX_PID TERM 20"
+	if ! t_wait_until "t_port_listening $PX_PORT || ! t_pid_alive $PX_PID" 20 ||
+		! t_pid_alive "$PX_PID"; then
+		cat "$T_DIR/pixelsrv.log" >&2
+		t_fail "beacon-pixelsrv did not start"
+	fi
+}
+
+# px_stop - SIGTERM the server and check it exited 0
+px_stop() {
+	local rc=0
+	[ -n "$PX_PID" ] || return 0
+	kill -s TERM "$PX_PID" 2>/dev/null || true
+	t_wait_until "! t_pid_alive $PX_PID" 30 || {
+		cat "$T_DIR/pixelsrv.log" >&2
+		t_fail "beacon-pixelsrv ignored SIGTERM for 30 s"
+	}
+	wait "$PX_PID" || rc=$?
+	PX_PID=
+	if [ "$rc" != 0 ]; then
+		cat "$T_DIR/pixelsrv.log" >&2
+		t_fail "beacon-pixelsrv exited with status $rc"
+	fi
+}
+
+# px_mint - print a token valid under the test secret
+px_mint() {
+	python3 "$PX_PY" mint "$PX_SECRET" "$@" | cut -d' ' -f1
+}
+
+# px_mint_pair - print "TOKEN UUID"
+px_mint_pair() {
+	python3 "$PX_PY" mint "$PX_SECRET" "$@"
+}
+
+# px_click - print a signed click path for TOKEN, N and URL
+px_click() {
+	python3 "$PX_PY" click "$PX_SECRET" "$1" "$2" "$3"
+}
+
+# px_get - GET PATH, print the status code
+px_get() {
+	local path=$1
+	shift
+	curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" "$PX_URL$path"
+}
+
+# px_schema - apply the schema migrations in order
+px_schema() {
+	local f
+	for f in "$BEACON_SRC"/sql/schema/*.sql; do
+		pg_psql -1 -f "$f" >/dev/null || t_fail "schema $f failed"
+	done
+}
+
+# px_rows - count beacon.events rows, optionally with a WHERE clause
+px_rows() {
+	pg_query "SELECT count(*) FROM beacon.events ${1:+WHERE $1}"
+}
+
+# px_wait_rows - wait until beacon.events holds N rows
+px_wait_rows() {
+	t_wait_until "[ \"\$(px_rows 2>/dev/null)\" = $1 ]" "${2:-20}"
+}
+
+# px_metric - the value of the first /metrics sample starting with NAME
+px_metric() {
+	curl -s --max-time 10 "$PX_URL/metrics" |
+		awk -v n="$1" 'index($0, n) == 1 { print $NF; exit }'
+}
