@@ -202,13 +202,33 @@ static int spool_write_off(const char *path, size_t off)
 /* spool_replay_state - a callback wrapper that records progress */
 struct spool_replay_state {
 	spool_fn fn;		/* the caller's callback */
-	void *arg;		/* its argument */
+	spool_flush_fn flush;	/* batched replay: stores what fn queued; NULL: fn stores */
+	size_t every;		/* batched replay: records per flush */
+	size_t pending;		/* records queued since the last flush */
+	void *arg;		/* their argument */
 	long done;		/* records stored */
 	const char *offpath;	/* where progress is saved */
 	const uint8_t *start;	/* mapping start */
 	const uint8_t *cur;	/* next record */
 	int stopped;		/* the callback asked to stop */
 };
+
+/* spool_replay_flush - store the pending records (batched replay), then save the progress */
+static int spool_replay_flush(struct spool_replay_state *rs)
+{
+	if (rs->flush && rs->pending) {
+		if (rs->flush(rs->arg) < 0) {
+			rs->stopped = 1;
+			rs->pending = 0;
+			return -1;
+		}
+		rs->done += (long)rs->pending;
+		rs->pending = 0;
+	}
+	if (spool_write_off(rs->offpath, (size_t)(rs->cur - rs->start)) < 0)
+		log_warn("cannot save spool progress in %s", rs->offpath);
+	return 0;
+}
 
 /* spool_replay_one - store one record, then remember that it is done */
 static int spool_replay_one(void *arg, uint8_t type, const void *data, size_t len)
@@ -218,17 +238,28 @@ static int spool_replay_one(void *arg, uint8_t type, const void *data, size_t le
 		rs->stopped = 1;
 		return -1;
 	}
-	rs->done++;
 	rs->cur = (const uint8_t *)data + len;
-	if (spool_write_off(rs->offpath, (size_t)(rs->cur - rs->start)) < 0)
-		log_warn("cannot save spool progress in %s", rs->offpath);
-	return 0;
+	if (rs->flush) {
+		if (++rs->pending < rs->every)
+			return 0;
+		return spool_replay_flush(rs);
+	}
+	rs->done++;
+	return spool_replay_flush(rs);
 }
 
 /* spool_replay - move .spool to .replay if needed, then replay it in order */
 long spool_replay(struct spool *sp, spool_fn fn, void *arg)
 {
-	struct spool_replay_state rs = { fn, arg, 0, sp->offpath, NULL, NULL, 0 };
+	return spool_replay_batch(sp, fn, NULL, 1, arg);
+}
+
+/* spool_replay_batch - spool_replay with one flush (and one progress save) per EVERY records */
+long spool_replay_batch(struct spool *sp, spool_fn fn, spool_flush_fn flush, size_t every,
+			void *arg)
+{
+	struct spool_replay_state rs = { fn, flush, every ? every : 1, 0, arg, 0, sp->offpath,
+					 NULL, NULL, 0 };
 	long total = 0;
 
 	for (int round = 0; round < 2; round++) {
@@ -282,6 +313,10 @@ long spool_replay(struct spool *sp, spool_fn fn, void *arg)
 		rs.start = map;
 		rs.cur = map + off;
 		used = spool_parse(map + off, (size_t)st.st_size - off, spool_replay_one, &rs, &bad);
+		/* records queued before the end of the file (or a corrupt record) are stored now */
+		if (!rs.stopped && rs.pending)
+			spool_replay_flush(&rs);
+		rs.pending = 0;
 		total += rs.done;
 		rs.done = 0;
 		if (used < 0) {

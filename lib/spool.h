@@ -40,6 +40,13 @@ int spool_has_pending(struct spool *sp);
 typedef int (*spool_fn)(void *arg, uint8_t type, const void *data, size_t len);
 /* spool_replay - replay every pending record in order; the number replayed, or -1 if FN stopped */
 long spool_replay(struct spool *sp, spool_fn fn, void *arg);
+/* spool_flush_fn - make every record FN accepted since the last flush durable; 0, or -1 (they are replayed again later) */
+typedef int (*spool_flush_fn)(void *arg);
+/* spool_replay_batch - spool_replay for batched writers: FN only queues a record,
+ * FLUSH stores the queued ones every EVERY records and at the end of each file;
+ * progress is saved after each successful FLUSH.  The number stored, or -1 if FN or FLUSH stopped */
+long spool_replay_batch(struct spool *sp, spool_fn fn, spool_flush_fn flush, size_t every,
+			void *arg);
 /* spool_close - close (records stay on disk) */
 void spool_close(struct spool *sp);
 

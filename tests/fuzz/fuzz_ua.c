@@ -9,7 +9,7 @@
  * the device one of the five values, and the cached answer the same.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined
- *	tests/fuzz/fuzz_ua.c pixelsrv/ua.c
+ *	tests/fuzz/fuzz_ua.c pixelsrv/ua.c pixelsrv/uap.c pixelsrv/rx.c
  *	$(pkg-config --cflags --libs yaml-0.1 libpcre2-8) -lpthread
  */
 #include <stdint.h>
