@@ -1,0 +1,66 @@
+-- NAME
+--	devices.sql - opens by device, operating system and mail client
+--
+-- ANSWERS
+--	On what were the selected messages opened?  One row per (device, os,
+--	client) with the counted open events and distinct recipients
+--	(tokens), most opens first; values the user agent did not tell are
+--	empty.  Then one row per class left out, with its open events and
+--	tokens.  Events are selected by their time; messages by the filters.
+--
+-- VARIABLES (all optional; psql -v NAME=VALUE)
+--	message     messages.id (uuid)                 default '' (any)
+--	message_id  Message-ID header, <> optional     default '' (any)
+--	campaign    messages.campaign                  default '' (any)
+--	sender      envelope sender, any case          default '' (any)
+--	since       event at >= since                  default '-infinity'
+--	until       event at < until                   default 'infinity'
+--	classes     event classes counted, comma list  default 'human,proxy'
+--
+-- EXAMPLE
+--	psql -X -v sender=alice@example.org -f sql/reports/devices.sql
+--
+-- OUTPUT
+--	device, os, client, opens, openers, left_out (NULL on counted rows;
+--	the class name on the rows that tell what was left out).
+\if :{?message} \else \set message '' \endif
+\if :{?message_id} \else \set message_id '' \endif
+\if :{?campaign} \else \set campaign '' \endif
+\if :{?sender} \else \set sender '' \endif
+\if :{?since} \else \set since '-infinity' \endif
+\if :{?until} \else \set until 'infinity' \endif
+\if :{?classes} \else \set classes 'human,proxy' \endif
+
+WITH tok AS (
+	SELECT r.token_id
+	FROM beacon.messages m
+	JOIN beacon.recipients r ON r.message = m.id
+	WHERE (:'message' = '' OR m.id = nullif(:'message', '')::uuid)
+	  AND (:'message_id' = ''
+	       OR m.message_id IN (:'message_id', '<' || :'message_id' || '>'))
+	  AND (:'campaign' = '' OR m.campaign = :'campaign')
+	  AND (:'sender' = '' OR lower(m.sender) = lower(:'sender'))
+), ev AS (
+	SELECT e.token_id, e.device, e.os, e.client, e.class,
+	       e.class = ANY (string_to_array(:'classes', ',')) AS counted
+	FROM beacon.events e
+	WHERE e.kind = 'open'
+	  AND e.at >= (:'since')::timestamptz
+	  AND e.at < (:'until')::timestamptz
+	  AND e.token_id IN (SELECT token_id FROM tok)
+)
+SELECT device, os, client, opens, openers, left_out
+FROM (
+	SELECT device, os, client, count(*) AS opens,
+	       count(DISTINCT token_id) AS openers, NULL::text AS left_out
+	FROM ev
+	WHERE counted
+	GROUP BY device, os, client
+	UNION ALL
+	SELECT NULL, NULL, NULL, count(*), count(DISTINCT token_id), class
+	FROM ev
+	WHERE NOT counted
+	GROUP BY class
+) AS rows
+ORDER BY left_out NULLS FIRST, opens DESC, device NULLS LAST,
+	 os NULLS LAST, client NULLS LAST;

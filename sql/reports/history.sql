@@ -1,0 +1,52 @@
+-- NAME
+--	history.sql - a recipient's (or a message's) events, newest first
+--
+-- ANSWERS
+--	What happened to what was sent to this address: every event of every
+--	class (nothing is left out here: the class column tells), newest
+--	first, with the time in the viewer's zone, the place, the device, OS,
+--	browser and mail client, the link followed or the attachment
+--	fetched.  Give address, message or message_id (several narrow the
+--	rows down); with none of them the report returns no rows.
+--
+-- VARIABLES (psql -v NAME=VALUE)
+--	address     recipient address, any case        default '' (any)
+--	message     messages.id (uuid)                 default '' (any)
+--	message_id  Message-ID header, <> optional     default '' (any)
+--	since       event at >= since                  default '-infinity'
+--	until       event at < until                   default 'infinity'
+--	tz          time zone of the at column         default 'UTC'
+--
+-- EXAMPLE
+--	psql -X -v address=ann@example.com -v tz=Europe/Berlin \
+--	     -f sql/reports/history.sql
+--
+-- OUTPUT
+--	at (YYYY-MM-DD HH:MM:SS in tz), kind, class, address, message,
+--	subject, link_n, url, attachment, country, region, city, device, os,
+--	browser, client, ip.
+\if :{?address} \else \set address '' \endif
+\if :{?message} \else \set message '' \endif
+\if :{?message_id} \else \set message_id '' \endif
+\if :{?since} \else \set since '-infinity' \endif
+\if :{?until} \else \set until 'infinity' \endif
+\if :{?tz} \else \set tz 'UTC' \endif
+
+SELECT to_char(e.at AT TIME ZONE :'tz', 'YYYY-MM-DD HH24:MI:SS') AS at,
+       e.kind, e.class, r.address, m.id AS message, m.subject,
+       e.link_n, l.url, a.name AS attachment,
+       e.country, e.region, e.city, e.device, e.os, e.browser, e.client,
+       host(e.ip) AS ip
+FROM beacon.recipients r
+JOIN beacon.messages m ON m.id = r.message
+JOIN beacon.events e ON e.token_id = r.token_id
+LEFT JOIN beacon.links l ON l.message = m.id AND l.n = e.link_n
+LEFT JOIN beacon.attachments a ON a.message = m.id AND a.id = e.attachment_id
+WHERE (:'address' <> '' OR :'message' <> '' OR :'message_id' <> '')
+  AND (:'address' = '' OR lower(r.address) = lower(:'address'))
+  AND (:'message' = '' OR m.id = nullif(:'message', '')::uuid)
+  AND (:'message_id' = ''
+       OR m.message_id IN (:'message_id', '<' || :'message_id' || '>'))
+  AND e.at >= (:'since')::timestamptz
+  AND e.at < (:'until')::timestamptz
+ORDER BY e.at DESC, r.address, e.kind, e.link_n, e.attachment_id;

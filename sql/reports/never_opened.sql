@@ -1,0 +1,70 @@
+-- NAME
+--	never_opened.sql - tracked recipients who never opened
+--
+-- ANSWERS
+--	Who has not opened (nor clicked, nor downloaded: no counted event at
+--	all)?  One row per tracked or shared recipient of the selected
+--	messages, with the events of other classes their token did get
+--	(e.g. an Apple Mail Privacy Protection prefetch is not an open).
+--	Internal and suppressed recipients have no token and are not listed.
+--	Messages are selected by sent_at.
+--
+-- VARIABLES (all optional; psql -v NAME=VALUE)
+--	message     messages.id (uuid)                 default '' (any)
+--	message_id  Message-ID header, <> optional     default '' (any)
+--	campaign    messages.campaign                  default '' (any)
+--	sender      envelope sender, any case          default '' (any)
+--	since       sent_at >= since                   default '-infinity'
+--	until       sent_at < until                    default 'infinity'
+--	classes     event classes counted, comma list  default 'human,proxy'
+--	tz          time zone of sent_at               default 'UTC'
+--
+-- EXAMPLE
+--	psql -X -v campaign=spring -v until=2026-01-15 \
+--	     -f sql/reports/never_opened.sql
+--
+-- OUTPUT
+--	message, subject, sent_at (in tz), address, status,
+--	left_out_events (events not counted), left_out_classes (their
+--	classes, comma-separated; empty when none).
+\if :{?message} \else \set message '' \endif
+\if :{?message_id} \else \set message_id '' \endif
+\if :{?campaign} \else \set campaign '' \endif
+\if :{?sender} \else \set sender '' \endif
+\if :{?since} \else \set since '-infinity' \endif
+\if :{?until} \else \set until 'infinity' \endif
+\if :{?classes} \else \set classes 'human,proxy' \endif
+\if :{?tz} \else \set tz 'UTC' \endif
+
+WITH rc AS (
+	SELECT m.id, m.subject, m.sent_at, r.token_id, r.address, r.status
+	FROM beacon.messages m
+	JOIN beacon.recipients r ON r.message = m.id
+	WHERE (:'message' = '' OR m.id = nullif(:'message', '')::uuid)
+	  AND (:'message_id' = ''
+	       OR m.message_id IN (:'message_id', '<' || :'message_id' || '>'))
+	  AND (:'campaign' = '' OR m.campaign = :'campaign')
+	  AND (:'sender' = '' OR lower(m.sender) = lower(:'sender'))
+	  AND m.sent_at >= (:'since')::timestamptz
+	  AND m.sent_at < (:'until')::timestamptz
+	  AND r.status IN ('tracked', 'shared')
+), ev AS (
+	SELECT e.token_id, e.class,
+	       e.class = ANY (string_to_array(:'classes', ',')) AS counted
+	FROM beacon.events e
+	WHERE e.kind IN ('open', 'click', 'download')
+	  AND e.token_id IN (SELECT token_id FROM rc)
+)
+SELECT rc.id AS message, rc.subject,
+       to_char(rc.sent_at AT TIME ZONE :'tz', 'YYYY-MM-DD HH24:MI:SS')
+	       AS sent_at,
+       rc.address, rc.status,
+       count(ev.token_id) AS left_out_events,
+       string_agg(DISTINCT ev.class, ',' ORDER BY ev.class)
+	       AS left_out_classes
+FROM rc
+LEFT JOIN ev ON ev.token_id = rc.token_id
+WHERE NOT EXISTS (SELECT 1 FROM ev c WHERE c.token_id = rc.token_id
+					AND c.counted)
+GROUP BY rc.id, rc.subject, rc.sent_at, rc.address, rc.status
+ORDER BY rc.sent_at, rc.id, rc.address;

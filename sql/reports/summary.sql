@@ -1,0 +1,122 @@
+-- NAME
+--	summary.sql - recipients, opens, clicks and downloads per message or campaign
+--
+-- ANSWERS
+--	How did a message (or a campaign, or everything selected) do: tracked
+--	recipients, how many opened, open rate, clicks, click-to-open rate,
+--	downloads, and how many events of each class were left out.
+--	A recipient counts as opened when any counted event (open, click or
+--	download) came from their token: a click with images blocked is an
+--	open too.  Messages are selected by sent_at; all their events count.
+--
+-- VARIABLES (all optional; psql -v NAME=VALUE)
+--	message     messages.id (uuid)                 default '' (any)
+--	message_id  Message-ID header, <> optional     default '' (any)
+--	campaign    messages.campaign                  default '' (any)
+--	sender      envelope sender, any case          default '' (any)
+--	since       sent_at >= since                   default '-infinity'
+--	until       sent_at < until                    default 'infinity'
+--	classes     event classes counted, comma list  default 'human,proxy'
+--	by          one row per message|campaign|all   default 'message'
+--	tz          time zone of sent_at               default 'UTC'
+--
+-- EXAMPLE
+--	psql -X -v campaign=spring -v by=campaign -f sql/reports/summary.sql
+--
+-- OUTPUT
+--	message (NULL unless by=message), campaign, subject (NULL unless
+--	by=message), sent_at (first, in tz), messages, recipients (tracked
+--	and shared), excluded_recipients (internal and suppressed),
+--	opened, open_rate (%), opens (counted open events), clicked,
+--	clicks, click_to_open (% of opened), downloads, left_out_human,
+--	left_out_proxy, left_out_prefetch, left_out_scanner,
+--	left_out_internal, left_out_sender (open, click and download events
+--	of that class not counted).
+\if :{?message} \else \set message '' \endif
+\if :{?message_id} \else \set message_id '' \endif
+\if :{?campaign} \else \set campaign '' \endif
+\if :{?sender} \else \set sender '' \endif
+\if :{?since} \else \set since '-infinity' \endif
+\if :{?until} \else \set until 'infinity' \endif
+\if :{?classes} \else \set classes 'human,proxy' \endif
+\if :{?by} \else \set by 'message' \endif
+\if :{?tz} \else \set tz 'UTC' \endif
+
+WITH sel AS (
+	SELECT m.id, m.campaign, m.subject, m.sent_at,
+	       CASE :'by' WHEN 'campaign' THEN coalesce(m.campaign, '')
+			  WHEN 'all' THEN ''
+			  ELSE m.id::text END AS grp
+	FROM beacon.messages m
+	WHERE (:'message' = '' OR m.id = nullif(:'message', '')::uuid)
+	  AND (:'message_id' = ''
+	       OR m.message_id IN (:'message_id', '<' || :'message_id' || '>'))
+	  AND (:'campaign' = '' OR m.campaign = :'campaign')
+	  AND (:'sender' = '' OR lower(m.sender) = lower(:'sender'))
+	  AND m.sent_at >= (:'since')::timestamptz
+	  AND m.sent_at < (:'until')::timestamptz
+), rcpt AS (
+	SELECT s.grp, r.token_id, r.status IN ('tracked', 'shared') AS tracked
+	FROM sel s
+	JOIN beacon.recipients r ON r.message = s.id
+), ev AS (
+	SELECT t.grp, t.token_id, e.kind, e.class,
+	       e.class = ANY (string_to_array(:'classes', ',')) AS counted
+	FROM rcpt t
+	JOIN beacon.events e ON e.token_id = t.token_id
+	WHERE t.tracked AND e.kind IN ('open', 'click', 'download')
+), per_msg AS (
+	SELECT grp, count(*) AS messages, min(sent_at) AS sent_at,
+	       min(campaign) AS campaign, min(subject) AS subject
+	FROM sel
+	GROUP BY grp
+), per_rcpt AS (
+	SELECT grp, count(*) FILTER (WHERE tracked) AS recipients,
+	       count(*) FILTER (WHERE NOT tracked) AS excluded_recipients
+	FROM rcpt
+	GROUP BY grp
+), per_ev AS (
+	SELECT grp,
+	       count(DISTINCT token_id) FILTER (WHERE counted) AS opened,
+	       count(*) FILTER (WHERE counted AND kind = 'open') AS opens,
+	       count(DISTINCT token_id)
+		       FILTER (WHERE counted AND kind = 'click') AS clicked,
+	       count(*) FILTER (WHERE counted AND kind = 'click') AS clicks,
+	       count(*) FILTER (WHERE counted AND kind = 'download') AS downloads,
+	       count(*) FILTER (WHERE NOT counted AND class = 'human') AS h,
+	       count(*) FILTER (WHERE NOT counted AND class = 'proxy') AS p,
+	       count(*) FILTER (WHERE NOT counted AND class = 'prefetch') AS pf,
+	       count(*) FILTER (WHERE NOT counted AND class = 'scanner') AS sc,
+	       count(*) FILTER (WHERE NOT counted AND class = 'internal') AS i,
+	       count(*) FILTER (WHERE NOT counted AND class = 'sender') AS s
+	FROM ev
+	GROUP BY grp
+)
+SELECT CASE WHEN :'by' IN ('campaign', 'all') THEN NULL
+	    ELSE m.grp::uuid END AS message,
+       CASE WHEN :'by' = 'all' THEN NULL ELSE m.campaign END AS campaign,
+       CASE WHEN :'by' IN ('campaign', 'all') THEN NULL
+	    ELSE m.subject END AS subject,
+       to_char(m.sent_at AT TIME ZONE :'tz', 'YYYY-MM-DD HH24:MI:SS')
+	       AS sent_at,
+       m.messages,
+       coalesce(r.recipients, 0) AS recipients,
+       coalesce(r.excluded_recipients, 0) AS excluded_recipients,
+       coalesce(e.opened, 0) AS opened,
+       round(100.0 * coalesce(e.opened, 0) / nullif(r.recipients, 0), 1)
+	       AS open_rate,
+       coalesce(e.opens, 0) AS opens,
+       coalesce(e.clicked, 0) AS clicked,
+       coalesce(e.clicks, 0) AS clicks,
+       round(100.0 * e.clicked / nullif(e.opened, 0), 1) AS click_to_open,
+       coalesce(e.downloads, 0) AS downloads,
+       coalesce(e.h, 0) AS left_out_human,
+       coalesce(e.p, 0) AS left_out_proxy,
+       coalesce(e.pf, 0) AS left_out_prefetch,
+       coalesce(e.sc, 0) AS left_out_scanner,
+       coalesce(e.i, 0) AS left_out_internal,
+       coalesce(e.s, 0) AS left_out_sender
+FROM per_msg m
+LEFT JOIN per_rcpt r USING (grp)
+LEFT JOIN per_ev e USING (grp)
+ORDER BY m.sent_at, m.grp;
