@@ -1,0 +1,172 @@
+/*
+ * NAME
+ *	main.c - beacon-milter start-up and shut-down
+ *
+ * SYNOPSIS
+ *	beacon-milter [-c FILE] [-f] [-n] [-d]
+ *
+ * DESCRIPTION
+ *	Reads beacon.conf(5), loads the token keys, creates the spool
+ *	directory, opens the milter socket as root (a unix socket then gets
+ *	the owner and group of its directory, mode 0660), detaches, writes the pid
+ *	file, drops privileges, opens the spool, starts the replay thread
+ *	and hands over to libmilter.  SIGTERM, SIGINT and SIGHUP end
+ *	smfi_main() (libmilter notices within about 5 s); the store is
+ *	stopped and the socket removed.
+ *
+ * DIAGNOSTICS
+ *	A bad configuration exits with EX_CONFIG (78) before anything else;
+ *	a failure to start exits with EX_SOFTWARE (70) or EX_OSERR (71).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <gmime/gmime.h>
+
+#include "callbacks.h"
+#include "cfg.h"
+#include "daemon.h"
+#include "log.h"
+#include "store.h"
+#include "token.h"
+#include "track.h"
+
+/* main_unix_path - the path of a unix:/local: socket spec, or NULL for inet */
+static const char *main_unix_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	if (spec[0] == '/')
+		return spec;
+	return NULL;
+}
+
+/* main_socket_dir - create the unix socket's directory if it is missing */
+static void main_socket_dir(const char *path, const char *user)
+{
+	char *copy = strdup(path), *dir;
+	struct stat st;
+
+	if (!copy)
+		log_fatalx("out of memory");
+	dir = dirname(copy);
+	if (stat(dir, &st) < 0 && daemon_prepare_dir(dir, user, 0755) < 0)
+		log_fatal("cannot create socket directory %s", dir);
+	free(copy);
+}
+
+/* main_socket_owner - give a unix socket the owner and group of its directory
+ * (the [milter] user's where that is root), mode 0660 */
+static void main_socket_owner(const char *path, const char *user)
+{
+	struct passwd *pw = user && *user ? getpwnam(user) : NULL;
+	char *copy = strdup(path);
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+
+	if (!copy || stat(dirname(copy), &st) < 0)
+		log_fatal("socket directory of %s", path);
+	free(copy);
+	uid = st.st_uid != 0 || !pw ? st.st_uid : pw->pw_uid;
+	gid = st.st_gid != 0 || !pw ? st.st_gid : pw->pw_gid;
+	if (geteuid() == 0 && chown(path, uid, gid) < 0)
+		log_fatal("chown %s", path);
+	if (chmod(path, 0660) < 0)
+		log_fatal("chmod %s", path);
+}
+
+/* main - start, serve, stop */
+int main(int argc, char **argv)
+{
+	struct beacon_opts opts;
+	struct beacon_cfg cfg;
+	struct milter_env env;
+	struct token_keys *keys;
+	struct store *store;
+	const char *upath;
+	char err[1024], *placeholder;
+	sigset_t sigs;
+	int rc;
+
+	beacon_start(argc, argv, "beacon-milter", "[-c FILE] [-f] [-n] [-d]", 1, &opts, &cfg);
+	if (token_init() < 0)
+		log_fatalx("cannot initialise libsodium");
+	keys = token_keys_load(cfg.global.secret_file, err, sizeof(err));
+	if (!keys) {
+		log_warnx("%s", err);
+		exit(EX_CONFIG);
+	}
+	placeholder = cfg_placeholder_url(&cfg);
+	if (!placeholder)
+		log_fatalx("out of memory");
+	if (daemon_prepare_dir(cfg.milter.spool_dir, cfg.milter.user, 0700) < 0)
+		log_fatal("cannot prepare spool directory %s", cfg.milter.spool_dir);
+	upath = main_unix_path(cfg.milter.socket);
+	if (upath)
+		main_socket_dir(upath, cfg.milter.user);
+
+	g_mime_init();
+	if (smfi_setconn(cfg.milter.socket) != MI_SUCCESS)
+		log_fatalx("bad socket '%s'", cfg.milter.socket);
+	if (smfi_register(callbacks_desc) != MI_SUCCESS)
+		log_fatalx("smfi_register failed");
+	if (smfi_opensocket(1) != MI_SUCCESS)
+		log_fatalx("cannot open milter socket %s", cfg.milter.socket);
+	if (upath)
+		main_socket_owner(upath, cfg.milter.user);
+
+	daemon_detach(opts.foreground);
+	daemon_pidfile(cfg.milter.pidfile);
+	daemon_drop(cfg.milter.user, "milter");
+
+	store = store_new(&cfg, err, sizeof(err));
+	if (!store)
+		log_fatalx("%s", err);
+	/* libmilter waits for these signals in its own thread; no other thread may take them */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (store_start(store) < 0)
+		exit(EX_OSERR);
+	env = (struct milter_env){ &cfg, keys, placeholder, store };
+	callbacks_init(&env, upath == NULL);
+	log_info("listening on %s", cfg.milter.socket);
+	if (cfg.milter.per_recipient == CFG_PER_RCPT_SPLIT)
+		log_info("per_recipient = split is not available in this version: "
+			 "the tracked recipients of a message share one token");
+
+	rc = smfi_main();
+
+	log_info("stopping");
+	/* sessions run in their own threads: let them finish (bounded) */
+	for (int i = 0; i < 200 && callbacks_sessions() > 0; i++)
+		usleep(50000);
+	if (callbacks_sessions() > 0)
+		log_warnx("%d MTA connections still open at exit", callbacks_sessions());
+	store_stop(store);
+	if (upath)
+		unlink(upath);
+	if (cfg.milter.pidfile && *cfg.milter.pidfile && unlink(cfg.milter.pidfile) < 0 &&
+	    errno != ENOENT)
+		log_debug("cannot remove %s (it belongs to root)", cfg.milter.pidfile);
+	token_keys_free(keys);
+	free(placeholder);
+	cfg_free(&cfg);
+	g_mime_shutdown();
+	return rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
+}

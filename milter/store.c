@@ -1,0 +1,354 @@
+/*
+ * NAME
+ *	store.c - the milter's database writer: a bounded connection pool,
+ *	the spool fallback and the replay thread
+ *
+ * DESCRIPTION
+ *	See store.h for the rules.  One mutex guards the pool slots and the
+ *	up/down state; nothing slow (connecting, writing, spooling) happens
+ *	while it is held.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "log.h"
+#include "spool.h"
+#include "store.h"
+#include "store_sql.h"
+
+#define STORE_APP "beacon-milter"
+#define STORE_RETRY_MAX_S 5	/* longest pause between reconnect tries */
+#define STORE_POOL_MAX 64	/* db_pool_size is capped here */
+
+/* store_slot - one pooled session */
+struct store_slot {
+	PGconn *conn;		/* NULL until connected */
+	int busy;		/* lent to a writer */
+};
+
+/* store - the writer */
+struct store {
+	const struct beacon_cfg *cfg;	/* the configuration it started with */
+	struct spool *spool;	/* spool_dir/milter.spool */
+	pthread_mutex_t lock;	/* guards everything below */
+	pthread_cond_t freed;	/* a slot became free */
+	pthread_cond_t wake;	/* wakes the replay thread */
+	struct store_slot *slots;	/* the pool */
+	int nslots;		/* db_pool_size */
+	int down;		/* the database failed: do not wait for it */
+	int stop;		/* the replay thread must end */
+	int running;		/* the replay thread was started */
+	pthread_t thread;	/* the replay thread */
+	PGconn *rconn;		/* the replay thread's own session */
+};
+
+/* store_timeout_ms - how long one write may take */
+static int store_timeout_ms(const struct store *st)
+{
+	long t = st->cfg->database.statement_timeout;
+	return (int)((t > 0 && t < 600000 ? t : 5000) + 1000);
+}
+
+/* store_new - the store with its spool open */
+struct store *store_new(const struct beacon_cfg *cfg, char *err, size_t errlen)
+{
+	struct store *st = g_new0(struct store, 1);
+
+	st->cfg = cfg;
+	st->spool = spool_open(cfg->milter.spool_dir, "milter", err, errlen);
+	if (!st->spool) {
+		g_free(st);
+		return NULL;
+	}
+	st->nslots = (int)CLAMP(cfg->milter.db_pool_size, 1, STORE_POOL_MAX);
+	st->slots = g_new0(struct store_slot, st->nslots);
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->freed, NULL);
+	pthread_cond_init(&st->wake, NULL);
+	return st;
+}
+
+/* store_connect - a new session with the statement prepared, or NULL (logged after WHO) */
+static PGconn *store_connect(struct store *st, const char *who)
+{
+	char err[512];
+	PGconn *c = db_connect(st->cfg, STORE_APP, err, sizeof(err));
+
+	if (!c) {
+		log_warnx("%s: %s", who, err);
+		return NULL;
+	}
+	if (store_sql_prepare(c) < 0) {
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* store_mark_down - stop waiting for the database; wake the replay thread */
+static void store_mark_down(struct store *st, const char *qid)
+{
+	pthread_mutex_lock(&st->lock);
+	if (!st->down)
+		log_warnx("%s: database unavailable: rows go to the spool or on_db_error "
+			  "applies until it is back", qid);
+	st->down = 1;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* store_get - lend a slot (connecting it if needed) before DEADLINE; -1 if none.
+ * *FRESH tells whether the session was opened for this call. */
+static int store_get(struct store *st, gint64 deadline, const char *qid, int *fresh)
+{
+	int idx = -1;
+
+	*fresh = 0;
+	pthread_mutex_lock(&st->lock);
+	while (idx < 0 && !st->down) {
+		for (int i = 0; i < st->nslots && idx < 0; i++)
+			if (!st->slots[i].busy && st->slots[i].conn)
+				idx = i;
+		for (int i = 0; i < st->nslots && idx < 0; i++)
+			if (!st->slots[i].busy)
+				idx = i;
+		if (idx >= 0)
+			break;
+		/* every session is busy: wait for one, within the deadline */
+		gint64 left = deadline - g_get_monotonic_time();
+		if (left <= 0)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)(left / 1000000);
+		ts.tv_nsec += (long)(left % 1000000) * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&st->freed, &st->lock, &ts);
+	}
+	if (idx >= 0)
+		st->slots[idx].busy = 1;
+	pthread_mutex_unlock(&st->lock);
+	if (idx >= 0 && !st->slots[idx].conn) {
+		*fresh = 1;
+		st->slots[idx].conn = store_connect(st, qid);
+		if (!st->slots[idx].conn) {
+			pthread_mutex_lock(&st->lock);
+			st->slots[idx].busy = 0;
+			pthread_cond_signal(&st->freed);
+			pthread_mutex_unlock(&st->lock);
+			return -1;
+		}
+	}
+	return idx;
+}
+
+/* store_release - give a slot back; BROKEN: close its session */
+static void store_release(struct store *st, int idx, int broken)
+{
+	PGconn *c = NULL;
+
+	pthread_mutex_lock(&st->lock);
+	if (broken) {
+		c = st->slots[idx].conn;
+		st->slots[idx].conn = NULL;
+	}
+	st->slots[idx].busy = 0;
+	pthread_cond_signal(&st->freed);
+	pthread_mutex_unlock(&st->lock);
+	if (c)
+		PQfinish(c);
+}
+
+/* store_spool - append REC to the spool, synced */
+static enum store_result store_spool(struct store *st, const struct msg_record *rec, const char *qid)
+{
+	GBytes *b = record_encode(rec);
+	gsize len;
+	const void *data = g_bytes_get_data(b, &len);
+	int rc = spool_append(st->spool, RECORD_SPOOL_TYPE, data, len, 1);
+
+	g_bytes_unref(b);
+	if (rc < 0) {
+		log_warn("%s: cannot spool message %s", qid, rec->id);
+		return STORE_FAILED;
+	}
+	return STORE_SPOOLED;
+}
+
+/* store_put - database if it is up, else the spool (or failure) */
+enum store_result store_put(struct store *st, const struct msg_record *rec, const char *qid)
+{
+	int timeout = store_timeout_ms(st);
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout * 1000;
+	enum store_sql_rc rc = STORE_SQL_DOWN;
+
+	/* a pooled session the server closed fails at once: one more try on a new one */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fresh, idx = store_get(st, deadline, qid, &fresh);
+
+		if (idx < 0) {
+			rc = STORE_SQL_TIMEOUT;
+			break;
+		}
+		rc = store_sql_write(st->slots[idx].conn, rec, timeout, qid);
+		store_release(st, idx, rc == STORE_SQL_DOWN || rc == STORE_SQL_TIMEOUT);
+		if (rc != STORE_SQL_DOWN || fresh)
+			break;
+	}
+	if (rc == STORE_SQL_OK)
+		return STORE_OK;
+	if (rc == STORE_SQL_DATA) {
+		log_warnx("%s: database refused the rows of message %s", qid, rec->id);
+		return STORE_FAILED;
+	}
+	store_mark_down(st, qid);
+	if (st->cfg->milter.on_db_error != CFG_DBERR_SPOOL)
+		return STORE_FAILED;
+	return store_spool(st, rec, qid);
+}
+
+/* store_is_up - the up/down flag */
+int store_is_up(struct store *st)
+{
+	int up;
+
+	pthread_mutex_lock(&st->lock);
+	up = !st->down;
+	pthread_mutex_unlock(&st->lock);
+	return up;
+}
+
+/* store_replay_one - spool_fn: write one spooled record with the replay session */
+static int store_replay_one(void *arg, uint8_t type, const void *data, size_t len)
+{
+	struct store *st = arg;
+	struct msg_record *rec;
+	enum store_sql_rc rc;
+
+	if (type != RECORD_SPOOL_TYPE || !(rec = record_decode(data, len))) {
+		log_warnx("spool: record of type %u and %zu octets is not a message; skipped",
+			  type, len);
+		return 0;
+	}
+	rc = store_sql_write(st->rconn, rec, store_timeout_ms(st), rec->queue_id);
+	if (rc == STORE_SQL_DATA)
+		log_warnx("spool: database refused message %s (queue id %s); skipped", rec->id,
+			  rec->queue_id);
+	record_free(rec);
+	return rc == STORE_SQL_DOWN || rc == STORE_SQL_TIMEOUT ? -1 : 0;
+}
+
+/* store_replay_now - connect if needed, replay everything pending */
+long store_replay_now(struct store *st)
+{
+	long n;
+
+	if (!st->rconn && !(st->rconn = store_connect(st, "spool replay")))
+		return -1;
+	n = spool_has_pending(st->spool) ? spool_replay(st->spool, store_replay_one, st) : 0;
+	if (n < 0) {
+		PQfinish(st->rconn);
+		st->rconn = NULL;
+		return -1;
+	}
+	if (n > 0)
+		log_info("spool: %ld messages replayed into the database", n);
+	return n;
+}
+
+/* store_thread - reconnect and replay in the background */
+static void *store_thread(void *arg)
+{
+	struct store *st = arg;
+	int pause = 1;
+
+	pthread_mutex_lock(&st->lock);
+	while (!st->stop) {
+		int down = st->down;
+		pthread_mutex_unlock(&st->lock);
+		if (down || spool_has_pending(st->spool)) {
+			if (store_replay_now(st) >= 0) {
+				PGconn *stale[STORE_POOL_MAX];
+				int nstale = 0;
+				pthread_mutex_lock(&st->lock);
+				if (st->down) {
+					log_info("database available again");
+					/* idle sessions opened before the outage are likely dead */
+					for (int i = 0; i < st->nslots; i++) {
+						if (!st->slots[i].busy && st->slots[i].conn) {
+							stale[nstale++] = st->slots[i].conn;
+							st->slots[i].conn = NULL;
+						}
+					}
+				}
+				st->down = 0;
+				pthread_mutex_unlock(&st->lock);
+				while (nstale > 0)
+					PQfinish(stale[--nstale]);
+				pause = 1;
+			} else {
+				pause = MIN(pause * 2, STORE_RETRY_MAX_S);
+			}
+		}
+		if (st->rconn) {
+			/* keep no idle session beyond the pool */
+			PQfinish(st->rconn);
+			st->rconn = NULL;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += pause;
+		pthread_mutex_lock(&st->lock);
+		if (!st->stop)
+			pthread_cond_timedwait(&st->wake, &st->lock, &ts);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+/* store_start - start the replay thread */
+int store_start(struct store *st)
+{
+	int rc = pthread_create(&st->thread, NULL, store_thread, st);
+
+	if (rc != 0) {
+		errno = rc;
+		log_warn("cannot start the spool replay thread");
+		return -1;
+	}
+	st->running = 1;
+	return 0;
+}
+
+/* store_stop - end the thread, close everything */
+void store_stop(struct store *st)
+{
+	if (!st)
+		return;
+	if (st->running) {
+		pthread_mutex_lock(&st->lock);
+		st->stop = 1;
+		pthread_cond_signal(&st->wake);
+		pthread_mutex_unlock(&st->lock);
+		pthread_join(st->thread, NULL);
+	}
+	for (int i = 0; i < st->nslots; i++)
+		if (st->slots[i].conn)
+			PQfinish(st->slots[i].conn);
+	if (st->rconn)
+		PQfinish(st->rconn);
+	spool_close(st->spool);
+	pthread_cond_destroy(&st->freed);
+	pthread_cond_destroy(&st->wake);
+	pthread_mutex_destroy(&st->lock);
+	g_free(st->slots);
+	g_free(st);
+}

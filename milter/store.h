@@ -1,0 +1,64 @@
+/*
+ * NAME
+ *	store.h - write the rows of tracked messages to PostgreSQL, or to
+ *	the spool while it is unavailable
+ *
+ * SYNOPSIS
+ *	struct store *st = store_new(cfg, err, sizeof(err));
+ *	store_start(st);
+ *	switch (store_put(st, record, queue_id)) { ... }
+ *	store_stop(st);
+ *
+ * DESCRIPTION
+ *	store_put() writes one message (messages, recipients and links rows)
+ *	in one statement, hence one transaction, with parameters only, over
+ *	a pool of at most db_pool_size connections.  Every wait is bounded:
+ *	for a free connection and for the answer, statement_timeout (plus a
+ *	second for the network); a connection takes at most connect_timeout.
+ *	Rows are inserted with ON CONFLICT DO NOTHING, so writing a record
+ *	twice (a replay after a lost answer) changes nothing.
+ *
+ *	When the database fails or is too slow, the store is marked down and
+ *	later messages do not wait for it at all.  With on_db_error = spool
+ *	the record is appended (fsync'd) to spool_dir/milter.spool and
+ *	store_put() answers STORE_SPOOLED; with accept or tempfail it answers
+ *	STORE_FAILED and the caller delivers untracked or temp-fails.
+ *
+ *	A background thread started by store_start() checks once a second
+ *	(backing off to 5 s while the database stays down): it replays the
+ *	spool in order with its own connection and marks the store up again.
+ *	A record the database refuses for its data (SQLSTATE class 22 or 23)
+ *	is logged and skipped; any other failure stops the replay until the
+ *	next try.
+ */
+#ifndef BEACON_STORE_H
+#define BEACON_STORE_H
+
+#include <stddef.h>
+
+#include "cfg.h"
+#include "record.h"
+
+struct store;
+
+/* store_result - what became of one record */
+enum store_result {
+	STORE_OK,	/* in the database */
+	STORE_SPOOLED,	/* in the spool, replayed later */
+	STORE_FAILED,	/* neither: the caller applies on_db_error */
+};
+
+/* store_new - open the spool (created 0600); NULL with ERR */
+struct store *store_new(const struct beacon_cfg *cfg, char *err, size_t errlen);
+/* store_start - start the replay thread; 0 or -1 */
+int store_start(struct store *st);
+/* store_put - write REC; QID is for log lines */
+enum store_result store_put(struct store *st, const struct msg_record *rec, const char *qid);
+/* store_replay_now - replay the spool once, now, in the caller's thread; records replayed or -1 */
+long store_replay_now(struct store *st);
+/* store_is_up - is the database believed reachable? */
+int store_is_up(struct store *st);
+/* store_stop - stop the thread, close connections and the spool, free */
+void store_stop(struct store *st);
+
+#endif

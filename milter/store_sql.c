@@ -1,0 +1,206 @@
+/*
+ * NAME
+ *	store_sql.c - write one message's rows in one bounded round trip
+ *
+ * DESCRIPTION
+ *	See store_sql.h.  Values travel as statement parameters; the arrays
+ *	are in PostgreSQL's array input syntax with every element quoted and
+ *	escaped, which is data, never SQL.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "store_sql.h"
+
+#define STORE_SQL_NAME "beacon_milter_put"
+#define STORE_SQL_NPARAMS 21
+
+static const char store_sql_text[] =
+	"WITH m AS ("
+	" INSERT INTO beacon.messages (id, message_id, queue_id, sender, sasl_login, subject,"
+	"  campaign, sent_at, client_ip, clicks, notify, recipients, size)"
+	" VALUES ($1::uuid, NULLIF($2, ''), NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, ''),"
+	"  NULLIF($6, ''), NULLIF($7, ''),"
+	"  'epoch'::timestamptz + $8::bigint * interval '1 microsecond',"
+	"  NULLIF($9, '')::inet, $10::boolean, $11::boolean, $12::int, $13::bigint)"
+	" ON CONFLICT DO NOTHING),"
+	" r AS ("
+	" INSERT INTO beacon.recipients (token_id, message, address, status, key_id, token, name)"
+	" SELECT t, $1::uuid, a, s, k, NULLIF(tk, ''), NULLIF(nm, '')"
+	" FROM unnest($14::uuid[], $15::text[], $16::text[], $17::smallint[], $18::text[],"
+	"  $19::text[]) AS x(t, a, s, k, tk, nm)"
+	" ON CONFLICT DO NOTHING),"
+	" l AS ("
+	" INSERT INTO beacon.links (message, n, url)"
+	" SELECT $1::uuid, n, u FROM unnest($20::int[], $21::text[]) AS y(n, u)"
+	" ON CONFLICT DO NOTHING)"
+	" SELECT 1";
+
+/* store_sql_prepare - prepare the insert once per session */
+int store_sql_prepare(PGconn *conn)
+{
+	PGresult *res = PQprepare(conn, STORE_SQL_NAME, store_sql_text, STORE_SQL_NPARAMS, NULL);
+	int ok = db_ok(conn, res, "prepare");
+
+	PQclear(res);
+	if (ok && PQsetnonblocking(conn, 1) != 0)
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+/* store_sql_array - {"a","b"} with \ and " escaped */
+void store_sql_array(GString *out, const char *const *v, size_t n)
+{
+	g_string_append_c(out, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			g_string_append_c(out, ',');
+		g_string_append_c(out, '"');
+		for (const char *p = v[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				g_string_append_c(out, '\\');
+			g_string_append_c(out, *p);
+		}
+		g_string_append_c(out, '"');
+	}
+	g_string_append_c(out, '}');
+}
+
+/* store_sql_wait - poll CONN's socket for EVENTS until DEADLINE (monotonic µs); 0, or -1 on timeout */
+static int store_sql_wait(PGconn *conn, short events, gint64 deadline)
+{
+	struct pollfd pfd = { PQsocket(conn), events, 0 };
+
+	for (;;) {
+		gint64 left = deadline - g_get_monotonic_time();
+		int rc;
+		if (left <= 0 || pfd.fd < 0)
+			return -1;
+		rc = poll(&pfd, 1, (int)((left + 999) / 1000));
+		if (rc > 0)
+			return 0;
+		if (rc < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* store_sql_classify - what a failed result means */
+static enum store_sql_rc store_sql_classify(PGconn *conn, const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (PQstatus(conn) != CONNECTION_OK)
+		return STORE_SQL_DOWN;
+	if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0))
+		return STORE_SQL_DATA;
+	return STORE_SQL_DOWN;
+}
+
+/* store_sql_failed - log a failed result after WHO (the queue id); what it means */
+static enum store_sql_rc store_sql_failed(PGconn *conn, const PGresult *res, const char *who)
+{
+	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+
+	log_warnx("%s: database %s: insert message: %.*s", who, PQhost(conn) ? PQhost(conn) : "",
+		  (int)strcspn(msg, "\n"), msg);
+	return store_sql_classify(conn, res);
+}
+
+/* store_sql_run - send the prepared statement, read every result within the deadline */
+static enum store_sql_rc store_sql_run(PGconn *conn, const char *const *vals, gint64 deadline,
+				       const char *who)
+{
+	enum store_sql_rc rc = STORE_SQL_OK;
+	PGresult *res;
+	int f;
+
+	if (!PQsendQueryPrepared(conn, STORE_SQL_NAME, STORE_SQL_NPARAMS, vals, NULL, NULL, 0)) {
+		return store_sql_failed(conn, NULL, who);
+	}
+	while ((f = PQflush(conn)) == 1) {
+		if (store_sql_wait(conn, POLLOUT | POLLIN, deadline) < 0 || !PQconsumeInput(conn)) {
+			log_warnx("%s: database: no answer in time", who);
+			return STORE_SQL_TIMEOUT;
+		}
+	}
+	if (f < 0)
+		return STORE_SQL_DOWN;
+	for (;;) {
+		while (PQisBusy(conn)) {
+			if (store_sql_wait(conn, POLLIN, deadline) < 0) {
+				log_warnx("%s: database: no answer in time", who);
+				return STORE_SQL_TIMEOUT;
+			}
+			if (!PQconsumeInput(conn))
+				return STORE_SQL_DOWN;
+		}
+		res = PQgetResult(conn);
+		if (!res)
+			break;
+		ExecStatusType rs = PQresultStatus(res);
+		if (rc == STORE_SQL_OK && rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
+			rc = store_sql_failed(conn, res, who);
+		PQclear(res);
+	}
+	return rc;
+}
+
+/* store_sql_write - one message: build the parameters, run the statement */
+enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, int timeout_ms,
+				  const char *who)
+{
+	const char *vals[STORE_SQL_NPARAMS];
+	char sent[32], nrcpt[16], size[32];
+	GString *arr[8];
+	GPtrArray *col[8];
+	enum store_sql_rc rc;
+	guint nr = rec->rcpts->len, nl = rec->links->len;
+
+	snprintf(sent, sizeof(sent), "%" G_GINT64_FORMAT, (gint64)rec->sent_at);
+	snprintf(nrcpt, sizeof(nrcpt), "%d", rec->recipients);
+	snprintf(size, sizeof(size), "%" G_GINT64_FORMAT, (gint64)rec->size);
+	vals[0] = rec->id;
+	vals[1] = rec->message_id;
+	vals[2] = rec->queue_id;
+	vals[3] = rec->sender;
+	vals[4] = rec->sasl_login;
+	vals[5] = rec->subject;
+	vals[6] = rec->campaign;
+	vals[7] = sent;
+	vals[8] = rec->client_ip;
+	vals[9] = rec->clicks ? "true" : "false";
+	vals[10] = rec->notify ? "true" : "false";
+	vals[11] = nrcpt;
+	vals[12] = size;
+	for (int c = 0; c < 8; c++)
+		col[c] = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < nr; i++) {
+		const struct rec_rcpt *x = &g_array_index(rec->rcpts, struct rec_rcpt, i);
+		g_ptr_array_add(col[0], g_strdup(x->token_id));
+		g_ptr_array_add(col[1], g_strdup(x->address));
+		g_ptr_array_add(col[2], g_strdup(x->status));
+		g_ptr_array_add(col[3], g_strdup_printf("%u", x->key_id));
+		g_ptr_array_add(col[4], g_strdup(x->token));
+		g_ptr_array_add(col[5], g_strdup(x->name));
+	}
+	for (guint i = 0; i < nl; i++) {
+		const struct rec_link *l = &g_array_index(rec->links, struct rec_link, i);
+		g_ptr_array_add(col[6], g_strdup_printf("%d", l->n));
+		g_ptr_array_add(col[7], g_strdup(l->url));
+	}
+	for (int c = 0; c < 8; c++) {
+		arr[c] = g_string_new(NULL);
+		store_sql_array(arr[c], (const char *const *)col[c]->pdata, col[c]->len);
+		vals[13 + c] = arr[c]->str;
+	}
+	rc = store_sql_run(conn, vals, g_get_monotonic_time() + (gint64)timeout_ms * 1000, who);
+	for (int c = 0; c < 8; c++) {
+		g_string_free(arr[c], TRUE);
+		g_ptr_array_free(col[c], TRUE);
+	}
+	return rc;
+}

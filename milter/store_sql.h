@@ -1,0 +1,41 @@
+/*
+ * NAME
+ *	store_sql.h - the one statement that writes a message's rows
+ *
+ * SYNOPSIS
+ *	if (store_sql_prepare(conn) == 0)
+ *		rc = store_sql_write(conn, record, timeout_ms);
+ *
+ * DESCRIPTION
+ *	store_sql_prepare() prepares, once per session, an INSERT of the
+ *	beacon.messages row with data-modifying CTEs that insert the
+ *	recipients and links rows from array parameters: one statement, one
+ *	transaction, one round trip, ON CONFLICT DO NOTHING everywhere.
+ *	store_sql_write() runs it without blocking past TIMEOUT_MS: the
+ *	socket is polled, so a database that stopped answering (even one
+ *	whose server cannot enforce statement_timeout) costs at most that.
+ */
+#ifndef BEACON_STORE_SQL_H
+#define BEACON_STORE_SQL_H
+
+#include <libpq-fe.h>
+
+#include "record.h"
+
+/* store_sql_rc - how a write ended */
+enum store_sql_rc {
+	STORE_SQL_OK,		/* committed */
+	STORE_SQL_DATA,		/* refused for its data (SQLSTATE 22xxx/23xxx): retrying will not help */
+	STORE_SQL_DOWN,		/* connection or server trouble: drop the session */
+	STORE_SQL_TIMEOUT,	/* no answer in time: drop the session, do not wait again */
+};
+
+/* store_sql_prepare - prepare the statement on CONN; 0 or -1 (logged) */
+int store_sql_prepare(PGconn *conn);
+/* store_sql_write - write REC on CONN within TIMEOUT_MS; failures are logged after WHO */
+enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, int timeout_ms,
+				  const char *who);
+/* store_sql_array - append the text form of a PostgreSQL array of N strings to OUT */
+void store_sql_array(GString *out, const char *const *v, size_t n);
+
+#endif

@@ -1,0 +1,355 @@
+/*
+ * NAME
+ *	tagging.c - the tag header, sender rules, internal domains and the
+ *	signed-message exclusions of beacon-milter
+ *
+ * DESCRIPTION
+ *	Pure functions over strings (see tagging.h for the rules they
+ *	implement); the callbacks and the end-of-message code decide with
+ *	them.  Nothing here allocates beyond its results or keeps state.
+ */
+#define _GNU_SOURCE
+#include <string.h>
+#include <strings.h>
+
+#include <gmime/gmime.h>
+
+#include "log.h"
+#include "tagging.h"
+
+/* xb_cursor - a position in the header value being parsed */
+struct xb_cursor {
+	const char *p;		/* next byte */
+};
+
+/* xb_skip_ws - skip blanks and folding line breaks */
+static void xb_skip_ws(struct xb_cursor *c)
+{
+	while (*c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n')
+		c->p++;
+}
+
+/* xb_is_tchar - may this byte appear in an unquoted word? */
+static int xb_is_tchar(char ch)
+{
+	return ch && !strchr(" \t\r\n;=\"", ch);
+}
+
+/* xb_word - read an unquoted word into a new string (NULL if none) */
+static char *xb_word(struct xb_cursor *c)
+{
+	const char *s = c->p;
+
+	while (xb_is_tchar(*c->p))
+		c->p++;
+	return c->p > s ? g_strndup(s, (gsize)(c->p - s)) : NULL;
+}
+
+/* xb_quoted - read a "quoted string" with \ escapes; NULL if unterminated */
+static char *xb_quoted(struct xb_cursor *c)
+{
+	GString *s = g_string_new(NULL);
+
+	c->p++;	/* opening quote */
+	for (;;) {
+		char ch = *c->p;
+		if (ch == '\0') {
+			g_string_free(s, TRUE);
+			return NULL;
+		}
+		c->p++;
+		if (ch == '"')
+			break;
+		if (ch == '\\' && *c->p) {
+			ch = *c->p;
+			c->p++;
+		}
+		if (ch == '\r' || ch == '\n')
+			continue;	/* unfold */
+		g_string_append_c(s, ch);
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* xb_bool - read a boolean word; 1, 0, or -1 if it is none */
+static int xb_bool(const char *v)
+{
+	static const char *yes[] = { "yes", "true", "on", "1" }, *no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(yes); i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* xb_keyword - the leading keyword: XB_TRACK, XB_NO, or XB_NONE if not one */
+static enum xbeacon_mode xb_keyword(const char *w)
+{
+	static const char *track[] = { "track", "yes", "on", "1" }, *no[] = { "no", "off", "none", "0" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(track); i++) {
+		if (strcasecmp(w, track[i]) == 0)
+			return XB_TRACK;
+		if (strcasecmp(w, no[i]) == 0)
+			return XB_NO;
+	}
+	return XB_NONE;
+}
+
+/* xb_campaign - decode, validate and cut a campaign name */
+static char *xb_campaign(const char *raw)
+{
+	char *dec = strstr(raw, "=?") ? g_mime_utils_header_decode_text(NULL, raw) : g_strdup(raw);
+	char *valid = g_utf8_make_valid(dec, -1);
+	const char *end;
+
+	g_free(dec);
+	if (strlen(valid) > XB_CAMPAIGN_MAX) {
+		end = valid + XB_CAMPAIGN_MAX;
+		/* back to a character boundary */
+		while (end > valid && ((unsigned char)*end & 0xC0) == 0x80)
+			end--;
+		valid[end - valid] = '\0';
+	}
+	return valid;
+}
+
+/* xb_fail - mark the header malformed: every parameter back to its default */
+static int xb_fail(struct xbeacon *xb, const char *why, char *key, char *val)
+{
+	enum xbeacon_mode mode = xb->mode == XB_NO ? XB_NO : XB_TRACK;
+
+	g_free(key);
+	g_free(val);
+	xbeacon_clear(xb);
+	xb->mode = mode;
+	xb->malformed = 1;
+	g_strlcpy(xb->why, why, sizeof(xb->why));
+	return -1;
+}
+
+/* xb_param - apply KEY=VAL; 0, or -1 on a bad value */
+static int xb_param(struct xbeacon *xb, const char *key, const char *val)
+{
+	int b;
+
+	if (strcasecmp(key, "clicks") == 0 || strcasecmp(key, "notify") == 0) {
+		if ((b = xb_bool(val)) < 0)
+			return -1;
+		*(strcasecmp(key, "clicks") == 0 ? &xb->clicks : &xb->notify) = b;
+	} else if (strcasecmp(key, "campaign") == 0) {
+		g_free(xb->campaign);
+		xb->campaign = xb_campaign(val);
+	} else if (strcasecmp(key, "attachments") == 0) {
+		if (strcasecmp(val, "link") == 0)
+			xb->attachments = CFG_ATT_LINK;
+		else if (strcasecmp(val, "keep") == 0)
+			xb->attachments = CFG_ATT_KEEP;
+		else
+			return -1;
+	} else {
+		log_debug("tag header: unknown parameter '%s' ignored", key);
+		xb->ignored++;
+	}
+	return 0;
+}
+
+/* xbeacon_parse - read the tag header */
+int xbeacon_parse(const char *value, struct xbeacon *xb)
+{
+	struct xb_cursor c;
+	int first = 1;
+
+	memset(xb, 0, sizeof(*xb));
+	xb->clicks = xb->notify = xb->attachments = -1;
+	if (!value)
+		return 0;
+	xb->mode = XB_TRACK;
+	c.p = value;
+	for (;;) {
+		char *key = NULL, *val = NULL;
+
+		xb_skip_ws(&c);
+		if (*c.p == '\0')
+			break;
+		if (*c.p == ';') {
+			c.p++;
+			first = 0;
+			continue;
+		}
+		if (*c.p == '"')
+			return xb_fail(xb, "quoted string where a name belongs", NULL, NULL);
+		key = xb_word(&c);
+		if (!key)
+			return xb_fail(xb, "parameter without a name", NULL, NULL);
+		xb_skip_ws(&c);
+		if (*c.p != '=') {
+			/* a bare word: the keyword if it comes first */
+			enum xbeacon_mode k = first ? xb_keyword(key) : XB_NONE;
+			if (k != XB_NONE) {
+				xb->mode = k;
+			} else {
+				log_debug("tag header: word '%s' ignored", key);
+				xb->ignored++;
+			}
+			g_free(key);
+		} else {
+			c.p++;
+			xb_skip_ws(&c);
+			val = *c.p == '"' ? xb_quoted(&c) : xb_word(&c);
+			if (!val)
+				return xb_fail(xb, *c.p ? "bad value" : "unterminated value", key, NULL);
+			if (xb_param(xb, key, val) < 0) {
+				char why[80];
+				snprintf(why, sizeof(why), "bad value for %.30s", key);
+				return xb_fail(xb, why, key, val);
+			}
+			g_free(key);
+			g_free(val);
+		}
+		first = 0;
+		xb_skip_ws(&c);
+		if (*c.p && *c.p != ';')
+			return xb_fail(xb, "missing ';'", NULL, NULL);
+	}
+	return 0;
+}
+
+/* xbeacon_clear - release the campaign, reset to "no header" */
+void xbeacon_clear(struct xbeacon *xb)
+{
+	g_free(xb->campaign);
+	memset(xb, 0, sizeof(*xb));
+	xb->clicks = xb->notify = xb->attachments = -1;
+}
+
+/* tagging_domain - the part after the last '@' of ADDR, or NULL */
+static const char *tagging_domain(const char *addr)
+{
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+	return at && at[1] ? at + 1 : NULL;
+}
+
+/* tagging_rule_matches - does one rule (without '!') match? */
+static int tagging_rule_matches(const char *rule, const char *sender, const char *sasl)
+{
+	const char *dom = tagging_domain(sender);
+
+	if (strncasecmp(rule, "sasl:", 5) == 0)
+		return sasl && *sasl && strcasecmp(rule + 5, sasl) == 0;
+	if (rule[0] == '@')
+		return dom && strcasecmp(rule + 1, dom) == 0;
+	return sender && *sender && strcasecmp(rule, sender) == 0;
+}
+
+/* tagging_sender_rule - exceptions first, then the rules */
+int tagging_sender_rule(const struct cfg_list *rules, const char *sender, const char *sasl_login)
+{
+	int hit = 0;
+
+	for (size_t i = 0; rules && i < rules->n; i++) {
+		const char *r = rules->v[i];
+		if (r[0] == '!') {
+			if (tagging_rule_matches(r + 1, sender, sasl_login))
+				return -1;
+		} else if (!hit && tagging_rule_matches(r, sender, sasl_login)) {
+			hit = 1;
+		}
+	}
+	return hit;
+}
+
+/* tagging_is_internal - exact domain, "@domain", or ".domain" for subdomains */
+int tagging_is_internal(const struct cfg_list *domains, const char *addr)
+{
+	const char *dom = tagging_domain(addr);
+	size_t dl;
+
+	if (!dom)
+		return 0;
+	dl = strlen(dom);
+	for (size_t i = 0; domains && i < domains->n; i++) {
+		const char *d = domains->v[i];
+		size_t l;
+		if (d[0] == '@')
+			d++;
+		if (d[0] == '.') {
+			l = strlen(d);
+			if (dl > l && strcasecmp(dom + dl - l, d) == 0)
+				return 1;
+		} else if (strcasecmp(dom, d) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* tagging_signed_type - S/MIME and PGP/MIME types that must not be touched */
+int tagging_signed_type(const char *type, const char *subtype)
+{
+	if (!type || !subtype)
+		return 0;
+	if (strcasecmp(type, "multipart") == 0)
+		return strcasecmp(subtype, "signed") == 0 || strcasecmp(subtype, "encrypted") == 0;
+	if (strcasecmp(type, "application") == 0)
+		return strcasecmp(subtype, "pkcs7-mime") == 0 ||
+		       strcasecmp(subtype, "x-pkcs7-mime") == 0 ||
+		       strcasecmp(subtype, "pkcs7-signature") == 0 ||
+		       strcasecmp(subtype, "x-pkcs7-signature") == 0 ||
+		       strcasecmp(subtype, "pgp-encrypted") == 0 ||
+		       strcasecmp(subtype, "pgp-signature") == 0;
+	return 0;
+}
+
+/* tagging_header_exclusion - DKIM-signed or signed/encrypted at the top */
+const char *tagging_header_exclusion(const char *content_type, int has_dkim_signature)
+{
+	static const char *reasons[] = { "multipart/signed", "multipart/encrypted", "S/MIME or PGP" };
+	GMimeContentType *ct;
+	const char *why = NULL;
+
+	if (has_dkim_signature)
+		return "already DKIM-signed";
+	if (!content_type)
+		return NULL;
+	ct = g_mime_content_type_parse(NULL, content_type);
+	if (!ct)
+		return NULL;
+	if (tagging_signed_type(g_mime_content_type_get_media_type(ct),
+				g_mime_content_type_get_media_subtype(ct))) {
+		const char *sub = g_mime_content_type_get_media_subtype(ct);
+		why = strcasecmp(sub, "signed") == 0 ? reasons[0] :
+		      strcasecmp(sub, "encrypted") == 0 ? reasons[1] : reasons[2];
+	}
+	g_object_unref(ct);
+	return why;
+}
+
+/* tagging_keep_urls - every <...> of a List-Unsubscribe value */
+char **tagging_keep_urls(const char *value)
+{
+	GPtrArray *a = g_ptr_array_new();
+	const char *p = value;
+
+	while (p && (p = strchr(p, '<')) != NULL) {
+		const char *e = strchr(p + 1, '>');
+		if (!e)
+			break;
+		/* "<a <b>": the target is the innermost bracket pair */
+		p = memrchr(p, '<', (size_t)(e - p));
+		char *u = g_strndup(p + 1, (gsize)(e - p - 1));
+		/* folded values may break inside the brackets */
+		char *w = u, *r = u;
+		for (; *r; r++)
+			if (*r != '\r' && *r != '\n' && *r != ' ' && *r != '\t')
+				*w++ = *r;
+		*w = '\0';
+		g_ptr_array_add(a, u);
+		p = e + 1;
+	}
+	g_ptr_array_add(a, NULL);
+	return (char **)g_ptr_array_free(a, FALSE);
+}

@@ -1,0 +1,342 @@
+#!/bin/bash
+# NAME
+#	10_milter_track.sh - beacon-milter end to end: swaks -> private Postfix
+#	with smtpd_milters -> smtp-sink, rows in a throwaway PostgreSQL
+#
+# DESCRIPTION
+#	One PostgreSQL, one Postfix and one beacon-milter (the build under
+#	test, run as user postfix on a unix socket) serve every case:
+#
+#	1. a tagged multipart/mixed message (text + quoted-printable HTML
+#	   with the placeholder + PDF attachment) to two recipients: the
+#	   tag header and the placeholder are gone, the pixel's token is the
+#	   one both recipient rows hold (status shared), every http(s) link
+#	   is a click URL signed for that token with a links row, mailto:
+#	   and the List-Unsubscribe target stay, the text part, the
+#	   attachment and every byte outside the HTML part are identical;
+#	   the messages row has the campaign, sender and queue id;
+#	2. an untagged message is delivered byte for byte as sent;
+#	3. a base64 HTML message marked only by the placeholder, one
+#	   recipient: tracked (status tracked), pixel where the placeholder was;
+#	4. a tagged message already carrying DKIM-Signature: byte for byte;
+#	5. "X-Beacon: no": only the tag header is removed;
+#	6. an internal recipient beside an external one: internal row
+#	   without token, the external one tracked;
+#	7. PostgreSQL stopped: the tagged message is delivered at once,
+#	   tracked, its rows spooled; they appear once PostgreSQL is back;
+#	8. PostgreSQL hanging (SIGSTOP) under a pooled session: the message
+#	   waits at most about statement_timeout + 1 s, is delivered tracked,
+#	   and its rows appear once PostgreSQL resumes;
+#	9. a sendmail(1) submission (non_smtpd_milters) is tracked too.
+#	The milter's log must hold no sanitizer report.
+set -euo pipefail
+. "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
+. "$BEACON_SRC/tests/lib/pg.sh"
+. "$BEACON_SRC/tests/lib/postfix.sh"
+
+t_tmpdir >/dev/null
+[ "$(id -u)" = 0 ] || { echo "skip: needs root for Postfix"; exit 0; }
+MILTER=$BEACON_BUILD/beacon-milter
+[ -x "$MILTER" ] || t_fail "no $MILTER (build first)"
+
+# --- PostgreSQL with the schema
+pg_start
+for f in "$BEACON_SRC"/sql/schema/[0-9]*.sql; do
+	pg_psql -1 -f "$f" >/dev/null || t_fail "schema $f does not apply"
+done
+
+# --- beacon-milter
+MDIR=$T_DIR/milter
+mkdir -p "$MDIR"
+chown postfix: "$MDIR"
+BASE=http://127.0.0.1:$(t_free_port)
+PLACEHOLDER=$BASE/p.gif
+printf '1 %s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$T_DIR/secret"
+chmod 600 "$T_DIR/secret"
+cat >"$T_DIR/beacon.conf" <<EOF
+base_url = $BASE
+secret_file = $T_DIR/secret
+
+[milter]
+socket = unix:$MDIR/milter.sock
+user = postfix
+pidfile = $MDIR/milter.pid
+spool_dir = $MDIR/spool
+internal_domains = corp.example
+max_message_size = 1m
+
+[database]
+conninfo = $BEACON_CONNINFO
+connect_timeout = 2
+statement_timeout = 1000
+EOF
+MLOG=$T_DIR/milter.log
+"$MILTER" -f -d -c "$T_DIR/beacon.conf" >"$MLOG" 2>&1 &
+MPID=$!
+t_on_exit "t_kill_pid $MPID TERM 15"
+t_wait_file "$MDIR/milter.sock" 10 || { cat "$MLOG" >&2; t_fail "milter socket not created"; }
+
+# --- Postfix
+PF_MILTER=unix:$MDIR/milter.sock pf_start
+
+# --- helpers
+cat >"$T_DIR/mime.py" <<'EOF'
+# mime.py - what the test needs from a message: decoded HTML, raw leaf parts
+import email, email.policy, hashlib, re, sys
+def load(path):
+    data = open(path, 'rb').read()
+    return email.message_from_bytes(data, policy=email.policy.compat32)
+def html(path):
+    out = b''
+    for p in load(path).walk():
+        if p.get_content_type() == 'text/html' and not p.is_multipart():
+            out += p.get_payload(decode=True) or b''
+    sys.stdout.write(out.decode('utf-8', 'replace'))
+def leaves(path):
+    for p in load(path).walk():
+        if p.is_multipart() or p.get_content_type() == 'text/html':
+            continue
+        raw = p.get_payload(decode=False).encode('utf-8', 'surrogateescape')
+        print(p.get_content_type(), hashlib.sha256(raw).hexdigest(), len(raw))
+def outside(path):
+    # the message with the content of each text/html part cut out
+    data = open(path, 'rb').read()
+    for p in load(path).walk():
+        if p.get_content_type() == 'text/html' and not p.is_multipart():
+            raw = p.get_payload(decode=False).encode('utf-8', 'surrogateescape')
+            i = data.find(raw)
+            if raw and i >= 0:
+                data = data[:i] + b'<<HTML>>' + data[i + len(raw):]
+    sys.stdout.buffer.write(data)
+{'html': html, 'leaves': leaves, 'outside': outside}[sys.argv[1]](sys.argv[2])
+EOF
+mime() { python3 "$T_DIR/mime.py" "$@"; }
+
+NSENT=0
+# send FILE RCPT[,RCPT] - submit FILE, wait for its delivery; OUT: the delivered message
+send() {
+	local file=$1 rcpts=$2 dump
+	# swaks ends the data with CRLF . CRLF itself: give it the file without
+	# its last line end, or the message would grow an empty last line
+	printf '%s' "$(cat "$file")" >"$file.swaks"
+	swaks --server "127.0.0.1:$PF_SMTP_PORT" --from sender@sender.example --to "$rcpts" \
+		--data "@$file.swaks" --silent 2 >"$T_DIR/swaks.out" 2>&1 ||
+		{ cat "$T_DIR/swaks.out" >&2; t_fail "swaks could not submit $file"; }
+	NSENT=$((NSENT + 1))
+	pf_wait_delivered "$NSENT" "${WAIT:-10}" ||
+		{ tail -n 20 "$MLOG" >&2; t_fail "$file not delivered in ${WAIT:-10} s"; }
+	dump=$(pf_sink_files | sed -n "${NSENT}p")
+	# without Postfix's own Received: header (the first header, with its folds)
+	pf_sink_message "$dump" | awk 'NR == 1 && /^Received:/ { skip = 1; next }
+		skip && /^[ \t]/ { next } { skip = 0; print }' >"$T_DIR/out.$NSENT.eml"
+	OUT=$T_DIR/out.$NSENT.eml
+}
+
+# token_of FILE - the token of the pixel in FILE's HTML
+token_of() {
+	mime html "$1" | grep -o "$BASE/o/[A-Za-z0-9_-]*\.gif" | head -n 1 |
+		sed 's#.*/o/##; s#\.gif$##'
+}
+
+# variant ID - in1.eml with Message-ID <ID@sender.example>, written to $T_DIR/ID.eml
+variant() {
+	sed "s/^Message-ID: .*/Message-ID: <$1@sender.example>/" "$T_DIR/in1.eml" >"$T_DIR/$1.eml"
+}
+
+# --- 1. tagged multipart message, two recipients
+cat >"$T_DIR/in1.eml" <<'EOF'
+From: Sender <sender@sender.example>
+To: Ann <ann@remote.example>, bob@remote.example
+Subject: Spring newsletter
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+Message-ID: <spring-1@sender.example>
+X-Beacon: track; campaign="Spring letter"; notify=yes
+List-Unsubscribe: <https://shop.example/unsub?u=1>, <mailto:unsub@shop.example>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="MIX"
+
+This is a multi-part message in MIME format.
+--MIX
+Content-Type: multipart/alternative; boundary="ALT"
+
+--ALT
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 7bit
+
+Spring is here: https://shop.example/spring
+--ALT
+Content-Type: text/html; charset=utf-8
+Content-Transfer-Encoding: quoted-printable
+
+<html><body><p>Spring is here: <a href=3D"https://shop.example/spring?a=3D1&amp;=
+b=3D2">shop</a></p>
+<p><A HREF=3D"https://shop.example/(sale)">sale</A> <a href=3D"mailto:x@shop.ex=
+ample">mail</a> <a href=3D"#top">top</a></p>
+<p><a href=3D"https://shop.example/unsub?u=3D1">unsubscribe</a></p>
+<img src=3D"PLACEHOLDER" width=3D"1" height=3D"1" alt=3D"">
+</body></html>
+--ALT--
+
+--MIX
+Content-Type: application/pdf; name="offer.pdf"
+Content-Disposition: attachment; filename="offer.pdf"
+Content-Transfer-Encoding: base64
+
+JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3RoIDMgMCBSL0ZpbHRlci9GbGF0ZURl
+Y29kZT4+CnN0cmVhbQp4nDPQM1Qo5ypUMFAw0DMwslAwtTTVMzJSsLY2AAAS7gL4CmVuZHN0cmVh
+--MIX--
+EOF
+sed -i "s#PLACEHOLDER#$PLACEHOLDER#" "$T_DIR/in1.eml"
+send "$T_DIR/in1.eml" ann@remote.example,bob@remote.example; out=$OUT
+grep -qi '^X-Beacon:' "$out" && t_fail "1: tag header delivered"
+t_ok "1: tag header removed"
+mime html "$out" | grep -qF "$PLACEHOLDER" && t_fail "1: placeholder delivered"
+t_ok "1: placeholder gone"
+tok=$(token_of "$out")
+[ ${#tok} = 36 ] || t_fail "1: no pixel token in the delivered HTML"
+t_eq "shared|$tok
+shared|$tok" "$(pg_query "SELECT status || '|' || token FROM beacon.recipients
+	WHERE address IN ('ann@remote.example', 'bob@remote.example') ORDER BY address")" \
+	"1: recipient rows hold the delivered token"
+t_eq "Ann" "$(pg_query "SELECT name FROM beacon.recipients WHERE address = 'ann@remote.example'")" \
+	"1: display name from To"
+t_eq "1" "$(pg_query "SELECT count(*) FROM beacon.recipients r JOIN beacon.messages m
+	ON m.id = r.message WHERE r.token_id::text = '$(
+	python3 -c 'import base64,sys,uuid; t=sys.argv[1]; b=base64.urlsafe_b64decode(t+"="*(-len(t)%4)); print(uuid.UUID(bytes=b[1:17]))' "$tok")'")" \
+	"1: the token's recipient id is a recipients row"
+t_eq "Spring letter|sender@sender.example|true|true|2|spring-1@sender.example|Spring newsletter" \
+	"$(pg_query "SELECT campaign || '|' || sender || '|' || clicks || '|' || notify || '|' ||
+	recipients || '|' || message_id || '|' || subject FROM beacon.messages")" "1: message row"
+qid=$(pg_query "SELECT queue_id FROM beacon.messages")
+grep -q "$qid: tracked: 2 recipients (shared), 2 links" "$MLOG" || t_fail "1: no log line for $qid"
+t_ok "1: log line '$qid: tracked: 2 recipients (shared), 2 links'"
+t_eq "1|https://shop.example/spring?a=1&b=2
+2|https://shop.example/(sale)" "$(pg_query "SELECT n || '|' || url FROM beacon.links ORDER BY n")" \
+	"1: links rows, entity-decoded"
+html=$(mime html "$out")
+n=$(grep -o "$BASE/c/$tok/[12]/[A-Za-z0-9_-]*?u=[A-Za-z0-9_-]*" <<<"$html" | wc -l)
+t_eq 2 "$n" "1: click URLs signed for the token"
+for keep in 'href="mailto:x@shop.example"' 'href="#top"' 'href="https://shop.example/unsub?u=1"'; do
+	grep -qF "$keep" <<<"$html" || t_fail "1: $keep was changed"
+done
+t_ok "1: mailto, fragment and List-Unsubscribe links kept"
+t_eq "$(mime leaves "$T_DIR/in1.eml")" "$(mime leaves "$out")" "1: text part and attachment identical"
+diff <(mime outside "$T_DIR/in1.eml" | grep -v '^X-Beacon:') <(mime outside "$out") >/dev/null ||
+	t_fail "1: bytes outside the HTML part changed"
+t_ok "1: every byte outside the HTML part identical"
+awk 'length($0) > 998 { exit 1 }' "$out" || t_fail "1: line over 998 octets"
+
+# --- 2. untagged message: byte for byte
+cat >"$T_DIR/in2.eml" <<'EOF'
+From: sender@sender.example
+To: carl@remote.example
+Subject: plain business
+Date: Mon, 23 Nov 2026 10:01:00 +0000
+Message-ID: <plain-2@sender.example>
+MIME-Version: 1.0
+Content-Type: text/html; charset=iso-8859-1
+Content-Transfer-Encoding: 8bit
+
+<html><body><a href="https://shop.example/x">x</a></body></html>
+EOF
+send "$T_DIR/in2.eml" carl@remote.example; out=$OUT
+cmp -s "$T_DIR/in2.eml" "$out" || { diff "$T_DIR/in2.eml" "$out" >&2 || true; t_fail "2: untagged message changed"; }
+t_ok "2: untagged message byte-identical"
+grep -q ": untouched: no tag" "$MLOG" || t_fail "2: no 'untouched: no tag' log line"
+
+# --- 3. placeholder only, base64 HTML, one recipient
+html3="<html><body><p>Hello D&uuml;rer</p><img src=\"$PLACEHOLDER\"><a href=\"https://shop.example/d\">d</a></body></html>"
+{
+	printf 'From: sender@sender.example\nTo: dora@remote.example\nSubject: hi\n'
+	printf 'Date: Mon, 23 Nov 2026 10:02:00 +0000\nMessage-ID: <b64-3@sender.example>\n'
+	printf 'MIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: base64\n\n'
+	printf '%s' "$html3" | base64 -w 76
+} >"$T_DIR/in3.eml"
+send "$T_DIR/in3.eml" dora@remote.example; out=$OUT
+tok=$(token_of "$out")
+t_eq "tracked|$tok" "$(pg_query "SELECT status || '|' || token FROM beacon.recipients
+	WHERE address = 'dora@remote.example'")" "3: placeholder-only message tracked"
+grep -q '^Content-Transfer-Encoding: base64$' "$out" || t_fail "3: transfer encoding changed"
+mime html "$out" | grep -qF "<p>Hello D&uuml;rer</p><img src=\"$BASE/o/$tok.gif\" width=\"1\"" ||
+	t_fail "3: pixel not where the placeholder was"
+t_ok "3: base64 kept, pixel in the placeholder's place"
+
+# --- 4. DKIM-signed: byte for byte, tag header included
+sed 's/^Message-ID: .*/Message-ID: <dkim-4@sender.example>/' "$T_DIR/in1.eml" |
+	sed '1i DKIM-Signature: v=1; a=rsa-sha256; d=sender.example; s=s1; h=from:to; bh=x; b=y' \
+	>"$T_DIR/in4.eml"
+send "$T_DIR/in4.eml" erin@remote.example; out=$OUT
+cmp -s "$T_DIR/in4.eml" "$out" || t_fail "4: DKIM-signed message changed"
+t_ok "4: DKIM-signed message byte-identical"
+grep -q ": untouched: already DKIM-signed" "$MLOG" || t_fail "4: no log line"
+
+# --- 5. X-Beacon: no
+sed 's/^X-Beacon: .*/X-Beacon: no/; s/^Message-ID: .*/Message-ID: <no-5@sender.example>/' \
+	"$T_DIR/in1.eml" >"$T_DIR/in5.eml"
+send "$T_DIR/in5.eml" fred@remote.example; out=$OUT
+grep -v '^X-Beacon:' "$T_DIR/in5.eml" | cmp -s - "$out" || t_fail "5: more than the tag header changed"
+t_ok "5: 'X-Beacon: no' removes only the header"
+t_eq 0 "$(pg_query "SELECT count(*) FROM beacon.recipients WHERE address = 'fred@remote.example'")" \
+	"5: no rows"
+
+# --- 6. internal and external recipient
+variant int-6
+send "$T_DIR/int-6.eml" gina@corp.example,hank@remote.example; out=$OUT
+tok=$(token_of "$out")
+t_eq "internal|
+tracked|$tok" "$(pg_query "SELECT status || '|' || coalesce(token, '') FROM beacon.recipients
+	WHERE address IN ('gina@corp.example', 'hank@remote.example') ORDER BY address")" \
+	"6: internal recipient without token, external one tracked"
+
+# outage N WHAT RCPT HEAL - with the database out (WHAT), a tagged message to
+# RCPT is delivered tracked within 6 s with its rows spooled; after HEAL the
+# rows must reach PostgreSQL
+outage() {
+	local n=$1 what=$2 rcpt=$3 heal=$4 t0 dt tok spooled
+	spooled=$(grep -c "(rows spooled)" "$MLOG" || true)
+	variant "outage-$n"
+	t0=$(t_now_us)
+	WAIT=10 send "$T_DIR/outage-$n.eml" "$rcpt"
+	dt=$((($(t_now_us) - t0) / 1000))
+	tok=$(token_of "$OUT")
+	[ ${#tok} = 36 ] || t_fail "$n: delivered untracked with $what"
+	t_ok "$n: delivered tracked in $dt ms with $what"
+	[ "$dt" -lt 6000 ] || t_fail "$n: delivery took $dt ms"
+	[ "$(grep -c "(rows spooled)" "$MLOG")" -gt "$spooled" ] || t_fail "$n: rows were not spooled"
+	$heal
+	t_wait_until "[ \"\$(pg_query \"SELECT token FROM beacon.recipients WHERE address = '$rcpt'\" 2>/dev/null)\" = '$tok' ]" 20 ||
+		t_fail "$n: spooled rows did not reach PostgreSQL"
+	t_ok "$n: spooled rows replayed after $heal"
+}
+
+# --- 7. PostgreSQL down: delivered at once, rows later
+pg_stop
+outage 7 "PostgreSQL stopped" ivan@remote.example pg_restart
+
+# --- 8. PostgreSQL hanging (SIGSTOP) under a pooled session: bounded wait, then spool
+variant warm-8
+send "$T_DIR/warm-8.eml" judy@remote.example
+t_wait_until "[ \"\$(pg_query \"SELECT count(*) FROM beacon.recipients WHERE address = 'judy@remote.example'\")\" = 1 ]" 5 ||
+	t_fail "8: rows of the warm-up message missing"
+pg_pause
+outage 8 "PostgreSQL hanging (statement_timeout 1 s)" kurt@remote.example pg_resume
+# --- 9. sendmail(1) submission: through pickup, cleanup and non_smtpd_milters
+variant local-9
+pf_sendmail -f sender@sender.example lena@remote.example <"$T_DIR/local-9.eml"
+NSENT=$((NSENT + 1))
+pf_wait_delivered "$NSENT" 10 || t_fail "9: sendmail(1) submission not delivered"
+tok=$(token_of "$(pf_sink_files | sed -n "${NSENT}p")")
+t_eq "tracked|$tok" "$(pg_query "SELECT status || '|' || token FROM beacon.recipients
+	WHERE address = 'lena@remote.example'")" "9: sendmail(1) submission tracked"
+
+t_eq 7 "$(pg_query "SELECT count(*) FROM beacon.messages")" "messages rows: one per tracked message"
+t_eq 0 "$(pg_query "SELECT count(*) FROM (SELECT message, n FROM beacon.links GROUP BY 1, 2 HAVING count(*) > 1) d")" \
+	"no duplicate rows after replays"
+
+# --- the milter ends cleanly, without sanitizer reports
+t_kill_pid "$MPID" TERM 15
+if grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$MLOG" >/dev/null; then
+	cat "$MLOG" >&2
+	t_fail "sanitizer report in the milter log"
+fi
+t_ok "no sanitizer report"
