@@ -14,20 +14,23 @@
 #
 # DESCRIPTION
 #	px_setup	T_DIR, a secret file (mode 0600, key id 7), the test
-#			GeoIP databases (tests/fixtures/make-geoip.pl) in
-#			$T_DIR/geo, PX_PORT (free), PX_URL.
+#			GeoIP databases (tests/fixtures/make-geoip.pl, or a
+#			copy of $BEACON_FIXTURES/*.mmdb) in $T_DIR/geo,
+#			PX_PORT (free), PX_URL.
 #	px_config LINE...	write $T_DIR/beacon.conf ([pixelsrv] on
 #			127.0.0.1:PX_PORT, user nobody when root, spool in
 #			$T_DIR/spool, trusted_proxies 127.0.0.1, one thread,
 #			batch_interval 50) plus LINEs in [pixelsrv].
 #	px_start	start $BEACON_BUILD/beacon-pixelsrv -f in the
 #			background (PX_PID, log in $T_DIR/pixelsrv.log),
-#			wait until it listens; stopped at exit.
+#			wait until it listens; stopped at exit.  When another
+#			test took PX_PORT first, it moves to a new port
+#			(PX_PORT, PX_URL and the config follow), at most twice.
 #	px_stop		SIGTERM, wait (t_kill_pid), fail if the exit status
 #			is not 0.
-#	px_mint [RID_HEX]	print a valid token; PX_UUID is not set (a
-#			subshell): use px_mint_uuid for the pair.
-#	px_mint_pair [RID_HEX]	print "TOKEN UUID".
+#	px_mint [RID_HEX]	print a valid token (key id 7 of the secret).
+#	px_mint_pair [RID_HEX]	print "TOKEN UUID" (the uuid is the token_id
+#			stored in beacon.events).
 #	px_click TOKEN N URL	print a signed click path.
 #	px_get PATH [curl args]	print "STATUS" of a GET of PATH.
 #	px_schema	apply sql/schema/*.sql to the test database.
@@ -48,8 +51,13 @@ px_setup() {
 	(umask 077 && printf '7 %s\n' \
 		"$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$PX_SECRET")
 	mkdir -p "$T_DIR/geo"
-	perl "$BEACON_SRC/tests/fixtures/make-geoip.pl" "$T_DIR/geo" ||
-		t_fail "make-geoip.pl failed"
+	if [ -n "${BEACON_FIXTURES:-}" ] && [ -s "$BEACON_FIXTURES/city.mmdb" ] &&
+		[ -s "$BEACON_FIXTURES/asn.mmdb" ]; then
+		cp "$BEACON_FIXTURES/city.mmdb" "$BEACON_FIXTURES/asn.mmdb" "$T_DIR/geo/"
+	else
+		perl "$BEACON_SRC/tests/fixtures/make-geoip.pl" "$T_DIR/geo" ||
+			t_fail "make-geoip.pl failed"
+	fi
 	PX_PORT=$(t_free_port)
 	PX_URL=http://127.0.0.1:$PX_PORT
 	export PX_PORT PX_URL PX_SECRET
@@ -84,17 +92,33 @@ px_config() {
 
 # px_start - run the server in the foreground, in the background
 px_start() {
+	local try lines old
 	[ -x "$BEACON_BUILD/beacon-pixelsrv" ] ||
 		t_fail "no $BEACON_BUILD/beacon-pixelsrv (make first)"
-	"$BEACON_BUILD/beacon-pixelsrv" -f -c "$T_DIR/beacon.conf" \
-		>>"$T_DIR/pixelsrv.log" 2>&1 &
-	PX_PID=$!
-	t_on_exit "t_kill_pid $PX_PID TERM 20"
-	if ! t_wait_until "t_port_listening $PX_PORT || ! t_pid_alive $PX_PID" 20 ||
-		! t_pid_alive "$PX_PID"; then
-		cat "$T_DIR/pixelsrv.log" >&2
-		t_fail "beacon-pixelsrv did not start"
-	fi
+	for try in 1 2 3; do
+		lines=0
+		[ -f "$T_DIR/pixelsrv.log" ] && lines=$(wc -l <"$T_DIR/pixelsrv.log")
+		"$BEACON_BUILD/beacon-pixelsrv" -f -c "$T_DIR/beacon.conf" \
+			>>"$T_DIR/pixelsrv.log" 2>&1 &
+		PX_PID=$!
+		t_on_exit "t_kill_pid $PX_PID TERM 20"
+		# ready when this start logged its "listening on" line (the port alone
+		# could be another process's)
+		if t_wait_until "tail -n +$((lines + 1)) '$T_DIR/pixelsrv.log' |
+			grep -q 'listening on' || ! t_pid_alive $PX_PID" 20 &&
+			t_pid_alive "$PX_PID" && t_port_listening "$PX_PORT"; then
+			return 0
+		fi
+		# another test took the port between t_free_port and the bind: a new one
+		tail -n +"$((lines + 1))" "$T_DIR/pixelsrv.log" | grep -q 'Address already in use' ||
+			break
+		old=$PX_PORT
+		PX_PORT=$(t_free_port)
+		PX_URL=http://127.0.0.1:$PX_PORT
+		sed -i -e "s/127\.0\.0\.1:$old\b/127.0.0.1:$PX_PORT/g" "$T_DIR/beacon.conf"
+	done
+	cat "$T_DIR/pixelsrv.log" >&2
+	t_fail "beacon-pixelsrv did not start"
 }
 
 # px_stop - SIGTERM the server and check it exited 0

@@ -1,0 +1,380 @@
+/*
+ * NAME
+ *	event.c - event records: encoding, classification, COPY text
+ *
+ * DESCRIPTION
+ *	See event.h.  The encoding (version 1, little-endian):
+ *
+ *	    0 version (1)   1 kind   2 family (0/4/6)   3 reserved (0)
+ *	    4 link_n (4)    8 attachment_id (4)   12 at_us (8, signed)
+ *	   20 rid (16)     36 addr (16)   52 ua_len (2)   54 ua (ua_len)
+ *
+ *	Classification order: internal, proxy, prefetch, human.  A proxy's
+ *	address is the provider's, so its place is left empty (its network,
+ *	the ASN, is kept: it is true).  A prefetch keeps the relay range's
+ *	country, region and city and no coordinates.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "event.h"
+
+#define EVENT_VERSION 1
+
+/* event_put32 - store V little-endian at P */
+static void event_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/* event_get32 - load a little-endian 32-bit value from P */
+static uint32_t event_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+/* event_set_addr - keep the address bytes and family of SA */
+void event_set_addr(struct event_raw *ev, const struct sockaddr *sa)
+{
+	memset(ev->addr, 0, sizeof(ev->addr));
+	ev->family = 0;
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		memcpy(ev->addr, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		ev->family = 4;
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(ev->addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+		ev->family = 6;
+	}
+}
+
+/* event_get_addr - rebuild a sockaddr from the stored address */
+int event_get_addr(const struct event_raw *ev, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (ev->family == 4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, ev->addr, 4);
+		return 0;
+	}
+	if (ev->family == 6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)ss;
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, ev->addr, 16);
+		return 0;
+	}
+	return -1;
+}
+
+/* event_set_ua - keep the first EVENT_UA_MAX bytes of the User-Agent */
+void event_set_ua(struct event_raw *ev, const char *ua)
+{
+	size_t n = ua ? strnlen(ua, EVENT_UA_MAX) : 0;
+
+	if (n)
+		memcpy(ev->ua, ua, n);
+	ev->ua_len = (uint16_t)n;
+}
+
+/* event_encode - the version 1 layout */
+size_t event_encode(const struct event_raw *ev, uint8_t *buf)
+{
+	uint64_t at = (uint64_t)ev->at_us;
+	size_t ua_len = ev->ua_len > EVENT_UA_MAX ? EVENT_UA_MAX : ev->ua_len;
+
+	buf[0] = EVENT_VERSION;
+	buf[1] = ev->kind;
+	buf[2] = ev->family;
+	buf[3] = 0;
+	event_put32(buf + 4, ev->link_n);
+	event_put32(buf + 8, ev->attachment_id);
+	event_put32(buf + 12, (uint32_t)at);
+	event_put32(buf + 16, (uint32_t)(at >> 32));
+	memcpy(buf + 20, ev->rid, TOKEN_RID_LEN);
+	memcpy(buf + 36, ev->addr, 16);
+	buf[52] = (uint8_t)ua_len;
+	buf[53] = (uint8_t)(ua_len >> 8);
+	memcpy(buf + EVENT_HDR_LEN, ev->ua, ua_len);
+	return EVENT_HDR_LEN + ua_len;
+}
+
+/* event_decode - check and unpack the version 1 layout */
+int event_decode(const uint8_t *buf, size_t len, struct event_raw *ev)
+{
+	size_t ua_len;
+
+	if (len < EVENT_HDR_LEN || buf[0] != EVENT_VERSION ||
+	    buf[1] < EVENT_OPEN || buf[1] > EVENT_DOWNLOAD ||
+	    (buf[2] != 0 && buf[2] != 4 && buf[2] != 6))
+		return -1;
+	ua_len = (size_t)buf[52] | (size_t)buf[53] << 8;
+	if (ua_len > EVENT_UA_MAX || len != EVENT_HDR_LEN + ua_len)
+		return -1;
+	ev->kind = buf[1];
+	ev->family = buf[2];
+	ev->link_n = event_get32(buf + 4);
+	ev->attachment_id = event_get32(buf + 8);
+	ev->at_us = (int64_t)((uint64_t)event_get32(buf + 12) |
+	    (uint64_t)event_get32(buf + 16) << 32);
+	memcpy(ev->rid, buf + 20, TOKEN_RID_LEN);
+	memcpy(ev->addr, buf + 36, 16);
+	ev->ua_len = (uint16_t)ua_len;
+	memcpy(ev->ua, buf + EVENT_HDR_LEN, ua_len);
+	return 0;
+}
+
+/* event_enrich - class, address text, User-Agent and place of one event */
+void event_enrich(const struct event_ctx *ctx, const struct event_raw *ev,
+    struct event_row *row)
+{
+	char ua[EVENT_UA_MAX + 1];
+	const struct relay_entry *re = NULL;
+	struct sockaddr_storage ss;
+	const struct sockaddr *sa = NULL;
+
+	memset(row, 0, sizeof(*row));
+	row->raw = ev;
+	row->cls = EVENT_HUMAN;
+	if (event_get_addr(ev, &ss) == 0) {
+		sa = (const struct sockaddr *)&ss;
+		if (ctx->anonymize) {
+			if (cidr_anonymize(sa, row->ip, sizeof(row->ip)) < 0)
+				row->ip[0] = '\0';
+		} else {
+			inet_ntop(ev->family == 4 ? AF_INET : AF_INET6, ev->addr,
+			    row->ip, sizeof(row->ip));
+		}
+	}
+	memcpy(ua, ev->ua, ev->ua_len);
+	ua[ev->ua_len] = '\0';
+	if (ctx->ua)
+		ua_parse(ctx->ua, ua, &row->ua);
+
+	if (sa && ctx->internal && cidr_set_match(ctx->internal, sa))
+		row->cls = EVENT_INTERNAL;
+	else if (row->ua.proxy)
+		row->cls = EVENT_PROXY;
+	else if (sa && ctx->relay && (re = relay_match(ctx->relay, sa)) != NULL)
+		row->cls = EVENT_PREFETCH;
+
+	if (sa && ctx->geo)
+		geo_lookup(ctx->geo, sa, &row->geo);
+	if (row->cls == EVENT_PROXY) {
+		/* the proxy's place is not the reader's: never a false city */
+		row->geo.country[0] = row->geo.region[0] = row->geo.city[0] = '\0';
+		row->geo.has_location = 0;
+	} else if (row->cls == EVENT_PREFETCH) {
+		snprintf(row->geo.country, sizeof(row->geo.country), "%s", re->country);
+		snprintf(row->geo.region, sizeof(row->geo.region), "%s", re->region);
+		snprintf(row->geo.city, sizeof(row->geo.city), "%s", re->city);
+		row->geo.has_location = 0;
+	}
+}
+
+/* copy_out - output cursor of event_copy_row */
+struct copy_out {
+	char *p;	/* next byte */
+	char *end;	/* end of the buffer */
+	int full;	/* ran out of room */
+};
+
+/* copy_byte - append one byte */
+static void copy_byte(struct copy_out *o, char c)
+{
+	if (o->p < o->end)
+		*o->p++ = c;
+	else
+		o->full = 1;
+}
+
+/* copy_raw - append N bytes unescaped */
+static void copy_raw(struct copy_out *o, const char *s, size_t n)
+{
+	if ((size_t)(o->end - o->p) < n) {
+		o->full = 1;
+		return;
+	}
+	memcpy(o->p, s, n);
+	o->p += n;
+}
+
+/* utf8_len - length of the valid UTF-8 sequence at S (N bytes left), 0 if invalid */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* copy_text - append S[0..N) as a COPY text value: escaped, valid UTF-8; \N if empty */
+static void copy_text(struct copy_out *o, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	char esc[8];
+
+	if (n == 0) {
+		copy_raw(o, "\\N", 2);
+		return;
+	}
+	for (size_t i = 0; i < n;) {
+		unsigned char c = u[i];
+		size_t l;
+		if (c == '\\') {
+			copy_raw(o, "\\\\", 2);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\%03o", c);
+			copy_raw(o, esc, 4);
+			i++;
+		} else if (c < 0x80) {
+			copy_byte(o, (char)c);
+			i++;
+		} else if ((l = utf8_len(u + i, n - i)) != 0) {
+			copy_raw(o, s + i, l);
+			i += l;
+		} else {
+			copy_raw(o, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			i++;
+		}
+	}
+}
+
+/* copy_str - append a NUL-terminated string value */
+static void copy_str(struct copy_out *o, const char *s)
+{
+	copy_text(o, s, strlen(s));
+}
+
+/* copy_fmt - append a formatted number or word (no escaping needed) */
+__attribute__((format(printf, 2, 3)))
+static void copy_fmt(struct copy_out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(o->p, (size_t)(o->end - o->p), fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= o->end - o->p) {
+		o->full = 1;
+		return;
+	}
+	o->p += n;
+}
+
+/* event_copy_row - one line of COPY text in EVENT_COPY_SQL column order */
+int event_copy_row(const struct event_row *row, char *dst, size_t cap)
+{
+	const struct event_raw *ev = row->raw;
+	struct copy_out o = { dst, dst + cap, 0 };
+	char uuid[TOKEN_UUID_LEN + 1];
+	time_t secs = (time_t)(ev->at_us / 1000000);
+	long usec = (long)(ev->at_us % 1000000);
+	struct tm tm;
+
+	if (usec < 0) {
+		usec += 1000000;
+		secs--;
+	}
+	gmtime_r(&secs, &tm);
+	copy_fmt(&o, "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00\t%s\t",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, usec, event_kind_str(ev->kind));
+	token_rid_uuid(ev->rid, uuid);
+	copy_raw(&o, uuid, TOKEN_UUID_LEN);
+	copy_byte(&o, '\t');
+	if (ev->kind == EVENT_CLICK)
+		copy_fmt(&o, "%u\t\\N\t", (unsigned)ev->link_n);
+	else if (ev->kind == EVENT_DOWNLOAD)
+		copy_fmt(&o, "\\N\t%u\t", (unsigned)ev->attachment_id);
+	else
+		copy_raw(&o, "\\N\t\\N\t", 6);
+	copy_str(&o, row->ip);
+	copy_byte(&o, '\t');
+	copy_text(&o, ev->ua, ev->ua_len);
+	copy_byte(&o, '\t');
+	copy_str(&o, row->ua.device);
+	copy_byte(&o, '\t');
+	copy_str(&o, row->ua.os);
+	copy_byte(&o, '\t');
+	copy_str(&o, row->ua.browser);
+	copy_byte(&o, '\t');
+	copy_str(&o, row->ua.client);
+	copy_byte(&o, '\t');
+	copy_str(&o, row->geo.country);
+	copy_byte(&o, '\t');
+	copy_str(&o, row->geo.region);
+	copy_byte(&o, '\t');
+	copy_str(&o, row->geo.city);
+	copy_byte(&o, '\t');
+	if (row->geo.has_location)
+		copy_fmt(&o, "%.15g\t%.15g\t", row->geo.latitude, row->geo.longitude);
+	else
+		copy_raw(&o, "\\N\t\\N\t", 6);
+	if (row->geo.asn)
+		copy_fmt(&o, "%u\t", (unsigned)row->geo.asn);
+	else
+		copy_raw(&o, "\\N\t", 3);
+	copy_str(&o, row->geo.asn_org);
+	copy_byte(&o, '\t');
+	copy_str(&o, event_class_str(row->cls));
+	copy_byte(&o, '\n');
+	return o.full ? -1 : (int)(o.p - dst);
+}
+
+/* event_kind_str - the kind column's word */
+const char *event_kind_str(int kind)
+{
+	switch (kind) {
+	case EVENT_OPEN: return "open";
+	case EVENT_CLICK: return "click";
+	case EVENT_DOWNLOAD: return "download";
+	}
+	return "open";
+}
+
+/* event_class_str - the class column's word */
+const char *event_class_str(enum event_class cls)
+{
+	switch (cls) {
+	case EVENT_HUMAN: return "human";
+	case EVENT_PROXY: return "proxy";
+	case EVENT_PREFETCH: return "prefetch";
+	case EVENT_SCANNER: return "scanner";
+	case EVENT_INTERNAL: return "internal";
+	case EVENT_SENDER: return "sender";
+	}
+	return "human";
+}

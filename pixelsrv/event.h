@@ -1,0 +1,122 @@
+/*
+ * NAME
+ *	event.h - open, click and download events of beacon-pixelsrv
+ *
+ * SYNOPSIS
+ *	struct event_raw ev;		(filled on the request path)
+ *	len = event_encode(&ev, buf);	(queue slot or spool record)
+ *	event_decode(buf, len, &ev);
+ *	event_enrich(&ctx, &ev, &row);	(writer thread: class, geo, UA)
+ *	n = event_copy_row(&row, dst, cap);
+ *
+ * DESCRIPTION
+ *	The request path records only what it saw: time, kind, recipient id,
+ *	link number, client address and User-Agent (struct event_raw).  That
+ *	record is what the in-memory queue and the spool hold, encoded in a
+ *	fixed little-endian layout (version 1) so a spool written by one run
+ *	is read by the next.
+ *
+ *	The writer thread turns a raw event into a row (struct event_row):
+ *	the class (internal for internal_networks, proxy for a known image
+ *	proxy, prefetch for an Apple Private Relay egress address, human
+ *	otherwise), the place (none for proxies, the relay range's coarse
+ *	place for prefetch, MaxMind otherwise), the device, OS, browser and
+ *	mail client, and the address as stored (truncated when anonymize_ip).
+ *	event_copy_row() writes the row as one line of PostgreSQL COPY text
+ *	for the columns in EVENT_COPY_COLUMNS; the User-Agent is made valid
+ *	UTF-8 (invalid bytes become U+FFFD) and every value is escaped.
+ */
+#ifndef BEACON_EVENT_H
+#define BEACON_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "cidr.h"
+#include "geo.h"
+#include "relay.h"
+#include "token.h"
+#include "ua.h"
+
+#define EVENT_UA_MAX UA_MAXLEN	/* User-Agent bytes kept */
+#define EVENT_HDR_LEN 54	/* encoded bytes before the User-Agent */
+#define EVENT_REC_MAX (EVENT_HDR_LEN + EVENT_UA_MAX)	/* largest encoding */
+#define EVENT_COPY_MAX 4096	/* largest COPY line event_copy_row() writes */
+#define EVENT_SPOOL_TYPE 'E'	/* spool record type of an encoded event */
+#define EVENT_SPOOL_UNSURE 'U'	/* the same, for an event that may be stored already */
+
+/* the COPY statement the rows of event_copy_row() are for */
+#define EVENT_COPY_SQL "COPY beacon.events (at, kind, token_id, link_n, attachment_id, ip, " \
+	"user_agent, device, os, browser, client, country, region, city, latitude, " \
+	"longitude, asn, asn_org, class) FROM STDIN"
+
+/* event_kind - what the recipient did */
+enum event_kind {
+	EVENT_OPEN = 1,		/* fetched the pixel */
+	EVENT_CLICK = 2,	/* followed a link */
+	EVENT_DOWNLOAD = 3,	/* fetched an attachment */
+};
+
+/* event_class - who was behind the request (beacon.events.class) */
+enum event_class {
+	EVENT_HUMAN,		/* the recipient's own client */
+	EVENT_PROXY,		/* a mail provider's image proxy */
+	EVENT_PREFETCH,		/* Apple Mail Privacy Protection */
+	EVENT_SCANNER,		/* a security gateway */
+	EVENT_INTERNAL,		/* an office network */
+	EVENT_SENDER,		/* the sending client itself */
+};
+
+/* event_raw - what the request path records */
+struct event_raw {
+	int64_t at_us;			/* wall clock, microseconds since the epoch */
+	uint8_t kind;			/* enum event_kind */
+	uint8_t family;			/* 4, 6, or 0 when the address is unknown */
+	uint16_t ua_len;		/* bytes of ua used */
+	uint32_t link_n;		/* clicks: link number */
+	uint32_t attachment_id;		/* downloads: attachment id */
+	uint8_t rid[TOKEN_RID_LEN];	/* recipient id from the token */
+	uint8_t addr[16];		/* client address, IPv4 in the first 4 bytes */
+	char ua[EVENT_UA_MAX];		/* User-Agent, not NUL-terminated */
+};
+
+/* event_ctx - what enrichment reads; every pointer may be NULL */
+struct event_ctx {
+	struct ua_db *ua;		/* uap-core + mail-client rules */
+	struct geo_db *geo;		/* MaxMind City + ASN */
+	const struct relay_db *relay;	/* apple_relay_ranges */
+	const struct cidr_set *internal;	/* internal_networks */
+	int anonymize;			/* anonymize_ip */
+};
+
+/* event_row - one beacon.events row */
+struct event_row {
+	const struct event_raw *raw;	/* the event it was made from */
+	enum event_class cls;		/* class column */
+	char ip[CIDR_ANON_LEN];		/* address as stored, "" for NULL */
+	struct ua_info ua;		/* device, os, browser, client */
+	struct geo_info geo;		/* place and network */
+};
+
+/* event_set_addr - store SA (AF_INET/AF_INET6) in EV; family 0 for anything else */
+void event_set_addr(struct event_raw *ev, const struct sockaddr *sa);
+/* event_get_addr - EV's address as a sockaddr; -1 when it has none */
+int event_get_addr(const struct event_raw *ev, struct sockaddr_storage *ss);
+/* event_set_ua - copy at most EVENT_UA_MAX bytes of UA (may be NULL) */
+void event_set_ua(struct event_raw *ev, const char *ua);
+/* event_encode - EV into BUF (EVENT_REC_MAX bytes); the length */
+size_t event_encode(const struct event_raw *ev, uint8_t *buf);
+/* event_decode - BUF[0..LEN) into EV; 0, or -1 if it is not an event record */
+int event_decode(const uint8_t *buf, size_t len, struct event_raw *ev);
+/* event_enrich - classify EV and look up its place and client into ROW */
+void event_enrich(const struct event_ctx *ctx, const struct event_raw *ev,
+    struct event_row *row);
+/* event_copy_row - ROW as one COPY text line into DST; length, or -1 if CAP is too small */
+int event_copy_row(const struct event_row *row, char *dst, size_t cap);
+/* event_kind_str - "open", "click", "download" */
+const char *event_kind_str(int kind);
+/* event_class_str - "human", "proxy", ... */
+const char *event_class_str(enum event_class cls);
+
+#endif

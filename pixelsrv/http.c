@@ -1,0 +1,645 @@
+/*
+ * NAME
+ *	http.c - listening sockets, libmicrohttpd daemons and the request handler
+ *
+ * DESCRIPTION
+ *	See http.h.  The request path allocates nothing for opens: the
+ *	response is a shared static object, the token is checked in place,
+ *	the event is built on the stack and copied into a queue slot.
+ *
+ *	libmicrohttpd calls the access handler once when the headers are in
+ *	and again for the body and its end.  Answering on the first call
+ *	makes it close every connection, so the first call only notes the
+ *	time (in *req, as a number: no allocation) and the answer is queued
+ *	on the second.  Methods other than GET and HEAD are refused on the
+ *	first call, before any body is read.
+ */
+#define _GNU_SOURCE	/* asprintf */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "clientip.h"
+#include "event.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "route.h"
+
+#define HTTP_MAX_LISTEN 16		/* listen addresses */
+#define HTTP_MEMORY_LIMIT (16 * 1024)	/* per connection: request line, headers, reply headers;
+					 * MHD zeroes it per request, so no larger than needed */
+#define HTTP_METRICS_MAX (16 * 1024)	/* /metrics text */
+#define HTTP_TLS_MAX (1024 * 1024)	/* largest PEM file */
+#define HTTP_HOST_MAX 256		/* host part of a listen address */
+
+/* the 43-byte transparent 1x1 GIF */
+static const unsigned char http_gif[43] = {
+	'G', 'I', 'F', '8', '9', 'a', 0x01, 0x00, 0x01, 0x00, 0x80, 0x01, 0x00,
+	0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00,
+	0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+	0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+};
+
+/* the shared responses */
+enum { R_GIF, R_NOTFOUND, R_METHOD, R_HEALTHZ, R_N };
+
+/* http - sockets, daemons, shared responses */
+struct http {
+	int fd[HTTP_MAX_LISTEN];		/* listening sockets */
+	size_t nfd;				/* how many */
+	struct MHD_Daemon *d[HTTP_MAX_LISTEN];	/* one daemon per socket */
+	char *tls_cert;				/* PEM text, or NULL */
+	char *tls_key;				/* PEM text, or NULL */
+	unsigned threads;			/* threads per daemon */
+	unsigned conn_limit;			/* connection_limit */
+	unsigned conn_timeout;			/* connection_timeout, seconds */
+	struct http_conf c;			/* keys, trusted proxies, queue, writer */
+	struct MHD_Response *resp[2][R_N];	/* [draining][which] */
+	_Atomic int draining;			/* http_stop() has begun */
+};
+
+/* http_mono_ns - monotonic clock in nanoseconds */
+static uint64_t http_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* http_read_pem - a whole PEM file as a string; NULL + ERR */
+static char *http_read_pem(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > HTTP_TLS_MAX || (buf = malloc((size_t)st.st_size + 1)) == NULL ||
+	    read(fd, buf, (size_t)st.st_size) != st.st_size) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    errno ? strerror(errno) : "empty, too large or not a file");
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	close(fd);
+	buf[st.st_size] = '\0';
+	return buf;
+}
+
+/* http_split - SPEC into HOST (empty for any) and PORT; 0, or -1 + ERR */
+static int http_split(const char *spec, char host[HTTP_HOST_MAX], char port[16], char *err,
+    size_t errlen)
+{
+	const char *colon;
+
+	if (spec[0] == '[') {
+		const char *close_br = strchr(spec, ']');
+		if (!close_br || close_br[1] != ':' || (size_t)(close_br - spec - 1) >= HTTP_HOST_MAX)
+			goto bad;
+		memcpy(host, spec + 1, (size_t)(close_br - spec - 1));
+		host[close_br - spec - 1] = '\0';
+		colon = close_br + 1;
+	} else {
+		colon = strrchr(spec, ':');
+		if (!colon || (size_t)(colon - spec) >= HTTP_HOST_MAX)
+			goto bad;
+		memcpy(host, spec, (size_t)(colon - spec));
+		host[colon - spec] = '\0';
+	}
+	if (strlen(colon + 1) == 0 || strlen(colon + 1) >= 16 ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) || atol(colon + 1) > 65535)
+		goto bad;
+	strcpy(port, colon + 1);
+	if (strcmp(host, "*") == 0)
+		host[0] = '\0';
+	return 0;
+bad:
+	snprintf(err, errlen, "listen %s: expected host:port, [v6]:port or *:port", spec);
+	return -1;
+}
+
+/* http_check_listen - is every listen address well-formed?  0, or -1 + ERR */
+int http_check_listen(const struct beacon_cfg *cfg, char *err, size_t errlen)
+{
+	const struct cfg_list *l = &cfg->pixelsrv.listen;
+	char host[HTTP_HOST_MAX], port[16];
+
+	if (l->n == 0 || l->n > HTTP_MAX_LISTEN) {
+		snprintf(err, errlen, "listen: give 1 to %d addresses", HTTP_MAX_LISTEN);
+		return -1;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		if (http_split(l->v[i], host, port, err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+/* http_listen - one listening socket for SPEC; the fd, or -1 + ERR */
+static int http_listen(const char *spec, char *err, size_t errlen)
+{
+	char host[HTTP_HOST_MAX], port[16];
+	const char *h = host;
+	struct addrinfo hints, *ai = NULL, *a;
+	int fd = -1, rc, any = 0, on = 1, off = 0;
+
+	if (http_split(spec, host, port, err, errlen) < 0)
+		return -1;
+	if (host[0] == '\0') {
+		any = 1;
+		h = NULL;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	hints.ai_family = any ? AF_INET6 : AF_UNSPEC;
+	rc = getaddrinfo(h, port, &hints, &ai);
+	if (rc != 0 && any) {
+		hints.ai_family = AF_INET;	/* a kernel without IPv6 */
+		rc = getaddrinfo(h, port, &hints, &ai);
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "listen %s: %s", spec, gai_strerror(rc));
+		return -1;
+	}
+	for (a = ai; a; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (a->ai_family == AF_INET6) {
+			/* "*" and "[::]" take IPv4 too (dual stack); other addresses only themselves */
+			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(void *)a->ai_addr;
+			int dual = any || IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr);
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual ? &off : &on, sizeof(on));
+		}
+		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 4096) == 0)
+			break;
+		rc = errno;
+		close(fd);
+		fd = -1;
+		errno = rc;
+	}
+	if (fd < 0)
+		snprintf(err, errlen, "listen %s: %s", spec, strerror(errno));
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* http_bind - every socket, and the TLS files, before privileges go */
+struct http *http_bind(const struct beacon_cfg *cfg, char *err, size_t errlen)
+{
+	const struct cfg_list *l = &cfg->pixelsrv.listen;
+	struct http *h = calloc(1, sizeof(*h));
+	long ncpu;
+
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (l->n == 0 || l->n > HTTP_MAX_LISTEN) {
+		snprintf(err, errlen, "listen: give 1 to %d addresses", HTTP_MAX_LISTEN);
+		free(h);
+		return NULL;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		int fd = http_listen(l->v[i], err, errlen);
+		if (fd < 0)
+			goto fail;
+		h->fd[h->nfd++] = fd;
+	}
+	if (cfg->pixelsrv.tls_cert && *cfg->pixelsrv.tls_cert) {
+		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+			snprintf(err, errlen, "tls_cert is set but libmicrohttpd was built without TLS");
+			goto fail;
+		}
+		if (!cfg->pixelsrv.tls_key || !*cfg->pixelsrv.tls_key) {
+			snprintf(err, errlen, "tls_cert is set but tls_key is not");
+			goto fail;
+		}
+		if (!(h->tls_cert = http_read_pem(cfg->pixelsrv.tls_cert, err, errlen)) ||
+		    !(h->tls_key = http_read_pem(cfg->pixelsrv.tls_key, err, errlen)))
+			goto fail;
+	}
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	h->threads = cfg->pixelsrv.threads > 0 ? (unsigned)cfg->pixelsrv.threads :
+	    ncpu > 0 ? (unsigned)ncpu : 1;
+	if (h->threads > 256)
+		h->threads = 256;
+	h->conn_limit = cfg->pixelsrv.connection_limit > 0 ?
+	    (unsigned)cfg->pixelsrv.connection_limit : 10000;
+	h->conn_timeout = cfg->pixelsrv.connection_timeout > 0 ?
+	    (unsigned)cfg->pixelsrv.connection_timeout : 15;
+	return h;
+fail:
+	for (size_t i = 0; i < h->nfd; i++)
+		close(h->fd[i]);
+	free(h->tls_cert);
+	free(h->tls_key);
+	free(h);
+	return NULL;
+}
+
+/* http_port - port of the first socket */
+int http_port(const struct http *h)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (!h->nfd || getsockname(h->fd[0], (struct sockaddr *)&ss, &len) < 0)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port);
+}
+
+/* http_mhd_log - libmicrohttpd's error lines into our log */
+__attribute__((format(printf, 2, 0)))
+static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	log_warnx("http: %s", buf);
+}
+
+/* http_static - a shared response: BODY (static) with TYPE, and Connection: close if DR */
+static struct MHD_Response *http_static(const void *body, size_t len, const char *type, int dr)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body,
+	    MHD_RESPMEM_PERSISTENT);
+
+	if (!r)
+		return NULL;
+	if ((type && MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES) ||
+	    (dr && MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)) {
+		MHD_destroy_response(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* http_nocache - the headers that keep a pixel or redirect out of every cache */
+static int http_nocache(struct MHD_Response *r)
+{
+	return MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+		   "no-store, no-cache, must-revalidate, private") == MHD_YES &&
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_PRAGMA, "no-cache") == MHD_YES &&
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_EXPIRES, "0") == MHD_YES;
+}
+
+/* http_responses - build the shared responses; 0 or -1 */
+static int http_responses(struct http *h)
+{
+	static const char notfound[] = "not found\n", method[] = "method not allowed\n",
+	    ok[] = "ok\n";
+
+	for (int dr = 0; dr < 2; dr++) {
+		struct MHD_Response **r = h->resp[dr];
+		r[R_GIF] = http_static(http_gif, sizeof(http_gif), "image/gif", dr);
+		r[R_NOTFOUND] = http_static(notfound, sizeof(notfound) - 1,
+		    "text/plain; charset=utf-8", dr);
+		r[R_METHOD] = http_static(method, sizeof(method) - 1,
+		    "text/plain; charset=utf-8", dr);
+		r[R_HEALTHZ] = http_static(ok, sizeof(ok) - 1, "text/plain; charset=utf-8", dr);
+		for (int i = 0; i < R_N; i++)
+			if (!r[i])
+				return -1;
+		if (!http_nocache(r[R_GIF]) || !http_nocache(r[R_HEALTHZ]) ||
+		    MHD_add_response_header(r[R_METHOD], MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)
+			return -1;
+	}
+	return 0;
+}
+
+/* http_hdr - one forwarding header's value; several headers are joined with "," */
+struct http_hdr {
+	const char *v;		/* the value (MHD's memory, or joined) */
+	char *joined;		/* malloc'd join of several headers, or NULL */
+	int n;			/* headers seen */
+};
+
+/* http_hdr_add - add one header value */
+static void http_hdr_add(struct http_hdr *h, const char *v)
+{
+	char *j;
+
+	if (h->n++ == 0) {
+		h->v = v;
+		return;
+	}
+	/* several headers: rare, worth an allocation */
+	if (asprintf(&j, "%s,%s", h->v, v) < 0)
+		return;
+	free(h->joined);
+	h->joined = j;
+	h->v = j;
+}
+
+/* http_fwd - the two forwarding headers */
+struct http_fwd {
+	struct http_hdr xff;	/* X-Forwarded-For */
+	struct http_hdr fwd;	/* Forwarded */
+};
+
+/* http_fwd_iter - MHD_KeyValueIterator: collect the forwarding headers */
+static enum MHD_Result http_fwd_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct http_fwd *f = cls;
+
+	if (!value)
+		return MHD_YES;
+	if (strcasecmp(key, "X-Forwarded-For") == 0)
+		http_hdr_add(&f->xff, value);
+	else if (strcasecmp(key, "Forwarded") == 0)
+		http_hdr_add(&f->fwd, value);
+	return MHD_YES;
+}
+
+/* http_event - record one open or click of the request on C */
+static void http_event(struct http *h, struct MHD_Connection *c, int kind,
+    const struct token *tok, unsigned link_n)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct sockaddr_storage client;
+	struct event_raw ev;
+	uint8_t rec[EVENT_REC_MAX];
+	struct timespec now;
+	size_t len;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ev.at_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+	ev.kind = (uint8_t)kind;
+	ev.link_n = link_n;
+	ev.attachment_id = 0;
+	memcpy(ev.rid, tok->rid, TOKEN_RID_LEN);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		struct http_fwd f = { { NULL, NULL, 0 }, { NULL, NULL, 0 } };
+		/* the headers are only read when the peer may speak for someone */
+		if (h->c.trusted && cidr_set_match(h->c.trusted, ci->client_addr))
+			MHD_get_connection_values(c, MHD_HEADER_KIND, http_fwd_iter, &f);
+		if (clientip_resolve(ci->client_addr, f.xff.v, f.fwd.v, h->c.trusted, &client) >= 0)
+			event_set_addr(&ev, (struct sockaddr *)&client);
+		else
+			event_set_addr(&ev, NULL);
+		free(f.xff.joined);
+		free(f.fwd.joined);
+	} else {
+		event_set_addr(&ev, NULL);
+	}
+	event_set_ua(&ev, MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_USER_AGENT));
+	len = event_encode(&ev, rec);
+	if (queue_push(h->c.queue, rec, len) == 0)
+		metrics_add(METRICS_EVENTS_QUEUED, 1);
+	else
+		writer_overflow(h->c.writer, rec, len);
+}
+
+/* http_reply - queue a response and count it */
+static enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status,
+    struct MHD_Response *r, enum metrics_endpoint ep, uint64_t start)
+{
+	enum MHD_Result rc = MHD_queue_response(c, status, r);
+	metrics_request(ep, status, start ? http_mono_ns() - start : 0);
+	return rc;
+}
+
+/* http_click - verify a click URL and redirect, or 404 */
+static enum MHD_Result http_click(struct http *h, struct MHD_Connection *c,
+    const struct route *rt, int head, uint64_t start)
+{
+	int dr = atomic_load_explicit(&h->draining, memory_order_relaxed);
+	const char *u = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "u");
+	struct MHD_Response *r;
+	struct token tok;
+	unsigned link_n = 0;
+	char *target = NULL;
+	enum MHD_Result rc;
+
+	if (!rt->token_len || !u || clickurl_check(h->c.keys, rt->token, rt->token_len, rt->n,
+	    rt->n_len, rt->mac, rt->mac_len, u, strlen(u), &tok, &link_n, &target) != TOKEN_OK) {
+		metrics_add(METRICS_TOKENS_INVALID, 1);
+		return http_reply(c, MHD_HTTP_NOT_FOUND, h->resp[dr][R_NOTFOUND],
+		    METRICS_EP_CLICK, start);
+	}
+	r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (!r || MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, target) != MHD_YES ||
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store, private") != MHD_YES ||
+	    MHD_add_response_header(r, "Referrer-Policy", "no-referrer") != MHD_YES ||
+	    (dr && MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)) {
+		/* a target no header can carry: never a redirect */
+		if (r)
+			MHD_destroy_response(r);
+		free(target);
+		return http_reply(c, MHD_HTTP_NOT_FOUND, h->resp[dr][R_NOTFOUND],
+		    METRICS_EP_CLICK, start);
+	}
+	free(target);
+	if (!head)
+		http_event(h, c, EVENT_CLICK, &tok, link_n);
+	rc = http_reply(c, MHD_HTTP_FOUND, r, METRICS_EP_CLICK, start);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+/* http_metrics - the Prometheus text */
+static enum MHD_Result http_metrics(struct http *h, struct MHD_Connection *c, uint64_t start)
+{
+	struct metrics_gauges g;
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+	char *buf = malloc(HTTP_METRICS_MAX);
+	size_t len;
+
+	if (!buf)
+		return MHD_NO;
+	g.queue_depth = queue_depth(h->c.queue);
+	g.queue_capacity = queue_capacity(h->c.queue);
+	g.db_up = h->c.writer ? writer_db_up(h->c.writer) : 0;
+	len = metrics_render(buf, HTTP_METRICS_MAX, &g);
+	r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "text/plain; version=0.0.4; charset=utf-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (atomic_load(&h->draining))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	rc = http_reply(c, MHD_HTTP_OK, r, METRICS_EP_METRICS, start);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+/* http_access - the request handler (see the top of the file for the two calls) */
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req)
+{
+	struct http *h = cls;
+	int dr = atomic_load_explicit(&h->draining, memory_order_relaxed);
+	struct route rt;
+	struct token tok;
+	uint64_t start;
+	int head;
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+		head = 0;
+	else if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+		head = 1;
+	else
+		return http_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, h->resp[dr][R_METHOD],
+		    METRICS_EP_OTHER, 0);
+	if (*req == NULL) {
+		*req = (void *)(uintptr_t)(http_mono_ns() | 1);
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0;	/* a body on GET: read and ignored */
+		return MHD_YES;
+	}
+	start = (uint64_t)(uintptr_t)*req;
+	*req = NULL;
+
+	switch (route_parse(url, strlen(url), &rt)) {
+	case ROUTE_OPEN:
+		if (rt.token_len &&
+		    token_parse(h->c.keys, rt.token, rt.token_len, &tok) == TOKEN_OK) {
+			if (!head)
+				http_event(h, c, EVENT_OPEN, &tok, 0);
+		} else {
+			metrics_add(METRICS_TOKENS_INVALID, 1);
+		}
+		return http_reply(c, MHD_HTTP_OK, h->resp[dr][R_GIF], METRICS_EP_OPEN, start);
+	case ROUTE_CLICK:
+		return http_click(h, c, &rt, head, start);
+	case ROUTE_PIXEL:
+		return http_reply(c, MHD_HTTP_OK, h->resp[dr][R_GIF], METRICS_EP_PIXEL, start);
+	case ROUTE_HEALTHZ:
+		return http_reply(c, MHD_HTTP_OK, h->resp[dr][R_HEALTHZ], METRICS_EP_HEALTHZ,
+		    start);
+	case ROUTE_METRICS:
+		return http_metrics(h, c, start);
+	case ROUTE_DOWNLOAD:
+		return http_reply(c, MHD_HTTP_NOT_FOUND, h->resp[dr][R_NOTFOUND],
+		    METRICS_EP_DOWNLOAD, start);
+	case ROUTE_OTHER:
+		break;
+	}
+	return http_reply(c, MHD_HTTP_NOT_FOUND, h->resp[dr][R_NOTFOUND], METRICS_EP_OTHER,
+	    start);
+}
+
+/* http_accept - MHD_AcceptPolicyCallback: no new connection once draining */
+static enum MHD_Result http_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http *h = cls;
+	return atomic_load_explicit(&h->draining, memory_order_relaxed) ? MHD_NO : MHD_YES;
+}
+
+/* http_start - one daemon per socket */
+int http_start(struct http *h, const struct http_conf *conf, char *err, size_t errlen)
+{
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+
+	h->c = *conf;
+	if (http_responses(h) < 0) {
+		snprintf(err, errlen, "cannot build the HTTP responses");
+		return -1;
+	}
+	if (h->tls_cert)
+		flags |= MHD_USE_TLS;
+	for (size_t i = 0; i < h->nfd; i++) {
+		struct MHD_OptionItem o[12];
+		int n = 0;
+		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
+		    (intptr_t)http_mhd_log, NULL };
+		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, h->fd[i], NULL };
+		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, h->conn_limit, NULL };
+		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, h->conn_timeout, NULL };
+		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		    HTTP_MEMORY_LIMIT, NULL };
+		/* RFC 7230: 400 for an HTTP/1.1 request without Host, bad header lines */
+		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL };
+		if (h->threads > 1)
+			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, h->threads,
+			    NULL };
+		if (h->tls_cert) {
+			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert };
+			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key };
+		}
+		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+		h->d[i] = MHD_start_daemon(flags, 0, http_accept, h, http_access, h,
+		    MHD_OPTION_ARRAY, o, MHD_OPTION_END);
+		if (!h->d[i]) {
+			snprintf(err, errlen, "cannot start the HTTP daemon for listen address %zu",
+			    i + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* http_connections - open connections over every daemon */
+static unsigned http_connections(const struct http *h)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < h->nfd; i++) {
+		const union MHD_DaemonInfo *di;
+		if (h->d[i] && (di = MHD_get_daemon_info(h->d[i],
+		    MHD_DAEMON_INFO_CURRENT_CONNECTIONS)) != NULL)
+			n += di->num_connections;
+	}
+	return n;
+}
+
+/* http_stop - stop accepting, let in-flight requests finish, close the rest */
+void http_stop(struct http *h, long drain_ms)
+{
+	struct timespec tick = { 0, 10 * 1000000L };
+
+	if (!h)
+		return;
+	/* not MHD_quiesce_daemon(): with epoll threads it can race its own
+	 * worker for the listen FD and abort the process; new connections are
+	 * refused by http_accept() instead, the socket stays where it is */
+	atomic_store(&h->draining, 1);
+	for (long waited = 0; waited < drain_ms && http_connections(h) > 0; waited += 10)
+		nanosleep(&tick, NULL);
+	for (size_t i = 0; i < h->nfd; i++) {
+		if (h->d[i])
+			MHD_stop_daemon(h->d[i]);	/* closes its listening socket */
+		else
+			close(h->fd[i]);
+	}
+	for (int dr = 0; dr < 2; dr++)
+		for (int i = 0; i < R_N; i++)
+			if (h->resp[dr][i])
+				MHD_destroy_response(h->resp[dr][i]);
+	free(h->tls_cert);
+	free(h->tls_key);
+	free(h);
+}

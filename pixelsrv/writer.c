@@ -1,0 +1,673 @@
+/*
+ * NAME
+ *	writer.c - batched COPY of events into beacon.events, with spool fallback
+ *
+ * DESCRIPTION
+ *	See writer.h.  A batch is a list of pointers to encoded records: in
+ *	the queue's mapping (live events, released after they are stored)
+ *	or in the spool's mapping (replay).  Rows are formatted into one
+ *	buffer and sent with a single PQputCopyData.
+ *
+ *	Results of wr_copy(): WR_OK; WR_DOWN (connection lost, deadline
+ *	passed, or a server-side failure that is not about the data: the
+ *	session is closed and the rows are spooled); WR_DATA (the server
+ *	refused the rows themselves, SQLSTATE class 22 or 23: the session is
+ *	kept and the batch is retried row by row); WR_UNSURE (the end of the
+ *	COPY reached the server but no answer came back: the rows may be
+ *	committed).
+ *
+ *	An unsure batch is spooled as records of type 'U' (a replay batch
+ *	that ends unsure is remembered in check_next, which is also set at
+ *	start: a crashed run may have stored the batch it was replaying
+ *	without saving its progress; events of a crashed run found in the
+ *	queue file inside its in-flight range come back as 'U' too).  Before such records
+ *	are written again, one query asks which of them are already in
+ *	beacon.events, by (token_id, at, kind), and those are skipped: a
+ *	database that was paused or killed mid-commit gives neither a lost
+ *	nor a doubled event.  The query needs SELECT on those columns; when
+ *	it is refused the records are written again and a warning says so.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "log.h"
+#include "metrics.h"
+#include "writer.h"
+
+#define WR_BACKOFF_MIN 250	/* ms before the first reconnect */
+#define WR_BACKOFF_MAX 5000	/* ms between reconnects at most */
+#define WR_MAX_BATCH 100000	/* upper bound of batch_size */
+
+enum { WR_OK = 0, WR_DOWN = -1, WR_DATA = -2, WR_UNSURE = -3 };
+
+/* the batch rows that are already stored, by position (1-based) */
+#define WR_EXISTING_SQL "SELECT b.i FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) " \
+	"WITH ORDINALITY AS b(t, a, k, i) WHERE EXISTS (SELECT 1 FROM beacon.events e " \
+	"WHERE e.token_id = b.t AND e.at = b.a AND e.kind = b.k)"
+
+/* wr_item - one encoded event of the current batch */
+struct wr_item {
+	const uint8_t *rec;	/* the encoding (queue slot or spool mapping) */
+	size_t len;		/* its length */
+	int unsure;		/* spooled from a COPY that may have committed */
+	int skip;		/* already in beacon.events */
+};
+
+/* writer - the thread's state */
+struct writer {
+	struct writer_conf c;		/* what it works with */
+	pthread_t thread;		/* the writer thread */
+	_Atomic int stop;		/* writer_stop() was called */
+	_Atomic int db_up;		/* conn is usable */
+	_Atomic int spool_dirty;	/* records appended without fsync */
+	PGconn *conn;			/* the session, or NULL */
+	size_t batch_size;		/* events per COPY */
+	long interval_ms;		/* longest wait for a full batch */
+	long deadline_ms;		/* longest wait for one statement */
+	struct wr_item *items;		/* the current batch */
+	size_t nitems;			/* its length */
+	char *buf;			/* COPY text of the batch */
+	size_t cap;			/* buf's size */
+	long backoff_ms;		/* next reconnect delay */
+	int64_t next_connect;		/* monotonic ms of the next attempt */
+	int down_logged;		/* the outage was logged */
+	int check_next;			/* the next replay batch may be stored already */
+	int check_refused;		/* the existence check was refused (logged once) */
+	uint64_t replayed;		/* events replayed since the spool was last empty */
+	uint64_t replayed_mark;		/* METRICS_EVENTS_REPLAYED when last looked at */
+};
+
+/* wr_now_ms - monotonic clock in milliseconds */
+static int64_t wr_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* writer_spool_record - append one event record to a spool */
+int writer_spool_record(struct spool *sp, const uint8_t *rec, size_t len)
+{
+	static _Atomic int64_t last_log;
+	int64_t now;
+
+	if (sp && spool_append(sp, EVENT_SPOOL_TYPE, rec, len, 0) == 0) {
+		metrics_add(METRICS_EVENTS_SPOOLED, 1);
+		return 0;
+	}
+	metrics_add(METRICS_EVENTS_LOST, 1);
+	now = wr_now_ms();
+	int64_t prev = atomic_load(&last_log);
+	if (now - prev >= 1000 && atomic_compare_exchange_strong(&last_log, &prev, now))
+		log_warn("event lost: cannot append to the spool (%llu lost so far)",
+		    (unsigned long long)metrics_get(METRICS_EVENTS_LOST));
+	return -1;
+}
+
+/* writer_overflow - the request path's way into the spool */
+int writer_overflow(struct writer *w, const uint8_t *rec, size_t len)
+{
+	int rc = writer_spool_record(w->c.spool, rec, len);
+	if (rc == 0)
+		atomic_store(&w->spool_dirty, 1);
+	return rc;
+}
+
+/* writer_db_up - the gauge */
+int writer_db_up(const struct writer *w)
+{
+	return atomic_load(&w->db_up);
+}
+
+/* wr_drop - close the session after a failure and schedule a reconnect */
+static void wr_drop(struct writer *w, const char *why)
+{
+	/* WHY may live in the session: log before closing it */
+	if (!w->down_logged) {
+		if (!why || !*why)
+			why = "statement failed";
+		log_warnx("database unavailable (%.*s): events go to the spool until it is back",
+		    (int)strcspn(why, "\n"), why);
+		w->down_logged = 1;
+	}
+	if (w->conn) {
+		PQfinish(w->conn);
+		w->conn = NULL;
+	}
+	atomic_store(&w->db_up, 0);
+	metrics_add(METRICS_DB_ERRORS, 1);
+	w->next_connect = wr_now_ms() + w->backoff_ms;
+	w->backoff_ms = w->backoff_ms * 2 > WR_BACKOFF_MAX ? WR_BACKOFF_MAX : w->backoff_ms * 2;
+}
+
+/* wr_connect - open a session when none is open and the back-off allows it */
+static void wr_connect(struct writer *w)
+{
+	char err[1024];
+
+	if (w->conn || wr_now_ms() < w->next_connect)
+		return;
+	w->conn = db_connect(w->c.cfg, "beacon-pixelsrv", err, sizeof(err));
+	if (!w->conn || PQsetnonblocking(w->conn, 1) != 0) {
+		log_debug("database connect: %s", w->conn ? "cannot set non-blocking" : err);
+		wr_drop(w, w->conn ? "cannot set non-blocking" : err);
+		return;
+	}
+	if (w->down_logged)
+		log_info("database is back: writing events again");
+	w->down_logged = 0;
+	w->backoff_ms = WR_BACKOFF_MIN;
+	atomic_store(&w->db_up, 1);
+}
+
+/* wr_wait - wait until the socket is readable (and writable if WRITE) or DEADLINE; 0 or -1 */
+static int wr_wait(PGconn *conn, int write, int64_t deadline)
+{
+	struct pollfd pfd = { PQsocket(conn), POLLIN | (write ? POLLOUT : 0), 0 };
+	int64_t left = deadline - wr_now_ms();
+
+	if (pfd.fd < 0 || left <= 0)
+		return -1;
+	if (poll(&pfd, 1, (int)left) <= 0)
+		return -1;
+	return 0;
+}
+
+/* wr_result - the next result, waiting until DEADLINE; NULL at the end, on error or timeout (*TIMEOUT) */
+static PGresult *wr_result(PGconn *conn, int64_t deadline, int *timeout)
+{
+	while (PQisBusy(conn)) {
+		if (wr_wait(conn, 0, deadline) < 0) {
+			*timeout = 1;
+			return NULL;
+		}
+		if (!PQconsumeInput(conn))
+			return NULL;
+	}
+	return PQgetResult(conn);
+}
+
+/* wr_flush - push libpq's output buffer out before DEADLINE; 0 or -1 */
+static int wr_flush(PGconn *conn, int64_t deadline)
+{
+	int r;
+	while ((r = PQflush(conn)) == 1) {
+		if (wr_wait(conn, 1, deadline) < 0)
+			return -1;
+		if (!PQconsumeInput(conn))
+			return -1;
+	}
+	return r;
+}
+
+/* wr_classify - WR_DATA for data errors, WR_DOWN for the rest; logs it */
+static int wr_classify(struct writer *w, PGresult *res, const char *what)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(w->conn);
+
+	if (PQstatus(w->conn) == CONNECTION_OK && state &&
+	    (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)) {
+		log_warnx("database refused %s: %s: %.*s", what, state,
+		    (int)strcspn(msg, "\n"), msg);
+		return WR_DATA;
+	}
+	if (!w->down_logged)
+		log_warnx("database %s failed: %s%s%.*s", what, state ? state : "",
+		    state ? ": " : "", (int)strcspn(msg, "\n"), msg);
+	return WR_DOWN;
+}
+
+/* wr_copy - COPY LEN bytes of rows in one statement */
+static int wr_copy(struct writer *w, const char *buf, size_t len)
+{
+	int64_t deadline = wr_now_ms() + w->deadline_ms;
+	PGresult *res;
+	int timeout = 0, rc = WR_OK;
+
+	if (len == 0)
+		return WR_OK;
+
+	if (!PQsendQuery(w->conn, EVENT_COPY_SQL) || wr_flush(w->conn, deadline) < 0)
+		goto down;
+	res = wr_result(w->conn, deadline, &timeout);
+	if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
+		if (timeout)
+			goto down;
+		rc = wr_classify(w, res, "COPY");
+		PQclear(res);
+		goto drain;
+	}
+	PQclear(res);
+	if (PQputCopyData(w->conn, buf, (int)len) != 1 || PQputCopyEnd(w->conn, NULL) != 1 ||
+	    wr_flush(w->conn, deadline) < 0)
+		goto down;
+	res = wr_result(w->conn, deadline, &timeout);
+	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		/* the server saw the end of the COPY; only its own error says it rolled back */
+		if (timeout || !res || !PQresultErrorField(res, PG_DIAG_SQLSTATE)) {
+			PQclear(res);
+			wr_drop(w, timeout ? "no answer to a COPY before the deadline" :
+			    PQerrorMessage(w->conn));
+			return WR_UNSURE;
+		}
+		rc = wr_classify(w, res, "COPY");
+	}
+	PQclear(res);
+drain:
+	while ((res = wr_result(w->conn, deadline, &timeout)) != NULL)
+		PQclear(res);
+	if (timeout || PQstatus(w->conn) != CONNECTION_OK)
+		rc = WR_DOWN;
+	if (rc == WR_DOWN)
+		wr_drop(w, PQerrorMessage(w->conn));
+	return rc;
+down:
+	wr_drop(w, timeout ? "no answer before the deadline" : PQerrorMessage(w->conn));
+	return WR_DOWN;
+}
+
+/* wr_format - COPY text of ITEMS[0..N) into w->buf; the length */
+static size_t wr_format(struct writer *w, const struct wr_item *items, size_t n)
+{
+	struct event_raw ev;
+	struct event_row row;
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int k;
+		if (items[i].skip || event_decode(items[i].rec, items[i].len, &ev) < 0)
+			continue;	/* stored already; decoding was checked when batched */
+		if (w->cap - len < EVENT_COPY_MAX) {
+			size_t ncap = w->cap * 2;
+			char *nb = realloc(w->buf, ncap);
+			if (!nb)
+				log_fatalx("out of memory for a COPY buffer of %zu bytes", ncap);
+			w->buf = nb;
+			w->cap = ncap;
+		}
+		event_enrich(w->c.ctx, &ev, &row);
+		k = event_copy_row(&row, w->buf + len, w->cap - len);
+		if (k > 0)
+			len += (size_t)k;
+	}
+	return len;
+}
+
+/* wr_isolate - write ITEMS one by one; refused ones go to rejected.spool;
+ * WR_OK, or WR_DOWN / WR_UNSURE at item *DONE */
+static int wr_isolate(struct writer *w, const struct wr_item *items, size_t n, size_t *done)
+{
+	char uuid[TOKEN_UUID_LEN + 1];
+	struct event_raw ev;
+
+	for (*done = 0; *done < n; (*done)++) {
+		const struct wr_item *it = &items[*done];
+		if (it->skip)
+			continue;
+		size_t len = wr_format(w, it, 1);
+		int rc = wr_copy(w, w->buf, len);
+		if (rc == WR_OK) {
+			metrics_add(METRICS_EVENTS_WRITTEN, 1);
+			continue;
+		}
+		if (rc != WR_DATA)
+			return rc;
+		metrics_add(METRICS_EVENTS_REJECTED, 1);
+		if (event_decode(it->rec, it->len, &ev) == 0)
+			token_rid_uuid(ev.rid, uuid);
+		else
+			snprintf(uuid, sizeof(uuid), "?");
+		if (!w->c.rejected ||
+		    spool_append(w->c.rejected, EVENT_SPOOL_TYPE, it->rec, it->len, 1) < 0) {
+			metrics_add(METRICS_EVENTS_LOST, 1);
+			log_warn("event of token %s refused by the database and lost: "
+			    "cannot append to rejected.spool", uuid);
+		} else {
+			log_warnx("event of token %s refused by the database: kept in rejected.spool",
+			    uuid);
+		}
+	}
+	return WR_OK;
+}
+
+/* wr_spool_items - append ITEMS[0..N) to the spool with one fsync; the first UNSURE as 'U' */
+static void wr_spool_items(struct writer *w, const struct wr_item *items, size_t n,
+    size_t unsure)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i < unsure) {
+			if (spool_append(w->c.spool, EVENT_SPOOL_UNSURE, items[i].rec, items[i].len, 0) == 0)
+				metrics_add(METRICS_EVENTS_SPOOLED, 1);
+			else
+				writer_spool_record(NULL, items[i].rec, items[i].len);	/* counts it lost */
+		} else {
+			writer_spool_record(w->c.spool, items[i].rec, items[i].len);
+		}
+	}
+	atomic_store(&w->spool_dirty, 0);
+	if (n && spool_sync(w->c.spool) < 0)
+		log_warn("spool fsync failed");
+}
+
+/* wr_store - write a batch of live events, or spool it */
+static void wr_store(struct writer *w)
+{
+	size_t len, done = 0;
+	int rc = WR_DOWN;
+
+	if (w->conn) {
+		len = wr_format(w, w->items, w->nitems);
+		rc = wr_copy(w, w->buf, len);
+		if (rc == WR_OK) {
+			metrics_add(METRICS_EVENTS_WRITTEN, w->nitems);
+			return;
+		}
+		if (rc == WR_DATA && (rc = wr_isolate(w, w->items, w->nitems, &done)) == WR_OK)
+			return;
+	}
+	/* an unsure COPY covered the whole batch, or the one row being isolated */
+	wr_spool_items(w, w->items + done, w->nitems - done,
+	    rc != WR_UNSURE ? 0 : done ? 1 : w->nitems);
+}
+
+/* wr_array_add - append V to the array literal BUF ("{" so far: *LEN 1), quoted if QUOTE */
+static void wr_array_add(char *buf, size_t *len, const char *v, int quote)
+{
+	size_t n = strlen(v);
+	if (*len > 1)
+		buf[(*len)++] = ',';
+	if (quote)
+		buf[(*len)++] = '"';
+	memcpy(buf + *len, v, n);
+	*len += n;
+	if (quote)
+		buf[(*len)++] = '"';
+}
+
+/* wr_mark_existing - set skip on the ITEMS that beacon.events already holds; 0 or -1 (session lost) */
+static int wr_mark_existing(struct writer *w, struct wr_item *items, size_t n)
+{
+	struct event_raw ev;
+	char uuid[TOKEN_UUID_LEN + 1], at[64], *arr[3] = { NULL, NULL, NULL };
+	size_t len[3] = { 1, 1, 1 };
+	const char *params[3];
+	int64_t deadline = wr_now_ms() + w->deadline_ms;
+	PGresult *res;
+	int timeout = 0, rc = 0, rows;
+
+	for (int a = 0; a < 3; a++) {
+		if (!(arr[a] = malloc(n * 48 + 3)))
+			log_fatalx("out of memory");
+		arr[a][0] = '{';
+	}
+	for (size_t i = 0; i < n; i++) {
+		time_t secs;
+		struct tm tm;
+		if (event_decode(items[i].rec, items[i].len, &ev) < 0) {
+			items[i].skip = 1;
+			continue;
+		}
+		token_rid_uuid(ev.rid, uuid);
+		secs = (time_t)(ev.at_us / 1000000);
+		long usec = (long)(ev.at_us % 1000000);
+		if (usec < 0) {
+			usec += 1000000;
+			secs--;
+		}
+		gmtime_r(&secs, &tm);
+		snprintf(at, sizeof(at), "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+		wr_array_add(arr[0], &len[0], uuid, 0);
+		wr_array_add(arr[1], &len[1], at, 1);
+		wr_array_add(arr[2], &len[2], event_kind_str(ev.kind), 0);
+	}
+	for (int a = 0; a < 3; a++) {
+		arr[a][len[a]++] = '}';
+		arr[a][len[a]] = '\0';
+		params[a] = arr[a];
+	}
+	if (!PQsendQueryParams(w->conn, WR_EXISTING_SQL, 3, NULL, params, NULL, NULL, 0) ||
+	    wr_flush(w->conn, deadline) < 0 || !(res = wr_result(w->conn, deadline, &timeout))) {
+		wr_drop(w, timeout ? "no answer before the deadline" : PQerrorMessage(w->conn));
+		rc = -1;
+		goto out;
+	}
+	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+		rows = PQntuples(res);
+		for (int r = 0; r < rows; r++) {
+			long pos = strtol(PQgetvalue(res, r, 0), NULL, 10);
+			if (pos >= 1 && (size_t)pos <= n)
+				items[pos - 1].skip = 1;
+		}
+		if (rows)
+			log_info("%d spooled events were stored already (their COPY committed "
+			    "unacknowledged): not written twice", rows);
+	} else if (!w->check_refused) {
+		const char *msg = PQresultErrorMessage(res);
+		log_warnx("cannot check for events stored before an outage (%.*s): they are "
+		    "written again; grant SELECT (token_id, at, kind) ON beacon.events to avoid "
+		    "doubles", (int)strcspn(msg, "\n"), msg);
+		w->check_refused = 1;
+	}
+	PQclear(res);
+	while ((res = wr_result(w->conn, deadline, &timeout)) != NULL)
+		PQclear(res);
+	if (timeout || PQstatus(w->conn) != CONNECTION_OK) {
+		wr_drop(w, timeout ? "no answer before the deadline" : PQerrorMessage(w->conn));
+		rc = -1;
+	}
+out:
+	for (int a = 0; a < 3; a++)
+		free(arr[a]);
+	return rc;
+}
+
+/* wr_add - queue_fn/spool_fn: add one record to the batch */
+static int wr_add(void *arg, const uint8_t *rec, size_t len)
+{
+	struct writer *w = arg;
+	struct event_raw ev;
+
+	if (w->nitems >= w->batch_size)
+		return -1;
+	if (event_decode(rec, len, &ev) < 0) {
+		metrics_add(METRICS_EVENTS_LOST, 1);
+		log_warnx("skipping an unreadable event record of %zu bytes", len);
+		return 0;
+	}
+	w->items[w->nitems].rec = rec;
+	w->items[w->nitems].len = len;
+	w->items[w->nitems].unsure = 0;
+	w->items[w->nitems].skip = 0;
+	w->nitems++;
+	return 0;
+}
+
+/* wr_replay_add - spool_fn: add a spooled event to the replay batch */
+static int wr_replay_add(void *arg, uint8_t type, const void *data, size_t len)
+{
+	struct writer *w = arg;
+	size_t before = w->nitems;
+
+	if (type != EVENT_SPOOL_TYPE && type != EVENT_SPOOL_UNSURE) {
+		log_warnx("skipping a spool record of unknown type %u", type);
+		return 0;
+	}
+	/* between batches: a filling queue goes first, or it would spill into the spool
+	 * as fast as the spool is replayed; the replay resumes after the last batch */
+	if (w->nitems == 0 && queue_depth(w->c.queue) > queue_capacity(w->c.queue) / 2)
+		return -1;
+	if (wr_add(w, data, len) < 0)
+		return -1;
+	if (w->nitems > before && type == EVENT_SPOOL_UNSURE)
+		w->items[before].unsure = 1;
+	return 0;
+}
+
+/* wr_replay_flush - spool_flush_fn: store the replay batch */
+static int wr_replay_flush(void *arg)
+{
+	struct writer *w = arg;
+	size_t n = w->nitems, done = 0, stored = 0;
+	int rc, check = w->check_next;
+
+	w->nitems = 0;
+	if (!w->conn)
+		return -1;
+	for (size_t i = 0; i < n && !check; i++)
+		check = w->items[i].unsure;
+	if (check && wr_mark_existing(w, w->items, n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		stored += !w->items[i].skip;
+	rc = wr_copy(w, w->buf, wr_format(w, w->items, n));
+	if (rc == WR_DATA)
+		rc = wr_isolate(w, w->items, n, &done);
+	else if (rc == WR_OK)
+		metrics_add(METRICS_EVENTS_WRITTEN, stored);
+	if (rc != WR_OK) {
+		/* the same records come first in the next replay; they may be stored now */
+		if (rc == WR_UNSURE)
+			w->check_next = 1;
+		return -1;
+	}
+	w->check_next = 0;
+	metrics_add(METRICS_EVENTS_REPLAYED, n);
+	return 0;
+}
+
+/* wr_replay - write what the spool holds, oldest first */
+static void wr_replay(struct writer *w)
+{
+	long n;
+
+	if (atomic_exchange(&w->spool_dirty, 0))
+		spool_sync(w->c.spool);
+	if (!spool_has_pending(w->c.spool))
+		return;
+	w->nitems = 0;
+	n = spool_replay_batch(w->c.spool, wr_replay_add, wr_replay_flush, w->batch_size, w);
+	w->nitems = 0;
+	/* one line per emptied spool, not per slice of it */
+	w->replayed += (uint64_t)metrics_get(METRICS_EVENTS_REPLAYED) - w->replayed_mark;
+	w->replayed_mark = metrics_get(METRICS_EVENTS_REPLAYED);
+	if (n >= 0 && w->replayed) {
+		log_info("spool replayed: %llu events written", (unsigned long long)w->replayed);
+		w->replayed = 0;
+	}
+}
+
+/* writer_main - the thread: connect, replay, take batches, store them */
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct queue *q = w->c.queue;
+
+	for (;;) {
+		int stopping = atomic_load(&w->stop);
+		if (!stopping) {
+			wr_connect(w);
+			if (w->conn)
+				wr_replay(w);
+			/* wake for a full batch, or half the ring if that is smaller */
+			size_t want = queue_capacity(q) / 2;
+			queue_wait(q, w->batch_size < want ? w->batch_size : want, w->interval_ms);
+		}
+		w->nitems = 0;
+		size_t taken = queue_peek(q, w->batch_size, wr_add, w);
+		if (taken == 0 && queue_depth(q) == 0) {
+			if (stopping)
+				break;
+		} else if (taken == 0) {
+			/* a producer claimed a slot and has not published it yet */
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (taken) {
+			if (w->nitems) {
+				queue_inflight(q, taken);	/* a crash from here on: "unsure" */
+				wr_store(w);
+			}
+			queue_release(q, taken);
+		}
+		if (atomic_exchange(&w->spool_dirty, 0) && spool_sync(w->c.spool) < 0)
+			log_warn("spool fsync failed");
+	}
+	if (spool_sync(w->c.spool) < 0)
+		log_warn("spool fsync failed");
+	return NULL;
+}
+
+/* writer_start - allocate the batch and buffer, start the thread */
+struct writer *writer_start(const struct writer_conf *conf, PGconn *conn, char *err,
+    size_t errlen)
+{
+	const struct beacon_cfg *cfg = conf->cfg;
+	struct writer *w = calloc(1, sizeof(*w));
+	long st = cfg->database.statement_timeout;
+
+	if (!w) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	w->c = *conf;
+	w->batch_size = cfg->pixelsrv.batch_size < 1 ? 1 :
+	    cfg->pixelsrv.batch_size > WR_MAX_BATCH ? WR_MAX_BATCH : (size_t)cfg->pixelsrv.batch_size;
+	w->interval_ms = cfg->pixelsrv.batch_interval < 1 ? 1 : cfg->pixelsrv.batch_interval;
+	w->deadline_ms = (st > 0 ? st : 30000) + 3000;
+	w->backoff_ms = WR_BACKOFF_MIN;
+	/* the first replay batch of a run may be one a crashed run stored without
+	 * saving its progress: check it */
+	w->check_next = 1;
+	/* room for typical rows; wr_format() grows it for long ones */
+	w->cap = (w->batch_size > 4096 ? 4096 : w->batch_size) * 1024 + EVENT_COPY_MAX;
+	w->items = calloc(w->batch_size, sizeof(*w->items));
+	w->buf = malloc(w->cap);
+	if (!w->items || !w->buf) {
+		snprintf(err, errlen, "out of memory for a batch of %zu events", w->batch_size);
+		free(w->items);
+		free(w->buf);
+		free(w);
+		return NULL;
+	}
+	if (conn && PQsetnonblocking(conn, 1) == 0) {
+		w->conn = conn;
+		atomic_store(&w->db_up, 1);
+	} else if (conn) {
+		PQfinish(conn);
+	}
+	if ((errno = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
+		snprintf(err, errlen, "cannot start the writer thread: %s", strerror(errno));
+		if (w->conn)
+			PQfinish(w->conn);
+		free(w->items);
+		free(w->buf);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* writer_stop - drain, join, free */
+void writer_stop(struct writer *w)
+{
+	if (!w)
+		return;
+	atomic_store(&w->stop, 1);
+	queue_wake(w->c.queue);
+	pthread_join(w->thread, NULL);
+	if (w->conn)
+		PQfinish(w->conn);
+	free(w->items);
+	free(w->buf);
+	free(w);
+}
