@@ -30,10 +30,10 @@
 	X(milter, clicks, BOOL, "yes", "rewrite links into click URLs by default") \
 	X(milter, track_literal_urls, BOOL, "no", "also rewrite links whose visible text is a URL") \
 	X(milter, per_recipient, ENUM("split|shared"), "split", "one copy per recipient, or one shared token") \
-	X(milter, reinject, STR, "inet:10026@127.0.0.1", "SMTP listener without milters for split copies") \
+	X(milter, reinject, STR, "inet:10026@127.0.0.1", "SMTP listener for split copies: inet:port@host or host:port") \
 	X(milter, on_db_error, ENUM("spool|accept|tempfail"), "spool", "what to do when the database is unavailable") \
-	X(milter, suppression_refresh, DUR, "60", "seconds between suppression list reloads") \
-	X(milter, plain_to_html, BOOL, "no", "give text-only tracked messages an HTML twin with the pixel") \
+	X(milter, suppression_refresh, DUR, "60", "seconds between suppression list reloads (0: at start only)") \
+	X(milter, plain_to_html, BOOL, "no", "give text-only tracked messages an HTML twin (links tracked, pixel)") \
 	X(milter, attachments, ENUM("keep|link"), "keep", "turn attachments into download links") \
 	X(milter, attachment_min_size, SIZE, "1m", "smallest attachment turned into a link") \
 	X(milter, attachment_ttl, DUR, "30d", "how long download links work") \

@@ -276,6 +276,36 @@ const char *token_status_str(enum token_status st)
 	return "?";
 }
 
+/* token_sign - "key id || MAC" of DATA for TAG, base64url */
+int token_sign(const struct token_keys *k, char tag, const void *data, size_t len,
+	       char out[TOKEN_SIG_STR_LEN + 1])
+{
+	uint8_t raw[1 + TOKEN_MAC_LEN];
+
+	if (!k || !k->current || tag == 't' || tag == 'c')
+		return -1;
+	raw[0] = k->current;
+	token_mac(k->key[k->current], tag, raw, 1, data, len, raw + 1);
+	sodium_bin2base64(out, TOKEN_SIG_STR_LEN + 1, raw, sizeof(raw),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return 0;
+}
+
+/* token_sign_check - verify a token_sign signature under the key it names */
+enum token_status token_sign_check(const struct token_keys *k, char tag, const void *data,
+				   size_t len, const char *s, size_t slen)
+{
+	uint8_t raw[1 + TOKEN_MAC_LEN], mac[TOKEN_MAC_LEN];
+
+	if (tag == 't' || tag == 'c' || slen != TOKEN_SIG_STR_LEN ||
+	    token_decode(s, slen, raw, sizeof(raw)) < 0)
+		return TOKEN_MALFORMED;
+	if (!k || !k->have[raw[0]])
+		return TOKEN_UNKNOWN_KEY;
+	token_mac(k->key[raw[0]], tag, raw, 1, data, len, mac);
+	return sodium_memcmp(mac, raw + 1, TOKEN_MAC_LEN) == 0 ? TOKEN_OK : TOKEN_BAD_MAC;
+}
+
 /* clickurl_mac - MAC over token bytes, link number and target URL */
 static void clickurl_mac(const struct token_keys *k, const uint8_t raw[TOKEN_RAW_LEN],
 			 unsigned n, const char *url, size_t url_len, char out[TOKEN_CMAC_STR_LEN + 1])

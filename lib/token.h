@@ -24,6 +24,7 @@
 #define TOKEN_CMAC_STR_LEN 14	/* base64url characters of a click MAC */
 #define TOKEN_KEY_LEN 32	/* secret bytes per key id */
 #define TOKEN_UUID_LEN 36	/* text form of a recipient id */
+#define TOKEN_SIG_STR_LEN 15	/* base64url characters of a token_sign signature */
 
 /* token_status - what token_parse and clickurl checks found */
 enum token_status {
@@ -67,6 +68,14 @@ void token_rid_uuid(const uint8_t rid[TOKEN_RID_LEN], char out[TOKEN_UUID_LEN + 
 int token_uuid_rid(const char *uuid, uint8_t rid[TOKEN_RID_LEN]);
 /* token_status_str - a word for a status, for logs and beaconctl */
 const char *token_status_str(enum token_status st);
+
+/* token_sign - key id and MAC of DATA under the signing key for purpose TAG (not 't' or 'c'),
+ * base64url into OUT; -1 if no key or a reserved TAG */
+int token_sign(const struct token_keys *k, char tag, const void *data, size_t len,
+	       char out[TOKEN_SIG_STR_LEN + 1]);
+/* token_sign_check - does S[0..SLEN) sign DATA for TAG under a loaded key? (constant time) */
+enum token_status token_sign_check(const struct token_keys *k, char tag, const void *data,
+				   size_t len, const char *s, size_t slen);
 
 /* clickurl_make - "<base>/c/<token>/<n>/<mac>?u=<b64 url>", malloc'd; NULL on error */
 char *clickurl_make(const struct token_keys *k, const char *base_url, const char *token,

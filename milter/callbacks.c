@@ -20,19 +20,22 @@
 #include "log.h"
 #include "msgctx.h"
 #include "tagging.h"
+#include "split.h"
 #include "tcpopt.h"
 #include "track.h"
 
 #define CB_CHUNK 65535		/* largest smfi_replacebody call */
 
 static const struct milter_env *cb_env;	/* set once by callbacks_init */
+static struct suppress *cb_suppress;	/* the suppression list cache */
 static int cb_tcp;			/* the socket is inet: tune it */
 static gint cb_sessions;		/* connections between negotiate and close */
 
 /* callbacks_init - remember the environment */
-void callbacks_init(const struct milter_env *env, int tcp)
+void callbacks_init(const struct milter_env *env, struct suppress *suppress, int tcp)
 {
 	cb_env = env;
+	cb_suppress = suppress;
 	cb_tcp = tcp;
 }
 
@@ -88,7 +91,9 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 		g_atomic_int_dec_and_test(&cb_sessions);
 		return SMFIS_REJECT;
 	}
-	*pf0 = need | (f0 & SMFIF_SETSYMLIST);
+	/* removing recipients is what a split needs; without it tokens are shared */
+	*pf0 = need | (f0 & (SMFIF_SETSYMLIST | SMFIF_DELRCPT));
+	c->can_delrcpt = (*pf0 & SMFIF_DELRCPT) != 0;
 	*pf1 = f1 & steps;
 	*pf2 = 0;
 	*pf3 = 0;
@@ -178,11 +183,21 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 	struct msg_ctx *m = c->msg;
 	const char *why;
 	struct xbeacon xb;
+	char *copy_of;
+	int forged;
 
 	tcpopt_quickack(c->sd);
 	if (!m)
 		return SMFIS_CONTINUE;
 	cb_queue_id(ctx, m);
+	/* a copy this milter made needs no body: end of message only removes its header */
+	copy_of = split_copy_check(cb_env->keys, cb_env->cfg->milter.tag_header, m, &forged);
+	if (copy_of) {
+		g_free(copy_of);
+		m->skip_body = 1;
+		msg_end_headers(m);
+		return SMFIS_CONTINUE;
+	}
 	if (msg_end_headers(m) < 0)
 		return cb_untouched(c, "over max_message_size");
 	why = tagging_header_exclusion(msg_header_get(m, "Content-Type"),
@@ -214,7 +229,12 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 static int cb_apply(SMFICTX *ctx, const struct msg_ctx *m, const struct track_out *out)
 {
 	const char *tag = cb_env->cfg->milter.tag_header;
+	int rc = 0;
 
+	/* recipients first: after copies left, nothing matters more than removing them */
+	for (guint i = 0; out->delrcpts && i < out->delrcpts->len; i++)
+		if (smfi_delrcpt(ctx, g_ptr_array_index(out->delrcpts, i)) != MI_SUCCESS)
+			rc = -1;
 	if (out->body) {
 		size_t len = out->body->len, off = 0;
 		do {
@@ -227,13 +247,40 @@ static int cb_apply(SMFICTX *ctx, const struct msg_ctx *m, const struct track_ou
 	if (out->top_cte &&
 	    smfi_chgheader(ctx, (char *)"Content-Transfer-Encoding", 1, out->top_cte) != MI_SUCCESS)
 		return -1;
+	/* in list order: deletions come from the last occurrence to the first */
+	for (guint i = 0; out->edits && i < out->edits->len; i++) {
+		const struct split_edit *e = g_ptr_array_index(out->edits, i);
+		if (smfi_chgheader(ctx, e->name, e->index, e->value) != MI_SUCCESS)
+			return -1;
+	}
 	if (out->remove_tag) {
 		/* from the last to the first, so the indexes stay valid */
 		for (int i = msg_header_count(m, tag); i >= 1; i--)
 			if (smfi_chgheader(ctx, (char *)tag, i, NULL) != MI_SUCCESS)
 				return -1;
 	}
-	return 0;
+	return rc;
+}
+
+/* cb_progress - tell the MTA the milter is still working (between copies) */
+static void cb_progress(void *arg)
+{
+	smfi_progress(arg);
+}
+
+/* cb_log_tracked - the one line of a tracked message */
+static void cb_log_tracked(const struct msg_ctx *m, const struct track_out *out)
+{
+	GString *excl = g_string_new(NULL);
+
+	if (out->internal)
+		g_string_append_printf(excl, ", %d internal", out->internal);
+	if (out->suppressed)
+		g_string_append_printf(excl, ", %d suppressed", out->suppressed);
+	log_info("%s: tracked: %d recipient%s (%s)%s, %d link%s, message %s%s", msg_qid(m),
+		 out->tracked, out->tracked == 1 ? "" : "s", out->mode, excl->str, out->links,
+		 out->links == 1 ? "" : "s", out->msg_uuid, out->spooled ? " (rows spooled)" : "");
+	g_string_free(excl, TRUE);
 }
 
 /* cb_eom - decide, apply, log */
@@ -241,6 +288,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 {
 	struct conn_ctx *c = cb_conn(ctx);
 	struct msg_ctx *m = c->msg;
+	struct track_opts opts = { c->can_delrcpt, cb_suppress, cb_progress, ctx, c->hostname };
 	struct track_out out;
 	sfsistat rc = SMFIS_ACCEPT;
 
@@ -248,23 +296,24 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	if (!m)
 		return SMFIS_ACCEPT;
 	cb_queue_id(ctx, m);
-	track_message(cb_env, m, c->client_ip, &out);
+	track_message_with(cb_env, m, c->client_ip, &opts, &out);
 	if (out.verdict == TRACK_TEMPFAIL) {
 		log_warnx("%s: temp-failed: %s", msg_qid(m), out.reason);
 		rc = SMFIS_TEMPFAIL;
 	} else if (cb_apply(ctx, m, &out) < 0) {
-		/* a body half replaced must not be delivered */
-		log_warnx("%s: the MTA refused a change: temp-failed", msg_qid(m));
-		rc = SMFIS_TEMPFAIL;
+		if (out.copies > 0) {
+			/* temp-failing now would send every copy again */
+			log_warnx("%s: the MTA refused a change after %d copies left: delivered as "
+				  "the MTA has it", msg_qid(m), out.copies);
+		} else {
+			/* a body half replaced must not be delivered */
+			log_warnx("%s: the MTA refused a change: temp-failed", msg_qid(m));
+			rc = SMFIS_TEMPFAIL;
+		}
 	} else if (out.verdict == TRACK_REWRITTEN) {
-		char internal[40] = "";
-		if (out.internal)
-			snprintf(internal, sizeof(internal), ", %d internal", out.internal);
-		log_info("%s: tracked: %d recipient%s (%s)%s, %d link%s, message %s%s",
-			 msg_qid(m), out.tracked, out.tracked == 1 ? "" : "s",
-			 out.tracked == 1 ? "tracked" : "shared", internal,
-			 out.links, out.links == 1 ? "" : "s", out.msg_uuid,
-			 out.spooled ? " (rows spooled)" : "");
+		cb_log_tracked(m, &out);
+	} else if (out.verdict == TRACK_COPY) {
+		log_info("%s: untouched: %s (copy header removed)", msg_qid(m), out.reason);
 	} else {
 		log_info("%s: untouched: %s%s", msg_qid(m), out.reason,
 			 out.remove_tag ? " (tag header removed)" : "");
@@ -298,7 +347,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 struct smfiDesc callbacks_desc = {
 	.xxfi_name = (char *)"beacon-milter",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_CHGBODY | SMFIF_CHGHDRS,
+	.xxfi_flags = SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_DELRCPT,
 	.xxfi_connect = cb_connect,
 	.xxfi_helo = NULL,
 	.xxfi_envfrom = cb_envfrom,

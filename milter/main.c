@@ -9,8 +9,9 @@
  *	Reads beacon.conf(5), loads the token keys, creates the spool
  *	directory, opens the milter socket as root (a unix socket then gets
  *	the owner and group of its directory, mode 0660), detaches, writes the pid
- *	file, drops privileges, opens the spool, starts the replay thread
- *	and hands over to libmilter.  SIGTERM, SIGINT and SIGHUP end
+ *	file, drops privileges, opens the spool, starts the replay thread,
+ *	loads the suppression list and starts its refresh thread, and hands
+ *	over to libmilter.  SIGTERM, SIGINT and SIGHUP end
  *	smfi_main() (libmilter notices within about 5 s); the store is
  *	stopped and the socket removed.
  *
@@ -37,7 +38,9 @@
 #include "cfg.h"
 #include "daemon.h"
 #include "log.h"
+#include "reinject.h"
 #include "store.h"
+#include "suppress.h"
 #include "token.h"
 #include "track.h"
 
@@ -96,8 +99,10 @@ int main(int argc, char **argv)
 	struct milter_env env;
 	struct token_keys *keys;
 	struct store *store;
+	struct suppress *suppress;
 	const char *upath;
-	char err[1024], *placeholder;
+	char err[1024], *placeholder, *rhost;
+	guint16 rport;
 	sigset_t sigs;
 	int rc;
 
@@ -109,6 +114,11 @@ int main(int argc, char **argv)
 		log_warnx("%s", err);
 		exit(EX_CONFIG);
 	}
+	if (reinject_parse(cfg.milter.reinject, &rhost, &rport, err, sizeof(err)) < 0) {
+		log_warnx("%s: %s", cfg.path ? cfg.path : "beacon.conf", err);
+		exit(EX_CONFIG);
+	}
+	g_free(rhost);
 	placeholder = cfg_placeholder_url(&cfg);
 	if (!placeholder)
 		log_fatalx("out of memory");
@@ -143,12 +153,14 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	if (store_start(store) < 0)
 		exit(EX_OSERR);
+	suppress = suppress_new(&cfg);
+	if (suppress_start(suppress) < 0)
+		exit(EX_OSERR);
 	env = (struct milter_env){ &cfg, keys, placeholder, store };
-	callbacks_init(&env, upath == NULL);
-	log_info("listening on %s", cfg.milter.socket);
-	if (cfg.milter.per_recipient == CFG_PER_RCPT_SPLIT)
-		log_info("per_recipient = split is not available in this version: "
-			 "the tracked recipients of a message share one token");
+	callbacks_init(&env, suppress, upath == NULL);
+	log_info("listening on %s; per_recipient = %s, copies to %s", cfg.milter.socket,
+		 cfg.milter.per_recipient == CFG_PER_RCPT_SPLIT ? "split" : "shared",
+		 cfg.milter.reinject);
 
 	rc = smfi_main();
 
@@ -158,6 +170,7 @@ int main(int argc, char **argv)
 		usleep(50000);
 	if (callbacks_sessions() > 0)
 		log_warnx("%d MTA connections still open at exit", callbacks_sessions());
+	suppress_stop(suppress);
 	store_stop(store);
 	if (upath)
 		unlink(upath);

@@ -65,6 +65,7 @@ struct conn_ctx {
 	char *client_ip;	/* client address in text, or NULL (local, unknown) */
 	unsigned long nr_flags;	/* SMFIP_NR_* steps agreed: callbacks answer NOREPLY */
 	int can_skip;		/* the MTA understands SMFIS_SKIP */
+	int can_delrcpt;	/* the MTA lets the milter remove recipients */
 	int sd;			/* the MTA socket when it is TCP (for TCP_QUICKACK), else -1 */
 	struct msg_ctx *msg;	/* the current message, or NULL */
 };

@@ -1,11 +1,13 @@
 /*
  * NAME
- *	track.c - decide at end of message, make the token, rewrite, store
+ *	track.c - decide at end of message, make the tokens, rewrite,
+ *	hand over the copies, store
  *
  * DESCRIPTION
  *	See track.h for the order of the rules.  Every way out that leaves
  *	the message alone fills out->reason; the callbacks log it after the
- *	queue id.
+ *	queue id.  Copies are rendered one at a time and freed once handed
+ *	over, so a split holds at most two renderings at once.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -13,16 +15,60 @@
 
 #include "log.h"
 #include "mime_rewrite.h"
+#include "plain2html.h"
 #include "record.h"
+#include "reinject.h"
 #include "tagging.h"
 #include "track.h"
+
+/* track_role - what a recipient is */
+enum track_role {
+	ROLE_TRACK,		/* gets a token */
+	ROLE_INTERNAL,		/* internal_domains: untouched, no token */
+	ROLE_SUPPRESSED,	/* on the suppression list: untouched, no token */
+	ROLE_DUP,		/* the same address again: follows its first occurrence */
+};
+
+/* track_rcpt - one envelope recipient and its fate */
+struct track_rcpt {
+	const struct msg_rcpt *r;	/* the envelope recipient */
+	enum track_role role;		/* what it is */
+	int token;			/* index of its token, -1 none */
+	int copied;			/* it went in a copy: remove it from the original */
+};
+
+/* track_token - one token */
+struct track_token {
+	uint8_t rid[TOKEN_RID_LEN];	/* its recipient id */
+	char str[TOKEN_STR_LEN + 1];	/* the token */
+	int holders;			/* recipients holding it in the end */
+	int named;			/* a row already carries rid as its token_id */
+};
 
 /* track_links - state of the link callback for one rendering */
 struct track_links {
 	const struct milter_env *env;	/* keys and base_url */
 	const char *token;		/* the token links are signed for */
-	struct msg_record *rec;		/* links rows go here */
+	struct msg_record *rec;		/* links rows go here; NULL: not recorded again */
 	int n;				/* links signed so far */
+};
+
+/* track_run - one tracked message being worked on */
+struct track_run {
+	const struct milter_env *env;	/* the environment */
+	const struct msg_ctx *m;	/* the message */
+	const struct mime_doc *doc;	/* its parse (of the HTML twin's text, with plain_to_html) */
+	struct suppress *suppress;	/* the suppression list, or NULL */
+	const struct track_opts *opts;	/* the caller's options */
+	const char *client_ip;		/* the client's address, or NULL */
+	struct html_rewrite_opts o;	/* rendering options but pixel and links */
+	struct msg_record *rec;		/* the rows */
+	struct track_rcpt *rc;		/* per envelope recipient */
+	guint nrc;			/* how many */
+	struct track_token *tok;	/* the tokens */
+	int ntok;			/* how many */
+	int links;			/* links signed in one rendering */
+	int rendered;			/* links were recorded */
 };
 
 /* track_untouched - leave the message as it is, for REASON */
@@ -33,7 +79,7 @@ static void track_untouched(struct track_out *out, const char *reason, int remov
 	g_strlcpy(out->reason, reason, sizeof(out->reason));
 }
 
-/* track_link - html_link_fn: number the link, record it, append its click URL */
+/* track_link - html_link_fn: number the link, record it once, append its click URL */
 static int track_link(void *arg, const char *url, GString *out)
 {
 	struct track_links *l = arg;
@@ -46,7 +92,8 @@ static int track_link(void *arg, const char *url, GString *out)
 	if (!cu)
 		return -1;
 	l->n++;
-	record_add_link(l->rec, l->n, url);
+	if (l->rec)
+		record_add_link(l->rec, l->n, url);
 	g_string_append(out, cu);
 	free(cu);
 	return 1;
@@ -79,50 +126,121 @@ static int track_maybe_html(const struct msg_ctx *m)
 	return 0;
 }
 
-/* track_fill_rows - message fields and recipient rows; the number of tracked recipients */
-static int track_fill_rows(const struct milter_env *env, const struct msg_ctx *m,
-			   const struct mime_doc *doc, const char *token, const uint8_t *rid,
-			   struct msg_record *rec, int *internal)
+/* track_render - the body for token TI; the first rendering records the links */
+static int track_render(struct track_run *t, int ti, struct mime_render *r, char *why,
+			size_t whylen)
 {
-	const struct beacon_cfg *cfg = env->cfg;
-	char uuid[TOKEN_UUID_LEN + 1];
-	int ntracked = 0, first = 1;
-	const char *status;
+	struct track_links links = { t->env, t->tok[ti].str, t->rendered ? NULL : t->rec, 0 };
+	struct html_rewrite_opts o = t->o;
+	char *pixel = track_pixel_url(t->env->cfg->global.base_url, t->tok[ti].str);
+	int rc;
 
-	for (guint i = 0; i < m->rcpts->len; i++) {
-		const struct msg_rcpt *r = g_ptr_array_index(m->rcpts, i);
-		if (!tagging_is_internal(&cfg->milter.internal_domains, r->addr))
-			ntracked++;
+	o.pixel_url = pixel;
+	o.link = track_link;
+	o.link_arg = &links;
+	rc = mime_doc_render(t->doc, &o, r, why, whylen);
+	g_free(pixel);
+	if (rc == 0 && !t->rendered) {
+		t->rendered = 1;
+		t->links = links.n;
 	}
-	status = ntracked == 1 ? "tracked" : "shared";
-	*internal = 0;
-	for (guint i = 0; i < m->rcpts->len; i++) {
-		const struct msg_rcpt *r = g_ptr_array_index(m->rcpts, i);
-		char *low = g_ascii_strdown(r->addr, -1);
-		const char *name = g_hash_table_lookup(doc->names, low);
+	return rc;
+}
 
-		g_free(low);
-		if (tagging_is_internal(&cfg->milter.internal_domains, r->addr)) {
-			record_uuid(uuid);
-			record_add_rcpt(rec, uuid, r->addr, "internal", 0, "", name);
-			(*internal)++;
+/* track_classify - the role of every recipient; the number of tracked ones */
+static int track_classify(struct track_run *t, struct track_out *out)
+{
+	const struct beacon_cfg *cfg = t->env->cfg;
+	struct suppress_list *sl = suppress_get(t->suppress);
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	int ntracked = 0;
+
+	t->nrc = t->m->rcpts->len;
+	t->rc = g_new0(struct track_rcpt, t->nrc ? t->nrc : 1);
+	for (guint i = 0; i < t->nrc; i++) {
+		struct track_rcpt *x = &t->rc[i];
+		char *low;
+
+		x->r = g_ptr_array_index(t->m->rcpts, i);
+		x->token = -1;
+		low = g_ascii_strdown(x->r->addr, -1);
+		if (!g_hash_table_add(seen, low)) {
+			x->role = ROLE_DUP;
 			continue;
 		}
-		if (first)
-			token_rid_uuid(rid, uuid);
+		if (tagging_is_internal(&cfg->milter.internal_domains, x->r->addr)) {
+			x->role = ROLE_INTERNAL;
+			out->internal++;
+		} else if (suppress_list_has(sl, x->r->addr)) {
+			x->role = ROLE_SUPPRESSED;
+			out->suppressed++;
+		} else {
+			x->role = ROLE_TRACK;
+			ntracked++;
+		}
+	}
+	g_hash_table_destroy(seen);
+	suppress_list_unref(sl);
+	return ntracked;
+}
+
+/* track_new_token - one more token; its index, or -1 without a signing key */
+static int track_new_token(struct track_run *t)
+{
+	struct track_token *k = &t->tok[t->ntok];
+
+	token_new_rid(k->rid);
+	if (token_make(t->env->keys, k->rid, k->str) < 0)
+		return -1;
+	return t->ntok++;
+}
+
+/* track_rows - message fields and one recipient row per distinct address */
+static void track_rows(struct track_run *t, const char *client_ip, const struct xbeacon *xb)
+{
+	struct msg_record *rec = t->rec;
+	char uuid[TOKEN_UUID_LEN + 1];
+
+	for (int i = 0; i < t->ntok; i++)
+		t->tok[i].holders = t->tok[i].named = 0;
+	for (guint i = 0; i < t->nrc; i++)
+		if (t->rc[i].role == ROLE_TRACK && t->rc[i].token >= 0)
+			t->tok[t->rc[i].token].holders++;
+	for (guint i = 0; i < t->nrc; i++) {
+		const struct track_rcpt *x = &t->rc[i];
+		char *low = g_ascii_strdown(x->r->addr, -1);
+		const char *name = g_hash_table_lookup(t->doc->names, low);
+		struct track_token *k;
+
+		g_free(low);
+		if (x->role == ROLE_INTERNAL || x->role == ROLE_SUPPRESSED) {
+			record_uuid(uuid);
+			record_add_rcpt(rec, uuid, x->r->addr,
+					x->role == ROLE_INTERNAL ? "internal" : "suppressed", 0, "", name);
+			continue;
+		}
+		if (x->role != ROLE_TRACK || x->token < 0)
+			continue;
+		k = &t->tok[x->token];
+		if (!k->named)
+			token_rid_uuid(k->rid, uuid);
 		else
 			record_uuid(uuid);
-		first = 0;
-		record_add_rcpt(rec, uuid, r->addr, status, token_keys_current(env->keys), token, name);
+		k->named = 1;
+		record_add_rcpt(rec, uuid, x->r->addr, k->holders == 1 ? "tracked" : "shared",
+				token_keys_current(t->env->keys), k->str, name);
 	}
-	record_set(&rec->queue_id, m->queue_id);
-	record_set(&rec->sender, m->sender);
-	record_set(&rec->sasl_login, m->sasl_login);
-	record_set(&rec->subject, doc->subject);
-	record_set(&rec->message_id, doc->message_id);
-	rec->recipients = (int)m->rcpts->len;
-	rec->size = (int64_t)m->size;
-	return ntracked;
+	record_set(&rec->queue_id, t->m->queue_id);
+	record_set(&rec->sender, t->m->sender);
+	record_set(&rec->sasl_login, t->m->sasl_login);
+	record_set(&rec->subject, t->doc->subject);
+	record_set(&rec->message_id, t->doc->message_id);
+	record_set(&rec->campaign, xb->campaign);
+	record_set(&rec->client_ip, client_ip);
+	rec->clicks = t->o.clicks;
+	rec->notify = xb->notify > 0;
+	rec->recipients = (int)t->m->rcpts->len;
+	rec->size = (int64_t)t->m->size;
 }
 
 /* track_store - write the rows; 0 when the change may be applied */
@@ -140,6 +258,12 @@ static int track_store(const struct milter_env *env, const struct msg_ctx *m,
 	case STORE_FAILED:
 		break;
 	}
+	if (out->copies > 0) {
+		log_warnx("%s: the rows of message %s are lost: %d cop%s already sent; "
+			  "the original is delivered untracked", msg_qid(m), rec->id, out->copies,
+			  out->copies == 1 ? "y was" : "ies were");
+		return -1;
+	}
 	if (env->cfg->milter.on_db_error == CFG_DBERR_TEMPFAIL) {
 		out->verdict = TRACK_TEMPFAIL;
 		g_strlcpy(out->reason, "database unavailable (on_db_error = tempfail)",
@@ -150,78 +274,310 @@ static int track_store(const struct milter_env *env, const struct msg_ctx *m,
 	return -1;
 }
 
-/* track_rewrite - tokens, rows, rendering and storage for a message to track */
-static void track_rewrite(const struct milter_env *env, const struct msg_ctx *m,
-			  const struct mime_doc *doc, const struct xbeacon *xb,
-			  const char *client_ip, struct track_out *out)
+/* track_xforward_name - the client name for XFORWARD: "[addr]" (no name) is unavailable */
+static const char *track_xforward_name(const char *name)
 {
-	const struct beacon_cfg *cfg = env->cfg;
-	struct msg_record *rec = record_new();
-	char token[TOKEN_STR_LEN + 1], why[160];
-	uint8_t rid[TOKEN_RID_LEN];
-	struct track_links links = { env, token, rec, 0 };
-	struct html_rewrite_opts o;
-	struct mime_render r;
-	char *pixel = NULL, **keep = NULL;
-	int ntracked;
+	if (!name || !*name)
+		return NULL;
+	return name[0] == '[' ? "[UNAVAILABLE]" : name;
+}
 
-	token_new_rid(rid);
-	if (token_make(env->keys, rid, token) < 0) {
-		track_untouched(out, "no signing key loaded", 0);
+/* track_copy - render the copy for the recipients of token TI and hand it over */
+static enum reinject_rc track_copy(struct track_run *t, struct reinject **sess, int ti,
+				   const GPtrArray *edits, char *why, size_t whylen)
+{
+	const struct beacon_cfg *cfg = t->env->cfg;
+	struct reinject_rcpt *rr = g_new(struct reinject_rcpt, t->nrc);
+	const char **addrs = g_new(const char *, t->nrc);
+	char *name = NULL, *value = NULL;
+	struct reinject_msg msg;
+	struct mime_render r;
+	GByteArray *text = NULL;
+	enum reinject_rc rc = REINJECT_REFUSED;
+	size_t n = 0;
+
+	memset(&r, 0, sizeof(r));
+	for (guint i = 0; i < t->nrc; i++) {
+		if (t->rc[i].role == ROLE_TRACK && t->rc[i].token == ti) {
+			rr[n] = (struct reinject_rcpt){ t->rc[i].r->addr, t->rc[i].r->args };
+			addrs[n++] = t->rc[i].r->addr;
+		}
+	}
+	if (track_render(t, ti, &r, why, whylen) < 0)
+		goto done;
+	name = split_copy_header_name(cfg->milter.tag_header);
+	value = split_copy_value(t->env->keys, t->rec->id, addrs, n);
+	if (!value) {
+		snprintf(why, whylen, "no signing key loaded");
 		goto done;
 	}
-	ntracked = track_fill_rows(env, m, doc, token, rid, rec, &out->internal);
+	text = split_copy_text(t->m, cfg->milter.tag_header, edits, r.top_cte, name, value, r.body);
+	mime_render_clear(&r);
+	if (!*sess && !(*sess = reinject_open(cfg->milter.reinject, REINJECT_TIMEOUT_S, why, whylen))) {
+		rc = REINJECT_BROKEN;
+		goto done;
+	}
+	msg = (struct reinject_msg){ t->m->sender, t->m->mail_args, rr, n, text,
+				     track_xforward_name(t->opts->client_name), t->client_ip, NULL,
+				     t->m->queue_id };
+	rc = reinject_send(*sess, &msg, why, whylen);
+done:
+	mime_render_clear(&r);
+	if (text)
+		g_byte_array_free(text, TRUE);
+	g_free(name);
+	g_free(value);
+	g_free(addrs);
+	g_free(rr);
+	return rc;
+}
+
+/* track_copies - hand over one copy per group; the failure rules; 0, or -1 (temp-fail) */
+static int track_copies(struct track_run *t, int first_copy, int orig_tracked,
+			const struct track_opts *opts, struct track_out *out)
+{
+	struct reinject *sess = NULL;
+	char why[300];
+	int planned = t->ntok - first_copy;
+
+	for (int ti = first_copy; ti < t->ntok; ti++) {
+		if (opts && opts->progress)
+			opts->progress(opts->arg);
+		if (track_copy(t, &sess, ti, out->edits, why, sizeof(why)) == REINJECT_OK) {
+			for (guint i = 0; i < t->nrc; i++)
+				if (t->rc[i].role == ROLE_TRACK && t->rc[i].token == ti)
+					t->rc[i].copied = 1;
+			out->copies++;
+			continue;
+		}
+		if (out->copies == 0) {
+			reinject_close(sess);
+			out->verdict = TRACK_TEMPFAIL;
+			snprintf(out->reason, sizeof(out->reason), "re-injection failed, nothing sent: %.200s",
+				 why);
+			return -1;
+		}
+		/* the rest stay on the original: on its token, or untracked beside excluded ones */
+		for (guint i = 0; i < t->nrc; i++)
+			if (t->rc[i].role == ROLE_TRACK && t->rc[i].token >= ti)
+				t->rc[i].token = orig_tracked ? 0 : -1;
+		log_warnx("%s: copy %d of %d not re-injected (%s): the other recipients stay on the "
+			  "original%s", msg_qid(t->m), out->copies + 1, planned, why,
+			  orig_tracked ? " with its token" : ", untracked");
+		break;
+	}
+	reinject_close(sess);
+	return 0;
+}
+
+/* track_mode - how the tokens went, for the log line */
+static void track_mode(struct track_run *t, int planned, int orig_tracked, int split,
+		       struct track_out *out)
+{
+	int left = 0;
+
+	for (guint i = 0; i < t->nrc; i++)
+		if (t->rc[i].role == ROLE_TRACK && !t->rc[i].copied && t->rc[i].token >= 0)
+			left++;
+	if (planned == 0)
+		g_strlcpy(out->mode, out->tracked == 1 ? "tracked" : "shared", sizeof(out->mode));
+	else if (!split)
+		g_strlcpy(out->mode, "shared: 1 copy, original untouched", sizeof(out->mode));
+	else if (out->copies == planned && orig_tracked)
+		snprintf(out->mode, sizeof(out->mode), "split: %d cop%s", out->copies,
+			 out->copies == 1 ? "y" : "ies");
+	else if (out->copies == planned)
+		snprintf(out->mode, sizeof(out->mode), "split: %d cop%s, original untouched",
+			 out->copies, out->copies == 1 ? "y" : "ies");
+	else if (orig_tracked)
+		snprintf(out->mode, sizeof(out->mode), "split: %d of %d copies, %d sharing the original",
+			 out->copies, planned, left);
+	else
+		snprintf(out->mode, sizeof(out->mode), "split: %d of %d copies, original untouched",
+			 out->copies, planned);
+}
+
+/* track_rewrite - tokens, renderings, copies, rows, storage for a message to track */
+static void track_rewrite(struct track_run *t, const struct xbeacon *xb, const char *client_ip,
+			  const struct track_opts *opts, struct track_out *out)
+{
+	const struct beacon_cfg *cfg = t->env->cfg;
+	struct mime_render orig;
+	char why[160];
+	int ntracked = track_classify(t, out), nexcl = out->internal + out->suppressed;
+	int split = cfg->milter.per_recipient == CFG_PER_RCPT_SPLIT && opts->can_delrcpt;
+	int orig_tracked, first_copy, k, stored;
+
+	memset(&orig, 0, sizeof(orig));
 	if (ntracked == 0) {
 		track_untouched(out, "no trackable recipient", 1);
-		goto done;
+		return;
 	}
-	pixel = track_pixel_url(cfg->global.base_url, token);
-	keep = tagging_keep_urls(msg_header_get(m, "List-Unsubscribe"));
-	memset(&o, 0, sizeof(o));
-	o.pixel_url = pixel;
-	o.placeholder_url = env->placeholder_url;
-	o.clicks = xb->clicks >= 0 ? xb->clicks : cfg->milter.clicks;
-	o.track_literal_urls = cfg->milter.track_literal_urls;
-	o.keep_urls = (const char *const *)keep;
-	o.link = track_link;
-	o.link_arg = &links;
-	if (mime_doc_render(doc, &o, &r, why, sizeof(why)) < 0) {
+	if (nexcl > 0 && !opts->can_delrcpt && out->suppressed > 0) {
+		track_untouched(out, "suppressed recipients cannot be left out (no recipient removal)", 1);
+		return;
+	}
+	/* tokens: one per tracked recipient (split), else one for all of them */
+	t->tok = g_new0(struct track_token, ntracked);
+	for (guint i = 0; i < t->nrc; i++) {
+		if (t->rc[i].role != ROLE_TRACK)
+			continue;
+		k = split || t->ntok == 0 ? track_new_token(t) : 0;
+		if (k < 0) {
+			track_untouched(out, "no signing key loaded", 0);
+			return;
+		}
+		t->rc[i].token = k;
+	}
+	/* the original keeps the first token when no excluded recipient needs it untouched */
+	orig_tracked = nexcl == 0 || !opts->can_delrcpt;
+	first_copy = orig_tracked ? 1 : 0;
+	/* the first rendering is the original's body or, when the original stays untouched,
+	 * the proof that the message can be rendered at all (a failure here is no reason to
+	 * temp-fail: it would fail again) */
+	if (track_render(t, 0, &orig, why, sizeof(why)) < 0) {
 		track_untouched(out, why, 0);
-		goto done;
+		return;
 	}
-	rec->clicks = o.clicks;
-	rec->notify = xb->notify > 0;
-	record_set(&rec->campaign, xb->campaign);
-	record_set(&rec->client_ip, client_ip);
-	if (track_store(env, m, rec, out) < 0) {
-		mime_render_clear(&r);
-		goto done;
+	if (!orig_tracked)
+		mime_render_clear(&orig);
+	if (first_copy < t->ntok && t->env->store && !store_is_up(t->env->store) &&
+	    cfg->milter.on_db_error != CFG_DBERR_SPOOL) {
+		mime_render_clear(&orig);
+		if (cfg->milter.on_db_error == CFG_DBERR_TEMPFAIL) {
+			out->verdict = TRACK_TEMPFAIL;
+			g_strlcpy(out->reason, "database unavailable (on_db_error = tempfail)",
+				  sizeof(out->reason));
+		} else {
+			track_untouched(out, "database unavailable: delivered untracked", 1);
+		}
+		return;
+	}
+	if (first_copy < t->ntok && track_copies(t, first_copy, orig_tracked, opts, out) < 0) {
+		mime_render_clear(&orig);
+		return;
+	}
+	track_rows(t, client_ip, xb);
+	for (int i = 0; i < t->ntok; i++)
+		out->tracked += t->tok[i].holders;
+	out->links = t->links;
+	track_mode(t, t->ntok - first_copy, orig_tracked, split, out);
+	g_strlcpy(out->msg_uuid, t->rec->id, sizeof(out->msg_uuid));
+	stored = track_store(t->env, t->m, t->rec, out) == 0;
+	if (!stored && out->copies == 0) {
+		mime_render_clear(&orig);
+		return;
 	}
 	out->verdict = TRACK_REWRITTEN;
 	out->remove_tag = 1;
-	out->body = r.body;
-	out->top_cte = r.top_cte;
-	out->tracked = ntracked;
-	out->links = links.n;
-	g_strlcpy(out->msg_uuid, rec->id, sizeof(out->msg_uuid));
-done:
-	g_free(pixel);
-	g_strfreev(keep);
-	record_free(rec);
+	for (guint i = 0; i < t->nrc; i++) {
+		if (!t->rc[i].copied)
+			continue;
+		if (!out->delrcpts)
+			out->delrcpts = g_ptr_array_new_with_free_func(g_free);
+		g_ptr_array_add(out->delrcpts, g_strdup_printf("<%s>", t->rc[i].r->addr));
+	}
+	if (stored && orig.body) {
+		out->body = orig.body;
+		out->top_cte = orig.top_cte;
+		orig.body = NULL;
+		orig.top_cte = NULL;
+	} else if (out->edits) {
+		/* the original goes out as it came: no twin; forged copy headers still go */
+		for (guint i = out->edits->len; i > 0; i--) {
+			struct split_edit *e = g_ptr_array_index(out->edits, i - 1);
+			if (e->value || g_ascii_strcasecmp(e->name, "Content-Transfer-Encoding") == 0)
+				g_ptr_array_remove_index(out->edits, i - 1);
+		}
+	}
+	mime_render_clear(&orig);
 }
 
-/* track_message - the whole decision for one message */
+/* track_copy_of - is M a copy the milter made? fills OUT for it */
+static int track_copy_of(const struct milter_env *env, const struct msg_ctx *m,
+			 struct track_out *out)
+{
+	const char *tag = env->cfg->milter.tag_header;
+	int forged;
+	char *uuid = split_copy_check(env->keys, tag, m, &forged);
+	char *name;
+
+	if (forged)
+		log_warnx("%s: %s-Copy header does not verify: treated as a new message", msg_qid(m),
+			  tag);
+	if (!uuid)
+		return 0;
+	out->verdict = TRACK_COPY;
+	g_strlcpy(out->msg_uuid, uuid, sizeof(out->msg_uuid));
+	snprintf(out->reason, sizeof(out->reason), "copy of message %s", uuid);
+	out->edits = split_edits_new();
+	name = split_copy_header_name(tag);
+	for (int i = msg_header_count(m, name); i >= 1; i--)
+		split_edit_add(out->edits, name, i, NULL);
+	g_free(name);
+	g_free(uuid);
+	return 1;
+}
+
+/* track_twin - plain_to_html: the text-only message with its HTML twin and the header edits */
+static struct plain2html *track_twin(const struct msg_ctx *m, struct track_out *out,
+				     struct mime_doc **doc, char *why, size_t whylen)
+{
+	struct plain2html *p = plain2html_convert(m, why, whylen);
+	int n;
+
+	if (!p)
+		return NULL;
+	*doc = mime_doc_parse(p->text, p->body_off, why, whylen);
+	if (!*doc || (*doc)->parts->len == 0) {
+		if (*doc && (*doc)->parts->len == 0)
+			snprintf(why, whylen, "HTML twin not found");
+		mime_doc_free(*doc);
+		*doc = NULL;
+		plain2html_free(p);
+		return NULL;
+	}
+	if (!out->edits)
+		out->edits = split_edits_new();
+	split_edit_add(out->edits, "Content-Type", 1, p->content_type);
+	n = msg_header_count(m, "Content-Transfer-Encoding");
+	if (p->cte)
+		split_edit_add(out->edits, "Content-Transfer-Encoding", 1, p->cte);
+	for (int i = n; i >= (p->cte ? 2 : 1); i--)
+		split_edit_add(out->edits, "Content-Transfer-Encoding", i, NULL);
+	if (p->add_mime_version)
+		split_edit_add(out->edits, "MIME-Version", 1, "1.0");
+	return p;
+}
+
+/* track_message - default options: a split may happen, no suppression list, no progress */
 void track_message(const struct milter_env *env, const struct msg_ctx *m,
 		   const char *client_ip, struct track_out *out)
 {
+	track_message_with(env, m, client_ip, NULL, out);
+}
+
+/* track_message_with - the whole decision for one message */
+void track_message_with(const struct milter_env *env, const struct msg_ctx *m,
+			const char *client_ip, const struct track_opts *opts,
+			struct track_out *out)
+{
+	static const struct track_opts defaults = { 1, NULL, NULL, NULL, NULL };
 	const struct beacon_cfg *cfg = env->cfg;
 	const char *tag = msg_header_get(m, cfg->milter.tag_header), *excl;
 	struct mime_doc *doc = NULL;
+	struct plain2html *twin = NULL;
+	struct track_run t;
 	struct xbeacon xb;
-	char why[160];
+	char why[160], **keep = NULL, *copy_name;
 	int rule, placeholder;
 
 	memset(out, 0, sizeof(*out));
+	memset(&t, 0, sizeof(t));
+	if (!opts)
+		opts = &defaults;
+	if (track_copy_of(env, m, out))
+		return;
 	xbeacon_parse(tag, &xb);
 	if (xb.malformed)
 		log_warnx("%s: %s header malformed (%s): tracking with the defaults", msg_qid(m),
@@ -256,23 +612,62 @@ void track_message(const struct milter_env *env, const struct msg_ctx *m,
 		track_untouched(out, rule < 0 ? "sender excepted by track_senders" : "no tag", 0);
 		goto done;
 	}
+	if (doc->parts->len == 0 && cfg->milter.plain_to_html) {
+		mime_doc_free(doc);
+		doc = NULL;
+		twin = track_twin(m, out, &doc, why, sizeof(why));
+		if (!twin) {
+			track_untouched(out, why, tag != NULL);
+			goto done;
+		}
+	}
 	if (doc->parts->len == 0) {
 		track_untouched(out, "no text/html part", tag != NULL);
 		goto done;
 	}
-	track_rewrite(env, m, doc, &xb, client_ip, out);
+	/* a forged copy header does not go out with the message */
+	copy_name = split_copy_header_name(cfg->milter.tag_header);
+	for (int i = msg_header_count(m, copy_name); i >= 1; i--) {
+		if (!out->edits)
+			out->edits = split_edits_new();
+		split_edit_add(out->edits, copy_name, i, NULL);
+	}
+	g_free(copy_name);
+	keep = tagging_keep_urls(msg_header_get(m, "List-Unsubscribe"));
+	t = (struct track_run){ .env = env, .m = m, .doc = doc, .suppress = opts->suppress,
+				.opts = opts, .client_ip = client_ip, .rec = record_new() };
+	t.o.placeholder_url = env->placeholder_url;
+	t.o.clicks = xb.clicks >= 0 ? xb.clicks : cfg->milter.clicks;
+	/* every link of the twin was made from the text, where it was shown as it is */
+	t.o.track_literal_urls = twin ? 1 : cfg->milter.track_literal_urls;
+	t.o.keep_urls = (const char *const *)keep;
+	track_rewrite(&t, &xb, client_ip, opts, out);
 	if (!tag)
 		out->remove_tag = 0;
+	if (out->verdict != TRACK_REWRITTEN && out->edits) {
+		g_ptr_array_free(out->edits, TRUE);
+		out->edits = NULL;
+	}
 done:
+	if (t.rec)
+		record_free(t.rec);
+	g_free(t.rc);
+	g_free(t.tok);
+	g_strfreev(keep);
 	mime_doc_free(doc);
+	plain2html_free(twin);
 	xbeacon_clear(&xb);
 }
 
-/* track_out_clear - free the new body */
+/* track_out_clear - free the new body and the edits */
 void track_out_clear(struct track_out *out)
 {
 	if (out->body)
 		g_byte_array_free(out->body, TRUE);
 	g_free(out->top_cte);
+	if (out->edits)
+		g_ptr_array_free(out->edits, TRUE);
+	if (out->delrcpts)
+		g_ptr_array_free(out->delrcpts, TRUE);
 	memset(out, 0, sizeof(*out));
 }

@@ -6,7 +6,8 @@
  * SYNOPSIS
  *	struct track_out out;
  *	track_message(&env, msg, client_ip, &out);
- *	... apply out.body, out.remove_tag, out.top_cte through libmilter ...
+ *	... apply out.body, out.remove_tag, out.top_cte, out.edits and
+ *	    out.delrcpts through libmilter ...
  *	track_out_clear(&out);
  *
  * DESCRIPTION
@@ -21,21 +22,45 @@
  *	   track_senders rule matches, or when an HTML part holds the
  *	   placeholder image; otherwise it is left alone ("no tag");
  *	4. signed/encrypted parts, inline PGP or MIME the parser cannot
- *	   locate leave it byte for byte as it is; no text/html part or no
- *	   recipient outside internal_domains leaves it untracked (the tag
- *	   header is removed);
- *	5. one token is made for the tracked recipients ("tracked" with one,
- *	   "shared" with several: the token's recipient id is the first
- *	   shared row's token_id, the other rows carry the same token text),
- *	   internal recipients get a row without token; every HTML part is
- *	   rewritten (pixel, click URLs numbered 1.. in document order, one
- *	   links row each); the rows are stored; only then is the new body
- *	   handed back.  If the store fails, on_db_error decides: untouched
- *	   (accept, or spool when even the spool failed) or temp-fail.
+ *	   locate leave it byte for byte as it is; no text/html part (and no
+ *	   HTML twin, see 5) leaves it untracked (the tag header is removed);
+ *	5. recipients are sorted: internal (internal_domains), suppressed
+ *	   (the suppression list, looked up once), tracked (the rest); a
+ *	   recipient given twice counts once.  No tracked recipient leaves
+ *	   the message untracked (the tag header is removed).  A text-only
+ *	   message gets an HTML twin first when plain_to_html is on
+ *	   (plain2html.h);
+ *	6. the tokens are made and the HTML rewritten once per token (pixel,
+ *	   click URLs numbered 1.. in document order, the same in every
+ *	   rendering, one links row each):
+ *	   - per_recipient = split, several tracked recipients, or tracked
+ *	     and excluded ones together: each tracked recipient gets a token.
+ *	     The first one stays on the original, which is rewritten for him;
+ *	     the others get copies handed to `reinject` (one SMTP session)
+ *	     and are removed from the original.  When there are excluded
+ *	     recipients the original stays untouched for them and every
+ *	     tracked recipient gets a copy.
+ *	   - per_recipient = shared: one token for every tracked recipient
+ *	     (status shared; the token's recipient id is the first row's
+ *	     token_id); with excluded recipients the tracked ones get one
+ *	     copy together and the original stays untouched for the others.
+ *	   Failure rules: when the first copy cannot be handed over the
+ *	   message is temp-failed (nothing was sent).  When a later one
+ *	   cannot, no further copy is tried: the recipients left stay on the
+ *	   original and share its token (or, when the original stays
+ *	   untouched for excluded recipients, are delivered untracked).
+ *	   Never a duplicate, never a loss.
+ *	7. the rows are stored; then the changes are handed back.  If the
+ *	   store fails before any copy left, on_db_error decides: untouched
+ *	   (accept, or spool when even the spool failed) or temp-fail; once
+ *	   copies left, the original is delivered untouched and the rows are
+ *	   reported lost.  With copies to make and the database known to be
+ *	   down, accept and tempfail apply before any copy is sent.
  *
- *	The struct is laid out so that a per-recipient split can call the
- *	rewrite once per recipient token: the parse (mime_doc) is separate
- *	from the rendering, and links are numbered the same in every render.
+ *	A message carrying a copy header that verifies (split.h) is a copy
+ *	the milter made: it passes untouched but for that header
+ *	(TRACK_COPY).  A copy header that does not verify is logged and the
+ *	message treated like any other; if it is rewritten the header goes.
  */
 #ifndef BEACON_TRACK_H
 #define BEACON_TRACK_H
@@ -44,7 +69,9 @@
 
 #include "cfg.h"
 #include "msgctx.h"
+#include "split.h"
 #include "store.h"
+#include "suppress.h"
 #include "token.h"
 
 #define TRACK_MAX_LINKS 2000	/* links signed per message; later ones are kept as they are */
@@ -57,30 +84,50 @@ struct milter_env {
 	struct store *store;		/* rows go here; NULL: not stored (tests) */
 };
 
+/* track_opts - what the caller adds for one message */
+struct track_opts {
+	int can_delrcpt;		/* recipients may be removed: a split is possible */
+	struct suppress *suppress;	/* the suppression list; NULL: none */
+	void (*progress)(void *arg);	/* tell the MTA the milter is still busy, or NULL */
+	void *arg;			/* its argument */
+	const char *client_name;	/* the client's host name as the MTA gave it, or NULL */
+};
+
 /* track_verdict - what the callbacks do */
 enum track_verdict {
 	TRACK_UNTOUCHED,	/* accept; at most remove the tag header */
 	TRACK_REWRITTEN,	/* replace the body, remove the tag header */
-	TRACK_TEMPFAIL,		/* on_db_error = tempfail and the store failed */
+	TRACK_TEMPFAIL,		/* the store failed (on_db_error = tempfail) or the first copy */
+	TRACK_COPY,		/* a verified copy: remove its copy header, accept */
 };
 
 /* track_out - the decision and its changes */
 struct track_out {
 	enum track_verdict verdict;	/* what to do */
-	char reason[160];		/* why untouched / temp-failed, for the log */
+	char reason[256];		/* why untouched / temp-failed, for the log */
 	int remove_tag;			/* delete every tag header */
 	GByteArray *body;		/* the new body (TRACK_REWRITTEN) */
 	char *top_cte;			/* new top-level Content-Transfer-Encoding, or NULL */
-	int tracked;			/* recipients given the token */
-	int internal;			/* recipients left without token */
+	GPtrArray *edits;		/* struct split_edit: other top-level header changes, or NULL */
+	GPtrArray *delrcpts;		/* char *: recipients to remove ("<addr>"), or NULL */
+	int tracked;			/* recipients given a token */
+	int internal;			/* recipients in internal_domains */
+	int suppressed;			/* recipients on the suppression list */
+	int copies;			/* copies handed to reinject */
 	int links;			/* links turned into click URLs */
 	int spooled;			/* the rows went to the spool */
-	char msg_uuid[TOKEN_UUID_LEN + 1];	/* beacon.messages.id */
+	char mode[96];			/* how the tokens went: "tracked", "shared", "split: 4 copies" */
+	char msg_uuid[TOKEN_UUID_LEN + 1];	/* beacon.messages.id (of the original, TRACK_COPY) */
 };
 
-/* track_message - decide about M and compute its changes into OUT */
+/* track_message - decide about M and compute its changes into OUT (split allowed, no
+ * suppression list, no progress reports) */
 void track_message(const struct milter_env *env, const struct msg_ctx *m,
 		   const char *client_ip, struct track_out *out);
+/* track_message_with - the same with OPTS (NULL: as track_message) */
+void track_message_with(const struct milter_env *env, const struct msg_ctx *m,
+			const char *client_ip, const struct track_opts *opts,
+			struct track_out *out);
 /* track_out_clear - free what track_message put in OUT */
 void track_out_clear(struct track_out *out);
 /* track_pixel_url - "<base_url>/o/<token>.gif", g_free'd by the caller */

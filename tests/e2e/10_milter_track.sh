@@ -4,8 +4,10 @@
 #	with smtpd_milters -> smtp-sink, rows in a throwaway PostgreSQL
 #
 # DESCRIPTION
-#	One PostgreSQL, one Postfix and one beacon-milter (the build under
-#	test, run as user postfix on a unix socket) serve every case:
+#	One PostgreSQL, one Postfix (with the reinject smtpd) and one
+#	beacon-milter (the build under test, run as user postfix on a unix
+#	socket, per_recipient = shared; 12_milter_split.sh covers the
+#	split) serve every case:
 #
 #	1. a tagged multipart/mixed message (text + quoted-printable HTML
 #	   with the placeholder + PDF attachment) to two recipients: the
@@ -21,7 +23,8 @@
 #	4. a tagged message already carrying DKIM-Signature: byte for byte;
 #	5. "X-Beacon: no": only the tag header is removed;
 #	6. an internal recipient beside an external one: internal row
-#	   without token, the external one tracked;
+#	   without token; the external one tracked on a re-injected copy,
+#	   the internal one gets the original as sent (tag header removed);
 #	7. PostgreSQL stopped: the tagged message is delivered at once,
 #	   tracked, its rows spooled; they appear once PostgreSQL is back;
 #	8. PostgreSQL hanging (SIGSTOP) under a pooled session: the message
@@ -45,8 +48,11 @@ for f in "$BEACON_SRC"/sql/schema/[0-9]*.sql; do
 	pg_psql -1 -f "$f" >/dev/null || t_fail "schema $f does not apply"
 done
 
-# --- beacon-milter
+# --- Postfix, with the reinject smtpd (no milters) for the copies
 MDIR=$T_DIR/milter
+PF_MILTER=unix:$MDIR/milter.sock PF_REINJECT=1 pf_start
+
+# --- beacon-milter
 mkdir -p "$MDIR"
 chown postfix: "$MDIR"
 BASE=http://127.0.0.1:$(t_free_port)
@@ -64,6 +70,8 @@ pidfile = $MDIR/milter.pid
 spool_dir = $MDIR/spool
 internal_domains = corp.example
 max_message_size = 1m
+per_recipient = shared
+reinject = inet:$PF_REINJECT_PORT@127.0.0.1
 
 [database]
 conninfo = $BEACON_CONNINFO
@@ -75,9 +83,6 @@ MLOG=$T_DIR/milter.log
 MPID=$!
 t_on_exit "t_kill_pid $MPID TERM 15"
 t_wait_file "$MDIR/milter.sock" 10 || { cat "$MLOG" >&2; t_fail "milter socket not created"; }
-
-# --- Postfix
-PF_MILTER=unix:$MDIR/milter.sock pf_start
 
 # --- helpers
 cat >"$T_DIR/mime.py" <<'EOF'
@@ -279,14 +284,31 @@ t_ok "5: 'X-Beacon: no' removes only the header"
 t_eq 0 "$(pg_query "SELECT count(*) FROM beacon.recipients WHERE address = 'fred@remote.example'")" \
 	"5: no rows"
 
-# --- 6. internal and external recipient
+# --- 6. internal and external recipient: a copy for the external one
 variant int-6
-send "$T_DIR/int-6.eml" gina@corp.example,hank@remote.example; out=$OUT
-tok=$(token_of "$out")
+printf '%s' "$(cat "$T_DIR/int-6.eml")" >"$T_DIR/int-6.eml.swaks"
+swaks --server "127.0.0.1:$PF_SMTP_PORT" --from sender@sender.example \
+	--to gina@corp.example,hank@remote.example --data "@$T_DIR/int-6.eml.swaks" --silent 2 ||
+	t_fail "6: not accepted"
+NSENT=$((NSENT + 2))
+pf_wait_delivered "$NSENT" 10 || t_fail "6: not delivered twice"
+for d in $(pf_sink_files | tail -n 2); do
+	case $(pf_sink_rcpts "$d") in
+	gina@corp.example) dg=$d ;;
+	hank@remote.example) dh=$d ;;
+	*) t_fail "6: a delivery to $(pf_sink_rcpts "$d" | tr '\n' ' ')" ;;
+	esac
+done
+tok=$(token_of "$dh")
 t_eq "internal|
 tracked|$tok" "$(pg_query "SELECT status || '|' || coalesce(token, '') FROM beacon.recipients
 	WHERE address IN ('gina@corp.example', 'hank@remote.example') ORDER BY address")" \
 	"6: internal recipient without token, external one tracked"
+pf_sink_message "$dg" | awk 'NR == 1 && /^Received:/ { skip = 1; next }
+	skip && /^[ \t]/ { next } { skip = 0; print }' >"$T_DIR/out.int-6.eml"
+grep -v '^X-Beacon:' "$T_DIR/int-6.eml" | cmp -s - "$T_DIR/out.int-6.eml" ||
+	t_fail "6: the internal recipient's message was changed"
+t_ok "6: the internal recipient gets the message as sent"
 
 # outage N WHAT RCPT HEAL - with the database out (WHAT), a tagged message to
 # RCPT is delivered tracked within 6 s with its rows spooled; after HEAL the

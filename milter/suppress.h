@@ -1,0 +1,60 @@
+/*
+ * NAME
+ *	suppress.h - the suppression list (beacon.suppressions), cached
+ *
+ * SYNOPSIS
+ *	struct suppress *s = suppress_new(cfg);
+ *	suppress_start(s);
+ *	struct suppress_list *l = suppress_get(s);	(once per message)
+ *	if (suppress_list_has(l, rcpt)) ...
+ *	suppress_list_unref(l);
+ *	suppress_stop(s);
+ *
+ * DESCRIPTION
+ *	Recipients on the suppression list (no consent, opted out) get a
+ *	message untouched and no token.  The list holds lower-case
+ *	addresses ("user@example.org") and domains ("@example.org", that
+ *	domain exactly), as beaconctl suppress writes them.
+ *
+ *	Mail never waits for the database here: suppress_get() only takes a
+ *	reference to the list in memory.  suppress_start() loads the list
+ *	once, bounded by connect_timeout and statement_timeout, then starts
+ *	a thread that reloads it every suppression_refresh seconds (0: never
+ *	again).  When a reload fails the last list stays in use; the first
+ *	failure and the recovery are logged.
+ */
+#ifndef BEACON_SUPPRESS_H
+#define BEACON_SUPPRESS_H
+
+#include <stddef.h>
+
+#include "cfg.h"
+
+struct suppress;
+struct suppress_list;
+
+/* suppress_new - a cache with an empty list; nothing is loaded yet */
+struct suppress *suppress_new(const struct beacon_cfg *cfg);
+/* suppress_start - load now (bounded), then start the refresh thread; 0, or -1 (no thread) */
+int suppress_start(struct suppress *s);
+/* suppress_reload - load the list now in the caller's thread; patterns loaded, or -1
+ * (the old list kept) */
+long suppress_reload(struct suppress *s);
+/* suppress_stop - stop the thread and free (NULL is fine) */
+void suppress_stop(struct suppress *s);
+
+/* suppress_get - the current list, referenced; NULL when S is NULL */
+struct suppress_list *suppress_get(struct suppress *s);
+/* suppress_set - replace the current list with L (the cache takes the reference) */
+void suppress_set(struct suppress *s, struct suppress_list *l);
+
+/* suppress_list_new - a list of N patterns (lower-cased here) */
+struct suppress_list *suppress_list_new(const char *const *patterns, size_t n);
+/* suppress_list_has - is ADDR, or its domain, on L? (NULL L: no) */
+int suppress_list_has(const struct suppress_list *l, const char *addr);
+/* suppress_list_size - patterns on L */
+size_t suppress_list_size(const struct suppress_list *l);
+/* suppress_list_unref - drop a reference (NULL is fine) */
+void suppress_list_unref(struct suppress_list *l);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+ * test_milter_suppress.c - unit tests of the suppression list cache
+ * (milter/suppress.c) without a database.
+ *
+ * DESCRIPTION
+ *	Matching: an address matches itself and its exact domain, without
+ *	regard to case (also non-ASCII), never a subdomain or a longer
+ *	address.  A list in use keeps its reference while a newer one is
+ *	swapped in.  A reload that cannot reach the database fails within
+ *	the connect timeout and keeps the list loaded before.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <glib.h>
+
+#include "../../milter/suppress.h"
+#include "cfg.h"
+
+/* test_match - a table of addresses against one list */
+static void test_match(void **state)
+{
+	static const char *pat[] = { "ann@example.org", "@optout.example", "J\xc3\x96RG@Example.net", "" };
+	static const struct { const char *addr; int hit; } cases[] = {
+		{ "ann@example.org", 1 },
+		{ "ANN@Example.ORG", 1 },
+		{ "bob@example.org", 0 },
+		{ "xann@example.org", 0 },
+		{ "anyone@optout.example", 1 },
+		{ "anyone@OPTOUT.example", 1 },
+		{ "anyone@sub.optout.example", 0 },
+		{ "optout.example", 0 },
+		{ "j\xc3\xb6rg@example.net", 1 },
+		{ "", 0 },
+		{ "@optout.example", 1 },
+	};
+	struct suppress_list *l = suppress_list_new(pat, G_N_ELEMENTS(pat));
+	(void)state;
+
+	assert_int_equal(suppress_list_size(l), 3);
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+		if (suppress_list_has(l, cases[i].addr) != cases[i].hit)
+			fail_msg("%s: expected %d", cases[i].addr, cases[i].hit);
+	assert_int_equal(suppress_list_has(NULL, "ann@example.org"), 0);
+	suppress_list_unref(l);
+	suppress_list_unref(NULL);
+}
+
+/* test_swap - a message keeps the list it took while a new one is set */
+static void test_swap(void **state)
+{
+	static const char *one[] = { "a@example.org" }, *two[] = { "b@example.org" };
+	struct beacon_cfg cfg;
+	struct suppress *s;
+	struct suppress_list *held, *now;
+	(void)state;
+
+	cfg_defaults(&cfg);
+	s = suppress_new(&cfg);
+	assert_null(suppress_get(NULL));
+	now = suppress_get(s);
+	assert_int_equal(suppress_list_size(now), 0);
+	suppress_list_unref(now);
+	suppress_set(s, suppress_list_new(one, 1));
+	held = suppress_get(s);
+	suppress_set(s, suppress_list_new(two, 1));
+	assert_true(suppress_list_has(held, "a@example.org"));
+	now = suppress_get(s);
+	assert_true(suppress_list_has(now, "b@example.org"));
+	assert_false(suppress_list_has(now, "a@example.org"));
+	suppress_list_unref(held);
+	suppress_list_unref(now);
+	suppress_stop(s);
+	suppress_stop(NULL);
+	cfg_free(&cfg);
+}
+
+/* test_reload_down - no database: -1 quickly, the list kept */
+static void test_reload_down(void **state)
+{
+	static const char *one[] = { "a@example.org" };
+	struct beacon_cfg cfg;
+	struct suppress *s;
+	struct suppress_list *l;
+	gint64 t0;
+	(void)state;
+
+	cfg_defaults(&cfg);
+	free(cfg.database.conninfo);
+	/* port 1 on loopback: refused at once */
+	cfg.database.conninfo = strdup("host=127.0.0.1 port=1 dbname=none user=none");
+	cfg.database.connect_timeout = 2;
+	cfg.milter.suppression_refresh = 0;
+	s = suppress_new(&cfg);
+	suppress_set(s, suppress_list_new(one, 1));
+	t0 = g_get_monotonic_time();
+	assert_int_equal(suppress_reload(s), -1);
+	assert_int_equal(suppress_reload(s), -1);
+	assert_true(g_get_monotonic_time() - t0 < 5 * G_USEC_PER_SEC);
+	l = suppress_get(s);
+	assert_true(suppress_list_has(l, "a@example.org"));
+	suppress_list_unref(l);
+	/* start with no refresh: one load (failing), no thread */
+	assert_int_equal(suppress_start(s), 0);
+	suppress_stop(s);
+	cfg_free(&cfg);
+}
+
+/* main - run the tests */
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_match),
+		cmocka_unit_test(test_swap),
+		cmocka_unit_test(test_reload_down),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
