@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +35,26 @@ int db_read_password(const char *path, char *buf, size_t len, char *err, size_t 
 	return 0;
 }
 
+static pthread_mutex_t db_pw_lock = PTHREAD_MUTEX_INITIALIZER;
+static char db_pw[512];		/* the password file's line, read once */
+static int db_pw_loaded;	/* db_pw holds it */
+
+/* db_password_preload - read password_file now (before dropping privileges) */
+int db_password_preload(const struct beacon_cfg *cfg, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (!cfg->database.password_file || !*cfg->database.password_file)
+		return 0;
+	pthread_mutex_lock(&db_pw_lock);
+	if (!db_pw_loaded) {
+		rc = db_read_password(cfg->database.password_file, db_pw, sizeof(db_pw), err, errlen);
+		db_pw_loaded = rc == 0;
+	}
+	pthread_mutex_unlock(&db_pw_lock);
+	return rc;
+}
+
 /* db_connect - connect with timeouts; the error names the host */
 PGconn *db_connect(const struct beacon_cfg *cfg, const char *app, char *err, size_t errlen)
 {
@@ -42,9 +63,11 @@ PGconn *db_connect(const struct beacon_cfg *cfg, const char *app, char *err, siz
 	int n = 0;
 	PGconn *conn;
 
-	if (cfg->database.password_file && *cfg->database.password_file &&
-	    db_read_password(cfg->database.password_file, pw, sizeof(pw), err, errlen) < 0)
+	if (db_password_preload(cfg, err, errlen) < 0)
 		return NULL;
+	pthread_mutex_lock(&db_pw_lock);
+	memcpy(pw, db_pw, sizeof(pw));
+	pthread_mutex_unlock(&db_pw_lock);
 	snprintf(timeout, sizeof(timeout), "%ld",
 		 cfg->database.connect_timeout > 0 ? cfg->database.connect_timeout : 5);
 	snprintf(options, sizeof(options), "-c statement_timeout=%ld",

@@ -15,6 +15,9 @@
 
 /* db_connect - open a session named APP; NULL with a message in ERR (host named) */
 PGconn *db_connect(const struct beacon_cfg *cfg, const char *app, char *err, size_t errlen);
+/* db_password_preload - read password_file once, before privileges are dropped;
+ * later connections (reconnects as the unprivileged user) reuse it */
+int db_password_preload(const struct beacon_cfg *cfg, char *err, size_t errlen);
 /* db_read_password - first line of PATH into BUF; -1 with ERR if unreadable or too open */
 int db_read_password(const char *path, char *buf, size_t len, char *err, size_t errlen);
 /* db_ok - did RES succeed (COMMAND_OK or TUPLES_OK)?  Logs the error with WHAT if not */

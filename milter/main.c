@@ -37,6 +37,7 @@
 #include "callbacks.h"
 #include "cfg.h"
 #include "daemon.h"
+#include "db.h"
 #include "log.h"
 #include "reinject.h"
 #include "store.h"
@@ -138,6 +139,12 @@ int main(int argc, char **argv)
 	if (upath)
 		main_socket_owner(upath, cfg.milter.user);
 
+	/* the password file is private to root: read it before dropping privileges */
+	if (db_password_preload(&cfg, err, sizeof(err)) < 0) {
+		if (!opts.foreground)
+			fprintf(stderr, "%s\n", err);
+		log_fatalx("%s", err);
+	}
 	daemon_detach(opts.foreground);
 	daemon_pidfile(cfg.milter.pidfile);
 	daemon_drop(cfg.milter.user, "milter");

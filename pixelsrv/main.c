@@ -172,6 +172,12 @@ int main(int argc, char **argv)
 		    errno == EWOULDBLOCK ? "in use by another process (two servers on one spool_dir?)" :
 		    strerror(errno));
 
+	/* the password file is private to root: read it before dropping privileges */
+	if (db_password_preload(&cfg, err, sizeof(err)) < 0) {
+		if (!opts.foreground)
+			fprintf(stderr, "%s\n", err);
+		log_fatalx("%s", err);
+	}
 	daemon_detach(opts.foreground);
 	daemon_pidfile(cfg.pixelsrv.pidfile);
 	conn = db_connect(&cfg, "beacon-pixelsrv", err, sizeof(err));
