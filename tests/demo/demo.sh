@@ -339,22 +339,9 @@ stored=$(pg_query "SELECT count(*)
 	WHERE m.message_id IN ('<$MSGID>', '$MSGID')")
 [ "$stored" = 3 ] || die "beacon-milter stored $stored recipient rows, not 3, for <$MSGID>"
 info ""
-if [ "$ntok" = 3 ]; then
-	info "Each recipient's copy carries its own token (per_recipient = split): every"
-	info "open and click below is attributed to the person who made it."
-else
-	info "NOTE: the three copies do not carry one token each ($ntok distinct). This"
-	info "beacon-milter does not split a message per recipient yet (per_recipient = split"
-	info "is configured, but the split and re-injection are not in this build), so all"
-	info "recipients share one token. The recipients rows say so:"
-	pg_query "SELECT r.address || '  ' || r.status FROM beacon.recipients r
-		JOIN beacon.messages m ON m.id = r.message
-		WHERE m.message_id IN ('<$MSGID>', '$MSGID') ORDER BY r.address" | sed 's/^/  /' | indent
-	owner=$(ctl token inspect "${TOKEN[${RCPTS[0]}]}" | awk '$1 == "address" { print $2 }')
-	[ -n "$owner" ] || die "beaconctl token inspect found no recipient for the shared token"
-	info "Every event below is therefore counted for the message, and attributed to the"
-	info "recipient row whose id is in the token ($owner, says beaconctl token inspect)."
-fi
+[ "$ntok" = 3 ] || die "the three copies carry $ntok distinct tokens, not 3: per_recipient = split did not split the message"
+info "Each recipient's copy carries its own token (per_recipient = split): every"
+info "open and click below is attributed to the person who made it."
 
 # ----------------------------------------------------------------------------
 step "The recipients' mail clients fetch the pixel and follow a link"
