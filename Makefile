@@ -114,7 +114,7 @@ check: deps
 demo: deps all
 	BEACON_BUILD=$(CURDIR)/$(BUILD) tests/demo/demo.sh
 
-bench: deps all
+bench: deps all $(MODULE_LIBS) $(BUILD)/libbeacon.a
 	BEACON_BUILD=$(CURDIR)/$(BUILD) QUICK=$(QUICK) tests/bench/run.sh
 
 # libFuzzer targets: clang, every module object rebuilt with coverage + ASan/UBSan

@@ -9,7 +9,7 @@ libmilter-dev libgmime-3.0-dev libpq-dev libmaxminddb-dev libmicrohttpd-dev
 libsodium-dev libinih-dev libyaml-dev libpcre2-dev uap-core libcmocka-dev
 postgresql postgresql-client postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 postfix swaks miltertest libmaxmind-db-writer-perl
-curl wrk nginx-light mandoc opendkim opendkim-tools valgrind
+curl wrk nginx-light mandoc opendkim opendkim-tools valgrind linux-perf
 python3 perl procps iproute2 util-linux bsdutils debconf"
 
 missing=""
