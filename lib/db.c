@@ -4,10 +4,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "db.h"
 #include "log.h"
@@ -109,4 +111,30 @@ int db_ok(PGconn *conn, PGresult *res, const char *what)
 	log_warnx("database %s: %s: %.*s", PQhost(conn) ? PQhost(conn) : "", what,
 		  (int)strcspn(msg, "\n"), msg);
 	return 0;
+}
+
+/* db_now_us - the monotonic clock in microseconds (the clock deadlines use) */
+long long db_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* db_wait - poll CONN's socket for EVENTS until DEADLINE (db_now_us); 0, or -1 on timeout */
+int db_wait(PGconn *conn, short events, long long deadline)
+{
+	struct pollfd pfd = { PQsocket(conn), events, 0 };
+
+	for (;;) {
+		long long left = deadline - db_now_us();
+		int rc;
+		if (left <= 0 || pfd.fd < 0)
+			return -1;
+		rc = poll(&pfd, 1, (int)((left + 999) / 1000));
+		if (rc > 0)
+			return 0;
+		if (rc < 0 && errno != EINTR)
+			return -1;
+	}
 }

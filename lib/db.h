@@ -22,5 +22,9 @@ int db_password_preload(const struct beacon_cfg *cfg, char *err, size_t errlen);
 int db_read_password(const char *path, char *buf, size_t len, char *err, size_t errlen);
 /* db_ok - did RES succeed (COMMAND_OK or TUPLES_OK)?  Logs the error with WHAT if not */
 int db_ok(PGconn *conn, PGresult *res, const char *what);
+/* db_now_us - monotonic microseconds (the same clock as g_get_monotonic_time) */
+long long db_now_us(void);
+/* db_wait - poll CONN's socket for EVENTS until DEADLINE (db_now_us); 0, or -1 on timeout */
+int db_wait(PGconn *conn, short events, long long deadline);
 
 #endif

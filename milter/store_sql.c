@@ -70,24 +70,6 @@ void store_sql_array(GString *out, const char *const *v, size_t n)
 	g_string_append_c(out, '}');
 }
 
-/* store_sql_wait - poll CONN's socket for EVENTS until DEADLINE (monotonic µs); 0, or -1 on timeout */
-static int store_sql_wait(PGconn *conn, short events, gint64 deadline)
-{
-	struct pollfd pfd = { PQsocket(conn), events, 0 };
-
-	for (;;) {
-		gint64 left = deadline - g_get_monotonic_time();
-		int rc;
-		if (left <= 0 || pfd.fd < 0)
-			return -1;
-		rc = poll(&pfd, 1, (int)((left + 999) / 1000));
-		if (rc > 0)
-			return 0;
-		if (rc < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
 /* store_sql_classify - what a failed result means */
 static enum store_sql_rc store_sql_classify(PGconn *conn, const PGresult *res)
 {
@@ -122,7 +104,7 @@ static enum store_sql_rc store_sql_run(PGconn *conn, const char *const *vals, gi
 		return store_sql_failed(conn, NULL, who);
 	}
 	while ((f = PQflush(conn)) == 1) {
-		if (store_sql_wait(conn, POLLOUT | POLLIN, deadline) < 0 || !PQconsumeInput(conn)) {
+		if (db_wait(conn, POLLOUT | POLLIN, deadline) < 0 || !PQconsumeInput(conn)) {
 			log_warnx("%s: database: no answer in time", who);
 			return STORE_SQL_TIMEOUT;
 		}
@@ -131,7 +113,7 @@ static enum store_sql_rc store_sql_run(PGconn *conn, const char *const *vals, gi
 		return STORE_SQL_DOWN;
 	for (;;) {
 		while (PQisBusy(conn)) {
-			if (store_sql_wait(conn, POLLIN, deadline) < 0) {
+			if (db_wait(conn, POLLIN, deadline) < 0) {
 				log_warnx("%s: database: no answer in time", who);
 				return STORE_SQL_TIMEOUT;
 			}

@@ -131,24 +131,6 @@ void suppress_set(struct suppress *s, struct suppress_list *l)
 	suppress_list_unref(old);
 }
 
-/* suppress_wait - poll CONN for EVENTS until DEADLINE (monotonic µs); 0, or -1 */
-static int suppress_wait(PGconn *conn, short events, gint64 deadline)
-{
-	struct pollfd pfd = { PQsocket(conn), events, 0 };
-
-	for (;;) {
-		gint64 left = deadline - g_get_monotonic_time();
-		int rc;
-		if (left <= 0 || pfd.fd < 0)
-			return -1;
-		rc = poll(&pfd, 1, (int)((left + 999) / 1000));
-		if (rc > 0)
-			return 0;
-		if (rc < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
 /* suppress_query - run the SELECT on CONN within the deadline; the list or NULL (ERR) */
 static struct suppress_list *suppress_query(struct suppress *s, PGconn *conn, char *err,
 					    size_t errlen)
@@ -165,7 +147,7 @@ static struct suppress_list *suppress_query(struct suppress *s, PGconn *conn, ch
 		return NULL;
 	}
 	while ((f = PQflush(conn)) == 1)
-		if (suppress_wait(conn, POLLIN | POLLOUT, deadline) < 0 || !PQconsumeInput(conn))
+		if (db_wait(conn, POLLIN | POLLOUT, deadline) < 0 || !PQconsumeInput(conn))
 			break;
 	if (f == 1)
 		snprintf(err, errlen, "cannot send the query in time");
@@ -173,7 +155,7 @@ static struct suppress_list *suppress_query(struct suppress *s, PGconn *conn, ch
 		snprintf(err, errlen, "%s", PQerrorMessage(conn));
 	for (;;) {
 		while (f == 0 && PQisBusy(conn)) {
-			if (suppress_wait(conn, POLLIN, deadline) < 0) {
+			if (db_wait(conn, POLLIN, deadline) < 0) {
 				snprintf(err, errlen, "no answer in time");
 				f = -1;
 			} else if (!PQconsumeInput(conn)) {
