@@ -127,6 +127,23 @@ static size_t mime_column(const guint8 *p, size_t off)
 	return c;
 }
 
+/* mime_copy_runs - append IN to OUT in bulk; at each byte C: with REPL, write REPL
+ * instead; without, drop a C that is followed by '\n' (CRLF -> LF) */
+static void mime_copy_runs(GString *out, const char *in, size_t len, char c, const char *repl)
+{
+	const char *p = in, *end = in + len, *hit;
+
+	while (p < end && (hit = memchr(p, c, (size_t)(end - p))) != NULL) {
+		g_string_append_len(out, p, hit - p);
+		if (repl)
+			g_string_append(out, repl);
+		else if (hit + 1 >= end || hit[1] != '\n')
+			g_string_append_c(out, c);
+		p = hit + 1;
+	}
+	g_string_append_len(out, p, end - p);
+}
+
 /* mime_encode - encode HTML for ENC with line ending EOL into OUT */
 static void mime_encode(GString *out, const GString *html, int enc, const char *eol)
 {
@@ -139,21 +156,14 @@ static void mime_encode(GString *out, const GString *html, int enc, const char *
 	if (enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
 		/* CRLF is a hard line break, not two octets to encode */
 		src = g_string_sized_new(html->len);
-		for (size_t i = 0; i < html->len; i++)
-			if (!(html->str[i] == '\r' && i + 1 < html->len && html->str[i + 1] == '\n'))
-				g_string_append_c(src, html->str[i]);
+		mime_copy_runs(src, html->str, html->len, '\r', NULL);
 		in = src->str;
 		inlen = src->len;
 	}
 	g_mime_encoding_init_encode(&st, (GMimeContentEncoding)enc);
 	buf = g_malloc(g_mime_encoding_outlen(&st, inlen) + 16);
 	n = g_mime_encoding_flush(&st, in, inlen, buf);
-	for (size_t i = 0; i < n; i++) {
-		if (buf[i] == '\n')
-			g_string_append(out, eol);
-		else
-			g_string_append_c(out, buf[i]);
-	}
+	mime_copy_runs(out, buf, n, '\n', eol);
 	g_free(buf);
 	if (src)
 		g_string_free(src, TRUE);
