@@ -142,7 +142,7 @@ install: all
 	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7/
 	install -m 644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 $(wildcard sql/schema/*.sql) $(DESTDIR)$(DATADIR)/sql/schema/
-	install -m 644 $(wildcard sql/reports/*.sql) $(DESTDIR)$(DATADIR)/sql/reports/
+	install -m 644 $(wildcard sql/reports/*.sql sql/reports/*.psql) $(DESTDIR)$(DATADIR)/sql/reports/
 	install -m 644 $(wildcard pixelsrv/*.yaml) $(DESTDIR)$(DATADIR)/
 	cp -R contrib/. $(DESTDIR)$(DATADIR)/contrib/
 

@@ -25,24 +25,12 @@
 -- OUTPUT
 --	message, n, url, clicks, clickers, left_out (NULL on link rows; the
 --	class name on the rows that tell what was left out).
-\if :{?message} \else \set message '' \endif
-\if :{?message_id} \else \set message_id '' \endif
-\if :{?campaign} \else \set campaign '' \endif
-\if :{?sender} \else \set sender '' \endif
-\if :{?since} \else \set since '-infinity' \endif
-\if :{?until} \else \set until 'infinity' \endif
-\if :{?classes} \else \set classes 'human,proxy' \endif
+\ir _defaults.psql
 
 WITH sel AS (
 	SELECT m.id, m.sent_at
-	FROM beacon.messages m
-	WHERE (:'message' = '' OR m.id = nullif(:'message', '')::uuid)
-	  AND (:'message_id' = ''
-	       OR m.message_id IN (:'message_id', '<' || :'message_id' || '>'))
-	  AND (:'campaign' = '' OR m.campaign = :'campaign')
-	  AND (:'sender' = '' OR lower(m.sender) = lower(:'sender'))
-	  AND m.sent_at >= (:'since')::timestamptz
-	  AND m.sent_at < (:'until')::timestamptz
+	FROM beacon.report_messages(:'message', :'message_id', :'campaign',
+				    :'sender', :'since', :'until') m
 ), ev AS (
 	SELECT r.message, e.link_n, e.token_id, e.class,
 	       e.class = ANY (string_to_array(:'classes', ',')) AS counted

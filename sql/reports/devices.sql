@@ -23,23 +23,13 @@
 -- OUTPUT
 --	device, os, client, opens, openers, left_out (NULL on counted rows;
 --	the class name on the rows that tell what was left out).
-\if :{?message} \else \set message '' \endif
-\if :{?message_id} \else \set message_id '' \endif
-\if :{?campaign} \else \set campaign '' \endif
-\if :{?sender} \else \set sender '' \endif
-\if :{?since} \else \set since '-infinity' \endif
-\if :{?until} \else \set until 'infinity' \endif
-\if :{?classes} \else \set classes 'human,proxy' \endif
+\ir _defaults.psql
 
 WITH tok AS (
 	SELECT r.token_id
-	FROM beacon.messages m
+	FROM beacon.report_messages(:'message', :'message_id', :'campaign',
+				    :'sender') m
 	JOIN beacon.recipients r ON r.message = m.id
-	WHERE (:'message' = '' OR m.id = nullif(:'message', '')::uuid)
-	  AND (:'message_id' = ''
-	       OR m.message_id IN (:'message_id', '<' || :'message_id' || '>'))
-	  AND (:'campaign' = '' OR m.campaign = :'campaign')
-	  AND (:'sender' = '' OR lower(m.sender) = lower(:'sender'))
 ), ev AS (
 	SELECT e.token_id, e.device, e.os, e.client, e.class,
 	       e.class = ANY (string_to_array(:'classes', ',')) AS counted

@@ -29,24 +29,12 @@
 --	openers), cumulative (%), left_out (NULL on bucket rows; the class
 --	name on left-out rows), events (left-out rows: events of the class;
 --	openers then counts its distinct tokens).
-\if :{?message} \else \set message '' \endif
-\if :{?message_id} \else \set message_id '' \endif
-\if :{?campaign} \else \set campaign '' \endif
-\if :{?sender} \else \set sender '' \endif
-\if :{?since} \else \set since '-infinity' \endif
-\if :{?until} \else \set until 'infinity' \endif
-\if :{?classes} \else \set classes 'human,proxy' \endif
+\ir _defaults.psql
 
 WITH sel AS (
 	SELECT m.id, m.sent_at
-	FROM beacon.messages m
-	WHERE (:'message' = '' OR m.id = nullif(:'message', '')::uuid)
-	  AND (:'message_id' = ''
-	       OR m.message_id IN (:'message_id', '<' || :'message_id' || '>'))
-	  AND (:'campaign' = '' OR m.campaign = :'campaign')
-	  AND (:'sender' = '' OR lower(m.sender) = lower(:'sender'))
-	  AND m.sent_at >= (:'since')::timestamptz
-	  AND m.sent_at < (:'until')::timestamptz
+	FROM beacon.report_messages(:'message', :'message_id', :'campaign',
+				    :'sender', :'since', :'until') m
 ), ev AS (
 	SELECT s.sent_at, e.token_id, e.at, e.class,
 	       e.class = ANY (string_to_array(:'classes', ',')) AS counted

@@ -26,24 +26,13 @@
 --	weekday (1 = Monday .. 7 = Sunday; NULL on left-out rows), day (Mon
 --	.. Sun), h00 .. h23, total, left_out (NULL on weekday rows; the class
 --	name on the rows that tell what was left out).
-\if :{?message} \else \set message '' \endif
-\if :{?message_id} \else \set message_id '' \endif
-\if :{?campaign} \else \set campaign '' \endif
-\if :{?sender} \else \set sender '' \endif
-\if :{?since} \else \set since '-infinity' \endif
-\if :{?until} \else \set until 'infinity' \endif
-\if :{?classes} \else \set classes 'human,proxy' \endif
-\if :{?tz} \else \set tz 'UTC' \endif
+\ir _defaults.psql
 
 WITH tok AS (
 	SELECT r.token_id
-	FROM beacon.messages m
+	FROM beacon.report_messages(:'message', :'message_id', :'campaign',
+				    :'sender') m
 	JOIN beacon.recipients r ON r.message = m.id
-	WHERE (:'message' = '' OR m.id = nullif(:'message', '')::uuid)
-	  AND (:'message_id' = ''
-	       OR m.message_id IN (:'message_id', '<' || :'message_id' || '>'))
-	  AND (:'campaign' = '' OR m.campaign = :'campaign')
-	  AND (:'sender' = '' OR lower(m.sender) = lower(:'sender'))
 ), cells AS (
 	SELECT CASE WHEN counted THEN NULL ELSE class END AS left_out,
 	       CASE WHEN counted THEN extract(isodow FROM local)::int END

@@ -26,11 +26,7 @@
 --	subject, link_n, url, attachment, country, region, city, device, os,
 --	browser, client, ip.
 \if :{?address} \else \set address '' \endif
-\if :{?message} \else \set message '' \endif
-\if :{?message_id} \else \set message_id '' \endif
-\if :{?since} \else \set since '-infinity' \endif
-\if :{?until} \else \set until 'infinity' \endif
-\if :{?tz} \else \set tz 'UTC' \endif
+\ir _defaults.psql
 
 SELECT to_char(e.at AT TIME ZONE :'tz', 'YYYY-MM-DD HH24:MI:SS') AS at,
        e.kind, e.class, r.address, m.id AS message, m.subject,
@@ -38,15 +34,13 @@ SELECT to_char(e.at AT TIME ZONE :'tz', 'YYYY-MM-DD HH24:MI:SS') AS at,
        e.country, e.region, e.city, e.device, e.os, e.browser, e.client,
        host(e.ip) AS ip
 FROM beacon.recipients r
-JOIN beacon.messages m ON m.id = r.message
+JOIN beacon.report_messages(:'message', :'message_id', '', '') m
+	ON m.id = r.message
 JOIN beacon.events e ON e.token_id = r.token_id
 LEFT JOIN beacon.links l ON l.message = m.id AND l.n = e.link_n
 LEFT JOIN beacon.attachments a ON a.message = m.id AND a.id = e.attachment_id
 WHERE (:'address' <> '' OR :'message' <> '' OR :'message_id' <> '')
   AND (:'address' = '' OR lower(r.address) = lower(:'address'))
-  AND (:'message' = '' OR m.id = nullif(:'message', '')::uuid)
-  AND (:'message_id' = ''
-       OR m.message_id IN (:'message_id', '<' || :'message_id' || '>'))
   AND e.at >= (:'since')::timestamptz
   AND e.at < (:'until')::timestamptz
 ORDER BY e.at DESC, r.address, e.kind, e.link_n, e.attachment_id;

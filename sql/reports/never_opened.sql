@@ -27,27 +27,14 @@
 --	message, subject, sent_at (in tz), address, status,
 --	left_out_events (events not counted), left_out_classes (their
 --	classes, comma-separated; empty when none).
-\if :{?message} \else \set message '' \endif
-\if :{?message_id} \else \set message_id '' \endif
-\if :{?campaign} \else \set campaign '' \endif
-\if :{?sender} \else \set sender '' \endif
-\if :{?since} \else \set since '-infinity' \endif
-\if :{?until} \else \set until 'infinity' \endif
-\if :{?classes} \else \set classes 'human,proxy' \endif
-\if :{?tz} \else \set tz 'UTC' \endif
+\ir _defaults.psql
 
 WITH rc AS (
 	SELECT m.id, m.subject, m.sent_at, r.token_id, r.address, r.status
-	FROM beacon.messages m
+	FROM beacon.report_messages(:'message', :'message_id', :'campaign',
+				    :'sender', :'since', :'until') m
 	JOIN beacon.recipients r ON r.message = m.id
-	WHERE (:'message' = '' OR m.id = nullif(:'message', '')::uuid)
-	  AND (:'message_id' = ''
-	       OR m.message_id IN (:'message_id', '<' || :'message_id' || '>'))
-	  AND (:'campaign' = '' OR m.campaign = :'campaign')
-	  AND (:'sender' = '' OR lower(m.sender) = lower(:'sender'))
-	  AND m.sent_at >= (:'since')::timestamptz
-	  AND m.sent_at < (:'until')::timestamptz
-	  AND r.status IN ('tracked', 'shared')
+	WHERE r.status IN ('tracked', 'shared')
 ), ev AS (
 	SELECT e.token_id, e.class,
 	       e.class = ANY (string_to_array(:'classes', ',')) AS counted

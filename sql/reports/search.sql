@@ -22,10 +22,8 @@
 --	(tracked and shared), matched (fields that matched, comma-separated:
 --	address, campaign, name, sender, subject).
 \if :{?q} \else \set q '' \endif
-\if :{?since} \else \set since '-infinity' \endif
-\if :{?until} \else \set until 'infinity' \endif
+\ir _defaults.psql
 \if :{?limit} \else \set limit 50 \endif
-\if :{?tz} \else \set tz 'UTC' \endif
 
 WITH pat AS (
 	SELECT '%' || replace(replace(replace(:'q', '\', '\\'), '%', '\%'),

@@ -32,29 +32,16 @@
 --	left_out_proxy, left_out_prefetch, left_out_scanner,
 --	left_out_internal, left_out_sender (open, click and download events
 --	of that class not counted).
-\if :{?message} \else \set message '' \endif
-\if :{?message_id} \else \set message_id '' \endif
-\if :{?campaign} \else \set campaign '' \endif
-\if :{?sender} \else \set sender '' \endif
-\if :{?since} \else \set since '-infinity' \endif
-\if :{?until} \else \set until 'infinity' \endif
-\if :{?classes} \else \set classes 'human,proxy' \endif
+\ir _defaults.psql
 \if :{?by} \else \set by 'message' \endif
-\if :{?tz} \else \set tz 'UTC' \endif
 
 WITH sel AS (
 	SELECT m.id, m.campaign, m.subject, m.sent_at,
 	       CASE :'by' WHEN 'campaign' THEN coalesce(m.campaign, '')
 			  WHEN 'all' THEN ''
 			  ELSE m.id::text END AS grp
-	FROM beacon.messages m
-	WHERE (:'message' = '' OR m.id = nullif(:'message', '')::uuid)
-	  AND (:'message_id' = ''
-	       OR m.message_id IN (:'message_id', '<' || :'message_id' || '>'))
-	  AND (:'campaign' = '' OR m.campaign = :'campaign')
-	  AND (:'sender' = '' OR lower(m.sender) = lower(:'sender'))
-	  AND m.sent_at >= (:'since')::timestamptz
-	  AND m.sent_at < (:'until')::timestamptz
+	FROM beacon.report_messages(:'message', :'message_id', :'campaign',
+				    :'sender', :'since', :'until') m
 ), rcpt AS (
 	SELECT s.grp, r.token_id, r.status IN ('tracked', 'shared') AS tracked
 	FROM sel s
