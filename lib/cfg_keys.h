@@ -60,6 +60,7 @@
 	X(pixelsrv, batch_size, INT, "1000", "events per COPY batch") \
 	X(pixelsrv, batch_interval, INT, "200", "milliseconds between writer flushes") \
 	X(pixelsrv, connection_limit, INT, "10000", "concurrent HTTP connections") \
+	X(pixelsrv, per_ip_connection_limit, INT, "0", "concurrent connections per client address (0: no limit)") \
 	X(pixelsrv, connection_timeout, DUR, "15", "idle HTTP connection timeout, seconds")
 
 #define CFG_DATABASE_KEYS(X) \

@@ -116,13 +116,14 @@ int daemon_prepare_dir(const char *path, const char *user, unsigned mode)
 	return chmod(buf, (mode_t)mode);
 }
 
-/* daemon_drop - become USER; a daemon never keeps running as root */
-void daemon_drop(const char *user, const char *section)
+/* daemon_check_user - as root, USER must name an existing non-root user (exit EX_CONFIG) */
+void daemon_check_user(const char *user, const char *section)
 {
 	struct passwd *pw;
 
 	if (geteuid() != 0)
 		return;
+	log_set_exit(EX_CONFIG);
 	if (!user || !*user)
 		log_fatalx("refusing to run as root: set 'user' in [%s]", section);
 	pw = getpwnam(user);
@@ -130,6 +131,20 @@ void daemon_drop(const char *user, const char *section)
 		log_fatalx("user '%s' (from [%s] user) does not exist", user, section);
 	if (pw->pw_uid == 0)
 		log_fatalx("refusing to run as root: [%s] user is '%s'", section, user);
+	log_set_exit(EX_SOFTWARE);
+}
+
+/* daemon_drop - become USER; a daemon never keeps running as root */
+void daemon_drop(const char *user, const char *section)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return;
+	daemon_check_user(user, section);
+	pw = getpwnam(user);
+	if (!pw)
+		log_fatalx("user '%s' (from [%s] user) does not exist", user, section);
 	if (initgroups(pw->pw_name, pw->pw_gid) < 0)
 		log_fatal("initgroups(%s)", user);
 	if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0)

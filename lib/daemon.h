@@ -38,6 +38,8 @@ void daemon_detach(int foreground);
 void daemon_pidfile(const char *path);
 /* daemon_prepare_dir - mkdir -p PATH with MODE, owned by USER if root */
 int daemon_prepare_dir(const char *path, const char *user, unsigned mode);
+/* daemon_check_user - as root, refuse (EX_CONFIG) a missing, unknown or root USER */
+void daemon_check_user(const char *user, const char *section);
 /* daemon_drop - switch to USER (initgroups, setresgid, setresuid, each checked); refuse root */
 void daemon_drop(const char *user, const char *section);
 

@@ -18,6 +18,7 @@
 static const char *log_ident = "beacon";	/* program name */
 static int log_stderr = 1;			/* 1: stderr, 0: syslog */
 static int log_debug_on;			/* print debug lines */
+static int log_exit_code = EX_SOFTWARE;		/* status of fatal exits */
 
 /* log_init - name the program and choose where lines go */
 void log_init(const char *ident, int to_stderr, int facility)
@@ -26,6 +27,12 @@ void log_init(const char *ident, int to_stderr, int facility)
 	log_stderr = to_stderr;
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, facility);
+}
+
+/* log_set_exit - choose the status fatal exits use */
+void log_set_exit(int code)
+{
+	log_exit_code = code;
 }
 
 /* log_set_debug - enable or disable debug lines */
@@ -94,7 +101,7 @@ void log_fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vlog(LOG_ERR, 1, fmt, ap);
 	va_end(ap);
-	exit(EX_SOFTWARE);
+	exit(log_exit_code);
 }
 
 /* log_fatalx - log and exit */
@@ -104,5 +111,5 @@ void log_fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vlog(LOG_ERR, 0, fmt, ap);
 	va_end(ap);
-	exit(EX_SOFTWARE);
+	exit(log_exit_code);
 }

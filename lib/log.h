@@ -16,6 +16,8 @@
 
 /* log_init - name the program; TO_STDERR: log to stderr; FACILITY: syslog facility */
 void log_init(const char *ident, int to_stderr, int facility);
+/* log_set_exit - exit status of log_fatal/log_fatalx from now on (EX_SOFTWARE by default) */
+void log_set_exit(int code);
 /* log_set_debug - enable debug lines */
 void log_set_debug(int on);
 /* log_facility_code - map "mail", "daemon", "local0".. to a LOG_ code */

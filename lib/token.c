@@ -322,6 +322,22 @@ static void clickurl_mac(const struct token_keys *k, const uint8_t raw[TOKEN_RAW
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
+/* clickurl_canonical - is U[0..U_LEN) exactly how clickurl_make encodes BIN? (unused low bits zero) */
+static int clickurl_canonical(const char *bin, size_t bin_len, const char *u, size_t u_len)
+{
+	size_t blen = sodium_base64_ENCODED_LEN(bin_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *again = malloc(blen);
+	int same;
+
+	if (!again)
+		return 0;
+	sodium_bin2base64(again, blen, (const uint8_t *)bin, bin_len,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	same = strlen(again) == u_len && memcmp(again, u, u_len) == 0;
+	free(again);
+	return same;
+}
+
 /* clickurl_make - build a signed click URL for link N of TOKEN */
 char *clickurl_make(const struct token_keys *k, const char *base_url, const char *token,
 		    unsigned n, const char *url)
@@ -384,6 +400,10 @@ enum token_status clickurl_check(const struct token_keys *k, const char *token, 
 		return TOKEN_MALFORMED;
 	}
 	target[bin_len] = '\0';
+	if (!clickurl_canonical(target, bin_len, u, u_len)) {
+		free(target);
+		return TOKEN_MALFORMED;
+	}
 	token_decode(token, token_len, raw, sizeof(raw));
 	clickurl_mac(k, raw, (unsigned)num, target, bin_len, want);
 	if (sodium_memcmp(want, mac, TOKEN_CMAC_STR_LEN) != 0) {

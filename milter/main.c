@@ -129,6 +129,8 @@ int main(int argc, char **argv)
 	if (upath)
 		main_socket_dir(upath, cfg.milter.user);
 
+	/* refuse a root run before binding anything */
+	daemon_check_user(cfg.milter.user, "milter");
 	g_mime_init();
 	if (smfi_setconn(cfg.milter.socket) != MI_SUCCESS)
 		log_fatalx("bad socket '%s'", cfg.milter.socket);
@@ -143,6 +145,7 @@ int main(int argc, char **argv)
 	if (db_password_preload(&cfg, err, sizeof(err)) < 0) {
 		if (!opts.foreground)
 			fprintf(stderr, "%s\n", err);
+		log_set_exit(EX_CONFIG);
 		log_fatalx("%s", err);
 	}
 	daemon_detach(opts.foreground);

@@ -68,6 +68,7 @@ struct http {
 	char *tls_key;				/* PEM text, or NULL */
 	unsigned threads;			/* threads per daemon */
 	unsigned conn_limit;			/* connection_limit */
+	unsigned per_ip_limit;			/* per_ip_connection_limit, 0: none */
 	unsigned conn_timeout;			/* connection_timeout, seconds */
 	struct http_conf c;			/* keys, trusted proxies, queue, writer */
 	struct MHD_Response *resp[2][R_N];	/* [draining][which] */
@@ -245,6 +246,7 @@ struct http *http_bind(const struct beacon_cfg *cfg, char *err, size_t errlen)
 		h->threads = 256;
 	h->conn_limit = cfg->pixelsrv.connection_limit > 0 ?
 	    (unsigned)cfg->pixelsrv.connection_limit : 10000;
+	h->per_ip_limit = (unsigned)cfg->pixelsrv.per_ip_connection_limit;
 	h->conn_timeout = cfg->pixelsrv.connection_timeout > 0 ?
 	    (unsigned)cfg->pixelsrv.connection_timeout : 15;
 	return h;
@@ -572,13 +574,16 @@ int http_start(struct http *h, const struct http_conf *conf, char *err, size_t e
 	if (h->tls_cert)
 		flags |= MHD_USE_TLS;
 	for (size_t i = 0; i < h->nfd; i++) {
-		struct MHD_OptionItem o[12];
+		struct MHD_OptionItem o[16];
 		int n = 0;
 		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
 		    (intptr_t)http_mhd_log, NULL };
 		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, h->fd[i], NULL };
 		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, h->conn_limit, NULL };
 		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, h->conn_timeout, NULL };
+		if (h->per_ip_limit)
+			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+			    h->per_ip_limit, NULL };
 		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		    HTTP_MEMORY_LIMIT, NULL };
 		/* RFC 7230: 400 for an HTTP/1.1 request without Host, bad header lines */

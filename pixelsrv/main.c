@@ -136,10 +136,8 @@ int main(int argc, char **argv)
 
 	beacon_start(argc, argv, "beacon-pixelsrv", "[-c FILE] [-f] [-n] [-d]", 1, &opts, &cfg);
 	user = cfg.pixelsrv.user;
-	/* daemon_drop() checks again; saying it now spares binding sockets for nothing */
-	if (geteuid() == 0 && (!user || !*user || !getpwnam(user)))
-		px_die(EX_CONFIG, "[pixelsrv] user: %s", !user || !*user ?
-		    "not set; refusing to run as root" : "no such user");
+	/* refuse a root run before binding anything */
+	daemon_check_user(user, "pixelsrv");
 
 	/* what may need root: keys, rules, databases, sockets, TLS files */
 	if (!(keys = token_keys_load(cfg.global.secret_file, err, sizeof(err))))
@@ -173,11 +171,8 @@ int main(int argc, char **argv)
 		    strerror(errno));
 
 	/* the password file is private to root: read it before dropping privileges */
-	if (db_password_preload(&cfg, err, sizeof(err)) < 0) {
-		if (!opts.foreground)
-			fprintf(stderr, "%s\n", err);
-		log_fatalx("%s", err);
-	}
+	if (db_password_preload(&cfg, err, sizeof(err)) < 0)
+		px_die(EX_CONFIG, "%s", err);
 	daemon_detach(opts.foreground);
 	daemon_pidfile(cfg.pixelsrv.pidfile);
 	conn = db_connect(&cfg, "beacon-pixelsrv", err, sizeof(err));

@@ -243,6 +243,9 @@ static void test_click(void **state)
 	assert_int_equal(check(k, VEC_TOKEN "/3/J5fjK_KM302Ee?u=aHR0cHM6Ly9leGFtcGxlLmNvbS9hP2I9MSZjPTI",
 			       &url, &n), TOKEN_MALFORMED);
 	assert_int_equal(check(k, VEC_TOKEN "/3/J5fjK_KM302EeA?u=", &url, &n), TOKEN_MALFORMED);
+	/* the same target with non-zero unused low bits in the last character */
+	assert_int_equal(check(k, VEC_TOKEN "/3/J5fjK_KM302EeA?u=aHR0cHM6Ly9leGFtcGxlLmNvbS9hP2I9MSZjPTJ",
+			       &url, &n), TOKEN_MALFORMED);
 	assert_int_equal(check(k, VEC_TOKEN "/3/J5fjK_KM302EeA?u=a%%", &url, &n), TOKEN_MALFORMED);
 	assert_int_equal(check(k, "AAAA/3/J5fjK_KM302EeA?u=aHR0cA", &url, &n), TOKEN_MALFORMED);
 	assert_null(url);
