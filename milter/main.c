@@ -129,6 +129,8 @@ int main(int argc, char **argv)
 	if (upath)
 		main_socket_dir(upath, cfg.milter.user);
 
+	if (cfg.milter.attachments == CFG_ATT_LINK)
+		log_warnx("attachments = link: this release keeps attachments in the message");
 	/* refuse a root run before binding anything */
 	daemon_check_user(cfg.milter.user, "milter");
 	g_mime_init();
