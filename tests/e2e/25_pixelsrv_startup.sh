@@ -91,6 +91,6 @@ if [ "$(id -u)" = 0 ]; then
 	sed "s|^user = .*|user = |" "$T_DIR/beacon.conf" >"$T_DIR/bad.conf"
 	expect_fail 78 "refusing to run as root"
 	sed "s|^user = .*|user = no-such-user-beacon|" "$T_DIR/beacon.conf" >"$T_DIR/bad.conf"
-	expect_fail 78 "no such user"
+	expect_fail 78 "does not exist"
 fi
 t_ok "25_pixelsrv_startup"
