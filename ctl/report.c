@@ -13,7 +13,7 @@
  *	a bad config or an unreachable database fails here, with the usual
  *	message and exit code), then hands psql that session's parameters
  *	through the environment (PQconninfo(): every parameter with its
- *	PGxxx variable, the password included, never on a command line),
+ *	PG* variable, the password included, never on a command line),
  *	and runs
  *
  *	    psql -X -q -v ON_ERROR_STOP=1 --csv -P null=<mark> -v VAR=VALUE...

@@ -25,7 +25,7 @@
 /* store_sql_rc - how a write ended */
 enum store_sql_rc {
 	STORE_SQL_OK,		/* committed */
-	STORE_SQL_DATA,		/* refused for its data (SQLSTATE 22xxx/23xxx): retrying will not help */
+	STORE_SQL_DATA,		/* refused for its data (SQLSTATE classes 22 and 23): retrying will not help */
 	STORE_SQL_DOWN,		/* connection or server trouble: drop the session */
 	STORE_SQL_TIMEOUT,	/* no answer in time: drop the session, do not wait again */
 };

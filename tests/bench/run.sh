@@ -200,7 +200,7 @@ PG_EXTRA_CONF="shared_buffers = 256MB
 max_wal_size = 4GB
 checkpoint_timeout = 30min"
 pg_start
-px_schema
+pg_schema
 pg_query 'SELECT beacon.ensure_partitions()' >/dev/null
 px_setup
 

@@ -16,7 +16,7 @@ set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
 
 t_tmpdir >/dev/null
-command -v miltertest >/dev/null || { echo "skip: miltertest not installed"; exit 0; }
+command -v miltertest >/dev/null || t_fail "miltertest is not installed (make deps)"
 MILTER=$BEACON_BUILD/beacon-milter
 [ -x "$MILTER" ] || t_fail "no $MILTER (build first)"
 RUN_AS=$(id -un)

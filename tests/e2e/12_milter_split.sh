@@ -48,15 +48,13 @@ set -euo pipefail
 . "$BEACON_SRC/tests/lib/postfix.sh"
 
 t_tmpdir >/dev/null
-[ "$(id -u)" = 0 ] || { echo "skip: needs root for Postfix"; exit 0; }
+t_need_root "Postfix"
 MILTER=$BEACON_BUILD/beacon-milter
 [ -x "$MILTER" ] || t_fail "no $MILTER (build first)"
 
 # --- PostgreSQL with the schema; a domain suppressed before the milter starts
 pg_start
-for f in "$BEACON_SRC"/sql/schema/[0-9]*.sql; do
-	pg_psql -1 -f "$f" >/dev/null || t_fail "schema $f does not apply"
-done
+pg_schema
 pg_psql -c "INSERT INTO beacon.suppressions (pattern, reason) VALUES ('@optout.example', 'test')"
 
 # --- beacon-milter

@@ -19,7 +19,7 @@ set -euo pipefail
 
 t_tmpdir >/dev/null
 pg_start
-px_schema
+pg_schema
 px_setup
 px_config 'internal_networks = 10.0.0.0/8, fd00::/8'
 px_start

@@ -20,7 +20,7 @@ set -euo pipefail
 
 t_tmpdir >/dev/null
 pg_start
-px_schema
+pg_schema
 px_setup
 px_config 'batch_size = 500' 'batch_interval = 20'
 px_start

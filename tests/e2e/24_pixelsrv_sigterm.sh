@@ -17,7 +17,7 @@ set -euo pipefail
 
 t_tmpdir >/dev/null
 pg_start
-px_schema
+pg_schema
 px_setup
 px_config 'threads = 2'
 px_start

@@ -19,7 +19,7 @@ set -euo pipefail
 
 t_tmpdir >/dev/null
 pg_start
-px_schema
+pg_schema
 px_setup
 port6=$(t_free_port)
 

@@ -17,7 +17,7 @@ set -euo pipefail
 command -v nginx >/dev/null || t_fail "nginx is not installed (make deps)"
 t_tmpdir >/dev/null
 pg_start
-px_schema
+pg_schema
 px_setup
 px_config
 px_start

@@ -30,12 +30,12 @@ set -euo pipefail
 . "$BEACON_SRC/tests/lib/beacon.sh"
 
 t_tmpdir >/dev/null
-[ "$(id -u)" = 0 ] || { echo "skip: needs root for Postfix"; exit 0; }
+t_need_root "Postfix"
 N=${BEACON_FAULT_MESSAGES:-1000}
 WAIT=$((60 + N / 5))
 
 pg_start
-bc_schema
+pg_schema
 bc_milter_config 'statement_timeout = 1000'
 bc_milter_start
 PF_MILTER=unix:$BC_MSOCK pf_start

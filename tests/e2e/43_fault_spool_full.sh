@@ -33,7 +33,7 @@ set -euo pipefail
 . "$BEACON_SRC/tests/lib/beacon.sh"
 
 t_tmpdir >/dev/null
-[ "$(id -u)" = 0 ] || { echo "skip: needs root for Postfix and mount"; exit 0; }
+t_need_root "Postfix and mount"
 
 # fill DIR - take every free block of the file system under DIR
 fill() {
@@ -42,7 +42,7 @@ fill() {
 }
 
 pg_start
-bc_schema
+pg_schema
 
 # --- beacon-milter ---------------------------------------------------------------
 bc_mount_tmpfs "$T_DIR/mspool" 256k

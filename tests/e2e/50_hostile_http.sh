@@ -41,7 +41,7 @@ t_tmpdir >/dev/null
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}quarantine_size_mb=16"
 ulimit -n 4096
 pg_start
-px_schema
+pg_schema
 px_setup
 px_config 'connection_limit = 256' 'per_ip_connection_limit = 64' 'connection_timeout = 2'
 px_start

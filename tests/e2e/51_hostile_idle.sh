@@ -28,7 +28,7 @@ hard=$(ulimit -Hn)
 [ "$hard" -ge $((N + 1000)) ] || t_fail "the hard open-file limit ($hard) is below $((N + 1000))"
 ulimit -n $((hard < 32768 ? hard : 32768)) || t_fail "cannot raise the open-file limit"
 pg_start
-px_schema
+pg_schema
 px_setup
 px_config 'connection_limit = 10100' 'connection_timeout = 3'
 px_start

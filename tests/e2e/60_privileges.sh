@@ -35,12 +35,12 @@ set -euo pipefail
 . "$BEACON_SRC/tests/lib/beacon.sh"
 
 t_tmpdir >/dev/null
-[ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 0; }
+t_need_root "privilege drop"
 MILTER=$BEACON_BUILD/beacon-milter
 PIXELSRV=$BEACON_BUILD/beacon-pixelsrv
 
 pg_start
-bc_schema
+pg_schema
 bc_milter_config 'statement_timeout = 1000'
 px_setup
 px_config

@@ -28,7 +28,7 @@ set -Eeuo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
 
 trap 't_fail "line $LINENO: $BASH_COMMAND: failed"' ERR
-[ "$(id -u)" = 0 ] || { echo "skip: the demo needs root for Postfix"; exit 0; }
+t_need_root "Postfix"
 for p in beacon-milter beacon-pixelsrv beaconctl; do
 	[ -x "$BEACON_BUILD/$p" ] || t_fail "no $BEACON_BUILD/$p (build first)"
 done

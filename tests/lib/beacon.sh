@@ -8,14 +8,13 @@
 #	. "$BEACON_SRC/tests/lib/pg.sh"
 #	. "$BEACON_SRC/tests/lib/postfix.sh"
 #	. "$BEACON_SRC/tests/lib/beacon.sh"
-#	pg_start; bc_schema
+#	pg_start; pg_schema
 #	bc_milter_config 'statement_timeout = 1000'	# [database] lines
 #	bc_milter_start; PF_MILTER=unix:$BC_MSOCK pf_start
 #	bc_send 200 m -c 4 -o "$T_DIR/sent"
 #	bc_sink_scan >"$T_DIR/delivered"
 #
 # DESCRIPTION
-#	bc_schema	apply sql/schema/*.sql to the test database.
 #	bc_secret FILE [KID]	write a 0600 secret file (one random key).
 #	bc_milter_config [LINE...]	write $BC_MCONF: [milter] on the unix
 #			socket $BC_MSOCK, user postfix, spool in $BC_MDIR/spool,
@@ -62,14 +61,6 @@ BC_MCONF=
 BC_MLOG=
 BC_BASE=
 BC_PY=
-
-# bc_schema - apply the schema migrations in order
-bc_schema() {
-	local f
-	for f in "$BEACON_SRC"/sql/schema/[0-9]*.sql; do
-		pg_psql -1 -f "$f" >/dev/null || t_fail "schema $f does not apply"
-	done
-}
 
 # bc_secret - write a private secret file with one random key
 bc_secret() {

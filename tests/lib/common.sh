@@ -69,6 +69,11 @@ t_now_us() {
 }
 
 # t_fail - report a failure of the running test and exit 1
+# t_need_root WHY - these tests need root (Postfix, mounts): not root is a failure, never a silent skip
+t_need_root() {
+	[ "$(id -u)" = 0 ] || t_fail "needs root ($*); run make check as root"
+}
+
 t_fail() {
 	printf 'FAIL: %s: %s\n' "$T_NAME" "$*" >&2
 	exit 1

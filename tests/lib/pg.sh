@@ -228,3 +228,11 @@ pg_psql() {
 pg_query() {
 	pg_psql -At -c "$1"
 }
+
+# pg_schema - apply every migration in sql/schema, in order, each in one transaction
+pg_schema() {
+	local f
+	for f in "$BEACON_SRC"/sql/schema/[0-9]*.sql; do
+		pg_psql -1 -f "$f" >/dev/null || t_fail "schema $f does not apply"
+	done
+}

@@ -5,7 +5,7 @@
 #	. "$BEACON_SRC/tests/lib/common.sh"
 #	. "$BEACON_SRC/tests/lib/pg.sh"
 #	. "$BEACON_SRC/tests/lib/pixelsrv.sh"
-#	pg_start; px_schema
+#	pg_start; pg_schema
 #	px_setup			# secret, GeoIP databases, port
 #	px_config 'anonymize_ip = no'	# [pixelsrv] lines added to the defaults
 #	px_start
@@ -33,7 +33,6 @@
 #			stored in beacon.events).
 #	px_click TOKEN N URL	print a signed click path.
 #	px_get PATH [curl args]	print "STATUS" of a GET of PATH.
-#	px_schema	apply sql/schema/*.sql to the test database.
 #	px_rows [WHERE]	print the number of beacon.events rows.
 #	px_wait_rows N [TIMEOUT]	wait until beacon.events has N rows.
 #	px_metric NAME	print a /metrics sample value (first match).
@@ -158,14 +157,6 @@ px_get() {
 	local path=$1
 	shift
 	curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" "$PX_URL$path"
-}
-
-# px_schema - apply the schema migrations in order
-px_schema() {
-	local f
-	for f in "$BEACON_SRC"/sql/schema/*.sql; do
-		pg_psql -1 -f "$f" >/dev/null || t_fail "schema $f failed"
-	done
 }
 
 # px_rows - count beacon.events rows, optionally with a WHERE clause
