@@ -1,4 +1,4 @@
-# Makefile - build, test, install Beacon (GNU make).
+# Makefile - build, test, install and package Beacon (GNU make).
 #
 #   make                 build beacon-milter, beacon-pixelsrv, beaconctl into build/
 #   make check           install missing packages, build with ASan+UBSan into
@@ -6,18 +6,27 @@
 #   make demo            the whole pipeline end to end on this machine
 #   make bench           side-by-side benchmarks (QUICK=1 for a smoke run)
 #   make fuzz            every libFuzzer target for FUZZ_SECONDS each
-#   make install         PREFIX=/usr/local DESTDIR= honoured
-#   V=1                  show every command
+#   make install         PREFIX=/usr/local DESTDIR= SYSCONFDIR=/etc/beacon honoured
+#   make deb             build/deb/beacon_<version>_amd64.deb (debian/), lintian-checked
+#   make check-fresh     the README's commands and the .deb on fresh Debian roots
 #   make deps            install the Debian packages the build and tests need
+#   V=1                  show every command
 #
 # Sources are found by directory: lib/*.c is libbeacon.a; each program's
 # directory holds its main.c; tests/unit/test_*.c are cmocka programs.
+#
+# Library flags come from pkg-config, asked when a recipe first needs them
+# and never while this file is read: `make demo` and `make check` install
+# the packages (make deps) and then build in a second make, so that one
+# invocation works on a machine that had none of them.  A missing .pc file
+# stops the build at once with the name of the Debian package to install.
 
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/sbin
 MANDIR    ?= $(PREFIX)/share/man
 DATADIR   ?= $(PREFIX)/share/beacon
 SYSCONFDIR ?= /etc/beacon
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
 DESTDIR   ?=
 BUILD     ?= build
 CC        ?= cc
@@ -30,19 +39,44 @@ V         ?=
 Q          = $(if $(V),,@)
 VERSION   := 0.1.0
 
-PKGS      := gmime-3.0 milter libpq libmaxminddb libmicrohttpd libsodium inih yaml-0.1 libpcre2-8
+# pkg-config modules per program (lib/ is linked into all three), and the
+# Debian package that ships each module's .pc file
+LIB_PKGS      := libpq libsodium inih
+MILTER_PKGS   := $(LIB_PKGS) gmime-3.0 milter
+PIXELSRV_PKGS := $(LIB_PKGS) libmicrohttpd libmaxminddb yaml-0.1 libpcre2-8
+CTL_PKGS      := $(LIB_PKGS)
+ALL_PKGS      := $(sort $(MILTER_PKGS) $(PIXELSRV_PKGS) $(CTL_PKGS))
+TEST_PKGS     := $(ALL_PKGS) cmocka
+deb_of.libpq         := libpq-dev
+deb_of.libsodium     := libsodium-dev
+deb_of.inih          := libinih-dev
+deb_of.gmime-3.0     := libgmime-3.0-dev
+deb_of.milter        := libmilter-dev
+deb_of.libmicrohttpd := libmicrohttpd-dev
+deb_of.libmaxminddb  := libmaxminddb-dev
+deb_of.yaml-0.1      := libyaml-dev
+deb_of.libpcre2-8    := libpcre2-dev
+deb_of.cmocka        := libcmocka-dev
+
+# $(call pc,--cflags|--libs,MODULES): pkg-config's answer, asked once per run
+empty :=
+space := $(empty) $(empty)
+pc_key = pc$(subst $(space),_,$(strip $(1) $(2)))
+pc = $(if $(filter undefined,$(origin $(call pc_key,$(1),$(2)))),$(eval \
+	$(call pc_key,$(1),$(2)) := $(shell $(PKG_CONFIG) $(1) $(2))))$($(call pc_key,$(1),$(2)))
+
 WARN      := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
              -Wno-unused-parameter $(if $(WERROR),-Werror)
 SANFLAGS  := $(if $(SANITIZER),-fsanitize=$(SANITIZER) -fno-sanitize-recover=all -fno-omit-frame-pointer)
 OPT       := $(if $(SANITIZER),-O1 -g,-O2 -g)
 CFLAGS    ?= $(OPT)
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# the modules whose headers an object includes: set per directory below
+OBJ_PKGS   = $(ALL_PKGS)
 ALL_CFLAGS = -std=gnu11 -DBEACON_VERSION='"$(VERSION)"' $(WARN) $(SANFLAGS) $(CFLAGS) \
              -DBEACON_DATADIR='"$(DATADIR)"' -DBEACON_SYSCONFDIR='"$(SYSCONFDIR)"' \
-             -Ilib $(PKG_CFLAGS) -MMD -MP
-ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
-LIBS       = $(PKG_LIBS) -lpthread -lm
+             -Ilib $(CPPFLAGS) $(call pc,--cflags,$(OBJ_PKGS)) -MMD -MP
+ALL_LDFLAGS = $(SANFLAGS) -Wl,--as-needed $(LDFLAGS)
+SYS_LIBS   = -lpthread -lm
 
 LIB_SRC      := $(wildcard lib/*.c)
 MILTER_SRC   := $(wildcard milter/*.c)
@@ -63,12 +97,35 @@ MODULE_LIBS  := $(BUILD)/milter/modules.a $(BUILD)/pixelsrv/modules.a $(BUILD)/c
 TEST_BIN     := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(TEST_SRC))
 PROGS        := $(BUILD)/beacon-milter $(BUILD)/beacon-pixelsrv $(BUILD)/beaconctl
 
+$(BUILD)/lib/%.o:      OBJ_PKGS = $(LIB_PKGS)
+$(BUILD)/milter/%.o:   OBJ_PKGS = $(MILTER_PKGS)
+$(BUILD)/pixelsrv/%.o: OBJ_PKGS = $(PIXELSRV_PKGS)
+$(BUILD)/ctl/%.o:      OBJ_PKGS = $(CTL_PKGS)
+$(BUILD)/tests/%:      OBJ_PKGS = $(TEST_PKGS)
+$(BUILD)/tests/fuzz/%: OBJ_PKGS = $(ALL_PKGS)
+
 .SECONDARY:
-.PHONY: all tests check check-build demo bench fuzz fuzz-build deps install clean lint-man
+.PHONY: all tests check check-build check-fresh demo bench fuzz fuzz-build deps deps-deb \
+	install deb clean lint-man pkg-check pkg-check-tests
 
 all: $(PROGS)
 
-$(BUILD)/%.o: %.c
+# pkg-check: every module the programs need has its .pc, or stop here
+# naming the Debian packages that provide the missing ones
+pkg-check:
+	$(call pkg_check,$(ALL_PKGS))
+pkg-check-tests:
+	$(call pkg_check,$(TEST_PKGS))
+pkg_check = @command -v $(PKG_CONFIG) >/dev/null || { \
+	echo "$(PKG_CONFIG) not found: install the Debian package pkg-config (make deps)" >&2; exit 1; }; \
+	missing=; for m in $(foreach m,$(1),$(m):$(deb_of.$(m))); do \
+		$(PKG_CONFIG) --exists "$${m%%:*}" || missing="$$missing $$m"; done; \
+	if [ -n "$$missing" ]; then \
+		for m in $$missing; do echo "missing library: no $${m%%:*}.pc (Debian package $${m\#*:})" >&2; done; \
+		echo "install them with: make deps (as root), or apt-get install$$(for m in $$missing; do printf ' %s' "$${m\#*:}"; done)" >&2; \
+		exit 1; fi
+
+$(BUILD)/%.o: %.c | pkg-check
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo '  CC      $<')
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -82,28 +139,35 @@ $(BUILD)/%/modules.a: $(MODULE_OBJ)
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $(filter $(BUILD)/$*/%,$(MODULE_OBJ))
 
+# link: $(1) the objects, $(2) the pkg-config modules
+link = @$(if $(V),,echo '  LINK    $@'); \
+	$(CC) $(ALL_LDFLAGS) -o $@ $(1) $(call pc,--libs,$(2)) $(SYS_LIBS)
+
 $(BUILD)/beacon-milter: $(MILTER_OBJ) $(BUILD)/libbeacon.a
-	@$(if $(V),,echo '  LINK    $@')
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(call link,$^,$(MILTER_PKGS))
 
 $(BUILD)/beacon-pixelsrv: $(PIXELSRV_OBJ) $(BUILD)/libbeacon.a
-	@$(if $(V),,echo '  LINK    $@')
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(call link,$^,$(PIXELSRV_PKGS))
 
 $(BUILD)/beaconctl: $(CTL_OBJ) $(BUILD)/libbeacon.a
-	@$(if $(V),,echo '  LINK    $@')
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(call link,$^,$(CTL_PKGS))
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(MODULE_LIBS) $(BUILD)/libbeacon.a
+$(BUILD)/tests/unit/%: tests/unit/%.c $(MODULE_LIBS) $(BUILD)/libbeacon.a | pkg-check-tests
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo '  TEST    $@')
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -Wl,--start-group $(MODULE_LIBS) $(BUILD)/libbeacon.a -Wl,--end-group \
-		$(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+		$(call pc,--libs,$(TEST_PKGS)) $(SYS_LIBS)
 
 tests: $(PROGS) $(TEST_BIN)
 
 deps:
 	@contrib/deps.sh
+
+deps-deb:
+	@contrib/deps.sh deb
+
+# The targets below install what they need, then build in a second make:
+# this make read pkg-config's answers before the packages were there.
 
 # check: the README's test command.  Sanitizers on; a sanitizer report fails the run.
 check: deps
@@ -111,10 +175,12 @@ check: deps
 	$(MAKE) BUILD=build/fuzz fuzz-build
 	BEACON_BUILD=$(CURDIR)/build/asan BEACON_FUZZ=$(CURDIR)/build/fuzz tests/run.sh $(T)
 
-demo: deps all
+demo: deps
+	$(MAKE) BUILD=$(BUILD) all
 	BEACON_BUILD=$(CURDIR)/$(BUILD) tests/demo/demo.sh
 
-bench: deps all $(MODULE_LIBS) $(BUILD)/libbeacon.a
+bench: deps
+	$(MAKE) BUILD=$(BUILD) all $(MODULE_LIBS) $(BUILD)/libbeacon.a
 	BEACON_BUILD=$(CURDIR)/$(BUILD) QUICK=$(QUICK) tests/bench/run.sh
 
 # libFuzzer targets: clang, every module object rebuilt with coverage + ASan/UBSan
@@ -123,30 +189,56 @@ fuzz-build:
 	$(MAKE) BUILD=$(BUILD) CC=$(CLANG) SANITIZER= CFLAGS="$(FUZZ_CFLAGS)" \
 		$(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
 
-$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(MODULE_LIBS) $(BUILD)/libbeacon.a
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(MODULE_LIBS) $(BUILD)/libbeacon.a | pkg-check
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo '  FUZZ    $@')
 	$(Q)$(CLANG) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
-		-Wl,--start-group $(MODULE_LIBS) $(BUILD)/libbeacon.a -Wl,--end-group $(LIBS)
+		-Wl,--start-group $(MODULE_LIBS) $(BUILD)/libbeacon.a -Wl,--end-group \
+		$(call pc,--libs,$(ALL_PKGS)) $(SYS_LIBS)
 
 fuzz: deps
 	$(MAKE) BUILD=build/fuzz fuzz-build
 	BEACON_FUZZ=$(CURDIR)/build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
+# install: paths inside the manual pages, the systemd units and the
+# default configuration follow PREFIX, BINDIR, DATADIR and SYSCONFDIR.  An
+# existing beacon.conf is never overwritten (the new one goes beside it as
+# beacon.conf.new).
+SUBST = sed -e 's|/usr/local/share/beacon|$(DATADIR)|g' -e 's|/usr/local/sbin|$(BINDIR)|g' \
+	-e 's|/etc/beacon|$(SYSCONFDIR)|g'
+CONTRIB_DOCS := postfix sendmail nginx haproxy
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/sql/schema $(DESTDIR)$(DATADIR)/sql/reports \
-		$(DESTDIR)$(DATADIR)/contrib
+		$(DESTDIR)$(DATADIR)/contrib $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(UNITDIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/
-	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/
-	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7/
-	install -m 644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/
+	for p in $(wildcard man/*.[578]); do \
+		$(SUBST) $$p >$(DESTDIR)$(MANDIR)/man$${p##*.}/$${p##*/} || exit 1; done
 	install -m 644 $(wildcard sql/schema/*.sql) $(DESTDIR)$(DATADIR)/sql/schema/
 	install -m 644 $(wildcard sql/reports/*.sql sql/reports/*.psql) $(DESTDIR)$(DATADIR)/sql/reports/
 	install -m 644 $(wildcard pixelsrv/*.yaml) $(DESTDIR)$(DATADIR)/
-	cp -R contrib/. $(DESTDIR)$(DATADIR)/contrib/
+	for f in $(wildcard $(CONTRIB_DOCS:%=contrib/%/*)); do \
+		install -D -m 644 $$f $(DESTDIR)$(DATADIR)/$$f || exit 1; done
+	for u in contrib/systemd/*.service; do \
+		$(SUBST) $$u >$(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done
+	conf=$(DESTDIR)$(SYSCONFDIR)/beacon.conf; [ -e $$conf ] && conf=$$conf.new; \
+		$(SUBST) contrib/beacon.conf >$$conf && chmod 644 $$conf
+
+# deb: the Debian package, built with debhelper from debian/ into build/deb/
+deb: deps-deb
+	dpkg-checkbuilddeps
+	rm -rf build/deb build/debian
+	debian/rules build
+	fakeroot debian/rules binary
+	lintian --fail-on error build/deb/beacon_$(VERSION)_amd64.deb
+
+# check-fresh: make demo and make check in a fresh Debian root made with
+# mmdebstrap, and the .deb installed there by apt (about 15 minutes)
+check-fresh: deb
+	@contrib/deps.sh fresh
+	tests/fresh/run.sh
 
 clean:
-	rm -rf build
+	rm -rf build debian/beacon debian/.debhelper debian/files debian/*.substvars debian/*.debhelper.log debian/debhelper-build-stamp
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

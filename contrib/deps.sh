@@ -2,6 +2,10 @@
 # deps.sh - install, idempotently, every Debian package Beacon's build,
 # demo, tests and benchmarks need.  Runs `apt-get update` once and installs
 # only what is missing.  As non-root it prints the command to run instead.
+#
+#	deps.sh		build, demo, tests, benchmarks (make deps)
+#	deps.sh deb	what `make deb` needs besides: debhelper, lintian
+#	deps.sh fresh	what `make check-fresh` needs besides: mmdebstrap
 set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
@@ -11,6 +15,12 @@ postgresql postgresql-client postgresql-15-pgtap libtap-parser-sourcehandler-pgt
 postfix swaks miltertest libmaxmind-db-writer-perl
 curl wrk nginx-light mandoc opendkim opendkim-tools valgrind linux-perf
 python3 perl procps iproute2 util-linux bsdutils debconf"
+case "${1:-}" in
+"") ;;
+deb)	PKGS="$PKGS debhelper dpkg-dev fakeroot lintian" ;;
+fresh)	PKGS="$PKGS debhelper dpkg-dev fakeroot lintian mmdebstrap" ;;
+*)	echo "usage: deps.sh [deb|fresh]" >&2; exit 64 ;;
+esac
 
 missing=""
 for p in $PKGS; do
