@@ -26,10 +26,6 @@
 #include "daemon.h"
 #include "log.h"
 
-#ifndef BEACON_DATADIR
-#define BEACON_DATADIR "/usr/local/share/beacon"	/* the Makefile sets it */
-#endif
-
 #define CTL_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 /* ctl - the state of one beaconctl run */

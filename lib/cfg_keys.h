@@ -11,10 +11,19 @@
  * separated strings), ENUM(values "a|b|c", stored as the index).
  */
 
+/* where make install puts Beacon's data files and configuration (the
+ * Makefile sets both; the defaults below name them) */
+#ifndef BEACON_DATADIR
+#define BEACON_DATADIR "/usr/local/share/beacon"
+#endif
+#ifndef BEACON_SYSCONFDIR
+#define BEACON_SYSCONFDIR "/etc/beacon"
+#endif
+
 /* keys before any [section] header: shared by every program */
 #define CFG_GLOBAL_KEYS(X) \
 	X(global, base_url, STR, "https://t.example.com", "public URL prefix of beacon-pixelsrv, no trailing slash") \
-	X(global, secret_file, STR, "/etc/beacon/secret", "token keys: lines 'ID HEX64'; last line signs, all verify") \
+	X(global, secret_file, STR, BEACON_SYSCONFDIR "/secret", "token keys: lines 'ID HEX64'; last line signs, all verify") \
 	X(global, syslog_facility, ENUM("mail|daemon|local0|local1|local2|local3|local4|local5|local6|local7"), "mail", "syslog facility")
 
 #define CFG_MILTER_KEYS(X) \
@@ -53,7 +62,7 @@
 	X(pixelsrv, geoip_city_db, STR, "/var/lib/GeoIP/GeoLite2-City.mmdb", "MaxMind City database") \
 	X(pixelsrv, geoip_asn_db, STR, "/var/lib/GeoIP/GeoLite2-ASN.mmdb", "MaxMind ASN database") \
 	X(pixelsrv, uap_regexes, STR, "/usr/share/uap-core/regexes.yaml", "uap-core regexes.yaml") \
-	X(pixelsrv, mail_clients, STR, "/usr/local/share/beacon/mail-clients.yaml", "mail-client rules") \
+	X(pixelsrv, mail_clients, STR, BEACON_DATADIR "/mail-clients.yaml", "mail-client rules") \
 	X(pixelsrv, anonymize_ip, BOOL, "no", "store IPs truncated (/24, /48)") \
 	X(pixelsrv, spool_dir, STR, "/var/spool/beacon/pixelsrv", "event queue file and spool") \
 	X(pixelsrv, queue_size, INT, "65536", "events held in memory before spilling to the spool") \

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -31,7 +32,12 @@ void beacon_start(int argc, char **argv, const char *prog, const char *usage,
 	if (!opts->config)
 		opts->config = BEACON_DEFAULT_CONFIG;
 	/* '+' stops at the first non-option so subcommands keep their own flags */
-	while ((c = getopt(argc, argv, "+c:fndhkV")) != -1) {
+	static const struct option long_opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	while ((c = getopt_long(argc, argv, "+c:fndhkV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': opts->config = optarg; break;
 		case 'f': opts->foreground = 1; break;

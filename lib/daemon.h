@@ -12,9 +12,6 @@
 
 #include "cfg.h"
 
-#ifndef BEACON_SYSCONFDIR
-#define BEACON_SYSCONFDIR "/etc/beacon"
-#endif
 #ifndef BEACON_VERSION
 #define BEACON_VERSION "0"
 #endif
