@@ -6,11 +6,14 @@
 #   make demo            the whole pipeline end to end on this machine
 #   make bench           side-by-side benchmarks (QUICK=1 for a smoke run)
 #   make fuzz            every libFuzzer target for FUZZ_SECONDS each
-#   make install         PREFIX=/usr/local DESTDIR= SYSCONFDIR=/etc/beacon honoured
+#   make install         DESTDIR, PREFIX (/usr/local), BINDIR (PREFIX/sbin), DATADIR
+#                        (PREFIX/share/beacon), MANDIR, SYSCONFDIR (/etc/beacon) and
+#                        UNITDIR (PREFIX/lib/systemd/system) honoured
 #   make deb             build/deb/beacon_<version>_amd64.deb (debian/), lintian-checked
-#   make check-fresh     the README's commands and the .deb on fresh Debian roots
+#   make check-fresh     the README's commands and the .deb on fresh Debian roots (root)
 #   make deps            install the Debian packages the build and tests need
-#   V=1                  show every command
+#   make deps-deb        install only what make deb needs
+#   V=1 WERROR=1         show every command; warnings are errors
 #
 # Sources are found by directory: lib/*.c is libbeacon.a; each program's
 # directory holds its main.c; tests/unit/test_*.c are cmocka programs.
@@ -36,7 +39,8 @@ SANITIZER ?=
 WERROR    ?=
 FUZZ_SECONDS ?= 60
 V         ?=
-Q          = $(if $(V),,@)
+yes       = $(filter 1 yes,$(1))
+Q          = $(if $(call yes,$(V)),,@)
 VERSION   := 0.1.0
 
 # pkg-config modules per program (lib/ is linked into all three), and the
@@ -58,7 +62,8 @@ deb_of.yaml-0.1      := libyaml-dev
 deb_of.libpcre2-8    := libpcre2-dev
 deb_of.cmocka        := libcmocka-dev
 
-# $(call pc,--cflags|--libs,MODULES): pkg-config's answer, asked once per run
+# $(call pc,--cflags|--libs,MODULES): pkg-config's answer, asked once per
+# run: $(call pc,--libs,libpq inih) defines pc--libs_libpq_inih on first use
 empty :=
 space := $(empty) $(empty)
 pc_key = pc$(subst $(space),_,$(strip $(1) $(2)))
@@ -66,7 +71,7 @@ pc = $(if $(filter undefined,$(origin $(call pc_key,$(1),$(2)))),$(eval \
 	$(call pc_key,$(1),$(2)) := $(shell $(PKG_CONFIG) $(1) $(2))))$($(call pc_key,$(1),$(2)))
 
 WARN      := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
-             -Wno-unused-parameter $(if $(WERROR),-Werror)
+             -Wno-unused-parameter $(if $(call yes,$(WERROR)),-Werror)
 SANFLAGS  := $(if $(SANITIZER),-fsanitize=$(SANITIZER) -fno-sanitize-recover=all -fno-omit-frame-pointer)
 OPT       := $(if $(SANITIZER),-O1 -g,-O2 -g)
 CFLAGS    ?= $(OPT)
@@ -125,9 +130,17 @@ pkg_check = @command -v $(PKG_CONFIG) >/dev/null || { \
 		echo "install them with: make deps (as root), or apt-get install$$(for m in $$missing; do printf ' %s' "$${m\#*:}"; done)" >&2; \
 		exit 1; fi
 
-$(BUILD)/%.o: %.c | pkg-check
+# The install paths are compiled in (lib/paths.h): objects are rebuilt
+# when they change, so `make` then `make install PREFIX=/usr` agree.
+PATHS_NOW := $(DATADIR) $(SYSCONFDIR) $(VERSION)
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/paths 2>/dev/null)" = '$(PATHS_NOW)' ] || \
+	echo '$(PATHS_NOW)' >$(BUILD)/paths; })
+endif
+
+$(BUILD)/%.o: %.c $(BUILD)/paths | pkg-check
 	@mkdir -p $(dir $@)
-	@$(if $(V),,echo '  CC      $<')
+	@$(if $(call yes,$(V)),,echo '  CC      $<')
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libbeacon.a: $(LIB_OBJ)
@@ -140,7 +153,7 @@ $(BUILD)/%/modules.a: $(MODULE_OBJ)
 	$(Q)$(AR) rcs $@ $(filter $(BUILD)/$*/%,$(MODULE_OBJ))
 
 # link: $(1) the objects, $(2) the pkg-config modules
-link = @$(if $(V),,echo '  LINK    $@'); \
+link = @$(if $(call yes,$(V)),,echo '  LINK    $@'); \
 	$(CC) $(ALL_LDFLAGS) -o $@ $(1) $(call pc,--libs,$(2)) $(SYS_LIBS)
 
 $(BUILD)/beacon-milter: $(MILTER_OBJ) $(BUILD)/libbeacon.a
@@ -154,7 +167,7 @@ $(BUILD)/beaconctl: $(CTL_OBJ) $(BUILD)/libbeacon.a
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(MODULE_LIBS) $(BUILD)/libbeacon.a | pkg-check-tests
 	@mkdir -p $(dir $@)
-	@$(if $(V),,echo '  TEST    $@')
+	@$(if $(call yes,$(V)),,echo '  TEST    $@')
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -Wl,--start-group $(MODULE_LIBS) $(BUILD)/libbeacon.a -Wl,--end-group \
 		$(call pc,--libs,$(TEST_PKGS)) $(SYS_LIBS)
 
@@ -165,6 +178,7 @@ deps:
 
 deps-deb:
 	@contrib/deps.sh deb
+
 
 # The targets below install what they need, then build in a second make:
 # this make read pkg-config's answers before the packages were there.
@@ -191,7 +205,7 @@ fuzz-build:
 
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(MODULE_LIBS) $(BUILD)/libbeacon.a | pkg-check
 	@mkdir -p $(dir $@)
-	@$(if $(V),,echo '  FUZZ    $@')
+	@$(if $(call yes,$(V)),,echo '  FUZZ    $@')
 	$(Q)$(CLANG) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
 		-Wl,--start-group $(MODULE_LIBS) $(BUILD)/libbeacon.a -Wl,--end-group \
 		$(call pc,--libs,$(ALL_PKGS)) $(SYS_LIBS)
@@ -224,12 +238,13 @@ install: all
 	conf=$(DESTDIR)$(SYSCONFDIR)/beacon.conf; [ -e $$conf ] && conf=$$conf.new; \
 		$(SUBST) contrib/beacon.conf >$$conf && chmod 644 $$conf
 
-# deb: the Debian package, built with debhelper from debian/ into build/deb/
+# deb: the Debian package (and its -dbgsym), built with debhelper from
+# debian/ into build/deb/; dpkg-buildpackage works too and writes to ../
 deb: deps-deb
 	dpkg-checkbuilddeps
 	rm -rf build/deb build/debian
 	debian/rules build
-	fakeroot debian/rules binary
+	BEACON_DEB_DIR=$(CURDIR)/build/deb fakeroot debian/rules binary
 	lintian --fail-on error build/deb/beacon_$(VERSION)_amd64.deb
 
 # check-fresh: make demo and make check in a fresh Debian root made with

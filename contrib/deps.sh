@@ -1,24 +1,33 @@
 #!/bin/sh
-# deps.sh - install, idempotently, every Debian package Beacon's build,
-# demo, tests and benchmarks need.  Runs `apt-get update` once and installs
-# only what is missing.  As non-root it prints the command to run instead.
+# deps.sh - install, idempotently, the Debian packages Beacon's build,
+# demo, tests, benchmarks and packaging need.  Runs `apt-get update` once
+# and installs only what is missing.  As non-root it prints the command to
+# run instead.
 #
 #	deps.sh		build, demo, tests, benchmarks (make deps)
-#	deps.sh deb	what `make deb` needs besides: debhelper, lintian
-#	deps.sh fresh	what `make check-fresh` needs besides: mmdebstrap
+#	deps.sh deb	the build and the packaging tools only (make deb)
+#	deps.sh fresh	everything, and mmdebstrap (make check-fresh)
+#
+# Packages are installed without starting their services (PostgreSQL's
+# main cluster, nginx, opendkim): Beacon's demo and tests start their own
+# servers on loopback ports and use none of the system's.  Debian still
+# enables those services for the next boot, as it does for any install.
 set -eu
 
-PKGS="build-essential pkg-config clang libclang-rt-14-dev
+BUILD_PKGS="build-essential pkg-config
 libmilter-dev libgmime-3.0-dev libpq-dev libmaxminddb-dev libmicrohttpd-dev
-libsodium-dev libinih-dev libyaml-dev libpcre2-dev uap-core libcmocka-dev
+libsodium-dev libinih-dev libyaml-dev libpcre2-dev"
+TEST_PKGS="clang libclang-rt-14-dev uap-core libcmocka-dev
 postgresql postgresql-client postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 postfix swaks miltertest libmaxmind-db-writer-perl
-curl wrk nginx-light mandoc opendkim opendkim-tools valgrind linux-perf
+curl wrk nginx-light mandoc man-db opendkim opendkim-tools valgrind linux-perf
 python3 perl procps iproute2 util-linux bsdutils debconf"
+DEB_PKGS="debhelper dpkg-dev fakeroot lintian"
+
 case "${1:-}" in
-"") ;;
-deb)	PKGS="$PKGS debhelper dpkg-dev fakeroot lintian" ;;
-fresh)	PKGS="$PKGS debhelper dpkg-dev fakeroot lintian mmdebstrap" ;;
+"")	PKGS="$BUILD_PKGS $TEST_PKGS" ;;
+deb)	PKGS="$BUILD_PKGS $DEB_PKGS" ;;
+fresh)	PKGS="$BUILD_PKGS $TEST_PKGS $DEB_PKGS mmdebstrap" ;;
 *)	echo "usage: deps.sh [deb|fresh]" >&2; exit 64 ;;
 esac
 
@@ -32,15 +41,32 @@ if [ -z "$missing" ]; then
 	echo "deps: every package is installed"
 	exit 0
 fi
+case " $missing " in
+*" postfix "*) preseed=1 ;;
+*) preseed= ;;
+esac
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing packages:$missing" >&2
 	echo "deps: run as root:" >&2
-	echo "  echo 'postfix postfix/main_mailer_type select No configuration' | sudo debconf-set-selections" >&2
+	[ -n "$preseed" ] &&
+		echo "  echo 'postfix postfix/main_mailer_type select No configuration' | sudo debconf-set-selections" >&2
 	echo "  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y$missing" >&2
 	exit 1
 fi
 echo "deps: installing:$missing"
 # Postfix must not configure or start a system mail service.
-echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
+[ -n "$preseed" ] &&
+	echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
+# No service starts while installing: a policy-rc.d for the duration,
+# unless the admin already has one.
+policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	policy=/usr/sbin/policy-rc.d
+	trap 'rm -f "$policy"' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	printf '#!/bin/sh\n# written by Beacon'"'"'s contrib/deps.sh while it installs packages\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+fi
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing

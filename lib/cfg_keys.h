@@ -11,14 +11,7 @@
  * separated strings), ENUM(values "a|b|c", stored as the index).
  */
 
-/* where make install puts Beacon's data files and configuration (the
- * Makefile sets both; the defaults below name them) */
-#ifndef BEACON_DATADIR
-#define BEACON_DATADIR "/usr/local/share/beacon"
-#endif
-#ifndef BEACON_SYSCONFDIR
-#define BEACON_SYSCONFDIR "/etc/beacon"
-#endif
+#include "paths.h"	/* the defaults of path keys follow the install paths */
 
 /* keys before any [section] header: shared by every program */
 #define CFG_GLOBAL_KEYS(X) \

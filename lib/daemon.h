@@ -11,6 +11,7 @@
 #define BEACON_DAEMON_H
 
 #include "cfg.h"
+#include "paths.h"
 
 #ifndef BEACON_VERSION
 #define BEACON_VERSION "0"

@@ -192,7 +192,7 @@ mount --bind '$ROOT' /opt/beacon
 mount -t tmpfs -o mode=0755,size=1m,ro beacon-nosrc '$BEACON_SRC'
 mount -t tmpfs -o mode=0755,size=1m,ro beacon-nolocal /usr/local
 echo ready >'$T_DIR/ns.ready'
-exec sleep 600
+exec sleep infinity
 EOF
 unshare --mount --propagation private sh "$T_DIR/ns.sh" >"$T_DIR/ns.log" 2>&1 </dev/null &
 NS_PID=$!
