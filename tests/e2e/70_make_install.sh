@@ -201,9 +201,10 @@ t_wait_until "[ -e '$T_DIR/ns.ready' ] || ! t_pid_alive $NS_PID" 10 && t_pid_ali
 	{ cat "$T_DIR/ns.log" >&2; t_fail "the mount namespace did not come up"; }
 
 # NS CMD... - run CMD in the namespace from /, with an empty environment
-# (no BEACON_*, PG* or sanitizer variables); nsenter, env and sh exec, so a
+# (no BEACON_*, PG* or sanitizer variables) and the holder's root (a chroot
+# when make check runs in one); nsenter, env and sh exec, so a
 # simple command "${NS[@]}" CMD & leaves $! the PID of CMD itself
-NS=(nsenter --target "$NS_PID" --mount -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin
+NS=(nsenter --target "$NS_PID" --mount --root -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin
 	LANG=C.UTF-8 sh -c 'cd / && exec "$@"' sh)
 ns() { "${NS[@]}" "$@"; }
 # run CMD... - OUT, ERR and RC of CMD
