@@ -165,10 +165,12 @@ $(BUILD)/beacon-pixelsrv: $(PIXELSRV_OBJ) $(BUILD)/libbeacon.a
 $(BUILD)/beaconctl: $(CTL_OBJ) $(BUILD)/libbeacon.a
 	$(call link,$^,$(CTL_PKGS))
 
+# unit tests and fuzz targets include the headers of the programs they test
+TEST_INC := -Imilter -Ipixelsrv -Ictl
 $(BUILD)/tests/unit/%: tests/unit/%.c $(MODULE_LIBS) $(BUILD)/libbeacon.a | pkg-check-tests
 	@mkdir -p $(dir $@)
 	@$(if $(call yes,$(V)),,echo '  TEST    $@')
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -Wl,--start-group $(MODULE_LIBS) $(BUILD)/libbeacon.a -Wl,--end-group \
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_INC) $(ALL_LDFLAGS) -o $@ $< -Wl,--start-group $(MODULE_LIBS) $(BUILD)/libbeacon.a -Wl,--end-group \
 		$(call pc,--libs,$(TEST_PKGS)) $(SYS_LIBS)
 
 tests: $(PROGS) $(TEST_BIN)
@@ -206,7 +208,7 @@ fuzz-build:
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(MODULE_LIBS) $(BUILD)/libbeacon.a | pkg-check
 	@mkdir -p $(dir $@)
 	@$(if $(call yes,$(V)),,echo '  FUZZ    $@')
-	$(Q)$(CLANG) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
+	$(Q)$(CLANG) $(ALL_CFLAGS) $(TEST_INC) -fsanitize=fuzzer,address,undefined -o $@ $< \
 		-Wl,--start-group $(MODULE_LIBS) $(BUILD)/libbeacon.a -Wl,--end-group \
 		$(call pc,--libs,$(ALL_PKGS)) $(SYS_LIBS)
 

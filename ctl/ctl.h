@@ -36,7 +36,8 @@ struct ctl {
 	const char *cmd;		/* the command being run, for messages */
 };
 
-/* ctl_cmd_fn - one command: ARGV[0] is its name; returns an exit code */
+/* ctl_cmd_fn - one command: ARGV[0] is its name; returns an exit code (main.c
+ * answers --help and -h from its command table before a command runs) */
 typedef int ctl_cmd_fn(struct ctl *c, int argc, char **argv);
 
 ctl_cmd_fn ctl_init, ctl_migrate, ctl_report, ctl_history, ctl_watch,
@@ -47,9 +48,10 @@ void ctl_exit(struct ctl *c, int code) __attribute__((noreturn));
 /* ctl_die - print "beaconctl: error: ..." and ctl_exit(CODE) */
 void ctl_die(struct ctl *c, int code, const char *fmt, ...)
 	CTL_PRINTF(3, 4) __attribute__((noreturn));
-/* ctl_usage - print "beaconctl: CMD: ...", the command's usage, exit EX_USAGE */
-void ctl_usage(struct ctl *c, const char *usage, const char *fmt, ...)
-	CTL_PRINTF(3, 4) __attribute__((noreturn));
+/* ctl_usage_error - print "beaconctl: CMD: ...", the command's usage (from the
+ * command table in main.c, the one place it is written), exit EX_USAGE */
+void ctl_usage_error(struct ctl *c, const char *fmt, ...)
+	CTL_PRINTF(2, 3) __attribute__((noreturn));
 
 /* ctl_connect - open the session (UTF8, ISO dates, viewer's time zone); exits on failure */
 PGconn *ctl_connect(struct ctl *c);
@@ -68,9 +70,8 @@ void ctl_rollback(struct ctl *c);
 /* ctl_viewer_tz - the viewer's time zone name from $TZ, or NULL */
 const char *ctl_viewer_tz(void);
 
-/* ctl_bad_option - the usage error for what getopt_long returned (CH '?' or ':') */
-void ctl_bad_option(struct ctl *c, const char *usage, int ch, char **argv)
-	__attribute__((noreturn));
+/* ctl_option_error - the usage error for what getopt_long returned (CH '?' or ':') */
+void ctl_option_error(struct ctl *c, int ch, char **argv) __attribute__((noreturn));
 
 /* ctl_parse_long - strict decimal in [MIN, MAX]; -1 if S is not one */
 int ctl_parse_long(const char *s, long min, long max, long *out);

@@ -52,9 +52,6 @@
 #include "ctl.h"
 #include "output.h"
 
-#define EXPORT_USAGE "export --format csv|hubspot|salesforce [--since WHEN] " \
-	"[--class LIST] [--output FILE] [--purge]"
-
 /* the rows to export: an event selection, or the same one deleted */
 #define EXPORT_WHERE \
 	"WHERE ($1::timestamptz IS NULL OR e.at >= $1::timestamptz) " \
@@ -111,6 +108,8 @@ static const struct export_format export_formats[] = {
 	  { X_ADDRESS, X_EVENT_TYPE, X_AT_MS, X_CAMPAIGN, X_SUBJECT, X_URL, X_CITY,
 	    X_COUNTRY, X_DEVICE, X_CLASS } },
 };
+
+#define EXPORT_NFORMATS (sizeof(export_formats) / sizeof(export_formats[0]))
 
 /* export_bad_class - the length of the first unknown class in LIST (at *BAD), 0 if none */
 static int export_bad_class(const char *list, const char **bad)
@@ -185,8 +184,16 @@ static void export_abandon(struct ctl *c, FILE *fp, const char *file, int code,
 	ctl_die(c, code, "%s; nothing was deleted", why);
 }
 
-/* ctl_export - stream the selected events as CSV; with --purge delete them */
-int ctl_export(struct ctl *c, int argc, char **argv)
+/* export_opts - what the command line asked for */
+struct export_opts {
+	const struct export_format *f;	/* --format */
+	const char *params[2];		/* $1 --since, $2 --class; NULL: any */
+	const char *file;		/* --output; NULL: standard output */
+	int purge;			/* --purge */
+};
+
+/* export_options - the command line into O; a usage error exits */
+static void export_options(struct ctl *c, int argc, char **argv, struct export_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
@@ -196,101 +203,122 @@ int ctl_export(struct ctl *c, int argc, char **argv)
 		{ "purge", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct export_format *f = NULL;
-	const char *params[2] = { NULL, NULL }, *file = NULL;
-	char why[512];
-	long rows = 0;
-	int ch, purge = 0, fd;
-	FILE *fp = stdout;
-	PGresult *res;
+	const char *bad;
+	int ch, n;
 
+	memset(o, 0, sizeof(*o));
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
-			for (size_t i = 0; i < sizeof(export_formats) / sizeof(export_formats[0]); i++)
+			for (size_t i = 0; i < EXPORT_NFORMATS; i++)
 				if (strcmp(export_formats[i].name, optarg) == 0)
-					f = &export_formats[i];
-			if (!f)
-				ctl_usage(c, EXPORT_USAGE, "unknown format '%s'", optarg);
+					o->f = &export_formats[i];
+			if (!o->f)
+				ctl_usage_error(c, "unknown format '%s'", optarg);
 			break;
 		case 's':
 			if (!*optarg)
-				ctl_usage(c, EXPORT_USAGE, "--since needs a date");
-			params[0] = optarg;
+				ctl_usage_error(c, "--since needs a date");
+			o->params[0] = optarg;
 			break;
-		case 'k': {
-			const char *bad;
-			int n = export_bad_class(optarg, &bad);
-			if (n)
-				ctl_usage(c, EXPORT_USAGE, "--class: unknown class '%.*s' (a comma "
-					  "list of human, proxy, prefetch, scanner, internal, sender)",
-					  n < 0 ? 0 : n, bad);
-			params[1] = optarg;
+		case 'k':
+			if ((n = export_bad_class(optarg, &bad)) != 0)
+				ctl_usage_error(c, "--class: unknown class '%.*s' (a comma list "
+						"of human, proxy, prefetch, scanner, internal, "
+						"sender)", n < 0 ? 0 : n, bad);
+			o->params[1] = optarg;
 			break;
-		}
-		case 'o': file = optarg; break;
-		case 'P': purge = 1; break;
-		default: ctl_bad_option(c, EXPORT_USAGE, ch, argv);
+		case 'o': o->file = optarg; break;
+		case 'P': o->purge = 1; break;
+		default: ctl_option_error(c, ch, argv);
 		}
 	}
 	if (optind < argc)
-		ctl_usage(c, EXPORT_USAGE, "unexpected argument '%s'", argv[optind]);
-	if (!f)
-		ctl_usage(c, EXPORT_USAGE, "--format is required");
+		ctl_usage_error(c, "unexpected argument '%s'", argv[optind]);
+	if (!o->f)
+		ctl_usage_error(c, "--format is required");
+}
 
-	ctl_connect(c);
-	ctl_cmd(c, "export", "BEGIN", 0, NULL);
-	ctl_cmd(c, "export", "SET LOCAL statement_timeout = 0", 0, NULL);
-	if (params[0]) {
-		/* a bad date is a usage error here, before anything is written */
-		res = PQexecParams(c->conn, "SELECT $1::timestamptz", 1, NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-			snprintf(why, sizeof(why), "--since '%s': %s", params[0], m ? m : "invalid");
-			PQclear(res);
-			ctl_rollback(c);
-			ctl_die(c, EX_DATAERR, "%s", why);
-		}
+/* export_check_since - a --since the server cannot read fails here, before anything is written */
+static void export_check_since(struct ctl *c, const char *since)
+{
+	PGresult *res = PQexecParams(c->conn, "SELECT $1::timestamptz", 1, NULL, &since,
+				     NULL, NULL, 0);
+	const char *m;
+	char why[512];
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
 		PQclear(res);
+		return;
 	}
-	if (file) {
-		struct stat st;
-		fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		export_regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-		if (fd < 0 || !(fp = fdopen(fd, "w"))) {
-			snprintf(why, sizeof(why), "%s: %s", file, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			ctl_rollback(c);
-			ctl_die(c, EX_CANTCREAT, "%s", why);
-		}
-	}
+	m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	snprintf(why, sizeof(why), "--since '%s': %s", since, m ? m : "invalid");
+	PQclear(res);
+	ctl_rollback(c);
+	ctl_die(c, EX_DATAERR, "%s", why);
+}
 
-	if (!PQsendQueryParams(c->conn, purge ? export_delete : export_select, 2, NULL,
-			       params, NULL, NULL, 0) || !PQsetSingleRowMode(c->conn)) {
+/* export_open - standard output, or FILE created with mode 0600 */
+static FILE *export_open(struct ctl *c, const char *file)
+{
+	struct stat st;
+	char why[512];
+	FILE *fp;
+	int fd;
+
+	if (!file)
+		return stdout;
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	export_regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	if (fd < 0 || !(fp = fdopen(fd, "w"))) {
+		snprintf(why, sizeof(why), "%s: %s", file, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		ctl_rollback(c);
+		ctl_die(c, EX_CANTCREAT, "%s", why);
+	}
+	return fp;
+}
+
+/* export_stream - run the SELECT (or DELETE) row by row into FP; the rows written */
+static long export_stream(struct ctl *c, FILE *fp, const struct export_opts *o)
+{
+	char why[512];
+	long rows = 0;
+	PGresult *res;
+
+	if (!PQsendQueryParams(c->conn, o->purge ? export_delete : export_select, 2, NULL,
+			       o->params, NULL, NULL, 0) || !PQsetSingleRowMode(c->conn)) {
 		snprintf(why, sizeof(why), "export: %.*s",
 			 (int)strcspn(PQerrorMessage(c->conn), "\n"), PQerrorMessage(c->conn));
-		export_abandon(c, fp, file, EX_UNAVAILABLE, why);
+		export_abandon(c, fp, o->file, EX_UNAVAILABLE, why);
 	}
-	export_row(fp, f, NULL);
+	export_row(fp, o->f, NULL);
 	while ((res = PQgetResult(c->conn)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);
 		if (st == PGRES_SINGLE_TUPLE) {
-			export_row(fp, f, res);
+			export_row(fp, o->f, res);
 			rows++;
 		} else if (st != PGRES_TUPLES_OK) {
 			const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 			int code = ctl_pg_code(c->conn, res);
-			snprintf(why, sizeof(why), "export: %s",
-				 m ? m : PQerrorMessage(c->conn));
+			snprintf(why, sizeof(why), "export: %s", m ? m : PQerrorMessage(c->conn));
 			PQclear(res);
 			while ((res = PQgetResult(c->conn)) != NULL)
 				PQclear(res);
-			export_abandon(c, fp, file, code, why);
+			export_abandon(c, fp, o->file, code, why);
 		}
 		PQclear(res);
 	}
+	return rows;
+}
+
+/* export_close - flush FP (and fsync a regular FILE) and close it; a failure abandons */
+static void export_close(struct ctl *c, FILE *fp, const char *file)
+{
+	char why[512];
+
 	if (fflush(fp) != 0 || ferror(fp) || (export_regular && fsync(fileno(fp)) != 0)) {
 		snprintf(why, sizeof(why), "writing %s: %s", file ? file : "standard output",
 			 strerror(errno));
@@ -300,8 +328,26 @@ int ctl_export(struct ctl *c, int argc, char **argv)
 		snprintf(why, sizeof(why), "writing %s: %s", file, strerror(errno));
 		export_abandon(c, NULL, file, EX_IOERR, why);
 	}
+}
+
+/* ctl_export - stream the selected events as CSV; with --purge delete them */
+int ctl_export(struct ctl *c, int argc, char **argv)
+{
+	struct export_opts o;
+	long rows;
+	FILE *fp;
+
+	export_options(c, argc, argv, &o);
+	ctl_connect(c);
+	ctl_cmd(c, "export", "BEGIN", 0, NULL);
+	ctl_cmd(c, "export", "SET LOCAL statement_timeout = 0", 0, NULL);
+	if (o.params[0])
+		export_check_since(c, o.params[0]);
+	fp = export_open(c, o.file);
+	rows = export_stream(c, fp, &o);
+	export_close(c, fp, o.file);
 	ctl_cmd(c, "export commit", "COMMIT", 0, NULL);
 	fprintf(stderr, "beaconctl: exported %ld event%s%s\n", rows, rows == 1 ? "" : "s",
-		purge ? " and deleted them" : "");
+		o.purge ? " and deleted them" : "");
 	return 0;
 }

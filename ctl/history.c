@@ -30,8 +30,6 @@
 #include "output.h"
 #include "token.h"
 
-#define HISTORY_USAGE "history ADDRESS|MESSAGE-ID [--csv|--json]"
-
 /* the columns after the second one, and the joins, of both queries */
 #define HISTORY_COLS \
 	"e.kind, e.class, nullif(concat_ws(', ', e.city, nullif(e.region, e.city), e.country), '') " \
@@ -79,18 +77,18 @@ int ctl_history(struct ctl *c, int argc, char **argv)
 		switch (ch) {
 		case 'C': fmt = OUT_CSV; nfmt++; break;
 		case 'J': fmt = OUT_JSON; nfmt++; break;
-		default: ctl_bad_option(c, HISTORY_USAGE, ch, argv);
+		default: ctl_option_error(c, ch, argv);
 		}
 	}
 	if (nfmt > 1)
-		ctl_usage(c, HISTORY_USAGE, "--csv and --json exclude each other");
+		ctl_usage_error(c, "--csv and --json exclude each other");
 	if (optind == argc)
-		ctl_usage(c, HISTORY_USAGE, "no ADDRESS or MESSAGE-ID given");
+		ctl_usage_error(c, "no ADDRESS or MESSAGE-ID given");
 	if (argc - optind > 1)
-		ctl_usage(c, HISTORY_USAGE, "unexpected argument '%s'", argv[optind + 1]);
+		ctl_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
 	params[0] = argv[optind];
 	if (!*params[0])
-		ctl_usage(c, HISTORY_USAGE, "empty ADDRESS or MESSAGE-ID");
+		ctl_usage_error(c, "empty ADDRESS or MESSAGE-ID");
 	params[1] = token_uuid_rid(params[0], rid) == 0 ? params[0] : NULL;
 
 	ctl_connect(c);

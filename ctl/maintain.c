@@ -23,8 +23,6 @@
 
 #include "ctl.h"
 
-#define MAINTAIN_USAGE "maintain [--months-ahead N]"
-
 /* ctl_maintain - ensure partitions, apply retention */
 int ctl_maintain(struct ctl *c, int argc, char **argv)
 {
@@ -41,14 +39,14 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		if (ch != 'm')
-			ctl_bad_option(c, MAINTAIN_USAGE, ch, argv);
+			ctl_option_error(c, ch, argv);
 		if (ctl_parse_long(optarg, 0, 120, &v) < 0)
-			ctl_usage(c, MAINTAIN_USAGE, "--months-ahead '%s': expected 0 to 120",
+			ctl_usage_error(c, "--months-ahead '%s': expected 0 to 120",
 				  optarg);
 		snprintf(months, sizeof(months), "%ld", v);
 	}
 	if (optind < argc)
-		ctl_usage(c, MAINTAIN_USAGE, "unexpected argument '%s'", argv[optind]);
+		ctl_usage_error(c, "unexpected argument '%s'", argv[optind]);
 
 	ctl_connect(c);
 	ctl_cmd(c, "maintain", "BEGIN", 0, NULL);

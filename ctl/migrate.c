@@ -39,36 +39,35 @@
 #include "ctl.h"
 #include "output.h"
 
-#define MIGRATE_USAGE "migrate [--status]"
 /* advisory lock key of the migration runner ("beacon migrate") */
 #define MIGRATE_LOCK "SELECT pg_advisory_lock(7290481923561001)"
 
-/* mig - one migration file */
-struct mig {
+/* migrate_file - one migration file */
+struct migrate_file {
 	long version;		/* NNN */
 	char name[NAME_MAX + 1];	/* the part between NNN_ and .sql */
 	char file[NAME_MAX + 1];	/* the file name */
 	char *applied;		/* applied_at from the database, or NULL */
 };
 
-/* mig_set - the files of schema/ */
-struct mig_set {
-	struct mig *v;		/* sorted by version */
+/* migrate_set - the files of schema/ */
+struct migrate_set {
+	struct migrate_file *v;		/* sorted by version */
 	size_t n;		/* how many */
 	char dir[PATH_MAX];	/* <sqldir>/schema */
 };
 
-static PGresult *mig_keep;	/* schema_migrations rows; applied_at points into it */
+static PGresult *migrate_keep;	/* schema_migrations rows; applied_at points into it */
 
-/* mig_cmp - order by version */
-static int mig_cmp(const void *a, const void *b)
+/* migrate_cmp - order by version */
+static int migrate_cmp(const void *a, const void *b)
 {
-	const struct mig *x = a, *y = b;
+	const struct migrate_file *x = a, *y = b;
 	return (x->version > y->version) - (x->version < y->version);
 }
 
-/* mig_parse_name - split "NNN_name.sql"; 0 if it is a migration file name */
-static int mig_parse_name(const char *file, long *version, char *name, size_t len)
+/* migrate_parse_name - split "NNN_name.sql"; 0 if it is a migration file name */
+static int migrate_parse_name(const char *file, long *version, char *name, size_t len)
 {
 	char num[32];
 	size_t digits = strspn(file, "0123456789"), flen = strlen(file);
@@ -85,8 +84,8 @@ static int mig_parse_name(const char *file, long *version, char *name, size_t le
 	return 0;
 }
 
-/* mig_load - list and sort the migration files; exits if there are none */
-static void mig_load(struct ctl *c, struct mig_set *s)
+/* migrate_load - list and sort the migration files; exits if there are none */
+static void migrate_load(struct ctl *c, struct migrate_set *s)
 {
 	char sqldir[PATH_MAX];
 	struct dirent *de;
@@ -103,17 +102,17 @@ static void mig_load(struct ctl *c, struct mig_set *s)
 	if (!d)
 		ctl_die(c, EX_NOINPUT, "%s: %s", s->dir, strerror(errno));
 	while ((de = readdir(d))) {
-		struct mig m = { 0 };
+		struct migrate_file m = { 0 };
 		if (de->d_name[0] == '.' || strlen(de->d_name) < 5 ||
 		    strcmp(de->d_name + strlen(de->d_name) - 4, ".sql") != 0)
 			continue;
-		if (mig_parse_name(de->d_name, &m.version, m.name, sizeof(m.name)) < 0) {
+		if (migrate_parse_name(de->d_name, &m.version, m.name, sizeof(m.name)) < 0) {
 			fprintf(stderr, "beaconctl: warning: %s/%s: not named NNN_name.sql; "
 				"skipped\n", s->dir, de->d_name);
 			continue;
 		}
 		snprintf(m.file, sizeof(m.file), "%s", de->d_name);
-		struct mig *nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
+		struct migrate_file *nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
 		if (!nv) {
 			closedir(d);
 			ctl_die(c, EX_OSERR, "out of memory");
@@ -126,7 +125,7 @@ static void mig_load(struct ctl *c, struct mig_set *s)
 		free(s->v);
 		ctl_die(c, EX_NOINPUT, "%s: no migration files (NNN_name.sql)", s->dir);
 	}
-	qsort(s->v, s->n, sizeof(*s->v), mig_cmp);
+	qsort(s->v, s->n, sizeof(*s->v), migrate_cmp);
 	for (size_t i = 1; i < s->n; i++) {
 		if (s->v[i].version == s->v[i - 1].version) {
 			fprintf(stderr, "beaconctl: error: %s: %s and %s have the same version\n",
@@ -137,8 +136,8 @@ static void mig_load(struct ctl *c, struct mig_set *s)
 	}
 }
 
-/* mig_read - the whole of PATH, NUL-terminated; NULL with errno */
-static char *mig_read(const char *path)
+/* migrate_read - the whole of PATH, NUL-terminated; NULL with errno */
+static char *migrate_read(const char *path)
 {
 	FILE *fp = fopen(path, "r");
 	char *buf = NULL;
@@ -169,8 +168,8 @@ static char *mig_read(const char *path)
 	return buf;
 }
 
-/* mig_line - the line of SQL holding character POS (1-based, as the server counts) */
-static long mig_line(const char *sql, const char *pos)
+/* migrate_line - the line of SQL holding character POS (1-based, as the server counts) */
+static long migrate_line(const char *sql, const char *pos)
 {
 	long chars, line = 1;
 	const unsigned char *p = (const unsigned char *)sql;
@@ -186,11 +185,12 @@ static long mig_line(const char *sql, const char *pos)
 	return line;
 }
 
-/* mig_fail - report the error of migration M (freeing SQL and RES) and exit */
-static void mig_fail(struct ctl *c, const struct mig_set *s, const struct mig *m,
-		     char *sql, PGresult *res)
+/* migrate_fail - report the error of migration M (freeing SQL and RES) and exit */
+static void migrate_fail(struct ctl *c, const struct migrate_set *s,
+			 const struct migrate_file *m, char *sql, PGresult *res)
 {
-	long line = res ? mig_line(sql, PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION)) : 0;
+	const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
+	long line = res ? migrate_line(sql, pos) : 0;
 	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
 	const char *ctx = res ? PQresultErrorField(res, PG_DIAG_CONTEXT) : NULL;
@@ -213,8 +213,9 @@ static void mig_fail(struct ctl *c, const struct mig_set *s, const struct mig *m
 	ctl_exit(c, code == EX_UNAVAILABLE || code == EX_TEMPFAIL ? code : EX_DATAERR);
 }
 
-/* mig_recorded - load applied_at per version (into mig_keep); the newest version, -1 if none */
-static long mig_recorded(struct ctl *c, struct mig_set *s)
+/* migrate_recorded - load applied_at per version (into migrate_keep); the newest
+ * version, -1 if none */
+static long migrate_recorded(struct ctl *c, struct migrate_set *s)
 {
 	PGresult *res;
 	long newest = -1, v;
@@ -243,12 +244,12 @@ static long mig_recorded(struct ctl *c, struct mig_set *s)
 					s->v[i].file);
 		}
 	}
-	mig_keep = res;
+	migrate_keep = res;
 	return newest;
 }
 
-/* mig_status - one row per file: version, name, applied_at or pending */
-static int mig_status(const struct mig_set *s)
+/* migrate_status - one row per file: version, name, applied_at or pending */
+static int migrate_status(const struct migrate_set *s)
 {
 	struct out_table t;
 	char (*ver)[24] = calloc(s->n + 1, sizeof(*ver));
@@ -278,8 +279,8 @@ static int mig_status(const struct mig_set *s)
 	return 0;
 }
 
-/* mig_apply - run migration M in its own transaction with its record */
-static void mig_apply(struct ctl *c, const struct mig_set *s, const struct mig *m)
+/* migrate_apply - run migration M in its own transaction with its record */
+static void migrate_apply(struct ctl *c, const struct migrate_set *s, const struct migrate_file *m)
 {
 	char path[PATH_MAX * 2], version[24];
 	const char *params[2];
@@ -288,7 +289,7 @@ static void mig_apply(struct ctl *c, const struct mig_set *s, const struct mig *
 	ExecStatusType st;
 
 	snprintf(path, sizeof(path), "%s/%s", s->dir, m->file);
-	sql = mig_read(path);
+	sql = migrate_read(path);
 	if (!sql)
 		ctl_die(c, EX_NOINPUT, "%s: %s", path, strerror(errno));
 	ctl_cmd(c, "begin", "BEGIN", 0, NULL);
@@ -296,7 +297,7 @@ static void mig_apply(struct ctl *c, const struct mig_set *s, const struct mig *
 	res = PQexec(c->conn, sql);
 	st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
-		mig_fail(c, s, m, sql, res);
+		migrate_fail(c, s, m, sql, res);
 	PQclear(res);
 	free(sql);
 	res = ctl_exec(c, m->file, "SELECT to_regclass('beacon.schema_migrations') IS NOT NULL",
@@ -317,15 +318,14 @@ static void mig_apply(struct ctl *c, const struct mig_set *s, const struct mig *
 	fflush(stdout);
 }
 
-/* mig_run - init and migrate */
-static int mig_run(struct ctl *c, int argc, char **argv, int init)
+/* migrate_run - init and migrate */
+static int migrate_run(struct ctl *c, int argc, char **argv, int init)
 {
 	static const struct option longopts[] = {
 		{ "status", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *usage = init ? "init" : MIGRATE_USAGE;
-	struct mig_set s;
+	struct migrate_set s;
 	long newest, latest;
 	int status = 0, ch, applied = 0;
 
@@ -334,20 +334,20 @@ static int mig_run(struct ctl *c, int argc, char **argv, int init)
 		if (ch == 's')
 			status = 1;
 		else
-			ctl_bad_option(c, usage, ch, argv);
+			ctl_option_error(c, ch, argv);
 	}
 	if (optind < argc)
-		ctl_usage(c, usage, "unexpected argument '%s'", argv[optind]);
+		ctl_usage_error(c, "unexpected argument '%s'", argv[optind]);
 
-	mig_load(c, &s);
+	migrate_load(c, &s);
 	latest = s.v[s.n - 1].version;
 	ctl_connect(c);
 	ctl_cmd(c, "session setup", "SET client_min_messages = warning", 0, NULL);
 	ctl_cmd(c, "migration lock", MIGRATE_LOCK, 0, NULL);
-	newest = mig_recorded(c, &s);
+	newest = migrate_recorded(c, &s);
 	if (status) {
-		int rc = mig_status(&s);
-		PQclear(mig_keep);
+		int rc = migrate_status(&s);
+		PQclear(migrate_keep);
 		free(s.v);
 		return rc;
 	}
@@ -355,7 +355,7 @@ static int mig_run(struct ctl *c, int argc, char **argv, int init)
 		fprintf(stderr, "beaconctl: error: %s: the database schema is at version %ld, "
 			"newer than the newest migration in %s (%ld): refusing to go backwards\n",
 			c->cmd, newest, s.dir, latest);
-		PQclear(mig_keep);
+		PQclear(migrate_keep);
 		free(s.v);
 		return EX_DATAERR;
 	}
@@ -365,7 +365,7 @@ static int mig_run(struct ctl *c, int argc, char **argv, int init)
 		if (s.v[i].version < newest)
 			fprintf(stderr, "beaconctl: warning: %s is older than the database's "
 				"version %ld; applying it now\n", s.v[i].file, newest);
-		mig_apply(c, &s, &s.v[i]);
+		migrate_apply(c, &s, &s.v[i]);
 		applied++;
 	}
 	if (applied)
@@ -373,7 +373,7 @@ static int mig_run(struct ctl *c, int argc, char **argv, int init)
 		       applied == 1 ? "" : "s");
 	else
 		printf("schema at version %ld, up to date\n", newest);
-	PQclear(mig_keep);
+	PQclear(migrate_keep);
 	free(s.v);
 	return 0;
 }
@@ -381,11 +381,11 @@ static int mig_run(struct ctl *c, int argc, char **argv, int init)
 /* ctl_init - create the schema: every migration */
 int ctl_init(struct ctl *c, int argc, char **argv)
 {
-	return mig_run(c, argc, argv, 1);
+	return migrate_run(c, argc, argv, 1);
 }
 
 /* ctl_migrate - apply pending migrations */
 int ctl_migrate(struct ctl *c, int argc, char **argv)
 {
-	return mig_run(c, argc, argv, 0);
+	return migrate_run(c, argc, argv, 0);
 }

@@ -184,7 +184,7 @@ int out_from_pg(struct out_table *t, const PGresult *res)
 	return 0;
 }
 
-/* out_is_number - does S follow the JSON number grammar? */
+/* out_is_number - does S follow the JSON number grammar? (a numeric NaN or Infinity does not) */
 static int out_is_number(const char *s)
 {
 	const char *p = s;
@@ -216,110 +216,6 @@ static int out_is_number(const char *s)
 	return *p == '\0';
 }
 
-/* out_csv_next - parse the field at *P in place; sets *END_ROW at a line end */
-static int out_csv_next(char **p, char **field, int *quoted, int *end_row)
-{
-	char *r = *p, *w;
-
-	*quoted = 0;
-	if (*r == '"') {
-		*quoted = 1;
-		w = *field = ++r;
-		for (;;) {
-			if (*r == '\0')
-				return -1;
-			if (*r == '"') {
-				if (r[1] != '"')
-					break;
-				r++;
-			}
-			*w++ = *r++;
-		}
-		r++;
-		if (*r != ',' && *r != '\n' && *r != '\r' && *r != '\0')
-			return -1;
-		*w = '\0';
-	} else {
-		*field = r;
-		r += strcspn(r, ",\r\n\"");
-		if (*r == '"')
-			return -1;
-	}
-	*end_row = *r != ',';
-	if (*r == '\r')
-		*r++ = '\0';
-	if (*r == ',' || *r == '\n')
-		*r++ = '\0';
-	*p = r;
-	return 0;
-}
-
-/* out_from_csv - a table from CSV text, in place */
-int out_from_csv(struct out_table *t, char *text, const char *null_mark, const char **err)
-{
-	size_t cap = 64, n = 0;
-	const char **cells = malloc(cap * sizeof(*cells));
-	char *p = text, *field;
-	int quoted, end_row, ncols = 0, col = 0;
-
-	*err = NULL;
-	memset(t, 0, sizeof(*t));
-	if (!cells)
-		return *err = "out of memory", -1;
-	while (*p) {
-		if (out_csv_next(&p, &field, &quoted, &end_row) < 0) {
-			*err = "malformed CSV";
-			break;
-		}
-		if (n == cap) {
-			const char **nc = realloc(cells, 2 * cap * sizeof(*cells));
-			if (!nc) {
-				*err = "out of memory";
-				break;
-			}
-			cells = nc;
-			cap *= 2;
-		}
-		cells[n++] = (!quoted && null_mark && strcmp(field, null_mark) == 0) ? NULL : field;
-		col++;
-		if (end_row) {
-			if (!ncols)
-				ncols = col;
-			else if (col != ncols) {
-				*err = "rows of different lengths (more than one result?)";
-				break;
-			}
-			col = 0;
-		}
-	}
-	if (!*err && col)
-		*err = "truncated CSV";
-	if (!*err && !ncols)
-		*err = "no header line";
-	if (*err || out_alloc(t, ncols, (int)(n / (size_t)ncols) - 1) < 0) {
-		free(cells);
-		if (!*err)
-			*err = "out of memory";
-		return -1;
-	}
-	for (int c = 0; c < ncols; c++) {
-		t->names[c] = cells[c] ? cells[c] : "";
-		t->kinds[c] = OUT_NUMBER;
-		int seen = 0;
-		for (int r = 0; r < t->nrows; r++) {
-			const char *v = cells[(size_t)(r + 1) * (size_t)ncols + (size_t)c];
-			if (v && !out_is_number(v))
-				t->kinds[c] = OUT_STRING;
-			seen |= v != NULL;
-		}
-		if (!seen)
-			t->kinds[c] = OUT_STRING;
-	}
-	memcpy(t->cells, cells + ncols, (size_t)t->nrows * (size_t)ncols * sizeof(*cells));
-	free(cells);
-	return 0;
-}
-
 /* out_free - free the arrays, not the text they point into */
 void out_free(struct out_table *t)
 {
@@ -336,7 +232,8 @@ void out_csv_field(FILE *fp, const char *s, int formula_safe)
 
 	if (!s)
 		return;
-	if (!lead && !s[strcspn(s, ",\"\r\n")]) {
+	/* quoted as psql --csv quotes: a "\." line would end a COPY */
+	if (!lead && !s[strcspn(s, ",\"\r\n")] && strcmp(s, "\\.") != 0) {
 		fputs(s, fp);
 		return;
 	}

@@ -5,16 +5,18 @@
  * DESCRIPTION
  *	A struct out_table is a result set seen as column names, a kind per
  *	column and rows of text cells (NULL for SQL NULL).  It is built from
- *	a PGresult (kinds from the column types) or from CSV text as psql
- *	--csv prints it (a column is a number when every value in it is
- *	one), and printed in one of three formats:
+ *	a PGresult, each column's kind from its type (PQftype: only numeric
+ *	types are numbers, whatever the values look like), and printed in
+ *	one of three formats:
  *
  *	  table  aligned columns under a header, numbers right-aligned,
  *		 control characters shown escaped (\n, \t, \xHH) so no
  *		 stored text can drive the terminal; "(N rows)" at the end
- *	  csv    RFC 4180 with a header line; NULL and '' are both empty
- *	  json   an array of objects, one line per row; numbers, booleans
- *		 and json columns unquoted, NULL as null
+ *	  csv    RFC 4180 with a header line, quoted as psql --csv quotes;
+ *		 NULL and '' are both empty
+ *	  json   an array of objects, one line per row; numbers (but NaN
+ *		 and Infinity), booleans and json columns unquoted, NULL as
+ *		 null, every other type a string
  */
 #ifndef BEACON_CTL_OUTPUT_H
 #define BEACON_CTL_OUTPUT_H
@@ -39,15 +41,13 @@ struct out_table {
 
 /* out_from_pg - view RES as a table (cells point into RES); -1 on ENOMEM */
 int out_from_pg(struct out_table *t, const PGresult *res);
-/* out_from_csv - parse TEXT (modified in place) as CSV with a header; NULL_MARK
- * (an unquoted field equal to it) is SQL NULL; -1 with ERR if malformed */
-int out_from_csv(struct out_table *t, char *text, const char *null_mark, const char **err);
-/* out_free - release what out_from_pg/out_from_csv allocated */
+/* out_free - release what out_from_pg allocated */
 void out_free(struct out_table *t);
 /* out_print - print T in FMT on FP; -1 on a write error */
 int out_print(FILE *fp, const struct out_table *t, enum out_format fmt);
 
-/* out_csv_field - one CSV field, quoted when needed; FORMULA_SAFE: prefix
+/* out_csv_field - one CSV field, quoted when needed (a separator, quote, CR,
+ * LF, or the whole field "\."); FORMULA_SAFE: prefix
  * a leading = + - @ TAB CR with ' so spreadsheets do not evaluate it */
 void out_csv_field(FILE *fp, const char *s, int formula_safe);
 /* out_json_string - S as a JSON string literal */

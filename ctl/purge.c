@@ -27,8 +27,6 @@
 
 #include "ctl.h"
 
-#define PURGE_USAGE "purge --older-than DAYS [--dry-run]"
-
 /* what belongs to the messages sent before the cutoff, counted before it goes */
 static const char purge_count_sql[] =
 	"SELECT (SELECT count(*) FROM beacon.messages WHERE sent_at < $1::timestamptz), "
@@ -66,18 +64,18 @@ int ctl_purge(struct ctl *c, int argc, char **argv)
 		switch (ch) {
 		case 'o':
 			if (ctl_parse_long(optarg, 0, 100000, &ndays) < 0)
-				ctl_usage(c, PURGE_USAGE, "--older-than '%s': expected whole "
+				ctl_usage_error(c, "--older-than '%s': expected whole "
 					  "days, 0 to 100000", optarg);
 			days = optarg;
 			break;
 		case 'n': dry = 1; break;
-		default: ctl_bad_option(c, PURGE_USAGE, ch, argv);
+		default: ctl_option_error(c, ch, argv);
 		}
 	}
 	if (optind < argc)
-		ctl_usage(c, PURGE_USAGE, "unexpected argument '%s'", argv[optind]);
+		ctl_usage_error(c, "unexpected argument '%s'", argv[optind]);
 	if (!days)
-		ctl_usage(c, PURGE_USAGE, "--older-than is required");
+		ctl_usage_error(c, "--older-than is required");
 
 	ctl_connect(c);
 	ctl_cmd(c, "purge", "BEGIN", 0, NULL);

@@ -7,31 +7,25 @@
  *	beaconctl report NAME [-v VAR=VALUE]... [--csv | --json]
  *
  * DESCRIPTION
- *	The report files are psql scripts: their variables (:'since',
- *	\if :{?var} \set ...) are psql's, so psql runs them, exactly as a
- *	user would with psql -v.  beaconctl first opens its own session (so
- *	a bad config or an unreachable database fails here, with the usual
- *	message and exit code), then hands psql that session's parameters
- *	through the environment (PQconninfo(): every parameter with its
- *	PG* variable, the password included, never on a command line),
- *	and runs
- *
- *	    psql -X -q -v ON_ERROR_STOP=1 --csv -P null=<mark> -v VAR=VALUE...
- *	         -f <sqldir>/reports/NAME.sql
- *
- *	by execvp() with an argument vector, never through a shell.  psql's
- *	CSV is read back and printed as an aligned table (default), CSV or
- *	JSON, the same way as every other beaconctl table.  Variable names
- *	are lower case ([a-z_][a-z0-9_]*), so psql's own upper-case
- *	variables (ON_ERROR_STOP, ECHO...) cannot be overridden; tz defaults
- *	to the viewer's time zone.  $BEACON_PSQL names another psql.
+ *	The report files are psql scripts (beacon-reports(7)): psql -v
+ *	VAR=VALUE -f FILE runs them.  beaconctl runs them itself, through
+ *	libpq and without psql: psqlscript.c reads the file as psql would
+ *	(its \ir _defaults.psql gives the shared variables their defaults)
+ *	with the -v variables set, into one statement whose variables are
+ *	parameters $1..$n, never SQL text.  The statement runs in
+ *	beaconctl's own session (PQexecParams) and its result is printed
+ *	with the column types the server gives (output.h): an aligned table
+ *	(default), CSV as psql --csv prints it, or JSON in which only
+ *	numeric columns are numbers.  Variable names are lower case
+ *	([a-z_][a-z0-9_]*); tz defaults to the viewer's time zone.
  *
  *	Without NAME the available reports are listed with the first line
  *	of their header comment.
  *
- *	psql's exit status maps to: 1 EX_SOFTWARE, 2 EX_UNAVAILABLE (lost
- *	the database), 3 EX_DATAERR (the script failed, e.g. a variable
- *	that is not a valid date); psql's own message is on stderr.
+ *	A file beaconctl cannot run as psql would (a psql command it does
+ *	not run, more than one statement, an unset :'var') exits EX_DATAERR
+ *	naming the file and line; a statement that fails exits by its
+ *	SQLSTATE (ctl_pg_code(): a date that does not parse is EX_DATAERR).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -44,23 +38,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <sysexits.h>
-#include <unistd.h>
 
 #include "ctl.h"
 #include "output.h"
+#include "psqlscript.h"
 
-#define REPORT_USAGE "report [NAME [-v VAR=VALUE]... [--csv|--json]]"
 #define REPORT_MAX_VARS 64
-/* how psql marks NULL in its CSV: no stored text holds these controls */
-#define REPORT_NULL_MARK "\x1f" "NULL" "\x1e"
-
-/* report_env - one variable to set in psql's environment */
-struct report_env {
-	char *name;	/* PGHOST, ... */
-	char *value;	/* NULL: unset it */
-};
 
 /* report_name_ok - lower-case letters, digits, '_' and '-' only */
 static int report_name_ok(const char *s)
@@ -146,196 +130,63 @@ static int report_list(struct ctl *c, const char *dir)
 	return 0;
 }
 
-/* report_env_free - free (and wipe, for the password) the list */
-static void report_env_free(struct report_env *env)
-{
-	if (!env)
-		return;
-	for (struct report_env *e = env; e->name; e++) {
-		if (e->value) {
-			memset(e->value, 0, strlen(e->value));
-			free(e->value);
-		}
-		free(e->name);
-	}
-	free(env);
-}
-
-/* report_env_from - psql's environment: our session's parameters */
-static struct report_env *report_env_from(PGconn *conn)
-{
-	PQconninfoOption *opts = PQconninfo(conn), *o;
-	struct report_env *env;
-	size_t n = 0;
-
-	if (!opts)
-		return NULL;
-	for (o = opts; o->keyword; o++)
-		n++;
-	env = calloc(n + 1, sizeof(*env));
-	if (!env) {
-		PQconninfoFree(opts);
-		return NULL;
-	}
-	n = 0;
-	for (o = opts; o->keyword; o++) {
-		if (!o->envvar)
-			continue;
-		env[n].name = strdup(o->envvar);
-		env[n].value = o->val ? strdup(o->val) : NULL;
-		if (!env[n].name || (o->val && !env[n].value)) {
-			free(env[n].name);
-			env[n].name = NULL;
-			report_env_free(env);
-			env = NULL;
-			break;
-		}
-		n++;
-	}
-	for (o = opts; o->keyword; o++)
-		if (o->val && strcmp(o->keyword, "password") == 0)
-			memset(o->val, 0, strlen(o->val));
-	PQconninfoFree(opts);
-	return env;
-}
-
-/* report_child - in the child: environment, stdout to FD, exec psql */
-static void report_child(const struct report_env *env, int fd, char **argv)
+/* report_vars - the -v variables, then tz (the viewer's zone) unless given */
+static int report_vars(struct psqlscript *s, char **vars, int nvars)
 {
 	const char *tz = ctl_viewer_tz();
 
-	for (const struct report_env *e = env; e->name; e++) {
-		if (e->value)
-			setenv(e->name, e->value, 1);
-		else
-			unsetenv(e->name);
-	}
-	setenv("PGAPPNAME", "beaconctl report", 1);
-	setenv("PGCLIENTENCODING", "UTF8", 1);
-	unsetenv("PSQLRC");
-	if (tz)
-		setenv("PGTZ", tz, 1);
-	if (dup2(fd, STDOUT_FILENO) < 0)
-		_exit(126);
-	close(fd);
-	execvp(argv[0], argv);
-	fprintf(stderr, "beaconctl: error: report: cannot run %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
-}
-
-/* report_slurp - read FD to its end into a NUL-terminated buffer */
-static char *report_slurp(int fd)
-{
-	size_t len = 0, cap = 0;
-	char *buf = NULL;
-	ssize_t n;
-
-	for (;;) {
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
-			if (!nb) {
-				free(buf);
-				return NULL;
-			}
-			buf = nb;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(buf);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
-/* report_run - psql the file, print its result; an exit code */
-static int report_run(struct ctl *c, const char *file, char **vars, int nvars,
-		      enum out_format fmt)
-{
-	const char *psql = getenv("BEACON_PSQL");
-	char *argv[16 + 2 * REPORT_MAX_VARS], tzvar[256], *text;
-	struct report_env *env;
-	struct out_table t;
-	const char *err, *tz = ctl_viewer_tz();
-	int pfd[2], status, n = 0, has_tz = 0, rc;
-	pid_t pid;
-
-	ctl_connect(c);
-	env = report_env_from(c->conn);
-	if (!env)
-		ctl_die(c, EX_OSERR, "out of memory");
-	PQfinish(c->conn);
-	c->conn = NULL;
-
-	argv[n++] = (char *)(psql && *psql ? psql : "psql");
-	argv[n++] = "-X";
-	argv[n++] = "-q";
-	argv[n++] = "--csv";
-	argv[n++] = "-P";
-	argv[n++] = "pager=off";
-	argv[n++] = "-P";
-	argv[n++] = "null=" REPORT_NULL_MARK;
 	for (int i = 0; i < nvars; i++) {
-		argv[n++] = "-v";
-		argv[n++] = vars[i];
-		has_tz |= strncmp(vars[i], "tz=", 3) == 0;
+		char *eq = strchr(vars[i], '=');
+		int rc;
+		*eq = '\0';
+		rc = psqlscript_set(s, vars[i], eq + 1);
+		*eq = '=';
+		if (rc < 0)
+			return -1;
 	}
-	if (!has_tz && tz && (size_t)snprintf(tzvar, sizeof(tzvar), "tz=%s", tz) < sizeof(tzvar)) {
-		argv[n++] = "-v";
-		argv[n++] = tzvar;
-	}
-	argv[n++] = "-v";
-	argv[n++] = "ON_ERROR_STOP=1";
-	argv[n++] = "-f";
-	argv[n++] = (char *)file;
-	argv[n] = NULL;
+	if (tz && !psqlscript_get(s, "tz") && psqlscript_set(s, "tz", tz) < 0)
+		return -1;
+	return 0;
+}
 
-	fflush(stdout);
-	if (pipe(pfd) < 0) {
-		report_env_free(env);
-		ctl_die(c, EX_OSERR, "pipe: %s", strerror(errno));
+/* report_run - read FILE with VARS, run its statement, print the result; an exit code */
+static int report_run(struct ctl *c, const char *name, const char *file, char **vars,
+		      int nvars, enum out_format fmt)
+{
+	struct psqlscript s;
+	struct out_table t;
+	char what[64], err[sizeof(s.err)];
+	PGresult *res;
+	int rc;
+
+	psqlscript_init(&s);
+	if (report_vars(&s, vars, nvars) < 0) {
+		psqlscript_free(&s);
+		ctl_die(c, EX_OSERR, "out of memory");
 	}
-	pid = fork();
-	if (pid < 0) {
-		report_env_free(env);
-		ctl_die(c, EX_OSERR, "fork: %s", strerror(errno));
+	if (psqlscript_read(&s, file) < 0) {
+		memcpy(err, s.err, sizeof(err));
+		psqlscript_free(&s);
+		ctl_die(c, EX_DATAERR, "%s", err);
 	}
-	if (pid == 0) {
-		close(pfd[0]);
-		report_child(env, pfd[1], argv);
+	ctl_connect(c);
+	res = PQexecParams(c->conn, s.sql, s.nparams, NULL, s.params, NULL, NULL, 0);
+	psqlscript_free(&s);
+	snprintf(what, sizeof(what), "report %s", name);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+		/* not a query: nothing to print, as psql prints nothing */
+		PQclear(res);
+		return 0;
 	}
-	report_env_free(env);
-	close(pfd[1]);
-	text = report_slurp(pfd[0]);
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		free(text);
-		if (!WIFEXITED(status))
-			ctl_die(c, EX_SOFTWARE, "psql died of signal %d", WTERMSIG(status));
-		switch (WEXITSTATUS(status)) {
-		case 2: ctl_die(c, EX_UNAVAILABLE, "psql lost the database session");
-		case 3: ctl_die(c, EX_DATAERR, "%s failed (psql's message above)", file);
-		case 126: case 127: ctl_exit(c, EX_UNAVAILABLE);
-		default: ctl_die(c, EX_SOFTWARE, "psql failed (exit %d)", WEXITSTATUS(status));
-		}
-	}
-	if (!text)
-		ctl_die(c, EX_OSERR, "reading psql's output: %s", strerror(errno));
-	if (out_from_csv(&t, text, REPORT_NULL_MARK, &err) < 0) {
-		free(text);
-		ctl_die(c, EX_SOFTWARE, "%s: psql's output: %s", file, err);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		ctl_pg_die(c, res, what);
+	if (out_from_pg(&t, res) < 0) {
+		PQclear(res);
+		ctl_die(c, EX_OSERR, "out of memory");
 	}
 	rc = out_print(stdout, &t, fmt) < 0 ? EX_IOERR : 0;
 	out_free(&t);
-	free(text);
+	PQclear(res);
 	return rc;
 }
 
@@ -359,37 +210,37 @@ int ctl_report(struct ctl *c, int argc, char **argv)
 		switch (ch) {
 		case 'v':
 			if (!report_var_ok(optarg))
-				ctl_usage(c, REPORT_USAGE, "'%s': expected VAR=VALUE, VAR in "
+				ctl_usage_error(c, "'%s': expected VAR=VALUE, VAR in "
 					  "lower-case letters, digits and _", optarg);
 			if (nvars == REPORT_MAX_VARS)
-				ctl_usage(c, REPORT_USAGE, "more than %d variables", REPORT_MAX_VARS);
+				ctl_usage_error(c, "more than %d variables", REPORT_MAX_VARS);
 			vars[nvars++] = optarg;
 			break;
 		case 'C': fmt = OUT_CSV; nfmt++; break;
 		case 'J': fmt = OUT_JSON; nfmt++; break;
-		default: ctl_bad_option(c, REPORT_USAGE, ch, argv);
+		default: ctl_option_error(c, ch, argv);
 		}
 	}
 	if (nfmt > 1)
-		ctl_usage(c, REPORT_USAGE, "--csv and --json exclude each other");
+		ctl_usage_error(c, "--csv and --json exclude each other");
 	if (argc - optind > 1)
-		ctl_usage(c, REPORT_USAGE, "unexpected argument '%s'", argv[optind + 1]);
+		ctl_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
 	if (!ctl_sql_dir(sqldir, sizeof(sqldir)))
 		ctl_die(c, EX_NOINPUT, "no SQL directory: set BEACON_SQLDIR (looked beside "
 			"the binary and in %s/sql)", BEACON_DATADIR);
 	snprintf(dir, sizeof(dir), "%s/reports", sqldir);
 	if (optind == argc) {
 		if (nvars || nfmt)
-			ctl_usage(c, REPORT_USAGE, "no report NAME given");
+			ctl_usage_error(c, "no report NAME given");
 		return report_list(c, dir);
 	}
 	name = argv[optind];
 	if (!report_name_ok(name))
-		ctl_usage(c, REPORT_USAGE, "'%s' is not a report name (lower-case letters, "
+		ctl_usage_error(c, "'%s' is not a report name (lower-case letters, "
 			  "digits, _ and -)", name);
 	snprintf(file, sizeof(file), "%s/%s.sql", dir, name);
 	if (stat(file, &st) < 0 || !S_ISREG(st.st_mode))
-		ctl_usage(c, REPORT_USAGE, "no report '%s' in %s (beaconctl report lists them)",
+		ctl_usage_error(c, "no report '%s' in %s (beaconctl report lists them)",
 			  name, dir);
-	return report_run(c, file, vars, nvars, fmt);
+	return report_run(c, name, file, vars, nvars, fmt);
 }

@@ -9,7 +9,8 @@
  *	notices as "beaconctl: notice: ...".
  *
  *	ctl_pg_code() is the one mapper from a failed statement to a
- *	sysexits(3) code, by SQLSTATE class: connection trouble is
+ *	sysexits(3) code, by SQLSTATE class (read with db_sqlstate_is, the
+ *	data classes decided by db_classify, see db.h): connection trouble is
  *	EX_UNAVAILABLE, what a retry may cure (serialization failure,
  *	deadlock, lock or statement timeout) EX_TEMPFAIL, bad values
  *	EX_DATAERR, a missing schema object EX_CONFIG (with a hint to run
@@ -109,31 +110,23 @@ PGconn *ctl_connect(struct ctl *c)
 	return c->conn;
 }
 
-/* ctl_sqlstate_is - does STATE start with PREFIX? */
-static int ctl_sqlstate_is(const char *state, const char *prefix)
-{
-	return state && strncmp(state, prefix, strlen(prefix)) == 0;
-}
-
 /* ctl_pg_code - sysexits code for a failed result, by SQLSTATE */
 int ctl_pg_code(PGconn *conn, const PGresult *res)
 {
-	const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-
-	if (!conn || PQstatus(conn) != CONNECTION_OK || ctl_sqlstate_is(st, "08") ||
-	    ctl_sqlstate_is(st, "57P"))
+	if (!conn || PQstatus(conn) != CONNECTION_OK || db_sqlstate_is(res, "08") ||
+	    db_sqlstate_is(res, "57P"))
 		return EX_UNAVAILABLE;
-	if (!st)
+	if (!db_sqlstate(res))
 		return EX_SOFTWARE;
-	if (ctl_sqlstate_is(st, "40") || ctl_sqlstate_is(st, "53") ||
-	    ctl_sqlstate_is(st, "55P03") || ctl_sqlstate_is(st, "57014"))
+	if (db_sqlstate_is(res, "40") || db_sqlstate_is(res, "53") ||
+	    db_sqlstate_is(res, "55P03") || db_sqlstate_is(res, "57014"))
 		return EX_TEMPFAIL;
-	if (ctl_sqlstate_is(st, "22") || ctl_sqlstate_is(st, "23"))
+	if (db_classify(conn, res) == DB_DATA)
 		return EX_DATAERR;
-	if (ctl_sqlstate_is(st, "3F000") || ctl_sqlstate_is(st, "42P01") ||
-	    ctl_sqlstate_is(st, "42883") || ctl_sqlstate_is(st, "42703"))
+	if (db_sqlstate_is(res, "3F000") || db_sqlstate_is(res, "42P01") ||
+	    db_sqlstate_is(res, "42883") || db_sqlstate_is(res, "42703"))
 		return EX_CONFIG;
-	if (ctl_sqlstate_is(st, "42501") || ctl_sqlstate_is(st, "28"))
+	if (db_sqlstate_is(res, "42501") || db_sqlstate_is(res, "28"))
 		return EX_NOPERM;
 	return EX_SOFTWARE;
 }

@@ -24,21 +24,21 @@
 
 #include "ctl.h"
 
-/* ctl_is_dir - is PATH a directory? */
-static int ctl_is_dir(const char *path)
+/* sqldir_is_dir - is PATH a directory? */
+static int sqldir_is_dir(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* ctl_source_tree - does DIR look like the Beacon source tree? */
-static int ctl_source_tree(const char *dir)
+/* sqldir_source_tree - does DIR look like the Beacon source tree? */
+static int sqldir_source_tree(const char *dir)
 {
 	char path[PATH_MAX];
 	struct stat st;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/sql/schema", dir) >= sizeof(path) ||
-	    !ctl_is_dir(path))
+	    !sqldir_is_dir(path))
 		return 0;
 	if ((size_t)snprintf(path, sizeof(path), "%s/ctl/main.c", dir) >= sizeof(path))
 		return 0;
@@ -53,7 +53,7 @@ const char *ctl_sql_dir(char *buf, size_t len)
 	ssize_t n;
 
 	if (env && *env) {
-		if ((size_t)snprintf(buf, len, "%s", env) >= len || !ctl_is_dir(buf))
+		if ((size_t)snprintf(buf, len, "%s", env) >= len || !sqldir_is_dir(buf))
 			return NULL;
 		return buf;
 	}
@@ -62,14 +62,14 @@ const char *ctl_sql_dir(char *buf, size_t len)
 		exe[n] = '\0';
 		for (int up = 0; up < 4 && (slash = strrchr(exe, '/')) && slash != exe; up++) {
 			*slash = '\0';
-			if (ctl_source_tree(exe)) {
+			if (sqldir_source_tree(exe)) {
 				if ((size_t)snprintf(buf, len, "%s/sql", exe) >= len)
 					return NULL;
 				return buf;
 			}
 		}
 	}
-	if ((size_t)snprintf(buf, len, "%s/sql", BEACON_DATADIR) >= len || !ctl_is_dir(buf))
+	if ((size_t)snprintf(buf, len, "%s/sql", BEACON_DATADIR) >= len || !sqldir_is_dir(buf))
 		return NULL;
 	return buf;
 }

@@ -27,9 +27,6 @@
 #include "ctl.h"
 #include "output.h"
 
-#define SUPPRESS_USAGE "suppress add|del ADDRESS|@DOMAIN [--reason TEXT] | " \
-	"suppress list [ADDRESS|@DOMAIN] [--csv|--json]"
-
 /* suppress_pattern_check - NULL if PATTERN is 'local@domain' or '@domain', else why not */
 static const char *suppress_pattern_check(const char *p)
 {
@@ -126,28 +123,28 @@ int ctl_suppress(struct ctl *c, int argc, char **argv)
 		case 'r': reason = optarg; break;
 		case 'C': fmt = OUT_CSV; nfmt++; break;
 		case 'J': fmt = OUT_JSON; nfmt++; break;
-		default: ctl_bad_option(c, SUPPRESS_USAGE, ch, argv);
+		default: ctl_option_error(c, ch, argv);
 		}
 	}
 	if (optind == argc)
-		ctl_usage(c, SUPPRESS_USAGE, "expected add, del or list");
+		ctl_usage_error(c, "expected add, del or list");
 	verb = argv[optind++];
 	if (optind < argc)
 		pattern = argv[optind++];
 	if (optind < argc)
-		ctl_usage(c, SUPPRESS_USAGE, "unexpected argument '%s'", argv[optind]);
+		ctl_usage_error(c, "unexpected argument '%s'", argv[optind]);
 	if (strcmp(verb, "add") != 0 && strcmp(verb, "del") != 0 && strcmp(verb, "list") != 0)
-		ctl_usage(c, SUPPRESS_USAGE, "unknown action '%s' (add, del or list)", verb);
+		ctl_usage_error(c, "unknown action '%s' (add, del or list)", verb);
 	if (strcmp(verb, "list") != 0 && !pattern)
-		ctl_usage(c, SUPPRESS_USAGE, "%s needs an ADDRESS or @DOMAIN", verb);
+		ctl_usage_error(c, "%s needs an ADDRESS or @DOMAIN", verb);
 	if (pattern && (why = suppress_pattern_check(pattern)) != NULL)
-		ctl_usage(c, SUPPRESS_USAGE, "'%s': %s", pattern, why);
+		ctl_usage_error(c, "'%s': %s", pattern, why);
 	if (reason && strcmp(verb, "add") != 0)
-		ctl_usage(c, SUPPRESS_USAGE, "--reason goes with add");
+		ctl_usage_error(c, "--reason goes with add");
 	if (nfmt && strcmp(verb, "list") != 0)
-		ctl_usage(c, SUPPRESS_USAGE, "--csv and --json go with list");
+		ctl_usage_error(c, "--csv and --json go with list");
 	if (nfmt > 1)
-		ctl_usage(c, SUPPRESS_USAGE, "--csv and --json exclude each other");
+		ctl_usage_error(c, "--csv and --json exclude each other");
 
 	ctl_connect(c);
 	if (strcmp(verb, "add") == 0)

@@ -30,9 +30,7 @@
 #include "output.h"
 #include "token.h"
 
-#define TOKEN_USAGE "token inspect TOKEN"
-
-static const char token_row_sql[] =
+static const char token_inspect_sql[] =
 	"SELECT r.address, r.name, r.status, r.key_id, r.token IS NOT DISTINCT FROM $2, "
 	"m.id, m.message_id, m.queue_id, m.sender, m.subject, m.campaign, "
 	"to_char(m.sent_at, 'YYYY-MM-DD HH24:MI:SS'), m.notify, "
@@ -42,47 +40,48 @@ static const char token_row_sql[] =
 	"FROM beacon.recipients r JOIN beacon.messages m ON m.id = r.message "
 	"WHERE r.token_id = $1::uuid";
 
-/* token_kv - one "label  value" line, the value escaped */
-static void token_kv(const char *label, const char *value)
+/* token_inspect_kv - one "label  value" line, the value escaped */
+static void token_inspect_kv(const char *label, const char *value)
 {
 	printf("%-12s", label);
 	out_text(stdout, value, 0, 0);
 	putchar('\n');
 }
 
-/* token_db - print the recipient's and message's rows for RID */
-static void token_db(struct ctl *c, const char *uuid, const char *tok, uint8_t key_id)
+/* token_inspect_db - print the recipient's and message's rows for RID */
+static void token_inspect_db(struct ctl *c, const char *uuid, const char *tok, uint8_t key_id)
 {
 	const char *params[2] = { uuid, tok };
 	char key[8];
 	PGresult *res;
 
 	ctl_connect(c);
-	res = ctl_exec(c, "token inspect", token_row_sql, 2, params);
+	res = ctl_exec(c, "token inspect", token_inspect_sql, 2, params);
 	if (PQntuples(res) == 0) {
-		token_kv("row", "none: no recipient has this id (not written yet, or purged)");
+		token_inspect_kv("row", "none: no recipient has this id "
+				 "(not written yet, or purged)");
 		PQclear(res);
 		return;
 	}
 #define V(i) (PQgetisnull(res, 0, (i)) ? "" : PQgetvalue(res, 0, (i)))
-	token_kv("address", V(0));
+	token_inspect_kv("address", V(0));
 	if (!PQgetisnull(res, 0, 1))
-		token_kv("name", V(1));
-	token_kv("status", V(2));
+		token_inspect_kv("name", V(1));
+	token_inspect_kv("status", V(2));
 	snprintf(key, sizeof(key), "%u", key_id);
 	if (strcmp(V(3), key) != 0)
 		printf("%-12sthe row says key id %s\n", "warning", V(3));
 	if (strcmp(V(4), "t") != 0)
 		printf("%-12sthe row holds a different token\n", "warning");
-	token_kv("message", V(5));
-	token_kv("message-id", V(6));
-	token_kv("queue id", V(7));
-	token_kv("sender", V(8));
-	token_kv("subject", V(9));
-	token_kv("campaign", V(10));
-	token_kv("sent at", V(11));
-	token_kv("notify", strcmp(V(12), "t") == 0 ? "yes" : "no");
-	token_kv("events", PQgetisnull(res, 0, 13) ? "none" : V(13));
+	token_inspect_kv("message", V(5));
+	token_inspect_kv("message-id", V(6));
+	token_inspect_kv("queue id", V(7));
+	token_inspect_kv("sender", V(8));
+	token_inspect_kv("subject", V(9));
+	token_inspect_kv("campaign", V(10));
+	token_inspect_kv("sent at", V(11));
+	token_inspect_kv("notify", strcmp(V(12), "t") == 0 ? "yes" : "no");
+	token_inspect_kv("events", PQgetisnull(res, 0, 13) ? "none" : V(13));
 #undef V
 	PQclear(res);
 }
@@ -100,11 +99,11 @@ int ctl_token(struct ctl *c, int argc, char **argv)
 	int i = 1;
 
 	if (argc < 2 || strcmp(argv[1], "inspect") != 0)
-		ctl_usage(c, TOKEN_USAGE, "expected 'inspect'");
+		ctl_usage_error(c, "expected 'inspect'");
 	if (argc > 2 && strcmp(argv[2], "--") == 0)
 		i++;
 	if (argc - i != 2)
-		ctl_usage(c, TOKEN_USAGE, argc - i < 2 ? "no TOKEN given" : "more than one TOKEN");
+		ctl_usage_error(c, argc - i < 2 ? "no TOKEN given" : "more than one TOKEN");
 	tok = argv[i + 1];
 	len = strlen(tok);
 	if (token_init() < 0)
@@ -125,10 +124,10 @@ int ctl_token(struct ctl *c, int argc, char **argv)
 	token_keys_free(keys);
 
 	snprintf(key, sizeof(key), "%u", raw[0]);
-	token_kv("key id", key);
-	token_kv("recipient", uuid);
-	token_kv("MAC", token_status_str(st));
+	token_inspect_kv("key id", key);
+	token_inspect_kv("recipient", uuid);
+	token_inspect_kv("MAC", token_status_str(st));
 	fflush(stdout);
-	token_db(c, uuid, tok, raw[0]);
+	token_inspect_db(c, uuid, tok, raw[0]);
 	return st == TOKEN_OK ? 0 : EX_DATAERR;
 }

@@ -32,12 +32,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
-#include <time.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "output.h"
 
-#define WATCH_USAGE "watch [--sender ADDRESS|@DOMAIN] [--count N] [--timeout SECONDS] [--json]"
 
 /* one row per payload that passes --sender; no row when it does not */
 static const char watch_sql[] =
@@ -80,14 +79,6 @@ static void watch_line(const char *const *v)
 			fputs("  ", stdout);
 	}
 	fputc('\n', stdout);
-}
-
-/* watch_now_ms - monotonic milliseconds */
-static long long watch_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* watch_event - print N's payload if it passes the filter, free N; 1 if printed */
@@ -147,25 +138,25 @@ int ctl_watch(struct ctl *c, int argc, char **argv)
 		case 's':
 			sender = optarg;
 			if (!*sender || strchr(sender, '@') == NULL)
-				ctl_usage(c, WATCH_USAGE, "--sender '%s': expected an address "
+				ctl_usage_error(c, "--sender '%s': expected an address "
 					  "or @domain", optarg);
 			break;
 		case 'n':
 			if (ctl_parse_long(optarg, 1, 1000000000L, &count) < 0)
-				ctl_usage(c, WATCH_USAGE, "--count '%s': expected a number "
+				ctl_usage_error(c, "--count '%s': expected a number "
 					  "of events, 1 or more", optarg);
 			break;
 		case 't':
 			if (ctl_parse_long(optarg, 1, 31536000L, &timeout) < 0)
-				ctl_usage(c, WATCH_USAGE, "--timeout '%s': expected seconds, "
+				ctl_usage_error(c, "--timeout '%s': expected seconds, "
 					  "1 to 31536000", optarg);
 			break;
 		case 'J': json = 1; break;
-		default: ctl_bad_option(c, WATCH_USAGE, ch, argv);
+		default: ctl_option_error(c, ch, argv);
 		}
 	}
 	if (optind < argc)
-		ctl_usage(c, WATCH_USAGE, "unexpected argument '%s'", argv[optind]);
+		ctl_usage_error(c, "unexpected argument '%s'", argv[optind]);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = watch_signal;
@@ -180,17 +171,17 @@ int ctl_watch(struct ctl *c, int argc, char **argv)
 	fflush(stdout);
 	fprintf(stderr, "beaconctl: watch: listening on beacon_event\n");
 	if (timeout)
-		deadline = watch_now_ms() + timeout * 1000LL;
+		deadline = clock_after_ms(timeout * 1000LL);
 
 	while (!watch_stop && (!count || seen < count)) {
 		struct pollfd pfd = { .fd = PQsocket(c->conn), .events = POLLIN };
 		int wait_ms = -1, r;
 
 		if (deadline) {
-			long long left = deadline - watch_now_ms();
-			if (left <= 0)
+			int left = clock_left_ms(deadline);
+			if (left == 0)
 				break;
-			wait_ms = left > 60000 ? 60000 : (int)left;
+			wait_ms = left > 60000 ? 60000 : left;
 		}
 		r = poll(&pfd, 1, wait_ms);
 		if (r < 0 && errno != EINTR)

@@ -26,6 +26,10 @@ struct cfg_list {
 #define CFG_T_DUR long
 #define CFG_T_LIST struct cfg_list
 #define CFG_T_ENUM(values) int
+#define CFG_T_CIDRS struct cfg_list
+#define CFG_T_ADDR char *
+#define CFG_T_ADDRS struct cfg_list
+#define CFG_T_SOCKET char *
 #define CFG_FIELD(sec, name, type, def, help) CFG_T_##type name;
 
 /* beacon_cfg - every key, by section */

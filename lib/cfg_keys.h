@@ -3,24 +3,30 @@
  *
  * Each CFG_KEY(section, name, type, default, help) line defines one key:
  * the struct field (cfg.<section>.<name>), its parser, its default and the
- * one-line help that `-n` prints.  tests/unit/check_man_keys.sh compares
+ * one-line help that `-n` prints.  tests/checks/man_keys.sh compares
  * this table with man/beacon.conf.5 so code and manual cannot drift.
  *
  * Types: STR (string), INT (integer >= 0), BOOL (yes/no/true/false/on/off/1/0),
  * SIZE (bytes, suffix k/m/g), DUR (seconds, suffix s/m/h/d), LIST (comma
- * separated strings), ENUM(values "a|b|c", stored as the index).
+ * separated strings), ENUM(values "a|b|c", stored as the index), and the
+ * network types, checked with lib/cidr.c and lib/hostport.c when read and
+ * stored as their text: CIDRS (a LIST of IP prefixes), ADDR (a STR address
+ * to connect to: host:port, [v6]:port, inet:port@host), ADDRS (a LIST of
+ * addresses to listen on: host:port, [v6]:port, *:port) and SOCKET (a STR
+ * libmilter socket: unix:/path, inet:port@host).
  */
 
+#include "log.h"	/* LOG_FACILITY_NAMES: the syslog_facility values */
 #include "paths.h"	/* the defaults of path keys follow the install paths */
 
 /* keys before any [section] header: shared by every program */
 #define CFG_GLOBAL_KEYS(X) \
 	X(global, base_url, STR, "https://t.example.com", "public URL prefix of beacon-pixelsrv, no trailing slash") \
 	X(global, secret_file, STR, BEACON_SYSCONFDIR "/secret", "token keys: lines 'ID HEX64'; last line signs, all verify") \
-	X(global, syslog_facility, ENUM("mail|daemon|local0|local1|local2|local3|local4|local5|local6|local7"), "mail", "syslog facility")
+	X(global, syslog_facility, ENUM(LOG_FACILITY_NAMES), "mail", "syslog facility")
 
 #define CFG_MILTER_KEYS(X) \
-	X(milter, socket, STR, "unix:/run/beacon/milter.sock", "libmilter socket: unix:/path or inet:port@host") \
+	X(milter, socket, SOCKET, "unix:/run/beacon/milter.sock", "libmilter socket: unix:/path or inet:port@host") \
 	X(milter, user, STR, "", "user to switch to after binding the socket") \
 	X(milter, pidfile, STR, "/run/beacon/milter.pid", "pid file") \
 	X(milter, spool_dir, STR, "/var/spool/beacon/milter", "append-only spool for rows while the database is down") \
@@ -32,7 +38,7 @@
 	X(milter, clicks, BOOL, "yes", "rewrite links into click URLs by default") \
 	X(milter, track_literal_urls, BOOL, "no", "also rewrite links whose visible text is a URL") \
 	X(milter, per_recipient, ENUM("split|shared"), "split", "one copy per recipient, or one shared token") \
-	X(milter, reinject, STR, "inet:10026@127.0.0.1", "SMTP listener for split copies: inet:port@host or host:port") \
+	X(milter, reinject, ADDR, "inet:10026@127.0.0.1", "SMTP listener for split copies: inet:port@host or host:port") \
 	X(milter, on_db_error, ENUM("spool|accept|tempfail"), "spool", "what to do when the database is unavailable") \
 	X(milter, suppression_refresh, DUR, "60", "seconds between suppression list reloads (0: at start only)") \
 	X(milter, plain_to_html, BOOL, "no", "give text-only tracked messages an HTML twin (links tracked, pixel)") \
@@ -43,14 +49,14 @@
 	X(milter, db_pool_size, INT, "4", "database connections kept by the milter")
 
 #define CFG_PIXELSRV_KEYS(X) \
-	X(pixelsrv, listen, LIST, "127.0.0.1:8080", "addresses to listen on: host:port, [v6]:port") \
+	X(pixelsrv, listen, ADDRS, "127.0.0.1:8080", "addresses to listen on: host:port, [v6]:port, *:port") \
 	X(pixelsrv, user, STR, "", "user to switch to after binding") \
 	X(pixelsrv, pidfile, STR, "/run/beacon/pixelsrv.pid", "pid file") \
 	X(pixelsrv, threads, INT, "0", "HTTP worker threads (0: one per core)") \
 	X(pixelsrv, tls_cert, STR, "", "PEM certificate for built-in TLS") \
 	X(pixelsrv, tls_key, STR, "", "PEM key for built-in TLS") \
-	X(pixelsrv, trusted_proxies, LIST, "", "CIDRs whose X-Forwarded-For/Forwarded is believed") \
-	X(pixelsrv, internal_networks, LIST, "", "CIDRs whose events are class internal") \
+	X(pixelsrv, trusted_proxies, CIDRS, "", "CIDRs whose X-Forwarded-For/Forwarded is believed") \
+	X(pixelsrv, internal_networks, CIDRS, "", "CIDRs whose events are class internal") \
 	X(pixelsrv, apple_relay_ranges, STR, "", "CSV of iCloud Private Relay egress ranges") \
 	X(pixelsrv, geoip_city_db, STR, "/var/lib/GeoIP/GeoLite2-City.mmdb", "MaxMind City database") \
 	X(pixelsrv, geoip_asn_db, STR, "/var/lib/GeoIP/GeoLite2-ASN.mmdb", "MaxMind ASN database") \

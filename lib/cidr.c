@@ -156,6 +156,15 @@ badlen:
 	return -1;
 }
 
+/* cidr_check - is PREFIX a prefix cidr_set_add would take?  0, or -1 with ERR */
+int cidr_check(const char *prefix, char *err, size_t errlen)
+{
+	cidr_u128 first;
+	unsigned plen;
+
+	return cidr_parse(prefix, strlen(prefix), &first, &plen, err, errlen);
+}
+
 /* cidr_set_addn - add a prefix given with its length */
 int cidr_set_addn(struct cidr_set *s, const char *prefix, size_t len,
     void *data, char *err, size_t errlen)

@@ -46,6 +46,8 @@ int cidr_set_add(struct cidr_set *s, const char *prefix, void *data,
 /* cidr_set_addn - cidr_set_add for a prefix of LEN bytes, not terminated */
 int cidr_set_addn(struct cidr_set *s, const char *prefix, size_t len,
     void *data, char *err, size_t errlen);
+/* cidr_check - parse PREFIX as cidr_set_add does, keep nothing; 0 or -1 */
+int cidr_check(const char *prefix, char *err, size_t errlen);
 /* cidr_set_finish - build the lookup ranges; no adds after; -1: ENOMEM, free it */
 int cidr_set_finish(struct cidr_set *s);
 /* cidr_set_count - number of prefixes added */

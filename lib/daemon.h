@@ -1,14 +1,17 @@
 /*
  * daemon.h - what every Beacon program does at start-up.
  *
- * beacon_start() parses the common options (-c FILE, -f, -n, -d, -h),
+ * beacon_init() parses the common options (-c FILE, -f, -n, -d, -h),
  * reads beacon.conf(5) and starts logging; a config error exits with
- * EX_CONFIG before anything else happens.  The daemon helpers then write
- * the pid file, prepare directories and drop privileges in one checked
- * place.
+ * EX_CONFIG before anything else happens, and -n runs the program's own
+ * check (struct beacon_prog) before it prints the config.  The daemon
+ * helpers then write the pid file, prepare directories and drop
+ * privileges in one checked place.
  */
 #ifndef BEACON_DAEMON_H
 #define BEACON_DAEMON_H
+
+#include <stddef.h>
 
 #include "cfg.h"
 #include "paths.h"
@@ -27,17 +30,38 @@ struct beacon_opts {
 	int optind;		/* first non-option argument */
 };
 
-/* beacon_start - parse options and config; exits on -h, -k, -n, -V or any error */
-void beacon_start(int argc, char **argv, const char *prog, const char *usage,
-		  int daemon, struct beacon_opts *opts, struct beacon_cfg *cfg);
+/*
+ * beacon_check_fn - everything a program needs from its configuration
+ * beyond the syntax (key and rule files, addresses, the user to run as).
+ * The same function runs for -n and at start-up, so -n passes exactly
+ * when start-up would get past its configuration.  0, or a sysexits(3)
+ * code (EX_CONFIG for a value that does not work) with ERR naming the key.
+ */
+typedef int beacon_check_fn(const struct beacon_cfg *cfg, char *err, size_t errlen);
+
+/* beacon_prog - what beacon_init needs to know of a program */
+struct beacon_prog {
+	const char *name;	/* "beacon-milter": log ident, -V, usage */
+	const char *usage;	/* the options after the name, for -h and usage errors */
+	int daemon;		/* 1: log to syslog unless -f or -n */
+	beacon_check_fn *check;	/* -n runs it, then prints the config; NULL: none */
+};
+
+/* beacon_init - parse options, read the config, start logging; exits on -h, -k, -V,
+ * -n (after PROG's check) or a bad config (EX_CONFIG) */
+void beacon_init(int argc, char **argv, const struct beacon_prog *prog,
+		 struct beacon_opts *opts, struct beacon_cfg *cfg);
+/* beacon_check_database - the [database] password_file is readable and private */
+int beacon_check_database(const struct beacon_cfg *cfg, char *err, size_t errlen);
 /* daemon_detach - fork into the background unless FOREGROUND */
 void daemon_detach(int foreground);
 /* daemon_pidfile - write our pid to PATH (0644); fatal on failure */
 void daemon_pidfile(const char *path);
 /* daemon_prepare_dir - mkdir -p PATH with MODE, owned by USER if root */
 int daemon_prepare_dir(const char *path, const char *user, unsigned mode);
-/* daemon_check_user - as root, refuse (EX_CONFIG) a missing, unknown or root USER */
-void daemon_check_user(const char *user, const char *section);
+/* daemon_check_user - as root, USER must name an existing non-root user:
+ * 0, or EX_CONFIG with ERR naming the [SECTION] user key */
+int daemon_check_user(const char *user, const char *section, char *err, size_t errlen);
 /* daemon_drop - switch to USER (initgroups, setresgid, setresuid, each checked); refuse root */
 void daemon_drop(const char *user, const char *section);
 

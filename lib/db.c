@@ -1,6 +1,7 @@
 /*
  * db.c - open PostgreSQL sessions with the configured timeouts and
- * password file; one helper to check a result and log its error.
+ * password file; run statements on them within a deadline and tell what
+ * a failure means (see db.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -9,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 
@@ -105,36 +106,161 @@ PGconn *db_connect(const struct beacon_cfg *cfg, const char *app, char *err, siz
 int db_ok(PGconn *conn, PGresult *res, const char *what)
 {
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	const char *msg;
+	int len;
+
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_IN)
 		return 1;
-	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
-	log_warnx("database %s: %s: %.*s", PQhost(conn) ? PQhost(conn) : "", what,
-		  (int)strcspn(msg, "\n"), msg);
+	msg = db_error(conn, res, &len);
+	log_warnx("database %s: %s: %.*s", PQhost(conn) ? PQhost(conn) : "", what, len, msg);
 	return 0;
 }
 
-/* db_now_us - the monotonic clock in microseconds (the clock deadlines use) */
-long long db_now_us(void)
+/* db_error - the error text of RES, else CONN's, and the length of its first line */
+const char *db_error(PGconn *conn, const PGresult *res, int *len)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	const char *msg = res ? PQresultErrorMessage(res) : "";
+
+	if (!*msg)
+		msg = conn ? PQerrorMessage(conn) : "no session";
+	*len = (int)strcspn(msg, "\n");
+	return msg;
 }
 
-/* db_wait - poll CONN's socket for EVENTS until DEADLINE (db_now_us); 0, or -1 on timeout */
+/* db_timeout_ms - statement_timeout and a margin; UNBOUNDED_MS instead when it
+ * sets no usable bound (0, or 10 minutes and over) */
+int db_timeout_ms(const struct beacon_cfg *cfg, int unbounded_ms, int margin_ms)
+{
+	long st = cfg->database.statement_timeout;
+
+	return (int)(st > 0 && st < 600000 ? st : unbounded_ms) + margin_ms;
+}
+
+/* db_wait - poll CONN's socket for EVENTS until DEADLINE (clock_now_us); 0, or -1 on timeout */
 int db_wait(PGconn *conn, short events, long long deadline)
 {
 	struct pollfd pfd = { PQsocket(conn), events, 0 };
 
 	for (;;) {
-		long long left = deadline - db_now_us();
-		int rc;
-		if (left <= 0 || pfd.fd < 0)
+		int ms = clock_left_ms(deadline), rc;
+		if (ms == 0 || pfd.fd < 0)
 			return -1;
-		rc = poll(&pfd, 1, (int)((left + 999) / 1000));
+		rc = poll(&pfd, 1, ms);
 		if (rc > 0)
 			return 0;
 		if (rc < 0 && errno != EINTR)
 			return -1;
 	}
+}
+
+/* db_flush - push out what QUEUED put in libpq's buffer, reading input meanwhile */
+enum db_fault db_flush(PGconn *conn, int queued, long long deadline)
+{
+	int f;
+
+	if (queued != 1)
+		return DB_DOWN;
+	while ((f = PQflush(conn)) == 1) {
+		/* the server may block on its own output until we read it */
+		if (db_wait(conn, POLLOUT | POLLIN, deadline) < 0)
+			return DB_TIMEOUT;
+		if (!PQconsumeInput(conn))
+			return DB_DOWN;
+	}
+	return f == 0 ? DB_OK : DB_DOWN;
+}
+
+/* db_result - PQgetResult without blocking past DEADLINE */
+PGresult *db_result(PGconn *conn, long long deadline, enum db_fault *fault)
+{
+	*fault = DB_OK;
+	while (PQisBusy(conn)) {
+		if (db_wait(conn, POLLIN, deadline) < 0) {
+			*fault = DB_TIMEOUT;
+			return NULL;
+		}
+		if (!PQconsumeInput(conn)) {
+			*fault = DB_DOWN;
+			return NULL;
+		}
+	}
+	return PQgetResult(conn);
+}
+
+/* db_result_failed - did RES fail?  (a COPY result is a success: data goes next) */
+static int db_result_failed(const PGresult *res)
+{
+	switch (PQresultStatus(res)) {
+	case PGRES_COMMAND_OK:
+	case PGRES_TUPLES_OK:
+	case PGRES_COPY_IN:
+	case PGRES_COPY_OUT:
+	case PGRES_COPY_BOTH:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* db_is_copy - does RES start a COPY?  (PQgetResult returns it again until it is done) */
+static int db_is_copy(const PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	return st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH;
+}
+
+/* db_results - read results until the end (or a COPY); the first failure decides */
+enum db_fault db_results(PGconn *conn, long long deadline, PGresult **keep)
+{
+	enum db_fault rc = DB_OK, io;
+	PGresult *res, *kept = NULL;
+
+	while ((res = db_result(conn, deadline, &io)) != NULL) {
+		int failed = db_result_failed(res), copy = db_is_copy(res);
+		if (failed && rc == DB_OK) {
+			rc = db_classify(conn, res);
+			PQclear(kept);
+			kept = res;
+		} else if (!kept) {
+			kept = res;
+		} else {
+			PQclear(res);
+		}
+		if (copy)
+			break;
+	}
+	if (io != DB_OK)
+		rc = io;
+	else if (rc == DB_OK && PQstatus(conn) != CONNECTION_OK)
+		rc = DB_DOWN;
+	if (keep)
+		*keep = kept;
+	else
+		PQclear(kept);
+	return rc;
+}
+
+/* db_classify - data errors (classes 22, 23) on a live session, or trouble */
+enum db_fault db_classify(PGconn *conn, const PGresult *res)
+{
+	if (!conn || PQstatus(conn) != CONNECTION_OK)
+		return DB_DOWN;
+	if (db_sqlstate_is(res, "22") || db_sqlstate_is(res, "23"))
+		return DB_DATA;
+	return DB_DOWN;
+}
+
+/* db_sqlstate - the SQLSTATE field of RES */
+const char *db_sqlstate(const PGresult *res)
+{
+	return res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+}
+
+/* db_sqlstate_is - does RES's SQLSTATE start with PREFIX? */
+int db_sqlstate_is(const PGresult *res, const char *prefix)
+{
+	const char *st = db_sqlstate(res);
+
+	return st && strncmp(st, prefix, strlen(prefix)) == 0;
 }

@@ -1,8 +1,10 @@
 /*
- * log.c - syslog or stderr logging, printf-checked.
+ * log.c - syslog or stderr logging, printf-checked, and the one exit on
+ * an error.
  *
  * One function, log_vlog(), formats every line; the rest are thin
  * wrappers that pick a priority and whether errno is appended.
+ * log_vfatal() is the only place a program exits on an error.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,7 +20,6 @@
 static const char *log_ident = "beacon";	/* program name */
 static int log_stderr = 1;			/* 1: stderr, 0: syslog */
 static int log_debug_on;			/* print debug lines */
-static int log_exit_code = EX_SOFTWARE;		/* status of fatal exits */
 
 /* log_init - name the program and choose where lines go */
 void log_init(const char *ident, int to_stderr, int facility)
@@ -29,37 +30,29 @@ void log_init(const char *ident, int to_stderr, int facility)
 		openlog(ident, LOG_PID | LOG_NDELAY, facility);
 }
 
-/* log_set_exit - choose the status fatal exits use */
-void log_set_exit(int code)
-{
-	log_exit_code = code;
-}
-
 /* log_set_debug - enable or disable debug lines */
 void log_set_debug(int on)
 {
 	log_debug_on = on;
 }
 
-/* log_facility_code - syslog facility code for NAME, LOG_MAIL if unknown */
-int log_facility_code(const char *name)
+#define LOG_FACILITY_CODE(name, code) code,
+
+/* log_facility_code - syslog code of the INDEXth facility of LOG_FACILITIES */
+int log_facility_code(int index)
 {
-	static const struct { const char *n; int c; } tab[] = {
-		{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON },
-		{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
-		{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
-		{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
-		{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
-	};
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		if (strcmp(tab[i].n, name) == 0)
-			return tab[i].c;
-	return LOG_MAIL;
+	static const int codes[] = { LOG_FACILITIES(LOG_FACILITY_CODE) };
+
+	if (index < 0 || (size_t)index >= sizeof(codes) / sizeof(codes[0]))
+		return LOG_MAIL;
+	return codes[index];
 }
 
 /* log_vlog - format one line and send it to stderr or syslog */
 void log_vlog(int prio, int with_errno, const char *fmt, va_list ap)
 {
+	static const char *names[] = { "emerg", "alert", "crit", "error",
+		"warning", "notice", "info", "debug" };
 	char msg[2048];
 	int saved = errno;
 	int n;
@@ -69,13 +62,13 @@ void log_vlog(int prio, int with_errno, const char *fmt, va_list ap)
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (with_errno && n >= 0 && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(saved));
-	if (log_stderr) {
-		static const char *names[] = { "emerg", "alert", "crit", "error",
-			"warning", "notice", "info", "debug" };
-		fprintf(stderr, "%s: %s: %s\n", log_ident, names[prio & 7], msg);
-	} else {
+	if (!log_stderr)
 		syslog(prio, "%s", msg);
-	}
+	/* errors: "program: message" on stderr, also when the log is syslog */
+	if (prio <= LOG_ERR)
+		fprintf(stderr, "%s: %s\n", log_ident, msg);
+	else if (log_stderr)
+		fprintf(stderr, "%s: %s: %s\n", log_ident, names[prio & 7], msg);
 	errno = saved;
 }
 
@@ -94,22 +87,35 @@ LOG_WRAP(log_info, LOG_INFO, 0)
 LOG_WRAP(log_warn, LOG_WARNING, 1)
 LOG_WRAP(log_warnx, LOG_WARNING, 0)
 
-/* log_fatal - log with errno text and exit */
+/* log_vfatal - log one error line and exit with CODE (callers need no va_end:
+ * nothing runs after it) */
+__attribute__((noreturn)) LOG_PRINTF(3, 0)
+static void log_vfatal(int code, int with_errno, const char *fmt, va_list ap)
+{
+	log_vlog(LOG_ERR, with_errno, fmt, ap);
+	exit(code);
+}
+
+/* log_fatal_status - log and exit with a sysexits(3) CODE */
+void log_fatal_status(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vfatal(code, 0, fmt, ap);
+}
+
+/* log_fatal - log with errno text and exit with EX_SOFTWARE */
 void log_fatal(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	log_vlog(LOG_ERR, 1, fmt, ap);
-	va_end(ap);
-	exit(log_exit_code);
+	log_vfatal(EX_SOFTWARE, 1, fmt, ap);
 }
 
-/* log_fatalx - log and exit */
+/* log_fatalx - log and exit with EX_SOFTWARE */
 void log_fatalx(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	log_vlog(LOG_ERR, 0, fmt, ap);
-	va_end(ap);
-	exit(log_exit_code);
+	log_vfatal(EX_SOFTWARE, 0, fmt, ap);
 }

@@ -24,8 +24,14 @@
  *	    QUEUEID: tracked: 5 recipients (split: 4 copies), 5 links, message UUID
  *	    QUEUEID: untouched: no tag
  *
- *	A copy this milter made is recognised at end of headers (split.h):
- *	its body is skipped and at end of message only its copy header goes.
+ *	End of headers runs the header check of end of message
+ *	(track_head_check): a message it leaves untouched is accepted at
+ *	once; a copy this milter made (split.h) or a tag header saying no
+ *	has its body skipped, and at end of message only its copy header or
+ *	tag header goes.  Every reply that ends a message comes from the
+ *	failure policy (policy.h): nothing failed, the store or re-injection
+ *	failed (as track_message_with() reports), or the MTA refused a
+ *	change.
  *	Only the actions and steps used are negotiated (SMFIF_DELRCPT when
  *	the MTA offers it; without it tokens are shared); steps that need no
  *	answer are asked not to wait for one (SMFIP_NR_*), and the macros
@@ -33,6 +39,8 @@
  */
 #ifndef BEACON_CALLBACKS_H
 #define BEACON_CALLBACKS_H
+
+#include <sys/socket.h>
 
 #include <libmilter/mfapi.h>
 
@@ -46,5 +54,21 @@ extern struct smfiDesc callbacks_desc;
 void callbacks_init(const struct milter_env *env, struct suppress *suppress, int tcp);
 /* callbacks_sessions - MTA connections not yet closed */
 int callbacks_sessions(void);
+
+/* The steps of the callbacks that need no MTA (the unit tests call them): */
+
+/* callbacks_agree - the actions *PF0 and steps *PF1 to ask for, out of the MTA's F0 and F1,
+ * noted in C; -1 when the MTA does not allow body and header changes */
+int callbacks_agree(struct conn_ctx *c, unsigned long f0, unsigned long f1, unsigned long *pf0,
+		    unsigned long *pf1);
+/* callbacks_client_ip - the text form of an IPv4 or IPv6 SA (g_free), else NULL */
+char *callbacks_client_ip(const struct sockaddr *sa);
+/* callbacks_end_headers - end of headers of M: 0 to read on (M->skip_body set when the body
+ * is not needed), or -1 with *WHY: accept M untouched now */
+int callbacks_end_headers(const struct milter_env *env, struct msg_ctx *m, const char **why);
+/* callbacks_outcome - log how M ended and return the reply: OUT as track_message_with()
+ * decided, APPLIED 0 when the MTA took every change (or none was tried), -1 when it refused one */
+sfsistat callbacks_outcome(const struct milter_env *env, const struct msg_ctx *m,
+			   const struct track_out *out, int applied);
 
 #endif

@@ -39,7 +39,6 @@
 #include "daemon.h"
 #include "db.h"
 #include "log.h"
-#include "reinject.h"
 #include "store.h"
 #include "suppress.h"
 #include "token.h"
@@ -92,9 +91,92 @@ static void main_socket_owner(const char *path, const char *user)
 		log_fatal("chmod %s", path);
 }
 
+/* milter_setup - what start-up needs from the config, and -n checks: the
+ * user to run as, the token keys, the database password file (the socket
+ * and reinject addresses are typed keys, checked when the file is read) */
+static int milter_setup(const struct beacon_cfg *cfg, struct token_keys **keys, char *err,
+			size_t errlen)
+{
+	int rc;
+
+	*keys = NULL;
+	if (token_init() < 0) {
+		snprintf(err, errlen, "cannot initialise libsodium");
+		return EX_SOFTWARE;
+	}
+	/* refuse a root run before binding anything */
+	if ((rc = daemon_check_user(cfg->milter.user, "milter", err, errlen)) != 0)
+		return rc;
+	if (!(*keys = token_keys_load(cfg->global.secret_file, err, errlen)))
+		return EX_CONFIG;
+	/* the password file is private to root: read it before dropping privileges */
+	if ((rc = beacon_check_database(cfg, err, errlen)) != 0) {
+		token_keys_free(*keys);
+		*keys = NULL;
+		return rc;
+	}
+	if (cfg->milter.attachments == CFG_ATT_LINK)
+		log_warnx("attachments = link: this release keeps attachments in the message");
+	return 0;
+}
+
+/* milter_check - beacon_check_fn for -n: milter_setup, then let go */
+static int milter_check(const struct beacon_cfg *cfg, char *err, size_t errlen)
+{
+	struct token_keys *keys;
+	int rc = milter_setup(cfg, &keys, err, errlen);
+
+	token_keys_free(keys);
+	return rc;
+}
+
+/* milter_open - directories, the libmilter socket (as root), detach, pid file, drop */
+static void milter_open(const struct beacon_cfg *cfg, const struct beacon_opts *opts,
+			const char *upath)
+{
+	if (daemon_prepare_dir(cfg->milter.spool_dir, cfg->milter.user, 0700) < 0)
+		log_fatal_status(EX_OSERR, "cannot prepare spool directory %s: %s",
+				 cfg->milter.spool_dir, strerror(errno));
+	if (upath)
+		main_socket_dir(upath, cfg->milter.user);
+	if (smfi_setconn(cfg->milter.socket) != MI_SUCCESS)
+		log_fatal_status(EX_CONFIG, "bad socket '%s'", cfg->milter.socket);
+	if (smfi_register(callbacks_desc) != MI_SUCCESS)
+		log_fatalx("smfi_register failed");
+	if (smfi_opensocket(1) != MI_SUCCESS)
+		log_fatal_status(EX_OSERR, "cannot open milter socket %s", cfg->milter.socket);
+	if (upath)
+		main_socket_owner(upath, cfg->milter.user);
+	daemon_detach(opts->foreground);
+	daemon_pidfile(cfg->milter.pidfile);
+	daemon_drop(cfg->milter.user, "milter");
+}
+
+/* milter_stop - after smfi_main: let sessions end, stop the threads, remove files */
+static void milter_stop(const struct beacon_cfg *cfg, struct store *store,
+			struct suppress *suppress, const char *upath)
+{
+	log_info("stopping");
+	/* sessions run in their own threads: let them finish (bounded) */
+	for (int i = 0; i < 200 && callbacks_sessions() > 0; i++)
+		usleep(50000);
+	if (callbacks_sessions() > 0)
+		log_warnx("%d MTA connections still open at exit", callbacks_sessions());
+	suppress_stop(suppress);
+	store_stop(store);
+	if (upath)
+		unlink(upath);
+	if (cfg->milter.pidfile && *cfg->milter.pidfile && unlink(cfg->milter.pidfile) < 0 &&
+	    errno != ENOENT)
+		log_debug("cannot remove %s (it belongs to root)", cfg->milter.pidfile);
+}
+
 /* main - start, serve, stop */
 int main(int argc, char **argv)
 {
+	static const struct beacon_prog prog = {
+		"beacon-milter", "[-c FILE] [-f] [-n] [-d]", 1, milter_check
+	};
 	struct beacon_opts opts;
 	struct beacon_cfg cfg;
 	struct milter_env env;
@@ -102,57 +184,19 @@ int main(int argc, char **argv)
 	struct store *store;
 	struct suppress *suppress;
 	const char *upath;
-	char err[1024], *placeholder, *rhost;
-	guint16 rport;
+	char err[1024], *placeholder;
 	sigset_t sigs;
 	int rc;
 
-	beacon_start(argc, argv, "beacon-milter", "[-c FILE] [-f] [-n] [-d]", 1, &opts, &cfg);
-	if (token_init() < 0)
-		log_fatalx("cannot initialise libsodium");
-	keys = token_keys_load(cfg.global.secret_file, err, sizeof(err));
-	if (!keys) {
-		log_warnx("%s", err);
-		exit(EX_CONFIG);
-	}
-	if (reinject_parse(cfg.milter.reinject, &rhost, &rport, err, sizeof(err)) < 0) {
-		log_warnx("%s: %s", cfg.path ? cfg.path : "beacon.conf", err);
-		exit(EX_CONFIG);
-	}
-	g_free(rhost);
+	beacon_init(argc, argv, &prog, &opts, &cfg);
+	if ((rc = milter_setup(&cfg, &keys, err, sizeof(err))) != 0)
+		log_fatal_status(rc, "%s", err);
 	placeholder = cfg_placeholder_url(&cfg);
 	if (!placeholder)
 		log_fatalx("out of memory");
-	if (daemon_prepare_dir(cfg.milter.spool_dir, cfg.milter.user, 0700) < 0)
-		log_fatal("cannot prepare spool directory %s", cfg.milter.spool_dir);
 	upath = main_unix_path(cfg.milter.socket);
-	if (upath)
-		main_socket_dir(upath, cfg.milter.user);
-
-	if (cfg.milter.attachments == CFG_ATT_LINK)
-		log_warnx("attachments = link: this release keeps attachments in the message");
-	/* refuse a root run before binding anything */
-	daemon_check_user(cfg.milter.user, "milter");
 	g_mime_init();
-	if (smfi_setconn(cfg.milter.socket) != MI_SUCCESS)
-		log_fatalx("bad socket '%s'", cfg.milter.socket);
-	if (smfi_register(callbacks_desc) != MI_SUCCESS)
-		log_fatalx("smfi_register failed");
-	if (smfi_opensocket(1) != MI_SUCCESS)
-		log_fatalx("cannot open milter socket %s", cfg.milter.socket);
-	if (upath)
-		main_socket_owner(upath, cfg.milter.user);
-
-	/* the password file is private to root: read it before dropping privileges */
-	if (db_password_preload(&cfg, err, sizeof(err)) < 0) {
-		if (!opts.foreground)
-			fprintf(stderr, "%s\n", err);
-		log_set_exit(EX_CONFIG);
-		log_fatalx("%s", err);
-	}
-	daemon_detach(opts.foreground);
-	daemon_pidfile(cfg.milter.pidfile);
-	daemon_drop(cfg.milter.user, "milter");
+	milter_open(&cfg, &opts, upath);
 
 	store = store_new(&cfg, err, sizeof(err));
 	if (!store)
@@ -164,10 +208,10 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	if (store_start(store) < 0)
-		exit(EX_OSERR);
+		log_fatal_status(EX_OSERR, "cannot start the store");
 	suppress = suppress_new(&cfg);
 	if (suppress_start(suppress) < 0)
-		exit(EX_OSERR);
+		log_fatal_status(EX_OSERR, "cannot start the suppression list");
 	env = (struct milter_env){ &cfg, keys, placeholder, store };
 	callbacks_init(&env, suppress, upath == NULL);
 	log_info("listening on %s; per_recipient = %s, copies to %s", cfg.milter.socket,
@@ -176,19 +220,7 @@ int main(int argc, char **argv)
 
 	rc = smfi_main();
 
-	log_info("stopping");
-	/* sessions run in their own threads: let them finish (bounded) */
-	for (int i = 0; i < 200 && callbacks_sessions() > 0; i++)
-		usleep(50000);
-	if (callbacks_sessions() > 0)
-		log_warnx("%d MTA connections still open at exit", callbacks_sessions());
-	suppress_stop(suppress);
-	store_stop(store);
-	if (upath)
-		unlink(upath);
-	if (cfg.milter.pidfile && *cfg.milter.pidfile && unlink(cfg.milter.pidfile) < 0 &&
-	    errno != ENOENT)
-		log_debug("cannot remove %s (it belongs to root)", cfg.milter.pidfile);
+	milter_stop(&cfg, store, suppress, upath);
 	token_keys_free(keys);
 	free(placeholder);
 	cfg_free(&cfg);

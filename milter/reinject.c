@@ -20,6 +20,7 @@
 
 #include <gio/gio.h>
 
+#include "hostport.h"
 #include "reinject.h"
 
 #define REINJECT_LINE_MAX 2048	/* longest reply line accepted */
@@ -53,53 +54,20 @@ struct reinject_reply {
 	char text[256];			/* the last line, for messages */
 };
 
-/* reinject_parse - "inet:PORT@HOST", "inet6:PORT@HOST", "HOST:PORT" or "[V6]:PORT" */
+/* reinject_parse - "inet:PORT@HOST", "inet6:PORT@HOST", "HOST:PORT" or "[V6]:PORT"
+ * (lib/hostport.c); HOST is g_malloc'd */
 int reinject_parse(const char *spec, char **host, guint16 *port, char *err, size_t errlen)
 {
-	const char *h = NULL, *p = NULL, *at;
-	size_t hlen = 0;
-	char *end;
-	long n;
+	struct hostport hp;
+	char why[128];
 
 	*host = NULL;
-	if (!spec || !*spec) {
-		snprintf(err, errlen, "reinject is empty");
+	if (hostport_parse(spec ? spec : "", HOSTPORT_CONNECT, &hp, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "reinject '%s': %s", spec ? spec : "", why);
 		return -1;
 	}
-	if (strncmp(spec, "inet:", 5) == 0 || strncmp(spec, "inet6:", 6) == 0) {
-		p = strchr(spec, ':') + 1;
-		at = strchr(p, '@');
-		if (at) {
-			h = at + 1;
-			hlen = strlen(h);
-		}
-	} else if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
-		if (close && close[1] == ':') {
-			h = spec + 1;
-			hlen = (size_t)(close - h);
-			p = close + 2;
-		}
-	} else if ((at = strrchr(spec, ':')) != NULL && memchr(spec, ':', (size_t)(at - spec)) == NULL) {
-		h = spec;
-		hlen = (size_t)(at - spec);
-		p = at + 1;
-	}
-	if (h && hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-		h++;
-		hlen -= 2;
-	}
-	if (!h || hlen == 0 || !p) {
-		snprintf(err, errlen, "reinject '%s': expected inet:PORT@HOST or HOST:PORT", spec);
-		return -1;
-	}
-	n = strtol(p, &end, 10);
-	if (end == p || (*end != '\0' && *end != '@') || n < 1 || n > 65535) {
-		snprintf(err, errlen, "reinject '%s': bad port", spec);
-		return -1;
-	}
-	*host = g_strndup(h, hlen);
-	*port = (guint16)n;
+	*host = g_strdup(hp.host);
+	*port = (guint16)hp.port;
 	return 0;
 }
 

@@ -6,7 +6,8 @@
  * DESCRIPTION
  *	See store.h for the rules.  One mutex guards the pool slots and the
  *	up/down state; nothing slow (connecting, writing, spooling) happens
- *	while it is held.
+ *	while it is held.  Deadlines and timed waits use the monotonic clock
+ *	(clock.h); whether to spool is the failure policy's (policy.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,8 +16,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "db.h"
 #include "log.h"
+#include "policy.h"
 #include "spool.h"
 #include "store.h"
 #include "store_sql.h"
@@ -47,11 +50,23 @@ struct store {
 	PGconn *rconn;		/* the replay thread's own session */
 };
 
-/* store_timeout_ms - how long one write may take */
-static int store_timeout_ms(const struct store *st)
+/* store_cond_init - a condition whose timed waits read the clock of clock.h */
+static void store_cond_init(pthread_cond_t *cond)
 {
-	long t = st->cfg->database.statement_timeout;
-	return (int)((t > 0 && t < 600000 ? t : 5000) + 1000);
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+/* store_wait - wait on COND until DEADLINE (clock_now_us) at the latest */
+static void store_wait(struct store *st, pthread_cond_t *cond, long long deadline)
+{
+	struct timespec ts = { (time_t)(deadline / 1000000), (long)(deadline % 1000000) * 1000 };
+
+	pthread_cond_timedwait(cond, &st->lock, &ts);
 }
 
 /* store_new - the store with its spool open */
@@ -68,8 +83,8 @@ struct store *store_new(const struct beacon_cfg *cfg, char *err, size_t errlen)
 	st->nslots = (int)CLAMP(cfg->milter.db_pool_size, 1, STORE_POOL_MAX);
 	st->slots = g_new0(struct store_slot, st->nslots);
 	pthread_mutex_init(&st->lock, NULL);
-	pthread_cond_init(&st->freed, NULL);
-	pthread_cond_init(&st->wake, NULL);
+	store_cond_init(&st->freed);
+	store_cond_init(&st->wake);
 	return st;
 }
 
@@ -104,7 +119,7 @@ static void store_mark_down(struct store *st, const char *qid)
 
 /* store_get - lend a slot (connecting it if needed) before DEADLINE; -1 if none.
  * *FRESH tells whether the session was opened for this call. */
-static int store_get(struct store *st, gint64 deadline, const char *qid, int *fresh)
+static int store_get(struct store *st, long long deadline, const char *qid, int *fresh)
 {
 	int idx = -1;
 
@@ -120,18 +135,9 @@ static int store_get(struct store *st, gint64 deadline, const char *qid, int *fr
 		if (idx >= 0)
 			break;
 		/* every session is busy: wait for one, within the deadline */
-		gint64 left = deadline - g_get_monotonic_time();
-		if (left <= 0)
+		if (clock_left_ms(deadline) == 0)
 			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += (time_t)(left / 1000000);
-		ts.tv_nsec += (long)(left % 1000000) * 1000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&st->freed, &st->lock, &ts);
+		store_wait(st, &st->freed, deadline);
 	}
 	if (idx >= 0)
 		st->slots[idx].busy = 1;
@@ -186,8 +192,8 @@ static enum store_result store_spool(struct store *st, const struct msg_record *
 /* store_put - database if it is up, else the spool (or failure) */
 enum store_result store_put(struct store *st, const struct msg_record *rec, const char *qid)
 {
-	int timeout = store_timeout_ms(st);
-	gint64 deadline = g_get_monotonic_time() + (gint64)timeout * 1000;
+	int timeout = db_timeout_ms(st->cfg, STORE_UNBOUNDED_MS, STORE_MARGIN_MS);
+	long long deadline = clock_after_ms(timeout);
 	enum store_sql_rc rc = STORE_SQL_DOWN;
 
 	/* a pooled session the server closed fails at once: one more try on a new one */
@@ -210,7 +216,7 @@ enum store_result store_put(struct store *st, const struct msg_record *rec, cons
 		return STORE_FAILED;
 	}
 	store_mark_down(st, qid);
-	if (st->cfg->milter.on_db_error != CFG_DBERR_SPOOL)
+	if (policy_decide(st->cfg, POLICY_DB_DOWN, 0).action != POLICY_SPOOL)
 		return STORE_FAILED;
 	return store_spool(st, rec, qid);
 }
@@ -238,7 +244,9 @@ static int store_replay_one(void *arg, uint8_t type, const void *data, size_t le
 			  type, len);
 		return 0;
 	}
-	rc = store_sql_write(st->rconn, rec, store_timeout_ms(st), rec->queue_id);
+	rc = store_sql_write(st->rconn, rec,
+			     db_timeout_ms(st->cfg, STORE_UNBOUNDED_MS, STORE_MARGIN_MS),
+			     rec->queue_id);
 	if (rc == STORE_SQL_DATA)
 		log_warnx("spool: database refused message %s (queue id %s); skipped", rec->id,
 			  rec->queue_id);
@@ -303,12 +311,9 @@ static void *store_thread(void *arg)
 			PQfinish(st->rconn);
 			st->rconn = NULL;
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += pause;
 		pthread_mutex_lock(&st->lock);
 		if (!st->stop)
-			pthread_cond_timedwait(&st->wake, &st->lock, &ts);
+			store_wait(st, &st->wake, clock_after_ms(pause * 1000LL));
 	}
 	pthread_mutex_unlock(&st->lock);
 	return NULL;

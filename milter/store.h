@@ -19,10 +19,11 @@
  *	twice (a replay after a lost answer) changes nothing.
  *
  *	When the database fails or is too slow, the store is marked down and
- *	later messages do not wait for it at all.  With on_db_error = spool
- *	the record is appended (fsync'd) to spool_dir/milter.spool and
- *	store_put() answers STORE_SPOOLED; with accept or tempfail it answers
- *	STORE_FAILED and the caller delivers untracked or temp-fails.
+ *	later messages do not wait for it at all.  When the failure policy
+ *	says to spool (policy.h: on_db_error = spool) the record is appended
+ *	(fsync'd) to spool_dir/milter.spool and store_put() answers
+ *	STORE_SPOOLED; otherwise, or when even the spool fails, it answers
+ *	STORE_FAILED and the caller applies the policy (POLICY_ROWS_LOST).
  *
  *	A background thread started by store_start() checks once a second
  *	(backing off to 5 s while the database stays down): it replays the
@@ -39,13 +40,19 @@
 #include "cfg.h"
 #include "record.h"
 
+/* how long the milter waits for one statement: statement_timeout plus
+ * STORE_MARGIN_MS, or STORE_UNBOUNDED_MS plus it when statement_timeout sets
+ * no bound (0, or 10 minutes and over): mail waits meanwhile */
+#define STORE_UNBOUNDED_MS 5000
+#define STORE_MARGIN_MS 1000
+
 struct store;
 
 /* store_result - what became of one record */
 enum store_result {
 	STORE_OK,	/* in the database */
 	STORE_SPOOLED,	/* in the spool, replayed later */
-	STORE_FAILED,	/* neither: the caller applies on_db_error */
+	STORE_FAILED,	/* neither: the caller applies the failure policy */
 };
 
 /* store_new - open the spool (created 0600); NULL with ERR */

@@ -8,10 +8,9 @@
  *	escaped, which is data, never SQL.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <poll.h>
-#include <string.h>
+#include <stdio.h>
 
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 #include "store_sql.h"
@@ -70,65 +69,28 @@ void store_sql_array(GString *out, const char *const *v, size_t n)
 	g_string_append_c(out, '}');
 }
 
-/* store_sql_classify - what a failed result means */
-static enum store_sql_rc store_sql_classify(PGconn *conn, const PGresult *res)
-{
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-
-	if (PQstatus(conn) != CONNECTION_OK)
-		return STORE_SQL_DOWN;
-	if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0))
-		return STORE_SQL_DATA;
-	return STORE_SQL_DOWN;
-}
-
-/* store_sql_failed - log a failed result after WHO (the queue id); what it means */
-static enum store_sql_rc store_sql_failed(PGconn *conn, const PGresult *res, const char *who)
-{
-	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
-
-	log_warnx("%s: database %s: insert message: %.*s", who, PQhost(conn) ? PQhost(conn) : "",
-		  (int)strcspn(msg, "\n"), msg);
-	return store_sql_classify(conn, res);
-}
-
-/* store_sql_run - send the prepared statement, read every result within the deadline */
-static enum store_sql_rc store_sql_run(PGconn *conn, const char *const *vals, gint64 deadline,
+/* store_sql_run - send the prepared statement, read every result within the deadline;
+ * a failure is logged after WHO */
+static enum store_sql_rc store_sql_run(PGconn *conn, const char *const *vals, long long deadline,
 				       const char *who)
 {
-	enum store_sql_rc rc = STORE_SQL_OK;
-	PGresult *res;
-	int f;
+	PGresult *res = NULL;
+	enum db_fault f = db_flush(conn, PQsendQueryPrepared(conn, STORE_SQL_NAME,
+			STORE_SQL_NPARAMS, vals, NULL, NULL, 0), deadline);
+	const char *msg;
+	int len;
 
-	if (!PQsendQueryPrepared(conn, STORE_SQL_NAME, STORE_SQL_NPARAMS, vals, NULL, NULL, 0)) {
-		return store_sql_failed(conn, NULL, who);
+	if (f == DB_OK)
+		f = db_results(conn, deadline, &res);
+	if (f == DB_TIMEOUT) {
+		log_warnx("%s: database: no answer in time", who);
+	} else if (f != DB_OK) {
+		msg = db_error(conn, res, &len);
+		log_warnx("%s: database %s: insert message: %.*s", who,
+			  PQhost(conn) ? PQhost(conn) : "", len, msg);
 	}
-	while ((f = PQflush(conn)) == 1) {
-		if (db_wait(conn, POLLOUT | POLLIN, deadline) < 0 || !PQconsumeInput(conn)) {
-			log_warnx("%s: database: no answer in time", who);
-			return STORE_SQL_TIMEOUT;
-		}
-	}
-	if (f < 0)
-		return STORE_SQL_DOWN;
-	for (;;) {
-		while (PQisBusy(conn)) {
-			if (db_wait(conn, POLLIN, deadline) < 0) {
-				log_warnx("%s: database: no answer in time", who);
-				return STORE_SQL_TIMEOUT;
-			}
-			if (!PQconsumeInput(conn))
-				return STORE_SQL_DOWN;
-		}
-		res = PQgetResult(conn);
-		if (!res)
-			break;
-		ExecStatusType rs = PQresultStatus(res);
-		if (rc == STORE_SQL_OK && rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
-			rc = store_sql_failed(conn, res, who);
-		PQclear(res);
-	}
-	return rc;
+	PQclear(res);
+	return (enum store_sql_rc)f;
 }
 
 /* store_sql_write - one message: build the parameters, run the statement */
@@ -179,7 +141,7 @@ enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, in
 		store_sql_array(arr[c], (const char *const *)col[c]->pdata, col[c]->len);
 		vals[13 + c] = arr[c]->str;
 	}
-	rc = store_sql_run(conn, vals, g_get_monotonic_time() + (gint64)timeout_ms * 1000, who);
+	rc = store_sql_run(conn, vals, clock_after_ms(timeout_ms), who);
 	for (int c = 0; c < 8; c++) {
 		g_string_free(arr[c], TRUE);
 		g_ptr_array_free(col[c], TRUE);

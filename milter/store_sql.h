@@ -11,23 +11,25 @@
  *	beacon.messages row with data-modifying CTEs that insert the
  *	recipients and links rows from array parameters: one statement, one
  *	transaction, one round trip, ON CONFLICT DO NOTHING everywhere.
- *	store_sql_write() runs it without blocking past TIMEOUT_MS: the
- *	socket is polled, so a database that stopped answering (even one
- *	whose server cannot enforce statement_timeout) costs at most that.
+ *	store_sql_write() runs it without blocking past TIMEOUT_MS
+ *	(db_flush() and db_results(), see db.h), so a database that stopped
+ *	answering (even one whose server cannot enforce statement_timeout)
+ *	costs at most that.
  */
 #ifndef BEACON_STORE_SQL_H
 #define BEACON_STORE_SQL_H
 
 #include <libpq-fe.h>
 
+#include "db.h"
 #include "record.h"
 
-/* store_sql_rc - how a write ended */
+/* store_sql_rc - how a write ended (the enum db_fault of the statement) */
 enum store_sql_rc {
-	STORE_SQL_OK,		/* committed */
-	STORE_SQL_DATA,		/* refused for its data (SQLSTATE classes 22 and 23): retrying will not help */
-	STORE_SQL_DOWN,		/* connection or server trouble: drop the session */
-	STORE_SQL_TIMEOUT,	/* no answer in time: drop the session, do not wait again */
+	STORE_SQL_OK = DB_OK,		/* committed */
+	STORE_SQL_DATA = DB_DATA,	/* refused for its data (SQLSTATE classes 22 and 23): retrying will not help */
+	STORE_SQL_DOWN = DB_DOWN,	/* connection or server trouble: drop the session */
+	STORE_SQL_TIMEOUT = DB_TIMEOUT,	/* no answer in time: drop the session, do not wait again */
 };
 
 /* store_sql_prepare - prepare the statement on CONN; 0 or -1 (logged) */

@@ -6,13 +6,13 @@
  *	See suppress.h.  A list is an immutable hash set with a reference
  *	count: a reload builds a new one and swaps it in under the mutex, so
  *	a message keeps the list it looked at even while a reload runs.  The
- *	query is sent without blocking and its answer awaited with poll(),
- *	so even a database that stopped answering costs at most
- *	statement_timeout plus a second, in the refresh thread only.
+ *	query is sent without blocking and its answer awaited within a
+ *	deadline (db_flush, db_results), so even a database that stopped
+ *	answering costs at most statement_timeout plus a second, in the
+ *	refresh thread only.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -20,8 +20,10 @@
 #include <glib.h>
 #include <libpq-fe.h>
 
+#include "clock.h"
 #include "db.h"
 #include "log.h"
+#include "store.h"
 #include "suppress.h"
 
 /* suppress_list - one loaded list */
@@ -135,60 +137,34 @@ void suppress_set(struct suppress *s, struct suppress_list *l)
 static struct suppress_list *suppress_query(struct suppress *s, PGconn *conn, char *err,
 					    size_t errlen)
 {
-	long st = s->cfg->database.statement_timeout;
-	gint64 deadline = g_get_monotonic_time() + ((st > 0 && st < 600000 ? st : 5000) + 1000) * 1000;
+	long long deadline = clock_after_ms(db_timeout_ms(s->cfg, STORE_UNBOUNDED_MS, STORE_MARGIN_MS));
 	struct suppress_list *l = NULL;
-	PGresult *res;
-	int f;
+	enum db_fault f = DB_DOWN;
+	PGresult *res = NULL;
+	const char *msg;
+	int len;
 
-	if (PQsetnonblocking(conn, 1) != 0 ||
-	    !PQsendQuery(conn, "SELECT pattern FROM beacon.suppressions")) {
-		snprintf(err, errlen, "%s", PQerrorMessage(conn));
-		return NULL;
-	}
-	while ((f = PQflush(conn)) == 1)
-		if (db_wait(conn, POLLIN | POLLOUT, deadline) < 0 || !PQconsumeInput(conn))
-			break;
-	if (f == 1)
-		snprintf(err, errlen, "cannot send the query in time");
-	else if (f < 0)
-		snprintf(err, errlen, "%s", PQerrorMessage(conn));
-	for (;;) {
-		while (f == 0 && PQisBusy(conn)) {
-			if (db_wait(conn, POLLIN, deadline) < 0) {
-				snprintf(err, errlen, "no answer in time");
-				f = -1;
-			} else if (!PQconsumeInput(conn)) {
-				snprintf(err, errlen, "%s", PQerrorMessage(conn));
-				f = -1;
-			}
-		}
-		if (f != 0) {
-			suppress_list_unref(l);
-			return NULL;
-		}
-		res = PQgetResult(conn);
-		if (!res)
-			break;
-		if (PQresultStatus(res) == PGRES_TUPLES_OK && !l) {
-			int n = PQntuples(res);
-			const char **v = g_new(const char *, n > 0 ? n : 1);
-			for (int i = 0; i < n; i++)
-				v[i] = PQgetvalue(res, i, 0);
-			l = suppress_list_new(v, (size_t)n);
-			g_free(v);
-		} else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-			f = -1;
-		}
-		PQclear(res);
-	}
-	if (f != 0) {
-		suppress_list_unref(l);
-		return NULL;
-	}
-	if (!l)
+	if (PQsetnonblocking(conn, 1) == 0)
+		f = db_flush(conn, PQsendQuery(conn, "SELECT pattern FROM beacon.suppressions"),
+			     deadline);
+	if (f == DB_OK)
+		f = db_results(conn, deadline, &res);
+	if (f == DB_OK && res && PQresultStatus(res) == PGRES_TUPLES_OK) {
+		int n = PQntuples(res);
+		const char **v = g_new(const char *, n > 0 ? n : 1);
+		for (int i = 0; i < n; i++)
+			v[i] = PQgetvalue(res, i, 0);
+		l = suppress_list_new(v, (size_t)n);
+		g_free(v);
+	} else if (f == DB_TIMEOUT) {
+		snprintf(err, errlen, "no answer in time");
+	} else if (f == DB_OK) {
 		snprintf(err, errlen, "no result");
+	} else {
+		msg = db_error(conn, res, &len);
+		snprintf(err, errlen, "%.*s", len, msg);
+	}
+	PQclear(res);
 	return l;
 }
 

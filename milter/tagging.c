@@ -17,36 +17,36 @@
 #include "log.h"
 #include "tagging.h"
 
-/* xb_cursor - a position in the header value being parsed */
-struct xb_cursor {
+/* tagging_cursor - a position in the header value being parsed */
+struct tagging_cursor {
 	const char *p;		/* next byte */
 };
 
-/* xb_skip_ws - skip blanks and folding line breaks */
-static void xb_skip_ws(struct xb_cursor *c)
+/* tagging_skip_ws - skip blanks and folding line breaks */
+static void tagging_skip_ws(struct tagging_cursor *c)
 {
 	while (*c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n')
 		c->p++;
 }
 
-/* xb_is_tchar - may this byte appear in an unquoted word? */
-static int xb_is_tchar(char ch)
+/* tagging_is_tchar - may this byte appear in an unquoted word? */
+static int tagging_is_tchar(char ch)
 {
 	return ch && !strchr(" \t\r\n;=\"", ch);
 }
 
-/* xb_word - read an unquoted word into a new string (NULL if none) */
-static char *xb_word(struct xb_cursor *c)
+/* tagging_word - read an unquoted word into a new string (NULL if none) */
+static char *tagging_word(struct tagging_cursor *c)
 {
 	const char *s = c->p;
 
-	while (xb_is_tchar(*c->p))
+	while (tagging_is_tchar(*c->p))
 		c->p++;
 	return c->p > s ? g_strndup(s, (gsize)(c->p - s)) : NULL;
 }
 
-/* xb_quoted - read a "quoted string" with \ escapes; NULL if unterminated */
-static char *xb_quoted(struct xb_cursor *c)
+/* tagging_quoted - read a "quoted string" with \ escapes; NULL if unterminated */
+static char *tagging_quoted(struct tagging_cursor *c)
 {
 	GString *s = g_string_new(NULL);
 
@@ -71,8 +71,8 @@ static char *xb_quoted(struct xb_cursor *c)
 	return g_string_free(s, FALSE);
 }
 
-/* xb_bool - read a boolean word; 1, 0, or -1 if it is none */
-static int xb_bool(const char *v)
+/* tagging_bool - read a boolean word; 1, 0, or -1 if it is none */
+static int tagging_bool(const char *v)
 {
 	static const char *yes[] = { "yes", "true", "on", "1" }, *no[] = { "no", "false", "off", "0" };
 
@@ -85,8 +85,8 @@ static int xb_bool(const char *v)
 	return -1;
 }
 
-/* xb_keyword - the leading keyword: XB_TRACK, XB_NO, or XB_NONE if not one */
-static enum xbeacon_mode xb_keyword(const char *w)
+/* tagging_keyword - the leading keyword: XB_TRACK, XB_NO, or XB_NONE if not one */
+static enum xbeacon_mode tagging_keyword(const char *w)
 {
 	static const char *track[] = { "track", "yes", "on", "1" }, *no[] = { "no", "off", "none", "0" };
 
@@ -99,8 +99,8 @@ static enum xbeacon_mode xb_keyword(const char *w)
 	return XB_NONE;
 }
 
-/* xb_campaign - decode, validate and cut a campaign name */
-static char *xb_campaign(const char *raw)
+/* tagging_campaign - decode, validate and cut a campaign name */
+static char *tagging_campaign(const char *raw)
 {
 	char *dec = strstr(raw, "=?") ? g_mime_utils_header_decode_text(NULL, raw) : g_strdup(raw);
 	char *valid = g_utf8_make_valid(dec, -1);
@@ -117,8 +117,8 @@ static char *xb_campaign(const char *raw)
 	return valid;
 }
 
-/* xb_fail - mark the header malformed: every parameter back to its default */
-static int xb_fail(struct xbeacon *xb, const char *why, char *key, char *val)
+/* tagging_fail - mark the header malformed: every parameter back to its default */
+static int tagging_fail(struct xbeacon *xb, const char *why, char *key, char *val)
 {
 	enum xbeacon_mode mode = xb->mode == XB_NO ? XB_NO : XB_TRACK;
 
@@ -131,18 +131,18 @@ static int xb_fail(struct xbeacon *xb, const char *why, char *key, char *val)
 	return -1;
 }
 
-/* xb_param - apply KEY=VAL; 0, or -1 on a bad value */
-static int xb_param(struct xbeacon *xb, const char *key, const char *val)
+/* tagging_param - apply KEY=VAL; 0, or -1 on a bad value */
+static int tagging_param(struct xbeacon *xb, const char *key, const char *val)
 {
 	int b;
 
 	if (strcasecmp(key, "clicks") == 0 || strcasecmp(key, "notify") == 0) {
-		if ((b = xb_bool(val)) < 0)
+		if ((b = tagging_bool(val)) < 0)
 			return -1;
 		*(strcasecmp(key, "clicks") == 0 ? &xb->clicks : &xb->notify) = b;
 	} else if (strcasecmp(key, "campaign") == 0) {
 		g_free(xb->campaign);
-		xb->campaign = xb_campaign(val);
+		xb->campaign = tagging_campaign(val);
 	} else if (strcasecmp(key, "attachments") == 0) {
 		if (strcasecmp(val, "link") == 0)
 			xb->attachments = CFG_ATT_LINK;
@@ -160,7 +160,7 @@ static int xb_param(struct xbeacon *xb, const char *key, const char *val)
 /* xbeacon_parse - read the tag header */
 int xbeacon_parse(const char *value, struct xbeacon *xb)
 {
-	struct xb_cursor c;
+	struct tagging_cursor c;
 	int first = 1;
 
 	memset(xb, 0, sizeof(*xb));
@@ -172,7 +172,7 @@ int xbeacon_parse(const char *value, struct xbeacon *xb)
 	for (;;) {
 		char *key = NULL, *val = NULL;
 
-		xb_skip_ws(&c);
+		tagging_skip_ws(&c);
 		if (*c.p == '\0')
 			break;
 		if (*c.p == ';') {
@@ -181,14 +181,14 @@ int xbeacon_parse(const char *value, struct xbeacon *xb)
 			continue;
 		}
 		if (*c.p == '"')
-			return xb_fail(xb, "quoted string where a name belongs", NULL, NULL);
-		key = xb_word(&c);
+			return tagging_fail(xb, "quoted string where a name belongs", NULL, NULL);
+		key = tagging_word(&c);
 		if (!key)
-			return xb_fail(xb, "parameter without a name", NULL, NULL);
-		xb_skip_ws(&c);
+			return tagging_fail(xb, "parameter without a name", NULL, NULL);
+		tagging_skip_ws(&c);
 		if (*c.p != '=') {
 			/* a bare word: the keyword if it comes first */
-			enum xbeacon_mode k = first ? xb_keyword(key) : XB_NONE;
+			enum xbeacon_mode k = first ? tagging_keyword(key) : XB_NONE;
 			if (k != XB_NONE) {
 				xb->mode = k;
 			} else {
@@ -198,22 +198,23 @@ int xbeacon_parse(const char *value, struct xbeacon *xb)
 			g_free(key);
 		} else {
 			c.p++;
-			xb_skip_ws(&c);
-			val = *c.p == '"' ? xb_quoted(&c) : xb_word(&c);
+			tagging_skip_ws(&c);
+			val = *c.p == '"' ? tagging_quoted(&c) : tagging_word(&c);
 			if (!val)
-				return xb_fail(xb, *c.p ? "bad value" : "unterminated value", key, NULL);
-			if (xb_param(xb, key, val) < 0) {
+				return tagging_fail(xb, *c.p ? "bad value" : "unterminated value",
+						    key, NULL);
+			if (tagging_param(xb, key, val) < 0) {
 				char why[80];
 				snprintf(why, sizeof(why), "bad value for %.30s", key);
-				return xb_fail(xb, why, key, val);
+				return tagging_fail(xb, why, key, val);
 			}
 			g_free(key);
 			g_free(val);
 		}
 		first = 0;
-		xb_skip_ws(&c);
+		tagging_skip_ws(&c);
 		if (*c.p && *c.p != ';')
-			return xb_fail(xb, "missing ';'", NULL, NULL);
+			return tagging_fail(xb, "missing ';'", NULL, NULL);
 	}
 	return 0;
 }

@@ -6,8 +6,10 @@
  * DESCRIPTION
  *	See track.h for the order of the rules.  Every way out that leaves
  *	the message alone fills out->reason; the callbacks log it after the
- *	queue id.  Copies are rendered one at a time and freed once handed
- *	over, so a split holds at most two renderings at once.
+ *	queue id.  Every failure goes through track_policy(), which asks the
+ *	failure policy (policy.h) and names the cause in out->cause.  Copies
+ *	are rendered one at a time and freed once handed over, so a split
+ *	holds at most two renderings at once.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -77,6 +79,24 @@ static void track_untouched(struct track_out *out, const char *reason, int remov
 	out->verdict = TRACK_UNTOUCHED;
 	out->remove_tag = remove_tag;
 	g_strlcpy(out->reason, reason, sizeof(out->reason));
+}
+
+/* track_policy - the failure policy for CAUSE sets the verdict (DETAIL, if any, follows the
+ * reason); the action, which for POLICY_SPOOL and POLICY_CONTINUE leaves OUT alone */
+static enum policy_action track_policy(const struct milter_env *env, struct track_out *out,
+				       enum policy_cause cause, const char *detail)
+{
+	struct policy p = policy_decide(env->cfg, cause, out->copies);
+
+	if (p.action != POLICY_TEMPFAIL && p.action != POLICY_UNTRACKED)
+		return p.action;
+	out->verdict = p.action == POLICY_TEMPFAIL ? TRACK_TEMPFAIL : TRACK_UNTOUCHED;
+	if (p.action == POLICY_UNTRACKED)
+		out->remove_tag = 1;
+	out->cause = cause;
+	snprintf(out->reason, sizeof(out->reason), "%s%s%.200s", p.reason, detail ? ": " : "",
+		 detail ? detail : "");
+	return p.action;
 }
 
 /* track_link - html_link_fn: number the link, record it once, append its click URL */
@@ -258,19 +278,13 @@ static int track_store(const struct milter_env *env, const struct msg_ctx *m,
 	case STORE_FAILED:
 		break;
 	}
-	if (out->copies > 0) {
+	if (out->copies > 0)
+		/* the policy cannot temp-fail now: the caller delivers the original untracked */
 		log_warnx("%s: the rows of message %s are lost: %d cop%s already sent; "
 			  "the original is delivered untracked", msg_qid(m), rec->id, out->copies,
 			  out->copies == 1 ? "y was" : "ies were");
-		return -1;
-	}
-	if (env->cfg->milter.on_db_error == CFG_DBERR_TEMPFAIL) {
-		out->verdict = TRACK_TEMPFAIL;
-		g_strlcpy(out->reason, "database unavailable (on_db_error = tempfail)",
-			  sizeof(out->reason));
-	} else {
-		track_untouched(out, "database unavailable: delivered untracked", 1);
-	}
+	else
+		track_policy(env, out, POLICY_ROWS_LOST, NULL);
 	return -1;
 }
 
@@ -352,9 +366,7 @@ static int track_copies(struct track_run *t, int first_copy, int orig_tracked,
 		}
 		if (out->copies == 0) {
 			reinject_close(sess);
-			out->verdict = TRACK_TEMPFAIL;
-			snprintf(out->reason, sizeof(out->reason), "re-injection failed, nothing sent: %.200s",
-				 why);
+			track_policy(t->env, out, POLICY_REINJECT, why);
 			return -1;
 		}
 		/* the rest stay on the original: on its token, or untracked beside excluded ones */
@@ -395,6 +407,35 @@ static void track_mode(struct track_run *t, int planned, int orig_tracked, int s
 	else
 		snprintf(out->mode, sizeof(out->mode), "split: %d of %d copies, original untouched",
 			 out->copies, planned);
+}
+
+/* track_hand_over - the changes for the MTA: recipients that got a copy, and the original's
+ * body when its rows are STORED (else it goes out as it came) */
+static void track_hand_over(struct track_run *t, struct mime_render *orig, int stored,
+			    struct track_out *out)
+{
+	out->verdict = TRACK_REWRITTEN;
+	out->remove_tag = 1;
+	for (guint i = 0; i < t->nrc; i++) {
+		if (!t->rc[i].copied)
+			continue;
+		if (!out->delrcpts)
+			out->delrcpts = g_ptr_array_new_with_free_func(g_free);
+		g_ptr_array_add(out->delrcpts, g_strdup_printf("<%s>", t->rc[i].r->addr));
+	}
+	if (stored && orig->body) {
+		out->body = orig->body;
+		out->top_cte = orig->top_cte;
+		orig->body = NULL;
+		orig->top_cte = NULL;
+	} else if (out->edits) {
+		/* the original goes out as it came: no twin; forged copy headers still go */
+		for (guint i = out->edits->len; i > 0; i--) {
+			struct split_edit *e = g_ptr_array_index(out->edits, i - 1);
+			if (e->value || g_ascii_strcasecmp(e->name, "Content-Transfer-Encoding") == 0)
+				g_ptr_array_remove_index(out->edits, i - 1);
+		}
+	}
 }
 
 /* track_rewrite - tokens, renderings, copies, rows, storage for a message to track */
@@ -441,16 +482,10 @@ static void track_rewrite(struct track_run *t, const struct xbeacon *xb, const c
 	}
 	if (!orig_tracked)
 		mime_render_clear(&orig);
+	/* copies cannot be taken back: with the database known down, the policy applies first */
 	if (first_copy < t->ntok && t->env->store && !store_is_up(t->env->store) &&
-	    cfg->milter.on_db_error != CFG_DBERR_SPOOL) {
+	    track_policy(t->env, out, POLICY_DB_DOWN, NULL) != POLICY_SPOOL) {
 		mime_render_clear(&orig);
-		if (cfg->milter.on_db_error == CFG_DBERR_TEMPFAIL) {
-			out->verdict = TRACK_TEMPFAIL;
-			g_strlcpy(out->reason, "database unavailable (on_db_error = tempfail)",
-				  sizeof(out->reason));
-		} else {
-			track_untouched(out, "database unavailable: delivered untracked", 1);
-		}
 		return;
 	}
 	if (first_copy < t->ntok && track_copies(t, first_copy, orig_tracked, opts, out) < 0) {
@@ -464,59 +499,24 @@ static void track_rewrite(struct track_run *t, const struct xbeacon *xb, const c
 	track_mode(t, t->ntok - first_copy, orig_tracked, split, out);
 	g_strlcpy(out->msg_uuid, t->rec->id, sizeof(out->msg_uuid));
 	stored = track_store(t->env, t->m, t->rec, out) == 0;
-	if (!stored && out->copies == 0) {
-		mime_render_clear(&orig);
-		return;
-	}
-	out->verdict = TRACK_REWRITTEN;
-	out->remove_tag = 1;
-	for (guint i = 0; i < t->nrc; i++) {
-		if (!t->rc[i].copied)
-			continue;
-		if (!out->delrcpts)
-			out->delrcpts = g_ptr_array_new_with_free_func(g_free);
-		g_ptr_array_add(out->delrcpts, g_strdup_printf("<%s>", t->rc[i].r->addr));
-	}
-	if (stored && orig.body) {
-		out->body = orig.body;
-		out->top_cte = orig.top_cte;
-		orig.body = NULL;
-		orig.top_cte = NULL;
-	} else if (out->edits) {
-		/* the original goes out as it came: no twin; forged copy headers still go */
-		for (guint i = out->edits->len; i > 0; i--) {
-			struct split_edit *e = g_ptr_array_index(out->edits, i - 1);
-			if (e->value || g_ascii_strcasecmp(e->name, "Content-Transfer-Encoding") == 0)
-				g_ptr_array_remove_index(out->edits, i - 1);
-		}
-	}
+	if (stored || out->copies > 0)
+		track_hand_over(t, &orig, stored, out);
 	mime_render_clear(&orig);
 }
 
-/* track_copy_of - is M a copy the milter made? fills OUT for it */
-static int track_copy_of(const struct milter_env *env, const struct msg_ctx *m,
-			 struct track_out *out)
+/* track_copy_out - OUT for a verified copy of message UUID: only its copy header goes */
+static void track_copy_out(const struct milter_env *env, const struct msg_ctx *m,
+			   const char *uuid, struct track_out *out)
 {
-	const char *tag = env->cfg->milter.tag_header;
-	int forged;
-	char *uuid = split_copy_check(env->keys, tag, m, &forged);
-	char *name;
+	char *name = split_copy_header_name(env->cfg->milter.tag_header);
 
-	if (forged)
-		log_warnx("%s: %s-Copy header does not verify: treated as a new message", msg_qid(m),
-			  tag);
-	if (!uuid)
-		return 0;
 	out->verdict = TRACK_COPY;
 	g_strlcpy(out->msg_uuid, uuid, sizeof(out->msg_uuid));
 	snprintf(out->reason, sizeof(out->reason), "copy of message %s", uuid);
 	out->edits = split_edits_new();
-	name = split_copy_header_name(tag);
 	for (int i = msg_header_count(m, name); i >= 1; i--)
 		split_edit_add(out->edits, name, i, NULL);
 	g_free(name);
-	g_free(uuid);
-	return 1;
 }
 
 /* track_twin - plain_to_html: the text-only message with its HTML twin and the header edits */
@@ -550,6 +550,119 @@ static struct plain2html *track_twin(const struct msg_ctx *m, struct track_out *
 	return p;
 }
 
+/* track_head_check - the copy header, the size, signatures and the tag header */
+void track_head_check(const struct milter_env *env, const struct msg_ctx *m,
+		      struct track_head *h)
+{
+	const char *tag = env->cfg->milter.tag_header;
+
+	memset(h, 0, sizeof(*h));
+	h->copy_of = split_copy_check(env->keys, tag, m, &h->forged);
+	if (h->copy_of) {
+		h->verdict = TRACK_HEAD_COPY;
+		return;
+	}
+	xbeacon_parse(msg_header_get(m, tag), &h->xb);
+	if (m->oversize || !m->text)
+		h->why = "over max_message_size";
+	else
+		h->why = tagging_header_exclusion(msg_header_get(m, "Content-Type"),
+						  msg_header_count(m, "DKIM-Signature") > 0);
+	if (h->why)
+		h->verdict = TRACK_HEAD_UNTOUCHED;
+	else if (h->xb.mode == XB_NO)
+		h->verdict = TRACK_HEAD_NO;
+	else
+		h->verdict = TRACK_HEAD_BODY;
+}
+
+/* track_head_clear - the copy's UUID and the parsed tag header */
+void track_head_clear(struct track_head *h)
+{
+	g_free(h->copy_of);
+	xbeacon_clear(&h->xb);
+	memset(h, 0, sizeof(*h));
+}
+
+/* track_forged_edits - a forged copy header does not go out with the message */
+static void track_forged_edits(const struct beacon_cfg *cfg, const struct msg_ctx *m,
+			       struct track_out *out)
+{
+	char *copy_name = split_copy_header_name(cfg->milter.tag_header);
+
+	for (int i = msg_header_count(m, copy_name); i >= 1; i--) {
+		if (!out->edits)
+			out->edits = split_edits_new();
+		split_edit_add(out->edits, copy_name, i, NULL);
+	}
+	g_free(copy_name);
+}
+
+/* track_body - the rules the body takes part in (3 to 7 of track.h) */
+static void track_body(const struct milter_env *env, const struct msg_ctx *m,
+		       const char *client_ip, const struct track_opts *opts,
+		       const struct xbeacon *xb, struct track_out *out)
+{
+	const struct beacon_cfg *cfg = env->cfg;
+	const char *tag = msg_header_get(m, cfg->milter.tag_header);
+	struct mime_doc *doc = NULL;
+	struct plain2html *twin = NULL;
+	struct track_run t;
+	char why[160], **keep;
+	int rule = tagging_sender_rule(&cfg->milter.track_senders, m->sender, m->sasl_login);
+
+	if (!tag && rule <= 0 && !track_maybe_html(m)) {
+		track_untouched(out, rule < 0 ? "sender excepted by track_senders" : "no tag", 0);
+		return;
+	}
+	doc = mime_doc_parse(m->text, m->body_off, why, sizeof(why));
+	if (!doc) {
+		track_untouched(out, why, 0);
+		return;
+	}
+	if (!tag && rule <= 0 && !mime_doc_has_placeholder(doc, env->placeholder_url)) {
+		track_untouched(out, rule < 0 ? "sender excepted by track_senders" : "no tag", 0);
+		mime_doc_free(doc);
+		return;
+	}
+	if (doc->parts->len == 0 && cfg->milter.plain_to_html) {
+		mime_doc_free(doc);
+		doc = NULL;
+		twin = track_twin(m, out, &doc, why, sizeof(why));
+		if (!twin) {
+			track_untouched(out, why, tag != NULL);
+			return;
+		}
+	}
+	if (doc->parts->len == 0) {
+		track_untouched(out, "no text/html part", tag != NULL);
+		mime_doc_free(doc);
+		return;
+	}
+	track_forged_edits(cfg, m, out);
+	keep = tagging_keep_urls(msg_header_get(m, "List-Unsubscribe"));
+	t = (struct track_run){ .env = env, .m = m, .doc = doc, .suppress = opts->suppress,
+				.opts = opts, .client_ip = client_ip, .rec = record_new() };
+	t.o.placeholder_url = env->placeholder_url;
+	t.o.clicks = xb->clicks >= 0 ? xb->clicks : cfg->milter.clicks;
+	/* every link of the twin was made from the text, where it was shown as it is */
+	t.o.track_literal_urls = twin ? 1 : cfg->milter.track_literal_urls;
+	t.o.keep_urls = (const char *const *)keep;
+	track_rewrite(&t, xb, client_ip, opts, out);
+	if (!tag)
+		out->remove_tag = 0;
+	if (out->verdict != TRACK_REWRITTEN && out->edits) {
+		g_ptr_array_free(out->edits, TRUE);
+		out->edits = NULL;
+	}
+	record_free(t.rec);
+	g_free(t.rc);
+	g_free(t.tok);
+	g_strfreev(keep);
+	mime_doc_free(doc);
+	plain2html_free(twin);
+}
+
 /* track_message - default options: a split may happen, no suppression list, no progress */
 void track_message(const struct milter_env *env, const struct msg_ctx *m,
 		   const char *client_ip, struct track_out *out)
@@ -563,100 +676,34 @@ void track_message_with(const struct milter_env *env, const struct msg_ctx *m,
 			struct track_out *out)
 {
 	static const struct track_opts defaults = { 1, NULL, NULL, NULL, NULL };
-	const struct beacon_cfg *cfg = env->cfg;
-	const char *tag = msg_header_get(m, cfg->milter.tag_header), *excl;
-	struct mime_doc *doc = NULL;
-	struct plain2html *twin = NULL;
-	struct track_run t;
-	struct xbeacon xb;
-	char why[160], **keep = NULL, *copy_name;
-	int rule, placeholder;
+	const char *tag = env->cfg->milter.tag_header;
+	struct track_head h;
+	char why[160];
 
 	memset(out, 0, sizeof(*out));
-	memset(&t, 0, sizeof(t));
-	if (!opts)
-		opts = &defaults;
-	if (track_copy_of(env, m, out))
-		return;
-	xbeacon_parse(tag, &xb);
-	if (xb.malformed)
-		log_warnx("%s: %s header malformed (%s): tracking with the defaults", msg_qid(m),
-			  cfg->milter.tag_header, xb.why);
-	if (m->oversize || !m->text) {
-		track_untouched(out, "over max_message_size", 0);
-		goto done;
-	}
-	excl = tagging_header_exclusion(msg_header_get(m, "Content-Type"),
-					msg_header_count(m, "DKIM-Signature") > 0);
-	if (excl) {
-		track_untouched(out, excl, 0);
-		goto done;
-	}
-	if (xb.mode == XB_NO) {
-		g_snprintf(why, sizeof(why), "%s: no", cfg->milter.tag_header);
+	track_head_check(env, m, &h);
+	if (h.forged)
+		log_warnx("%s: %s-Copy header does not verify: treated as a new message", msg_qid(m),
+			  tag);
+	if (h.verdict != TRACK_HEAD_COPY && h.xb.malformed)
+		log_warnx("%s: %s header malformed (%s): tracking with the defaults", msg_qid(m), tag,
+			  h.xb.why);
+	switch (h.verdict) {
+	case TRACK_HEAD_COPY:
+		track_copy_out(env, m, h.copy_of, out);
+		break;
+	case TRACK_HEAD_UNTOUCHED:
+		track_untouched(out, h.why, 0);
+		break;
+	case TRACK_HEAD_NO:
+		g_snprintf(why, sizeof(why), "%s: no", tag);
 		track_untouched(out, why, 1);
-		goto done;
+		break;
+	case TRACK_HEAD_BODY:
+		track_body(env, m, client_ip, opts ? opts : &defaults, &h.xb, out);
+		break;
 	}
-	rule = tagging_sender_rule(&cfg->milter.track_senders, m->sender, m->sasl_login);
-	if (!tag && rule <= 0 && !track_maybe_html(m)) {
-		track_untouched(out, rule < 0 ? "sender excepted by track_senders" : "no tag", 0);
-		goto done;
-	}
-	doc = mime_doc_parse(m->text, m->body_off, why, sizeof(why));
-	if (!doc) {
-		track_untouched(out, why, 0);
-		goto done;
-	}
-	placeholder = mime_doc_has_placeholder(doc, env->placeholder_url);
-	if (!tag && rule <= 0 && !placeholder) {
-		track_untouched(out, rule < 0 ? "sender excepted by track_senders" : "no tag", 0);
-		goto done;
-	}
-	if (doc->parts->len == 0 && cfg->milter.plain_to_html) {
-		mime_doc_free(doc);
-		doc = NULL;
-		twin = track_twin(m, out, &doc, why, sizeof(why));
-		if (!twin) {
-			track_untouched(out, why, tag != NULL);
-			goto done;
-		}
-	}
-	if (doc->parts->len == 0) {
-		track_untouched(out, "no text/html part", tag != NULL);
-		goto done;
-	}
-	/* a forged copy header does not go out with the message */
-	copy_name = split_copy_header_name(cfg->milter.tag_header);
-	for (int i = msg_header_count(m, copy_name); i >= 1; i--) {
-		if (!out->edits)
-			out->edits = split_edits_new();
-		split_edit_add(out->edits, copy_name, i, NULL);
-	}
-	g_free(copy_name);
-	keep = tagging_keep_urls(msg_header_get(m, "List-Unsubscribe"));
-	t = (struct track_run){ .env = env, .m = m, .doc = doc, .suppress = opts->suppress,
-				.opts = opts, .client_ip = client_ip, .rec = record_new() };
-	t.o.placeholder_url = env->placeholder_url;
-	t.o.clicks = xb.clicks >= 0 ? xb.clicks : cfg->milter.clicks;
-	/* every link of the twin was made from the text, where it was shown as it is */
-	t.o.track_literal_urls = twin ? 1 : cfg->milter.track_literal_urls;
-	t.o.keep_urls = (const char *const *)keep;
-	track_rewrite(&t, &xb, client_ip, opts, out);
-	if (!tag)
-		out->remove_tag = 0;
-	if (out->verdict != TRACK_REWRITTEN && out->edits) {
-		g_ptr_array_free(out->edits, TRUE);
-		out->edits = NULL;
-	}
-done:
-	if (t.rec)
-		record_free(t.rec);
-	g_free(t.rc);
-	g_free(t.tok);
-	g_strfreev(keep);
-	mime_doc_free(doc);
-	plain2html_free(twin);
-	xbeacon_clear(&xb);
+	track_head_clear(&h);
 }
 
 /* track_out_clear - free the new body and the edits */

@@ -15,6 +15,9 @@
  *	outside it but the store, so it can be tested without an MTA.  In
  *	order:
  *
+ *	0. the header check, track_head_check(), which end of headers runs
+ *	   too (to pass a message early or skip its body): a verified copy
+ *	   (see below); a message over max_message_size passes untouched;
  *	1. a DKIM-Signature, or a signed or encrypted top-level type, leaves
  *	   the message byte for byte as it is;
  *	2. "X-Beacon: no" leaves it untracked (the tag header is removed);
@@ -51,11 +54,12 @@
  *	   untouched for excluded recipients, are delivered untracked).
  *	   Never a duplicate, never a loss.
  *	7. the rows are stored; then the changes are handed back.  If the
- *	   store fails before any copy left, on_db_error decides: untouched
- *	   (accept, or spool when even the spool failed) or temp-fail; once
- *	   copies left, the original is delivered untouched and the rows are
+ *	   store fails before any copy left, the failure policy decides
+ *	   (policy.h, POLICY_ROWS_LOST): untouched or temp-fail; once copies
+ *	   left, the original is delivered untouched and the rows are
  *	   reported lost.  With copies to make and the database known to be
- *	   down, accept and tempfail apply before any copy is sent.
+ *	   down, the policy for POLICY_DB_DOWN applies before any copy is
+ *	   sent.  Every failure that sets the verdict is named in `cause`.
  *
  *	A message carrying a copy header that verifies (split.h) is a copy
  *	the milter made: it passes untouched but for that header
@@ -69,9 +73,11 @@
 
 #include "cfg.h"
 #include "msgctx.h"
+#include "policy.h"
 #include "split.h"
 #include "store.h"
 #include "suppress.h"
+#include "tagging.h"
 #include "token.h"
 
 #define TRACK_MAX_LINKS 2000	/* links signed per message; later ones are kept as they are */
@@ -97,7 +103,7 @@ struct track_opts {
 enum track_verdict {
 	TRACK_UNTOUCHED,	/* accept; at most remove the tag header */
 	TRACK_REWRITTEN,	/* replace the body, remove the tag header */
-	TRACK_TEMPFAIL,		/* the store failed (on_db_error = tempfail) or the first copy */
+	TRACK_TEMPFAIL,		/* the failure policy says so (see cause) */
 	TRACK_COPY,		/* a verified copy: remove its copy header, accept */
 };
 
@@ -105,6 +111,7 @@ enum track_verdict {
 struct track_out {
 	enum track_verdict verdict;	/* what to do */
 	char reason[256];		/* why untouched / temp-failed, for the log */
+	enum policy_cause cause;	/* the failure that decided the verdict, or POLICY_NONE */
 	int remove_tag;			/* delete every tag header */
 	GByteArray *body;		/* the new body (TRACK_REWRITTEN) */
 	char *top_cte;			/* new top-level Content-Transfer-Encoding, or NULL */
@@ -119,6 +126,30 @@ struct track_out {
 	char mode[96];			/* how the tokens went: "tracked", "shared", "split: 4 copies" */
 	char msg_uuid[TOKEN_UUID_LEN + 1];	/* beacon.messages.id (of the original, TRACK_COPY) */
 };
+
+/* track_head_verdict - what the headers alone decide */
+enum track_head_verdict {
+	TRACK_HEAD_BODY,	/* nothing yet: the body decides */
+	TRACK_HEAD_COPY,	/* a verified copy this milter made */
+	TRACK_HEAD_UNTOUCHED,	/* oversize, DKIM-signed, signed or encrypted: byte for byte */
+	TRACK_HEAD_NO,		/* the tag header says no: untracked, the tag header removed */
+};
+
+/* track_head - the result of the header check */
+struct track_head {
+	enum track_head_verdict verdict;	/* what the headers decide */
+	const char *why;		/* TRACK_HEAD_UNTOUCHED: the reason (static) */
+	char *copy_of;			/* TRACK_HEAD_COPY: the original's message UUID */
+	int forged;			/* a copy header was there and did not verify */
+	struct xbeacon xb;		/* the tag header, parsed (empty for a copy) */
+};
+
+/* track_head_check - what M's headers decide, at end of headers (after msg_end_headers)
+ * and again at end of message */
+void track_head_check(const struct milter_env *env, const struct msg_ctx *m,
+		      struct track_head *h);
+/* track_head_clear - free what track_head_check put in H */
+void track_head_clear(struct track_head *h);
 
 /* track_message - decide about M and compute its changes into OUT (split allowed, no
  * suppression list, no progress reports) */

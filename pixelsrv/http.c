@@ -35,7 +35,9 @@
 #include <microhttpd.h>
 
 #include "clientip.h"
+#include "clock.h"
 #include "event.h"
+#include "hostport.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -75,14 +77,6 @@ struct http {
 	_Atomic int draining;			/* http_stop() has begun */
 };
 
-/* http_mono_ns - monotonic clock in nanoseconds */
-static uint64_t http_mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* http_read_pem - a whole PEM file as a string; NULL + ERR */
 static char *http_read_pem(const char *path, char *err, size_t errlen)
 {
@@ -105,36 +99,21 @@ static char *http_read_pem(const char *path, char *err, size_t errlen)
 	return buf;
 }
 
-/* http_split - SPEC into HOST (empty for any) and PORT; 0, or -1 + ERR */
+/* http_split - SPEC into HOST (empty for any) and PORT (lib/hostport.c); 0, or -1 + ERR */
 static int http_split(const char *spec, char host[HTTP_HOST_MAX], char port[16], char *err,
     size_t errlen)
 {
-	const char *colon;
+	struct hostport hp;
+	char why[128] = "host name too long";
 
-	if (spec[0] == '[') {
-		const char *close_br = strchr(spec, ']');
-		if (!close_br || close_br[1] != ':' || (size_t)(close_br - spec - 1) >= HTTP_HOST_MAX)
-			goto bad;
-		memcpy(host, spec + 1, (size_t)(close_br - spec - 1));
-		host[close_br - spec - 1] = '\0';
-		colon = close_br + 1;
-	} else {
-		colon = strrchr(spec, ':');
-		if (!colon || (size_t)(colon - spec) >= HTTP_HOST_MAX)
-			goto bad;
-		memcpy(host, spec, (size_t)(colon - spec));
-		host[colon - spec] = '\0';
+	if (hostport_parse(spec, HOSTPORT_BIND, &hp, why, sizeof(why)) < 0 ||
+	    strlen(hp.host) >= HTTP_HOST_MAX) {
+		snprintf(err, errlen, "listen %s: %s", spec, why);
+		return -1;
 	}
-	if (strlen(colon + 1) == 0 || strlen(colon + 1) >= 16 ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1) || atol(colon + 1) > 65535)
-		goto bad;
-	strcpy(port, colon + 1);
-	if (strcmp(host, "*") == 0)
-		host[0] = '\0';
+	memcpy(host, hp.host, strlen(hp.host) + 1);
+	snprintf(port, 16, "%u", hp.port);
 	return 0;
-bad:
-	snprintf(err, errlen, "listen %s: expected host:port, [v6]:port or *:port", spec);
-	return -1;
 }
 
 /* http_check_listen - is every listen address well-formed?  0, or -1 + ERR */
@@ -423,7 +402,10 @@ static enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status,
     struct MHD_Response *r, enum metrics_endpoint ep, uint64_t start)
 {
 	enum MHD_Result rc = MHD_queue_response(c, status, r);
-	metrics_request(ep, status, start ? http_mono_ns() - start : 0);
+	uint64_t now = (uint64_t)clock_now_us();
+
+	/* START is clock_now_us() | 1 (never 0), or 0 when not measured */
+	metrics_request(ep, status, start && now > start ? (now - start) * 1000 : 0);
 	return rc;
 }
 
@@ -515,7 +497,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
 		return http_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, h->resp[dr][R_METHOD],
 		    METRICS_EP_OTHER, 0);
 	if (*req == NULL) {
-		*req = (void *)(uintptr_t)(http_mono_ns() | 1);
+		*req = (void *)(uintptr_t)((uint64_t)clock_now_us() | 1);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {

@@ -28,7 +28,6 @@
  *	it is refused the records are written again and a warning says so.
  */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -36,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
@@ -44,6 +44,8 @@
 #define WR_BACKOFF_MIN 250	/* ms before the first reconnect */
 #define WR_BACKOFF_MAX 5000	/* ms between reconnects at most */
 #define WR_MAX_BATCH 100000	/* upper bound of batch_size */
+#define WR_MARGIN_MS 3000	/* wait for a statement: statement_timeout and this */
+#define WR_UNBOUNDED_MS 30000	/* ... or this when statement_timeout sets no bound */
 
 enum { WR_OK = 0, WR_DOWN = -1, WR_DATA = -2, WR_UNSURE = -3 };
 
@@ -76,7 +78,7 @@ struct writer {
 	char *buf;			/* COPY text of the batch */
 	size_t cap;			/* buf's size */
 	long backoff_ms;		/* next reconnect delay */
-	int64_t next_connect;		/* monotonic ms of the next attempt */
+	long long next_connect;		/* clock_now_ms() of the next attempt */
 	int down_logged;		/* the outage was logged */
 	int check_next;			/* the next replay batch may be stored already */
 	int check_refused;		/* the existence check was refused (logged once) */
@@ -84,27 +86,19 @@ struct writer {
 	uint64_t replayed_mark;		/* METRICS_EVENTS_REPLAYED when last looked at */
 };
 
-/* wr_now_ms - monotonic clock in milliseconds */
-static int64_t wr_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* writer_spool_record - append one event record to a spool */
 int writer_spool_record(struct spool *sp, const uint8_t *rec, size_t len)
 {
-	static _Atomic int64_t last_log;
-	int64_t now;
+	static _Atomic long long last_log;
+	long long now, prev;
 
 	if (sp && spool_append(sp, EVENT_SPOOL_TYPE, rec, len, 0) == 0) {
 		metrics_add(METRICS_EVENTS_SPOOLED, 1);
 		return 0;
 	}
 	metrics_add(METRICS_EVENTS_LOST, 1);
-	now = wr_now_ms();
-	int64_t prev = atomic_load(&last_log);
+	now = clock_now_ms();
+	prev = atomic_load(&last_log);
 	if (now - prev >= 1000 && atomic_compare_exchange_strong(&last_log, &prev, now))
 		log_warn("event lost: cannot append to the spool (%llu lost so far)",
 		    (unsigned long long)metrics_get(METRICS_EVENTS_LOST));
@@ -143,7 +137,7 @@ static void wr_drop(struct writer *w, const char *why)
 	}
 	atomic_store(&w->db_up, 0);
 	metrics_add(METRICS_DB_ERRORS, 1);
-	w->next_connect = wr_now_ms() + w->backoff_ms;
+	w->next_connect = clock_now_ms() + w->backoff_ms;
 	w->backoff_ms = w->backoff_ms * 2 > WR_BACKOFF_MAX ? WR_BACKOFF_MAX : w->backoff_ms * 2;
 }
 
@@ -152,7 +146,7 @@ static void wr_connect(struct writer *w)
 {
 	char err[1024];
 
-	if (w->conn || wr_now_ms() < w->next_connect)
+	if (w->conn || clock_now_ms() < w->next_connect)
 		return;
 	w->conn = db_connect(w->c.cfg, "beacon-pixelsrv", err, sizeof(err));
 	if (!w->conn || PQsetnonblocking(w->conn, 1) != 0) {
@@ -167,111 +161,72 @@ static void wr_connect(struct writer *w)
 	atomic_store(&w->db_up, 1);
 }
 
-/* wr_wait - wait until the socket is readable (and writable if WRITE) or DEADLINE; 0 or -1 */
-static int wr_wait(PGconn *conn, int write, int64_t deadline)
+/* wr_fail - a failed statement WHAT (F from db.h, RES its result or NULL): WR_DATA with
+ * the session kept, or WR_DOWN with the session dropped; logs it */
+static int wr_fail(struct writer *w, enum db_fault f, const PGresult *res, const char *what)
 {
-	struct pollfd pfd = { PQsocket(conn), POLLIN | (write ? POLLOUT : 0), 0 };
-	int64_t left = deadline - wr_now_ms();
+	const char *state = db_sqlstate(res), *msg;
+	int len;
 
-	if (pfd.fd < 0 || left <= 0)
-		return -1;
-	if (poll(&pfd, 1, (int)left) <= 0)
-		return -1;
-	return 0;
-}
-
-/* wr_result - the next result, waiting until DEADLINE; NULL at the end, on error or timeout (*TIMEOUT) */
-static PGresult *wr_result(PGconn *conn, int64_t deadline, int *timeout)
-{
-	while (PQisBusy(conn)) {
-		if (wr_wait(conn, 0, deadline) < 0) {
-			*timeout = 1;
-			return NULL;
-		}
-		if (!PQconsumeInput(conn))
-			return NULL;
-	}
-	return PQgetResult(conn);
-}
-
-/* wr_flush - push libpq's output buffer out before DEADLINE; 0 or -1 */
-static int wr_flush(PGconn *conn, int64_t deadline)
-{
-	int r;
-	while ((r = PQflush(conn)) == 1) {
-		if (wr_wait(conn, 1, deadline) < 0)
-			return -1;
-		if (!PQconsumeInput(conn))
-			return -1;
-	}
-	return r;
-}
-
-/* wr_classify - WR_DATA for data errors, WR_DOWN for the rest; logs it */
-static int wr_classify(struct writer *w, PGresult *res, const char *what)
-{
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(w->conn);
-
-	if (PQstatus(w->conn) == CONNECTION_OK && state &&
-	    (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)) {
-		log_warnx("database refused %s: %s: %.*s", what, state,
-		    (int)strcspn(msg, "\n"), msg);
+	msg = db_error(w->conn, res, &len);
+	if (f == DB_DATA) {
+		log_warnx("database refused %s: %s: %.*s", what, state, len, msg);
 		return WR_DATA;
 	}
-	if (!w->down_logged)
-		log_warnx("database %s failed: %s%s%.*s", what, state ? state : "",
-		    state ? ": " : "", (int)strcspn(msg, "\n"), msg);
+	if (f == DB_TIMEOUT)
+		msg = "no answer before the deadline";
+	else if (state && !w->down_logged)
+		log_warnx("database %s failed: %s: %.*s", what, state, len, msg);
+	wr_drop(w, msg);
 	return WR_DOWN;
+}
+
+/* wr_copy_end - send the rows and the end of the COPY, read the answer before DEADLINE */
+static int wr_copy_end(struct writer *w, const char *buf, size_t len, long long deadline)
+{
+	PGresult *res = NULL;
+	enum db_fault f = DB_DOWN;
+	int rc;
+
+	if (PQputCopyData(w->conn, buf, (int)len) == 1)
+		f = db_flush(w->conn, PQputCopyEnd(w->conn, NULL), deadline);
+	if (f != DB_OK)
+		return wr_fail(w, f, NULL, "COPY");	/* the end never reached the server */
+	f = db_results(w->conn, deadline, &res);
+	if (f == DB_OK) {
+		rc = WR_OK;
+	} else if (!db_sqlstate(res)) {
+		/* the server saw the end of the COPY; only its own error says it rolled back */
+		wr_drop(w, f == DB_TIMEOUT ? "no answer to a COPY before the deadline" :
+		    PQerrorMessage(w->conn));
+		rc = WR_UNSURE;
+	} else {
+		rc = wr_fail(w, f, res, "COPY");
+	}
+	PQclear(res);
+	return rc;
 }
 
 /* wr_copy - COPY LEN bytes of rows in one statement */
 static int wr_copy(struct writer *w, const char *buf, size_t len)
 {
-	int64_t deadline = wr_now_ms() + w->deadline_ms;
-	PGresult *res;
-	int timeout = 0, rc = WR_OK;
+	long long deadline = clock_after_ms(w->deadline_ms);
+	PGresult *res = NULL;
+	enum db_fault f;
+	int rc;
 
 	if (len == 0)
 		return WR_OK;
-
-	if (!PQsendQuery(w->conn, EVENT_COPY_SQL) || wr_flush(w->conn, deadline) < 0)
-		goto down;
-	res = wr_result(w->conn, deadline, &timeout);
-	if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
-		if (timeout)
-			goto down;
-		rc = wr_classify(w, res, "COPY");
+	f = db_flush(w->conn, PQsendQuery(w->conn, EVENT_COPY_SQL), deadline);
+	if (f == DB_OK)
+		f = db_results(w->conn, deadline, &res);	/* stops at COPY IN */
+	if (f == DB_OK && PQresultStatus(res) == PGRES_COPY_IN) {
 		PQclear(res);
-		goto drain;
+		return wr_copy_end(w, buf, len, deadline);
 	}
+	rc = wr_fail(w, f == DB_OK ? DB_DOWN : f, res, "COPY");
 	PQclear(res);
-	if (PQputCopyData(w->conn, buf, (int)len) != 1 || PQputCopyEnd(w->conn, NULL) != 1 ||
-	    wr_flush(w->conn, deadline) < 0)
-		goto down;
-	res = wr_result(w->conn, deadline, &timeout);
-	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
-		/* the server saw the end of the COPY; only its own error says it rolled back */
-		if (timeout || !res || !PQresultErrorField(res, PG_DIAG_SQLSTATE)) {
-			PQclear(res);
-			wr_drop(w, timeout ? "no answer to a COPY before the deadline" :
-			    PQerrorMessage(w->conn));
-			return WR_UNSURE;
-		}
-		rc = wr_classify(w, res, "COPY");
-	}
-	PQclear(res);
-drain:
-	while ((res = wr_result(w->conn, deadline, &timeout)) != NULL)
-		PQclear(res);
-	if (timeout || PQstatus(w->conn) != CONNECTION_OK)
-		rc = WR_DOWN;
-	if (rc == WR_DOWN)
-		wr_drop(w, PQerrorMessage(w->conn));
 	return rc;
-down:
-	wr_drop(w, timeout ? "no answer before the deadline" : PQerrorMessage(w->conn));
-	return WR_DOWN;
 }
 
 /* wr_format - COPY text of ITEMS[0..N) into w->buf; the length */
@@ -399,9 +354,10 @@ static int wr_mark_existing(struct writer *w, struct wr_item *items, size_t n)
 	char uuid[TOKEN_UUID_LEN + 1], at[64], *arr[3] = { NULL, NULL, NULL };
 	size_t len[3] = { 1, 1, 1 };
 	const char *params[3];
-	int64_t deadline = wr_now_ms() + w->deadline_ms;
-	PGresult *res;
-	int timeout = 0, rc = 0, rows;
+	long long deadline = clock_after_ms(w->deadline_ms);
+	PGresult *res = NULL;
+	enum db_fault f;
+	int rc = 0, rows, mlen;
 
 	for (int a = 0; a < 3; a++) {
 		if (!(arr[a] = malloc(n * 48 + 3)))
@@ -434,13 +390,11 @@ static int wr_mark_existing(struct writer *w, struct wr_item *items, size_t n)
 		arr[a][len[a]] = '\0';
 		params[a] = arr[a];
 	}
-	if (!PQsendQueryParams(w->conn, WR_EXISTING_SQL, 3, NULL, params, NULL, NULL, 0) ||
-	    wr_flush(w->conn, deadline) < 0 || !(res = wr_result(w->conn, deadline, &timeout))) {
-		wr_drop(w, timeout ? "no answer before the deadline" : PQerrorMessage(w->conn));
-		rc = -1;
-		goto out;
-	}
-	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+	f = db_flush(w->conn, PQsendQueryParams(w->conn, WR_EXISTING_SQL, 3, NULL, params, NULL,
+	    NULL, 0), deadline);
+	if (f == DB_OK)
+		f = db_results(w->conn, deadline, &res);
+	if (f == DB_OK && PQresultStatus(res) == PGRES_TUPLES_OK) {
 		rows = PQntuples(res);
 		for (int r = 0; r < rows; r++) {
 			long pos = strtol(PQgetvalue(res, r, 0), NULL, 10);
@@ -450,21 +404,21 @@ static int wr_mark_existing(struct writer *w, struct wr_item *items, size_t n)
 		if (rows)
 			log_info("%d spooled events were stored already (their COPY committed "
 			    "unacknowledged): not written twice", rows);
-	} else if (!w->check_refused) {
-		const char *msg = PQresultErrorMessage(res);
-		log_warnx("cannot check for events stored before an outage (%.*s): they are "
-		    "written again; grant SELECT (token_id, at, kind) ON beacon.events to avoid "
-		    "doubles", (int)strcspn(msg, "\n"), msg);
-		w->check_refused = 1;
-	}
-	PQclear(res);
-	while ((res = wr_result(w->conn, deadline, &timeout)) != NULL)
-		PQclear(res);
-	if (timeout || PQstatus(w->conn) != CONNECTION_OK) {
-		wr_drop(w, timeout ? "no answer before the deadline" : PQerrorMessage(w->conn));
+	} else if (f != DB_TIMEOUT && res && PQstatus(w->conn) == CONNECTION_OK) {
+		/* refused (no SELECT privilege): the session is fine */
+		if (!w->check_refused) {
+			const char *msg = db_error(w->conn, res, &mlen);
+			log_warnx("cannot check for events stored before an outage (%.*s): they "
+			    "are written again; grant SELECT (token_id, at, kind) ON beacon.events "
+			    "to avoid doubles", mlen, msg);
+			w->check_refused = 1;
+		}
+	} else {
+		wr_drop(w, f == DB_TIMEOUT ? "no answer before the deadline" :
+		    PQerrorMessage(w->conn));
 		rc = -1;
 	}
-out:
+	PQclear(res);
 	for (int a = 0; a < 3; a++)
 		free(arr[a]);
 	return rc;
@@ -613,7 +567,6 @@ struct writer *writer_start(const struct writer_conf *conf, PGconn *conn, char *
 {
 	const struct beacon_cfg *cfg = conf->cfg;
 	struct writer *w = calloc(1, sizeof(*w));
-	long st = cfg->database.statement_timeout;
 
 	if (!w) {
 		snprintf(err, errlen, "out of memory");
@@ -623,8 +576,9 @@ struct writer *writer_start(const struct writer_conf *conf, PGconn *conn, char *
 	w->batch_size = cfg->pixelsrv.batch_size < 1 ? 1 :
 	    cfg->pixelsrv.batch_size > WR_MAX_BATCH ? WR_MAX_BATCH : (size_t)cfg->pixelsrv.batch_size;
 	w->interval_ms = cfg->pixelsrv.batch_interval < 1 ? 1 : cfg->pixelsrv.batch_interval;
-	w->deadline_ms = (st > 0 ? st : 30000) + 3000;
+	w->deadline_ms = db_timeout_ms(cfg, WR_UNBOUNDED_MS, WR_MARGIN_MS);
 	w->backoff_ms = WR_BACKOFF_MIN;
+	w->replayed_mark = metrics_get(METRICS_EVENTS_REPLAYED);
 	/* the first replay batch of a run may be one a crashed run stored without
 	 * saving its progress: check it */
 	w->check_next = 1;

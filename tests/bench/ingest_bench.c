@@ -51,6 +51,7 @@
 #include <libpq-fe.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "event.h"
 #include "geo.h"
 #include "metrics.h"
@@ -100,10 +101,7 @@ struct ib_opts {
 /* ib_now - monotonic seconds */
 static double ib_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)clock_now_us() / 1e6;
 }
 
 /* ib_cpu - process CPU seconds */

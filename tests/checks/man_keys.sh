@@ -1,6 +1,8 @@
 #!/bin/sh
 # man_keys.sh - beacon.conf(5) documents exactly the keys of lib/cfg_keys.h,
-# each with its type and default, in its section.  The table is printed by
+# each with its type and default, in its section, and its Types list
+# explains exactly the types the keys use (string, ..., cidr list,
+# address, address list, socket).  The table is printed by
 # `beacon-milter -k`.
 set -eu
 src="${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -29,5 +31,13 @@ if [ "$count" -ne "$n" ]; then
 	echo "beacon.conf.5 documents $count keys, the program knows $n"
 	rc=1
 fi
-[ $rc -eq 0 ] && echo "ok - $n keys documented with type and default"
+# the Types list (.It lines of the ".Ss Types" list) against the types in use
+explained=$(awk '/^\.Ss Types/{ on=1; next } on && /^\.El/{ exit } on && /^\.It /{ sub(/^\.It /, ""); print }' "$man" | sort)
+used=$(printf '%s\n' "$keys" | cut -f3 | sort -u)
+if [ "$explained" != "$used" ]; then
+	echo "beacon.conf.5 Types list: $(printf '%s\n' "$explained" | paste -sd, -)"
+	echo "types the keys use:        $(printf '%s\n' "$used" | paste -sd, -)"
+	rc=1
+fi
+[ $rc -eq 0 ] && echo "ok - $n keys documented with type and default, $(printf '%s\n' "$used" | grep -c .) types explained"
 exit $rc

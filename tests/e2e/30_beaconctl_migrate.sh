@@ -36,15 +36,6 @@ ctl() {
 	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD "$CTL" -c "$T_DIR/beacon.conf" "$@"
 }
 
-# run - run a command; OUT, ERR, RC hold its stdout, stderr and status
-run() {
-	set +e
-	"$@" >"$T_DIR/out" 2>"$T_DIR/err"
-	RC=$?
-	set -e
-	OUT=$(cat "$T_DIR/out")
-	ERR=$(cat "$T_DIR/err")
-}
 
 # the migration files, as "version name" lines, and the newest version
 files=$(cd "$BEACON_SRC/sql/schema" && ls -- [0-9]*_*.sql)
@@ -54,16 +45,16 @@ nfiles=$(printf '%s\n' "$files" | wc -l)
 latest=$(printf '%s\n' "$recorded" | tail -n 1 | cut -d' ' -f1)
 
 # --- before init: no schema
-run ctl suppress list
+t_run ctl suppress list
 t_eq 78 "$RC" "a command before init exit"
 t_eq "beaconctl:   is the schema installed and current? run: beaconctl migrate" \
 	"$(printf '%s\n' "$ERR" | tail -n 1)" "a command before init hints at migrate"
-run ctl migrate --status
+t_run ctl migrate --status
 t_eq 0 "$RC" "migrate --status before init exit"
 t_eq "$nfiles" "$(printf '%s\n' "$OUT" | grep -c ' pending$')" "every file pending"
 
 # --- init applies every file, in order, and records it
-run ctl init
+t_run ctl init
 t_eq 0 "$RC" "init exit"
 t_eq "$(printf 'applied %s\n' $files)
 schema at version $latest ($nfiles migration$([ "$nfiles" = 1 ] || echo s) applied)" "$OUT" "init output"
@@ -75,20 +66,20 @@ snap="SELECT string_agg(version || name || applied_at, ',' ORDER BY version) FRO
 objs="SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'beacon'"
 before=$(pg_query "$snap")
 nobj=$(pg_query "$objs")
-run ctl migrate
+t_run ctl migrate
 t_eq 0 "$RC" "migrate again exit"
 t_eq "schema at version $latest, up to date" "$OUT" "migrate again output"
-run ctl init
+t_run ctl init
 t_eq "0 schema at version $latest, up to date" "$RC $OUT" "init again"
 t_eq "$before" "$(pg_query "$snap")" "schema_migrations unchanged"
 t_eq "$nobj" "$(pg_query "$objs")" "schema objects unchanged"
-run ctl migrate --status
+t_run ctl migrate --status
 t_eq 0 "$(printf '%s\n' "$OUT" | grep -c ' pending$' || true)" "nothing pending"
 t_eq "($nfiles rows)" "$(printf '%s\n' "$OUT" | tail -n 1)" "migrate --status rows"
 
 # --- refuses to go backwards
 pg_query "INSERT INTO beacon.schema_migrations (version, name) VALUES (999999, 'future')" >/dev/null
-run ctl migrate
+t_run ctl migrate
 t_eq 65 "$RC" "migrate on a newer database exit"
 t_eq "beaconctl: error: migrate: the database schema is at version 999999, newer than the newest migration in $BEACON_SRC/sql/schema ($latest): refusing to go backwards" \
 	"$ERR" "migrate on a newer database message"
@@ -105,7 +96,7 @@ next=$((latest + 1))
 bad=$(printf '%03d_broken.sql' "$next")
 printf -- '-- broken on purpose\nCREATE TABLE beacon.t_broken (a int);\nSELECT nosuchcolumn FROM beacon.t_broken;\n' \
 	>"$BEACON_SQLDIR/schema/$bad"
-run ctl migrate
+t_run ctl migrate
 t_eq 65 "$RC" "failing migration exit"
 t_eq "beaconctl: error: $BEACON_SQLDIR/schema/$bad, line 3: column \"nosuchcolumn\" does not exist
 beaconctl: $bad rolled back: nothing of it was applied" "$ERR" "failing migration message"
@@ -114,19 +105,19 @@ t_eq "$latest" "$(pg_query 'SELECT max(version) FROM beacon.schema_migrations')"
 rm "$BEACON_SQLDIR/schema/$bad"
 good=$(printf '%03d_extra_table.sql' "$next")
 printf -- '-- a later migration\nCREATE TABLE beacon.t_extra (a int);\n' >"$BEACON_SQLDIR/schema/$good"
-run ctl migrate
+t_run ctl migrate
 t_eq "0 applied $good
 schema at version $next (1 migration applied)" "$RC $OUT" "next migration applied"
 t_eq "$next extra_table" "$(pg_query "SELECT version || ' ' || name FROM beacon.schema_migrations WHERE version = $next")" \
 	"next migration recorded"
-run ctl migrate
+t_run ctl migrate
 t_eq "0 schema at version $next, up to date" "$RC $OUT" "then up to date"
 cp "$BEACON_SQLDIR/schema/$good" "$BEACON_SQLDIR/schema/$(printf '%03d_twin.sql' "$next")"
-run ctl migrate
+t_run ctl migrate
 t_eq 65 "$RC" "two files with one version exit"
 rm -rf "$BEACON_SQLDIR"
 export BEACON_SQLDIR=$T_DIR/nonexistent
-run ctl migrate
+t_run ctl migrate
 t_eq 66 "$RC" "missing SQL directory exit"
 unset BEACON_SQLDIR
 pg_query "DROP TABLE beacon.t_extra; DELETE FROM beacon.schema_migrations WHERE version = $next" >/dev/null
@@ -148,7 +139,7 @@ CREATE TABLE beacon.events_y2020m01 PARTITION OF beacon.events
 INSERT INTO beacon.events (at, kind, token_id, class)
 VALUES ('2020-01-15 12:00:00+00', 'open', '20000000-0000-4000-8000-000000000001', 'human');
 EOF
-run ctl maintain --months-ahead 4
+t_run ctl maintain --months-ahead 4
 t_eq 0 "$RC" "maintain exit"
 t_eq "${want_created}dropped beacon.events_y2020m01
 $ncreated partition$([ "$ncreated" = 1 ] || echo s) created, 1 dropped (retention 400 days)" "$OUT" "maintain output"
@@ -156,10 +147,10 @@ t_eq "" "$(pg_query "SELECT to_regclass('beacon.events_y2020m01')")" "old partit
 t_eq "events_$(date -u -d "$month0 +4 month" +y%Ym%m)" \
 	"$(pg_query "SELECT to_regclass('beacon.events_$(date -u -d "$month0 +4 month" +y%Ym%m)')::text" | sed 's/^beacon\.//')" \
 	"partition 4 months ahead exists"
-run ctl maintain --months-ahead 4
+t_run ctl maintain --months-ahead 4
 t_eq "0 0 partitions created, 0 dropped (retention 400 days)" "$RC $OUT" "maintain again does nothing"
 sed 's/^retention_days = 400$/retention_days = 0/' "$T_DIR/beacon.conf" >"$T_DIR/keep.conf"
-run env -u PGHOST "$CTL" -c "$T_DIR/keep.conf" maintain
+t_run env -u PGHOST "$CTL" -c "$T_DIR/keep.conf" maintain
 t_eq "0 0 partitions created; retention off (retention_days = 0)" "$RC $OUT" "maintain with retention off"
-run ctl maintain --months-ahead 121
+t_run ctl maintain --months-ahead 121
 t_eq 64 "$RC" "maintain --months-ahead 121 exit"

@@ -35,22 +35,13 @@ ctl() {
 	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD "$CTL" -c "$T_DIR/beacon.conf" "$@"
 }
 
-# run - run a command; OUT, ERR, RC hold its stdout, stderr and status
-run() {
-	set +e
-	"$@" >"$T_DIR/out" 2>"$T_DIR/err"
-	RC=$?
-	set -e
-	OUT=$(cat "$T_DIR/out")
-	ERR=$(cat "$T_DIR/err")
-}
 
 # nev [WHERE] - events in the database
 nev() {
 	pg_query "SELECT count(*) FROM beacon.events ${1:+WHERE $1}"
 }
 
-run ctl init
+t_run ctl init
 t_eq 0 "$RC" "init exit"
 
 pg_psql <<'EOF'
@@ -90,7 +81,7 @@ VALUES
 EOF
 
 # --- the three formats
-run ctl export --format csv
+t_run ctl export --format csv
 t_eq 0 "$RC" "export csv exit"
 t_eq 'at,kind,class,address,message_id,sender,campaign,subject,url,attachment,country,region,city,device,os,client,browser,ip,token_id
 2026-01-05T09:00:30Z,click,scanner,ann@example.com,<m1@example.org>,alice@example.org,"spring, 2026","=HYPERLINK(""http://x.example"")","https://example.org/a?x=1,2",,US,Virginia,Ashburn,Other,Other,,Other,198.51.100.7,20000000-0000-4000-8000-000000000101
@@ -102,7 +93,7 @@ t_eq 'at,kind,class,address,message_id,sender,campaign,subject,url,attachment,co
 	"$OUT" "export csv"
 t_eq "beaconctl: exported 6 events" "$ERR" "export csv count"
 
-run ctl export --format hubspot --since 2026-01-05T09:03:00Z
+t_run ctl export --format hubspot --since 2026-01-05T09:03:00Z
 t_eq 0 "$RC" "export hubspot exit"
 t_eq 'Email,Event Type,Event Date,Campaign,Email Subject,Link URL,City,Country/Region,Device Type,Event Class
 ann@example.com,Opened,2026-01-05T09:03:00Z,"spring, 2026","'"'"'=HYPERLINK(""http://x.example"")",,Berlin,DE,Desktop,human
@@ -112,7 +103,7 @@ ben@example.com,Opened,2026-01-06T07:00:00Z,"spring, 2026","'"'"'=HYPERLINK(""ht
 ann@example.com,Opened,2026-01-20T08:05:00Z,,"Invoice ""42""",,Hamburg,DE,iPhone,human' \
 	"$OUT" "export hubspot --since (formulas defused)"
 
-run ctl export --format salesforce --class scanner,proxy
+t_run ctl export --format salesforce --class scanner,proxy
 t_eq 0 "$RC" "export salesforce exit"
 t_eq 'Email,Event_Type__c,Event_Time__c,Campaign__c,Subject,Link_URL__c,City,Country,Device__c,Event_Class__c
 ann@example.com,Clicked,2026-01-05T09:00:30.000Z,"spring, 2026","'"'"'=HYPERLINK(""http://x.example"")","https://example.org/a?x=1,2",Ashburn,US,Other,scanner
@@ -122,10 +113,10 @@ t_eq 6 "$(nev)" "plain exports delete nothing"
 
 # --- export --purge: exactly what a plain export gives, then gone
 sel=(--format csv --since 2026-01-06 --class human,proxy)
-run ctl export "${sel[@]}"
+t_run ctl export "${sel[@]}"
 t_eq "beaconctl: exported 3 events" "$ERR" "selection size"
 want=$OUT
-run ctl export "${sel[@]}" --output "$T_DIR/purged.csv" --purge
+t_run ctl export "${sel[@]}" --output "$T_DIR/purged.csv" --purge
 t_eq 0 "$RC" "export --purge exit"
 t_eq "" "$OUT" "export --output prints no rows"
 t_eq "beaconctl: exported 3 events and deleted them" "$ERR" "export --purge message"
@@ -133,11 +124,11 @@ t_eq "$want" "$(cat "$T_DIR/purged.csv")" "export --purge wrote what export woul
 t_eq 600 "$(stat -c %a "$T_DIR/purged.csv")" "export file mode"
 t_eq 0 "$(nev "at >= '2026-01-06' AND class IN ('human', 'proxy')")" "purged selection is gone"
 t_eq 3 "$(nev)" "the other events stay"
-run ctl export "${sel[@]}"
+t_run ctl export "${sel[@]}"
 t_eq "beaconctl: exported 0 events" "$ERR" "the selection is empty now"
 
 # a failed write deletes nothing
-run bash -c 'env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE "$0" -c "$1" export --format csv --purge >/dev/full' \
+t_run bash -c 'env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE "$0" -c "$1" export --format csv --purge >/dev/full' \
 	"$CTL" "$T_DIR/beacon.conf"
 t_eq 74 "$RC" "export --purge to a full device exit"
 t_eq "beaconctl: error: export: writing standard output: No space left on device; nothing was deleted" \
@@ -145,9 +136,9 @@ t_eq "beaconctl: error: export: writing standard output: No space left on device
 t_eq 3 "$(nev)" "a failed export --purge deletes nothing"
 
 # everything, to stdout: nothing left behind
-run ctl export --format hubspot
+t_run ctl export --format hubspot
 want=$OUT
-run ctl export --format hubspot --purge
+t_run ctl export --format hubspot --purge
 t_eq 0 "$RC" "export --purge (all) exit"
 t_eq "$want" "$OUT" "export --purge (all) output"
 t_eq 4 "$(printf '%s\n' "$OUT" | wc -l)" "header + 3 rows"
@@ -155,7 +146,7 @@ t_eq 0 "$(nev)" "export --purge leaves no event behind"
 t_eq "2 3" "$(pg_query "SELECT (SELECT count(*) FROM beacon.messages) || ' ' || (SELECT count(*) FROM beacon.recipients)")" \
 	"messages and recipients are not touched by export"
 
-run ctl export --format csv --since notadate
+t_run ctl export --format csv --since notadate
 t_eq 65 "$RC" "export --since notadate exit"
 t_eq 'beaconctl: error: export: --since '"'"'notadate'"'"': invalid input syntax for type timestamp with time zone: "notadate"' \
 	"$ERR" "export --since notadate message"
@@ -187,7 +178,7 @@ counts="SELECT (SELECT count(*) FROM beacon.messages) || ' ' || (SELECT count(*)
 	|| ' ' || (SELECT count(*) FROM beacon.links) || ' ' || (SELECT count(*) FROM beacon.attachments)
 	|| ' ' || (SELECT count(*) FROM beacon.events)"
 t_eq "2 3 3 1 5" "$(pg_query "$counts")" "purge fixture"
-run ctl purge --older-than 30 --dry-run
+t_run ctl purge --older-than 30 --dry-run
 t_eq 0 "$RC" "purge --dry-run exit"
 t_eq "would delete before" "$(printf '%s\n' "$OUT" | head -n 1 | cut -c1-19)" "purge --dry-run first line"
 t_eq "messages     1
@@ -196,7 +187,7 @@ links        2
 attachments  1
 events       3" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge --dry-run counts"
 t_eq "2 3 3 1 5" "$(pg_query "$counts")" "purge --dry-run changes nothing"
-run ctl purge --older-than 30
+t_run ctl purge --older-than 30
 t_eq 0 "$RC" "purge exit"
 t_eq "messages     1
 recipients   2
@@ -207,7 +198,7 @@ t_eq "1 1 1 0 2" "$(pg_query "$counts")" "purge leaves the new message and new e
 t_eq "new@example.org c@example.com" \
 	"$(pg_query "SELECT m.sender || ' ' || r.address FROM beacon.messages m JOIN beacon.recipients r ON r.message = m.id")" \
 	"the message left"
-run ctl purge --older-than 30
+t_run ctl purge --older-than 30
 t_eq "messages     0
 recipients   0
 links        0

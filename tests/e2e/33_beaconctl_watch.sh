@@ -33,15 +33,6 @@ ctl() {
 	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD "$CTL" -c "$T_DIR/beacon.conf" "$@"
 }
 
-# run - run a command; OUT, ERR, RC hold its stdout, stderr and status
-run() {
-	set +e
-	"$@" >"$T_DIR/out" 2>"$T_DIR/err"
-	RC=$?
-	set -e
-	OUT=$(cat "$T_DIR/out")
-	ERR=$(cat "$T_DIR/err")
-}
 
 # watch_start NAME ARGS... - start beaconctl watch in the background, wait until it says it listens
 watch_start() {
@@ -66,7 +57,7 @@ watch_end() {
 	set -e
 }
 
-run ctl init
+t_run ctl init
 t_eq 0 "$RC" "init exit"
 pg_psql <<'EOF'
 INSERT INTO beacon.messages (id, sender, subject, notify) VALUES
@@ -119,7 +110,7 @@ print(len(lines), p["address"], p["sender"], p["kind"], p["class"], p["at"][:19]
 	"watch --json payload"
 
 # --- a timeout before --count events
-run ctl watch --count 1 --timeout 1
+t_run ctl watch --count 1 --timeout 1
 t_eq 75 "$RC" "watch timeout exit"
 t_eq "beaconctl: watch: listening on beacon_event
 beaconctl: watch: 0 of 1 events before the 1 s timeout" "$ERR" "watch timeout message"
@@ -131,13 +122,13 @@ watch_end
 t_eq 0 "$WRC" "watch after SIGTERM exit"
 
 # --- bad options
-run ctl watch --count 0
+t_run ctl watch --count 0
 t_eq 64 "$RC" "watch --count 0 exit"
 t_eq "beaconctl: watch: --count '0': expected a number of events, 1 or more" \
 	"$(printf '%s\n' "$ERR" | head -n 1)" "watch --count 0 message"
-run ctl watch --timeout soon
+t_run ctl watch --timeout soon
 t_eq 64 "$RC" "watch --timeout soon exit"
-run ctl watch --sender nobody
+t_run ctl watch --sender nobody
 t_eq 64 "$RC" "watch --sender without @ exit"
-run ctl watch extra
+t_run ctl watch extra
 t_eq 64 "$RC" "watch with an argument exit"

@@ -5,7 +5,10 @@
 # DESCRIPTION
 #	No database is needed: bad commands, options and arguments exit 64
 #	(EX_USAGE) with a message naming what was wrong, before any
-#	connection; a missing config or a password file others may read
+#	connection; every command of the list "beaconctl help" prints (each
+#	one in beaconctl(8)) answers "beaconctl CMD --help", "CMD -h" and
+#	"beaconctl help CMD" alike with its own usage on stdout and exit 0,
+#	and a usage error prints that same usage; a missing config or a password file others may read
 #	exits 78 (EX_CONFIG); a database nobody listens for exits 69
 #	(EX_UNAVAILABLE) naming the host, for every command that connects.
 
@@ -24,21 +27,12 @@ conninfo = host=127.0.0.1 port=$port dbname=beacon user=beacon
 connect_timeout = 2
 EOF
 
-# run - run a command; OUT, ERR, RC hold its stdout, stderr and status
-run() {
-	set +e
-	"$@" >"$T_DIR/out" 2>"$T_DIR/err"
-	RC=$?
-	set -e
-	OUT=$(cat "$T_DIR/out")
-	ERR=$(cat "$T_DIR/err")
-}
 
 # usage_case 'MESSAGE' ARGS... - beaconctl ARGS exits 64, first stderr line MESSAGE
 usage_case() {
 	local msg=$1
 	shift
-	run "$CTL" -c "$T_DIR/beacon.conf" "$@"
+	t_run "$CTL" -c "$T_DIR/beacon.conf" "$@"
 	t_eq "64 $msg" "$RC $(printf '%s\n' "$ERR" | head -n 1)" "beaconctl $*"
 	t_eq "" "$OUT" "beaconctl $*: nothing on stdout"
 }
@@ -72,21 +66,59 @@ usage_case "beaconctl: maintain: --months-ahead 'x': expected 0 to 120" maintain
 usage_case "beaconctl: watch: unknown option '-x'" watch -x
 usage_case "beaconctl: watch: --timeout '0': expected seconds, 1 to 31536000" watch --timeout 0
 
-run "$CTL" -c "$T_DIR/beacon.conf" help
+t_run "$CTL" -c "$T_DIR/beacon.conf" help
 t_eq 0 "$RC" "help exit"
 t_eq "usage: beaconctl [-c FILE] [-d] [-n] COMMAND [ARGS...]" "$(printf '%s\n' "$OUT" | head -n 1)" "help first line"
-run "$CTL" -h
+t_run "$CTL" -h
 t_eq 0 "$RC" "-h exit"
 t_eq 1 "$(printf '%s\n' "$OUT" | grep -c '^  token inspect TOKEN ')" "-h lists token inspect"
+help_list=$OUT
+
+# --- every command answers --help, -h and help CMD with its own usage
+cmds=$(printf '%s\n' "$help_list" | sed -n 's/^  \([a-z][a-z]*\)\( .*\)\{0,1\}$/\1/p' | uniq)
+t_eq "init migrate report history watch export purge suppress token maintain help" "$(echo $cmds)" \
+	"the commands help lists"
+for cmd in $cmds; do
+	grep -q "^\.Cm $cmd\( \|\$\)" "$BEACON_SRC/man/beaconctl.8" || t_fail "$cmd is not in beaconctl(8)"
+	t_run "$CTL" -c "$T_DIR/beacon.conf" "$cmd" --help
+	t_eq "0 " "$RC $ERR" "beaconctl $cmd --help: exit 0, nothing on stderr"
+	t_eq "usage: beaconctl [-c FILE] $cmd" "$(printf '%s\n' "$OUT" | head -n 1 | cut -d' ' -f1-5)" \
+		"beaconctl $cmd --help: usage line"
+	help=$OUT
+	t_run "$CTL" -c "$T_DIR/beacon.conf" help "$cmd"
+	t_eq "0 " "$RC $ERR" "beaconctl help $cmd: exit 0, nothing on stderr"
+	t_eq "$help" "$OUT" "beaconctl help $cmd = beaconctl $cmd --help"
+	t_run "$CTL" -c "$T_DIR/beacon.conf" "$cmd" -h
+	t_eq "0 $help" "$RC $OUT" "beaconctl $cmd -h = beaconctl $cmd --help"
+done
+# --help anywhere before "--", whatever else is on the line, before any check or connection
+t_run "$CTL" -c "$T_DIR/beacon.conf" report summary -v since=x --bogus --help
+t_eq "0 usage: beaconctl [-c FILE] report [NAME [-v VAR=VALUE]... [--csv|--json]]" \
+	"$RC $(printf '%s\n' "$OUT" | head -n 1)" "report ... --help after other arguments"
+t_run "$CTL" -c "$T_DIR/beacon.conf" suppress add --reason --help
+t_eq 0 "$RC" "suppress add --reason --help: help, not a reason"
+# a later -h is an option's value: suppress add with reason "-h" and no address
+t_run "$CTL" -c "$T_DIR/beacon.conf" suppress add --reason -h
+t_eq 64 "$RC" "suppress add --reason -h: a usage error (no address), not help"
+t_run "$CTL" -c "$T_DIR/beacon.conf" token inspect -- --help
+t_eq 65 "$RC" "token inspect -- --help: a token, not help"
+# a usage error prints the same usage as --help
+t_run "$CTL" -c "$T_DIR/beacon.conf" export --help
+export_help=$(printf '%s\n' "$OUT" | head -n -2)	# the usage, without what it does and "see"
+t_eq 2 "$(printf '%s\n' "$export_help" | wc -l)" "export's usage: two lines"
+t_run "$CTL" -c "$T_DIR/beacon.conf" export --bogus
+t_eq "64 $export_help" "$RC $(printf '%s\n' "$ERR" | sed 1d)" "a usage error prints the usage --help prints"
+usage_case "beaconctl: help: unknown command 'nosuch'" help nosuch
+usage_case "beaconctl: help: unexpected argument 'b'" help report b
 
 # --- configuration
-run "$CTL" -c "$T_DIR/missing.conf" migrate
+t_run "$CTL" -c "$T_DIR/missing.conf" migrate
 t_eq 78 "$RC" "missing config exit"
 t_eq "beaconctl: $T_DIR/missing.conf: cannot read: No such file or directory" "$ERR" "missing config message"
 printf 'secret\n' >"$T_DIR/pw"
 chmod 644 "$T_DIR/pw"
 printf 'password_file = %s\n' "$T_DIR/pw" >>"$T_DIR/beacon.conf"
-run "$CTL" -c "$T_DIR/beacon.conf" suppress list
+t_run "$CTL" -c "$T_DIR/beacon.conf" suppress list
 t_eq 78 "$RC" "readable password file exit"
 t_eq "beaconctl: error: suppress: $T_DIR/pw: password file is accessible by group or others (mode 0644); run: chmod 600 $T_DIR/pw" \
 	"$ERR" "readable password file message"
@@ -96,7 +128,7 @@ chmod 600 "$T_DIR/pw"
 for args in "init" "migrate" "report summary" "history a@example.org" "watch --count 1" \
 	"export --format csv" "purge --older-than 1" "suppress list" "maintain"; do
 	# shellcheck disable=SC2086
-	run "$CTL" -c "$T_DIR/beacon.conf" $args
+	t_run "$CTL" -c "$T_DIR/beacon.conf" $args
 	t_eq 69 "$RC" "beaconctl $args without a database: exit"
 	t_eq "beaconctl: error: ${args%% *}: database at 127.0.0.1: connection to server at \"127.0.0.1\", port $port failed: Connection refused" \
 		"$ERR" "beaconctl $args without a database: message"

@@ -194,7 +194,7 @@ mount -t tmpfs -o mode=0755,size=1m,ro beacon-nolocal /usr/local
 echo ready >'$T_DIR/ns.ready'
 exec sleep infinity
 EOF
-unshare --mount --propagation private sh "$T_DIR/ns.sh" >"$T_DIR/ns.log" 2>&1 </dev/null &
+(cd / && exec unshare --mount --propagation private sh "$T_DIR/ns.sh") >"$T_DIR/ns.log" 2>&1 </dev/null &
 NS_PID=$!
 t_on_exit "t_kill_pid $NS_PID TERM 5"
 t_wait_until "[ -e '$T_DIR/ns.ready' ] || ! t_pid_alive $NS_PID" 10 && t_pid_alive "$NS_PID" ||
@@ -204,18 +204,9 @@ t_wait_until "[ -e '$T_DIR/ns.ready' ] || ! t_pid_alive $NS_PID" 10 && t_pid_ali
 # (no BEACON_*, PG* or sanitizer variables) and the holder's root (a chroot
 # when make check runs in one); nsenter, env and sh exec, so a
 # simple command "${NS[@]}" CMD & leaves $! the PID of CMD itself
-NS=(nsenter --target "$NS_PID" --mount --root -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin
+NS=(nsenter --target "$NS_PID" --mount --root --wd -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin
 	LANG=C.UTF-8 sh -c 'cd / && exec "$@"' sh)
 ns() { "${NS[@]}" "$@"; }
-# run CMD... - OUT, ERR and RC of CMD
-run() {
-	set +e
-	"$@" >"$T_DIR/out" 2>"$T_DIR/err"
-	RC=$?
-	set -e
-	OUT=$(cat "$T_DIR/out")
-	ERR=$(cat "$T_DIR/err")
-}
 
 ns test -x $PREFIX/sbin/beaconctl || t_fail "$PREFIX/sbin/beaconctl not seen in the namespace"
 ns test ! -e "$BEACON_SRC/Makefile" || t_fail "the source tree is visible in the namespace"
@@ -224,7 +215,7 @@ ns test ! -e /usr/local/share || t_fail "/usr/local is visible in the namespace"
 t_ok "namespace: $PREFIX is the stage; the source tree and /usr/local are hidden"
 
 # the installed beaconctl: init from the installed SQL
-run ns $PREFIX/sbin/beaconctl -d init
+t_run ns $PREFIX/sbin/beaconctl -d init
 [ "$RC" = 0 ] || { printf '%s\n%s\n' "$OUT" "$ERR" >&2; t_fail "beaconctl init exited $RC"; }
 grep -qxF "beaconctl: debug: migrations from $DATA/sql/schema" "$T_DIR/err" ||
 	{ cat "$T_DIR/err" >&2; t_fail "beaconctl init did not take the migrations from $DATA/sql/schema"; }
@@ -233,14 +224,14 @@ files=$(cd "$BEACON_SRC/sql/schema" && ls -- [0-9]*_*.sql)
 t_eq "$(printf '%s\n' "$files" | sed -E 's/^0*([0-9]+)_(.*)\.sql$/\1 \2/')" \
 	"$(pg_query "SELECT version || ' ' || name FROM beacon.schema_migrations ORDER BY version")" \
 	"schema_migrations after the installed init"
-run ns $PREFIX/sbin/beaconctl migrate
+t_run ns $PREFIX/sbin/beaconctl migrate
 t_eq 0 "$RC" "beaconctl migrate again"
 
 # the -n dumps: the installed, edited config is the compiled-in default
 dump() { awk -v want="$1" '/^\[/ { sec = substr($0, 2, length($0) - 2); next }
 	{ k = $1; sub(/^[^=]*= ?/, ""); if ((sec == "" ? "global" : sec) "." k == want) print }'; }
 for p in beacon-milter beacon-pixelsrv beaconctl; do
-	run ns $PREFIX/sbin/$p -n
+	t_run ns $PREFIX/sbin/$p -n
 	[ "$RC" = 0 ] || { cat "$T_DIR/err" >&2; t_fail "$p -n exited $RC"; }
 	for kv in "global.base_url=$PX_URL" "global.secret_file=$PX_SECRET" \
 		"milter.socket=unix:$MDIR/milter.sock" "milter.user=postfix" \
@@ -262,7 +253,7 @@ t_on_exit "t_kill_pid $PX_PID TERM 20"
 t_wait_until "grep -q 'listening on' '$PXLOG' || ! t_pid_alive $PX_PID" 20 &&
 	t_pid_alive "$PX_PID" && t_port_listening "$PX_PORT" ||
 	{ cat "$PXLOG" >&2; t_fail "the installed beacon-pixelsrv did not start"; }
-t_eq "$PREFIX/sbin/beacon-pixelsrv" "$(readlink "/proc/$PX_PID/exe")" "beacon-pixelsrv's executable"
+t_eq "$PREFIX/sbin/beacon-pixelsrv" "$(ns readlink "/proc/$PX_PID/exe")" "beacon-pixelsrv's executable"
 t_eq "$(id -u nobody)" "$(bc_proc "$PX_PID" Uid)" "beacon-pixelsrv runs as nobody"
 
 # beacon-milter from /opt/beacon/sbin, default config
@@ -273,10 +264,12 @@ t_on_exit "t_kill_pid $MPID TERM 15"
 t_wait_until "grep -q ': listening on ' '$MLOG' || ! t_pid_alive $MPID" 15 &&
 	t_pid_alive "$MPID" && [ -S "$MDIR/milter.sock" ] ||
 	{ cat "$MLOG" >&2; t_fail "the installed beacon-milter did not start on $MDIR/milter.sock"; }
-t_eq "$PREFIX/sbin/beacon-milter" "$(readlink "/proc/$MPID/exe")" "beacon-milter's executable"
+t_eq "$PREFIX/sbin/beacon-milter" "$(ns readlink "/proc/$MPID/exe")" "beacon-milter's executable"
 t_eq "$(id -u postfix)" "$(bc_proc "$MPID" Uid)" "beacon-milter runs as postfix"
 for pid in "$PX_PID" "$MPID"; do
-	grep -F "$BEACON_SRC" "/proc/$pid/maps" >&2 && t_fail "pid $pid maps a file of the source tree"
+	ns cat "/proc/$pid/maps" >"$T_DIR/maps" || t_fail "cannot read the maps of pid $pid"
+	grep -qF "$PREFIX/sbin/beacon-" "$T_DIR/maps" || t_fail "pid $pid maps no program of $PREFIX/sbin"
+	grep -F "$BEACON_SRC" "$T_DIR/maps" >&2 && t_fail "pid $pid maps a file of the source tree"
 done
 t_ok "both daemons run from $PREFIX/sbin, nothing of the source tree mapped"
 
@@ -331,17 +324,17 @@ t_eq "open|ann@remote.example|198.51.100.20|Apple Mail|Berlin|human" \
 	"the open stored by the installed beacon-pixelsrv"
 
 # the installed reports and history read it back
-run ns $PREFIX/sbin/beaconctl report summary -v by=all --csv
+t_run ns $PREFIX/sbin/beaconctl report summary -v by=all --csv
 [ "$RC" = 0 ] || { printf '%s\n%s\n' "$OUT" "$ERR" >&2; t_fail "beaconctl report summary exited $RC"; }
 t_eq "2|1" "$(printf '%s\n' "$OUT" | python3 -c '
 import csv, sys
 rows = list(csv.DictReader(sys.stdin))
 print("%s|%s" % (rows[0]["recipients"], rows[0]["opened"]))')" \
 	"installed report summary: recipients|opened"
-run ns $PREFIX/sbin/beaconctl report nosuchreport
+t_run ns $PREFIX/sbin/beaconctl report nosuchreport
 t_eq "beaconctl: report: no report 'nosuchreport' in $DATA/sql/reports (beaconctl report lists them)" \
 	"$(head -n 1 "$T_DIR/err")" "beaconctl report looks in $DATA/sql/reports"
-run ns $PREFIX/sbin/beaconctl history ann@remote.example
+t_run ns $PREFIX/sbin/beaconctl history ann@remote.example
 [ "$RC" = 0 ] && grep -q 'installed .* open .*human .*Berlin' <<<"$OUT" ||
 	{ printf '%s\n%s\n' "$OUT" "$ERR" >&2; t_fail "beaconctl history does not show ann's open"; }
 t_ok "beaconctl history shows ann's open"
@@ -366,7 +359,7 @@ grep -q 'stopped: 1 events written, 0 spooled, 0 lost' "$PXLOG" ||
 # nowhere to take SQL from: it does not fall back on the source tree
 t_eq "$opt_before" "$(ls -A /opt | tr '\n' ' ')" "/opt on the host unchanged"
 if [ ! -e $PREFIX ]; then
-	run env -u BEACON_SQLDIR "$ROOT/sbin/beaconctl" -c "$CONF" migrate --status
+	t_run env -u BEACON_SQLDIR "$ROOT/sbin/beaconctl" -c "$CONF" migrate --status
 	t_eq 66 "$RC" "the installed beaconctl outside the namespace: exit"
 	grep -qF "in $DATA/sql)" "$T_DIR/err" ||
 		{ cat "$T_DIR/err" >&2; t_fail "outside the namespace beaconctl did not look in $DATA/sql"; }

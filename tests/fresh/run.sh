@@ -79,8 +79,10 @@ for old in "$top"/beacon-fresh.*; do
 	fi
 done
 work=$(mktemp -d "$top/beacon-fresh.XXXXXX")
-exec 9>"$work/.lock"
-flock -n 9 || fail "cannot lock $work/.lock"
+# .lock appears only once held, so a sweep never takes a starting run's dir
+exec 9>"$work/.lock.new"
+flock -n 9 || fail "cannot lock $work/.lock.new"
+mv "$work/.lock.new" "$work/.lock"
 
 # cleanup - unmount what is mounted under the work dir, then remove it
 # without ever crossing into another file system

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "cidr.h"
-#include "../../pixelsrv/clientip.h"
+#include "clientip.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

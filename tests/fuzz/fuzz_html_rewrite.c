@@ -21,8 +21,8 @@
 
 #include <glib.h>
 
-#include "../../milter/html_rewrite.h"
-#include "../../milter/html_scan.h"
+#include "html_rewrite.h"
+#include "html_scan.h"
 
 #define PH	"https://t.example/p.gif"
 #define PXURL	"https://t.example/o/TOK.gif"

@@ -22,8 +22,8 @@
 #include <string.h>
 
 #include "token.h"
-#include "../../pixelsrv/event.h"
-#include "../../pixelsrv/route.h"
+#include "event.h"
+#include "route.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

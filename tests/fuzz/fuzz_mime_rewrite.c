@@ -14,7 +14,7 @@
 
 #include <gmime/gmime.h>
 
-#include "../../milter/mime_rewrite.h"
+#include "mime_rewrite.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

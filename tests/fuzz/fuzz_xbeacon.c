@@ -13,7 +13,7 @@
 
 #include <gmime/gmime.h>
 
-#include "../../milter/tagging.h"
+#include "tagging.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

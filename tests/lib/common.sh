@@ -42,6 +42,8 @@
 #			it), wait for it (default 10 s), then KILL.
 #	t_as_user USER CMD...	run CMD as USER when root, as is otherwise.
 #	t_now_us	print the wall clock in microseconds.
+#	t_run CMD...	run CMD with set -e off: OUT, ERR and RC hold its
+#			stdout, stderr and exit status (files in T_DIR).
 
 # Guard against being sourced twice.
 if [ -n "${T_COMMON_LOADED:-}" ]; then
@@ -272,4 +274,14 @@ t_as_user() {
 	else
 		"$@"
 	fi
+}
+
+# t_run - run CMD...; OUT, ERR and RC hold its stdout, stderr and status
+t_run() {
+	set +e
+	"$@" >"$T_DIR/out" 2>"$T_DIR/err"
+	RC=$?
+	set -e
+	OUT=$(cat "$T_DIR/out")
+	ERR=$(cat "$T_DIR/err")
 }

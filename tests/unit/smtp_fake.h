@@ -1,7 +1,7 @@
 /*
  * NAME
  *	smtp_fake.h - a small SMTP listener on 127.0.0.1 for the unit tests
- *	of beacon-milter's copies (test_milter_reinject, test_milter_split)
+ *	of beacon-milter's copies (test_milter_reinject, test_milter_track_split)
  *
  * SYNOPSIS
  *	struct smtp_fake *f = fake_start("SIZE 1000000\n8BITMIME\nDSN\n");

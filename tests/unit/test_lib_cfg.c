@@ -1,7 +1,8 @@
 /*
- * test_cfg.c - unit tests of the beacon.conf(5) reader: defaults, every
- * type, and every error path (unreadable file, unknown section, unknown
- * key, bad value of each type, syntax error) naming file, line and key.
+ * test_lib_cfg.c - unit tests of the beacon.conf(5) reader: defaults, every
+ * type (the network types too: cidr list, address, address list, socket),
+ * and every error path (unreadable file, unknown section, unknown key, bad
+ * value of each type, syntax error) naming file, line and key.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -10,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "cfg.h"
+#include "log.h"
 
 static char cfg_path[64];
 
@@ -148,6 +151,99 @@ static void test_errors(void **state)
 		     ":3: unknown key 'bogus' in [milter]");
 }
 
+/* test_net_values - good values of the network types are kept as written */
+static void test_net_values(void **state)
+{
+	struct beacon_cfg cfg;
+	char err[512];
+	const char *text =
+		"syslog_facility = LOCAL3\n"
+		"[milter]\n"
+		"socket = inet:8891\n"
+		"reinject = [::1]:2525\n"
+		"[pixelsrv]\n"
+		"listen = *:0, [::]:8080 ,127.0.0.1:80\n"
+		"trusted_proxies = 127.0.0.1, 10.0.0.0/8 , 2001:db8::/32\n"
+		"internal_networks =\n";
+	assert_int_equal(load(&cfg, text, err, sizeof(err)), 0);
+	assert_int_equal(cfg.global.syslog_facility, 5);
+	assert_int_equal(log_facility_code(cfg.global.syslog_facility), LOG_LOCAL3);
+	assert_int_equal(log_facility_code(0), LOG_MAIL);
+	assert_int_equal(log_facility_code(99), LOG_MAIL);
+	assert_string_equal(cfg.milter.socket, "inet:8891");
+	assert_string_equal(cfg.milter.reinject, "[::1]:2525");
+	assert_int_equal(cfg.pixelsrv.listen.n, 3);
+	assert_string_equal(cfg.pixelsrv.listen.v[0], "*:0");
+	assert_string_equal(cfg.pixelsrv.listen.v[1], "[::]:8080");
+	assert_string_equal(cfg.pixelsrv.listen.v[2], "127.0.0.1:80");
+	assert_int_equal(cfg.pixelsrv.trusted_proxies.n, 3);
+	assert_string_equal(cfg.pixelsrv.trusted_proxies.v[2], "2001:db8::/32");
+	assert_int_equal(cfg.pixelsrv.internal_networks.n, 0);
+	cfg_free(&cfg);
+	/* the other forms of each */
+	assert_int_equal(load(&cfg, "[milter]\nsocket = local:/run/m.sock\nreinject = localhost:25\n",
+			      err, sizeof(err)), 0);
+	cfg_free(&cfg);
+	assert_int_equal(load(&cfg, "[milter]\nsocket = inet6:8891@[::1]\nreinject = inet6:25@::1\n",
+			      err, sizeof(err)), 0);
+	cfg_free(&cfg);
+}
+
+/* test_net_errors - a bad network value names file, line, key and the reason */
+static void test_net_errors(void **state)
+{
+	expect_error("[pixelsrv]\ntrusted_proxies = 10.0.0.0/33\n",
+		     ":2: bad value '10.0.0.0/33' for key 'trusted_proxies': "
+		     "bad prefix length (0-32) in \"10.0.0.0/33\"");
+	expect_error("[pixelsrv]\ninternal_networks = 10.0.0.0/8, 300.1.1.1\n",
+		     ":2: bad value '10.0.0.0/8, 300.1.1.1' for key 'internal_networks': "
+		     "not an IP address: \"300.1.1.1\"");
+	expect_error("[pixelsrv]\ntrusted_proxies = 2001:db8::/129\n",
+		     ":2: bad value '2001:db8::/129' for key 'trusted_proxies': "
+		     "bad prefix length (0-128) in \"2001:db8::/129\"");
+	expect_error("[pixelsrv]\nlisten = 127.0.0.1:99999\n",
+		     ":2: bad value '127.0.0.1:99999' for key 'listen': "
+		     "the port must be a number from 0 to 65535");
+	expect_error("[pixelsrv]\nlisten = localhost\n",
+		     ":2: bad value 'localhost' for key 'listen': "
+		     "expected host:port, [v6]:port or *:port");
+	expect_error("[pixelsrv]\nlisten = 127.0.0.1:80, fe80::x:80\n",
+		     ":2: bad value '127.0.0.1:80, fe80::x:80' for key 'listen': "
+		     "'fe80::x:80': an IPv6 address needs brackets: [v6]:port");
+	expect_error("[milter]\nreinject = inet:x@\n",
+		     ":2: bad value 'inet:x@' for key 'reinject': "
+		     "the port must be a number from 1 to 65535");
+	expect_error("[milter]\nreinject = inet:10026\n",
+		     ":2: bad value 'inet:10026' for key 'reinject': expected inet:port@host");
+	expect_error("[milter]\nreinject = *:25\n",
+		     ":2: bad value '*:25' for key 'reinject': bad character '*' in the host");
+	expect_error("[milter]\nreinject =\n", ":2: bad value '' for key 'reinject': empty");
+	expect_error("[milter]\nsocket = 127.0.0.1:8891\n",
+		     ":2: bad value '127.0.0.1:8891' for key 'socket': "
+		     "expected inet:port@host, inet6:port@host or unix:/path");
+	expect_error("[milter]\nsocket = unix:\n",
+		     ":2: bad value 'unix:' for key 'socket': no socket path");
+	expect_error("syslog_facility = kern\n",
+		     ":1: bad value 'kern' for key 'syslog_facility': not one of the allowed values "
+		     "(mail|daemon|local0|local1|local2|local3|local4|local5|local6|local7)");
+}
+
+/* test_print_keys - -k names each key's type as beacon.conf(5) does */
+static void test_print_keys(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	cfg_print_keys(fp);
+	fclose(fp);
+	assert_non_null(strstr(buf, "\nmilter\tsocket\tsocket\tunix:/run/beacon/milter.sock\n"));
+	assert_non_null(strstr(buf, "\nmilter\treinject\taddress\tinet:10026@127.0.0.1\n"));
+	assert_non_null(strstr(buf, "\npixelsrv\tlisten\taddress list\t127.0.0.1:8080\n"));
+	assert_non_null(strstr(buf, "\npixelsrv\ttrusted_proxies\tcidr list\t\n"));
+	assert_non_null(strstr(buf, "global\tsyslog_facility\tenum\tmail\n"));
+	free(buf);
+}
+
 static void test_unreadable(void **state)
 {
 	struct beacon_cfg cfg;
@@ -181,6 +277,9 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_net_values),
+		cmocka_unit_test(test_net_errors),
+		cmocka_unit_test(test_print_keys),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_dump),
 	};

@@ -1,5 +1,5 @@
 /*
- * test_spool.c - unit tests of the append-only spool: order, resume after
+ * test_lib_spool.c - unit tests of the append-only spool: order, resume after
  * a failed callback without duplicates, records appended during replay,
  * a torn tail, a corrupt record, and the parser on hand-made buffers.
  */

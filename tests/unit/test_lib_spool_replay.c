@@ -1,5 +1,5 @@
 /*
- * test_pixelsrv_replay.c - unit tests of spool_replay_batch(), the batched
+ * test_lib_spool_replay.c - unit tests of spool_replay_batch(), the batched
  * replay beacon-pixelsrv's writer uses: flushes every N records and at the
  * end of a file, progress saved only after a flush, and a failed flush
  * replayed again from the last saved batch (nothing lost, nothing twice).

@@ -1,5 +1,5 @@
 /*
- * test_token.c - unit tests of tokens and click URLs: known vectors
+ * test_lib_token.c - unit tests of tokens and click URLs: known vectors
  * (computed independently with Python's hashlib.blake2b), round trip,
  * wrong MAC, truncated / over-long / non-base64url input, unknown key id,
  * rotation, the secret file's checks, and every way to tamper with a

@@ -1,5 +1,5 @@
 /*
- * test_html_rewrite.c - unit tests of the HTML rewriter (milter/html_rewrite.c).
+ * test_milter_html_rewrite.c - unit tests of the HTML rewriter (milter/html_rewrite.c).
  *
  * DESCRIPTION
  *	A table of documents, the options each is rewritten with, and the
@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "../../milter/html_rewrite.h"
+#include "html_rewrite.h"
 
 #define PH	"https://t.example/p.gif"
 #define PXURL	"https://t.example/o/TOK.gif"

@@ -1,5 +1,5 @@
 /*
- * test_html_scan.c - unit tests of the HTML tokenizer (milter/html_scan.c).
+ * test_milter_html_scan.c - unit tests of the HTML tokenizer (milter/html_scan.c).
  *
  * DESCRIPTION
  *	Tables of documents and the exact token stream each must give,
@@ -18,7 +18,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "../../milter/html_scan.h"
+#include "html_scan.h"
 
 /* scan_case - one document and its token stream */
 struct scan_case {

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <gmime/gmime.h>
 
-#include "../../milter/plain2html.h"
+#include "plain2html.h"
 
 /* html_case - a text and the inside of the twin's <div> */
 struct html_case {

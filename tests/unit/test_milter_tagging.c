@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <gmime/gmime.h>
 
-#include "../../milter/tagging.h"
+#include "tagging.h"
 
 /* xb_case - one tag header and what it must parse to */
 struct xb_case {

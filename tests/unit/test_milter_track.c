@@ -1,7 +1,7 @@
 /*
  * test_milter_track.c - unit tests of the end-of-message decision
  * (milter/track.c over milter/msgctx.c), without an MTA or a database,
- * with per_recipient = shared (test_milter_split.c covers the split and
+ * with per_recipient = shared (test_milter_track_split.c covers the split and
  * excluded recipients beside tracked ones).
  *
  * DESCRIPTION
@@ -24,7 +24,7 @@
 #include <cmocka.h>
 #include <gmime/gmime.h>
 
-#include "../../milter/track.h"
+#include "track.h"
 #include "cfg.h"
 #include "token.h"
 

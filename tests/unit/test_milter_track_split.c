@@ -1,5 +1,5 @@
 /*
- * test_milter_split.c - unit tests of one token per recipient: the split
+ * test_milter_track_split.c - unit tests of one token per recipient: the split
  * of milter/track.c with its copies handed to a real SMTP listener on
  * 127.0.0.1 (smtp_fake.h), the copy header, the failure rules,
  * excluded recipients, per_recipient = shared and plain_to_html.
@@ -24,7 +24,7 @@
 #include <cmocka.h>
 #include <gmime/gmime.h>
 
-#include "../../milter/track.h"
+#include "track.h"
 #include "cfg.h"
 #include "smtp_fake.h"
 #include "token.h"

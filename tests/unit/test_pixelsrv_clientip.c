@@ -1,5 +1,5 @@
 /*
- * test_clientip.c - the client address behind trusted proxies.
+ * test_pixelsrv_clientip.c - the client address behind trusted proxies.
  *
  * One table of cases: peer, X-Forwarded-For, Forwarded, and the exact
  * address (and port, and whether a header was used) expected.  Trusted
@@ -19,7 +19,7 @@
 #include <sys/un.h>
 
 #include "cidr.h"
-#include "../../pixelsrv/clientip.h"
+#include "clientip.h"
 
 /* clientip_case - one request and its expected client */
 struct clientip_case {

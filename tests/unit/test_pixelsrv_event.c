@@ -17,9 +17,9 @@
 #include <cmocka.h>
 
 #include "cidr.h"
-#include "../../pixelsrv/event.h"
-#include "../../pixelsrv/relay.h"
-#include "../../pixelsrv/ua.h"
+#include "event.h"
+#include "relay.h"
+#include "ua.h"
 
 /* fixture - files and databases shared by the tests */
 struct fixture {

@@ -1,5 +1,5 @@
 /*
- * test_geo.c - City/ASN lookups against the test databases.
+ * test_pixelsrv_geo.c - City/ASN lookups against the test databases.
  *
  * The databases come from tests/fixtures/make-geoip.pl: in the directory
  * BEACON_FIXTURES when set, else the script is run into a temporary
@@ -27,7 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../pixelsrv/geo.h"
+#include "clock.h"
+#include "geo.h"
 
 static char fixdir[512];	/* where city.mmdb and asn.mmdb are */
 static char tmpdir[512];	/* scratch directory of this test */
@@ -452,10 +453,7 @@ static void test_race(void **state)
 /* now_ns - monotonic clock in nanoseconds */
 static double now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
+	return (double)clock_now_us() * 1e3;
 }
 
 /* test_cost - time per geo_lookup (printed) */

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../pixelsrv/metrics.h"
+#include "metrics.h"
 
 /* has_line - does TEXT hold LINE as a whole line? */
 static int has_line(const char *text, const char *line)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../pixelsrv/route.h"
+#include "route.h"
 
 #define TOK "BwmYaJPlTH539VFm_Z9IMklNqiI_BaFJ44pW"	/* 36 characters */
 

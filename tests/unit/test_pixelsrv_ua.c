@@ -1,6 +1,6 @@
 /*
  * NAME
- *	test_ua.c - unit tests of pixelsrv/ua.c (User-Agent classification)
+ *	test_pixelsrv_ua.c - unit tests of pixelsrv/ua.c (User-Agent classification)
  *
  * DESCRIPTION
  *	Real mail-client User-Agents with their exact device, OS, browser,
@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "../../pixelsrv/ua.h"
+#include "ua.h"
 
 static struct ua_db *db;
 static char regexes[PATH_MAX];
@@ -303,7 +303,7 @@ write_file(char *path, size_t len, const char *text)
 	FILE *fp;
 	int fd;
 
-	snprintf(path, len, "/tmp/test_ua.XXXXXX");
+	snprintf(path, len, "/tmp/test_pixelsrv_ua.XXXXXX");
 	assert_true((fd = mkstemp(path)) >= 0);
 	assert_non_null(fp = fdopen(fd, "w"));
 	fputs(text, fp);

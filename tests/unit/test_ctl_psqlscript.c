@@ -1,0 +1,392 @@
+/*
+ * test_ctl_psqlscript.c - unit tests of the psql script reader behind
+ * beaconctl report (ctl/psqlscript.c): variables become parameters and
+ * never SQL text, nothing is replaced inside strings, identifiers,
+ * dollar quotes or comments, \if/\elif/\else/\endif, \set and \unset,
+ * \ir relative to the file, one statement only, the errors (with file
+ * and line), and every file of sql/reports read as beaconctl reads it.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "psqlscript.h"
+
+/* parse - TEXT with the variables VARS ("name", "value", ..., NULL); 0 or -1 */
+static int parse(struct psqlscript *s, const char *text, ...)
+{
+	va_list ap;
+	const char *name;
+
+	psqlscript_init(s);
+	va_start(ap, text);
+	while ((name = va_arg(ap, const char *)) != NULL)
+		assert_int_equal(psqlscript_set(s, name, va_arg(ap, const char *)), 0);
+	va_end(ap);
+	return psqlscript_parse(s, "t.sql", text);
+}
+
+/* sql_is - TEXT (with no variables) reads as WANT with no parameters */
+static void sql_is(const char *text, const char *want)
+{
+	struct psqlscript s;
+
+	assert_int_equal(parse(&s, text, NULL), 0);
+	assert_string_equal(s.sql, want);
+	assert_int_equal(s.nparams, 0);
+	psqlscript_free(&s);
+}
+
+static void test_variables_bound(void **state)
+{
+	struct psqlscript s;
+
+	assert_int_equal(parse(&s, "SELECT :'campaign', :campaign::int, :'campaign' || 'x' "
+			       "LIMIT :n;", "campaign", "2024", "n", "5", NULL), 0);
+	assert_string_equal(s.sql, "SELECT $1, $2::int, $3 || 'x' LIMIT $4;");
+	assert_int_equal(s.nparams, 4);
+	assert_string_equal(s.params[0], "2024");
+	assert_string_equal(s.params[1], "2024");
+	assert_string_equal(s.params[2], "2024");
+	assert_string_equal(s.params[3], "5");
+	assert_int_equal(s.statements, 1);
+	psqlscript_free(&s);
+}
+
+static void test_value_never_sql(void **state)
+{
+	static const char *const values[] = {
+		"x' OR '1'='1", "1; DROP TABLE beacon.events", "$1", ":'campaign'",
+		"\\'", "Acme \"Q1\", 2026", "",
+	};
+
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		struct psqlscript s;
+		assert_int_equal(parse(&s, "SELECT :'v', :v;", "v", values[i], NULL), 0);
+		assert_string_equal(s.sql, "SELECT $1, $2;");
+		assert_string_equal(s.params[0], values[i]);
+		assert_string_equal(s.params[1], values[i]);
+		psqlscript_free(&s);
+	}
+}
+
+static void test_not_replaced(void **state)
+{
+	struct psqlscript s;
+	const char *text =
+		"SELECT ':''x''', E'\\':x', 'a\\', \"a:x\", \"q\"\":x\", $$ :'x' $$,\n"
+		"       $tag$ :x $ $tag$, a$x, x::text, (ARRAY[1,2,3])[2:3], :'x' -- :'x'\n"
+		"/* :'x' /* :x */ :x */ ;";
+
+	assert_int_equal(parse(&s, text, "x", "v", NULL), 0);
+	assert_int_equal(s.nparams, 1);
+	assert_string_equal(s.params[0], "v");
+	assert_non_null(strstr(s.sql, "[2:3], $1 -- :'x'\n/* :'x' /* :x */ :x */ ;"));
+	assert_non_null(strstr(s.sql, "SELECT ':''x''', E'\\':x', 'a\\', \"a:x\", \"q\"\":x\", "
+				      "$$ :'x' $$,\n       $tag$ :x $ $tag$, a$x, x::text,"));
+	psqlscript_free(&s);
+}
+
+static void test_unset_raw_kept(void **state)
+{
+	sql_is("SELECT a[1:n], :nope FROM t;", "SELECT a[1:n], :nope FROM t;");
+}
+
+static void test_defined_test(void **state)
+{
+	struct psqlscript s;
+
+	assert_int_equal(parse(&s, "SELECT :{?x}, :{?y}, :{?x;", "x", "", NULL), 0);
+	assert_string_equal(s.sql, "SELECT TRUE, FALSE, :{?x;");
+	psqlscript_free(&s);
+}
+
+static void test_bind_spacing(void **state)
+{
+	struct psqlscript s;
+
+	assert_int_equal(parse(&s, "SELECT 1=:n AND x:'v'", "n", "1", "v", "2", NULL), 0);
+	assert_string_equal(s.sql, "SELECT 1=$1 AND x $2");
+	psqlscript_free(&s);
+}
+
+static void test_conditionals(void **state)
+{
+	static const struct { const char *var; const char *want; } cases[] = {
+		{ "a", "SELECT 'a';\n" },
+		{ "b", "SELECT 'b';\n" },
+		{ "c", "SELECT 'c';\n" },
+	};
+	const char *text =
+		"\\if :{?a}\nSELECT 'a';\n\\elif :{?b}\nSELECT 'b';\n"
+		"\\else\nSELECT 'c';\n\\endif\n";
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct psqlscript s;
+		assert_int_equal(parse(&s, text, cases[i].var, "", NULL), 0);
+		assert_string_equal(s.sql, cases[i].want);
+		psqlscript_free(&s);
+	}
+}
+
+static void test_defaults_line(void **state)
+{
+	struct psqlscript s;
+	const char *text =
+		"\\if :{?m} \\else \\set m '' \\endif\n"
+		"\\if :{?since} \\else \\set since '-infinity' \\endif\n"
+		"SELECT :'m', :'since';";
+
+	assert_int_equal(parse(&s, text, "since", "2026-01-01", NULL), 0);
+	assert_string_equal(s.params[0], "");
+	assert_string_equal(s.params[1], "2026-01-01");
+	assert_string_equal(psqlscript_get(&s, "m"), "");
+	psqlscript_free(&s);
+}
+
+static void test_inactive_not_evaluated(void **state)
+{
+	/* an inactive block: no expression, variable or psql command in it runs */
+	sql_is("\\if false\n\\if maybe\n\\set x :'nope'\n\\endif\nSELECT '\\gset' :'nope';\n"
+	       "\\elif no\n\\else\nSELECT 1;\n\\endif\n",
+	       "SELECT 1;\n");
+}
+
+static void test_booleans(void **state)
+{
+	static const struct { const char *expr; int value; } cases[] = {
+		{ "true", 1 }, { "TRUE", 1 }, { "t", 1 }, { "yes", 1 }, { "y", 1 }, { "on", 1 },
+		{ "1", 1 }, { "false", 0 }, { "f", 0 }, { "no", 0 }, { "n", 0 }, { "off", 0 },
+		{ "of", 0 }, { "0", 0 }, { "o", -1 }, { "maybe", -1 }, { "truer", -1 },
+		{ "10", -1 }, { "'t'", 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[128];
+		struct psqlscript s;
+		snprintf(text, sizeof(text), "\\if %s\nSELECT 1;\n\\else\nSELECT 0;\n\\endif\n",
+			 cases[i].expr);
+		int rc = parse(&s, text, NULL);
+		if (cases[i].value < 0) {
+			assert_int_equal(rc, -1);
+			assert_non_null(strstr(s.err, "is not a boolean"));
+		} else {
+			assert_int_equal(rc, 0);
+			assert_string_equal(s.sql, cases[i].value ? "SELECT 1;\n" : "SELECT 0;\n");
+		}
+		psqlscript_free(&s);
+	}
+}
+
+static void test_set(void **state)
+{
+	struct psqlscript s;
+
+	assert_int_equal(parse(&s, "\\set g 'it''s' ' a\\t\\x41\\101' b :x :{?x} '\\\\'\n"
+			       "\\set empty\n\\set gone 1\n\\unset gone\nSELECT 1;",
+			       "x", "Y", NULL), 0);
+	assert_string_equal(psqlscript_get(&s, "g"), "it's a\tAAbYTRUE\\");
+	assert_string_equal(psqlscript_get(&s, "empty"), "");
+	assert_null(psqlscript_get(&s, "gone"));
+	psqlscript_free(&s);
+}
+
+/* write_file - DIR/NAME holding TEXT */
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void test_include_relative(void **state)
+{
+	char dir[] = "/tmp/test_ctl_psqlscript.XXXXXX", path[512];
+	struct psqlscript s;
+
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "main.sql", "-- a report\n\\ir inc.psql\n\\include_relative sub/b.psql\n"
+		   "SELECT :'v', :'w';\n");
+	write_file(dir, "inc.psql", "\\if :{?v} \\else \\set v 'from include' \\endif\n");
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	write_file(dir, "sub/b.psql", "\\set w 'b'\n");
+	write_file(dir, "self.sql", "\\ir self.sql\n");
+	write_file(dir, "stmt.sql", "SELECT\n\\ir inc.psql\n1;\n");
+	write_file(dir, "bad.sql", "\\ir inc.psql\n\\ir nothere.psql\nSELECT 1;\n");
+
+	snprintf(path, sizeof(path), "%s/main.sql", dir);
+	psqlscript_init(&s);
+	assert_int_equal(psqlscript_read(&s, path), 0);
+	assert_int_equal(s.nparams, 2);
+	assert_string_equal(s.params[0], "from include");
+	assert_string_equal(s.params[1], "b");
+	psqlscript_free(&s);
+
+	psqlscript_init(&s);
+	assert_int_equal(psqlscript_set(&s, "v", "given"), 0);
+	assert_int_equal(psqlscript_read(&s, path), 0);
+	assert_string_equal(s.params[0], "given");
+	psqlscript_free(&s);
+
+	snprintf(path, sizeof(path), "%s/self.sql", dir);
+	psqlscript_init(&s);
+	assert_int_equal(psqlscript_read(&s, path), -1);
+	assert_non_null(strstr(s.err, "nested too deeply"));
+	psqlscript_free(&s);
+
+	snprintf(path, sizeof(path), "%s/stmt.sql", dir);
+	psqlscript_init(&s);
+	assert_int_equal(psqlscript_read(&s, path), -1);
+	assert_non_null(strstr(s.err, "stmt.sql:2: \\ir inside a statement"));
+	psqlscript_free(&s);
+
+	snprintf(path, sizeof(path), "%s/bad.sql", dir);
+	psqlscript_init(&s);
+	assert_int_equal(psqlscript_read(&s, path), -1);
+	assert_non_null(strstr(s.err, "/nothere.psql: No such file or directory"));
+	psqlscript_free(&s);
+
+	for (const char *f = "main.sql\0inc.psql\0sub/b.psql\0self.sql\0stmt.sql\0bad.sql\0sub\0";
+	     *f; f += strlen(f) + 1) {
+		snprintf(path, sizeof(path), "%s/%s", dir, f);
+		assert_int_equal(remove(path), 0);
+	}
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_statements(void **state)
+{
+	const char *text = "-- head\nSELECT (1;2);\n-- tail\n/* done */\n;\n";
+
+	sql_is(text, text);
+	sql_is("SELECT 1", "SELECT 1");
+}
+
+static void test_errors(void **state)
+{
+	static const struct { const char *text, *err; } cases[] = {
+		{ "SELECT 1; SELECT 2;", "t.sql:1: more than one statement" },
+		{ "SELECT 1;\n\nx", "t.sql:3: more than one statement" },
+		{ "", "t.sql: no SQL statement" },
+		{ "-- only a comment\n;\n", "t.sql: no SQL statement" },
+		{ "\\gset\n", "t.sql:1: \\gset: not a command beaconctl runs" },
+		{ "\\i other.sql\n", "\\i: not a command beaconctl runs" },
+		{ "\\if false\n\\! rm -rf /\n\\endif\nSELECT 1;", "t.sql:2: \\!: not a command" },
+		{ "\\\\", "t.sql:1: \\: not a command" },
+		{ "\\set x `id`\nSELECT 1;", "beaconctl runs no shell commands" },
+		{ "\\set x :'v'\nSELECT 1;", "only :var and :{?var}" },
+		{ "\\set\nSELECT 1;", "\\set: missing argument" },
+		{ "\\set a-b 1\nSELECT 1;", "'a-b' is not a variable name" },
+		{ "\\set x 'open\nSELECT 1;", "unterminated quoted string" },
+		{ "SELECT :\"v\";", "t.sql:1: :\"v\": an identifier cannot be a parameter" },
+		{ "\n\nSELECT :'nope';", "t.sql:3: :'nope': variable nope is not set" },
+		{ "SELECT $1;", "$1: a report may not use positional parameters" },
+		{ "\\if maybe\nSELECT 1;\n\\endif", "\\if: 'maybe' is not a boolean" },
+		{ "\\if true\nSELECT 1;", "end of file inside \\if" },
+		{ "\\endif\nSELECT 1;", "\\endif: no matching \\if" },
+		{ "\\else\nSELECT 1;", "\\else: no matching \\if" },
+		{ "\\if true\n\\else\n\\else\n\\endif\nSELECT 1;",
+		  "t.sql:3: \\else: after \\else" },
+		{ "\\if true\n\\else\n\\elif true\n\\endif\nSELECT 1;", "\\elif: after \\else" },
+		{ "SELECT 'abc", "unterminated quoted string" },
+		{ "SELECT \"abc", "unterminated quoted identifier" },
+		{ "SELECT E'a\\'", "unterminated quoted string" },
+		{ "SELECT /* a /* b */", "unterminated /* comment" },
+		{ "SELECT $a$ x $b$", "unterminated dollar-quoted string $a$" },
+		/* a value never picks the file that becomes SQL, nor does a path leave */
+		{ "\\ir :v\nSELECT 1;", ":v: No such file" },	/* the name ":v", never "x" */
+		{ "\\ir /etc/passwd\nSELECT 1;", "\\ir /etc/passwd: only a file beside the report" },
+		{ "\\ir ../x.psql\nSELECT 1;", "\\ir ../x.psql: only a file beside the report" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct psqlscript s;
+		assert_int_equal(parse(&s, cases[i].text, "v", "x", NULL), -1);
+		if (!strstr(s.err, cases[i].err))
+			fail_msg("case %zu: '%s' lacks '%s'", i, s.err, cases[i].err);
+		psqlscript_free(&s);
+	}
+}
+
+static void test_missing_file(void **state)
+{
+	struct psqlscript s;
+
+	psqlscript_init(&s);
+	assert_int_equal(psqlscript_read(&s, "/nonexistent/r.sql"), -1);
+	assert_string_equal(s.err, "/nonexistent/r.sql: No such file or directory");
+	psqlscript_free(&s);
+}
+
+static void test_reports(void **state)
+{
+	const char *src = getenv("BEACON_SRC");
+	char dir[512], path[1024];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/sql/reports", src && *src ? src : ".");
+	d = opendir(dir);
+	if (!d)
+		skip();
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		struct psqlscript s;
+		if (len < 5 || strcmp(de->d_name + len - 4, ".sql") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		psqlscript_init(&s);
+		if (psqlscript_read(&s, path) < 0)
+			fail_msg("%s", s.err);
+		assert_int_equal(s.statements, 1);
+		assert_true(s.nparams > 0);
+		assert_string_equal(psqlscript_get(&s, "tz"), "UTC");
+		assert_string_equal(psqlscript_get(&s, "classes"), "human,proxy");
+		assert_null(strstr(s.sql, ":'"));
+		assert_null(strstr(s.sql, "\\if"));
+		for (int i = 0; i < s.nparams; i++)
+			assert_non_null(s.params[i]);
+		psqlscript_free(&s);
+		n++;
+	}
+	closedir(d);
+	assert_true(n >= 9);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_variables_bound),
+		cmocka_unit_test(test_value_never_sql),
+		cmocka_unit_test(test_not_replaced),
+		cmocka_unit_test(test_unset_raw_kept),
+		cmocka_unit_test(test_defined_test),
+		cmocka_unit_test(test_bind_spacing),
+		cmocka_unit_test(test_conditionals),
+		cmocka_unit_test(test_defaults_line),
+		cmocka_unit_test(test_inactive_not_evaluated),
+		cmocka_unit_test(test_booleans),
+		cmocka_unit_test(test_set),
+		cmocka_unit_test(test_include_relative),
+		cmocka_unit_test(test_statements),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_reports),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

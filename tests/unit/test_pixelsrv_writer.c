@@ -1,0 +1,448 @@
+/*
+ * test_pixelsrv_writer.c - unit tests of pixelsrv/writer.c against a real
+ * throwaway PostgreSQL with the Beacon schema (db_throwaway.h).
+ *
+ * DESCRIPTION
+ *	Batching: 250 queued events with batch_size 100 are stored in three
+ *	COPY transactions, every row as queued.  A row the database refuses
+ *	for its data (a CHECK constraint added for the test) goes to
+ *	rejected.spool while the rest of its batch is stored row by row.
+ *	With the database unreachable every event goes to events.spool and
+ *	the writer reports the database down; a writer that can connect
+ *	replays that spool.  Records spooled as "unsure" that the database
+ *	already holds are not stored twice; when the writer may not look
+ *	(no SELECT privilege) they are written again, as writer.h says.  A
+ *	COPY whose answer does not come before the deadline is spooled as
+ *	unsure, and once its transaction commits after all, the replay
+ *	skips it: no event lost, none doubled.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include "cfg.h"
+#include "clock.h"
+#include "db_throwaway.h"
+#include "event.h"
+#include "metrics.h"
+#include "queue.h"
+#include "spool.h"
+#include "token.h"
+#include "writer.h"
+
+#define WT_UNREACHABLE "host=127.0.0.1 port=1 dbname=none user=none"
+
+
+/* wt - one test's writer setup */
+struct wt {
+	char dir[64];			/* queue file and spools */
+	struct beacon_cfg cfg;		/* [database] and [pixelsrv] keys */
+	struct queue *queue;		/* events.queue */
+	struct spool *spool;		/* events.spool */
+	struct spool *rejected;		/* rejected.spool */
+	struct event_ctx ctx;		/* no enrichment */
+	uint8_t rid[TOKEN_RID_LEN];	/* the recipient of every event of the test */
+	char uuid[TOKEN_UUID_LEN + 1];	/* its token_id */
+	int64_t at0;			/* time of the first event */
+};
+
+/* wt_open - queue and spools in DIR for a writer on CONNINFO */
+static void wt_open(struct wt *t, const char *conninfo)
+{
+	char path[128], err[256];
+
+	t->cfg.database.conninfo = strdup(conninfo);
+	snprintf(path, sizeof(path), "%s/events.queue", t->dir);
+	if (!(t->queue = queue_open(path, 1024, err, sizeof(err))) ||
+	    !(t->spool = spool_open(t->dir, "events", err, sizeof(err))) ||
+	    !(t->rejected = spool_open(t->dir, "rejected", err, sizeof(err))))
+		fail_msg("%s", err);
+	assert_int_equal(queue_recover(t->queue, NULL, NULL), 0);	/* new or drained: no records */
+}
+
+/* wt_close - close what wt_open opened (the files stay) */
+static void wt_close(struct wt *t)
+{
+	queue_close(t->queue);
+	spool_close(t->spool);
+	spool_close(t->rejected);
+	free(t->cfg.database.conninfo);
+	t->cfg.database.conninfo = NULL;
+}
+
+/* wt_new - a fresh directory, configuration and recipient */
+static void wt_new(struct wt *t)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->dir, sizeof(t->dir), "/tmp/beacon-writer-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	cfg_defaults(&t->cfg);
+	free(t->cfg.database.conninfo);
+	t->cfg.database.conninfo = NULL;
+	t->cfg.database.connect_timeout = 2;
+	t->cfg.database.statement_timeout = 2000;
+	t->cfg.pixelsrv.batch_size = 100;
+	t->cfg.pixelsrv.batch_interval = 20;
+	token_new_rid(t->rid);
+	token_rid_uuid(t->rid, t->uuid);
+	t->at0 = 1700000000000000LL;
+}
+
+/* wt_free - remove the directory */
+static void wt_free(struct wt *t)
+{
+	char cmd[128];
+
+	cfg_free(&t->cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* wt_event - the I-th event of the test: a click on link LINK (0: an open) */
+static size_t wt_event(const struct wt *t, int i, unsigned link, uint8_t rec[EVENT_REC_MAX])
+{
+	struct event_raw ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.at_us = t->at0 + i;
+	ev.kind = link ? EVENT_CLICK : EVENT_OPEN;
+	ev.link_n = link;
+	memcpy(ev.rid, t->rid, TOKEN_RID_LEN);
+	event_set_addr(&ev, NULL);
+	event_set_ua(&ev, "unit/1.0");
+	return event_encode(&ev, rec);
+}
+
+/* wt_push - queue events FROM..TO-1, clicks on LINK (0: opens, -1: link i+1) */
+static void wt_push(struct wt *t, int from, int to, int link)
+{
+	uint8_t rec[EVENT_REC_MAX];
+
+	for (int i = from; i < to; i++) {
+		size_t len = wt_event(t, i, link < 0 ? (unsigned)i + 1 : (unsigned)link, rec);
+		assert_int_equal(queue_push(t->queue, rec, len), 0);
+	}
+}
+
+/* wt_spool - append events FROM..TO-1 (opens) to events.spool as records of TYPE */
+static void wt_spool(struct wt *t, int from, int to, uint8_t type)
+{
+	uint8_t rec[EVENT_REC_MAX];
+
+	for (int i = from; i < to; i++) {
+		size_t len = wt_event(t, i, 0, rec);
+		assert_int_equal(spool_append(t->spool, type, rec, len, 0), 0);
+	}
+	assert_int_equal(spool_sync(t->spool), 0);
+}
+
+/* wt_start - a writer on T's queue and spools, with CONN (may be NULL) */
+static struct writer *wt_start(struct wt *t, PGconn *conn)
+{
+	struct writer_conf wc = { &t->cfg, t->queue, t->spool, t->rejected, &t->ctx };
+	char err[256];
+	struct writer *w = writer_start(&wc, conn, err, sizeof(err));
+
+	if (!w)
+		fail_msg("writer_start: %s", err);
+	return w;
+}
+
+/* wt_wait - wait up to 20 s until counter C has grown by N since BEFORE */
+static void wt_wait(enum metrics_counter c, uint64_t before, uint64_t n)
+{
+	long long deadline = clock_after_ms(20000);
+
+	while (metrics_get(c) - before < n) {
+		if (clock_left_ms(deadline) == 0)
+			fail_msg("counter %d grew by %llu, expected %llu", (int)c,
+			    (unsigned long long)(metrics_get(c) - before), (unsigned long long)n);
+		usleep(10000);
+	}
+}
+
+/* wt_query - one number from SQL with $1 the test's token_id */
+static long wt_query(const struct wt *t, const char *sql)
+{
+	PGconn *c = PQconnectdb(db_cluster.conninfo);
+	const char *param = t->uuid;
+	PGresult *res = PQexecParams(c, sql, 1, NULL, &param, NULL, NULL, 0);
+	long v;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	PQfinish(c);
+	return v;
+}
+
+/* wt_rows - rows of beacon.events of the test's recipient */
+static long wt_rows(const struct wt *t)
+{
+	return wt_query(t, "SELECT count(*) FROM beacon.events WHERE token_id = $1");
+}
+
+/* wt_count_fn - spool_fn: count records by type into ARG[type] */
+static int wt_count_fn(void *arg, uint8_t type, const void *data, size_t len)
+{
+	long *n = arg;
+	struct event_raw ev;
+
+	assert_int_equal(event_decode(data, len, &ev), 0);
+	n[type]++;
+	return 0;
+}
+
+/* wt_spooled - records of TYPE in events.spool, read in place (nothing replayed) */
+static long wt_spooled(const struct wt *t, uint8_t type)
+{
+	char path[128];
+	long n[256] = { 0 };
+	size_t bad = 0, len;
+	uint8_t *buf;
+	FILE *fp;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/events.spool", t->dir);
+	if (stat(path, &st) < 0 || st.st_size == 0)
+		return 0;
+	buf = malloc((size_t)st.st_size);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	len = fread(buf, 1, (size_t)st.st_size, fp);
+	fclose(fp);
+	assert_int_equal((long)spool_parse(buf, len, wt_count_fn, n, &bad), (long)len);
+	free(buf);
+	return n[type];
+}
+
+/* wt_conn - a session to the cluster with EXTRA connection keywords */
+static PGconn *wt_conn(const char *extra)
+{
+	char ci[1024];
+	PGconn *c;
+
+	snprintf(ci, sizeof(ci), "%s %s", db_cluster.conninfo, extra);
+	c = PQconnectdb(ci);
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("connect: %s", PQerrorMessage(c));
+	return c;
+}
+
+/* sql - one statement through psql on the cluster */
+static void sql(const char *text)
+{
+	char line[1024];
+
+	snprintf(line, sizeof(line), "sql %s", text);
+	if (db_throwaway_cmd(&db_cluster, line) != 0)
+		fail_msg("psql failed: %s", text);
+}
+
+/* test_batches - 250 events, batch_size 100: three COPYs, every row stored as queued */
+static void test_batches(void **state)
+{
+	uint64_t written = metrics_get(METRICS_EVENTS_WRITTEN);
+	struct writer *w;
+	struct wt t;
+	(void)state;
+
+	wt_new(&t);
+	wt_open(&t, db_cluster.conninfo);
+	wt_push(&t, 0, 250, 0);
+	wt_push(&t, 250, 251, 5);
+	w = wt_start(&t, wt_conn(""));
+	assert_true(writer_db_up(w));
+	writer_stop(w);
+	assert_int_equal(metrics_get(METRICS_EVENTS_WRITTEN) - written, 251);
+	assert_int_equal(wt_rows(&t), 251);
+	assert_int_equal(wt_query(&t, "SELECT count(DISTINCT xmin::text) FROM beacon.events "
+	    "WHERE token_id = $1"), 3);
+	assert_int_equal(wt_query(&t, "SELECT count(*) FROM beacon.events WHERE token_id = $1 "
+	    "AND kind = 'click' AND link_n = 5 AND at = '2023-11-14 22:13:20.00025+00' "
+	    "AND user_agent = 'unit/1.0' AND class = 'human' AND ip IS NULL"), 1);
+	assert_int_equal(wt_spooled(&t, EVENT_SPOOL_TYPE), 0);
+	wt_close(&t);
+	wt_free(&t);
+}
+
+/* wt_rejected_fn - spool_fn: the refused event is the click on link 7 */
+static int wt_rejected_fn(void *arg, uint8_t type, const void *data, size_t len)
+{
+	struct event_raw ev;
+
+	assert_int_equal(type, EVENT_SPOOL_TYPE);
+	assert_int_equal(event_decode(data, len, &ev), 0);
+	assert_int_equal(ev.link_n, 7);
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* test_refused_row - a row refused for its data goes to rejected.spool, the rest is stored */
+static void test_refused_row(void **state)
+{
+	uint64_t rejected = metrics_get(METRICS_EVENTS_REJECTED);
+	struct spool *sp;
+	char err[256];
+	int n = 0;
+	struct wt t;
+	(void)state;
+
+	sql("ALTER TABLE beacon.events ADD CONSTRAINT unit_no_link_7 "
+	    "CHECK (link_n IS DISTINCT FROM 7)");
+	wt_new(&t);
+	wt_open(&t, db_cluster.conninfo);
+	wt_push(&t, 0, 10, -1);
+	writer_stop(wt_start(&t, wt_conn("")));
+	sql("ALTER TABLE beacon.events DROP CONSTRAINT unit_no_link_7");
+	assert_int_equal(wt_rows(&t), 9);
+	assert_int_equal(metrics_get(METRICS_EVENTS_REJECTED) - rejected, 1);
+	assert_int_equal(wt_spooled(&t, EVENT_SPOOL_TYPE), 0);
+	wt_close(&t);
+	sp = spool_open(t.dir, "rejected", err, sizeof(err));
+	assert_non_null(sp);
+	assert_int_equal(spool_replay(sp, wt_rejected_fn, &n), 1);
+	assert_int_equal(n, 1);
+	spool_close(sp);
+	wt_free(&t);
+}
+
+/* test_down_then_replay - unreachable: all spooled; reachable again: all replayed once */
+static void test_down_then_replay(void **state)
+{
+	uint64_t replayed;
+	struct writer *w;
+	struct wt t;
+	(void)state;
+
+	wt_new(&t);
+	wt_open(&t, WT_UNREACHABLE);
+	wt_push(&t, 0, 20, 0);
+	w = wt_start(&t, NULL);
+	assert_false(writer_db_up(w));
+	writer_stop(w);
+	assert_int_equal(wt_spooled(&t, EVENT_SPOOL_TYPE), 20);
+	assert_int_equal(wt_rows(&t), 0);
+	wt_close(&t);
+
+	/* the database is back: the writer connects by itself and replays */
+	replayed = metrics_get(METRICS_EVENTS_REPLAYED);
+	wt_open(&t, db_cluster.conninfo);
+	w = wt_start(&t, NULL);
+	wt_wait(METRICS_EVENTS_REPLAYED, replayed, 20);
+	assert_true(writer_db_up(w));
+	writer_stop(w);
+	assert_false(spool_has_pending(t.spool));
+	assert_int_equal(wt_rows(&t), 20);
+
+	/* events 0..19 again as unsure, 20..24 new: only the new ones are stored */
+	wt_spool(&t, 0, 20, EVENT_SPOOL_UNSURE);
+	wt_spool(&t, 20, 25, EVENT_SPOOL_TYPE);
+	replayed = metrics_get(METRICS_EVENTS_REPLAYED);
+	w = wt_start(&t, wt_conn(""));
+	wt_wait(METRICS_EVENTS_REPLAYED, replayed, 25);
+	writer_stop(w);
+	assert_int_equal(wt_rows(&t), 25);
+	wt_close(&t);
+	wt_free(&t);
+}
+
+/* test_check_refused - no SELECT privilege: unsure records are written again */
+static void test_check_refused(void **state)
+{
+	uint64_t replayed;
+	struct writer *w;
+	struct wt t;
+	(void)state;
+
+	sql("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'unit_px') THEN "
+	    "CREATE ROLE unit_px LOGIN; END IF; END$$");
+	sql("GRANT USAGE ON SCHEMA beacon TO unit_px");
+	sql("GRANT INSERT ON beacon.events TO unit_px");
+	wt_new(&t);
+	wt_open(&t, db_cluster.conninfo);
+	wt_push(&t, 0, 3, 0);
+	writer_stop(wt_start(&t, wt_conn("")));
+	assert_int_equal(wt_rows(&t), 3);
+	wt_spool(&t, 0, 3, EVENT_SPOOL_UNSURE);
+	replayed = metrics_get(METRICS_EVENTS_REPLAYED);
+	w = wt_start(&t, wt_conn("user=unit_px"));
+	wt_wait(METRICS_EVENTS_REPLAYED, replayed, 3);
+	assert_true(writer_db_up(w));
+	writer_stop(w);
+	assert_int_equal(wt_rows(&t), 6);
+	wt_close(&t);
+	wt_free(&t);
+}
+
+/* test_unsure_commit - no answer to a COPY in time: spooled unsure; it commits after all;
+ * the replay skips it */
+static void test_unsure_commit(void **state)
+{
+	uint64_t spooled = metrics_get(METRICS_EVENTS_SPOOLED), replayed;
+	long long deadline;
+	struct writer *w;
+	struct wt t;
+	(void)state;
+
+	/* the first click on link 99 holds its COPY for 6 s, once */
+	sql("CREATE SEQUENCE unit_sleep_once");
+	sql("CREATE FUNCTION unit_sleep() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+	    "IF NEW.link_n = 99 THEN IF nextval('unit_sleep_once') = 1 THEN "
+	    "PERFORM pg_sleep(6); END IF; END IF; RETURN NEW; END$$");
+	sql("CREATE TRIGGER unit_sleep BEFORE INSERT ON beacon.events FOR EACH ROW "
+	    "EXECUTE FUNCTION unit_sleep()");
+	wt_new(&t);
+	t.cfg.database.statement_timeout = 500;	/* the writer waits 3.5 s */
+	wt_open(&t, WT_UNREACHABLE);		/* and cannot reconnect */
+	wt_push(&t, 0, 5, 99);
+	/* the server itself sets no limit on this session */
+	w = wt_start(&t, wt_conn("options='-c statement_timeout=0'"));
+	wt_wait(METRICS_EVENTS_SPOOLED, spooled, 5);
+	assert_false(writer_db_up(w));
+	writer_stop(w);
+	assert_int_equal(wt_spooled(&t, EVENT_SPOOL_UNSURE), 5);
+	wt_close(&t);
+
+	/* the transaction the writer gave up on commits */
+	deadline = clock_after_ms(15000);
+	while (wt_rows(&t) < 5 && clock_left_ms(deadline) > 0)
+		usleep(100000);
+	assert_int_equal(wt_rows(&t), 5);
+
+	replayed = metrics_get(METRICS_EVENTS_REPLAYED);
+	wt_open(&t, db_cluster.conninfo);
+	w = wt_start(&t, NULL);
+	wt_wait(METRICS_EVENTS_REPLAYED, replayed, 5);
+	writer_stop(w);
+	assert_int_equal(wt_rows(&t), 5);
+	wt_close(&t);
+	wt_free(&t);
+	sql("DROP TRIGGER unit_sleep ON beacon.events");
+}
+
+/* main - run the tests */
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_batches),
+		cmocka_unit_test(test_refused_row),
+		cmocka_unit_test(test_down_then_replay),
+		cmocka_unit_test(test_check_refused),
+		cmocka_unit_test(test_unsure_commit),
+	};
+
+	assert_int_equal(token_init(), 0);
+	return cmocka_run_group_tests(tests, db_cluster_up_schema, db_cluster_down);
+}
