@@ -5,10 +5,14 @@
  *
  *	long long deadline = clock_after_ms(timeout_ms);
  *	while (...) { int ms = clock_left_ms(deadline); if (ms == 0) timed out; poll(..., ms); }
+ *
+ * Condition variables wait on the same clock: clock_cond_init() makes one,
+ * clock_cond_wait() waits on it until a deadline, whatever the wall clock does.
  */
 #ifndef BEACON_CLOCK_H
 #define BEACON_CLOCK_H
 
+#include <pthread.h>
 #include <time.h>
 
 /* clock_now_us - monotonic microseconds */
@@ -42,6 +46,26 @@ static inline int clock_left_ms(long long deadline)
 		return 0;
 	left = (left + 999) / 1000;
 	return left > 0x7fffffff ? 0x7fffffff : (int)left;
+}
+
+/* clock_cond_init - COND, whose timed waits (clock_cond_wait) read this clock */
+static inline void clock_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+/* clock_cond_wait - wait on COND (MU held) until woken or DEADLINE (clock_now_us);
+ * pthread_cond_timedwait's answer: 0 when woken, ETIMEDOUT at the deadline */
+static inline int clock_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mu, long long deadline)
+{
+	struct timespec ts = { (time_t)(deadline / 1000000), (long)(deadline % 1000000) * 1000 };
+
+	return pthread_cond_timedwait(cond, mu, &ts);
 }
 
 #endif

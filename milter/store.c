@@ -50,25 +50,6 @@ struct store {
 	PGconn *rconn;		/* the replay thread's own session */
 };
 
-/* store_cond_init - a condition whose timed waits read the clock of clock.h */
-static void store_cond_init(pthread_cond_t *cond)
-{
-	pthread_condattr_t attr;
-
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(cond, &attr);
-	pthread_condattr_destroy(&attr);
-}
-
-/* store_wait - wait on COND until DEADLINE (clock_now_us) at the latest */
-static void store_wait(struct store *st, pthread_cond_t *cond, long long deadline)
-{
-	struct timespec ts = { (time_t)(deadline / 1000000), (long)(deadline % 1000000) * 1000 };
-
-	pthread_cond_timedwait(cond, &st->lock, &ts);
-}
-
 /* store_new - the store with its spool open */
 struct store *store_new(const struct beacon_cfg *cfg, char *err, size_t errlen)
 {
@@ -83,8 +64,8 @@ struct store *store_new(const struct beacon_cfg *cfg, char *err, size_t errlen)
 	st->nslots = (int)CLAMP(cfg->milter.db_pool_size, 1, STORE_POOL_MAX);
 	st->slots = g_new0(struct store_slot, st->nslots);
 	pthread_mutex_init(&st->lock, NULL);
-	store_cond_init(&st->freed);
-	store_cond_init(&st->wake);
+	clock_cond_init(&st->freed);
+	clock_cond_init(&st->wake);
 	return st;
 }
 
@@ -137,7 +118,7 @@ static int store_get(struct store *st, long long deadline, const char *qid, int 
 		/* every session is busy: wait for one, within the deadline */
 		if (clock_left_ms(deadline) == 0)
 			break;
-		store_wait(st, &st->freed, deadline);
+		clock_cond_wait(&st->freed, &st->lock, deadline);
 	}
 	if (idx >= 0)
 		st->slots[idx].busy = 1;
@@ -313,7 +294,7 @@ static void *store_thread(void *arg)
 		}
 		pthread_mutex_lock(&st->lock);
 		if (!st->stop)
-			store_wait(st, &st->wake, clock_after_ms(pause * 1000LL));
+			clock_cond_wait(&st->wake, &st->lock, clock_after_ms(pause * 1000LL));
 	}
 	pthread_mutex_unlock(&st->lock);
 	return NULL;

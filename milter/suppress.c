@@ -103,7 +103,7 @@ struct suppress *suppress_new(const struct beacon_cfg *cfg)
 	s->cfg = cfg;
 	s->list = suppress_list_new(NULL, 0);
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->wake, NULL);
+	clock_cond_init(&s->wake);
 	return s;
 }
 
@@ -204,10 +204,7 @@ static void *suppress_thread(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += every;
-		pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+		clock_cond_wait(&s->wake, &s->lock, clock_after_ms(every * 1000LL));
 		if (s->stop)
 			break;
 		pthread_mutex_unlock(&s->lock);

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "queue.h"
 
 #define QUEUE_MAGIC "BEACONQ1"
@@ -140,7 +141,7 @@ struct queue *queue_open(const char *path, size_t nslots, char *err, size_t errl
 	}
 	q->want_slots = n < 2 ? 2 : n;
 	pthread_mutex_init(&q->mu, NULL);
-	pthread_cond_init(&q->cv, NULL);
+	clock_cond_init(&q->cv);
 	q->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (q->fd < 0 || fstat(q->fd, &st) < 0) {
 		snprintf(err, errlen, "%s: cannot open event queue: %s", path, strerror(errno));
@@ -306,7 +307,6 @@ size_t queue_capacity(const struct queue *q)
 /* queue_wait - the consumer's sleep */
 size_t queue_wait(struct queue *q, size_t want, long timeout_ms)
 {
-	struct timespec ts;
 	size_t depth;
 
 	if (want == 0)
@@ -316,15 +316,10 @@ size_t queue_wait(struct queue *q, size_t want, long timeout_ms)
 	atomic_store(&q->waiting, 1);
 	depth = queue_depth(q);
 	if (depth < want && !q->woken && timeout_ms > 0) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += timeout_ms / 1000;
-		ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		long long deadline = clock_after_ms(timeout_ms);
+
 		while (atomic_load(&q->waiting) && !q->woken &&
-		    pthread_cond_timedwait(&q->cv, &q->mu, &ts) == 0)
+		    clock_cond_wait(&q->cv, &q->mu, deadline) == 0)
 			;
 		depth = queue_depth(q);
 	}
