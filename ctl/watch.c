@@ -282,6 +282,7 @@ int ctl_watch(struct ctl *c, int argc, char **argv)
 			ctl_die(c, EX_UNAVAILABLE, "lost the database session: %.*s",
 				(int)strcspn(PQerrorMessage(c->conn), "\n"),
 				PQerrorMessage(c->conn));
+		/* a query reads what arrived meanwhile: ask again until none is left */
 		do {
 			nb = 0;
 			while (nb < WATCH_BATCH && (n = PQnotifies(c->conn)) != NULL)
@@ -289,7 +290,7 @@ int ctl_watch(struct ctl *c, int argc, char **argv)
 			if (nb)
 				seen += watch_batch(c, batch, nb, sender, count ? count - seen : 0,
 						    json);
-		} while (nb == WATCH_BATCH && (!count || seen < count));
+		} while (nb > 0 && (!count || seen < count));
 	}
 	if (count && seen < count && !watch_stop) {
 		fprintf(stderr, "beaconctl: watch: %ld of %ld events before the %ld s timeout\n",
