@@ -46,7 +46,9 @@
 	X(milter, attachment_min_size, SIZE, "1m", "smallest attachment turned into a link") \
 	X(milter, attachment_ttl, DUR, "30d", "how long download links work") \
 	X(milter, attachment_dir, STR, "/var/lib/beacon/attachments", "where linked attachments are stored") \
-	X(milter, db_pool_size, INT, "4", "database connections kept by the milter")
+	X(milter, db_pool_size, INT, "4", "database connections kept by the milter") \
+	X(milter, db_conninfo, STR, "", "libpq connection string of the milter (empty: [database] conninfo)") \
+	X(milter, db_password_file, STR, "", "the milter's password file (empty: [database] password_file)")
 
 #define CFG_PIXELSRV_KEYS(X) \
 	X(pixelsrv, listen, ADDRS, "127.0.0.1:8080", "addresses to listen on: host:port, [v6]:port, *:port") \
@@ -69,7 +71,9 @@
 	X(pixelsrv, batch_interval, INT, "200", "milliseconds between writer flushes") \
 	X(pixelsrv, connection_limit, INT, "10000", "concurrent HTTP connections") \
 	X(pixelsrv, per_ip_connection_limit, INT, "0", "concurrent connections per client address (0: no limit)") \
-	X(pixelsrv, connection_timeout, DUR, "15", "idle HTTP connection timeout, seconds")
+	X(pixelsrv, connection_timeout, DUR, "15", "idle HTTP connection timeout, seconds") \
+	X(pixelsrv, db_conninfo, STR, "", "libpq connection string of pixelsrv (empty: [database] conninfo)") \
+	X(pixelsrv, db_password_file, STR, "", "pixelsrv's password file (empty: [database] password_file)")
 
 #define CFG_DATABASE_KEYS(X) \
 	X(database, conninfo, STR, "dbname=beacon", "libpq connection string") \

@@ -368,6 +368,8 @@ static void test_check_refused(void **state)
 
 	sql("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'unit_px') THEN "
 	    "CREATE ROLE unit_px LOGIN; END IF; END$$");
+	sql("DO $$BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO unit_px', "
+	    "current_database()); END$$");
 	sql("GRANT USAGE ON SCHEMA beacon TO unit_px");
 	sql("GRANT INSERT ON beacon.events TO unit_px");
 	wt_new(&t);
