@@ -207,10 +207,8 @@ void event_enrich(const struct event_ctx *ctx, const struct event_raw *ev,
 			row->cls = EVENT_INTERNAL;
 		else if (row->ua.proxy)
 			row->cls = EVENT_PROXY;
-		else if (ev->flags & EVENT_F_PREFETCH) {
-			row->cls = EVENT_PREFETCH;
-			re = sa && ctx->relay ? relay_match(ctx->relay, sa) : NULL;
-		}
+		else if (ev->flags & EVENT_F_PREFETCH)
+			row->cls = EVENT_PREFETCH;	/* re stays NULL: see below */
 	} else if (sa && ctx->internal && cidr_set_match(ctx->internal, sa))
 		row->cls = EVENT_INTERNAL;
 	else if (row->ua.proxy)
@@ -225,7 +223,8 @@ void event_enrich(const struct event_ctx *ctx, const struct event_raw *ev,
 		row->geo.country[0] = row->geo.region[0] = row->geo.city[0] = '\0';
 		row->geo.has_location = 0;
 	} else if (row->cls == EVENT_PREFETCH && !re) {
-		/* cut address outside the range it came from: no place rather than Apple's */
+		/* a cut address may sit in another relay range than the full one did:
+		 * no place rather than a false one */
 		row->geo.country[0] = row->geo.region[0] = row->geo.city[0] = '\0';
 		row->geo.has_location = 0;
 	} else if (row->cls == EVENT_PREFETCH) {

@@ -24,9 +24,10 @@
  *	address for is decided there and kept in the record's flags (two
  *	binary searches, no allocation): whether internal_networks or
  *	apple_relay_ranges hold the full address.  The writer then classifies
- *	from the flags, and takes the GeoIP place and the relay range's place
- *	from the cut address (a prefetch whose /48 holds no relay range of
- *	its own keeps no place).
+ *	from the flags and looks up the GeoIP place of the cut address; a
+ *	prefetch event keeps no place then (the cut address may fall in
+ *	another relay range than the full one did: no place rather than a
+ *	false one).
  *
  *	The writer thread turns a raw event into a row (struct event_row):
  *	the class (internal for internal_networks, proxy for a known image
