@@ -14,7 +14,8 @@
 #	   removed at start, another file is kept.  Opens from a full IPv4
 #	   address and an Apple relay /31 with the database up, then from a
 #	   full IPv6 and IPv4 address and 500 more with PostgreSQL stopped:
-#	   all answered, events.spool stops below 10k, the cap is logged once
+#	   all answered, the same 20 opens again are counted as repeats and
+#	   not spooled, events.spool stops below 10k, the cap is logged once
 #	   and the rest is counted in beacon_pixelsrv_events_dropped_total;
 #	   no file under spool_dir holds a full address (as bytes or text).
 #	   When PostgreSQL is back every spooled event is replayed; the rows
@@ -84,6 +85,10 @@ px_wait_rows $((rows0 + 21)) 10 || t_fail "rows with the database up"
 pg_stop
 t_eq "200 20" "$(load "$T_DIR/anon" -H 'X-Forwarded-For: 2001:db8:1234:5678::77')" "opens from 2001:db8:1234:5678::77 (database down)"
 t_eq "200 20" "$(load "$T_DIR/anon2" -H 'X-Forwarded-For: 198.51.100.77')" "more opens from 198.51.100.77 (database down)"
+t_eq "200 20" "$(load "$T_DIR/anon2" -H 'X-Forwarded-For: 198.51.100.77')" "the same 20 again (database down)"
+t_wait_until '[ "$(px_metric beacon_pixelsrv_events_repeated_total)" = 20 ]' 10 ||
+	t_fail "repeats in the outage: $(px_metric beacon_pixelsrv_events_repeated_total), expected 20"
+t_ok "repeats during the outage counted, not spooled"
 t_eq "200 500" "$(load "$T_DIR/many")" "500 more opens answered with the database down and the spool full"
 t_wait_until '[ "$(px_metric beacon_pixelsrv_queue_depth)" = 0 ]' 20 || t_fail "queue not drained"
 size=$(stat -c %s "$T_DIR/spool/events.spool")
