@@ -69,6 +69,10 @@
 	X(pixelsrv, queue_size, INT, "65536", "events held in memory before spilling to the spool") \
 	X(pixelsrv, batch_size, INT, "1000", "events per COPY batch") \
 	X(pixelsrv, batch_interval, INT, "200", "milliseconds between writer flushes") \
+	X(pixelsrv, spool_max_bytes, SIZE, "1g", "cap of each event spool file; events past it are dropped and counted") \
+	X(pixelsrv, repeat_window, DUR, "60", "repeats of an event within this are counted, not stored (0: off)") \
+	X(pixelsrv, token_event_limit, INT, "100", "events stored per token per repeat_window (0: no cap)") \
+	X(pixelsrv, rejected_retention, DUR, "7d", "rejected.spool and *.bad files unchanged this long are removed (0: kept)") \
 	X(pixelsrv, connection_limit, INT, "10000", "concurrent HTTP connections") \
 	X(pixelsrv, per_ip_connection_limit, INT, "0", "concurrent connections per client address (0: no limit)") \
 	X(pixelsrv, connection_timeout, DUR, "15", "idle HTTP connection timeout, seconds") \

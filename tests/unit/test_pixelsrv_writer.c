@@ -93,6 +93,7 @@ static void wt_new(struct wt *t)
 	t->cfg.database.statement_timeout = 2000;
 	t->cfg.pixelsrv.batch_size = 100;
 	t->cfg.pixelsrv.batch_interval = 20;
+	t->cfg.pixelsrv.repeat_window = 0;	/* the same token again and again: every event a row */
 	token_new_rid(t->rid);
 	token_rid_uuid(t->rid, t->uuid);
 	t->at0 = 1700000000000000LL;
