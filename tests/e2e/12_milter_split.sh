@@ -413,7 +413,7 @@ t_run ctl suppress add '<"Cat"@Example.ORG.>'
 t_eq "0 cat@example.org was already suppressed" "$RC $OUT" "9: another spelling is the same pattern"
 t_run ctl suppress list CAT@example.org.
 t_eq "cat@example.org" "$(printf '%s\n' "$OUT" | sed -n 3p | awk '{ print $1 }')" "9: suppress list finds it by another spelling"
-sleep 2	# suppression_refresh = 1
+sleep 1.5	# suppression_refresh = 1
 # excluded9 N ID RCPTS - send message ID to RCPTS; N deliveries; the excluded ones (all but
 # the last) get the message as sent, without a token; the last is tracked
 excluded9() {
@@ -439,14 +439,10 @@ rows9() {
 		ORDER BY r.address) FROM beacon.recipients r JOIN beacon.messages m ON m.id = r.message
 		WHERE m.message_id = '$1@sender.example'"
 }
-excluded9 2 dot-9 "cat@example.org.,info@XN--BCHER-KVA.example.,gina9@corp.example.,ann9@remote.example"
-t_ok "9: <cat@example.org.>, <info@XN--BCHER-KVA.example.>, <gina9@corp.example.> delivered as sent, no pixel"
+excluded9 2 dot-9 "cat@example.org.,CAT@Example.ORG,info@XN--BCHER-KVA.example.,gina9@corp.example.,Gina9@CORP.Example,ann9@remote.example"
+t_ok "9: <cat@example.org.>, <CAT@Example.ORG>, <info@XN--BCHER-KVA.example.>, <gina9@corp.example.>, <Gina9@CORP.Example> delivered as sent, no pixel"
 t_eq "ann9@remote.example|tracked|$tok cat@example.org|suppressed| gina9@corp.example|internal| info@xn--bcher-kva.example|suppressed|" \
-	"$(rows9 dot-9)" "9: rows suppressed and internal, no token, in their one form"
-excluded9 2 case-9 "CAT@Example.ORG,Gina9@CORP.Example,ann9b@remote.example"
-t_ok "9: <CAT@Example.ORG> and <Gina9@CORP.Example> delivered as sent, no pixel"
-t_eq "ann9b@remote.example|tracked|$tok cat@example.org|suppressed| gina9@corp.example|internal|" \
-	"$(rows9 case-9)" "9: rows suppressed and internal, no token"
+	"$(rows9 dot-9)" "9: rows suppressed and internal, no token, one per mailbox, in their one form"
 
 # --- the milter ends cleanly, without sanitizer reports
 t_kill_pid "$MPID" TERM 15
