@@ -562,6 +562,12 @@ void track_head_check(const struct milter_env *env, const struct msg_ctx *m,
 		h->verdict = TRACK_HEAD_COPY;
 		return;
 	}
+	if (!m->trusted) {
+		/* nothing an outsider wrote counts: not even "no" or a size to report */
+		h->verdict = TRACK_HEAD_UNTRUSTED;
+		h->why = "untrusted submission";
+		return;
+	}
 	xbeacon_parse(msg_header_get(m, tag), &h->xb);
 	if (m->oversize || !m->text)
 		h->why = "over max_message_size";
@@ -685,7 +691,7 @@ void track_message_with(const struct milter_env *env, const struct msg_ctx *m,
 	if (h.forged)
 		log_warnx("%s: %s-Copy header does not verify: treated as a new message", msg_qid(m),
 			  tag);
-	if (h.verdict != TRACK_HEAD_COPY && h.xb.malformed)
+	if (h.verdict != TRACK_HEAD_COPY && h.verdict != TRACK_HEAD_UNTRUSTED && h.xb.malformed)
 		log_warnx("%s: %s header malformed (%s): tracking with the defaults", msg_qid(m), tag,
 			  h.xb.why);
 	switch (h.verdict) {
@@ -698,6 +704,11 @@ void track_message_with(const struct milter_env *env, const struct msg_ctx *m,
 	case TRACK_HEAD_NO:
 		g_snprintf(why, sizeof(why), "%s: no", tag);
 		track_untouched(out, why, 1);
+		break;
+	case TRACK_HEAD_UNTRUSTED:
+		g_snprintf(why, sizeof(why), "untrusted submission (%s)",
+			   m->trust_why ? m->trust_why : "not checked");
+		track_untouched(out, why, msg_header_count(m, tag) > 0);
 		break;
 	case TRACK_HEAD_BODY:
 		track_body(env, m, client_ip, opts ? opts : &defaults, &h.xb, out);

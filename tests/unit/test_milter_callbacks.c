@@ -51,6 +51,7 @@ static struct conn_ctx *build(const char *rcpts, const char *headers, long long 
 	char **h = g_strsplit(headers, "\n", -1);
 
 	msg_begin(cc, "<s@example.com>", NULL);
+	cc->msg->trusted = 1;	/* a trusted submission (trust.h) */
 	msg_set_queue_id(cc->msg, "QCB");
 	for (int i = 0; r[i]; i++)
 		msg_add_rcpt(cc->msg, r[i], NULL);
@@ -371,7 +372,7 @@ int main(void)
 	keys = token_keys_new();
 	memset(key, 9, sizeof(key));
 	token_keys_add(keys, 4, key);
-	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL };
+	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, NULL };
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	token_keys_free(keys);
 	cfg_free(&cfg);
