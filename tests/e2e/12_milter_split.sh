@@ -40,7 +40,11 @@
 #	   recipients: each delivery is multipart/alternative (one
 #	   MIME-Version header), the text part as sent, the HTML twin
 #	   escaped with the recipient's own pixel and a click URL for the
-#	   link; the messages row keeps the subject and Message-ID.
+#	   link; the messages row keeps the subject and Message-ID;
+#	9. the reinject smtpd as contrib/postfix/master.cf ships it takes
+#	   mail from the milter's address only: a client on 127.0.0.2 is
+#	   not offered XFORWARD, its XFORWARD is refused, and so is its
+#	   recipient.
 #	The milter's log must hold no sanitizer report.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
@@ -392,6 +396,22 @@ done
 t_eq "Plain 8|plain-8@sender.example" "$(pg_query "SELECT subject || '|' || message_id
 	FROM beacon.messages WHERE message_id = 'plain-8@sender.example'")" \
 	"8: the messages row has the subject and the Message-ID"
+
+# --- 9. the reinject smtpd refuses every client but the milter's address
+python3 - "$RPORT" >"$T_DIR/reinject9.out" 2>&1 <<'PY' || { cat "$T_DIR/reinject9.out" >&2; t_fail "9: no session from 127.0.0.2"; }
+import smtplib, sys
+s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), source_address=('127.0.0.2', 0), timeout=10)
+s.ehlo('outsider.example')
+print('xforward offered' if s.has_extn('xforward') else 'no xforward')
+print('XFORWARD', s.docmd('XFORWARD', 'ADDR=192.0.2.66 NAME=forged.example')[0])
+print('MAIL', s.docmd('MAIL', 'FROM:<x@outsider.example>')[0])
+print('RCPT', s.docmd('RCPT', 'TO:<victim@remote.example>')[0])
+s.quit()
+PY
+grep -qx 'no xforward' "$T_DIR/reinject9.out" || { cat "$T_DIR/reinject9.out" >&2; t_fail "9: XFORWARD offered to 127.0.0.2"; }
+grep -q '^XFORWARD 5' "$T_DIR/reinject9.out" || { cat "$T_DIR/reinject9.out" >&2; t_fail "9: XFORWARD from 127.0.0.2 accepted"; }
+grep -q '^RCPT 5' "$T_DIR/reinject9.out" || { cat "$T_DIR/reinject9.out" >&2; t_fail "9: a recipient from 127.0.0.2 accepted"; }
+t_ok "9: reinject smtpd: 127.0.0.2 gets no XFORWARD and no recipient ($(tr '\n' ' ' <"$T_DIR/reinject9.out"))"
 
 # --- the milter ends cleanly, without sanitizer reports
 t_kill_pid "$MPID" TERM 15
