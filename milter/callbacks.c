@@ -234,7 +234,7 @@ int callbacks_end_headers(const struct milter_env *env, struct msg_ctx *m, const
 	case TRACK_HEAD_UNTRUSTED:
 		/* without a tag header there is nothing to remove: pass now */
 		if (msg_header_count(m, env->cfg->milter.tag_header) == 0) {
-			*why = "untrusted submission, no tag header";
+			*why = h.why;
 			rc = -1;
 			break;
 		}

@@ -565,7 +565,8 @@ void track_head_check(const struct milter_env *env, const struct msg_ctx *m,
 	if (!m->trusted) {
 		/* nothing an outsider wrote counts: not even "no" or a size to report */
 		h->verdict = TRACK_HEAD_UNTRUSTED;
-		h->why = "untrusted submission";
+		h->why = msg_header_count(m, tag) > 0 ? "untrusted submission"
+						       : "untrusted submission, no tag header";
 		return;
 	}
 	xbeacon_parse(msg_header_get(m, tag), &h->xb);
@@ -706,9 +707,14 @@ void track_message_with(const struct milter_env *env, const struct msg_ctx *m,
 		track_untouched(out, why, 1);
 		break;
 	case TRACK_HEAD_UNTRUSTED:
+		/* one line names the client whose tag headers were removed */
+		if (msg_header_count(m, tag) == 0) {
+			track_untouched(out, h.why, 0);
+			break;
+		}
 		g_snprintf(why, sizeof(why), "untrusted submission (%s)",
 			   m->trust_why ? m->trust_why : "not checked");
-		track_untouched(out, why, msg_header_count(m, tag) > 0);
+		track_untouched(out, why, 1);
 		break;
 	case TRACK_HEAD_BODY:
 		track_body(env, m, client_ip, opts ? opts : &defaults, &h.xb, out);
