@@ -4,7 +4,8 @@
 #	with smtpd_milters -> smtp-sink, rows in a throwaway PostgreSQL
 #
 # DESCRIPTION
-#	One PostgreSQL, one Postfix (with the reinject smtpd) and one
+#	One PostgreSQL, one Postfix (with the reinject smtpd and the
+#	smtp_header_checks lines of contrib/postfix/main.cf) and one
 #	beacon-milter (the build under test, run as user postfix on a unix
 #	socket, per_recipient = shared; 12_milter_split.sh covers the
 #	split) serve every case:
@@ -20,7 +21,9 @@
 #	2. an untagged message is delivered byte for byte as sent;
 #	3. a base64 HTML message marked only by the placeholder, one
 #	   recipient: tracked (status tracked), pixel where the placeholder was;
-#	4. a tagged message already carrying DKIM-Signature: byte for byte;
+#	4. a tagged message already carrying DKIM-Signature: the milter
+#	   passes it byte for byte; contrib's smtp_header_checks remove the
+#	   tag header at delivery, nothing else changes;
 #	5. "X-Beacon: no": only the tag header is removed;
 #	6. an internal recipient beside an external one: internal row
 #	   without token; the external one tracked on a re-injected copy,
@@ -41,7 +44,11 @@
 #	   from 127.0.0.2 on a second smtpd whose milter_macro_daemon_name
 #	   is beacon-submit it is tracked; from 127.0.0.2 after SASL AUTH
 #	   (smtpd_sasl_type = dovecot, served by tests/lib/saslauth.py) it
-#	   is tracked, with the login on the messages row.
+#	   is tracked, with the login on the messages row;
+#	11. with the milter stopped a tagged message is delivered
+#	   untracked and, through contrib's smtp_header_checks, without the
+#	   tag header (every tracked case above shows that the milter still
+#	   sees the tag: the strip runs at delivery).
 #	The milter's log must hold no sanitizer report.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
@@ -63,20 +70,25 @@ python3 "$BEACON_SRC/tests/lib/saslauth.py" "$SASL_SOCK" alice opensesame \
 	>"$T_DIR/saslauth.log" 2>&1 &
 SASL_PID=$!
 t_on_exit "t_kill_pid $SASL_PID TERM 5"
-t_wait_file "$SASL_SOCK" 5 || { cat "$T_DIR/saslauth.log" >&2; t_fail "no SASL socket"; }
+t_wait_file "$SASL_SOCK" 15 || { cat "$T_DIR/saslauth.log" >&2; t_fail "no SASL socket"; }
 
 # --- Postfix, with the reinject smtpd (no milters) for the copies, SASL on
 # the main smtpd and a second smtpd named beacon-submit for the milter
 MDIR=$T_DIR/milter
 SUBMIT_PORT=$(t_free_port)
+# contrib's tag-header strip at delivery, its table in the private config
+STRIP=$(sed -n 's#^\(smtp\|lmtp\)_header_checks = regexp:/etc/postfix/#&#p' \
+	"$BEACON_SRC/contrib/postfix/main.cf" | sed "s#/etc/postfix/#$T_DIR/pf/etc/#")
 PF_EXTRA_MAINCF="smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = dovecot
-smtpd_sasl_path = $SASL_SOCK" \
+smtpd_sasl_path = $SASL_SOCK
+$STRIP" \
 PF_EXTRA_MASTERCF="127.0.0.1:$SUBMIT_PORT inet n - n - - smtpd
   -o syslog_name=postfix/submit
   -o milter_macro_daemon_name=beacon-submit" \
 PF_MILTER=unix:$MDIR/milter.sock PF_REINJECT=1 pf_start
 t_wait_port "$SUBMIT_PORT" 10 || t_fail "the beacon-submit smtpd is not listening"
+cp "$BEACON_SRC/contrib/postfix/beacon_header_checks" "$PF_CONF/"
 
 # --- beacon-milter
 mkdir -p "$MDIR"
@@ -296,13 +308,15 @@ mime html "$out" | grep -qF "<p>Hello D&uuml;rer</p><img src=\"$BASE/o/$tok.gif\
 	t_fail "3: pixel not where the placeholder was"
 t_ok "3: base64 kept, pixel in the placeholder's place"
 
-# --- 4. DKIM-signed: byte for byte, tag header included
+# --- 4. DKIM-signed: byte for byte from the milter; the tag header goes at delivery
 sed 's/^Message-ID: .*/Message-ID: <dkim-4@sender.example>/' "$T_DIR/in1.eml" |
 	sed '1i DKIM-Signature: v=1; a=rsa-sha256; d=sender.example; s=s1; h=from:to; bh=x; b=y' \
 	>"$T_DIR/in4.eml"
 send "$T_DIR/in4.eml" erin@remote.example; out=$OUT
-cmp -s "$T_DIR/in4.eml" "$out" || t_fail "4: DKIM-signed message changed"
-t_ok "4: DKIM-signed message byte-identical"
+grep -v '^X-Beacon:' "$T_DIR/in4.eml" | cmp -s - "$out" ||
+	{ diff <(grep -v '^X-Beacon:' "$T_DIR/in4.eml") "$out" >&2 || true;
+	  t_fail "4: the DKIM-signed message kept its tag header or changed otherwise"; }
+t_ok "4: DKIM-signed message byte-identical but for the tag header (smtp_header_checks)"
 grep -q ": untouched: already DKIM-signed" "$MLOG" || t_fail "4: no log line"
 
 # --- 5. X-Beacon: no
@@ -433,6 +447,14 @@ t_eq "alice|tracked|$tok" "$(pg_query "SELECT m.sasl_login || '|' || r.status ||
 t_eq 10 "$(pg_query "SELECT count(*) FROM beacon.messages")" "messages rows: one per tracked message"
 t_eq 0 "$(pg_query "SELECT count(*) FROM (SELECT message, n FROM beacon.links GROUP BY 1, 2 HAVING count(*) > 1) d")" \
 	"no duplicate rows after replays"
+
+# --- 11. the milter stopped: contrib's smtp_header_checks still remove the tag header
+t_kill_pid "$MPID" TERM 15
+variant down-11
+send "$T_DIR/down-11.eml" tara@remote.example; out=$OUT
+grep -qi '^X-Beacon:' "$out" && t_fail "11: the tag header reached the sink with the milter down"
+mime html "$out" | grep -q "$BASE/o/" && t_fail "11: tracked with the milter down?"
+t_ok "11: milter stopped: delivered untracked, without the tag header"
 
 # --- the milter ends cleanly, without sanitizer reports
 t_kill_pid "$MPID" TERM 15
