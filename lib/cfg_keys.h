@@ -33,6 +33,8 @@
 	X(milter, tag_header, STR, "X-Beacon", "header that marks a message for tracking") \
 	X(milter, placeholder_url, STR, "", "placeholder image URL (empty: <base_url>/p.gif)") \
 	X(milter, track_senders, LIST, "", "senders always tracked: address, @domain, sasl:login; !prefix excludes") \
+	X(milter, trusted_networks, CIDRS, "127.0.0.0/8, ::1", "clients that may ask for tracking (besides SASL and trusted_daemons)") \
+	X(milter, trusted_daemons, LIST, "", "MTA daemon names ({daemon_name}) whose clients may ask for tracking") \
 	X(milter, internal_domains, LIST, "", "recipient domains never tracked") \
 	X(milter, max_message_size, SIZE, "20m", "larger messages pass untouched") \
 	X(milter, clicks, BOOL, "yes", "rewrite links into click URLs by default") \

@@ -115,6 +115,8 @@ static sfsistat callbacks_negotiate(SMFICTX *ctx, unsigned long f0, unsigned lon
 	*pf2 = 0;
 	*pf3 = 0;
 	if (*pf0 & SMFIF_SETSYMLIST) {
+		/* {daemon_name} and {auth_authen} decide who may ask for tracking (trust.h) */
+		smfi_setsymlist(ctx, SMFIM_CONNECT, "j {daemon_name}");
 		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen}");
 		smfi_setsymlist(ctx, SMFIM_EOH, "i");
 		smfi_setsymlist(ctx, SMFIM_EOM, "i");
@@ -138,21 +140,35 @@ char *callbacks_client_ip(const struct sockaddr *sa)
 	return NULL;
 }
 
-/* callbacks_connect - the client's address; tune a TCP socket */
+/* callbacks_connect - the client's address and the MTA daemon's name; tune a TCP socket */
 static sfsistat callbacks_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
 	struct conn_ctx *c = callbacks_conn(ctx);
+	const char *daemon = smfi_getsymval(ctx, "{daemon_name}");
 
 	g_free(c->hostname);
 	c->hostname = g_strdup(hostname ? hostname : "");
 	g_free(c->client_ip);
 	c->client_ip = callbacks_client_ip(sa);
+	g_free(c->daemon_name);
+	c->daemon_name = daemon && *daemon ? g_strdup(daemon) : NULL;
 	if (callbacks_tcp && c->sd < 0) {
 		c->sd = tcpopt_ctx_socket(ctx);
 		tcpopt_nodelay(c->sd);
 	}
 	tcpopt_quickack(c->sd);
 	return callbacks_reply(c, SMFIP_NR_CONN);
+}
+
+/* callbacks_trust - may this message ask for tracking?  Noted in M (trust.h decides) */
+void callbacks_trust(const struct milter_env *env, const struct conn_ctx *c, struct msg_ctx *m)
+{
+	char why[256];
+
+	m->trusted = trust_decide(env->trust, c->client_ip, m->sasl_login, c->daemon_name, why,
+				  sizeof(why));
+	g_free(m->trust_why);
+	m->trust_why = g_strdup(why);
 }
 
 /* callbacks_envfrom - a new message */
@@ -166,6 +182,7 @@ static sfsistat callbacks_envfrom(SMFICTX *ctx, char **argv)
 	login = smfi_getsymval(ctx, "{auth_authen}");
 	if (login && *login)
 		c->msg->sasl_login = g_strdup(login);
+	callbacks_trust(callbacks_env, c, c->msg);
 	callbacks_queue_id(ctx, c->msg);
 	return callbacks_reply(c, SMFIP_NR_MAIL);
 }
@@ -213,6 +230,15 @@ int callbacks_end_headers(const struct milter_env *env, struct msg_ctx *m, const
 	case TRACK_HEAD_UNTOUCHED:
 		*why = h.why;
 		rc = -1;
+		break;
+	case TRACK_HEAD_UNTRUSTED:
+		/* without a tag header there is nothing to remove: pass now */
+		if (msg_header_count(m, env->cfg->milter.tag_header) == 0) {
+			*why = h.why;
+			rc = -1;
+			break;
+		}
+		m->skip_body = 1;	/* end of message only removes the tag headers */
 		break;
 	case TRACK_HEAD_COPY:	/* end of message only removes its copy header */
 	case TRACK_HEAD_NO:	/* end of message only removes the tag header */

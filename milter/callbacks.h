@@ -63,6 +63,9 @@ int callbacks_agree(struct conn_ctx *c, unsigned long f0, unsigned long f1, unsi
 		    unsigned long *pf1);
 /* callbacks_client_ip - the text form of an IPv4 or IPv6 SA (g_free), else NULL */
 char *callbacks_client_ip(const struct sockaddr *sa);
+/* callbacks_trust - decide with env->trust whether M (of connection C) may ask for tracking:
+ * sets M->trusted and M->trust_why */
+void callbacks_trust(const struct milter_env *env, const struct conn_ctx *c, struct msg_ctx *m);
 /* callbacks_end_headers - end of headers of M: 0 to read on (M->skip_body set when the body
  * is not needed), or -1 with *WHY: accept M untouched now */
 int callbacks_end_headers(const struct milter_env *env, struct msg_ctx *m, const char **why);

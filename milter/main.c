@@ -43,6 +43,7 @@
 #include "suppress.h"
 #include "token.h"
 #include "track.h"
+#include "trust.h"
 
 /* main_unix_path - the path of a unix:/local: socket spec, or NULL for inet */
 static const char *main_unix_path(const char *spec)
@@ -183,6 +184,7 @@ int main(int argc, char **argv)
 	struct token_keys *keys;
 	struct store *store;
 	struct suppress *suppress;
+	struct trust *trust;
 	const char *upath;
 	char err[1024], *placeholder;
 	sigset_t sigs;
@@ -192,6 +194,8 @@ int main(int argc, char **argv)
 	beacon_init(argc, argv, &prog, &opts, &cfg);
 	if ((rc = milter_setup(&cfg, &keys, err, sizeof(err))) != 0)
 		log_fatal_status(rc, "%s", err);
+	if (!(trust = trust_new(&cfg, err, sizeof(err))))
+		log_fatal_status(EX_CONFIG, "%s", err);
 	placeholder = cfg_placeholder_url(&cfg);
 	if (!placeholder)
 		log_fatalx("out of memory");
@@ -213,7 +217,7 @@ int main(int argc, char **argv)
 	suppress = suppress_new(&cfg);
 	if (suppress_start(suppress) < 0)
 		log_fatal_status(EX_OSERR, "cannot start the suppression list");
-	env = (struct milter_env){ &cfg, keys, placeholder, store };
+	env = (struct milter_env){ &cfg, keys, placeholder, store, trust };
 	callbacks_init(&env, suppress, upath == NULL);
 	log_info("listening on %s; per_recipient = %s, copies to %s", cfg.milter.socket,
 		 cfg.milter.per_recipient == CFG_PER_RCPT_SPLIT ? "split" : "shared",
@@ -223,6 +227,7 @@ int main(int argc, char **argv)
 
 	milter_stop(&cfg, store, suppress, upath);
 	token_keys_free(keys);
+	trust_free(trust);
 	free(placeholder);
 	cfg_free(&cfg);
 	g_mime_shutdown();

@@ -54,6 +54,7 @@ void conn_free(struct conn_ctx *c)
 	msg_reset(c);
 	g_free(c->hostname);
 	g_free(c->client_ip);
+	g_free(c->daemon_name);
 	g_free(c);
 }
 
@@ -102,6 +103,7 @@ void msg_reset(struct conn_ctx *c)
 	g_free(m->sender);
 	g_strfreev(m->mail_args);
 	g_free(m->sasl_login);
+	g_free(m->trust_why);
 	g_ptr_array_free(m->rcpts, TRUE);
 	g_ptr_array_free(m->headers, TRUE);
 	if (m->text)

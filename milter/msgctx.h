@@ -52,6 +52,8 @@ struct msg_ctx {
 	char *sender;		/* envelope sender without <> ("" for the null sender) */
 	char **mail_args;	/* ESMTP arguments of MAIL FROM (RET=, ENVID=), NULL-terminated */
 	char *sasl_login;	/* {auth_authen}, or NULL */
+	int trusted;		/* the submission may ask for tracking (trust.h); 0 until decided */
+	char *trust_why;	/* which trust rule held, or why none did (for the log), or NULL */
 	GPtrArray *rcpts;	/* struct msg_rcpt *, in RCPT order */
 	GPtrArray *headers;	/* struct msg_header *, in order */
 	GByteArray *text;	/* header block + body; NULL once oversize */
@@ -66,6 +68,7 @@ struct msg_ctx {
 struct conn_ctx {
 	char *hostname;		/* client host name as the MTA gave it */
 	char *client_ip;	/* client address in text, or NULL (local, unknown) */
+	char *daemon_name;	/* the MTA's {daemon_name} at connect, or NULL */
 	unsigned long nr_flags;	/* SMFIP_NR_* steps agreed: callbacks answer NOREPLY */
 	int can_skip;		/* the MTA understands SMFIS_SKIP */
 	int can_delrcpt;	/* the MTA lets the milter remove recipients */

@@ -565,6 +565,13 @@ void track_head_check(const struct milter_env *env, const struct msg_ctx *m,
 		h->verdict = TRACK_HEAD_COPY;
 		return;
 	}
+	if (!m->trusted) {
+		/* nothing an outsider wrote counts: not even "no" or a size to report */
+		h->verdict = TRACK_HEAD_UNTRUSTED;
+		h->why = msg_header_count(m, tag) > 0 ? "untrusted submission"
+						       : "untrusted submission, no tag header";
+		return;
+	}
 	xbeacon_parse(msg_header_get(m, tag), &h->xb);
 	if (m->oversize || !m->text)
 		h->why = "over max_message_size";
@@ -688,7 +695,7 @@ void track_message_with(const struct milter_env *env, const struct msg_ctx *m,
 	if (h.forged)
 		log_warnx("%s: %s-Copy header does not verify: treated as a new message", msg_qid(m),
 			  tag);
-	if (h.verdict != TRACK_HEAD_COPY && h.xb.malformed)
+	if (h.verdict != TRACK_HEAD_COPY && h.verdict != TRACK_HEAD_UNTRUSTED && h.xb.malformed)
 		log_warnx("%s: %s header malformed (%s): tracking with the defaults", msg_qid(m), tag,
 			  h.xb.why);
 	switch (h.verdict) {
@@ -700,6 +707,16 @@ void track_message_with(const struct milter_env *env, const struct msg_ctx *m,
 		break;
 	case TRACK_HEAD_NO:
 		g_snprintf(why, sizeof(why), "%s: no", tag);
+		track_untouched(out, why, 1);
+		break;
+	case TRACK_HEAD_UNTRUSTED:
+		/* one line names the client whose tag headers were removed */
+		if (msg_header_count(m, tag) == 0) {
+			track_untouched(out, h.why, 0);
+			break;
+		}
+		g_snprintf(why, sizeof(why), "untrusted submission (%s)",
+			   m->trust_why ? m->trust_why : "not checked");
 		track_untouched(out, why, 1);
 		break;
 	case TRACK_HEAD_BODY:

@@ -17,7 +17,10 @@
  *
  *	0. the header check, track_head_check(), which end of headers runs
  *	   too (to pass a message early or skip its body): a verified copy
- *	   (see below); a message over max_message_size passes untouched;
+ *	   (see below); a submission that may not ask for tracking
+ *	   (m->trusted unset, see trust.h) only loses its tag headers, and
+ *	   neither its tag, its placeholder nor track_senders count; a
+ *	   message over max_message_size passes untouched;
  *	1. a DKIM-Signature, or a signed or encrypted top-level type, leaves
  *	   the message byte for byte as it is;
  *	2. "X-Beacon: no" leaves it untracked (the tag header is removed);
@@ -79,6 +82,7 @@
 #include "suppress.h"
 #include "tagging.h"
 #include "token.h"
+#include "trust.h"
 
 #define TRACK_MAX_LINKS 2000	/* links signed per message; later ones are kept as they are */
 
@@ -88,6 +92,7 @@ struct milter_env {
 	const struct token_keys *keys;	/* token keys */
 	const char *placeholder_url;	/* placeholder_url or <base_url>/p.gif */
 	struct store *store;		/* rows go here; NULL: not stored (tests) */
+	const struct trust *trust;	/* who may ask for tracking; NULL: SASL logins only */
 };
 
 /* track_opts - what the caller adds for one message */
@@ -133,6 +138,7 @@ enum track_head_verdict {
 	TRACK_HEAD_COPY,	/* a verified copy this milter made */
 	TRACK_HEAD_UNTOUCHED,	/* oversize, DKIM-signed, signed or encrypted: byte for byte */
 	TRACK_HEAD_NO,		/* the tag header says no: untracked, the tag header removed */
+	TRACK_HEAD_UNTRUSTED,	/* not a trusted submission (trust.h): only the tag headers go */
 };
 
 /* track_head - the result of the header check */

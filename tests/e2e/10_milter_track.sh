@@ -4,7 +4,8 @@
 #	with smtpd_milters -> smtp-sink, rows in a throwaway PostgreSQL
 #
 # DESCRIPTION
-#	One PostgreSQL, one Postfix (with the reinject smtpd) and one
+#	One PostgreSQL, one Postfix (with the reinject smtpd and the
+#	smtp_header_checks lines of contrib/postfix/main.cf) and one
 #	beacon-milter (the build under test, run as user postfix on a unix
 #	socket, per_recipient = shared; 12_milter_split.sh covers the
 #	split) serve every case:
@@ -20,7 +21,9 @@
 #	2. an untagged message is delivered byte for byte as sent;
 #	3. a base64 HTML message marked only by the placeholder, one
 #	   recipient: tracked (status tracked), pixel where the placeholder was;
-#	4. a tagged message already carrying DKIM-Signature: byte for byte;
+#	4. a tagged message already carrying DKIM-Signature: the milter
+#	   passes it byte for byte; contrib's smtp_header_checks remove the
+#	   tag header at delivery, nothing else changes;
 #	5. "X-Beacon: no": only the tag header is removed;
 #	6. an internal recipient beside an external one: internal row
 #	   without token; the external one tracked on a re-injected copy,
@@ -30,7 +33,22 @@
 #	8. PostgreSQL hanging (SIGSTOP) under a pooled session: the message
 #	   waits at most about statement_timeout + 1 s, is delivered tracked,
 #	   and its rows appear once PostgreSQL resumes;
-#	9. a sendmail(1) submission (non_smtpd_milters) is tracked too.
+#	9. a sendmail(1) submission (non_smtpd_milters) is tracked too;
+#	10. who may ask for tracking (trusted_networks = 127.0.0.1/32,
+#	   trusted_daemons = beacon-submit): a client connecting from
+#	   127.0.0.2 with two tag headers, the placeholder and an
+#	   https://evil.example/phish link gets its message delivered as
+#	   sent but for the tag headers (no pixel, the link unchanged), no
+#	   messages row, one log line with the queue id; the same message
+#	   from 127.0.0.1 is tracked (the link becomes a signed click URL);
+#	   from 127.0.0.2 on a second smtpd whose milter_macro_daemon_name
+#	   is beacon-submit it is tracked; from 127.0.0.2 after SASL AUTH
+#	   (smtpd_sasl_type = dovecot, served by tests/lib/saslauth.py) it
+#	   is tracked, with the login on the messages row;
+#	11. with the milter stopped a tagged message is delivered
+#	   untracked and, through contrib's smtp_header_checks, without the
+#	   tag header (every tracked case above shows that the milter still
+#	   sees the tag: the strip runs at delivery).
 #	The milter's log must hold no sanitizer report.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
@@ -46,9 +64,31 @@ MILTER=$BEACON_BUILD/beacon-milter
 pg_start
 pg_schema
 
-# --- Postfix, with the reinject smtpd (no milters) for the copies
+# --- SASL for case 10: a one-user Dovecot authentication server
+SASL_SOCK=$T_DIR/sasl-auth
+python3 "$BEACON_SRC/tests/lib/saslauth.py" "$SASL_SOCK" alice opensesame \
+	>"$T_DIR/saslauth.log" 2>&1 &
+SASL_PID=$!
+t_on_exit "t_kill_pid $SASL_PID TERM 5"
+t_wait_file "$SASL_SOCK" 15 || { cat "$T_DIR/saslauth.log" >&2; t_fail "no SASL socket"; }
+
+# --- Postfix, with the reinject smtpd (no milters) for the copies, SASL on
+# the main smtpd and a second smtpd named beacon-submit for the milter
 MDIR=$T_DIR/milter
+SUBMIT_PORT=$(t_free_port)
+# contrib's tag-header strip at delivery, its table in the private config
+STRIP=$(sed -n 's#^\(smtp\|lmtp\)_header_checks = regexp:/etc/postfix/#&#p' \
+	"$BEACON_SRC/contrib/postfix/main.cf" | sed "s#/etc/postfix/#$T_DIR/pf/etc/#")
+PF_EXTRA_MAINCF="smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $SASL_SOCK
+$STRIP" \
+PF_EXTRA_MASTERCF="127.0.0.1:$SUBMIT_PORT inet n - n - - smtpd
+  -o syslog_name=postfix/submit
+  -o milter_macro_daemon_name=beacon-submit" \
 PF_MILTER=unix:$MDIR/milter.sock PF_REINJECT=1 pf_start
+t_wait_port "$SUBMIT_PORT" 10 || t_fail "the beacon-submit smtpd is not listening"
+cp "$BEACON_SRC/contrib/postfix/beacon_header_checks" "$PF_CONF/"
 
 # --- beacon-milter
 mkdir -p "$MDIR"
@@ -70,6 +110,8 @@ internal_domains = corp.example
 max_message_size = 1m
 per_recipient = shared
 reinject = inet:$PF_REINJECT_PORT@127.0.0.1
+trusted_networks = 127.0.0.1/32
+trusted_daemons = beacon-submit
 
 [database]
 conninfo = $BEACON_CONNINFO
@@ -122,8 +164,10 @@ send() {
 	# swaks ends the data with CRLF . CRLF itself: give it the file without
 	# its last line end, or the message would grow an empty last line
 	printf '%s' "$(cat "$file")" >"$file.swaks"
+	# SEND_OPTS: more swaks options (the source address, AUTH, another port)
+	# shellcheck disable=SC2086
 	swaks --server "127.0.0.1:$PF_SMTP_PORT" --from sender@sender.example --to "$rcpts" \
-		--data "@$file.swaks" --silent 2 >"$T_DIR/swaks.out" 2>&1 ||
+		--data "@$file.swaks" --silent 2 ${SEND_OPTS:-} >"$T_DIR/swaks.out" 2>&1 ||
 		{ cat "$T_DIR/swaks.out" >&2; t_fail "swaks could not submit $file"; }
 	NSENT=$((NSENT + 1))
 	pf_wait_delivered "$NSENT" "${WAIT:-10}" ||
@@ -264,13 +308,15 @@ mime html "$out" | grep -qF "<p>Hello D&uuml;rer</p><img src=\"$BASE/o/$tok.gif\
 	t_fail "3: pixel not where the placeholder was"
 t_ok "3: base64 kept, pixel in the placeholder's place"
 
-# --- 4. DKIM-signed: byte for byte, tag header included
+# --- 4. DKIM-signed: byte for byte from the milter; the tag header goes at delivery
 sed 's/^Message-ID: .*/Message-ID: <dkim-4@sender.example>/' "$T_DIR/in1.eml" |
 	sed '1i DKIM-Signature: v=1; a=rsa-sha256; d=sender.example; s=s1; h=from:to; bh=x; b=y' \
 	>"$T_DIR/in4.eml"
 send "$T_DIR/in4.eml" erin@remote.example; out=$OUT
-cmp -s "$T_DIR/in4.eml" "$out" || t_fail "4: DKIM-signed message changed"
-t_ok "4: DKIM-signed message byte-identical"
+grep -v '^X-Beacon:' "$T_DIR/in4.eml" | cmp -s - "$out" ||
+	{ diff <(grep -v '^X-Beacon:' "$T_DIR/in4.eml") "$out" >&2 || true;
+	  t_fail "4: the DKIM-signed message kept its tag header or changed otherwise"; }
+t_ok "4: DKIM-signed message byte-identical but for the tag header (smtp_header_checks)"
 grep -q ": untouched: already DKIM-signed" "$MLOG" || t_fail "4: no log line"
 
 # --- 5. X-Beacon: no
@@ -349,9 +395,66 @@ tok=$(token_of "$(pf_sink_files | sed -n "${NSENT}p")")
 t_eq "tracked|$tok" "$(pg_query "SELECT status || '|' || token FROM beacon.recipients
 	WHERE address = 'lena@remote.example'")" "9: sendmail(1) submission tracked"
 
-t_eq 7 "$(pg_query "SELECT count(*) FROM beacon.messages")" "messages rows: one per tracked message"
+# --- 10. who may ask for tracking
+sed -e 's/^Message-ID: .*/Message-ID: <untrusted-10@sender.example>/' \
+	-e 's#^X-Beacon: .*#&\nX-Beacon: track; clicks=yes#' \
+	-e 's#https://shop.example/(sale)#https://evil.example/phish#' "$T_DIR/in1.eml" >"$T_DIR/in10.eml"
+SEND_OPTS="--local-interface 127.0.0.2" send "$T_DIR/in10.eml" mia@remote.example; out=$OUT
+[ "$(grep -c '^X-Beacon:' "$T_DIR/in10.eml")" = 2 ] || t_fail "10: the test message lost a tag header"
+grep -v '^X-Beacon:' "$T_DIR/in10.eml" | cmp -s - "$out" ||
+	{ diff <(grep -v '^X-Beacon:' "$T_DIR/in10.eml") "$out" >&2 || true;
+	  t_fail "10: more than the tag headers changed for an untrusted client"; }
+t_ok "10: untrusted client (127.0.0.2): the tag headers removed, nothing else changed"
+mime html "$out" | grep -qF "$PLACEHOLDER" || t_fail "10: the placeholder was replaced"
+mime html "$out" | grep -q "$BASE/[oc]/" && t_fail "10: a pixel or a click URL was delivered"
+mime html "$out" | grep -qF 'https://evil.example/phish' || t_fail "10: the evil link was changed"
+t_ok "10: no pixel, the evil link unchanged"
+t_eq 0 "$(pg_query "SELECT count(*) FROM beacon.messages WHERE message_id = 'untrusted-10@sender.example'")" \
+	"10: no messages row for the untrusted client"
+n=$(grep -c ': untouched: untrusted submission (client 127.0.0.2, no SASL login, daemon mx.beacon-test.example) (tag header removed)' "$MLOG" || true)
+t_eq 1 "$n" "10: one log line"
+grep -q '^beacon-milter: info: [0-9A-Za-z]\{6,\}: untouched: untrusted submission (client 127.0.0.2' "$MLOG" ||
+	t_fail "10: the log line has no queue id"
+
+# the same message from the trusted address: tracked, the evil link signed
+sed 's/^Message-ID: .*/Message-ID: <trusted-10@sender.example>/' "$T_DIR/in10.eml" >"$T_DIR/in10t.eml"
+send "$T_DIR/in10t.eml" nils@remote.example; out=$OUT
+tok=$(token_of "$out")
+[ ${#tok} = 36 ] || t_fail "10: the trusted client's message was not tracked"
+t_eq 1 "$(pg_query "SELECT count(*) FROM beacon.links l JOIN beacon.messages m ON m.id = l.message
+	WHERE m.message_id = 'trusted-10@sender.example' AND l.url = 'https://evil.example/phish'")" \
+	"10: trusted client (127.0.0.1): tracked, its links signed"
+
+# a listed daemon name: 127.0.0.2 on the beacon-submit smtpd
+sed 's/^Message-ID: .*/Message-ID: <daemon-10@sender.example>/' "$T_DIR/in10.eml" >"$T_DIR/in10d.eml"
+SEND_OPTS="--local-interface 127.0.0.2 --server 127.0.0.1:$SUBMIT_PORT" \
+	send "$T_DIR/in10d.eml" olga@remote.example; out=$OUT
+tok=$(token_of "$out")
+[ ${#tok} = 36 ] || t_fail "10: the message on the trusted daemon was not tracked"
+t_eq "tracked|$tok" "$(pg_query "SELECT status || '|' || token FROM beacon.recipients
+	WHERE address = 'olga@remote.example'")" "10: trusted daemon (beacon-submit): tracked"
+
+# a SASL-authenticated session from 127.0.0.2
+sed 's/^Message-ID: .*/Message-ID: <sasl-10@sender.example>/' "$T_DIR/in10.eml" >"$T_DIR/in10s.eml"
+SEND_OPTS="--local-interface 127.0.0.2 --auth PLAIN --auth-user alice --auth-password opensesame" \
+	send "$T_DIR/in10s.eml" pia@remote.example; out=$OUT
+tok=$(token_of "$out")
+[ ${#tok} = 36 ] || t_fail "10: the SASL-authenticated message was not tracked"
+t_eq "alice|tracked|$tok" "$(pg_query "SELECT m.sasl_login || '|' || r.status || '|' || r.token
+	FROM beacon.recipients r JOIN beacon.messages m ON m.id = r.message
+	WHERE r.address = 'pia@remote.example'")" "10: SASL-authenticated client: tracked, login recorded"
+
+t_eq 10 "$(pg_query "SELECT count(*) FROM beacon.messages")" "messages rows: one per tracked message"
 t_eq 0 "$(pg_query "SELECT count(*) FROM (SELECT message, n FROM beacon.links GROUP BY 1, 2 HAVING count(*) > 1) d")" \
 	"no duplicate rows after replays"
+
+# --- 11. the milter stopped: contrib's smtp_header_checks still remove the tag header
+t_kill_pid "$MPID" TERM 15
+variant down-11
+send "$T_DIR/down-11.eml" tara@remote.example; out=$OUT
+grep -qi '^X-Beacon:' "$out" && t_fail "11: the tag header reached the sink with the milter down"
+mime html "$out" | grep -q "$BASE/o/" && t_fail "11: tracked with the milter down?"
+t_ok "11: milter stopped: delivered untracked, without the tag header"
 
 # --- the milter ends cleanly, without sanitizer reports
 t_kill_pid "$MPID" TERM 15

@@ -8,8 +8,10 @@
 #	on_db_error = spool (tracked messages are changed and accepted, their
 #	rows spooled), one with on_db_error = tempfail (tracked messages are
 #	temp-failed, untagged ones pass).  The script checks negotiation,
-#	body replacement, tag header removal, early accepts (DKIM, size) and
-#	that one connection carries many messages.  Then the log lines and the
+#	body replacement, tag header removal, early accepts (DKIM, size),
+#	that one connection carries many messages, and that a client that is
+#	neither authenticated ({auth_authen}) nor in trusted_networks only
+#	loses its tag headers.  Then the log lines and the
 #	spool are checked, and the milter must stop on SIGTERM without a
 #	sanitizer report.
 set -euo pipefail
@@ -65,7 +67,9 @@ log=$T_DIR/spool/log
 for want in "Q1: tracked: 1 recipient (tracked), 1 link, message " \
 	"Q1: database at 127.0.0.1: " "Q1: database unavailable" "(rows spooled)" "Q2: untouched: no tag" \
 	"Q3: untouched: X-Beacon: no (tag header removed)" "Q4: untouched: already DKIM-signed" \
-	"Q6: tracked: 1 recipient" "Q7: untouched: over max_message_size" "Q8: tracked: "; do
+	"Q6: tracked: 1 recipient" "Q7: untouched: over max_message_size" "Q8: tracked: " \
+	"U1: untouched: untrusted submission (client 192.0.2.10, no SASL login, daemon " \
+	"U2: untouched: untrusted submission, no tag header"; do
 	grep -qF -- "$want" "$log" || { cat "$log" >&2; t_fail "log line missing: $want"; }
 done
 t_ok "log lines carry the queue id and the decision"

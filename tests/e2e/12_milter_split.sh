@@ -47,6 +47,10 @@
 #	   and the internal <gina9@corp.example.> get the message as sent, no
 #	   pixel, rows suppressed or internal in their one form without
 #	   token; the tracked recipient beside them gets a copy.
+#	10. the reinject smtpd as contrib/postfix/master.cf ships it takes
+#	   mail from the milter's address only: a client on 127.0.0.2 is
+#	   not offered XFORWARD, its XFORWARD is refused, and so is its
+#	   recipient.
 #	The milter's log must hold no sanitizer report.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
@@ -443,6 +447,21 @@ excluded9 2 dot-9 "cat@example.org.,CAT@Example.ORG,info@XN--BCHER-KVA.example.,
 t_ok "9: <cat@example.org.>, <CAT@Example.ORG>, <info@XN--BCHER-KVA.example.>, <gina9@corp.example.>, <Gina9@CORP.Example> delivered as sent, no pixel"
 t_eq "ann9@remote.example|tracked|$tok cat@example.org|suppressed| gina9@corp.example|internal| info@xn--bcher-kva.example|suppressed|" \
 	"$(rows9 dot-9)" "9: rows suppressed and internal, no token, one per mailbox, in their one form"
+# --- 10. the reinject smtpd refuses every client but the milter's address
+python3 - "$RPORT" >"$T_DIR/reinject9.out" 2>&1 <<'PY' || { cat "$T_DIR/reinject9.out" >&2; t_fail "10: no session from 127.0.0.2"; }
+import smtplib, sys
+s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), source_address=('127.0.0.2', 0), timeout=10)
+s.ehlo('outsider.example')
+print('xforward offered' if s.has_extn('xforward') else 'no xforward')
+print('XFORWARD', s.docmd('XFORWARD', 'ADDR=192.0.2.66 NAME=forged.example')[0])
+print('MAIL', s.docmd('MAIL', 'FROM:<x@outsider.example>')[0])
+print('RCPT', s.docmd('RCPT', 'TO:<victim@remote.example>')[0])
+s.quit()
+PY
+grep -qx 'no xforward' "$T_DIR/reinject9.out" || { cat "$T_DIR/reinject9.out" >&2; t_fail "10: XFORWARD offered to 127.0.0.2"; }
+grep -q '^XFORWARD 5' "$T_DIR/reinject9.out" || { cat "$T_DIR/reinject9.out" >&2; t_fail "10: XFORWARD from 127.0.0.2 accepted"; }
+grep -q '^RCPT 5' "$T_DIR/reinject9.out" || { cat "$T_DIR/reinject9.out" >&2; t_fail "10: a recipient from 127.0.0.2 accepted"; }
+t_ok "10: reinject smtpd: 127.0.0.2 gets no XFORWARD and no recipient ($(tr '\n' ' ' <"$T_DIR/reinject9.out"))"
 
 # --- the milter ends cleanly, without sanitizer reports
 t_kill_pid "$MPID" TERM 15

@@ -49,6 +49,8 @@
 #			no milters and no content filter.
 #	PF_SINK_OPTS	extra smtp-sink options (shell words), e.g. "-r RCPT".
 #	PF_EXTRA_MAINCF	main.cf lines; each replaces the entry it names.
+#	PF_EXTRA_MASTERCF	master.cf lines, appended as they are (e.g. a
+#			second smtpd with its own -o options).
 #
 #	Set after pf_start: PF_DIR PF_CONF PF_QUEUE PF_DATA PF_LOG
 #	PF_SINK_DIR PF_SINK_PORT PF_SINK_PID PF_SMTP_PORT PF_REINJECT_PORT
@@ -219,6 +221,9 @@ pf_write_mastercf_() {
 			"  -o syslog_name=postfix/reinject" \
 			"  -o smtpd_milters=" "  -o non_smtpd_milters=" \
 			"  -o content_filter=" >>"$PF_CONF/master.cf"
+	fi
+	if [ -n "${PF_EXTRA_MASTERCF:-}" ]; then
+		printf '%s\n' "$PF_EXTRA_MASTERCF" >>"$PF_CONF/master.cf"
 	fi
 }
 

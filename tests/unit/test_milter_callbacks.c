@@ -51,6 +51,7 @@ static struct conn_ctx *build(const char *rcpts, const char *headers, long long 
 	char **h = g_strsplit(headers, "\n", -1);
 
 	msg_begin(cc, "<s@example.com>", NULL);
+	cc->msg->trusted = 1;	/* a trusted submission (trust.h) */
 	msg_set_queue_id(cc->msg, "QCB");
 	for (int i = 0; r[i]; i++)
 		msg_add_rcpt(cc->msg, r[i], NULL);
@@ -236,6 +237,54 @@ static void test_end_headers(void **state)
 		run_eoh_case(&eoh_cases[i]);
 }
 
+/* test_untrusted - an untrusted client: passed at end of headers without a tag header;
+ * with one, its body is skipped and end of message only removes the tag headers, with one
+ * log line naming the client */
+static void test_untrusted(void **state)
+{
+	struct conn_ctx *cc = build("a@x.example", HDRS, 0);
+	struct track_out out;
+	const char *why = NULL;
+	char *log;
+	FILE *tmp;
+	int saved;
+	(void)state;
+
+	cc->client_ip = g_strdup("192.0.2.7");
+	cc->daemon_name = g_strdup("mx");
+	callbacks_trust(&env, cc, cc->msg);
+	assert_false(cc->msg->trusted);
+	assert_int_equal(callbacks_end_headers(&env, cc->msg, &why), -1);
+	assert_string_equal(why, "untrusted submission, no tag header");
+	conn_free(cc);
+
+	cc = build("a@x.example", HDRS "X-Beacon: track\nX-Beacon: no\n", 0);
+	cc->client_ip = g_strdup("192.0.2.7");
+	callbacks_trust(&env, cc, cc->msg);
+	assert_int_equal(callbacks_end_headers(&env, cc->msg, &why), 0);
+	assert_true(cc->msg->skip_body);
+	track_message(&env, cc->msg, cc->client_ip, &out);
+	assert_int_equal(out.verdict, TRACK_UNTOUCHED);
+	assert_int_equal(out.remove_tag, 1);
+	assert_null(out.body);
+	assert_null(out.edits);
+	saved = capture_begin(&tmp);
+	assert_int_equal(callbacks_outcome(&env, cc->msg, &out, 0), SMFIS_ACCEPT);
+	log = capture_end(tmp, saved);
+	assert_non_null(strstr(log, "QCB: untouched: untrusted submission (client 192.0.2.7, no "
+				    "SASL login, daemon unknown) (tag header removed)\n"));
+	g_free(log);
+	track_out_clear(&out);
+
+	/* the same client after SMTP AUTH, and on a listed daemon */
+	g_free(cc->msg->sasl_login);
+	cc->msg->sasl_login = g_strdup("alice");
+	callbacks_trust(&env, cc, cc->msg);
+	assert_true(cc->msg->trusted);
+	assert_string_equal(cc->msg->trust_why, "SASL login alice");
+	conn_free(cc);
+}
+
 /* outcome_case - how a message ends */
 struct outcome_case {
 	int on_db_error;		/* CFG_DBERR_* */
@@ -356,10 +405,13 @@ int main(void)
 		cmocka_unit_test(test_agree),
 		cmocka_unit_test(test_client_ip),
 		cmocka_unit_test(test_end_headers),
+		cmocka_unit_test(test_untrusted),
 		cmocka_unit_test(test_outcome),
 		cmocka_unit_test(test_outcome_of_track),
 	};
 	uint8_t key[TOKEN_KEY_LEN];
+	struct trust *trust;
+	char err[256];
 	int rc;
 
 	g_mime_init();
@@ -371,8 +423,11 @@ int main(void)
 	keys = token_keys_new();
 	memset(key, 9, sizeof(key));
 	token_keys_add(keys, 4, key);
-	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL };
+	trust = trust_new(&cfg, err, sizeof(err));
+	assert_non_null(trust);
+	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, trust };
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	trust_free(trust);
 	token_keys_free(keys);
 	cfg_free(&cfg);
 	g_mime_shutdown();

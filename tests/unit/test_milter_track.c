@@ -99,6 +99,23 @@ static const struct track_case cases[] = {
 	  HTML, TRACK_REWRITTEN, NULL, 1, 1, 0, 2 },
 };
 
+/* untrusted_cases - the same rules for a submission that may not ask for tracking: only
+ * the tag headers go (client, login and daemon as callbacks_trust would note them) */
+static const struct track_case untrusted_cases[] = {
+	{ "untrusted, tagged", "s@example.com", NULL, "r@example.org",
+	  HTML_HDRS "X-Beacon: track\nX-Beacon: track\n", PH_HTML HTML, TRACK_UNTOUCHED,
+	  "untrusted submission (client 203.0.113.9", 1, 0, 0, 0 },
+	{ "untrusted, placeholder only", "s@example.com", NULL, "r@example.org", HTML_HDRS,
+	  PH_HTML HTML, TRACK_UNTOUCHED, "untrusted submission", 0, 0, 0, 0 },
+	{ "untrusted, sender rule", "news@letters.example", NULL, "r@example.org", HTML_HDRS,
+	  HTML, TRACK_UNTOUCHED, "untrusted submission", 0, 0, 0, 0 },
+	{ "untrusted, tag says no", "s@example.com", NULL, "r@example.org",
+	  HTML_HDRS "X-Beacon: no\n", HTML, TRACK_UNTOUCHED, "untrusted submission", 1, 0, 0, 0 },
+	{ "untrusted, DKIM-signed and tagged", "s@example.com", NULL, "r@example.org",
+	  "DKIM-Signature: v=1; d=example.com\n" HTML_HDRS "X-Beacon: track\n", HTML,
+	  TRACK_UNTOUCHED, "untrusted submission", 1, 0, 0, 0 },
+};
+
 /* build - a message context as the callbacks would fill it */
 static struct conn_ctx *build(const struct track_case *c, long long max)
 {
@@ -108,6 +125,7 @@ static struct conn_ctx *build(const struct track_case *c, long long max)
 	GString *body = g_string_new(NULL);
 
 	msg_begin(cc, c->sender, NULL);
+	cc->msg->trusted = 1;	/* a trusted submission (trust.h) */
 	if (c->sasl)
 		cc->msg->sasl_login = g_strdup(c->sasl);
 	for (int i = 0; r[i]; i++)
@@ -174,14 +192,16 @@ static void check_urls(const struct track_case *c, const GByteArray *body)
 	g_free(s);
 }
 
-/* test_cases - the table */
-static void test_cases(void **state)
+/* run_case - decide about C's message, TRUSTED or not, and check the decision */
+static void run_case(const struct track_case *c, int trusted)
 {
-	(void)state;
-	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-		const struct track_case *c = &cases[i];
+	{
 		struct conn_ctx *cc = build(c, cfg.milter.max_message_size);
 		struct track_out out;
+
+		cc->msg->trusted = trusted;
+		if (!trusted)
+			cc->msg->trust_why = g_strdup("client 203.0.113.9, no SASL login, daemon mx");
 
 		track_message(&env, cc->msg, "192.0.2.1", &out);
 		if (out.verdict != c->verdict || out.remove_tag != c->remove_tag ||
@@ -201,6 +221,22 @@ static void test_cases(void **state)
 		track_out_clear(&out);
 		conn_free(cc);
 	}
+}
+
+/* test_cases - the table */
+static void test_cases(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+		run_case(&cases[i], 1);
+}
+
+/* test_untrusted - nothing an untrusted submission carries asks for tracking */
+static void test_untrusted(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(untrusted_cases); i++)
+		run_case(&untrusted_cases[i], 0);
 }
 
 /* test_oversize - past max_message_size the message is left alone */
@@ -260,6 +296,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_untrusted),
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_msgctx),
 	};
@@ -279,7 +316,7 @@ int main(void)
 	keys = token_keys_new();
 	memset(key, 7, sizeof(key));
 	token_keys_add(keys, 3, key);
-	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL };
+	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, NULL };
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	cfg.milter.track_senders = (struct cfg_list){ NULL, 0 };
 	cfg.milter.internal_domains = (struct cfg_list){ NULL, 0 };

@@ -52,6 +52,7 @@ static struct conn_ctx *build(const char *rcpts, const char *headers, const char
 	char *notify[] = { "NOTIFY=SUCCESS", NULL };
 
 	msg_begin(cc, "<s@example.com>", NULL);
+	cc->msg->trusted = 1;	/* a trusted submission (trust.h) */
 	msg_set_queue_id(cc->msg, "QSPLIT");
 	for (int i = 0; r[i]; i++)
 		msg_add_rcpt(cc->msg, r[i], notify);
@@ -697,7 +698,7 @@ int main(void)
 	keys = token_keys_new();
 	memset(key, 9, sizeof(key));
 	token_keys_add(keys, 4, key);
-	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL };
+	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, NULL };
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	cfg.milter.internal_domains = (struct cfg_list){ NULL, 0 };
 	cfg_free(&cfg);
