@@ -4,7 +4,7 @@
  *
  * SYNOPSIS
  *	beaconctl export --format csv|hubspot|salesforce [--since WHEN]
- *			 [--class LIST] [--output FILE] [--purge]
+ *			 [--class LIST] [--output FILE [--force]] [--purge]
  *
  * DESCRIPTION
  *	One row per event (every kind; every class unless --class narrows
@@ -25,15 +25,19 @@
  *		      Event_Class__c
  *
  *	In the CRM formats the event type reads Opened, Clicked, Downloaded
- *	or Inbound, and a value starting with = + - @ is prefixed with ' so
- *	a spreadsheet never evaluates it.
+ *	or Inbound.  In every format a value starting with = + - @ TAB or CR
+ *	is prefixed with ' so a spreadsheet never evaluates it (subjects,
+ *	addresses and URLs come from outside).
  *
  *	--purge deletes exactly the exported events: the rows come from one
  *	DELETE ... RETURNING statement, streamed (single-row mode) to the
  *	output, and the transaction commits only once every row is written
  *	(and, with --output, the file is fsync'd).  A failed write rolls
- *	back: nothing is deleted.  --output creates FILE with mode 0600 and
- *	removes it again if the export fails (a regular file only).  "exported N events" (and
+ *	back: nothing is deleted.  --output creates FILE with mode 0600,
+ *	never through a symbolic link, and refuses an existing FILE unless
+ *	--force; even then only a regular file of ours with no other hard
+ *	link is replaced (or a FIFO or device written).  A regular FILE is
+ *	removed again if the export fails.  "exported N events" (and
  *	"deleted N") goes to stderr.
  */
 #ifndef _GNU_SOURCE
@@ -84,25 +88,24 @@ enum {
 /* export_format - header names and the column each comes from */
 struct export_format {
 	const char *name;		/* --format value */
-	int crm;			/* event type words, formula-safe values */
 	const char *head[21];		/* header names, NULL-terminated */
 	int col[21];			/* X_ column per header */
 };
 
 static const struct export_format export_formats[] = {
-	{ "csv", 0,
+	{ "csv",
 	  { "at", "kind", "class", "address", "message_id", "sender", "campaign",
 	    "subject", "url", "attachment", "country", "region", "city", "device",
 	    "os", "client", "browser", "ip", "token_id", NULL },
 	  { X_AT, X_KIND, X_CLASS, X_ADDRESS, X_MESSAGE_ID, X_SENDER, X_CAMPAIGN,
 	    X_SUBJECT, X_URL, X_ATTACHMENT, X_COUNTRY, X_REGION, X_CITY, X_DEVICE,
 	    X_OS, X_CLIENT, X_BROWSER, X_IP, X_TOKEN_ID } },
-	{ "hubspot", 1,
+	{ "hubspot",
 	  { "Email", "Event Type", "Event Date", "Campaign", "Email Subject", "Link URL",
 	    "City", "Country/Region", "Device Type", "Event Class", NULL },
 	  { X_ADDRESS, X_EVENT_TYPE, X_AT, X_CAMPAIGN, X_SUBJECT, X_URL, X_CITY,
 	    X_COUNTRY, X_DEVICE, X_CLASS } },
-	{ "salesforce", 1,
+	{ "salesforce",
 	  { "Email", "Event_Type__c", "Event_Time__c", "Campaign__c", "Subject",
 	    "Link_URL__c", "City", "Country", "Device__c", "Event_Class__c", NULL },
 	  { X_ADDRESS, X_EVENT_TYPE, X_AT_MS, X_CAMPAIGN, X_SUBJECT, X_URL, X_CITY,
@@ -163,7 +166,7 @@ static void export_row(FILE *fp, const struct export_format *f, const PGresult *
 			v = export_event_type(PQgetvalue(res, 0, X_KIND));
 		else
 			v = PQgetisnull(res, 0, f->col[i]) ? NULL : PQgetvalue(res, 0, f->col[i]);
-		out_csv_field(fp, v, f->crm);
+		out_csv_field(fp, v, 1);
 	}
 	fputc('\n', fp);
 }
@@ -190,6 +193,7 @@ struct export_opts {
 	const char *params[2];		/* $1 --since, $2 --class; NULL: any */
 	const char *file;		/* --output; NULL: standard output */
 	int purge;			/* --purge */
+	int force;			/* --force: --output may replace a file of ours */
 };
 
 /* export_options - the command line into O; a usage error exits */
@@ -201,6 +205,7 @@ static void export_options(struct ctl *c, int argc, char **argv, struct export_o
 		{ "class", required_argument, NULL, 'k' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "purge", no_argument, NULL, 'P' },
+		{ "force", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *bad;
@@ -231,6 +236,7 @@ static void export_options(struct ctl *c, int argc, char **argv, struct export_o
 			break;
 		case 'o': o->file = optarg; break;
 		case 'P': o->purge = 1; break;
+		case 'F': o->force = 1; break;
 		default: ctl_option_error(c, ch, argv);
 		}
 	}
@@ -259,8 +265,10 @@ static void export_check_since(struct ctl *c, const char *since)
 	ctl_die(c, EX_DATAERR, "%s", why);
 }
 
-/* export_open - standard output, or FILE created with mode 0600 */
-static FILE *export_open(struct ctl *c, const char *file)
+/* export_open - standard output, or FILE, never through a symbolic link: created
+ * (O_EXCL) with mode 0600; with FORCE an existing FIFO or device is written, and an
+ * existing regular file replaced only if it is ours and has no other link */
+static FILE *export_open(struct ctl *c, const char *file, int force)
 {
 	struct stat st;
 	char why[512];
@@ -269,16 +277,43 @@ static FILE *export_open(struct ctl *c, const char *file)
 
 	if (!file)
 		return stdout;
-	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	export_regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-	if (fd < 0 || !(fp = fdopen(fd, "w"))) {
-		snprintf(why, sizeof(why), "%s: %s", file, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		ctl_rollback(c);
-		ctl_die(c, EX_CANTCREAT, "%s", why);
+	fd = open(file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? 0 : O_EXCL), 0600);
+	if (fd < 0) {
+		if (errno == ELOOP || (errno == EEXIST && lstat(file, &st) == 0 &&
+				       S_ISLNK(st.st_mode)))
+			snprintf(why, sizeof(why), "%s is a symbolic link; refusing to write "
+				 "through it", file);
+		else if (errno == EEXIST)
+			snprintf(why, sizeof(why), "%s exists; --force replaces it", file);
+		else
+			snprintf(why, sizeof(why), "%s: %s", file, strerror(errno));
+		goto fail;
 	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(why, sizeof(why), "%s: %s", file, strerror(errno));
+		goto fail_fd;
+	}
+	if (S_ISREG(st.st_mode) && (st.st_uid != geteuid() || st.st_nlink != 1)) {
+		snprintf(why, sizeof(why), "%s %s; refusing to replace it", file,
+			 st.st_nlink != 1 ? "has other hard links" : "belongs to another user");
+		goto fail_fd;
+	}
+	/* truncated only now that it is known to be ours alone */
+	if (S_ISREG(st.st_mode) && (ftruncate(fd, 0) < 0 || fchmod(fd, 0600) < 0)) {
+		snprintf(why, sizeof(why), "%s: %s", file, strerror(errno));
+		goto fail_fd;
+	}
+	if (!(fp = fdopen(fd, "w"))) {
+		snprintf(why, sizeof(why), "%s: %s", file, strerror(errno));
+		goto fail_fd;
+	}
+	export_regular = S_ISREG(st.st_mode);
 	return fp;
+fail_fd:
+	close(fd);
+fail:
+	ctl_rollback(c);
+	ctl_die(c, EX_CANTCREAT, "%s", why);
 }
 
 /* export_stream - run the SELECT (or DELETE) row by row into FP; the rows written */
@@ -343,7 +378,7 @@ int ctl_export(struct ctl *c, int argc, char **argv)
 	ctl_cmd(c, "export", "SET LOCAL statement_timeout = 0", 0, NULL);
 	if (o.params[0])
 		export_check_since(c, o.params[0]);
-	fp = export_open(c, o.file);
+	fp = export_open(c, o.file, o.force);
 	rows = export_stream(c, fp, &o);
 	export_close(c, fp, o.file);
 	ctl_cmd(c, "export commit", "COMMIT", 0, NULL);

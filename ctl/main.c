@@ -56,7 +56,7 @@ static const struct ctl_command ctl_commands[] = {
 	  "print events as they happen" },
 	{ "export", ctl_export,
 	  "export --format csv|hubspot|salesforce [--since WHEN] [--class LIST]\n"
-	  "[--output FILE] [--purge]",
+	  "[--output FILE [--force]] [--purge]",
 	  "events as CSV for a CRM; --purge deletes them" },
 	{ "purge", ctl_purge, "purge --older-than DAYS [--dry-run]",
 	  "delete old messages and events" },

@@ -337,8 +337,12 @@ int out_print(FILE *fp, const struct out_table *t, enum out_format fmt)
 			for (int c = 0; c < t->ncols; c++) {
 				if (c)
 					fputc(',', fp);
+				/* text may come from outside: defused; numbers and
+				 * booleans cannot hold a formula and stay numbers */
 				out_csv_field(fp, r < 0 ? t->names[c] :
-					      t->cells[(size_t)r * (size_t)t->ncols + (size_t)c], 0);
+					      t->cells[(size_t)r * (size_t)t->ncols + (size_t)c],
+					      r < 0 || (t->kinds[c] != OUT_NUMBER &&
+							t->kinds[c] != OUT_BOOL));
 			}
 			fputc('\n', fp);
 		}

@@ -13,7 +13,9 @@
  *		 control characters shown escaped (\n, \t, \xHH) so no
  *		 stored text can drive the terminal; "(N rows)" at the end
  *	  csv    RFC 4180 with a header line, quoted as psql --csv quotes;
- *		 NULL and '' are both empty
+ *		 NULL and '' are both empty; a text value starting with
+ *		 = + - @ TAB or CR gets a leading ' (inside quotes) so a
+ *		 spreadsheet never evaluates it (numbers are left alone)
  *	  json   an array of objects, one line per row; numbers (but NaN
  *		 and Infinity), booleans and json columns unquoted, NULL as
  *		 null, every other type a string

@@ -15,7 +15,8 @@
  *	parameters $1..$n, never SQL text.  The statement runs in
  *	beaconctl's own session (PQexecParams) and its result is printed
  *	with the column types the server gives (output.h): an aligned table
- *	(default), CSV as psql --csv prints it, or JSON in which only
+ *	(default), CSV as psql --csv prints it (but text cells a spreadsheet
+ *	would evaluate get a leading '), or JSON in which only
  *	numeric columns are numbers.  Variable names are lower case
  *	([a-z_][a-z0-9_]*); tz defaults to the viewer's time zone.
  *

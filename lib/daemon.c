@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "db.h"
 #include "log.h"
+#include "safedir.h"
 
 /* beacon_options - the common options into *OPTS; exits on -h, -k, -V or a usage error */
 static void beacon_options(int argc, char **argv, const struct beacon_prog *prog,
@@ -91,48 +92,93 @@ void daemon_detach(int foreground)
 		log_fatal("cannot detach");
 }
 
-/* daemon_pidfile - write the pid file */
+/* daemon_pidfile_what - what is at NAME in DFD, for a message: NULL if we may replace it */
+static const char *daemon_pidfile_what(int dfd, const char *name, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return NULL;
+	if (S_ISLNK(st.st_mode))
+		return "a symbolic link";
+	if (!S_ISREG(st.st_mode))
+		return "not a regular file";
+	if (st.st_uid != geteuid()) {
+		snprintf(buf, len, "owned by uid %u, not by us", (unsigned)st.st_uid);
+		return buf;
+	}
+	return NULL;
+}
+
+/* daemon_pidfile - write the pid file: created anew (O_EXCL | O_NOFOLLOW) in a
+ * directory reached without following planted links; an old one is removed
+ * only if it is a regular file of ours */
 void daemon_pidfile(const char *path)
 {
-	FILE *fp;
+	char dir[4096], err[1024], buf[64], why[64];
+	const char *name, *what;
+	struct stat dst;
+	int dfd, fd, n;
 
 	if (!path || !*path)
 		return;
-	fp = fopen(path, "w");
-	if (!fp || fprintf(fp, "%ld\n", (long)getpid()) < 0 || fclose(fp) != 0)
-		log_fatal("cannot write pid file %s", path);
-	chmod(path, 0644);
+	if (!(name = safedir_split(path, dir, sizeof(dir))))
+		log_fatal_status(EX_CONFIG, "pid file '%s' is not a file name", path);
+	if ((dfd = safedir_open(dir, 0, NULL, err, sizeof(err))) < 0)
+		log_fatal_status(EX_CANTCREAT, "cannot write pid file %s: %s", path, err);
+	/* the write below is safe anywhere; what others may do to the file later is not */
+	if (geteuid() == 0 && fstat(dfd, &dst) == 0 &&
+	    (dst.st_uid != 0 || (dst.st_mode & (S_IWGRP | S_IWOTH))))
+		log_warnx("pid file %s: users other than root may write %s (owner uid %u, mode "
+			  "%04o), so they may change the pid in it later; use a root-owned "
+			  "directory such as /run/beacon", path, dir, (unsigned)dst.st_uid,
+			  (unsigned)(dst.st_mode & 07777));
+	if ((what = daemon_pidfile_what(dfd, name, why, sizeof(why))) != NULL)
+		log_fatal_status(EX_CANTCREAT, "pid file %s exists and is %s; refusing to "
+				 "replace it", path, what);
+	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+		log_fatal_status(EX_CANTCREAT, "cannot remove the old pid file %s: %s", path,
+				 strerror(errno));
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		log_fatal_status(EX_CANTCREAT, "cannot create pid file %s: %s", path,
+				 strerror(errno));
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (fchmod(fd, 0644) < 0 || write(fd, buf, (size_t)n) != n || close(fd) < 0)
+		log_fatal_status(EX_CANTCREAT, "cannot write pid file %s: %s", path,
+				 strerror(errno));
+	close(dfd);
 }
 
-/* daemon_prepare_dir - create PATH and its parents; give it to USER */
-int daemon_prepare_dir(const char *path, const char *user, unsigned mode)
+/* daemon_prepare_dir - PATH (made with its parents if missing, no planted link
+ * followed) as a descriptor; owned by USER if we are root, mode MODE */
+int daemon_prepare_dir(const char *path, const char *user, unsigned mode, char *err,
+		       size_t errlen)
 {
-	char buf[4096];
 	struct passwd *pw;
+	int fd, saved;
 
-	if (!path || !*path || strlen(path) >= sizeof(buf))
-		return -1;
-	strcpy(buf, path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+	if ((fd = safedir_open(path, mode, NULL, err, errlen)) < 0)
 		return -1;
 	if (geteuid() == 0 && user && *user) {
-		pw = getpwnam(user);
-		if (!pw) {
+		if (!(pw = getpwnam(user))) {
+			snprintf(err, errlen, "%s: user '%s' does not exist", path, user);
+			close(fd);
 			errno = ENOENT;
 			return -1;
 		}
-		if (chown(buf, pw->pw_uid, pw->pw_gid) < 0)
-			return -1;
+		if (fchown(fd, pw->pw_uid, pw->pw_gid) < 0)
+			goto fail;
 	}
-	return chmod(buf, (mode_t)mode);
+	if (fchmod(fd, (mode_t)mode) < 0)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	snprintf(err, errlen, "%s: %s", path, strerror(saved));
+	close(fd);
+	errno = saved;
+	return -1;
 }
 
 /* daemon_check_user - as root, USER must name an existing non-root user */

@@ -55,10 +55,16 @@ void beacon_init(int argc, char **argv, const struct beacon_prog *prog,
 int beacon_check_database(const struct beacon_cfg *cfg, char *err, size_t errlen);
 /* daemon_detach - fork into the background unless FOREGROUND */
 void daemon_detach(int foreground);
-/* daemon_pidfile - write our pid to PATH (0644); fatal on failure */
+/* daemon_pidfile - write our pid to PATH (0644), a new file (O_EXCL | O_NOFOLLOW)
+ * in a directory reached without following planted links (lib/safedir.h);
+ * an old pid file is removed only if it is a regular file of ours; fatal
+ * on failure, a warning if users other than root may write the directory */
 void daemon_pidfile(const char *path);
-/* daemon_prepare_dir - mkdir -p PATH with MODE, owned by USER if root */
-int daemon_prepare_dir(const char *path, const char *user, unsigned mode);
+/* daemon_prepare_dir - mkdir -p PATH (lib/safedir.h: no planted link followed),
+ * then fchown to USER if root and fchmod MODE through the descriptor, which
+ * it returns; -1 with ERR naming the path and the reason */
+int daemon_prepare_dir(const char *path, const char *user, unsigned mode, char *err,
+		       size_t errlen);
 /* daemon_check_user - as root, USER must name an existing non-root user:
  * 0, or EX_CONFIG with ERR naming the [SECTION] user key */
 int daemon_check_user(const char *user, const char *section, char *err, size_t errlen);

@@ -8,7 +8,9 @@
  * DESCRIPTION
  *	Reads beacon.conf(5), loads the token keys, creates the spool
  *	directory, opens the milter socket as root (a unix socket then gets
- *	the owner and group of its directory, mode 0660), detaches, writes the pid
+ *	the owner and group of its directory, mode 0660; no path is followed
+ *	through a link the service user could plant, see lib/safedir.h),
+ *	detaches, writes the pid
  *	file, drops privileges, opens the spool, starts the replay thread,
  *	loads the suppression list and starts its refresh thread, and hands
  *	over to libmilter.  SIGTERM, SIGINT and SIGHUP end
@@ -21,7 +23,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <libgen.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -39,6 +41,7 @@
 #include "daemon.h"
 #include "db.h"
 #include "log.h"
+#include "safedir.h"
 #include "store.h"
 #include "suppress.h"
 #include "token.h"
@@ -57,39 +60,55 @@ static const char *main_unix_path(const char *spec)
 	return NULL;
 }
 
-/* main_socket_dir - create the unix socket's directory if it is missing */
-static void main_socket_dir(const char *path, const char *user)
-{
-	char *copy = strdup(path), *dir;
-	struct stat st;
-
-	if (!copy)
-		log_fatalx("out of memory");
-	dir = dirname(copy);
-	if (stat(dir, &st) < 0 && daemon_prepare_dir(dir, user, 0755) < 0)
-		log_fatal("cannot create socket directory %s", dir);
-	free(copy);
-}
-
-/* main_socket_owner - give a unix socket the owner and group of its directory
- * (the [milter] user's where that is root), mode 0660 */
-static void main_socket_owner(const char *path, const char *user)
+/* main_socket_open - as root: libmilter binds the unix socket PATH in a directory
+ * reached without following planted links (created for USER if missing); only
+ * a socket is removed first; the new socket gets mode 0660 from the umask at
+ * bind and the owner and group of its directory (the [milter] user's where that
+ * is root) through a descriptor of the very node bound, never through the name */
+static void main_socket_open(const char *path, const char *user)
 {
 	struct passwd *pw = user && *user ? getpwnam(user) : NULL;
-	char *copy = strdup(path);
-	struct stat st;
+	char dir[4096], err[1024], proc[64];
+	const char *name = safedir_split(path, dir, sizeof(dir));
+	struct stat dst, st;
+	int dfd, fd, created, rc;
+	mode_t old;
 	uid_t uid;
 	gid_t gid;
 
-	if (!copy || stat(dirname(copy), &st) < 0)
-		log_fatal("socket directory of %s", path);
-	free(copy);
-	uid = st.st_uid != 0 || !pw ? st.st_uid : pw->pw_uid;
-	gid = st.st_gid != 0 || !pw ? st.st_gid : pw->pw_gid;
-	if (geteuid() == 0 && chown(path, uid, gid) < 0)
+	if (!name)
+		log_fatal_status(EX_CONFIG, "socket '%s' is not a file name", path);
+	if ((dfd = safedir_open(dir, 0755, &created, err, sizeof(err))) < 0)
+		log_fatal_status(EX_OSERR, "socket directory: %s", err);
+	if (created && geteuid() == 0 && pw && fchown(dfd, pw->pw_uid, pw->pw_gid) < 0)
+		log_fatal("chown %s", dir);
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			log_fatal_status(EX_CANTCREAT, "%s exists and is %s; refusing to remove it",
+					 path, S_ISLNK(st.st_mode) ? "a symbolic link" : "not a socket");
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+			log_fatal("cannot remove the old socket %s", path);
+	}
+	/* bind(2) never follows a link: a name planted since makes it fail */
+	old = umask(0117);
+	rc = smfi_opensocket(0);
+	umask(old);
+	if (rc != MI_SUCCESS)
+		log_fatal_status(EX_OSERR, "cannot open milter socket %s", path);
+	fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid() ||
+	    fstat(dfd, &dst) < 0)
+		log_fatal_status(EX_OSERR, "%s: the socket just bound is gone or was replaced", path);
+	uid = dst.st_uid != 0 || !pw ? dst.st_uid : pw->pw_uid;
+	gid = dst.st_gid != 0 || !pw ? dst.st_gid : pw->pw_gid;
+	if (geteuid() == 0 && fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
 		log_fatal("chown %s", path);
-	if (chmod(path, 0660) < 0)
+	/* a default ACL may have overridden the umask: the node itself, by descriptor */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if ((st.st_mode & 07777) != 0660 && chmod(proc, 0660) < 0)
 		log_fatal("chmod %s", path);
+	close(fd);
+	close(dfd);
 }
 
 /* milter_setup - what start-up needs from the config, and -n checks: the
@@ -135,19 +154,21 @@ static int milter_check(const struct beacon_cfg *cfg, char *err, size_t errlen)
 static void milter_open(const struct beacon_cfg *cfg, const struct beacon_opts *opts,
 			const char *upath)
 {
-	if (daemon_prepare_dir(cfg->milter.spool_dir, cfg->milter.user, 0700) < 0)
-		log_fatal_status(EX_OSERR, "cannot prepare spool directory %s: %s",
-				 cfg->milter.spool_dir, strerror(errno));
-	if (upath)
-		main_socket_dir(upath, cfg->milter.user);
+	char err[1024];
+	int fd;
+
+	if ((fd = daemon_prepare_dir(cfg->milter.spool_dir, cfg->milter.user, 0700, err,
+				     sizeof(err))) < 0)
+		log_fatal_status(EX_OSERR, "cannot prepare spool directory: %s", err);
+	close(fd);
 	if (smfi_setconn(cfg->milter.socket) != MI_SUCCESS)
 		log_fatal_status(EX_CONFIG, "bad socket '%s'", cfg->milter.socket);
 	if (smfi_register(callbacks_desc) != MI_SUCCESS)
 		log_fatalx("smfi_register failed");
-	if (smfi_opensocket(1) != MI_SUCCESS)
-		log_fatal_status(EX_OSERR, "cannot open milter socket %s", cfg->milter.socket);
 	if (upath)
-		main_socket_owner(upath, cfg->milter.user);
+		main_socket_open(upath, cfg->milter.user);
+	else if (smfi_opensocket(0) != MI_SUCCESS)
+		log_fatal_status(EX_OSERR, "cannot open milter socket %s", cfg->milter.socket);
 	daemon_detach(opts->foreground);
 	daemon_pidfile(cfg->milter.pidfile);
 	daemon_drop(cfg->milter.user, "milter");

@@ -85,11 +85,12 @@ static struct http *px_bind(const struct beacon_cfg *cfg, struct px_files *f)
 
 	if (!(http = http_bind(cfg, err, sizeof(err))))
 		log_fatal_status(EX_OSERR, "%s", err);
-	if (daemon_prepare_dir(dir, cfg->pixelsrv.user, 0700) < 0)
-		log_fatal_status(EX_OSERR, "spool_dir %s: %s", dir, strerror(errno));
-	/* held for the life of the process (the fd survives the detach): one server per spool */
-	if ((f->lockfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    flock(f->lockfd, LOCK_EX | LOCK_NB) < 0)
+	/* reached without following a planted link; chown and chmod through the
+	 * descriptor, held for the life of the process (it survives the detach)
+	 * and locked: one server per spool */
+	if ((f->lockfd = daemon_prepare_dir(dir, cfg->pixelsrv.user, 0700, err, sizeof(err))) < 0)
+		log_fatal_status(EX_OSERR, "spool_dir: %s", err);
+	if (flock(f->lockfd, LOCK_EX | LOCK_NB) < 0)
 		log_fatal_status(EX_OSERR, "spool_dir %s: %s", dir, errno == EWOULDBLOCK ?
 		    "in use by another process (two servers on one spool_dir?)" : strerror(errno));
 	return http;

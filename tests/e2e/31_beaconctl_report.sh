@@ -253,8 +253,9 @@ t_eq "@corp.example|no consent
 fay@optout.example|asked by phone" "$(pg_query 'SELECT pattern, reason FROM beacon.suppressions ORDER BY pattern')" \
 	"suppressions rows"
 t_run ctl suppress list --csv
+# a domain pattern starts with @, which a spreadsheet would evaluate: defused
 t_eq "pattern,reason
-@corp.example,no consent
+\"'@corp.example\",no consent
 fay@optout.example,asked by phone" "$(printf '%s\n' "$OUT" | cut -d, -f1,2)" "suppress list --csv"
 t_run ctl suppress list EVE@corp.example
 t_eq "@corp.example" "$(printf '%s\n' "$OUT" | sed -n 3p | awk '{ print $1 }')" "suppress list ADDRESS: its domain"

@@ -5,7 +5,11 @@
 # DESCRIPTION
 #	Against a throwaway cluster with a fixture: export in the csv,
 #	hubspot and salesforce formats (exact files, CRM headers, formula
-#	defusing, an event without a recipient row); --since and --class;
+#	defusing in every format and in report, history and suppress list
+#	--csv, an event without a recipient row); --since and --class;
+#	--output never writes through a symbolic link, refuses an existing
+#	file unless --force, and even then only replaces a file of ours with
+#	no other link;
 #	export --purge writes exactly what a plain export of the same
 #	selection writes and deletes exactly those events, to a 0600 file
 #	or to stdout, and leaves nothing behind; a write error deletes
@@ -84,13 +88,13 @@ EOF
 t_run ctl export --format csv
 t_eq 0 "$RC" "export csv exit"
 t_eq 'at,kind,class,address,message_id,sender,campaign,subject,url,attachment,country,region,city,device,os,client,browser,ip,token_id
-2026-01-05T09:00:30Z,click,scanner,ann@example.com,<m1@example.org>,alice@example.org,"spring, 2026","=HYPERLINK(""http://x.example"")","https://example.org/a?x=1,2",,US,Virginia,Ashburn,Other,Other,,Other,198.51.100.7,20000000-0000-4000-8000-000000000101
-2026-01-05T09:03:00Z,open,human,ann@example.com,<m1@example.org>,alice@example.org,"spring, 2026","=HYPERLINK(""http://x.example"")",,,DE,Berlin,Berlin,Desktop,Linux,Thunderbird,,203.0.113.5,20000000-0000-4000-8000-000000000101
-2026-01-05T09:06:00Z,download,human,ann@example.com,<m1@example.org>,alice@example.org,"spring, 2026","=HYPERLINK(""http://x.example"")",,price-list.pdf,DE,Berlin,Berlin,Desktop,Linux,,Firefox,203.0.113.5,20000000-0000-4000-8000-000000000101
-2026-01-06T07:00:00Z,open,proxy,ben@example.com,<m1@example.org>,alice@example.org,"spring, 2026","=HYPERLINK(""http://x.example"")",,,,,,,,Gmail,,66.249.84.1,20000000-0000-4000-8000-000000000102
+2026-01-05T09:00:30Z,click,scanner,ann@example.com,<m1@example.org>,alice@example.org,"spring, 2026","'"'"'=HYPERLINK(""http://x.example"")","https://example.org/a?x=1,2",,US,Virginia,Ashburn,Other,Other,,Other,198.51.100.7,20000000-0000-4000-8000-000000000101
+2026-01-05T09:03:00Z,open,human,ann@example.com,<m1@example.org>,alice@example.org,"spring, 2026","'"'"'=HYPERLINK(""http://x.example"")",,,DE,Berlin,Berlin,Desktop,Linux,Thunderbird,,203.0.113.5,20000000-0000-4000-8000-000000000101
+2026-01-05T09:06:00Z,download,human,ann@example.com,<m1@example.org>,alice@example.org,"spring, 2026","'"'"'=HYPERLINK(""http://x.example"")",,price-list.pdf,DE,Berlin,Berlin,Desktop,Linux,,Firefox,203.0.113.5,20000000-0000-4000-8000-000000000101
+2026-01-06T07:00:00Z,open,proxy,ben@example.com,<m1@example.org>,alice@example.org,"spring, 2026","'"'"'=HYPERLINK(""http://x.example"")",,,,,,,,Gmail,,66.249.84.1,20000000-0000-4000-8000-000000000102
 2026-01-07T12:00:00Z,open,human,,,,,,,,NL,,Amsterdam,Desktop,Linux,Thunderbird,,203.0.113.99,ffffffff-ffff-4fff-8fff-ffffffffffff
 2026-01-20T08:05:00Z,open,human,ann@example.com,<m2@example.net>,bob@example.net,,"Invoice ""42""",,,DE,Hamburg,Hamburg,iPhone,iOS,Apple Mail,,203.0.113.9,20000000-0000-4000-8000-000000000201' \
-	"$OUT" "export csv"
+	"$OUT" "export csv (formulas defused in Beacon's own format too)"
 t_eq "beaconctl: exported 6 events" "$ERR" "export csv count"
 
 t_run ctl export --format hubspot --since 2026-01-05T09:03:00Z
@@ -110,6 +114,83 @@ ann@example.com,Clicked,2026-01-05T09:00:30.000Z,"spring, 2026","'"'"'=HYPERLINK
 ben@example.com,Opened,2026-01-06T07:00:00.000Z,"spring, 2026","'"'"'=HYPERLINK(""http://x.example"")",,,,,proxy' \
 	"$OUT" "export salesforce --class"
 t_eq 6 "$(nev)" "plain exports delete nothing"
+
+# --- an address and a subject a spreadsheet would run: defused in every CSV
+pg_psql <<'EOF2'
+INSERT INTO beacon.messages (id, message_id, sender, subject, sent_at)
+VALUES ('10000000-0000-4000-8000-000000000003', '<m3@example.net>', '@evil.example',
+ '-2+3', '2026-01-21 08:00:00+00');
+INSERT INTO beacon.recipients (token_id, message, address, status, key_id)
+VALUES ('20000000-0000-4000-8000-000000000301', '10000000-0000-4000-8000-000000000003',
+ '=cmd|''/C calc''!A0@example.com', 'tracked', 1);
+INSERT INTO beacon.events (at, kind, token_id, class)
+VALUES ('2026-01-21 08:05:00+00', 'open', '20000000-0000-4000-8000-000000000301', 'human');
+EOF2
+t_run ctl export --format csv --since 2026-01-21
+t_eq 0 "$RC" "export csv of formula-like values exit"
+t_eq 'at,kind,class,address,message_id,sender,campaign,subject,url,attachment,country,region,city,device,os,client,browser,ip,token_id
+2026-01-21T08:05:00Z,open,human,"'"'"'=cmd|'"'"'/C calc'"'"'!A0@example.com",<m3@example.net>,"'"'"'@evil.example",,"'"'"'-2+3",,,,,,,,,,,20000000-0000-4000-8000-000000000301' \
+	"$OUT" "export csv: address, sender and subject defused"
+addr="=cmd|'/C calc'!A0@example.com"
+t_run ctl history "$addr" --csv
+t_eq 0 "$RC" "history --csv exit"
+case $OUT in
+*",\"'-2+3\","*) t_ok "history --csv: the subject defused" ;;
+*) printf '%s\n' "$OUT" >&2; t_fail "history --csv: the subject not defused" ;;
+esac
+printf '%s\n' "$OUT" | grep -q '^=' && t_fail "history --csv: a line starts with ="
+printf '%s\n' "$OUT" | grep -q ',=' && t_fail "history --csv: a cell starts with ="
+t_run ctl report search -v q=calc --csv
+t_eq 0 "$RC" "report search --csv exit"
+printf '%s\n' "$OUT" | grep -qE '(^|,)"?[-=+@]' && { printf '%s\n' "$OUT" >&2; t_fail "report search --csv: a cell starts with a formula character"; }
+t_ok "report search --csv: no cell starts with a formula character"
+pg_psql -c "DELETE FROM beacon.events WHERE token_id = '20000000-0000-4000-8000-000000000301';
+	DELETE FROM beacon.recipients WHERE message = '10000000-0000-4000-8000-000000000003';
+	DELETE FROM beacon.messages WHERE id = '10000000-0000-4000-8000-000000000003'" >/dev/null
+
+# --- --output: never through a link, never over a file unless --force, and then only ours
+printf 'root data\n' >"$T_DIR/victim"
+chmod 0644 "$T_DIR/victim"
+ln -s "$T_DIR/victim" "$T_DIR/link.csv"
+# victim WHAT - the file behind the link is as it was
+victim() {
+	t_eq "root data" "$(cat "$T_DIR/victim")" "$1: the linked file's content"
+	t_eq 644 "$(stat -c %a "$T_DIR/victim")" "$1: the linked file's mode"
+}
+for force in "" --force; do
+	t_run ctl export --format csv --output "$T_DIR/link.csv" $force
+	t_eq 73 "$RC" "export --output LINK $force exit"
+	t_eq "beaconctl: error: export: $T_DIR/link.csv is a symbolic link; refusing to write through it" \
+		"$ERR" "export --output LINK $force message"
+	victim "export --output LINK $force"
+done
+t_run ctl export --format csv --output "$T_DIR/victim"
+t_eq 73 "$RC" "export --output EXISTING exit"
+t_eq "beaconctl: error: export: $T_DIR/victim exists; --force replaces it" "$ERR" "export --output EXISTING message"
+victim "export --output EXISTING"
+ln "$T_DIR/victim" "$T_DIR/hard.csv"
+t_run ctl export --format csv --output "$T_DIR/hard.csv" --force
+t_eq 73 "$RC" "export --output HARDLINK --force exit"
+t_eq "beaconctl: error: export: $T_DIR/hard.csv has other hard links; refusing to replace it" \
+	"$ERR" "export --output HARDLINK --force message"
+victim "export --output HARDLINK --force"
+if [ "$(id -u)" = 0 ]; then
+	printf 'theirs\n' >"$T_DIR/theirs.csv"
+	chown nobody "$T_DIR/theirs.csv"
+	t_run ctl export --format csv --output "$T_DIR/theirs.csv" --force
+	t_eq "beaconctl: error: export: $T_DIR/theirs.csv belongs to another user; refusing to replace it" \
+		"$ERR" "export --output OTHERS --force message"
+	t_eq theirs "$(cat "$T_DIR/theirs.csv")" "export --output OTHERS --force: untouched"
+fi
+printf 'an old export, longer than the new one %0500d\n' 0 >"$T_DIR/mine.csv"
+chmod 0644 "$T_DIR/mine.csv"
+t_run ctl export --format hubspot --since 2026-01-20 --output "$T_DIR/mine.csv" --force
+t_eq 0 "$RC" "export --output MINE --force exit"
+t_eq 'Email,Event Type,Event Date,Campaign,Email Subject,Link URL,City,Country/Region,Device Type,Event Class
+ann@example.com,Opened,2026-01-20T08:05:00Z,,"Invoice ""42""",,Hamburg,DE,iPhone,human' \
+	"$(cat "$T_DIR/mine.csv")" "export --output MINE --force: replaced, not appended"
+t_eq 600 "$(stat -c %a "$T_DIR/mine.csv")" "export --output MINE --force: mode 0600"
+rm -f "$T_DIR/link.csv" "$T_DIR/hard.csv" "$T_DIR/mine.csv"
 
 # --- export --purge: exactly what a plain export gives, then gone
 sel=(--format csv --since 2026-01-06 --class human,proxy)

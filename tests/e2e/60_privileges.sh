@@ -32,6 +32,13 @@
 #	   and events land, neither logs a refused statement, and as
 #	   pixelsrv's role reading recipients or messages, or dropping a
 #	   table, is refused.
+#	7. As its user, each daemon's user replaces spool_dir, the pid file
+#	   (and, for the milter, the socket) with a link to a directory or a
+#	   file of root's, in a directory that user owns; started as root,
+#	   the daemon refuses with a message naming the link (status 71 or
+#	   73) and root's directory and file keep their owner, mode and
+#	   content.  A link root made in a root-only directory is still
+#	   followed, and a stale pid file of root's is replaced.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
 . "$BEACON_SRC/tests/lib/pg.sh"
@@ -295,4 +302,77 @@ for sql in 'SELECT address FROM beacon.recipients' 'SELECT sender FROM beacon.me
 	*) t_fail "6: as pixelsrv's role, $sql: exit $RC, $ERR" ;;
 	esac
 done
+# --- 7. links the service user plants where root starts ---------------------------------
+# Each daemon gets a directory its user owns (as a RuntimeDirectory= or a package's
+# /var/lib/beacon may be); the user puts links there, in place of spool_dir and of the
+# pid file, to a directory and a file of root's.  Started as root, the daemon must
+# refuse, naming the link, and leave both targets as they were.
+mkdir -p "$T_DIR/rootdir"
+printf 'root data\n' >"$T_DIR/rootdir/keep"
+chmod 0755 "$T_DIR/rootdir"
+printf 'root file\n' >"$T_DIR/rootfile"
+chmod 0600 "$T_DIR/rootfile"
+mkdir -p "$T_DIR/m6" "$T_DIR/p6"
+chown postfix: "$T_DIR/m6"
+chown nobody: "$T_DIR/p6"
+sed "s|^spool_dir = .*|spool_dir = $T_DIR/m6/spool|; s|^pidfile = .*|pidfile = $T_DIR/m6/milter.pid|;
+	s|^socket = .*|socket = unix:$T_DIR/m6/milter.sock|" "$BC_MCONF" >"$T_DIR/m6.conf"
+sed "s|^spool_dir = .*|spool_dir = $T_DIR/p6/spool|; s|^pidfile = .*|pidfile = $T_DIR/p6/pixelsrv.pid|;
+	s|^listen = .*|listen = 127.0.0.1:$(t_free_port)|" "$T_DIR/beacon.conf" >"$T_DIR/p6.conf"
+
+# untouched WHAT - root's directory and file: owner, mode and content as the test made them
+untouched() {
+	t_eq "755 root root directory" "$(stat -c '%a %U %G %F' "$T_DIR/rootdir")" "7: $1: root's directory"
+	t_eq "root data" "$(cat "$T_DIR/rootdir/keep")" "7: $1: the file in root's directory"
+	t_eq "600 root root regular file" "$(stat -c '%a %U %G %F' "$T_DIR/rootfile")" "7: $1: root's file"
+	t_eq "root file" "$(cat "$T_DIR/rootfile")" "7: $1: root's file's content"
+}
+# planted BIN CONF USER LINK TARGET STATUS MESSAGE - USER makes LINK point at TARGET;
+# BIN started as root with CONF exits STATUS (at once) with a line containing MESSAGE
+planted() {
+	local bin=$1 conf=$2 user=$3 link=$4 target=$5 want=$6 msg=$7 rc=0 what
+	what="$(basename "$bin") with $(basename "$link") -> $target"
+	t_as_user "$user" ln -sfn "$target" "$link"
+	timeout -k 1 10 "$bin" -f -c "$conf" >"$T_DIR/planted.out" 2>&1 || rc=$?
+	untouched "$what"
+	grep -qF -- "$msg" "$T_DIR/planted.out" || {
+		cat "$T_DIR/planted.out" >&2
+		t_fail "7: $what: no line with '$msg' (exit status $rc; 124: still running after 10 s)"
+	}
+	t_eq "$want" "$rc" "7: $what: exit status"
+	rm -f "$link"
+}
+planted "$MILTER" "$T_DIR/m6.conf" postfix "$T_DIR/m6/spool" "$T_DIR/rootdir" 71 \
+	"$T_DIR/m6/spool is a symbolic link in a directory others than root may write (owner uid $(id -u postfix), mode 0755); refusing to follow it"
+planted "$MILTER" "$T_DIR/m6.conf" postfix "$T_DIR/m6/milter.pid" "$T_DIR/rootfile" 73 \
+	"pid file $T_DIR/m6/milter.pid exists and is a symbolic link; refusing to replace it"
+planted "$PIXELSRV" "$T_DIR/p6.conf" nobody "$T_DIR/p6/spool" "$T_DIR/rootdir" 71 \
+	"$T_DIR/p6/spool is a symbolic link in a directory others than root may write (owner uid $(id -u nobody), mode 0755); refusing to follow it"
+planted "$PIXELSRV" "$T_DIR/p6.conf" nobody "$T_DIR/p6/pixelsrv.pid" "$T_DIR/rootfile" 73 \
+	"pid file $T_DIR/p6/pixelsrv.pid exists and is a symbolic link; refusing to replace it"
+# the milter's socket: only a socket is removed, never what a link points at
+planted "$MILTER" "$T_DIR/m6.conf" postfix "$T_DIR/m6/milter.sock" "$T_DIR/rootfile" 73 \
+	"$T_DIR/m6/milter.sock exists and is a symbolic link; refusing to remove it"
+
+# a link root made in a directory only root writes is still followed: the
+# spool lands where it points, owned by the daemon's user, and the pid file
+# a run of root's left behind is replaced
+mkdir -p "$T_DIR/trusted"
+chmod 0755 "$T_DIR/trusted"
+ln -s "$T_DIR/m6/real-spool" "$T_DIR/trusted/spool"
+sed -i "s|^spool_dir = .*|spool_dir = $T_DIR/trusted/spool|" "$T_DIR/m6.conf"
+printf '1\n' >"$T_DIR/m6/milter.pid"
+"$MILTER" -f -c "$T_DIR/m6.conf" >"$T_DIR/m6.out" 2>&1 &
+m6pid=$!
+t_on_exit "t_kill_pid $m6pid TERM 15"
+t_wait_until "grep -q ': listening on ' '$T_DIR/m6.out' || ! t_pid_alive $m6pid" 20 || true
+grep -q ': listening on ' "$T_DIR/m6.out" || { cat "$T_DIR/m6.out" >&2; t_fail "7: milter through root's link did not start"; }
+t_eq "700 postfix directory" "$(stat -c '%a %U %F' "$T_DIR/m6/real-spool")" "7: spool through root's link"
+t_eq "$m6pid" "$(cat "$T_DIR/m6/milter.pid")" "7: the old pid file replaced"
+t_eq "660 postfix socket" "$(stat -c '%a %U %F' "$T_DIR/m6/milter.sock")" "7: the socket"
+grep -q "pid file $T_DIR/m6/milter.pid: users other than root may write" "$T_DIR/m6.out" ||
+	t_fail "7: no warning about a pid file in a directory the user may write"
+t_kill_pid "$m6pid" TERM 15
+bc_no_sanitizer "$T_DIR/m6.out"
+t_ok "7: links planted by the service user are refused; root's own link is followed"
 t_ok "60_privileges"

@@ -2,8 +2,8 @@
  * test_ctl_output.c - unit tests of beaconctl's table printer (ctl/output.c):
  * aligned tables (display widths, numbers right-aligned, no trailing
  * blanks, the row count), control characters and bytes that are not
- * UTF-8 shown escaped, CSV quoting as psql --csv quotes (and the
- * spreadsheet-safe form), JSON escaping, and JSON types taken from the
+ * UTF-8 shown escaped, CSV quoting as psql --csv quotes (with every text
+ * cell in the spreadsheet-safe form), JSON escaping, and JSON types taken from the
  * column types of a PGresult (a text "2024" stays a string).
  */
 #define _GNU_SOURCE
@@ -168,8 +168,31 @@ static void test_csv(void **state)
 	      "a,\"b,c\",d\n"
 	      "\"x,y\",\"say \"\"hi\"\"\",\"line\nbreak\"\n"
 	      ",,\"\\.\"\n"
-	      "=1+2,\"cr\r\",5\n"
+	      "\"'=1+2\",\"cr\r\",5\n"
 	      " spaced ,tab\there,\\.x\n");
+}
+
+/* test_csv_every_text_cell - out_print defuses every text cell that a
+ * spreadsheet would evaluate (from any report, history or list), never a
+ * number or a boolean */
+static void test_csv_every_text_cell(void **state)
+{
+	const char *names[] = { "address", "subject", "n", "ok", "data" };
+	enum out_kind kinds[] = { OUT_STRING, OUT_STRING, OUT_NUMBER, OUT_BOOL, OUT_RAWJSON };
+	const char *cells[] = {
+		"=cmd|' /C calc'!A0@example.org", "+1 offer", "-12", "t", "-1",
+		"@evil", "-- hi", "-0.5", "f", "{\"a\":1}",
+		"\tx", "\rx", "7", "t", "[1]",
+		"ann@example.com", "Hello", "3", "f", "null",
+	};
+	struct out_table t = table(5, 4, names, kinds, cells);
+
+	check(&t, OUT_CSV,
+	      "address,subject,n,ok,data\n"
+	      "\"'=cmd|' /C calc'!A0@example.org\",\"'+1 offer\",-12,t,\"'-1\"\n"
+	      "\"'@evil\",\"'-- hi\",-0.5,f,\"{\"\"a\"\":1}\"\n"
+	      "\"'\tx\",\"'\rx\",7,t,[1]\n"
+	      "ann@example.com,Hello,3,f,null\n");
 }
 
 static void test_csv_formula_safe(void **state)
@@ -317,7 +340,8 @@ static void test_from_pg_text_stays_text(void **state)
 	      "{\"c0\": \"2024\", \"c1\": 3, \"c2\": 66.7, \"c3\": \"1e5\"},\n"
 	      "{\"c0\": \"Acme \\\"Q1\\\", 2026\", \"c1\": 10, \"c2\": null, \"c3\": \"-0\"}\n"
 	      "]\n");
-	check(&t, OUT_CSV, "c0,c1,c2,c3\n2024,3,66.7,1e5\n\"Acme \"\"Q1\"\", 2026\",10,,-0\n");
+	/* a text "-0" is defused like any text; the numbers are not */
+	check(&t, OUT_CSV, "c0,c1,c2,c3\n2024,3,66.7,1e5\n\"Acme \"\"Q1\"\", 2026\",10,,\"'-0\"\n");
 	check(&t, OUT_TABLE,
 	      "c0               c1  c2    c3\n"
 	      "---------------  --  ----  ---\n"
@@ -352,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_table_escaped_width),
 		cmocka_unit_test(test_csv),
 		cmocka_unit_test(test_csv_formula_safe),
+		cmocka_unit_test(test_csv_every_text_cell),
 		cmocka_unit_test(test_json_strings),
 		cmocka_unit_test(test_json_kinds),
 		cmocka_unit_test(test_from_pg_kinds),
