@@ -39,6 +39,7 @@
 #include "daemon.h"
 #include "db.h"
 #include "log.h"
+#include "copylog.h"
 #include "store.h"
 #include "suppress.h"
 #include "token.h"
@@ -182,6 +183,7 @@ int main(int argc, char **argv)
 	struct milter_env env;
 	struct token_keys *keys;
 	struct store *store;
+	struct copylog *copies;
 	struct suppress *suppress;
 	const char *upath;
 	char err[1024], *placeholder;
@@ -212,7 +214,10 @@ int main(int argc, char **argv)
 	suppress = suppress_new(&cfg);
 	if (suppress_start(suppress) < 0)
 		log_fatal_status(EX_OSERR, "cannot start the suppression list");
-	env = (struct milter_env){ &cfg, keys, placeholder, store };
+	copies = copylog_open(cfg.milter.spool_dir, err, sizeof(err));
+	if (!copies)
+		log_fatalx("%s", err);
+	env = (struct milter_env){ &cfg, keys, placeholder, store, copies };
 	callbacks_init(&env, suppress, upath == NULL);
 	log_info("listening on %s; per_recipient = %s, copies to %s", cfg.milter.socket,
 		 cfg.milter.per_recipient == CFG_PER_RCPT_SPLIT ? "split" : "shared",
@@ -221,6 +226,7 @@ int main(int argc, char **argv)
 	rc = smfi_main();
 
 	milter_stop(&cfg, store, suppress, upath);
+	copylog_close(copies);
 	token_keys_free(keys);
 	free(placeholder);
 	cfg_free(&cfg);

@@ -72,6 +72,7 @@
 #include <glib.h>
 
 #include "cfg.h"
+#include "copylog.h"
 #include "msgctx.h"
 #include "policy.h"
 #include "split.h"
@@ -81,6 +82,7 @@
 #include "token.h"
 
 #define TRACK_MAX_LINKS 2000	/* links signed per message; later ones are kept as they are */
+#define TRACK_MAX_TAG_HEADERS 20	/* tag + copy headers removed at most; more: untouched */
 
 /* milter_env - what the decision needs besides the message */
 struct milter_env {
@@ -88,6 +90,7 @@ struct milter_env {
 	const struct token_keys *keys;	/* token keys */
 	const char *placeholder_url;	/* placeholder_url or <base_url>/p.gif */
 	struct store *store;		/* rows go here; NULL: not stored (tests) */
+	struct copylog *copies;		/* copies already sent; NULL: not remembered (tests) */
 };
 
 /* track_opts - what the caller adds for one message */
@@ -120,7 +123,10 @@ struct track_out {
 	int tracked;			/* recipients given a token */
 	int internal;			/* recipients in internal_domains */
 	int suppressed;			/* recipients on the suppression list */
-	int copies;			/* copies handed to reinject */
+	int copies;			/* copies handed to reinject (or sent before: resent) */
+	int resent;			/* copies a previous try of this message already sent */
+	int fallback;			/* a copy failed: the recipients left stay on the original */
+	int remove_copy;		/* delete every copy header (not a copy this milter made) */
 	int links;			/* links turned into click URLs */
 	int spooled;			/* the rows went to the spool */
 	char mode[96];			/* how the tokens went: "tracked", "shared", "split: 4 copies" */
@@ -135,12 +141,20 @@ enum track_head_verdict {
 	TRACK_HEAD_NO,		/* the tag header says no: untracked, the tag header removed */
 };
 
+/* track_forged - why a copy header is not trusted */
+enum track_forged {
+	TRACK_FORGED_NONE,	/* no copy header, or a trusted one */
+	TRACK_FORGED_MAC,	/* it does not verify for the message's recipients */
+	TRACK_FORGED_CONN,	/* it did not come from the reinject listener */
+	TRACK_FORGED_MANY,	/* more than one copy header */
+};
+
 /* track_head - the result of the header check */
 struct track_head {
 	enum track_head_verdict verdict;	/* what the headers decide */
 	const char *why;		/* TRACK_HEAD_UNTOUCHED: the reason (static) */
 	char *copy_of;			/* TRACK_HEAD_COPY: the original's message UUID */
-	int forged;			/* a copy header was there and did not verify */
+	int forged;			/* a copy header that is not trusted (enum track_forged) */
 	struct xbeacon xb;		/* the tag header, parsed (empty for a copy) */
 };
 

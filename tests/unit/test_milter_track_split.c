@@ -196,6 +196,13 @@ static void test_split_all(void **state)
 			fail_msg("copy %d: token used twice", i);
 		/* through the milter again: recognised, only its header removed */
 		back = from_text(t->text, addr);
+		/* from any connection but the reinject listener it is no copy: header removed */
+		track_message(&env, back->msg, NULL, &o2);
+		assert_int_equal(o2.verdict, TRACK_UNTOUCHED);
+		assert_string_equal(o2.reason, "no tag");
+		assert_int_equal(o2.remove_copy, 1);
+		track_out_clear(&o2);
+		back->msg->via_reinject = 1;
 		track_message(&env, back->msg, NULL, &o2);
 		assert_int_equal(o2.verdict, TRACK_COPY);
 		assert_string_equal(o2.msg_uuid, out.msg_uuid);
@@ -208,6 +215,7 @@ static void test_split_all(void **state)
 		conn_free(back);
 		/* the same header for another recipient is forged: a normal (untagged) message */
 		back = from_text(t->text, "z@x.example");
+		back->msg->via_reinject = 1;
 		track_message(&env, back->msg, NULL, &o2);
 		assert_int_equal(o2.verdict, TRACK_UNTOUCHED);
 		assert_string_equal(o2.reason, "no tag");
@@ -425,21 +433,17 @@ static void test_forged_tagged(void **state)
 	char *hdrs = g_strdup_printf("X-Beacon-Copy: %s\n%s", v, HDRS);
 	struct conn_ctx *cc = build("a@x.example", hdrs, HTML);
 	struct track_out out;
-	struct split_edit *e;
 	int forged;
 	(void)state;
 
+	cc->msg->via_reinject = 1;
 	assert_null(split_copy_check(keys, "X-Beacon", cc->msg, &forged));
 	assert_int_equal(forged, 1);
 	run(cc, NULL, 1, NULL, &out);
 	assert_int_equal(out.verdict, TRACK_REWRITTEN);
 	assert_string_equal(out.mode, "tracked");
-	assert_non_null(out.edits);
-	assert_int_equal(out.edits->len, 1);
-	e = g_ptr_array_index(out.edits, 0);
-	assert_string_equal(e->name, "X-Beacon-Copy");
-	assert_int_equal(e->index, 1);
-	assert_null(e->value);
+	assert_null(out.edits);
+	assert_int_equal(out.remove_copy, 1);
 	track_out_clear(&out);
 	conn_free(cc);
 	g_free(hdrs);
@@ -518,8 +522,8 @@ static void test_plain_to_html(void **state)
 	fake_stop(f);
 }
 
-/* test_split_db_down - the database and the copies: rows lost rather than copies sent twice;
- * once the database is known down, accept and tempfail apply before any copy */
+/* test_split_db_down - the database and the copies: the rows are written (or spooled) before
+ * any copy leaves; when they cannot be, the policy applies and no copy leaves */
 static void test_split_db_down(void **state)
 {
 	char *dir = g_dir_make_tmp("beacon-split-XXXXXX", NULL), *cmd, err[256];
@@ -539,22 +543,23 @@ static void test_split_db_down(void **state)
 		cfg.milter.on_db_error = mode;
 		denv.store = store_new(&cfg, err, sizeof(err));
 		assert_non_null(denv.store);
-		/* believed up: the copy goes, then the write fails */
+		/* believed up: the write fails first; a copy goes only once the rows are spooled */
 		free(cfg.milter.reinject);
 		cfg.milter.reinject = strdup(f->spec);
 		track_message(&denv, cc->msg, NULL, &out);
-		assert_int_equal(out.verdict, TRACK_REWRITTEN);
-		assert_int_equal(out.copies, 1);
-		assert_int_equal(fake_count(f), before + 1);
 		if (mode == CFG_DBERR_SPOOL) {
-			/* spooled: the original goes out tracked */
+			assert_int_equal(out.verdict, TRACK_REWRITTEN);
 			assert_int_equal(out.spooled, 1);
+			assert_int_equal(out.copies, 1);
 			assert_non_null(out.body);
+			assert_int_equal(fake_count(f), before + 1);
 		} else {
-			/* the rows are lost, the original goes out untracked; no second copy ever */
-			assert_null(out.body);
-			assert_int_equal(out.remove_tag, 1);
-			assert_non_null(out.delrcpts);
+			/* the rows are lost: no copy leaves, the policy decides */
+			assert_int_equal(out.verdict,
+					 mode == CFG_DBERR_ACCEPT ? TRACK_UNTOUCHED : TRACK_TEMPFAIL);
+			assert_int_equal(out.copies, 0);
+			assert_int_equal(fake_count(f), before);
+			before--;	/* no copy left: one fewer than the counts below */
 		}
 		track_out_clear(&out);
 		/* known down now */
@@ -697,7 +702,7 @@ int main(void)
 	keys = token_keys_new();
 	memset(key, 9, sizeof(key));
 	token_keys_add(keys, 4, key);
-	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL };
+	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, NULL };
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	cfg.milter.internal_domains = (struct cfg_list){ NULL, 0 };
 	cfg_free(&cfg);
