@@ -531,6 +531,11 @@ static void track_mode(struct track_run *t, int planned, int orig_tracked, int s
 	else
 		snprintf(out->mode, sizeof(out->mode), "split: %d of %d copies, original untouched",
 			 out->copies, planned);
+	if (out->resent > 0) {
+		char more[40];
+		snprintf(more, sizeof(more), ", %d sent before", out->resent);
+		g_strlcat(out->mode, more, sizeof(out->mode));
+	}
 }
 
 /* track_hand_over - the changes for the MTA: recipients that got a copy, and the original's

@@ -16,7 +16,9 @@
  *	order:
  *
  *	0. the header check, track_head_check(), which end of headers runs
- *	   too (to pass a message early or skip its body): a verified copy
+ *	   too (to pass a message early or skip its body): more than
+ *	   TRACK_MAX_TAG_HEADERS tag and copy headers together leave the
+ *	   message byte for byte as it is (nothing removed); a verified copy
  *	   (see below); a message over max_message_size passes untouched;
  *	1. a DKIM-Signature, or a signed or encrypted top-level type, leaves
  *	   the message byte for byte as it is;
@@ -53,18 +55,29 @@
  *	   original and share its token (or, when the original stays
  *	   untouched for excluded recipients, are delivered untracked).
  *	   Never a duplicate, never a loss.
- *	7. the rows are stored; then the changes are handed back.  If the
- *	   store fails before any copy left, the failure policy decides
- *	   (policy.h, POLICY_ROWS_LOST): untouched or temp-fail; once copies
- *	   left, the original is delivered untouched and the rows are
- *	   reported lost.  With copies to make and the database known to be
- *	   down, the policy for POLICY_DB_DOWN applies before any copy is
- *	   sent.  Every failure that sets the verdict is named in `cause`.
+ *	7. the rows are stored (database or spool) BEFORE any copy leaves;
+ *	   if they cannot be, the failure policy decides (policy.h,
+ *	   POLICY_ROWS_LOST): untouched or temp-fail, and no copy leaves.
+ *	   With copies to make and the database known to be down, the policy
+ *	   for POLICY_DB_DOWN applies first.  When a later copy fails, the
+ *	   rows are written again with the recipients left on the original.
+ *	   Every failure that sets the verdict is named in `cause`.
  *
- *	A message carrying a copy header that verifies (split.h) is a copy
- *	the milter made: it passes untouched but for that header
- *	(TRACK_COPY).  A copy header that does not verify is logged and the
- *	message treated like any other; if it is rewritten the header goes.
+ *	The message id, the tokens and the row ids derive from a keyed
+ *	digest of the message (sender, headers but Received and the copy
+ *	header, body): the same message sent again (a retry after a
+ *	temp-fail or a crash) gets the same ones, and its rows are written
+ *	over, not doubled.  Each copy handed over is remembered in the copy
+ *	log (copylog.h, env->copies) under an id derived the same way; a copy
+ *	found there is not sent again and its recipients are removed from
+ *	the original as if it had just been sent (out.resent).
+ *
+ *	A message that came in on the reinject listener (msg->via_reinject:
+ *	{daemon_name} is reinject_daemon_name) with exactly one copy header
+ *	that verifies (split.h) is a copy the milter made: it passes
+ *	untouched but for that header (TRACK_COPY).  Any other copy header
+ *	(another connection, several, not verifying) is logged, removed
+ *	(out.remove_copy) and the message treated like any other.
  */
 #ifndef BEACON_TRACK_H
 #define BEACON_TRACK_H
