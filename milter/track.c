@@ -257,15 +257,20 @@ static int track_classify(struct track_run *t, struct track_out *out)
 		x->r = g_ptr_array_index(t->m->rcpts, i);
 		x->token = -1;
 		x->planned = -1;
-		low = g_ascii_strdown(x->r->addr, -1);
+		low = g_strdup(x->r->stored);
 		if (!g_hash_table_add(seen, low)) {
 			x->role = ROLE_DUP;
 			continue;
 		}
-		if (tagging_is_internal(&cfg->milter.internal_domains, x->r->addr)) {
+		if (!x->r->key) {	/* no one form: no rule can be checked, never tracked */
+			log_warnx("%s: recipient %u: %s: left untracked, counted as suppressed",
+				  msg_qid(t->m), i + 1, x->r->key_why);
+			x->role = ROLE_SUPPRESSED;
+			out->suppressed++;
+		} else if (tagging_is_internal(&cfg->milter.internal_domains, x->r->key)) {
 			x->role = ROLE_INTERNAL;
 			out->internal++;
-		} else if (suppress_list_has(sl, x->r->addr)) {
+		} else if (suppress_list_has(sl, x->r->key)) {
 			x->role = ROLE_SUPPRESSED;
 			out->suppressed++;
 		} else {
@@ -303,14 +308,12 @@ static void track_rows(struct track_run *t, const char *client_ip, const struct 
 			t->tok[t->rc[i].token].holders++;
 	for (guint i = 0; i < t->nrc; i++) {
 		const struct track_rcpt *x = &t->rc[i];
-		char *low = g_ascii_strdown(x->r->addr, -1);
-		const char *name = g_hash_table_lookup(t->doc->names, low);
+		const char *name = g_hash_table_lookup(t->doc->names, x->r->stored);
 		struct track_token *k;
 
-		g_free(low);
 		if (x->role == ROLE_INTERNAL || x->role == ROLE_SUPPRESSED) {
-			track_derive_uuid(t, "row", x->r->addr, uuid);
-			record_add_rcpt(rec, uuid, x->r->addr,
+			track_derive_uuid(t, "row", x->r->stored, uuid);
+			record_add_rcpt(rec, uuid, x->r->stored,
 					x->role == ROLE_INTERNAL ? "internal" : "suppressed", 0, "", name);
 			continue;
 		}
@@ -323,9 +326,9 @@ static void track_rows(struct track_run *t, const char *client_ip, const struct 
 			/* fell back to the original's token: the row written before the copies */
 			token_rid_uuid(t->tok[x->planned].rid, uuid);
 		else
-			track_derive_uuid(t, "row", x->r->addr, uuid);
+			track_derive_uuid(t, "row", x->r->stored, uuid);
 		k->named = 1;
-		record_add_rcpt(rec, uuid, x->r->addr, k->holders == 1 ? "tracked" : "shared",
+		record_add_rcpt(rec, uuid, x->r->stored, k->holders == 1 ? "tracked" : "shared",
 				token_keys_current(t->env->keys), k->str, name);
 	}
 	record_set(&rec->queue_id, t->m->queue_id);
@@ -426,7 +429,7 @@ static void track_copy_id(const struct track_run *t, int ti, uint8_t id[COPYLOG_
 
 	for (guint i = 0; i < t->nrc; i++)
 		if (t->rc[i].role == ROLE_TRACK && t->rc[i].token == ti)
-			g_string_append_printf(addrs, "%s\n", t->rc[i].r->addr);
+			g_string_append_printf(addrs, "%s\n", t->rc[i].r->stored);
 	track_derive(t, "copy", addrs->str, id);
 	g_string_free(addrs, TRUE);
 }
@@ -594,7 +597,7 @@ static void track_rewrite(struct track_run *t, const struct xbeacon *xb, const c
 	for (guint i = 0; i < t->nrc; i++) {
 		if (t->rc[i].role != ROLE_TRACK)
 			continue;
-		k = split ? track_new_token(t, t->rc[i].r->addr) :
+		k = split ? track_new_token(t, t->rc[i].r->stored) :
 		    t->ntok == 0 ? track_new_token(t, NULL) : 0;
 		if (k < 0) {
 			track_untouched(out, "no signing key loaded", 0);

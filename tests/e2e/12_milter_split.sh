@@ -42,11 +42,17 @@
 #	   MIME-Version header), the text part as sent, the HTML twin
 #	   escaped with the recipient's own pixel and a click URL for the
 #	   link; the messages row keeps the subject and Message-ID;
-#	9. a replayed copy: a copy delivered with its valid copy header (the
-#	   reinject listener's strip off) is sent again by its recipient on
-#	   the normal port with a new body and "X-Beacon: track": the copy
-#	   header is removed and the message tracked like any other (it used
-#	   to pass untouched).
+#	9. other spellings of excluded addresses: after `beaconctl suppress
+#	   add cat@example.org` (and '@Bücher.Example.' for a domain),
+#	   <cat@example.org.>, <CAT@Example.ORG>, <info@XN--BCHER-KVA.example.>
+#	   and the internal <gina9@corp.example.> get the message as sent, no
+#	   pixel, rows suppressed or internal in their one form without
+#	   token; the tracked recipient beside them gets a copy;
+#	10. a replayed copy: a copy delivered with its valid copy header (the
+#	    reinject listener's strip off) is sent again by its recipient on
+#	    the normal port with a new body and "X-Beacon: track": the copy
+#	    header is removed and the message tracked like any other (it used
+#	    to pass untouched).
 #	The milter's log must hold no sanitizer report.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
@@ -147,10 +153,10 @@ headers_of() {
 	pf_sink_message "$1" | sed '/^$/q'
 }
 
-# row ADDR - "status|token" of ADDR's newest recipients row
+# row ADDR - "status|token" of ADDR's newest recipients row (ADDR in any case)
 row() {
 	pg_query "SELECT r.status || '|' || coalesce(r.token, '') FROM beacon.recipients r
-		JOIN beacon.messages m ON m.id = r.message WHERE r.address = '$1'
+		JOIN beacon.messages m ON m.id = r.message WHERE lower(r.address) = lower('$1')
 		ORDER BY m.sent_at DESC LIMIT 1"
 }
 
@@ -403,33 +409,78 @@ t_eq "Plain 8|plain-8@sender.example" "$(pg_query "SELECT subject || '|' || mess
 	FROM beacon.messages WHERE message_id = 'plain-8@sender.example'")" \
 	"8: the messages row has the subject and the Message-ID"
 
-# --- 9. a copy sent again by its recipient, on the normal port, with a new body and a tag
+# --- 9. other spellings of a suppressed or internal address: a trailing dot, upper case,
+# an A-label in upper case; the patterns added with beaconctl in other spellings still
+ctl() {
+	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD \
+		"$BEACON_BUILD/beaconctl" -c "$T_DIR/beacon.conf" "$@"
+}
+t_run ctl suppress add cat@example.org
+t_eq "0 added cat@example.org" "$RC $OUT" "9: beaconctl suppress add cat@example.org"
+t_run ctl suppress add $'@B\xc3\xbccher.Example.'
+t_eq "0 added @xn--bcher-kva.example" "$RC $OUT" "9: beaconctl suppress add an IDN domain as A-labels"
+t_run ctl suppress add '<"Cat"@Example.ORG.>'
+t_eq "0 cat@example.org was already suppressed" "$RC $OUT" "9: another spelling is the same pattern"
+t_run ctl suppress list CAT@example.org.
+t_eq "cat@example.org" "$(printf '%s\n' "$OUT" | sed -n 3p | awk '{ print $1 }')" "9: suppress list finds it by another spelling"
+sleep 1.5	# suppression_refresh = 1
+# excluded9 N ID RCPTS - send message ID to RCPTS; N deliveries; the excluded ones (all but
+# the last) get the message as sent, without a token; the last is tracked
+excluded9() {
+	local n=$1 id=$2 rcpts=$3 last d
+	last=${rcpts##*,}
+	message "$T_DIR/$id.eml" "$id" "$last" ""
+	submit "$T_DIR/$id.eml" "$rcpts" || { cat "$T_DIR/swaks.out" >&2; t_fail "9: $id refused"; }
+	deliveries "$n"
+	for d in "${DUMPS[@]}"; do
+		pf_sink_rcpts "$d" | grep -qxF "$last" && continue
+		pf_sink_message "$d" | awk 'NR == 1 && /^Received:/ { skip = 1; next }
+			skip && /^[ \t]/ { next } { skip = 0; print }' >"$T_DIR/$id.out"
+		grep -v '^X-Beacon:' "$T_DIR/$id.eml" | cmp -s - "$T_DIR/$id.out" ||
+			{ diff "$T_DIR/$id.eml" "$T_DIR/$id.out" >&2; t_fail "9: $id: $(pf_sink_rcpts "$d" | tr '\n' ' ')got a changed message"; }
+		grep -q "$BASE/o/" "$T_DIR/$id.out" && t_fail "9: $id: a pixel delivered to $(pf_sink_rcpts "$d")"
+	done
+	tok=$(token_in "$(dump_for "$last")")
+	[ ${#tok} = 36 ] || t_fail "9: $id: $last not tracked"
+}
+# rows9 ID - "address|status|token" of message ID's rows
+rows9() {
+	pg_query "SELECT string_agg(r.address || '|' || r.status || '|' || coalesce(r.token, ''), ' '
+		ORDER BY r.address) FROM beacon.recipients r JOIN beacon.messages m ON m.id = r.message
+		WHERE m.message_id = '$1@sender.example'"
+}
+excluded9 2 dot-9 "cat@example.org.,CAT@Example.ORG,info@XN--BCHER-KVA.example.,gina9@corp.example.,Gina9@CORP.Example,ann9@remote.example"
+t_ok "9: <cat@example.org.>, <CAT@Example.ORG>, <info@XN--BCHER-KVA.example.>, <gina9@corp.example.>, <Gina9@CORP.Example> delivered as sent, no pixel"
+t_eq "ann9@remote.example|tracked|$tok cat@example.org|suppressed| gina9@corp.example|internal| info@xn--bcher-kva.example|suppressed|" \
+	"$(rows9 dot-9)" "9: rows suppressed and internal, no token, one per mailbox, in their one form"
+
+# --- 10. a copy sent again by its recipient, on the normal port, with a new body and a tag
 sed -i "s#^  -o smtpd_milters=unix:$MDIR/milter.sock\$#  -o smtpd_milters=#" "$PF_CONF/master.cf"
 pf_reload
 sleep 0.5
-message "$T_DIR/in9.eml" replay-9 "v1@remote.example, v2@remote.example" ""
-submit "$T_DIR/in9.eml" v1@remote.example,v2@remote.example || t_fail "9: refused"
+message "$T_DIR/in10.eml" replay-10 "v1@remote.example, v2@remote.example" ""
+submit "$T_DIR/in10.eml" v1@remote.example,v2@remote.example || t_fail "10: refused"
 deliveries 2
-pf_sink_message "$(dump_for v2@remote.example)" >"$T_DIR/copy9.eml"
-grep -q "^X-Beacon-Copy: [0-9a-f-]\{36\}; [A-Za-z0-9_-]\{15\}\$" "$T_DIR/copy9.eml" ||
-	t_fail "9: the copy was not delivered with its copy header"
+pf_sink_message "$(dump_for v2@remote.example)" >"$T_DIR/copy10.eml"
+grep -q "^X-Beacon-Copy: [0-9a-f-]\{36\}; [A-Za-z0-9_-]\{15\}\$" "$T_DIR/copy10.eml" ||
+	t_fail "10: the copy was not delivered with its copy header"
 {
-	sed '/^$/q' "$T_DIR/copy9.eml" | awk '/^[^ \t]/ { rcvd = /^Received:/ } !rcvd && !/^$/'
+	sed '/^$/q' "$T_DIR/copy10.eml" | awk '/^[^ \t]/ { rcvd = /^Received:/ } !rcvd && !/^$/'
 	printf 'X-Beacon: track\n\n'
 	printf '<html><body><p>Changed</p><a href="https://evil.example/phish">pay</a></body></html>\n'
-} >"$T_DIR/replay9.eml"
-submit "$T_DIR/replay9.eml" v2@remote.example || t_fail "9: replay refused"
+} >"$T_DIR/replay10.eml"
+submit "$T_DIR/replay10.eml" v2@remote.example || t_fail "10: replay refused"
 deliveries 1
 d=$(dump_for v2@remote.example)
-headers_of "$d" | grep -qi '^X-Beacon-Copy:' && t_fail "9: the replayed copy header was delivered"
+headers_of "$d" | grep -qi '^X-Beacon-Copy:' && t_fail "10: the replayed copy header was delivered"
 tok=$(token_in "$d" || true)
-[ ${#tok} = 36 ] || { pf_sink_message "$d" >&2; t_fail "9: the replayed copy passed untracked"; }
+[ ${#tok} = 36 ] || { pf_sink_message "$d" >&2; t_fail "10: the replayed copy passed untracked"; }
 pf_sink_message "$d" | grep -q "evil.example/phish\"" &&
-	t_fail "9: the replayed link went out as it was"
-t_eq "tracked|$tok" "$(row v2@remote.example)" "9: the replay is a new tracked message for v2"
+	t_fail "10: the replayed link went out as it was"
+t_eq "tracked|$tok" "$(row v2@remote.example)" "10: the replay is a new tracked message for v2"
 grep -q ": X-Beacon-Copy header not from the reinject listener: removed, treated as a new message" "$MLOG" ||
-	t_fail "9: no log line for the replayed copy header"
-t_ok "9: a replayed copy header is removed and the message processed as any other"
+	t_fail "10: no log line for the replayed copy header"
+t_ok "10: a replayed copy header is removed and the message processed as any other"
 
 # --- the milter ends cleanly, without sanitizer reports
 t_kill_pid "$MPID" TERM 15
