@@ -233,6 +233,52 @@ static void test_split_all(void **state)
 	fake_stop(f);
 }
 
+/* test_split_retry - the same message again (a retry after a crash or a temp-fail): the same
+ * message id and tokens; a copy in the copy log is not sent again and its recipient leaves
+ * the original as before; a copy not yet sent is sent */
+static void test_split_retry(void **state)
+{
+	char *dir = g_dir_make_tmp("beacon-split-XXXXXX", NULL), *cmd, err[256];
+	struct smtp_fake *f = fake_start("");
+	struct conn_ctx *cc = build("a@x.example,b@x.example,c@x.example", HDRS, HTML);
+	struct milter_env saved = env;
+	struct track_out out, again;
+	char *s;
+	(void)state;
+
+	env.copies = copylog_open(dir, err, sizeof(err));
+	assert_non_null(env.copies);
+	f->refuse_nth = 2;	/* c's copy is refused the first time */
+	run(cc, f, 1, NULL, &out);
+	assert_int_equal(out.copies, 1);
+	assert_int_equal(fake_count(f), 1);
+	f->refuse_nth = 0;
+	run(cc, f, 1, NULL, &again);
+	assert_int_equal(again.verdict, TRACK_REWRITTEN);
+	assert_string_equal(again.msg_uuid, out.msg_uuid);
+	assert_int_equal(again.copies, 2);
+	assert_int_equal(again.resent, 1);
+	assert_string_equal(again.mode, "split: 2 copies, 1 sent before");
+	/* only c's copy went out this time; b and c leave the original */
+	assert_int_equal(fake_count(f), 2);
+	s = delrcpts(&again);
+	assert_string_equal(s, "<b@x.example>,<c@x.example>");
+	g_free(s);
+	/* the original is rewritten for a with the same token both times */
+	assert_int_equal(out.body->len, again.body->len);
+	assert_memory_equal(out.body->data, again.body->data, out.body->len);
+	track_out_clear(&out);
+	track_out_clear(&again);
+	copylog_close(env.copies);
+	env = saved;
+	cmd = g_strdup_printf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	g_free(cmd);
+	g_free(dir);
+	conn_free(cc);
+	fake_stop(f);
+}
+
 /* test_split_refused - the third copy is refused: no further copy, the rest share the original */
 static void test_split_refused(void **state)
 {
@@ -688,6 +734,7 @@ int main(void)
 		cmocka_unit_test(test_plain_to_html),
 		cmocka_unit_test(test_split_db_down),
 		cmocka_unit_test(test_copy_header),
+		cmocka_unit_test(test_split_retry),
 	};
 	static char *internal[] = { "corp.example", NULL };
 	uint8_t key[TOKEN_KEY_LEN];
