@@ -41,6 +41,7 @@
 	X(milter, track_literal_urls, BOOL, "no", "also rewrite links whose visible text is a URL") \
 	X(milter, per_recipient, ENUM("split|shared"), "split", "one copy per recipient, or one shared token") \
 	X(milter, reinject, ADDR, "inet:10026@127.0.0.1", "SMTP listener for split copies: inet:port@host or host:port") \
+	X(milter, reinject_daemon_name, STR, "beacon-reinject", "{daemon_name} of the reinject listener: only there copy headers are trusted") \
 	X(milter, on_db_error, ENUM("spool|accept|tempfail"), "spool", "what to do when the database is unavailable") \
 	X(milter, suppression_refresh, DUR, "60", "seconds between suppression list reloads (0: at start only)") \
 	X(milter, plain_to_html, BOOL, "no", "give text-only tracked messages an HTML twin (links tracked, pixel)") \

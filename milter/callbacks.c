@@ -140,6 +140,15 @@ char *callbacks_client_ip(const struct sockaddr *sa)
 	return NULL;
 }
 
+/* callbacks_via_reinject - is DAEMON_NAME ({daemon_name} at connect) the listener that takes
+ * the copies?  Only there may a copy header be trusted. */
+int callbacks_via_reinject(const struct milter_env *env, const char *daemon_name)
+{
+	const char *want = env->cfg->milter.reinject_daemon_name;
+
+	return want && *want && daemon_name && strcmp(daemon_name, want) == 0;
+}
+
 /* callbacks_connect - the client's address and the MTA daemon's name; tune a TCP socket */
 static sfsistat callbacks_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
@@ -152,6 +161,7 @@ static sfsistat callbacks_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	c->client_ip = callbacks_client_ip(sa);
 	g_free(c->daemon_name);
 	c->daemon_name = daemon && *daemon ? g_strdup(daemon) : NULL;
+	c->via_reinject = callbacks_via_reinject(callbacks_env, daemon);
 	if (callbacks_tcp && c->sd < 0) {
 		c->sd = tcpopt_ctx_socket(ctx);
 		tcpopt_nodelay(c->sd);
@@ -179,6 +189,7 @@ static sfsistat callbacks_envfrom(SMFICTX *ctx, char **argv)
 
 	tcpopt_quickack(c->sd);
 	msg_begin(c, argv && argv[0] ? argv[0] : "", argv && argv[0] ? argv + 1 : NULL);
+	c->msg->via_reinject = c->via_reinject;
 	login = smfi_getsymval(ctx, "{auth_authen}");
 	if (login && *login)
 		c->msg->sasl_login = g_strdup(login);
@@ -314,6 +325,14 @@ static int callbacks_apply(SMFICTX *ctx, const struct msg_ctx *m, const struct t
 		for (int i = msg_header_count(m, tag); i >= 1; i--)
 			if (smfi_chgheader(ctx, (char *)tag, i, NULL) != MI_SUCCESS)
 				return -1;
+	}
+	if (out->remove_copy) {
+		/* at most TRACK_MAX_TAG_HEADERS (track_head_check) */
+		char *copy = split_copy_header_name(tag);
+		for (int i = msg_header_count(m, copy); i >= 1 && rc == 0; i--)
+			if (smfi_chgheader(ctx, copy, i, NULL) != MI_SUCCESS)
+				rc = -1;
+		g_free(copy);
 	}
 	return rc;
 }

@@ -61,6 +61,8 @@ int callbacks_sessions(void);
  * noted in C; -1 when the MTA does not allow body and header changes */
 int callbacks_agree(struct conn_ctx *c, unsigned long f0, unsigned long f1, unsigned long *pf0,
 		    unsigned long *pf1);
+/* callbacks_via_reinject - is DAEMON_NAME the reinject_daemon_name of ENV's config? */
+int callbacks_via_reinject(const struct milter_env *env, const char *daemon_name);
 /* callbacks_client_ip - the text form of an IPv4 or IPv6 SA (g_free), else NULL */
 char *callbacks_client_ip(const struct sockaddr *sa);
 /* callbacks_trust - decide with env->trust whether M (of connection C) may ask for tracking:

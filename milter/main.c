@@ -42,6 +42,7 @@
 #include "db.h"
 #include "log.h"
 #include "safedir.h"
+#include "copylog.h"
 #include "store.h"
 #include "suppress.h"
 #include "token.h"
@@ -204,6 +205,7 @@ int main(int argc, char **argv)
 	struct milter_env env;
 	struct token_keys *keys;
 	struct store *store;
+	struct copylog *copies;
 	struct suppress *suppress;
 	struct trust *trust;
 	const char *upath;
@@ -238,7 +240,10 @@ int main(int argc, char **argv)
 	suppress = suppress_new(&cfg);
 	if (suppress_start(suppress) < 0)
 		log_fatal_status(EX_OSERR, "cannot start the suppression list");
-	env = (struct milter_env){ &cfg, keys, placeholder, store, trust };
+	copies = copylog_open(cfg.milter.spool_dir, err, sizeof(err));
+	if (!copies)
+		log_fatalx("%s", err);
+	env = (struct milter_env){ &cfg, keys, placeholder, store, trust, copies };
 	callbacks_init(&env, suppress, upath == NULL);
 	log_info("listening on %s; per_recipient = %s, copies to %s", cfg.milter.socket,
 		 cfg.milter.per_recipient == CFG_PER_RCPT_SPLIT ? "split" : "shared",
@@ -247,6 +252,7 @@ int main(int argc, char **argv)
 	rc = smfi_main();
 
 	milter_stop(&cfg, store, suppress, upath);
+	copylog_close(copies);
 	token_keys_free(keys);
 	trust_free(trust);
 	free(placeholder);

@@ -62,6 +62,7 @@ struct msg_ctx {
 	int oversize;		/* over max_message_size: passes untouched */
 	int headers_done;	/* msg_end_headers() ran */
 	int skip_body;		/* the body is not needed (tag says no) */
+	int via_reinject;	/* it came in on the reinject listener (its copies may be trusted) */
 };
 
 /* conn_ctx - one MTA connection */
@@ -73,6 +74,7 @@ struct conn_ctx {
 	int can_skip;		/* the MTA understands SMFIS_SKIP */
 	int can_delrcpt;	/* the MTA lets the milter remove recipients */
 	int sd;			/* the MTA socket when it is TCP (for TCP_QUICKACK), else -1 */
+	int via_reinject;	/* {daemon_name} is reinject_daemon_name: the copies' listener */
 	struct msg_ctx *msg;	/* the current message, or NULL */
 };
 

@@ -20,6 +20,7 @@
 
 #include <gio/gio.h>
 
+#include "clock.h"
 #include "hostport.h"
 #include "reinject.h"
 
@@ -45,6 +46,7 @@ struct reinject {
 	size_t have;			/* octets in buf */
 	unsigned ext;			/* enum reinject_ext bits */
 	int broken;			/* an I/O error happened: no QUIT */
+	long long dot_us;		/* when the last copy's final dot was written (clock_now_us) */
 	char *peer;			/* host:port, for messages */
 };
 
@@ -463,6 +465,7 @@ enum reinject_rc reinject_send(struct reinject *r, const struct reinject_msg *ms
 			rc = reinject_refused(r, "DATA", &rep, err, errlen);
 	}
 	if (rc == REINJECT_OK) {
+		r->dot_us = clock_now_us();
 		if (reinject_write(r, data->data, data->len, &gerr) < 0 ||
 		    reinject_read(r, &rep, 0, &gerr) < 0)
 			rc = reinject_fail(r, gerr, "end of data", err, errlen);
@@ -474,6 +477,12 @@ enum reinject_rc reinject_send(struct reinject *r, const struct reinject_msg *ms
 	g_free(cmd);
 	g_byte_array_free(data, TRUE);
 	return rc;
+}
+
+/* reinject_last_dot_us - when the final dot of the last copy was written */
+long long reinject_last_dot_us(const struct reinject *r)
+{
+	return r ? r->dot_us : 0;
 }
 
 /* reinject_close - QUIT if the session still works, then free */

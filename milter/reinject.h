@@ -84,6 +84,9 @@ struct reinject *reinject_open(const char *spec, unsigned timeout_s, char *err, 
 /* reinject_send - hand over one copy */
 enum reinject_rc reinject_send(struct reinject *r, const struct reinject_msg *msg, char *err,
 			       size_t errlen);
+/* reinject_last_dot_us - when (clock_now_us) the last copy's data and final dot were written:
+ * from then on the listener may have queued it */
+long long reinject_last_dot_us(const struct reinject *r);
 /* reinject_close - QUIT (if the session still works) and free; NULL is fine */
 void reinject_close(struct reinject *r);
 /* reinject_dot_stuff - TEXT with CRLF line ends and leading dots doubled, ending

@@ -32,7 +32,11 @@ static const char store_sql_text[] =
 	" SELECT t, $1::uuid, a, s, k, NULLIF(tk, ''), NULLIF(nm, '')"
 	" FROM unnest($14::uuid[], $15::text[], $16::text[], $17::smallint[], $18::text[],"
 	"  $19::text[]) AS x(t, a, s, k, tk, nm)"
-	" ON CONFLICT DO NOTHING),"
+	/* the rows of a split are written before its copies leave; when a copy then fails
+	 * the message's rows are written again with the recipients left on the original */
+	" ON CONFLICT (token_id) DO UPDATE SET status = EXCLUDED.status,"
+	"  key_id = EXCLUDED.key_id, token = EXCLUDED.token"
+	"  WHERE recipients.message = EXCLUDED.message),"
 	" l AS ("
 	" INSERT INTO beacon.links (message, n, url)"
 	" SELECT $1::uuid, n, u FROM unnest($20::int[], $21::text[]) AS y(n, u)"

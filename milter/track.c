@@ -12,8 +12,14 @@
  *	holds at most two renderings at once.
  */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
+
+#include "clock.h"
+#include "copylog.h"
 
 #include "log.h"
 #include "mime_rewrite.h"
@@ -36,6 +42,7 @@ struct track_rcpt {
 	const struct msg_rcpt *r;	/* the envelope recipient */
 	enum track_role role;		/* what it is */
 	int token;			/* index of its token, -1 none */
+	int planned;			/* the token it was given first (before a fallback), -1 none */
 	int copied;			/* it went in a copy: remove it from the original */
 };
 
@@ -71,6 +78,8 @@ struct track_run {
 	int ntok;			/* how many */
 	int links;			/* links signed in one rendering */
 	int rendered;			/* links were recorded */
+	uint8_t seed[crypto_generichash_BYTES];	/* keyed digest of the message: ids derive from it */
+	int seeded;			/* seed is set (else ids are random) */
 };
 
 /* track_untouched - leave the message as it is, for REASON */
@@ -79,6 +88,70 @@ static void track_untouched(struct track_out *out, const char *reason, int remov
 	out->verdict = TRACK_UNTOUCHED;
 	out->remove_tag = remove_tag;
 	g_strlcpy(out->reason, reason, sizeof(out->reason));
+}
+
+/* track_seed - the keyed digest of what a retry or a re-submission of the message repeats:
+ * envelope sender, every header but the trace headers the MTA adds (Received, with the
+ * queue id in it) and the copy header, and the body.  Every id of the message derives from
+ * it, so the same message gets the same message id, tokens and copy ids again. */
+static void track_seed(struct track_run *t)
+{
+	char *copy = split_copy_header_name(t->env->cfg->milter.tag_header);
+	crypto_generichash_state st;
+	uint8_t d[crypto_generichash_BYTES];
+	char sig[TOKEN_SIG_STR_LEN + 1];
+	const unsigned char *body;
+	size_t blen;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(d));
+	crypto_generichash_update(&st, (const unsigned char *)t->m->sender, strlen(t->m->sender) + 1);
+	for (guint i = 0; i < t->m->headers->len; i++) {
+		const struct msg_header *h = g_ptr_array_index(t->m->headers, i);
+		if (g_ascii_strcasecmp(h->name, "Received") == 0 ||
+		    g_ascii_strcasecmp(h->name, copy) == 0)
+			continue;
+		crypto_generichash_update(&st, (const unsigned char *)h->name, strlen(h->name) + 1);
+		crypto_generichash_update(&st, (const unsigned char *)h->value, strlen(h->value) + 1);
+	}
+	body = msg_body(t->m, &blen);
+	if (body)
+		crypto_generichash_update(&st, body, blen);
+	crypto_generichash_final(&st, d, sizeof(d));
+	g_free(copy);
+	/* keyed: nobody without the secret can tell or choose the ids */
+	if (token_sign(t->env->keys, 'f', d, sizeof(d), sig) < 0)
+		return;
+	crypto_generichash(t->seed, sizeof(t->seed), (const unsigned char *)sig, strlen(sig), NULL, 0);
+	t->seeded = 1;
+}
+
+/* track_derive - the id for LABEL and ADDR (lower-cased) of this message; random unseeded */
+static void track_derive(const struct track_run *t, const char *label, const char *addr,
+			 uint8_t out[TOKEN_RID_LEN])
+{
+	crypto_generichash_state st;
+	char *low;
+
+	if (!t->seeded) {
+		token_new_rid(out);
+		return;
+	}
+	low = g_ascii_strdown(addr ? addr : "", -1);
+	crypto_generichash_init(&st, t->seed, sizeof(t->seed), TOKEN_RID_LEN);
+	crypto_generichash_update(&st, (const unsigned char *)label, strlen(label) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)low, strlen(low) + 1);
+	crypto_generichash_final(&st, out, TOKEN_RID_LEN);
+	g_free(low);
+}
+
+/* track_derive_uuid - track_derive as a uuid */
+static void track_derive_uuid(const struct track_run *t, const char *label, const char *addr,
+			      char out[TOKEN_UUID_LEN + 1])
+{
+	uint8_t rid[TOKEN_RID_LEN];
+
+	track_derive(t, label, addr, rid);
+	token_rid_uuid(rid, out);
 }
 
 /* track_policy - the failure policy for CAUSE sets the verdict (DETAIL, if any, follows the
@@ -183,6 +256,7 @@ static int track_classify(struct track_run *t, struct track_out *out)
 
 		x->r = g_ptr_array_index(t->m->rcpts, i);
 		x->token = -1;
+		x->planned = -1;
 		low = g_strdup(x->r->stored);
 		if (!g_hash_table_add(seen, low)) {
 			x->role = ROLE_DUP;
@@ -209,12 +283,13 @@ static int track_classify(struct track_run *t, struct track_out *out)
 	return ntracked;
 }
 
-/* track_new_token - one more token; its index, or -1 without a signing key */
-static int track_new_token(struct track_run *t)
+/* track_new_token - one more token, derived from the message and ADDR (NULL: the shared
+ * token); its index, or -1 without a signing key */
+static int track_new_token(struct track_run *t, const char *addr)
 {
 	struct track_token *k = &t->tok[t->ntok];
 
-	token_new_rid(k->rid);
+	track_derive(t, addr ? "token" : "shared", addr, k->rid);
 	if (token_make(t->env->keys, k->rid, k->str) < 0)
 		return -1;
 	return t->ntok++;
@@ -237,7 +312,7 @@ static void track_rows(struct track_run *t, const char *client_ip, const struct 
 		struct track_token *k;
 
 		if (x->role == ROLE_INTERNAL || x->role == ROLE_SUPPRESSED) {
-			record_uuid(uuid);
+			track_derive_uuid(t, "row", x->r->stored, uuid);
 			record_add_rcpt(rec, uuid, x->r->stored,
 					x->role == ROLE_INTERNAL ? "internal" : "suppressed", 0, "", name);
 			continue;
@@ -247,8 +322,11 @@ static void track_rows(struct track_run *t, const char *client_ip, const struct 
 		k = &t->tok[x->token];
 		if (!k->named)
 			token_rid_uuid(k->rid, uuid);
+		else if (x->planned >= 0 && x->planned != x->token)
+			/* fell back to the original's token: the row written before the copies */
+			token_rid_uuid(t->tok[x->planned].rid, uuid);
 		else
-			record_uuid(uuid);
+			track_derive_uuid(t, "row", x->r->stored, uuid);
 		k->named = 1;
 		record_add_rcpt(rec, uuid, x->r->stored, k->holders == 1 ? "tracked" : "shared",
 				token_keys_current(t->env->keys), k->str, name);
@@ -281,13 +359,8 @@ static int track_store(const struct milter_env *env, const struct msg_ctx *m,
 	case STORE_FAILED:
 		break;
 	}
-	if (out->copies > 0)
-		/* the policy cannot temp-fail now: the caller delivers the original untracked */
-		log_warnx("%s: the rows of message %s are lost: %d cop%s already sent; "
-			  "the original is delivered untracked", msg_qid(m), rec->id, out->copies,
-			  out->copies == 1 ? "y was" : "ies were");
-	else
-		track_policy(env, out, POLICY_ROWS_LOST, NULL);
+	/* called before any copy leaves: the policy may still temp-fail */
+	track_policy(env, out, POLICY_ROWS_LOST, NULL);
 	return -1;
 }
 
@@ -349,22 +422,72 @@ done:
 	return rc;
 }
 
-/* track_copies - hand over one copy per group; the failure rules; 0, or -1 (temp-fail) */
+/* track_copy_id - the id of the copy for the recipients of token TI */
+static void track_copy_id(const struct track_run *t, int ti, uint8_t id[COPYLOG_ID_LEN])
+{
+	GString *addrs = g_string_new(NULL);
+
+	for (guint i = 0; i < t->nrc; i++)
+		if (t->rc[i].role == ROLE_TRACK && t->rc[i].token == ti)
+			g_string_append_printf(addrs, "%s\n", t->rc[i].r->stored);
+	track_derive(t, "copy", addrs->str, id);
+	g_string_free(addrs, TRUE);
+}
+
+/* track_test_stop - BEACON_TEST_STOP_AFTER_COPY=1 (fault tests only): stop the process right
+ * after a copy was handed over and remembered, before the original is answered */
+static void track_test_stop(void)
+{
+	static int on = -1;
+
+	if (on < 0)
+		on = g_strcmp0(getenv("BEACON_TEST_STOP_AFTER_COPY"), "1") == 0;
+	if (on)
+		raise(SIGSTOP);
+}
+
+/* track_copied - the recipients of token TI got their copy */
+static void track_copied(struct track_run *t, int ti)
+{
+	for (guint i = 0; i < t->nrc; i++)
+		if (t->rc[i].role == ROLE_TRACK && t->rc[i].token == ti)
+			t->rc[i].copied = 1;
+}
+
+/* track_copies - hand over one copy per group, but those already sent for this message;
+ * the failure rules; 0, or -1 (temp-fail) */
 static int track_copies(struct track_run *t, int first_copy, int orig_tracked,
 			const struct track_opts *opts, struct track_out *out)
 {
+	struct copylog *cl = t->env->copies;
 	struct reinject *sess = NULL;
+	uint8_t id[COPYLOG_ID_LEN];
 	char why[300];
 	int planned = t->ntok - first_copy;
 
 	for (int ti = first_copy; ti < t->ntok; ti++) {
+		long long dot;
+
+		track_copy_id(t, ti, id);
+		if (cl && copylog_has(cl, id)) {
+			/* a retry of a message whose copy left before: not again */
+			track_copied(t, ti);
+			out->copies++;
+			out->resent++;
+			continue;
+		}
 		if (opts && opts->progress)
 			opts->progress(opts->arg);
 		if (track_copy(t, &sess, ti, out->edits, why, sizeof(why)) == REINJECT_OK) {
-			for (guint i = 0; i < t->nrc; i++)
-				if (t->rc[i].role == ROLE_TRACK && t->rc[i].token == ti)
-					t->rc[i].copied = 1;
+			dot = reinject_last_dot_us(sess);
+			if (cl && copylog_add(cl, id) < 0)
+				log_warn("%s: copy %d handed over but not remembered: a retry would "
+					 "send it again", msg_qid(t->m), ti);
+			log_debug("%s: copy %d remembered %lld us after its final dot", msg_qid(t->m),
+				  ti, clock_now_us() - dot);
+			track_copied(t, ti);
 			out->copies++;
+			track_test_stop();
 			continue;
 		}
 		if (out->copies == 0) {
@@ -376,6 +499,7 @@ static int track_copies(struct track_run *t, int first_copy, int orig_tracked,
 		for (guint i = 0; i < t->nrc; i++)
 			if (t->rc[i].role == ROLE_TRACK && t->rc[i].token >= ti)
 				t->rc[i].token = orig_tracked ? 0 : -1;
+		out->fallback = 1;
 		log_warnx("%s: copy %d of %d not re-injected (%s): the other recipients stay on the "
 			  "original%s", msg_qid(t->m), out->copies + 1, planned, why,
 			  orig_tracked ? " with its token" : ", untracked");
@@ -410,6 +534,11 @@ static void track_mode(struct track_run *t, int planned, int orig_tracked, int s
 	else
 		snprintf(out->mode, sizeof(out->mode), "split: %d of %d copies, original untouched",
 			 out->copies, planned);
+	if (out->resent > 0) {
+		char more[40];
+		snprintf(more, sizeof(more), ", %d sent before", out->resent);
+		g_strlcat(out->mode, more, sizeof(out->mode));
+	}
 }
 
 /* track_hand_over - the changes for the MTA: recipients that got a copy, and the original's
@@ -450,9 +579,11 @@ static void track_rewrite(struct track_run *t, const struct xbeacon *xb, const c
 	char why[160];
 	int ntracked = track_classify(t, out), nexcl = out->internal + out->suppressed;
 	int split = cfg->milter.per_recipient == CFG_PER_RCPT_SPLIT && opts->can_delrcpt;
-	int orig_tracked, first_copy, k, stored;
+	int orig_tracked, first_copy, k;
 
 	memset(&orig, 0, sizeof(orig));
+	track_seed(t);
+	track_derive_uuid(t, "message", NULL, t->rec->id);
 	if (ntracked == 0) {
 		track_untouched(out, "no trackable recipient", 1);
 		return;
@@ -466,12 +597,13 @@ static void track_rewrite(struct track_run *t, const struct xbeacon *xb, const c
 	for (guint i = 0; i < t->nrc; i++) {
 		if (t->rc[i].role != ROLE_TRACK)
 			continue;
-		k = split || t->ntok == 0 ? track_new_token(t) : 0;
+		k = split ? track_new_token(t, t->rc[i].r->stored) :
+		    t->ntok == 0 ? track_new_token(t, NULL) : 0;
 		if (k < 0) {
 			track_untouched(out, "no signing key loaded", 0);
 			return;
 		}
-		t->rc[i].token = k;
+		t->rc[i].token = t->rc[i].planned = k;
 	}
 	/* the original keeps the first token when no excluded recipient needs it untouched */
 	orig_tracked = nexcl == 0 || !opts->can_delrcpt;
@@ -491,19 +623,37 @@ static void track_rewrite(struct track_run *t, const struct xbeacon *xb, const c
 		mime_render_clear(&orig);
 		return;
 	}
+	/* the rows are durable (database or spool) before any copy leaves */
+	track_rows(t, client_ip, xb);
+	g_strlcpy(out->msg_uuid, t->rec->id, sizeof(out->msg_uuid));
+	if (track_store(t->env, t->m, t->rec, out) < 0) {
+		mime_render_clear(&orig);
+		return;
+	}
 	if (first_copy < t->ntok && track_copies(t, first_copy, orig_tracked, opts, out) < 0) {
 		mime_render_clear(&orig);
 		return;
 	}
-	track_rows(t, client_ip, xb);
+	if (out->fallback) {
+		/* some recipients stay on the original: their rows say so now */
+		for (guint i = 0; i < t->rec->rcpts->len; i++) {
+			struct rec_rcpt *x = &g_array_index(t->rec->rcpts, struct rec_rcpt, i);
+			g_free(x->address);
+			g_free(x->status);
+			g_free(x->token);
+			g_free(x->name);
+		}
+		g_array_set_size(t->rec->rcpts, 0);
+		track_rows(t, client_ip, xb);
+		if (t->env->store && store_put(t->env->store, t->rec, msg_qid(t->m)) == STORE_FAILED)
+			log_warnx("%s: the rows of message %s still name the tokens planned before "
+				  "copy %d failed", msg_qid(t->m), t->rec->id, out->copies + 1);
+	}
 	for (int i = 0; i < t->ntok; i++)
 		out->tracked += t->tok[i].holders;
 	out->links = t->links;
 	track_mode(t, t->ntok - first_copy, orig_tracked, split, out);
-	g_strlcpy(out->msg_uuid, t->rec->id, sizeof(out->msg_uuid));
-	stored = track_store(t->env, t->m, t->rec, out) == 0;
-	if (stored || out->copies > 0)
-		track_hand_over(t, &orig, stored, out);
+	track_hand_over(t, &orig, 1, out);
 	mime_render_clear(&orig);
 }
 
@@ -558,9 +708,25 @@ void track_head_check(const struct milter_env *env, const struct msg_ctx *m,
 		      struct track_head *h)
 {
 	const char *tag = env->cfg->milter.tag_header;
+	char *copy_name = split_copy_header_name(tag);
+	int ncopy = msg_header_count(m, copy_name), forged = 0;
 
+	g_free(copy_name);
 	memset(h, 0, sizeof(*h));
-	h->copy_of = split_copy_check(env->keys, tag, m, &h->forged);
+	if (ncopy + msg_header_count(m, tag) > TRACK_MAX_TAG_HEADERS) {
+		/* removing them one by one is what makes Postfix's cleanup give up (451), and a
+		 * retry would send the copies again: nothing is removed, nothing tracked */
+		h->verdict = TRACK_HEAD_UNTOUCHED;
+		h->why = "more than " G_STRINGIFY(TRACK_MAX_TAG_HEADERS) " tag and copy headers";
+		return;
+	}
+	/* a copy is trusted only from the reinject listener, with one header that verifies */
+	if (ncopy > 1)
+		h->forged = TRACK_FORGED_MANY;
+	else if (ncopy == 1 && !m->via_reinject)
+		h->forged = TRACK_FORGED_CONN;
+	else if (ncopy == 1 && !(h->copy_of = split_copy_check(env->keys, tag, m, &forged)))
+		h->forged = TRACK_FORGED_MAC;
 	if (h->copy_of) {
 		h->verdict = TRACK_HEAD_COPY;
 		return;
@@ -592,20 +758,6 @@ void track_head_clear(struct track_head *h)
 	g_free(h->copy_of);
 	xbeacon_clear(&h->xb);
 	memset(h, 0, sizeof(*h));
-}
-
-/* track_forged_edits - a forged copy header does not go out with the message */
-static void track_forged_edits(const struct beacon_cfg *cfg, const struct msg_ctx *m,
-			       struct track_out *out)
-{
-	char *copy_name = split_copy_header_name(cfg->milter.tag_header);
-
-	for (int i = msg_header_count(m, copy_name); i >= 1; i--) {
-		if (!out->edits)
-			out->edits = split_edits_new();
-		split_edit_add(out->edits, copy_name, i, NULL);
-	}
-	g_free(copy_name);
 }
 
 /* track_body - the rules the body takes part in (3 to 7 of track.h) */
@@ -649,7 +801,6 @@ static void track_body(const struct milter_env *env, const struct msg_ctx *m,
 		mime_doc_free(doc);
 		return;
 	}
-	track_forged_edits(cfg, m, out);
 	keep = tagging_keep_urls(msg_header_get(m, "List-Unsubscribe"));
 	t = (struct track_run){ .env = env, .m = m, .doc = doc, .suppress = opts->suppress,
 				.opts = opts, .client_ip = client_ip, .rec = record_new() };
@@ -693,8 +844,9 @@ void track_message_with(const struct milter_env *env, const struct msg_ctx *m,
 	memset(out, 0, sizeof(*out));
 	track_head_check(env, m, &h);
 	if (h.forged)
-		log_warnx("%s: %s-Copy header does not verify: treated as a new message", msg_qid(m),
-			  tag);
+		log_warnx("%s: %s-Copy header %s: removed, treated as a new message", msg_qid(m), tag,
+			  h.forged == TRACK_FORGED_CONN ? "not from the reinject listener" :
+			  h.forged == TRACK_FORGED_MANY ? "given more than once" : "does not verify");
 	if (h.verdict != TRACK_HEAD_COPY && h.verdict != TRACK_HEAD_UNTRUSTED && h.xb.malformed)
 		log_warnx("%s: %s header malformed (%s): tracking with the defaults", msg_qid(m), tag,
 			  h.xb.why);
@@ -723,6 +875,9 @@ void track_message_with(const struct milter_env *env, const struct msg_ctx *m,
 		track_body(env, m, client_ip, opts ? opts : &defaults, &h.xb, out);
 		break;
 	}
+	/* an untrusted copy header does not go out, whatever else happens */
+	if (h.forged && out->verdict != TRACK_TEMPFAIL)
+		out->remove_copy = 1;
 	track_head_clear(&h);
 }
 

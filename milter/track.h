@@ -16,7 +16,9 @@
  *	order:
  *
  *	0. the header check, track_head_check(), which end of headers runs
- *	   too (to pass a message early or skip its body): a verified copy
+ *	   too (to pass a message early or skip its body): more than
+ *	   TRACK_MAX_TAG_HEADERS tag and copy headers together leave the
+ *	   message byte for byte as it is (nothing removed); a verified copy
  *	   (see below); a submission that may not ask for tracking
  *	   (m->trusted unset, see trust.h) only loses its tag headers, and
  *	   neither its tag, its placeholder nor track_senders count; a
@@ -56,18 +58,29 @@
  *	   original and share its token (or, when the original stays
  *	   untouched for excluded recipients, are delivered untracked).
  *	   Never a duplicate, never a loss.
- *	7. the rows are stored; then the changes are handed back.  If the
- *	   store fails before any copy left, the failure policy decides
- *	   (policy.h, POLICY_ROWS_LOST): untouched or temp-fail; once copies
- *	   left, the original is delivered untouched and the rows are
- *	   reported lost.  With copies to make and the database known to be
- *	   down, the policy for POLICY_DB_DOWN applies before any copy is
- *	   sent.  Every failure that sets the verdict is named in `cause`.
+ *	7. the rows are stored (database or spool) BEFORE any copy leaves;
+ *	   if they cannot be, the failure policy decides (policy.h,
+ *	   POLICY_ROWS_LOST): untouched or temp-fail, and no copy leaves.
+ *	   With copies to make and the database known to be down, the policy
+ *	   for POLICY_DB_DOWN applies first.  When a later copy fails, the
+ *	   rows are written again with the recipients left on the original.
+ *	   Every failure that sets the verdict is named in `cause`.
  *
- *	A message carrying a copy header that verifies (split.h) is a copy
- *	the milter made: it passes untouched but for that header
- *	(TRACK_COPY).  A copy header that does not verify is logged and the
- *	message treated like any other; if it is rewritten the header goes.
+ *	The message id, the tokens and the row ids derive from a keyed
+ *	digest of the message (sender, headers but Received and the copy
+ *	header, body): the same message sent again (a retry after a
+ *	temp-fail or a crash) gets the same ones, and its rows are written
+ *	over, not doubled.  Each copy handed over is remembered in the copy
+ *	log (copylog.h, env->copies) under an id derived the same way; a copy
+ *	found there is not sent again and its recipients are removed from
+ *	the original as if it had just been sent (out.resent).
+ *
+ *	A message that came in on the reinject listener (msg->via_reinject:
+ *	{daemon_name} is reinject_daemon_name) with exactly one copy header
+ *	that verifies (split.h) is a copy the milter made: it passes
+ *	untouched but for that header (TRACK_COPY).  Any other copy header
+ *	(another connection, several, not verifying) is logged, removed
+ *	(out.remove_copy) and the message treated like any other.
  */
 #ifndef BEACON_TRACK_H
 #define BEACON_TRACK_H
@@ -75,6 +88,7 @@
 #include <glib.h>
 
 #include "cfg.h"
+#include "copylog.h"
 #include "msgctx.h"
 #include "policy.h"
 #include "split.h"
@@ -85,6 +99,7 @@
 #include "trust.h"
 
 #define TRACK_MAX_LINKS 2000	/* links signed per message; later ones are kept as they are */
+#define TRACK_MAX_TAG_HEADERS 20	/* tag + copy headers removed at most; more: untouched */
 
 /* milter_env - what the decision needs besides the message */
 struct milter_env {
@@ -93,6 +108,7 @@ struct milter_env {
 	const char *placeholder_url;	/* placeholder_url or <base_url>/p.gif */
 	struct store *store;		/* rows go here; NULL: not stored (tests) */
 	const struct trust *trust;	/* who may ask for tracking; NULL: SASL logins only */
+	struct copylog *copies;		/* copies already sent; NULL: not remembered (tests) */
 };
 
 /* track_opts - what the caller adds for one message */
@@ -125,7 +141,10 @@ struct track_out {
 	int tracked;			/* recipients given a token */
 	int internal;			/* recipients in internal_domains */
 	int suppressed;			/* recipients on the suppression list */
-	int copies;			/* copies handed to reinject */
+	int copies;			/* copies handed to reinject (or sent before: resent) */
+	int resent;			/* copies a previous try of this message already sent */
+	int fallback;			/* a copy failed: the recipients left stay on the original */
+	int remove_copy;		/* delete every copy header (not a copy this milter made) */
 	int links;			/* links turned into click URLs */
 	int spooled;			/* the rows went to the spool */
 	char mode[96];			/* how the tokens went: "tracked", "shared", "split: 4 copies" */
@@ -141,12 +160,20 @@ enum track_head_verdict {
 	TRACK_HEAD_UNTRUSTED,	/* not a trusted submission (trust.h): only the tag headers go */
 };
 
+/* track_forged - why a copy header is not trusted */
+enum track_forged {
+	TRACK_FORGED_NONE,	/* no copy header, or a trusted one */
+	TRACK_FORGED_MAC,	/* it does not verify for the message's recipients */
+	TRACK_FORGED_CONN,	/* it did not come from the reinject listener */
+	TRACK_FORGED_MANY,	/* more than one copy header */
+};
+
 /* track_head - the result of the header check */
 struct track_head {
 	enum track_head_verdict verdict;	/* what the headers decide */
 	const char *why;		/* TRACK_HEAD_UNTOUCHED: the reason (static) */
 	char *copy_of;			/* TRACK_HEAD_COPY: the original's message UUID */
-	int forged;			/* a copy header was there and did not verify */
+	int forged;			/* a copy header that is not trusted (enum track_forged) */
 	struct xbeacon xb;		/* the tag header, parsed (empty for a copy) */
 };
 

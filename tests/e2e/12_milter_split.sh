@@ -33,9 +33,10 @@
 #	   ORCPT: what smtp-sink sees for every recipient, on the original
 #	   and on the copies, is what the client sent; the reinject smtpd
 #	   logs the original client and queue id of each copy (XFORWARD);
-#	7. the reinject smtpd running the milter as well: the milter
-#	   recognises its copies by their header, removes it and passes
-#	   them; three recipients, three tokens;
+#	7. the reinject smtpd running the milter as well, its header strip
+#	   off: the milter recognises its copies by the listener they come
+#	   in on ({daemon_name} beacon-reinject) and their header, removes
+#	   it and passes them; three recipients, three tokens;
 #	8. plain_to_html: a text-only message without MIME-Version, two
 #	   recipients: each delivery is multipart/alternative (one
 #	   MIME-Version header), the text part as sent, the HTML twin
@@ -46,11 +47,16 @@
 #	   <cat@example.org.>, <CAT@Example.ORG>, <info@XN--BCHER-KVA.example.>
 #	   and the internal <gina9@corp.example.> get the message as sent, no
 #	   pixel, rows suppressed or internal in their one form without
-#	   token; the tracked recipient beside them gets a copy.
+#	   token; the tracked recipient beside them gets a copy;
 #	10. the reinject smtpd as contrib/postfix/master.cf ships it takes
 #	   mail from the milter's address only: a client on 127.0.0.2 is
 #	   not offered XFORWARD, its XFORWARD is refused, and so is its
-#	   recipient.
+#	   recipient;
+#	11. a replayed copy: a copy delivered with its valid copy header (the
+#	    reinject listener's strip off) is sent again by its recipient on
+#	    the normal port with a new body and "X-Beacon: track": the copy
+#	    header is removed and the message tracked like any other (it used
+#	    to pass untouched).
 #	The milter's log must hold no sanitizer report.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
@@ -185,7 +191,9 @@ grep -q ": temp-failed: re-injection failed, nothing sent: 127.0.0.1:$RPORT: con
 sleep 1
 t_eq 0 "$(pf_sink_count)" "1: deliveries while down"
 t_eq 0 "$(pf_queue_count)" "1: messages queued while down"
-t_eq 0 "$(pg_query "SELECT count(*) FROM beacon.messages")" "1: messages rows while down"
+# the rows are written before any copy would leave; the retry finds the same ones
+t_eq "1|2" "$(pg_query "SELECT count(DISTINCT m.id) || '|' || count(*) FROM beacon.messages m
+	JOIN beacon.recipients r ON r.message = m.id")" "1: rows (messages|recipients) while down"
 # the reinject smtpd of contrib/postfix/master.cf, refusing one address (case 5)
 sed -n '/^127.0.0.1:10026 /,$p' "$BEACON_SRC/contrib/postfix/master.cf" |
 	sed "s/^127.0.0.1:10026 /127.0.0.1:$RPORT /" |
@@ -202,6 +210,8 @@ tb=$(token_in "$(dump_for bob@remote.example)")
 [ ${#ta} = 36 ] && [ ${#tb} = 36 ] && [ "$ta" != "$tb" ] || t_fail "1: tokens '$ta' '$tb'"
 t_eq "tracked|$ta tracked|$tb" "$(row ann@remote.example) $(row bob@remote.example)" \
 	"1: after the retry each recipient has its own token"
+t_eq "1|2" "$(pg_query "SELECT count(DISTINCT m.id) || '|' || count(*) FROM beacon.messages m
+	JOIN beacon.recipients r ON r.message = m.id")" "1: the retry wrote no second set of rows"
 
 # --- 2. five recipients: 2 To, 1 Cc, 2 Bcc
 five="ann2@remote.example bob2@remote.example carl@remote.example dora@remote.example erin@remote.example"
@@ -238,12 +248,10 @@ for a in $five; do
 		{ diff "$T_DIR/h.ann2@remote.example" "$T_DIR/h.$a" >&2; t_fail "2: $a's headers differ"; }
 done
 t_ok "2: every copy keeps the original's headers"
-headers_of "$(dump_for ann2@remote.example)" | grep -q '^X-Beacon-Copy:' && t_fail "2: copy header on the original"
-for a in bob2 carl dora erin; do
-	headers_of "$(dump_for $a@remote.example)" | grep -q "^X-Beacon-Copy: [0-9a-f-]\{36\}; [A-Za-z0-9_-]\{15\}\$" ||
-		t_fail "2: no copy header delivered to $a"
+for a in $five; do
+	headers_of "$(dump_for "$a")" | grep -qi '^X-Beacon-Copy:' && t_fail "2: copy header delivered to $a"
 done
-t_ok "2: the copies carry the copy header, the original does not"
+t_ok "2: the reinject listener's cleanup removed the copy header (none delivered)"
 t_eq 1 "$(pg_query "SELECT count(DISTINCT r.message) FROM beacon.recipients r
 	JOIN beacon.messages m ON m.id = r.message WHERE m.message_id = 'five-2@sender.example'")" \
 	"2: one messages row for the five"
@@ -354,6 +362,8 @@ t_eq 2 "$(grep -c "postfix/reinject/smtpd.*: client=localhost\[127.0.0.1\], orig
 
 # --- 7. a reinject listener that runs the milter too: it passes its own copies
 sed -i "s#^  -o smtpd_milters=\$#  -o smtpd_milters=unix:$MDIR/milter.sock#" "$PF_CONF/master.cf"
+sed -i 's#^  -o { header_checks = regexp:.*#  -o header_checks=#' "$PF_CONF/master.cf"
+grep -q '^  -o header_checks=$' "$PF_CONF/master.cf" || t_fail "7: header strip not found in master.cf"
 pf_reload
 sleep 0.5
 message "$T_DIR/in7.eml" loop-7 "l1@remote.example, l2@remote.example, l3@remote.example" ""
@@ -462,6 +472,34 @@ grep -qx 'no xforward' "$T_DIR/reinject9.out" || { cat "$T_DIR/reinject9.out" >&
 grep -q '^XFORWARD 5' "$T_DIR/reinject9.out" || { cat "$T_DIR/reinject9.out" >&2; t_fail "10: XFORWARD from 127.0.0.2 accepted"; }
 grep -q '^RCPT 5' "$T_DIR/reinject9.out" || { cat "$T_DIR/reinject9.out" >&2; t_fail "10: a recipient from 127.0.0.2 accepted"; }
 t_ok "10: reinject smtpd: 127.0.0.2 gets no XFORWARD and no recipient ($(tr '\n' ' ' <"$T_DIR/reinject9.out"))"
+
+# --- 11. a copy sent again by its recipient, on the normal port, with a new body and a tag
+sed -i "s#^  -o smtpd_milters=unix:$MDIR/milter.sock\$#  -o smtpd_milters=#" "$PF_CONF/master.cf"
+pf_reload
+sleep 0.5
+message "$T_DIR/in10.eml" replay-10 "v1@remote.example, v2@remote.example" ""
+submit "$T_DIR/in10.eml" v1@remote.example,v2@remote.example || t_fail "11: refused"
+deliveries 2
+pf_sink_message "$(dump_for v2@remote.example)" >"$T_DIR/copy10.eml"
+grep -q "^X-Beacon-Copy: [0-9a-f-]\{36\}; [A-Za-z0-9_-]\{15\}\$" "$T_DIR/copy10.eml" ||
+	t_fail "11: the copy was not delivered with its copy header"
+{
+	sed '/^$/q' "$T_DIR/copy10.eml" | awk '/^[^ \t]/ { rcvd = /^Received:/ } !rcvd && !/^$/'
+	printf 'X-Beacon: track\n\n'
+	printf '<html><body><p>Changed</p><a href="https://evil.example/phish">pay</a></body></html>\n'
+} >"$T_DIR/replay10.eml"
+submit "$T_DIR/replay10.eml" v2@remote.example || t_fail "11: replay refused"
+deliveries 1
+d=$(dump_for v2@remote.example)
+headers_of "$d" | grep -qi '^X-Beacon-Copy:' && t_fail "11: the replayed copy header was delivered"
+tok=$(token_in "$d" || true)
+[ ${#tok} = 36 ] || { pf_sink_message "$d" >&2; t_fail "11: the replayed copy passed untracked"; }
+pf_sink_message "$d" | grep -q "evil.example/phish\"" &&
+	t_fail "11: the replayed link went out as it was"
+t_eq "tracked|$tok" "$(row v2@remote.example)" "11: the replay is a new tracked message for v2"
+grep -q ": X-Beacon-Copy header not from the reinject listener: removed, treated as a new message" "$MLOG" ||
+	t_fail "11: no log line for the replayed copy header"
+t_ok "11: a replayed copy header is removed and the message processed as any other"
 
 # --- the milter ends cleanly, without sanitizer reports
 t_kill_pid "$MPID" TERM 15

@@ -14,6 +14,21 @@
 #	delivery (the milter wrote them, Postfix never got its reply).  A
 #	new milter started over the socket the killed one left behind
 #	tracks mail again.
+#
+#	Then the split, with milter_default_action = tempfail (as contrib/
+#	tells Postfix for per_recipient = split) and a reinject smtpd:
+#	KILLS times a message to two recipients is submitted, the milter
+#	stops itself right after the copy for the second recipient is queued
+#	and remembered (BEACON_TEST_STOP_AFTER_COPY), before the original is
+#	answered, and is SIGKILLed there; the client sees 451, the milter is
+#	restarted and the client sends the same message again, which is
+#	accepted.  Every recipient gets exactly one delivery, every delivered
+#	token has exactly one recipient row and every row's token was
+#	delivered.  The widest gap between a copy's final dot and its id
+#	being synced to the copy log (the window in which a kill still sends
+#	a copy twice) is printed.  Last, a message carrying 30,000
+#	X-Beacon-Copy headers to two recipients is accepted at once, no
+#	header edited, and each recipient gets it exactly once.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
 . "$BEACON_SRC/tests/lib/pg.sh"
@@ -82,5 +97,95 @@ bc_sink_scan | awk '$1 ~ /^r/' >"$T_DIR/scan.r"
 t_eq 0 "$(awk '$2 == "-"' "$T_DIR/scan.r" | wc -l)" "after the restart: messages untracked"
 t_eq 10 "$(pg_query "SELECT count(*) FROM beacon.recipients WHERE address LIKE 'r%'")" \
 	"after the restart: recipient rows"
+t_kill_pid "$BC_MPID" TERM 15
+bc_no_sanitizer "$BC_MLOG"
+
+# --- the split: killed after a copy left, before the original was answered
+KILLS=10
+RPORT=$(t_free_port)
+printf '%s\n' "127.0.0.1:$RPORT inet n - n - - smtpd" "  -o syslog_name=postfix/reinject" \
+	"  -o smtpd_milters=" "  -o non_smtpd_milters=" "  -o content_filter=" >>"$PF_CONF/master.cf"
+sed -i 's/^milter_default_action = .*/milter_default_action = tempfail/' "$PF_CONF/main.cf"
+pf_reload
+t_wait_port "$RPORT" 10 || t_fail "reinject smtpd not listening on $RPORT"
+bc_milter_config 'statement_timeout = 1000' '[milter]' "reinject = inet:$RPORT@127.0.0.1"
+export BEACON_TEST_STOP_AFTER_COPY=1
+BC_MILTER_ARGS=-d
+
+# split_msg I - a tagged HTML message to k<I>a and k<I>b
+split_msg() {
+	printf 'From: sender@sender.example\nTo: k%sa@remote.example, k%sb@remote.example\n' "$1" "$1"
+	printf 'Subject: kill %s\nMessage-ID: <kill-%s@sender.example>\nX-Beacon: track\n' "$1" "$1"
+	printf 'Date: Sat, 05 Dec 2026 10:00:00 +0000\n'	# else the MTA adds a new one per try
+	printf 'MIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n'
+	printf '<html><body><p>Kill %s</p><a href="https://shop.example/k">k</a></body></html>\n' "$1"
+}
+# split_send I - submit message I; swaks' status
+split_send() {
+	swaks --server "127.0.0.1:$PF_SMTP_PORT" --from sender@sender.example \
+		--to "k$1a@remote.example,k$1b@remote.example" --data "@$T_DIR/kill.$1" \
+		--silent 2 >"$T_DIR/kill.$1.out" 2>&1
+}
+base=$(pf_sink_count)
+started=$SECONDS
+bc_milter_start
+for i in $(seq 1 "$KILLS"); do
+	split_msg "$i" >"$T_DIR/kill.$i"
+	split_send "$i" &
+	client=$!
+	t_wait_until "[ \"\$(awk '{ print \$3 }' /proc/$BC_MPID/stat 2>/dev/null)\" = T ]" 20 ||
+		{ tail -n 20 "$BC_MLOG" >&2; t_fail "kill $i: the milter did not stop after the copy"; }
+	bc_milter_kill
+	if wait "$client"; then
+		t_fail "kill $i: accepted although the milter died before answering"
+	fi
+	grep -q "<\*\* *451" "$T_DIR/kill.$i.out" || { cat "$T_DIR/kill.$i.out" >&2; t_fail "kill $i: no 451"; }
+	bc_milter_start
+	split_send "$i" || { cat "$T_DIR/kill.$i.out" >&2; t_fail "kill $i: the retry was refused"; }
+done
+t_ok "$KILLS times killed after the copy left: the client got 451, its retry 250 ($((SECONDS - started)) s)"
+pf_wait_delivered $((base + 2 * KILLS)) 30 || t_fail "split: $(($(pf_sink_count) - base)) of $((2 * KILLS)) delivered"
+sleep 1		# a second delivery would show now
+bc_sink_scan | awk '$1 ~ /^k[0-9]+[ab]@/' | sort >"$T_DIR/scan.k"
+t_eq "$((2 * KILLS))" "$(wc -l <"$T_DIR/scan.k")" "split: deliveries"
+t_eq "$((2 * KILLS))" "$(cut -d' ' -f1 "$T_DIR/scan.k" | sort -u | wc -l)" \
+	"split: recipients delivered (each exactly once)"
+t_eq 0 "$(awk '$2 == "-"' "$T_DIR/scan.k" | wc -l)" "split: deliveries without a token"
+pg_query "SELECT address || ' ' || coalesce(token, '-') FROM beacon.recipients
+	WHERE address ~ '^k[0-9]+[ab]@'" | sort >"$T_DIR/db.k"
+awk '{ print $1, $2 }' "$T_DIR/scan.k" >"$T_DIR/want.k"
+diff "$T_DIR/want.k" "$T_DIR/db.k" >&2 ||
+	t_fail "split: the rows are not exactly one per delivered token"
+t_ok "split: one row per delivered token, no row for a token never delivered"
+t_eq 0 "$(pf_queue_count)" "split: messages left in the queue"
+sed -n 's/.*: copy [0-9]* remembered \([0-9]*\) us after its final dot.*/\1/p' "$BC_MLOG" |
+	sort -n >"$T_DIR/window"
+[ "$(wc -l <"$T_DIR/window")" = "$KILLS" ] || t_fail "split: not $KILLS copy windows measured"
+t_ok "split: window between a copy's final dot and its id on disk: median $(sed -n "$((KILLS / 2))p" "$T_DIR/window") us, widest $(tail -n 1 "$T_DIR/window") us"
+bc_no_sanitizer "$BC_MLOG"
+
+# --- 30,000 forged copy headers: accepted once, nothing edited, one delivery each
+unset BEACON_TEST_STOP_AFTER_COPY
+bc_milter_kill
+bc_milter_start
+python3 - "$PF_SMTP_PORT" <<'PY' || t_fail "the message with 30,000 copy headers was not accepted"
+import smtplib, sys
+hdrs = ''.join('X-Beacon-Copy: 0b5c1d1e-9a6f-4f4e-8c38-0d0f4a4d2c11; AAAAAAAAAAAAAA%d\r\n' % i
+               for i in range(30000))
+msg = ('From: evil@sender.example\r\nTo: h1@remote.example, h2@remote.example\r\n'
+       'Subject: headers\r\nMessage-ID: <headers@sender.example>\r\nX-Beacon: track\r\n' + hdrs +
+       'MIME-Version: 1.0\r\nContent-Type: text/html\r\n\r\n<html><body>hi</body></html>\r\n')
+s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=60)
+s.sendmail('evil@sender.example', ['h1@remote.example', 'h2@remote.example'], msg)
+s.quit()
+PY
+pf_wait_delivered $((base + 2 * KILLS + 1)) 30 || t_fail "headers: not delivered"
+sleep 1
+t_eq "h1@remote.example h2@remote.example" \
+	"$(for f in $(pf_sink_files); do pf_sink_rcpts "$f"; done | grep '^h[12]@' | sort | tr '\n' ' ' | sed 's/ $//')" \
+	"headers: each recipient delivered exactly once"
+grep -q ": untouched: more than 20 tag and copy headers" "$BC_MLOG" ||
+	t_fail "headers: no log line for the message passed untouched"
+grep -qi "panic\|too many reverse jump" "$PF_LOG" && t_fail "headers: Postfix's cleanup failed"
 t_kill_pid "$BC_MPID" TERM 15
 bc_no_sanitizer "$BC_MLOG"

@@ -22,6 +22,7 @@
 #			connect_timeout 2; LINEs are appended verbatim (a line
 #			"[section]" starts that section again).
 #	bc_milter_start	start $BEACON_BUILD/beacon-milter -f on $BC_MCONF
+#			(and $BC_MILTER_ARGS, e.g. -d)
 #			(BC_MPID, log $BC_MLOG appended), wait for its
 #			"listening on" line and the socket; stopped at exit.
 #	bc_milter_kill	SIGKILL the milter and reap it.
@@ -106,7 +107,8 @@ bc_milter_start() {
 	# a socket a killed milter left behind is the new one's to replace:
 	# wait for the new "listening" line, not for the file
 	seen=$(grep -c ': listening on ' "$BC_MLOG" 2>/dev/null || true)
-	"$milter" -f -c "$BC_MCONF" >>"$BC_MLOG" 2>&1 &
+	# shellcheck disable=SC2086 # BC_MILTER_ARGS: words
+	"$milter" -f -c "$BC_MCONF" ${BC_MILTER_ARGS:-} >>"$BC_MLOG" 2>&1 &
 	BC_MPID=$!
 	t_on_exit "t_kill_pid $BC_MPID TERM 15"
 	if ! t_wait_until "[ \$(grep -c ': listening on ' '$BC_MLOG') -gt ${seen:-0} ] ||

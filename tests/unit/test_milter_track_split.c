@@ -197,6 +197,13 @@ static void test_split_all(void **state)
 			fail_msg("copy %d: token used twice", i);
 		/* through the milter again: recognised, only its header removed */
 		back = from_text(t->text, addr);
+		/* from any connection but the reinject listener it is no copy: header removed */
+		track_message(&env, back->msg, NULL, &o2);
+		assert_int_equal(o2.verdict, TRACK_UNTOUCHED);
+		assert_string_equal(o2.reason, "no tag");
+		assert_int_equal(o2.remove_copy, 1);
+		track_out_clear(&o2);
+		back->msg->via_reinject = 1;
 		track_message(&env, back->msg, NULL, &o2);
 		assert_int_equal(o2.verdict, TRACK_COPY);
 		assert_string_equal(o2.msg_uuid, out.msg_uuid);
@@ -209,6 +216,7 @@ static void test_split_all(void **state)
 		conn_free(back);
 		/* the same header for another recipient is forged: a normal (untagged) message */
 		back = from_text(t->text, "z@x.example");
+		back->msg->via_reinject = 1;
 		track_message(&env, back->msg, NULL, &o2);
 		assert_int_equal(o2.verdict, TRACK_UNTOUCHED);
 		assert_string_equal(o2.reason, "no tag");
@@ -222,6 +230,52 @@ static void test_split_all(void **state)
 	assert_int_equal(g_hash_table_size(tokens), 5);
 	track_out_clear(&out);
 	g_hash_table_destroy(tokens);
+	conn_free(cc);
+	fake_stop(f);
+}
+
+/* test_split_retry - the same message again (a retry after a crash or a temp-fail): the same
+ * message id and tokens; a copy in the copy log is not sent again and its recipient leaves
+ * the original as before; a copy not yet sent is sent */
+static void test_split_retry(void **state)
+{
+	char *dir = g_dir_make_tmp("beacon-split-XXXXXX", NULL), *cmd, err[256];
+	struct smtp_fake *f = fake_start("");
+	struct conn_ctx *cc = build("a@x.example,b@x.example,c@x.example", HDRS, HTML);
+	struct milter_env saved = env;
+	struct track_out out, again;
+	char *s;
+	(void)state;
+
+	env.copies = copylog_open(dir, err, sizeof(err));
+	assert_non_null(env.copies);
+	f->refuse_nth = 2;	/* c's copy is refused the first time */
+	run(cc, f, 1, NULL, &out);
+	assert_int_equal(out.copies, 1);
+	assert_int_equal(fake_count(f), 1);
+	f->refuse_nth = 0;
+	run(cc, f, 1, NULL, &again);
+	assert_int_equal(again.verdict, TRACK_REWRITTEN);
+	assert_string_equal(again.msg_uuid, out.msg_uuid);
+	assert_int_equal(again.copies, 2);
+	assert_int_equal(again.resent, 1);
+	assert_string_equal(again.mode, "split: 2 copies, 1 sent before");
+	/* only c's copy went out this time; b and c leave the original */
+	assert_int_equal(fake_count(f), 2);
+	s = delrcpts(&again);
+	assert_string_equal(s, "<b@x.example>,<c@x.example>");
+	g_free(s);
+	/* the original is rewritten for a with the same token both times */
+	assert_int_equal(out.body->len, again.body->len);
+	assert_memory_equal(out.body->data, again.body->data, out.body->len);
+	track_out_clear(&out);
+	track_out_clear(&again);
+	copylog_close(env.copies);
+	env = saved;
+	cmd = g_strdup_printf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	g_free(cmd);
+	g_free(dir);
 	conn_free(cc);
 	fake_stop(f);
 }
@@ -426,21 +480,17 @@ static void test_forged_tagged(void **state)
 	char *hdrs = g_strdup_printf("X-Beacon-Copy: %s\n%s", v, HDRS);
 	struct conn_ctx *cc = build("a@x.example", hdrs, HTML);
 	struct track_out out;
-	struct split_edit *e;
 	int forged;
 	(void)state;
 
+	cc->msg->via_reinject = 1;
 	assert_null(split_copy_check(keys, "X-Beacon", cc->msg, &forged));
 	assert_int_equal(forged, 1);
 	run(cc, NULL, 1, NULL, &out);
 	assert_int_equal(out.verdict, TRACK_REWRITTEN);
 	assert_string_equal(out.mode, "tracked");
-	assert_non_null(out.edits);
-	assert_int_equal(out.edits->len, 1);
-	e = g_ptr_array_index(out.edits, 0);
-	assert_string_equal(e->name, "X-Beacon-Copy");
-	assert_int_equal(e->index, 1);
-	assert_null(e->value);
+	assert_null(out.edits);
+	assert_int_equal(out.remove_copy, 1);
 	track_out_clear(&out);
 	conn_free(cc);
 	g_free(hdrs);
@@ -519,8 +569,8 @@ static void test_plain_to_html(void **state)
 	fake_stop(f);
 }
 
-/* test_split_db_down - the database and the copies: rows lost rather than copies sent twice;
- * once the database is known down, accept and tempfail apply before any copy */
+/* test_split_db_down - the database and the copies: the rows are written (or spooled) before
+ * any copy leaves; when they cannot be, the policy applies and no copy leaves */
 static void test_split_db_down(void **state)
 {
 	char *dir = g_dir_make_tmp("beacon-split-XXXXXX", NULL), *cmd, err[256];
@@ -540,22 +590,23 @@ static void test_split_db_down(void **state)
 		cfg.milter.on_db_error = mode;
 		denv.store = store_new(&cfg, err, sizeof(err));
 		assert_non_null(denv.store);
-		/* believed up: the copy goes, then the write fails */
+		/* believed up: the write fails first; a copy goes only once the rows are spooled */
 		free(cfg.milter.reinject);
 		cfg.milter.reinject = strdup(f->spec);
 		track_message(&denv, cc->msg, NULL, &out);
-		assert_int_equal(out.verdict, TRACK_REWRITTEN);
-		assert_int_equal(out.copies, 1);
-		assert_int_equal(fake_count(f), before + 1);
 		if (mode == CFG_DBERR_SPOOL) {
-			/* spooled: the original goes out tracked */
+			assert_int_equal(out.verdict, TRACK_REWRITTEN);
 			assert_int_equal(out.spooled, 1);
+			assert_int_equal(out.copies, 1);
 			assert_non_null(out.body);
+			assert_int_equal(fake_count(f), before + 1);
 		} else {
-			/* the rows are lost, the original goes out untracked; no second copy ever */
-			assert_null(out.body);
-			assert_int_equal(out.remove_tag, 1);
-			assert_non_null(out.delrcpts);
+			/* the rows are lost: no copy leaves, the policy decides */
+			assert_int_equal(out.verdict,
+					 mode == CFG_DBERR_ACCEPT ? TRACK_UNTOUCHED : TRACK_TEMPFAIL);
+			assert_int_equal(out.copies, 0);
+			assert_int_equal(fake_count(f), before);
+			before--;	/* no copy left: one fewer than the counts below */
 		}
 		track_out_clear(&out);
 		/* known down now */
@@ -684,6 +735,7 @@ int main(void)
 		cmocka_unit_test(test_plain_to_html),
 		cmocka_unit_test(test_split_db_down),
 		cmocka_unit_test(test_copy_header),
+		cmocka_unit_test(test_split_retry),
 	};
 	static char *internal[] = { "corp.example", NULL };
 	uint8_t key[TOKEN_KEY_LEN];
@@ -698,7 +750,7 @@ int main(void)
 	keys = token_keys_new();
 	memset(key, 9, sizeof(key));
 	token_keys_add(keys, 4, key);
-	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, NULL };
+	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, NULL, NULL };
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	cfg.milter.internal_domains = (struct cfg_list){ NULL, 0 };
 	cfg_free(&cfg);
