@@ -68,8 +68,10 @@
 	X(pixelsrv, batch_size, INT, "1000", "events per COPY batch") \
 	X(pixelsrv, batch_interval, INT, "200", "milliseconds between writer flushes") \
 	X(pixelsrv, connection_limit, INT, "10000", "concurrent HTTP connections") \
-	X(pixelsrv, per_ip_connection_limit, INT, "0", "concurrent connections per client address (0: no limit)") \
-	X(pixelsrv, connection_timeout, DUR, "15", "idle HTTP connection timeout, seconds")
+	X(pixelsrv, per_ip_connection_limit, INT, "64", "concurrent connections per client address (0: no limit)") \
+	X(pixelsrv, connection_timeout, DUR, "15", "idle HTTP connection timeout, seconds") \
+	X(pixelsrv, header_timeout, DUR, "10", "seconds a client has to send a whole request head (0: no limit)") \
+	X(pixelsrv, metrics_listen, STR, "", "host:port serving /metrics and /healthz (empty: /metrics nowhere)")
 
 #define CFG_DATABASE_KEYS(X) \
 	X(database, conninfo, STR, "dbname=beacon", "libpq connection string") \

@@ -45,6 +45,7 @@ enum metrics_counter {
 	METRICS_EVENTS_LOST,		/* could not even be spooled */
 	METRICS_DB_ERRORS,		/* failed connects and statements */
 	METRICS_TOKENS_INVALID,		/* forged or mangled tokens and click URLs */
+	METRICS_HEADER_TIMEOUTS,	/* connections closed for a slow request head */
 	METRICS_COUNTER_N
 };
 
