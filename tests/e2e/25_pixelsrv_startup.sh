@@ -5,7 +5,11 @@
 # DESCRIPTION
 #	Two listen addresses (127.0.0.1 and [::1]) with built-in TLS from a
 #	root-only key: both answer over HTTPS after the server dropped to
-#	`user`, and each stores its own client address.  A missing GeoIP
+#	`user`, and each stores its own client address.  TLS 1.0 and 1.1,
+#	static-RSA, DHE and CBC suites are refused (openssl s_client); TLS
+#	1.2 with ECDHE and AES-GCM or ChaCha20, and TLS 1.3, are accepted.
+#	A tls_key that group or others may read (0644, 0640) is refused at
+#	start (78).  A missing GeoIP
 #	City database is a start-up warning and empty places, not a crash.
 #	Bad configurations exit with sysexits codes and a message naming the
 #	problem: unknown key (78), an address that cannot be bound (71), a
@@ -52,6 +56,23 @@ t_eq 200 "$(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$PX_PORT/
 t_eq 200 "$(curl -sk -o /dev/null -w '%{http_code}' "https://[::1]:$port6/o/$tok6.gif")" \
 	"HTTPS on [::1]"
 t_eq 43 "$(curl -sk "https://[::1]:$port6/p.gif" | wc -c | tr -d ' ')" "GIF over TLS"
+# tls WANT ARGS - an openssl handshake with ARGS is WANT (ok: completed, refused: not)
+tls() {
+	local want=$1 got=refused out
+	shift
+	out=$(openssl s_client -connect "127.0.0.1:$PX_PORT" -servername localhost "$@" \
+		</dev/null 2>&1) && grep -q ', Cipher is [A-Z]' <<<"$out" && got=ok
+	t_eq "$want" "$got" "TLS handshake $*"
+}
+tls refused -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'
+tls refused -tls1 -cipher 'DEFAULT:@SECLEVEL=0'
+tls refused -tls1_2 -cipher 'AES128-SHA:@SECLEVEL=0'
+tls refused -tls1_2 -cipher 'AES128-GCM-SHA256:AES256-GCM-SHA384'
+tls refused -tls1_2 -cipher 'ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA'
+tls refused -tls1_2 -cipher 'DHE-RSA-AES128-GCM-SHA256'
+tls ok -tls1_2 -cipher 'ECDHE-RSA-AES128-GCM-SHA256'
+tls ok -tls1_2 -cipher 'ECDHE-RSA-CHACHA20-POLY1305'
+tls ok -tls1_3
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PX_PORT/p.gif" || true)
 [ "$code" != 200 ] || t_fail "plain HTTP answered on the TLS port"
 px_wait_rows 2 10 || t_fail "TLS opens not stored"
@@ -65,7 +86,8 @@ if [ "$(id -u)" = 0 ]; then
 fi
 # a second server on the same spool_dir is refused
 other=$(t_free_port)
-sed -e "s/^listen = .*/listen = 127.0.0.1:$other/" -e '/^tls_/d' "$T_DIR/beacon.conf" >"$T_DIR/bad.conf"
+sed -e "s/^listen = .*/listen = 127.0.0.1:$other/" -e '/^tls_/d' -e '/^metrics_listen/d' \
+	"$T_DIR/beacon.conf" >"$T_DIR/bad.conf"
 expect_fail 71 "in use by another process"
 t_eq "$PX_PID" "$(cat "$T_DIR/pixelsrv.pid")" "the refused server left the pid file alone"
 px_stop
@@ -85,6 +107,12 @@ cp "$PX_SECRET" "$T_DIR/open-secret"
 chmod 644 "$T_DIR/open-secret"
 sed "s|^secret_file = .*|secret_file = $T_DIR/open-secret|" "$T_DIR/beacon.conf" >"$T_DIR/bad.conf"
 expect_fail 78 "group or others"
+cp "$T_DIR/key.pem" "$T_DIR/open-key.pem"
+chmod 644 "$T_DIR/open-key.pem"
+sed "s|^tls_key = .*|tls_key = $T_DIR/open-key.pem|" "$T_DIR/beacon.conf" >"$T_DIR/bad.conf"
+expect_fail 78 "tls_key: $T_DIR/open-key.pem: private key is accessible by group or others (mode 0644)"
+chmod 640 "$T_DIR/open-key.pem"
+expect_fail 78 "tls_key: .*(mode 0640); run: chmod 600"
 sed "s|^trusted_proxies = .*|trusted_proxies = 10.0.0.0/33|" "$T_DIR/beacon.conf" >"$T_DIR/bad.conf"
 expect_fail 78 "trusted_proxies"
 if [ "$(id -u)" = 0 ]; then
