@@ -238,6 +238,10 @@ static void http_limits(struct http *h, const struct beacon_cfg *cfg)
 	}
 	h->per_ip_limit = cfg->pixelsrv.per_ip_connection_limit > 0 ?
 	    (unsigned)cfg->pixelsrv.per_ip_connection_limit : 0;
+	if (h->per_ip_limit && cfg->pixelsrv.trusted_proxies.n)
+		log_warnx("per_ip_connection_limit %u also holds each proxy in trusted_proxies to "
+		    "%u connections; behind a proxy set it to 0 and limit clients at the proxy",
+		    h->per_ip_limit, h->per_ip_limit);
 	h->conn_timeout = cfg->pixelsrv.connection_timeout > 0 ?
 	    (unsigned)cfg->pixelsrv.connection_timeout : 15;
 	h->head_timeout = cfg->pixelsrv.header_timeout > 0 ?
