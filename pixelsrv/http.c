@@ -13,6 +13,17 @@
  *	time (in *req, as a number: no allocation) and the answer is queued
  *	on the second.  Methods other than GET and HEAD are refused on the
  *	first call, before any body is read.
+ *
+ *	libmicrohttpd's idle timeout restarts with every byte, so a client
+ *	trickling its headers would hold a connection for ever.  Each
+ *	connection on a public listener gets a small record when it is
+ *	accepted (the one allocation per connection, freed when it closes)
+ *	holding when its request head began; the first call of the handler
+ *	clears it, the end of a request restarts it, and a thread shuts
+ *	down every connection still reading its head after header_timeout.
+ *
+ *	/metrics is answered only by the daemon on metrics_listen, which
+ *	serves nothing else but /healthz.
  */
 #define _GNU_SOURCE	/* asprintf */
 #include <errno.h>
