@@ -32,9 +32,11 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T_DIR/key.pem" -out "$T_DIR/
 chmod 600 "$T_DIR/key.pem"
 
 # expect_fail STATUS PATTERN - bad.conf makes the server exit with STATUS, saying PATTERN
+# (a server that starts instead is stopped after 20 s: status 124)
 expect_fail() {
 	local want=$1 pattern=$2 rc=0
-	"$BEACON_BUILD/beacon-pixelsrv" -f -c "$T_DIR/bad.conf" >"$T_DIR/bad.log" 2>&1 || rc=$?
+	timeout -k 5 20 "$BEACON_BUILD/beacon-pixelsrv" -f -c "$T_DIR/bad.conf" >"$T_DIR/bad.log" 2>&1 ||
+		rc=$?
 	t_eq "$want" "$rc" "exit status ($pattern)"
 	grep -q -- "$pattern" "$T_DIR/bad.log" || {
 		cat "$T_DIR/bad.log" >&2
