@@ -9,7 +9,8 @@
 #	static-RSA, DHE and CBC suites are refused (openssl s_client); TLS
 #	1.2 with ECDHE and AES-GCM or ChaCha20, and TLS 1.3, are accepted.
 #	A tls_key that group or others may read (0644, 0640) is refused at
-#	start (78).  A missing GeoIP
+#	start (78).  Under an open-file limit of 600 the default
+#	connection_limit is lowered to fit, with a log line.  A missing GeoIP
 #	City database is a start-up warning and empty places, not a crash.
 #	Bad configurations exit with sysexits codes and a message naming the
 #	problem: unknown key (78), an address that cannot be bound (71), a
@@ -97,6 +98,16 @@ px_stop
 # -n: check and print the configuration
 out=$("$BEACON_BUILD/beacon-pixelsrv" -n -c "$T_DIR/beacon.conf") || t_fail "-n failed"
 grep -q "^batch_size" <<<"$out" || grep -q "batch_size" <<<"$out" || t_fail "-n printed no keys"
+
+# an open-file limit too small for connection_limit (10000 by default): lowered to fit
+# (600 - 272 reserved, over the two listen addresses), and the log says so
+(ulimit -n 600 && exec timeout -k 5 3 "$BEACON_BUILD/beacon-pixelsrv" -f -c "$T_DIR/beacon.conf") \
+	>"$T_DIR/small.log" 2>&1 || true
+grep -q 'connection_limit 10000 lowered to 164: the open-file limit is 600' "$T_DIR/small.log" || {
+	cat "$T_DIR/small.log" >&2
+	t_fail "no line saying connection_limit was lowered to the open-file limit"
+}
+t_ok "connection_limit lowered to the open-file limit, and logged"
 
 # start-up failures: status and message
 sed 's/^threads = 1/thread = 1/' "$T_DIR/beacon.conf" >"$T_DIR/bad.conf"
