@@ -45,7 +45,7 @@ VERSION   := 0.1.0
 
 # pkg-config modules per program (lib/ is linked into all three), and the
 # Debian package that ships each module's .pc file
-LIB_PKGS      := libpq libsodium inih
+LIB_PKGS      := libpq libsodium inih libidn2
 MILTER_PKGS   := $(LIB_PKGS) gmime-3.0 milter
 PIXELSRV_PKGS := $(LIB_PKGS) libmicrohttpd libmaxminddb yaml-0.1 libpcre2-8
 CTL_PKGS      := $(LIB_PKGS)
@@ -53,6 +53,7 @@ ALL_PKGS      := $(sort $(MILTER_PKGS) $(PIXELSRV_PKGS) $(CTL_PKGS))
 TEST_PKGS     := $(ALL_PKGS) cmocka
 deb_of.libpq         := libpq-dev
 deb_of.libsodium     := libsodium-dev
+deb_of.libidn2       := libidn2-dev
 deb_of.inih          := libinih-dev
 deb_of.gmime-3.0     := libgmime-3.0-dev
 deb_of.milter        := libmilter-dev

@@ -8,13 +8,16 @@
  *	beaconctl suppress list [ADDRESS|@DOMAIN] [--csv | --json]
  *
  * DESCRIPTION
- *	Edits beacon.suppressions.  Patterns are stored lower-cased (by the
- *	server's lower(), so non-ASCII letters too): 'user@example.org' for
- *	one address, '@example.org' for a whole domain.  add on a pattern
+ *	Edits beacon.suppressions.  Patterns are stored in the one form
+ *	beacon-milter compares (address.h: no angle brackets or trailing
+ *	dot, lower case, quotes only where needed, IDN domains as A-labels):
+ *	'user@example.org' for one address, '@example.org' for a whole
+ *	domain, whatever spelling was given.  add on a pattern
  *	already there keeps it (and replaces its reason when --reason is
  *	given).  del of a pattern that is not there is EX_DATAERR.  list
  *	shows every pattern, or with an argument the patterns that suppress
- *	it (the address itself and its domain).
+ *	it (the address itself and its domain).  del and list also find a
+ *	row written before patterns had one form, by its old spelling.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -24,25 +27,28 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "address.h"
 #include "ctl.h"
 #include "output.h"
 
-/* suppress_pattern_check - NULL if PATTERN is 'local@domain' or '@domain', else why not */
-static const char *suppress_pattern_check(const char *p)
+/* suppress_pattern_norm - PATTERN ('local@domain' or '@domain') in its one form into OUT
+ * (address.h); NULL, or why it has none */
+static const char *suppress_pattern_norm(const char *p, char *out, size_t outlen)
 {
-	const char *at = strrchr(p, '@');
+	const char *why = NULL, *dom;
 
 	if (strlen(p) > 320)
 		return "longer than 320 characters";
 	for (const unsigned char *s = (const unsigned char *)p; *s; s++)
-		if (*s <= ' ' || *s == 0x7f || *s == '<' || *s == '>' || *s == ',')
-			return "blanks, controls, <, > and , are not allowed";
-	if (!at)
+		if (*s < ' ' || *s == 0x7f || *s == ',')
+			return "controls and , are not allowed";
+	if (!strchr(p, '@'))
 		return "expected user@domain or @domain";
-	if (!at[1] || strchr(at + 1, '.') == NULL || at[1] == '.')
-		return "the domain after @ is missing or has no dot";
-	if (strchr(p, '@') != at)
-		return "more than one @";
+	if (address_norm_pattern(p, out, outlen, &why) < 0)
+		return why;
+	dom = out[0] == '@' ? out + 1 : address_domain(out);
+	if (!dom || !strchr(dom, '.'))
+		return "the domain after @ has no dot";
 	return NULL;
 }
 
@@ -66,34 +72,45 @@ static int suppress_add(struct ctl *c, const char *pattern, const char *reason)
 	return 0;
 }
 
-/* suppress_del - delete PATTERN; EX_DATAERR if it was not there */
-static int suppress_del(struct ctl *c, const char *pattern)
+/* suppress_del - delete PATTERN (in its one form, or as a row written before there was
+ * one, RAW lower-cased); EX_DATAERR if it was not there */
+static int suppress_del(struct ctl *c, const char *pattern, const char *raw)
 {
+	const char *params[2] = { pattern, raw };
 	PGresult *res = ctl_exec(c, "suppress del",
 				 "DELETE FROM beacon.suppressions WHERE pattern = lower($1) "
-				 "RETURNING pattern", 1, &pattern);
+				 "OR pattern = lower($2) RETURNING pattern", 2, params);
 	int found = PQntuples(res) > 0;
 
-	if (found)
-		printf("removed %s\n", PQgetvalue(res, 0, 0));
+	for (int i = 0; i < PQntuples(res); i++)
+		printf("removed %s\n", PQgetvalue(res, i, 0));
 	PQclear(res);
 	if (!found)
 		ctl_die(c, EX_DATAERR, "'%s' is not in the suppression list", pattern);
 	return 0;
 }
 
-/* suppress_list - every pattern, or those that match PATTERN */
-static int suppress_list(struct ctl *c, const char *pattern, enum out_format fmt)
+/* suppress_list - every pattern, or those that match PATTERN (in its one form; RAW: as
+ * given, for rows written before there was one) */
+static int suppress_list(struct ctl *c, const char *pattern, const char *raw,
+			 enum out_format fmt)
 {
+	char domain[ADDRESS_SIZE + 1];
+	const char *params[3] = { pattern, NULL, raw }, *dom = address_domain(pattern);
 	struct out_table t;
 	PGresult *res;
 	int rc;
 
+	if (pattern && pattern[0] != '@' && dom) {
+		snprintf(domain, sizeof(domain), "@%s", dom);
+		params[1] = domain;
+	}
 	res = ctl_exec(c, "suppress list",
 		       "SELECT pattern, reason, to_char(added_at, 'YYYY-MM-DD HH24:MI:SS') "
 		       "AS added_at FROM beacon.suppressions WHERE $1::text IS NULL "
-		       "OR pattern = lower($1) OR pattern = regexp_replace(lower($1), '^.*@', '@') "
-		       "ORDER BY pattern", 1, &pattern);
+		       "OR pattern = lower($1) OR pattern = lower($2) OR pattern = lower($3) "
+		       "OR pattern = regexp_replace(lower($3), '^.*@', '@') "
+		       "ORDER BY pattern", 3, params);
 	if (out_from_pg(&t, res) < 0) {
 		PQclear(res);
 		ctl_die(c, EX_OSERR, "out of memory");
@@ -114,7 +131,8 @@ int ctl_suppress(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	enum out_format fmt = OUT_TABLE;
-	const char *reason = NULL, *verb, *pattern = NULL, *why;
+	const char *reason = NULL, *verb, *pattern = NULL, *raw = NULL, *why;
+	char key[ADDRESS_SIZE];
 	int ch, nfmt = 0;
 
 	optind = 0;
@@ -137,8 +155,12 @@ int ctl_suppress(struct ctl *c, int argc, char **argv)
 		ctl_usage_error(c, "unknown action '%s' (add, del or list)", verb);
 	if (strcmp(verb, "list") != 0 && !pattern)
 		ctl_usage_error(c, "%s needs an ADDRESS or @DOMAIN", verb);
-	if (pattern && (why = suppress_pattern_check(pattern)) != NULL)
+	if (pattern && (why = suppress_pattern_norm(pattern, key, sizeof(key))) != NULL)
 		ctl_usage_error(c, "'%s': %s", pattern, why);
+	if (pattern) {
+		raw = pattern;
+		pattern = key;
+	}
 	if (reason && strcmp(verb, "add") != 0)
 		ctl_usage_error(c, "--reason goes with add");
 	if (nfmt && strcmp(verb, "list") != 0)
@@ -150,6 +172,6 @@ int ctl_suppress(struct ctl *c, int argc, char **argv)
 	if (strcmp(verb, "add") == 0)
 		return suppress_add(c, pattern, reason);
 	if (strcmp(verb, "del") == 0)
-		return suppress_del(c, pattern);
-	return suppress_list(c, pattern, fmt);
+		return suppress_del(c, pattern, raw);
+	return suppress_list(c, pattern, raw, fmt);
 }

@@ -46,7 +46,9 @@
 	X(milter, attachment_min_size, SIZE, "1m", "smallest attachment turned into a link") \
 	X(milter, attachment_ttl, DUR, "30d", "how long download links work") \
 	X(milter, attachment_dir, STR, "/var/lib/beacon/attachments", "where linked attachments are stored") \
-	X(milter, db_pool_size, INT, "4", "database connections kept by the milter")
+	X(milter, db_pool_size, INT, "4", "database connections kept by the milter") \
+	X(milter, db_conninfo, STR, "", "libpq connection string of the milter (empty: [database] conninfo)") \
+	X(milter, db_password_file, STR, "", "the milter's password file (empty: [database] password_file)")
 
 #define CFG_PIXELSRV_KEYS(X) \
 	X(pixelsrv, listen, ADDRS, "127.0.0.1:8080", "addresses to listen on: host:port, [v6]:port, *:port") \
@@ -67,11 +69,17 @@
 	X(pixelsrv, queue_size, INT, "65536", "events held in memory before spilling to the spool") \
 	X(pixelsrv, batch_size, INT, "1000", "events per COPY batch") \
 	X(pixelsrv, batch_interval, INT, "200", "milliseconds between writer flushes") \
+	X(pixelsrv, spool_max_bytes, SIZE, "1g", "cap of each event spool file; events past it are dropped and counted") \
+	X(pixelsrv, repeat_window, DUR, "60", "repeats of an event within this are counted, not stored (0: off)") \
+	X(pixelsrv, token_event_limit, INT, "100", "events stored per token per repeat_window (0: no cap)") \
+	X(pixelsrv, rejected_retention, DUR, "7d", "rejected.spool and *.bad files unchanged this long are removed (0: kept)") \
 	X(pixelsrv, connection_limit, INT, "10000", "concurrent HTTP connections") \
 	X(pixelsrv, per_ip_connection_limit, INT, "64", "concurrent connections per client address (0: no limit)") \
 	X(pixelsrv, connection_timeout, DUR, "15", "idle HTTP connection timeout, seconds") \
 	X(pixelsrv, header_timeout, DUR, "10", "seconds a client has to send a whole request head (0: no limit)") \
-	X(pixelsrv, metrics_listen, STR, "", "host:port serving /metrics and /healthz (empty: /metrics nowhere)")
+	X(pixelsrv, metrics_listen, STR, "", "host:port serving /metrics and /healthz (empty: /metrics nowhere)") \
+	X(pixelsrv, db_conninfo, STR, "", "libpq connection string of pixelsrv (empty: [database] conninfo)") \
+	X(pixelsrv, db_password_file, STR, "", "pixelsrv's password file (empty: [database] password_file)")
 
 #define CFG_DATABASE_KEYS(X) \
 	X(database, conninfo, STR, "dbname=beacon", "libpq connection string") \

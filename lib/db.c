@@ -42,6 +42,36 @@ int db_read_password(const char *path, char *buf, size_t len, char *err, size_t 
 	return 0;
 }
 
+static enum db_program db_program;	/* set once by db_use() */
+
+/* db_use - the program this process is: its own connection keys win */
+void db_use(enum db_program p)
+{
+	db_program = p;
+}
+
+/* db_pick - the program's value of a key when set, else the [database] one */
+static const char *db_pick(const char *milter, const char *pixelsrv, const char *database)
+{
+	const char *own = db_program == DB_MILTER ? milter :
+			  db_program == DB_PIXELSRV ? pixelsrv : NULL;
+
+	return own && *own ? own : database;
+}
+
+/* db_conninfo - the connection string this program uses */
+static const char *db_conninfo(const struct beacon_cfg *cfg)
+{
+	return db_pick(cfg->milter.db_conninfo, cfg->pixelsrv.db_conninfo, cfg->database.conninfo);
+}
+
+/* db_password_file - the password file this program uses (NULL or empty: none) */
+static const char *db_password_file(const struct beacon_cfg *cfg)
+{
+	return db_pick(cfg->milter.db_password_file, cfg->pixelsrv.db_password_file,
+		       cfg->database.password_file);
+}
+
 static pthread_mutex_t db_pw_lock = PTHREAD_MUTEX_INITIALIZER;
 static char db_pw[512];		/* the password file's line, read once */
 static int db_pw_loaded;	/* db_pw holds it */
@@ -49,13 +79,14 @@ static int db_pw_loaded;	/* db_pw holds it */
 /* db_password_preload - read password_file now (before dropping privileges) */
 int db_password_preload(const struct beacon_cfg *cfg, char *err, size_t errlen)
 {
+	const char *path = db_password_file(cfg);
 	int rc = 0;
 
-	if (!cfg->database.password_file || !*cfg->database.password_file)
+	if (!path || !*path)
 		return 0;
 	pthread_mutex_lock(&db_pw_lock);
 	if (!db_pw_loaded) {
-		rc = db_read_password(cfg->database.password_file, db_pw, sizeof(db_pw), err, errlen);
+		rc = db_read_password(path, db_pw, sizeof(db_pw), err, errlen);
 		db_pw_loaded = rc == 0;
 	}
 	pthread_mutex_unlock(&db_pw_lock);
@@ -79,7 +110,7 @@ PGconn *db_connect(const struct beacon_cfg *cfg, const char *app, char *err, siz
 		 cfg->database.connect_timeout > 0 ? cfg->database.connect_timeout : 5);
 	snprintf(options, sizeof(options), "-c statement_timeout=%ld",
 		 cfg->database.statement_timeout);
-	keys[n] = "dbname"; vals[n++] = cfg->database.conninfo;
+	keys[n] = "dbname"; vals[n++] = db_conninfo(cfg);
 	keys[n] = "connect_timeout"; vals[n++] = timeout;
 	keys[n] = "options"; vals[n++] = options;
 	keys[n] = "application_name"; vals[n++] = app;

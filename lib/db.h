@@ -50,6 +50,15 @@ enum db_fault {
 	DB_TIMEOUT,	/* no answer before the deadline: drop the session, do not wait again */
 };
 
+/* db_program - whose [section] db_conninfo and db_password_file apply */
+enum db_program {
+	DB_ANY,		/* [database] conninfo and password_file only */
+	DB_MILTER,	/* [milter] db_conninfo, db_password_file when set */
+	DB_PIXELSRV,	/* [pixelsrv] db_conninfo, db_password_file when set */
+};
+
+/* db_use - the program this process is, before the configuration is read */
+void db_use(enum db_program p);
 /* db_connect - open a session named APP; NULL with a message in ERR (host named) */
 PGconn *db_connect(const struct beacon_cfg *cfg, const char *app, char *err, size_t errlen);
 /* db_password_preload - read password_file once, before privileges are dropped;

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -25,6 +26,9 @@ struct spool {
 	char *path;		/* DIR/NAME.spool */
 	char *replay;		/* DIR/NAME.replay */
 	char *offpath;		/* DIR/NAME.replay.off */
+	unsigned long long max;	/* cap of NAME.spool in bytes, 0: none */
+	unsigned long long refused;	/* appends refused by the cap, ever */
+	unsigned long long episode;	/* ... in the current episode (logged at its end) */
 };
 
 static const uint8_t spool_key[crypto_shorthash_KEYBYTES] = "beacon-spool-v1";
@@ -107,6 +111,16 @@ int spool_append(struct spool *sp, uint8_t type, const void *data, size_t len, i
 	pthread_mutex_lock(&sp->lock);
 	if (fstat(sp->fd, &st) < 0) {
 		pthread_mutex_unlock(&sp->lock);
+		return -1;
+	}
+	if (sp->max && (unsigned long long)st.st_size + sizeof(hdr) + len > sp->max) {
+		/* the cap: refuse the whole record, log once per episode */
+		if (sp->episode++ == 0)
+			log_warnx("spool %s reached its cap of %llu bytes: records past it are "
+			    "refused and counted until it is replayed", sp->path, sp->max);
+		sp->refused++;
+		pthread_mutex_unlock(&sp->lock);
+		errno = EFBIG;
 		return -1;
 	}
 	n = writev(sp->fd, iov, 2);
@@ -287,6 +301,10 @@ long spool_replay_batch(struct spool *sp, spool_fn fn, spool_flush_fn flush, siz
 			fdatasync(sp->fd);
 			close(sp->fd);
 			sp->fd = nfd;
+			if (sp->episode)
+				log_warnx("spool %s is below its cap again: %llu records were "
+				    "refused while it was full", sp->path, sp->episode);
+			sp->episode = 0;
 			unlink(sp->offpath);
 			pthread_mutex_unlock(&sp->lock);
 		}
@@ -339,6 +357,60 @@ long spool_replay_batch(struct spool *sp, spool_fn fn, spool_flush_fn flush, siz
 		unlink(sp->offpath);
 	}
 	return total;
+}
+
+/* spool_set_max - set the cap */
+void spool_set_max(struct spool *sp, unsigned long long max)
+{
+	pthread_mutex_lock(&sp->lock);
+	sp->max = max;
+	pthread_mutex_unlock(&sp->lock);
+}
+
+/* spool_refused - the cap's refusals so far */
+unsigned long long spool_refused(struct spool *sp)
+{
+	unsigned long long n;
+
+	pthread_mutex_lock(&sp->lock);
+	n = sp->refused;
+	pthread_mutex_unlock(&sp->lock);
+	return n;
+}
+
+/* spool_expire - remove old kept-aside files (and an old NAME.spool when WHOLE) */
+int spool_expire(struct spool *sp, long max_age, int whole)
+{
+	char bad[4096];
+	struct stat st;
+	time_t limit = time(NULL) - max_age;
+	int n = 0;
+
+	if (max_age <= 0)
+		return 0;
+	snprintf(bad, sizeof(bad), "%s.bad", sp->replay);
+	if (lstat(bad, &st) == 0 && st.st_mtime < limit) {
+		if (unlink(bad) == 0) {
+			log_info("spool %s: removed, older than %ld s", bad, max_age);
+			n++;
+		} else {
+			log_warn("spool %s: cannot remove", bad);
+		}
+	}
+	if (!whole)
+		return n;
+	pthread_mutex_lock(&sp->lock);
+	if (fstat(sp->fd, &st) == 0 && st.st_size > 0 && st.st_mtime < limit) {
+		if (ftruncate(sp->fd, 0) == 0) {
+			log_info("spool %s: %lld bytes unchanged for more than %ld s removed",
+			    sp->path, (long long)st.st_size, max_age);
+			n++;
+		} else {
+			log_warn("spool %s: cannot empty", sp->path);
+		}
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return n;
 }
 
 /* spool_close - close the file, free the paths */

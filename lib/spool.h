@@ -14,7 +14,16 @@
  * first 8 bytes and the payload, under a fixed key: it detects torn writes,
  * it is not a MAC.  A torn record at the end of a file (a crash during
  * append) is reported and skipped; a bad checksum elsewhere stops the
- * replay of that file so nothing is replayed out of order.
+ * replay of that file so nothing is replayed out of order; the rest of the
+ * file is kept aside as NAME.replay.bad.
+ *
+ * A spool may have a size cap (spool_set_max): an append that would take
+ * NAME.spool past it fails with EFBIG and writes nothing; the first such
+ * refusal of an episode is logged once, and the episode ends (logged with
+ * the number refused) when the file is rotated for replay.  spool_expire()
+ * removes NAME.replay.bad files, and optionally NAME.spool itself, whose
+ * last change is older than a limit: kept-aside records must not keep
+ * personal data forever.
  */
 #ifndef BEACON_SPOOL_H
 #define BEACON_SPOOL_H
@@ -47,6 +56,13 @@ typedef int (*spool_flush_fn)(void *arg);
  * progress is saved after each successful FLUSH.  The number stored, or -1 if FN or FLUSH stopped */
 long spool_replay_batch(struct spool *sp, spool_fn fn, spool_flush_fn flush, size_t every,
 			void *arg);
+/* spool_set_max - cap NAME.spool at MAX bytes (0: no cap); appends past it fail with EFBIG */
+void spool_set_max(struct spool *sp, unsigned long long max);
+/* spool_refused - appends refused by the cap since the spool was opened */
+unsigned long long spool_refused(struct spool *sp);
+/* spool_expire - remove NAME.replay.bad, and NAME.spool too when WHOLE, if unchanged for
+ * MAX_AGE seconds (0: never); the number of files removed or emptied */
+int spool_expire(struct spool *sp, long max_age, int whole);
 /* spool_close - close (records stay on disk) */
 void spool_close(struct spool *sp);
 

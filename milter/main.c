@@ -188,6 +188,7 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int rc;
 
+	db_use(DB_MILTER);
 	beacon_init(argc, argv, &prog, &opts, &cfg);
 	if ((rc = milter_setup(&cfg, &keys, err, sizeof(err))) != 0)
 		log_fatal_status(rc, "%s", err);

@@ -16,6 +16,7 @@
 
 #include <gmime/gmime.h>
 
+#include "address.h"
 #include "mime_rewrite.h"
 #include "tagging.h"
 
@@ -213,8 +214,11 @@ static void mime_add_names(GHashTable *names, InternetAddressList *l)
 		}
 		const char *name = internet_address_get_name(ia);
 		const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+		char key[ADDRESS_SIZE];
 		if (name && *name && addr && *addr)
-			g_hash_table_insert(names, g_ascii_strdown(addr, -1), g_utf8_make_valid(name, -1));
+			g_hash_table_insert(names, address_norm(addr, key, sizeof(key), NULL) == 0 ?
+					    g_strdup(key) : g_ascii_strdown(addr, -1),
+					    g_utf8_make_valid(name, -1));
 	}
 }
 

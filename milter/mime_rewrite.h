@@ -77,7 +77,7 @@ struct mime_doc {
 	GPtrArray *parts;	/* struct mime_html *, in body order */
 	char *subject;		/* decoded Subject (UTF-8), or NULL */
 	char *message_id;	/* Message-ID without <>, or NULL */
-	GHashTable *names;	/* lower-case address -> display name, from To and Cc */
+	GHashTable *names;	/* address in its one form (address.h) -> display name, To and Cc */
 };
 
 /* mime_render - a rewritten body */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "address.h"
 #include "msgctx.h"
 
 /* msg_rcpt_free - GDestroyNotify for a struct msg_rcpt */
@@ -20,6 +21,8 @@ static void msg_rcpt_free(gpointer p)
 	struct msg_rcpt *r = p;
 
 	g_free(r->addr);
+	g_free(r->key);
+	g_free(r->stored);
 	g_strfreev(r->args);
 	g_free(r);
 }
@@ -107,12 +110,22 @@ void msg_reset(struct conn_ctx *c)
 	c->msg = NULL;
 }
 
-/* msg_add_rcpt - one envelope recipient */
+/* msg_add_rcpt - one envelope recipient, as given and in its one form */
 void msg_add_rcpt(struct msg_ctx *m, const char *rcpt, char **args)
 {
 	struct msg_rcpt *r = g_new0(struct msg_rcpt, 1);
+	char key[ADDRESS_SIZE];
 
 	r->addr = msg_strip_angles(rcpt);
+	if (address_norm(r->addr, key, sizeof(key), &r->key_why) == 0) {
+		r->key = g_strdup(key);
+		r->stored = g_strdup(key);
+	} else {
+		r->stored = g_utf8_make_valid(r->addr, -1);
+		for (char *p = r->stored; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+	}
 	r->args = args ? g_strdupv(args) : NULL;
 	g_ptr_array_add(m->rcpts, r);
 }

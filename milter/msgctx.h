@@ -33,7 +33,10 @@
 
 /* msg_rcpt - one envelope recipient */
 struct msg_rcpt {
-	char *addr;		/* address without <>, as the MTA gave it */
+	char *addr;		/* address without <>, as the MTA gave it (delivery uses it) */
+	char *key;		/* its one form (address.h), what rules compare; NULL: it has none */
+	const char *key_why;	/* why it has none (static), or NULL */
+	char *stored;		/* what the recipients row holds: key, else addr as printable UTF-8 */
 	char **args;		/* ESMTP arguments (NOTIFY=, ORCPT=), NULL-terminated */
 };
 

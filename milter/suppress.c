@@ -20,6 +20,7 @@
 #include <glib.h>
 #include <libpq-fe.h>
 
+#include "address.h"
 #include "clock.h"
 #include "db.h"
 #include "log.h"
@@ -44,40 +45,45 @@ struct suppress {
 	pthread_t thread;		/* the refresh thread */
 };
 
-/* suppress_lower - ADDR lower-cased like PostgreSQL's lower() for UTF-8; g_free */
+/* suppress_lower - a pattern without a one form, lower-cased like PostgreSQL's lower(); g_free */
 static char *suppress_lower(const char *addr)
 {
 	return g_utf8_validate(addr, -1, NULL) ? g_utf8_strdown(addr, -1) : g_ascii_strdown(addr, -1);
 }
 
-/* suppress_list_new - a list from patterns */
+/* suppress_list_new - a list from patterns, each in its one form (address.h) */
 struct suppress_list *suppress_list_new(const char *const *patterns, size_t n)
 {
 	struct suppress_list *l = g_new0(struct suppress_list, 1);
+	char key[ADDRESS_SIZE];
 
 	l->refs = 1;
 	l->set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	for (size_t i = 0; i < n; i++)
-		if (patterns[i] && *patterns[i])
+	for (size_t i = 0; i < n; i++) {
+		if (!patterns[i] || !*patterns[i])
+			continue;
+		if (address_norm_pattern(patterns[i], key, sizeof(key), NULL) == 0)
+			g_hash_table_add(l->set, g_strdup(key));
+		else
 			g_hash_table_add(l->set, suppress_lower(patterns[i]));
+	}
 	return l;
 }
 
-/* suppress_list_has - the address itself or "@domain" */
+/* suppress_list_has - the address itself or "@domain", in their one form; an address that
+ * has none cannot be told apart from a suppressed one: yes */
 int suppress_list_has(const struct suppress_list *l, const char *addr)
 {
-	const char *at;
-	char *low;
-	int hit;
+	char key[ADDRESS_SIZE];
 
-	if (!l || !addr || g_hash_table_size(l->set) == 0)
+	if (!l || !addr)
 		return 0;
-	low = suppress_lower(addr);
-	hit = g_hash_table_contains(l->set, low);
-	if (!hit && (at = strrchr(low, '@')) != NULL)
-		hit = g_hash_table_contains(l->set, at);
-	g_free(low);
-	return hit;
+	if (address_norm(addr, key, sizeof(key), NULL) < 0)
+		return 1;
+	if (g_hash_table_size(l->set) == 0)
+		return 0;
+	return g_hash_table_contains(l->set, key) ||
+	       g_hash_table_contains(l->set, strrchr(key, '@'));
 }
 
 /* suppress_list_size - how many patterns */

@@ -12,9 +12,13 @@
  *
  * DESCRIPTION
  *	Recipients on the suppression list (no consent, opted out) get a
- *	message untouched and no token.  The list holds lower-case
- *	addresses ("user@example.org") and domains ("@example.org", that
- *	domain exactly), as beaconctl suppress writes them.
+ *	message untouched and no token.  The list holds addresses
+ *	("user@example.org") and domains ("@example.org", that domain
+ *	exactly), as beaconctl suppress writes them.  Patterns and the
+ *	addresses looked up are compared in their one form (address.h), so
+ *	"<CAT@Example.ORG.>" and "\"cat\"@example.org" are on the list
+ *	when cat@example.org is; an address that has no one form counts as
+ *	suppressed.
  *
  *	Mail never waits for the database here: suppress_get() only takes a
  *	reference to the list in memory.  suppress_start() loads the list
@@ -48,9 +52,9 @@ struct suppress_list *suppress_get(struct suppress *s);
 /* suppress_set - replace the current list with L (the cache takes the reference) */
 void suppress_set(struct suppress *s, struct suppress_list *l);
 
-/* suppress_list_new - a list of N patterns (lower-cased here) */
+/* suppress_list_new - a list of N patterns (normalised here) */
 struct suppress_list *suppress_list_new(const char *const *patterns, size_t n);
-/* suppress_list_has - is ADDR, or its domain, on L? (NULL L: no) */
+/* suppress_list_has - is ADDR, or its domain, on L? (NULL L: no; no one form: yes) */
 int suppress_list_has(const struct suppress_list *l, const char *addr);
 /* suppress_list_size - patterns on L */
 size_t suppress_list_size(const struct suppress_list *l);

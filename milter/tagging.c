@@ -14,6 +14,7 @@
 
 #include <gmime/gmime.h>
 
+#include "address.h"
 #include "log.h"
 #include "tagging.h"
 
@@ -227,61 +228,63 @@ void xbeacon_clear(struct xbeacon *xb)
 	xb->clicks = xb->notify = xb->attachments = -1;
 }
 
-/* tagging_domain - the part after the last '@' of ADDR, or NULL */
-static const char *tagging_domain(const char *addr)
-{
-	const char *at = addr ? strrchr(addr, '@') : NULL;
-	return at && at[1] ? at + 1 : NULL;
-}
-
-/* tagging_rule_matches - does one rule (without '!') match? */
+/* tagging_rule_matches - does one rule (without '!') match the normalised SENDER (or NULL)? */
 static int tagging_rule_matches(const char *rule, const char *sender, const char *sasl)
 {
-	const char *dom = tagging_domain(sender);
+	char key[ADDRESS_SIZE];
+	const char *dom = address_domain(sender);
 
 	if (strncasecmp(rule, "sasl:", 5) == 0)
 		return sasl && *sasl && strcasecmp(rule + 5, sasl) == 0;
 	if (rule[0] == '@')
-		return dom && strcasecmp(rule + 1, dom) == 0;
-	return sender && *sender && strcasecmp(rule, sender) == 0;
+		return dom && address_norm_domain(rule + 1, key, sizeof(key), NULL) == 0 &&
+		       strcmp(key, dom) == 0;
+	return sender && address_norm(rule, key, sizeof(key), NULL) == 0 && strcmp(key, sender) == 0;
 }
 
-/* tagging_sender_rule - exceptions first, then the rules */
+/* tagging_sender_rule - exceptions first, then the rules; addresses in their one form */
 int tagging_sender_rule(const struct cfg_list *rules, const char *sender, const char *sasl_login)
 {
+	char key[ADDRESS_SIZE];
+	const char *k = sender && address_norm(sender, key, sizeof(key), NULL) == 0 ? key : NULL;
 	int hit = 0;
 
 	for (size_t i = 0; rules && i < rules->n; i++) {
 		const char *r = rules->v[i];
 		if (r[0] == '!') {
-			if (tagging_rule_matches(r + 1, sender, sasl_login))
+			if (tagging_rule_matches(r + 1, k, sasl_login))
 				return -1;
-		} else if (!hit && tagging_rule_matches(r, sender, sasl_login)) {
+		} else if (!hit && tagging_rule_matches(r, k, sasl_login)) {
 			hit = 1;
 		}
 	}
 	return hit;
 }
 
-/* tagging_is_internal - exact domain, "@domain", or ".domain" for subdomains */
+/* tagging_is_internal - exact domain, "@domain", or ".domain" for subdomains, in their one
+ * form (address.h) */
 int tagging_is_internal(const struct cfg_list *domains, const char *addr)
 {
-	const char *dom = tagging_domain(addr);
+	char key[ADDRESS_SIZE], d[ADDRESS_SIZE];
+	const char *dom;
 	size_t dl;
 
-	if (!dom)
+	if (!addr || address_norm(addr, key, sizeof(key), NULL) < 0 ||
+	    (dom = address_domain(key)) == NULL)
 		return 0;
 	dl = strlen(dom);
 	for (size_t i = 0; domains && i < domains->n; i++) {
-		const char *d = domains->v[i];
+		const char *p = d;
 		size_t l;
-		if (d[0] == '@')
-			d++;
-		if (d[0] == '.') {
-			l = strlen(d);
-			if (dl > l && strcasecmp(dom + dl - l, d) == 0)
+		if (address_norm_domain(domains->v[i], d, sizeof(d), NULL) < 0)
+			continue;
+		if (p[0] == '@')
+			p++;
+		if (p[0] == '.') {
+			l = strlen(p);
+			if (dl > l && strcmp(dom + dl - l, p) == 0)
 				return 1;
-		} else if (strcasecmp(dom, d) == 0) {
+		} else if (strcmp(dom, p) == 0) {
 			return 1;
 		}
 	}

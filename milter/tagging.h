@@ -26,11 +26,14 @@
  *	it is cut to 200 octets of valid UTF-8.
  *
  *	Sender rules (track_senders) are "user@domain", "@domain" or
- *	"sasl:login", compared without regard to case; a rule starting with
+ *	"sasl:login"; addresses and domains, the rules' and the sender's,
+ *	are compared in their one form (address.h: case, trailing dot,
+ *	quotes, IDNA), logins without regard to case; a rule starting with
  *	"!" is an exception: it stops the other rules from tracking that
  *	sender (an explicit tag header still does).  Internal domains match a
  *	recipient's domain exactly ("example.com", "@example.com") or any of
- *	its subdomains (".example.com").
+ *	its subdomains (".example.com"), both in their one form; an address
+ *	that has none (address_norm refuses it) is not internal.
  */
 #ifndef BEACON_TAGGING_H
 #define BEACON_TAGGING_H

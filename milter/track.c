@@ -183,15 +183,20 @@ static int track_classify(struct track_run *t, struct track_out *out)
 
 		x->r = g_ptr_array_index(t->m->rcpts, i);
 		x->token = -1;
-		low = g_ascii_strdown(x->r->addr, -1);
+		low = g_strdup(x->r->stored);
 		if (!g_hash_table_add(seen, low)) {
 			x->role = ROLE_DUP;
 			continue;
 		}
-		if (tagging_is_internal(&cfg->milter.internal_domains, x->r->addr)) {
+		if (!x->r->key) {	/* no one form: no rule can be checked, never tracked */
+			log_warnx("%s: recipient %u: %s: left untracked, counted as suppressed",
+				  msg_qid(t->m), i + 1, x->r->key_why);
+			x->role = ROLE_SUPPRESSED;
+			out->suppressed++;
+		} else if (tagging_is_internal(&cfg->milter.internal_domains, x->r->key)) {
 			x->role = ROLE_INTERNAL;
 			out->internal++;
-		} else if (suppress_list_has(sl, x->r->addr)) {
+		} else if (suppress_list_has(sl, x->r->key)) {
 			x->role = ROLE_SUPPRESSED;
 			out->suppressed++;
 		} else {
@@ -228,14 +233,12 @@ static void track_rows(struct track_run *t, const char *client_ip, const struct 
 			t->tok[t->rc[i].token].holders++;
 	for (guint i = 0; i < t->nrc; i++) {
 		const struct track_rcpt *x = &t->rc[i];
-		char *low = g_ascii_strdown(x->r->addr, -1);
-		const char *name = g_hash_table_lookup(t->doc->names, low);
+		const char *name = g_hash_table_lookup(t->doc->names, x->r->stored);
 		struct track_token *k;
 
-		g_free(low);
 		if (x->role == ROLE_INTERNAL || x->role == ROLE_SUPPRESSED) {
 			record_uuid(uuid);
-			record_add_rcpt(rec, uuid, x->r->addr,
+			record_add_rcpt(rec, uuid, x->r->stored,
 					x->role == ROLE_INTERNAL ? "internal" : "suppressed", 0, "", name);
 			continue;
 		}
@@ -247,7 +250,7 @@ static void track_rows(struct track_run *t, const char *client_ip, const struct 
 		else
 			record_uuid(uuid);
 		k->named = 1;
-		record_add_rcpt(rec, uuid, x->r->addr, k->holders == 1 ? "tracked" : "shared",
+		record_add_rcpt(rec, uuid, x->r->stored, k->holders == 1 ? "tracked" : "shared",
 				token_keys_current(t->env->keys), k->str, name);
 	}
 	record_set(&rec->queue_id, t->m->queue_id);

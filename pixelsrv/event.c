@@ -5,7 +5,7 @@
  * DESCRIPTION
  *	See event.h.  The encoding (version 1, little-endian):
  *
- *	    0 version (1)   1 kind   2 family (0/4/6)   3 reserved (0)
+ *	    0 version (1)   1 kind   2 family (0/4/6)   3 flags (EVENT_F_*)
  *	    4 link_n (4)    8 attachment_id (4)   12 at_us (8, signed)
  *	   20 rid (16)     36 addr (16)   52 ua_len (2)   54 ua (ua_len)
  *
@@ -19,11 +19,15 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "event.h"
 
 #define EVENT_VERSION 1
+
+/* the context event_encode() cuts addresses with (event_cut_start), NULL: it does not */
+static const struct event_ctx *_Atomic event_cut_ctx;
 
 /* event_put32 - store V little-endian at P */
 static void event_put32(uint8_t *p, uint32_t v)
@@ -86,6 +90,42 @@ void event_set_ua(struct event_raw *ev, const char *ua)
 	ev->ua_len = (uint16_t)n;
 }
 
+/* event_cut_start - remember the request path's anonymize setting and address sets */
+void event_cut_start(const struct event_ctx *ctx)
+{
+	atomic_store(&event_cut_ctx, ctx && ctx->anonymize ? ctx : NULL);
+}
+
+/* event_cut_addr - keep the /24 of an IPv4 (or IPv4-mapped) address, the /48 of an IPv6 one */
+void event_cut_addr(uint8_t family, uint8_t addr[16])
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (family == 4)
+		memset(addr + 3, 0, 13);
+	else if (family == 6 && memcmp(addr, mapped, 12) == 0)
+		addr[15] = 0;
+	else if (family == 6)
+		memset(addr + 6, 0, 10);
+}
+
+/* event_cut - with anonymize_ip: the flags of the full address, then cut it in BUF's copy */
+static uint8_t event_cut(const struct event_raw *ev, uint8_t addr[16])
+{
+	const struct event_ctx *ctx = atomic_load_explicit(&event_cut_ctx, memory_order_relaxed);
+	struct sockaddr_storage ss;
+	uint8_t flags = EVENT_F_CUT;
+
+	if (!ctx || event_get_addr(ev, &ss) < 0)
+		return 0;
+	if (ctx->internal && cidr_set_match(ctx->internal, (const struct sockaddr *)&ss))
+		flags |= EVENT_F_INTERNAL;
+	if (ctx->relay && relay_match(ctx->relay, (const struct sockaddr *)&ss))
+		flags |= EVENT_F_PREFETCH;
+	event_cut_addr(ev->family, addr);
+	return flags;
+}
+
 /* event_encode - the version 1 layout */
 size_t event_encode(const struct event_raw *ev, uint8_t *buf)
 {
@@ -95,13 +135,13 @@ size_t event_encode(const struct event_raw *ev, uint8_t *buf)
 	buf[0] = EVENT_VERSION;
 	buf[1] = ev->kind;
 	buf[2] = ev->family;
-	buf[3] = 0;
 	event_put32(buf + 4, ev->link_n);
 	event_put32(buf + 8, ev->attachment_id);
 	event_put32(buf + 12, (uint32_t)at);
 	event_put32(buf + 16, (uint32_t)(at >> 32));
 	memcpy(buf + 20, ev->rid, TOKEN_RID_LEN);
 	memcpy(buf + 36, ev->addr, 16);
+	buf[3] = event_cut(ev, buf + 36);	/* before the record reaches any file */
 	buf[52] = (uint8_t)ua_len;
 	buf[53] = (uint8_t)(ua_len >> 8);
 	memcpy(buf + EVENT_HDR_LEN, ev->ua, ua_len);
@@ -122,6 +162,7 @@ int event_decode(const uint8_t *buf, size_t len, struct event_raw *ev)
 		return -1;
 	ev->kind = buf[1];
 	ev->family = buf[2];
+	ev->flags = buf[3] & (EVENT_F_CUT | EVENT_F_INTERNAL | EVENT_F_PREFETCH);
 	ev->link_n = event_get32(buf + 4);
 	ev->attachment_id = event_get32(buf + 8);
 	ev->at_us = (int64_t)((uint64_t)event_get32(buf + 12) |
@@ -147,7 +188,7 @@ void event_enrich(const struct event_ctx *ctx, const struct event_raw *ev,
 	row->cls = EVENT_HUMAN;
 	if (event_get_addr(ev, &ss) == 0) {
 		sa = (const struct sockaddr *)&ss;
-		if (ctx->anonymize) {
+		if (ctx->anonymize || (ev->flags & EVENT_F_CUT)) {
 			if (cidr_anonymize(sa, row->ip, sizeof(row->ip)) < 0)
 				row->ip[0] = '\0';
 		} else {
@@ -160,7 +201,15 @@ void event_enrich(const struct event_ctx *ctx, const struct event_raw *ev,
 	if (ctx->ua)
 		ua_parse(ctx->ua, ua, &row->ua);
 
-	if (sa && ctx->internal && cidr_set_match(ctx->internal, sa))
+	if (ev->flags & EVENT_F_CUT) {
+		/* the address was cut on the request path, which matched the full one */
+		if (ev->flags & EVENT_F_INTERNAL)
+			row->cls = EVENT_INTERNAL;
+		else if (row->ua.proxy)
+			row->cls = EVENT_PROXY;
+		else if (ev->flags & EVENT_F_PREFETCH)
+			row->cls = EVENT_PREFETCH;	/* re stays NULL: see below */
+	} else if (sa && ctx->internal && cidr_set_match(ctx->internal, sa))
 		row->cls = EVENT_INTERNAL;
 	else if (row->ua.proxy)
 		row->cls = EVENT_PROXY;
@@ -171,6 +220,11 @@ void event_enrich(const struct event_ctx *ctx, const struct event_raw *ev,
 		geo_lookup(ctx->geo, sa, &row->geo);
 	if (row->cls == EVENT_PROXY) {
 		/* the proxy's place is not the reader's: never a false city */
+		row->geo.country[0] = row->geo.region[0] = row->geo.city[0] = '\0';
+		row->geo.has_location = 0;
+	} else if (row->cls == EVENT_PREFETCH && !re) {
+		/* a cut address may sit in another relay range than the full one did:
+		 * no place rather than a false one */
 		row->geo.country[0] = row->geo.region[0] = row->geo.city[0] = '\0';
 		row->geo.has_location = 0;
 	} else if (row->cls == EVENT_PREFETCH) {

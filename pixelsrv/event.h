@@ -16,6 +16,19 @@
  *	fixed little-endian layout (version 1) so a spool written by one run
  *	is read by the next.
  *
+ *	With anonymize_ip, the full address never reaches a file: once
+ *	event_cut_start() has been called, event_encode() cuts the address
+ *	to its /24 (IPv4) or /48 (IPv6) before writing the record, so the
+ *	queue file, the spools, rejected.spool and their .bad leftovers hold
+ *	only the cut address.  What the writer would have needed the full
+ *	address for is decided there and kept in the record's flags (two
+ *	binary searches, no allocation): whether internal_networks or
+ *	apple_relay_ranges hold the full address.  The writer then classifies
+ *	from the flags and looks up the GeoIP place of the cut address; a
+ *	prefetch event keeps no place then (the cut address may fall in
+ *	another relay range than the full one did: no place rather than a
+ *	false one).
+ *
  *	The writer thread turns a raw event into a row (struct event_row):
  *	the class (internal for internal_networks, proxy for a known image
  *	proxy, prefetch for an Apple Private Relay egress address, human
@@ -58,6 +71,11 @@ enum event_kind {
 	EVENT_DOWNLOAD = 3,	/* fetched an attachment */
 };
 
+/* event_raw.flags: the address was cut before it was queued, and what the full one matched */
+#define EVENT_F_CUT 0x01	/* addr is the /24 or /48, not the client's address */
+#define EVENT_F_INTERNAL 0x02	/* internal_networks held the full address */
+#define EVENT_F_PREFETCH 0x04	/* apple_relay_ranges held the full address */
+
 /* event_class - who was behind the request (beacon.events.class) */
 enum event_class {
 	EVENT_HUMAN,		/* the recipient's own client */
@@ -73,6 +91,7 @@ struct event_raw {
 	int64_t at_us;			/* wall clock, microseconds since the epoch */
 	uint8_t kind;			/* enum event_kind */
 	uint8_t family;			/* 4, 6, or 0 when the address is unknown */
+	uint8_t flags;			/* EVENT_F_*: set by event_encode, read by event_decode */
 	uint16_t ua_len;		/* bytes of ua used */
 	uint32_t link_n;		/* clicks: link number */
 	uint32_t attachment_id;		/* downloads: attachment id */
@@ -105,6 +124,10 @@ void event_set_addr(struct event_raw *ev, const struct sockaddr *sa);
 int event_get_addr(const struct event_raw *ev, struct sockaddr_storage *ss);
 /* event_set_ua - copy at most EVENT_UA_MAX bytes of UA (may be NULL) */
 void event_set_ua(struct event_raw *ev, const char *ua);
+/* event_cut_start - from now on event_encode() cuts addresses when CTX->anonymize (CTX kept) */
+void event_cut_start(const struct event_ctx *ctx);
+/* event_cut_addr - cut the address bytes ADDR of FAMILY (4, 6) to /24 or /48 in place */
+void event_cut_addr(uint8_t family, uint8_t addr[16]);
 /* event_encode - EV into BUF (EVENT_REC_MAX bytes); the length */
 size_t event_encode(const struct event_raw *ev, uint8_t *buf);
 /* event_decode - BUF[0..LEN) into EV; 0, or -1 if it is not an event record */

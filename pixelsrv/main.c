@@ -188,6 +188,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	int rc, sig;
 
+	db_use(DB_PIXELSRV);
 	beacon_init(argc, argv, &prog, &opts, &cfg);
 	/* what may need root: keys, rules, databases, password file, sockets, TLS files */
 	if ((rc = check_load(&cfg, &r, err, sizeof(err))) != 0)

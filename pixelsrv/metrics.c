@@ -165,6 +165,16 @@ size_t metrics_render(char *buf, size_t size, const struct metrics_gauges *g)
 	    "Events the database refused, kept in rejected.spool.", METRICS_EVENTS_REJECTED);
 	metrics_counter_line(&o, "beacon_pixelsrv_events_lost_total",
 	    "Events that could not be queued, written or spooled.", METRICS_EVENTS_LOST);
+	metrics_counter_line(&o, "beacon_pixelsrv_events_repeated_total",
+	    "Repeats of a stored event within repeat_window: counted, not stored.",
+	    METRICS_EVENTS_REPEATED);
+	metrics_counter_line(&o, "beacon_pixelsrv_events_over_token_limit_total",
+	    "Events past token_event_limit in a window: counted, not stored.",
+	    METRICS_EVENTS_OVER_LIMIT);
+	metrics_counter_line(&o, "beacon_pixelsrv_limit_evictions_total",
+	    "Live repeat-table entries evicted for new keys.", METRICS_LIMIT_EVICTIONS);
+	metrics_counter_line(&o, "beacon_pixelsrv_events_dropped_total",
+	    "Events refused because a spool reached spool_max_bytes.", METRICS_EVENTS_DROPPED);
 	metrics_counter_line(&o, "beacon_pixelsrv_db_errors_total",
 	    "Failed database connections and statements.", METRICS_DB_ERRORS);
 	metrics_counter_line(&o, "beacon_pixelsrv_invalid_tokens_total",

@@ -45,6 +45,10 @@ enum metrics_counter {
 	METRICS_EVENTS_LOST,		/* could not even be spooled */
 	METRICS_DB_ERRORS,		/* failed connects and statements */
 	METRICS_TOKENS_INVALID,		/* forged or mangled tokens and click URLs */
+	METRICS_EVENTS_REPEATED,	/* repeats within repeat_window: counted, not stored */
+	METRICS_EVENTS_OVER_LIMIT,	/* past token_event_limit: counted, not stored */
+	METRICS_LIMIT_EVICTIONS,	/* repeat-table entries evicted while live */
+	METRICS_EVENTS_DROPPED,		/* refused by spool_max_bytes */
 	METRICS_HEADER_TIMEOUTS,	/* connections closed for a slow request head */
 	METRICS_COUNTER_N
 };

@@ -37,6 +37,7 @@
 
 #include "clock.h"
 #include "db.h"
+#include "limit.h"
 #include "log.h"
 #include "metrics.h"
 #include "writer.h"
@@ -84,7 +85,22 @@ struct writer {
 	int check_refused;		/* the existence check was refused (logged once) */
 	uint64_t replayed;		/* events replayed since the spool was last empty */
 	uint64_t replayed_mark;		/* METRICS_EVENTS_REPLAYED when last looked at */
+	struct limit *limit;		/* repeat_window and token_event_limit */
+	long long next_sweep;		/* clock_now_ms() of the next limit_sweep() */
+	long long next_expire;		/* clock_now_ms() of the next rejected_retention pass */
 };
+
+/* wr_not_spooled - count an event a spool did not take: dropped at the cap (the spool logs
+ * that once per episode), lost otherwise (the caller logs); 1 when it was the cap */
+static int wr_not_spooled(int err)
+{
+	if (err == EFBIG) {
+		metrics_add(METRICS_EVENTS_DROPPED, 1);
+		return 1;
+	}
+	metrics_add(METRICS_EVENTS_LOST, 1);
+	return 0;
+}
 
 /* writer_spool_record - append one event record to a spool */
 int writer_spool_record(struct spool *sp, const uint8_t *rec, size_t len)
@@ -96,7 +112,8 @@ int writer_spool_record(struct spool *sp, const uint8_t *rec, size_t len)
 		metrics_add(METRICS_EVENTS_SPOOLED, 1);
 		return 0;
 	}
-	metrics_add(METRICS_EVENTS_LOST, 1);
+	if (wr_not_spooled(sp ? errno : 0))
+		return -1;
 	now = clock_now_ms();
 	prev = atomic_load(&last_log);
 	if (now - prev >= 1000 && atomic_compare_exchange_strong(&last_log, &prev, now))
@@ -282,7 +299,8 @@ static int wr_isolate(struct writer *w, const struct wr_item *items, size_t n, s
 			snprintf(uuid, sizeof(uuid), "?");
 		if (!w->c.rejected ||
 		    spool_append(w->c.rejected, EVENT_SPOOL_TYPE, it->rec, it->len, 1) < 0) {
-			metrics_add(METRICS_EVENTS_LOST, 1);
+			if (wr_not_spooled(w->c.rejected ? errno : 0))
+				continue;
 			log_warn("event of token %s refused by the database and lost: "
 			    "cannot append to rejected.spool", uuid);
 		} else {
@@ -301,8 +319,8 @@ static void wr_spool_items(struct writer *w, const struct wr_item *items, size_t
 		if (i < unsure) {
 			if (spool_append(w->c.spool, EVENT_SPOOL_UNSURE, items[i].rec, items[i].len, 0) == 0)
 				metrics_add(METRICS_EVENTS_SPOOLED, 1);
-			else
-				writer_spool_record(NULL, items[i].rec, items[i].len);	/* counts it lost */
+			else if (!wr_not_spooled(errno))
+				log_warn("event lost: cannot append to the spool");
 		} else {
 			writer_spool_record(w->c.spool, items[i].rec, items[i].len);
 		}
@@ -445,6 +463,39 @@ static int wr_add(void *arg, const uint8_t *rec, size_t len)
 	return 0;
 }
 
+/* wr_add_live - queue_fn: a live event joins the batch unless it is a counted repeat */
+static int wr_add_live(void *arg, const uint8_t *rec, size_t len)
+{
+	struct writer *w = arg;
+	struct event_raw ev;
+
+	if (event_decode(rec, len, &ev) == 0 && !limit_check(w->limit, &ev))
+		return 0;	/* counted in the metrics, logged when its episode ends */
+	return wr_add(arg, rec, len);
+}
+
+/* wr_housekeeping - log ended repeat episodes each second; expire kept-aside files */
+static void wr_housekeeping(struct writer *w)
+{
+	const struct beacon_cfg *cfg = w->c.cfg;
+	long long now = clock_now_ms();
+	long ret = cfg->pixelsrv.rejected_retention;
+
+	if (now >= w->next_sweep) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		limit_sweep(w->limit, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+		w->next_sweep = now + 1000;
+	}
+	if (ret > 0 && now >= w->next_expire) {
+		spool_expire(w->c.spool, ret, 0);
+		if (w->c.rejected)
+			spool_expire(w->c.rejected, ret, 1);
+		/* often enough that nothing outlives the limit by more than half of it */
+		w->next_expire = now + (ret / 2 < 1 ? 1 : ret / 2 > 3600 ? 3600 : ret / 2) * 1000LL;
+	}
+}
+
 /* wr_replay_add - spool_fn: add a spooled event to the replay batch */
 static int wr_replay_add(void *arg, uint8_t type, const void *data, size_t len)
 {
@@ -528,6 +579,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		int stopping = atomic_load(&w->stop);
 		if (!stopping) {
+			wr_housekeeping(w);
 			wr_connect(w);
 			if (w->conn)
 				wr_replay(w);
@@ -536,7 +588,7 @@ static void *writer_main(void *arg)
 			queue_wait(q, w->batch_size < want ? w->batch_size : want, w->interval_ms);
 		}
 		w->nitems = 0;
-		size_t taken = queue_peek(q, w->batch_size, wr_add, w);
+		size_t taken = queue_peek(q, w->batch_size, wr_add_live, w);
 		if (taken == 0 && queue_depth(q) == 0) {
 			if (stopping)
 				break;
@@ -582,12 +634,20 @@ struct writer *writer_start(const struct writer_conf *conf, PGconn *conn, char *
 	/* the first replay batch of a run may be one a crashed run stored without
 	 * saving its progress: check it */
 	w->check_next = 1;
+	/* what reaches a file is cut from now on (anonymize_ip), and capped */
+	event_cut_start(conf->ctx);
+	spool_set_max(conf->spool, (unsigned long long)cfg->pixelsrv.spool_max_bytes);
+	if (conf->rejected)
+		spool_set_max(conf->rejected, (unsigned long long)cfg->pixelsrv.spool_max_bytes);
+	w->limit = limit_new(cfg->pixelsrv.repeat_window, cfg->pixelsrv.token_event_limit < 0 ? 0 :
+	    (unsigned)cfg->pixelsrv.token_event_limit);
 	/* room for typical rows; wr_format() grows it for long ones */
 	w->cap = (w->batch_size > 4096 ? 4096 : w->batch_size) * 1024 + EVENT_COPY_MAX;
 	w->items = calloc(w->batch_size, sizeof(*w->items));
 	w->buf = malloc(w->cap);
-	if (!w->items || !w->buf) {
+	if (!w->items || !w->buf || !w->limit) {
 		snprintf(err, errlen, "out of memory for a batch of %zu events", w->batch_size);
+		limit_free(w->limit);
 		free(w->items);
 		free(w->buf);
 		free(w);
@@ -603,6 +663,7 @@ struct writer *writer_start(const struct writer_conf *conf, PGconn *conn, char *
 		snprintf(err, errlen, "cannot start the writer thread: %s", strerror(errno));
 		if (w->conn)
 			PQfinish(w->conn);
+		limit_free(w->limit);
 		free(w->items);
 		free(w->buf);
 		free(w);
@@ -621,6 +682,7 @@ void writer_stop(struct writer *w)
 	pthread_join(w->thread, NULL);
 	if (w->conn)
 		PQfinish(w->conn);
+	limit_free(w->limit);
 	free(w->items);
 	free(w->buf);
 	free(w);

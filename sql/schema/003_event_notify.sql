@@ -26,6 +26,7 @@
 --	   "link_n": null, "class": "human", "country": "DE",
 --	   "city": "Berlin", "client": "Thunderbird"}
 --	Within one statement the notifications go out in order of "at".
+--	005_roles.sql replaces events_notify: the payload holds ids only.
 
 -- Tokens of the messages whose events are announced.
 CREATE TABLE IF NOT EXISTS beacon.notify_tokens (

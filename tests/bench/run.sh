@@ -92,7 +92,7 @@ b_need() {
 
 # b_build - the no-op filter and the two drivers, against this build's archives
 b_build() {
-	local pkgs="gmime-3.0 milter libpq libmaxminddb libmicrohttpd libsodium inih yaml-0.1 libpcre2-8"
+	local pkgs="gmime-3.0 milter libpq libmaxminddb libmicrohttpd libsodium inih libidn2 yaml-0.1 libpcre2-8"
 	local cflags="-std=gnu11 -O2 -g -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes"
 	local a
 	mkdir -p "$B_BIN"

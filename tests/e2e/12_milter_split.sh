@@ -40,7 +40,13 @@
 #	   recipients: each delivery is multipart/alternative (one
 #	   MIME-Version header), the text part as sent, the HTML twin
 #	   escaped with the recipient's own pixel and a click URL for the
-#	   link; the messages row keeps the subject and Message-ID.
+#	   link; the messages row keeps the subject and Message-ID;
+#	9. other spellings of excluded addresses: after `beaconctl suppress
+#	   add cat@example.org` (and '@Bücher.Example.' for a domain),
+#	   <cat@example.org.>, <CAT@Example.ORG>, <info@XN--BCHER-KVA.example.>
+#	   and the internal <gina9@corp.example.> get the message as sent, no
+#	   pixel, rows suppressed or internal in their one form without
+#	   token; the tracked recipient beside them gets a copy.
 #	The milter's log must hold no sanitizer report.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
@@ -141,10 +147,10 @@ headers_of() {
 	pf_sink_message "$1" | sed '/^$/q'
 }
 
-# row ADDR - "status|token" of ADDR's newest recipients row
+# row ADDR - "status|token" of ADDR's newest recipients row (ADDR in any case)
 row() {
 	pg_query "SELECT r.status || '|' || coalesce(r.token, '') FROM beacon.recipients r
-		JOIN beacon.messages m ON m.id = r.message WHERE r.address = '$1'
+		JOIN beacon.messages m ON m.id = r.message WHERE lower(r.address) = lower('$1')
 		ORDER BY m.sent_at DESC LIMIT 1"
 }
 
@@ -392,6 +398,51 @@ done
 t_eq "Plain 8|plain-8@sender.example" "$(pg_query "SELECT subject || '|' || message_id
 	FROM beacon.messages WHERE message_id = 'plain-8@sender.example'")" \
 	"8: the messages row has the subject and the Message-ID"
+
+# --- 9. other spellings of a suppressed or internal address: a trailing dot, upper case,
+# an A-label in upper case; the patterns added with beaconctl in other spellings still
+ctl() {
+	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD \
+		"$BEACON_BUILD/beaconctl" -c "$T_DIR/beacon.conf" "$@"
+}
+t_run ctl suppress add cat@example.org
+t_eq "0 added cat@example.org" "$RC $OUT" "9: beaconctl suppress add cat@example.org"
+t_run ctl suppress add $'@B\xc3\xbccher.Example.'
+t_eq "0 added @xn--bcher-kva.example" "$RC $OUT" "9: beaconctl suppress add an IDN domain as A-labels"
+t_run ctl suppress add '<"Cat"@Example.ORG.>'
+t_eq "0 cat@example.org was already suppressed" "$RC $OUT" "9: another spelling is the same pattern"
+t_run ctl suppress list CAT@example.org.
+t_eq "cat@example.org" "$(printf '%s\n' "$OUT" | sed -n 3p | awk '{ print $1 }')" "9: suppress list finds it by another spelling"
+sleep 1.5	# suppression_refresh = 1
+# excluded9 N ID RCPTS - send message ID to RCPTS; N deliveries; the excluded ones (all but
+# the last) get the message as sent, without a token; the last is tracked
+excluded9() {
+	local n=$1 id=$2 rcpts=$3 last d
+	last=${rcpts##*,}
+	message "$T_DIR/$id.eml" "$id" "$last" ""
+	submit "$T_DIR/$id.eml" "$rcpts" || { cat "$T_DIR/swaks.out" >&2; t_fail "9: $id refused"; }
+	deliveries "$n"
+	for d in "${DUMPS[@]}"; do
+		pf_sink_rcpts "$d" | grep -qxF "$last" && continue
+		pf_sink_message "$d" | awk 'NR == 1 && /^Received:/ { skip = 1; next }
+			skip && /^[ \t]/ { next } { skip = 0; print }' >"$T_DIR/$id.out"
+		grep -v '^X-Beacon:' "$T_DIR/$id.eml" | cmp -s - "$T_DIR/$id.out" ||
+			{ diff "$T_DIR/$id.eml" "$T_DIR/$id.out" >&2; t_fail "9: $id: $(pf_sink_rcpts "$d" | tr '\n' ' ')got a changed message"; }
+		grep -q "$BASE/o/" "$T_DIR/$id.out" && t_fail "9: $id: a pixel delivered to $(pf_sink_rcpts "$d")"
+	done
+	tok=$(token_in "$(dump_for "$last")")
+	[ ${#tok} = 36 ] || t_fail "9: $id: $last not tracked"
+}
+# rows9 ID - "address|status|token" of message ID's rows
+rows9() {
+	pg_query "SELECT string_agg(r.address || '|' || r.status || '|' || coalesce(r.token, ''), ' '
+		ORDER BY r.address) FROM beacon.recipients r JOIN beacon.messages m ON m.id = r.message
+		WHERE m.message_id = '$1@sender.example'"
+}
+excluded9 2 dot-9 "cat@example.org.,CAT@Example.ORG,info@XN--BCHER-KVA.example.,gina9@corp.example.,Gina9@CORP.Example,ann9@remote.example"
+t_ok "9: <cat@example.org.>, <CAT@Example.ORG>, <info@XN--BCHER-KVA.example.>, <gina9@corp.example.>, <Gina9@CORP.Example> delivered as sent, no pixel"
+t_eq "ann9@remote.example|tracked|$tok cat@example.org|suppressed| gina9@corp.example|internal| info@xn--bcher-kva.example|suppressed|" \
+	"$(rows9 dot-9)" "9: rows suppressed and internal, no token, one per mailbox, in their one form"
 
 # --- the milter ends cleanly, without sanitizer reports
 t_kill_pid "$MPID" TERM 15

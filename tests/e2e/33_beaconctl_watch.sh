@@ -7,8 +7,12 @@
 #	header line (printed once it LISTENs), then inserts events: the
 #	watcher prints exactly the events of notify messages from the
 #	--sender it was given, one line each, and exits after --count.
-#	Also: --json prints the payloads, a @domain filter, --timeout before
-#	--count events exits 75, SIGTERM ends it with 0, bad options exit 64.
+#	Also: --json prints the events as JSON, a @domain filter, --timeout
+#	before --count events exits 75, SIGTERM ends it with 0, bad options
+#	exit 64.  The watcher connects as a login role in beacon_reader: a
+#	NOTIFY payload holds ids only and watch reads the details itself.  A
+#	role granted nothing cannot connect; given CONNECT alone it may
+#	LISTEN but hears no address, sender or place.
 
 set -euo pipefail
 BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -34,12 +38,15 @@ ctl() {
 }
 
 
+# watch.conf: the same database as the login role "watcher", a member of beacon_reader
+sed "s/user=beacon /user=watcher /" "$T_DIR/beacon.conf" >"$T_DIR/watch.conf"
+
 # watch_start NAME ARGS... - start beaconctl watch in the background, wait until it says it listens
 watch_start() {
 	local name=$1
 	shift
 	# env execs beaconctl: $! is beaconctl itself, not a subshell
-	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD "$CTL" -c "$T_DIR/beacon.conf" watch "$@" \
+	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD "$CTL" -c "$T_DIR/watch.conf" watch "$@" \
 		>"$T_DIR/$name.out" 2>"$T_DIR/$name.err" &
 	WPID=$!
 	t_on_exit "t_kill_pid $WPID"
@@ -50,7 +57,7 @@ watch_start() {
 
 # watch_end - wait (bounded) for the watcher to exit; WRC holds its status
 watch_end() {
-	t_wait_until "! t_pid_alive $WPID" 10 || t_fail "watch did not exit"
+	t_wait_until "! t_pid_alive $WPID" 10 || t_fail "watch did not exit: $(cat "$T_DIR"/*.out "$T_DIR"/*.err)"
 	set +e
 	wait "$WPID"
 	WRC=$?
@@ -59,6 +66,7 @@ watch_end() {
 
 t_run ctl init
 t_eq 0 "$RC" "init exit"
+pg_psql -c 'CREATE ROLE watcher LOGIN IN ROLE beacon_reader' -c 'CREATE ROLE outsider LOGIN'
 pg_psql <<'EOF'
 INSERT INTO beacon.messages (id, sender, subject, notify) VALUES
 ('10000000-0000-4000-8000-000000000001', 'Alice@Example.org', 'Spring letter', true),
@@ -108,6 +116,27 @@ lines = open(sys.argv[1]).read().splitlines()
 p = json.loads(lines[0])
 print(len(lines), p["address"], p["sender"], p["kind"], p["class"], p["at"][:19])' "$T_DIR/net.out")" \
 	"watch --json payload"
+
+# --- a role granted nothing cannot connect; with CONNECT alone it may LISTEN, and hears ids only
+t_run "$PG_BIN/psql" -X -U outsider -c 'LISTEN beacon_event'
+t_eq 2 "$RC" "outsider's psql exit"
+case $ERR in
+*'permission denied for database "beacon"'*) t_ok "a role granted nothing cannot connect" ;;
+*) t_fail "outsider connected, or failed otherwise: $ERR" ;;
+esac
+pg_query 'GRANT CONNECT ON DATABASE beacon TO outsider' >/dev/null
+"$PG_BIN/psql" -X -q -U outsider >"$T_DIR/outsider.out" 2>&1 <<EOF
+LISTEN beacon_event;
+\\! "$PG_BIN/psql" -X -q -U beacon -c "INSERT INTO beacon.events (at, kind, token_id, class, country, city, client, ip) VALUES ('2026-01-05 12:00:00+00', 'open', '20000000-0000-4000-8000-000000000101', 'human', 'DE', 'Berlin', 'Thunderbird', '198.51.100.7')"
+SELECT 1;
+EOF
+grep -q 'Asynchronous notification "beacon_event"' "$T_DIR/outsider.out" ||
+	t_fail "the outsider heard nothing: $(cat "$T_DIR/outsider.out")"
+t_ok "a role with CONNECT alone hears beacon_event"
+if grep -Eq 'ann@|Alice|Berlin|Thunderbird|198\.51' "$T_DIR/outsider.out"; then
+	t_fail "the outsider learnt personal data: $(grep Asynchronous "$T_DIR/outsider.out")"
+fi
+t_ok "and learns no address, sender, place, client or IP"
 
 # --- a timeout before --count events
 t_run ctl watch --count 1 --timeout 1

@@ -27,6 +27,11 @@
 #	   drop, so the milter stores rows and pixelsrv reconnects after a
 #	   database restart.  Every failure of this part is listed before the
 #	   test fails.
+#	6. Throughout, the milter connects as a login role in beacon_milter
+#	   and pixelsrv as one in beacon_pixelsrv (db_conninfo): their rows
+#	   and events land, neither logs a refused statement, and as
+#	   pixelsrv's role reading recipients or messages, or dropping a
+#	   table, is refused.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
 . "$BEACON_SRC/tests/lib/pg.sh"
@@ -41,9 +46,13 @@ PIXELSRV=$BEACON_BUILD/beacon-pixelsrv
 
 pg_start
 pg_schema
+# each daemon as its own login role, a member of the group role of 005_roles.sql
+pg_psql -c 'CREATE ROLE t_milter LOGIN IN ROLE beacon_milter' \
+	-c 'CREATE ROLE t_pixelsrv LOGIN IN ROLE beacon_pixelsrv'
 bc_milter_config 'statement_timeout = 1000'
+sed -i "/^\[milter\]/a db_conninfo = ${BEACON_CONNINFO/user=beacon /user=t_milter }" "$BC_MCONF"
 px_setup
-px_config
+px_config "db_conninfo = ${BEACON_CONNINFO/user=beacon /user=t_pixelsrv }"
 
 # refuse DAEMON CONF STATUS MESSAGE WHAT - DAEMON exits STATUS, saying MESSAGE
 # (MESSAGE is "program: text"; the log level between them is not checked)
@@ -239,6 +248,8 @@ bc_send 1 p -c 1 >"$T_DIR/send.p"
 pf_wait_delivered 1 20 || t_fail "5: the message was not delivered"
 if t_wait_until "[ \"\$(pg_query \"SELECT count(*) FROM beacon.recipients WHERE address = 'p0@remote.example'\")\" = 1 ]" 10; then
 	t_ok "5: milter with a root-only password_file stores its rows"
+	MSESSIONS=$(pg_query "SELECT string_agg(DISTINCT usename || ':' || split_part(application_name, ' ', 1), ' ')
+		FROM pg_stat_activity WHERE application_name LIKE 'beacon-milter%'")
 else
 	bad "milter with a root-only (0600) password_file: no row after 10 s; its log: $(grep -m1 'password' "$BC_MLOG" || true)"
 fi
@@ -257,9 +268,31 @@ if t_wait_until "[ \"\$(px_rows \"token_id = '$u2'\" 2>/dev/null)\" = 1 ]" 15; t
 else
 	bad "pixelsrv with a root-only (0600) password_file does not reconnect after a database restart; its log: $(grep -m1 'password' "$T_DIR/pixelsrv.log" || true)"
 fi
+SESSIONS=$(pg_query "SELECT string_agg(DISTINCT usename || ':' || split_part(application_name, ' ', 1), ' ')
+	FROM pg_stat_activity WHERE application_name LIKE 'beacon-%'")
 px_stop
 t_kill_pid "$BC_MPID" TERM 15
 bc_no_sanitizer "$BC_MLOG"
 bc_no_sanitizer "$T_DIR/pixelsrv.log"
 [ ${#BAD[@]} = 0 ] || t_fail "part 5: ${#BAD[@]} failure(s): $(printf '%s; ' "${BAD[@]}")"
+
+# --- 6. the daemons' database roles ----------------------------------------------------
+t_eq "t_milter:beacon-milter t_pixelsrv:beacon-pixelsrv" "${MSESSIONS:-} $SESSIONS" \
+	"6: each daemon's sessions run as its own role"
+for log in "$BC_MLOG" "$T_DIR/pixelsrv.log"; do
+	if grep -Ei 'permission denied|cannot check for events' "$log"; then
+		t_fail "6: a statement was refused to the daemon's role ($log)"
+	fi
+done
+t_ok "6: neither daemon had a statement refused"
+t_eq "1 1" "$(pg_query "SELECT count(*) FROM beacon.recipients WHERE address = 'p0@remote.example'") $(px_rows "token_id = '$u2'")" \
+	"6: the milter's rows and pixelsrv's events landed under their roles"
+for sql in 'SELECT address FROM beacon.recipients' 'SELECT sender FROM beacon.messages' \
+	'DROP TABLE beacon.events' 'ALTER TABLE beacon.events DROP COLUMN city'; do
+	t_run "$PG_BIN/psql" -X -q -U t_pixelsrv -c "$sql"
+	case "$RC $ERR" in
+	"1 "*'permission denied'* | "1 "*'must be owner'*) t_ok "6: as pixelsrv's role, refused: $sql" ;;
+	*) t_fail "6: as pixelsrv's role, $sql: exit $RC, $ERR" ;;
+	esac
+done
 t_ok "60_privileges"

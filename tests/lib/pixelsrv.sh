@@ -180,6 +180,7 @@ px_wait_rows() {
 
 # px_metric - the value of the first /metrics sample starting with NAME
 px_metric() {
+	# awk reads to the end: leaving early makes curl fail (exit 23) under pipefail
 	curl -s --max-time 10 "http://127.0.0.1:$PX_MPORT/metrics" |
-		awk -v n="$1" 'index($0, n) == 1 { print $NF; exit }'
+		awk -v n="$1" '!done && index($0, n) == 1 { print $NF; done = 1 }'
 }

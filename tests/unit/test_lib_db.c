@@ -105,6 +105,30 @@ static void test_connect_refused(void **state)
 	cfg_free(&cfg);
 }
 
+/* test_program_keys - db_use(): a daemon's own db_conninfo wins when set, else [database] */
+static void test_program_keys(void **state)
+{
+	struct beacon_cfg cfg;
+	char err[512];
+	(void)state;
+
+	cfg_defaults(&cfg);
+	free(cfg.database.conninfo);
+	cfg.database.conninfo = strdup("host=127.0.0.1 port=1 dbname=none user=none");
+	free(cfg.pixelsrv.db_conninfo);
+	cfg.pixelsrv.db_conninfo = strdup("host=127.0.0.2 port=1 dbname=none user=none");
+	db_use(DB_MILTER);	/* [milter] db_conninfo is empty: [database] */
+	assert_null(db_connect(&cfg, "test", err, sizeof(err)));
+	assert_non_null(strstr(err, "database at 127.0.0.1"));
+	db_use(DB_PIXELSRV);
+	assert_null(db_connect(&cfg, "test", err, sizeof(err)));
+	assert_non_null(strstr(err, "database at 127.0.0.2"));
+	db_use(DB_ANY);
+	assert_null(db_connect(&cfg, "test", err, sizeof(err)));
+	assert_non_null(strstr(err, "database at 127.0.0.1"));
+	cfg_free(&cfg);
+}
+
 /* test_sqlstate_none - no result, or a result without SQLSTATE */
 static void test_sqlstate_none(void **state)
 {
@@ -278,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_timeout_ms),
 		cmocka_unit_test(test_password),
 		cmocka_unit_test(test_connect_refused),
+		cmocka_unit_test(test_program_keys),
 		cmocka_unit_test(test_sqlstate_none),
 	};
 	const struct CMUnitTest server[] = {

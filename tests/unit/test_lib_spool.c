@@ -1,14 +1,17 @@
 /*
  * test_lib_spool.c - unit tests of the append-only spool: order, resume after
  * a failed callback without duplicates, records appended during replay,
- * a torn tail, a corrupt record, and the parser on hand-made buffers.
+ * a torn tail, a corrupt record, the parser on hand-made buffers, the size
+ * cap and the expiry of kept-aside files.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <fcntl.h>
+#include <errno.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -160,6 +163,68 @@ static void test_parse(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* test_cap - past spool_set_max an append writes nothing and fails with EFBIG; a replay
+ * (rotation) ends the episode */
+static void test_cap(void **state)
+{
+	char *d = mkdir_tmp(), err[256], path[512];
+	struct spool *sp = spool_open(d, "c", err, sizeof(err));
+	struct seen s = { .fail_at = -1 };
+	struct stat st;
+	int ok = 0;
+
+	(void)state;
+	assert_non_null(sp);
+	spool_set_max(sp, 100);	/* four records of 16 + 8 bytes */
+	for (int i = 0; i < 10; i++) {
+		errno = 0;
+		if (spool_append(sp, 'e', "12345678", 8, 0) == 0)
+			ok++;
+		else
+			assert_int_equal(errno, EFBIG);
+	}
+	assert_int_equal(ok, 4);
+	assert_int_equal(spool_refused(sp), 6);
+	snprintf(path, sizeof(path), "%s/c.spool", d);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 96);
+	assert_int_equal(spool_replay(sp, collect, &s), 4);
+	assert_int_equal(spool_append(sp, 'e', "12345678", 8, 0), 0);
+	spool_close(sp);
+	rm_tmp(d);
+}
+
+/* test_expire - .bad files and a whole spool older than the limit go, fresh ones stay */
+static void test_expire(void **state)
+{
+	char *d = mkdir_tmp(), err[256], bad[512], path[512];
+	struct timespec old[2] = { { time(NULL) - 7200, 0 }, { time(NULL) - 7200, 0 } };
+	struct spool *sp = spool_open(d, "r", err, sizeof(err));
+	struct stat st;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(sp);
+	snprintf(bad, sizeof(bad), "%s/r.replay.bad", d);
+	snprintf(path, sizeof(path), "%s/r.spool", d);
+	assert_non_null(fp = fopen(bad, "w"));
+	fclose(fp);
+	assert_int_equal(spool_append(sp, 'e', "x", 1, 1), 0);
+	assert_int_equal(spool_expire(sp, 3600, 1), 0);	/* both fresh */
+	assert_int_equal(utimensat(AT_FDCWD, bad, old, 0), 0);
+	assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+	assert_int_equal(spool_expire(sp, 3600, 0), 1);	/* the .bad only */
+	assert_int_equal(access(bad, F_OK), -1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 0);
+	assert_int_equal(spool_expire(sp, 3600, 1), 1);	/* now the spool too */
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(spool_expire(sp, 0, 1), 0);		/* 0: never */
+	spool_close(sp);
+	rm_tmp(d);
+}
+
 static void test_unwritable(void **state)
 {
 	char err[256];
@@ -175,6 +240,8 @@ int main(void)
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_unwritable),
+		cmocka_unit_test(test_cap),
+		cmocka_unit_test(test_expire),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,9 +3,10 @@
  * (milter/suppress.c) without a database.
  *
  * DESCRIPTION
- *	Matching: an address matches itself and its exact domain, without
- *	regard to case (also non-ASCII), never a subdomain or a longer
- *	address.  A list in use keeps its reference while a newer one is
+ *	Matching: an address matches itself and its exact domain, in their
+ *	one form (case, also non-ASCII, trailing dot, quotes, IDNA), never
+ *	a subdomain or a longer address; an address without a one form
+ *	counts as suppressed.  A list in use keeps its reference while a newer one is
  *	swapped in.  A reload that cannot reach the database fails within
  *	the connect timeout and keeps the list loaded before.
  */
@@ -27,7 +28,8 @@
 /* test_match - a table of addresses against one list */
 static void test_match(void **state)
 {
-	static const char *pat[] = { "ann@example.org", "@optout.example", "J\xc3\x96RG@Example.net", "" };
+	static const char *pat[] = { "ann@example.org", "@optout.example", "J\xc3\x96RG@Example.net", "",
+				     "Info@B\xc3\x9c" "CHER.example." };
 	static const struct { const char *addr; int hit; } cases[] = {
 		{ "ann@example.org", 1 },
 		{ "ANN@Example.ORG", 1 },
@@ -36,15 +38,26 @@ static void test_match(void **state)
 		{ "anyone@optout.example", 1 },
 		{ "anyone@OPTOUT.example", 1 },
 		{ "anyone@sub.optout.example", 0 },
-		{ "optout.example", 0 },
+		{ "optout.example", 1 },	/* no one form: counts as suppressed */
 		{ "j\xc3\xb6rg@example.net", 1 },
-		{ "", 0 },
+		{ "", 1 },
 		{ "@optout.example", 1 },
+		{ "ann@example.org.", 1 },
+		{ "<ANN@Example.ORG.>", 1 },
+		{ "\"ann\"@example.org", 1 },
+		{ "\"a\\nn\"@example.org", 1 },
+		{ "@relay.example:ann@example.org", 1 },
+		{ "x@optout.example.", 1 },
+		{ "ann@example.org..", 1 },	/* refused: suppressed */
+		{ "bob@example.org.", 0 },
+		{ "info@b\xc3\xbc" "cher.example", 1 },
+		{ "info@XN--BCHER-KVA.example.", 1 },
+		{ "other@xn--bcher-kva.example", 0 },
 	};
 	struct suppress_list *l = suppress_list_new(pat, G_N_ELEMENTS(pat));
 	(void)state;
 
-	assert_int_equal(suppress_list_size(l), 3);
+	assert_int_equal(suppress_list_size(l), 4);
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
 		if (suppress_list_has(l, cases[i].addr) != cases[i].hit)
 			fail_msg("%s: expected %d", cases[i].addr, cases[i].hit);

@@ -132,6 +132,19 @@ static void test_sender_rules(void **state)
 	assert_int_equal(tagging_sender_rule(&l, "ceo@news.example.com", "marketing"), -1);
 	assert_int_equal(tagging_sender_rule(&e, "boss@example.com", "x"), 0);
 	assert_int_equal(tagging_sender_rule(NULL, "boss@example.com", "x"), 0);
+	/* other spellings of one mailbox: trailing dot, quotes, IDN, rules written loosely */
+	assert_int_equal(tagging_sender_rule(&l, "boss@example.com.", NULL), 1);
+	assert_int_equal(tagging_sender_rule(&l, "\"BOSS\"@example.com", NULL), 1);
+	assert_int_equal(tagging_sender_rule(&l, "anna@News.Example.COM.", NULL), 1);
+	assert_int_equal(tagging_sender_rule(&l, "CEO@news.example.com.", "marketing"), -1);
+	assert_int_equal(tagging_sender_rule(&l, "boss@example.com..", NULL), 0);
+	{
+		char *r2[] = { "Info@B\xc3\x9c" "CHER.example.", "@Xn--Strae-Oqa.Example", NULL };
+		struct cfg_list l2 = list(r2);
+		assert_int_equal(tagging_sender_rule(&l2, "info@xn--bcher-kva.example", NULL), 1);
+		assert_int_equal(tagging_sender_rule(&l2, "x@stra\xc3\x9f" "e.example", NULL), 1);
+		assert_int_equal(tagging_sender_rule(&l2, "x@strasse.example", NULL), 0);
+	}
 }
 
 /* test_internal - exact, @domain and .subdomain forms */
@@ -152,6 +165,18 @@ static void test_internal(void **state)
 	assert_false(tagging_is_internal(&l, "nodomain"));
 	assert_false(tagging_is_internal(&l, "a@"));
 	assert_false(tagging_is_internal(&l, ""));
+	/* trailing dots, quotes, IDN on either side */
+	assert_true(tagging_is_internal(&l, "someone@corp.example."));
+	assert_true(tagging_is_internal(&l, "<\"Some One\"@CORP.example.>"));
+	assert_true(tagging_is_internal(&l, "a@X.Branch.Example."));
+	assert_false(tagging_is_internal(&l, "a@corp.example.."));
+	{
+		char *d2[] = { "B\xc3\xbc" "cher.example.", ".XN--STRAE-OQA.example", NULL };
+		struct cfg_list l2 = list(d2);
+		assert_true(tagging_is_internal(&l2, "a@xn--bcher-kva.example"));
+		assert_true(tagging_is_internal(&l2, "a@B\xc3\x9c" "CHER.example."));
+		assert_true(tagging_is_internal(&l2, "a@shop.stra\xc3\x9f" "e.example"));
+	}
 }
 
 /* test_exclusions - DKIM and signed/encrypted top-level types */

@@ -310,6 +310,53 @@ static void test_anonymize(void **state)
 	assert_string_equal(row.ip, "2001:db8:1::");
 }
 
+/* test_cut_before_queue - with anonymize_ip the encoded record holds only the /24 or /48,
+ * and what the full address matched (internal, relay) survives as flags */
+static void test_cut_before_queue(void **state)
+{
+	struct fixture *f = *state;
+	struct event_ctx ctx = { f->ua, NULL, f->relay, f->internal, 1 };
+	static const uint8_t full4[4] = { 172, 224, 226, 31 };
+	uint8_t rec[EVENT_REC_MAX];
+	struct event_raw ev, back;
+	struct event_row row;
+	size_t len;
+
+	event_cut_start(&ctx);
+	mkev(&ev, EVENT_OPEN, "172.224.226.31", "Mozilla/5.0");
+	len = event_encode(&ev, rec);
+	assert_null(memmem(rec, len, full4, 4));
+	assert_int_equal(event_decode(rec, len, &back), 0);
+	assert_int_equal(back.flags, EVENT_F_CUT | EVENT_F_PREFETCH);
+	event_enrich(&ctx, &back, &row);
+	assert_int_equal(row.cls, EVENT_PREFETCH);
+	assert_string_equal(row.ip, "172.224.226.0");
+	assert_string_equal(row.geo.city, "");	/* no place rather than a false one */
+
+	mkev(&ev, EVENT_OPEN, "10.1.2.3", "Mozilla/5.0");
+	assert_int_equal(event_decode(rec, event_encode(&ev, rec), &back), 0);
+	assert_int_equal(back.flags, EVENT_F_CUT | EVENT_F_INTERNAL);
+	event_enrich(&ctx, &back, &row);
+	assert_int_equal(row.cls, EVENT_INTERNAL);
+
+	mkev(&ev, EVENT_OPEN, "2001:db8:1:2:3::9", NULL);
+	len = event_encode(&ev, rec);
+	assert_null(memmem(rec, len, ev.addr + 6, 10));
+	assert_int_equal(event_decode(rec, len, &back), 0);
+	event_enrich(&ctx, &back, &row);
+	assert_string_equal(row.ip, "2001:db8:1::");
+
+	/* off again: the record keeps the address as it came */
+	ctx.anonymize = 0;
+	event_cut_start(&ctx);
+	mkev(&ev, EVENT_OPEN, "172.224.226.31", "Mozilla/5.0");
+	len = event_encode(&ev, rec);
+	assert_non_null(memmem(rec, len, full4, 4));
+	assert_int_equal(event_decode(rec, len, &back), 0);
+	assert_int_equal(back.flags, 0);
+	event_cut_start(NULL);
+}
+
 /* test_copy_small_buffer - -1, never an overflow, when CAP is too small */
 static void test_copy_small_buffer(void **state)
 {
@@ -367,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_class_proxy),
 		cmocka_unit_test(test_class_prefetch),
 		cmocka_unit_test(test_anonymize),
+		cmocka_unit_test_setup_teardown(test_cut_before_queue, setup, teardown),
 		cmocka_unit_test(test_copy_small_buffer),
 		cmocka_unit_test(test_copy_worst_case),
 	};

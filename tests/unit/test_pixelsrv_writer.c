@@ -93,6 +93,7 @@ static void wt_new(struct wt *t)
 	t->cfg.database.statement_timeout = 2000;
 	t->cfg.pixelsrv.batch_size = 100;
 	t->cfg.pixelsrv.batch_interval = 20;
+	t->cfg.pixelsrv.repeat_window = 0;	/* the same token again and again: every event a row */
 	token_new_rid(t->rid);
 	token_rid_uuid(t->rid, t->uuid);
 	t->at0 = 1700000000000000LL;
@@ -368,6 +369,8 @@ static void test_check_refused(void **state)
 
 	sql("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'unit_px') THEN "
 	    "CREATE ROLE unit_px LOGIN; END IF; END$$");
+	sql("DO $$BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO unit_px', "
+	    "current_database()); END$$");
 	sql("GRANT USAGE ON SCHEMA beacon TO unit_px");
 	sql("GRANT INSERT ON beacon.events TO unit_px");
 	wt_new(&t);
