@@ -9,7 +9,7 @@
 #	deps.sh fresh	everything, and mmdebstrap (make check-fresh)
 #
 # Packages are installed without starting their services (PostgreSQL's
-# main cluster, nginx, opendkim): Beacon's demo and tests start their own
+# main cluster, nginx, haproxy, opendkim): Beacon's demo and tests start their own
 # servers on loopback ports and use none of the system's.  Debian still
 # enables those services for the next boot, as it does for any install.
 set -eu
@@ -20,7 +20,7 @@ libsodium-dev libinih-dev libyaml-dev libpcre2-dev libidn2-dev"
 TEST_PKGS="clang libclang-rt-14-dev uap-core libcmocka-dev
 postgresql postgresql-client postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 postfix swaks miltertest libmaxmind-db-writer-perl
-curl wrk nginx-light mandoc man-db opendkim opendkim-tools valgrind linux-perf
+curl wrk nginx-light haproxy mandoc man-db opendkim opendkim-tools valgrind linux-perf
 python3 perl procps iproute2 util-linux bsdutils debconf"
 DEB_PKGS="debhelper dpkg-dev fakeroot lintian"
 

@@ -77,8 +77,10 @@
 	X(pixelsrv, token_event_limit, INT, "100", "events stored per token per repeat_window (0: no cap)") \
 	X(pixelsrv, rejected_retention, DUR, "7d", "rejected.spool and *.bad files unchanged this long are removed (0: kept)") \
 	X(pixelsrv, connection_limit, INT, "10000", "concurrent HTTP connections") \
-	X(pixelsrv, per_ip_connection_limit, INT, "0", "concurrent connections per client address (0: no limit)") \
+	X(pixelsrv, per_ip_connection_limit, INT, "64", "concurrent connections per client address (0: no limit)") \
 	X(pixelsrv, connection_timeout, DUR, "15", "idle HTTP connection timeout, seconds") \
+	X(pixelsrv, header_timeout, DUR, "10", "seconds a client has to send a whole request head (0: no limit)") \
+	X(pixelsrv, metrics_listen, STR, "", "host:port serving /metrics and /healthz (empty: /metrics nowhere)") \
 	X(pixelsrv, db_conninfo, STR, "", "libpq connection string of pixelsrv (empty: [database] conninfo)") \
 	X(pixelsrv, db_password_file, STR, "", "pixelsrv's password file (empty: [database] password_file)")
 

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "db.h"
 #include "log.h"
+#include "private.h"
 
 /* db_read_password - read a private password file */
 int db_read_password(const char *path, char *buf, size_t len, char *err, size_t errlen)
@@ -25,9 +26,12 @@ int db_read_password(const char *path, char *buf, size_t len, char *err, size_t 
 		snprintf(err, errlen, "%s: cannot read password file: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fileno(fp), &st) < 0 || (st.st_mode & (S_IRWXG | S_IRWXO))) {
-		snprintf(err, errlen, "%s: password file is accessible by group or others "
-			 "(mode %04o); run: chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
+	if (fstat(fileno(fp), &st) < 0) {
+		snprintf(err, errlen, "%s: cannot read password file: %s", path, strerror(errno));
+		fclose(fp);
+		return -1;
+	}
+	if (private_check(&st, path, "password file", err, errlen) < 0) {
 		fclose(fp);
 		return -1;
 	}

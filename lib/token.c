@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "private.h"
 #include "token.h"
 
 /* token_keys - the loaded secrets, indexed by key id */
@@ -126,9 +127,7 @@ struct token_keys *token_keys_load(const char *path, char *err, size_t errlen)
 		fclose(fp);
 		return NULL;
 	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, errlen, "%s: secret file is accessible by group or others "
-			 "(mode %04o); run: chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
+	if (private_check(&st, path, "secret file", err, errlen) < 0) {
 		fclose(fp);
 		return NULL;
 	}

@@ -25,6 +25,7 @@
 #include "geo.h"
 #include "http.h"
 #include "log.h"
+#include "private.h"
 #include "relay.h"
 #include "token.h"
 #include "ua.h"
@@ -90,16 +91,19 @@ static void check_relay(const struct beacon_cfg *cfg, struct check_res *r)
 		log_warnx("apple_relay_ranges: %s", why);
 }
 
-/* check_file - KEY names a readable, non-empty regular file */
-static int check_file(const char *key, const char *path, char *err, size_t errlen)
+/* check_file - KEY names a readable, non-empty regular file; only the owner's if SECRET */
+static int check_file(const char *key, const char *path, int secret, char *err, size_t errlen)
 {
 	struct stat st;
+	char why[512];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		snprintf(err, errlen, "[pixelsrv] %s: %s: cannot read: %s", key, path, strerror(errno));
 	} else if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
 		snprintf(err, errlen, "[pixelsrv] %s: %s: empty or not a file", key, path);
+	} else if (secret && private_check(&st, path, "private key", why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "[pixelsrv] %s: %s", key, why);
 	} else {
 		close(fd);
 		return 0;
@@ -125,9 +129,9 @@ static int check_tls(const struct beacon_cfg *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "[pixelsrv] tls_cert is set but tls_key is not");
 		return EX_CONFIG;
 	}
-	if ((rc = check_file("tls_cert", cert, err, errlen)) != 0)
+	if ((rc = check_file("tls_cert", cert, 0, err, errlen)) != 0)
 		return rc;
-	return check_file("tls_key", key, err, errlen);
+	return check_file("tls_key", key, 1, err, errlen);
 }
 
 /* check_load - user, keys, rules, databases, ranges, sets, addresses, TLS and password files */

@@ -13,10 +13,23 @@
  *	time (in *req, as a number: no allocation) and the answer is queued
  *	on the second.  Methods other than GET and HEAD are refused on the
  *	first call, before any body is read.
+ *
+ *	libmicrohttpd's idle timeout restarts with every byte, so a client
+ *	trickling its headers would hold a connection for ever.  Each
+ *	connection on a public listener gets a small record when it is
+ *	accepted (the one allocation per connection, freed when it closes)
+ *	holding when its request head began; the first call of the handler
+ *	clears it, the end of a request restarts it, and a thread shuts
+ *	down every connection still reading its head after header_timeout.
+ *
+ *	/metrics is answered only by the daemon on metrics_listen, which
+ *	serves nothing else but /healthz.
  */
 #define _GNU_SOURCE	/* asprintf */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -26,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -49,6 +63,13 @@
 #define HTTP_METRICS_MAX (16 * 1024)	/* /metrics text */
 #define HTTP_TLS_MAX (1024 * 1024)	/* largest PEM file */
 #define HTTP_HOST_MAX 256		/* host part of a listen address */
+#define HTTP_FD_RESERVE 256		/* descriptors kept for files, database, logs */
+#define HTTP_METRICS_CONNS 16		/* connections on the metrics listener */
+#define HTTP_SWEEP_MS 250		/* how often request heads are checked for time */
+/* TLS 1.2 and 1.3 only, ECDHE (forward secrecy) only, AEAD ciphers only */
+#define HTTP_TLS_PRIORITIES "SECURE:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:-DHE-RSA:" \
+	"-DHE-DSS:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:" \
+	"%SERVER_PRECEDENCE"
 
 /* the 43-byte transparent 1x1 GIF */
 static const unsigned char http_gif[43] = {
@@ -61,6 +82,13 @@ static const unsigned char http_gif[43] = {
 /* the shared responses */
 enum { R_GIF, R_NOTFOUND, R_METHOD, R_HEALTHZ, R_N };
 
+/* http_conn - one connection on a public listener, timed until its request head is in */
+struct http_conn {
+	struct http_conn *prev, *next;	/* http.conns, under http.lock */
+	int fd;				/* its socket (valid until MHD's CLOSED notice) */
+	_Atomic uint64_t since;		/* clock_now_us() at connect or end of last request; 0: head in */
+};
+
 /* http - sockets, daemons, shared responses */
 struct http {
 	int fd[HTTP_MAX_LISTEN];		/* listening sockets */
@@ -72,6 +100,14 @@ struct http {
 	unsigned conn_limit;			/* connection_limit */
 	unsigned per_ip_limit;			/* per_ip_connection_limit, 0: none */
 	unsigned conn_timeout;			/* connection_timeout, seconds */
+	unsigned head_timeout;			/* header_timeout, seconds, 0: none */
+	int mfd;				/* metrics_listen socket, or -1 */
+	struct MHD_Daemon *md;			/* its daemon */
+	pthread_mutex_t lock;			/* conns */
+	struct http_conn *conns;		/* connections on the public listeners */
+	pthread_t sweeper;			/* closes heads slower than head_timeout */
+	int sweeping;				/* sweeper runs */
+	_Atomic int stopping;			/* tells the sweeper to end */
 	struct http_conf c;			/* keys, trusted proxies, queue, writer */
 	struct MHD_Response *resp[2][R_N];	/* [draining][which] */
 	_Atomic int draining;			/* http_stop() has begun */
@@ -129,6 +165,9 @@ int http_check_listen(const struct beacon_cfg *cfg, char *err, size_t errlen)
 	for (size_t i = 0; i < l->n; i++)
 		if (http_split(l->v[i], host, port, err, errlen) < 0)
 			return -1;
+	if (cfg->pixelsrv.metrics_listen && *cfg->pixelsrv.metrics_listen &&
+	    http_split(cfg->pixelsrv.metrics_listen, host, port, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 
@@ -183,17 +222,56 @@ static int http_listen(const char *spec, char *err, size_t errlen)
 	return fd;
 }
 
+/* http_limits - threads, connection limits and timeouts; connection_limit
+ * lowered (and logged) when the open-file limit cannot hold that many */
+static void http_limits(struct http *h, const struct beacon_cfg *cfg)
+{
+	struct rlimit rl;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	h->threads = cfg->pixelsrv.threads > 0 ? (unsigned)cfg->pixelsrv.threads :
+	    ncpu > 0 ? (unsigned)ncpu : 1;
+	if (h->threads > 256)
+		h->threads = 256;
+	h->conn_limit = cfg->pixelsrv.connection_limit > 0 ?
+	    (unsigned)cfg->pixelsrv.connection_limit : 10000;
+	/* each listener has its own limit; all share the process's descriptors */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		rlim_t room = rl.rlim_cur > HTTP_FD_RESERVE + HTTP_METRICS_CONNS ?
+		    rl.rlim_cur - HTTP_FD_RESERVE - HTTP_METRICS_CONNS : 1;
+		rlim_t each = room / h->nfd > 0 ? room / h->nfd : 1;
+		if (h->conn_limit > each) {
+			log_warnx("connection_limit %u lowered to %u: the open-file limit is %ju "
+			    "for %zu listen address(es); raise LimitNOFILE (ulimit -n) to keep it",
+			    h->conn_limit, (unsigned)each, (uintmax_t)rl.rlim_cur, h->nfd);
+			h->conn_limit = (unsigned)each;
+		}
+	}
+	h->per_ip_limit = cfg->pixelsrv.per_ip_connection_limit > 0 ?
+	    (unsigned)cfg->pixelsrv.per_ip_connection_limit : 0;
+	if (h->per_ip_limit && cfg->pixelsrv.trusted_proxies.n)
+		log_warnx("per_ip_connection_limit %u also holds each proxy in trusted_proxies to "
+		    "%u connections; behind a proxy set it to 0 and limit clients at the proxy",
+		    h->per_ip_limit, h->per_ip_limit);
+	h->conn_timeout = cfg->pixelsrv.connection_timeout > 0 ?
+	    (unsigned)cfg->pixelsrv.connection_timeout : 15;
+	h->head_timeout = cfg->pixelsrv.header_timeout > 0 ?
+	    (unsigned)cfg->pixelsrv.header_timeout : 0;
+}
+
 /* http_bind - every socket, and the TLS files, before privileges go */
 struct http *http_bind(const struct beacon_cfg *cfg, char *err, size_t errlen)
 {
 	const struct cfg_list *l = &cfg->pixelsrv.listen;
+	const char *ml = cfg->pixelsrv.metrics_listen;
 	struct http *h = calloc(1, sizeof(*h));
-	long ncpu;
 
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	h->mfd = -1;
+	pthread_mutex_init(&h->lock, NULL);
 	if (l->n == 0 || l->n > HTTP_MAX_LISTEN) {
 		snprintf(err, errlen, "listen: give 1 to %d addresses", HTTP_MAX_LISTEN);
 		free(h);
@@ -204,6 +282,10 @@ struct http *http_bind(const struct beacon_cfg *cfg, char *err, size_t errlen)
 		if (fd < 0)
 			goto fail;
 		h->fd[h->nfd++] = fd;
+	}
+	if (ml && *ml && (h->mfd = http_listen(ml, err, errlen)) < 0) {
+		snprintf(err + strlen(err), errlen - strlen(err), " (metrics_listen)");
+		goto fail;
 	}
 	if (cfg->pixelsrv.tls_cert && *cfg->pixelsrv.tls_cert) {
 		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
@@ -218,20 +300,14 @@ struct http *http_bind(const struct beacon_cfg *cfg, char *err, size_t errlen)
 		    !(h->tls_key = http_read_pem(cfg->pixelsrv.tls_key, err, errlen)))
 			goto fail;
 	}
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	h->threads = cfg->pixelsrv.threads > 0 ? (unsigned)cfg->pixelsrv.threads :
-	    ncpu > 0 ? (unsigned)ncpu : 1;
-	if (h->threads > 256)
-		h->threads = 256;
-	h->conn_limit = cfg->pixelsrv.connection_limit > 0 ?
-	    (unsigned)cfg->pixelsrv.connection_limit : 10000;
-	h->per_ip_limit = (unsigned)cfg->pixelsrv.per_ip_connection_limit;
-	h->conn_timeout = cfg->pixelsrv.connection_timeout > 0 ?
-	    (unsigned)cfg->pixelsrv.connection_timeout : 15;
+	http_limits(h, cfg);
 	return h;
 fail:
 	for (size_t i = 0; i < h->nfd; i++)
 		close(h->fd[i]);
+	if (h->mfd >= 0)
+		close(h->mfd);
+	pthread_mutex_destroy(&h->lock);
 	free(h->tls_cert);
 	free(h->tls_key);
 	free(h);
@@ -477,12 +553,23 @@ static enum MHD_Result http_metrics(struct http *h, struct MHD_Connection *c, ui
 	return rc;
 }
 
-/* http_access - the request handler (see the top of the file for the two calls) */
-static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
-    const char *method, const char *version, const char *upload_data,
-    size_t *upload_data_size, void **req)
+/* http_head_in - the request head of C is complete: the sweeper leaves it alone */
+static void http_head_in(struct MHD_Connection *c)
 {
-	struct http *h = cls;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct http_conn *hc = ci ? ci->socket_context : NULL;
+
+	if (hc)
+		atomic_store_explicit(&hc->since, 0, memory_order_relaxed);
+}
+
+/* http_serve - the request handler of either listener (see the top of the file for the
+ * two calls); /metrics only on the metrics listener (METRICS), the pixel endpoints only
+ * on the public ones */
+static enum MHD_Result http_serve(struct http *h, int metrics, struct MHD_Connection *c,
+    const char *url, const char *method, size_t *upload_data_size, void **req)
+{
 	int dr = atomic_load_explicit(&h->draining, memory_order_relaxed);
 	struct route rt;
 	struct token tok;
@@ -507,7 +594,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
 	start = (uint64_t)(uintptr_t)*req;
 	*req = NULL;
 
-	switch (route_parse(url, strlen(url), &rt)) {
+	route_parse(url, strlen(url), &rt);
+	if (metrics && rt.kind != ROUTE_METRICS && rt.kind != ROUTE_HEALTHZ)
+		rt.kind = ROUTE_OTHER;
+	else if (!metrics && rt.kind == ROUTE_METRICS)
+		rt.kind = ROUTE_OTHER;
+	switch (rt.kind) {
 	case ROUTE_OPEN:
 		if (rt.token_len &&
 		    token_parse(h->c.keys, rt.token, rt.token_len, &tok) == TOKEN_OK) {
@@ -534,6 +626,109 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
 	}
 	return http_reply(c, MHD_HTTP_NOT_FOUND, h->resp[dr][R_NOTFOUND], METRICS_EP_OTHER,
 	    start);
+}
+
+/* http_access - MHD_AccessHandlerCallback of the public listeners */
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req)
+{
+	if (*req == NULL)
+		http_head_in(c);
+	return http_serve(cls, 0, c, url, method, upload_data_size, req);
+}
+
+/* http_access_metrics - MHD_AccessHandlerCallback of the metrics listener */
+static enum MHD_Result http_access_metrics(void *cls, struct MHD_Connection *c,
+    const char *url, const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req)
+{
+	return http_serve(cls, 1, c, url, method, upload_data_size, req);
+}
+
+/* http_notify - MHD_NotifyConnectionCallback: track each public connection from its
+ * connect until it closes, timed while its request head is read */
+static void http_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct http *h = cls;
+	struct http_conn *hc = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!ci || !(hc = calloc(1, sizeof(*hc))))
+			return;		/* untimed: connection_timeout still applies */
+		hc->fd = ci->connect_fd;
+		atomic_init(&hc->since, (uint64_t)clock_now_us() | 1);
+		pthread_mutex_lock(&h->lock);
+		hc->next = h->conns;
+		if (h->conns)
+			h->conns->prev = hc;
+		h->conns = hc;
+		pthread_mutex_unlock(&h->lock);
+		*socket_context = hc;
+		return;
+	}
+	if (!hc)
+		return;
+	/* MHD tells before it closes the socket: the sweeper never sees a reused fd */
+	pthread_mutex_lock(&h->lock);
+	if (hc->prev)
+		hc->prev->next = hc->next;
+	else
+		h->conns = hc->next;
+	if (hc->next)
+		hc->next->prev = hc->prev;
+	pthread_mutex_unlock(&h->lock);
+	free(hc);
+	*socket_context = NULL;
+}
+
+/* http_completed - MHD_RequestCompletedCallback: the next request head is timed from now */
+static void http_completed(void *cls, struct MHD_Connection *c, void **req,
+    enum MHD_RequestTerminationCode toe)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct http_conn *hc = ci ? ci->socket_context : NULL;
+
+	if (hc)
+		atomic_store_explicit(&hc->since, (uint64_t)clock_now_us() | 1,
+		    memory_order_relaxed);
+}
+
+/* http_sweep - thread: shut down every connection whose request head took longer than
+ * header_timeout (libmicrohttpd's idle timeout restarts with each byte, so a client
+ * trickling its headers would hold the connection for ever) */
+static void *http_sweep(void *arg)
+{
+	struct http *h = arg;
+	struct timespec tick = { HTTP_SWEEP_MS / 1000, (HTTP_SWEEP_MS % 1000) * 1000000L };
+	uint64_t limit = (uint64_t)h->head_timeout * 1000000;
+
+	while (!atomic_load(&h->stopping)) {
+		uint64_t now;
+		unsigned n = 0;
+		nanosleep(&tick, NULL);
+		now = (uint64_t)clock_now_us();
+		pthread_mutex_lock(&h->lock);
+		for (struct http_conn *hc = h->conns; hc; hc = hc->next) {
+			uint64_t since = atomic_load_explicit(&hc->since, memory_order_relaxed);
+			if (since && now > since && now - since > limit) {
+				atomic_store_explicit(&hc->since, 0, memory_order_relaxed);
+				shutdown(hc->fd, SHUT_RDWR);	/* MHD sees the end and closes it */
+				n++;
+			}
+		}
+		pthread_mutex_unlock(&h->lock);
+		if (n) {
+			metrics_add(METRICS_HEADER_TIMEOUTS, n);
+			log_info("http: closed %u connection(s) that took over %u s to send a "
+			    "request head (header_timeout)", n, h->head_timeout);
+		}
+	}
+	return NULL;
 }
 
 /* http_accept - MHD_AcceptPolicyCallback: no new connection once draining */
@@ -573,9 +768,17 @@ int http_start(struct http *h, const struct http_conf *conf, char *err, size_t e
 		if (h->threads > 1)
 			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, h->threads,
 			    NULL };
+		if (h->head_timeout) {
+			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
+			    (intptr_t)http_notify, h };
+			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
+			    (intptr_t)http_completed, h };
+		}
 		if (h->tls_cert) {
 			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert };
 			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key };
+			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+			    (void *)HTTP_TLS_PRIORITIES };
 		}
 		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 		h->d[i] = MHD_start_daemon(flags, 0, http_accept, h, http_access, h,
@@ -585,6 +788,26 @@ int http_start(struct http *h, const struct http_conf *conf, char *err, size_t e
 			    i + 1);
 			return -1;
 		}
+	}
+	/* plain HTTP, few connections, loopback by default: /metrics and /healthz */
+	if (h->mfd >= 0 && !(h->md = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD |
+	    MHD_USE_ERROR_LOG, 0, http_accept, h, http_access_metrics, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, h->mfd,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_METRICS_CONNS,
+	    MHD_OPTION_CONNECTION_TIMEOUT, h->conn_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
+	    MHD_OPTION_END))) {
+		snprintf(err, errlen, "cannot start the HTTP daemon for metrics_listen");
+		return -1;
+	}
+	if (h->head_timeout) {
+		if ((errno = pthread_create(&h->sweeper, NULL, http_sweep, h)) != 0) {
+			snprintf(err, errlen, "cannot start the header_timeout thread: %s",
+			    strerror(errno));
+			return -1;
+		}
+		h->sweeping = 1;
 	}
 	return 0;
 }
@@ -616,12 +839,21 @@ void http_stop(struct http *h, long drain_ms)
 	atomic_store(&h->draining, 1);
 	for (long waited = 0; waited < drain_ms && http_connections(h) > 0; waited += 10)
 		nanosleep(&tick, NULL);
+	if (h->sweeping) {
+		atomic_store(&h->stopping, 1);
+		pthread_join(h->sweeper, NULL);
+	}
 	for (size_t i = 0; i < h->nfd; i++) {
 		if (h->d[i])
 			MHD_stop_daemon(h->d[i]);	/* closes its listening socket */
 		else
 			close(h->fd[i]);
 	}
+	if (h->md)
+		MHD_stop_daemon(h->md);
+	else if (h->mfd >= 0)
+		close(h->mfd);
+	pthread_mutex_destroy(&h->lock);
 	for (int dr = 0; dr < 2; dr++)
 		for (int i = 0; i < R_N; i++)
 			if (h->resp[dr][i])

@@ -10,19 +10,24 @@
  * DESCRIPTION
  *	http_bind() opens a listening socket for each `listen` address
  *	("host:port", "[v6]:port", "*:port" for every IPv4 and IPv6
- *	address) and reads the TLS certificate and key, so both may need
- *	privileges the server drops before http_start().
+ *	address, and metrics_listen) and reads the TLS certificate and
+ *	key, so both may need privileges the server drops before
+ *	http_start(); connection_limit is lowered to what the open-file
+ *	limit holds.
  *
  *	http_start() runs one libmicrohttpd daemon per socket, each with
  *	its own epoll thread pool of `threads` threads (0: one per core),
- *	the connection limit, idle timeout and per-connection memory limit,
- *	and TLS when tls_cert is set.  Responses that never change (the GIF,
+ *	the connection and per-address limits, idle timeout and
+ *	per-connection memory limit, and TLS (1.2 and 1.3, ECDHE, AEAD)
+ *	when tls_cert is set; a thread closes connections whose request
+ *	head takes longer than header_timeout.  /metrics is served only by
+ *	a small plain daemon on metrics_listen (with /healthz).  Responses that never change (the GIF,
  *	404, 405, /healthz) are built once and shared.
  *
  *	Endpoints: GET/HEAD /o/<token>.gif (the GIF; a GET with a valid
  *	token queues an open), GET/HEAD /c/<token>/<n>/<mac>?u=<target>
  *	(302 to the signed target; a GET queues a click; anything that does
- *	not verify is 404), /p.gif (the GIF, no event), /healthz, /metrics;
+ *	not verify is 404), /p.gif (the GIF, no event), /healthz;
  *	anything else 404; other methods 405.  A HEAD is answered but never
  *	recorded: no mail client renders a message with HEAD.
  *

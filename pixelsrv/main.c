@@ -25,6 +25,7 @@
  *	(EX_OSERR) when a socket, file or thread cannot be had.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -74,6 +76,20 @@ static void px_signals(sigset_t *set)
 	if ((errno = pthread_sigmask(SIG_BLOCK, set, NULL)) != 0)
 		log_fatal("pthread_sigmask");
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* px_nofile - raise the open-file limit to its hard limit: one descriptor per connection
+ * (http_bind() lowers connection_limit when even that is too small, and says so) */
+static void px_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warnx("cannot raise the open-file limit to %ju: %s", (uintmax_t)rl.rlim_max,
+		    strerror(errno));
 }
 
 /* px_bind - as root: the listening sockets and TLS files, then spool_dir, created and locked */
@@ -178,6 +194,7 @@ int main(int argc, char **argv)
 	/* what may need root: keys, rules, databases, password file, sockets, TLS files */
 	if ((rc = check_load(&cfg, &r, err, sizeof(err))) != 0)
 		log_fatal_status(rc, "%s", err);
+	px_nofile();
 	http = px_bind(&cfg, &f);
 	daemon_detach(opts.foreground);
 	daemon_pidfile(cfg.pixelsrv.pidfile);

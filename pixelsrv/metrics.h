@@ -49,6 +49,7 @@ enum metrics_counter {
 	METRICS_EVENTS_OVER_LIMIT,	/* past token_event_limit: counted, not stored */
 	METRICS_LIMIT_EVICTIONS,	/* repeat-table entries evicted while live */
 	METRICS_EVENTS_DROPPED,		/* refused by spool_max_bytes */
+	METRICS_HEADER_TIMEOUTS,	/* connections closed for a slow request head */
 	METRICS_COUNTER_N
 };
 

@@ -7,7 +7,8 @@
 #	open is one row; HEAD, /p.gif and forged or mangled tokens get the GIF
 #	and no row; a signed click is a 302 to its target and one row;
 #	changing u=, n, the token or the MAC gives 404 and never a Location;
-#	/healthz, /metrics, 404 and 405 answer as documented; oversized and
+#	/healthz, /metrics, 404 and 405 answer as documented (/metrics only
+#	on metrics_listen, 404 on the public listener from any peer); oversized and
 #	malformed requests get 4xx; keep-alive connections are reused.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
@@ -145,6 +146,19 @@ t_eq "1 0 0" "$(curl -s -o /dev/null -o /dev/null -o /dev/null -w '%{num_connect
 	"$PX_URL/p.gif" "$PX_URL/healthz" "$PX_URL/p.gif" | sed 's/ $//')" "keep-alive reuse"
 
 # --- metrics -------------------------------------------------------------------
+# /metrics only on metrics_listen (loopback): never on the public listener, from any peer
+t_eq "404" "$(px_get /metrics)" "/metrics on the public listener (127.0.0.1)"
+t_eq "404" "$(px_get /metrics --interface 127.0.0.2)" "/metrics on the public listener (127.0.0.2)"
+t_eq "404" "$(px_get /metrics -H 'X-Forwarded-For: 127.0.0.1')" \
+	"/metrics on the public listener with a loopback X-Forwarded-For"
+murl=http://127.0.0.1:$PX_MPORT
+t_eq "200 text/plain; version=0.0.4; charset=utf-8" \
+	"$(curl -s -o /dev/null -w '%{http_code} %{content_type}' --max-time 10 "$murl/metrics")" \
+	"/metrics on metrics_listen"
+t_eq "200" "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$murl/healthz")" \
+	"/healthz on metrics_listen"
+t_eq "404" "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$murl/o/$(px_mint).gif")" \
+	"no pixel endpoint on metrics_listen"
 t_eq "2" "$(px_metric 'beacon_pixelsrv_events_queued_total')" "events queued"
 t_eq "2" "$(px_metric 'beacon_pixelsrv_events_written_total')" "events written"
 t_eq "0" "$(px_metric 'beacon_pixelsrv_events_lost_total')" "events lost"

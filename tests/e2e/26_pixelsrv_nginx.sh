@@ -8,7 +8,7 @@
 #	127.0.0.1).  A client on 127.0.0.2 is stored as 127.0.0.2 even when
 #	it sends its own X-Forwarded-For or Forwarded; clicks redirect
 #	through the front; plain HTTP serves pixels and sends the rest to
-#	HTTPS.
+#	HTTPS; /metrics is 404 through the front.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
 . "$BEACON_SRC/tests/lib/pg.sh"
@@ -84,6 +84,12 @@ t_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/
 	"pixel over plain HTTP"
 t_eq 301 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port$click")" \
 	"click over plain HTTP goes to HTTPS"
+# /metrics is not reachable through the front, over TLS or plain HTTP
+t_eq 404 "$(curl -sk -o /dev/null -w '%{http_code}' --interface 127.0.0.2 "$front/metrics")" \
+	"/metrics through nginx"
+t_eq 301 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/metrics")" \
+	"/metrics over plain HTTP goes to HTTPS, where it is 404"
+t_eq 200 "$(curl -sk -o /dev/null -w '%{http_code}' "$front/healthz")" "/healthz through nginx"
 t_kill_pid "$ngpid" QUIT 10
 px_stop
 t_ok "26_pixelsrv_nginx"

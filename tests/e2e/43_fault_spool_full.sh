@@ -94,7 +94,7 @@ px_start
 fill "$T_DIR/pspool"
 # a second server whose queue file cannot be allocated refuses to start
 sed "s|^spool_dir = .*|spool_dir = $T_DIR/pspool/spool2|; s|^listen = .*|listen = 127.0.0.1:$(t_free_port)|;
-	s|^pidfile = .*|pidfile = $T_DIR/pixelsrv2.pid|" "$T_DIR/beacon.conf" >"$T_DIR/full.conf"
+	s|^pidfile = .*|pidfile = $T_DIR/pixelsrv2.pid|; /^metrics_listen/d" "$T_DIR/beacon.conf" >"$T_DIR/full.conf"
 rc=0
 # (a fatal exit leaves the start-up's allocations to the kernel: no leak check,
 # or LeakSanitizer's status would replace the server's)

@@ -5,8 +5,10 @@
 #	stored, memory bounded, valid requests still answered
 #
 # DESCRIPTION
-#	One server: connection_limit 256, connection_timeout 2 s, one HTTP
-#	thread, its RSS high-water mark (VmHWM, /proc/PID/status) noted after
+#	One server: connection_limit 256, connection_timeout 2 s,
+#	header_timeout 2 s, the default per_ip_connection_limit (64), one HTTP
+#	thread, started with an open-file soft limit (1024) below the hard
+#	one (4096): it raises the soft limit to the hard one.  Its RSS high-water mark (VmHWM, /proc/PID/status) noted after
 #	a warm-up.  Between and during the attacks a valid open (a new token
 #	each time, from 127.0.0.2) must be answered 200 within 2 s; at the
 #	end beacon.events holds exactly those opens and nothing else.
@@ -25,9 +27,13 @@
 #	   invalid-token counter counts them all.  Then 5,000 forged opens
 #	   pipelined on one connection before a byte is read: 5,000 GIFs.
 #	4. slowloris at the limit: 300 trickling connections from 127.0.0.1
-#	   (more than connection_limit; per_ip_connection_limit 64 turns
-#	   most away) while a valid open comes from 127.0.0.2: it must still
-#	   be answered within 5 s.
+#	   (more than connection_limit; the default per_ip_connection_limit
+#	   turns most away) while a valid open comes from 127.0.0.2: it must
+#	   still be answered within 5 s.
+#	5. header_timeout: 5 connections trickle a request head one byte
+#	   every 0.25 s for 4 s (each byte restarts connection_timeout): the
+#	   server closes all 5 within 3 s, while they still trickle; none is
+#	   answered, and the header-timeout counter counts them.
 #	VmHWM may grow by at most 64 MB over the warm-up figure (ASan's
 #	quarantine is capped at 16 MB for the server, so freed memory does
 #	not count as growth).
@@ -40,11 +46,14 @@ set -euo pipefail
 t_tmpdir >/dev/null
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}quarantine_size_mb=16"
 ulimit -n 4096
+ulimit -Sn 1024
 pg_start
 pg_schema
 px_setup
-px_config 'connection_limit = 256' 'per_ip_connection_limit = 64' 'connection_timeout = 2'
+px_config 'connection_limit = 256' 'connection_timeout = 2' 'header_timeout = 2'
 px_start
+t_eq "4096 4096" "$(awk '$1 == "Max" && $2 == "open" { print $4, $5 }' "/proc/$PX_PID/limits")" \
+	"the server raised its open-file soft limit to the hard limit"
 
 VALID=0
 # valid WHAT [LIMIT_S] - one open with a new token from 127.0.0.2, answered 200 in time
@@ -123,6 +132,17 @@ sleep 2
 valid "4: slowloris beyond connection_limit" 5
 wait "$slow" || true
 valid "4: after slowloris"
+
+# --- 5. a request head trickled for longer than header_timeout --------------------------
+ht0=$(px_metric beacon_pixelsrv_header_timeouts_total)
+bc_hostile slowloris 127.0.0.1 "$PX_PORT" 5 4 1 0.25 >"$T_DIR/slow3"
+read -r _ conns _ during _ quiet _ answered _ sent <"$T_DIR/slow3"
+t_eq "5 5 0" "$conns $during $answered" "5: trickling connections opened, closed while trickling, answered"
+# one byte each 0.25 s: 12 bytes is 3 s, header_timeout plus a second
+[ "$sent" -le 12 ] || t_fail "5: a trickling head was read for $sent bytes (over 3 s)"
+t_ok "5: closed after at most $sent bytes (0.25 s each)"
+t_eq 5 "$(($(px_metric beacon_pixelsrv_header_timeouts_total) - ht0))" "5: header timeouts counted"
+valid "5: after the trickling heads"
 px_stop
 t_eq "$VALID" "$(px_rows)" "events stored at the end: only the valid opens"
 bc_no_sanitizer "$T_DIR/pixelsrv.log"

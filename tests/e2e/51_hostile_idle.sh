@@ -4,7 +4,8 @@
 #	bounded, valid requests answered, every idle connection closed
 #
 # DESCRIPTION
-#	connection_limit 10100, connection_timeout 3 s, open-file limit
+#	connection_limit 10100, no per-IP limit (one client address opens
+#	them all), connection_timeout 3 s, open-file limit
 #	raised (to the hard limit, at most 32768) for the server and the client.  A client opens
 #	10,000 connections on 127.0.0.1 and sends nothing.  While they are
 #	open a valid open (a new token, from 127.0.0.2) is answered 200
@@ -30,7 +31,7 @@ ulimit -n $((hard < 32768 ? hard : 32768)) || t_fail "cannot raise the open-file
 pg_start
 pg_schema
 px_setup
-px_config 'connection_limit = 10100' 'connection_timeout = 3'
+px_config 'connection_limit = 10100' 'per_ip_connection_limit = 0' 'connection_timeout = 3'
 px_start
 
 VALID=0

@@ -16,9 +16,10 @@
 #	px_setup	T_DIR, a secret file (mode 0600, key id 7), the test
 #			GeoIP databases (tests/fixtures/make-geoip.pl, or a
 #			copy of $BEACON_FIXTURES/*.mmdb) in $T_DIR/geo,
-#			PX_PORT (free), PX_URL.
+#			PX_PORT (free), PX_URL, PX_MPORT (free: metrics_listen).
 #	px_config LINE...	write $T_DIR/beacon.conf ([pixelsrv] on
-#			127.0.0.1:PX_PORT, user nobody when root, spool in
+#			127.0.0.1:PX_PORT, metrics_listen 127.0.0.1:PX_MPORT,
+#			user nobody when root, spool in
 #			$T_DIR/spool, trusted_proxies 127.0.0.1, one thread,
 #			batch_interval 50) plus LINEs in [pixelsrv].
 #	px_start	start $BEACON_BUILD/beacon-pixelsrv -f in the
@@ -35,9 +36,11 @@
 #	px_get PATH [curl args]	print "STATUS" of a GET of PATH.
 #	px_rows [WHERE]	print the number of beacon.events rows.
 #	px_wait_rows N [TIMEOUT]	wait until beacon.events has N rows.
-#	px_metric NAME	print a /metrics sample value (first match).
+#	px_metric NAME	print a /metrics sample value (first match), from
+#			the metrics listener.
 
 PX_PORT=
+PX_MPORT=
 PX_URL=
 PX_PID=
 PX_SECRET=
@@ -58,8 +61,9 @@ px_setup() {
 			t_fail "make-geoip.pl failed"
 	fi
 	PX_PORT=$(t_free_port)
+	PX_MPORT=$(t_free_port)
 	PX_URL=http://127.0.0.1:$PX_PORT
-	export PX_PORT PX_URL PX_SECRET
+	export PX_PORT PX_MPORT PX_URL PX_SECRET
 }
 
 # px_config - write beacon.conf with extra [pixelsrv] lines
@@ -70,6 +74,7 @@ px_config() {
 		printf 'base_url = %s\nsecret_file = %s\n\n' "$PX_URL" "$PX_SECRET"
 		printf '[pixelsrv]\n'
 		printf 'listen = 127.0.0.1:%s\n' "$PX_PORT"
+		printf 'metrics_listen = 127.0.0.1:%s\n' "$PX_MPORT"
 		printf 'user = %s\n' "$user"
 		printf 'pidfile = %s/pixelsrv.pid\n' "$T_DIR"
 		printf 'threads = 1\n'
@@ -115,6 +120,10 @@ px_start() {
 		PX_PORT=$(t_free_port)
 		PX_URL=http://127.0.0.1:$PX_PORT
 		sed -i -e "s/127\.0\.0\.1:$old\b/127.0.0.1:$PX_PORT/g" "$T_DIR/beacon.conf"
+		old=$PX_MPORT
+		PX_MPORT=$(t_free_port)
+		sed -i -e "s/^metrics_listen = 127\.0\.0\.1:$old\b/metrics_listen = 127.0.0.1:$PX_MPORT/" \
+			"$T_DIR/beacon.conf"
 	done
 	cat "$T_DIR/pixelsrv.log" >&2
 	t_fail "beacon-pixelsrv did not start"
@@ -172,6 +181,6 @@ px_wait_rows() {
 # px_metric - the value of the first /metrics sample starting with NAME
 px_metric() {
 	# awk reads to the end: leaving early makes curl fail (exit 23) under pipefail
-	curl -s --max-time 10 "$PX_URL/metrics" |
+	curl -s --max-time 10 "http://127.0.0.1:$PX_MPORT/metrics" |
 		awk -v n="$1" '!done && index($0, n) == 1 { print $NF; done = 1 }'
 }
