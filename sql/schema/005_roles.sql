@@ -95,6 +95,11 @@ GRANT USAGE ON SCHEMA beacon TO beacon_milter, beacon_pixelsrv, beacon_reader;
 GRANT INSERT ON beacon.messages, beacon.recipients, beacon.links, beacon.attachments
 	TO beacon_milter;
 GRANT SELECT ON beacon.suppressions TO beacon_milter;
+-- a retried message rewrites its recipients' rows (INSERT ... ON CONFLICT (token_id)
+-- DO UPDATE in milter/store_sql.c), which PostgreSQL allows only with SELECT and UPDATE
+-- on the columns involved: not the address
+GRANT SELECT (token_id, message, status, key_id, token), UPDATE (status, key_id, token)
+	ON beacon.recipients TO beacon_milter;
 
 GRANT INSERT ON beacon.events TO beacon_pixelsrv;
 GRANT SELECT (token_id, at, kind) ON beacon.events TO beacon_pixelsrv;

@@ -73,6 +73,11 @@ pix_px_start() {
 		mail_clients = $BEACON_SRC/pixelsrv/mail-clients.yaml
 		apple_relay_ranges = $BEACON_SRC/tests/fixtures/apple-relay.csv
 		trusted_proxies = 127.0.0.1
+		# every answered open is a row, as nginx logs every request; wrk's
+		# connections all come from one address
+		repeat_window = 0
+		per_ip_connection_limit = 0
+		metrics_listen = 127.0.0.1:$PX_MPORT
 
 		[database]
 		conninfo = $BEACON_CONNINFO
@@ -84,7 +89,7 @@ pix_px_start() {
 # pix_metric - a pixelsrv counter (0 when absent)
 pix_metric() {
 	local v
-	v=$(curl -s --max-time 10 "$PX_URL/metrics" | awk -v n="$1" 'index($0, n) == 1 { print $NF; exit }')
+	v=$(curl -s --max-time 10 "http://127.0.0.1:$PX_MPORT/metrics" | awk -v n="$1" 'index($0, n) == 1 { print $NF; exit }')
 	echo "${v:-0}"
 }
 
@@ -96,7 +101,7 @@ pix_answered() {
 # pix_drained N - have N events been written (replayed ones included) with the queue empty?
 pix_drained() {
 	local m
-	m=$(curl -s --max-time 10 "$PX_URL/metrics") || return 1
+	m=$(curl -s --max-time 10 "http://127.0.0.1:$PX_MPORT/metrics") || return 1
 	awk -v want="$1" '
 		/^beacon_pixelsrv_events_written_total / { w = $2 }
 		/^beacon_pixelsrv_queue_depth / { d = $2 }
@@ -105,7 +110,7 @@ pix_drained() {
 
 # pix_show_state - pixelsrv's counters and log tail on stderr, after a failure
 pix_show_state() {
-	curl -s --max-time 10 "$PX_URL/metrics" | grep -E '^beacon_pixelsrv_(events|queue|db)' >&2 || true
+	curl -s --max-time 10 "http://127.0.0.1:$PX_MPORT/metrics" | grep -E '^beacon_pixelsrv_(events|queue|db)' >&2 || true
 	printf -- '--- %s (last 20 lines)\n' "$T_DIR/pixelsrv.log" >&2
 	tail -n 20 "$T_DIR/pixelsrv.log" >&2 || true
 }

@@ -47,7 +47,7 @@
 #	   is tracked, with the login on the messages row;
 #	11. with the milter stopped a tagged message is delivered
 #	   untracked and, through contrib's smtp_header_checks, without the
-#	   tag header (every tracked case above shows that the milter still
+#	   tag header or a forged copy header (every tracked case above shows that the milter still
 #	   sees the tag: the strip runs at delivery).
 #	The milter's log must hold no sanitizer report.
 set -euo pipefail
@@ -451,10 +451,12 @@ t_eq 0 "$(pg_query "SELECT count(*) FROM (SELECT message, n FROM beacon.links GR
 # --- 11. the milter stopped: contrib's smtp_header_checks still remove the tag header
 t_kill_pid "$MPID" TERM 15
 variant down-11
+sed -i '1i X-Beacon-Copy: 00000000-0000-0000-0000-000000000000; forgedforgedfor' "$T_DIR/down-11.eml"
 send "$T_DIR/down-11.eml" tara@remote.example; out=$OUT
 grep -qi '^X-Beacon:' "$out" && t_fail "11: the tag header reached the sink with the milter down"
+grep -qi '^X-Beacon-Copy:' "$out" && t_fail "11: a forged copy header reached the sink with the milter down"
 mime html "$out" | grep -q "$BASE/o/" && t_fail "11: tracked with the milter down?"
-t_ok "11: milter stopped: delivered untracked, without the tag header"
+t_ok "11: milter stopped: delivered untracked, without the tag header or a forged copy header"
 
 # --- the milter ends cleanly, without sanitizer reports
 t_kill_pid "$MPID" TERM 15

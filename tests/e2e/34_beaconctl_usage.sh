@@ -55,7 +55,7 @@ usage_case "beaconctl: suppress: expected add, del or list" suppress
 usage_case "beaconctl: suppress: unknown action 'drop' (add, del or list)" suppress drop a@example.org
 usage_case "beaconctl: suppress: add needs an ADDRESS or @DOMAIN" suppress add
 usage_case "beaconctl: suppress: --reason goes with add" suppress del a@example.org --reason x
-usage_case "beaconctl: suppress: 'a b@example.org': blanks, controls, <, > and , are not allowed" \
+usage_case "beaconctl: suppress: 'a b@example.org': a special character in an unquoted local part" \
 	suppress add 'a b@example.org'
 usage_case "beaconctl: token: expected 'inspect'" token
 usage_case "beaconctl: token: no TOKEN given" token inspect

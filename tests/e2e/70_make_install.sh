@@ -149,7 +149,7 @@ pg_start
 px_setup
 MDIR=$T_DIR/milter
 PXDIR=$T_DIR/px
-mkdir -p "$MDIR" "$PXDIR"
+mkdir -p "$MDIR" "$PXDIR" "$T_DIR/run"	# run: root-owned, as /run/beacon
 chown postfix: "$MDIR"
 PF_MILTER=unix:$MDIR/milter.sock PF_REINJECT=1 pf_start
 
@@ -161,14 +161,14 @@ sed -i \
 	-e "/^\[milter\]/,/^\[/{
 		s|^socket = .*|socket = unix:$MDIR/milter.sock|
 		s|^user = .*|user = postfix|
-		s|^pidfile = .*|pidfile = $MDIR/milter.pid|
+		s|^pidfile = .*|pidfile = $T_DIR/run/milter.pid|
 		s|^spool_dir = .*|spool_dir = $MDIR/spool|
 		s|^reinject = .*|reinject = inet:$PF_REINJECT_PORT@127.0.0.1|
 	}" \
 	-e "/^\[pixelsrv\]/,/^\[/{
 		s|^listen = .*|listen = 127.0.0.1:$PX_PORT|
 		s|^user = .*|user = nobody|
-		s|^pidfile = .*|pidfile = $PXDIR/pixelsrv.pid|
+		s|^pidfile = .*|pidfile = $T_DIR/run/pixelsrv.pid|
 		s|^spool_dir = .*|spool_dir = $PXDIR/spool|
 		s|^geoip_city_db = .*|geoip_city_db = $T_DIR/geo/city.mmdb|
 		s|^geoip_asn_db = .*|geoip_asn_db = $T_DIR/geo/asn.mmdb|
