@@ -55,6 +55,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "private.h"
 #include "route.h"
 
 #define HTTP_MAX_LISTEN 16		/* listen addresses */
@@ -113,13 +114,21 @@ struct http {
 	_Atomic int draining;			/* http_stop() has begun */
 };
 
-/* http_read_pem - a whole PEM file as a string; NULL + ERR */
-static char *http_read_pem(const char *path, char *err, size_t errlen)
+/* http_read_pem - a whole PEM file as a string; NULL + ERR.  A PRIVATE file (the key) is
+ * refused when group or others may access it, checked on the descriptor that is read, so
+ * the file checked is the file used (a link, as certbot's live/ has, is followed) */
+static char *http_read_pem(const char *path, int private, char *err, size_t errlen)
 {
 	struct stat st;
 	char *buf = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
+	errno = 0;
+	if (fd >= 0 && private && fstat(fd, &st) == 0 &&
+	    private_check(&st, path, "private key", err, errlen) < 0) {
+		close(fd);
+		return NULL;
+	}
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
 	    st.st_size > HTTP_TLS_MAX || (buf = malloc((size_t)st.st_size + 1)) == NULL ||
 	    read(fd, buf, (size_t)st.st_size) != st.st_size) {
@@ -296,8 +305,8 @@ struct http *http_bind(const struct beacon_cfg *cfg, char *err, size_t errlen)
 			snprintf(err, errlen, "tls_cert is set but tls_key is not");
 			goto fail;
 		}
-		if (!(h->tls_cert = http_read_pem(cfg->pixelsrv.tls_cert, err, errlen)) ||
-		    !(h->tls_key = http_read_pem(cfg->pixelsrv.tls_key, err, errlen)))
+		if (!(h->tls_cert = http_read_pem(cfg->pixelsrv.tls_cert, 0, err, errlen)) ||
+		    !(h->tls_key = http_read_pem(cfg->pixelsrv.tls_key, 1, err, errlen)))
 			goto fail;
 	}
 	http_limits(h, cfg);
