@@ -334,6 +334,24 @@ room:
 	return -1;
 }
 
+/* address_unbracket - see address.h */
+const char *address_unbracket(const char *s, size_t *len)
+{
+	size_t n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
+		s++;
+		n -= 2;
+	}
+	*len = n;
+	return s;
+}
+
 /* address_norm - the one form of ADDR into OUT */
 int address_norm(const char *addr, char *out, size_t outlen, const char **why)
 {
@@ -349,15 +367,7 @@ int address_norm(const char *addr, char *out, size_t outlen, const char **why)
 		*why = "longer than 1024 octets";
 		return -1;
 	}
-	while (*s == ' ' || *s == '\t')
-		s++;
-	n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
-		s++;
-		n -= 2;
-	}
+	s = address_unbracket(s, &n);
 	if (n > 0 && s[0] == '@') {	/* a source route: "@relay1,@relay2:user@domain" */
 		const char *colon = memchr(s, ':', n);
 		if (!colon) {

@@ -55,6 +55,10 @@
 /* the longest normalised address: a quoted local part of 64 octets, each escaped */
 #define ADDRESS_SIZE (2 * ADDRESS_LOCAL_MAX + 2 + 1 + ADDRESS_DOMAIN_MAX + 1)
 
+/* address_unbracket - S without surrounding blanks and one pair of angle brackets: the
+ * start, and its length in *LEN (S itself is not changed) */
+const char *address_unbracket(const char *s, size_t *len);
+
 /* address_norm - the one form of ADDR into OUT (OUTLEN octets); 0, or -1 with *WHY (static) */
 int address_norm(const char *addr, char *out, size_t outlen, const char **why);
 /* address_norm_domain - the one form of a domain DOM ("@" or "." in front kept); 0 or -1 */

@@ -61,18 +61,9 @@ void conn_free(struct conn_ctx *c)
 /* msg_strip_angles - "<a@b>" -> "a@b" (also trims blanks) */
 char *msg_strip_angles(const char *addr)
 {
-	const char *s = addr ? addr : "";
 	size_t n;
+	const char *s = address_unbracket(addr ? addr : "", &n);
 
-	while (*s == ' ' || *s == '\t')
-		s++;
-	n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
-		s++;
-		n -= 2;
-	}
 	return g_strndup(s, n);
 }
 
