@@ -237,6 +237,12 @@ int callbacks_end_headers(const struct milter_env *env, struct msg_ctx *m, const
 
 	msg_end_headers(m);
 	track_head_check(env, m, &h);
+	if (h.forged && (h.verdict == TRACK_HEAD_UNTOUCHED || h.verdict == TRACK_HEAD_UNTRUSTED)) {
+		/* no early pass: end of message removes the copy header nobody may set */
+		m->skip_body = 1;
+		track_head_clear(&h);
+		return 0;
+	}
 	switch (h.verdict) {
 	case TRACK_HEAD_UNTOUCHED:
 		*why = h.why;

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -80,6 +81,7 @@ struct track_run {
 	int rendered;			/* links were recorded */
 	uint8_t seed[crypto_generichash_BYTES];	/* keyed digest of the message: ids derive from it */
 	int seeded;			/* seed is set (else ids are random) */
+	const char *unsafe;		/* why a retry would not repeat the message, or NULL */
 };
 
 /* track_untouched - leave the message as it is, for REASON */
@@ -90,19 +92,42 @@ static void track_untouched(struct track_out *out, const char *reason, int remov
 	g_strlcpy(out->reason, reason, sizeof(out->reason));
 }
 
+/* track_retry_safe - would a retry of M repeat it byte for byte?  Only when it has exactly one
+ * Message-ID and the client evidently wrote it: the MTA adds one per attempt when the client
+ * sent none (Postfix cleanup: "<date.QUEUEID@host>"), so a Message-ID holding the current
+ * queue id is taken for the MTA's.  NULL when safe, else why not (static). */
+static const char *track_retry_safe(const struct msg_ctx *m)
+{
+	int n = msg_header_count(m, "Message-ID");
+
+	if (n == 0)
+		return "no Message-ID";
+	if (n > 1)
+		return "several Message-ID headers";
+	if (!m->queue_id || !*m->queue_id)
+		return "no queue id from the MTA";
+	if (strstr(msg_header_get(m, "Message-ID"), m->queue_id))
+		return "Message-ID added by the MTA (it holds the queue id)";
+	return NULL;
+}
+
 /* track_seed - the keyed digest of what a retry or a re-submission of the message repeats:
  * envelope sender, every header but the trace headers the MTA adds (Received, with the
  * queue id in it) and the copy header, and the body.  Every id of the message derives from
- * it, so the same message gets the same message id, tokens and copy ids again. */
+ * it, so the same message gets the same message id, tokens and copy ids again.  A message
+ * a retry would not repeat (track_retry_safe) is not seeded: its ids are random. */
 static void track_seed(struct track_run *t)
 {
-	char *copy = split_copy_header_name(t->env->cfg->milter.tag_header);
+	char *copy;
 	crypto_generichash_state st;
 	uint8_t d[crypto_generichash_BYTES];
 	char sig[TOKEN_SIG_STR_LEN + 1];
 	const unsigned char *body;
 	size_t blen;
 
+	if ((t->unsafe = track_retry_safe(t->m)) != NULL)
+		return;
+	copy = split_copy_header_name(t->env->cfg->milter.tag_header);
 	crypto_generichash_init(&st, NULL, 0, sizeof(d));
 	crypto_generichash_update(&st, (const unsigned char *)t->m->sender, strlen(t->m->sender) + 1);
 	for (guint i = 0; i < t->m->headers->len; i++) {
@@ -434,6 +459,17 @@ static void track_copy_id(const struct track_run *t, int ti, uint8_t id[COPYLOG_
 	g_string_free(addrs, TRUE);
 }
 
+/* track_copy_rcpts - the recipients of token TI, comma-separated, g_free'd by the caller */
+static char *track_copy_rcpts(const struct track_run *t, int ti)
+{
+	GString *s = g_string_new(NULL);
+
+	for (guint i = 0; i < t->nrc; i++)
+		if (t->rc[i].role == ROLE_TRACK && t->rc[i].token == ti)
+			g_string_append_printf(s, "%s<%s>", s->len ? ", " : "", t->rc[i].r->addr);
+	return g_string_free(s, FALSE);
+}
+
 /* track_test_stop - BEACON_TEST_STOP_AFTER_COPY=1 (fault tests only): stop the process right
  * after a copy was handed over and remembered, before the original is answered */
 static void track_test_stop(void)
@@ -459,18 +495,34 @@ static void track_copied(struct track_run *t, int ti)
 static int track_copies(struct track_run *t, int first_copy, int orig_tracked,
 			const struct track_opts *opts, struct track_out *out)
 {
-	struct copylog *cl = t->env->copies;
+	/* ids that a retry would not repeat are never looked up nor remembered */
+	struct copylog *cl = t->seeded ? t->env->copies : NULL;
 	struct reinject *sess = NULL;
 	uint8_t id[COPYLOG_ID_LEN];
 	char why[300];
 	int planned = t->ntok - first_copy;
+	long long at;
 
+	if (!t->seeded && t->env->copies)
+		log_info("%s: split not retry-safe (%s): a retry after a crash or temp-fail may "
+			 "send its copies again", msg_qid(t->m), t->unsafe ? t->unsafe : "no key");
 	for (int ti = first_copy; ti < t->ntok; ti++) {
 		long long dot;
 
 		track_copy_id(t, ti, id);
-		if (cl && copylog_has(cl, id)) {
-			/* a retry of a message whose copy left before: not again */
+		if (cl && (at = copylog_sent_at(cl, id)) > 0) {
+			/* a retry, or the same message (same Message-ID, sender, headers and body)
+			 * submitted again: its copy left before and does not leave again */
+			char *to = track_copy_rcpts(t, ti), when[32];
+			struct tm tm;
+			time_t tt = (time_t)at;
+
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&tt, &tm));
+			log_warnx("%s: copy %d to %s not sent: this message (same Message-ID, sender, "
+				  "headers and body) was sent to them at %s, by a previous try or an "
+				  "earlier submission; they are removed from the original",
+				  msg_qid(t->m), ti, to, when);
+			g_free(to);
 			track_copied(t, ti);
 			out->copies++;
 			out->resent++;

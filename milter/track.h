@@ -72,8 +72,14 @@
  *	temp-fail or a crash) gets the same ones, and its rows are written
  *	over, not doubled.  Each copy handed over is remembered in the copy
  *	log (copylog.h, env->copies) under an id derived the same way; a copy
- *	found there is not sent again and its recipients are removed from
- *	the original as if it had just been sent (out.resent).
+ *	found there is not sent again (a warning names its recipients) and
+ *	its recipients are removed from the original as if it had just been
+ *	sent (out.resent).  This holds only for a message a retry repeats:
+ *	one with exactly one Message-ID that does not hold the queue id (the
+ *	MTA adds one per attempt when the client sent none).  Any other
+ *	message gets random ids and the copy log is neither read nor written
+ *	for it: a retry may send its copies again (logged at info as "not
+ *	retry-safe"), but never drops a recipient.
  *
  *	A message that came in on the reinject listener (msg->via_reinject:
  *	{daemon_name} is reinject_daemon_name) with exactly one copy header

@@ -2,7 +2,9 @@
  * test_milter_track_split.c - unit tests of one token per recipient: the split
  * of milter/track.c with its copies handed to a real SMTP listener on
  * 127.0.0.1 (smtp_fake.h), the copy header, the failure rules,
- * excluded recipients, per_recipient = shared and plain_to_html.
+ * excluded recipients, per_recipient = shared and plain_to_html; ids
+ * that a retry would not repeat; a forged copy header kept to end of
+ * message (callbacks_end_headers) so that it is removed.
  *
  * DESCRIPTION
  *	Each case builds the message context the way the callbacks do, runs
@@ -25,6 +27,7 @@
 #include <gmime/gmime.h>
 
 #include "track.h"
+#include "callbacks.h"
 #include "cfg.h"
 #include "smtp_fake.h"
 #include "token.h"
@@ -278,6 +281,120 @@ static void test_split_retry(void **state)
 	g_free(dir);
 	conn_free(cc);
 	fake_stop(f);
+}
+
+/* test_split_not_retry_safe - messages a retry would not repeat (the Message-ID holds the queue
+ * id, as the one the MTA adds per try; no Message-ID; two of them) get random ids and the copy
+ * log is neither read nor written: the same message twice sends every copy twice, and no
+ * recipient is ever dropped from the original without a copy */
+static void test_split_not_retry_safe(void **state)
+{
+	static const char *const msgids[] = {
+		"Message-ID: <20261205203843.QSPLIT@mx.example>\n",
+		"",
+		"Message-ID: <one@example.com>\nMessage-ID: <two@example.com>\n",
+	};
+	char *dir = g_dir_make_tmp("beacon-split-XXXXXX", NULL), *cmd, err[256];
+	struct milter_env saved = env;
+	(void)state;
+
+	env.copies = copylog_open(dir, err, sizeof(err));
+	assert_non_null(env.copies);
+	for (size_t k = 0; k < G_N_ELEMENTS(msgids); k++) {
+		GString *hdrs = g_string_new(HDRS);
+		struct smtp_fake *f = fake_start("");
+		struct conn_ctx *cc;
+		struct track_out out, again;
+		char *s;
+
+		g_string_replace(hdrs, "Message-ID: <m1@example.com>\n", msgids[k], 1);
+		cc = build("a@x.example,b@x.example,c@x.example", hdrs->str, HTML);
+		run(cc, f, 1, NULL, &out);
+		run(cc, f, 1, NULL, &again);
+		assert_int_equal(out.verdict, TRACK_REWRITTEN);
+		assert_int_equal(again.verdict, TRACK_REWRITTEN);
+		assert_int_equal(out.copies, 2);
+		assert_int_equal(again.copies, 2);
+		assert_int_equal(again.resent, 0);
+		assert_string_equal(again.mode, "split: 2 copies");
+		/* both times every copy went out: a duplicate, never a loss */
+		assert_int_equal(fake_count(f), 4);
+		s = delrcpts(&again);
+		assert_string_equal(s, "<b@x.example>,<c@x.example>");
+		g_free(s);
+		/* random ids: another message id each time */
+		assert_string_not_equal(out.msg_uuid, again.msg_uuid);
+		track_out_clear(&out);
+		track_out_clear(&again);
+		conn_free(cc);
+		fake_stop(f);
+		g_string_free(hdrs, TRUE);
+	}
+	/* nothing was remembered for them */
+	assert_int_equal(copylog_size(env.copies), 0);
+	copylog_close(env.copies);
+	env = saved;
+	cmd = g_strdup_printf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	g_free(cmd);
+	g_free(dir);
+}
+
+/* head_only - a message context up to end of headers, as the callbacks fill it */
+static struct conn_ctx *head_only(int trusted, const char *headers)
+{
+	struct conn_ctx *cc = conn_new();
+	char **h = g_strsplit(headers, "\n", -1);
+
+	msg_begin(cc, "<evil@example.net>", NULL);
+	cc->msg->trusted = trusted;
+	msg_set_queue_id(cc->msg, "QFORGED");
+	msg_add_rcpt(cc->msg, "a@x.example", NULL);
+	for (int i = 0; h[i] && h[i][0]; i++) {
+		char *colon = strchr(h[i], ':');
+		char *name = g_strndup(h[i], (gsize)(colon - h[i]));
+		msg_add_header(cc->msg, name, colon + 2, 0);
+		g_free(name);
+	}
+	g_strfreev(h);
+	return cc;
+}
+
+/* test_forged_copy_no_early_pass - a forged copy header keeps the message to end of message,
+ * which removes it: untrusted without a tag header, or signed; without one, the early pass */
+static void test_forged_copy_no_early_pass(void **state)
+{
+	static const struct {
+		int trusted;
+		const char *headers;
+		int early;
+	} cases[] = {
+		{ 0, "X-Beacon-Copy: 0b5c1d1e-9a6f-4f4e-8c38-0d0f4a4d2c11; AAAA\nSubject: x\n", 0 },
+		{ 1, "DKIM-Signature: v=1\nX-Beacon-Copy: 0b5c1d1e; AAAA\nSubject: x\n", 0 },
+		{ 0, "Subject: x\n", 1 },
+		{ 1, "DKIM-Signature: v=1\nSubject: x\n", 1 },
+	};
+	(void)state;
+
+	for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+		struct conn_ctx *cc = head_only(cases[k].trusted, cases[k].headers);
+		struct track_out out;
+		const char *why = NULL;
+
+		if (cases[k].early) {
+			assert_int_equal(callbacks_end_headers(&env, cc->msg, &why), -1);
+			assert_non_null(why);
+		} else {
+			assert_int_equal(callbacks_end_headers(&env, cc->msg, &why), 0);
+			assert_int_equal(cc->msg->skip_body, 1);
+			/* end of message: untouched, the copy header removed */
+			track_message(&env, cc->msg, NULL, &out);
+			assert_int_equal(out.verdict, TRACK_UNTOUCHED);
+			assert_int_equal(out.remove_copy, 1);
+			track_out_clear(&out);
+		}
+		conn_free(cc);
+	}
 }
 
 /* test_split_refused - the third copy is refused: no further copy, the rest share the original */
@@ -736,6 +853,8 @@ int main(void)
 		cmocka_unit_test(test_split_db_down),
 		cmocka_unit_test(test_copy_header),
 		cmocka_unit_test(test_split_retry),
+		cmocka_unit_test(test_split_not_retry_safe),
+		cmocka_unit_test(test_forged_copy_no_early_pass),
 	};
 	static char *internal[] = { "corp.example", NULL };
 	uint8_t key[TOKEN_KEY_LEN];
