@@ -3,8 +3,8 @@
  *
  * Exact answers for nested IPv4/IPv6 prefixes, IPv4-mapped addresses,
  * defaults (0.0.0.0/0, ::/0), duplicates and bad input; a randomised
- * comparison with a linear most-specific search (fixed seed); and the
- * lookup cost with 300,000 ranges (printed).
+ * comparison with a linear most-specific search (fixed seed); and a set
+ * of 300,000 ranges, every probe matched right (its speed is in make bench).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +20,6 @@
 #include <sys/un.h>
 #include <time.h>
 
-#include "clock.h"
 #include "cidr.h"
 
 static char A, B, C, D, E, F, G, H;	/* distinct data pointers */
@@ -415,25 +414,17 @@ static void test_random_vs_linear(void **state)
 	cidr_set_free(s);
 }
 
-/* now_ns - monotonic clock in nanoseconds */
-static double now_ns(void)
-{
-	return (double)clock_now_us() * 1e3;
-}
-
-/* test_300k_cost - build and probe a set the size of Apple's list */
-static void test_300k_cost(void **state)
+/* test_300k - build and probe a set the size of Apple's list: every match right */
+static void test_300k(void **state)
 {
 	enum { NV4 = 250000, NV6 = 50000, NQ = 1000000 };
 	struct cidr_set *s = cidr_set_new();
 	struct sockaddr_in sin;
 	char text[64];
-	double t0, t1, t2;
 	size_t i, hits = 0;
 	unsigned seed = 7;
 
 	(void)state;
-	t0 = now_ns();
 	for (i = 0; i < NV4; i++) {	/* 100.64.0.0 + 8*i, /29 */
 		uint32_t a = 0x64400000u + 8u * (uint32_t)i;
 
@@ -447,7 +438,6 @@ static void test_300k_cost(void **state)
 		add(s, text, &B);
 	}
 	assert_int_equal(cidr_set_finish(s), 0);
-	t1 = now_ns();
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	for (i = 0; i < NQ; i++) {
@@ -462,13 +452,10 @@ static void test_300k_cost(void **state)
 				fail_msg("wrong range for %08x", a);
 		}
 	}
-	t2 = now_ns();
 	/* half of the probed space is covered */
 	assert_true(hits > NQ / 2 - NQ / 50 && hits < NQ / 2 + NQ / 50);
 	assert_ptr_equal(cidr_set_match_str(s, "2a02:26f7:c:30::1"), &B);
 	assert_null(cidr_set_match_str(s, "2a02:26f7:c:31::1"));
-	printf("# cidr: %d prefixes built in %.0f ms, %.0f ns per match\n",
-	    NV4 + NV6, (t1 - t0) / 1e6, (t2 - t1) / NQ);
 	cidr_set_free(s);
 }
 
@@ -483,7 +470,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_anonymize),
 		cmocka_unit_test(test_random_vs_linear),
-		cmocka_unit_test(test_300k_cost),
+		cmocka_unit_test(test_300k),
 	};
 
 	return cmocka_run_group_tests(tests, 0, 0);

@@ -27,7 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "geo.h"
 
 static char fixdir[512];	/* where city.mmdb and asn.mmdb are */
@@ -450,14 +449,8 @@ static void test_race(void **state)
 	geo_close(g);
 }
 
-/* now_ns - monotonic clock in nanoseconds */
-static double now_ns(void)
-{
-	return (double)clock_now_us() * 1e3;
-}
-
-/* test_cost - time per geo_lookup (printed) */
-static void test_cost(void **state)
+/* test_many - many lookups in a row, each with the right answer */
+static void test_many(void **state)
 {
 	enum { N = 200000 };
 	static const char *const ips[] = { "192.0.2.1", "198.51.100.2",
@@ -465,7 +458,6 @@ static void test_cost(void **state)
 	struct sockaddr_storage ss[6];
 	struct geo_db *g;
 	struct geo_info gi;
-	double t0, t1;
 	unsigned hits = 0, want = 0;
 	int i;
 
@@ -473,16 +465,12 @@ static void test_cost(void **state)
 	for (i = 0; i < 6; i++)
 		ss[i] = sa_of(ips[i]);
 	g = geo_open(city_path, asn_path, NULL, NULL);
-	t0 = now_ns();
 	for (i = 0; i < N; i++) {
 		geo_lookup(g, (struct sockaddr *)&ss[i % 6], &gi);
 		hits += gi.city[0] != '\0';
 		want += i % 6 != 4;	/* 8.8.8.8 is in no range */
 	}
-	t1 = now_ns();
 	assert_int_equal(hits, want);
-	printf("# geo: %.0f ns per lookup (city + ASN, all fields)\n",
-	    (t1 - t0) / N);
 	geo_close(g);
 }
 
@@ -495,7 +483,7 @@ int main(void)
 		cmocka_unit_test(test_missing_broken),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_race),
-		cmocka_unit_test(test_cost),
+		cmocka_unit_test(test_many),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

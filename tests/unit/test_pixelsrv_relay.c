@@ -4,7 +4,7 @@
  * Loads tests/fixtures/apple-relay.csv (under BEACON_SRC, default ".")
  * and checks the exact location of addresses inside and just outside its
  * ranges; bad lines, missing and useless files; and a generated list the
- * size of Apple's (300,000 lines) for load time and lookup cost (printed).
+ * size of Apple's (300,000 lines), loaded whole and matched right.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "relay.h"
 
 static char tmpdir[512];	/* scratch directory of this test */
@@ -195,20 +194,13 @@ static void test_bad_lines(void **state)
 	assert_string_equal(err, want);
 }
 
-/* now_ns - monotonic clock in nanoseconds */
-static double now_ns(void)
-{
-	return (double)clock_now_us() * 1e3;
-}
-
-/* test_300k - a list the size of Apple's: load time and lookup cost */
+/* test_300k - a list the size of Apple's: loaded whole, every match right */
 static void test_300k(void **state)
 {
 	enum { NV4 = 250000, NV6 = 50000, NQ = 1000000 };
 	struct relay_db *r;
 	struct sockaddr_in sin;
 	char path[600], err[256];
-	double t0, t1, t2;
 	unsigned seed = 3, hits = 0;
 	FILE *fp;
 	size_t i;
@@ -228,9 +220,7 @@ static void test_300k(void **state)
 		    i / 4096, i % 4096 * 16);
 	assert_int_equal(fclose(fp), 0);
 
-	t0 = now_ns();
 	r = relay_load(path, err, sizeof(err));
-	t1 = now_ns();
 	if (r == NULL)
 		fail_msg("%s", err);
 	assert_string_equal(err, "");
@@ -249,10 +239,7 @@ static void test_300k(void **state)
 		if (relay_match(r, (struct sockaddr *)&sin) != NULL)
 			hits++;
 	}
-	t2 = now_ns();
 	assert_true(hits > NQ / 2 - NQ / 50 && hits < NQ / 2 + NQ / 50);
-	printf("# relay: %d lines loaded in %.0f ms, %.0f ns per match\n",
-	    NV4 + NV6, (t1 - t0) / 1e6, (t2 - t1) / NQ);
 	relay_free(r);
 }
 
