@@ -26,7 +26,8 @@
 #	padded markdown tables as it goes.  The report, with the commands,
 #	the machine, the date, every figure and the goals met or missed,
 #	goes to $BEACON_SRC/BENCHMARKS.md (QUICK: $BEACON_BUILD/bench/
-#	BENCHMARKS-quick.md; BENCH_REPORT overrides).
+#	BENCHMARKS-quick.md; BENCH_ONLY with some sections:
+#	$BEACON_BUILD/bench/BENCHMARKS-SECTIONS.md; BENCH_REPORT overrides).
 #
 #	With perf installed, the full run also profiles pixelsrv and
 #	beacon-milter under load (one extra run each, not counted in the
@@ -80,6 +81,9 @@ else
 	RW_ITER_KB=15000
 	B_PROFILE=${BENCH_PROFILE-1}
 	B_REPORT_FINAL=${BENCH_REPORT:-$BEACON_SRC/BENCHMARKS.md}
+	# some sections only: their report must not replace the whole one
+	[ "$BENCH_ONLY" = "rewrite ingest pixel mail" ] ||
+		B_REPORT_FINAL=${BENCH_REPORT:-$B_BIN/BENCHMARKS-${BENCH_ONLY// /-}.md}
 fi
 
 # b_need - fail unless every command exists
