@@ -107,6 +107,8 @@ $(BUILD)/lib/%.o:      OBJ_PKGS = $(LIB_PKGS)
 $(BUILD)/milter/%.o:   OBJ_PKGS = $(MILTER_PKGS)
 $(BUILD)/pixelsrv/%.o: OBJ_PKGS = $(PIXELSRV_PKGS)
 $(BUILD)/ctl/%.o:      OBJ_PKGS = $(CTL_PKGS)
+$(BUILD)/ctl/reclassify.o: OBJ_PKGS = $(PIXELSRV_PKGS)
+$(BUILD)/ctl/reclassify.o: CPPFLAGS += -Ipixelsrv
 $(BUILD)/tests/%:      OBJ_PKGS = $(TEST_PKGS)
 $(BUILD)/tests/fuzz/%: OBJ_PKGS = $(ALL_PKGS)
 
@@ -163,8 +165,9 @@ $(BUILD)/beacon-milter: $(MILTER_OBJ) $(BUILD)/libbeacon.a
 $(BUILD)/beacon-pixelsrv: $(PIXELSRV_OBJ) $(BUILD)/libbeacon.a
 	$(call link,$^,$(PIXELSRV_PKGS))
 
-$(BUILD)/beaconctl: $(CTL_OBJ) $(BUILD)/libbeacon.a
-	$(call link,$^,$(CTL_PKGS))
+# reclassify runs beacon-pixelsrv's class rules: it links their modules
+$(BUILD)/beaconctl: $(CTL_OBJ) $(BUILD)/pixelsrv/modules.a $(BUILD)/libbeacon.a
+	$(call link,$^,$(CTL_PKGS) $(PIXELSRV_PKGS))
 
 # unit tests and fuzz targets include the headers of the programs they test
 TEST_INC := -Imilter -Ipixelsrv -Ictl

@@ -67,6 +67,11 @@
 	X(pixelsrv, geoip_asn_db, STR, "/var/lib/GeoIP/GeoLite2-ASN.mmdb", "MaxMind ASN database") \
 	X(pixelsrv, uap_regexes, STR, "/usr/share/uap-core/regexes.yaml", "uap-core regexes.yaml") \
 	X(pixelsrv, mail_clients, STR, BEACON_DATADIR "/mail-clients.yaml", "mail-client rules") \
+	X(pixelsrv, machines, STR, BEACON_DATADIR "/machines.yaml", "scanner, proxy, bot and hosting-network rules (empty: none)") \
+	X(pixelsrv, scanner_click_seconds, DUR, "10", "a click this soon after sending is a scanner's (0: off)") \
+	X(pixelsrv, machine_open_seconds, DUR, "60", "an open from a hosting network this soon after sending is a machine's (0: off)") \
+	X(pixelsrv, click_burst_seconds, DUR, "5", "several links of one message clicked within this from one address: a scanner (0: off)") \
+	X(pixelsrv, count_window_days, INT, "0", "events later than this many days after sending are flagged late (0: off)") \
 	X(pixelsrv, anonymize_ip, BOOL, "no", "store IPs truncated (/24, /48)") \
 	X(pixelsrv, spool_dir, STR, "/var/spool/beacon/pixelsrv", "event queue file and spool") \
 	X(pixelsrv, queue_size, INT, "65536", "events held in memory before spilling to the spool") \

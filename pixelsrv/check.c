@@ -25,6 +25,7 @@
 #include "geo.h"
 #include "http.h"
 #include "log.h"
+#include "machines.h"
 #include "private.h"
 #include "relay.h"
 #include "token.h"
@@ -134,6 +135,22 @@ static int check_tls(const struct beacon_cfg *cfg, char *err, size_t errlen)
 	return check_file("tls_key", key, 1, err, errlen);
 }
 
+/* check_machines - see check.h */
+int check_machines(const struct beacon_cfg *cfg, struct machines_db **out, char *err,
+    size_t errlen)
+{
+	const char *path = cfg->pixelsrv.machines;
+	char why[768];
+
+	*out = NULL;
+	if (!path || !*path)
+		return 0;
+	if ((*out = machines_load(path, why, sizeof(why))) != NULL)
+		return 0;
+	snprintf(err, errlen, "[pixelsrv] machines: %s", why);
+	return EX_CONFIG;
+}
+
 /* check_load - user, keys, rules, databases, ranges, sets, addresses, TLS and password files */
 int check_load(const struct beacon_cfg *cfg, struct check_res *r, char *err, size_t errlen)
 {
@@ -145,7 +162,8 @@ int check_load(const struct beacon_cfg *cfg, struct check_res *r, char *err, siz
 		return rc;
 	if (!(r->keys = token_keys_load(cfg->global.secret_file, err, errlen)))
 		return EX_CONFIG;
-	if ((rc = check_ua(cfg, r, err, errlen)) != 0)
+	if ((rc = check_ua(cfg, r, err, errlen)) != 0 ||
+	    (rc = check_machines(cfg, &r->machines, err, errlen)) != 0)
 		goto fail;
 	if (!(r->geo = geo_open(cfg->pixelsrv.geoip_city_db, cfg->pixelsrv.geoip_asn_db,
 				check_geo_warn, NULL))) {
@@ -175,6 +193,7 @@ fail:
 /* check_free - release every loaded part */
 void check_free(struct check_res *r)
 {
+	machines_free(r->machines);
 	relay_free(r->relay);
 	cidr_set_free(r->trusted);
 	cidr_set_free(r->internal);

@@ -33,6 +33,8 @@
 
 #include "cfg.h"
 
+struct machines_db;
+
 /* check_res - what check_load loaded; every pointer NULL before and after check_free */
 struct check_res {
 	struct token_keys *keys;	/* secret_file */
@@ -41,10 +43,14 @@ struct check_res {
 	struct relay_db *relay;		/* apple_relay_ranges, or NULL */
 	struct cidr_set *trusted;	/* trusted_proxies, or NULL when empty */
 	struct cidr_set *internal;	/* internal_networks, or NULL when empty */
+	struct machines_db *machines;	/* machines, or NULL when the key is empty */
 };
 
 /* check_load - everything start-up reads from CFG before binding; 0 or a sysexits code + ERR */
 int check_load(const struct beacon_cfg *cfg, struct check_res *r, char *err, size_t errlen);
+/* check_machines - load the machines file of CFG into *OUT (NULL when the key is empty); 0 or EX_CONFIG + ERR */
+int check_machines(const struct beacon_cfg *cfg, struct machines_db **out, char *err,
+    size_t errlen);
 /* check_free - release what check_load loaded */
 void check_free(struct check_res *r);
 /* check_config - beacon_check_fn for -n: check_load, then check_free */

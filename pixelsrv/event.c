@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "classify.h"
 #include "event.h"
 
 #define EVENT_VERSION 1
@@ -176,16 +177,16 @@ int event_decode(const uint8_t *buf, size_t len, struct event_raw *ev)
 
 /* event_enrich - class, address text, User-Agent and place of one event */
 void event_enrich(const struct event_ctx *ctx, const struct event_raw *ev,
-    struct event_row *row)
+    const struct classify_facts *facts, struct event_row *row)
 {
 	char ua[EVENT_UA_MAX + 1];
-	const struct relay_entry *re = NULL;
 	struct sockaddr_storage ss;
 	const struct sockaddr *sa = NULL;
+	struct classify_in in;
+	struct classify_out out;
 
 	memset(row, 0, sizeof(*row));
 	row->raw = ev;
-	row->cls = EVENT_HUMAN;
 	if (event_get_addr(ev, &ss) == 0) {
 		sa = (const struct sockaddr *)&ss;
 		if (ctx->anonymize || (ev->flags & EVENT_F_CUT)) {
@@ -200,37 +201,33 @@ void event_enrich(const struct event_ctx *ctx, const struct event_raw *ev,
 	ua[ev->ua_len] = '\0';
 	if (ctx->ua)
 		ua_parse(ctx->ua, ua, &row->ua);
-
-	if (ev->flags & EVENT_F_CUT) {
-		/* the address was cut on the request path, which matched the full one */
-		if (ev->flags & EVENT_F_INTERNAL)
-			row->cls = EVENT_INTERNAL;
-		else if (row->ua.proxy)
-			row->cls = EVENT_PROXY;
-		else if (ev->flags & EVENT_F_PREFETCH)
-			row->cls = EVENT_PREFETCH;	/* re stays NULL: see below */
-	} else if (sa && ctx->internal && cidr_set_match(ctx->internal, sa))
-		row->cls = EVENT_INTERNAL;
-	else if (row->ua.proxy)
-		row->cls = EVENT_PROXY;
-	else if (sa && ctx->relay && (re = relay_match(ctx->relay, sa)) != NULL)
-		row->cls = EVENT_PREFETCH;
-
 	if (sa && ctx->geo)
 		geo_lookup(ctx->geo, sa, &row->geo);
+
+	in = (struct classify_in){ .kind = ev->kind, .link_n = ev->link_n, .flags = ev->flags,
+				   .sa = sa, .ua = ctx->ua ? &row->ua : NULL, .ua_raw = ua,
+				   .ua_len = ev->ua_len, .asn = row->geo.asn, .at_us = ev->at_us,
+				   .facts = facts };
+	classify_event(ctx, &in, &out);
+	row->cls = out.cls;
+	memcpy(row->reason, out.reason, sizeof(row->reason));
+	row->late = out.late;
+	row->datacenter = out.datacenter;
+
 	if (row->cls == EVENT_PROXY) {
 		/* the proxy's place is not the reader's: never a false city */
 		row->geo.country[0] = row->geo.region[0] = row->geo.city[0] = '\0';
 		row->geo.has_location = 0;
-	} else if (row->cls == EVENT_PREFETCH && !re) {
-		/* a cut address may sit in another relay range than the full one did:
-		 * no place rather than a false one */
+	} else if (row->cls == EVENT_PREFETCH && !out.relay) {
+		/* a cut address may sit in another relay range than the full one did,
+		 * and a hosting network's place is not the reader's: no place rather
+		 * than a false one */
 		row->geo.country[0] = row->geo.region[0] = row->geo.city[0] = '\0';
 		row->geo.has_location = 0;
 	} else if (row->cls == EVENT_PREFETCH) {
-		snprintf(row->geo.country, sizeof(row->geo.country), "%s", re->country);
-		snprintf(row->geo.region, sizeof(row->geo.region), "%s", re->region);
-		snprintf(row->geo.city, sizeof(row->geo.city), "%s", re->city);
+		snprintf(row->geo.country, sizeof(row->geo.country), "%s", out.relay->country);
+		snprintf(row->geo.region, sizeof(row->geo.region), "%s", out.relay->region);
+		snprintf(row->geo.city, sizeof(row->geo.city), "%s", out.relay->city);
 		row->geo.has_location = 0;
 	}
 }
@@ -404,7 +401,12 @@ int event_copy_row(const struct event_row *row, char *dst, size_t cap)
 	copy_str(&o, row->geo.asn_org);
 	copy_byte(&o, '\t');
 	copy_str(&o, event_class_str(row->cls));
-	copy_byte(&o, '\n');
+	copy_byte(&o, '\t');
+	if (row->reason[0])
+		copy_str(&o, row->reason);
+	else
+		copy_raw(&o, "\\N", 2);
+	copy_fmt(&o, "\t%u\t%s\n", (unsigned)ev->flags, row->late ? "t" : "f");
 	return o.full ? -1 : (int)(o.p - dst);
 }
 
@@ -429,6 +431,7 @@ const char *event_class_str(enum event_class cls)
 	case EVENT_SCANNER: return "scanner";
 	case EVENT_INTERNAL: return "internal";
 	case EVENT_SENDER: return "sender";
+	case EVENT_BOT: return "bot";
 	}
 	return "human";
 }

@@ -62,7 +62,7 @@
 /* the COPY statement the rows of event_copy_row() are for */
 #define EVENT_COPY_SQL "COPY beacon.events (at, kind, token_id, link_n, attachment_id, ip, " \
 	"user_agent, device, os, browser, client, country, region, city, latitude, " \
-	"longitude, asn, asn_org, class) FROM STDIN"
+	"longitude, asn, asn_org, class, reason, hints, late) FROM STDIN"
 
 /* event_kind - what the recipient did */
 enum event_kind {
@@ -75,6 +75,9 @@ enum event_kind {
 #define EVENT_F_CUT 0x01	/* addr is the /24 or /48, not the client's address */
 #define EVENT_F_INTERNAL 0x02	/* internal_networks held the full address */
 #define EVENT_F_PREFETCH 0x04	/* apple_relay_ranges held the full address */
+#define EVENT_F_HEAD 0x08	/* an HTTP HEAD request */
+#define EVENT_F_NO_ACCEPT 0x10	/* the request had no Accept header */
+#define EVENT_F_NO_LANG 0x20	/* the request had no Accept-Language header */
 
 /* event_class - who was behind the request (beacon.events.class) */
 enum event_class {
@@ -84,6 +87,7 @@ enum event_class {
 	EVENT_SCANNER,		/* a security gateway */
 	EVENT_INTERNAL,		/* an office network */
 	EVENT_SENDER,		/* the sending client itself */
+	EVENT_BOT,		/* a crawler or HTTP library */
 };
 
 /* event_raw - what the request path records */
@@ -100,19 +104,29 @@ struct event_raw {
 	char ua[EVENT_UA_MAX];		/* User-Agent, not NUL-terminated */
 };
 
+struct machines_db;
+struct classify_facts;
+
 /* event_ctx - what enrichment reads; every pointer may be NULL */
 struct event_ctx {
 	struct ua_db *ua;		/* uap-core + mail-client rules */
 	struct geo_db *geo;		/* MaxMind City + ASN */
 	const struct relay_db *relay;	/* apple_relay_ranges */
 	const struct cidr_set *internal;	/* internal_networks */
+	const struct machines_db *machines;	/* machines.yaml */
 	int anonymize;			/* anonymize_ip */
+	int scanner_click_s;		/* scanner_click_seconds */
+	int machine_open_s;		/* machine_open_seconds */
+	int count_window_days;		/* count_window_days, 0 = off */
 };
 
 /* event_row - one beacon.events row */
 struct event_row {
 	const struct event_raw *raw;	/* the event it was made from */
 	enum event_class cls;		/* class column */
+	char reason[40];		/* reason column, "" for NULL (classify.h) */
+	int late;			/* late column */
+	int datacenter;			/* a hosting network (for the follow-up rules) */
 	char ip[CIDR_ANON_LEN];		/* address as stored, "" for NULL */
 	struct ua_info ua;		/* device, os, browser, client */
 	struct geo_info geo;		/* place and network */
@@ -132,9 +146,9 @@ void event_cut_addr(uint8_t family, uint8_t addr[16]);
 size_t event_encode(const struct event_raw *ev, uint8_t *buf);
 /* event_decode - BUF[0..LEN) into EV; 0, or -1 if it is not an event record */
 int event_decode(const uint8_t *buf, size_t len, struct event_raw *ev);
-/* event_enrich - classify EV and look up its place and client into ROW */
+/* event_enrich - classify EV (FACTS of its message may be NULL) and look up its place and client into ROW */
 void event_enrich(const struct event_ctx *ctx, const struct event_raw *ev,
-    struct event_row *row);
+    const struct classify_facts *facts, struct event_row *row);
 /* event_copy_row - ROW as one COPY text line into DST; length, or -1 if CAP is too small */
 int event_copy_row(const struct event_row *row, char *dst, size_t cap);
 /* event_kind_str - "open", "click", "download" */

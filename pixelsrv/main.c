@@ -16,7 +16,8 @@
  *	queue file to the spool), then start the writer and the HTTP
  *	daemons.  Every thread starts with SIGTERM, SIGINT and SIGHUP
  *	blocked; the main thread takes them with sigwait(): SIGHUP reopens
- *	the GeoIP databases, SIGTERM and SIGINT stop accepting, drain the
+ *	the GeoIP databases and rereads the machines file (a file that no
+ *	longer loads keeps the rules in use, with an error), SIGTERM and SIGINT stop accepting, drain the
  *	connections, write (or spool) every queued event and exit 0.
  *
  * DIAGNOSTICS
@@ -45,6 +46,7 @@
 #include "geo.h"
 #include "http.h"
 #include "log.h"
+#include "machines.h"
 #include "metrics.h"
 #include "queue.h"
 #include "spool.h"
@@ -137,9 +139,13 @@ static void px_open_queue(const struct beacon_cfg *cfg, struct px_files *f)
 	}
 }
 
-/* px_wait - take signals until SIGTERM or SIGINT (returned); SIGHUP reopens GeoIP */
-static int px_wait(const sigset_t *set, struct geo_db *geo)
+/* px_wait - take signals until SIGTERM or SIGINT (returned); SIGHUP reopens GeoIP
+ * and rereads the machines file */
+static int px_wait(const sigset_t *set, const struct beacon_cfg *cfg, struct geo_db *geo,
+    struct writer *writer)
 {
+	struct machines_db *m;
+	char err[1024];
 	int sig;
 
 	for (;;) {
@@ -150,6 +156,14 @@ static int px_wait(const sigset_t *set, struct geo_db *geo)
 		log_info("SIGHUP: reopening the GeoIP databases");
 		if (geo_reload(geo) < 0)
 			log_warnx("a GeoIP database kept its previous version");
+		if (check_machines(cfg, &m, err, sizeof(err)) != 0) {
+			log_warnx("%s; the rules loaded before stay in use", err);
+		} else {
+			if (m)
+				log_info("SIGHUP: %zu rules from %s", machines_count(m),
+				    cfg->pixelsrv.machines);
+			writer_set_machines(writer, m);
+		}
 	}
 }
 
@@ -206,11 +220,15 @@ int main(int argc, char **argv)
 
 	px_signals(&set);
 	ctx = (struct event_ctx){ .ua = r.ua, .geo = r.geo, .relay = r.relay,
-				  .internal = r.internal, .anonymize = cfg.pixelsrv.anonymize_ip };
+				  .internal = r.internal, .anonymize = cfg.pixelsrv.anonymize_ip,
+				  .scanner_click_s = (int)cfg.pixelsrv.scanner_click_seconds,
+				  .machine_open_s = (int)cfg.pixelsrv.machine_open_seconds,
+				  .count_window_days = (int)cfg.pixelsrv.count_window_days };
 	wc = (struct writer_conf){ .cfg = &cfg, .queue = f.queue, .spool = f.spool,
-				   .rejected = f.rejected, .ctx = &ctx };
+				   .rejected = f.rejected, .ctx = &ctx, .machines = r.machines };
 	if (!(writer = writer_start(&wc, conn, err, sizeof(err))))
 		log_fatal_status(EX_OSERR, "%s", err);
+	r.machines = NULL;	/* the writer's now */
 	hc = (struct http_conf){ .keys = r.keys, .trusted = r.trusted, .queue = f.queue,
 				 .writer = writer };
 	if (http_start(http, &hc, err, sizeof(err)) < 0)
@@ -219,7 +237,7 @@ int main(int argc, char **argv)
 	    cfg.pixelsrv.listen.v[0], cfg.pixelsrv.listen.n > 1 ? " and more" : "",
 	    http_port(http), queue_capacity(f.queue), writer_db_up(writer) ? "connected" : "down");
 
-	sig = px_wait(&set, r.geo);
+	sig = px_wait(&set, &cfg, r.geo, writer);
 	log_info("signal %d: draining", sig);
 	http_stop(http, PX_DRAIN_MS);
 	writer_stop(writer);

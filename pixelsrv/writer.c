@@ -37,8 +37,10 @@
 
 #include "clock.h"
 #include "db.h"
+#include "facts.h"
 #include "limit.h"
 #include "log.h"
+#include "machines.h"
 #include "metrics.h"
 #include "writer.h"
 
@@ -66,6 +68,10 @@ struct wr_item {
 /* writer - the thread's state */
 struct writer {
 	struct writer_conf c;		/* what it works with */
+	struct event_ctx ctx;		/* enrichment: c.ctx with the current machines rules */
+	struct machines_db *machines;	/* the current machines rules (ctx.machines) */
+	_Atomic(struct machines_db *) next_machines;	/* writer_set_machines() not yet taken */
+	struct facts_cache *facts;	/* message facts of recent tokens */
 	pthread_t thread;		/* the writer thread */
 	_Atomic int stop;		/* writer_stop() was called */
 	_Atomic int db_up;		/* conn is usable */
@@ -234,6 +240,8 @@ static int wr_copy(struct writer *w, const char *buf, size_t len)
 
 	if (len == 0)
 		return WR_OK;
+	if (!w->conn)
+		return WR_DOWN;	/* the facts query lost the session: wr_drop() logged it */
 	f = db_flush(w->conn, PQsendQuery(w->conn, EVENT_COPY_SQL), deadline);
 	if (f == DB_OK)
 		f = db_results(w->conn, deadline, &res);	/* stops at COPY IN */
@@ -246,6 +254,29 @@ static int wr_copy(struct writer *w, const char *buf, size_t len)
 	return rc;
 }
 
+/* wr_facts - look up the message facts of ITEMS[0..N) the cache lacks (one query) */
+static void wr_facts(struct writer *w, const struct wr_item *items, size_t n)
+{
+	struct event_raw ev;
+
+	if (!w->facts || !w->conn)
+		return;
+	facts_reset(w->facts);
+	for (size_t i = 0; i < n; i++)
+		if (!items[i].skip && event_decode(items[i].rec, items[i].len, &ev) == 0)
+			facts_want(w->facts, ev.rid);
+	if (facts_fetch(w->facts, w->conn, clock_after_ms(w->deadline_ms)) < 0)
+		wr_drop(w, PQerrorMessage(w->conn));	/* the COPY then spools the batch */
+}
+
+/* wr_followup - after a stored batch: the rules that need other events */
+static void wr_followup(struct writer *w)
+{
+	if (w->facts && w->conn && facts_followup(w->facts, w->conn,
+	    (int)w->c.cfg->pixelsrv.click_burst_seconds, clock_after_ms(w->deadline_ms)) < 0)
+		wr_drop(w, PQerrorMessage(w->conn));
+}
+
 /* wr_format - COPY text of ITEMS[0..N) into w->buf; the length */
 static size_t wr_format(struct writer *w, const struct wr_item *items, size_t n)
 {
@@ -253,6 +284,7 @@ static size_t wr_format(struct writer *w, const struct wr_item *items, size_t n)
 	struct event_row row;
 	size_t len = 0;
 
+	wr_facts(w, items, n);
 	for (size_t i = 0; i < n; i++) {
 		int k;
 		if (items[i].skip || event_decode(items[i].rec, items[i].len, &ev) < 0)
@@ -265,7 +297,10 @@ static size_t wr_format(struct writer *w, const struct wr_item *items, size_t n)
 			w->buf = nb;
 			w->cap = ncap;
 		}
-		event_enrich(w->c.ctx, &ev, &row);
+		event_enrich(&w->ctx, &ev, w->facts ? facts_get(w->facts, ev.rid) : NULL, &row);
+		if (w->facts && (ev.kind == EVENT_CLICK || row.datacenter ||
+		    facts_marked(w->facts, ev.rid)))
+			facts_follow(w->facts, ev.rid);	/* the rules that need other events */
 		k = event_copy_row(&row, w->buf + len, w->cap - len);
 		if (k > 0)
 			len += (size_t)k;
@@ -308,6 +343,7 @@ static int wr_isolate(struct writer *w, const struct wr_item *items, size_t n, s
 			    uuid);
 		}
 	}
+	wr_followup(w);
 	return WR_OK;
 }
 
@@ -341,6 +377,7 @@ static void wr_store(struct writer *w)
 		rc = wr_copy(w, w->buf, len);
 		if (rc == WR_OK) {
 			metrics_add(METRICS_EVENTS_WRITTEN, w->nitems);
+			wr_followup(w);
 			return;
 		}
 		if (rc == WR_DATA && (rc = wr_isolate(w, w->items, w->nitems, &done)) == WR_OK)
@@ -546,6 +583,8 @@ static int wr_replay_flush(void *arg)
 	}
 	w->check_next = 0;
 	metrics_add(METRICS_EVENTS_REPLAYED, n);
+	if (rc == WR_OK && done == 0)
+		wr_followup(w);
 	return 0;
 }
 
@@ -578,6 +617,14 @@ static void *writer_main(void *arg)
 
 	for (;;) {
 		int stopping = atomic_load(&w->stop);
+		struct machines_db *m = atomic_exchange(&w->next_machines, NULL);
+
+		if (m) {
+			/* SIGHUP's new rules: this thread alone reads them, between batches */
+			machines_free(w->machines);
+			w->machines = m;
+			w->ctx.machines = m;
+		}
 		if (!stopping) {
 			wr_housekeeping(w);
 			wr_connect(w);
@@ -625,6 +672,10 @@ struct writer *writer_start(const struct writer_conf *conf, PGconn *conn, char *
 		return NULL;
 	}
 	w->c = *conf;
+	w->ctx = *conf->ctx;
+	w->machines = conf->machines;
+	w->ctx.machines = conf->machines;
+	w->facts = facts_new();
 	w->batch_size = cfg->pixelsrv.batch_size < 1 ? 1 :
 	    cfg->pixelsrv.batch_size > WR_MAX_BATCH ? WR_MAX_BATCH : (size_t)cfg->pixelsrv.batch_size;
 	w->interval_ms = cfg->pixelsrv.batch_interval < 1 ? 1 : cfg->pixelsrv.batch_interval;
@@ -645,8 +696,9 @@ struct writer *writer_start(const struct writer_conf *conf, PGconn *conn, char *
 	w->cap = (w->batch_size > 4096 ? 4096 : w->batch_size) * 1024 + EVENT_COPY_MAX;
 	w->items = calloc(w->batch_size, sizeof(*w->items));
 	w->buf = malloc(w->cap);
-	if (!w->items || !w->buf || !w->limit) {
+	if (!w->items || !w->buf || !w->limit || !w->facts) {
 		snprintf(err, errlen, "out of memory for a batch of %zu events", w->batch_size);
+		facts_free(w->facts);
 		limit_free(w->limit);
 		free(w->items);
 		free(w->buf);
@@ -663,6 +715,7 @@ struct writer *writer_start(const struct writer_conf *conf, PGconn *conn, char *
 		snprintf(err, errlen, "cannot start the writer thread: %s", strerror(errno));
 		if (w->conn)
 			PQfinish(w->conn);
+		facts_free(w->facts);
 		limit_free(w->limit);
 		free(w->items);
 		free(w->buf);
@@ -682,8 +735,17 @@ void writer_stop(struct writer *w)
 	pthread_join(w->thread, NULL);
 	if (w->conn)
 		PQfinish(w->conn);
+	machines_free(atomic_exchange(&w->next_machines, NULL));
+	machines_free(w->machines);
+	facts_free(w->facts);
 	limit_free(w->limit);
 	free(w->items);
 	free(w->buf);
 	free(w);
+}
+
+/* writer_set_machines - see writer.h */
+void writer_set_machines(struct writer *w, struct machines_db *m)
+{
+	machines_free(atomic_exchange(&w->next_machines, m));
 }

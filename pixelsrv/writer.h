@@ -46,7 +46,8 @@ struct writer_conf {
 	struct queue *queue;		/* where the request path puts events */
 	struct spool *spool;		/* events.spool: database down, queue full */
 	struct spool *rejected;		/* rejected.spool: rows the database refused */
-	const struct event_ctx *ctx;	/* enrichment */
+	const struct event_ctx *ctx;	/* enrichment (copied; machines is replaced by writer_set_machines) */
+	struct machines_db *machines;	/* machines.yaml, or NULL: the writer's from now on */
 };
 
 struct writer;
@@ -58,6 +59,8 @@ struct writer *writer_start(const struct writer_conf *conf, PGconn *conn, char *
 int writer_overflow(struct writer *w, const uint8_t *rec, size_t len);
 /* writer_db_up - does the writer hold a working session? */
 int writer_db_up(const struct writer *w);
+/* writer_set_machines - M (may be NULL) replaces the machines rules from the next batch on; the writer frees it */
+void writer_set_machines(struct writer *w, struct machines_db *m);
 /* writer_stop - write or spool everything queued, stop the thread, free W */
 void writer_stop(struct writer *w);
 /* writer_spool_record - append one encoded event to SP (no fsync); 0 or -1, counted either way */

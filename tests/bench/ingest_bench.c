@@ -262,7 +262,7 @@ static int ib_copy(const struct ib_opts *o, struct event_ctx *ctx, PGconn *conn,
 			}
 		}
 		ib_event(i, at_us, &ev);
-		event_enrich(ctx, &ev, &row);
+		event_enrich(ctx, &ev, NULL, &row);
 		if ((n = event_copy_row(&row, buf + len, cap - len)) < 0) {
 			fprintf(stderr, "ingest_bench: event %ld does not format\n", i);
 			return 1;

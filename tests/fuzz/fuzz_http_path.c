@@ -151,7 +151,7 @@ static void fuzz_event(const uint8_t *data, size_t size)
 	if (event_decode(rec, len, &b) < 0 || b.ua_len != a.ua_len ||
 	    memcmp(b.ua, a.ua, a.ua_len) != 0 || b.kind != a.kind)
 		abort();
-	event_enrich(&ctx, &b, &row);
+	event_enrich(&ctx, &b, NULL, &row);
 	n = event_copy_row(&row, line, sizeof(line));
 	if (n <= 0 || line[n - 1] != '\n')
 		abort();

@@ -82,6 +82,7 @@ px_config() {
 		printf 'geoip_city_db = %s/geo/city.mmdb\n' "$T_DIR"
 		printf 'geoip_asn_db = %s/geo/asn.mmdb\n' "$T_DIR"
 		printf 'mail_clients = %s/pixelsrv/mail-clients.yaml\n' "$BEACON_SRC"
+		printf 'machines = %s/pixelsrv/machines.yaml\n' "$BEACON_SRC"
 		printf 'apple_relay_ranges = %s/tests/fixtures/apple-relay.csv\n' "$BEACON_SRC"
 		printf 'trusted_proxies = 127.0.0.1\n'
 		printf 'batch_interval = 50\n'

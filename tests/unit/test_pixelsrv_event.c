@@ -127,7 +127,7 @@ static const char *line(const struct event_ctx *ctx, const struct event_raw *ev)
 	struct event_row row;
 	int n;
 
-	event_enrich(ctx, ev, &row);
+	event_enrich(ctx, ev, NULL, &row);
 	n = event_copy_row(&row, buf, EVENT_COPY_MAX);
 	assert_true(n > 0);
 	buf[n] = '\0';
@@ -253,7 +253,7 @@ static void test_class_internal(void **state)
 	struct event_row row;
 
 	mkev(&ev, EVENT_OPEN, "10.1.2.3", "GoogleImageProxy");
-	event_enrich(&ctx, &ev, &row);
+	event_enrich(&ctx, &ev, NULL, &row);
 	assert_int_equal(row.cls, EVENT_INTERNAL);
 	assert_string_equal(row.ip, "10.1.2.3");
 }
@@ -282,14 +282,14 @@ static void test_class_prefetch(void **state)
 	struct event_row row;
 
 	mkev(&ev, EVENT_OPEN, "172.224.226.31", "Mozilla/5.0");
-	event_enrich(&ctx, &ev, &row);
+	event_enrich(&ctx, &ev, NULL, &row);
 	assert_int_equal(row.cls, EVENT_PREFETCH);
 	assert_string_equal(row.geo.country, "US");
 	assert_string_equal(row.geo.region, "US-NY");
 	assert_string_equal(row.geo.city, "New York");
 	assert_int_equal(row.geo.has_location, 0);
 	mkev(&ev, EVENT_OPEN, "172.224.226.32", "Mozilla/5.0");
-	event_enrich(&ctx, &ev, &row);
+	event_enrich(&ctx, &ev, NULL, &row);
 	assert_int_equal(row.cls, EVENT_HUMAN);
 	assert_string_equal(row.geo.city, "");
 }
@@ -303,10 +303,10 @@ static void test_anonymize(void **state)
 
 	(void)state;
 	mkev(&ev, EVENT_OPEN, "198.51.100.77", NULL);
-	event_enrich(&ctx, &ev, &row);
+	event_enrich(&ctx, &ev, NULL, &row);
 	assert_string_equal(row.ip, "198.51.100.0");
 	mkev(&ev, EVENT_OPEN, "2001:db8:1:2:3::9", NULL);
-	event_enrich(&ctx, &ev, &row);
+	event_enrich(&ctx, &ev, NULL, &row);
 	assert_string_equal(row.ip, "2001:db8:1::");
 }
 
@@ -328,7 +328,7 @@ static void test_cut_before_queue(void **state)
 	assert_null(memmem(rec, len, full4, 4));
 	assert_int_equal(event_decode(rec, len, &back), 0);
 	assert_int_equal(back.flags, EVENT_F_CUT | EVENT_F_PREFETCH);
-	event_enrich(&ctx, &back, &row);
+	event_enrich(&ctx, &back, NULL, &row);
 	assert_int_equal(row.cls, EVENT_PREFETCH);
 	assert_string_equal(row.ip, "172.224.226.0");
 	assert_string_equal(row.geo.city, "");	/* no place rather than a false one */
@@ -336,14 +336,14 @@ static void test_cut_before_queue(void **state)
 	mkev(&ev, EVENT_OPEN, "10.1.2.3", "Mozilla/5.0");
 	assert_int_equal(event_decode(rec, event_encode(&ev, rec), &back), 0);
 	assert_int_equal(back.flags, EVENT_F_CUT | EVENT_F_INTERNAL);
-	event_enrich(&ctx, &back, &row);
+	event_enrich(&ctx, &back, NULL, &row);
 	assert_int_equal(row.cls, EVENT_INTERNAL);
 
 	mkev(&ev, EVENT_OPEN, "2001:db8:1:2:3::9", NULL);
 	len = event_encode(&ev, rec);
 	assert_null(memmem(rec, len, ev.addr + 6, 10));
 	assert_int_equal(event_decode(rec, len, &back), 0);
-	event_enrich(&ctx, &back, &row);
+	event_enrich(&ctx, &back, NULL, &row);
 	assert_string_equal(row.ip, "2001:db8:1::");
 
 	/* off again: the record keeps the address as it came */
@@ -367,7 +367,7 @@ static void test_copy_small_buffer(void **state)
 
 	(void)state;
 	mkev(&ev, EVENT_OPEN, "192.0.2.10", "Mozilla/5.0");
-	event_enrich(&ctx, &ev, &row);
+	event_enrich(&ctx, &ev, NULL, &row);
 	assert_int_equal(event_copy_row(&row, buf, sizeof(buf)), -1);
 }
 
@@ -384,7 +384,7 @@ static void test_copy_worst_case(void **state)
 	ua[EVENT_UA_MAX] = '\0';
 	mkev(&ev, EVENT_DOWNLOAD, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", ua);
 	ev.attachment_id = 4294967295u;
-	event_enrich(&ctx, &ev, &row);
+	event_enrich(&ctx, &ev, NULL, &row);
 	memset(row.ua.device, '\\', sizeof(row.ua.device) - 1);
 	memset(row.ua.os, '\\', sizeof(row.ua.os) - 1);
 	memset(row.ua.browser, '\\', sizeof(row.ua.browser) - 1);
