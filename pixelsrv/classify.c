@@ -100,7 +100,8 @@ void classify_event(const struct event_ctx *ctx, const struct classify_in *in,
 
 		snprintf(r, sizeof(r), "list:%s", hit.rule->id);
 		cls_set(out, hit.rule->cls == MACHINE_PROXY ? EVENT_PROXY :
-		    hit.rule->cls == MACHINE_BOT ? EVENT_BOT : EVENT_SCANNER, r);
+		    hit.rule->cls == MACHINE_BOT ? EVENT_BOT :
+		    hit.rule->cls == MACHINE_PREFETCH ? EVENT_PREFETCH : EVENT_SCANNER, r);
 	} else if (in->ua && in->ua->proxy) {
 		cls_set(out, EVENT_PROXY, "proxy-ua");
 	} else if (cut ? (in->flags & EVENT_F_PREFETCH) != 0 :

@@ -66,6 +66,8 @@ const char *machine_class_str(enum machine_class c)
 		return "proxy";
 	case MACHINE_BOT:
 		return "bot";
+	case MACHINE_PREFETCH:
+		return "prefetch";
 	case MACHINE_DATACENTER:
 		return "datacenter";
 	}
@@ -286,10 +288,13 @@ static int ml_rule(struct machines_db *m, yaml_document_t *doc, yaml_node_t *y,
 		r->cls = MACHINE_PROXY;
 	else if (k && strcmp(k, "bot") == 0)
 		r->cls = MACHINE_BOT;
+	else if (k && strcmp(k, "prefetch") == 0)
+		r->cls = MACHINE_PREFETCH;
 	else if (k && strcmp(k, "datacenter") == 0)
 		r->cls = MACHINE_DATACENTER;
 	else {
-		rx_seterr(err, errlen, "%s:%lu: class must be scanner, proxy, bot or datacenter",
+		rx_seterr(err, errlen, "%s:%lu: class must be scanner, proxy, bot, prefetch or "
+		    "datacenter",
 		    path, r->line);
 		return -1;
 	}

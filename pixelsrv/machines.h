@@ -11,7 +11,7 @@
  * DESCRIPTION
  *	machines.yaml names the security scanners, image proxies, bots and
  *	hosting networks whose requests are no person's: each rule has an id,
- *	a name, a class (scanner, proxy, bot or datacenter), the kinds of
+ *	a name, a class (scanner, proxy, bot, prefetch or datacenter), the kinds of
  *	event it applies to, and what to match: a User-Agent regex (and an
  *	"unless" regex), AS numbers, networks.  Each rule also names the
  *	public source it was written from.  The format is in the file's own
@@ -45,6 +45,7 @@ enum machine_class {
 	MACHINE_SCANNER,	/* a security gateway following links */
 	MACHINE_PROXY,		/* a mail provider's image proxy */
 	MACHINE_BOT,		/* a generic automated client */
+	MACHINE_PREFETCH,	/* a provider fetching images before anyone reads */
 	MACHINE_DATACENTER,	/* a hosting network: only for the timing rules */
 };
 
