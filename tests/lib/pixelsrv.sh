@@ -162,8 +162,18 @@ px_click() {
 	python3 "$PX_PY" click "$PX_SECRET" "$1" "$2" "$3"
 }
 
-# px_get - GET PATH, print the status code
+# px_get - GET PATH as a browser does (Accept, Accept-Language), print the status code:
+# a click without them is a scanner's (classify.h)
 px_get() {
+	local path=$1
+	shift
+	curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
+		-H 'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' \
+		-H 'Accept-Language: en-GB,en;q=0.9' "$@" "$PX_URL$path"
+}
+
+# px_get_raw - GET PATH with curl's own headers only, print the status code
+px_get_raw() {
 	local path=$1
 	shift
 	curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" "$PX_URL$path"
