@@ -8,6 +8,8 @@
  *     <base>/c/<token>/<n>/<mac>?u=<base64url target>
  * where the 10-byte MAC covers the token, n and the target, so the
  * redirect needs no database and cannot be turned into an open redirect.
+ * Links are numbered from 1; n = 0 is the hidden link beacon-milter adds
+ * to each HTML part (a request for it comes from a link scanner).
  * Several key ids may be loaded at once: the last one in secret_file signs,
  * all verify (key rotation).
  */

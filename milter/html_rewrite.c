@@ -9,9 +9,9 @@
  *	not edited are never written by hand, so their case, quoting and
  *	spacing survive.
  *
- *	The pixel's place when there is no placeholder (the last </body>)
- *	is only known at the end; its offset in OUT is remembered and the
- *	markup inserted once.  Whether an <a> shows a URL as its text is
+ *	The pixel's place when there is no placeholder (the last </body>),
+ *	which is also the hidden link's, is only known at the end; its
+ *	offset in OUT is remembered and the markup inserted once.  Whether an <a> shows a URL as its text is
  *	decided by a second scanner that reads ahead from the tag to the
  *	first eight visible characters, the </a> or the next <a>, whichever
  *	comes first; each byte is read ahead at most once, so the whole
@@ -203,6 +203,17 @@ static void html_rw_pixel(GString *out, const char *pixel_url)
 	    "style=\"display:block;border:0;width:1px;height:1px\">");
 }
 
+/* html_rw_honeypot - append the hidden link to URL: hidden from rendering (also in
+ * Outlook's Word engine, mso-hide), from screen readers and from the keyboard, no text */
+static void html_rw_honeypot(GString *out, const char *url)
+{
+	g_string_append(out, "<span style=\"display:none;mso-hide:all\" aria-hidden=\"true\">"
+	    "<a href=\"");
+	html_escape_attr(out, url);
+	g_string_append(out, "\" tabindex=\"-1\" aria-hidden=\"true\" "
+	    "style=\"display:none;mso-hide:all\"></a></span>");
+}
+
 /* html_rw_img - replace the <img> T if it is the placeholder */
 static void html_rw_img(struct html_rw *rw, const struct html_token *t)
 {
@@ -332,7 +343,7 @@ int html_rewrite(const char *html, size_t len, const struct html_rewrite_opts *o
 	struct html_token t;
 	GString *px;
 	size_t at, out0;
-	int r = 0;
+	int r = 0, pixel;
 
 	if (st == NULL)
 		st = &dummy;
@@ -360,14 +371,19 @@ int html_rewrite(const char *html, size_t len, const struct html_rewrite_opts *o
 		r = html_rw_token(&rw, &t);
 	if (r == 0) {
 		html_rw_copy(&rw, len);
-		if (o->pixel_url != NULL && st->placeholders == 0) {
+		pixel = o->pixel_url != NULL && st->placeholders == 0;
+		if (pixel || o->honeypot_url != NULL) {
 			at = rw.body_at >= 0 ? (size_t)rw.body_at :
 			    rw.end_at >= 0 ? (size_t)rw.end_at : out->len;
-			px = g_string_sized_new(256);
-			html_rw_pixel(px, o->pixel_url);
+			px = g_string_sized_new(512);
+			if (pixel)
+				html_rw_pixel(px, o->pixel_url);
+			if (o->honeypot_url != NULL)
+				html_rw_honeypot(px, o->honeypot_url);
 			g_string_insert_len(out, (gssize)at, px->str, (gssize)px->len);
 			g_string_free(px, TRUE);
-			st->pixel_inserted = 1;
+			st->pixel_inserted = pixel;
+			st->honeypots = o->honeypot_url != NULL;
 		}
 	} else {
 		g_string_truncate(out, out0);

@@ -32,6 +32,17 @@
  *	  http://, https:// or www. (ASCII case-insensitive).
  *	- the attribute data-beacon="off" of an <a> or <area> is cut out,
  *	  with the whitespace before it.
+ *	- with honeypot_url set, one hidden link to it is inserted where
+ *	  the pixel goes when there is no placeholder (just after the
+ *	  pixel then):
+ *	  <span style="display:none;mso-hide:all" aria-hidden="true"><a
+ *	  href="HONEYPOT" tabindex="-1" aria-hidden="true"
+ *	  style="display:none;mso-hide:all"></a></span>
+ *	  (one line).  No person sees it, reaches it with the keyboard or
+ *	  hears it from a screen reader, and it has no text to click: a
+ *	  request for it comes from a program that follows every link.  It
+ *	  never goes next to a placeholder, which may sit inside a link (a
+ *	  link inside a link would end the outer one).
  *
  *	Every other byte is copied as it came, NUL bytes included.  Links
  *	and images inside comments, CDATA, <script>, <style>, <title> and
@@ -65,6 +76,7 @@ struct html_rewrite_opts {
 					 * targets), NULL-terminated or NULL */
 	html_link_fn link;		/* signs one link */
 	void *link_arg;			/* its first argument */
+	const char *honeypot_url;	/* the hidden link's URL; NULL: none */
 };
 
 /* html_rewrite_stats - what html_rewrite() did */
@@ -75,6 +87,7 @@ struct html_rewrite_stats {
 	int links_rewritten;	/* hrefs replaced by click URLs */
 	int links_kept;		/* http(s) hrefs left as they were (keep_urls,
 				 * data-beacon="off", literal URL text, callback 0) */
+	int honeypots;		/* 1 if the hidden link was inserted */
 };
 
 /* html_rewrite - rewrite HTML[0..LEN) into OUT (appended); 0 ok, -1 on a

@@ -205,6 +205,7 @@ static int mime_render_part(const struct mime_html *h, const struct html_rewrite
 	sum->pixel_inserted += st.pixel_inserted;
 	sum->links_rewritten += st.links_rewritten;
 	sum->links_kept += st.links_kept;
+	sum->honeypots += st.honeypots;
 	*qp = 0;
 	switch (h->enc) {
 	case GMIME_CONTENT_ENCODING_BASE64:

@@ -244,20 +244,39 @@ static int track_maybe_html(const struct msg_ctx *m)
 	return 0;
 }
 
-/* track_render - the body for token TI; the first rendering records the links */
+/* track_honeypot_url - the hidden link of TOKEN: link number 0 (track_link numbers from
+ * 1), its target the pixel server's own base URL; malloc'd, NULL if it cannot be signed */
+static char *track_honeypot_url(const struct milter_env *env, const char *token)
+{
+	const char *base = env->cfg->global.base_url;
+
+	return clickurl_make(env->keys, base, token, 0, base);
+}
+
+/* track_render - the body for token TI; the first rendering records the links.  With
+ * clicks on, each HTML part also gets the hidden link (no links row: it is no link of
+ * the message) */
 static int track_render(struct track_run *t, int ti, struct mime_render *r, char *why,
 			size_t whylen)
 {
 	struct track_links links = { t->env, t->tok[ti].str, t->rendered ? NULL : t->rec, 0 };
 	struct html_rewrite_opts o = t->o;
 	char *pixel = track_pixel_url(t->env->cfg->global.base_url, t->tok[ti].str);
+	char *honeypot = NULL;
 	int rc;
 
+	if (o.clicks && !(honeypot = track_honeypot_url(t->env, t->tok[ti].str))) {
+		snprintf(why, whylen, "hidden link not signed");
+		g_free(pixel);
+		return -1;
+	}
 	o.pixel_url = pixel;
+	o.honeypot_url = honeypot;
 	o.link = track_link;
 	o.link_arg = &links;
 	rc = mime_doc_render(t->doc, &o, r, why, whylen);
 	g_free(pixel);
+	free(honeypot);
 	if (rc == 0 && !t->rendered) {
 		t->rendered = 1;
 		t->links = links.n;

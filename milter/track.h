@@ -40,7 +40,9 @@
  *	   (plain2html.h);
  *	6. the tokens are made and the HTML rewritten once per token (pixel,
  *	   click URLs numbered 1.. in document order, the same in every
- *	   rendering, one links row each):
+ *	   rendering, one links row each; with clicks on, one hidden link
+ *	   per HTML part numbered 0, to base_url, without a links row: see
+ *	   html_rewrite.h):
  *	   - per_recipient = split, several tracked recipients, or tracked
  *	     and excluded ones together: each tracked recipient gets a token.
  *	     The first one stays on the original, which is rewritten for him;

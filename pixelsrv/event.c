@@ -142,7 +142,8 @@ size_t event_encode(const struct event_raw *ev, uint8_t *buf)
 	event_put32(buf + 16, (uint32_t)(at >> 32));
 	memcpy(buf + 20, ev->rid, TOKEN_RID_LEN);
 	memcpy(buf + 36, ev->addr, 16);
-	buf[3] = event_cut(ev, buf + 36);	/* before the record reaches any file */
+	/* the address bits before the record reaches any file, the request's as they came */
+	buf[3] = (uint8_t)(event_cut(ev, buf + 36) | (ev->flags & EVENT_F_REQUEST));
 	buf[52] = (uint8_t)ua_len;
 	buf[53] = (uint8_t)(ua_len >> 8);
 	memcpy(buf + EVENT_HDR_LEN, ev->ua, ua_len);
@@ -163,7 +164,7 @@ int event_decode(const uint8_t *buf, size_t len, struct event_raw *ev)
 		return -1;
 	ev->kind = buf[1];
 	ev->family = buf[2];
-	ev->flags = buf[3] & (EVENT_F_CUT | EVENT_F_INTERNAL | EVENT_F_PREFETCH);
+	ev->flags = buf[3] & EVENT_F_ALL;
 	ev->link_n = event_get32(buf + 4);
 	ev->attachment_id = event_get32(buf + 8);
 	ev->at_us = (int64_t)((uint64_t)event_get32(buf + 12) |

@@ -14,7 +14,10 @@
  *	link number, client address and User-Agent (struct event_raw).  That
  *	record is what the in-memory queue and the spool hold, encoded in a
  *	fixed little-endian layout (version 1) so a spool written by one run
- *	is read by the next.
+ *	is read by the next.  Besides, the request path notes in the flags
+ *	how the request looked: a HEAD (EVENT_F_HEAD), no Accept header
+ *	(EVENT_F_NO_ACCEPT), no Accept-Language header (EVENT_F_NO_LANG);
+ *	records written before these bits existed read them as 0.
  *
  *	With anonymize_ip, the full address never reaches a file: once
  *	event_cut_start() has been called, event_encode() cuts the address
@@ -75,9 +78,12 @@ enum event_kind {
 #define EVENT_F_CUT 0x01	/* addr is the /24 or /48, not the client's address */
 #define EVENT_F_INTERNAL 0x02	/* internal_networks held the full address */
 #define EVENT_F_PREFETCH 0x04	/* apple_relay_ranges held the full address */
-#define EVENT_F_HEAD 0x08	/* an HTTP HEAD request */
+/* event_raw.flags: what the request looked like (set on the request path, kept as they come) */
+#define EVENT_F_HEAD 0x08	/* an HTTP HEAD request (answered as a GET would be) */
 #define EVENT_F_NO_ACCEPT 0x10	/* the request had no Accept header */
 #define EVENT_F_NO_LANG 0x20	/* the request had no Accept-Language header */
+#define EVENT_F_REQUEST (EVENT_F_HEAD | EVENT_F_NO_ACCEPT | EVENT_F_NO_LANG)
+#define EVENT_F_ALL (EVENT_F_CUT | EVENT_F_INTERNAL | EVENT_F_PREFETCH | EVENT_F_REQUEST)
 
 /* event_class - who was behind the request (beacon.events.class) */
 enum event_class {
@@ -95,7 +101,8 @@ struct event_raw {
 	int64_t at_us;			/* wall clock, microseconds since the epoch */
 	uint8_t kind;			/* enum event_kind */
 	uint8_t family;			/* 4, 6, or 0 when the address is unknown */
-	uint8_t flags;			/* EVENT_F_*: set by event_encode, read by event_decode */
+	uint8_t flags;			/* EVENT_F_*: the request bits set by the caller, the
+					 * address bits by event_encode; event_decode reads all */
 	uint16_t ua_len;		/* bytes of ua used */
 	uint32_t link_n;		/* clicks: link number */
 	uint32_t attachment_id;		/* downloads: attachment id */

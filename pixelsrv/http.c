@@ -81,7 +81,7 @@ static const unsigned char http_gif[43] = {
 };
 
 /* the shared responses */
-enum { R_GIF, R_NOTFOUND, R_METHOD, R_HEALTHZ, R_N };
+enum { R_GIF, R_NOTFOUND, R_METHOD, R_HEALTHZ, R_EMPTY, R_N };
 
 /* http_conn - one connection on a public listener, timed until its request head is in */
 struct http_conn {
@@ -386,10 +386,12 @@ static int http_responses(struct http *h)
 		r[R_METHOD] = http_static(method, sizeof(method) - 1,
 		    "text/plain; charset=utf-8", dr);
 		r[R_HEALTHZ] = http_static(ok, sizeof(ok) - 1, "text/plain; charset=utf-8", dr);
+		r[R_EMPTY] = http_static(NULL, 0, NULL, dr);	/* 204: the honeypot link */
 		for (int i = 0; i < R_N; i++)
 			if (!r[i])
 				return -1;
 		if (!http_nocache(r[R_GIF]) || !http_nocache(r[R_HEALTHZ]) ||
+		    !http_nocache(r[R_EMPTY]) ||
 		    MHD_add_response_header(r[R_METHOD], MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)
 			return -1;
 	}
@@ -441,9 +443,9 @@ static enum MHD_Result http_fwd_iter(void *cls, enum MHD_ValueKind kind, const c
 	return MHD_YES;
 }
 
-/* http_event - record one open or click of the request on C */
+/* http_event - record one open or click of the request on C; HEAD: it was a HEAD request */
 static void http_event(struct http *h, struct MHD_Connection *c, int kind,
-    const struct token *tok, unsigned link_n)
+    const struct token *tok, unsigned link_n, int head)
 {
 	const union MHD_ConnectionInfo *ci;
 	struct sockaddr_storage client;
@@ -457,6 +459,12 @@ static void http_event(struct http *h, struct MHD_Connection *c, int kind,
 	ev.kind = (uint8_t)kind;
 	ev.link_n = link_n;
 	ev.attachment_id = 0;
+	/* how the request looked, for the writer's rules: two lookups in MHD's header list */
+	ev.flags = head ? EVENT_F_HEAD : 0;
+	if (!MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT))
+		ev.flags |= EVENT_F_NO_ACCEPT;
+	if (!MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE))
+		ev.flags |= EVENT_F_NO_LANG;
 	memcpy(ev.rid, tok->rid, TOKEN_RID_LEN);
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci && ci->client_addr) {
@@ -494,7 +502,8 @@ static enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status,
 	return rc;
 }
 
-/* http_click - verify a click URL and redirect, or 404 */
+/* http_click - verify a click URL and redirect, or 404; link 0 (the honeypot link no
+ * person sees) is recorded and answered 204, never redirected */
 static enum MHD_Result http_click(struct http *h, struct MHD_Connection *c,
     const struct route *rt, int head, uint64_t start)
 {
@@ -512,6 +521,12 @@ static enum MHD_Result http_click(struct http *h, struct MHD_Connection *c,
 		return http_reply(c, MHD_HTTP_NOT_FOUND, h->resp[dr][R_NOTFOUND],
 		    METRICS_EP_CLICK, start);
 	}
+	if (link_n == 0) {
+		free(target);
+		http_event(h, c, EVENT_CLICK, &tok, 0, head);
+		return http_reply(c, MHD_HTTP_NO_CONTENT, h->resp[dr][R_EMPTY],
+		    METRICS_EP_CLICK, start);
+	}
 	r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	if (!r || MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, target) != MHD_YES ||
 	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store, private") != MHD_YES ||
@@ -525,8 +540,7 @@ static enum MHD_Result http_click(struct http *h, struct MHD_Connection *c,
 		    METRICS_EP_CLICK, start);
 	}
 	free(target);
-	if (!head)
-		http_event(h, c, EVENT_CLICK, &tok, link_n);
+	http_event(h, c, EVENT_CLICK, &tok, link_n, head);
 	rc = http_reply(c, MHD_HTTP_FOUND, r, METRICS_EP_CLICK, start);
 	MHD_destroy_response(r);
 	return rc;
@@ -612,8 +626,7 @@ static enum MHD_Result http_serve(struct http *h, int metrics, struct MHD_Connec
 	case ROUTE_OPEN:
 		if (rt.token_len &&
 		    token_parse(h->c.keys, rt.token, rt.token_len, &tok) == TOKEN_OK) {
-			if (!head)
-				http_event(h, c, EVENT_OPEN, &tok, 0);
+			http_event(h, c, EVENT_OPEN, &tok, 0, head);
 		} else {
 			metrics_add(METRICS_TOKENS_INVALID, 1);
 		}

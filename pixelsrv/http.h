@@ -24,12 +24,16 @@
  *	a small plain daemon on metrics_listen (with /healthz).  Responses that never change (the GIF,
  *	404, 405, /healthz) are built once and shared.
  *
- *	Endpoints: GET/HEAD /o/<token>.gif (the GIF; a GET with a valid
- *	token queues an open), GET/HEAD /c/<token>/<n>/<mac>?u=<target>
- *	(302 to the signed target; a GET queues a click; anything that does
- *	not verify is 404), /p.gif (the GIF, no event), /healthz;
- *	anything else 404; other methods 405.  A HEAD is answered but never
- *	recorded: no mail client renders a message with HEAD.
+ *	Endpoints: GET/HEAD /o/<token>.gif (the GIF; a valid token queues
+ *	an open), GET/HEAD /c/<token>/<n>/<mac>?u=<target> (302 to the
+ *	signed target and a click queued; link 0, the hidden honeypot link,
+ *	is queued as a click with link_n 0 and answered 204, never
+ *	redirected; anything that does not verify is 404), /p.gif (the GIF,
+ *	no event), /healthz; anything else 404; other methods 405.  A HEAD
+ *	is answered as a GET would be and recorded with EVENT_F_HEAD: no
+ *	mail client renders a message with HEAD, so the writer can tell a
+ *	link checker.  Each event notes a missing Accept or Accept-Language
+ *	header (EVENT_F_NO_ACCEPT, EVENT_F_NO_LANG).
  *
  *	http_stop() refuses new connections (closed as soon as accepted),
  *	answers what is in flight with "Connection: close" for up to

@@ -14,7 +14,7 @@
 
 #include "metrics.h"
 
-static const unsigned metrics_status[] = { 200, 302, 404, 405, 500 };
+static const unsigned metrics_status[] = { 200, 204, 302, 404, 405, 500 };
 #define METRICS_STATUS_N (sizeof(metrics_status) / sizeof(metrics_status[0]))
 
 /* histogram bounds, seconds (upper bounds of the cumulative buckets) */

@@ -21,7 +21,8 @@ DESCRIPTION
 		ADDRESS <TAB> pixel <TAB> TOKEN <TAB> PIXEL_URL
 		ADDRESS <TAB> link <TAB> N <TAB> CLICK_URL <TAB> TARGET
 	Click URLs are <base>/c/<token>/<n>/<mac>?u=<base64url target>; the
-	target shown is the u= value decoded.  Nothing here is computed from
+	target shown is the u= value decoded.  Link 0 is the hidden link
+	that only link scanners follow: shown on its own row, not a link.  Nothing here is computed from
 	the secret: every token and URL is read from the delivered copies.
 
 DIAGNOSTICS
@@ -105,6 +106,9 @@ def main():
                 n, target = int(c.group(2)), b64url_dec(c.group(4))
                 if c.group(1) != tok:
                     fail(f"{addr}: link {n} is signed for another token than the pixel's")
+                if n == 0:
+                    col["hidden link"] = f"/c/{short(tok)}/0/\u2026"
+                    continue
                 targets[n] = target
                 col[f"link {n}"] = f"/c/{short(tok)}/{n}/\u2026"
                 tsv.append(f"{addr}\tlink\t{n}\t{h}\t{target}")
@@ -120,6 +124,7 @@ def main():
 
     rows = ["sink", "in headers", "X-Beacon header", "pixel"]
     rows += [f"link {n}" for n in sorted(targets)]
+    rows += ["hidden link"] if any("hidden link" in c for c in cols) else []
     rows += ["left as sent"] + list(sent_att)
     first = max(len(r) for r in rows) + 2
     widths = [max(len(c["head"]), *(len(c.get(r, "-")) for r in rows)) + 3 for c in cols]

@@ -14,8 +14,9 @@
 #	   with the placeholder + PDF attachment) to two recipients: the
 #	   tag header and the placeholder are gone, the pixel's token is the
 #	   one both recipient rows hold (status shared), every http(s) link
-#	   is a click URL signed for that token with a links row, mailto:
-#	   and the List-Unsubscribe target stay, the text part, the
+#	   is a click URL signed for that token with a links row, one
+#	   hidden link 0 for the token (no links row) points at base_url,
+#	   mailto: and the List-Unsubscribe target stay, the text part, the
 #	   attachment and every byte outside the HTML part are identical;
 #	   the messages row has the campaign, sender and queue id;
 #	2. an untagged message is delivered byte for byte as sent;
@@ -263,6 +264,11 @@ t_eq "1|https://shop.example/spring?a=1&b=2
 html=$(mime html "$out")
 n=$(grep -o "$BASE/c/$tok/[12]/[A-Za-z0-9_-]*?u=[A-Za-z0-9_-]*" <<<"$html" | wc -l)
 t_eq 2 "$n" "1: click URLs signed for the token"
+b64=$(printf '%s' "$BASE" | base64 -w0 | tr '+/' '-_' | tr -d '=')
+t_eq "$BASE/c/$tok/0/?u=$b64" "$(grep -o "$BASE/c/[A-Za-z0-9_-]*/0/[A-Za-z0-9_-]*?u=[A-Za-z0-9_-]*" \
+	<<<"$html" | sed 's#/0/[A-Za-z0-9_-]*?#/0/?#')" "1: one hidden link 0 for the token, to the base URL"
+grep -qF '<span style="display:none;mso-hide:all" aria-hidden="true"><a href="'"$BASE/c/$tok/0/" <<<"$html" ||
+	t_fail "1: the hidden link is not in its hidden wrapper"
 for keep in 'href="mailto:x@shop.example"' 'href="#top"' 'href="https://shop.example/unsub?u=1"'; do
 	grep -qF "$keep" <<<"$html" || t_fail "1: $keep was changed"
 done

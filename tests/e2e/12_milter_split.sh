@@ -19,6 +19,11 @@
 #	   PostgreSQL row (status tracked, one messages row); every copy
 #	   keeps the original's headers; no Bcc address appears in a header
 #	   of any delivery but that recipient's own Received trace;
+#	   each delivery holds exactly one hidden link (link 0, aria-hidden,
+#	   display:none) signed for that recipient's token with the base URL
+#	   as target, and no links row for it; beacon-pixelsrv, started on
+#	   base_url with the milter's secret, answers each 204 and stores
+#	   one click of link 0 per recipient token;
 #	3. an internal recipient beside a tracked one: delivered byte for
 #	   byte as sent but for the tag header; row internal without token;
 #	4. suppressed recipients (one address added while the milter runs,
@@ -62,6 +67,7 @@ set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
 . "$BEACON_SRC/tests/lib/pg.sh"
 . "$BEACON_SRC/tests/lib/postfix.sh"
+. "$BEACON_SRC/tests/lib/pixelsrv.sh"
 
 t_tmpdir >/dev/null
 t_need_root "Postfix"
@@ -264,6 +270,43 @@ t_eq "1|https://shop.example/a 2|https://shop.example/b" "$(pg_query "SELECT str
 grep -q ": tracked: 5 recipients (split: 4 copies), 2 links, message " "$MLOG" ||
 	t_fail "2: no log line 'tracked: 5 recipients (split: 4 copies)'"
 
+# --- 2b. the hidden link: one per delivery, signed as link 0 for that recipient's token with
+# the base URL as target, hidden from readers; beacon-pixelsrv on base_url (same secret and
+# database) records it as a click of link 0 of that token and answers 204
+PXDIR=$T_DIR/px
+mkdir -p "$PXDIR"
+printf 'base_url = %s\nsecret_file = %s\n\n[pixelsrv]\nlisten = 127.0.0.1:%s\n' \
+	"$BASE" "$T_DIR/secret" "${BASE##*:}" >"$PXDIR/beacon.conf"
+printf 'metrics_listen = 127.0.0.1:%s\nuser = %s\npidfile = %s/pixelsrv.pid\nthreads = 1\n' \
+	"$(t_free_port)" "$( [ "$(id -u)" = 0 ] && echo nobody)" "$PXDIR" >>"$PXDIR/beacon.conf"
+printf 'spool_dir = %s/spool\nmail_clients = %s/pixelsrv/mail-clients.yaml\nbatch_interval = 50\n' \
+	"$PXDIR" "$BEACON_SRC" >>"$PXDIR/beacon.conf"
+printf '\n[database]\nconninfo = %s\nconnect_timeout = 2\n' "$BEACON_CONNINFO" >>"$PXDIR/beacon.conf"
+PX_PORT=${BASE##*:}
+T_DIR=$PXDIR px_start
+[ "$PX_PORT" = "${BASE##*:}" ] || t_fail "2b: beacon-pixelsrv not on base_url's port"
+hidden_re="<span style=\"display:none;mso-hide:all\" aria-hidden=\"true\"><a href=\"$BASE/c/[A-Za-z0-9_-]*/0/[A-Za-z0-9_-]*?u=[A-Za-z0-9_-]*\" tabindex=\"-1\" aria-hidden=\"true\" style=\"display:none;mso-hide:all\"></a></span>"
+base_b64=$(printf '%s' "$BASE" | base64 -w0 | tr '+/' '-_' | tr -d '=')
+for a in $five; do
+	d=$(dump_for "$a")
+	tok=$(token_in "$d")
+	t_eq 1 "$(pf_sink_message "$d" | grep -o "$BASE/c/[A-Za-z0-9_-]*/0/" | wc -l)" \
+		"2b: one link 0 in the delivery to $a"
+	hp=$(pf_sink_message "$d" | grep -o "$hidden_re" | grep -o "$BASE/c/[^\"]*")
+	[ -n "$hp" ] || { pf_sink_message "$d" >&2; t_fail "2b: no hidden link delivered to $a"; }
+	t_eq "$BASE/c/$tok/0/ ?u=$base_b64" "$(sed 's#/0/[A-Za-z0-9_-]*?#/0/ ?#' <<<"$hp")" \
+		"2b: $a's hidden link is signed for $a's token, to the base URL"
+	t_eq 204 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$hp")" \
+		"2b: beacon-pixelsrv answers $a's hidden link 204"
+done
+t_wait_until "[ \"\$(pg_query \"SELECT count(*) FROM beacon.events WHERE link_n = 0\")\" = 5 ]" 10 ||
+	t_fail "2b: the hidden link clicks were not stored"
+t_eq "5|5|5" "$(pg_query "SELECT count(*) || '|' || count(DISTINCT e.token_id) || '|' ||
+	count(*) FILTER (WHERE e.kind = 'click') FROM beacon.events e JOIN beacon.recipients r
+	ON r.token_id = e.token_id WHERE e.link_n = 0 AND r.address IN ('$(sed "s/ /','/g" <<<"$five")')")" \
+	"2b: five clicks of link 0, one on each recipient's token"
+T_DIR=$PXDIR px_stop
+
 # --- 3. an internal recipient: untouched
 message "$T_DIR/in3.eml" internal-3 "ann3@remote.example, gina@corp.example" ""
 submit "$T_DIR/in3.eml" ann3@remote.example,gina@corp.example || t_fail "3: refused"
@@ -408,6 +451,8 @@ for a in p1 p2; do
 	t_eq "tracked|$tok" "$(row $a@remote.example)" "8: $a's twin holds $a's pixel"
 	grep -q "Hello &lt;you&gt; &amp; all,<br>.*see <a href=\"$BASE/c/$tok/1/" "$T_DIR/parts8.$a" ||
 		{ cat "$T_DIR/parts8.$a" >&2; t_fail "8: $a's twin is not the escaped text with a click URL"; }
+	t_eq 1 "$(grep -o "aria-hidden=\"true\"><a href=\"$BASE/c/$tok/0/" "$T_DIR/parts8.$a" | wc -l)" \
+		"8: $a's twin holds one hidden link for $a's token, the text part none"
 done
 t_eq "Plain 8|plain-8@sender.example" "$(pg_query "SELECT subject || '|' || message_id
 	FROM beacon.messages WHERE message_id = 'plain-8@sender.example'")" \

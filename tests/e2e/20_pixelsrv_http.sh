@@ -4,9 +4,12 @@
 #
 # DESCRIPTION
 #	The pixel is the exact 43-byte GIF with the no-cache headers; a valid
-#	open is one row; HEAD, /p.gif and forged or mangled tokens get the GIF
-#	and no row; a signed click is a 302 to its target and one row;
-#	changing u=, n, the token or the MAC gives 404 and never a Location;
+#	open is one row; a HEAD gets the headers only and is one open row
+#	too (its class is the writer's to decide); /p.gif and forged or
+#	mangled tokens get the GIF and no row; a signed click is a 302 to its
+#	target and one row, a HEAD of it too; the honeypot link (link 0) is a
+#	204 without Location and one click row with link_n 0; changing u=, n,
+#	the token or the MAC gives 404 and never a Location;
 #	/healthz, /metrics, 404 and 405 answer as documented (/metrics only
 #	on metrics_listen, 404 on the public listener from any peer); oversized and
 #	malformed requests get 4xx; keep-alive connections are reused.
@@ -38,10 +41,14 @@ px_wait_rows 1 10 || t_fail "the open was not stored"
 t_eq "open|$uuid|127.0.0.1|human" \
 	"$(pg_query "SELECT kind, token_id, ip, class FROM beacon.events")" "stored open"
 
-# HEAD: the headers, no body, no event
-t_eq "200" "$(px_get "/o/$tok.gif" -I)" "HEAD pixel"
-t_eq "0" "$(curl -s -I "$PX_URL/o/$tok.gif" | wc -c | awk '{print ($1 > 0 && $1 < 400) ? 0 : 1}')" \
-	"HEAD answered with headers only"
+# HEAD: the headers, no body, and an open row each (a link checker, for the writer); from
+# other addresses, as the same event from the same address is a repeat (repeat_window)
+t_eq "200" "$(px_get "/o/$tok.gif" -I --interface 127.0.0.2)" "HEAD pixel"
+t_eq "0" "$(curl -s -I --interface 127.0.0.3 "$PX_URL/o/$tok.gif" | wc -c |
+	awk '{print ($1 > 0 && $1 < 400) ? 0 : 1}')" "HEAD answered with headers only"
+px_wait_rows 3 10 || t_fail "the HEAD requests were not stored"
+t_eq "3|$uuid" "$(pg_query "SELECT count(*), min(token_id::text) FROM beacon.events
+	WHERE kind = 'open'")" "stored opens after two HEADs"
 # the placeholder pixel: GIF, no event
 t_eq "200" "$(px_get /p.gif)" "/p.gif"
 t_eq "43" "$(curl -s "$PX_URL/p.gif" | wc -c | tr -d ' ')" "/p.gif body length"
@@ -73,11 +80,23 @@ click=$(px_click "$tok" 3 "$target")
 curl -s -D "$T_DIR/h" -o /dev/null "$PX_URL$click" || t_fail "GET click"
 t_eq "HTTP/1.1 302 Found" "$(head -n 1 "$T_DIR/h" | tr -d '\r')" "click status"
 t_eq "$target" "$(hdr Location)" "click Location"
-t_eq "2" "$(px_wait_rows 2 10 && px_rows)" "rows after the click"
+t_eq "4" "$(px_wait_rows 4 10 && px_rows)" "rows after the click"
 t_eq "click|3|$uuid" \
 	"$(pg_query "SELECT kind, link_n, token_id FROM beacon.events WHERE kind = 'click'")" \
 	"stored click"
-t_eq "302" "$(px_get "$click" -I)" "HEAD click answers"
+t_eq "302" "$(px_get "$click" -I --interface 127.0.0.2)" "HEAD click answers"
+px_wait_rows 5 10 || t_fail "the HEAD click was not stored"
+t_eq "2" "$(px_rows "kind = 'click' AND link_n = 3")" "HEAD click stored as a click of link 3"
+
+# the honeypot link (link 0, target the server's own base): recorded, never a redirect
+honey=$(px_click "$tok" 0 "$PX_URL")
+curl -s -D "$T_DIR/h" -o "$T_DIR/body" "$PX_URL$honey" || t_fail "GET honeypot link"
+t_eq "HTTP/1.1 204 No Content" "$(head -n 1 "$T_DIR/h" | tr -d '\r')" "honeypot status"
+t_eq "" "$(hdr Location)" "honeypot: no Location"
+t_eq "0" "$(wc -c <"$T_DIR/body" | tr -d ' ')" "honeypot: no body"
+px_wait_rows 6 10 || t_fail "the honeypot click was not stored"
+t_eq "click|0|$uuid" "$(pg_query "SELECT kind, link_n, token_id FROM beacon.events
+	WHERE link_n = 0 AND kind = 'click'")" "stored honeypot click"
 
 # open-redirect attempts: every changed part is 404 without a Location
 read -r tok2 _ < <(px_mint_pair)
@@ -159,14 +178,16 @@ t_eq "200" "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$murl/health
 	"/healthz on metrics_listen"
 t_eq "404" "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$murl/o/$(px_mint).gif")" \
 	"no pixel endpoint on metrics_listen"
-t_eq "2" "$(px_metric 'beacon_pixelsrv_events_queued_total')" "events queued"
-t_eq "2" "$(px_metric 'beacon_pixelsrv_events_written_total')" "events written"
+t_eq "6" "$(px_metric 'beacon_pixelsrv_events_queued_total')" "events queued"
+t_eq "6" "$(px_metric 'beacon_pixelsrv_events_written_total')" "events written"
 t_eq "0" "$(px_metric 'beacon_pixelsrv_events_lost_total')" "events lost"
 t_eq "1" "$(px_metric 'beacon_pixelsrv_db_up')" "db up"
 t_eq "20" "$(px_metric 'beacon_pixelsrv_invalid_tokens_total')" "invalid tokens counted: 8 pixels, 12 clicks"
 t_eq "2" "$(px_metric 'beacon_pixelsrv_requests_total{endpoint="click",status="302"}')" \
 	"clicks answered 302"
+t_eq "1" "$(px_metric 'beacon_pixelsrv_requests_total{endpoint="click",status="204"}')" \
+	"honeypot clicks answered 204"
 
 px_stop
-t_eq "2" "$(px_rows)" "rows at the end: the open and the click, nothing else"
+t_eq "6" "$(px_rows)" "rows at the end: 3 opens (2 HEAD), 3 clicks (1 HEAD, 1 honeypot)"
 t_ok "20_pixelsrv_http"

@@ -11,7 +11,8 @@
  *	  byte unless the input holds "data-beacon",
  *	- html_has_placeholder() agrees with the placeholders the rewrite
  *	  replaced,
- *	- the pixel appears exactly when it was either placed or inserted.
+ *	- the pixel appears exactly when it was either placed or inserted,
+ *	- the hidden link (asked for in the first rewrite) appears once.
  *
  *	Seeds: tests/fuzz/corpus/html_rewrite/.
  */
@@ -26,6 +27,7 @@
 
 #define PH	"https://t.example/p.gif"
 #define PXURL	"https://t.example/o/TOK.gif"
+#define HPURL	"https://t.example/c/TOK/0/MAC?u=HIDDEN"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -74,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *p = (const char *)data;
 	struct html_rewrite_opts all = { .pixel_url = PXURL,
 	    .placeholder_url = PH, .clicks = 1, .keep_urls = keep,
-	    .link = fuzz_sign };
+	    .link = fuzz_sign, .honeypot_url = HPURL };
 	struct html_rewrite_opts literal = { .clicks = 1,
 	    .track_literal_urls = 1, .link = fuzz_sign, .link_arg = &all };
 	struct html_rewrite_opts none = { .link = fuzz_sign };
@@ -90,6 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((st.placeholders > 0) != has || (st.placeholders > 0) == st.pixel_inserted)
 		abort();
 	if (!fuzz_has(out->str, out->len, "<img src=\"" PXURL "\" width=\"1\""))
+		abort();
+	if (st.honeypots != 1 || !fuzz_has(out->str, out->len, "<a href=\"" HPURL "\" tabindex"))
 		abort();
 
 	g_string_truncate(out, 0);

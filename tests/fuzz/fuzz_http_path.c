@@ -8,7 +8,8 @@
  *      (u= taken from the query) under a fixed key set.  A click that
  *      verifies must give a NUL-terminated target; slices must lie
  *      inside the path.
- *   2. as a User-Agent: event_encode() / event_decode() must round-trip,
+ *   2. as a User-Agent (its first byte as the flags): event_encode() /
+ *      event_decode() must round-trip, the request flags included,
  *      and event_copy_row() must give one COPY line of exactly 19 fields,
  *      valid UTF-8, without a raw CR, LF or TAB inside a field.
  *   3. as a target URL: clickurl_make() then clickurl_check() on the
@@ -147,9 +148,12 @@ static void fuzz_event(const uint8_t *data, size_t size)
 	a.at_us = (int64_t)size * 999983;
 	a.ua_len = (uint16_t)(size > EVENT_UA_MAX ? EVENT_UA_MAX : size);
 	memcpy(a.ua, data, a.ua_len);
+	a.flags = size ? data[0] : 0;	/* only the request bits may survive */
 	len = event_encode(&a, rec);
 	if (event_decode(rec, len, &b) < 0 || b.ua_len != a.ua_len ||
-	    memcmp(b.ua, a.ua, a.ua_len) != 0 || b.kind != a.kind)
+	    memcmp(b.ua, a.ua, a.ua_len) != 0 || b.kind != a.kind ||
+	    (b.flags & EVENT_F_REQUEST) != (a.flags & EVENT_F_REQUEST) ||
+	    (b.flags & ~EVENT_F_ALL) != 0)
 		abort();
 	event_enrich(&ctx, &b, NULL, &row);
 	n = event_copy_row(&row, line, sizeof(line));

@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int n = 0;
 	char why[160];
 	struct html_rewrite_opts o = { "https://t.example/o/T.gif", "https://t.example/p.gif", 1, 0,
-				       NULL, fuzz_link, &n };
+				       NULL, fuzz_link, &n, NULL };
 	struct mime_render r;
 	struct mime_doc *d;
 

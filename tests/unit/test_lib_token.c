@@ -252,6 +252,42 @@ static void test_click(void **state)
 	token_keys_free(k);
 }
 
+/* test_click_zero - link 0 (the hidden link) is signed and verified like any other, its
+ * MAC differs from link 1's, and "00" is not another spelling of it */
+static void test_click_zero(void **state)
+{
+	struct token_keys *k = keys_vec();
+	char *zero = clickurl_make(k, "https://t.example", VEC_TOKEN, 0, "https://t.example");
+	char *one = clickurl_make(k, "https://t.example", VEC_TOKEN, 1, "https://t.example");
+	char *url = NULL, path[256], *mac0, *mac1;
+	unsigned n = 99;
+
+	(void)state;
+	assert_non_null(zero);
+	assert_non_null(one);
+	assert_int_equal(strncmp(zero, "https://t.example/c/" VEC_TOKEN "/0/", 20 + TOKEN_STR_LEN + 3),
+			 0);
+	assert_int_equal(check(k, zero + strlen("https://t.example/c/"), &url, &n), TOKEN_OK);
+	assert_int_equal(n, 0);
+	assert_string_equal(url, "https://t.example");
+	free(url);
+	url = NULL;
+	mac0 = zero + 20 + TOKEN_STR_LEN + 3;
+	mac1 = one + 20 + TOKEN_STR_LEN + 3;
+	assert_memory_not_equal(mac0, mac1, TOKEN_CMAC_STR_LEN);
+	/* link 0's MAC under link 1, and the other way round */
+	snprintf(path, sizeof(path), "%s/1/%s", VEC_TOKEN, mac0);
+	assert_int_equal(check(k, path, &url, &n), TOKEN_BAD_MAC);
+	snprintf(path, sizeof(path), "%s/0/%s", VEC_TOKEN, mac1);
+	assert_int_equal(check(k, path, &url, &n), TOKEN_BAD_MAC);
+	snprintf(path, sizeof(path), "%s/00/%s", VEC_TOKEN, mac0);
+	assert_int_equal(check(k, path, &url, &n), TOKEN_MALFORMED);
+	assert_null(url);
+	free(zero);
+	free(one);
+	token_keys_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_uuid),
 		cmocka_unit_test(test_secret_file),
 		cmocka_unit_test(test_click),
+		cmocka_unit_test(test_click_zero),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,8 @@
  *	callback writes https://t.example/c/N?u=URL, so the output shows both
  *	which links were signed, in what order, and that the URL was decoded
  *	before signing and escaped when written back.  Then the golden files
- *	tests/fixtures/html/NAME.html -> NAME.out, failure paths,
+ *	tests/fixtures/html/NAME.html -> NAME.out (with the hidden link),
+ *	failure paths,
  *	html_has_placeholder() and html_escape_attr().
  */
 #include <setjmp.h>
@@ -35,6 +36,12 @@
 #define F_KEEP		0x08	/* keep_urls set */
 #define F_REFUSE	0x10	/* the callback keeps every link */
 #define F_NOPH		0x20	/* no placeholder_url */
+#define F_HIDDEN	0x40	/* honeypot_url set */
+
+#define HPURL	"https://t.example/c/TOK/0/MAC?u=aHR0cHM&x=1"
+#define HIDDEN	"<span style=\"display:none;mso-hide:all\" aria-hidden=\"true\">" \
+		"<a href=\"https://t.example/c/TOK/0/MAC?u=aHR0cHM&amp;x=1\" tabindex=\"-1\" " \
+		"aria-hidden=\"true\" style=\"display:none;mso-hide:all\"></a></span>"
 
 /* rw_case - one document, options and expected result */
 struct rw_case {
@@ -290,6 +297,24 @@ static const struct rw_case rw_cases[] = {
 	  0, 1, 1, 0, "http://z.example/" },
 	{ "empty input",
 	  "", 0, F_PIXEL, PIX, 0, 0, 1, 0, 0, "" },
+	{ "hidden link: after the pixel, before </body>, not a link of the message",
+	  "<p><a href=\"http://x.example/\">x</a></p></body>", 0, F_PIXEL | F_HIDDEN,
+	  "<p><a href=\"https://t.example/c/1?u=http://x.example/\">x</a></p>" PIX HIDDEN "</body>", 0,
+	  0, 1, 1, 0, "http://x.example/" },
+	{ "hidden link: never next to a placeholder (it may sit in a link)",
+	  "<a href=\"http://x.example/\"><img src=\"" PH "\"></a><p>x</p></body></html>", 0,
+	  F_PIXEL | F_HIDDEN,
+	  "<a href=\"https://t.example/c/1?u=http://x.example/\">" PIX "</a><p>x</p>" HIDDEN
+	  "</body></html>", 0,
+	  1, 0, 1, 0, "http://x.example/" },
+	{ "hidden link: before what is open at the end",
+	  "<p>x</p><!-- y", 0, F_PIXEL | F_HIDDEN,
+	  "<p>x</p>" PIX HIDDEN "<!-- y", 0,
+	  0, 1, 0, 0, "" },
+	{ "hidden link without a pixel: at the end",
+	  "<p>x</p>", 0, F_HIDDEN,
+	  "<p>x</p>" HIDDEN, 0,
+	  0, 0, 0, 0, "" },
 };
 
 /* run_case - rewrite C's document and check everything it names */
@@ -313,6 +338,7 @@ static void run_case(const struct rw_case *c)
 	o.keep_urls = (c->flags & F_KEEP) ? keep_list : NULL;
 	o.link = sign;
 	o.link_arg = &sg;
+	o.honeypot_url = (c->flags & F_HIDDEN) ? HPURL : NULL;
 	r = html_rewrite(c->in, in_len, &o, out, &st);
 	if (r != 0)
 		print_error("case %s: returned %d\n", c->name, r);
@@ -327,6 +353,7 @@ static void run_case(const struct rw_case *c)
 	assert_int_equal(st.pixel_inserted, c->pixel);
 	assert_int_equal(st.links_rewritten, c->rewritten);
 	assert_int_equal(st.links_kept, c->kept);
+	assert_int_equal(st.honeypots, (c->flags & F_HIDDEN) != 0);
 	assert_string_equal(sg.seen->str, c->urls);
 	g_string_free(sg.seen, TRUE);
 	g_string_free(out, TRUE);
@@ -438,14 +465,14 @@ static gchar *read_fixture(const char *name, gsize *len)
 }
 
 /* test_golden - tests/fixtures/html/NAME.html rewritten equals NAME.out
- * (pixel, placeholder and clicks on; keep_urls as in the table) */
+ * (pixel, placeholder, clicks and the hidden link on; keep_urls as in the table) */
 static void test_golden(void **state)
 {
 	static const char *const names[] = { "newsletter", "outlook", "broken" };
 	struct signer sg = { 0, 0, 0, NULL };
 	struct html_rewrite_opts o = { .pixel_url = PXURL,
 	    .placeholder_url = PH, .clicks = 1, .keep_urls = keep_list,
-	    .link = sign, .link_arg = &sg };
+	    .link = sign, .link_arg = &sg, .honeypot_url = HPURL };
 	gchar *in, *want, *fn;
 	gsize in_len, want_len;
 	GString *out = g_string_new(NULL);

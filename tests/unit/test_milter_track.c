@@ -10,7 +10,9 @@
  *	track_message() and checks the verdict, the reason, whether the tag
  *	header is to be removed, and for rewritten messages that the pixel
  *	carries a token that verifies under the key and that every click URL
- *	verifies for that token with links numbered from 1.
+ *	verifies for that token with links numbered from 1, but for one
+ *	hidden link numbered 0 to the base URL after the pixel, when clicks
+ *	are tracked.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -156,13 +158,17 @@ static struct conn_ctx *build(const struct track_case *c, long long max)
 	return cc;
 }
 
-/* check_urls - the pixel token verifies; click URLs verify for it, numbered 1.. */
+/* HIDDEN - what the hidden link starts with */
+#define HIDDEN "<span style=\"display:none;mso-hide:all\" aria-hidden=\"true\"><a href=\""
+
+/* check_urls - the pixel token verifies; click URLs verify for it, numbered 1.., and with
+ * clicks on one hidden link 0 to the base URL follows the pixel */
 static void check_urls(const struct track_case *c, const GByteArray *body)
 {
 	char *s = g_strndup((const char *)body->data, body->len);
 	char *px = strstr(s, BASE "/o/"), *p;
 	struct token tok;
-	int n = 0;
+	int n = 0, hidden = 0;
 
 	if (!px)
 		fail_msg("%s: no pixel in %s", c->name, s);
@@ -183,12 +189,25 @@ static void check_urls(const struct track_case *c, const GByteArray *body)
 		assert_int_equal(clickurl_check(keys, t, (size_t)(ns - t), ns + 1,
 						(size_t)(mac - ns - 1), mac + 1, (size_t)(u - mac - 1),
 						u + 3, (size_t)(end - u - 3), &ct, &ln, &url), TOKEN_OK);
+		if (ln == 0) {
+			assert_string_equal(url, BASE);
+			assert_true(p > px);
+			assert_true(p - s >= (ptrdiff_t)strlen(HIDDEN));
+			assert_memory_equal(p - strlen(HIDDEN), HIDDEN, strlen(HIDDEN));
+			assert_string_equal(end, "\" tabindex=\"-1\" aria-hidden=\"true\" "
+			    "style=\"display:none;mso-hide:all\"></a></span></body></html>\r\n");
+			hidden++;
+			free(url);
+			p = end;
+			continue;
+		}
 		assert_int_equal(ln, (unsigned)++n);
 		assert_string_equal(url, n == 1 ? "https://shop.example/a" : "https://shop.example/b");
 		free(url);
 		p = end;
 	}
 	assert_int_equal(n, c->links);
+	assert_int_equal(hidden, strstr(c->headers, "clicks=no") ? 0 : 1);
 	g_free(s);
 }
 

@@ -1,8 +1,9 @@
 /*
  * test_pixelsrv_event.c - unit tests of event records: the encoding round
  * trip and its refusals, the classification order (internal, proxy,
- * prefetch, human) with the place each class keeps, anonymize_ip, and
- * golden COPY text lines including escaping and UTF-8 repair.
+ * prefetch, human) with the place each class keeps, anonymize_ip, the
+ * request flags (HEAD, no Accept, no Accept-Language) beside the address
+ * flags, and golden COPY text lines including escaping and UTF-8 repair.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -357,6 +358,49 @@ static void test_cut_before_queue(void **state)
 	event_cut_start(NULL);
 }
 
+/* test_request_flags - the request bits the caller sets survive the encoding beside the
+ * bits event_encode() adds; a record without them reads 0; unknown bits are dropped */
+static void test_request_flags(void **state)
+{
+	struct fixture *f = *state;
+	struct event_ctx ctx = { f->ua, NULL, f->relay, f->internal, 1 };
+	uint8_t rec[EVENT_REC_MAX];
+	struct event_raw ev, back;
+	size_t len;
+
+	event_cut_start(NULL);
+	mkev(&ev, EVENT_CLICK, "192.0.2.7", "curl/8.5.0");
+	ev.flags = EVENT_F_HEAD | EVENT_F_NO_ACCEPT | EVENT_F_NO_LANG;
+	len = event_encode(&ev, rec);
+	assert_int_equal(rec[3], 0x38);
+	assert_int_equal(event_decode(rec, len, &back), 0);
+	assert_int_equal(back.flags, EVENT_F_HEAD | EVENT_F_NO_ACCEPT | EVENT_F_NO_LANG);
+
+	/* the address bits are event_encode()'s: a caller cannot forge them */
+	ev.flags = EVENT_F_NO_LANG | EVENT_F_CUT | EVENT_F_INTERNAL | EVENT_F_PREFETCH;
+	assert_int_equal(event_decode(rec, event_encode(&ev, rec), &back), 0);
+	assert_int_equal(back.flags, EVENT_F_NO_LANG);
+
+	/* with anonymize_ip both kinds of bits are kept */
+	event_cut_start(&ctx);
+	mkev(&ev, EVENT_OPEN, "10.1.2.3", "Mozilla/5.0");
+	ev.flags = EVENT_F_HEAD | EVENT_F_NO_ACCEPT;
+	assert_int_equal(event_decode(rec, event_encode(&ev, rec), &back), 0);
+	assert_int_equal(back.flags, EVENT_F_CUT | EVENT_F_INTERNAL | EVENT_F_HEAD |
+	    EVENT_F_NO_ACCEPT);
+	event_cut_start(NULL);
+
+	/* a record written before the request bits: they read 0; bits nobody defined: dropped */
+	mkev(&ev, EVENT_OPEN, "192.0.2.7", "Mozilla/5.0");
+	len = event_encode(&ev, rec);
+	rec[3] = EVENT_F_CUT | EVENT_F_PREFETCH;
+	assert_int_equal(event_decode(rec, len, &back), 0);
+	assert_int_equal(back.flags, EVENT_F_CUT | EVENT_F_PREFETCH);
+	rec[3] = 0xff;
+	assert_int_equal(event_decode(rec, len, &back), 0);
+	assert_int_equal(back.flags, 0x3f);
+}
+
 /* test_copy_small_buffer - -1, never an overflow, when CAP is too small */
 static void test_copy_small_buffer(void **state)
 {
@@ -415,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_class_prefetch),
 		cmocka_unit_test(test_anonymize),
 		cmocka_unit_test_setup_teardown(test_cut_before_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_flags, setup, teardown),
 		cmocka_unit_test(test_copy_small_buffer),
 		cmocka_unit_test(test_copy_worst_case),
 	};

@@ -6,10 +6,13 @@
  *	The listen address check over a table of good and bad addresses.
  *	Answers: a GET of a valid pixel is the 43-byte GIF, uncacheable, and
  *	queues one open with the token's recipient, the User-Agent and the
- *	peer's address; a HEAD answers the same and queues nothing; a forged
- *	token still gets the GIF but no event and counts as invalid.  A
- *	signed click URL redirects (302, Location, no referrer) and queues a
- *	click with its link number; a mangled MAC is 404 with no event.
+ *	peer's address; a HEAD answers the same and queues an open marked
+ *	EVENT_F_HEAD; a missing Accept or Accept-Language header is marked
+ *	in the flags; a forged token still gets the GIF but no event and
+ *	counts as invalid.  A signed click URL redirects (302, Location, no
+ *	referrer) and queues a click with its link number (a HEAD too,
+ *	marked); link 0, the honeypot link, is 204 without Location and
+ *	queues a click with link_n 0; a mangled MAC is 404 with no event.
  *	/p.gif, /healthz, /metrics (404 here: only on metrics_listen), downloads (404 for now), unknown paths,
  *	other methods (405 with Allow) and a request without Host (400).
  *	X-Forwarded-For is believed only from a trusted proxy.  Request
@@ -249,7 +252,8 @@ static void test_listen_check(void **state)
 	cfg_free(&cfg);
 }
 
-/* test_open - GET queues one open; HEAD and forged tokens queue nothing */
+/* test_open - GET and HEAD queue one open each, HEAD marked, missing browser headers
+ * marked; forged tokens queue nothing */
 static void test_open(void **state)
 {
 	uint64_t invalid = metrics_get(METRICS_TOKENS_INVALID);
@@ -268,11 +272,27 @@ static void test_open(void **state)
 	assert_int_equal(ev.ua_len, strlen("unit-agent/1"));
 	assert_memory_equal(ev.ua, "unit-agent/1", ev.ua_len);
 	assert_string_equal(addr_of(&ev), "127.0.0.1");
+	assert_int_equal(ev.flags, EVENT_F_NO_ACCEPT | EVENT_F_NO_LANG);
 
-	ask("HEAD", path, NULL, &r);
+	ask("GET", path, "Accept: image/*\r\nAccept-Language: de-CH\r\n", &r);
+	is_gif(&r);
+	assert_int_equal(take(&ev), 1);
+	assert_int_equal(ev.flags, 0);
+	ask("GET", path, "Accept-Language: de-CH\r\n", &r);
+	assert_int_equal(take(&ev), 1);
+	assert_int_equal(ev.flags, EVENT_F_NO_ACCEPT);
+	ask("GET", path, "Accept: */*\r\n", &r);
+	assert_int_equal(take(&ev), 1);
+	assert_int_equal(ev.flags, EVENT_F_NO_LANG);
+
+	ask("HEAD", path, "Accept: */*\r\nAccept-Language: en\r\n", &r);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(r.body_len, 0);
-	assert_int_equal(take(&ev), 0);
+	assert_true(has(&r, "Content-Type: image/gif\r\n"));
+	assert_int_equal(take(&ev), 1);
+	assert_int_equal(ev.kind, EVENT_OPEN);
+	assert_int_equal(ev.flags, EVENT_F_HEAD);
+	assert_memory_equal(ev.rid, srv.rid, TOKEN_RID_LEN);
 
 	memcpy(forged, srv.token, sizeof(forged));
 	forged[TOKEN_STR_LEN / 2] = forged[TOKEN_STR_LEN / 2] == 'A' ? 'B' : 'A';
@@ -283,13 +303,15 @@ static void test_open(void **state)
 	assert_int_equal(metrics_get(METRICS_TOKENS_INVALID) - invalid, 1);
 }
 
-/* test_click - a signed click redirects and queues a click; a bad MAC is 404 */
+/* test_click - a signed click redirects and queues a click (a HEAD too, marked); link 0
+ * is 204 and queues a click with link_n 0; a bad MAC is 404 */
 static void test_click(void **state)
 {
 	char *url = clickurl_make(srv.keys, "http://t.example", srv.token, 3,
 	    "https://shop.example/a?b=1");
 	const char *path;
 	char *bad, *mac;
+	uint64_t no_content;
 	struct event_raw ev;
 	struct reply r;
 	(void)state;
@@ -308,7 +330,11 @@ static void test_click(void **state)
 
 	ask("HEAD", path, NULL, &r);
 	assert_int_equal(r.status, 302);
-	assert_int_equal(take(&ev), 0);
+	assert_true(has(&r, "Location: https://shop.example/a?b=1\r\n"));
+	assert_int_equal(take(&ev), 1);
+	assert_int_equal(ev.kind, EVENT_CLICK);
+	assert_int_equal(ev.link_n, 3);
+	assert_int_equal(ev.flags, EVENT_F_HEAD | EVENT_F_NO_ACCEPT | EVENT_F_NO_LANG);
 
 	/* change a middle character of the MAC (the last one carries only 2 bits) */
 	bad = strdup(path);
@@ -319,6 +345,30 @@ static void test_click(void **state)
 	assert_false(has(&r, "Location:"));
 	assert_int_equal(take(&ev), 0);
 	free(bad);
+	free(url);
+
+	/* the honeypot link: recorded, never a redirect, counted under its own status */
+	no_content = metrics_requests(METRICS_EP_CLICK, 204);
+	url = clickurl_make(srv.keys, "http://t.example", srv.token, 0, "http://t.example");
+	assert_non_null(url);
+	path = url + strlen("http://t.example");
+	assert_non_null(strstr(path, "/0/"));
+	ask("GET", path, NULL, &r);
+	assert_int_equal(r.status, 204);
+	assert_false(has(&r, "Location:"));
+	assert_true(has(&r, "Cache-Control: no-store, no-cache, must-revalidate, private\r\n"));
+	assert_int_equal(r.body_len, 0);
+	assert_int_equal(take(&ev), 1);
+	assert_int_equal(ev.kind, EVENT_CLICK);
+	assert_int_equal(ev.link_n, 0);
+	assert_memory_equal(ev.rid, srv.rid, TOKEN_RID_LEN);
+	ask("HEAD", path, NULL, &r);
+	assert_int_equal(r.status, 204);
+	assert_false(has(&r, "Location:"));
+	assert_int_equal(take(&ev), 1);
+	assert_int_equal(ev.link_n, 0);
+	assert_true(ev.flags & EVENT_F_HEAD);
+	assert_int_equal(metrics_requests(METRICS_EP_CLICK, 204) - no_content, 2);
 	free(url);
 }
 
