@@ -135,7 +135,7 @@ static void fuzz_utf8(const unsigned char *s, size_t n)
 static void fuzz_event(const uint8_t *data, size_t size)
 {
 	static char line[EVENT_COPY_MAX];
-	struct event_ctx ctx = { NULL, NULL, NULL, NULL, (int)(size & 1) };
+	struct event_ctx ctx = { .ua = NULL, .geo = NULL, .relay = NULL, .internal = NULL, .anonymize = (int)(size & 1) };
 	struct event_raw a, b;
 	struct event_row row;
 	uint8_t rec[EVENT_REC_MAX];

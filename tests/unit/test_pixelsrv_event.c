@@ -206,7 +206,7 @@ static void test_ua_truncated(void **state)
 static void test_copy_human(void **state)
 {
 	struct fixture *f = *state;
-	struct event_ctx ctx = { f->ua, NULL, f->relay, f->internal, 0 };
+	struct event_ctx ctx = { .ua = f->ua, .geo = NULL, .relay = f->relay, .internal = f->internal, .anonymize = 0 };
 	struct event_raw ev;
 
 	mkev(&ev, EVENT_OPEN, "192.0.2.10", "Mozilla/5.0 (X11; Linux x86_64) Thunderbird/115.3");
@@ -214,13 +214,13 @@ static void test_copy_human(void **state)
 	    AT "\topen\t" UUID "\t\\N\t\\N\t192.0.2.10\t"
 	    "Mozilla/5.0 (X11; Linux x86_64) Thunderbird/115.3\t"
 	    "desktop\tLinux\tThunderbird 115\tThunderbird\t"
-	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\n");
+	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\n");
 }
 
 /* test_copy_click - link_n filled, attachment_id NULL; no address, no UA */
 static void test_copy_click(void **state)
 {
-	struct event_ctx ctx = { NULL, NULL, NULL, NULL, 0 };
+	struct event_ctx ctx = { .ua = NULL, .geo = NULL, .relay = NULL, .internal = NULL, .anonymize = 0 };
 	struct event_raw ev;
 
 	(void)state;
@@ -228,13 +228,13 @@ static void test_copy_click(void **state)
 	ev.link_n = 12;
 	assert_string_equal(line(&ctx, &ev),
 	    AT "\tclick\t" UUID "\t12\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t"
-	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\n");
+	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\n");
 }
 
 /* test_copy_escapes - backslash, tab, control bytes, invalid UTF-8 */
 static void test_copy_escapes(void **state)
 {
-	struct event_ctx ctx = { NULL, NULL, NULL, NULL, 0 };
+	struct event_ctx ctx = { .ua = NULL, .geo = NULL, .relay = NULL, .internal = NULL, .anonymize = 0 };
 	struct event_raw ev;
 
 	(void)state;
@@ -242,14 +242,14 @@ static void test_copy_escapes(void **state)
 	assert_string_equal(line(&ctx, &ev),
 	    AT "\topen\t" UUID "\t\\N\t\\N\t192.0.2.10\t"
 	    "a\\\\b\\011c\\001d\xc3\xa9" "e\xef\xbf\xbd" "f\xef\xbf\xbd\xef\xbf\xbd\t"
-	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\n");
+	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\n");
 }
 
 /* test_class_internal - internal_networks wins over everything */
 static void test_class_internal(void **state)
 {
 	struct fixture *f = *state;
-	struct event_ctx ctx = { f->ua, NULL, f->relay, f->internal, 0 };
+	struct event_ctx ctx = { .ua = f->ua, .geo = NULL, .relay = f->relay, .internal = f->internal, .anonymize = 0 };
 	struct event_raw ev;
 	struct event_row row;
 
@@ -263,7 +263,7 @@ static void test_class_internal(void **state)
 static void test_class_proxy(void **state)
 {
 	struct fixture *f = *state;
-	struct event_ctx ctx = { f->ua, NULL, f->relay, f->internal, 0 };
+	struct event_ctx ctx = { .ua = f->ua, .geo = NULL, .relay = f->relay, .internal = f->internal, .anonymize = 0 };
 	struct event_raw ev;
 
 	mkev(&ev, EVENT_OPEN, "172.224.226.5",
@@ -271,14 +271,14 @@ static void test_class_proxy(void **state)
 	assert_string_equal(line(&ctx, &ev),
 	    AT "\topen\t" UUID "\t\\N\t\\N\t172.224.226.5\t"
 	    "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)\t"
-	    "\\N\t\\N\t\\N\tGmail image proxy\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\tproxy\n");
+	    "\\N\t\\N\t\\N\tGmail image proxy\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\tproxy\tproxy-ua\t0\tf\n");
 }
 
 /* test_class_prefetch - an Apple relay address keeps the range's coarse place */
 static void test_class_prefetch(void **state)
 {
 	struct fixture *f = *state;
-	struct event_ctx ctx = { f->ua, NULL, f->relay, f->internal, 0 };
+	struct event_ctx ctx = { .ua = f->ua, .geo = NULL, .relay = f->relay, .internal = f->internal, .anonymize = 0 };
 	struct event_raw ev;
 	struct event_row row;
 
@@ -298,7 +298,7 @@ static void test_class_prefetch(void **state)
 /* test_anonymize - /24 and /48 when anonymize_ip is on */
 static void test_anonymize(void **state)
 {
-	struct event_ctx ctx = { NULL, NULL, NULL, NULL, 1 };
+	struct event_ctx ctx = { .ua = NULL, .geo = NULL, .relay = NULL, .internal = NULL, .anonymize = 1 };
 	struct event_raw ev;
 	struct event_row row;
 
@@ -316,7 +316,7 @@ static void test_anonymize(void **state)
 static void test_cut_before_queue(void **state)
 {
 	struct fixture *f = *state;
-	struct event_ctx ctx = { f->ua, NULL, f->relay, f->internal, 1 };
+	struct event_ctx ctx = { .ua = f->ua, .geo = NULL, .relay = f->relay, .internal = f->internal, .anonymize = 1 };
 	static const uint8_t full4[4] = { 172, 224, 226, 31 };
 	uint8_t rec[EVENT_REC_MAX];
 	struct event_raw ev, back;
@@ -363,7 +363,7 @@ static void test_cut_before_queue(void **state)
 static void test_request_flags(void **state)
 {
 	struct fixture *f = *state;
-	struct event_ctx ctx = { f->ua, NULL, f->relay, f->internal, 1 };
+	struct event_ctx ctx = { .ua = f->ua, .geo = NULL, .relay = f->relay, .internal = f->internal, .anonymize = 1 };
 	uint8_t rec[EVENT_REC_MAX];
 	struct event_raw ev, back;
 	size_t len;
@@ -404,7 +404,7 @@ static void test_request_flags(void **state)
 /* test_copy_small_buffer - -1, never an overflow, when CAP is too small */
 static void test_copy_small_buffer(void **state)
 {
-	struct event_ctx ctx = { NULL, NULL, NULL, NULL, 0 };
+	struct event_ctx ctx = { .ua = NULL, .geo = NULL, .relay = NULL, .internal = NULL, .anonymize = 0 };
 	struct event_raw ev;
 	struct event_row row;
 	char buf[64];
@@ -418,7 +418,7 @@ static void test_copy_small_buffer(void **state)
 /* test_copy_worst_case - the longest possible line fits EVENT_COPY_MAX */
 static void test_copy_worst_case(void **state)
 {
-	struct event_ctx ctx = { NULL, NULL, NULL, NULL, 0 };
+	struct event_ctx ctx = { .ua = NULL, .geo = NULL, .relay = NULL, .internal = NULL, .anonymize = 0 };
 	struct event_raw ev;
 	struct event_row row;
 	char ua[EVENT_UA_MAX + 1], *buf = malloc(EVENT_COPY_MAX);

@@ -150,7 +150,8 @@ static void wt_spool(struct wt *t, int from, int to, uint8_t type)
 /* wt_start - a writer on T's queue and spools, with CONN (may be NULL) */
 static struct writer *wt_start(struct wt *t, PGconn *conn)
 {
-	struct writer_conf wc = { &t->cfg, t->queue, t->spool, t->rejected, &t->ctx };
+	struct writer_conf wc = { .cfg = &t->cfg, .queue = t->queue, .spool = t->spool,
+				 .rejected = t->rejected, .ctx = &t->ctx };
 	char err[256];
 	struct writer *w = writer_start(&wc, conn, err, sizeof(err));
 
