@@ -30,9 +30,13 @@
 --	  report_late(late text)   the report variable late checked
 --
 --	Both pixel server functions reach a message's events through
---	recipients_message and events_token, bounded below by sent_at - 1 day
---	so that only the partitions from the message's month on are probed:
---	no call reads events of other messages.
+--	recipients_message and events_token (or events_honeypot), bounded
+--	below by sent_at - 1 day so that only the partitions from the
+--	message's month on are probed: no call reads events of other
+--	messages.  They run with hash and merge joins off, as events_notify
+--	does: a message with 10,000 recipients is a large share of a small
+--	or young events table, and a hash join would then read the whole of
+--	it, on every batch.
 
 ALTER TABLE beacon.events ADD COLUMN IF NOT EXISTS reason text;
 ALTER TABLE beacon.events ADD COLUMN IF NOT EXISTS hints smallint NOT NULL DEFAULT 0;
@@ -142,6 +146,8 @@ LANGUAGE sql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = off
+SET enable_mergejoin = off
 AS $$
 	WITH msg AS (
 		SELECT DISTINCT r.message
@@ -196,6 +202,8 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = off
+SET enable_mergejoin = off
 AS $$
 #variable_conflict use_column
 BEGIN
