@@ -6,7 +6,11 @@
 --	client) with the counted open events and distinct recipients
 --	(tokens), most opens first; values the user agent did not tell are
 --	empty.  Then one row per class left out, with its open events and
---	tokens.  Events are selected by their time; messages by the filters.
+--	tokens.  Events are selected by their time (and with late=exclude,
+--	those flagged late are left out entirely); messages by the filters.
+--	Left-out events are rows, one per class that has any (bot
+--	included), not a column per class: a device row has no
+--	meaning for them, and a class with no events needs no row.
 --
 -- VARIABLES (all optional; psql -v NAME=VALUE)
 --	message     messages.id (uuid)                 default '' (any)
@@ -16,6 +20,7 @@
 --	since       event at >= since                  default '-infinity'
 --	until       event at < until                   default 'infinity'
 --	classes     event classes counted, comma list  default 'human,proxy'
+--	late        include|exclude late events         default 'include'
 --
 -- EXAMPLE
 --	psql -X -v sender=alice@example.org -f sql/reports/devices.sql
@@ -37,6 +42,7 @@ WITH tok AS (
 	WHERE e.kind = 'open'
 	  AND e.at >= (:'since')::timestamptz
 	  AND e.at < (:'until')::timestamptz
+	  AND (beacon.report_late(:'late') OR NOT e.late)
 	  AND e.token_id IN (SELECT token_id FROM tok)
 )
 SELECT device, os, client, opens, openers, left_out

@@ -9,7 +9,12 @@
 --	cumulative share of those openers.  An event stamped before sent_at
 --	(clock skew) falls in the first bucket.  Then one row per class left
 --	out: its events and distinct tokens.  Messages are selected by
---	sent_at; all their events count.
+--	sent_at; all their events count, or with late=exclude all but those
+--	flagged late.  A scanner's click (or any click on the hidden
+--	honeypot link 0) never makes a first open.
+--	Left-out events are rows, one per class that has any (bot
+--	included), not a column per class: a bucket row has no
+--	meaning for them, and a class with no events needs no row.
 --
 -- VARIABLES (all optional; psql -v NAME=VALUE)
 --	message     messages.id (uuid)                 default '' (any)
@@ -19,6 +24,7 @@
 --	since       sent_at >= since                   default '-infinity'
 --	until       sent_at < until                    default 'infinity'
 --	classes     event classes counted, comma list  default 'human,proxy'
+--	late        include|exclude late events         default 'include'
 --
 -- EXAMPLE
 --	psql -X -v campaign=spring -f sql/reports/first_open.sql
@@ -37,12 +43,15 @@ WITH sel AS (
 				    :'sender', :'since', :'until') m
 ), ev AS (
 	SELECT s.sent_at, e.token_id, e.at, e.class,
-	       e.class = ANY (string_to_array(:'classes', ',')) AS counted
+	       e.class = ANY (string_to_array(:'classes', ','))
+		       AND NOT (e.kind = 'click' AND e.link_n IS NOT DISTINCT FROM 0)
+			   AS counted
 	FROM sel s
 	JOIN beacon.recipients r ON r.message = s.id
 	JOIN beacon.events e ON e.token_id = r.token_id
 	WHERE r.status IN ('tracked', 'shared')
 	  AND e.kind IN ('open', 'click', 'download')
+	  AND (beacon.report_late(:'late') OR NOT e.late)
 ), firsts AS (
 	SELECT greatest(extract(epoch FROM min(at) - min(sent_at)), 0) AS secs
 	FROM ev

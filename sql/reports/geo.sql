@@ -7,7 +7,11 @@
 --	them, most opens first.  Proxy opens (e.g. Gmail's image proxy) have
 --	no true place: they show as a row with empty country, region, city.
 --	Then one row per class left out, with its open events and tokens.
---	Events are selected by their time; messages by the filters below.
+--	Events are selected by their time (and with late=exclude, those
+--	flagged late are left out entirely); messages by the filters below.
+--	Left-out events are rows, one per class that has any (bot
+--	included), not a column per class: a place row has no
+--	meaning for them, and a class with no events needs no row.
 --
 -- VARIABLES (all optional; psql -v NAME=VALUE)
 --	message     messages.id (uuid)                 default '' (any)
@@ -17,6 +21,7 @@
 --	since       event at >= since                  default '-infinity'
 --	until       event at < until                   default 'infinity'
 --	classes     event classes counted, comma list  default 'human,proxy'
+--	late        include|exclude late events         default 'include'
 --
 -- EXAMPLE
 --	psql -X -v campaign=spring -v since=2026-01-01 -f sql/reports/geo.sql
@@ -38,6 +43,7 @@ WITH tok AS (
 	WHERE e.kind = 'open'
 	  AND e.at >= (:'since')::timestamptz
 	  AND e.at < (:'until')::timestamptz
+	  AND (beacon.report_late(:'late') OR NOT e.late)
 	  AND e.token_id IN (SELECT token_id FROM tok)
 )
 SELECT country, region, city, opens, openers, left_out

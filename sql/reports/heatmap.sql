@@ -5,8 +5,12 @@
 --	When do recipients open?  Seven rows, Monday (1) to Sunday (7), with
 --	the counted open events per hour of the day h00..h23 in the time zone
 --	tz and a total.  Then one row per class left out, with its open
---	events per hour.  Events are selected by their time; messages by the
---	filters below.
+--	events per hour.  Events are selected by their time (and with
+--	late=exclude, those flagged late are left out entirely); messages by
+--	the filters below.
+--	Left-out events are rows, one per class that has any (bot
+--	included), not a column per class: a weekday row has no
+--	meaning for them, and a class with no events needs no row.
 --
 -- VARIABLES (all optional; psql -v NAME=VALUE)
 --	message     messages.id (uuid)                 default '' (any)
@@ -16,6 +20,7 @@
 --	since       event at >= since                  default '-infinity'
 --	until       event at < until                   default 'infinity'
 --	classes     event classes counted, comma list  default 'human,proxy'
+--	late        include|exclude late events         default 'include'
 --	tz          time zone of weekday and hour      default 'UTC'
 --
 -- EXAMPLE
@@ -45,6 +50,7 @@ WITH tok AS (
 	      WHERE e.kind = 'open'
 		AND e.at >= (:'since')::timestamptz
 		AND e.at < (:'until')::timestamptz
+		AND (beacon.report_late(:'late') OR NOT e.late)
 		AND e.token_id IN (SELECT token_id FROM tok)) AS ev
 	GROUP BY 1, 2, 3
 ), grid AS (

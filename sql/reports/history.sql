@@ -6,8 +6,11 @@
 --	class (nothing is left out here: the class column tells), newest
 --	first, with the time in the viewer's zone, the place, the device, OS,
 --	browser and mail client, the link followed or the attachment
---	fetched.  Give address, message or message_id (several narrow the
---	rows down); with none of them the report returns no rows.
+--	fetched, and why an event has its class (reason: a code of
+--	beacon.event_reasons or list:<id> of machines.yaml; empty for a
+--	plain human).  Give address, message or message_id (several narrow
+--	the rows down); with none of them the report returns no rows.
+--	late=exclude leaves out the events flagged late.
 --
 -- VARIABLES (psql -v NAME=VALUE)
 --	address     recipient address, any case        default '' (any)
@@ -16,6 +19,7 @@
 --	since       event at >= since                  default '-infinity'
 --	until       event at < until                   default 'infinity'
 --	tz          time zone of the at column         default 'UTC'
+--	late        include|exclude late events         default 'include'
 --
 -- EXAMPLE
 --	psql -X -v address=ann@example.com -v tz=Europe/Berlin \
@@ -24,7 +28,8 @@
 -- OUTPUT
 --	at (YYYY-MM-DD HH:MM:SS in tz), kind, class, address, message,
 --	subject, link_n, url, attachment, country, region, city, device, os,
---	browser, client, ip.
+--	browser, client, ip, reason, late (true: more than count_window_days
+--	after sending).
 \if :{?address} \else \set address '' \endif
 \ir _defaults.psql
 
@@ -32,7 +37,7 @@ SELECT to_char(e.at AT TIME ZONE :'tz', 'YYYY-MM-DD HH24:MI:SS') AS at,
        e.kind, e.class, r.address, m.id AS message, m.subject,
        e.link_n, l.url, a.name AS attachment,
        e.country, e.region, e.city, e.device, e.os, e.browser, e.client,
-       host(e.ip) AS ip
+       host(e.ip) AS ip, e.reason, e.late
 FROM beacon.recipients r
 JOIN beacon.report_messages(:'message', :'message_id', '', '') m
 	ON m.id = r.message
@@ -43,4 +48,5 @@ WHERE (:'address' <> '' OR :'message' <> '' OR :'message_id' <> '')
   AND (:'address' = '' OR lower(r.address) = lower(:'address'))
   AND e.at >= (:'since')::timestamptz
   AND e.at < (:'until')::timestamptz
+  AND (beacon.report_late(:'late') OR NOT e.late)
 ORDER BY e.at DESC, r.address, e.kind, e.link_n, e.attachment_id;

@@ -7,7 +7,9 @@
 --	messages, with the events of other classes their token did get
 --	(e.g. an Apple Mail Privacy Protection prefetch is not an open).
 --	Internal and suppressed recipients have no token and are not listed.
---	Messages are selected by sent_at.
+--	A scanner's click (or any click on the hidden honeypot link 0) never
+--	makes a recipient opened.  Messages are selected by sent_at; with
+--	late=exclude the events flagged late are not looked at.
 --
 -- VARIABLES (all optional; psql -v NAME=VALUE)
 --	message     messages.id (uuid)                 default '' (any)
@@ -17,6 +19,7 @@
 --	since       sent_at >= since                   default '-infinity'
 --	until       sent_at < until                    default 'infinity'
 --	classes     event classes counted, comma list  default 'human,proxy'
+--	late        include|exclude late events         default 'include'
 --	tz          time zone of sent_at               default 'UTC'
 --
 -- EXAMPLE
@@ -26,7 +29,10 @@
 -- OUTPUT
 --	message, subject, sent_at (in tz), address, status,
 --	left_out_events (events not counted), left_out_classes (their
---	classes, comma-separated; empty when none).
+--	classes, comma-separated; empty when none), left_out_human,
+--	left_out_proxy, left_out_prefetch, left_out_scanner,
+--	left_out_internal, left_out_sender, left_out_bot (the events of
+--	that class not counted).
 \ir _defaults.psql
 
 WITH rc AS (
@@ -37,10 +43,13 @@ WITH rc AS (
 	WHERE r.status IN ('tracked', 'shared')
 ), ev AS (
 	SELECT e.token_id, e.class,
-	       e.class = ANY (string_to_array(:'classes', ',')) AS counted
+	       e.class = ANY (string_to_array(:'classes', ','))
+		       AND NOT (e.kind = 'click' AND e.link_n IS NOT DISTINCT FROM 0)
+			   AS counted
 	FROM beacon.events e
 	WHERE e.kind IN ('open', 'click', 'download')
 	  AND e.token_id IN (SELECT token_id FROM rc)
+	  AND (beacon.report_late(:'late') OR NOT e.late)
 )
 SELECT rc.id AS message, rc.subject,
        to_char(rc.sent_at AT TIME ZONE :'tz', 'YYYY-MM-DD HH24:MI:SS')
@@ -48,7 +57,14 @@ SELECT rc.id AS message, rc.subject,
        rc.address, rc.status,
        count(ev.token_id) AS left_out_events,
        string_agg(DISTINCT ev.class, ',' ORDER BY ev.class)
-	       AS left_out_classes
+	       AS left_out_classes,
+       count(*) FILTER (WHERE ev.class = 'human') AS left_out_human,
+       count(*) FILTER (WHERE ev.class = 'proxy') AS left_out_proxy,
+       count(*) FILTER (WHERE ev.class = 'prefetch') AS left_out_prefetch,
+       count(*) FILTER (WHERE ev.class = 'scanner') AS left_out_scanner,
+       count(*) FILTER (WHERE ev.class = 'internal') AS left_out_internal,
+       count(*) FILTER (WHERE ev.class = 'sender') AS left_out_sender,
+       count(*) FILTER (WHERE ev.class = 'bot') AS left_out_bot
 FROM rc
 LEFT JOIN ev ON ev.token_id = rc.token_id
 WHERE NOT EXISTS (SELECT 1 FROM ev c WHERE c.token_id = rc.token_id

@@ -6,6 +6,9 @@
 --	are literal), looked for in the subject, the campaign, the envelope
 --	sender, the recipients' addresses and the recipients' display
 --	names.  Newest first, at most "limit" rows; an empty q finds nothing.
+--	Each message comes with its counted events and, by class and reason,
+--	the events not counted, so that a search shows at once why a
+--	message's figures are what they are.
 --
 -- VARIABLES (psql -v NAME=VALUE)
 --	q           text to look for                   default '' (nothing)
@@ -13,6 +16,8 @@
 --	until       sent_at < until                    default 'infinity'
 --	limit       most rows returned                 default 50
 --	tz          time zone of sent_at               default 'UTC'
+--	classes     event classes counted, comma list  default 'human,proxy'
+--	late        include|exclude late events         default 'include'
 --
 -- EXAMPLE
 --	psql -X -v q='spring letter' -f sql/reports/search.sql
@@ -20,7 +25,10 @@
 -- OUTPUT
 --	message, sent_at (in tz), sender, subject, campaign, recipients
 --	(tracked and shared), matched (fields that matched, comma-separated:
---	address, campaign, name, sender, subject).
+--	address, campaign, name, sender, subject), events (counted open,
+--	click and download events of its tracked recipients), left_out
+--	(the events not counted, as class:reason=count, or class=count when
+--	they have no reason, comma-separated, sorted; empty when none).
 \if :{?q} \else \set q '' \endif
 \ir _defaults.psql
 \if :{?limit} \else \set limit 50 \endif
@@ -48,18 +56,42 @@ WITH pat AS (
 	SELECT id, string_agg(DISTINCT field, ',' ORDER BY field) AS matched
 	FROM hits
 	GROUP BY id
+), page AS (
+	SELECT m.id, m.sent_at, m.sender, m.subject, m.campaign, f.matched
+	FROM found f
+	JOIN beacon.messages m ON m.id = f.id
+	WHERE m.sent_at >= (:'since')::timestamptz
+	  AND m.sent_at < (:'until')::timestamptz
+	ORDER BY m.sent_at DESC, m.id
+	LIMIT (:'limit')::int
 )
-SELECT m.id AS message,
-       to_char(m.sent_at AT TIME ZONE :'tz', 'YYYY-MM-DD HH24:MI:SS')
+SELECT p.id AS message,
+       to_char(p.sent_at AT TIME ZONE :'tz', 'YYYY-MM-DD HH24:MI:SS')
 	       AS sent_at,
-       m.sender, m.subject, m.campaign,
+       p.sender, p.subject, p.campaign,
        (SELECT count(*) FROM beacon.recipients r
-	WHERE r.message = m.id AND r.status IN ('tracked', 'shared'))
+	WHERE r.message = p.id AND r.status IN ('tracked', 'shared'))
 	       AS recipients,
-       f.matched
-FROM found f
-JOIN beacon.messages m ON m.id = f.id
-WHERE m.sent_at >= (:'since')::timestamptz
-  AND m.sent_at < (:'until')::timestamptz
-ORDER BY m.sent_at DESC, m.id
-LIMIT (:'limit')::int;
+       p.matched,
+       coalesce(ev.events, 0) AS events,
+       coalesce(ev.left_out, '') AS left_out
+FROM page p
+LEFT JOIN LATERAL (
+	SELECT sum(n) FILTER (WHERE counted) AS events,
+	       string_agg(class || coalesce(':' || reason, '') || '=' || n, ','
+			  ORDER BY class, reason NULLS FIRST)
+		       FILTER (WHERE NOT counted) AS left_out
+	FROM (SELECT e.class, e.reason,
+		     e.class = ANY (string_to_array(:'classes', ','))
+			     AND NOT (e.kind = 'click'
+				      AND e.link_n IS NOT DISTINCT FROM 0)
+			     AS counted,
+		     count(*) AS n
+	      FROM beacon.recipients r
+	      JOIN beacon.events e ON e.token_id = r.token_id
+	      WHERE r.message = p.id AND r.status IN ('tracked', 'shared')
+		AND e.kind IN ('open', 'click', 'download')
+		AND (beacon.report_late(:'late') OR NOT e.late)
+	      GROUP BY 1, 2, 3) AS c
+) AS ev ON true
+ORDER BY p.sent_at DESC, p.id;

@@ -7,7 +7,9 @@
 --	downloads, and how many events of each class were left out.
 --	A recipient counts as opened when any counted event (open, click or
 --	download) came from their token: a click with images blocked is an
---	open too.  Messages are selected by sent_at; all their events count.
+--	open too; a click on the hidden honeypot link (link 0) never counts.
+--	Messages are selected by sent_at; all their events count, or with
+--	late=exclude all but those flagged late.
 --
 -- VARIABLES (all optional; psql -v NAME=VALUE)
 --	message     messages.id (uuid)                 default '' (any)
@@ -18,6 +20,7 @@
 --	until       sent_at < until                    default 'infinity'
 --	classes     event classes counted, comma list  default 'human,proxy'
 --	by          one row per message|campaign|all   default 'message'
+--	late        include|exclude late events         default 'include'
 --	tz          time zone of sent_at               default 'UTC'
 --
 -- EXAMPLE
@@ -30,8 +33,8 @@
 --	opened, open_rate (%), opens (counted open events), clicked,
 --	clicks, click_to_open (% of opened), downloads, left_out_human,
 --	left_out_proxy, left_out_prefetch, left_out_scanner,
---	left_out_internal, left_out_sender (open, click and download events
---	of that class not counted).
+--	left_out_internal, left_out_sender, left_out_bot (open, click and
+--	download events of that class not counted).
 \ir _defaults.psql
 \if :{?by} \else \set by 'message' \endif
 
@@ -48,10 +51,13 @@ WITH sel AS (
 	JOIN beacon.recipients r ON r.message = s.id
 ), ev AS (
 	SELECT t.grp, t.token_id, e.kind, e.class,
-	       e.class = ANY (string_to_array(:'classes', ',')) AS counted
+	       e.class = ANY (string_to_array(:'classes', ','))
+		       AND NOT (e.kind = 'click' AND e.link_n IS NOT DISTINCT FROM 0)
+			   AS counted
 	FROM rcpt t
 	JOIN beacon.events e ON e.token_id = t.token_id
 	WHERE t.tracked AND e.kind IN ('open', 'click', 'download')
+	  AND (beacon.report_late(:'late') OR NOT e.late)
 ), per_msg AS (
 	SELECT grp, count(*) AS messages, min(sent_at) AS sent_at,
 	       min(campaign) AS campaign, min(subject) AS subject
@@ -75,7 +81,8 @@ WITH sel AS (
 	       count(*) FILTER (WHERE NOT counted AND class = 'prefetch') AS pf,
 	       count(*) FILTER (WHERE NOT counted AND class = 'scanner') AS sc,
 	       count(*) FILTER (WHERE NOT counted AND class = 'internal') AS i,
-	       count(*) FILTER (WHERE NOT counted AND class = 'sender') AS s
+	       count(*) FILTER (WHERE NOT counted AND class = 'sender') AS s,
+	       count(*) FILTER (WHERE NOT counted AND class = 'bot') AS b
 	FROM ev
 	GROUP BY grp
 )
@@ -102,7 +109,8 @@ SELECT CASE WHEN :'by' IN ('campaign', 'all') THEN NULL
        coalesce(e.pf, 0) AS left_out_prefetch,
        coalesce(e.sc, 0) AS left_out_scanner,
        coalesce(e.i, 0) AS left_out_internal,
-       coalesce(e.s, 0) AS left_out_sender
+       coalesce(e.s, 0) AS left_out_sender,
+       coalesce(e.b, 0) AS left_out_bot
 FROM per_msg m
 LEFT JOIN per_rcpt r USING (grp)
 LEFT JOIN per_ev e USING (grp)

@@ -135,12 +135,12 @@ t_eq "[]" "$OUT" "report --json with no rows"
 # --- report: the aligned table, and the viewer's time zone as tz
 t_run ctl report search -v q=invoice
 t_eq 0 "$RC" "report search exit"
-t_eq "message                               sent_at              sender           subject     campaign  recipients  matched
-------------------------------------  -------------------  ---------------  ----------  --------  ----------  -------
-10000000-0000-4000-8000-000000000002  2026-01-20 08:00:00  bob@example.net  Invoice 42                     1  subject
+t_eq "message                               sent_at              sender           subject     campaign  recipients  matched  events  left_out
+------------------------------------  -------------------  ---------------  ----------  --------  ----------  -------  ------  --------
+10000000-0000-4000-8000-000000000002  2026-01-20 08:00:00  bob@example.net  Invoice 42                     1  subject       1
 (1 row)" "$OUT" "report search table"
 t_run env TZ=Europe/Berlin "$CTL" -c "$T_DIR/beacon.conf" report search -v q=invoice --csv
-t_eq "10000000-0000-4000-8000-000000000002,2026-01-20 09:00:00,bob@example.net,Invoice 42,,1,subject" \
+t_eq "10000000-0000-4000-8000-000000000002,2026-01-20 09:00:00,bob@example.net,Invoice 42,,1,subject,1," \
 	"$(printf '%s\n' "$OUT" | sed -n 2p)" "report: tz defaults to the viewer's zone"
 t_run env TZ=Europe/Berlin "$CTL" -c "$T_DIR/beacon.conf" report search -v q=invoice -v tz=UTC --csv
 t_eq "2026-01-20 08:00:00" "$(printf '%s\n' "$OUT" | sed -n 2p | cut -d, -f2)" "report: -v tz wins"
@@ -285,7 +285,7 @@ chmod 600 "$T_DIR/pw"
 printf 'password_file = %s\n' "$T_DIR/pw" >>"$T_DIR/beacon.conf"
 t_run env -u PGPASSWORD "$CTL" -c "$T_DIR/beacon.conf" report search -v q=invoice --csv
 t_eq 0 "$RC" "report with password_file exit"
-t_eq "10000000-0000-4000-8000-000000000002,2026-01-20 08:00:00,bob@example.net,Invoice 42,,1,subject" \
+t_eq "10000000-0000-4000-8000-000000000002,2026-01-20 08:00:00,bob@example.net,Invoice 42,,1,subject,1," \
 	"$(printf '%s\n' "$OUT" | sed -n 2p)" "report with password_file: the report ran in that session"
 t_run env -u PGPASSWORD "$CTL" -c "$T_DIR/beacon.conf" history ann@example.com --csv
 t_eq "0 6" "$RC $(printf '%s\n' "$OUT" | wc -l)" "history with password_file"

@@ -19,7 +19,13 @@
 --   0203 hal@example.com   tracked  human click 1, no open (images off)
 -- M3 ...0003  bob@example.net, no campaign, 2026-01-20 08:00 UTC
 --   0301 team@corp.example shared   prefetch open only
--- one human open whose token has no recipients row (spool replay order)
+-- one human open whose token has no recipients row (spool replay order),
+-- and one more of that token in the DEFAULT partition (June 2024)
+--
+-- The rows are those of the 0.1 schema (migrations 001-005):
+-- run_pgtap.sh loads this file before the later migrations, so that they
+-- are tested on a database holding 0.1 rows; fixture_006.sql adds rows
+-- that need the later columns.
 
 CREATE TABLE IF NOT EXISTS beacon.events_y2025m12 PARTITION OF beacon.events
 	FOR VALUES FROM ('2025-12-01 00:00:00+00') TO ('2026-01-01 00:00:00+00');
@@ -148,6 +154,10 @@ VALUES
  'US', 'California', NULL, NULL, NULL, 714, 'Apple', 'prefetch'),
 -- no recipients row (yet)
 ('2026-01-05 12:00:00+00', 'open', 'ffffffff-ffff-4fff-8fff-ffffffffffff',
+ NULL, NULL, '203.0.113.99', 'Thunderbird/115', 'Desktop', 'Linux', NULL,
+ 'Thunderbird', 'NL', 'North Holland', 'Amsterdam', 52.37, 4.90, 64506,
+ 'NL ISP', 'human'),
+('2024-06-01 12:00:00+00', 'open', 'ffffffff-ffff-4fff-8fff-ffffffffffff',
  NULL, NULL, '203.0.113.99', 'Thunderbird/115', 'Desktop', 'Linux', NULL,
  'Thunderbird', 'NL', 'North Holland', 'Amsterdam', 52.37, 4.90, 64506,
  'NL ISP', 'human');

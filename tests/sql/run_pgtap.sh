@@ -8,9 +8,13 @@
 # DESCRIPTION
 #	Starts a throwaway PostgreSQL (tests/lib/pg.sh), applies every
 #	sql/schema/NNN_name.sql in order the way beaconctl migrate does (each
-#	in one transaction, then its row in beacon.schema_migrations), checks
+#	in one transaction, then its row in beacon.schema_migrations):
+#	tests/sql/fixture.sql, rows of the 0.1 schema, is loaded once the
+#	migrations of 0.1 (up to version 5) are in, before the later ones,
+#	so that those run on a database holding 0.1 data (migrate.pg checks
+#	what became of it); tests/sql/fixture_006.sql after the last.  Checks
 #	that each could be applied again without error, creates
-#	the pgtap extension, loads tests/sql/fixture.sql and runs pg_prove on
+#	the pgtap extension and runs pg_prove on
 #	tests/sql/*.pg (or on the files given), notify.pg last: it commits
 #	and removes its own rows.  The reports write their CSV output under
 #	the test's temporary directory, passed to the tests as :outdir.
@@ -39,9 +43,16 @@ pg_start
 T_OUT=$T_DIR/out
 mkdir -p "$T_OUT"
 
+# the newest version of the schema fixture.sql is written for (0.1)
+fixture_version=5
 n=0
+fixture=
 for f in sql/schema/[0-9][0-9][0-9]_*.sql; do
 	name=$(basename "$f" .sql)
+	if [ -z "$fixture" ] && [ "$((10#${name%%_*}))" -gt "$fixture_version" ]; then
+		pg_psql -f tests/sql/fixture.sql || t_fail "fixture did not load"
+		fixture=loaded
+	fi
 	pg_psql -o /dev/null -v version="$((10#${name%%_*}))" -v name="$name" -v file="$f" <<-'EOF' ||
 		BEGIN;
 		\i :file
@@ -52,7 +63,8 @@ for f in sql/schema/[0-9][0-9][0-9]_*.sql; do
 		t_fail "migration $f failed"
 	n=$((n + 1))
 done
-t_ok "$n migrations applied"
+[ -n "$fixture" ] || pg_psql -f tests/sql/fixture.sql || t_fail "fixture did not load"
+t_ok "$n migrations applied, fixture.sql (0.1 rows) loaded after version $fixture_version"
 
 # Applying a file a second time does no harm (rolled back: a check only).
 for f in sql/schema/[0-9][0-9][0-9]_*.sql; do
@@ -67,8 +79,8 @@ done
 t_ok "every migration can be applied again"
 
 pg_psql -c 'CREATE EXTENSION pgtap SCHEMA public' || t_fail "cannot create extension pgtap"
-pg_psql -f tests/sql/fixture.sql || t_fail "fixture did not load"
-t_ok "fixture loaded"
+pg_psql -f tests/sql/fixture_006.sql || t_fail "fixture_006 did not load"
+t_ok "fixture_006 loaded"
 
 if [ $# -gt 0 ]; then
 	tests=("$@")

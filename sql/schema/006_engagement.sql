@@ -1,0 +1,352 @@
+-- 006_engagement.sql - why an event is not counted: reasons, bots, late events
+--
+-- DESCRIPTION
+--	events gains
+--	  reason  text: why the event has its class (a code of
+--	          event_reasons, or 'list:<id>' for a rule of machines.yaml);
+--	          NULL for a plain human
+--	  hints   smallint NOT NULL DEFAULT 0: the request bits the pixel
+--	          server recorded (0x08 HEAD, 0x10 no Accept, 0x20 no
+--	          Accept-Language ...), kept so that beaconctl reclassify can
+--	          run the rules again
+--	  late    boolean NOT NULL DEFAULT false: the event came more than
+--	          count_window_days after sent_at (class unchanged)
+--	and its class CHECK gains 'bot'.  beacon-pixelsrv COPYs these three
+--	columns after class.  A column with a constant default costs no
+--	rewrite; the new CHECK is validated once over every partition.
+--
+--	event_reasons lists the fixed reason codes, their class and what
+--	they mean, for the reports and for people (SELECT to beacon_reader).
+--
+--	Functions for beacon-pixelsrv (SECURITY DEFINER, search_path pinned,
+--	EXECUTE for beacon_pixelsrv only; it still cannot read addresses nor
+--	update events itself):
+--	  recipient_facts(ids uuid[])   what the per-event rules need of
+--	      each token's message
+--	  classify_followup(ids uuid[], burst_seconds int)   the rules that
+--	      span several events: honeypot-peer, click-burst and the
+--	      reversal of datacenter-early
+--	and for the reports (plain, any reader):
+--	  report_late(late text)   the report variable late checked
+--
+--	Both pixel server functions reach a message's events through
+--	recipients_message and events_token (or events_honeypot), bounded
+--	below by sent_at - 1 day so that only the partitions from the
+--	message's month on are probed: no call reads events of other
+--	messages.  They run with hash and merge joins off, as events_notify
+--	does: a message with 10,000 recipients is a large share of a small
+--	or young events table, and a hash join would then read the whole of
+--	it, on every batch.
+
+ALTER TABLE beacon.events ADD COLUMN IF NOT EXISTS reason text;
+ALTER TABLE beacon.events ADD COLUMN IF NOT EXISTS hints smallint NOT NULL DEFAULT 0;
+ALTER TABLE beacon.events ADD COLUMN IF NOT EXISTS late boolean NOT NULL DEFAULT false;
+
+-- The class CHECK sits on the partitioned parent; every partition
+-- (DEFAULT included, attached ones too) holds an inherited copy, which
+-- dropping the parent's drops.  A class check that a partition holds on
+-- its own (made by hand, or by table inheritance) would still refuse
+-- 'bot', so it goes as well.  The new CHECK on the parent then reaches
+-- every partition and checks the rows already there, once.  Nothing
+-- happens when the parent's check allows 'bot' already.
+DO $$
+DECLARE
+	c record;
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_constraint
+		   WHERE conrelid = 'beacon.events'::regclass AND contype = 'c'
+		     AND conname = 'events_class_check'
+		     AND pg_get_constraintdef(oid) LIKE '%''bot''%') THEN
+		RETURN;
+	END IF;
+	FOR c IN
+		SELECT conname FROM pg_constraint
+		WHERE conrelid = 'beacon.events'::regclass AND contype = 'c'
+		  AND conkey = ARRAY[(SELECT attnum FROM pg_attribute
+				      WHERE attrelid = 'beacon.events'::regclass
+					AND attname = 'class')]
+	LOOP
+		EXECUTE format('ALTER TABLE beacon.events DROP CONSTRAINT %I', c.conname);
+	END LOOP;
+	FOR c IN
+		SELECT k.conrelid::regclass AS rel, k.conname
+		FROM pg_partition_tree('beacon.events') t
+		JOIN pg_constraint k ON k.conrelid = t.relid AND k.contype = 'c'
+		JOIN pg_attribute a ON a.attrelid = t.relid AND a.attname = 'class'
+		WHERE t.relid <> 'beacon.events'::regclass AND k.conkey = ARRAY[a.attnum]
+	LOOP
+		EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', c.rel, c.conname);
+	END LOOP;
+	ALTER TABLE beacon.events ADD CONSTRAINT events_class_check
+		CHECK (class IN ('human', 'proxy', 'prefetch', 'scanner',
+				 'internal', 'sender', 'bot'));
+END
+$$;
+
+-- Honeypot hits (clicks on link 0) of a message's tokens: recipient_facts
+-- asks whether a message has one, classify_followup fetches them.  By
+-- events_token each of a 10,000-recipient message's tokens would fetch
+-- every event it has (opens, clicks, all from the heap) to find, mostly,
+-- none.  This partial index holds the honeypot hits only: a probe that
+-- finds nothing reads one small index page and no heap, and ingest pays
+-- for it only when a hit is written.
+CREATE INDEX IF NOT EXISTS events_honeypot ON beacon.events (token_id)
+	WHERE kind = 'click' AND link_n = 0;
+
+-- The fixed reason codes.  'list:' stands for every list:<id>: a rule of
+-- machines.yaml with that id matched; the class is the rule's.
+CREATE TABLE IF NOT EXISTS beacon.event_reasons (
+	reason      text PRIMARY KEY,
+	class       text CHECK (class IN ('human', 'proxy', 'prefetch', 'scanner',
+					  'internal', 'sender', 'bot')),
+	description text NOT NULL
+);
+
+INSERT INTO beacon.event_reasons (reason, class, description) VALUES
+('honeypot', 'scanner',
+ 'the hidden link (link number 0), which no person can see or follow, was requested'),
+('honeypot-peer', 'scanner',
+ 'same address and User-Agent as a honeypot hit on the same message, earlier or later'),
+('internal-network', 'internal',
+ 'the address is in internal_networks'),
+('sender-address', 'sender',
+ 'the address is the one that submitted the message (messages.client_ip)'),
+('head-request', 'scanner',
+ 'an HTTP HEAD request: browsers and mail clients send GET'),
+('no-browser-headers', 'scanner',
+ 'a click without Accept or without Accept-Language, which browsers always send'),
+('proxy-ua', 'proxy',
+ 'the User-Agent of a webmail image proxy (mail-clients.yaml, class proxy): a real open, no true place'),
+('apple-mpp', 'prefetch',
+ 'Apple Mail Privacy Protection fetched the images (apple_relay_ranges): not an open'),
+('early-click', 'scanner',
+ 'a click less than scanner_click_seconds after the message was sent'),
+('click-burst', 'scanner',
+ 'one address clicked at least three links (or every link, if at least two) of one recipient''s copy within click_burst_seconds'),
+('datacenter-early', 'prefetch',
+ 'an open from a datacenter network less than machine_open_seconds after sending, with no later human event from that address for that recipient'),
+('bot-ua', 'bot',
+ 'the User-Agent of a generic HTTP library or crawler'),
+('list:', NULL,
+ 'list:<id>: the rule <id> of machines.yaml matched; the class is the rule''s')
+ON CONFLICT (reason) DO UPDATE
+	SET class = EXCLUDED.class, description = EXCLUDED.description;
+
+REVOKE ALL ON beacon.event_reasons FROM PUBLIC;
+GRANT SELECT ON beacon.event_reasons TO beacon_reader;
+
+-- recipient_facts - for each token of ids that has a recipients row: its
+-- message, sent_at, the submitting client, the number of links (n > 0)
+-- and whether any token of the message has a stored honeypot click.
+-- Tokens without a row give no row.
+CREATE OR REPLACE FUNCTION beacon.recipient_facts(ids uuid[])
+RETURNS TABLE (token_id uuid, message uuid, sent_at timestamptz,
+	       client_ip inet, links int, marked boolean)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+AS $$
+	WITH msg AS (
+		SELECT DISTINCT r.message
+		FROM beacon.recipients r
+		WHERE r.token_id = ANY (recipient_facts.ids)
+	), facts AS (
+		SELECT m.id, m.sent_at, m.client_ip,
+		       (SELECT count(*)::int FROM beacon.links l
+			WHERE l.message = m.id AND l.n > 0) AS links,
+		       EXISTS (SELECT 1
+			       FROM beacon.recipients p
+			       JOIN beacon.events e ON e.token_id = p.token_id
+			       WHERE p.message = m.id
+				 AND e.kind = 'click' AND e.link_n = 0
+				 AND e.at >= m.sent_at - interval '1 day') AS marked
+		FROM msg
+		JOIN beacon.messages m ON m.id = msg.message
+	)
+	SELECT r.token_id, f.id, f.sent_at, f.client_ip, f.links, f.marked
+	FROM beacon.recipients r
+	JOIN facts f ON f.id = r.message
+	WHERE r.token_id = ANY (recipient_facts.ids)
+$$;
+
+-- classify_followup - the rules that look at several events, over the
+-- messages of the tokens ids; moves events and returns what moved, one
+-- row per (old_class, new_class, reason).  In this order:
+--
+--   honeypot-peer  every open, click or download of a message that has a
+--     honeypot hit (a click on link 0), from the same ip and user_agent
+--     (IS NOT DISTINCT FROM) as a hit, of class human, proxy, bot or
+--     prefetch: scanner.  All tokens of the message, earlier and later
+--     events: a hit marks what its scanner fetched before it too.
+--   click-burst  for the tokens of ids: the clicks on links (n > 0) of one
+--     token from one ip of which, within burst_seconds, at least
+--     max(2, min(3, links of the message)) distinct links were clicked;
+--     those of class human, proxy, bot or prefetch: scanner.  burst_seconds
+--     NULL or below 1 turns the rule off.
+--   datacenter-early reversal  for the tokens of ids: an open of class
+--     prefetch, reason datacenter-early, with a later human event of its
+--     token from its ip: human, reason NULL.  The later event is the news,
+--     and it comes with its token in ids.
+--
+-- Idempotent: what moved no longer matches, so a second call moves
+-- nothing.  Cost: index probes over the tokens of ids, and over all the
+-- tokens of a message only when it has a honeypot hit; events are read
+-- from sent_at - 1 day on (clock skew allowed), so older partitions are
+-- not probed.
+CREATE OR REPLACE FUNCTION beacon.classify_followup(ids uuid[], burst_seconds int)
+RETURNS TABLE (old_class text, new_class text, reason text, n bigint)
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+AS $$
+#variable_conflict use_column
+BEGIN
+	-- honeypot-peer
+	RETURN QUERY
+	WITH msg AS (
+		SELECT m.id, m.sent_at
+		FROM beacon.messages m
+		WHERE m.id IN (SELECT r.message FROM beacon.recipients r
+			       WHERE r.token_id = ANY (classify_followup.ids))
+	), hit AS (
+		SELECT DISTINCT f.id AS message, f.sent_at, e.ip, e.user_agent
+		FROM msg f
+		JOIN beacon.recipients p ON p.message = f.id
+		JOIN beacon.events e ON e.token_id = p.token_id
+		WHERE e.kind = 'click' AND e.link_n = 0
+		  AND e.at >= f.sent_at - interval '1 day'
+	), cand AS (
+		SELECT e.tableoid AS tbl, e.ctid AS row_id, e.token_id, e.class
+		FROM (SELECT DISTINCT message, sent_at FROM hit) f
+		JOIN beacon.recipients p ON p.message = f.message
+		JOIN beacon.events e ON e.token_id = p.token_id
+		WHERE e.at >= f.sent_at - interval '1 day'
+		  AND e.kind IN ('open', 'click', 'download')
+		  AND NOT (e.kind = 'click' AND e.link_n = 0)
+		  AND e.class IN ('human', 'proxy', 'bot', 'prefetch')
+		  AND EXISTS (SELECT 1 FROM hit
+			      WHERE hit.message = f.message
+				AND hit.ip IS NOT DISTINCT FROM e.ip
+				AND hit.user_agent IS NOT DISTINCT FROM e.user_agent)
+	), moved AS (
+		UPDATE beacon.events e
+		SET class = 'scanner', reason = 'honeypot-peer'
+		FROM cand c
+		WHERE e.token_id = c.token_id AND e.tableoid = c.tbl
+		  AND e.ctid = c.row_id
+		RETURNING c.class AS old_class
+	)
+	SELECT moved.old_class, 'scanner'::text, 'honeypot-peer'::text, count(*)
+	FROM moved
+	GROUP BY moved.old_class;
+
+	-- click-burst
+	IF classify_followup.burst_seconds >= 1 THEN
+		RETURN QUERY
+		WITH clk AS (
+			SELECT e.tableoid AS tbl, e.ctid AS row_id, e.token_id,
+			       e.ip, e.at, e.link_n, e.class,
+			       greatest(2, least(3, (SELECT count(*)::int
+						     FROM beacon.links l
+						     WHERE l.message = m.id
+						       AND l.n > 0))) AS need
+			FROM beacon.recipients r
+			JOIN beacon.messages m ON m.id = r.message
+			JOIN beacon.events e ON e.token_id = r.token_id
+			WHERE r.token_id = ANY (classify_followup.ids)
+			  AND e.kind = 'click' AND e.link_n > 0
+			  AND e.at >= m.sent_at - interval '1 day'
+		), burst AS (		-- windows [start, start + burst_seconds]
+			SELECT s.token_id, s.ip, s.at AS start
+			FROM clk s
+			JOIN clk x ON x.token_id = s.token_id
+				  AND x.ip IS NOT DISTINCT FROM s.ip
+				  AND x.at >= s.at
+				  AND x.at <= s.at + make_interval(
+					  secs => classify_followup.burst_seconds)
+			GROUP BY s.token_id, s.ip, s.at, s.need
+			HAVING count(DISTINCT x.link_n) >= s.need
+		), cand AS (
+			SELECT DISTINCT c.tbl, c.row_id, c.token_id, c.class
+			FROM clk c
+			JOIN burst b ON b.token_id = c.token_id
+				    AND b.ip IS NOT DISTINCT FROM c.ip
+				    AND c.at >= b.start
+				    AND c.at <= b.start + make_interval(
+					    secs => classify_followup.burst_seconds)
+			WHERE c.class IN ('human', 'proxy', 'bot', 'prefetch')
+		), moved AS (
+			UPDATE beacon.events e
+			SET class = 'scanner', reason = 'click-burst'
+			FROM cand c
+			WHERE e.token_id = c.token_id AND e.tableoid = c.tbl
+			  AND e.ctid = c.row_id
+			RETURNING c.class AS old_class
+		)
+		SELECT moved.old_class, 'scanner'::text, 'click-burst'::text, count(*)
+		FROM moved
+		GROUP BY moved.old_class;
+	END IF;
+
+	-- datacenter-early reversal
+	RETURN QUERY
+	WITH cand AS (
+		SELECT e.tableoid AS tbl, e.ctid AS row_id, e.token_id, e.class
+		FROM beacon.recipients r
+		JOIN beacon.messages m ON m.id = r.message
+		JOIN beacon.events e ON e.token_id = r.token_id
+		WHERE r.token_id = ANY (classify_followup.ids)
+		  AND e.at >= m.sent_at - interval '1 day'
+		  AND e.kind = 'open' AND e.class = 'prefetch'
+		  AND e.reason = 'datacenter-early'
+		  AND EXISTS (SELECT 1 FROM beacon.events h
+			      WHERE h.token_id = e.token_id
+				AND h.at > e.at
+				AND h.class = 'human'
+				AND h.kind IN ('open', 'click', 'download')
+				AND h.ip IS NOT DISTINCT FROM e.ip)
+	), moved AS (
+		UPDATE beacon.events e
+		SET class = 'human', reason = NULL
+		FROM cand c
+		WHERE e.token_id = c.token_id AND e.tableoid = c.tbl
+		  AND e.ctid = c.row_id
+		RETURNING c.class AS old_class
+	)
+	SELECT moved.old_class, 'human'::text, NULL::text, count(*)
+	FROM moved
+	GROUP BY moved.old_class;
+END
+$$;
+
+REVOKE ALL ON FUNCTION beacon.recipient_facts(uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION beacon.classify_followup(uuid[], int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION beacon.recipient_facts(uuid[]) TO beacon_pixelsrv;
+GRANT EXECUTE ON FUNCTION beacon.classify_followup(uuid[], int) TO beacon_pixelsrv;
+
+-- report_late - whether a report counts late events: true for the report
+-- variable late = 'include', false for 'exclude', an error otherwise (a
+-- typo must not change the figures silently).  Immutable: with a constant
+-- argument the planner calls it once, when it plans the report.
+CREATE OR REPLACE FUNCTION beacon.report_late(late text)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF late = 'include' THEN
+		RETURN true;
+	ELSIF late = 'exclude' THEN
+		RETURN false;
+	END IF;
+	RAISE EXCEPTION 'late must be include or exclude, not ''%''', late
+		USING ERRCODE = 'invalid_parameter_value';
+END
+$$;
