@@ -11,8 +11,10 @@
  *	it is a recipient address (any case).  Every event of every class
  *	is listed, newest first, in the viewer's time zone: the time, the
  *	recipient (for a message) or the subject (for an address), kind,
- *	class, place, device, OS, mail client (or browser for clicks and
- *	downloads) and the link followed or attachment fetched.
+ *	class (with its reason in parentheses, and ", late" past
+ *	count_window_days), place, device, OS, mail client (or browser for
+ *	clicks and downloads) and the link followed ("(hidden link)" for
+ *	link 0) or attachment fetched.
  *
  *	Nothing matching the argument at all is EX_DATAERR; a recipient
  *	without events is an empty table.  The full report, with every
@@ -32,11 +34,14 @@
 
 /* the columns after the second one, and the joins, of both queries */
 #define HISTORY_COLS \
-	"e.kind, e.class, nullif(concat_ws(', ', e.city, nullif(e.region, e.city), e.country), '') " \
+	"e.kind, e.class || coalesce(' (' || e.reason || ')', '') || " \
+	"CASE WHEN e.late THEN ', late' ELSE '' END AS class, " \
+	"nullif(concat_ws(', ', e.city, nullif(e.region, e.city), e.country), '') " \
 	"AS place, " \
 	"e.device, e.os, CASE WHEN e.kind = 'open' THEN e.client " \
 	"ELSE coalesce(e.browser, e.client) END AS client, " \
-	"CASE e.kind WHEN 'click' THEN coalesce(l.url, '#' || e.link_n) " \
+	"CASE e.kind WHEN 'click' THEN CASE e.link_n WHEN 0 THEN '(hidden link)' " \
+	"ELSE coalesce(l.url, '#' || e.link_n) END " \
 	"WHEN 'download' THEN coalesce(a.name, '#' || e.attachment_id) END AS detail "
 #define HISTORY_FROM \
 	"FROM beacon.recipients r " \

@@ -15,7 +15,8 @@
 #	of tests/demo/newsletter.eml with swaks to three recipients (To, Cc,
 #	Bcc), shows the delivered copies side by side, plays the recipients'
 #	mail clients against the pixel server with curl (iPhone Mail from
-#	Paris, Outlook from Berlin, Gmail's image proxy, a click, an open from
+#	Paris, Outlook from Berlin, Gmail's image proxy, a link scanner's
+#	pre-click from Microsoft's network, a person's click, an open from
 #	an internal network), and prints the campaign summary, each
 #	recipient's history and a live line of `beaconctl watch`, all read
 #	from the database.  Then stops everything it started, by PID, and
@@ -350,14 +351,20 @@ UA_OUTLOOK='Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17029
 UA_GMAIL='Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)'
 UA_CHROME='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36'
 CLICK_N=2
+# the headers a browser sends when it follows a link; a click without them is a scanner's
+BROWSER_HEADERS=(-H 'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'
+	-H 'Accept-Language: en-GB,en;q=0.9')
 # recipient | what plays it | User-Agent | client address | pixel or link number
 PLAYS=(
 	"${RCPTS[0]}|Mail on an iPhone|$UA_IPHONE|192.0.2.10|pixel"
 	"${RCPTS[1]}|Outlook on Windows|$UA_OUTLOOK|198.51.100.20|pixel"
 	"${RCPTS[2]}|Gmail's image proxy|$UA_GMAIL|66.249.84.1|pixel"
+	"${RCPTS[1]}|Safe Links, at delivery|$UA_CHROME|40.93.12.34|$CLICK_N"
 	"${RCPTS[1]}|Chrome (a link in Outlook)|$UA_CHROME|198.51.100.20|$CLICK_N"
 	"${RCPTS[0]}|Outlook, office network|$UA_OUTLOOK|10.1.2.3|pixel"
 )
+SENT_AT=$(pg_query "SELECT extract(epoch FROM sent_at)::bigint FROM beacon.messages
+	WHERE message_id IN ('<$MSGID>', '$MSGID')")
 
 # start the live view before the first event
 ctl watch --count 1 --timeout 20 >"$T_DIR/logs/watch.out" 2>"$T_DIR/logs/watch.err" 3>&- 4>&- &
@@ -382,12 +389,16 @@ for play in "${PLAYS[@]}"; do
 	else
 		url=$(click_url "$who" "$target")
 		[ -n "$url" ] || die "no link $target in $who's copy"
+		# the person reads before clicking: past scanner_click_seconds (3 s here)
+		case $what in Chrome*)
+			while [ $(($(date +%s) - SENT_AT)) -lt 5 ]; do sleep 0.2; done ;;
+		esac
 		req="GET /c/${TOKEN[$who]:0:6}.../$target/..."
 		fmt='%{http_code} -> %{redirect_url}'
 	fi
-	printf '\n$ curl -H "User-Agent: %s" -H "X-Forwarded-For: %s" %s\n' "$ua" "$addr" "$url"
+	printf '\n$ curl -H "User-Agent: %s" -H "Accept: text/html,..." -H "Accept-Language: en-GB,en;q=0.9" -H "X-Forwarded-For: %s" %s\n' "$ua" "$addr" "$url"
 	answer=$(curl -s --max-time 10 -o /dev/null -w "$fmt" -H "User-Agent: $ua" \
-		-H "X-Forwarded-For: $addr" "$url") || die "curl $url failed"
+		"${BROWSER_HEADERS[@]}" -H "X-Forwarded-For: $addr" "$url") || die "curl $url failed"
 	printf '%s\n' "$answer"
 	case $target in
 	pixel) [ "${answer%% *}" = 200 ] || die "the pixel of $who answered '$answer'" ;;

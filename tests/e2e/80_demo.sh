@@ -134,17 +134,18 @@ else
 	grep -q '^NOTE' "$P" && t_fail "NOTE printed although each copy has its own token"
 fi
 
-# the events: exactly the five played, in order
+# the events: exactly the six played, in order; Safe Links' pre-click is a scanner's
 t_eq "${UUID[ann@example.com]}|open|human|Paris|iOS Mail|
 ${UUID[bob@example.net]}|open|human|Berlin|Outlook|
 ${UUID[cat@example.org]}|open|proxy||Gmail image proxy|
+${UUID[bob@example.net]}|click|scanner||Chrome 119|2
 ${UUID[bob@example.net]}|click|human|Berlin|Chrome 119|2
 ${UUID[ann@example.com]}|open|internal||Outlook|" \
 	"$(psql_demo "SELECT token_id || '|' || kind || '|' || class || '|' || coalesce(city, '') || '|' ||
 		coalesce(CASE kind WHEN 'click' THEN browser ELSE client END, '') || '|' ||
 		coalesce(link_n::text, '') FROM beacon.events ORDER BY at")" \
-	"beacon.events: the five events played (client; browser for the click)"
-t_eq "192.0.2.10 198.51.100.20 66.249.84.1 198.51.100.20 10.1.2.3" \
+	"beacon.events: the six events played (client; browser for the clicks)"
+t_eq "192.0.2.10 198.51.100.20 66.249.84.1 40.93.12.34 198.51.100.20 10.1.2.3" \
 	"$(psql_demo "SELECT string_agg(host(ip), ' ' ORDER BY at) FROM beacon.events")" \
 	"client addresses from X-Forwarded-For"
 
@@ -166,7 +167,7 @@ downloads=0
 left_out_human=0
 left_out_proxy=0
 left_out_prefetch=0
-left_out_scanner=0
+left_out_scanner=1
 left_out_internal=1
 left_out_sender=0"
 got=
@@ -197,7 +198,7 @@ for r in ann@example.com bob@example.net cat@example.org; do
 	rowid=$(psql_demo "SELECT token_id FROM beacon.recipients WHERE address = '$r'")
 	n=0
 	for u in "${UUID[ann@example.com]}" "${UUID[bob@example.net]}" "${UUID[cat@example.org]}" \
-		"${UUID[bob@example.net]}" "${UUID[ann@example.com]}"; do
+		"${UUID[bob@example.net]}" "${UUID[bob@example.net]}" "${UUID[ann@example.com]}"; do
 		[ "$u" = "$rowid" ] && n=$((n + 1))
 	done
 	[ "$n" = 1 ] && s=row || s=rows
