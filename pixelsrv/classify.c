@@ -53,6 +53,13 @@ static int same_addr(const struct sockaddr *sa, const struct classify_facts *f, 
 		return 0;
 	if (fa != fb)
 		return 0;
+	/* a local submission (webmail, sendmail(1) on the MTA) says nothing of the
+	 * sender's own address; and behind a front missing from trusted_proxies every
+	 * request would come from loopback too */
+	if ((fb == 4 && b[0] == 127) ||
+	    (fb == 6 && !memcmp(b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16)) ||
+	    (fb == 6 && !memcmp(b, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x7f", 13)))
+		return 0;
 	if (cut)
 		event_cut_addr(fb, b);
 	return memcmp(a, b, 16) == 0;

@@ -266,13 +266,6 @@ int facts_followup(struct facts_cache *fc, PGconn *conn, int burst_s, long long 
 	return rc;
 }
 
-/* facts_reset - see facts.h */
-void facts_reset(struct facts_cache *fc)
-{
-	fc->want.n = 0;
-	fc->follow.n = 0;
-}
-
 /* facts_free - see facts.h */
 void facts_free(struct facts_cache *fc)
 {

@@ -56,8 +56,6 @@ int facts_marked(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN]);
 void facts_follow(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN]);
 /* facts_followup - run beacon.classify_followup() for the followed ids; 0, 1 or -1 */
 int facts_followup(struct facts_cache *fc, PGconn *conn, int burst_s, long long deadline);
-/* facts_reset - forget the wanted and followed ids (a batch that was not stored) */
-void facts_reset(struct facts_cache *fc);
 void facts_free(struct facts_cache *fc);
 
 #endif

@@ -169,6 +169,30 @@ static void test_cut(void **state)
 	assert_string_equal(o.reason, "internal-network");
 }
 
+/* test_local_sender - a message submitted from loopback has no sender address to match */
+static void test_local_sender(void **state)
+{
+	struct sockaddr_storage ss;
+	struct classify_facts f = { .known = 1, .sent_us = 1000 * US, .has_sender = 1 };
+	struct classify_in in = { .kind = EVENT_OPEN, .ua_raw = CHROME, .ua_len = strlen(CHROME),
+				  .at_us = 5000 * US, .facts = &f };
+	struct classify_out o;
+
+	(void)state;
+	addr("127.0.0.1", &f.sender);
+	in.sa = addr("127.0.0.1", &ss);
+	classify_event(&ctx, &in, &o);
+	assert_int_equal(o.cls, EVENT_HUMAN);
+	addr("::1", &f.sender);
+	in.sa = addr("::1", &ss);
+	classify_event(&ctx, &in, &o);
+	assert_int_equal(o.cls, EVENT_HUMAN);
+	addr("2001:db8::7", &f.sender);
+	in.sa = addr("2001:db8::7", &ss);
+	classify_event(&ctx, &in, &o);
+	assert_string_equal(o.reason, "sender-address");
+}
+
 /* load_err - machines_load of TEXT fails with a message holding WANT */
 static void load_err(const char *text, const char *want)
 {
@@ -354,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_late),
 		cmocka_unit_test(test_cut),
+		cmocka_unit_test(test_local_sender),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_labelled),
 	};
