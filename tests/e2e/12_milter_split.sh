@@ -279,8 +279,8 @@ printf 'base_url = %s\nsecret_file = %s\n\n[pixelsrv]\nlisten = 127.0.0.1:%s\n' 
 	"$BASE" "$T_DIR/secret" "${BASE##*:}" >"$PXDIR/beacon.conf"
 printf 'metrics_listen = 127.0.0.1:%s\nuser = %s\npidfile = %s/pixelsrv.pid\nthreads = 1\n' \
 	"$(t_free_port)" "$( [ "$(id -u)" = 0 ] && echo nobody)" "$PXDIR" >>"$PXDIR/beacon.conf"
-printf 'spool_dir = %s/spool\nmail_clients = %s/pixelsrv/mail-clients.yaml\nbatch_interval = 50\n' \
-	"$PXDIR" "$BEACON_SRC" >>"$PXDIR/beacon.conf"
+printf 'spool_dir = %s/spool\nmail_clients = %s/pixelsrv/mail-clients.yaml\nmachines = %s/pixelsrv/machines.yaml\nbatch_interval = 50\n' \
+	"$PXDIR" "$BEACON_SRC" "$BEACON_SRC" >>"$PXDIR/beacon.conf"
 printf '\n[database]\nconninfo = %s\nconnect_timeout = 2\n' "$BEACON_CONNINFO" >>"$PXDIR/beacon.conf"
 PX_PORT=${BASE##*:}
 T_DIR=$PXDIR px_start
