@@ -28,7 +28,7 @@ ing_run() {
 	out=$(timeout 600 "$B_BIN/ingest_bench" -m "$mode" ${table:+-t "$table"} -c "$BEACON_CONNINFO" \
 		-d "$T_DIR/ingest" -n "$ING_N" -u /usr/share/uap-core/regexes.yaml \
 		-M "$BEACON_SRC/pixelsrv/mail-clients.yaml" -g "$T_DIR/geo/city.mmdb" \
-		-a "$T_DIR/geo/asn.mmdb" -r "$BEACON_SRC/tests/fixtures/apple-relay.csv") ||
+		-a "$T_DIR/geo/asn.mmdb" -r "$BEACON_SRC/tests/fixtures/apple-relay.csv" -x "$BEACON_SRC/pixelsrv/machines.yaml") ||
 		t_fail "ingest_bench -m $mode ${table} failed"
 	pg1=$(b_ticks_tree "$(pg_pid)")
 	local rows

@@ -6,7 +6,7 @@
  * SYNOPSIS
  *	ingest_bench -m writer|copy -c CONNINFO -d DIR -n EVENTS
  *	    -u UAP_REGEXES -M MAIL_CLIENTS -g CITY_MMDB -a ASN_MMDB [-r RELAY_CSV]
- *	    [-b BATCH] [-t TABLE]
+ *	    [-x MACHINES] [-b BATCH] [-t TABLE]
  *
  * DESCRIPTION
  *	Both modes make the same EVENTS synthetic open and click events
@@ -54,6 +54,7 @@
 #include "clock.h"
 #include "event.h"
 #include "geo.h"
+#include "machines.h"
 #include "metrics.h"
 #include "queue.h"
 #include "relay.h"
@@ -95,7 +96,7 @@ struct ib_opts {
 	long events;		/* how many */
 	long batch;		/* rows per COPY */
 	const char *table;	/* copy: the table COPYed into */
-	const char *uap, *clients, *city, *asn, *relay;	/* enrichment data */
+	const char *uap, *clients, *city, *asn, *relay, *machines;	/* enrichment data */
 };
 
 /* ib_now - monotonic seconds */
@@ -182,7 +183,9 @@ static int ib_writer(const struct ib_opts *o, struct beacon_cfg *cfg, struct eve
 			return 1;
 		}
 	}
-	wc = (struct writer_conf){ cfg, q, sp, rej, ctx };
+	wc = (struct writer_conf){ .cfg = cfg, .queue = q, .spool = sp, .rejected = rej,
+				   .ctx = ctx, .machines = (struct machines_db *)ctx->machines };
+	ctx->machines = NULL;	/* the writer's now */
 	t0 = ib_now();
 	c0 = ib_cpu();
 	if (!(w = writer_start(&wc, conn, err, sizeof(err)))) {
@@ -294,7 +297,7 @@ static int ib_copy(const struct ib_opts *o, struct event_ctx *ctx, PGconn *conn,
 /* main - parse options, load the enrichment data, run one mode */
 int main(int argc, char **argv)
 {
-	struct ib_opts o = { .batch = 1000, .relay = "", .table = "beacon.events" };
+	struct ib_opts o = { .batch = 1000, .relay = "", .machines = "", .table = "beacon.events" };
 	struct beacon_cfg cfg;
 	struct event_ctx ctx;
 	struct timeval tv;
@@ -302,7 +305,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "m:c:d:n:u:M:g:a:r:b:t:")) != -1) {
+	while ((c = getopt(argc, argv, "m:c:d:n:u:M:g:a:r:x:b:t:")) != -1) {
 		switch (c) {
 		case 'm': o.mode = optarg; break;
 		case 'c': o.conninfo = optarg; break;
@@ -313,6 +316,7 @@ int main(int argc, char **argv)
 		case 'g': o.city = optarg; break;
 		case 'a': o.asn = optarg; break;
 		case 'r': o.relay = optarg; break;
+		case 'x': o.machines = optarg; break;
 		case 'b': o.batch = strtol(optarg, NULL, 10); break;
 		case 't': o.table = optarg; break;
 		default: goto usage;
@@ -338,6 +342,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ingest_bench: %s\n", err);
 		return 1;
 	}
+	if (*o.machines && !(ctx.machines = machines_load(o.machines, err, sizeof(err)))) {
+		fprintf(stderr, "ingest_bench: %s\n", err);
+		return 1;
+	}
+	ctx.scanner_click_s = (int)cfg.pixelsrv.scanner_click_seconds;
+	ctx.machine_open_s = (int)cfg.pixelsrv.machine_open_seconds;
 	conn = PQconnectdb(o.conninfo);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		fprintf(stderr, "ingest_bench: %s", PQerrorMessage(conn));
@@ -350,6 +360,7 @@ int main(int argc, char **argv)
 		rc = ib_copy(&o, &ctx, conn, (int64_t)tv.tv_sec * 1000000 + tv.tv_usec);
 		PQfinish(conn);
 	}
+	machines_free((struct machines_db *)ctx.machines);
 	relay_free((struct relay_db *)ctx.relay);
 	geo_close(ctx.geo);
 	ua_close(ctx.ua);
@@ -357,7 +368,7 @@ int main(int argc, char **argv)
 	return rc;
 usage:
 	fprintf(stderr, "usage: ingest_bench -m writer|copy -c CONNINFO -d DIR -n EVENTS "
-		"-u UAP_REGEXES -M MAIL_CLIENTS -g CITY_MMDB -a ASN_MMDB [-r RELAY_CSV] [-b BATCH] "
+		"-u UAP_REGEXES -M MAIL_CLIENTS -g CITY_MMDB -a ASN_MMDB [-r RELAY_CSV] [-x MACHINES] [-b BATCH] "
 		"[-t TABLE]\n");
 	return 2;
 }

@@ -224,8 +224,10 @@ ml_probe() {
 				t_fail "$name: tag header not removed ($ML_DIR/probe-$name-$n.eml)"
 			grep -q 'src="https://t.bench.example/o/' "$ML_DIR/probe-$name-$n.eml" ||
 				t_fail "$name: no pixel in the message ($ML_DIR/probe-$name-$n.eml)"
-			[ "$(grep -o 'href="https://t.bench.example/c/' "$ML_DIR/probe-$name-$n.eml" | wc -l)" = 19 ] ||
+			[ "$(grep -o 'href="https://t.bench.example/c/[^/"]*/[1-9][0-9]*/' "$ML_DIR/probe-$name-$n.eml" | wc -l)" = 19 ] ||
 				t_fail "$name: not 19 click URLs in the message ($ML_DIR/probe-$name-$n.eml)"
+			[ "$(grep -o 'href="https://t.bench.example/c/[^/"]*/0/' "$ML_DIR/probe-$name-$n.eml" | wc -l)" = 1 ] ||
+				t_fail "$name: not one hidden link in the message ($ML_DIR/probe-$name-$n.eml)"
 			toks="$toks $(grep -o 't.bench.example/o/[A-Za-z0-9_-]*' "$ML_DIR/probe-$name-$n.eml" | head -n 1)"
 			;;
 		dkim)
@@ -419,7 +421,7 @@ bench_mail() {
 	local split="split into ${ML_COPIES[beacon-10]} copies, ${ML_TOKENS[beacon-10]:-0} distinct tokens"
 	[ "${ML_COPIES[beacon-10]}" = 1 ] && split="not split: one delivery with one shared token (per_recipient = split has no effect yet)"
 	b_md "" "Probe of every configuration checked first: no-op and no milter deliver the message as sent;" \
-		"beacon-milter delivers it with the pixel, 19 click URLs (the List-Unsubscribe link kept) and" \
+		"beacon-milter delivers it with the pixel, 19 click URLs and the hidden link (the List-Unsubscribe link kept) and" \
 		"without the tag header; opendkim adds a DKIM-Signature for example.com." \
 		"A 10-recipient message through beacon-milter: $split."
 	local cpu
