@@ -71,6 +71,7 @@ pix_px_start() {
 		geoip_city_db = $T_DIR/geo/city.mmdb
 		geoip_asn_db = $T_DIR/geo/asn.mmdb
 		mail_clients = $BEACON_SRC/pixelsrv/mail-clients.yaml
+		machines = $BEACON_SRC/pixelsrv/machines.yaml
 		apple_relay_ranges = $BEACON_SRC/tests/fixtures/apple-relay.csv
 		trusted_proxies = 127.0.0.1
 		# every answered open is a row, as nginx logs every request; wrk's

@@ -281,6 +281,7 @@ printf 'metrics_listen = 127.0.0.1:%s\nuser = %s\npidfile = %s/pixelsrv.pid\nthr
 	"$(t_free_port)" "$( [ "$(id -u)" = 0 ] && echo nobody)" "$PXDIR" >>"$PXDIR/beacon.conf"
 printf 'spool_dir = %s/spool\nmail_clients = %s/pixelsrv/mail-clients.yaml\nbatch_interval = 50\n' \
 	"$PXDIR" "$BEACON_SRC" >>"$PXDIR/beacon.conf"
+printf 'machines = %s/pixelsrv/machines.yaml\n' "$BEACON_SRC" >>"$PXDIR/beacon.conf"
 printf '\n[database]\nconninfo = %s\nconnect_timeout = 2\n' "$BEACON_CONNINFO" >>"$PXDIR/beacon.conf"
 PX_PORT=${BASE##*:}
 T_DIR=$PXDIR px_start
