@@ -37,7 +37,8 @@
 #	reclassify --message` moves exactly the person's click (its printed
 #	line and its row), a second run moves nothing; after SIGHUP
 #	beacon-pixelsrv stores a new click from that address with the
-#	rule's class.  beacon-pixelsrv's log holds no sanitizer report.
+#	rule's class.  The logs of beacon-pixelsrv and beacon-milter hold no
+#	sanitizer report.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
 . "$BEACON_SRC/tests/lib/pg.sh"
@@ -156,6 +157,7 @@ rows() {
 # after each stored batch), then assert it
 wait_rows() {
 	local rows_want=$1
+	# shellcheck disable=SC2016 # t_wait_until evaluates it
 	t_wait_until '[ "$(rows)" = "$rows_want" ]' 15 || true
 	t_eq "$rows_want" "$(rows)" "$2"
 }
@@ -251,4 +253,6 @@ t_eq "$PERSON click 3 scanner list:test-reader-gateway" "$(rows | tail -n 1)" \
 
 px_stop
 bc_no_sanitizer "$T_DIR/pixelsrv.log"
+t_kill_pid "$BC_MPID" TERM 15
+bc_no_sanitizer "$BC_MLOG"
 t_ok "15_engagement"
