@@ -41,8 +41,11 @@ run_one() {
 	fi
 }
 
-# fixtures the tests share: GeoIP databases written by libmaxmind-db-writer-perl
-if [ -f tests/fixtures/make-geoip.pl ] && [ ! -s "$BEACON_FIXTURES/city.mmdb" ]; then
+# fixtures the tests share: GeoIP databases written by libmaxmind-db-writer-perl,
+# again when the script changed since they were written
+if [ -f tests/fixtures/make-geoip.pl ] && { [ ! -s "$BEACON_FIXTURES/city.mmdb" ] ||
+	[ ! -s "$BEACON_FIXTURES/asn.mmdb" ] ||
+	[ tests/fixtures/make-geoip.pl -nt "$BEACON_FIXTURES/asn.mmdb" ]; }; then
 	perl tests/fixtures/make-geoip.pl "$BEACON_FIXTURES" >"$logdir/fixtures.log" 2>&1 ||
 		{ echo "cannot write GeoIP fixtures: see $logdir/fixtures.log"; exit 1; }
 fi

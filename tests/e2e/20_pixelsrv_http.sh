@@ -4,7 +4,7 @@
 #
 # DESCRIPTION
 #	The pixel is the exact 43-byte GIF with the no-cache headers; a valid
-#	open is one row; a HEAD gets the headers only and is one open row
+#	open is one row (curl's, class bot); a HEAD gets the headers only and is one open row
 #	too (its class is the writer's to decide); /p.gif and forged or
 #	mangled tokens get the GIF and no row; a signed click is a 302 to its
 #	target and one row, a HEAD of it too; the honeypot link (link 0) is a
@@ -38,8 +38,9 @@ t_eq "no-store, no-cache, must-revalidate, private" "$(hdr Cache-Control)" "pixe
 t_eq "no-cache" "$(hdr Pragma)" "pixel Pragma"
 t_eq "0" "$(hdr Expires)" "pixel Expires"
 px_wait_rows 1 10 || t_fail "the open was not stored"
-t_eq "open|$uuid|127.0.0.1|human" \
-	"$(pg_query "SELECT kind, token_id, ip, class FROM beacon.events")" "stored open"
+# curl's own User-Agent is an HTTP library's: stored, as a bot's (machines.yaml http-library)
+t_eq "open|$uuid|127.0.0.1|bot|list:http-library" \
+	"$(pg_query "SELECT kind, token_id, ip, class, reason FROM beacon.events")" "stored open"
 
 # HEAD: the headers, no body, and an open row each (a link checker, for the writer); from
 # other addresses, as the same event from the same address is a repeat (repeat_window)

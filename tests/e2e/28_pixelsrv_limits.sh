@@ -80,7 +80,9 @@ python3 "$PX_PY" opens "$PX_SECRET" 500 >"$T_DIR/many"
 rows0=$(px_rows)
 t_eq "200 20" "$(load "$T_DIR/anon" -H 'X-Forwarded-For: 198.51.100.77')" "opens from 198.51.100.77"
 read -r rtok ruuid < <(px_mint_pair)
-t_eq 200 "$(px_get "/o/$rtok.gif" -H 'X-Forwarded-For: 172.224.226.33')" "an open from an Apple relay /31"
+# Mail Privacy Protection fetches with the User-Agent "Mozilla/5.0" (curl's own would be a bot's)
+t_eq 200 "$(px_get "/o/$rtok.gif" -A 'Mozilla/5.0' -H 'X-Forwarded-For: 172.224.226.33')" \
+	"an open from an Apple relay /31"
 px_wait_rows $((rows0 + 21)) 10 || t_fail "rows with the database up"
 pg_stop
 t_eq "200 20" "$(load "$T_DIR/anon" -H 'X-Forwarded-For: 2001:db8:1234:5678::77')" "opens from 2001:db8:1234:5678::77 (database down)"
@@ -126,7 +128,8 @@ t_wait_until "grep -q 'below its cap again: $dropped records were refused' '$T_D
 t_eq 0 "$(px_metric beacon_pixelsrv_events_lost_total)" "nothing lost"
 t_eq 40 "$(px_rows "ip = '198.51.100.0'")" "the IPv4 rows hold the /24"
 t_eq 20 "$(px_rows "ip = '2001:db8:1234::'")" "the IPv6 rows hold the /48"
-t_eq "prefetch|172.224.226.0" "$(pg_query "SELECT class || '|' || host(ip) FROM beacon.events WHERE token_id = '$ruuid'")" \
-	"the relay open: class prefetch from the full address, /24 stored"
+t_eq "prefetch|apple-mpp|172.224.226.0" "$(pg_query "SELECT class || '|' || reason || '|' || host(ip)
+	FROM beacon.events WHERE token_id = '$ruuid'")" \
+	"the relay open: class prefetch (apple-mpp) from the full address, /24 stored"
 px_stop
 t_ok "28_pixelsrv_limits"

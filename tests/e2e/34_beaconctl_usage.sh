@@ -21,7 +21,12 @@ CTL=$BEACON_BUILD/beaconctl
 
 t_tmpdir >/dev/null
 port=$(t_free_port)
+# reclassify reads the rule files of [pixelsrv] before it connects
 cat >"$T_DIR/beacon.conf" <<EOF
+[pixelsrv]
+mail_clients = $BEACON_SRC/pixelsrv/mail-clients.yaml
+machines = $BEACON_SRC/pixelsrv/machines.yaml
+
 [database]
 conninfo = host=127.0.0.1 port=$port dbname=beacon user=beacon
 connect_timeout = 2
@@ -64,6 +69,8 @@ usage_case "beaconctl: history: --csv and --json exclude each other" history a@e
 usage_case "beaconctl: report: --csv and --json exclude each other" report summary --csv --json
 usage_case "beaconctl: maintain: --months-ahead 'x': expected 0 to 120" maintain --months-ahead x
 usage_case "beaconctl: watch: unknown option '-x'" watch -x
+usage_case "beaconctl: reclassify: unexpected argument 'all'" reclassify all
+usage_case "beaconctl: reclassify: option '--since' needs a value" reclassify --since
 usage_case "beaconctl: watch: --timeout '0': expected seconds, 1 to 31536000" watch --timeout 0
 
 t_run "$CTL" -c "$T_DIR/beacon.conf" help
@@ -76,7 +83,7 @@ help_list=$OUT
 
 # --- every command answers --help, -h and help CMD with its own usage
 cmds=$(printf '%s\n' "$help_list" | sed -n 's/^  \([a-z][a-z]*\)\( .*\)\{0,1\}$/\1/p' | uniq)
-t_eq "init migrate report history watch export purge suppress token maintain help" "$(echo $cmds)" \
+t_eq "init migrate report history watch export purge suppress token reclassify maintain help" "$(echo $cmds)" \
 	"the commands help lists"
 for cmd in $cmds; do
 	grep -q "^\.Cm $cmd\( \|\$\)" "$BEACON_SRC/man/beaconctl.8" || t_fail "$cmd is not in beaconctl(8)"
@@ -126,7 +133,7 @@ chmod 600 "$T_DIR/pw"
 
 # --- no database listening: every command that connects says so
 for args in "init" "migrate" "report summary" "history a@example.org" "watch --count 1" \
-	"export --format csv" "purge --older-than 1" "suppress list" "maintain"; do
+	"export --format csv" "purge --older-than 1" "suppress list" "reclassify" "maintain"; do
 	# shellcheck disable=SC2086
 	t_run "$CTL" -c "$T_DIR/beacon.conf" $args
 	t_eq 69 "$RC" "beaconctl $args without a database: exit"

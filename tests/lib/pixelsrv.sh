@@ -21,7 +21,9 @@
 #			127.0.0.1:PX_PORT, metrics_listen 127.0.0.1:PX_MPORT,
 #			user nobody when root, spool in
 #			$T_DIR/spool, trusted_proxies 127.0.0.1, one thread,
-#			batch_interval 50) plus LINEs in [pixelsrv].
+#			batch_interval 50) plus LINEs in [pixelsrv].  The
+#			machines file is $PX_MACHINES when set, else the
+#			shipped pixelsrv/machines.yaml.
 #	px_start	start $BEACON_BUILD/beacon-pixelsrv -f in the
 #			background (PX_PID, log in $T_DIR/pixelsrv.log),
 #			wait until it listens; stopped at exit.  When another
@@ -82,7 +84,7 @@ px_config() {
 		printf 'geoip_city_db = %s/geo/city.mmdb\n' "$T_DIR"
 		printf 'geoip_asn_db = %s/geo/asn.mmdb\n' "$T_DIR"
 		printf 'mail_clients = %s/pixelsrv/mail-clients.yaml\n' "$BEACON_SRC"
-		printf 'machines = %s/pixelsrv/machines.yaml\n' "$BEACON_SRC"
+		printf 'machines = %s\n' "${PX_MACHINES:-$BEACON_SRC/pixelsrv/machines.yaml}"
 		printf 'apple_relay_ranges = %s/tests/fixtures/apple-relay.csv\n' "$BEACON_SRC"
 		printf 'trusted_proxies = 127.0.0.1\n'
 		printf 'batch_interval = 50\n'
