@@ -366,6 +366,7 @@ int ctl_reclassify(struct ctl *c, int argc, char **argv)
 	const char *since = "-infinity", *message = "", *p[2];
 	char err[1024], burst[16];
 	int ch, dry = 0;
+	long moved = 0;
 	PGresult *res;
 
 	optind = 0;
@@ -379,12 +380,12 @@ int ctl_reclassify(struct ctl *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		ctl_usage_error(c, "unexpected argument '%s'", argv[optind]);
-	rc_rules(&s);
-	if (!(s.ch = calloc(RC_BATCH, sizeof(*s.ch))))
-		ctl_die(c, EX_OSERR, "out of memory");
 	ctl_connect(c);
 	p[0] = since;
 	PQclear(ctl_exec(c, "reclassify --since", "SELECT $1::timestamptz", 1, p));
+	rc_rules(&s);
+	if (!(s.ch = calloc(RC_BATCH, sizeof(*s.ch))))
+		ctl_die(c, EX_OSERR, "out of memory");
 	if (!dry && !(s.w = db_connect(&c->cfg, "beaconctl", err, sizeof(err))))
 		ctl_die(c, EX_UNAVAILABLE, "%s", err);
 	ctl_cmd(c, "reclassify", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL);
@@ -410,7 +411,9 @@ int ctl_reclassify(struct ctl *c, int argc, char **argv)
 	for (size_t i = 0; i < s.nmv; i++)
 		printf("%-10s %-10s %-28s %ld\n", s.mv[i].from, s.mv[i].to,
 		    s.mv[i].reason[0] ? s.mv[i].reason : "-", s.mv[i].n);
-	printf("%ld events read, %s%zu moves\n", s.read, dry ? "dry run: " : "", s.nmv);
+	for (size_t i = 0; i < s.nmv; i++)
+		moved += s.mv[i].n;
+	printf("%ld events read, %ld %s\n", s.read, moved, dry ? "would move (dry run)" : "moved");
 	rc_free(&s);
 	return 0;
 }

@@ -224,7 +224,7 @@ EOF
 t_run ctl reclassify --message "$MSG"
 t_eq 0 "$RC" "beaconctl reclassify exit ($ERR)"
 t_eq "$(printf '%-10s %-10s %-28s %s\n%-10s %-10s %-28s %s\n%s' from to reason moved \
-	human scanner list:test-reader-gateway 1 "$REQUESTS events read, 1 moves")" "$OUT" \
+	human scanner list:test-reader-gateway 1 "$REQUESTS events read, 1 moved")" "$OUT" \
 	"reclassify prints the one move"
 wait_rows "$EOP click 1 scanner list:ms-defender-safelinks
 $HEADER click 1 scanner head-request
@@ -236,7 +236,7 @@ $SCANNER click 0 scanner honeypot
 $SCANNER click 2 scanner honeypot-peer
 $PERSON click 1 scanner list:test-reader-gateway" "reclassify moved exactly the person's click"
 t_run ctl reclassify --message "$MSG"
-t_eq "0|$(printf '%-10s %-10s %-28s %s\n%s' from to reason moved "$REQUESTS events read, 0 moves")" \
+t_eq "0|$(printf '%-10s %-10s %-28s %s\n%s' from to reason moved "$REQUESTS events read, 0 moved")" \
 	"$RC|$OUT" "a second reclassify moves nothing"
 t_eq "recipients=1 opened=1 opens=1 clicked=0 clicks=0 left_out_human=0 left_out_proxy=0 left_out_prefetch=1 left_out_scanner=6 left_out_internal=0 left_out_sender=1 left_out_bot=0" \
 	"$(summary)" "the summary after reclassify: the click left out as a scanner's"
