@@ -18,6 +18,13 @@
 --	event_reasons lists the fixed reason codes, their class and what
 --	they mean, for the reports and for people (SELECT to beacon_reader).
 --
+--	scanner_marks holds, per message, the address and User-Agent of
+--	every honeypot hit (a click on link 0): the scanners that fetched
+--	it.  classify_followup adds the marks and reads them, so that a
+--	call costs per new mark and per token it is given, never per size
+--	of the message (SELECT to beacon_reader; rows go with their
+--	message).
+--
 --	Functions for beacon-pixelsrv (SECURITY DEFINER, search_path pinned,
 --	EXECUTE for beacon_pixelsrv only; it still cannot read addresses nor
 --	update events itself):
@@ -29,14 +36,15 @@
 --	and for the reports (plain, any reader):
 --	  report_late(late text)   the report variable late checked
 --
---	Both pixel server functions reach a message's events through
---	recipients_message and events_token (or events_honeypot), bounded
---	below by sent_at - 1 day so that only the partitions from the
---	message's month on are probed: no call reads events of other
---	messages.  They run with hash and merge joins off, as events_notify
---	does: a message with 10,000 recipients is a large share of a small
---	or young events table, and a hash join would then read the whole of
---	it, on every batch.
+--	Both pixel server functions reach events through events_token (or
+--	events_honeypot), bounded below by sent_at - 1 day so that only the
+--	partitions from the message's month on are probed: no call reads
+--	events of other messages, and all the events of a message (through
+--	recipients_message) only when it gets a new mark.  They run with
+--	hash and merge joins off, as events_notify does: a message with
+--	10,000 recipients is a large share of a small or young events
+--	table, and a hash join would then read the whole of it, on every
+--	batch.
 
 ALTER TABLE beacon.events ADD COLUMN IF NOT EXISTS reason text;
 ALTER TABLE beacon.events ADD COLUMN IF NOT EXISTS hints smallint NOT NULL DEFAULT 0;
@@ -83,15 +91,45 @@ BEGIN
 END
 $$;
 
--- Honeypot hits (clicks on link 0) of a message's tokens: recipient_facts
--- asks whether a message has one, classify_followup fetches them.  By
--- events_token each of a 10,000-recipient message's tokens would fetch
--- every event it has (opens, clicks, all from the heap) to find, mostly,
--- none.  This partial index holds the honeypot hits only: a probe that
--- finds nothing reads one small index page and no heap, and ingest pays
--- for it only when a hit is written.
+-- Honeypot hits (clicks on link 0) by token: classify_followup looks for
+-- them among the tokens it is given, most of which (every click's token)
+-- have none.  By events_token each token would fetch every event it has
+-- (opens, clicks, all from the heap) to find, mostly, nothing.  This
+-- partial index holds the honeypot hits only: a probe that finds nothing
+-- reads one small index page and no heap, and ingest pays for it only
+-- when a hit is written.  The fill of scanner_marks below reads it too.
 CREATE INDEX IF NOT EXISTS events_honeypot ON beacon.events (token_id)
 	WHERE kind = 'click' AND link_n = 0;
+
+-- scanner_marks - one row per (message, ip, user_agent) of a honeypot hit
+-- on the message; first_at is when the hit that added it came (the
+-- earliest of the batch).  NULLs are equal (NULLS NOT DISTINCT, since
+-- PostgreSQL 15): a hit without User-Agent marks the events without one,
+-- once.  User-Agents are at most 512 bytes (beacon-pixelsrv keeps no
+-- more), well within a btree entry.  Only classify_followup writes it.
+-- Its rows go with their message (ON DELETE CASCADE: beaconctl purge);
+-- apply_retention and beaconctl export --purge remove events, not
+-- messages, and a mark stays true of its message when its hit is gone.
+CREATE TABLE IF NOT EXISTS beacon.scanner_marks (
+	message    uuid NOT NULL REFERENCES beacon.messages (id) ON DELETE CASCADE,
+	ip         inet,
+	user_agent text,
+	first_at   timestamptz NOT NULL,
+	CONSTRAINT scanner_marks_key UNIQUE NULLS NOT DISTINCT (message, ip, user_agent)
+);
+
+REVOKE ALL ON beacon.scanner_marks FROM PUBLIC;
+GRANT SELECT ON beacon.scanner_marks TO beacon_reader;
+
+-- The honeypot hits stored before this table (a hit whose token has no
+-- recipients row yet is marked when a call is given its token).
+INSERT INTO beacon.scanner_marks (message, ip, user_agent, first_at)
+SELECT r.message, e.ip, e.user_agent, min(e.at)
+FROM beacon.events e
+JOIN beacon.recipients r ON r.token_id = e.token_id
+WHERE e.kind = 'click' AND e.link_n = 0
+GROUP BY r.message, e.ip, e.user_agent
+ON CONFLICT (message, ip, user_agent) DO NOTHING;
 
 -- The fixed reason codes.  'list:' stands for every list:<id>: a rule of
 -- machines.yaml with that id matched; the class is the rule's.
@@ -137,8 +175,8 @@ GRANT SELECT ON beacon.event_reasons TO beacon_reader;
 
 -- recipient_facts - for each token of ids that has a recipients row: its
 -- message, sent_at, the submitting client, the number of links (n > 0)
--- and whether any token of the message has a stored honeypot click.
--- Tokens without a row give no row.
+-- and whether the message has a scanner mark (a honeypot hit on any of
+-- its tokens, see scanner_marks).  Tokens without a row give no row.
 CREATE OR REPLACE FUNCTION beacon.recipient_facts(ids uuid[])
 RETURNS TABLE (token_id uuid, message uuid, sent_at timestamptz,
 	       client_ip inet, links int, marked boolean)
@@ -157,12 +195,8 @@ AS $$
 		SELECT m.id, m.sent_at, m.client_ip,
 		       (SELECT count(*)::int FROM beacon.links l
 			WHERE l.message = m.id AND l.n > 0) AS links,
-		       EXISTS (SELECT 1
-			       FROM beacon.recipients p
-			       JOIN beacon.events e ON e.token_id = p.token_id
-			       WHERE p.message = m.id
-				 AND e.kind = 'click' AND e.link_n = 0
-				 AND e.at >= m.sent_at - interval '1 day') AS marked
+		       EXISTS (SELECT 1 FROM beacon.scanner_marks k
+			       WHERE k.message = m.id) AS marked
 		FROM msg
 		JOIN beacon.messages m ON m.id = msg.message
 	)
@@ -172,30 +206,41 @@ AS $$
 	WHERE r.token_id = ANY (recipient_facts.ids)
 $$;
 
--- classify_followup - the rules that look at several events, over the
--- messages of the tokens ids; moves events and returns what moved, one
--- row per (old_class, new_class, reason).  In this order:
+-- classify_followup - the rules that look at several events, for the
+-- tokens ids; moves events and returns what moved, one row per
+-- (old_class, new_class, reason).  In this order:
 --
---   honeypot-peer  every open, click or download of a message that has a
---     honeypot hit (a click on link 0), from the same ip and user_agent
---     (IS NOT DISTINCT FROM) as a hit, of class human, proxy, bot or
---     prefetch: scanner.  All tokens of the message, earlier and later
---     events: a hit marks what its scanner fetched before it too.
+--   honeypot-peer  an open, click or download of a message from the same
+--     ip and user_agent (IS NOT DISTINCT FROM) as a honeypot hit (a click
+--     on link 0) on the message, of class human, proxy, bot or prefetch:
+--     scanner.  Earlier and later events, of every token of the message:
+--     a hit marks what its scanner fetched before it too.  In two steps:
+--     1. the hits of the tokens of ids not yet in scanner_marks become
+--        marks; a message that got a new mark is read whole, once, for
+--        the events of its marks (the one scan of a message, per new
+--        mark, not per call);
+--     2. the events of the tokens of ids are looked up in the marks of
+--        their message (by scanner_marks_key; no mark, no read).
+--     A later hit of a scanner already marked adds nothing and reads
+--     nothing more: its own events are in ids, and step 2 finds them.
 --   click-burst  for the tokens of ids: the clicks on links (n > 0) of one
 --     token from one ip of which, within burst_seconds, at least
 --     max(2, min(3, links of the message)) distinct links were clicked;
 --     those of class human, proxy, bot or prefetch: scanner.  burst_seconds
---     NULL or below 1 turns the rule off.
+--     NULL or below 1 turns the rule off.  Windows over the clicks of each
+--     (token, ip), in time order, and only over those with another within
+--     burst_seconds: the work grows with the clicks of ids, not with their
+--     square.
 --   datacenter-early reversal  for the tokens of ids: an open of class
 --     prefetch, reason datacenter-early, with a later human event of its
 --     token from its ip: human, reason NULL.  The later event is the news,
 --     and it comes with its token in ids.
 --
--- Idempotent: what moved no longer matches, so a second call moves
--- nothing.  Cost: index probes over the tokens of ids, and over all the
--- tokens of a message only when it has a honeypot hit; events are read
--- from sent_at - 1 day on (clock skew allowed), so older partitions are
--- not probed.
+-- Idempotent: what moved no longer matches and a mark is added once, so a
+-- second call moves nothing.  Events are read from sent_at - 1 day on
+-- (clock skew allowed), so older partitions are not probed.  Two callers
+-- adding the same mark at once: the second waits for the first, and its
+-- step 2, a later statement, sees the mark.
 CREATE OR REPLACE FUNCTION beacon.classify_followup(ids uuid[], burst_seconds int)
 RETURNS TABLE (old_class text, new_class text, reason text, n bigint)
 LANGUAGE plpgsql
@@ -206,34 +251,62 @@ SET enable_hashjoin = off
 SET enable_mergejoin = off
 AS $$
 #variable_conflict use_column
+DECLARE
+	marked_now uuid[];	-- the messages that got a new mark
 BEGIN
-	-- honeypot-peer
+	-- honeypot-peer, 1: the new marks (in key order: concurrent callers
+	-- lock them in the same order)
+	WITH hit AS (
+		SELECT r.message, e.ip, e.user_agent, min(e.at) AS first_at
+		FROM beacon.recipients r
+		JOIN beacon.messages m ON m.id = r.message
+		JOIN beacon.events e ON e.token_id = r.token_id
+		WHERE r.token_id = ANY (classify_followup.ids)
+		  AND e.kind = 'click' AND e.link_n = 0
+		  AND e.at >= m.sent_at - interval '1 day'
+		GROUP BY r.message, e.ip, e.user_agent
+	), added AS (
+		INSERT INTO beacon.scanner_marks AS k (message, ip, user_agent, first_at)
+		SELECT hit.message, hit.ip, hit.user_agent, hit.first_at
+		FROM hit
+		ORDER BY hit.message, hit.ip, hit.user_agent
+		ON CONFLICT (message, ip, user_agent) DO NOTHING
+		RETURNING k.message
+	)
+	SELECT array_agg(DISTINCT added.message) INTO marked_now FROM added;
+
+	-- honeypot-peer, 2: the events of the messages just marked (all
+	-- their tokens) and of the tokens of ids, against the marks of their
+	-- message: by the key, and by IS NOT DISTINCT FROM only for an event
+	-- without address or User-Agent
 	RETURN QUERY
-	WITH msg AS (
-		SELECT m.id, m.sent_at
-		FROM beacon.messages m
-		WHERE m.id IN (SELECT r.message FROM beacon.recipients r
-			       WHERE r.token_id = ANY (classify_followup.ids))
-	), hit AS (
-		SELECT DISTINCT f.id AS message, f.sent_at, e.ip, e.user_agent
-		FROM msg f
-		JOIN beacon.recipients p ON p.message = f.id
-		JOIN beacon.events e ON e.token_id = p.token_id
-		WHERE e.kind = 'click' AND e.link_n = 0
-		  AND e.at >= f.sent_at - interval '1 day'
+	WITH tok AS (
+		SELECT p.token_id, p.message
+		FROM beacon.recipients p
+		WHERE p.message = ANY (marked_now)
+		UNION
+		SELECT r.token_id, r.message
+		FROM beacon.recipients r
+		WHERE r.token_id = ANY (classify_followup.ids)
+		  AND EXISTS (SELECT 1 FROM beacon.scanner_marks k
+			      WHERE k.message = r.message)
 	), cand AS (
 		SELECT e.tableoid AS tbl, e.ctid AS row_id, e.token_id, e.class
-		FROM (SELECT DISTINCT message, sent_at FROM hit) f
-		JOIN beacon.recipients p ON p.message = f.message
-		JOIN beacon.events e ON e.token_id = p.token_id
-		WHERE e.at >= f.sent_at - interval '1 day'
+		FROM tok t
+		JOIN beacon.messages m ON m.id = t.message
+		JOIN beacon.events e ON e.token_id = t.token_id
+		WHERE e.at >= m.sent_at - interval '1 day'
 		  AND e.kind IN ('open', 'click', 'download')
 		  AND NOT (e.kind = 'click' AND e.link_n = 0)
 		  AND e.class IN ('human', 'proxy', 'bot', 'prefetch')
-		  AND EXISTS (SELECT 1 FROM hit
-			      WHERE hit.message = f.message
-				AND hit.ip IS NOT DISTINCT FROM e.ip
-				AND hit.user_agent IS NOT DISTINCT FROM e.user_agent)
+		  AND (EXISTS (SELECT 1 FROM beacon.scanner_marks k
+			       WHERE k.message = t.message AND k.ip = e.ip
+				 AND k.user_agent = e.user_agent)
+		       OR ((e.ip IS NULL OR e.user_agent IS NULL)
+			   AND EXISTS (SELECT 1 FROM beacon.scanner_marks k
+				       WHERE k.message = t.message
+					 AND k.ip IS NOT DISTINCT FROM e.ip
+					 AND k.user_agent IS NOT DISTINCT FROM e.user_agent)))
 	), moved AS (
 		UPDATE beacon.events e
 		SET class = 'scanner', reason = 'honeypot-peer'
@@ -249,38 +322,52 @@ BEGIN
 	-- click-burst
 	IF classify_followup.burst_seconds >= 1 THEN
 		RETURN QUERY
-		WITH clk AS (
-			SELECT e.tableoid AS tbl, e.ctid AS row_id, e.token_id,
-			       e.ip, e.at, e.link_n, e.class,
+		WITH tok AS MATERIALIZED (	-- the links a burst needs, once per token
+			SELECT r.token_id, m.sent_at,
 			       greatest(2, least(3, (SELECT count(*)::int
 						     FROM beacon.links l
 						     WHERE l.message = m.id
 						       AND l.n > 0))) AS need
 			FROM beacon.recipients r
 			JOIN beacon.messages m ON m.id = r.message
-			JOIN beacon.events e ON e.token_id = r.token_id
 			WHERE r.token_id = ANY (classify_followup.ids)
-			  AND e.kind = 'click' AND e.link_n > 0
-			  AND e.at >= m.sent_at - interval '1 day'
-		), burst AS (		-- windows [start, start + burst_seconds]
-			SELECT s.token_id, s.ip, s.at AS start
-			FROM clk s
-			JOIN clk x ON x.token_id = s.token_id
-				  AND x.ip IS NOT DISTINCT FROM s.ip
-				  AND x.at >= s.at
-				  AND x.at <= s.at + make_interval(
-					  secs => classify_followup.burst_seconds)
-			GROUP BY s.token_id, s.ip, s.at, s.need
-			HAVING count(DISTINCT x.link_n) >= s.need
+		), clk AS (
+			SELECT e.tableoid AS tbl, e.ctid AS row_id, e.token_id,
+			       e.ip, e.at, e.link_n, e.class, t.need
+			FROM tok t
+			JOIN beacon.events e ON e.token_id = t.token_id
+			WHERE e.kind = 'click' AND e.link_n > 0
+			  AND e.at >= t.sent_at - interval '1 day'
+		), near AS (		-- a click alone in its window is in no burst
+			SELECT c.*
+			FROM (SELECT c.*,
+				     lag(c.at) OVER w AS prev_at, lead(c.at) OVER w AS next_at
+			      FROM clk c
+			      WINDOW w AS (PARTITION BY c.token_id, c.ip ORDER BY c.at)) c
+			WHERE c.prev_at >= c.at - make_interval(secs => classify_followup.burst_seconds)
+			   OR c.next_at <= c.at + make_interval(secs => classify_followup.burst_seconds)
+		), ahead AS (		-- the links of [at, at + burst_seconds]
+			SELECT c.*, array_agg(c.link_n) OVER (
+				PARTITION BY c.token_id, c.ip ORDER BY c.at
+				RANGE BETWEEN CURRENT ROW AND make_interval(
+					secs => classify_followup.burst_seconds) FOLLOWING) AS links
+			FROM near c
+		), start AS (		-- does a burst start here?
+			SELECT a.*, (SELECT count(DISTINCT x) FROM unnest(a.links) AS x)
+				    >= a.need AS opens
+			FROM ahead a
+		), inside AS (		-- did one start within burst_seconds before?
+			SELECT s.tbl, s.row_id, s.token_id, s.class, bool_or(s.opens) OVER (
+				PARTITION BY s.token_id, s.ip ORDER BY s.at
+				RANGE BETWEEN make_interval(
+					secs => classify_followup.burst_seconds) PRECEDING
+				AND CURRENT ROW) AS in_burst
+			FROM start s
 		), cand AS (
-			SELECT DISTINCT c.tbl, c.row_id, c.token_id, c.class
-			FROM clk c
-			JOIN burst b ON b.token_id = c.token_id
-				    AND b.ip IS NOT DISTINCT FROM c.ip
-				    AND c.at >= b.start
-				    AND c.at <= b.start + make_interval(
-					    secs => classify_followup.burst_seconds)
-			WHERE c.class IN ('human', 'proxy', 'bot', 'prefetch')
+			SELECT i.tbl, i.row_id, i.token_id, i.class
+			FROM inside i
+			WHERE i.in_burst
+			  AND i.class IN ('human', 'proxy', 'bot', 'prefetch')
 		), moved AS (
 			UPDATE beacon.events e
 			SET class = 'scanner', reason = 'click-burst'

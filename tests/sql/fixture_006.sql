@@ -7,7 +7,8 @@
 --             client 192.0.2.30, links 0 (the honeypot) 1 2
 --   0401 kim@example.com   tracked  honeypot click (scanner, honeypot) and
 --                                   a click on 1 from the same scanner
---                                   (scanner, honeypot-peer); human open
+--                                   (scanner, honeypot-peer), its mark in
+--                                   scanner_marks; human open
 --                                   and human click 2; a bot open (bot-ua);
 --                                   a human open and click 1 flagged late
 --   0402 lee@example.com   tracked  scanner click 1 (early-click) and bot
@@ -79,3 +80,7 @@ VALUES
  2, '198.51.100.63', 'crawler-test/1.0', 'Spider', 'Other', 'Other', NULL,
  'DE', 'Hesse', 'Frankfurt', 64508, 'Hosting', 'bot', 'list:crawler-test',
  0, false);
+
+INSERT INTO beacon.scanner_marks (message, ip, user_agent, first_at) VALUES
+('10000000-0000-4000-8000-000000000004', '198.51.100.60', 'Mozilla/5.0 (scan)',
+ '2026-01-25 10:00:05+00');
