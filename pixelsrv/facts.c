@@ -25,14 +25,17 @@
 #define FACTS_UNKNOWN_TTL_MS 30000	/* an unknown token is asked again after this */
 #define FACTS_REFUSED_MS 60000		/* after a refusal, no query for this long */
 
+#define FACTS_MARKS 4096		/* messages remembered as marked (a power of two) */
+
 #define FACTS_SQL "SELECT token_id, (extract(epoch FROM sent_at) * 1000000)::bigint, " \
-	"host(client_ip), marked FROM beacon.recipient_facts($1::uuid[])"
+	"host(client_ip), marked, message FROM beacon.recipient_facts($1::uuid[])"
 #define FOLLOWUP_SQL "SELECT old_class, new_class, coalesce(reason, ''), n " \
 	"FROM beacon.classify_followup($1::uuid[], $2::int)"
 
 /* facts_slot - one cached token */
 struct facts_slot {
 	uint8_t rid[TOKEN_RID_LEN];	/* the token's recipient id */
+	uint8_t message[TOKEN_RID_LEN];	/* its message's id */
 	long long until;		/* clock_now_ms() when it must be asked again; 0: empty */
 	int marked;			/* its message has a honeypot hit */
 	struct classify_facts f;	/* f.known 0: no such token */
@@ -44,9 +47,16 @@ struct rid_list {
 	size_t n, cap;
 };
 
+/* facts_mark - a message this writer saw a honeypot hit for */
+struct facts_mark {
+	uint8_t message[TOKEN_RID_LEN];	/* the message's id */
+	long long until;		/* forgotten after this (the database knows it then) */
+};
+
 /* facts_cache - see facts.h */
 struct facts_cache {
 	struct facts_slot *slot;	/* FACTS_SLOTS entries */
+	struct facts_mark *mark;	/* FACTS_MARKS entries, direct-mapped like slot */
 	struct rid_list want;		/* ids to look up */
 	struct rid_list follow;		/* ids for the follow-up rules */
 	long long fetch_off;		/* no recipient_facts query before this (refused) */
@@ -141,7 +151,9 @@ struct facts_cache *facts_new(void)
 {
 	struct facts_cache *fc = calloc(1, sizeof(*fc));
 
-	if (fc && !(fc->slot = calloc(FACTS_SLOTS, sizeof(*fc->slot)))) {
+	if (fc && (!(fc->slot = calloc(FACTS_SLOTS, sizeof(*fc->slot))) ||
+	    !(fc->mark = calloc(FACTS_MARKS, sizeof(*fc->mark))))) {
+		free(fc->slot);
 		free(fc);
 		return NULL;
 	}
@@ -178,6 +190,8 @@ static void fa_store(struct facts_cache *fc, PGresult *res, int r, long long now
 		s->f.has_sender = 1;
 	}
 	s->marked = strcmp(PQgetvalue(res, r, 3), "t") == 0;
+	if (token_uuid_rid(PQgetvalue(res, r, 4), s->message) < 0)
+		memset(s->message, 0, sizeof(s->message));
 	s->until = now + (s->marked ? FACTS_TTL_MS : FACTS_UNMARKED_TTL_MS);
 }
 
@@ -224,12 +238,40 @@ const struct classify_facts *facts_get(struct facts_cache *fc, const uint8_t rid
 	return s && s->f.known ? &s->f : NULL;
 }
 
+/* mark_of - the marked-message entry for MESSAGE */
+static struct facts_mark *mark_of(struct facts_cache *fc, const uint8_t message[TOKEN_RID_LEN])
+{
+	uint32_t h = (uint32_t)message[0] | (uint32_t)message[1] << 8 |
+	    (uint32_t)message[2] << 16 | (uint32_t)message[3] << 24;
+
+	return &fc->mark[h & (FACTS_MARKS - 1)];
+}
+
 /* facts_marked - see facts.h */
 int facts_marked(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN])
 {
 	struct facts_slot *s = fresh(fc, rid);
+	struct facts_mark *k;
 
-	return s && s->marked;
+	if (!s || !s->f.known)
+		return 0;
+	if (s->marked)
+		return 1;
+	k = mark_of(fc, s->message);
+	return k->until >= clock_now_ms() && memcmp(k->message, s->message, TOKEN_RID_LEN) == 0;
+}
+
+/* facts_mark_hit - see facts.h */
+void facts_mark_hit(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN])
+{
+	struct facts_slot *s = fresh(fc, rid);
+	struct facts_mark *k;
+
+	if (!s || !s->f.known)
+		return;
+	k = mark_of(fc, s->message);
+	memcpy(k->message, s->message, TOKEN_RID_LEN);
+	k->until = clock_now_ms() + FACTS_TTL_MS;
 }
 
 /* facts_follow - see facts.h */
@@ -274,5 +316,6 @@ void facts_free(struct facts_cache *fc)
 	free(fc->want.v);
 	free(fc->follow.v);
 	free(fc->slot);
+	free(fc->mark);
 	free(fc);
 }

@@ -50,8 +50,10 @@ void facts_want(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN]);
 int facts_fetch(struct facts_cache *fc, PGconn *conn, long long deadline);
 /* facts_get - RID's facts, or NULL when unknown */
 const struct classify_facts *facts_get(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN]);
-/* facts_marked - is RID's message known to have a honeypot hit? */
+/* facts_marked - is RID's message known to have a honeypot hit (in the database, or stored by this writer)? */
 int facts_marked(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN]);
+/* facts_mark_hit - a honeypot hit of RID is being stored: its message is marked from now on */
+void facts_mark_hit(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN]);
 /* facts_follow - RID's message goes to the next facts_followup() */
 void facts_follow(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN]);
 /* facts_followup - run beacon.classify_followup() for the followed ids; 0, 1 or -1 */
