@@ -62,7 +62,10 @@ static const char rc_select_sql[] =
 	" coalesce(host(e.ip), ''), coalesce(e.user_agent, ''), coalesce(e.asn, 0), e.hints, "
 	" e.class, coalesce(e.reason, ''), e.late, "
 	" (extract(epoch FROM m.sent_at) * 1000000)::bigint, coalesce(host(m.client_ip), ''), "
-	" m.id IS NOT NULL "
+	" m.id IS NOT NULL, "
+	" e.kind = 'open' AND EXISTS (SELECT 1 FROM beacon.events h WHERE h.token_id = e.token_id AND h.at > e.at "
+	"  AND h.class = 'human' AND h.kind IN ('open', 'click', 'download') "
+	"  AND h.ip IS NOT DISTINCT FROM e.ip) "
 	"FROM beacon.events e "
 	"LEFT JOIN beacon.recipients r ON r.token_id = e.token_id "
 	"LEFT JOIN beacon.messages m ON m.id = r.message "
@@ -74,14 +77,15 @@ static const char rc_select_sql[] =
 struct rc_change {
 	char part[128];		/* its partition (regclass text) */
 	char ctid[32];		/* its ctid in the snapshot */
+	char old_cls[16];	/* its class when read: the UPDATE skips it if it changed */
 	char cls[16];		/* new class */
 	char reason[CLASSIFY_REASON_MAX];	/* new reason, "" for NULL */
 	int late;		/* new late */
 };
 
-/* rc_move - one line of the summary: how many moved from one class to another, and why */
+/* rc_move - one line of the summary: how many moved from one class (and reason) to another, and why */
 struct rc_move {
-	char from[16], to[16], reason[CLASSIFY_REASON_MAX];
+	char from[16 + CLASSIFY_REASON_MAX + 3], to[16], reason[CLASSIFY_REASON_MAX];
 	long n;
 };
 
@@ -96,7 +100,7 @@ struct rc_state {
 	size_t nmv;
 	char (*tok)[TOKEN_UUID_LEN + 1];	/* tokens read, for the follow-up rules */
 	size_t ntok, captok;
-	long read, changed, missed;
+	long read, changed, missed;	/* events read, written, changed meanwhile */
 };
 
 /* rc_count - add one move to the summary */
@@ -143,7 +147,7 @@ static void rc_flush(struct rc_state *s)
 {
 	char *tids, late[2];
 	size_t i, j, len;
-	const char *p[4];
+	const char *p[5];
 
 	if (s->nch == 0)
 		return;
@@ -167,7 +171,8 @@ static void rc_flush(struct rc_state *s)
 			struct rc_change *b = &s->ch[j];
 
 			if (!b->part[0] || strcmp(a->part, b->part) || strcmp(a->cls, b->cls) ||
-			    strcmp(a->reason, b->reason) || a->late != b->late)
+			    strcmp(a->reason, b->reason) || a->late != b->late ||
+			    strcmp(a->old_cls, b->old_cls))
 				continue;
 			len += (size_t)sprintf(tids + len, "%s\"%s\"", len > 1 ? "," : "", b->ctid);
 			if (j != i)
@@ -175,14 +180,16 @@ static void rc_flush(struct rc_state *s)
 		}
 		tids[len++] = '}';
 		tids[len] = '\0';
+		/* the row read, unless the writer changed its class since: then it is left */
 		snprintf(sql, sizeof(sql), "UPDATE %s SET class = $1, reason = nullif($2, ''), "
-		    "late = $3::boolean WHERE ctid = ANY ($4::tid[])", a->part);
+		    "late = $3::boolean WHERE ctid = ANY ($4::tid[]) AND class = $5", a->part);
 		snprintf(late, sizeof(late), "%c", a->late ? 't' : 'f');
 		p[0] = a->cls;
 		p[1] = a->reason;
 		p[2] = late;
 		p[3] = tids;
-		res = rc_exec(s, sql, 4, p);
+		p[4] = a->old_cls;
+		res = rc_exec(s, sql, 5, p);
 		s->changed += strtol(PQcmdTuples(res), NULL, 10);
 		PQclear(res);
 		a->part[0] = '\0';
@@ -234,6 +241,7 @@ static void rc_row(struct rc_state *s, PGresult *res, int r)
 	struct classify_out out;
 	struct ua_info ui;
 	const char *to;
+	char from[sizeof(((struct rc_move *)0)->from)];
 	long link = strtol(PQgetvalue(res, r, 5), NULL, 10);
 
 	memset(&f, 0, sizeof(f));
@@ -258,10 +266,18 @@ static void rc_row(struct rc_state *s, PGresult *res, int r)
 	classify_event(&s->ctx, &in, &out);
 	s->read++;
 	rc_token(s, PQgetvalue(res, r, 2));
+	if (!strcmp(out.reason, "datacenter-early") && !strcmp(PQgetvalue(res, r, 16), "t")) {
+		out.cls = EVENT_HUMAN;	/* the reversal of classify_followup: a person came later */
+		out.reason[0] = '\0';
+	}
 	to = event_class_str(out.cls);
-	if (out.cls == EVENT_HUMAN && (!strcmp(cur_reason, "honeypot-peer") ||
-	    !strcmp(cur_reason, "click-burst")))
-		return;		/* the follow-up rules own these */
+	if ((!strcmp(cur_reason, "honeypot-peer") || !strcmp(cur_reason, "click-burst")) &&
+	    (out.cls == EVENT_HUMAN || out.cls == EVENT_PROXY || out.cls == EVENT_BOT ||
+	    out.cls == EVENT_PREFETCH))
+		return;		/* the follow-up rules own these: they would move them back */
+	if (in.flags == 0 && !cur_reason[0] && out.cls == EVENT_HUMAN &&
+	    (!strcmp(cur, "internal") || !strcmp(cur, "prefetch")))
+		return;		/* stored before hints were: decided on the full address, now cut */
 	if (!strcmp(cur, to) && !strcmp(cur_reason, out.reason) && cur_late == out.late)
 		return;
 	if (s->nch == RC_BATCH)
@@ -271,11 +287,21 @@ static void rc_row(struct rc_state *s, PGresult *res, int r)
 	snprintf(c->ctid, sizeof(c->ctid), "%s", PQgetvalue(res, r, 1));
 	snprintf(c->cls, sizeof(c->cls), "%s", to);
 	snprintf(c->reason, sizeof(c->reason), "%s", out.reason);
+	snprintf(c->old_cls, sizeof(c->old_cls), "%s", cur);
 	c->late = out.late;
-	rc_count(s, cur, to, strcmp(cur, to) ? out.reason : out.late ? "late" : "not late", 1);
+	snprintf(from, sizeof(from), "%s%s%s%s", cur, *cur_reason ? "(" : "", cur_reason,
+	    *cur_reason ? ")" : "");
+	rc_count(s, from, to, cur_late != out.late ? (out.late ? "late" : "not late") : out.reason,
+	    1);
 }
 
-/* rc_followup - beacon.classify_followup over every token read, in slices */
+/* rc_tok_cmp - qsort order of the token strings */
+static int rc_tok_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* rc_followup - beacon.classify_followup over every token read, once each, in slices */
 static void rc_followup(struct rc_state *s, const char *burst)
 {
 	size_t i, j, len;
@@ -284,6 +310,11 @@ static void rc_followup(struct rc_state *s, const char *burst)
 
 	if (!s->w || s->ntok == 0)
 		return;
+	qsort(s->tok, s->ntok, sizeof(*s->tok), rc_tok_cmp);
+	for (i = j = 0; i < s->ntok; i++)
+		if (j == 0 || strcmp(s->tok[j - 1], s->tok[i]) != 0)
+			memcpy(s->tok[j++], s->tok[i], sizeof(*s->tok));
+	s->ntok = j;
 	if (!(arr = malloc(RC_FOLLOW * (TOKEN_UUID_LEN + 1) + 3)))
 		ctl_die(s->c, EX_OSERR, "out of memory");
 	for (i = 0; i < s->ntok; i += RC_FOLLOW) {
@@ -299,9 +330,13 @@ static void rc_followup(struct rc_state *s, const char *burst)
 		p[1] = burst;
 		res = rc_exec(s, "SELECT old_class, new_class, coalesce(reason, ''), n "
 		    "FROM beacon.classify_followup($1::uuid[], $2::int)", 2, p);
-		for (int r = 0; r < PQntuples(res); r++)
+		for (int r = 0; r < PQntuples(res); r++) {
+			long n = strtol(PQgetvalue(res, r, 3), NULL, 10);
+
 			rc_count(s, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
-			    PQgetvalue(res, r, 2), strtol(PQgetvalue(res, r, 3), NULL, 10));
+			    PQgetvalue(res, r, 2), n);
+			s->changed += n;
+		}
 		PQclear(res);
 	}
 	free(arr);
@@ -402,8 +437,8 @@ int ctl_reclassify(struct ctl *c, int argc, char **argv)
 		if (n < RC_FETCH)
 			break;
 	}
+	rc_flush(&s);	/* while the snapshot holds: no ctid read can be reused meanwhile */
 	ctl_cmd(c, "reclassify", "COMMIT", 0, NULL);
-	rc_flush(&s);
 	snprintf(burst, sizeof(burst), "%ld", c->cfg.pixelsrv.click_burst_seconds);
 	rc_followup(&s, burst);
 
@@ -413,7 +448,14 @@ int ctl_reclassify(struct ctl *c, int argc, char **argv)
 		    s.mv[i].reason[0] ? s.mv[i].reason : "-", s.mv[i].n);
 	for (size_t i = 0; i < s.nmv; i++)
 		moved += s.mv[i].n;
-	printf("%ld events read, %ld %s\n", s.read, moved, dry ? "would move (dry run)" : "moved");
+	if (dry)
+		printf("%ld events read, %ld would move (dry run: the follow-up rules not run)\n",
+		    s.read, moved);
+	else if (moved != s.changed)
+		printf("%ld events read, %ld moved, %ld left as the pixel server changed them meanwhile\n",
+		    s.read, s.changed, moved - s.changed);
+	else
+		printf("%ld events read, %ld moved\n", s.read, s.changed);
 	rc_free(&s);
 	return 0;
 }

@@ -5,8 +5,10 @@
  * DESCRIPTION
  *	See facts.h.  The cache is direct-mapped on the recipient id (random
  *	bytes: its first four spread well); a collision replaces the older
- *	entry, which costs one more lookup later, never a wrong answer, since
- *	the whole id is compared.
+ *	entry, which costs one more lookup later.  The ids of the current
+ *	batch are answered from their own table (batch, sorted by id at
+ *	facts_fetch), filled from the cache or from the query: two tokens of
+ *	one batch that share a cache entry both keep their facts.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -57,6 +59,8 @@ struct facts_mark {
 struct facts_cache {
 	struct facts_slot *slot;	/* FACTS_SLOTS entries */
 	struct facts_mark *mark;	/* FACTS_MARKS entries, direct-mapped like slot */
+	struct facts_slot *batch;	/* the current batch's ids (until 0: not known yet) */
+	size_t nbatch, capbatch;
 	struct rid_list want;		/* ids to look up */
 	struct rid_list follow;		/* ids for the follow-up rules */
 	long long fetch_off;		/* no recipient_facts query before this (refused) */
@@ -160,18 +164,63 @@ struct facts_cache *facts_new(void)
 	return fc;
 }
 
+/* slot_cmp - qsort/bsearch order of slots (and of a bare id as the key) by id */
+static int slot_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, TOKEN_RID_LEN);	/* rid is the first member */
+}
+
+/* in_batch - RID's entry in the current batch, or NULL */
+static struct facts_slot *in_batch(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN])
+{
+	return fc->nbatch ? bsearch(rid, fc->batch, fc->nbatch, sizeof(*fc->batch), slot_cmp) :
+	    NULL;
+}
+
+/* entry - RID's facts: from the batch, else from the cache if fresh; NULL if none */
+static struct facts_slot *entry(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN])
+{
+	struct facts_slot *s = in_batch(fc, rid);
+
+	return s && s->until ? s : s ? NULL : fresh(fc, rid);
+}
+
+/* facts_begin - see facts.h */
+void facts_begin(struct facts_cache *fc)
+{
+	fc->nbatch = 0;
+	fc->want.n = 0;
+}
+
 /* facts_want - see facts.h */
 void facts_want(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN])
 {
-	if (!fresh(fc, rid))
-		list_add(&fc->want, rid);
+	struct facts_slot *c = fresh(fc, rid), *b;
+
+	if (fc->nbatch == fc->capbatch) {
+		size_t cap = fc->capbatch ? fc->capbatch * 2 : 256;
+		void *v = realloc(fc->batch, cap * sizeof(*fc->batch));
+
+		if (!v)
+			log_fatalx("out of memory for %zu recipient ids", cap);
+		fc->batch = v;
+		fc->capbatch = cap;
+	}
+	b = &fc->batch[fc->nbatch++];
+	if (c) {
+		*b = *c;
+		return;
+	}
+	memset(b, 0, sizeof(*b));
+	memcpy(b->rid, rid, TOKEN_RID_LEN);
+	list_add(&fc->want, rid);
 }
 
 /* fa_store - one row of recipient_facts into the cache */
 static void fa_store(struct facts_cache *fc, PGresult *res, int r, long long now)
 {
 	uint8_t rid[TOKEN_RID_LEN];
-	struct facts_slot *s;
+	struct facts_slot *s, *b;
 	const char *ip;
 
 	if (token_uuid_rid(PQgetvalue(res, r, 0), rid) < 0)
@@ -193,6 +242,13 @@ static void fa_store(struct facts_cache *fc, PGresult *res, int r, long long now
 	if (token_uuid_rid(PQgetvalue(res, r, 4), s->message) < 0)
 		memset(s->message, 0, sizeof(s->message));
 	s->until = now + (s->marked ? FACTS_TTL_MS : FACTS_UNMARKED_TTL_MS);
+	/* every entry of the batch with this id (the batch is sorted: they are adjacent) */
+	if ((b = in_batch(fc, rid)) != NULL) {
+		while (b > fc->batch && memcmp(b[-1].rid, rid, TOKEN_RID_LEN) == 0)
+			b--;
+		for (; b < fc->batch + fc->nbatch && memcmp(b->rid, rid, TOKEN_RID_LEN) == 0; b++)
+			*b = *s;
+	}
 }
 
 /* facts_fetch - see facts.h */
@@ -204,11 +260,12 @@ int facts_fetch(struct facts_cache *fc, PGconn *conn, long long deadline)
 	const char *params[1];
 	int rc;
 
+	qsort(fc->batch, fc->nbatch, sizeof(*fc->batch), slot_cmp);
 	if (fc->want.n == 0)
 		return 0;
 	if (now < fc->fetch_off) {
 		fc->want.n = 0;
-		return 1;
+		return 1;	/* the pending entries stay unknown */
 	}
 	params[0] = arr = list_array(&fc->want);
 	rc = fa_query(conn, FACTS_SQL, 1, params, deadline, &fc->fetch_off, &res);
@@ -224,6 +281,9 @@ int facts_fetch(struct facts_cache *fc, PGconn *conn, long long deadline)
 		}
 		for (int r = 0; r < PQntuples(res); r++)
 			fa_store(fc, res, r, now);
+		for (size_t i = 0; i < fc->nbatch; i++)
+			if (fc->batch[i].until == 0)
+				fc->batch[i].until = now + FACTS_UNKNOWN_TTL_MS;	/* known 0 */
 	}
 	PQclear(res);
 	fc->want.n = 0;
@@ -233,7 +293,7 @@ int facts_fetch(struct facts_cache *fc, PGconn *conn, long long deadline)
 /* facts_get - see facts.h */
 const struct classify_facts *facts_get(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN])
 {
-	struct facts_slot *s = fresh(fc, rid);
+	struct facts_slot *s = entry(fc, rid);
 
 	return s && s->f.known ? &s->f : NULL;
 }
@@ -250,7 +310,7 @@ static struct facts_mark *mark_of(struct facts_cache *fc, const uint8_t message[
 /* facts_marked - see facts.h */
 int facts_marked(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN])
 {
-	struct facts_slot *s = fresh(fc, rid);
+	struct facts_slot *s = entry(fc, rid);
 	struct facts_mark *k;
 
 	if (!s || !s->f.known)
@@ -264,7 +324,7 @@ int facts_marked(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN])
 /* facts_mark_hit - see facts.h */
 void facts_mark_hit(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN])
 {
-	struct facts_slot *s = fresh(fc, rid);
+	struct facts_slot *s = entry(fc, rid);
 	struct facts_mark *k;
 
 	if (!s || !s->f.known)
@@ -314,6 +374,7 @@ void facts_free(struct facts_cache *fc)
 	if (!fc)
 		return;
 	free(fc->want.v);
+	free(fc->batch);
 	free(fc->follow.v);
 	free(fc->slot);
 	free(fc->mark);

@@ -4,6 +4,7 @@
  *
  * SYNOPSIS
  *	struct facts_cache *fc = facts_new();
+ *	facts_begin(fc);			(a new batch)
  *	facts_want(fc, rid);			(each event of the batch)
  *	rc = facts_fetch(fc, conn, deadline);	(one query for what the cache lacks)
  *	const struct classify_facts *f = facts_get(fc, rid);
@@ -44,11 +45,13 @@ struct facts_cache;
 
 /* facts_new - an empty cache; NULL if out of memory */
 struct facts_cache *facts_new(void);
+/* facts_begin - a new batch: forget the ids of the last one */
+void facts_begin(struct facts_cache *fc);
 /* facts_want - RID's facts are needed by the next facts_fetch() */
 void facts_want(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN]);
 /* facts_fetch - look up the wanted ids the cache lacks; 0, 1 (refused) or -1 (session failed) */
 int facts_fetch(struct facts_cache *fc, PGconn *conn, long long deadline);
-/* facts_get - RID's facts, or NULL when unknown */
+/* facts_get - RID's facts (valid until the next facts_begin), or NULL when unknown */
 const struct classify_facts *facts_get(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN]);
 /* facts_marked - is RID's message known to have a honeypot hit (in the database, or stored by this writer)? */
 int facts_marked(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN]);

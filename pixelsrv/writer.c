@@ -261,6 +261,7 @@ static void wr_facts(struct writer *w, const struct wr_item *items, size_t n)
 
 	if (!w->facts || !w->conn)
 		return;
+	facts_begin(w->facts);
 	for (size_t i = 0; i < n; i++)
 		if (!items[i].skip && event_decode(items[i].rec, items[i].len, &ev) == 0)
 			facts_want(w->facts, ev.rid);
