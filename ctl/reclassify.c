@@ -342,12 +342,29 @@ static void rc_followup(struct rc_state *s, const char *burst)
 	free(arr);
 }
 
+/* rc_cidrs - the set of L (KEY names it in messages); NULL when L is empty */
+static struct cidr_set *rc_cidrs(struct rc_state *s, const struct cfg_list *l, const char *key)
+{
+	struct cidr_set *set;
+	char err[512];
+
+	if (l->n == 0)
+		return NULL;
+	if (!(set = cidr_set_new()))
+		ctl_die(s->c, EX_OSERR, "out of memory");
+	for (size_t i = 0; i < l->n; i++)
+		if (cidr_set_add(set, l->v[i], NULL, err, sizeof(err)) < 0)
+			ctl_die(s->c, EX_CONFIG, "[pixelsrv] %s: %s", key, err);
+	if (cidr_set_finish(set) < 0)
+		ctl_die(s->c, EX_OSERR, "out of memory");
+	return set;
+}
+
 /* rc_rules - load the rule files the writer uses, from [pixelsrv] */
 static void rc_rules(struct rc_state *s)
 {
 	const struct beacon_cfg *cfg = &s->c->cfg;
 	char err[1024];
-	struct cidr_set *internal = NULL;
 
 	s->ctx.scanner_click_s = (int)cfg->pixelsrv.scanner_click_seconds;
 	s->ctx.machine_open_s = (int)cfg->pixelsrv.machine_open_seconds;
@@ -361,17 +378,8 @@ static void rc_rules(struct rc_state *s)
 	if (cfg->pixelsrv.apple_relay_ranges && *cfg->pixelsrv.apple_relay_ranges &&
 	    !(s->ctx.relay = relay_load(cfg->pixelsrv.apple_relay_ranges, err, sizeof(err))))
 		ctl_die(s->c, EX_CONFIG, "[pixelsrv] apple_relay_ranges: %s", err);
-	if (cfg->pixelsrv.internal_networks.n) {
-		if (!(internal = cidr_set_new()))
-			ctl_die(s->c, EX_OSERR, "out of memory");
-		for (size_t i = 0; i < cfg->pixelsrv.internal_networks.n; i++)
-			if (cidr_set_add(internal, cfg->pixelsrv.internal_networks.v[i], NULL, err,
-			    sizeof(err)) < 0)
-				ctl_die(s->c, EX_CONFIG, "[pixelsrv] internal_networks: %s", err);
-		if (cidr_set_finish(internal) < 0)
-			ctl_die(s->c, EX_OSERR, "out of memory");
-		s->ctx.internal = internal;
-	}
+	s->ctx.internal = rc_cidrs(s, &cfg->pixelsrv.internal_networks, "internal_networks");
+	s->ctx.trusted = rc_cidrs(s, &cfg->pixelsrv.trusted_proxies, "trusted_proxies");
 }
 
 /* rc_free - what rc_rules and the run allocated */
@@ -381,6 +389,7 @@ static void rc_free(struct rc_state *s)
 	machines_free((struct machines_db *)s->ctx.machines);
 	relay_free((struct relay_db *)s->ctx.relay);
 	cidr_set_free((struct cidr_set *)s->ctx.internal);
+	cidr_set_free((struct cidr_set *)s->ctx.trusted);
 	free(s->ch);
 	free(s->mv);
 	free(s->tok);

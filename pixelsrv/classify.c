@@ -27,42 +27,47 @@ static void cls_set(struct classify_out *out, enum event_class cls, const char *
 	snprintf(out->reason, sizeof(out->reason), "%s", reason);
 }
 
-/* same_addr - is SA the submitting client's address?  Cut to /24 or /48 when CUT */
-static int same_addr(const struct sockaddr *sa, const struct classify_facts *f, int cut)
+/* addr16 - the address bytes of SA into A (IPv4-mapped IPv6 unmapped); 4, 6, or 0 */
+static int addr16(const struct sockaddr *sa, uint8_t a[16])
 {
-	uint8_t a[16] = { 0 }, b[16] = { 0 };
-	uint8_t fa, fb;
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
-	if (!sa || !f || !f->has_sender)
-		return 0;
+	memset(a, 0, 16);
 	if (sa->sa_family == AF_INET) {
 		memcpy(a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		fa = 4;
-	} else if (sa->sa_family == AF_INET6) {
-		memcpy(a, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-		fa = 6;
-	} else
+		return 4;
+	}
+	if (sa->sa_family != AF_INET6)
 		return 0;
-	if (f->sender.ss_family == AF_INET) {
-		memcpy(b, &((const struct sockaddr_in *)&f->sender)->sin_addr, 4);
-		fb = 4;
-	} else if (f->sender.ss_family == AF_INET6) {
-		memcpy(b, &((const struct sockaddr_in6 *)&f->sender)->sin6_addr, 16);
-		fb = 6;
-	} else
+	memcpy(a, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	if (memcmp(a, mapped, 12) == 0) {
+		memmove(a, a + 12, 4);
+		memset(a + 4, 0, 12);
+		return 4;
+	}
+	return 6;
+}
+
+/* same_addr - is SA the submitting client's address?  Never for a cut address (a /24 or
+ * /48 holds many people), a loopback submission (webmail, sendmail(1) on the MTA: the
+ * sender's own address is unknown) or a request from a trusted proxy that named no client
+ * (every request would look alike) */
+static int same_addr(const struct event_ctx *ctx, const struct sockaddr *sa,
+    const struct classify_facts *f, int cut)
+{
+	uint8_t a[16], b[16];
+	int fa, fb;
+
+	if (!sa || !f || !f->has_sender || cut)
 		return 0;
-	if (fa != fb)
+	fa = addr16(sa, a);
+	fb = addr16((const struct sockaddr *)&f->sender, b);
+	if (!fa || fa != fb || memcmp(a, b, 16) != 0)
 		return 0;
-	/* a local submission (webmail, sendmail(1) on the MTA) says nothing of the
-	 * sender's own address; and behind a front missing from trusted_proxies every
-	 * request would come from loopback too */
 	if ((fb == 4 && b[0] == 127) ||
-	    (fb == 6 && !memcmp(b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16)) ||
-	    (fb == 6 && !memcmp(b, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x7f", 13)))
+	    (fb == 6 && !memcmp(b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16)))
 		return 0;
-	if (cut)
-		event_cut_addr(fb, b);
-	return memcmp(a, b, 16) == 0;
+	return !(ctx->trusted && cidr_set_match(ctx->trusted, sa));
 }
 
 /* since_sent - seconds from sending to the event, or -1 when unknown */
@@ -98,7 +103,7 @@ void classify_event(const struct event_ctx *ctx, const struct classify_in *in,
 	} else if (cut ? (in->flags & EVENT_F_INTERNAL) != 0 :
 	    (in->sa && ctx->internal && cidr_set_match(ctx->internal, in->sa))) {
 		cls_set(out, EVENT_INTERNAL, "internal-network");
-	} else if (same_addr(in->sa, in->facts, cut)) {
+	} else if (same_addr(ctx, in->sa, in->facts, cut)) {
 		cls_set(out, EVENT_SENDER, "sender-address");
 	} else if (in->flags & EVENT_F_HEAD) {
 		cls_set(out, EVENT_SCANNER, "head-request");

@@ -20,7 +20,9 @@
  *
  *	  honeypot           scanner   a click on link 0, the hidden link
  *	  internal-network   internal  the address is in internal_networks
- *	  sender-address     sender    the address submitted the message
+ *	  sender-address     sender    the address submitted the message (not
+ *	                               for a cut address, a loopback submission or
+ *	                               a trusted proxy that named no client)
  *	  head-request       scanner   an HTTP HEAD
  *	  list:<id>          (rule's)  a scanner, proxy or bot rule of machines.yaml
  *	  proxy-ua           proxy     a mail-clients.yaml proxy rule (Gmail, Yahoo)

@@ -120,6 +120,7 @@ struct event_ctx {
 	struct geo_db *geo;		/* MaxMind City + ASN */
 	const struct relay_db *relay;	/* apple_relay_ranges */
 	const struct cidr_set *internal;	/* internal_networks */
+	const struct cidr_set *trusted;	/* trusted_proxies (no sender match for them) */
 	const struct machines_db *machines;	/* machines.yaml */
 	int anonymize;			/* anonymize_ip */
 	int scanner_click_s;		/* scanner_click_seconds */

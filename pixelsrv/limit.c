@@ -37,7 +37,7 @@ struct limit {
 	unsigned token_max;		/* stored events per token and window, 0: no cap */
 	int64_t newest_us;		/* newest event time seen */
 	uint8_t key[crypto_shorthash_KEYBYTES];	/* random SipHash key */
-	struct limit_entry *ev;		/* (token, kind, link, address) episodes */
+	struct limit_entry *ev;		/* (token, kind, link, address, request flags) episodes */
 	struct limit_entry *tok;	/* token episodes */
 };
 
@@ -127,7 +127,7 @@ static struct limit_entry *limit_find(struct limit *l, struct limit_entry *table
 /* limit_check - the writer's question about one live event */
 int limit_check(struct limit *l, const struct event_raw *ev)
 {
-	uint8_t k[TOKEN_RID_LEN + 2 + 8 + 16];
+	uint8_t k[TOKEN_RID_LEN + 2 + 8 + 16 + 1];
 	struct limit_entry *e, *t;
 	int fresh, tfresh;
 
@@ -141,6 +141,8 @@ int limit_check(struct limit *l, const struct event_raw *ev)
 	memcpy(k + 18, &ev->link_n, 4);
 	memcpy(k + 22, &ev->attachment_id, 4);
 	memcpy(k + 26, ev->addr, 16);
+	/* a gateway's HEAD and a person's GET behind one address are two events */
+	k[42] = ev->flags & EVENT_F_REQUEST;
 	e = limit_find(l, l->ev, limit_hash(l, k, sizeof(k)), 0, &fresh);
 	if (fresh) {
 		e->start_us = ev->at_us;

@@ -12,7 +12,8 @@
  *	The writer thread asks limit_check() about every live event before
  *	it stores or spools it (never the request path, never the
  *	database).  The first event of a (token, kind, link or attachment,
- *	client address) is stored; the same event again within WINDOW
+ *	client address, request flags: HEAD, no Accept, no Accept-Language)
+ *	is stored; the same event again within WINDOW
  *	seconds of that first one (by the events' own times) is a repeat:
  *	counted in beacon_pixelsrv_events_repeated_total, not stored.  A
  *	token may store at most TOKEN_MAX events per window, whatever their

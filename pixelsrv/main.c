@@ -220,7 +220,8 @@ int main(int argc, char **argv)
 
 	px_signals(&set);
 	ctx = (struct event_ctx){ .ua = r.ua, .geo = r.geo, .relay = r.relay,
-				  .internal = r.internal, .anonymize = cfg.pixelsrv.anonymize_ip,
+				  .internal = r.internal, .trusted = r.trusted,
+				  .anonymize = cfg.pixelsrv.anonymize_ip,
 				  .scanner_click_s = (int)cfg.pixelsrv.scanner_click_seconds,
 				  .machine_open_s = (int)cfg.pixelsrv.machine_open_seconds,
 				  .count_window_days = (int)cfg.pixelsrv.count_window_days };

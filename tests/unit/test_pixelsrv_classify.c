@@ -161,9 +161,9 @@ static void test_cut(void **state)
 	classify_event(&ctx, &in, &o);
 	assert_string_equal(o.reason, "apple-mpp");
 	in.flags = EVENT_F_CUT;
-	in.sa = addr("198.51.100.0", &ss);	/* the sender's /24 */
+	in.sa = addr("198.51.100.0", &ss);	/* the sender's /24 holds many others */
 	classify_event(&ctx, &in, &o);
-	assert_string_equal(o.reason, "sender-address");
+	assert_int_equal(o.cls, EVENT_HUMAN);
 	in.flags = EVENT_F_CUT | EVENT_F_INTERNAL;
 	classify_event(&ctx, &in, &o);
 	assert_string_equal(o.reason, "internal-network");
@@ -191,6 +191,16 @@ static void test_local_sender(void **state)
 	in.sa = addr("2001:db8::7", &ss);
 	classify_event(&ctx, &in, &o);
 	assert_string_equal(o.reason, "sender-address");
+	/* a dual-stack listener sees an IPv4 client as ::ffff:a.b.c.d, Postfix as a.b.c.d */
+	addr("198.51.100.7", &f.sender);
+	in.sa = addr("::ffff:198.51.100.7", &ss);
+	classify_event(&ctx, &in, &o);
+	assert_string_equal(o.reason, "sender-address");
+	/* a request from the trusted front itself (no X-Forwarded-For) names nobody */
+	addr("192.0.2.200", &f.sender);
+	in.sa = addr("192.0.2.200", &ss);
+	classify_event(&ctx, &in, &o);
+	assert_int_equal(o.cls, EVENT_HUMAN);
 }
 
 /* load_err - machines_load of TEXT fails with a message holding WANT */
@@ -335,7 +345,7 @@ static int setup(void **state)
 {
 	const char *r = getenv("UAP_REGEXES"), *s = getenv("BEACON_SRC");
 	char regexes[PATH_MAX], p[PATH_MAX + 64], err[1024];
-	static struct cidr_set *internal;
+	static struct cidr_set *internal, *trusted;
 
 	(void)state;
 	snprintf(src, sizeof(src), "%s", s && *s ? s : ".");
@@ -353,6 +363,10 @@ static int setup(void **state)
 	    sizeof(err)) < 0 || cidr_set_finish(internal) < 0)
 		goto fail;
 	ctx.internal = internal;
+	if (!(trusted = cidr_set_new()) || cidr_set_add(trusted, "192.0.2.200", NULL, err,
+	    sizeof(err)) < 0 || cidr_set_finish(trusted) < 0)
+		goto fail;
+	ctx.trusted = trusted;
 	ctx.scanner_click_s = 10;
 	ctx.machine_open_s = 60;
 	return 0;
@@ -369,6 +383,7 @@ static int teardown(void **state)
 	machines_free((struct machines_db *)ctx.machines);
 	relay_free((struct relay_db *)ctx.relay);
 	cidr_set_free((struct cidr_set *)ctx.internal);
+	cidr_set_free((struct cidr_set *)ctx.trusted);
 	return 0;
 }
 
