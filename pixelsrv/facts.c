@@ -26,6 +26,7 @@
 #define FACTS_UNMARKED_TTL_MS 60000	/* ... or this without a honeypot hit, so a new one is seen */
 #define FACTS_UNKNOWN_TTL_MS 30000	/* an unknown token is asked again after this */
 #define FACTS_REFUSED_MS 60000		/* after a refusal, no query for this long */
+#define FACTS_FOLLOW_KEEP 100000	/* ids kept for the next follow-up after a failed one */
 
 #define FACTS_MARKS 4096		/* messages remembered as marked (a power of two) */
 
@@ -120,7 +121,20 @@ static char *list_array(const struct rid_list *l)
 	return a;
 }
 
-/* fa_query - run SQL with PARAMS; 0 with *RES, 1 refused (logged once per pause), -1 session failed */
+/* fa_missing - does RES say the schema lacks the function or the role may not run it? */
+static int fa_missing(const PGresult *res)
+{
+	static const char *const states[] = { "42883", "42P01", "42501", "3F000", "42703" };
+
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (db_sqlstate_is(res, states[i]))
+			return 1;
+	return 0;
+}
+
+/* fa_query - run SQL with PARAMS; 0 with *RES, 1 refused for good (logged, paused),
+ * 2 failed this time (a deadlock, a timeout: logged, tried again with the next batch),
+ * -1 session failed */
 static int fa_query(PGconn *conn, const char *sql, int n, const char *const *params,
     long long deadline, long long *off, PGresult **res)
 {
@@ -135,15 +149,22 @@ static int fa_query(PGconn *conn, const char *sql, int n, const char *const *par
 		return 0;
 	if (f != DB_TIMEOUT && *res && PQstatus(conn) == CONNECTION_OK) {
 		const char *msg = db_error(conn, *res, &len);
+		const char *fn = strstr(sql, "followup") ? "beacon.classify_followup()" :
+		    "beacon.recipient_facts()";
+		int missing = fa_missing(*res);
 
-		log_warnx("event classes: %s refused (%.*s); events are stored with the rules "
-		    "that need no message facts; run beaconctl migrate, then beaconctl "
-		    "reclassify", strstr(sql, "followup") ? "beacon.classify_followup()" :
-		    "beacon.recipient_facts()", len, msg);
+		if (missing)
+			log_warnx("event classes: %s refused (%.*s); events are stored with the "
+			    "rules that need no message facts; run beaconctl migrate, then "
+			    "beaconctl reclassify", fn, len, msg);
+		else
+			log_warnx("event classes: %s failed (%s: %.*s); tried again with the "
+			    "next batch", fn, db_sqlstate(*res) ? db_sqlstate(*res) : "?", len, msg);
 		PQclear(*res);
 		*res = NULL;
-		*off = clock_now_ms() + FACTS_REFUSED_MS;
-		return 1;
+		if (missing)
+			*off = clock_now_ms() + FACTS_REFUSED_MS;
+		return missing ? 1 : 2;
 	}
 	PQclear(*res);
 	*res = NULL;
@@ -364,8 +385,13 @@ int facts_followup(struct facts_cache *fc, PGconn *conn, int burst_s, long long 
 		    PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
 		    *PQgetvalue(res, r, 2) ? ": " : "", PQgetvalue(res, r, 2));
 	PQclear(res);
+	if (rc == 2 && fc->follow.n <= FACTS_FOLLOW_KEEP)
+		return 1;	/* kept for the next call, with the next batch's ids */
+	if (rc == 2)
+		log_warnx("event classes: %zu recipient ids left to beaconctl reclassify",
+		    fc->follow.n);
 	fc->follow.n = 0;
-	return rc;
+	return rc == 2 ? 1 : rc;
 }
 
 /* facts_free - see facts.h */

@@ -27,10 +27,12 @@
  *	that need more than one event.
  *
  * DIAGNOSTICS
- *	facts_fetch() and facts_followup() return 0, 1 when the database
- *	refused the query (schema not migrated, no privilege: logged once,
- *	the events are stored with the per-event rules that need no facts),
- *	or -1 when the session failed (the caller drops it).
+ *	facts_fetch() and facts_followup() return 0; 1 when the database
+ *	refused the query (function missing, no privilege: logged, no query
+ *	for a minute, the events are stored with the per-event rules that need
+ *	no facts) or it failed this time (a deadlock, a statement timeout:
+ *	logged; the follow-up keeps its ids for the next call); or -1 when
+ *	the session failed (the caller drops it).
  */
 #ifndef BEACON_PIXELSRV_FACTS_H
 #define BEACON_PIXELSRV_FACTS_H

@@ -139,6 +139,25 @@ static void px_open_queue(const struct beacon_cfg *cfg, struct px_files *f)
 	}
 }
 
+/* px_schema_check - refuse to start on a schema without the columns the COPY names:
+ * every event would wait in the spool for `beaconctl migrate` */
+static void px_schema_check(PGconn *conn)
+{
+	PGresult *res = PQexec(conn, "SELECT to_regclass('beacon.events') IS NULL OR "
+	    "(SELECT count(*) FROM pg_catalog.pg_attribute "
+	    " WHERE attrelid = to_regclass('beacon.events') AND NOT attisdropped "
+	    " AND attname IN ('reason', 'hints', 'late')) = 3");
+
+	/* no schema at all yet: the events wait in the spool, as during an outage */
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		PQclear(res);
+		log_fatal_status(EX_CONFIG, "the database schema is older than this "
+		    "beacon-pixelsrv (beacon.events has no reason, hints and late columns): "
+		    "run beaconctl migrate");
+	}
+	PQclear(res);
+}
+
 /* px_wait - take signals until SIGTERM or SIGINT (returned); SIGHUP reopens GeoIP
  * and rereads the machines file */
 static int px_wait(const sigset_t *set, const struct beacon_cfg *cfg, struct geo_db *geo,
@@ -215,6 +234,8 @@ int main(int argc, char **argv)
 	conn = db_connect(&cfg, "beacon-pixelsrv", err, sizeof(err));
 	if (!conn)
 		log_warnx("%s; events go to the spool until it is reachable", err);
+	else
+		px_schema_check(conn);
 	daemon_drop(cfg.pixelsrv.user, "pixelsrv");
 	px_open_queue(&cfg, &f);
 

@@ -199,7 +199,10 @@ static int wr_fail(struct writer *w, enum db_fault f, const PGresult *res, const
 	if (f == DB_TIMEOUT)
 		msg = "no answer before the deadline";
 	else if (state && !w->down_logged)
-		log_warnx("database %s failed: %s: %.*s", what, state, len, msg);
+		log_warnx("database %s failed: %s: %.*s%s", what, state, len, msg,
+		    db_sqlstate_is(res, "42703") || db_sqlstate_is(res, "42P01") ?
+		    " (the schema is older than this beacon-pixelsrv: run beaconctl migrate; "
+		    "the events wait in the spool)" : "");
 	wr_drop(w, msg);
 	return WR_DOWN;
 }
