@@ -22,7 +22,8 @@
  *
  * DIAGNOSTICS
  *	Exit status 0 after a clean stop, 78 (EX_CONFIG) for a bad
- *	configuration, secret file, rule file or network list, 71
+ *	configuration, secret file, rule file or network list, or a schema
+ *	older than the program (beacon.events without reason), 71
  *	(EX_OSERR) when a socket, file or thread cannot be had.
  */
 #include <errno.h>
