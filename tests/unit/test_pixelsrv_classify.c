@@ -13,7 +13,11 @@
  *	regexes.yaml, tests/fixtures/apple-relay.csv) as beacon-pixelsrv
  *	loads them, for a message sent at 0 by 198.51.100.7.  Precision and
  *	recall per class are printed; the test fails when any class is under
- *	95% on either, or a row's label is no class.
+ *	95% on either, or a row's label is no class.  With 3 to 27 rows a
+ *	class, one miss already falls under 95%: on this set the bar is all
+ *	of them.  Real traffic is harder (shared NATs, cloud desktops at
+ *	delivery time, scanners with no published range); the rows include
+ *	some of the hard negatives the rules must not catch.
  *
  *	UAP_REGEXES	regexes.yaml (default /usr/share/uap-core/regexes.yaml)
  *	BEACON_SRC	the source tree (".")
@@ -102,9 +106,10 @@ static void test_rules(void **state)
 	assert_string_equal(o.reason, "head-request");
 	run(EVENT_CLICK, 2, 0, "40.93.1.2", 8075, CHROME, 3600, &o);
 	assert_string_equal(o.reason, "list:ms-defender-safelinks");
+	run(EVENT_OPEN, 0, 0, "40.93.1.2", 8075, CHROME, 20, &o);
+	assert_string_equal(o.reason, "datacenter-early");	/* Microsoft's fetch at delivery */
 	run(EVENT_OPEN, 0, 0, "40.93.1.2", 8075, CHROME, 3600, &o);
-	assert_string_equal(o.reason, "list:outlook-image-proxy");
-	assert_int_equal(o.cls, EVENT_PROXY);
+	assert_int_equal(o.cls, EVENT_HUMAN);
 	run(EVENT_OPEN, 0, 0, "66.249.84.1", 15169,
 	    "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com "
 	    "GoogleImageProxy)", 3600, &o);
