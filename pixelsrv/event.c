@@ -216,9 +216,11 @@ void event_enrich(const struct event_ctx *ctx, const struct event_raw *ev,
 	row->datacenter = out.datacenter;
 
 	if (row->cls == EVENT_PROXY) {
-		/* the proxy's place is not the reader's: never a false city */
+		/* the proxy's place and User-Agent are not the reader's: never a false city
+		 * or device (a machines.yaml proxy rule, like a mail-clients.yaml one) */
 		row->geo.country[0] = row->geo.region[0] = row->geo.city[0] = '\0';
 		row->geo.has_location = 0;
+		row->ua.device[0] = row->ua.os[0] = row->ua.browser[0] = '\0';
 	} else if (row->cls == EVENT_PREFETCH && !out.relay) {
 		/* a cut address may sit in another relay range than the full one did,
 		 * and a hosting network's place is not the reader's: no place rather
