@@ -15,6 +15,16 @@
 --	columns after class.  A column with a constant default costs no
 --	rewrite; the new CHECK is validated once over every partition.
 --
+--	Locks: beaconctl migrate runs this file in one transaction, and
+--	the ADD COLUMNs and the DROP/ADD of the class CHECK take ACCESS
+--	EXCLUSIVE on events and every partition, held to the commit.
+--	Then come, under that lock, three reads of every event: the
+--	VALIDATE of the CHECK, the build of events_honeypot (SHARE lock)
+--	and the fill of scanner_marks.  Until the commit no event is
+--	written (beacon-pixelsrv spools them) and no report runs.  On a
+--	large 0.1 database migrate in a quiet hour; the time is about
+--	that of three sequential scans of events.
+--
 --	event_reasons lists the fixed reason codes, their class and what
 --	they mean, for the reports and for people (SELECT to beacon_reader).
 --
@@ -39,8 +49,9 @@
 --	Both pixel server functions reach events through events_token (or
 --	events_honeypot), bounded below by sent_at - 1 day so that only the
 --	partitions from the message's month on are probed: no call reads
---	events of other messages, and all the events of a message (through
---	recipients_message) only when it gets a new mark.  They run with
+--	events of other messages, and every token of a message (through
+--	recipients_message) only when it gets one of its first 20 marks,
+--	and then only the events within 10 minutes of the hit.  They run with
 --	hash and merge joins off, as events_notify does: a message with
 --	10,000 recipients is a large share of a small or young events
 --	table, and a hash join would then read the whole of it, on every
@@ -54,9 +65,13 @@ ALTER TABLE beacon.events ADD COLUMN IF NOT EXISTS late boolean NOT NULL DEFAULT
 -- (DEFAULT included, attached ones too) holds an inherited copy, which
 -- dropping the parent's drops.  A class check that a partition holds on
 -- its own (made by hand, or by table inheritance) would still refuse
--- 'bot', so it goes as well.  The new CHECK on the parent then reaches
--- every partition and checks the rows already there, once.  Nothing
--- happens when the parent's check allows 'bot' already.
+-- 'bot', so it goes as well.  The new CHECK is added NOT VALID (no
+-- scan) and then validated: VALIDATE reaches every partition and checks
+-- the rows already there, once, under SHARE UPDATE EXCLUSIVE only.  In
+-- this one transaction the ACCESS EXCLUSIVE of the ADD is still held
+-- (see the top); run by hand in two transactions, writes would go on
+-- during the scan.  Nothing is dropped or added when the parent's check
+-- allows 'bot' already; VALIDATE of a valid check reads nothing.
 DO $$
 DECLARE
 	c record;
@@ -87,9 +102,10 @@ BEGIN
 	END LOOP;
 	ALTER TABLE beacon.events ADD CONSTRAINT events_class_check
 		CHECK (class IN ('human', 'proxy', 'prefetch', 'scanner',
-				 'internal', 'sender', 'bot'));
+				 'internal', 'sender', 'bot')) NOT VALID;
 END
 $$;
+ALTER TABLE beacon.events VALIDATE CONSTRAINT events_class_check;
 
 -- Honeypot hits (clicks on link 0) by token: classify_followup looks for
 -- them among the tokens it is given, most of which (every click's token)
@@ -103,7 +119,8 @@ CREATE INDEX IF NOT EXISTS events_honeypot ON beacon.events (token_id)
 
 -- scanner_marks - one row per (message, ip, user_agent) of a honeypot hit
 -- on the message; first_at is when the hit that added it came (the
--- earliest of the batch).  NULLs are equal (NULLS NOT DISTINCT, since
+-- earliest of the batch): classify_followup moves the events of the
+-- mark's address and User-Agent within 10 minutes of it only.  NULLs are equal (NULLS NOT DISTINCT, since
 -- PostgreSQL 15): a hit without User-Agent marks the events without one,
 -- once.  User-Agents are at most 512 bytes (beacon-pixelsrv keeps no
 -- more), well within a btree entry.  Only classify_followup writes it.
@@ -144,7 +161,7 @@ INSERT INTO beacon.event_reasons (reason, class, description) VALUES
 ('honeypot', 'scanner',
  'the hidden link (link number 0), which no person can see or follow, was requested'),
 ('honeypot-peer', 'scanner',
- 'same address and User-Agent as a honeypot hit on the same message, earlier or later'),
+ 'same address and User-Agent as a honeypot hit on the same message, within 10 minutes before or after it; never a proxy or Apple MPP event'),
 ('internal-network', 'internal',
  'the address is in internal_networks'),
 ('sender-address', 'sender',
@@ -160,7 +177,7 @@ INSERT INTO beacon.event_reasons (reason, class, description) VALUES
 ('early-click', 'scanner',
  'a click less than scanner_click_seconds after the message was sent'),
 ('click-burst', 'scanner',
- 'one address clicked at least three links (or every link, if at least two) of one recipient''s copy within click_burst_seconds'),
+ 'one address clicked distinct links of one recipient''s copy within click_burst_seconds: every link of a message with 2 or 3, else at least 3 and at least half of them'),
 ('datacenter-early', 'prefetch',
  'an open from a datacenter network less than machine_open_seconds after sending, with no later human event from that address for that recipient'),
 ('bot-ua', 'bot',
@@ -212,21 +229,41 @@ $$;
 --
 --   honeypot-peer  an open, click or download of a message from the same
 --     ip and user_agent (IS NOT DISTINCT FROM) as a honeypot hit (a click
---     on link 0) on the message, of class human, proxy, bot or prefetch:
---     scanner.  Earlier and later events, of every token of the message:
---     a hit marks what its scanner fetched before it too.  In two steps:
+--     on link 0) on the message, within 10 minutes before or after the
+--     mark's first_at, of class human or bot, or prefetch with reason
+--     datacenter-early: scanner.  Earlier and later events, of every
+--     token of the message: a hit marks what its scanner fetched before
+--     it too.  Never class proxy (webmail image proxies are pools shared
+--     by all their readers, with one User-Agent) nor prefetch apple-mpp
+--     (Apple's relays, shared too): a hit that carries their address and
+--     User-Agent says nothing of the other readers behind them.
+--     The window: scanners fetch a message in a burst, seconds to
+--     minutes after delivery.  An address and User-Agent seen again days
+--     later is as likely a person behind the same NAT (an office sends
+--     one Outlook User-Agent from one address) as the scanner back; a
+--     scanner that does come back hits link 0 again, and that hit
+--     classifies its own token's events.  10 minutes, for the pass over
+--     the message and for step 2 alike, so that when an event moves does
+--     not depend on which call saw it first.  In two steps:
 --     1. the hits of the tokens of ids not yet in scanner_marks become
---        marks; a message that got a new mark is read whole, once, for
---        the events of its marks (the one scan of a message, per new
---        mark, not per call);
+--        marks; each of the first 20 marks of a message reads every
+--        token of the message, once, for the events of the mark within
+--        the window (events_token with the at bounds: one index probe
+--        per token, in the partitions of the window).  A mark after the
+--        20th is added without that pass: the User-Agent is the
+--        client's choice, and anyone holding one token could otherwise
+--        make a pass over a whole campaign per request;
 --     2. the events of the tokens of ids are looked up in the marks of
 --        their message (by scanner_marks_key; no mark, no read).
 --     A later hit of a scanner already marked adds nothing and reads
 --     nothing more: its own events are in ids, and step 2 finds them.
 --   click-burst  for the tokens of ids: the clicks on links (n > 0) of one
 --     token from one ip of which, within burst_seconds, at least
---     max(2, min(3, links of the message)) distinct links were clicked;
---     those of class human, proxy, bot or prefetch: scanner.  burst_seconds
+--     greatest(2, least(links, greatest(3, ceil(links / 2)))) distinct
+--     links were clicked (links: the message's links with n > 0; every
+--     link of a message with 2 or 3, half of a long one: a person who
+--     opens three articles of a newsletter in tabs is no burst); those of
+--     class human, proxy, bot or prefetch: scanner.  burst_seconds
 --     NULL or below 1 turns the rule off.  Windows over the clicks of each
 --     (token, ip), in time order, and only over those with another within
 --     burst_seconds: the work grows with the clicks of ids, not with their
@@ -238,9 +275,13 @@ $$;
 --
 -- Idempotent: what moved no longer matches and a mark is added once, so a
 -- second call moves nothing.  Events are read from sent_at - 1 day on
--- (clock skew allowed), so older partitions are not probed.  Two callers
--- adding the same mark at once: the second waits for the first, and its
--- step 2, a later statement, sees the mark.
+-- (clock skew allowed), so older partitions are not probed; every UPDATE
+-- matches e.at as well as the row, so that run-time pruning leaves one
+-- partition to probe.  Two callers adding the same mark at once: the
+-- second waits for the first, and its step 2, a later statement, sees the
+-- mark.  Two callers adding different marks of one message at once may
+-- each count the other's as absent: the cap of 20 is then exceeded by
+-- the few that race.
 CREATE OR REPLACE FUNCTION beacon.classify_followup(ids uuid[], burst_seconds int)
 RETURNS TABLE (old_class text, new_class text, reason text, n bigint)
 LANGUAGE plpgsql
@@ -252,10 +293,13 @@ SET enable_mergejoin = off
 AS $$
 #variable_conflict use_column
 DECLARE
-	marked_now uuid[];	-- the messages that got a new mark
+	-- the marks just added that get the pass over their message
+	fresh beacon.scanner_marks[];
+	win CONSTANT interval := interval '10 minutes';
 BEGIN
 	-- honeypot-peer, 1: the new marks (in key order: concurrent callers
-	-- lock them in the same order)
+	-- lock them in the same order); nth counts the message's marks, the
+	-- ones already there (at most 20 read) and then the new ones
 	WITH hit AS (
 		SELECT r.message, e.ip, e.user_agent, min(e.at) AS first_at
 		FROM beacon.recipients r
@@ -271,48 +315,67 @@ BEGIN
 		FROM hit
 		ORDER BY hit.message, hit.ip, hit.user_agent
 		ON CONFLICT (message, ip, user_agent) DO NOTHING
-		RETURNING k.message
+		RETURNING k.message, k.ip, k.user_agent, k.first_at
+	), counted AS (
+		SELECT a.*,
+		       (SELECT count(*) FROM (SELECT 1 FROM beacon.scanner_marks k
+					     WHERE k.message = a.message LIMIT 20) o)
+		       + row_number() OVER (PARTITION BY a.message
+					    ORDER BY a.ip, a.user_agent) AS nth
+		FROM added a
 	)
-	SELECT array_agg(DISTINCT added.message) INTO marked_now FROM added;
+	SELECT array_agg(ROW(c.message, c.ip, c.user_agent, c.first_at)::beacon.scanner_marks)
+	INTO fresh
+	FROM counted c
+	WHERE c.nth <= 20;
 
-	-- honeypot-peer, 2: the events of the messages just marked (all
-	-- their tokens) and of the tokens of ids, against the marks of their
-	-- message: by the key, and by IS NOT DISTINCT FROM only for an event
-	-- without address or User-Agent
+	-- honeypot-peer, 2: the events of every token of the messages of
+	-- the fresh marks near those marks, and the events of the tokens of
+	-- ids against the marks of their message: by the key, and by IS NOT
+	-- DISTINCT FROM only for an event without address or User-Agent
 	RETURN QUERY
-	WITH tok AS (
-		SELECT p.token_id, p.message
-		FROM beacon.recipients p
-		WHERE p.message = ANY (marked_now)
+	WITH cand AS (
+		SELECT e.tableoid AS tbl, e.ctid AS row_id, e.token_id, e.at, e.class
+		FROM unnest(fresh) f
+		JOIN beacon.recipients p ON p.message = f.message
+		JOIN beacon.events e ON e.token_id = p.token_id
+		WHERE e.at BETWEEN f.first_at - win AND f.first_at + win
+		  AND e.ip IS NOT DISTINCT FROM f.ip
+		  AND e.user_agent IS NOT DISTINCT FROM f.user_agent
+		  AND e.kind IN ('open', 'click', 'download')
+		  AND NOT (e.kind = 'click' AND e.link_n = 0)
+		  AND (e.class IN ('human', 'bot')
+		       OR (e.class = 'prefetch' AND e.reason = 'datacenter-early'))
 		UNION
-		SELECT r.token_id, r.message
+		SELECT e.tableoid, e.ctid, e.token_id, e.at, e.class
 		FROM beacon.recipients r
+		JOIN beacon.messages m ON m.id = r.message
+		JOIN beacon.events e ON e.token_id = r.token_id
 		WHERE r.token_id = ANY (classify_followup.ids)
 		  AND EXISTS (SELECT 1 FROM beacon.scanner_marks k
 			      WHERE k.message = r.message)
-	), cand AS (
-		SELECT e.tableoid AS tbl, e.ctid AS row_id, e.token_id, e.class
-		FROM tok t
-		JOIN beacon.messages m ON m.id = t.message
-		JOIN beacon.events e ON e.token_id = t.token_id
-		WHERE e.at >= m.sent_at - interval '1 day'
+		  AND e.at >= m.sent_at - interval '1 day'
 		  AND e.kind IN ('open', 'click', 'download')
 		  AND NOT (e.kind = 'click' AND e.link_n = 0)
-		  AND e.class IN ('human', 'proxy', 'bot', 'prefetch')
+		  AND (e.class IN ('human', 'bot')
+		       OR (e.class = 'prefetch' AND e.reason = 'datacenter-early'))
 		  AND (EXISTS (SELECT 1 FROM beacon.scanner_marks k
-			       WHERE k.message = t.message AND k.ip = e.ip
-				 AND k.user_agent = e.user_agent)
+			       WHERE k.message = r.message AND k.ip = e.ip
+				 AND k.user_agent = e.user_agent
+				 AND e.at BETWEEN k.first_at - win AND k.first_at + win)
 		       OR ((e.ip IS NULL OR e.user_agent IS NULL)
 			   AND EXISTS (SELECT 1 FROM beacon.scanner_marks k
-				       WHERE k.message = t.message
+				       WHERE k.message = r.message
 					 AND k.ip IS NOT DISTINCT FROM e.ip
-					 AND k.user_agent IS NOT DISTINCT FROM e.user_agent)))
+					 AND k.user_agent IS NOT DISTINCT FROM e.user_agent
+					 AND e.at BETWEEN k.first_at - win
+						      AND k.first_at + win)))
 	), moved AS (
 		UPDATE beacon.events e
 		SET class = 'scanner', reason = 'honeypot-peer'
 		FROM cand c
-		WHERE e.token_id = c.token_id AND e.tableoid = c.tbl
-		  AND e.ctid = c.row_id
+		WHERE e.token_id = c.token_id AND e.at = c.at
+		  AND e.tableoid = c.tbl AND e.ctid = c.row_id
 		RETURNING c.class AS old_class
 	)
 	SELECT moved.old_class, 'scanner'::text, 'honeypot-peer'::text, count(*)
@@ -324,12 +387,13 @@ BEGIN
 		RETURN QUERY
 		WITH tok AS MATERIALIZED (	-- the links a burst needs, once per token
 			SELECT r.token_id, m.sent_at,
-			       greatest(2, least(3, (SELECT count(*)::int
-						     FROM beacon.links l
-						     WHERE l.message = m.id
-						       AND l.n > 0))) AS need
+			       greatest(2, least(l.links,
+						 greatest(3, ceil(l.links / 2.0)::int))) AS need
 			FROM beacon.recipients r
 			JOIN beacon.messages m ON m.id = r.message
+			CROSS JOIN LATERAL (SELECT count(*)::int AS links
+					    FROM beacon.links l
+					    WHERE l.message = m.id AND l.n > 0) l
 			WHERE r.token_id = ANY (classify_followup.ids)
 		), clk AS (
 			SELECT e.tableoid AS tbl, e.ctid AS row_id, e.token_id,
@@ -357,14 +421,14 @@ BEGIN
 				    >= a.need AS opens
 			FROM ahead a
 		), inside AS (		-- did one start within burst_seconds before?
-			SELECT s.tbl, s.row_id, s.token_id, s.class, bool_or(s.opens) OVER (
+			SELECT s.tbl, s.row_id, s.token_id, s.at, s.class, bool_or(s.opens) OVER (
 				PARTITION BY s.token_id, s.ip ORDER BY s.at
 				RANGE BETWEEN make_interval(
 					secs => classify_followup.burst_seconds) PRECEDING
 				AND CURRENT ROW) AS in_burst
 			FROM start s
 		), cand AS (
-			SELECT i.tbl, i.row_id, i.token_id, i.class
+			SELECT i.tbl, i.row_id, i.token_id, i.at, i.class
 			FROM inside i
 			WHERE i.in_burst
 			  AND i.class IN ('human', 'proxy', 'bot', 'prefetch')
@@ -372,8 +436,8 @@ BEGIN
 			UPDATE beacon.events e
 			SET class = 'scanner', reason = 'click-burst'
 			FROM cand c
-			WHERE e.token_id = c.token_id AND e.tableoid = c.tbl
-			  AND e.ctid = c.row_id
+			WHERE e.token_id = c.token_id AND e.at = c.at
+			  AND e.tableoid = c.tbl AND e.ctid = c.row_id
 			RETURNING c.class AS old_class
 		)
 		SELECT moved.old_class, 'scanner'::text, 'click-burst'::text, count(*)
@@ -384,7 +448,7 @@ BEGIN
 	-- datacenter-early reversal
 	RETURN QUERY
 	WITH cand AS (
-		SELECT e.tableoid AS tbl, e.ctid AS row_id, e.token_id, e.class
+		SELECT e.tableoid AS tbl, e.ctid AS row_id, e.token_id, e.at, e.class
 		FROM beacon.recipients r
 		JOIN beacon.messages m ON m.id = r.message
 		JOIN beacon.events e ON e.token_id = r.token_id
@@ -402,8 +466,8 @@ BEGIN
 		UPDATE beacon.events e
 		SET class = 'human', reason = NULL
 		FROM cand c
-		WHERE e.token_id = c.token_id AND e.tableoid = c.tbl
-		  AND e.ctid = c.row_id
+		WHERE e.token_id = c.token_id AND e.at = c.at
+		  AND e.tableoid = c.tbl AND e.ctid = c.row_id
 		RETURNING c.class AS old_class
 	)
 	SELECT moved.old_class, 'human'::text, NULL::text, count(*)
