@@ -30,8 +30,12 @@
 
 #define FACTS_MARKS 4096		/* messages remembered as marked (a power of two) */
 
+#define FACTS_MARK_WINDOW_US 600000000LL	/* honeypot-peer's window in classify_followup */
+
 #define FACTS_SQL "SELECT token_id, (extract(epoch FROM sent_at) * 1000000)::bigint, " \
-	"host(client_ip), marked, message FROM beacon.recipient_facts($1::uuid[])"
+	"host(client_ip), marked, message, " \
+	"coalesce((extract(epoch FROM marked_until) * 1000000)::bigint, 0) " \
+	"FROM beacon.recipient_facts($1::uuid[])"
 #define FOLLOWUP_SQL "SELECT old_class, new_class, coalesce(reason, ''), n " \
 	"FROM beacon.classify_followup($1::uuid[], $2::int)"
 
@@ -41,6 +45,7 @@ struct facts_slot {
 	uint8_t message[TOKEN_RID_LEN];	/* its message's id */
 	long long until;		/* clock_now_ms() when it must be asked again; 0: empty */
 	int marked;			/* its message has a honeypot hit */
+	int64_t marked_until_us;	/* an event after this is no marked scanner's (0: none) */
 	struct classify_facts f;	/* f.known 0: no such token */
 };
 
@@ -53,7 +58,7 @@ struct rid_list {
 /* facts_mark - a message this writer saw a honeypot hit for */
 struct facts_mark {
 	uint8_t message[TOKEN_RID_LEN];	/* the message's id */
-	long long until;		/* forgotten after this (the database knows it then) */
+	int64_t until_us;		/* the hit's time + the window; 0: empty */
 };
 
 /* facts_cache - see facts.h */
@@ -262,6 +267,7 @@ static void fa_store(struct facts_cache *fc, PGresult *res, int r, long long now
 	s->marked = strcmp(PQgetvalue(res, r, 3), "t") == 0;
 	if (token_uuid_rid(PQgetvalue(res, r, 4), s->message) < 0)
 		memset(s->message, 0, sizeof(s->message));
+	s->marked_until_us = strtoll(PQgetvalue(res, r, 5), NULL, 10);
 	s->until = now + (s->marked ? FACTS_TTL_MS : FACTS_UNMARKED_TTL_MS);
 	/* every entry of the batch with this id (the batch is sorted: they are adjacent) */
 	if ((b = in_batch(fc, rid)) != NULL) {
@@ -329,21 +335,21 @@ static struct facts_mark *mark_of(struct facts_cache *fc, const uint8_t message[
 }
 
 /* facts_marked - see facts.h */
-int facts_marked(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN])
+int facts_marked(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN], int64_t at_us)
 {
 	struct facts_slot *s = entry(fc, rid);
 	struct facts_mark *k;
 
 	if (!s || !s->f.known)
 		return 0;
-	if (s->marked)
+	if (s->marked && at_us <= s->marked_until_us)
 		return 1;
 	k = mark_of(fc, s->message);
-	return k->until >= clock_now_ms() && memcmp(k->message, s->message, TOKEN_RID_LEN) == 0;
+	return at_us <= k->until_us && memcmp(k->message, s->message, TOKEN_RID_LEN) == 0;
 }
 
 /* facts_mark_hit - see facts.h */
-void facts_mark_hit(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN])
+void facts_mark_hit(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN], int64_t at_us)
 {
 	struct facts_slot *s = entry(fc, rid);
 	struct facts_mark *k;
@@ -351,8 +357,11 @@ void facts_mark_hit(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN])
 	if (!s || !s->f.known)
 		return;
 	k = mark_of(fc, s->message);
-	memcpy(k->message, s->message, TOKEN_RID_LEN);
-	k->until = clock_now_ms() + FACTS_TTL_MS;
+	if (memcmp(k->message, s->message, TOKEN_RID_LEN) != 0 ||
+	    k->until_us < at_us + FACTS_MARK_WINDOW_US) {
+		memcpy(k->message, s->message, TOKEN_RID_LEN);
+		k->until_us = at_us + FACTS_MARK_WINDOW_US;
+	}
 }
 
 /* facts_follow - see facts.h */

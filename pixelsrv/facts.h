@@ -22,9 +22,9 @@
  *
  *	After a batch is stored, facts_followup() hands the recipient ids of
  *	the events that may change other events' classes (clicks, honeypot
- *	hits, opens from hosting networks, anything of a message with a
- *	honeypot hit) to beacon.classify_followup(), which runs the rules
- *	that need more than one event.
+ *	hits, opens from hosting networks, anything of a message within ten
+ *	minutes of a honeypot hit on it) to beacon.classify_followup(), which
+ *	runs the rules that need more than one event.
  *
  * DIAGNOSTICS
  *	facts_fetch() and facts_followup() return 0; 1 when the database
@@ -55,10 +55,11 @@ void facts_want(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN]);
 int facts_fetch(struct facts_cache *fc, PGconn *conn, long long deadline);
 /* facts_get - RID's facts (valid until the next facts_begin), or NULL when unknown */
 const struct classify_facts *facts_get(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN]);
-/* facts_marked - is RID's message known to have a honeypot hit (in the database, or stored by this writer)? */
-int facts_marked(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN]);
-/* facts_mark_hit - a honeypot hit of RID is being stored: its message is marked from now on */
-void facts_mark_hit(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN]);
+/* facts_marked - may an event of RID at AT_US be a marked scanner's: within the
+ * honeypot-peer window of a hit on its message (in the database, or stored by this writer)? */
+int facts_marked(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN], int64_t at_us);
+/* facts_mark_hit - a honeypot hit of RID at AT_US is being stored: its message is marked */
+void facts_mark_hit(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN], int64_t at_us);
 /* facts_follow - RID's message goes to the next facts_followup() */
 void facts_follow(struct facts_cache *fc, const uint8_t rid[TOKEN_RID_LEN]);
 /* facts_followup - run beacon.classify_followup() for the followed ids; 0, 1 or -1 */

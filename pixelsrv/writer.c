@@ -302,9 +302,9 @@ static size_t wr_format(struct writer *w, const struct wr_item *items, size_t n)
 		}
 		event_enrich(&w->ctx, &ev, w->facts ? facts_get(w->facts, ev.rid) : NULL, &row);
 		if (w->facts && ev.kind == EVENT_CLICK && ev.link_n == 0)
-			facts_mark_hit(w->facts, ev.rid);	/* the other tokens' events follow */
+			facts_mark_hit(w->facts, ev.rid, ev.at_us);	/* the other tokens' events follow */
 		if (w->facts && (ev.kind == EVENT_CLICK || row.datacenter ||
-		    facts_marked(w->facts, ev.rid)))
+		    facts_marked(w->facts, ev.rid, ev.at_us)))
 			facts_follow(w->facts, ev.rid);	/* the rules that need other events */
 		k = event_copy_row(&row, w->buf + len, w->cap - len);
 		if (k > 0)

@@ -191,12 +191,16 @@ REVOKE ALL ON beacon.event_reasons FROM PUBLIC;
 GRANT SELECT ON beacon.event_reasons TO beacon_reader;
 
 -- recipient_facts - for each token of ids that has a recipients row: its
--- message, sent_at, the submitting client, the number of links (n > 0)
--- and whether the message has a scanner mark (a honeypot hit on any of
--- its tokens, see scanner_marks).  Tokens without a row give no row.
+-- message, sent_at, the submitting client, the number of links (n > 0),
+-- whether the message has a scanner mark (a honeypot hit on any of its
+-- tokens, see scanner_marks) and until when an event may still be a
+-- marked scanner's (the latest mark's first_at + 10 minutes, the window
+-- of honeypot-peer; NULL without marks): the pixel server hands later
+-- events of the message to classify_followup only until then.  Tokens
+-- without a row give no row.
 CREATE OR REPLACE FUNCTION beacon.recipient_facts(ids uuid[])
 RETURNS TABLE (token_id uuid, message uuid, sent_at timestamptz,
-	       client_ip inet, links int, marked boolean)
+	       client_ip inet, links int, marked boolean, marked_until timestamptz)
 LANGUAGE sql
 STABLE
 SECURITY DEFINER
@@ -213,11 +217,14 @@ AS $$
 		       (SELECT count(*)::int FROM beacon.links l
 			WHERE l.message = m.id AND l.n > 0) AS links,
 		       EXISTS (SELECT 1 FROM beacon.scanner_marks k
-			       WHERE k.message = m.id) AS marked
+			       WHERE k.message = m.id) AS marked,
+		       (SELECT max(k.first_at) + interval '10 minutes'
+			FROM beacon.scanner_marks k
+			WHERE k.message = m.id) AS marked_until
 		FROM msg
 		JOIN beacon.messages m ON m.id = msg.message
 	)
-	SELECT r.token_id, f.id, f.sent_at, f.client_ip, f.links, f.marked
+	SELECT r.token_id, f.id, f.sent_at, f.client_ip, f.links, f.marked, f.marked_until
 	FROM beacon.recipients r
 	JOIN facts f ON f.id = r.message
 	WHERE r.token_id = ANY (recipient_facts.ids)
