@@ -287,7 +287,8 @@ int facts_fetch(struct facts_cache *fc, PGconn *conn, long long deadline)
 	const char *params[1];
 	int rc;
 
-	qsort(fc->batch, fc->nbatch, sizeof(*fc->batch), slot_cmp);
+	if (fc->nbatch)
+		qsort(fc->batch, fc->nbatch, sizeof(*fc->batch), slot_cmp);
 	if (fc->want.n == 0)
 		return 0;
 	if (now < fc->fetch_off) {
