@@ -199,12 +199,34 @@ static void rc_flush(struct rc_state *s)
 	s->nch = 0;
 }
 
+/* rc_tok_cmp - qsort order of the token strings */
+static int rc_tok_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* rc_tok_uniq - sort the tokens read and keep each once */
+static void rc_tok_uniq(struct rc_state *s)
+{
+	size_t i, j;
+
+	if (s->ntok == 0)
+		return;
+	qsort(s->tok, s->ntok, sizeof(*s->tok), rc_tok_cmp);
+	for (i = j = 0; i < s->ntok; i++)
+		if (j == 0 || strcmp(s->tok[j - 1], s->tok[i]) != 0)
+			memcpy(s->tok[j++], s->tok[i], sizeof(*s->tok));
+	s->ntok = j;
+}
+
 /* rc_token - remember token T for the follow-up rules */
 static void rc_token(struct rc_state *s, const char *t)
 {
 	if (s->ntok && strcmp(s->tok[s->ntok - 1], t) == 0)
 		return;
-	if (s->ntok == s->captok) {
+	if (s->ntok == s->captok)
+		rc_tok_uniq(s);		/* one entry per token, not per event */
+	if (s->ntok * 2 > s->captok) {
 		size_t cap = s->captok ? s->captok * 2 : 1024;
 		void *v = realloc(s->tok, cap * sizeof(*s->tok));
 
@@ -272,8 +294,8 @@ static void rc_row(struct rc_state *s, PGresult *res, int r)
 	}
 	to = event_class_str(out.cls);
 	if ((!strcmp(cur_reason, "honeypot-peer") || !strcmp(cur_reason, "click-burst")) &&
-	    (out.cls == EVENT_HUMAN || out.cls == EVENT_PROXY || out.cls == EVENT_BOT ||
-	    out.cls == EVENT_PREFETCH))
+	    (out.cls == EVENT_HUMAN || out.cls == EVENT_BOT ||
+	    (out.cls == EVENT_PREFETCH && !strcmp(out.reason, "datacenter-early"))))
 		return;		/* the follow-up rules own these: they would move them back */
 	if (in.flags == 0 && !cur_reason[0] && out.cls == EVENT_HUMAN &&
 	    (!strcmp(cur, "internal") || !strcmp(cur, "prefetch")))
@@ -295,12 +317,6 @@ static void rc_row(struct rc_state *s, PGresult *res, int r)
 	    1);
 }
 
-/* rc_tok_cmp - qsort order of the token strings */
-static int rc_tok_cmp(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
 /* rc_followup - beacon.classify_followup over every token read, once each, in slices */
 static void rc_followup(struct rc_state *s, const char *burst)
 {
@@ -310,11 +326,7 @@ static void rc_followup(struct rc_state *s, const char *burst)
 
 	if (!s->w || s->ntok == 0)
 		return;
-	qsort(s->tok, s->ntok, sizeof(*s->tok), rc_tok_cmp);
-	for (i = j = 0; i < s->ntok; i++)
-		if (j == 0 || strcmp(s->tok[j - 1], s->tok[i]) != 0)
-			memcpy(s->tok[j++], s->tok[i], sizeof(*s->tok));
-	s->ntok = j;
+	rc_tok_uniq(s);
 	if (!(arr = malloc(RC_FOLLOW * (TOKEN_UUID_LEN + 1) + 3)))
 		ctl_die(s->c, EX_OSERR, "out of memory");
 	for (i = 0; i < s->ntok; i += RC_FOLLOW) {

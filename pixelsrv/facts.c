@@ -27,6 +27,7 @@
 #define FACTS_UNKNOWN_TTL_MS 30000	/* an unknown token is asked again after this */
 #define FACTS_REFUSED_MS 60000		/* after a refusal, no query for this long */
 #define FACTS_FOLLOW_KEEP 100000	/* ids kept for the next follow-up after a failed one */
+#define FACTS_RETRY_MS 5000		/* after a failure (a timeout, a deadlock), no query for this long */
 
 #define FACTS_MARKS 4096		/* messages remembered as marked (a power of two) */
 
@@ -69,8 +70,8 @@ struct facts_cache {
 	size_t nbatch, capbatch;
 	struct rid_list want;		/* ids to look up */
 	struct rid_list follow;		/* ids for the follow-up rules */
-	long long fetch_off;		/* no recipient_facts query before this (refused) */
-	long long follow_off;		/* no classify_followup call before this (refused) */
+	long long fetch_off;		/* no recipient_facts query before this (refused, failed) */
+	long long follow_off;		/* no classify_followup call before this (refused, failed) */
 };
 
 /* slot_of - the cache entry for RID */
@@ -167,8 +168,7 @@ static int fa_query(PGconn *conn, const char *sql, int n, const char *const *par
 			    "next batch", fn, db_sqlstate(*res) ? db_sqlstate(*res) : "?", len, msg);
 		PQclear(*res);
 		*res = NULL;
-		if (missing)
-			*off = clock_now_ms() + FACTS_REFUSED_MS;
+		*off = clock_now_ms() + (missing ? FACTS_REFUSED_MS : FACTS_RETRY_MS);
 		return missing ? 1 : 2;
 	}
 	PQclear(*res);
@@ -382,7 +382,12 @@ int facts_followup(struct facts_cache *fc, PGconn *conn, int burst_s, long long 
 	if (fc->follow.n == 0)
 		return 0;
 	if (clock_now_ms() < fc->follow_off) {
-		fc->follow.n = 0;
+		/* paused: the ids wait for the next call, up to a bound */
+		if (fc->follow.n > FACTS_FOLLOW_KEEP) {
+			log_warnx("event classes: %zu recipient ids left to beaconctl reclassify",
+			    fc->follow.n);
+			fc->follow.n = 0;
+		}
 		return 1;
 	}
 	snprintf(burst, sizeof(burst), "%d", burst_s);

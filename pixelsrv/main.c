@@ -22,8 +22,7 @@
  *
  * DIAGNOSTICS
  *	Exit status 0 after a clean stop, 78 (EX_CONFIG) for a bad
- *	configuration, secret file, rule file or network list, or a schema
- *	older than the program (beacon.events without reason), 71
+ *	configuration, secret file, rule file or network list, 71
  *	(EX_OSERR) when a socket, file or thread cannot be had.
  */
 #include <errno.h>
@@ -140,8 +139,9 @@ static void px_open_queue(const struct beacon_cfg *cfg, struct px_files *f)
 	}
 }
 
-/* px_schema_check - refuse to start on a schema without the columns the COPY names:
- * every event would wait in the spool for `beaconctl migrate` */
+/* px_schema_check - say loudly when the schema lacks the columns the COPY names: every
+ * event waits in the spool (up to spool_max_bytes) until `beaconctl migrate`; the pixels
+ * and redirects are served all the same (a package upgrade restarts the server first) */
 static void px_schema_check(PGconn *conn)
 {
 	PGresult *res = PQexec(conn, "SELECT to_regclass('beacon.events') IS NULL OR "
@@ -151,10 +151,9 @@ static void px_schema_check(PGconn *conn)
 
 	/* no schema at all yet: the events wait in the spool, as during an outage */
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
-		PQclear(res);
-		log_fatal_status(EX_CONFIG, "the database schema is older than this "
-		    "beacon-pixelsrv (beacon.events has no reason, hints and late columns): "
-		    "run beaconctl migrate");
+		log_warnx("the database schema is older than this beacon-pixelsrv (beacon.events "
+		    "has no reason, hints and late columns): events wait in the spool until "
+		    "beaconctl migrate has run");
 	}
 	PQclear(res);
 }

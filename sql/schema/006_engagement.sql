@@ -249,7 +249,8 @@ $$;
 --     later is as likely a person behind the same NAT (an office sends
 --     one Outlook User-Agent from one address) as the scanner back; a
 --     scanner that does come back hits link 0 again, and that hit
---     classifies its own token's events.  10 minutes, for the pass over
+--     moves its own token's events within the window of it (the third
+--     branch of step 2), not the other tokens'.  10 minutes, for the pass over
 --     the message and for step 2 alike, so that when an event moves does
 --     not depend on which call saw it first.  In two steps:
 --     1. the hits of the tokens of ids not yet in scanner_marks become
@@ -377,6 +378,21 @@ BEGIN
 					 AND k.user_agent IS NOT DISTINCT FROM e.user_agent
 					 AND e.at BETWEEN k.first_at - win
 						      AND k.first_at + win)))
+		UNION
+		-- a scanner back later (its mark keeps its first time): its new
+		-- hit moves its own token's events near it (events_honeypot)
+		SELECT e.tableoid, e.ctid, e.token_id, e.at, e.class
+		FROM beacon.events h
+		JOIN beacon.events e ON e.token_id = h.token_id
+		WHERE h.token_id = ANY (classify_followup.ids)
+		  AND h.kind = 'click' AND h.link_n = 0
+		  AND e.at BETWEEN h.at - win AND h.at + win
+		  AND e.ip IS NOT DISTINCT FROM h.ip
+		  AND e.user_agent IS NOT DISTINCT FROM h.user_agent
+		  AND e.kind IN ('open', 'click', 'download')
+		  AND NOT (e.kind = 'click' AND e.link_n = 0)
+		  AND (e.class IN ('human', 'bot')
+		       OR (e.class = 'prefetch' AND e.reason = 'datacenter-early'))
 	), moved AS (
 		UPDATE beacon.events e
 		SET class = 'scanner', reason = 'honeypot-peer'
