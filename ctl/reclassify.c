@@ -224,16 +224,17 @@ static void rc_token(struct rc_state *s, const char *t)
 {
 	if (s->ntok && strcmp(s->tok[s->ntok - 1], t) == 0)
 		return;
-	if (s->ntok == s->captok)
-		rc_tok_uniq(s);		/* one entry per token, not per event */
-	if (s->ntok * 2 > s->captok) {
-		size_t cap = s->captok ? s->captok * 2 : 1024;
-		void *v = realloc(s->tok, cap * sizeof(*s->tok));
+	if (s->ntok == s->captok) {
+		rc_tok_uniq(s);		/* full: one entry per token, not per event */
+		if (s->captok == 0 || s->ntok > s->captok / 2) {	/* still half full: grow */
+			size_t cap = s->captok ? s->captok * 2 : 1024;
+			void *v = realloc(s->tok, cap * sizeof(*s->tok));
 
-		if (!v)
-			ctl_die(s->c, EX_OSERR, "out of memory");
-		s->tok = v;
-		s->captok = cap;
+			if (!v)
+				ctl_die(s->c, EX_OSERR, "out of memory");
+			s->tok = v;
+			s->captok = cap;
+		}
 	}
 	snprintf(s->tok[s->ntok++], TOKEN_UUID_LEN + 1, "%s", t);
 }

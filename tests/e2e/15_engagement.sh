@@ -28,9 +28,12 @@
 #	  5. Apple Mail Privacy Protection (172.224.226.5, "Mozilla/5.0"):
 #	     prefetch, apple-mpp;
 #	  6. the person: an open in Apple Mail, then, past
-#	     scanner_click_seconds, a click in Safari: human, no reason.
+#	     scanner_click_seconds, a click in Safari: human, no reason;
+#	  7. a scanner saying curl: a click on link 3 (a bot's per event), then
+#	     the hidden link: the click becomes scanner, honeypot-peer, and
+#	     reclassify later leaves it so.
 #	Every row's class and reason are asserted; the summary report counts
-#	opened 1, opens 1, clicked 1, clicks 1 and leaves out 1 prefetch, 5
+#	opened 1, opens 1, clicked 1, clicks 1 and leaves out 1 prefetch, 7
 #	scanner and 1 sender event; as many rows as requests, none repeated.
 #	Then a rule naming the person's address for clicks is added to the
 #	machines file beacon-pixelsrv and beaconctl read: `beaconctl
@@ -52,6 +55,7 @@ t_need_root "Postfix"
 OFFICE=198.51.100.7		# the sender's client (XCLIENT), messages.client_ip
 EOP=40.93.7.21			# Microsoft Exchange Online Protection (Safe Links)
 SCANNER=192.0.2.66		# a link scanner that fakes a browser
+BOTSCAN=192.0.2.67		# a link scanner that says it is curl
 HEADER=192.0.2.80		# a link checker sending HEAD
 MPP=172.224.226.5		# iCloud Private Relay egress (apple-relay.csv)
 PERSON=203.0.113.50		# the recipient at home
@@ -174,6 +178,10 @@ hit "scanner click on link 1" 302 "$SCANNER" "$LINK1" -A "$CHROME" "${CHROME_NAV
 hit "scanner on the hidden link" 204 "$SCANNER" "$LINK0" -A "$CHROME" "${CHROME_NAV[@]}"
 hit "scanner click on link 2" 302 "$SCANNER" "$LINK2" -A "$CHROME" "${CHROME_NAV[@]}"
 hit "the person's click" 302 "$PERSON" "$LINK1" -A "$SAFARI" "${SAFARI_NAV[@]}"
+# a scanner the rules call a bot per event (curl): the follow-up makes it a scanner, and
+# reclassify must leave it so
+hit "a curl scanner's click on link 3" 302 "$BOTSCAN" "$LINK3" -A 'curl/8.5.0'
+hit "the curl scanner on the hidden link" 204 "$BOTSCAN" "$LINK0" -A 'curl/8.5.0'
 
 px_wait_rows "$REQUESTS" 15 || t_fail "$REQUESTS requests, $(px_rows) rows"
 wait_rows "$EOP click 1 scanner list:ms-defender-safelinks
@@ -184,7 +192,9 @@ $PERSON open - human -
 $SCANNER click 1 scanner honeypot-peer
 $SCANNER click 0 scanner honeypot
 $SCANNER click 2 scanner honeypot-peer
-$PERSON click 1 human -" "every event's class and reason"
+$PERSON click 1 human -
+$BOTSCAN click 3 scanner honeypot-peer
+$BOTSCAN click 0 scanner honeypot" "every event's class and reason"
 t_eq "8075|8|0|0" "$(pg_query "SELECT (SELECT asn FROM beacon.events WHERE ip = '$EOP') || '|' ||
 	(SELECT hints FROM beacon.events WHERE ip = '$HEADER') || '|' ||
 	(SELECT hints FROM beacon.events WHERE ip = '$PERSON' AND kind = 'click') || '|' ||
@@ -208,7 +218,7 @@ print(" ".join("%s=%s" % (k, r[k]) for k in ("recipients", "opened", "opens", "c
 	"left_out_human", "left_out_proxy", "left_out_prefetch", "left_out_scanner",
 	"left_out_internal", "left_out_sender", "left_out_bot")))'
 }
-t_eq "recipients=1 opened=1 opens=1 clicked=1 clicks=1 left_out_human=0 left_out_proxy=0 left_out_prefetch=1 left_out_scanner=5 left_out_internal=0 left_out_sender=1 left_out_bot=0" \
+t_eq "recipients=1 opened=1 opens=1 clicked=1 clicks=1 left_out_human=0 left_out_proxy=0 left_out_prefetch=1 left_out_scanner=7 left_out_internal=0 left_out_sender=1 left_out_bot=0" \
 	"$(summary)" "beaconctl report summary counts exactly the person"
 
 # --- reclassify: the person's address turns out to be a scanner for clicks
@@ -234,11 +244,13 @@ $PERSON open - human -
 $SCANNER click 1 scanner honeypot-peer
 $SCANNER click 0 scanner honeypot
 $SCANNER click 2 scanner honeypot-peer
-$PERSON click 1 scanner list:test-reader-gateway" "reclassify moved exactly the person's click"
+$PERSON click 1 scanner list:test-reader-gateway
+$BOTSCAN click 3 scanner honeypot-peer
+$BOTSCAN click 0 scanner honeypot" "reclassify moved exactly the person's click"
 t_run ctl reclassify --message "$MSG"
 t_eq "0|$(printf '%-10s %-10s %-28s %s\n%s' from to reason moved "$REQUESTS events read, 0 moved")" \
 	"$RC|$OUT" "a second reclassify moves nothing"
-t_eq "recipients=1 opened=1 opens=1 clicked=0 clicks=0 left_out_human=0 left_out_proxy=0 left_out_prefetch=1 left_out_scanner=6 left_out_internal=0 left_out_sender=1 left_out_bot=0" \
+t_eq "recipients=1 opened=1 opens=1 clicked=0 clicks=0 left_out_human=0 left_out_proxy=0 left_out_prefetch=1 left_out_scanner=8 left_out_internal=0 left_out_sender=1 left_out_bot=0" \
 	"$(summary)" "the summary after reclassify: the click left out as a scanner's"
 
 # --- SIGHUP: beacon-pixelsrv rereads the machines file; a new click from there is a scanner's
