@@ -283,6 +283,7 @@ static void wr_followup(struct writer *w)
 /* wr_format - COPY text of ITEMS[0..N) into w->buf; the length */
 static size_t wr_format(struct writer *w, const struct wr_item *items, size_t n)
 {
+	const struct classify_facts *facts;
 	struct event_raw ev;
 	struct event_row row;
 	size_t len = 0;
@@ -300,12 +301,15 @@ static size_t wr_format(struct writer *w, const struct wr_item *items, size_t n)
 			w->buf = nb;
 			w->cap = ncap;
 		}
-		event_enrich(&w->ctx, &ev, w->facts ? facts_get(w->facts, ev.rid) : NULL, &row);
-		if (w->facts && ev.kind == EVENT_CLICK && ev.link_n == 0)
+		facts = w->facts ? facts_get(w->facts, ev.rid) : NULL;
+		event_enrich(&w->ctx, &ev, facts, &row);
+		if (facts && ev.kind == EVENT_CLICK && ev.link_n == 0)
 			facts_mark_hit(w->facts, ev.rid, ev.at_us);	/* the other tokens' events follow */
-		if (w->facts && (ev.kind == EVENT_CLICK || row.datacenter ||
+		/* the rules that need other events; a token without its row has no message
+		 * for them to read (the row may come later: beaconctl reclassify) */
+		if (facts && (ev.kind == EVENT_CLICK || row.datacenter ||
 		    facts_marked(w->facts, ev.rid, ev.at_us)))
-			facts_follow(w->facts, ev.rid);	/* the rules that need other events */
+			facts_follow(w->facts, ev.rid);
 		k = event_copy_row(&row, w->buf + len, w->cap - len);
 		if (k > 0)
 			len += (size_t)k;
@@ -622,14 +626,8 @@ static void *writer_main(void *arg)
 
 	for (;;) {
 		int stopping = atomic_load(&w->stop);
-		struct machines_db *m = atomic_exchange(&w->next_machines, NULL);
+		struct machines_db *m;
 
-		if (m) {
-			/* SIGHUP's new rules: this thread alone reads them, between batches */
-			machines_free(w->machines);
-			w->machines = m;
-			w->ctx.machines = m;
-		}
 		if (!stopping) {
 			wr_housekeeping(w);
 			wr_connect(w);
@@ -638,6 +636,14 @@ static void *writer_main(void *arg)
 			/* wake for a full batch, or half the ring if that is smaller */
 			size_t want = queue_capacity(q) / 2;
 			queue_wait(q, w->batch_size < want ? w->batch_size : want, w->interval_ms);
+		}
+		if ((m = atomic_exchange(&w->next_machines, NULL)) != NULL) {
+			/* SIGHUP's new rules, taken after the wait: an event queued after
+			 * writer_set_machines() returned gets them.  This thread alone reads
+			 * them, between batches */
+			machines_free(w->machines);
+			w->machines = m;
+			w->ctx.machines = m;
 		}
 		w->nitems = 0;
 		size_t taken = queue_peek(q, w->batch_size, wr_add_live, w);
