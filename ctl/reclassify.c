@@ -33,7 +33,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <arpa/inet.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -100,7 +99,7 @@ struct rc_state {
 	size_t nmv;
 	char (*tok)[TOKEN_UUID_LEN + 1];	/* tokens read, for the follow-up rules */
 	size_t ntok, captok;
-	long read, changed, missed;	/* events read, written, changed meanwhile */
+	long read, changed;		/* events read, events written */
 };
 
 /* rc_count - add one move to the summary */
@@ -242,14 +241,7 @@ static void rc_token(struct rc_state *s, const char *t)
 /* rc_addr - text address A into SS; the sockaddr, or NULL */
 static const struct sockaddr *rc_addr(const char *a, struct sockaddr_storage *ss)
 {
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, a, &((struct sockaddr_in *)ss)->sin_addr) == 1)
-		ss->ss_family = AF_INET;
-	else if (inet_pton(AF_INET6, a, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1)
-		ss->ss_family = AF_INET6;
-	else
-		return NULL;
-	return (const struct sockaddr *)ss;
+	return cidr_addr_parse(a, ss) == 0 ? (const struct sockaddr *)ss : NULL;
 }
 
 /* rc_row - run the rules over row R of RES; queue a change when the answer differs */

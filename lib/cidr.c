@@ -418,6 +418,19 @@ void *cidr_set_match_str(const struct cidr_set *s, const char *ip)
 	return cidr_lookup4(s, ntohl(a4.s_addr));
 }
 
+/* cidr_addr_parse - see cidr.h */
+int cidr_addr_parse(const char *ip, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (ip && inet_pton(AF_INET, ip, &((struct sockaddr_in *)ss)->sin_addr) == 1)
+		ss->ss_family = AF_INET;
+	else if (ip && inet_pton(AF_INET6, ip, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1)
+		ss->ss_family = AF_INET6;
+	else
+		return -1;
+	return 0;
+}
+
 /* cidr_set_free - release the set */
 void cidr_set_free(struct cidr_set *s)
 {

@@ -56,6 +56,8 @@ size_t cidr_set_count(const struct cidr_set *s);
 void *cidr_set_match(const struct cidr_set *s, const struct sockaddr *sa);
 /* cidr_set_match_str - cidr_set_match for an address in text; NULL if bad */
 void *cidr_set_match_str(const struct cidr_set *s, const char *ip);
+/* cidr_addr_parse - IP (IPv4 or IPv6 text, no prefix) into SS; 0, or -1 if it is none */
+int cidr_addr_parse(const char *ip, struct sockaddr_storage *ss);
 /* cidr_set_free - release the set (not the data pointers) */
 void cidr_set_free(struct cidr_set *s);
 

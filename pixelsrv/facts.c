@@ -10,12 +10,12 @@
  *	facts_fetch), filled from the cache or from the query: two tokens of
  *	one batch that share a cache entry both keep their facts.
  */
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cidr.h"
 #include "clock.h"
 #include "db.h"
 #include "facts.h"
@@ -257,13 +257,7 @@ static void fa_store(struct facts_cache *fc, PGresult *res, int r, long long now
 	s->f.known = 1;
 	s->f.sent_us = PQgetisnull(res, r, 1) ? 0 : strtoll(PQgetvalue(res, r, 1), NULL, 10);
 	ip = PQgetisnull(res, r, 2) ? "" : PQgetvalue(res, r, 2);
-	if (inet_pton(AF_INET, ip, &((struct sockaddr_in *)&s->f.sender)->sin_addr) == 1) {
-		s->f.sender.ss_family = AF_INET;
-		s->f.has_sender = 1;
-	} else if (inet_pton(AF_INET6, ip, &((struct sockaddr_in6 *)&s->f.sender)->sin6_addr) == 1) {
-		s->f.sender.ss_family = AF_INET6;
-		s->f.has_sender = 1;
-	}
+	s->f.has_sender = cidr_addr_parse(ip, &s->f.sender) == 0;
 	s->marked = strcmp(PQgetvalue(res, r, 3), "t") == 0;
 	if (token_uuid_rid(PQgetvalue(res, r, 4), s->message) < 0)
 		memset(s->message, 0, sizeof(s->message));

@@ -28,7 +28,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -51,14 +50,7 @@ static char src[PATH_MAX];
 /* addr - text address into SS */
 static const struct sockaddr *addr(const char *a, struct sockaddr_storage *ss)
 {
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, a, &((struct sockaddr_in *)ss)->sin_addr) == 1)
-		ss->ss_family = AF_INET;
-	else if (inet_pton(AF_INET6, a, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1)
-		ss->ss_family = AF_INET6;
-	else
-		return NULL;
-	return (const struct sockaddr *)ss;
+	return cidr_addr_parse(a, ss) == 0 ? (const struct sockaddr *)ss : NULL;
 }
 
 /* run - classify one request; OUT gets the decision */
