@@ -36,7 +36,8 @@
 #			N dumps are complete; returns 1 on timeout.
 #	pf_flush	postqueue -f for the private instance.
 #	pf_queue_count	print how many messages the private queue holds
-#			(maildrop, incoming, active, deferred, hold).
+#			(maildrop, incoming, active, deferred, hold, and
+#			corrupt: a file qmgr saved there is never delivered).
 #	pf_log		print the private maillog's path.
 #	pf_reload	postfix reload after editing $PF_CONF/main.cf or
 #			master.cf (backdates them first, see pf_cool_config_).
@@ -88,6 +89,16 @@ pf_show_log_() {
 	[ -n "$PF_LOG" ] && [ -r "$PF_LOG" ] || return 0
 	printf -- '--- %s (last 30 lines)\n' "$PF_LOG" >&2
 	tail -n 30 "$PF_LOG" >&2
+	# a fault seconds before the end (a daemon throttled after "bad
+	# command startup", a queue file saved to corrupt) is what explains
+	# a late or lost delivery: every such line, and the queues' contents
+	printf -- '--- %s: warning, fatal and panic lines (first 60)\n' "$PF_LOG" >&2
+	grep -E ': (warning|fatal|panic): ' "$PF_LOG" | grep -v ': milter unix:' | head -n 60 >&2 || true
+	if [ -n "$PF_QUEUE" ]; then
+		printf -- '--- queue files left (deferred, hold, corrupt, active, incoming)\n' >&2
+		(cd "$PF_QUEUE" && find deferred hold corrupt active incoming defer bounce \
+			-type f 2>/dev/null | head -n 40) >&2 || true
+	fi
 }
 
 # pf_start_sink_ - the sink (sink.sh) in $PF_DIR/sink, its names as PF_SINK_*
@@ -328,7 +339,7 @@ pf_flush() {
 # pf_queue_count - print the number of messages in the private queue
 pf_queue_count() {
 	local d n=0 f
-	for d in maildrop incoming active deferred hold; do
+	for d in maildrop incoming active deferred hold corrupt; do
 		[ -d "$PF_QUEUE/$d" ] || continue
 		f=$(find "$PF_QUEUE/$d" -type f | wc -l)
 		n=$((n + f))
