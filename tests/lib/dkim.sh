@@ -7,7 +7,7 @@
 #	. "$BEACON_SRC/tests/lib/dkim.sh"
 #	dkim_start example.com test
 #	# Postfix: smtpd_milters = ..., unix:$DKIM_SOCK
-#	# Sendmail: INPUT_MAIL_FILTER(`dkim', `S=unix:'DKIM_SOCK`, F=T')
+#	# Sendmail: S=unix:$DKIM_SOCK in the signer's INPUT_MAIL_FILTER
 #	pf_sink_message "$dump" >"$T_DIR/m.eml"; dkim_verify "$T_DIR/m.eml"
 #
 # DESCRIPTION
@@ -21,16 +21,16 @@
 #			  submits and the milter's own reinject connection are
 #			  both loopback: mail from there is signed, never
 #			  verified), Canonicalization relaxed/relaxed (the
-#			  header half survives refolding; the body half
-#			  survives what MTAs may do to whitespace, such as
-#			  trailing blanks or a line end turned CRLF <-> LF on
-#			  the way to a file; any change of a word still breaks
-#			  the signature), rsa-sha256, no syslog (opendkim's
-#			  stderr goes to $DKIM_LOG).
-#			Waits until the socket exists.  Registers at exit: KILL
-#			(libmilter takes ~5 s to leave on TERM; a signer has
-#			nothing to flush) and removal of $DKIM_DIR.  One signer
-#			per test: it serves every MTA of the test.
+#			  header half survives refolding by an MTA; the body
+#			  half survives blanks changed on the way: trailing
+#			  ones dropped, runs of them; a changed word or link
+#			  still breaks the signature), rsa-sha256, no syslog
+#			  (opendkim's stderr goes to $DKIM_LOG).
+#			Waits until the socket exists.  Registers at exit:
+#			KILL (libmilter takes ~5 s to leave on TERM; a signer
+#			has nothing to flush), its log printed if the test
+#			failed, removal of $DKIM_DIR.  One signer per test: it
+#			serves every MTA of the test.
 #	dkim_verify FILE	exit 0 iff the message in FILE (LF or CRLF line
 #			ends, e.g. as pf_sink_message prints it) carries a
 #			DKIM-Signature with d=DOMAIN and every such signature
@@ -48,7 +48,7 @@
 #	Traps: opendkim refuses a configuration or key file below a
 #	directory other users may write (/tmp, and so T_DIR): everything
 #	lives in a fresh 0755 directory under /run (DKIM_BASE to change),
-#	which also keeps Sendmail's safe-path checks of the socket quiet.
+#	the socket in a subdirectory of user opendkim's.
 #	The key must belong to the UserID (opendkim) and be 0600.
 
 if [ -n "${T_DKIM_LOADED:-}" ]; then
@@ -63,6 +63,16 @@ DKIM_SOCK=
 DKIM_PID=
 DKIM_LOG=
 DKIM_PUBKEY=
+
+# dkim_stop_ - KILL the signer (at exit); its log when the test failed
+dkim_stop_() {
+	t_kill_pid "$DKIM_PID" KILL 5
+	if [ "${T_EXIT_RC:-0}" != 0 ] && [ -s "$DKIM_LOG" ]; then
+		printf -- '--- %s\n' "$DKIM_LOG" >&2
+		tail -n 30 "$DKIM_LOG" >&2
+	fi
+	return 0
+}
 
 # dkim_start DOMAIN SELECTOR - a fresh key and opendkim signing for DOMAIN
 dkim_start() {
@@ -110,7 +120,7 @@ dkim_start() {
 	opendkim -f -x "$d/sign.conf" </dev/null >>"$DKIM_LOG" 2>&1 &
 	DKIM_PID=$!
 	disown "$DKIM_PID"	# no "Killed" notice from bash when it goes
-	t_on_exit "t_kill_pid $DKIM_PID KILL 5"
+	t_on_exit dkim_stop_
 	if ! t_wait_until "[ -S '$DKIM_SOCK' ] || ! t_pid_alive $DKIM_PID" 10 ||
 		! t_pid_alive "$DKIM_PID"; then
 		cat "$DKIM_LOG" >&2
