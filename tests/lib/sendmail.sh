@@ -168,7 +168,10 @@ sm_daemon_start_() {
 		{ [ -z '$SM_REINJECT_PORT' ] || t_port_listening '$SM_REINJECT_PORT'; }; } ||
 		! t_pid_alive $SM_PID" 15 || ! t_pid_alive "$SM_PID"; then
 		cat "$SM_DIR/sendmail.out" >&2
-		t_fail "private Sendmail did not start on 127.0.0.1:$SM_SMTP_PORT"
+		t_port_listening "$SM_SMTP_PORT" ||
+			t_fail "private Sendmail did not start on 127.0.0.1:$SM_SMTP_PORT"
+		t_fail "private Sendmail has no reinject daemon on 127.0.0.1:$SM_REINJECT_PORT" \
+			"(contrib/sendmail/beacon.mc's DAEMON_OPTIONS)"
 	fi
 }
 
