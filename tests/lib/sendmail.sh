@@ -17,7 +17,8 @@
 #	deps), and unshare(1): Sendmail sleeps 60 s before it reads its
 #	config when the host name has no dot, so it runs in its own UTS and
 #	mount namespace, named sm.beacon-test.example, with a private
-#	/etc/hosts bound over the real one.
+#	/etc/hosts bound over the real one (where there is one: a minimal
+#	root may have none, and the name alone is enough).
 #
 #	sm_start	start smtp-sink (sink.sh) and the private Sendmail:
 #			a daemon on 127.0.0.1:$SM_SMTP_PORT (Name=MTA)
@@ -157,7 +158,9 @@ sm_daemon_start_() {
 		# run.sh - Sendmail in this namespace: a dotted host name, a private /etc/hosts
 		set -e
 		hostname $SM_HOST
-		mount --bind $SM_DIR/etc/hosts /etc/hosts
+		if [ -e /etc/hosts ]; then
+			mount --bind $SM_DIR/etc/hosts /etc/hosts
+		fi
 		exec $SM_ROOT/usr/libexec/sendmail/sendmail -C $SM_CF -bD -q1s -X $SM_LOG
 	EOF
 	unshare --uts --mount --propagation private bash "$SM_DIR/run.sh" \
@@ -244,7 +247,7 @@ sm_queue_count() {
 # sm_flush - one queue run now
 sm_flush() {
 	unshare --uts --mount --propagation private bash -c \
-		"hostname $SM_HOST && mount --bind $SM_DIR/etc/hosts /etc/hosts &&
+		"hostname $SM_HOST && { [ ! -e /etc/hosts ] || mount --bind $SM_DIR/etc/hosts /etc/hosts; } &&
 		 exec $SM_ROOT/usr/libexec/sendmail/sendmail -C $SM_CF -q" </dev/null >/dev/null 2>&1
 }
 
