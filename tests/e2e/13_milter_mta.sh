@@ -25,14 +25,22 @@
 #	6. beacon-milter killed, accept (Postfix milter_default_action =
 #	   accept, Sendmail F=): delivered untouched (Postfix also removes
 #	   the tag header at delivery; Sendmail cannot).
+#	7. no reinject listener where the milter sends the copies: a
+#	   message to two recipients gets 4xx and nothing is delivered;
+#	   with the listener back, the retry is delivered, one copy each.
+#	The Sendmail daemon runs beacon.mc's defaults except the socket and
+#	the reinject port (F=T, the reinject daemon's filters "beacon;dkim"
+#	as beacon-milter(8) shows them with a signer).
 #	MTAS="postfix sendmail" (default) names the MTAs to run, each in a
 #	run of this script of its own (its own PostgreSQL, signer, MTA).
 set -euo pipefail
 if [ -z "${MTA_ONE:-}" ]; then
+	failed=
 	for mta in ${MTAS:-postfix sendmail}; do
 		echo "=== $mta"
-		MTA_ONE=$mta "$0" || exit 1
+		MTA_ONE=$mta "$0" || failed="$failed $mta"
 	done
+	[ -z "$failed" ] || { echo "FAIL: $(basename "$0"): cases failed on:$failed" >&2; exit 1; }
 	echo "ok - every case passed on: ${MTAS:-postfix sendmail}"
 	exit 0
 fi
@@ -51,7 +59,6 @@ dkim_start sender.example mta
 
 # --- messages and helpers
 BC_BASE=http://127.0.0.1:$(t_free_port)
-BASE=$BC_BASE
 # message FILE ID TAG - a multipart/alternative letter, Message-ID <ID@sender.example>
 message() {
 	{
@@ -108,9 +115,9 @@ submit() {
 		2>"$T_DIR/submit.err" || RC=$?
 }
 
-# deliveries N - wait until N more messages than before reached the sink
+# wait_deliveries N - wait until N more messages than before reached the sink
 NDONE=0
-deliveries() {
+wait_deliveries() {
 	sink_wait_delivered $((NDONE + $1)) 15 ||
 		{ mta_show_log; tail -n 20 "$BC_MLOG" >&2; t_fail "$CASE: $((NDONE + $1)) deliveries expected, $(sink_count) seen"; }
 	NDONE=$((NDONE + $1))
@@ -128,10 +135,12 @@ dump_for() {
 	t_fail "$CASE: nothing delivered to $1"
 }
 
-# delivered RCPT - the message delivered to RCPT without the headers the
-# MTAs put on top (Received, and the signer's DKIM-Signature with ALL=1)
+# delivered [--all] RCPT - the message delivered to RCPT without the headers
+# the MTAs put on top: Received, and with --all the signer's DKIM-Signature
 delivered() {
-	sink_message "$(dump_for "$1")" | awk -v all="${ALL:-0}" '
+	local all=0
+	[ "$1" != --all ] || { all=1; shift; }
+	sink_message "$(dump_for "$1")" | awk -v all="$all" '
 		top && /^[ \t]/ { if (!skip) print; next }
 		top && /^Received:/ { skip = 1; next }
 		top && all && /^DKIM-Signature:/ { skip = 1; next }
@@ -142,7 +151,7 @@ delivered() {
 # token_of FILE - the pixel's token in FILE (quoted-printable soft breaks joined)
 token_of() {
 	sed -e ':a' -e '/=$/{N;s/=\n//;ba' -e '}' "$1" | sed 's/=3D/=/g' |
-		grep -o "$BASE/o/[A-Za-z0-9_-]*\.gif" | head -n 1 | sed 's#.*/o/##; s#\.gif$##'
+		grep -o "$BC_BASE/o/[A-Za-z0-9_-]*\.gif" | head -n 1 | sed 's#.*/o/##; s#\.gif$##'
 }
 
 # row_token ID RCPT - the token recorded for RCPT of message <ID@sender.example>
@@ -151,18 +160,13 @@ row_token() {
 		WHERE m.message_id = '$1@sender.example' AND r.address = '$2'"
 }
 
-# milter_up - beacon-milter for this MTA (split, its reinject listener)
-milter_up() {
-	bc_milter_start
-}
-
 # --- the cases, for one MTA
 run_cases() {
 	local mta=$1 id f tok rc out
 	MTA_MILTER=unix:$T_DIR/milter/milter.sock MTA_DKIM=unix:$DKIM_SOCK mta_start "$mta"
 	bc_milter_config "[milter]" "per_recipient = split" "reinject = inet:$MTA_REINJECT_PORT@127.0.0.1" \
 		"trusted_networks = 127.0.0.1/32"
-	milter_up
+	bc_milter_start
 	NDONE=0
 
 	CASE="$mta 1"
@@ -170,7 +174,7 @@ run_cases() {
 	message "$T_DIR/$id.eml" "$id" track
 	submit "$T_DIR/$id.eml" "" ann@remote.example
 	[ "$RC" = 0 ] || t_fail "$CASE: not accepted: $(cat "$T_DIR/submit.err")"
-	deliveries 1
+	wait_deliveries 1
 	delivered ann@remote.example >"$T_DIR/$id.out"
 	tok=$(token_of "$T_DIR/$id.out")
 	[ ${#tok} = 36 ] || { cat "$T_DIR/$id.out" >&2; t_fail "$CASE: no pixel in the delivered message"; }
@@ -184,8 +188,8 @@ run_cases() {
 	message "$T_DIR/$id.eml" "$id" ""
 	submit "$T_DIR/$id.eml" "" ann@remote.example
 	[ "$RC" = 0 ] || t_fail "$CASE: not accepted: $(cat "$T_DIR/submit.err")"
-	deliveries 1
-	ALL=1 delivered ann@remote.example >"$T_DIR/$id.out"
+	wait_deliveries 1
+	delivered --all ann@remote.example >"$T_DIR/$id.out"
 	cmp -s "$T_DIR/$id.eml" "$T_DIR/$id.out" ||
 		{ diff "$T_DIR/$id.eml" "$T_DIR/$id.out" >&2; t_fail "$CASE: the untagged message changed"; }
 	t_ok "$CASE: untagged, delivered byte for byte"
@@ -198,8 +202,8 @@ run_cases() {
 		"carl@remote.example|NOTIFY=NEVER" \
 		"bea@hidden.example|NOTIFY=DELAY,FAILURE ORCPT=rfc822;bea.orig@hidden.example"
 	[ "$RC" = 0 ] || t_fail "$CASE: not accepted: $(cat "$T_DIR/submit.err")"
-	deliveries 3
-	local toks="" a args notify
+	wait_deliveries 3
+	local toks="" a args notify orcpt
 	for a in ann@remote.example carl@remote.example bea@hidden.example; do
 		f=$(dump_for "$a")
 		t_eq "$a" "$(sink_rcpts "$f")" "$CASE: the copy for $a has only that recipient"
@@ -242,7 +246,7 @@ run_cases() {
 	message "$T_DIR/$id.eml" "$id" track
 	submit "$T_DIR/$id.eml" "" ann@remote.example
 	[ "$RC" = 0 ] || t_fail "$CASE: not accepted with PostgreSQL down: $(cat "$T_DIR/submit.err")"
-	deliveries 1
+	wait_deliveries 1
 	delivered ann@remote.example >"$T_DIR/$id.out"
 	tok=$(token_of "$T_DIR/$id.out")
 	[ ${#tok} = 36 ] || t_fail "$CASE: delivered untracked with PostgreSQL down"
@@ -260,10 +264,11 @@ run_cases() {
 	t_eq 75 "$RC" "$CASE: submission while the milter is down (75: a 4xx reply, $(cat "$T_DIR/submit.err"))"
 	sleep 1
 	t_eq "$NDONE" "$(sink_count)" "$CASE: deliveries while the milter is down"
-	milter_up
+	t_eq 0 "$(mta_queue_count)" "$CASE: messages queued while the milter is down"
+	bc_milter_start
 	submit "$T_DIR/$id.eml" "" ann@remote.example
 	[ "$RC" = 0 ] || t_fail "$CASE: the retry was not accepted: $(cat "$T_DIR/submit.err")"
-	deliveries 1
+	wait_deliveries 1
 	delivered ann@remote.example >"$T_DIR/$id.out"
 	tok=$(token_of "$T_DIR/$id.out")
 	[ ${#tok} = 36 ] || t_fail "$CASE: the retry was delivered untracked"
@@ -276,8 +281,8 @@ run_cases() {
 	message "$T_DIR/$id.eml" "$id" track
 	submit "$T_DIR/$id.eml" "" ann@remote.example
 	[ "$RC" = 0 ] || t_fail "$CASE: not accepted: $(cat "$T_DIR/submit.err")"
-	deliveries 1
-	ALL=1 delivered ann@remote.example >"$T_DIR/$id.out"
+	wait_deliveries 1
+	delivered --all ann@remote.example >"$T_DIR/$id.out"
 	if mta_strips_tag; then
 		grep -v '^X-Beacon: ' "$T_DIR/$id.eml" >"$T_DIR/$id.want"
 	else
@@ -287,7 +292,34 @@ run_cases() {
 		{ diff "$T_DIR/$id.want" "$T_DIR/$id.out" >&2; t_fail "$CASE: not delivered untouched"; }
 	t_ok "$CASE: milter down, accept: delivered untouched"
 	mta_set_failure tempfail
-	milter_up
+	bc_milter_start
+
+	CASE="$mta 7"
+	id=noreinject-$mta
+	bc_milter_kill
+	bc_milter_config "[milter]" "per_recipient = split" \
+		"reinject = inet:$(t_free_port)@127.0.0.1" "trusted_networks = 127.0.0.1/32"
+	bc_milter_start
+	message "$T_DIR/$id.eml" "$id" track
+	submit "$T_DIR/$id.eml" "" ann@remote.example carl@remote.example
+	t_eq 75 "$RC" "$CASE: two recipients, no reinject listener (75: a 4xx reply, $(cat "$T_DIR/submit.err"))"
+	sleep 1
+	t_eq "$NDONE" "$(sink_count)" "$CASE: deliveries without a reinject listener"
+	t_eq 0 "$(mta_queue_count)" "$CASE: messages queued without a reinject listener"
+	bc_milter_kill
+	bc_milter_config "[milter]" "per_recipient = split" \
+		"reinject = inet:$MTA_REINJECT_PORT@127.0.0.1" "trusted_networks = 127.0.0.1/32"
+	bc_milter_start
+	submit "$T_DIR/$id.eml" "" ann@remote.example carl@remote.example
+	[ "$RC" = 0 ] || t_fail "$CASE: the retry was not accepted: $(cat "$T_DIR/submit.err")"
+	wait_deliveries 2
+	for a in ann@remote.example carl@remote.example; do
+		delivered "$a" >"$T_DIR/$id.$a.out"
+		tok=$(token_of "$T_DIR/$id.$a.out")
+		t_wait_until "[ \"\$(row_token $id $a)\" = '$tok' ]" 10 ||
+			t_fail "$CASE: the row of $a does not hold its delivered token '$tok'"
+	done
+	t_ok "$CASE: no reinject listener: 4xx, nothing delivered; the retry tracked, one copy each"
 	bc_no_sanitizer "$BC_MLOG"
 }
 

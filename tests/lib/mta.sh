@@ -27,7 +27,6 @@
 #	mta_set_failure tempfail|accept	change that on the running MTA
 #			(Postfix reloads, Sendmail restarts on its ports).
 #	mta_queue_count	print how many messages wait in its queue.
-#	mta_flush	try the queue now.
 #	mta_show_log	print the end of its log to stderr.
 #	mta_strips_tag	true if the MTA removes the tag header at delivery
 #			(Postfix with contrib's smtp_header_checks; Sendmail
@@ -80,12 +79,13 @@ milter_default_action = ${MTA_FAILURE:-tempfail}" \
 
 # mta_start_sendmail_ - the private Sendmail with contrib's beacon.mc
 mta_start_sendmail_() {
-	local extra=
-	[ -n "${MTA_DKIM:-}" ] &&
-		extra="INPUT_MAIL_FILTER(\`dkim', \`S=$MTA_DKIM, F=T')dnl"
 	# globals, not a prefix: sm_restart reads them again
-	SM_MILTER=${MTA_MILTER:-} SM_EXTRA_MC=$extra
-	SM_FAILURE=$([ "${MTA_FAILURE:-tempfail}" = accept ] || echo T)
+	SM_MILTER=${MTA_MILTER:-} SM_EXTRA_MC= SM_REINJECT_FILTERS= SM_FAILURE=${MTA_FAILURE:-}
+	if [ -n "${MTA_DKIM:-}" ]; then
+		# as beacon-milter(8) shows it: the signer after Beacon, on the reinject daemon too
+		SM_EXTRA_MC="INPUT_MAIL_FILTER(\`dkim', \`S=$MTA_DKIM, F=T')dnl"
+		SM_REINJECT_FILTERS="beacon;dkim"
+	fi
 	sm_start
 	MTA_SMTP_PORT=$SM_SMTP_PORT MTA_REINJECT_PORT=$SM_REINJECT_PORT
 }
@@ -113,7 +113,7 @@ mta_set_failure() {
 		pf_reload
 		;;
 	sendmail)
-		SM_FAILURE=$([ "$1" = accept ] || echo T)
+		SM_FAILURE=$1
 		sm_restart
 		;;
 	esac
@@ -124,14 +124,6 @@ mta_queue_count() {
 	case $MTA_KIND in
 	postfix) pf_queue_count ;;
 	sendmail) sm_queue_count ;;
-	esac
-}
-
-# mta_flush - attempt delivery of everything queued now
-mta_flush() {
-	case $MTA_KIND in
-	postfix) pf_flush ;;
-	sendmail) sm_flush ;;
 	esac
 }
 

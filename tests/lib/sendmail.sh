@@ -31,29 +31,30 @@
 #			beacon-milter on every daemon and the reinject daemon
 #			(Name=beacon-reinject) on 127.0.0.1:$SM_REINJECT_PORT.
 #			Registers sm_stop at exit.
-#	sm_stop		stop Sendmail (daemon by PID, then its children) and
-#			smtp-sink. No-op when already down.
+#	sm_stop		stop Sendmail (its namespace, by unshare's PID) and
+#			smtp-sink. No-op when already down. Sendmail logs to
+#			syslog only (there is none here): the traffic log
+#			$SM_LOG (sendmail -X: every SMTP command and reply,
+#			in and out) is shown when the test failed.
 #	sm_restart	stop and start again with the same ports, after a
 #			test changed SM_FAILURE or SM_EXTRA_MC.
 #	sm_queue_count	print how many messages the private queue holds.
-#	sm_flush	run the queue once now (sendmail -q).
-#	sm_log		print the path of the traffic log (sendmail -X: every
-#			SMTP command and reply, in and out). Sendmail logs
-#			to syslog only; there is none here.
 #
 #	Knobs read by sm_start:
 #	SM_MILTER	beacon-milter's socket, Sendmail's form
 #			(unix:/path or inet:port@host).
-#	SM_FAILURE	F= of the beacon filter: T (temp-fail while it is
-#			down, beacon.mc's default) or empty (deliver
-#			untouched).
+#	SM_FAILURE	"accept": BEACON_FAILURE defined empty (F=, deliver
+#			untouched while the filter is down); otherwise
+#			beacon.mc's default (F=T).
+#	SM_REINJECT_FILTERS	BEACON_REINJECT_FILTERS (beacon.mc's default
+#			when unset: beacon alone).
 #	SM_EXTRA_MC	.mc lines placed after beacon.mc's, e.g. a DKIM
 #			signer's INPUT_MAIL_FILTER (filters run in the order
 #			they are defined).
 #	SINK_OPTS	as in sink.sh.
 #
-#	Set after sm_start: SM_DIR SM_CF SM_QUEUE SM_SMTP_PORT
-#	SM_REINJECT_PORT SM_PID, and sink.sh's SINK_*.
+#	Set after sm_start: SM_DIR SM_CF SM_QUEUE SM_LOG SM_SMTP_PORT
+#	SM_REINJECT_PORT SM_PID (unshare's), and sink.sh's SINK_*.
 
 if [ -n "${T_SM_LOADED:-}" ]; then
 	return 0
@@ -125,9 +126,14 @@ sm_write_mc_() {
 		printf "FEATURE(\`accept_unqualified_senders')dnl\n"
 		printf "DAEMON_OPTIONS(\`Port=%s, Addr=127.0.0.1, Name=MTA')dnl\n" "$SM_SMTP_PORT"
 		if [ -n "${SM_MILTER:-}" ]; then
+			# what differs from beacon.mc's defaults, and nothing else:
+			# the shipped defaults are what the cases run
 			printf "define(\`BEACON_SOCKET', \`%s')dnl\n" "$SM_MILTER"
-			printf "define(\`BEACON_FAILURE', \`%s')dnl\n" "${SM_FAILURE-T}"
 			printf "define(\`BEACON_REINJECT_PORT', \`%s')dnl\n" "$SM_REINJECT_PORT"
+			[ "${SM_FAILURE:-}" != accept ] ||
+				printf "define(\`BEACON_FAILURE', \`')dnl\n"
+			[ -z "${SM_REINJECT_FILTERS:-}" ] ||
+				printf "define(\`BEACON_REINJECT_FILTERS', \`%s')dnl\n" "$SM_REINJECT_FILTERS"
 			printf "include(\`%s')dnl\n" "$BEACON_SRC/contrib/sendmail/beacon.mc"
 		fi
 		[ -z "${SM_EXTRA_MC:-}" ] || printf '%s\n' "$SM_EXTRA_MC"
@@ -163,8 +169,11 @@ sm_daemon_start_() {
 		fi
 		exec $SM_ROOT/usr/libexec/sendmail/sendmail -C $SM_CF -bD -q1s -X $SM_LOG
 	EOF
-	unshare --uts --mount --propagation private bash "$SM_DIR/run.sh" \
-		</dev/null >>"$SM_DIR/sendmail.out" 2>&1 &
+	# its own PID namespace too: when the daemon, its first process,
+	# ends, the kernel ends the queue runners it forks every second and
+	# their children (sm_stop_daemon_)
+	unshare --uts --mount --propagation private --pid --fork --kill-child \
+		bash "$SM_DIR/run.sh" </dev/null >>"$SM_DIR/sendmail.out" 2>&1 &
 	SM_PID=$!
 	export SM_PID
 	if ! t_wait_until "{ t_port_listening $SM_SMTP_PORT &&
@@ -208,15 +217,17 @@ sm_start() {
 	sm_daemon_start_
 }
 
-# sm_stop_daemon_ - the daemon by PID, then what it forked
+# sm_stop_daemon_ - stop the namespace's first process, Sendmail (unshare's child):
+# the kernel then kills the rest of its PID namespace, and unshare returns.
+# (--kill-child alone does not do it: sendmail is set-group-ID, and exec
+# of such a program clears the parent-death signal.)
 sm_stop_daemon_() {
-	local kids k
+	local k
 	[ -n "$SM_PID" ] || return 0
-	kids=$(t_children "$SM_PID")
-	t_kill_pid "$SM_PID" TERM 10
-	for k in $kids; do
-		t_kill_pid "$k" TERM 5
+	for k in $(t_children "$SM_PID"); do
+		t_kill_pid "$k" TERM 10
 	done
+	t_kill_pid "$SM_PID" TERM 10
 	SM_PID=
 }
 
@@ -242,16 +253,4 @@ sm_restart() {
 # sm_queue_count - print the number of messages in the private queue
 sm_queue_count() {
 	find "$SM_QUEUE" -maxdepth 1 -type f -name 'qf*' | wc -l
-}
-
-# sm_flush - one queue run now
-sm_flush() {
-	unshare --uts --mount --propagation private bash -c \
-		"hostname $SM_HOST && { [ ! -e /etc/hosts ] || mount --bind $SM_DIR/etc/hosts /etc/hosts; } &&
-		 exec $SM_ROOT/usr/libexec/sendmail/sendmail -C $SM_CF -q" </dev/null >/dev/null 2>&1
-}
-
-# sm_log - print the path of the traffic log
-sm_log() {
-	printf '%s\n' "$SM_LOG"
 }

@@ -71,6 +71,7 @@ sink_start() {
 sink_stop() {
 	[ -n "$SINK_PID" ] || return 0
 	t_kill_pid "$SINK_PID" TERM 5
+	SINK_PID=
 }
 
 # sink_open_ - print the files smtp-sink still has open
