@@ -65,12 +65,14 @@ mta_start_postfix_() {
 	[ -n "${MTA_DKIM:-}" ] && milters="$milters $MTA_DKIM"
 	port=
 	[ -n "$milters" ] && port=$(t_free_port)
+	# the table main.cf names, in place before any smtp(8) starts
+	mkdir -p "$T_DIR/pf/etc"
+	cp "$BEACON_SRC/contrib/postfix/beacon_header_checks" "$T_DIR/pf/etc/"
 	PF_MILTER=$milters PF_REINJECT=0 \
 		PF_EXTRA_MAINCF="$strip
 milter_default_action = ${MTA_FAILURE:-tempfail}" \
 		PF_EXTRA_MASTERCF="$([ -n "$port" ] && mta_pf_reinject_ "$port")" \
 		pf_start
-	cp "$BEACON_SRC/contrib/postfix/beacon_header_checks" "$PF_CONF/"
 	MTA_SMTP_PORT=$PF_SMTP_PORT MTA_REINJECT_PORT=$port
 	if [ -n "$port" ]; then
 		t_wait_port "$port" 10 || { pf_show_log_; t_fail "the reinject smtpd is not listening"; }

@@ -78,9 +78,9 @@ sm_fetch_() {
 		[ -r "$SM_ROOT/usr/share/sendmail/cf/m4/cf.m4" ] && return 0
 	command -v m4 >/dev/null || t_fail "m4 is not installed (make deps)"
 	dl=$(mktemp -d "${TMPDIR:-/tmp}/beacon-sendmail-deb.XXXXXX")
-	chmod 0755 "$dl"
-	# _apt downloads when it may write the directory; root otherwise
-	if ! (cd "$dl" && apt-get download sendmail-bin sendmail-base sendmail-cf) \
+	# apt downloads as root here (it warns that _apt cannot write the
+	# directory); bounded, so an unreachable mirror fails the test in time
+	if ! (cd "$dl" && timeout 120 apt-get download sendmail-bin sendmail-base sendmail-cf) \
 		>"$dl/download.log" 2>&1; then
 		cat "$dl/download.log" >&2
 		rm -rf "$dl"
