@@ -21,7 +21,8 @@ TEST_PKGS="clang libclang-rt-14-dev uap-core libcmocka-dev
 postgresql postgresql-client postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 postfix swaks miltertest libmaxmind-db-writer-perl
 curl wrk nginx-light haproxy mandoc man-db opendkim opendkim-tools valgrind linux-perf
-python3 perl procps iproute2 util-linux bsdutils debconf"
+python3 perl procps iproute2 util-linux bsdutils debconf
+m4 liblockfile1 libwrap0 libdb5.3 libldap-2.5-0 libnsl2 libsasl2-2 libssl3"
 DEB_PKGS="debhelper dpkg-dev fakeroot lintian"
 
 case "${1:-}" in

@@ -53,6 +53,7 @@ BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$BEACON_SRC/tests/lib/pg.sh"
 . "$BEACON_SRC/tests/lib/postfix.sh"
 . "$BEACON_SRC/tests/lib/pixelsrv.sh"
+. "$BEACON_SRC/tests/lib/dkim.sh"
 . "$BEACON_SRC/tests/bench/lib.sh"
 . "$BEACON_SRC/tests/bench/rewrite.sh"
 . "$BEACON_SRC/tests/bench/ingest.sh"

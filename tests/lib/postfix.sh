@@ -13,13 +13,14 @@
 #	queue are never touched and the system Postfix is never started.
 #	Needs root (postfix(1) refuses anyone else).
 #
-#	pf_start	start smtp-sink on a free loopback port, dumping each
-#			message to its own file in $PF_SINK_DIR, then the
+#	pf_start	start smtp-sink (sink.sh) on a free loopback port,
+#			dumping each message to its own file in $PF_SINK_DIR, then the
 #			private Postfix: smtpd on 127.0.0.1:$PF_SMTP_PORT,
 #			relaying every domain to the sink, no local delivery,
 #			no DNS, 1 s queue timers. Registers pf_stop at exit.
 #	pf_stop		stop Postfix (master by PID, then its children) and
 #			smtp-sink (by PID). No-op when already down.
+#	pf_sink_*	sink.sh's sink_* readers, under these names:
 #	pf_sink_files	list the complete sink dumps, oldest first (by
 #			completion time). A dump holds smtp-sink's envelope
 #			headers (X-Mail-Args: <from> PARAMS, one X-Rcpt-Args:
@@ -35,7 +36,8 @@
 #			N dumps are complete; returns 1 on timeout.
 #	pf_flush	postqueue -f for the private instance.
 #	pf_queue_count	print how many messages the private queue holds
-#			(maildrop, incoming, active, deferred, hold).
+#			(maildrop, incoming, active, deferred, hold, and
+#			corrupt: a file qmgr saved there is never delivered).
 #	pf_log		print the private maillog's path.
 #	pf_reload	postfix reload after editing $PF_CONF/main.cf or
 #			master.cf (backdates them first, see pf_cool_config_).
@@ -61,6 +63,9 @@ if [ -n "${T_PF_LOADED:-}" ]; then
 fi
 T_PF_LOADED=1
 
+# shellcheck source=tests/lib/sink.sh
+. "$BEACON_SRC/tests/lib/sink.sh"
+
 PF_DIR=
 PF_CONF=
 PF_QUEUE=
@@ -84,31 +89,22 @@ pf_show_log_() {
 	[ -n "$PF_LOG" ] && [ -r "$PF_LOG" ] || return 0
 	printf -- '--- %s (last 30 lines)\n' "$PF_LOG" >&2
 	tail -n 30 "$PF_LOG" >&2
-}
-
-# pf_start_sink_ - start smtp-sink on a free port, one dump file a message
-pf_start_sink_() {
-	local -a opts=()
-	PF_SINK_DIR=$PF_DIR/sink
-	mkdir -p "$PF_SINK_DIR"
-	chown postfix "$PF_SINK_DIR"
-	PF_SINK_PORT=$(t_free_port)
-	[ -n "${PF_SINK_OPTS:-}" ] && eval "opts=($PF_SINK_OPTS)"
-	smtp-sink -u postfix -d "$PF_SINK_DIR/%Y%m%d-%H%M%S." "${opts[@]}" \
-		"127.0.0.1:$PF_SINK_PORT" 64 </dev/null >>"$PF_DIR/smtp-sink.out" 2>&1 &
-	PF_SINK_PID=$!
-	disown "$PF_SINK_PID" 2>/dev/null || true
-	t_on_exit pf_stop_sink_
-	if ! t_wait_until "t_port_listening $PF_SINK_PORT || ! t_pid_alive $PF_SINK_PID" 5 ||
-		! t_pid_alive "$PF_SINK_PID"; then
-		cat "$PF_DIR/smtp-sink.out" >&2
-		t_fail "smtp-sink did not start on 127.0.0.1:$PF_SINK_PORT"
+	# a fault seconds before the end (a daemon throttled after "bad
+	# command startup", a queue file saved to corrupt) is what explains
+	# a late or lost delivery: every such line, and the queues' contents
+	printf -- '--- %s: warning, fatal and panic lines (first 60)\n' "$PF_LOG" >&2
+	grep -E ': (warning|fatal|panic): ' "$PF_LOG" | grep -v ': milter unix:' | head -n 60 >&2 || true
+	if [ -n "$PF_QUEUE" ]; then
+		printf -- '--- queue files left (deferred, hold, corrupt, active, incoming)\n' >&2
+		(cd "$PF_QUEUE" && find deferred hold corrupt active incoming defer bounce \
+			-type f 2>/dev/null | head -n 40) >&2 || true
 	fi
 }
 
-# pf_stop_sink_ - stop smtp-sink by PID
-pf_stop_sink_() {
-	t_kill_pid "$PF_SINK_PID" TERM 5
+# pf_start_sink_ - the sink (sink.sh) in $PF_DIR/sink, its names as PF_SINK_*
+pf_start_sink_() {
+	SINK_OPTS=${PF_SINK_OPTS:-} sink_start "$PF_DIR/sink"
+	PF_SINK_DIR=$SINK_DIR PF_SINK_PORT=$SINK_PORT PF_SINK_PID=$SINK_PID
 }
 
 # pf_write_maincf_ - write the private main.cf from scratch
@@ -323,64 +319,17 @@ pf_stop() {
 	if [ "${T_EXIT_RC:-0}" != 0 ]; then
 		pf_show_log_
 	fi
-	pf_stop_sink_
+	sink_stop
 	return 0
 }
 
-# pf_sink_open_ - print the files smtp-sink still has open
-pf_sink_open_() {
-	local fd
-	[ -n "$PF_SINK_PID" ] && t_pid_alive "$PF_SINK_PID" || return 0
-	for fd in /proc/"$PF_SINK_PID"/fd/*; do
-		readlink "$fd" 2>/dev/null || true
-	done
-}
-
-# pf_sink_files - list complete sink dumps, oldest first
-pf_sink_files() {
-	local open f
-	[ -n "$PF_SINK_DIR" ] || t_fail "pf_sink_files before pf_start"
-	open=$(pf_sink_open_)
-	find "$PF_SINK_DIR" -type f -size +0 -printf '%T@ %p\n' | sort -n -k1,1 -k2 |
-		while read -r _ f; do
-			# A dump still open is a transaction in progress.
-			if [ -z "$open" ] || ! grep -qxF -- "$f" <<<"$open"; then
-				printf '%s\n' "$f"
-			fi
-		done
-}
-
-# pf_sink_mail_from - print the envelope sender of a sink dump
-pf_sink_mail_from() {
-	sed -n 's/^X-Mail-Args: <\([^>]*\)>.*/\1/p' "$1"
-}
-
-# pf_sink_rcpts - print the envelope recipients of a sink dump, one a line
-pf_sink_rcpts() {
-	sed -n 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/p' "$1"
-}
-
-# pf_sink_message - print the message of a sink dump without smtp-sink's lines
-pf_sink_message() {
-	# smtp-sink writes X-Client-*, X-Helo-Args, X-Mail-Args, X-Rcpt-Args,
-	# a three-line Received: before the message and an empty line after.
-	awk '
-		!body && /^X-(Client-Addr|Client-Proto|Helo-Args|Mail-Args|Rcpt-Args): / { next }
-		!body && /^Received: / && !seen { seen = 1; rcvd = 1; next }
-		rcvd && /^[ \t]/ { next }
-		{ body = 1; rcvd = 0; if (n++) print prev; prev = $0 }
-	' "$1"
-}
-
-# pf_sink_count - print the number of complete sink dumps
-pf_sink_count() {
-	pf_sink_files | wc -l
-}
-
-# pf_wait_delivered - wait until at least N complete dumps are in the sink
-pf_wait_delivered() {
-	t_wait_until "[ \$(pf_sink_count) -ge $1 ]" "${2:-10}"
-}
+# pf_sink_* - the sink's readers (sink.sh), under the names the tests know
+pf_sink_files() { sink_files; }
+pf_sink_mail_from() { sink_mail_from "$1"; }
+pf_sink_rcpts() { sink_rcpts "$1"; }
+pf_sink_message() { sink_message "$1"; }
+pf_sink_count() { sink_count; }
+pf_wait_delivered() { sink_wait_delivered "$@"; }
 
 # pf_flush - attempt delivery of everything queued in the private instance
 pf_flush() {
@@ -390,7 +339,7 @@ pf_flush() {
 # pf_queue_count - print the number of messages in the private queue
 pf_queue_count() {
 	local d n=0 f
-	for d in maildrop incoming active deferred hold; do
+	for d in maildrop incoming active deferred hold corrupt; do
 		[ -d "$PF_QUEUE/$d" ] || continue
 		f=$(find "$PF_QUEUE/$d" -type f | wc -l)
 		n=$((n + f))
