@@ -215,7 +215,7 @@ t_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -d 'List-Unsubs
 	"2: POST with a wrong MAC"
 t_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -d 'List-Unsubscribe=One-Click' \
 	"$BASE/u/$ANN_TOK")" "2: POST without a MAC"
-sleep 0.5	# several writer batches
+sleep 0.3	# several writer batches (batch_interval 50 ms)
 t_eq "0|0" "$(px_rows "kind = 'unsubscribe'")|$(sup_count)" "2: events|suppressions after GET, HEAD and bad POSTs"
 
 # --- 3. the one-click POST, twice
@@ -274,8 +274,6 @@ t_eq "<https://list.example/leave>|" "$(header "$d" List-Unsubscribe | tr '\n' '
 out=$("$CTL" -c "$T_DIR/beacon.conf" suppress list --csv --sender Sender@Sender.Example.)
 grep -q '^ann@remote.example,one-click unsubscribe,.*,sender@sender.example,unsubscribe$' <<<"$out" ||
 	t_fail "6: suppress list --sender: $out"
-t_eq "" "$("$CTL" -c "$T_DIR/beacon.conf" suppress list --csv --sender news@rules.example | tail -n +2)" \
-	"6: nothing suppressed for another sender"
 t_eq "added cat@remote.example for sender news@rules.example" \
 	"$("$CTL" -c "$T_DIR/beacon.conf" suppress add CAT@remote.example --sender News@Rules.Example)" \
 	"6: suppress add --sender"
