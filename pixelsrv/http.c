@@ -12,7 +12,10 @@
  *	makes it close every connection, so the first call only notes the
  *	time (in *req, as a number: no allocation) and the answer is queued
  *	on the second.  Methods other than GET and HEAD are refused on the
- *	first call, before any body is read.
+ *	first call, before any body is read, but POST to /u/: its body (at
+ *	most UNSUB_BODY_MAX bytes kept) goes to a small record in *req, a
+ *	pointer (even) where a GET keeps its start time (odd); a request cut
+ *	off before its end frees it in http_completed().
  *
  *	libmicrohttpd's idle timeout restarts with every byte, so a client
  *	trickling its headers would hold a connection for ever.  Each
@@ -415,8 +418,7 @@ static int http_responses(struct http *h)
 		    html, dr);
 		r[R_UNSUB_DONE] = http_static(unsub_page_done, strlen(unsub_page_done), html, dr);
 		r[R_UNSUB_BAD] = http_static(unsub_page_bad, strlen(unsub_page_bad), html, dr);
-		/* the body is left unread: the connection closes after the answer */
-		r[R_TOO_LARGE] = http_static(large, sizeof(large) - 1, "text/plain; charset=utf-8", 1);
+		r[R_TOO_LARGE] = http_static(large, sizeof(large) - 1, "text/plain; charset=utf-8", dr);
 		for (int i = 0; i < R_N; i++)
 			if (!r[i])
 				return -1;
@@ -605,21 +607,18 @@ static enum MHD_Result http_unsub(struct http *h, struct MHD_Connection *c,
 	return http_reply(c, MHD_HTTP_OK, h->resp[dr][R_UNSUB_DONE], METRICS_EP_UNSUB, start);
 }
 
-/* http_post_body - a POST to /u/: keep its body, at most UNSUB_BODY_MAX bytes; the answer
- * comes at the end (http_unsub), or at once when the body is too long */
-static enum MHD_Result http_post_body(struct http *h, struct MHD_Connection *c,
-    const char *data, size_t *size, void **req)
+/* http_post_body - a POST to /u/: keep its body, at most UNSUB_BODY_MAX bytes; the rest
+ * of a longer one is read and dropped (as a GET's body is; connection_timeout bounds it)
+ * and the answer at the end is 413 */
+static enum MHD_Result http_post_body(void **req, const char *data, size_t *size)
 {
 	struct http_post *p = *req;
 	size_t n = *size;
 
 	*size = 0;
-	if (p->len + n > sizeof(p->body)) {
-		uint64_t start = p->start;
-		free(p);
-		*req = NULL;
-		return http_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, h->resp[0][R_TOO_LARGE],
-		    METRICS_EP_UNSUB, start);
+	if (p->over || p->len + n > sizeof(p->body)) {
+		p->over = 1;
+		return MHD_YES;
 	}
 	memcpy(p->body + p->len, data, n);
 	p->len += n;
@@ -709,7 +708,7 @@ static enum MHD_Result http_serve(struct http *h, int metrics, struct MHD_Connec
 	}
 	if (*upload_data_size) {
 		if (is_post)
-			return http_post_body(h, c, upload_data, upload_data_size, req);
+			return http_post_body(req, upload_data, upload_data_size);
 		*upload_data_size = 0;	/* a body on GET: read and ignored */
 		return MHD_YES;
 	}
@@ -723,7 +722,8 @@ static enum MHD_Result http_serve(struct http *h, int metrics, struct MHD_Connec
 
 	route_parse(url, strlen(url), &rt);
 	if (is_post) {
-		rc = http_unsub(h, c, &rt, post, start);
+		rc = post->over ? http_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, h->resp[dr][R_TOO_LARGE],
+		    METRICS_EP_UNSUB, start) : http_unsub(h, c, &rt, post, start);
 		free(post);
 		return rc;
 	}

@@ -17,7 +17,8 @@
 #	   List-Unsubscribe-Post: List-Unsubscribe=One-Click;
 #	2. a GET of ann's URL: 200, an HTML page with a POST form that
 #	   holds nothing of the request; a HEAD: 200; a POST without the
-#	   one-click field: 400; a GET and a POST with a wrong MAC: 404;
+#	   one-click field: 400; one over 2 KB: 413; a GET and a POST with a
+#	   wrong MAC: 404;
 #	   none of them stores an event or a suppression;
 #	3. the one-click POST (RFC 8058 body): 200, one unsubscribe event
 #	   of ann's token, one suppression (ann, sender, source
@@ -208,6 +209,8 @@ grep -qi '^Cache-Control: no-store' "$T_DIR/page.hdr" || t_fail "2: the page may
 t_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -I "$ANN_URL")" "2: HEAD of the URL"
 t_eq 400 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -d 'List-Unsubscribe=Yes' "$ANN_URL")" \
 	"2: a POST without the one-click field"
+t_eq 413 "$(head -c 3000 /dev/zero | tr '\0' a | curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
+	--data-binary @- "$ANN_URL")" "2: a POST body over 2 KB"
 mac=${ANN_URL##*/}
 bad="${ANN_URL%/*}/${mac:0:5}$( [ "${mac:5:1}" = A ] && echo B || echo A)${mac:6}"
 t_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$bad")" "2: GET with a wrong MAC"
