@@ -61,8 +61,8 @@ static const struct ctl_command ctl_commands[] = {
 	{ "purge", ctl_purge, "purge --older-than DAYS [--dry-run]",
 	  "delete old messages and events" },
 	{ "suppress", ctl_suppress,
-	  "suppress add|del ADDRESS|@DOMAIN [--reason TEXT]\n"
-	  "suppress list [ADDRESS|@DOMAIN] [--csv|--json]",
+	  "suppress add|del ADDRESS|@DOMAIN [--sender SENDER] [--reason TEXT]\n"
+	  "suppress list [ADDRESS|@DOMAIN] [--sender SENDER] [--csv|--json]",
 	  "the addresses and domains never tracked" },
 	{ "token", ctl_token, "token inspect TOKEN", "decode and verify a token, show its rows" },
 	{ "reclassify", ctl_reclassify, "reclassify [--since DATE] [--message ID] [--dry-run]",

@@ -281,7 +281,7 @@ int token_sign(const struct token_keys *k, char tag, const void *data, size_t le
 {
 	uint8_t raw[1 + TOKEN_MAC_LEN];
 
-	if (!k || !k->current || tag == 't' || tag == 'c')
+	if (!k || !k->current || tag == 't' || tag == 'c' || tag == 'u')
 		return -1;
 	raw[0] = k->current;
 	token_mac(k->key[k->current], tag, raw, 1, data, len, raw + 1);
@@ -296,7 +296,7 @@ enum token_status token_sign_check(const struct token_keys *k, char tag, const v
 {
 	uint8_t raw[1 + TOKEN_MAC_LEN], mac[TOKEN_MAC_LEN];
 
-	if (tag == 't' || tag == 'c' || slen != TOKEN_SIG_STR_LEN ||
+	if (tag == 't' || tag == 'c' || tag == 'u' || slen != TOKEN_SIG_STR_LEN ||
 	    token_decode(s, slen, raw, sizeof(raw)) < 0)
 		return TOKEN_MALFORMED;
 	if (!k || !k->have[raw[0]])
@@ -412,4 +412,48 @@ enum token_status clickurl_check(const struct token_keys *k, const char *token, 
 	*link_n = (unsigned)num;
 	*url = target;
 	return TOKEN_OK;
+}
+
+/* unsuburl_mac - MAC over the token bytes for purpose 'u', base64url */
+static void unsuburl_mac(const struct token_keys *k, const uint8_t raw[TOKEN_RAW_LEN],
+			 char out[TOKEN_CMAC_STR_LEN + 1])
+{
+	uint8_t mac[TOKEN_MAC_LEN];
+
+	token_mac(k->key[raw[0]], 'u', raw, TOKEN_RAW_LEN, NULL, 0, mac);
+	sodium_bin2base64(out, TOKEN_CMAC_STR_LEN + 1, mac, sizeof(mac),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* unsuburl_make - the one-click unsubscribe URL of TOKEN */
+char *unsuburl_make(const struct token_keys *k, const char *base_url, const char *token)
+{
+	uint8_t raw[TOKEN_RAW_LEN];
+	char mac[TOKEN_CMAC_STR_LEN + 1], *out;
+
+	if (!k || strlen(token) != TOKEN_STR_LEN ||
+	    token_decode(token, TOKEN_STR_LEN, raw, sizeof(raw)) < 0 || !k->have[raw[0]])
+		return NULL;
+	unsuburl_mac(k, raw, mac);
+	if (asprintf(&out, "%s/u/%s/%s", base_url, token, mac) < 0)
+		return NULL;
+	return out;
+}
+
+/* unsuburl_check - token first (its own MAC), then the URL's MAC, compared as text so that
+ * only the one encoding unsuburl_make writes is accepted */
+enum token_status unsuburl_check(const struct token_keys *k, const char *token, size_t token_len,
+				 const char *mac, size_t mac_len, struct token *tok)
+{
+	uint8_t raw[TOKEN_RAW_LEN];
+	char want[TOKEN_CMAC_STR_LEN + 1];
+	enum token_status st = token_parse(k, token, token_len, tok);
+
+	if (st != TOKEN_OK)
+		return st;
+	if (mac_len != TOKEN_CMAC_STR_LEN)
+		return TOKEN_MALFORMED;
+	token_decode(token, token_len, raw, sizeof(raw));
+	unsuburl_mac(k, raw, want);
+	return sodium_memcmp(want, mac, TOKEN_CMAC_STR_LEN) == 0 ? TOKEN_OK : TOKEN_BAD_MAC;
 }

@@ -8,6 +8,10 @@
  *     <base>/c/<token>/<n>/<mac>?u=<base64url target>
  * where the 10-byte MAC covers the token, n and the target, so the
  * redirect needs no database and cannot be turned into an open redirect.
+ * An unsubscribe URL (RFC 8058 one-click) is
+ *     <base>/u/<token>/<mac>
+ * where the 10-byte MAC (purpose 'u', under the token's key id) covers
+ * the token, so a token seen in a pixel URL cannot be turned into one.
  * Links are numbered from 1; n = 0 is the hidden link beacon-milter adds
  * to each HTML part (a request for it comes from a link scanner).
  * Several key ids may be loaded at once: the last one in secret_file signs,
@@ -71,7 +75,7 @@ int token_uuid_rid(const char *uuid, uint8_t rid[TOKEN_RID_LEN]);
 /* token_status_str - a word for a status, for logs and beaconctl */
 const char *token_status_str(enum token_status st);
 
-/* token_sign - key id and MAC of DATA under the signing key for purpose TAG (not 't' or 'c'),
+/* token_sign - key id and MAC of DATA under the signing key for purpose TAG (not 't', 'c', 'u'),
  * base64url into OUT; -1 if no key or a reserved TAG */
 int token_sign(const struct token_keys *k, char tag, const void *data, size_t len,
 	       char out[TOKEN_SIG_STR_LEN + 1]);
@@ -87,5 +91,11 @@ enum token_status clickurl_check(const struct token_keys *k, const char *token, 
 				 const char *n, size_t n_len, const char *mac, size_t mac_len,
 				 const char *u, size_t u_len, struct token *tok, unsigned *link_n,
 				 char **url);
+
+/* unsuburl_make - "<base>/u/<token>/<mac>", malloc'd; NULL on error */
+char *unsuburl_make(const struct token_keys *k, const char *base_url, const char *token);
+/* unsuburl_check - verify the token and MAC of an unsubscribe path (constant time) */
+enum token_status unsuburl_check(const struct token_keys *k, const char *token, size_t token_len,
+				 const char *mac, size_t mac_len, struct token *tok);
 
 #endif

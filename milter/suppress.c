@@ -10,12 +10,19 @@
  *	deadline (db_flush, db_results), so even a database that stopped
  *	answering costs at most statement_timeout plus a second, in the
  *	refresh thread only.
+ *
+ *	A pattern for one sender is kept as "pattern\nsender" (a newline is
+ *	in no one form).  The thread waits with poll() on its LISTEN
+ *	session and on a pipe that suppress_stop() writes to.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <glib.h>
 #include <libpq-fe.h>
@@ -27,21 +34,23 @@
 #include "store.h"
 #include "suppress.h"
 
+#define SUPPRESS_CHANNEL "beacon_suppressions"	/* 007_unsubscribe.sql notifies it */
+
 /* suppress_list - one loaded list */
 struct suppress_list {
 	gint refs;		/* references */
-	GHashTable *set;	/* lower-case patterns */
+	GHashTable *set;	/* patterns, and "pattern\nsender", in their one form */
 };
 
 /* suppress - the cache */
 struct suppress {
 	const struct beacon_cfg *cfg;	/* the configuration it started with */
-	pthread_mutex_t lock;		/* guards list and stop */
-	pthread_cond_t wake;		/* wakes the thread to stop */
+	pthread_mutex_t lock;		/* guards list */
 	struct suppress_list *list;	/* the current list */
-	int stop;			/* the thread must end */
+	int wake[2];			/* suppress_stop() writes to wake[1] */
 	int running;			/* the thread was started */
 	int failing;			/* the last reload failed (logged once) */
+	int listen_failing;		/* the LISTEN session could not be opened (logged once) */
 	pthread_t thread;		/* the refresh thread */
 };
 
@@ -51,8 +60,22 @@ static char *suppress_lower(const char *addr)
 	return g_utf8_validate(addr, -1, NULL) ? g_utf8_strdown(addr, -1) : g_ascii_strdown(addr, -1);
 }
 
-/* suppress_list_new - a list from patterns, each in its one form (address.h) */
-struct suppress_list *suppress_list_new(const char *const *patterns, size_t n)
+/* suppress_sender - SENDER in its one form (else lower-cased), g_free; NULL for none */
+static char *suppress_sender(const char *sender)
+{
+	char key[ADDRESS_SIZE];
+
+	if (!sender || !*sender)
+		return NULL;
+	if (address_norm(sender, key, sizeof(key), NULL) == 0)
+		return g_strdup(key);
+	return suppress_lower(sender);
+}
+
+/* suppress_list_new_from - a list from patterns, each in its one form (address.h), and
+ * their senders */
+struct suppress_list *suppress_list_new_from(const char *const *patterns,
+					     const char *const *senders, size_t n)
 {
 	struct suppress_list *l = g_new0(struct suppress_list, 1);
 	char key[ADDRESS_SIZE];
@@ -60,21 +83,38 @@ struct suppress_list *suppress_list_new(const char *const *patterns, size_t n)
 	l->refs = 1;
 	l->set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	for (size_t i = 0; i < n; i++) {
+		char *pat, *snd;
 		if (!patterns[i] || !*patterns[i])
 			continue;
 		if (address_norm_pattern(patterns[i], key, sizeof(key), NULL) == 0)
-			g_hash_table_add(l->set, g_strdup(key));
+			pat = g_strdup(key);
 		else
-			g_hash_table_add(l->set, suppress_lower(patterns[i]));
+			pat = suppress_lower(patterns[i]);
+		snd = suppress_sender(senders ? senders[i] : NULL);
+		if (snd) {
+			g_hash_table_add(l->set, g_strdup_printf("%s\n%s", pat, snd));
+			g_free(pat);
+			g_free(snd);
+		} else {
+			g_hash_table_add(l->set, pat);
+		}
 	}
 	return l;
 }
 
-/* suppress_list_has - the address itself or "@domain", in their one form; an address that
- * has none cannot be told apart from a suppressed one: yes */
-int suppress_list_has(const struct suppress_list *l, const char *addr)
+/* suppress_list_new - patterns for every sender */
+struct suppress_list *suppress_list_new(const char *const *patterns, size_t n)
 {
-	char key[ADDRESS_SIZE];
+	return suppress_list_new_from(patterns, NULL, n);
+}
+
+/* suppress_list_has_from - the address itself or "@domain", in their one form, for every
+ * sender or for SENDER; an address that has none cannot be told apart from a suppressed
+ * one: yes */
+int suppress_list_has_from(const struct suppress_list *l, const char *addr, const char *sender)
+{
+	char key[ADDRESS_SIZE], *snd, *k;
+	int hit;
 
 	if (!l || !addr)
 		return 0;
@@ -82,8 +122,26 @@ int suppress_list_has(const struct suppress_list *l, const char *addr)
 		return 1;
 	if (g_hash_table_size(l->set) == 0)
 		return 0;
-	return g_hash_table_contains(l->set, key) ||
-	       g_hash_table_contains(l->set, strrchr(key, '@'));
+	if (g_hash_table_contains(l->set, key) || g_hash_table_contains(l->set, strrchr(key, '@')))
+		return 1;
+	if (!(snd = suppress_sender(sender)))
+		return 0;
+	k = g_strdup_printf("%s\n%s", key, snd);
+	hit = g_hash_table_contains(l->set, k);
+	g_free(k);
+	if (!hit) {
+		k = g_strdup_printf("%s\n%s", strrchr(key, '@'), snd);
+		hit = g_hash_table_contains(l->set, k);
+		g_free(k);
+	}
+	g_free(snd);
+	return hit;
+}
+
+/* suppress_list_has - for every sender */
+int suppress_list_has(const struct suppress_list *l, const char *addr)
+{
+	return suppress_list_has_from(l, addr, NULL);
 }
 
 /* suppress_list_size - how many patterns */
@@ -108,8 +166,8 @@ struct suppress *suppress_new(const struct beacon_cfg *cfg)
 
 	s->cfg = cfg;
 	s->list = suppress_list_new(NULL, 0);
+	s->wake[0] = s->wake[1] = -1;
 	pthread_mutex_init(&s->lock, NULL);
-	clock_cond_init(&s->wake);
 	return s;
 }
 
@@ -139,10 +197,15 @@ void suppress_set(struct suppress *s, struct suppress_list *l)
 	suppress_list_unref(old);
 }
 
-/* suppress_query - run the SELECT on CONN within the deadline; the list or NULL (ERR) */
+/* suppress_query - run the SELECT on CONN within the deadline; the list or NULL (ERR).
+ * A schema before 007 has no sender column: then every row is for every sender */
 static struct suppress_list *suppress_query(struct suppress *s, PGconn *conn, char *err,
 					    size_t errlen)
 {
+	static const char *const sql[2] = {
+		"SELECT pattern, sender FROM beacon.suppressions",
+		"SELECT pattern, '' FROM beacon.suppressions",
+	};
 	long long deadline = clock_after_ms(db_timeout_ms(s->cfg, STORE_UNBOUNDED_MS, STORE_MARGIN_MS));
 	struct suppress_list *l = NULL;
 	enum db_fault f = DB_DOWN;
@@ -150,18 +213,28 @@ static struct suppress_list *suppress_query(struct suppress *s, PGconn *conn, ch
 	const char *msg;
 	int len;
 
-	if (PQsetnonblocking(conn, 1) == 0)
-		f = db_flush(conn, PQsendQuery(conn, "SELECT pattern FROM beacon.suppressions"),
-			     deadline);
-	if (f == DB_OK)
-		f = db_results(conn, deadline, &res);
+	for (int q = 0; q < 2; q++) {
+		PQclear(res);
+		res = NULL;
+		f = DB_DOWN;
+		if (PQsetnonblocking(conn, 1) == 0)
+			f = db_flush(conn, PQsendQuery(conn, sql[q]), deadline);
+		if (f == DB_OK)
+			f = db_results(conn, deadline, &res);
+		if (f == DB_OK || !db_sqlstate_is(res, "42703") || PQstatus(conn) != CONNECTION_OK)
+			break;
+	}
 	if (f == DB_OK && res && PQresultStatus(res) == PGRES_TUPLES_OK) {
 		int n = PQntuples(res);
 		const char **v = g_new(const char *, n > 0 ? n : 1);
-		for (int i = 0; i < n; i++)
+		const char **w = g_new(const char *, n > 0 ? n : 1);
+		for (int i = 0; i < n; i++) {
 			v[i] = PQgetvalue(res, i, 0);
-		l = suppress_list_new(v, (size_t)n);
+			w[i] = PQgetvalue(res, i, 1);
+		}
+		l = suppress_list_new_from(v, w, (size_t)n);
 		g_free(v);
+		g_free(w);
 	} else if (f == DB_TIMEOUT) {
 		snprintf(err, errlen, "no answer in time");
 	} else if (f == DB_OK) {
@@ -174,17 +247,20 @@ static struct suppress_list *suppress_query(struct suppress *s, PGconn *conn, ch
 	return l;
 }
 
-/* suppress_reload - connect, load, swap in; the old list stays on failure */
-long suppress_reload(struct suppress *s)
+/* suppress_load - load through CONN (NULL: a session of its own), swap in; the old list
+ * stays on failure */
+static long suppress_load(struct suppress *s, PGconn *given)
 {
 	struct suppress_list *l = NULL;
 	char err[512];
-	PGconn *conn = db_connect(s->cfg, "beacon-milter suppressions", err, sizeof(err));
+	PGconn *conn = given ? given :
+		db_connect(s->cfg, "beacon-milter suppressions", err, sizeof(err));
 	long n;
 
 	if (conn) {
 		l = suppress_query(s, conn, err, sizeof(err));
-		PQfinish(conn);
+		if (!given)
+			PQfinish(conn);
 	}
 	if (!l) {
 		err[strcspn(err, "\n")] = '\0';
@@ -202,22 +278,121 @@ long suppress_reload(struct suppress *s)
 	return n;
 }
 
-/* suppress_thread - reload every suppression_refresh seconds until stopped */
+/* suppress_reload - connect, load, swap in */
+long suppress_reload(struct suppress *s)
+{
+	return suppress_load(s, NULL);
+}
+
+/* suppress_listen - a session that LISTENs on the channel, or NULL (logged once) */
+static PGconn *suppress_listen(struct suppress *s)
+{
+	long long deadline = clock_after_ms(db_timeout_ms(s->cfg, STORE_UNBOUNDED_MS, STORE_MARGIN_MS));
+	char err[512];
+	PGconn *conn = db_connect(s->cfg, "beacon-milter suppressions", err, sizeof(err));
+	PGresult *res = NULL;
+	enum db_fault f = DB_DOWN;
+	const char *msg;
+	int len;
+
+	if (!conn)
+		goto fail;
+	if (PQsetnonblocking(conn, 1) == 0)
+		f = db_flush(conn, PQsendQuery(conn, "LISTEN " SUPPRESS_CHANNEL), deadline);
+	if (f == DB_OK)
+		f = db_results(conn, deadline, &res);
+	if (f == DB_OK) {
+		PQclear(res);
+		if (s->listen_failing)
+			log_info("suppression list: listening for changes again");
+		s->listen_failing = 0;
+		return conn;
+	}
+	msg = db_error(conn, res, &len);
+	snprintf(err, sizeof(err), "%.*s", len, msg);
+	PQclear(res);
+	PQfinish(conn);
+fail:
+	err[strcspn(err, "\n")] = '\0';
+	if (!s->listen_failing)
+		log_warnx("suppression list: cannot listen for changes (%s): reloading every %lld s "
+			  "only", err, (long long)s->cfg->milter.suppression_refresh);
+	s->listen_failing = 1;
+	return NULL;
+}
+
+/* suppress_notified - read what CONN received; 1 when a notification came, -1 when the
+ * session is lost */
+static int suppress_notified(PGconn *conn)
+{
+	PGnotify *n;
+	int got = 0;
+
+	if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK)
+		return -1;
+	while ((n = PQnotifies(conn)) != NULL) {
+		got = 1;
+		PQfreemem(n);
+	}
+	return got;
+}
+
+/* suppress_thread - reload every suppression_refresh seconds, and when the database
+ * notifies a change, until stopped */
 static void *suppress_thread(void *arg)
 {
 	struct suppress *s = arg;
-	long every = s->cfg->milter.suppression_refresh;
+	long long every_ms = (long long)s->cfg->milter.suppression_refresh * 1000LL;
+	long long next = clock_now_ms() + every_ms;
+	PGconn *ln = suppress_listen(s);
 
-	pthread_mutex_lock(&s->lock);
-	while (!s->stop) {
-		clock_cond_wait(&s->wake, &s->lock, clock_after_ms(every * 1000LL));
-		if (s->stop)
+	/* a change between the first load and the LISTEN is not missed */
+	if (ln)
+		suppress_load(s, ln);
+	for (;;) {
+		struct pollfd pfd[2] = { { s->wake[0], POLLIN, 0 }, { -1, POLLIN, 0 } };
+		long long wait = next - clock_now_ms();
+		int rc, got = 0;
+
+		if (ln)
+			pfd[1].fd = PQsocket(ln);
+		rc = poll(pfd, ln ? 2 : 1, wait < 0 ? 0 : wait > 60000 ? 60000 : (int)wait);
+		if (rc < 0 && errno != EINTR)
 			break;
-		pthread_mutex_unlock(&s->lock);
-		suppress_reload(s);
-		pthread_mutex_lock(&s->lock);
+		if (pfd[0].revents)
+			break;		/* suppress_stop() */
+		if (ln && pfd[1].revents && (got = suppress_notified(ln)) < 0) {
+			log_warnx("suppression list: the session listening for changes was lost: "
+				  "reloading every %lld s until it is back", every_ms / 1000);
+			PQfinish(ln);
+			ln = NULL;
+			got = 0;
+		}
+		/* a notification that came while the list was read asks for one more read */
+		for (int round = 0; got > 0 && round < 3; round++) {
+			long n = suppress_load(s, ln);
+			PGnotify *more;
+			if (n >= 0)
+				log_info("suppression list: changed in the database, %ld patterns", n);
+			if (ln && PQstatus(ln) != CONNECTION_OK) {
+				PQfinish(ln);
+				ln = NULL;
+			}
+			got = 0;
+			while (ln && (more = PQnotifies(ln)) != NULL) {
+				got = 1;
+				PQfreemem(more);
+			}
+		}
+		if (clock_now_ms() >= next) {
+			next = clock_now_ms() + every_ms;
+			if (!ln)
+				ln = suppress_listen(s);
+			suppress_load(s, ln);
+		}
 	}
-	pthread_mutex_unlock(&s->lock);
+	if (ln)
+		PQfinish(ln);
 	return NULL;
 }
 
@@ -231,6 +406,11 @@ int suppress_start(struct suppress *s)
 		log_info("suppression list: %ld patterns", n);
 	if (s->cfg->milter.suppression_refresh <= 0)
 		return 0;
+	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+		log_warn("cannot start the suppression list thread");
+		s->wake[0] = s->wake[1] = -1;
+		return -1;
+	}
 	rc = pthread_create(&s->thread, NULL, suppress_thread, s);
 	if (rc != 0) {
 		errno = rc;
@@ -247,14 +427,14 @@ void suppress_stop(struct suppress *s)
 	if (!s)
 		return;
 	if (s->running) {
-		pthread_mutex_lock(&s->lock);
-		s->stop = 1;
-		pthread_cond_signal(&s->wake);
-		pthread_mutex_unlock(&s->lock);
+		while (write(s->wake[1], "x", 1) < 0 && errno == EINTR)
+			;
 		pthread_join(s->thread, NULL);
 	}
+	for (int i = 0; i < 2; i++)
+		if (s->wake[i] >= 0)
+			close(s->wake[i]);
 	suppress_list_unref(s->list);
-	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	g_free(s);
 }

@@ -6,7 +6,7 @@
  *	struct suppress *s = suppress_new(cfg);
  *	suppress_start(s);
  *	struct suppress_list *l = suppress_get(s);	(once per message)
- *	if (suppress_list_has(l, rcpt)) ...
+ *	if (suppress_list_has_from(l, rcpt, sender)) ...
  *	suppress_list_unref(l);
  *	suppress_stop(s);
  *
@@ -20,12 +20,22 @@
  *	when cat@example.org is; an address that has no one form counts as
  *	suppressed.
  *
+ *	A row holds for every sender (sender '') or for one envelope sender
+ *	(a one-click unsubscribe): then only that sender's messages leave
+ *	the recipient untracked; the sender is compared in its one form too.
+ *
  *	Mail never waits for the database here: suppress_get() only takes a
  *	reference to the list in memory.  suppress_start() loads the list
  *	once, bounded by connect_timeout and statement_timeout, then starts
  *	a thread that reloads it every suppression_refresh seconds (0: never
- *	again).  When a reload fails the last list stays in use; the first
- *	failure and the recovery are logged.
+ *	again, and no thread) and, in between, whenever the database says
+ *	the list changed: the thread keeps a session that LISTENs on
+ *	beacon_suppressions (007_unsubscribe.sql sends it on every change)
+ *	and reloads through it.  A lost session is opened again at the next
+ *	reload; meanwhile the timed reloads go on.  When a reload fails the
+ *	last list stays in use; the first failure and the recovery are
+ *	logged.  On a schema older than 007 (no sender column) every row
+ *	holds for every sender.
  */
 #ifndef BEACON_SUPPRESS_H
 #define BEACON_SUPPRESS_H
@@ -52,10 +62,17 @@ struct suppress_list *suppress_get(struct suppress *s);
 /* suppress_set - replace the current list with L (the cache takes the reference) */
 void suppress_set(struct suppress *s, struct suppress_list *l);
 
-/* suppress_list_new - a list of N patterns (normalised here) */
+/* suppress_list_new - a list of N patterns for every sender (normalised here) */
 struct suppress_list *suppress_list_new(const char *const *patterns, size_t n);
-/* suppress_list_has - is ADDR, or its domain, on L? (NULL L: no; no one form: yes) */
+/* suppress_list_new_from - the same, SENDERS[i] the sender of PATTERNS[i] ("" or NULL:
+ * every sender) */
+struct suppress_list *suppress_list_new_from(const char *const *patterns,
+					     const char *const *senders, size_t n);
+/* suppress_list_has - is ADDR, or its domain, on L for every sender? (NULL L: no; no one
+ * form: yes) */
 int suppress_list_has(const struct suppress_list *l, const char *addr);
+/* suppress_list_has_from - the same, or for SENDER (NULL: none) */
+int suppress_list_has_from(const struct suppress_list *l, const char *addr, const char *sender);
 /* suppress_list_size - patterns on L */
 size_t suppress_list_size(const struct suppress_list *l);
 /* suppress_list_unref - drop a reference (NULL is fine) */

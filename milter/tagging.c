@@ -137,10 +137,12 @@ static int tagging_param(struct xbeacon *xb, const char *key, const char *val)
 {
 	int b;
 
-	if (strcasecmp(key, "clicks") == 0 || strcasecmp(key, "notify") == 0) {
+	if (strcasecmp(key, "clicks") == 0 || strcasecmp(key, "notify") == 0 ||
+	    strcasecmp(key, "unsubscribe") == 0) {
 		if ((b = tagging_bool(val)) < 0)
 			return -1;
-		*(strcasecmp(key, "clicks") == 0 ? &xb->clicks : &xb->notify) = b;
+		*(strcasecmp(key, "clicks") == 0 ? &xb->clicks :
+		  strcasecmp(key, "notify") == 0 ? &xb->notify : &xb->unsubscribe) = b;
 	} else if (strcasecmp(key, "campaign") == 0) {
 		g_free(xb->campaign);
 		xb->campaign = tagging_campaign(val);
@@ -165,7 +167,7 @@ int xbeacon_parse(const char *value, struct xbeacon *xb)
 	int first = 1;
 
 	memset(xb, 0, sizeof(*xb));
-	xb->clicks = xb->notify = xb->attachments = -1;
+	xb->clicks = xb->notify = xb->attachments = xb->unsubscribe = -1;
 	if (!value)
 		return 0;
 	xb->mode = XB_TRACK;
@@ -225,7 +227,7 @@ void xbeacon_clear(struct xbeacon *xb)
 {
 	g_free(xb->campaign);
 	memset(xb, 0, sizeof(*xb));
-	xb->clicks = xb->notify = xb->attachments = -1;
+	xb->clicks = xb->notify = xb->attachments = xb->unsubscribe = -1;
 }
 
 /* tagging_rule_matches - does one rule (without '!') match the normalised SENDER (or NULL)? */
@@ -259,6 +261,20 @@ int tagging_sender_rule(const struct cfg_list *rules, const char *sender, const 
 		}
 	}
 	return hit;
+}
+
+/* tagging_unsubscribe_rule - an exception says no; "*" or a rule that matches, yes */
+int tagging_unsubscribe_rule(const struct cfg_list *rules, const char *sender,
+			     const char *sasl_login)
+{
+	int rule = tagging_sender_rule(rules, sender, sasl_login);
+
+	if (rule != 0)
+		return rule > 0;
+	for (size_t i = 0; rules && i < rules->n; i++)
+		if (strcmp(rules->v[i], "*") == 0)
+			return 1;
+	return 0;
 }
 
 /* tagging_is_internal - exact domain, "@domain", or ".domain" for subdomains, in their one

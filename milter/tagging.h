@@ -13,7 +13,8 @@
  *	The tag header (X-Beacon by default) holds a keyword and parameters
  *	separated by semicolons:
  *
- *	    track; clicks=yes; notify=no; campaign="Spring letter"; attachments=link
+ *	    track; clicks=yes; notify=no; campaign="Spring letter"; attachments=link;
+ *	    unsubscribe=yes
  *
  *	The keyword is track (also yes, on, 1) or no (also off, none, 0); a
  *	header that starts with a parameter, or is empty, means track.
@@ -55,6 +56,7 @@ struct xbeacon {
 	int clicks;		/* clicks=: 1/0, -1 not given */
 	int notify;		/* notify=: 1/0, -1 not given */
 	int attachments;	/* attachments=: CFG_ATT_KEEP/LINK, -1 not given */
+	int unsubscribe;	/* unsubscribe=: 1/0, -1 not given */
 	char *campaign;		/* campaign= (UTF-8), or NULL */
 	int malformed;		/* could not be read: parameters are defaults */
 	int ignored;		/* unknown parameters or words skipped */
@@ -68,6 +70,10 @@ void xbeacon_clear(struct xbeacon *xb);
 
 /* tagging_sender_rule - 1: a rule tracks this sender, -1: an exception matches, 0: no rule */
 int tagging_sender_rule(const struct cfg_list *rules, const char *sender, const char *sasl_login);
+/* tagging_unsubscribe_rule - does [milter] unsubscribe (RULES: sender rules as
+ * track_senders, "*" for every sender) give this sender's messages List-Unsubscribe? */
+int tagging_unsubscribe_rule(const struct cfg_list *rules, const char *sender,
+			     const char *sasl_login);
 /* tagging_is_internal - is the domain of ADDR one of DOMAINS? */
 int tagging_is_internal(const struct cfg_list *domains, const char *addr);
 /* tagging_signed_type - is TYPE/SUBTYPE a signed or encrypted MIME type? */

@@ -82,6 +82,7 @@ struct track_run {
 	uint8_t seed[crypto_generichash_BYTES];	/* keyed digest of the message: ids derive from it */
 	int seeded;			/* seed is set (else ids are random) */
 	const char *unsafe;		/* why a retry would not repeat the message, or NULL */
+	int unsub;			/* add one-click List-Unsubscribe to one-recipient copies */
 };
 
 /* track_untouched - leave the message as it is, for REASON */
@@ -314,7 +315,7 @@ static int track_classify(struct track_run *t, struct track_out *out)
 		} else if (tagging_is_internal(&cfg->milter.internal_domains, x->r->key)) {
 			x->role = ROLE_INTERNAL;
 			out->internal++;
-		} else if (suppress_list_has(sl, x->r->key)) {
+		} else if (suppress_list_has_from(sl, x->r->key, t->m->sender)) {
 			x->role = ROLE_SUPPRESSED;
 			out->suppressed++;
 		} else {
@@ -416,6 +417,34 @@ static const char *track_xforward_name(const char *name)
 	return name[0] == '[' ? "[UNAVAILABLE]" : name;
 }
 
+/* track_unsub_edits - the List-Unsubscribe and List-Unsubscribe-Post headers (RFC 2369,
+ * RFC 8058) of token TI, added to EDITS (a message that has them gets none: see
+ * track_body); only a token of one recipient gets them, as only it names whom to
+ * suppress.  The headers go after the others: a DKIM signer after beacon-milter sees
+ * them and signs them */
+static void track_unsub_edits(const struct track_run *t, int ti, int holders, GPtrArray *edits)
+{
+	const struct beacon_cfg *cfg = t->env->cfg;
+	const char *mailto = cfg->milter.unsubscribe_mailto;
+	char *url, *value;
+
+	if (!t->unsub || holders != 1)
+		return;
+	url = unsuburl_make(t->env->keys, cfg->global.base_url, t->tok[ti].str);
+	if (!url) {
+		log_warnx("%s: no List-Unsubscribe: cannot sign the URL", msg_qid(t->m));
+		return;
+	}
+	if (mailto && *mailto)
+		value = g_strdup_printf("<%s>, <mailto:%s?subject=unsubscribe>", url, mailto);
+	else
+		value = g_strdup_printf("<%s>", url);
+	split_edit_add(edits, "List-Unsubscribe", 1, value);
+	split_edit_add(edits, "List-Unsubscribe-Post", 1, "List-Unsubscribe=One-Click");
+	g_free(value);
+	free(url);
+}
+
 /* track_copy - render the copy for the recipients of token TI and hand it over */
 static enum reinject_rc track_copy(struct track_run *t, struct reinject **sess, int ti,
 				   const GPtrArray *edits, char *why, size_t whylen)
@@ -424,6 +453,7 @@ static enum reinject_rc track_copy(struct track_run *t, struct reinject **sess, 
 	struct reinject_rcpt *rr = g_new(struct reinject_rcpt, t->nrc);
 	const char **addrs = g_new(const char *, t->nrc);
 	char *name = NULL, *value = NULL;
+	GPtrArray *mine = split_edits_new();
 	struct reinject_msg msg;
 	struct mime_render r;
 	GByteArray *text = NULL;
@@ -439,13 +469,19 @@ static enum reinject_rc track_copy(struct track_run *t, struct reinject **sess, 
 	}
 	if (track_render(t, ti, &r, why, whylen) < 0)
 		goto done;
+	/* the message's edits, and this copy's own List-Unsubscribe */
+	for (guint i = 0; edits && i < edits->len; i++) {
+		const struct split_edit *e = g_ptr_array_index(edits, i);
+		split_edit_add(mine, e->name, e->index, e->value);
+	}
+	track_unsub_edits(t, ti, (int)n, mine);
 	name = split_copy_header_name(cfg->milter.tag_header);
 	value = split_copy_value(t->env->keys, t->rec->id, addrs, n);
 	if (!value) {
 		snprintf(why, whylen, "no signing key loaded");
 		goto done;
 	}
-	text = split_copy_text(t->m, cfg->milter.tag_header, edits, r.top_cte, name, value, r.body);
+	text = split_copy_text(t->m, cfg->milter.tag_header, mine, r.top_cte, name, value, r.body);
 	mime_render_clear(&r);
 	if (!*sess && !(*sess = reinject_open(cfg->milter.reinject, REINJECT_TIMEOUT_S, why, whylen))) {
 		rc = REINJECT_BROKEN;
@@ -457,6 +493,7 @@ static enum reinject_rc track_copy(struct track_run *t, struct reinject **sess, 
 	rc = reinject_send(*sess, &msg, why, whylen);
 done:
 	mime_render_clear(&r);
+	g_ptr_array_free(mine, TRUE);
 	if (text)
 		g_byte_array_free(text, TRUE);
 	g_free(name);
@@ -722,6 +759,12 @@ static void track_rewrite(struct track_run *t, const struct xbeacon *xb, const c
 	}
 	for (int i = 0; i < t->ntok; i++)
 		out->tracked += t->tok[i].holders;
+	if (orig_tracked && t->unsub) {
+		/* the original's List-Unsubscribe: its token, when one recipient holds it */
+		if (!out->edits)
+			out->edits = split_edits_new();
+		track_unsub_edits(t, 0, t->tok[0].holders, out->edits);
+	}
 	out->links = t->links;
 	track_mode(t, t->ntok - first_copy, orig_tracked, split, out);
 	track_hand_over(t, &orig, 1, out);
@@ -880,6 +923,15 @@ static void track_body(const struct milter_env *env, const struct msg_ctx *m,
 	/* every link of the twin was made from the text, where it was shown as it is */
 	t.o.track_literal_urls = twin ? 1 : cfg->milter.track_literal_urls;
 	t.o.keep_urls = (const char *const *)keep;
+	/* one-click unsubscribe: the tag says, else [milter] unsubscribe; never over the
+	 * message's own */
+	t.unsub = xb->unsubscribe >= 0 ? xb->unsubscribe :
+	    tagging_unsubscribe_rule(&cfg->milter.unsubscribe, m->sender, m->sasl_login);
+	if (t.unsub && (msg_header_count(m, "List-Unsubscribe") > 0 ||
+			msg_header_count(m, "List-Unsubscribe-Post") > 0)) {
+		log_info("%s: the message has its own List-Unsubscribe: none added", msg_qid(m));
+		t.unsub = 0;
+	}
 	track_rewrite(&t, xb, client_ip, opts, out);
 	if (!tag)
 		out->remove_tag = 0;

@@ -156,7 +156,7 @@ int event_decode(const uint8_t *buf, size_t len, struct event_raw *ev)
 	size_t ua_len;
 
 	if (len < EVENT_HDR_LEN || buf[0] != EVENT_VERSION ||
-	    buf[1] < EVENT_OPEN || buf[1] > EVENT_DOWNLOAD ||
+	    buf[1] < EVENT_OPEN || buf[1] > EVENT_UNSUBSCRIBE ||
 	    (buf[2] != 0 && buf[2] != 4 && buf[2] != 6))
 		return -1;
 	ua_len = (size_t)buf[52] | (size_t)buf[53] << 8;
@@ -420,6 +420,7 @@ const char *event_kind_str(int kind)
 	case EVENT_OPEN: return "open";
 	case EVENT_CLICK: return "click";
 	case EVENT_DOWNLOAD: return "download";
+	case EVENT_UNSUBSCRIBE: return "unsubscribe";
 	}
 	return "open";
 }

@@ -72,6 +72,7 @@ enum event_kind {
 	EVENT_OPEN = 1,		/* fetched the pixel */
 	EVENT_CLICK = 2,	/* followed a link */
 	EVENT_DOWNLOAD = 3,	/* fetched an attachment */
+	EVENT_UNSUBSCRIBE = 4,	/* POSTed the one-click unsubscribe (RFC 8058) */
 };
 
 /* event_raw.flags: the address was cut before it was queued, and what the full one matched */
@@ -159,7 +160,7 @@ void event_enrich(const struct event_ctx *ctx, const struct event_raw *ev,
     const struct classify_facts *facts, struct event_row *row);
 /* event_copy_row - ROW as one COPY text line into DST; length, or -1 if CAP is too small */
 int event_copy_row(const struct event_row *row, char *dst, size_t cap);
-/* event_kind_str - "open", "click", "download" */
+/* event_kind_str - "open", "click", "download", "unsubscribe" */
 const char *event_kind_str(int kind);
 /* event_class_str - "human", "proxy", ... */
 const char *event_class_str(enum event_class cls);

@@ -12,7 +12,10 @@
  *	makes it close every connection, so the first call only notes the
  *	time (in *req, as a number: no allocation) and the answer is queued
  *	on the second.  Methods other than GET and HEAD are refused on the
- *	first call, before any body is read.
+ *	first call, before any body is read, but POST to /u/: its body (at
+ *	most UNSUB_BODY_MAX bytes kept) goes to a small record in *req, a
+ *	pointer (even) where a GET keeps its start time (odd); a request cut
+ *	off before its end frees it in http_completed().
  *
  *	libmicrohttpd's idle timeout restarts with every byte, so a client
  *	trickling its headers would hold a connection for ever.  Each
@@ -57,6 +60,7 @@
 #include "metrics.h"
 #include "private.h"
 #include "route.h"
+#include "unsub.h"
 
 #define HTTP_MAX_LISTEN 16		/* listen addresses */
 #define HTTP_MEMORY_LIMIT (16 * 1024)	/* per connection: request line, headers, reply headers;
@@ -81,7 +85,17 @@ static const unsigned char http_gif[43] = {
 };
 
 /* the shared responses */
-enum { R_GIF, R_NOTFOUND, R_METHOD, R_HEALTHZ, R_EMPTY, R_N };
+enum { R_GIF, R_NOTFOUND, R_METHOD, R_HEALTHZ, R_EMPTY, R_UNSUB_ASK, R_UNSUB_DONE, R_UNSUB_BAD,
+	R_TOO_LARGE, R_N };
+
+/* http_post - a POST to /u/ while its body comes in (*req of the handler: a pointer, even,
+ * where a GET holds its start time, odd) */
+struct http_post {
+	uint64_t start;			/* clock_now_us() | 1 */
+	size_t len;			/* body bytes kept */
+	int over;			/* the body was longer than UNSUB_BODY_MAX */
+	char body[UNSUB_BODY_MAX];	/* the body */
+};
 
 /* http_conn - one connection on a public listener, timed until its request head is in */
 struct http_conn {
@@ -372,11 +386,24 @@ static int http_nocache(struct MHD_Response *r)
 	    MHD_add_response_header(r, MHD_HTTP_HEADER_EXPIRES, "0") == MHD_YES;
 }
 
+/* http_page - the headers of an unsubscribe page: never cached, framed, nor running
+ * anything; its one form posts to itself */
+static int http_page(struct MHD_Response *r)
+{
+	return MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store, private") ==
+		MHD_YES &&
+	    MHD_add_response_header(r, "Content-Security-Policy", "default-src 'none'; "
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'") == MHD_YES &&
+	    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES &&
+	    MHD_add_response_header(r, "Referrer-Policy", "no-referrer") == MHD_YES;
+}
+
 /* http_responses - build the shared responses; 0 or -1 */
 static int http_responses(struct http *h)
 {
 	static const char notfound[] = "not found\n", method[] = "method not allowed\n",
-	    ok[] = "ok\n";
+	    ok[] = "ok\n", large[] = "request body too large\n";
+	static const char html[] = "text/html; charset=utf-8";
 
 	for (int dr = 0; dr < 2; dr++) {
 		struct MHD_Response **r = h->resp[dr];
@@ -387,9 +414,17 @@ static int http_responses(struct http *h)
 		    "text/plain; charset=utf-8", dr);
 		r[R_HEALTHZ] = http_static(ok, sizeof(ok) - 1, "text/plain; charset=utf-8", dr);
 		r[R_EMPTY] = http_static(NULL, 0, NULL, dr);	/* 204: the honeypot link */
+		r[R_UNSUB_ASK] = http_static(unsub_page_confirm, strlen(unsub_page_confirm),
+		    html, dr);
+		r[R_UNSUB_DONE] = http_static(unsub_page_done, strlen(unsub_page_done), html, dr);
+		r[R_UNSUB_BAD] = http_static(unsub_page_bad, strlen(unsub_page_bad), html, dr);
+		r[R_TOO_LARGE] = http_static(large, sizeof(large) - 1, "text/plain; charset=utf-8", dr);
 		for (int i = 0; i < R_N; i++)
 			if (!r[i])
 				return -1;
+		if (!http_page(r[R_UNSUB_ASK]) || !http_page(r[R_UNSUB_DONE]) ||
+		    !http_page(r[R_UNSUB_BAD]))
+			return -1;
 		if (!http_nocache(r[R_GIF]) || !http_nocache(r[R_HEALTHZ]) ||
 		    !http_nocache(r[R_EMPTY]) ||
 		    MHD_add_response_header(r[R_METHOD], MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)
@@ -546,6 +581,50 @@ static enum MHD_Result http_click(struct http *h, struct MHD_Connection *c,
 	return rc;
 }
 
+/* http_unsub - /u/<token>/<mac>: GET and HEAD show the confirmation page and change
+ * nothing; a POST whose body is the one-click form (P) queues an unsubscribe event and
+ * answers the done page; a POST without it 400; anything that does not verify 404 */
+static enum MHD_Result http_unsub(struct http *h, struct MHD_Connection *c,
+    const struct route *rt, const struct http_post *p, uint64_t start)
+{
+	int dr = atomic_load_explicit(&h->draining, memory_order_relaxed);
+	struct token tok;
+
+	if (!rt->token_len || unsuburl_check(h->c.keys, rt->token, rt->token_len, rt->mac,
+	    rt->mac_len, &tok) != TOKEN_OK) {
+		metrics_add(METRICS_TOKENS_INVALID, 1);
+		return http_reply(c, MHD_HTTP_NOT_FOUND, h->resp[dr][R_NOTFOUND],
+		    METRICS_EP_UNSUB, start);
+	}
+	if (!p)
+		return http_reply(c, MHD_HTTP_OK, h->resp[dr][R_UNSUB_ASK], METRICS_EP_UNSUB,
+		    start);
+	if (!unsub_one_click(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_TYPE), p->body, p->len))
+		return http_reply(c, MHD_HTTP_BAD_REQUEST, h->resp[dr][R_UNSUB_BAD],
+		    METRICS_EP_UNSUB, start);
+	http_event(h, c, EVENT_UNSUBSCRIBE, &tok, 0, 0);
+	return http_reply(c, MHD_HTTP_OK, h->resp[dr][R_UNSUB_DONE], METRICS_EP_UNSUB, start);
+}
+
+/* http_post_body - a POST to /u/: keep its body, at most UNSUB_BODY_MAX bytes; the rest
+ * of a longer one is read and dropped (as a GET's body is; connection_timeout bounds it)
+ * and the answer at the end is 413 */
+static enum MHD_Result http_post_body(void **req, const char *data, size_t *size)
+{
+	struct http_post *p = *req;
+	size_t n = *size;
+
+	*size = 0;
+	if (p->over || p->len + n > sizeof(p->body)) {
+		p->over = 1;
+		return MHD_YES;
+	}
+	memcpy(p->body + p->len, data, n);
+	p->len += n;
+	return MHD_YES;
+}
+
 /* http_metrics - the Prometheus text */
 static enum MHD_Result http_metrics(struct http *h, struct MHD_Connection *c, uint64_t start)
 {
@@ -591,33 +670,63 @@ static void http_head_in(struct MHD_Connection *c)
  * two calls); /metrics only on the metrics listener (METRICS), the pixel endpoints only
  * on the public ones */
 static enum MHD_Result http_serve(struct http *h, int metrics, struct MHD_Connection *c,
-    const char *url, const char *method, size_t *upload_data_size, void **req)
+    const char *url, const char *method, const char *upload_data, size_t *upload_data_size,
+    void **req)
 {
 	int dr = atomic_load_explicit(&h->draining, memory_order_relaxed);
+	struct http_post *post = NULL;
 	struct route rt;
 	struct token tok;
+	enum MHD_Result rc;
 	uint64_t start;
-	int head;
+	int head = 0, is_post = 0;
 
 	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
 		head = 0;
 	else if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
 		head = 1;
+	else if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 && !metrics)
+		is_post = 1;	/* only /u/ takes it, checked before any body is read */
 	else
 		return http_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, h->resp[dr][R_METHOD],
 		    METRICS_EP_OTHER, 0);
 	if (*req == NULL) {
+		if (is_post) {
+			if (route_parse(url, strlen(url), &rt) != ROUTE_UNSUB)
+				return http_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+				    h->resp[dr][R_METHOD], METRICS_EP_OTHER, 0);
+			if (!(post = malloc(sizeof(*post))))
+				return MHD_NO;
+			post->start = (uint64_t)clock_now_us() | 1;
+			post->len = 0;
+			post->over = 0;
+			*req = post;
+			return MHD_YES;
+		}
 		*req = (void *)(uintptr_t)((uint64_t)clock_now_us() | 1);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
+		if (is_post)
+			return http_post_body(req, upload_data, upload_data_size);
 		*upload_data_size = 0;	/* a body on GET: read and ignored */
 		return MHD_YES;
 	}
-	start = (uint64_t)(uintptr_t)*req;
+	if (is_post) {
+		post = *req;
+		start = post->start;
+	} else {
+		start = (uint64_t)(uintptr_t)*req;
+	}
 	*req = NULL;
 
 	route_parse(url, strlen(url), &rt);
+	if (is_post) {
+		rc = post->over ? http_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, h->resp[dr][R_TOO_LARGE],
+		    METRICS_EP_UNSUB, start) : http_unsub(h, c, &rt, post, start);
+		free(post);
+		return rc;
+	}
 	if (metrics && rt.kind != ROUTE_METRICS && rt.kind != ROUTE_HEALTHZ)
 		rt.kind = ROUTE_OTHER;
 	else if (!metrics && rt.kind == ROUTE_METRICS)
@@ -643,6 +752,8 @@ static enum MHD_Result http_serve(struct http *h, int metrics, struct MHD_Connec
 	case ROUTE_DOWNLOAD:
 		return http_reply(c, MHD_HTTP_NOT_FOUND, h->resp[dr][R_NOTFOUND],
 		    METRICS_EP_DOWNLOAD, start);
+	case ROUTE_UNSUB:
+		return http_unsub(h, c, &rt, NULL, start);
 	case ROUTE_OTHER:
 		break;
 	}
@@ -657,7 +768,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
 {
 	if (*req == NULL)
 		http_head_in(c);
-	return http_serve(cls, 0, c, url, method, upload_data_size, req);
+	return http_serve(cls, 0, c, url, method, upload_data, upload_data_size, req);
 }
 
 /* http_access_metrics - MHD_AccessHandlerCallback of the metrics listener */
@@ -665,7 +776,7 @@ static enum MHD_Result http_access_metrics(void *cls, struct MHD_Connection *c,
     const char *url, const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **req)
 {
-	return http_serve(cls, 1, c, url, method, upload_data_size, req);
+	return http_serve(cls, 1, c, url, method, upload_data, upload_data_size, req);
 }
 
 /* http_notify - MHD_NotifyConnectionCallback: track each public connection from its
@@ -715,6 +826,11 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **req,
 	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct http_conn *hc = ci ? ci->socket_context : NULL;
 
+	/* a POST cut off before its end still holds its body */
+	if (req && *req && !((uintptr_t)*req & 1)) {
+		free(*req);
+		*req = NULL;
+	}
 	if (hc)
 		atomic_store_explicit(&hc->since, (uint64_t)clock_now_us() | 1,
 		    memory_order_relaxed);

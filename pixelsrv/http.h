@@ -28,8 +28,11 @@
  *	an open), GET/HEAD /c/<token>/<n>/<mac>?u=<target> (302 to the
  *	signed target and a click queued; link 0, the hidden honeypot link,
  *	is queued as a click with link_n 0 and answered 204, never
- *	redirected; anything that does not verify is 404), /p.gif (the GIF,
- *	no event), /healthz; anything else 404; other methods 405.  A HEAD
+ *	redirected; anything that does not verify is 404), GET/HEAD
+ *	/u/<token>/<mac> (the unsubscribe page, no event) and POST there
+ *	with the one-click form (an unsubscribe event; see unsub.h), /p.gif
+ *	(the GIF, no event), /healthz; anything else 404; other methods
+ *	(POST but to /u/) 405.  A HEAD
  *	is answered as a GET would be and recorded with EVENT_F_HEAD: no
  *	mail client renders a message with HEAD, so the writer can tell a
  *	link checker.  Each event notes a missing Accept or Accept-Language

@@ -25,7 +25,7 @@ static const double metrics_bounds[] = {
 #define METRICS_BUCKETS (sizeof(metrics_bounds) / sizeof(metrics_bounds[0]))
 
 static const char *const metrics_ep_name[METRICS_EP_N] = {
-	"open", "click", "pixel", "download", "healthz", "metrics", "other",
+	"open", "click", "pixel", "download", "healthz", "metrics", "unsubscribe", "other",
 };
 
 /* metrics - every counter of the process */

@@ -30,6 +30,7 @@ enum metrics_endpoint {
 	METRICS_EP_DOWNLOAD,	/* /d/<token>/<id> */
 	METRICS_EP_HEALTHZ,	/* /healthz */
 	METRICS_EP_METRICS,	/* /metrics */
+	METRICS_EP_UNSUB,	/* /u/<token>/<mac> */
 	METRICS_EP_OTHER,	/* anything else */
 	METRICS_EP_N
 };

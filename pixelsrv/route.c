@@ -52,7 +52,8 @@ enum route_kind route_parse(const char *path, size_t len, struct route *r)
 	r->kind = ROUTE_OTHER;
 	if (len < 2 || len > ROUTE_MAX_PATH || path[0] != '/')
 		return r->kind;
-	if (len >= 3 && path[2] == '/' && (path[1] == 'o' || path[1] == 'c' || path[1] == 'd')) {
+	if (len >= 3 && path[2] == '/' && (path[1] == 'o' || path[1] == 'c' || path[1] == 'd' ||
+			path[1] == 'u')) {
 		const char *rest = path + 3;
 		size_t rlen = len - 3;
 		switch (path[1]) {
@@ -75,6 +76,16 @@ enum route_kind route_parse(const char *path, size_t len, struct route *r)
 				r->n_len = seglen[1];
 				r->mac = seg[2];
 				r->mac_len = seglen[2];
+			}
+			break;
+		case 'u':
+			r->kind = ROUTE_UNSUB;
+			if (route_split(rest, rlen, 2, seg, seglen) == 0 &&
+			    seglen[0] == TOKEN_STR_LEN) {
+				r->token = seg[0];
+				r->token_len = seglen[0];
+				r->mac = seg[1];
+				r->mac_len = seglen[1];
 			}
 			break;
 		default:

@@ -13,14 +13,15 @@
  *	    /o/<token>.gif		ROUTE_OPEN (".gif" optional)
  *	    /c/<token>/<n>/<mac>	ROUTE_CLICK (target in the query, u=)
  *	    /d/<token>/<id>		ROUTE_DOWNLOAD
+ *	    /u/<token>/<mac>		ROUTE_UNSUB (one-click unsubscribe)
  *	    /p.gif			ROUTE_PIXEL
  *	    /healthz, /metrics		ROUTE_HEALTHZ, ROUTE_METRICS
  *	    anything else		ROUTE_OTHER
  *
- *	For /o/, /c/ and /d/ with the wrong shape (an empty or extra
+ *	For /o/, /c/, /d/ and /u/ with the wrong shape (an empty or extra
  *	segment, a token of the wrong length) the kind is still set and
  *	token_len is 0: a mangled pixel URL still gets its GIF, a mangled
- *	click or download URL gets 404.  Slices point into PATH; nothing is
+ *	click, download or unsubscribe URL gets 404.  Slices point into PATH; nothing is
  *	allocated and no token is verified here.
  */
 #ifndef BEACON_ROUTE_H
@@ -39,6 +40,7 @@ enum route_kind {
 	ROUTE_PIXEL,
 	ROUTE_HEALTHZ,
 	ROUTE_METRICS,
+	ROUTE_UNSUB,
 };
 
 /* route - a parsed request path */
@@ -48,7 +50,7 @@ struct route {
 	size_t token_len;	/* 0: missing or malformed */
 	const char *n;		/* click: link number; download: attachment id */
 	size_t n_len;		/* its length */
-	const char *mac;	/* click: the URL's MAC */
+	const char *mac;	/* click, unsubscribe: the URL's MAC */
 	size_t mac_len;		/* its length */
 };
 

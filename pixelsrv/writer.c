@@ -57,6 +57,9 @@ enum { WR_OK = 0, WR_DOWN = -1, WR_DATA = -2, WR_UNSURE = -3 };
 	"WITH ORDINALITY AS b(t, a, k, i) WHERE EXISTS (SELECT 1 FROM beacon.events e " \
 	"WHERE e.token_id = b.t AND e.at = b.a AND e.kind = b.k)"
 
+/* the suppressions of a batch's unsubscribe events (007_unsubscribe.sql) */
+#define WR_UNSUB_SQL "SELECT u::text, beacon.unsubscribe(u) FROM unnest($1::uuid[]) AS u"
+
 /* wr_item - one encoded event of the current batch */
 struct wr_item {
 	const uint8_t *rec;	/* the encoding (queue slot or spool mapping) */
@@ -272,6 +275,73 @@ static void wr_facts(struct writer *w, const struct wr_item *items, size_t n)
 		wr_drop(w, PQerrorMessage(w->conn));	/* the COPY then spools the batch */
 }
 
+static void wr_array_add(char *buf, size_t *len, const char *v, int quote);
+
+/* wr_unsubscribe - before the COPY of ITEMS[0..N): beacon.unsubscribe() for each
+ * unsubscribe event, so that the suppression is never behind its event: when this fails
+ * for the session the batch goes to the spool, and its replay calls it again (the
+ * function adds a row once).  A refusal (the function missing: an old schema, or no
+ * EXECUTE) is logged; the COPY then goes on as for any batch */
+static void wr_unsubscribe(struct writer *w, const struct wr_item *items, size_t n)
+{
+	char uuid[TOKEN_UUID_LEN + 1], *arr = NULL;
+	const char *params[1];
+	size_t len = 1, cnt = 0;
+	struct event_raw ev;
+	PGresult *res = NULL;
+	enum db_fault f;
+	long long deadline;
+	int mlen;
+
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].skip || event_decode(items[i].rec, items[i].len, &ev) < 0 ||
+		    ev.kind != EVENT_UNSUBSCRIBE)
+			continue;
+		if (!arr && !(arr = malloc(n * (TOKEN_UUID_LEN + 1) + 2)))
+			log_fatalx("out of memory for %zu unsubscribe tokens", n);
+		arr[0] = '{';
+		token_rid_uuid(ev.rid, uuid);
+		wr_array_add(arr, &len, uuid, 0);
+		cnt++;
+	}
+	if (!cnt || !w->conn) {
+		free(arr);
+		return;
+	}
+	arr[len++] = '}';
+	arr[len] = '\0';
+	params[0] = arr;
+	deadline = clock_after_ms(w->deadline_ms);
+	f = db_flush(w->conn, PQsendQueryParams(w->conn, WR_UNSUB_SQL, 1, NULL, params, NULL,
+	    NULL, 0), deadline);
+	if (f == DB_OK)
+		f = db_results(w->conn, deadline, &res);
+	free(arr);
+	if (f == DB_OK && PQresultStatus(res) == PGRES_TUPLES_OK) {
+		for (int r = 0; r < PQntuples(res); r++) {
+			const char *tok = PQgetvalue(res, r, 0);
+			if (PQgetisnull(res, r, 1))
+				log_warnx("unsubscribe of token %s: no tracked recipient has that "
+				    "token (not stored yet, purged, or shared): nothing suppressed", tok);
+			else if (strcmp(PQgetvalue(res, r, 1), "t") == 0)
+				log_info("unsubscribe of token %s: its recipient is suppressed for "
+				    "its sender", tok);
+			else
+				log_info("unsubscribe of token %s: already suppressed", tok);
+		}
+	} else if (f != DB_TIMEOUT && res && db_sqlstate(res) && PQstatus(w->conn) == CONNECTION_OK &&
+	    (f == DB_DATA || strncmp(db_sqlstate(res), "42", 2) == 0)) {
+		const char *msg = db_error(w->conn, res, &mlen);
+		log_warnx("unsubscribe: beacon.unsubscribe() refused (%s: %.*s): %zu unsubscribe "
+		    "event(s) stored without their suppression; run beaconctl migrate",
+		    db_sqlstate(res) ? db_sqlstate(res) : "?", mlen, msg, cnt);
+	} else {
+		wr_drop(w, f == DB_TIMEOUT ? "no answer to beacon.unsubscribe() before the deadline" :
+		    PQerrorMessage(w->conn));	/* the COPY then spools the batch */
+	}
+	PQclear(res);
+}
+
 /* wr_followup - after a stored batch: the rules that need other events */
 static void wr_followup(struct writer *w)
 {
@@ -289,6 +359,7 @@ static size_t wr_format(struct writer *w, const struct wr_item *items, size_t n)
 	size_t len = 0;
 
 	wr_facts(w, items, n);
+	wr_unsubscribe(w, items, n);
 	for (size_t i = 0; i < n; i++) {
 		int k;
 		if (items[i].skip || event_decode(items[i].rec, items[i].len, &ev) < 0)

@@ -21,6 +21,7 @@
 --   0301 team@corp.example shared   prefetch open only
 -- one human open whose token has no recipients row (spool replay order),
 -- and one more of that token in the DEFAULT partition (June 2024)
+-- suppressions: fay@optout.example and @optout.example (0.1 rows: no sender)
 --
 -- The rows are those of the 0.1 schema (migrations 001-005):
 -- run_pgtap.sh loads this file before the later migrations, so that they
@@ -161,3 +162,7 @@ VALUES
  NULL, NULL, '203.0.113.99', 'Thunderbird/115', 'Desktop', 'Linux', NULL,
  'Thunderbird', 'NL', 'North Holland', 'Amsterdam', 52.37, 4.90, 64506,
  'NL ISP', 'human');
+
+INSERT INTO beacon.suppressions (pattern, reason, added_at)
+VALUES ('fay@optout.example', 'asked by phone', '2025-12-01 10:00:00+00'),
+       ('@optout.example', NULL, '2025-12-01 10:00:00+00');

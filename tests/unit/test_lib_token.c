@@ -2,8 +2,9 @@
  * test_lib_token.c - unit tests of tokens and click URLs: known vectors
  * (computed independently with Python's hashlib.blake2b), round trip,
  * wrong MAC, truncated / over-long / non-base64url input, unknown key id,
- * rotation, the secret file's checks, and every way to tamper with a
- * click URL.
+ * rotation, the secret file's checks, every way to tamper with a
+ * click URL, and the one-click unsubscribe URL (vector, tampering, and
+ * that a click MAC or a token_sign signature cannot stand in for it).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -288,6 +289,40 @@ static void test_click_zero(void **state)
 	token_keys_free(k);
 }
 
+/* test_unsub - the unsubscribe URL: the Python vector, and what must not verify */
+static void test_unsub(void **state)
+{
+	struct token_keys *k = keys_vec();
+	char *url = unsuburl_make(k, "https://t.example", VEC_TOKEN), *click, sig[TOKEN_SIG_STR_LEN + 1];
+	const char *mac = "oXNBe6JGCD6N_A";
+	struct token t;
+	char bad[TOKEN_CMAC_STR_LEN + 1];
+
+	(void)state;
+	assert_string_equal(url, "https://t.example/u/" VEC_TOKEN "/oXNBe6JGCD6N_A");
+	assert_int_equal(unsuburl_check(k, VEC_TOKEN, TOKEN_STR_LEN, mac, strlen(mac), &t), TOKEN_OK);
+	assert_int_equal(t.key_id, 7);
+	/* the last character carries 2 bits: change one in the middle */
+	memcpy(bad, mac, sizeof(bad));
+	bad[5] = bad[5] == 'A' ? 'B' : 'A';
+	assert_int_equal(unsuburl_check(k, VEC_TOKEN, TOKEN_STR_LEN, bad, strlen(bad), &t),
+			 TOKEN_BAD_MAC);
+	assert_int_equal(unsuburl_check(k, VEC_TOKEN, TOKEN_STR_LEN, mac, strlen(mac) - 1, &t),
+			 TOKEN_MALFORMED);
+	assert_int_equal(unsuburl_check(k, "BxAREhMUFRYXGBkaGxwdHh_BXjzRdiowfTIA", TOKEN_STR_LEN,
+					mac, strlen(mac), &t), TOKEN_BAD_MAC);
+	/* link 0's click MAC of the same token is another MAC */
+	click = clickurl_make(k, "https://t.example", VEC_TOKEN, 0, "https://t.example");
+	assert_int_equal(unsuburl_check(k, VEC_TOKEN, TOKEN_STR_LEN,
+					click + 20 + TOKEN_STR_LEN + 3, TOKEN_CMAC_STR_LEN, &t),
+			 TOKEN_BAD_MAC);
+	assert_int_equal(token_sign(k, 'u', "x", 1, sig), -1);
+	assert_null(unsuburl_make(k, "https://t.example", "short"));
+	free(click);
+	free(url);
+	token_keys_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_secret_file),
 		cmocka_unit_test(test_click),
 		cmocka_unit_test(test_click_zero),
+		cmocka_unit_test(test_unsub),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,8 @@
  *	Matching: an address matches itself and its exact domain, in their
  *	one form (case, also non-ASCII, trailing dot, quotes, IDNA), never
  *	a subdomain or a longer address; an address without a one form
- *	counts as suppressed.  A list in use keeps its reference while a newer one is
+ *	counts as suppressed.  A row for one sender suppresses only that
+ *	sender's messages (the sender in its one form).  A list in use keeps its reference while a newer one is
  *	swapped in.  A reload that cannot reach the database fails within
  *	the connect timeout and keeps the list loaded before.
  */
@@ -64,6 +65,36 @@ static void test_match(void **state)
 	assert_int_equal(suppress_list_has(NULL, "ann@example.org"), 0);
 	suppress_list_unref(l);
 	suppress_list_unref(NULL);
+}
+
+/* test_sender - rows for one sender, beside rows for every sender */
+static void test_sender(void **state)
+{
+	static const char *pat[] = { "ann@example.org", "@optout.example", "bob@example.org" };
+	static const char *snd[] = { "news@shop.example", "News@Shop.Example.", "" };
+	static const struct { const char *addr, *sender; int hit; } cases[] = {
+		{ "ann@example.org", "news@shop.example", 1 },
+		{ "ANN@example.org", "<NEWS@shop.example.>", 1 },
+		{ "ann@example.org", "other@shop.example", 0 },
+		{ "ann@example.org", "", 0 },
+		{ "ann@example.org", NULL, 0 },
+		{ "x@optout.example", "news@shop.example", 1 },
+		{ "x@optout.example", "news@other.example", 0 },
+		{ "bob@example.org", "news@shop.example", 1 },
+		{ "bob@example.org", NULL, 1 },
+		{ "carl@example.org", "news@shop.example", 0 },
+	};
+	struct suppress_list *l = suppress_list_new_from(pat, snd, G_N_ELEMENTS(pat));
+	(void)state;
+
+	assert_int_equal(suppress_list_size(l), 3);
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+		if (suppress_list_has_from(l, cases[i].addr, cases[i].sender) != cases[i].hit)
+			fail_msg("%s from %s: expected %d", cases[i].addr,
+				 cases[i].sender ? cases[i].sender : "(none)", cases[i].hit);
+	assert_false(suppress_list_has(l, "ann@example.org"));
+	assert_true(suppress_list_has(l, "bob@example.org"));
+	suppress_list_unref(l);
 }
 
 /* test_swap - a message keeps the list it took while a new one is set */
@@ -131,6 +162,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_match),
+		cmocka_unit_test(test_sender),
 		cmocka_unit_test(test_swap),
 		cmocka_unit_test(test_reload_down),
 	};
