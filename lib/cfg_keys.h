@@ -44,6 +44,8 @@
 	X(milter, reinject_daemon_name, STR, "beacon-reinject", "{daemon_name} of the reinject listener: only there copy headers are trusted") \
 	X(milter, on_db_error, ENUM("spool|accept|tempfail"), "spool", "what to do when the database is unavailable") \
 	X(milter, suppression_refresh, DUR, "60", "seconds between suppression list reloads (0: at start only)") \
+	X(milter, bounces, BOOL, "no", "record the bounces delivery status notifications report for tracked messages") \
+	X(milter, bounce_suppress, BOOL, "yes", "a hard bounce suppresses the address for every sender") \
 	X(milter, plain_to_html, BOOL, "no", "give text-only tracked messages an HTML twin (links tracked, pixel)") \
 	X(milter, attachments, ENUM("keep|link"), "keep", "turn attachments into download links") \
 	X(milter, attachment_min_size, SIZE, "1m", "smallest attachment turned into a link") \

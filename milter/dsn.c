@@ -188,11 +188,13 @@ static void dsn_add_token(struct dsn *d, const char *tok, size_t len)
 static void dsn_scan_tokens(struct dsn *d, const char *s, size_t n, const char *base)
 {
 	size_t blen = base ? strlen(base) : 0;
-	const char *p = s, *end = s + n;
+	const char *p, *end;
 	const size_t tlen = 36;	/* TOKEN_STR_LEN */
 
-	if (!blen)
+	if (!blen || !s || n == 0)
 		return;
+	p = s;
+	end = s + n;
 	while (p < end && (p = memmem(p, (size_t)(end - p), base, blen)) != NULL) {
 		const char *t = p + blen + 3;
 		size_t k = 0;
@@ -467,9 +469,15 @@ static void dsn_group_done(struct dsn *d, GPtrArray *g)
 /* dsn_status_groups - read the field groups of a delivery-status part S[0..N) */
 static void dsn_status_groups(struct dsn *d, const char *s, size_t n)
 {
-	GPtrArray *g = g_ptr_array_new_with_free_func(dsn_field_free);
-	const char *p = s, *end = s + n;
+	GPtrArray *g;
+	const char *p, *end;
 	struct dsn_field *last = NULL;
+
+	if (!s || n == 0)
+		return;
+	g = g_ptr_array_new_with_free_func(dsn_field_free);
+	p = s;
+	end = s + n;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
