@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "bounce.h"
 #include "callbacks.h"
 #include "log.h"
 #include "policy.h"
@@ -236,6 +237,11 @@ int callbacks_end_headers(const struct milter_env *env, struct msg_ctx *m, const
 	int rc = 0;
 
 	msg_end_headers(m);
+	if (env->cfg->milter.bounces && bounce_candidate(m)) {
+		/* end of message reads the report; it is not a report: the usual rules */
+		m->dsn_candidate = 1;
+		return 0;
+	}
 	track_head_check(env, m, &h);
 	if (h.forged && (h.verdict == TRACK_HEAD_UNTOUCHED || h.verdict == TRACK_HEAD_UNTRUSTED)) {
 		/* no early pass: end of message removes the copy header nobody may set */
@@ -411,6 +417,11 @@ static sfsistat callbacks_eom(SMFICTX *ctx)
 	if (!m)
 		return SMFIS_ACCEPT;
 	callbacks_queue_id(ctx, m);
+	if (m->dsn_candidate && bounce_message(callbacks_env, m) == 0) {
+		/* a delivery status notification: recorded, delivered as it is */
+		msg_reset(c);
+		return policy_decide(callbacks_env->cfg, POLICY_NONE, 0).reply;
+	}
 	track_message_with(callbacks_env, m, c->client_ip, &opts, &out);
 	if (out.verdict != TRACK_TEMPFAIL)
 		applied = callbacks_apply(ctx, m, &out);

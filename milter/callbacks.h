@@ -24,6 +24,11 @@
  *	    QUEUEID: tracked: 5 recipients (split: 4 copies), 5 links, message UUID
  *	    QUEUEID: untouched: no tag
  *
+ *	With [milter] bounces on, a message that may be a delivery status
+ *	notification (bounce.h: null sender or multipart/report) has its body
+ *	read; at end of message a report is recorded and accepted as it is,
+ *	anything else goes through the usual decision.
+ *
  *	End of headers runs the header check of end of message
  *	(track_head_check): a message it leaves untouched is accepted at
  *	once; a copy this milter made (split.h) or a tag header saying no

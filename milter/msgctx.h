@@ -62,6 +62,7 @@ struct msg_ctx {
 	int oversize;		/* over max_message_size: passes untouched */
 	int headers_done;	/* msg_end_headers() ran */
 	int skip_body;		/* the body is not needed (tag says no) */
+	int dsn_candidate;	/* may be a delivery status notification (bounce.h): body read */
 	int via_reinject;	/* it came in on the reinject listener (its copies may be trusted) */
 };
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bounce.h"
 #include "clock.h"
 #include "db.h"
 #include "log.h"
@@ -154,24 +155,44 @@ static void store_release(struct store *st, int idx, int broken)
 		PQfinish(c);
 }
 
-/* store_spool - append REC to the spool, synced */
-static enum store_result store_spool(struct store *st, const struct msg_record *rec, const char *qid)
+/* store_item - what one put writes: a message's rows (RECORD_SPOOL_TYPE) or the bounces of
+ * a report (BOUNCE_SPOOL_TYPE) */
+struct store_item {
+	uint8_t type;		/* its spool record type */
+	const void *rec;	/* struct msg_record or struct bounce_record */
+	const char *id;		/* for log lines */
+};
+
+/* store_write - the statement of IT on CONN */
+static enum store_sql_rc store_write(PGconn *conn, const struct store_item *it, int timeout,
+				     const char *qid)
 {
-	GBytes *b = record_encode(rec);
+	if (it->type == BOUNCE_SPOOL_TYPE)
+		return store_sql_bounce(conn, it->rec, timeout, qid);
+	return store_sql_write(conn, it->rec, timeout, qid);
+}
+
+/* store_spool - append IT to the spool, synced */
+static enum store_result store_spool(struct store *st, const struct store_item *it, const char *qid)
+{
+	GBytes *b = it->type == BOUNCE_SPOOL_TYPE ? bounce_record_encode(it->rec)
+						  : record_encode(it->rec);
 	gsize len;
 	const void *data = g_bytes_get_data(b, &len);
-	int rc = spool_append(st->spool, RECORD_SPOOL_TYPE, data, len, 1);
+	int rc = spool_append(st->spool, it->type, data, len, 1);
 
 	g_bytes_unref(b);
 	if (rc < 0) {
-		log_warn("%s: cannot spool message %s", qid, rec->id);
+		log_warn("%s: cannot spool %s %s", qid,
+			 it->type == BOUNCE_SPOOL_TYPE ? "bounce report" : "message", it->id);
 		return STORE_FAILED;
 	}
 	return STORE_SPOOLED;
 }
 
-/* store_put - database if it is up, else the spool (or failure) */
-enum store_result store_put(struct store *st, const struct msg_record *rec, const char *qid)
+/* store_put_item - database if it is up, else the spool (or failure) */
+static enum store_result store_put_item(struct store *st, const struct store_item *it,
+					const char *qid)
 {
 	int timeout = db_timeout_ms(st->cfg, STORE_UNBOUNDED_MS, STORE_MARGIN_MS);
 	long long deadline = clock_after_ms(timeout);
@@ -185,7 +206,7 @@ enum store_result store_put(struct store *st, const struct msg_record *rec, cons
 			rc = STORE_SQL_TIMEOUT;
 			break;
 		}
-		rc = store_sql_write(st->slots[idx].conn, rec, timeout, qid);
+		rc = store_write(st->slots[idx].conn, it, timeout, qid);
 		store_release(st, idx, rc == STORE_SQL_DOWN || rc == STORE_SQL_TIMEOUT);
 		if (rc != STORE_SQL_DOWN || fresh)
 			break;
@@ -193,13 +214,31 @@ enum store_result store_put(struct store *st, const struct msg_record *rec, cons
 	if (rc == STORE_SQL_OK)
 		return STORE_OK;
 	if (rc == STORE_SQL_DATA) {
-		log_warnx("%s: database refused the rows of message %s", qid, rec->id);
+		log_warnx("%s: database refused the rows of %s %s", qid,
+			  it->type == BOUNCE_SPOOL_TYPE ? "bounce report" : "message", it->id);
 		return STORE_FAILED;
 	}
 	store_mark_down(st, qid);
 	if (policy_decide(st->cfg, POLICY_DB_DOWN, 0).action != POLICY_SPOOL)
 		return STORE_FAILED;
-	return store_spool(st, rec, qid);
+	return store_spool(st, it, qid);
+}
+
+/* store_put - one message's rows */
+enum store_result store_put(struct store *st, const struct msg_record *rec, const char *qid)
+{
+	struct store_item it = { RECORD_SPOOL_TYPE, rec, rec->id };
+
+	return store_put_item(st, &it, qid);
+}
+
+/* store_put_bounce - one report's bounces */
+enum store_result store_put_bounce(struct store *st, const struct bounce_record *b,
+				   const char *qid)
+{
+	struct store_item it = { BOUNCE_SPOOL_TYPE, b, b->id };
+
+	return store_put_item(st, &it, qid);
 }
 
 /* store_is_up - the up/down flag */
@@ -217,21 +256,28 @@ int store_is_up(struct store *st)
 static int store_replay_one(void *arg, uint8_t type, const void *data, size_t len)
 {
 	struct store *st = arg;
-	struct msg_record *rec;
+	struct msg_record *rec = NULL;
+	struct bounce_record *b = NULL;
 	enum store_sql_rc rc;
+	int timeout = db_timeout_ms(st->cfg, STORE_UNBOUNDED_MS, STORE_MARGIN_MS);
 
-	if (type != RECORD_SPOOL_TYPE || !(rec = record_decode(data, len))) {
-		log_warnx("spool: record of type %u and %zu octets is not a message; skipped",
-			  type, len);
+	if (type == RECORD_SPOOL_TYPE && (rec = record_decode(data, len)) != NULL) {
+		rc = store_sql_write(st->rconn, rec, timeout, rec->queue_id);
+		if (rc == STORE_SQL_DATA)
+			log_warnx("spool: database refused message %s (queue id %s); skipped",
+				  rec->id, rec->queue_id);
+		record_free(rec);
+	} else if (type == BOUNCE_SPOOL_TYPE && (b = bounce_record_decode(data, len)) != NULL) {
+		rc = store_sql_bounce(st->rconn, b, timeout, b->queue_id);
+		if (rc == STORE_SQL_DATA)
+			log_warnx("spool: database refused bounce report %s (queue id %s); skipped",
+				  b->id, b->queue_id);
+		bounce_record_free(b);
+	} else {
+		log_warnx("spool: record of type %u and %zu octets is not a message nor a bounce "
+			  "report; skipped", type, len);
 		return 0;
 	}
-	rc = store_sql_write(st->rconn, rec,
-			     db_timeout_ms(st->cfg, STORE_UNBOUNDED_MS, STORE_MARGIN_MS),
-			     rec->queue_id);
-	if (rc == STORE_SQL_DATA)
-		log_warnx("spool: database refused message %s (queue id %s); skipped", rec->id,
-			  rec->queue_id);
-	record_free(rec);
 	return rc == STORE_SQL_DOWN || rc == STORE_SQL_TIMEOUT ? -1 : 0;
 }
 

@@ -7,6 +7,7 @@
  *	struct store *st = store_new(cfg, err, sizeof(err));
  *	store_start(st);
  *	switch (store_put(st, record, queue_id)) { ... }
+ *	switch (store_put_bounce(st, bounce, queue_id)) { ... }
  *	store_stop(st);
  *
  * DESCRIPTION
@@ -17,6 +18,9 @@
  *	second for the network); a connection takes at most connect_timeout.
  *	Rows are inserted with ON CONFLICT DO NOTHING, so writing a record
  *	twice (a replay after a lost answer) changes nothing.
+ *	store_put_bounce() writes the bounces of one delivery status
+ *	notification (bounce.h) with one call of beacon.bounce() under the
+ *	same rules, pool and spool (record type BOUNCE_SPOOL_TYPE).
  *
  *	When the database fails or is too slow, the store is marked down and
  *	later messages do not wait for it at all.  When the failure policy
@@ -37,6 +41,7 @@
 
 #include <stddef.h>
 
+#include "bounce.h"
 #include "cfg.h"
 #include "record.h"
 
@@ -61,6 +66,9 @@ struct store *store_new(const struct beacon_cfg *cfg, char *err, size_t errlen);
 int store_start(struct store *st);
 /* store_put - write REC; QID is for log lines */
 enum store_result store_put(struct store *st, const struct msg_record *rec, const char *qid);
+/* store_put_bounce - write the bounces of one report B (bounce.h) the same way */
+enum store_result store_put_bounce(struct store *st, const struct bounce_record *b,
+				   const char *qid);
 /* store_replay_now - replay the spool once, now, in the caller's thread; records replayed or -1 */
 long store_replay_now(struct store *st);
 /* store_is_up - is the database believed reachable? */

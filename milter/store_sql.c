@@ -152,3 +152,67 @@ enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, in
 	}
 	return rc;
 }
+
+/* the bounces of one report: beacon.bounce (008_bounces.sql) finds each recipient's row and
+ * writes its bounce, event and suppression; not prepared, so that a database without it
+ * leaves the messages' statement working (the call fails and waits in the spool) */
+static const char store_sql_bounce_text[] =
+	"SELECT beacon.bounce($1::uuid, 'epoch'::timestamptz + $2::bigint * interval '1 microsecond',"
+	" NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, '')::uuid, $6::boolean, $7::text[],"
+	" $8::text[], $9::text[], $10::boolean[], $11::text[])";
+#define STORE_SQL_BOUNCE_NPARAMS 11
+
+/* store_sql_bounce - one report: build the parameters, run the call */
+enum store_sql_rc store_sql_bounce(PGconn *conn, const struct bounce_record *b, int timeout_ms,
+				   const char *who)
+{
+	const char *vals[STORE_SQL_BOUNCE_NPARAMS];
+	char at[32];
+	GString *arr[5];
+	GPtrArray *col[5];
+	PGresult *res = NULL;
+	enum db_fault f;
+	long long deadline = clock_after_ms(timeout_ms);
+	const char *msg;
+	int len;
+
+	snprintf(at, sizeof(at), "%" G_GINT64_FORMAT, (gint64)b->at);
+	vals[0] = b->id;
+	vals[1] = at;
+	vals[2] = b->dsn_message_id;
+	vals[3] = b->message_id;
+	vals[4] = b->token_id;
+	vals[5] = b->suppress ? "true" : "false";
+	for (int c = 0; c < 5; c++)
+		col[c] = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < b->rcpts->len; i++) {
+		const struct bounce_rcpt *r = &g_array_index(b->rcpts, struct bounce_rcpt, i);
+		g_ptr_array_add(col[0], g_strdup(r->original));
+		g_ptr_array_add(col[1], g_strdup(r->final));
+		g_ptr_array_add(col[2], g_strdup(r->status));
+		g_ptr_array_add(col[3], g_strdup(r->hard ? "t" : "f"));
+		g_ptr_array_add(col[4], g_strdup(r->diagnostic));
+	}
+	for (int c = 0; c < 5; c++) {
+		arr[c] = g_string_new(NULL);
+		store_sql_array(arr[c], (const char *const *)col[c]->pdata, col[c]->len);
+		vals[6 + c] = arr[c]->str;
+	}
+	f = db_flush(conn, PQsendQueryParams(conn, store_sql_bounce_text, STORE_SQL_BOUNCE_NPARAMS,
+					     NULL, vals, NULL, NULL, 0), deadline);
+	if (f == DB_OK)
+		f = db_results(conn, deadline, &res);
+	if (f == DB_TIMEOUT) {
+		log_warnx("%s: database: no answer in time", who);
+	} else if (f != DB_OK) {
+		msg = db_error(conn, res, &len);
+		log_warnx("%s: database %s: record bounces: %.*s", who,
+			  PQhost(conn) ? PQhost(conn) : "", len, msg);
+	}
+	PQclear(res);
+	for (int c = 0; c < 5; c++) {
+		g_string_free(arr[c], TRUE);
+		g_ptr_array_free(col[c], TRUE);
+	}
+	return (enum store_sql_rc)f;
+}

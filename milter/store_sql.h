@@ -21,6 +21,7 @@
 
 #include <libpq-fe.h>
 
+#include "bounce.h"
 #include "db.h"
 #include "record.h"
 
@@ -37,6 +38,10 @@ int store_sql_prepare(PGconn *conn);
 /* store_sql_write - write REC on CONN within TIMEOUT_MS; failures are logged after WHO */
 enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, int timeout_ms,
 				  const char *who);
+/* store_sql_bounce - write the bounces of report B on CONN within TIMEOUT_MS (one call of
+ * beacon.bounce, not prepared); failures are logged after WHO */
+enum store_sql_rc store_sql_bounce(PGconn *conn, const struct bounce_record *b, int timeout_ms,
+				   const char *who);
 /* store_sql_array - append the text form of a PostgreSQL array of N strings to OUT */
 void store_sql_array(GString *out, const char *const *v, size_t n);
 

@@ -6,7 +6,9 @@
 --	all)?  One row per tracked or shared recipient of the selected
 --	messages, with the events of other classes their token did get
 --	(e.g. an Apple Mail Privacy Protection prefetch is not an open).
---	Internal and suppressed recipients have no token and are not listed.
+--	Internal and suppressed recipients have no token and are not listed;
+--	nor is a recipient whose message hard-bounced (beacon.bounces): it
+--	was never delivered.
 --	A scanner's click (or any click on the hidden honeypot link 0) never
 --	makes a recipient opened.  Messages are selected by sent_at; with
 --	late=exclude the events flagged late are not looked at.
@@ -41,6 +43,8 @@ WITH rc AS (
 				    :'sender', :'since', :'until') m
 	JOIN beacon.recipients r ON r.message = m.id
 	WHERE r.status IN ('tracked', 'shared')
+	  AND NOT EXISTS (SELECT 1 FROM beacon.bounces b
+			  WHERE b.token_id = r.token_id AND b.hard)
 ), ev AS (
 	SELECT e.token_id, e.class,
 	       e.class = ANY (string_to_array(:'classes', ','))

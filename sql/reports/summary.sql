@@ -3,8 +3,9 @@
 --
 -- ANSWERS
 --	How did a message (or a campaign, or everything selected) do: tracked
---	recipients, how many opened, open rate, clicks, click-to-open rate,
---	downloads, and how many events of each class were left out.
+--	recipients, how many hard-bounced, how many were delivered, how many
+--	opened, open rate, clicks, click-to-open rate, downloads, and how
+--	many events of each class were left out.
 --	A recipient counts as opened when any counted event (open, click or
 --	download) came from their token: a click with images blocked is an
 --	open too; a click on the hidden honeypot link (link 0) never counts.
@@ -30,7 +31,9 @@
 --	message (NULL unless by=message), campaign, subject (NULL unless
 --	by=message), sent_at (first, in tz), messages, recipients (tracked
 --	and shared), excluded_recipients (internal and suppressed),
---	opened, open_rate (%), opens (counted open events), clicked,
+--	bounced (tracked recipients with a hard bounce, beacon.bounces),
+--	delivered (recipients - bounced), opened, open_rate (% of
+--	delivered), opens (counted open events), clicked,
 --	clicks, click_to_open (% of opened), downloads, left_out_human,
 --	left_out_proxy, left_out_prefetch, left_out_scanner,
 --	left_out_internal, left_out_sender, left_out_bot (open, click and
@@ -46,7 +49,9 @@ WITH sel AS (
 	FROM beacon.report_messages(:'message', :'message_id', :'campaign',
 				    :'sender', :'since', :'until') m
 ), rcpt AS (
-	SELECT s.grp, r.token_id, r.status IN ('tracked', 'shared') AS tracked
+	SELECT s.grp, r.token_id, r.status IN ('tracked', 'shared') AS tracked,
+	       EXISTS (SELECT 1 FROM beacon.bounces b
+		       WHERE b.token_id = r.token_id AND b.hard) AS bounced
 	FROM sel s
 	JOIN beacon.recipients r ON r.message = s.id
 ), ev AS (
@@ -65,7 +70,8 @@ WITH sel AS (
 	GROUP BY grp
 ), per_rcpt AS (
 	SELECT grp, count(*) FILTER (WHERE tracked) AS recipients,
-	       count(*) FILTER (WHERE NOT tracked) AS excluded_recipients
+	       count(*) FILTER (WHERE NOT tracked) AS excluded_recipients,
+	       count(*) FILTER (WHERE tracked AND bounced) AS bounced
 	FROM rcpt
 	GROUP BY grp
 ), per_ev AS (
@@ -96,8 +102,10 @@ SELECT CASE WHEN :'by' IN ('campaign', 'all') THEN NULL
        m.messages,
        coalesce(r.recipients, 0) AS recipients,
        coalesce(r.excluded_recipients, 0) AS excluded_recipients,
+       coalesce(r.bounced, 0) AS bounced,
+       coalesce(r.recipients - r.bounced, 0) AS delivered,
        coalesce(e.opened, 0) AS opened,
-       round(100.0 * coalesce(e.opened, 0) / nullif(r.recipients, 0), 1)
+       round(100.0 * coalesce(e.opened, 0) / nullif(r.recipients - r.bounced, 0), 1)
 	       AS open_rate,
        coalesce(e.opens, 0) AS opens,
        coalesce(e.clicked, 0) AS clicked,

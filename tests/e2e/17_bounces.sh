@@ -1,0 +1,246 @@
+#!/bin/bash
+# NAME
+#	17_bounces.sh - bounces of tracked messages end to end: private Postfix
+#	with the milter on smtpd and on its own bounces
+#	(internal_mail_filter_classes = bounce), a throwaway PostgreSQL
+#
+# DESCRIPTION
+#	One PostgreSQL, one beacon-milter ([milter] bounces = yes,
+#	suppression_refresh = 1), one Postfix relaying to smtp-sink, and a
+#	second smtp-sink that refuses every RCPT with a 5xx (the domain
+#	dead.example is routed there by transport_maps):
+#
+#	1. a tracked message to gone@dead.example: Postfix's own bounce goes
+#	   through the milter and is delivered to the sender byte for byte
+#	   as the milter saw it; exactly one bounces row for the recipient's
+#	   token, hard, status 5.x.x, one events row of kind bounce, and the
+#	   suppression (sender '', source bounce);
+#	2. a remote MTA's RFC 3464 report (null sender, by SMTP) for another
+#	   tracked recipient, the returned message's headers only: found by
+#	   Message-ID and address; its row hard 5.1.1 and the suppression;
+#	   the same report sent again adds nothing;
+#	3. a delay report (4.4.1) whose returned message has no Message-ID
+#	   but the recipient's pixel: found by the token; a soft row, no
+#	   suppression;
+#	4. the next tagged message to the address of case 2 gets no token
+#	   (no pixel, untouched: no trackable recipient).
+#	The milter's log must hold no sanitizer report.
+set -euo pipefail
+. "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
+. "$BEACON_SRC/tests/lib/pg.sh"
+. "$BEACON_SRC/tests/lib/postfix.sh"
+. "$BEACON_SRC/tests/lib/beacon.sh"
+
+t_tmpdir >/dev/null
+t_need_root "Postfix"
+
+pg_start
+pg_schema
+
+DUMPDIR=$T_DIR/dsn-seen
+mkdir -p "$DUMPDIR"
+chown postfix: "$DUMPDIR"
+export BEACON_TEST_DSN_DIR=$DUMPDIR
+bc_milter_config '[milter]' 'bounces = yes' 'suppression_refresh = 1'
+bc_milter_start
+
+# the sink that refuses every recipient, for dead.example
+DEAD_PORT=$(t_free_port)
+mkdir -p "$T_DIR/dead"
+smtp-sink -u postfix -f RCPT "127.0.0.1:$DEAD_PORT" 16 </dev/null >"$T_DIR/dead.out" 2>&1 &
+DEAD_PID=$!
+t_on_exit "t_kill_pid $DEAD_PID TERM 5"
+t_wait_port "$DEAD_PORT" 5 || t_fail "refusing smtp-sink not listening"
+
+PF_MILTER=unix:$BC_MSOCK
+PF_EXTRA_MAINCF="transport_maps = inline:{ dead.example=smtp:[127.0.0.1]:$DEAD_PORT }
+internal_mail_filter_classes = bounce"
+pf_start
+
+NSEEN=0
+# deliveries N - wait for N more sink dumps; DUMPS: their paths
+deliveries() {
+	pf_wait_delivered $((NSEEN + $1)) 10 ||
+		{ tail -n 20 "$BC_MLOG" >&2; pf_show_log_; t_fail "not $1 more deliveries in 10 s"; }
+	mapfile -t DUMPS < <(pf_sink_files | tail -n "+$((NSEEN + 1))")
+	NSEEN=$((NSEEN + $1))
+}
+
+# send FROM TO FILE - swaks FILE by SMTP
+send() {
+	swaks --server "127.0.0.1:$PF_SMTP_PORT" --from "$1" --to "$2" --data "@$3" \
+		--silent 2 >"$T_DIR/swaks.out" 2>&1 || { cat "$T_DIR/swaks.out" >&2; t_fail "swaks $3"; }
+}
+
+# tracked FILE ID TO - a tagged HTML message
+tracked() {
+	printf '%s\n' "From: News <news@sender.example>" "To: $3" "Subject: Letter $2" \
+		"Date: Mon, 23 Nov 2026 10:00:00 +0000" "Message-ID: <$2@sender.example>" \
+		"X-Beacon: track" "MIME-Version: 1.0" "Content-Type: text/html; charset=utf-8" "" \
+		"<html><body><p>Hello</p></body></html>" >"$1"
+}
+
+# bounces TOKEN_ID - "hard|status" of the token's bounces rows, one a line
+bounces() {
+	pg_query "SELECT hard || '|' || status FROM beacon.bounces WHERE token_id = '$1' ORDER BY at"
+}
+
+# token_id ADDR - the token_id of ADDR's newest recipients row
+token_id() {
+	pg_query "SELECT r.token_id FROM beacon.recipients r JOIN beacon.messages m ON m.id = r.message
+		WHERE r.address = '$1' ORDER BY m.sent_at DESC LIMIT 1"
+}
+
+# suppression ADDR - "sender|source" of ADDR's suppressions
+suppression() {
+	pg_query "SELECT sender || '|' || source FROM beacon.suppressions WHERE pattern = '$1'"
+}
+
+# --- 1. Postfix's own bounce through the milter
+tracked "$T_DIR/m1.eml" b1 gone@dead.example
+send news@sender.example gone@dead.example "$T_DIR/m1.eml"
+deliveries 1
+d=${DUMPS[0]}
+t_eq "" "$(pf_sink_mail_from "$d")" "1: the bounce's envelope sender"
+t_eq news@sender.example "$(pf_sink_rcpts "$d")" "1: the bounce's recipient"
+pf_sink_message "$d" | grep -q '^Content-Type: multipart/report; report-type=delivery-status;' ||
+	t_fail "1: not a report"
+t1=$(token_id gone@dead.example)
+[ -n "$t1" ] || t_fail "1: no recipients row for gone@dead.example"
+t_wait_until "[ -n \"\$(bounces $t1)\" ]" 5 || { tail "$BC_MLOG" >&2; t_fail "1: no bounces row"; }
+b=$(bounces "$t1")
+case $b in
+true\|5.*.*) t_ok "1: one hard bounce with status ${b#*|}" ;;
+*) t_fail "1: bounces rows: $b" ;;
+esac
+t_eq 1 "$(pg_query "SELECT count(*) FROM beacon.bounces")" "1: bounces rows"
+t_eq 1 "$(pg_query "SELECT count(*) FROM beacon.events WHERE kind = 'bounce' AND token_id = '$t1'")" \
+	"1: bounce events"
+t_eq "|bounce" "$(suppression gone@dead.example)" "1: suppression (every sender, source bounce)"
+seen=$(ls "$DUMPDIR")
+[ "$(printf '%s\n' "$seen" | wc -l)" = 1 ] || t_fail "1: the milter saw $(printf '%s\n' "$seen" | wc -l) reports"
+# delivered_report - the delivered report without the Received: header Postfix adds in
+# front and never shows a milter
+delivered_report() {
+	pf_sink_message "$d" | awk 'NR == 1 && /^Received: by mx\.beacon-test\.example/ { skip = 1; next }
+		skip && /^[ \t]/ { next } { skip = 0; print }'
+}
+if ! cmp -s <(tr -d '\r' <"$DUMPDIR/$seen") <(delivered_report); then
+	diff <(tr -d '\r' <"$DUMPDIR/$seen") <(delivered_report) | head -n 20 >&2
+	t_fail "1: the report delivered is not what the milter saw"
+fi
+t_ok "1: the report delivered byte for byte as the milter saw it"
+grep -q "delivery status notification (rfc3464): 1 hard, 0 soft bounce, returned message found, token verified, recorded" "$BC_MLOG" ||
+	{ tail -n 5 "$BC_MLOG" >&2; t_fail "1: no log line"; }
+
+# --- 2. a remote report by SMTP (null sender), the returned headers only
+tracked "$T_DIR/m2.eml" b2 ann@remote.example
+send news@sender.example ann@remote.example "$T_DIR/m2.eml"
+deliveries 1
+t2=$(token_id ann@remote.example)
+cat >"$T_DIR/dsn2.eml" <<'EOF'
+From: Mail Delivery Subsystem <mailer-daemon@mx.remote.example>
+To: news@sender.example
+Subject: Delivery Status Notification (Failure)
+Message-ID: <dsn-2@mx.remote.example>
+Date: Mon, 23 Nov 2026 10:05:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="r2"
+
+--r2
+Content-Type: text/plain
+
+The mailbox of ann@remote.example no longer exists.
+
+--r2
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.remote.example
+
+Final-Recipient: rfc822; ann@remote.example
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 The email account that you tried to reach does not exist
+
+--r2
+Content-Type: text/rfc822-headers
+
+From: News <news@sender.example>
+To: ann@remote.example
+Subject: Letter b2
+Message-ID: <b2@sender.example>
+
+--r2--
+EOF
+send '<>' news@sender.example "$T_DIR/dsn2.eml"
+deliveries 1
+t_wait_until "[ -n \"\$(bounces $t2)\" ]" 5 || { tail "$BC_MLOG" >&2; t_fail "2: no bounces row"; }
+t_eq "true|5.1.1" "$(bounces "$t2")" "2: remote report: hard 5.1.1"
+t_eq "|bounce" "$(suppression ann@remote.example)" "2: suppression"
+send '<>' news@sender.example "$T_DIR/dsn2.eml"
+deliveries 1
+t_eq "true|5.1.1" "$(bounces "$t2")" "2: the same report again adds nothing"
+t_eq 1 "$(pg_query "SELECT count(*) FROM beacon.events WHERE kind = 'bounce' AND token_id = '$t2'")" \
+	"2: bounce events"
+
+# --- 3. a delay report found by the token of the returned message's pixel
+tracked "$T_DIR/m3.eml" b3 slow@remote.example
+send news@sender.example slow@remote.example "$T_DIR/m3.eml"
+deliveries 1
+pixel=$(pf_sink_message "${DUMPS[0]}" | grep -o "$BC_BASE/o/[A-Za-z0-9_-]*\.gif" | head -n 1)
+[ -n "$pixel" ] || t_fail "3: no pixel in the tracked message"
+t3=$(token_id slow@remote.example)
+cat >"$T_DIR/dsn3.eml" <<EOF
+From: postmaster@relay.remote.example
+To: news@sender.example
+Subject: Delayed Mail (still being retried)
+Message-ID: <dsn-3@relay.remote.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="r3"
+
+--r3
+Content-Type: text/plain
+
+Delivery is delayed.
+
+--r3
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; relay.remote.example
+
+Final-Recipient: rfc822; slow@elsewhere.example
+Action: delayed
+Status: 4.4.1
+Diagnostic-Code: smtp; 421 4.4.1 Connection timed out
+
+--r3
+Content-Type: message/rfc822
+
+From: News <news@sender.example>
+To: slow@remote.example
+Subject: Letter b3
+Content-Type: text/html
+
+<html><body><img src="$pixel"></body></html>
+
+--r3--
+EOF
+send '<>' news@sender.example "$T_DIR/dsn3.eml"
+deliveries 1
+t_wait_until "[ -n \"\$(bounces $t3)\" ]" 5 || { tail "$BC_MLOG" >&2; t_fail "3: no bounces row"; }
+t_eq "false|4.4.1" "$(bounces "$t3")" "3: delay report found by the token: soft 4.4.1"
+t_eq "" "$(suppression slow@remote.example)" "3: no suppression for a soft bounce"
+
+# --- 4. the hard-bounced address of case 2 gets no token any more
+sleep 1.2	# suppression_refresh
+tracked "$T_DIR/m4.eml" b4 ann@remote.example
+send news@sender.example ann@remote.example "$T_DIR/m4.eml"
+deliveries 1
+if pf_sink_message "${DUMPS[0]}" | grep -q "$BC_BASE/o/"; then
+	t_fail "4: the suppressed address got a pixel"
+fi
+t_eq 1 "$(grep -c 'untouched: no trackable recipient' "$BC_MLOG")" "4: the milter left it untracked"
+t_eq 0 "$(pg_query "SELECT count(*) FROM beacon.messages WHERE message_id = 'b4@sender.example'")" \
+	"4: no rows for it"
+
+bc_no_sanitizer "$BC_MLOG"
