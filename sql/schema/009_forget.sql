@@ -101,6 +101,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	n bigint;
+	gone bigint;
 BEGIN
 	IF cutoff IS NULL THEN
 		RAISE EXCEPTION 'purge_before: cutoff must not be NULL';
@@ -123,10 +124,13 @@ BEGIN
 	removed := (SELECT count(*) FROM beacon.attachments a JOIN purge_msg p ON p.id = a.message);
 	RETURN NEXT;
 
-	DELETE FROM beacon.events e WHERE e.at < cutoff
-		OR e.token_id IN (SELECT token_id FROM purge_tok);
+	-- two statements, not one with OR: the first prunes to the old
+	-- partitions, the second probes events_token per purged token
+	DELETE FROM beacon.events e WHERE e.at < cutoff;
 	GET DIAGNOSTICS n = ROW_COUNT;
-	relation := 'events'; removed := n; RETURN NEXT;
+	DELETE FROM beacon.events e WHERE e.token_id IN (SELECT token_id FROM purge_tok);
+	GET DIAGNOSTICS gone = ROW_COUNT;
+	relation := 'events'; removed := n + gone; RETURN NEXT;
 
 	INSERT INTO beacon.purged_tokens (token_id)
 	SELECT token_id FROM purge_tok ON CONFLICT (token_id) DO NOTHING;
