@@ -47,7 +47,8 @@
 --	EXCLUSIVE on events and its partitions for an instant (no scan);
 --	the rest creates new objects.  Cost: none at migration.  At ingest:
 --	one probe of purged_tokens' primary key per event written, and
---	nothing while it is empty (see the trigger).
+--	nothing while it is empty (see the trigger); tombstone_days bounds
+--	the table.
 
 CREATE TABLE IF NOT EXISTS beacon.purged_tokens (
 	token_id  uuid PRIMARY KEY,		-- recipients.token_id that was
@@ -58,17 +59,16 @@ REVOKE ALL ON beacon.purged_tokens FROM PUBLIC;
 GRANT SELECT ON beacon.purged_tokens TO beacon_reader;
 
 -- events_drop_purged - delete the new events whose token is tombstoned;
--- statement trigger function of beacon.events.  Nested loop only, as
--- events_notify: the batch probes the primary key of purged_tokens, never
--- a hash of the whole table.  The statement's own rows are the only
--- ones it can find besides stragglers of the same token.
+-- statement trigger function of beacon.events.  The batch's tokens probe
+-- the primary key of purged_tokens in one index scan (= ANY of an
+-- array), never a hash of the whole table: about 2 ms per COPY of 1000
+-- events with a million tombstones on the test machine (the COPY itself
+-- takes 7 to 12 ms there), nothing while the table is empty.
 CREATE OR REPLACE FUNCTION beacon.events_drop_purged()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET enable_hashjoin = off
-SET enable_mergejoin = off
 AS $$
 DECLARE
 	dead uuid[];
@@ -76,9 +76,9 @@ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM beacon.purged_tokens) THEN
 		RETURN NULL;
 	END IF;
-	SELECT array_agg(DISTINCT n.token_id) INTO dead
-	FROM new_events n
-	JOIN beacon.purged_tokens p ON p.token_id = n.token_id;
+	SELECT array_agg(p.token_id) INTO dead
+	FROM beacon.purged_tokens p
+	WHERE p.token_id = ANY (ARRAY(SELECT n.token_id FROM new_events n));
 	IF dead IS NOT NULL THEN
 		DELETE FROM beacon.events WHERE token_id = ANY (dead);
 	END IF;
