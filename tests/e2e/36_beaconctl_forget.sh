@@ -99,9 +99,11 @@ gif() {
 
 # tok_of PIXEL - the token_id (uuid) inside a pixel path: the 16 bytes after the key id
 tok_of() {
-	python3 -c 'import base64, sys, uuid; t = sys.argv[1]
-print(uuid.UUID(bytes=base64.urlsafe_b64decode(t + "=" * (-len(t) % 4))[1:17]))' \
-		"$(basename "$1" .gif)"
+	local t h
+	t=$(basename "$1" .gif | tr '_-' '/+')
+	while [ $((${#t} % 4)) != 0 ]; do t+="="; done
+	h=$(printf '%s' "$t" | base64 -d | od -An -tx1 -j1 -N16 | tr -d ' \n')
+	printf '%s-%s-%s-%s-%s\n' "${h:0:8}" "${h:8:4}" "${h:12:4}" "${h:16:4}" "${h:20:12}"
 }
 
 # trace - files of Beacon's that hold the address in any case, one a line
