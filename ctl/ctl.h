@@ -41,7 +41,8 @@ struct ctl {
 typedef int ctl_cmd_fn(struct ctl *c, int argc, char **argv);
 
 ctl_cmd_fn ctl_init, ctl_migrate, ctl_report, ctl_history, ctl_watch,
-	ctl_export, ctl_purge, ctl_suppress, ctl_token, ctl_maintain, ctl_reclassify;
+	ctl_export, ctl_purge, ctl_suppress, ctl_token, ctl_maintain, ctl_reclassify,
+	ctl_forget;
 
 /* ctl_exit - close the session, free the config, exit with CODE */
 void ctl_exit(struct ctl *c, int code) __attribute__((noreturn));
@@ -75,6 +76,15 @@ void ctl_option_error(struct ctl *c, int ch, char **argv) __attribute__((noretur
 
 /* ctl_parse_long - strict decimal in [MIN, MAX]; -1 if S is not one */
 int ctl_parse_long(const char *s, long min, long max, long *out);
+
+/* what purge_before() counts, in its order */
+enum { PURGE_MESSAGES, PURGE_RECIPIENTS, PURGE_LINKS, PURGE_ATTACHMENTS, PURGE_EVENTS,
+       PURGE_TOMB /* tokens tombstoned */, PURGE_NCOUNTS };
+/* purge_before - beacon.purge_before(CUTOFF) in the open transaction; counts into N */
+void purge_before(struct ctl *c, const char *cutoff, long long n[PURGE_NCOUNTS]);
+/* purge_sweep - after a commit that tombstoned tokens at SINCE: wait out the event
+ * writes in flight, delete what they brought for those tokens; how many */
+long long purge_sweep(struct ctl *c, const char *since);
 
 /* ctl_sql_dir - the directory holding schema/ and reports/; NULL if none */
 const char *ctl_sql_dir(char *buf, size_t len);

@@ -60,6 +60,8 @@ static const struct ctl_command ctl_commands[] = {
 	  "events as CSV for a CRM; --purge deletes them" },
 	{ "purge", ctl_purge, "purge --older-than DAYS [--dry-run]",
 	  "delete old messages and events" },
+	{ "forget", ctl_forget, "forget ADDRESS [--suppress]",
+	  "remove one recipient address from every table" },
 	{ "suppress", ctl_suppress,
 	  "suppress add|del ADDRESS|@DOMAIN [--sender SENDER] [--reason TEXT]\n"
 	  "suppress list [ADDRESS|@DOMAIN] [--sender SENDER] [--csv|--json]",

@@ -10,15 +10,23 @@
  *	partitions of beacon.events from this month to N months ahead
  *	(default 2), then beacon.apply_retention(retention_days) drops the
  *	partitions wholly older than [database] retention_days and deletes
- *	older rows from the default partition.  retention_days = 0 keeps
- *	everything.  Prints each partition created or dropped and a summary
- *	line.  Meant for a daily timer.
+ *	older rows from the default partition, and beacon.purge_before()
+ *	deletes the messages sent before then with everything of theirs
+ *	(recipients, links, attachment records, events of their tokens,
+ *	however recent) and tombstones their tokens, as beaconctl purge
+ *	does; then beacon.expire_tombstones() drops the tombstones older
+ *	than tombstone_days.  retention_days = 0 keeps everything,
+ *	tombstone_days = 0 every tombstone.  Prints each partition created
+ *	or dropped, a line for the messages purged and one for the
+ *	tombstones expired when there are any, and a summary line.  Meant
+ *	for a daily timer.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sysexits.h>
 
 #include "ctl.h"
@@ -31,7 +39,8 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *param;
-	char months[24] = "2", days[24];
+	char months[24] = "2", days[24], cutoff[64], since[64];
+	long long n[PURGE_NCOUNTS] = { 0 }, expired = 0;
 	long v;
 	int ch, created, dropped = 0;
 	PGresult *res;
@@ -67,8 +76,33 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 		for (int i = 0; i < dropped; i++)
 			printf("dropped beacon.%s\n", PQgetvalue(res, i, 0));
 		PQclear(res);
+		res = ctl_exec(c, "purge_before", "SELECT now() - make_interval(days => $1::int), "
+			       "now()", 1, &param);
+		snprintf(cutoff, sizeof(cutoff), "%s", PQgetvalue(res, 0, 0));
+		snprintf(since, sizeof(since), "%s", PQgetvalue(res, 0, 1));
+		PQclear(res);
+		purge_before(c, cutoff, n);
+	}
+	if (c->cfg.database.tombstone_days > 0) {
+		snprintf(days, sizeof(days), "%ld", c->cfg.database.tombstone_days);
+		param = days;
+		res = ctl_exec(c, "expire_tombstones", "SELECT beacon.expire_tombstones($1::int)",
+			       1, &param);
+		expired = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
 	}
 	ctl_cmd(c, "maintain", "COMMIT", 0, NULL);
+	if (n[PURGE_TOMB] > 0)
+		n[PURGE_EVENTS] += purge_sweep(c, since);
+	if (n[PURGE_MESSAGES] > 0 || n[PURGE_EVENTS] > 0)
+		printf("purged %lld message%s sent before %s: %lld recipients, %lld links, "
+		       "%lld attachments, %lld events; %lld tokens tombstoned\n",
+		       n[PURGE_MESSAGES], n[PURGE_MESSAGES] == 1 ? "" : "s", cutoff,
+		       n[PURGE_RECIPIENTS], n[PURGE_LINKS], n[PURGE_ATTACHMENTS], n[PURGE_EVENTS],
+		       n[PURGE_TOMB]);
+	if (expired > 0)
+		printf("expired %lld tombstone%s older than %ld days\n", expired,
+		       expired == 1 ? "" : "s", c->cfg.database.tombstone_days);
 	if (c->cfg.database.retention_days > 0)
 		printf("%d partition%s created, %d dropped (retention %ld days)\n", created,
 		       created == 1 ? "" : "s", dropped, c->cfg.database.retention_days);

@@ -6,12 +6,16 @@
  *	beaconctl purge --older-than DAYS [--dry-run]
  *
  * DESCRIPTION
- *	In one transaction, with cutoff = now() - DAYS days: deletes every
- *	event older than the cutoff and every event of a message sent
+ *	In one transaction, with cutoff = now() - DAYS days,
+ *	beacon.purge_before(cutoff) (sql/schema/009_forget.sql) deletes
+ *	every event older than the cutoff and every event of a message sent
  *	before it, then those messages, whose recipients, links and
- *	attachment records go with them (ON DELETE CASCADE).  Prints what
- *	it deleted, per table.  --dry-run prints the same counts and rolls
- *	back.  Files of linked attachments stay in attachment_dir.
+ *	attachment records go with them (ON DELETE CASCADE), and tombstones
+ *	their tokens: a later hit on one (or a spool replayed late) stores
+ *	nothing.  After the commit purge_sweep() removes the events a pixel
+ *	server's COPY had in flight meanwhile.  Prints what it deleted, per
+ *	table, and the tokens tombstoned.  --dry-run prints the same counts
+ *	and rolls back.  Files of linked attachments stay in attachment_dir.
  *
  *	beaconctl maintain drops whole event partitions past retention_days,
  *	which is cheaper; purge is for a deadline of one's own, and for the
@@ -22,28 +26,50 @@
 #endif
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
 #include "ctl.h"
 
-/* what belongs to the messages sent before the cutoff, counted before it goes */
-static const char purge_count_sql[] =
-	"SELECT (SELECT count(*) FROM beacon.messages WHERE sent_at < $1::timestamptz), "
-	"(SELECT count(*) FROM beacon.recipients r JOIN beacon.messages m ON m.id = r.message "
-	" WHERE m.sent_at < $1::timestamptz), "
-	"(SELECT count(*) FROM beacon.links l JOIN beacon.messages m ON m.id = l.message "
-	" WHERE m.sent_at < $1::timestamptz), "
-	"(SELECT count(*) FROM beacon.attachments a JOIN beacon.messages m ON m.id = a.message "
-	" WHERE m.sent_at < $1::timestamptz)";
+/* purge_sweep - after a commit that tombstoned tokens: wait for the event writes
+ * in flight (a SHARE lock on events, taken and released), then delete the events
+ * they brought for the tokens tombstoned at SINCE or later; how many */
+long long purge_sweep(struct ctl *c, const char *since)
+{
+	PGresult *res;
+	long long n;
 
-static const char purge_events_sql[] =
-	"DELETE FROM beacon.events WHERE at < $1::timestamptz OR token_id IN "
-	"(SELECT r.token_id FROM beacon.recipients r JOIN beacon.messages m ON m.id = r.message "
-	" WHERE m.sent_at < $1::timestamptz)";
+	ctl_cmd(c, "sweep", "BEGIN", 0, NULL);
+	ctl_cmd(c, "sweep", "SET LOCAL statement_timeout = 0", 0, NULL);
+	ctl_cmd(c, "sweep", "LOCK TABLE beacon.events IN SHARE MODE", 0, NULL);
+	ctl_cmd(c, "sweep", "COMMIT", 0, NULL);
+	ctl_cmd(c, "sweep", "BEGIN", 0, NULL);
+	ctl_cmd(c, "sweep", "SET LOCAL statement_timeout = 0", 0, NULL);
+	res = ctl_exec(c, "sweep", "SELECT beacon.sweep_purged($1::timestamptz)", 1, &since);
+	n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	ctl_cmd(c, "sweep", "COMMIT", 0, NULL);
+	return n;
+}
 
-static const char purge_messages_sql[] =
-	"DELETE FROM beacon.messages WHERE sent_at < $1::timestamptz";
+/* purge_before - beacon.purge_before(CUTOFF) in the open transaction: the rows
+ * removed per table into N (PURGE_ order), the tombstones added into N[PURGE_TOMB] */
+void purge_before(struct ctl *c, const char *cutoff, long long n[PURGE_NCOUNTS])
+{
+	static const char *const names[PURGE_NCOUNTS] = {
+		"messages", "recipients", "links", "attachments", "events", "purged_tokens",
+	};
+	PGresult *res = ctl_exec(c, "purge", "SELECT relation, removed FROM "
+				 "beacon.purge_before($1::timestamptz)", 1, &cutoff);
+
+	memset(n, 0, sizeof(long long) * PURGE_NCOUNTS);
+	for (int i = 0; i < PQntuples(res); i++)
+		for (int k = 0; k < PURGE_NCOUNTS; k++)
+			if (strcmp(PQgetvalue(res, i, 0), names[k]) == 0)
+				n[k] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+	PQclear(res);
+}
 
 /* ctl_purge - delete what is older than --older-than days */
 int ctl_purge(struct ctl *c, int argc, char **argv)
@@ -54,7 +80,8 @@ int ctl_purge(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *days = NULL, *params[1];
-	char cutoff[64], counts[4][24], events[24];
+	char cutoff[64], since[64];
+	long long n[PURGE_NCOUNTS];
 	long ndays;
 	int ch, dry = 0;
 	PGresult *res;
@@ -81,24 +108,22 @@ int ctl_purge(struct ctl *c, int argc, char **argv)
 	ctl_cmd(c, "purge", "BEGIN", 0, NULL);
 	ctl_cmd(c, "purge", "SET LOCAL statement_timeout = 0", 0, NULL);
 	params[0] = days;
-	res = ctl_exec(c, "purge", "SELECT now() - make_interval(days => $1::int)", 1, params);
+	res = ctl_exec(c, "purge", "SELECT now() - make_interval(days => $1::int), now()",
+		       1, params);
 	snprintf(cutoff, sizeof(cutoff), "%s", PQgetvalue(res, 0, 0));
+	snprintf(since, sizeof(since), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
-	params[0] = cutoff;
-	res = ctl_exec(c, "purge", purge_count_sql, 1, params);
-	for (int i = 0; i < 4; i++)
-		snprintf(counts[i], sizeof(counts[i]), "%s", PQgetvalue(res, 0, i));
-	PQclear(res);
-	res = ctl_exec(c, "purge events", purge_events_sql, 1, params);
-	snprintf(events, sizeof(events), "%s", PQcmdTuples(res));
-	PQclear(res);
-	ctl_cmd(c, "purge messages", purge_messages_sql, 1, params);
-	if (dry)
+	purge_before(c, cutoff, n);
+	if (dry) {
 		ctl_cmd(c, "purge", "ROLLBACK", 0, NULL);
-	else
+	} else {
 		ctl_cmd(c, "purge", "COMMIT", 0, NULL);
+		if (n[PURGE_TOMB] > 0)
+			n[PURGE_EVENTS] += purge_sweep(c, since);
+	}
 	printf("%s before %s:\n", dry ? "would delete" : "deleted", cutoff);
-	printf("messages     %s\nrecipients   %s\nlinks        %s\nattachments  %s\n"
-	       "events       %s\n", counts[0], counts[1], counts[2], counts[3], events);
+	printf("messages     %lld\nrecipients   %lld\nlinks        %lld\nattachments  %lld\n"
+	       "events       %lld\ntombstoned   %lld\n", n[PURGE_MESSAGES], n[PURGE_RECIPIENTS],
+	       n[PURGE_LINKS], n[PURGE_ATTACHMENTS], n[PURGE_EVENTS], n[PURGE_TOMB]);
 	return 0;
 }

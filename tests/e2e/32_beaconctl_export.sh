@@ -266,7 +266,8 @@ t_eq "messages     1
 recipients   2
 links        2
 attachments  1
-events       3" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge --dry-run counts"
+events       3
+tombstoned   2" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge --dry-run counts"
 t_eq "2 3 3 1 5" "$(pg_query "$counts")" "purge --dry-run changes nothing"
 t_run ctl purge --older-than 30
 t_eq 0 "$RC" "purge exit"
@@ -274,7 +275,8 @@ t_eq "messages     1
 recipients   2
 links        2
 attachments  1
-events       3" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge counts"
+events       3
+tombstoned   2" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge counts"
 t_eq "1 1 1 0 2" "$(pg_query "$counts")" "purge leaves the new message and new events"
 t_eq "new@example.org c@example.com" \
 	"$(pg_query "SELECT m.sender || ' ' || r.address FROM beacon.messages m JOIN beacon.recipients r ON r.message = m.id")" \
@@ -284,4 +286,5 @@ t_eq "messages     0
 recipients   0
 links        0
 attachments  0
-events       0" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge again deletes nothing"
+events       0
+tombstoned   0" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge again deletes nothing"

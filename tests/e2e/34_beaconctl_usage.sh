@@ -56,6 +56,10 @@ usage_case "beaconctl: export: --class: unknown class 'humans' (a comma list of 
 usage_case "beaconctl: purge: --older-than is required" purge
 usage_case "beaconctl: purge: --older-than '-1': expected whole days, 0 to 100000" purge --older-than -1
 usage_case "beaconctl: purge: --older-than '30d': expected whole days, 0 to 100000" purge --older-than 30d
+usage_case "beaconctl: forget: an address is required" forget
+usage_case "beaconctl: forget: expected one address, user@domain" forget @example.org
+usage_case "beaconctl: forget: unexpected argument 'b@example.org'" forget a@example.org b@example.org
+usage_case "beaconctl: forget: unknown option '--keep'" forget a@example.org --keep
 usage_case "beaconctl: suppress: expected add, del or list" suppress
 usage_case "beaconctl: suppress: unknown action 'drop' (add, del or list)" suppress drop a@example.org
 usage_case "beaconctl: suppress: add needs an ADDRESS or @DOMAIN" suppress add
@@ -83,7 +87,7 @@ help_list=$OUT
 
 # --- every command answers --help, -h and help CMD with its own usage
 cmds=$(printf '%s\n' "$help_list" | sed -n 's/^  \([a-z][a-z]*\)\( .*\)\{0,1\}$/\1/p' | uniq)
-t_eq "init migrate report history watch export purge suppress token reclassify maintain help" "$(echo $cmds)" \
+t_eq "init migrate report history watch export purge forget suppress token reclassify maintain help" "$(echo $cmds)" \
 	"the commands help lists"
 for cmd in $cmds; do
 	grep -q "^\.Cm $cmd\( \|\$\)" "$BEACON_SRC/man/beaconctl.8" || t_fail "$cmd is not in beaconctl(8)"

@@ -1,0 +1,222 @@
+/*
+ * NAME
+ *	forget.c - beaconctl forget: remove one recipient address everywhere
+ *
+ * SYNOPSIS
+ *	beaconctl forget ADDRESS [--suppress]
+ *
+ * DESCRIPTION
+ *	ADDRESS is taken in its one form (address.h).  The stored
+ *	spellings that map to it (rows written before addresses had one
+ *	form, an IDN domain in U-labels) are found by a trigram search on
+ *	the local part and kept when they normalise to the same form.  Then
+ *	beacon.forget() (sql/schema/009_forget.sql) removes, in one
+ *	transaction, the recipients rows, their events and tokens (which
+ *	are tombstoned: a later hit stores nothing), the messages no other
+ *	recipient shares, the suppressions of the address (with --suppress
+ *	one row for every sender stays: a suppression needs the address)
+ *	and the rows of any other table of schema beacon naming the address
+ *	or one of its tokens.  After the commit, once the event writes in
+ *	flight are done (a SHARE lock on events, taken and released), the
+ *	events of those tokens written meanwhile are swept.
+ *
+ *	Prints the rows removed per table; a second run prints zeros.  The
+ *	syslog line says "1 address" and the counts, never the address.
+ *
+ *	beacon-milter's spool: rows it spooled while the database was down
+ *	are written when it replays them, and then the replayed file is
+ *	removed.  Records not yet replayed may hold the address: when the
+ *	configured [milter] spool_dir holds any (milter.spool not empty,
+ *	milter.replay or milter.replay.bad), forget says so and exits
+ *	EX_TEMPFAIL after doing its work: run it again once the spool is
+ *	replayed.  beacon-pixelsrv's ring and spool hold tokens, never
+ *	addresses; their replay stores nothing for a tombstoned token.
+ *
+ *	Stored attachments: the files under attachment_dir are not written
+ *	by this version; forget_attachment_files() is where the files of
+ *	the messages forget removed will be deleted once they are.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <syslog.h>
+
+#include "address.h"
+#include "ctl.h"
+
+/* the stored spellings worth normalising: the local part's text anywhere, any case */
+static const char forget_candidates_sql[] =
+	"SELECT DISTINCT address FROM beacon.recipients WHERE address ILIKE $1 "
+	"UNION SELECT DISTINCT pattern FROM beacon.suppressions WHERE pattern ILIKE $1";
+
+/* forget_like - an ILIKE pattern '%<core>%' for the local part of NORM: its text
+ * without quotes and backslashes, LIKE's own characters escaped */
+static void forget_like(const char *norm, char *out, size_t outlen)
+{
+	const char *at = strrchr(norm, '@');
+	size_t n = 0, end = at ? (size_t)(at - norm) : strlen(norm);
+
+	out[n++] = '%';
+	for (size_t i = 0; i < end && n + 3 < outlen; i++) {
+		char ch = norm[i];
+		if (ch == '"' || ch == '\\')
+			continue;
+		if (ch == '%' || ch == '_')
+			out[n++] = '\\';
+		out[n++] = ch;
+	}
+	out[n++] = '%';
+	out[n] = '\0';
+}
+
+/* forget_spellings - the stored spellings of KEY, newline-separated (malloc'd) */
+static char *forget_spellings(struct ctl *c, const char *key)
+{
+	char like[ADDRESS_SIZE * 2 + 4], norm[ADDRESS_SIZE];
+	const char *param = like, *why;
+	size_t len = 0;
+	char *list = NULL;
+	FILE *fp = open_memstream(&list, &len);
+	PGresult *res;
+
+	if (!fp)
+		ctl_die(c, EX_OSERR, "out of memory");
+	forget_like(key, like, sizeof(like));
+	res = ctl_exec(c, "forget", forget_candidates_sql, 1, &param);
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *s = PQgetvalue(res, i, 0);
+		if (strcmp(s, key) != 0 && address_norm(s, norm, sizeof(norm), &why) == 0 &&
+		    strcmp(norm, key) == 0)
+			fprintf(fp, "%s\n", s);
+	}
+	PQclear(res);
+	if (fclose(fp) != 0)
+		ctl_die(c, EX_OSERR, "out of memory");
+	return list;
+}
+
+/* forget_spool_pending - does the milter's spool hold records not yet replayed? */
+static int forget_spool_pending(const struct ctl *c)
+{
+	static const char *const names[] = { "milter.spool", "milter.replay", "milter.replay.bad" };
+	const char *dir = c->cfg.milter.spool_dir;
+	int pending = 0;
+
+	if (!dir || !*dir)
+		return 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char path[4096];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (stat(path, &st) == 0) {
+			if (st.st_size > 0) {
+				fprintf(stderr, "beaconctl: warning: %s holds %lld bytes beacon-milter "
+					"has not replayed; they may hold the address: run forget "
+					"again once it is replayed\n", path, (long long)st.st_size);
+				pending = 1;
+			}
+		} else if (errno != ENOENT) {
+			fprintf(stderr, "beaconctl: warning: %s: %s: cannot tell whether "
+				"beacon-milter's spool holds the address\n", path, strerror(errno));
+		}
+	}
+	return pending;
+}
+
+/* forget_attachment_files - remove the stored files of the attachments of the
+ * messages forget removed.  Nothing to do yet: this version stores none (the
+ * attachments table has no rows); when attachment storage is written, forget
+ * collects the storage_ref of those rows and removes the files here, after
+ * the commit. */
+static void forget_attachment_files(struct ctl *c)
+{
+	(void)c;
+}
+
+/* ctl_forget - beaconctl forget ADDRESS [--suppress] */
+int ctl_forget(struct ctl *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "suppress", no_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char key[ADDRESS_SIZE], since[64], *spellings, summary[1024];
+	const char *params[3], *why = NULL, *addr;
+	int ch, keep = 0, pending;
+	size_t used = 0;
+	long long swept, total = 0;
+	PGresult *res;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		if (ch != 's')
+			ctl_option_error(c, ch, argv);
+		keep = 1;
+	}
+	if (optind >= argc)
+		ctl_usage_error(c, "an address is required");
+	if (optind + 1 < argc)
+		ctl_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
+	addr = argv[optind];
+	if (!strchr(addr, '@') || addr[0] == '@')
+		ctl_usage_error(c, "expected one address, user@domain");
+	if (address_norm(addr, key, sizeof(key), &why) < 0) {
+		/* beacon-milter stored such a recipient as given (printable UTF-8) */
+		if (strlen(addr) >= sizeof(key))
+			ctl_die(c, EX_DATAERR, "the address is too long (%s)", why);
+		fprintf(stderr, "beaconctl: warning: the address has no one form (%s): "
+			"matching it as written, in any case\n", why);
+		snprintf(key, sizeof(key), "%s", addr);
+	}
+
+	ctl_connect(c);
+	ctl_cmd(c, "forget", "BEGIN", 0, NULL);
+	ctl_cmd(c, "forget", "SET LOCAL statement_timeout = 0", 0, NULL);
+	res = ctl_exec(c, "forget", "SELECT now()", 0, NULL);
+	snprintf(since, sizeof(since), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	spellings = forget_spellings(c, key);
+	params[0] = key;
+	params[1] = spellings;
+	params[2] = keep ? "true" : "false";
+	res = ctl_exec(c, "forget",
+		       "SELECT relation, removed FROM beacon.forget($1, "
+		       "string_to_array(rtrim($2, E'\\n'), E'\\n'), $3::boolean)", 3, params);
+	free(spellings);
+	ctl_cmd(c, "forget", "COMMIT", 0, NULL);
+	swept = purge_sweep(c, since);
+	forget_attachment_files(c);
+
+	printf("forgot 1 address%s:\n", keep ? " (its suppression kept)" : "");
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *rel = PQgetvalue(res, i, 0);
+		long long n = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		if (strcmp(rel, "events") == 0)
+			n += swept;
+		if (strcmp(rel, "purged_tokens") == 0) {
+			printf("%-32s %lld\n", "tokens tombstoned", n);
+			continue;
+		}
+		printf("%-32s %lld\n", rel, n);
+		total += n;
+		if (used < sizeof(summary))
+			used += (size_t)snprintf(summary + used, sizeof(summary) - used, " %s=%lld",
+						 rel, n);
+	}
+	PQclear(res);
+	openlog("beaconctl", LOG_PID, log_facility_code(c->cfg.global.syslog_facility));
+	syslog(LOG_NOTICE, "forget: 1 address%s, %lld rows removed:%s",
+	       keep ? " (suppression kept)" : "", total, summary);
+	closelog();
+
+	pending = forget_spool_pending(c);
+	return pending ? EX_TEMPFAIL : 0;
+}
