@@ -44,7 +44,9 @@
 
 CREATE TABLE IF NOT EXISTS beacon.bounces (
 	dsn            uuid NOT NULL,
-	token_id       uuid NOT NULL,
+	-- the recipient's row: purge and forget take its bounces with it
+	token_id       uuid NOT NULL
+		REFERENCES beacon.recipients (token_id) ON DELETE CASCADE,
 	at             timestamptz NOT NULL,
 	hard           boolean NOT NULL,
 	status         text NOT NULL,
