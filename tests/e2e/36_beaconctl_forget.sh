@@ -215,13 +215,59 @@ INSERT INTO beacon.recipients (token_id, message, address, status, key_id) VALUE
 INSERT INTO beacon.events (at, kind, token_id, class) VALUES
 (now() - interval '1 day', 'open', '36000000-0000-4000-8000-0000000000a1', 'human');
 EOF
-t_run ctl maintain
+# four more past retention (2.5 batches of 2 in all), one inside it, and an old
+# partition for maintain to drop (ACCESS EXCLUSIVE on events until its commit)
+pg_psql <<'EOF'
+INSERT INTO beacon.messages (id, sender, sent_at)
+SELECT ('36000000-0000-4000-8000-00000000000' || i)::uuid, 'shop@sender.example',
+       now() - make_interval(days => 500 - i)
+FROM generate_series(2, 6) AS i;
+UPDATE beacon.messages SET sent_at = now() - interval '300 days'
+WHERE id = '36000000-0000-4000-8000-000000000006';
+INSERT INTO beacon.recipients (token_id, message, address, status, key_id)
+SELECT ('36000000-0000-4000-8000-0000000000a' || i)::uuid,
+       ('36000000-0000-4000-8000-00000000000' || i)::uuid, 'old' || i || '@remote.example',
+       'tracked', 7
+FROM generate_series(2, 6) AS i;
+CREATE TABLE beacon.events_y2020m01 PARTITION OF beacon.events
+	FOR VALUES FROM ('2020-01-01 00:00:00+00') TO ('2020-02-01 00:00:00+00');
+EOF
+# a bounce holding the third oldest message's row: maintain waits for it in its second batch
+mkfifo "$T_DIR/holder.fifo"
+pg_psql -At <"$T_DIR/holder.fifo" >"$T_DIR/holder.out" 2>&1 &
+HOLDER=$!
+exec 9>"$T_DIR/holder.fifo"
+printf '%s\n' "BEGIN;" "SELECT 'held' FROM beacon.messages
+	WHERE id = '36000000-0000-4000-8000-000000000003' FOR UPDATE;" >&9
+t_wait_until "grep -q held '$T_DIR/holder.out'" 10 || t_fail "the holder: $(cat "$T_DIR/holder.out")"
+ctl maintain --batch 2 >"$T_DIR/maintain.out" 2>"$T_DIR/maintain.err" &
+MAINTAIN=$!
+t_wait_until "[ \"\$(pg_query \"SELECT count(*) FROM pg_locks WHERE NOT granted\")\" -ge 1 ]" 10 ||
+	t_fail "maintain does not wait for the held row: $(cat "$T_DIR/maintain.err")"
+t_eq "3|1" "$(pg_query "SET lock_timeout = '3s';
+	INSERT INTO beacon.events (at, kind, token_id, class) VALUES (now(), 'open', '$tid', 'human');
+	SELECT (SELECT count(*) FROM beacon.messages WHERE sent_at < now() - interval '400 days')
+	|| '|' || (SELECT count(*) FROM beacon.events WHERE token_id = '$tid') - 1")" \
+	"while maintain waits in its second batch: the first is committed, and an event is written"
+printf '%s\n' "COMMIT;" >&9
+exec 9>&-
+wait "$HOLDER" || t_fail "the holder failed: $(cat "$T_DIR/holder.out")"
+set +e; wait "$MAINTAIN"; RC=$?; set -e
+OUT=$(cat "$T_DIR/maintain.out")
 t_eq 0 "$RC" "maintain exit"
 case $OUT in
-*"purged 1 message sent before "*": 1 recipients, 0 links, 0 attachments, 1 events; 1 tokens tombstoned"*)
-	t_ok "maintain purges the message past retention_days" ;;
+*"purged 5 messages sent before "*": 5 recipients, 0 links, 0 attachments, 1 events; 5 tokens tombstoned (3 transactions of at most 2 messages)"*)
+	t_ok "maintain purges the 5 messages past retention_days in 3 batches" ;;
 *) t_fail "maintain said: $OUT" ;;
 esac
+case $OUT in
+*"dropped beacon.events_y2020m01"*) t_ok "maintain drops the old partition" ;;
+*) t_fail "maintain did not drop the old partition: $OUT" ;;
+esac
+t_eq "36000000-0000-4000-8000-000000000006|old6@remote.example" \
+	"$(pg_query "SELECT m.id || '|' || r.address FROM beacon.messages m JOIN beacon.recipients r
+	ON r.message = m.id WHERE m.id::text LIKE '36000000-0000-4000-8000-00000000000_'")" \
+	"maintain keeps the message inside retention_days, and only it"
 t_eq "0|0|0|1" "$(pg_query "SELECT (SELECT count(*) FROM beacon.messages WHERE id = '36000000-0000-4000-8000-000000000001')
 	|| '|' || (SELECT count(*) FROM beacon.recipients WHERE address = 'old@remote.example')
 	|| '|' || (SELECT count(*) FROM beacon.events WHERE token_id = '36000000-0000-4000-8000-0000000000a1')
