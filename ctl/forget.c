@@ -9,7 +9,9 @@
  *	ADDRESS is taken in its one form (address.h).  The stored
  *	spellings that map to it (rows written before addresses had one
  *	form, an IDN domain in U-labels) are found by a trigram search on
- *	the local part and kept when they normalise to the same form.  Then
+ *	the local part and the domain (in A-labels and in U-labels, any
+ *	case: beacon.forget_spellings()) and kept when they normalise to
+ *	the same form.  Then
  *	beacon.forget() (sql/schema/009_forget.sql) removes, in one
  *	transaction, the recipients rows, their events and tokens (which
  *	are tombstoned: a later hit stores nothing), the messages no other
@@ -29,7 +31,10 @@
  *	configured [milter] spool_dir holds any (milter.spool not empty,
  *	milter.replay or milter.replay.bad), forget says so and exits
  *	EX_TEMPFAIL after doing its work: run it again once the spool is
- *	replayed.  beacon-pixelsrv's ring and spool hold tokens, never
+ *	replayed.  A spool file that cannot be examined (EACCES: beaconctl
+ *	not in the milter's group) exits EX_TEMPFAIL too; a spool_dir that
+ *	does not exist (the milter on another host) counts as empty: the
+ *	operator checks that host's spool (beaconctl(8)).  beacon-pixelsrv's ring and spool hold tokens, never
  *	addresses; their replay stores nothing for a tombstoned token.
  *
  *	Stored attachments: the files under attachment_dir are not written
@@ -41,6 +46,7 @@
 #endif
 #include <errno.h>
 #include <getopt.h>
+#include <idn2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,36 +57,35 @@
 #include "address.h"
 #include "ctl.h"
 
-/* the stored spellings worth normalising: the local part's text anywhere, any case */
-static const char forget_candidates_sql[] =
-	"SELECT DISTINCT address FROM beacon.recipients WHERE address ILIKE $1 "
-	"UNION SELECT DISTINCT pattern FROM beacon.suppressions WHERE pattern ILIKE $1";
-
-/* forget_like - an ILIKE pattern '%<core>%' for the local part of NORM: its text
- * without quotes and backslashes, LIKE's own characters escaped */
-static void forget_like(const char *norm, char *out, size_t outlen)
+/* forget_split - the local part of NORM (without quotes and backslashes) into LOCAL, and
+ * its domain as written and, when it holds A-labels, in U-labels into DOM and UDOM
+ * (UDOM empty when there is no other form) */
+static void forget_split(const char *norm, char *local, size_t locallen, char *dom,
+			 size_t domlen, char *udom, size_t udomlen)
 {
 	const char *at = strrchr(norm, '@');
 	size_t n = 0, end = at ? (size_t)(at - norm) : strlen(norm);
+	char *u = NULL;
 
-	out[n++] = '%';
-	for (size_t i = 0; i < end && n + 3 < outlen; i++) {
-		char ch = norm[i];
-		if (ch == '"' || ch == '\\')
-			continue;
-		if (ch == '%' || ch == '_')
-			out[n++] = '\\';
-		out[n++] = ch;
-	}
-	out[n++] = '%';
-	out[n] = '\0';
+	for (size_t i = 0; i < end && n + 1 < locallen; i++)
+		if (norm[i] != '"' && norm[i] != '\\')
+			local[n++] = norm[i];
+	local[n] = '\0';
+	snprintf(dom, domlen, "%s", at ? at + 1 : "");
+	udom[0] = '\0';
+	if (strcasestr(dom, "xn--") && idn2_to_unicode_8z8z(dom, &u, 0) == IDN2_OK &&
+	    strcmp(u, dom) != 0)
+		snprintf(udom, udomlen, "%s", u);
+	idn2_free(u);
 }
 
-/* forget_spellings - the stored spellings of KEY, newline-separated (malloc'd) */
+/* forget_spellings - the stored spellings of KEY, newline-separated (malloc'd): the
+ * candidates beacon.forget_spellings() finds by local part and domain (A- and
+ * U-labels), kept when they normalise to KEY */
 static char *forget_spellings(struct ctl *c, const char *key)
 {
-	char like[ADDRESS_SIZE * 2 + 4], norm[ADDRESS_SIZE];
-	const char *param = like, *why;
+	char local[ADDRESS_SIZE], dom[ADDRESS_SIZE], udom[4 * ADDRESS_SIZE], norm[ADDRESS_SIZE];
+	const char *params[3], *why;
 	size_t len = 0;
 	char *list = NULL;
 	FILE *fp = open_memstream(&list, &len);
@@ -88,8 +93,12 @@ static char *forget_spellings(struct ctl *c, const char *key)
 
 	if (!fp)
 		ctl_die(c, EX_OSERR, "out of memory");
-	forget_like(key, like, sizeof(like));
-	res = ctl_exec(c, "forget", forget_candidates_sql, 1, &param);
+	forget_split(key, local, sizeof(local), dom, sizeof(dom), udom, sizeof(udom));
+	params[0] = local;
+	params[1] = dom;
+	params[2] = udom[0] ? udom : NULL;
+	res = ctl_exec(c, "forget", "SELECT s FROM beacon.forget_spellings($1, ARRAY[$2, $3]) AS s",
+		       3, params);
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *s = PQgetvalue(res, i, 0);
 		if (strcmp(s, key) != 0 && address_norm(s, norm, sizeof(norm), &why) == 0 &&
@@ -124,8 +133,12 @@ static int forget_spool_pending(const struct ctl *c)
 				pending = 1;
 			}
 		} else if (errno != ENOENT) {
+			/* not in the milter's group, say: what it holds is unknown, and
+			 * a replay of it may bring the address back */
 			fprintf(stderr, "beaconctl: warning: %s: %s: cannot tell whether "
-				"beacon-milter's spool holds the address\n", path, strerror(errno));
+				"beacon-milter's spool holds the address: run forget again "
+				"as a user who may read %s\n", path, strerror(errno), dir);
+			pending = 1;
 		}
 	}
 	return pending;

@@ -98,7 +98,7 @@
 	X(database, password_file, STR, "", "file holding the password (mode 0600)") \
 	X(database, connect_timeout, DUR, "5", "seconds to wait for a connection") \
 	X(database, statement_timeout, INT, "2000", "milliseconds a statement may run") \
-	X(database, retention_days, INT, "400", "events older than this are dropped by beaconctl maintain") \
+	X(database, retention_days, INT, "400", "beaconctl maintain drops events older than this and purges the messages sent before then, with their recipients (0: keep all)") \
 	X(database, tombstone_days, INT, "400", "days beaconctl maintain keeps the tombstone of a purged token (0: for ever)")
 
 #define CFG_ALL_KEYS(X) CFG_GLOBAL_KEYS(X) CFG_MILTER_KEYS(X) CFG_PIXELSRV_KEYS(X) CFG_DATABASE_KEYS(X)

@@ -12,13 +12,22 @@
 --	beacon-milter's spool.  A tombstone lives until beaconctl maintain
 --	drops it after [database] tombstone_days.
 --
---	purge_before(cutoff) - the messages sent before CUTOFF go, with
---	    every event of their tokens (and every event older than
---	    CUTOFF), their recipients, links, attachment records and
---	    scanner marks; their tokens are tombstoned.  Returns one row
---	    per table: (relation, removed), and ('purged_tokens', the
---	    tombstones added).  Runs in the caller's
---	    transaction (beaconctl purge and maintain).
+--	purge_before(cutoff, batch) - the messages sent before CUTOFF go
+--	    (with BATCH, only the BATCH oldest of them: the caller commits
+--	    and calls again until 'messages' is 0), with every event of
+--	    their tokens (and every event older than CUTOFF), their
+--	    recipients, links, attachment records and scanner marks;
+--	    their tokens are tombstoned.  Returns one row per table:
+--	    (relation, removed), and ('purged_tokens', the tombstones
+--	    added).  Runs in the caller's transaction (beaconctl purge in
+--	    one, beaconctl maintain in one per batch, so that a writer
+--	    waits at most one batch for a row it shares with a purge).
+--	forget_spellings(local, domains) - the stored addresses (recipients
+--	    and suppressions) whose text holds LOCAL followed, after an
+--	    '@', by one of DOMAINS, in any case (LIKE's own characters in
+--	    both are taken literally): the candidates beaconctl forget
+--	    normalises, bounded by the domain so that a short local part
+--	    does not return the whole table.
 --	forget(address, spellings, keep_suppressed) - the recipient
 --	    ADDRESS (its one form, lib/address.c) and every stored
 --	    spelling in SPELLINGS leave every table: its recipients rows
@@ -40,7 +49,7 @@
 --	    while the tombstones were being committed (beaconctl runs it
 --	    after waiting for in-flight writes, see beaconctl(8)).
 --	expire_tombstones(days) - drop tombstones older than DAYS.
---	All four belong to the schema's owner (beaconctl); nobody else may
+--	All of them belong to the schema's owner (beaconctl); nobody else may
 --	call them.
 --
 --	Locks: CREATE TRIGGER on the partitioned events takes SHARE ROW
@@ -94,7 +103,7 @@ CREATE OR REPLACE TRIGGER events_drop_purged
 
 -- purge_before - delete the messages sent before CUTOFF and what is theirs
 -- (see the top); one row per table with what it removed.
-CREATE OR REPLACE FUNCTION beacon.purge_before(cutoff timestamptz)
+CREATE OR REPLACE FUNCTION beacon.purge_before(cutoff timestamptz, batch int DEFAULT NULL)
 RETURNS TABLE (relation text, removed bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -106,10 +115,15 @@ BEGIN
 	IF cutoff IS NULL THEN
 		RAISE EXCEPTION 'purge_before: cutoff must not be NULL';
 	END IF;
+	IF batch IS NOT NULL AND batch < 1 THEN
+		RAISE EXCEPTION 'purge_before: batch must be at least 1, not %', batch;
+	END IF;
 	CREATE TEMP TABLE IF NOT EXISTS purge_msg (id uuid PRIMARY KEY) ON COMMIT DROP;
 	CREATE TEMP TABLE IF NOT EXISTS purge_tok (token_id uuid PRIMARY KEY) ON COMMIT DROP;
 	TRUNCATE purge_msg, purge_tok;
-	INSERT INTO purge_msg SELECT m.id FROM beacon.messages m WHERE m.sent_at < cutoff;
+	INSERT INTO purge_msg
+	SELECT m.id FROM beacon.messages m WHERE m.sent_at < cutoff
+	ORDER BY m.sent_at LIMIT batch;		-- LIMIT NULL: all of them
 	INSERT INTO purge_tok
 	SELECT r.token_id FROM beacon.recipients r JOIN purge_msg p ON p.id = r.message;
 	ANALYZE purge_msg;
@@ -139,6 +153,36 @@ BEGIN
 
 	DELETE FROM beacon.messages m USING purge_msg p WHERE m.id = p.id;
 	TRUNCATE purge_msg, purge_tok;
+END
+$$;
+
+-- forget_spellings - the stored addresses that may be spellings of
+-- LOCAL@one of DOMAINS (see the top); beaconctl forget keeps those whose
+-- one form is the address's.  Both parts are in the pattern, so the
+-- trigram indexes find the rows even for a one-letter local part.
+CREATE OR REPLACE FUNCTION beacon.forget_spellings(local text, domains text[])
+RETURNS SETOF text
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	lit text := replace(replace(replace(local, '\', '\\'), '%', '\%'), '_', '\_');
+	pats text[];
+BEGIN
+	IF local IS NULL OR local = '' THEN
+		RAISE EXCEPTION 'forget_spellings: no local part';
+	END IF;
+	pats := ARRAY(SELECT '%' || lit || '%@'
+			     || replace(replace(replace(d, '\', '\\'), '%', '\%'), '_', '\_') || '%'
+		      FROM unnest(domains) AS d WHERE d IS NOT NULL AND d <> '');
+	IF cardinality(pats) = 0 THEN
+		RAISE EXCEPTION 'forget_spellings: no domain';
+	END IF;
+	RETURN QUERY
+	SELECT r.address FROM beacon.recipients r WHERE r.address ILIKE ANY (pats)
+	UNION
+	SELECT s.pattern FROM beacon.suppressions s WHERE s.pattern ILIKE ANY (pats);
 END
 $$;
 
@@ -293,7 +337,8 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION beacon.purge_before(timestamptz), beacon.forget(text, text[], boolean),
+REVOKE ALL ON FUNCTION beacon.purge_before(timestamptz, int),
+	beacon.forget(text, text[], boolean), beacon.forget_spellings(text, text[]),
 	beacon.forget_tables(), beacon.sweep_purged(timestamptz), beacon.expire_tombstones(int),
 	beacon.events_drop_purged()
 	FROM PUBLIC;

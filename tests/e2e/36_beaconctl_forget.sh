@@ -26,10 +26,22 @@
 #	   Beacon's.)  The syslog line and the output name no address.
 #	   A third forget prints zeros.  A hit on a forgotten token answers
 #	   200 with the GIF and stores nothing.
+#	   4b. Stored a_b@x, axb@x, a%b@x, "A_B"@X., a_b@y, a_b@Bücher:
+#	   forget a_b@x removes its two spellings only; forget
+#	   a_b@xn--bcher-kva finds the U-label spelling.
+#	   4c. A milter spool forget may not search (root without
+#	   CAP_DAC_OVERRIDE, the spool 0700 postfix's): exit 75, not 0.
+#	   4d. A writer's INSERT of an event for a token, its trigger run
+#	   before forget tombstones that token and its commit after: forget
+#	   waits for it (SHARE lock on events) and sweeps the event.
 #	5. Retention: purge --older-than 0 removes M1 with keep@'s events,
 #	   recipient and links; a pixel hit on its token afterwards answers
-#	   200 GIF and stores nothing.  maintain (retention_days 400) removes
-#	   a message sent 500 days ago with its recent event.
+#	   200 GIF and stores nothing.  maintain --batch 2 (retention_days
+#	   400) removes 5 messages sent 495 to 500 days ago (one with a
+#	   recent event) in 3 transactions and drops a 2020 partition; a
+#	   message 300 days old stays.  While a held row of the third oldest
+#	   stops it in its second batch, the first batch is committed and an
+#	   event INSERT (lock_timeout 3 s) goes through.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
 . "$BEACON_SRC/tests/lib/pg.sh"
@@ -191,6 +203,71 @@ t_eq "200 image/gif" "$(gif "$PIX_K1")" "keep's pixel, a marker after it"
 t_wait_until "[ \"\$(px_rows \"token_id = '$TOK_K1'\")\" = 2 ]" 10 || t_fail "keep's second open not stored"
 t_eq 0 "$(px_rows "token_id IN ('$TOK_A1', '$TOK_A2')")" "the forgotten token's hit stored nothing"
 
+# --- 4b. spellings: the search is bounded by the domain; LIKE's characters are literal ------
+pg_psql <<'EOF'
+INSERT INTO beacon.messages (id, sender, sent_at) VALUES
+('36000000-0000-4000-8000-0000000000b0', 'shop@sender.example', now());
+INSERT INTO beacon.recipients (token_id, message, address, status, key_id)
+SELECT ('36000000-0000-4000-8000-0000000000b' || n)::uuid, '36000000-0000-4000-8000-0000000000b0',
+       a, 'tracked', 7
+FROM unnest(ARRAY['a_b@x.example', 'axb@x.example', 'a%b@x.example', '"A_B"@X.Example.',
+		  'a_b@y.example', 'a_b@Bücher.Example']) WITH ORDINALITY AS t(a, n);
+EOF
+t_run ctl forget a_b@x.example
+t_eq "0|recipients 2" "$RC|$(printf '%s\n' "$OUT" | awk '$1 == "recipients" { print $1, $2 }')" \
+	"forget a_b@x.example: exit 0, two spellings of it"
+t_eq "a%b@x.example|a_b@Bücher.Example|a_b@y.example|axb@x.example" \
+	"$(pg_query "SELECT string_agg(address, '|' ORDER BY address COLLATE \"C\") FROM beacon.recipients
+	WHERE message = '36000000-0000-4000-8000-0000000000b0'")" \
+	"forget a_b@x.example leaves axb@, a%b@ and a_b@ of other domains"
+t_run ctl forget a_b@xn--bcher-kva.example
+t_eq "0|recipients 1" "$RC|$(printf '%s\n' "$OUT" | awk '$1 == "recipients" { print $1, $2 }')" \
+	"forget of an A-label domain finds the spelling stored in U-labels"
+
+# --- 4c. a milter spool forget cannot examine: exit 75, not 0 --------------------------
+spool_mode=$(stat -c %a "$BC_MDIR/spool")
+chmod 0700 "$BC_MDIR/spool"
+# root without CAP_DAC_OVERRIDE/READ_SEARCH: the postfix-owned spool is closed to it
+t_run setpriv --bounding-set=-dac_override,-dac_read_search -- \
+	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE "$CTL" -c "$BC_MCONF" forget nobody@remote.example
+chmod "$spool_mode" "$BC_MDIR/spool"
+t_eq 75 "$RC" "forget that cannot examine the milter's spool: exit"
+case $ERR in
+*"$BC_MDIR/spool/milter.spool: Permission denied: cannot tell whether"*) t_ok "forget says it cannot examine the spool" ;;
+*) t_fail "forget with an unreadable spool said: $ERR" ;;
+esac
+
+# --- 4d. the sweep: an event a writer had in flight while forget committed ---------------
+RACE=36000000-0000-4000-8000-0000000000c1
+pg_psql <<EOF
+INSERT INTO beacon.messages (id, sender, sent_at) VALUES
+('36000000-0000-4000-8000-0000000000c0', 'shop@sender.example', now());
+INSERT INTO beacon.recipients (token_id, message, address, status, key_id) VALUES
+('$RACE', '36000000-0000-4000-8000-0000000000c0', 'race@remote.example', 'tracked', 7);
+EOF
+mkfifo "$T_DIR/writer.fifo"
+pg_psql -At <"$T_DIR/writer.fifo" >"$T_DIR/writer.out" 2>&1 &
+WRITER=$!
+exec 9>"$T_DIR/writer.fifo"
+# the writer's INSERT runs its trigger before the tombstone exists, and commits after it
+printf '%s\n' "BEGIN;" "INSERT INTO beacon.events (at, kind, token_id, class)
+	VALUES (now(), 'open', '$RACE', 'human');" "SELECT 'inserted';" >&9
+t_wait_until "grep -q inserted '$T_DIR/writer.out'" 10 || t_fail "the writer's INSERT: $(cat "$T_DIR/writer.out")"
+ctl forget race@remote.example >"$T_DIR/race.out" 2>"$T_DIR/race.err" &
+FORGET=$!
+t_wait_until "[ \"\$(pg_query \"SELECT count(*) FROM pg_locks WHERE NOT granted
+	AND relation = 'beacon.events'::regclass AND mode = 'ShareLock'\")\" = 1 ]" 10 ||
+	t_fail "forget does not wait for the writer's transaction: $(cat "$T_DIR/race.err")"
+t_eq 1 "$(pg_query "SELECT count(*) FROM beacon.purged_tokens WHERE token_id = '$RACE'")" \
+	"the tombstone is committed while the writer's event is in flight"
+printf '%s\n' "COMMIT;" >&9
+exec 9>&-
+wait "$WRITER" || t_fail "the writer failed: $(cat "$T_DIR/writer.out")"
+set +e; wait "$FORGET"; RC=$?; set -e
+t_eq "0|events 1" "$RC|$(awk '$1 == "events" { print $1, $2 }' "$T_DIR/race.out")" \
+	"forget with a writer in flight: exit 0, the swept event counted"
+t_eq 0 "$(px_rows "token_id = '$RACE'")" "the event written meanwhile is swept"
+
 # --- 5. retention: purge and maintain leave nothing, and store nothing later -------------
 t_run ctl purge --older-than 0
 t_eq 0 "$RC" "purge exit"
@@ -215,13 +292,59 @@ INSERT INTO beacon.recipients (token_id, message, address, status, key_id) VALUE
 INSERT INTO beacon.events (at, kind, token_id, class) VALUES
 (now() - interval '1 day', 'open', '36000000-0000-4000-8000-0000000000a1', 'human');
 EOF
-t_run ctl maintain
+# four more past retention (2.5 batches of 2 in all), one inside it, and an old
+# partition for maintain to drop (ACCESS EXCLUSIVE on events until its commit)
+pg_psql <<'EOF'
+INSERT INTO beacon.messages (id, sender, sent_at)
+SELECT ('36000000-0000-4000-8000-00000000000' || i)::uuid, 'shop@sender.example',
+       now() - make_interval(days => 500 - i)
+FROM generate_series(2, 6) AS i;
+UPDATE beacon.messages SET sent_at = now() - interval '300 days'
+WHERE id = '36000000-0000-4000-8000-000000000006';
+INSERT INTO beacon.recipients (token_id, message, address, status, key_id)
+SELECT ('36000000-0000-4000-8000-0000000000a' || i)::uuid,
+       ('36000000-0000-4000-8000-00000000000' || i)::uuid, 'old' || i || '@remote.example',
+       'tracked', 7
+FROM generate_series(2, 6) AS i;
+CREATE TABLE beacon.events_y2020m01 PARTITION OF beacon.events
+	FOR VALUES FROM ('2020-01-01 00:00:00+00') TO ('2020-02-01 00:00:00+00');
+EOF
+# a bounce holding the third oldest message's row: maintain waits for it in its second batch
+mkfifo "$T_DIR/holder.fifo"
+pg_psql -At <"$T_DIR/holder.fifo" >"$T_DIR/holder.out" 2>&1 &
+HOLDER=$!
+exec 9>"$T_DIR/holder.fifo"
+printf '%s\n' "BEGIN;" "SELECT 'held' FROM beacon.messages
+	WHERE id = '36000000-0000-4000-8000-000000000003' FOR UPDATE;" >&9
+t_wait_until "grep -q held '$T_DIR/holder.out'" 10 || t_fail "the holder: $(cat "$T_DIR/holder.out")"
+ctl maintain --batch 2 >"$T_DIR/maintain.out" 2>"$T_DIR/maintain.err" &
+MAINTAIN=$!
+t_wait_until "[ \"\$(pg_query \"SELECT count(*) FROM pg_locks WHERE NOT granted\")\" -ge 1 ]" 10 ||
+	t_fail "maintain does not wait for the held row: $(cat "$T_DIR/maintain.err")"
+t_eq "3|1" "$(pg_query "SET lock_timeout = '3s';
+	INSERT INTO beacon.events (at, kind, token_id, class) VALUES (now(), 'open', '$tid', 'human');
+	SELECT (SELECT count(*) FROM beacon.messages WHERE sent_at < now() - interval '400 days')
+	|| '|' || (SELECT count(*) FROM beacon.events WHERE token_id = '$tid') - 1")" \
+	"while maintain waits in its second batch: the first is committed, and an event is written"
+printf '%s\n' "COMMIT;" >&9
+exec 9>&-
+wait "$HOLDER" || t_fail "the holder failed: $(cat "$T_DIR/holder.out")"
+set +e; wait "$MAINTAIN"; RC=$?; set -e
+OUT=$(cat "$T_DIR/maintain.out")
 t_eq 0 "$RC" "maintain exit"
 case $OUT in
-*"purged 1 message sent before "*": 1 recipients, 0 links, 0 attachments, 1 events; 1 tokens tombstoned"*)
-	t_ok "maintain purges the message past retention_days" ;;
+*"purged 5 messages sent before "*": 5 recipients, 0 links, 0 attachments, 1 events; 5 tokens tombstoned (3 transactions of at most 2 messages)"*)
+	t_ok "maintain purges the 5 messages past retention_days in 3 batches" ;;
 *) t_fail "maintain said: $OUT" ;;
 esac
+case $OUT in
+*"dropped beacon.events_y2020m01"*) t_ok "maintain drops the old partition" ;;
+*) t_fail "maintain did not drop the old partition: $OUT" ;;
+esac
+t_eq "36000000-0000-4000-8000-000000000006|old6@remote.example" \
+	"$(pg_query "SELECT m.id || '|' || r.address FROM beacon.messages m JOIN beacon.recipients r
+	ON r.message = m.id WHERE m.id::text LIKE '36000000-0000-4000-8000-00000000000_'")" \
+	"maintain keeps the message inside retention_days, and only it"
 t_eq "0|0|0|1" "$(pg_query "SELECT (SELECT count(*) FROM beacon.messages WHERE id = '36000000-0000-4000-8000-000000000001')
 	|| '|' || (SELECT count(*) FROM beacon.recipients WHERE address = 'old@remote.example')
 	|| '|' || (SELECT count(*) FROM beacon.events WHERE token_id = '36000000-0000-4000-8000-0000000000a1')
