@@ -45,6 +45,7 @@ struct beacon_cfg {
 enum { CFG_PER_RCPT_SPLIT, CFG_PER_RCPT_SHARED };
 enum { CFG_DBERR_SPOOL, CFG_DBERR_ACCEPT, CFG_DBERR_TEMPFAIL };
 enum { CFG_ATT_KEEP, CFG_ATT_LINK };
+enum { CFG_UNSUB_DROP, CFG_UNSUB_UNTRACK };
 
 /* cfg_load - read PATH into *cfg; 0, or -1 with a message in err */
 int cfg_load(struct beacon_cfg *cfg, const char *path, char *err, size_t errlen);

@@ -45,6 +45,7 @@
 	X(milter, on_db_error, ENUM("spool|accept|tempfail"), "spool", "what to do when the database is unavailable") \
 	X(milter, suppression_refresh, DUR, "60", "seconds between suppression list reloads (0: at start only)") \
 	X(milter, unsubscribe, LIST, "", "senders whose tracked mail gets one-click List-Unsubscribe: rules as track_senders, * for all") \
+	X(milter, unsubscribe_action, ENUM("drop|untrack"), "drop", "a recipient's one-click unsubscribe: remove them from that sender's mail, or deliver it untracked (beacon-pixelsrv's pages say which)") \
 	X(milter, unsubscribe_mailto, STR, "", "address added to List-Unsubscribe as a mailto: URI (empty: none)") \
 	X(milter, bounces, BOOL, "no", "record the bounces delivery status notifications report for tracked messages") \
 	X(milter, bounce_suppress, BOOL, "yes", "a hard bounce suppresses the address for every sender") \

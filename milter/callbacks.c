@@ -423,6 +423,12 @@ static sfsistat callbacks_eom(SMFICTX *ctx)
 		return policy_decide(callbacks_env->cfg, POLICY_NONE, 0).reply;
 	}
 	track_message_with(callbacks_env, m, c->client_ip, &opts, &out);
+	if (out.discard) {
+		/* every recipient left unsubscribed from the sender (logged by track.c) */
+		track_out_clear(&out);
+		msg_reset(c);
+		return SMFIS_DISCARD;
+	}
 	if (out.verdict != TRACK_TEMPFAIL)
 		applied = callbacks_apply(ctx, m, &out);
 	rc = callbacks_outcome(callbacks_env, m, &out, applied);

@@ -10,22 +10,25 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 
+#include "address.h"
 #include "clock.h"
 #include "db.h"
 #include "log.h"
 #include "store_sql.h"
+#include "suppress.h"
 
 #define STORE_SQL_NAME "beacon_milter_put"
-#define STORE_SQL_NPARAMS 21
+#define STORE_SQL_NPARAMS 22
 
 static const char store_sql_text[] =
 	"WITH m AS ("
 	" INSERT INTO beacon.messages (id, message_id, queue_id, sender, sasl_login, subject,"
-	"  campaign, sent_at, client_ip, clicks, notify, recipients, size)"
+	"  campaign, sent_at, client_ip, clicks, notify, recipients, size, sender_key)"
 	" VALUES ($1::uuid, NULLIF($2, ''), NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, ''),"
 	"  NULLIF($6, ''), NULLIF($7, ''),"
 	"  'epoch'::timestamptz + $8::bigint * interval '1 microsecond',"
-	"  NULLIF($9, '')::inet, $10::boolean, $11::boolean, $12::int, $13::bigint)"
+	"  NULLIF($9, '')::inet, $10::boolean, $11::boolean, $12::int, $13::bigint,"
+	"  NULLIF($22, ''))"
 	" ON CONFLICT DO NOTHING),"
 	" r AS ("
 	" INSERT INTO beacon.recipients (token_id, message, address, status, key_id, token, name)"
@@ -102,7 +105,7 @@ enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, in
 				  const char *who)
 {
 	const char *vals[STORE_SQL_NPARAMS];
-	char sent[32], nrcpt[16], size[32];
+	char sent[32], nrcpt[16], size[32], skey[ADDRESS_SIZE];
 	GString *arr[8];
 	GPtrArray *col[8];
 	enum store_sql_rc rc;
@@ -124,6 +127,10 @@ enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, in
 	vals[10] = rec->notify ? "true" : "false";
 	vals[11] = nrcpt;
 	vals[12] = size;
+	/* the sender as the suppression list compares it (beacon.unsubscribe() scopes by it) */
+	if (suppress_sender_key(rec->sender, skey, sizeof(skey)) < 0)
+		skey[0] = '\0';
+	vals[21] = skey;
 	for (int c = 0; c < 8; c++)
 		col[c] = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < nr; i++) {

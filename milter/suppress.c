@@ -35,6 +35,7 @@
 #include "suppress.h"
 
 #define SUPPRESS_CHANNEL "beacon_suppressions"	/* 007_unsubscribe.sql notifies it */
+#define SUPPRESS_DEBOUNCE_MS 1000		/* reloads on notification at most this often */
 
 /* suppress_list - one loaded list */
 struct suppress_list {
@@ -60,22 +61,45 @@ static char *suppress_lower(const char *addr)
 	return g_utf8_validate(addr, -1, NULL) ? g_utf8_strdown(addr, -1) : g_ascii_strdown(addr, -1);
 }
 
-/* suppress_sender - SENDER in its one form (else lower-cased), g_free; NULL for none */
+/* suppress_sender_key - SENDER's one form without a BATV tag */
+int suppress_sender_key(const char *sender, char *key, size_t len)
+{
+	char *at, *eq;
+
+	if (!sender || !*sender || address_norm(sender, key, len, NULL) < 0)
+		return -1;
+	/* BATV (prvs=TAG=user@dom): the tag changes daily, the sender does not */
+	at = strrchr(key, '@');
+	if (at && g_str_has_prefix(key, "prvs=") && (eq = strchr(key + 5, '=')) && eq < at &&
+	    eq + 1 < at)
+		memmove(key, eq + 1, strlen(eq + 1) + 1);
+	return 0;
+}
+
+/* suppress_sender - SENDER's key (else lower-cased), g_free; NULL for none */
 static char *suppress_sender(const char *sender)
 {
 	char key[ADDRESS_SIZE];
 
 	if (!sender || !*sender)
 		return NULL;
-	if (address_norm(sender, key, sizeof(key), NULL) == 0)
+	if (suppress_sender_key(sender, key, sizeof(key)) == 0)
 		return g_strdup(key);
 	return suppress_lower(sender);
 }
 
-/* suppress_list_new_from - a list from patterns, each in its one form (address.h), and
- * their senders */
+/* suppress_list_new_from - the same as suppress_list_new_src, every row an admin's */
 struct suppress_list *suppress_list_new_from(const char *const *patterns,
 					     const char *const *senders, size_t n)
+{
+	return suppress_list_new_src(patterns, senders, NULL, n);
+}
+
+/* suppress_list_new_src - a list from patterns, each in its one form (address.h), their
+ * senders and sources; a sender's unsubscribe row is marked in its value */
+struct suppress_list *suppress_list_new_src(const char *const *patterns,
+					    const char *const *senders,
+					    const char *const *sources, size_t n)
 {
 	struct suppress_list *l = g_new0(struct suppress_list, 1);
 	char key[ADDRESS_SIZE];
@@ -83,7 +107,8 @@ struct suppress_list *suppress_list_new_from(const char *const *patterns,
 	l->refs = 1;
 	l->set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	for (size_t i = 0; i < n; i++) {
-		char *pat, *snd;
+		char *pat, *snd, *k;
+		int unsub = sources && sources[i] && strcmp(sources[i], "unsubscribe") == 0;
 		if (!patterns[i] || !*patterns[i])
 			continue;
 		if (address_norm_pattern(patterns[i], key, sizeof(key), NULL) == 0)
@@ -92,11 +117,15 @@ struct suppress_list *suppress_list_new_from(const char *const *patterns,
 			pat = suppress_lower(patterns[i]);
 		snd = suppress_sender(senders ? senders[i] : NULL);
 		if (snd) {
-			g_hash_table_add(l->set, g_strdup_printf("%s\n%s", pat, snd));
+			k = g_strdup_printf("%s\n%s", pat, snd);
+			if (unsub || !g_hash_table_contains(l->set, k))
+				g_hash_table_insert(l->set, k, GINT_TO_POINTER(unsub ? 2 : 1));
+			else
+				g_free(k);
 			g_free(pat);
 			g_free(snd);
 		} else {
-			g_hash_table_add(l->set, pat);
+			g_hash_table_insert(l->set, pat, GINT_TO_POINTER(1));
 		}
 	}
 	return l;
@@ -106,6 +135,23 @@ struct suppress_list *suppress_list_new_from(const char *const *patterns,
 struct suppress_list *suppress_list_new(const char *const *patterns, size_t n)
 {
 	return suppress_list_new_from(patterns, NULL, n);
+}
+
+/* suppress_list_unsubscribed - did ADDR (itself) unsubscribe from SENDER? */
+int suppress_list_unsubscribed(const struct suppress_list *l, const char *addr,
+			       const char *sender)
+{
+	char key[ADDRESS_SIZE], *snd, *k;
+	int hit;
+
+	if (!l || !addr || g_hash_table_size(l->set) == 0 ||
+	    address_norm(addr, key, sizeof(key), NULL) < 0 || !(snd = suppress_sender(sender)))
+		return 0;
+	k = g_strdup_printf("%s\n%s", key, snd);
+	hit = GPOINTER_TO_INT(g_hash_table_lookup(l->set, k)) == 2;
+	g_free(k);
+	g_free(snd);
+	return hit;
 }
 
 /* suppress_list_has_from - the address itself or "@domain", in their one form, for every
@@ -203,8 +249,8 @@ static struct suppress_list *suppress_query(struct suppress *s, PGconn *conn, ch
 					    size_t errlen)
 {
 	static const char *const sql[2] = {
-		"SELECT pattern, sender FROM beacon.suppressions",
-		"SELECT pattern, '' FROM beacon.suppressions",
+		"SELECT pattern, sender, source FROM beacon.suppressions",
+		"SELECT pattern, '', 'admin' FROM beacon.suppressions",
 	};
 	long long deadline = clock_after_ms(db_timeout_ms(s->cfg, STORE_UNBOUNDED_MS, STORE_MARGIN_MS));
 	struct suppress_list *l = NULL;
@@ -228,13 +274,16 @@ static struct suppress_list *suppress_query(struct suppress *s, PGconn *conn, ch
 		int n = PQntuples(res);
 		const char **v = g_new(const char *, n > 0 ? n : 1);
 		const char **w = g_new(const char *, n > 0 ? n : 1);
+		const char **o = g_new(const char *, n > 0 ? n : 1);
 		for (int i = 0; i < n; i++) {
 			v[i] = PQgetvalue(res, i, 0);
 			w[i] = PQgetvalue(res, i, 1);
+			o[i] = PQgetvalue(res, i, 2);
 		}
-		l = suppress_list_new_from(v, w, (size_t)n);
+		l = suppress_list_new_src(v, w, o, (size_t)n);
 		g_free(v);
 		g_free(w);
+		g_free(o);
 	} else if (f == DB_TIMEOUT) {
 		snprintf(err, errlen, "no answer in time");
 	} else if (f == DB_OK) {
@@ -338,22 +387,28 @@ static int suppress_notified(PGconn *conn)
 }
 
 /* suppress_thread - reload every suppression_refresh seconds, and when the database
- * notifies a change, until stopped */
+ * notifies a change (at most once per SUPPRESS_DEBOUNCE_MS: a burst of changes, a bounce
+ * campaign, costs one reload a second), until stopped */
 static void *suppress_thread(void *arg)
 {
 	struct suppress *s = arg;
 	long long every_ms = (long long)s->cfg->milter.suppression_refresh * 1000LL;
-	long long next = clock_now_ms() + every_ms;
+	long long next = clock_now_ms() + every_ms, last = 0;
 	PGconn *ln = suppress_listen(s);
+	int pending = 0;
 
 	/* a change between the first load and the LISTEN is not missed */
-	if (ln)
+	if (ln) {
 		suppress_load(s, ln);
+		last = clock_now_ms();
+	}
 	for (;;) {
 		struct pollfd pfd[2] = { { s->wake[0], POLLIN, 0 }, { -1, POLLIN, 0 } };
-		long long wait = next - clock_now_ms();
-		int rc, got = 0;
+		long long now = clock_now_ms(), wait = next - now;
+		int rc, got;
 
+		if (pending && last + SUPPRESS_DEBOUNCE_MS - now < wait)
+			wait = last + SUPPRESS_DEBOUNCE_MS - now;
 		if (ln)
 			pfd[1].fd = PQsocket(ln);
 		rc = poll(pfd, ln ? 2 : 1, wait < 0 ? 0 : wait > 60000 ? 60000 : (int)wait);
@@ -361,27 +416,28 @@ static void *suppress_thread(void *arg)
 			break;
 		if (pfd[0].revents)
 			break;		/* suppress_stop() */
-		if (ln && pfd[1].revents && (got = suppress_notified(ln)) < 0) {
-			log_warnx("suppression list: the session listening for changes was lost: "
-				  "reloading every %lld s until it is back", every_ms / 1000);
-			PQfinish(ln);
-			ln = NULL;
-			got = 0;
-		}
-		/* a notification that came while the list was read asks for one more read */
-		for (int round = 0; got > 0 && round < 3; round++) {
-			long n = suppress_load(s, ln);
-			PGnotify *more;
-			if (n >= 0)
-				log_info("suppression list: changed in the database, %ld patterns", n);
-			if (ln && PQstatus(ln) != CONNECTION_OK) {
+		if (ln && pfd[1].revents && (got = suppress_notified(ln)) != 0) {
+			if (got < 0) {
+				log_warnx("suppression list: the session listening for changes was "
+					  "lost: reloading every %lld s until it is back", every_ms / 1000);
 				PQfinish(ln);
 				ln = NULL;
+			} else {
+				pending = 1;
 			}
-			got = 0;
-			while (ln && (more = PQnotifies(ln)) != NULL) {
-				got = 1;
-				PQfreemem(more);
+		}
+		/* a notification that comes while the list is read asks for one more read */
+		if (pending && ln && clock_now_ms() >= last + SUPPRESS_DEBOUNCE_MS) {
+			long n = suppress_load(s, ln);
+			pending = 0;
+			last = clock_now_ms();
+			if (n >= 0)
+				log_info("suppression list: changed in the database, %ld patterns", n);
+			if (PQstatus(ln) != CONNECTION_OK) {
+				PQfinish(ln);
+				ln = NULL;
+			} else if (suppress_notified(ln) > 0) {
+				pending = 1;
 			}
 		}
 		if (clock_now_ms() >= next) {
@@ -389,6 +445,8 @@ static void *suppress_thread(void *arg)
 			if (!ln)
 				ln = suppress_listen(s);
 			suppress_load(s, ln);
+			last = clock_now_ms();
+			pending = 0;
 		}
 	}
 	if (ln)

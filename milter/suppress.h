@@ -22,7 +22,12 @@
  *
  *	A row holds for every sender (sender '') or for one envelope sender
  *	(a one-click unsubscribe): then only that sender's messages leave
- *	the recipient untracked; the sender is compared in its one form too.
+ *	the recipient untracked, or, for a recipient's own unsubscribe
+ *	(source 'unsubscribe') with [milter] unsubscribe_action = drop, not
+ *	sent to at all (track.c).  The sender is compared by its key: its
+ *	one form without a BATV tag (prvs=TAG=user@dom is user@dom), which
+ *	beacon-milter also stores as messages.sender_key for
+ *	beacon.unsubscribe().
  *
  *	Mail never waits for the database here: suppress_get() only takes a
  *	reference to the list in memory.  suppress_start() loads the list
@@ -31,7 +36,8 @@
  *	again, and no thread) and, in between, whenever the database says
  *	the list changed: the thread keeps a session that LISTENs on
  *	beacon_suppressions (007_unsubscribe.sql sends it on every change)
- *	and reloads through it.  A lost session is opened again at the next
+ *	and reloads through it, at most once a second.  A lost session is
+ *	opened again at the next
  *	reload; meanwhile the timed reloads go on.  When a reload fails the
  *	last list stays in use; the first failure and the recovery are
  *	logged.  On a schema older than 007 (no sender column) every row
@@ -68,6 +74,19 @@ struct suppress_list *suppress_list_new(const char *const *patterns, size_t n);
  * every sender) */
 struct suppress_list *suppress_list_new_from(const char *const *patterns,
 					     const char *const *senders, size_t n);
+/* suppress_list_new_src - the same, SOURCES[i] the source of row i ("unsubscribe" marks
+ * a recipient's own unsubscribe; NULL: all "admin") */
+struct suppress_list *suppress_list_new_src(const char *const *patterns,
+					    const char *const *senders,
+					    const char *const *sources, size_t n);
+/* suppress_list_unsubscribed - has ADDR itself (not its domain) a row of source
+ * unsubscribe for SENDER? (what [milter] unsubscribe_action = drop removes) */
+int suppress_list_unsubscribed(const struct suppress_list *l, const char *addr,
+			       const char *sender);
+/* suppress_sender_key - SENDER in its one form, a BATV tag ("prvs=TAG=") removed, into
+ * KEY[LEN] (ADDRESS_SIZE): the key of a sender-scoped row, stored as messages.sender_key;
+ * 0, or -1 when SENDER is empty or has no one form */
+int suppress_sender_key(const char *sender, char *key, size_t len);
 /* suppress_list_has - is ADDR, or its domain, on L for every sender? (NULL L: no; no one
  * form: yes) */
 int suppress_list_has(const struct suppress_list *l, const char *addr);

@@ -947,6 +947,69 @@ static void track_body(const struct milter_env *env, const struct msg_ctx *m,
 	plain2html_free(twin);
 }
 
+/* track_drop_unsubscribed - [milter] unsubscribe_action = drop: the recipients who
+ * unsubscribed from this sender (their own row of source 'unsubscribe') are removed from
+ * the original, whatever else was decided (a tracked, untracked or untagged message alike:
+ * the page told them the mail stops).  One log line with the count, never the address.
+ * When no recipient is left on the original it is discarded (out->discard): every
+ * recipient asked not to get it, and the copies of the others have left already.  Without
+ * recipient removal granted by the MTA they get the mail untracked, as with untrack. */
+static void track_drop_unsubscribed(const struct milter_env *env, const struct msg_ctx *m,
+				    const struct track_opts *opts, struct track_out *out)
+{
+	struct suppress_list *sl;
+	GHashTable *gone;
+	int dropped = 0, kept = 0, left = 0;
+
+	if (!opts || !opts->suppress || env->cfg->milter.unsubscribe_action != CFG_UNSUB_DROP ||
+	    out->verdict == TRACK_TEMPFAIL || out->verdict == TRACK_COPY || !m->sender ||
+	    !*m->sender)
+		return;
+	sl = suppress_get(opts->suppress);
+	gone = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; out->delrcpts && i < out->delrcpts->len; i++)
+		g_hash_table_add(gone, g_ptr_array_index(out->delrcpts, i));
+	for (guint i = 0; i < m->rcpts->len; i++) {
+		const struct msg_rcpt *r = g_ptr_array_index(m->rcpts, i);
+		char *b = g_strdup_printf("<%s>", r->addr);
+		if (g_hash_table_contains(gone, b)) {
+			g_free(b);	/* in a copy already, or the same address again */
+			continue;
+		}
+		if (!r->key || !suppress_list_unsubscribed(sl, r->key, m->sender)) {
+			left++;
+			g_free(b);
+		} else if (!opts->can_delrcpt) {
+			kept++;
+			left++;
+			g_free(b);
+		} else {
+			if (!out->delrcpts)
+				out->delrcpts = g_ptr_array_new_with_free_func(g_free);
+			g_ptr_array_add(out->delrcpts, b);
+			g_hash_table_add(gone, b);
+			dropped++;
+		}
+	}
+	g_hash_table_destroy(gone);
+	suppress_list_unref(sl);
+	if (kept)
+		log_warnx("%s: %d recipient%s unsubscribed from this sender but the MTA did not "
+			  "grant recipient removal: delivered untracked", msg_qid(m), kept,
+			  kept == 1 ? "" : "s");
+	if (!dropped)
+		return;
+	out->dropped = dropped;
+	if (left == 0) {
+		out->discard = 1;
+		log_info("%s: %d recipient%s unsubscribed from this sender: removed; no recipient "
+			 "left, the message is discarded", msg_qid(m), dropped, dropped == 1 ? "" : "s");
+	} else {
+		log_info("%s: %d recipient%s unsubscribed from this sender: removed", msg_qid(m),
+			 dropped, dropped == 1 ? "" : "s");
+	}
+}
+
 /* track_message - default options: a split may happen, no suppression list, no progress */
 void track_message(const struct milter_env *env, const struct msg_ctx *m,
 		   const char *client_ip, struct track_out *out)
@@ -1001,6 +1064,7 @@ void track_message_with(const struct milter_env *env, const struct msg_ctx *m,
 	/* an untrusted copy header does not go out, whatever else happens */
 	if (h.forged && out->verdict != TRACK_TEMPFAIL)
 		out->remove_copy = 1;
+	track_drop_unsubscribed(env, m, opts, out);
 	track_head_clear(&h);
 }
 

@@ -155,6 +155,8 @@ struct track_out {
 	int remove_copy;		/* delete every copy header (not a copy this milter made) */
 	int links;			/* links turned into click URLs */
 	int spooled;			/* the rows went to the spool */
+	int dropped;			/* recipients removed: they unsubscribed from the sender */
+	int discard;			/* no recipient is left on the original: discard it */
 	char mode[96];			/* how the tokens went: "tracked", "shared", "split: 4 copies" */
 	char msg_uuid[TOKEN_UUID_LEN + 1];	/* beacon.messages.id (of the original, TRACK_COPY) */
 };

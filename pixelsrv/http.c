@@ -86,7 +86,7 @@ static const unsigned char http_gif[43] = {
 
 /* the shared responses */
 enum { R_GIF, R_NOTFOUND, R_METHOD, R_HEALTHZ, R_EMPTY, R_UNSUB_ASK, R_UNSUB_DONE, R_UNSUB_BAD,
-	R_TOO_LARGE, R_N };
+	R_TOO_LARGE, R_METHOD_UNSUB, R_N };
 
 /* http_post - a POST to /u/ while its body comes in (*req of the handler: a pointer, even,
  * where a GET holds its start time, odd) */
@@ -116,6 +116,7 @@ struct http {
 	unsigned per_ip_limit;			/* per_ip_connection_limit, 0: none */
 	unsigned conn_timeout;			/* connection_timeout, seconds */
 	unsigned head_timeout;			/* header_timeout, seconds, 0: none */
+	int unsub_action;			/* [milter] unsubscribe_action: what the pages say */
 	int mfd;				/* metrics_listen socket, or -1 */
 	struct MHD_Daemon *md;			/* its daemon */
 	pthread_mutex_t lock;			/* conns */
@@ -294,6 +295,7 @@ struct http *http_bind(const struct beacon_cfg *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	h->mfd = -1;
+	h->unsub_action = cfg->milter.unsubscribe_action;
 	pthread_mutex_init(&h->lock, NULL);
 	if (l->n == 0 || l->n > HTTP_MAX_LISTEN) {
 		snprintf(err, errlen, "listen: give 1 to %d addresses", HTTP_MAX_LISTEN);
@@ -414,11 +416,15 @@ static int http_responses(struct http *h)
 		    "text/plain; charset=utf-8", dr);
 		r[R_HEALTHZ] = http_static(ok, sizeof(ok) - 1, "text/plain; charset=utf-8", dr);
 		r[R_EMPTY] = http_static(NULL, 0, NULL, dr);	/* 204: the honeypot link */
-		r[R_UNSUB_ASK] = http_static(unsub_page_confirm, strlen(unsub_page_confirm),
-		    html, dr);
-		r[R_UNSUB_DONE] = http_static(unsub_page_done, strlen(unsub_page_done), html, dr);
+		/* the pages say what [milter] unsubscribe_action does */
+		const char *ask = unsub_page_confirm_for(h->unsub_action),
+		    *done = unsub_page_done_for(h->unsub_action);
+		r[R_UNSUB_ASK] = http_static(ask, strlen(ask), html, dr);
+		r[R_UNSUB_DONE] = http_static(done, strlen(done), html, dr);
 		r[R_UNSUB_BAD] = http_static(unsub_page_bad, strlen(unsub_page_bad), html, dr);
 		r[R_TOO_LARGE] = http_static(large, sizeof(large) - 1, "text/plain; charset=utf-8", dr);
+		r[R_METHOD_UNSUB] = http_static(method, sizeof(method) - 1,
+		    "text/plain; charset=utf-8", dr);
 		for (int i = 0; i < R_N; i++)
 			if (!r[i])
 				return -1;
@@ -427,7 +433,9 @@ static int http_responses(struct http *h)
 			return -1;
 		if (!http_nocache(r[R_GIF]) || !http_nocache(r[R_HEALTHZ]) ||
 		    !http_nocache(r[R_EMPTY]) ||
-		    MHD_add_response_header(r[R_METHOD], MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)
+		    MHD_add_response_header(r[R_METHOD], MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES ||
+		    MHD_add_response_header(r[R_METHOD_UNSUB], MHD_HTTP_HEADER_ALLOW,
+		    "GET, HEAD, POST") != MHD_YES)
 			return -1;
 	}
 	return 0;
@@ -688,13 +696,29 @@ static enum MHD_Result http_serve(struct http *h, int metrics, struct MHD_Connec
 	else if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 && !metrics)
 		is_post = 1;	/* only /u/ takes it, checked before any body is read */
 	else
-		return http_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, h->resp[dr][R_METHOD],
-		    METRICS_EP_OTHER, 0);
+		return http_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    h->resp[dr][!metrics && route_parse(url, strlen(url), &rt) == ROUTE_UNSUB ?
+		    R_METHOD_UNSUB : R_METHOD], METRICS_EP_OTHER, 0);
 	if (*req == NULL) {
 		if (is_post) {
+			const char *cl;
 			if (route_parse(url, strlen(url), &rt) != ROUTE_UNSUB)
 				return http_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 				    h->resp[dr][R_METHOD], METRICS_EP_OTHER, 0);
+			/* before any body is read: a URL that does not verify, and a body
+			 * announced too long, are answered at once */
+			if (!rt.token_len || unsuburl_check(h->c.keys, rt.token, rt.token_len,
+			    rt.mac, rt.mac_len, &tok) != TOKEN_OK) {
+				metrics_add(METRICS_TOKENS_INVALID, 1);
+				return http_reply(c, MHD_HTTP_NOT_FOUND, h->resp[dr][R_NOTFOUND],
+				    METRICS_EP_UNSUB, 0);
+			}
+			cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+			    MHD_HTTP_HEADER_CONTENT_LENGTH);
+			if (cl && (strspn(cl, "0123456789") != strlen(cl) || strlen(cl) > 9 ||
+			    strtoul(cl, NULL, 10) > UNSUB_BODY_MAX))
+				return http_reply(c, MHD_HTTP_CONTENT_TOO_LARGE,
+				    h->resp[dr][R_TOO_LARGE], METRICS_EP_UNSUB, 0);
 			if (!(post = malloc(sizeof(*post))))
 				return MHD_NO;
 			post->start = (uint64_t)clock_now_us() | 1;

@@ -131,7 +131,10 @@ int limit_check(struct limit *l, const struct event_raw *ev)
 	struct limit_entry *e, *t;
 	int fresh, tfresh;
 
-	if (!l || l->window_us <= 0)
+	/* an unsubscribe is a person's request that must reach the database: a
+	 * scanner that used up the token's cap must not swallow it, and a second
+	 * POST costs one idempotent call */
+	if (!l || l->window_us <= 0 || ev->kind == EVENT_UNSUBSCRIBE)
 		return 1;
 	if (ev->at_us > l->newest_us)
 		l->newest_us = ev->at_us;

@@ -31,7 +31,10 @@
  *	episode logged) and counted in beacon_pixelsrv_limit_evictions_total:
  *	an evicted key's next event is stored again, so eviction can only
  *	store more, never lose.  Replayed spool records are not checked:
- *	they were checked when they were live.
+ *	they were checked when they were live.  Unsubscribe events are never
+ *	counted nor held back (and do not count toward the cap): each one
+ *	is stored, so that a one-click POST after a link scanner used up
+ *	the token's cap still suppresses.
  */
 #ifndef BEACON_LIMIT_H
 #define BEACON_LIMIT_H

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cfg.h"
 #include "unsub.h"
 
 #define UNSUB_NAME "List-Unsubscribe"
@@ -19,25 +20,57 @@
 #define UNSUB_FIELD_MAX 64	/* a decoded name or value longer than this is not ours */
 #define UNSUB_BOUNDARY_MAX 70	/* RFC 2046 */
 
-const char unsub_page_confirm[] =
-	"<!DOCTYPE html>\n"
-	"<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-	"<meta name=\"robots\" content=\"noindex\"><title>Unsubscribe</title></head>\n"
-	"<body><h1>Unsubscribe</h1>\n"
-	"<p>Stop receiving messages like this one from this sender?</p>\n"
-	"<form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" "
+#define UNSUB_HEAD(title) \
+	"<!DOCTYPE html>\n" \
+	"<html lang=\"en\"><head><meta charset=\"utf-8\">" \
+	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">" \
+	"<meta name=\"robots\" content=\"noindex\"><title>" title "</title></head>\n"
+#define UNSUB_FORM \
+	"<form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" " \
 	"value=\"One-Click\"><button type=\"submit\">Unsubscribe</button></form>\n"
+
+/* unsubscribe_action = drop: the mail service stops delivering that sender's mail */
+static const char unsub_confirm_drop[] =
+	UNSUB_HEAD("Unsubscribe")
+	"<body><h1>Unsubscribe</h1>\n"
+	"<p>Stop receiving messages from this sender through this mail service?</p>\n"
+	UNSUB_FORM
 	"</body></html>\n";
 
-const char unsub_page_done[] =
-	"<!DOCTYPE html>\n"
-	"<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-	"<meta name=\"robots\" content=\"noindex\"><title>Unsubscribed</title></head>\n"
+static const char unsub_done_drop[] =
+	UNSUB_HEAD("Unsubscribed")
 	"<body><h1>You are unsubscribed</h1>\n"
-	"<p>This sender will send you no more messages through this service.</p>\n"
+	"<p>Messages this sender sends through this mail service will no longer be "
+	"delivered to you.</p>\n"
 	"</body></html>\n";
+
+/* unsubscribe_action = untrack: the mail still comes, without tracking */
+static const char unsub_confirm_untrack[] =
+	UNSUB_HEAD("Unsubscribe")
+	"<body><h1>Unsubscribe</h1>\n"
+	"<p>Stop the tracking of messages from this sender (opens and clicks)? "
+	"This does not stop the messages themselves: to stop them, ask the sender.</p>\n"
+	UNSUB_FORM
+	"</body></html>\n";
+
+static const char unsub_done_untrack[] =
+	UNSUB_HEAD("Unsubscribed")
+	"<body><h1>Tracking stopped</h1>\n"
+	"<p>Messages from this sender will no longer be tracked for you. They may still "
+	"be delivered: to stop them, ask the sender.</p>\n"
+	"</body></html>\n";
+
+/* unsub_page_confirm_for - the confirmation page for ACTION */
+const char *unsub_page_confirm_for(int action)
+{
+	return action == CFG_UNSUB_UNTRACK ? unsub_confirm_untrack : unsub_confirm_drop;
+}
+
+/* unsub_page_done_for - the done page for ACTION */
+const char *unsub_page_done_for(int action)
+{
+	return action == CFG_UNSUB_UNTRACK ? unsub_done_untrack : unsub_done_drop;
+}
 
 const char unsub_page_bad[] =
 	"<!DOCTYPE html>\n"

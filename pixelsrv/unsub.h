@@ -4,7 +4,7 @@
  *
  * SYNOPSIS
  *	if (unsub_one_click(content_type, body, len)) ... the POST asks ...
- *	unsub_page_confirm, unsub_page_done	(static HTML)
+ *	unsub_page_confirm_for(action), unsub_page_done_for(action)	(static HTML)
  *
  * DESCRIPTION
  *	A mailbox provider that honours List-Unsubscribe-Post sends
@@ -19,7 +19,10 @@
  *	field is ignored; a body of any other type, or that cannot be read,
  *	is no.  Nothing is allocated; the body is at most UNSUB_BODY_MAX.
  *
- *	The pages are fixed text: nothing of the request (token, address,
+ *	The pages say what [milter] unsubscribe_action does (CFG_UNSUB_DROP:
+ *	the mail service no longer delivers that sender's mail to the
+ *	recipient; CFG_UNSUB_UNTRACK: it is delivered untracked, and the
+ *	page says so).  The pages are fixed text: nothing of the request (token, address,
  *	header) is written into them.  The confirmation page's form posts
  *	the one-click field to the page's own URL (no action attribute), so
  *	a person acts as a provider's POST would; a GET or HEAD of it (a
@@ -36,8 +39,10 @@
  * List-Unsubscribe=One-Click? 1 or 0 */
 int unsub_one_click(const char *type, const char *body, size_t len);
 
-extern const char unsub_page_confirm[];	/* GET: what a click does, and the button */
-extern const char unsub_page_done[];	/* after the POST */
+/* unsub_page_confirm_for - GET: what a click does under ACTION, and the button */
+const char *unsub_page_confirm_for(int action);
+/* unsub_page_done_for - after the POST, under ACTION */
+const char *unsub_page_done_for(int action);
 extern const char unsub_page_bad[];	/* a POST without the one-click field */
 
 #endif

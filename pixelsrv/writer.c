@@ -279,9 +279,11 @@ static void wr_array_add(char *buf, size_t *len, const char *v, int quote);
 
 /* wr_unsubscribe - before the COPY of ITEMS[0..N): beacon.unsubscribe() for each
  * unsubscribe event, so that the suppression is never behind its event: when this fails
- * for the session the batch goes to the spool, and its replay calls it again (the
- * function adds a row once).  A refusal (the function missing: an old schema, or no
- * EXECUTE) is logged; the COPY then goes on as for any batch */
+ * the session is dropped, the COPY finds no session and the batch goes to the spool, and
+ * its replay calls it again (the function adds a row once).  A refusal (the function
+ * missing on an old schema, no EXECUTE, a data error in the function) is such a failure
+ * too: the batch waits in the spool until beaconctl migrate, rather than storing events
+ * without their suppression or sending them to rejected.spool (never replayed) */
 static void wr_unsubscribe(struct writer *w, const struct wr_item *items, size_t n)
 {
 	char uuid[TOKEN_UUID_LEN + 1], *arr = NULL;
@@ -329,12 +331,15 @@ static void wr_unsubscribe(struct writer *w, const struct wr_item *items, size_t
 			else
 				log_info("unsubscribe of token %s: already suppressed", tok);
 		}
-	} else if (f != DB_TIMEOUT && res && db_sqlstate(res) && PQstatus(w->conn) == CONNECTION_OK &&
-	    (f == DB_DATA || strncmp(db_sqlstate(res), "42", 2) == 0)) {
+	} else if (f == DB_DATA && db_sqlstate_is(res, "23505")) {
+		/* a concurrent call added the same row: it is there */
+		log_info("unsubscribe: %zu token(s) already suppressed", cnt);
+	} else if (f != DB_TIMEOUT && res && db_sqlstate(res) && PQstatus(w->conn) == CONNECTION_OK) {
 		const char *msg = db_error(w->conn, res, &mlen);
-		log_warnx("unsubscribe: beacon.unsubscribe() refused (%s: %.*s): %zu unsubscribe "
-		    "event(s) stored without their suppression; run beaconctl migrate",
-		    db_sqlstate(res) ? db_sqlstate(res) : "?", mlen, msg, cnt);
+		log_warnx("unsubscribe: beacon.unsubscribe() refused (%s: %.*s): the batch with "
+		    "%zu unsubscribe event(s) waits in the spool; run beaconctl migrate (or grant "
+		    "EXECUTE to this role)", db_sqlstate(res), mlen, msg, cnt);
+		wr_drop(w, "beacon.unsubscribe() refused");	/* the COPY then spools the batch */
 	} else {
 		wr_drop(w, f == DB_TIMEOUT ? "no answer to beacon.unsubscribe() before the deadline" :
 		    PQerrorMessage(w->conn));	/* the COPY then spools the batch */

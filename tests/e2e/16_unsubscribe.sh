@@ -19,20 +19,32 @@
 #	   holds nothing of the request; a HEAD: 200; a POST without the
 #	   one-click field: 400; one over 2 KB: 413; a GET and a POST with a
 #	   wrong MAC: 404;
-#	   none of them stores an event or a suppression;
-#	3. the one-click POST (RFC 8058 body): 200, one unsubscribe event
+#	   none of them stores an event or a suppression; a POST whose MAC
+#	   is wrong, or whose Content-Length is over 2 KB, is answered
+#	   before any body is sent (404, 413); a PUT to /u/ is 405 with
+#	   Allow: GET, HEAD, POST;
+#	3. ann's pixel is fetched once: the token's cap (token_event_limit
+#	   1) is reached; the one-click POST (RFC 8058 body) is still
+#	   stored: 200, the page says the mail stops, one unsubscribe event
 #	   of ann's token, one suppression (ann, sender, source
 #	   unsubscribe); a second POST (multipart/form-data; repeat_window
 #	   off, so that it is stored and the writer calls the function again):
 #	   still one suppression;
-#	4. the milter, not restarted, reloads on NOTIFY: the next tagged
-#	   message of that sender to ann and bob leaves ann untracked (row
-#	   suppressed, no pixel, no List-Unsubscribe) and tracks bob;
+#	4. the milter, not restarted, reloads on NOTIFY: a message of that
+#	   sender to ann alone is discarded (logged); the next one, from its
+#	   BATV form in upper case, to ann and bob is not delivered to ann
+#	   (row suppressed, one log line with the count) and tracks bob;
+#	   messages.sender_key holds the sender without its BATV tag;
 #	5. another sender (news@rules.example, given List-Unsubscribe by the
 #	   [milter] unsubscribe rule without a tag parameter) to ann: tracked,
 #	   with her List-Unsubscribe; a message with its own
 #	   List-Unsubscribe keeps it and gets no second one;
-#	6. beaconctl suppress --sender: list, add and del for one sender.
+#	6. beaconctl suppress --sender: list, add and del for one sender;
+#	7. beacon.unsubscribe() missing (renamed, as before 007): bob's POST
+#	   is answered, its event waits in the spool (not stored, not in
+#	   rejected.spool); the function back: event and suppression;
+#	8. the milter restarted with unsubscribe_action = untrack: ann gets
+#	   that sender's mail again, untracked.
 #	The logs must hold no sanitizer report.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
@@ -100,7 +112,8 @@ spool_dir = $PXDIR/spool
 mail_clients = $BEACON_SRC/pixelsrv/mail-clients.yaml
 machines = $BEACON_SRC/pixelsrv/machines.yaml
 batch_interval = 50
-repeat_window = 0
+repeat_window = 60
+token_event_limit = 1
 
 [database]
 conninfo = $BEACON_CONNINFO
@@ -218,14 +231,34 @@ t_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -d 'List-Unsubs
 	"2: POST with a wrong MAC"
 t_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -d 'List-Unsubscribe=One-Click' \
 	"$BASE/u/$ANN_TOK")" "2: POST without a MAC"
+# raw_post PATH LENGTH - the status line of a POST head announcing LENGTH bytes, none sent
+raw_post() {
+	local line
+	exec 3<>"/dev/tcp/127.0.0.1/${BASE##*:}"
+	printf 'POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %s\r\n\r\n' \
+		"$1" "$2" >&3
+	IFS= read -r -t 3 line <&3 || line=none
+	exec 3<&-
+	printf '%s\n' "${line%$'\r'}" | cut -d' ' -f2
+}
+t_eq 404 "$(raw_post "${bad#$BASE}" 100000)" "2: a POST with a wrong MAC is refused before its body"
+t_eq 413 "$(raw_post "${ANN_URL#$BASE}" 3000)" "2: a POST announcing over 2 KB is refused before its body"
+curl -s -o /dev/null -D "$T_DIR/put.hdr" -X PUT --max-time 10 "$ANN_URL" || true
+grep -q '^HTTP/1.1 405' "$T_DIR/put.hdr" && grep -qi '^Allow: GET, HEAD, POST' "$T_DIR/put.hdr" ||
+	t_fail "2: PUT to /u/: $(tr -d '\r' <"$T_DIR/put.hdr" | tr '\n' ' ')"
 sleep 0.3	# several writer batches (batch_interval 50 ms)
 t_eq "0|0" "$(px_rows "kind = 'unsubscribe'")|$(sup_count)" "2: events|suppressions after GET, HEAD and bad POSTs"
+
+# --- 3. the token's cap (token_event_limit = 1) is used up by an open first
+curl -s -o /dev/null --max-time 10 "$BASE/o/$ANN_TOK.gif"
+t_wait_until "[ \"\$(px_rows \"kind = 'open'\")\" = 1 ]" 10 || t_fail "3: the open is not stored"
 
 # --- 3. the one-click POST, twice
 t_eq 200 "$(curl -s -o "$T_DIR/done.html" -w '%{http_code}' --max-time 10 \
 	-H 'Content-Type: application/x-www-form-urlencoded' -d 'List-Unsubscribe=One-Click' "$ANN_URL")" \
 	"3: the one-click POST"
 grep -q 'You are unsubscribed' "$T_DIR/done.html" || t_fail "3: no done page"
+grep -q 'will no longer be delivered to you' "$T_DIR/done.html" || t_fail "3: the page does not say the mail stops"
 t_wait_until '[ "$(sup_count)" = 1 ]' 10 || t_fail "3: no suppression after the POST"
 t_eq "ann@remote.example|sender@sender.example|unsubscribe" \
 	"$(pg_query "SELECT pattern || '|' || sender || '|' || source FROM beacon.suppressions")" \
@@ -243,17 +276,27 @@ t_eq 1 "$(sup_count)" "3: still one suppression after the second POST"
 # --- 4. no restart: the milter reloads on NOTIFY
 t_wait_until "grep -q 'suppression list: changed in the database, 1 patterns' '$MLOG'" 10 ||
 	{ tail -n 5 "$MLOG" >&2; t_fail "4: the milter did not reload on NOTIFY"; }
+message "$T_DIR/m2a.eml" twoa "track; unsubscribe=yes"
+submit sender@sender.example "$T_DIR/m2a.eml" ann@remote.example
+t_wait_until "grep -q '1 recipient unsubscribed from this sender: removed; no recipient left, the message is discarded' '$MLOG'" 10 ||
+	{ tail -n 5 "$MLOG" >&2; t_fail "4: the message to ann alone is not discarded"; }
 message "$T_DIR/m2.eml" two "track; unsubscribe=yes"
-submit sender@sender.example "$T_DIR/m2.eml" ann@remote.example,bob@remote.example
-deliveries 2
-d=$(dump_for ann@remote.example)
-t_eq "|" "$(token_in "$d")|$(header "$d" List-Unsubscribe)" "4: ann's delivery: no token, no List-Unsubscribe"
+submit prvs=0123abcdef=SENDER@Sender.Example "$T_DIR/m2.eml" ann@remote.example,bob@remote.example
+deliveries 1	# bob's only: neither message reached ann
+# bob left in his copy, ann is removed: the original is left with nobody
+t_wait_until "[ \$(grep -c ': 1 recipient unsubscribed from this sender: removed' '$MLOG') = 2 ]" 10 ||
+	t_fail "4: no log line for the recipient removed"
+grep 'unsubscribed from this sender' "$MLOG" | grep -q 'ann@' && t_fail "4: the log names the address"
 t_eq "suppressed|" "$(row ann@remote.example)" "4: ann's row"
+t_eq "sender@sender.example" "$(pg_query "SELECT sender_key FROM beacon.messages
+	WHERE sender LIKE 'prvs=%'")" "4: messages.sender_key without BATV, lower case"
 d=$(dump_for bob@remote.example)
 tok=$(token_in "$d")
 [ ${#tok} = 36 ] || t_fail "4: bob not tracked"
 t_eq "tracked|$tok" "$(row bob@remote.example)" "4: bob's row"
 header "$d" List-Unsubscribe | grep -q "^<$BASE/u/$tok/" || t_fail "4: bob's List-Unsubscribe"
+BOB_URL=$(header "$d" List-Unsubscribe | sed 's/^<\([^>]*\)>.*/\1/')
+BOB_TOK=$tok
 t_pid_alive "$MPID" || t_fail "4: the milter is not the one started"
 
 # --- 5. another sender: tracked; the [milter] unsubscribe rule; the message's own header
@@ -288,6 +331,41 @@ t_eq "cat@remote.example|news@rules.example|admin" \
 	"6: suppressions left"
 t_wait_until "grep -c 'suppression list: changed in the database' '$MLOG' | grep -qx '[3-9]'" 10 ||
 	t_fail "6: the milter did not reload after beaconctl"
+
+# --- 7. a refused beacon.unsubscribe(): the batch waits in the spool, nothing is rejected
+# as on a schema before 007: the function is not there (42883)
+pg_query "ALTER FUNCTION beacon.unsubscribe(uuid) RENAME TO unsubscribe_away" >/dev/null
+BOB_ID=$(pg_query "SELECT token_id FROM beacon.recipients WHERE token = '$BOB_TOK'")
+t_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -d 'List-Unsubscribe=One-Click' "$BOB_URL")" \
+	"7: bob's POST while the function is missing"
+t_wait_until "grep -q 'beacon.unsubscribe() refused (42883' '$PXDIR/pixelsrv.log'" 10 ||
+	t_fail "7: the refusal is not logged"
+sleep 0.3
+t_eq "0|0" "$(px_rows "kind = 'unsubscribe' AND token_id = '$BOB_ID'")|$(pg_query "SELECT count(*)
+	FROM beacon.suppressions WHERE pattern = 'bob@remote.example'")" "7: no event, no suppression yet"
+[ ! -s "$PXDIR/spool/rejected.spool" ] || t_fail "7: the event went to rejected.spool"
+pg_query "ALTER FUNCTION beacon.unsubscribe_away(uuid) RENAME TO unsubscribe" >/dev/null
+t_wait_until "[ \"\$(px_rows \"kind = 'unsubscribe' AND token_id = '$BOB_ID'\")\" = 1 ]" 15 ||
+	t_fail "7: the spooled event is not replayed once the function is back"
+t_eq "bob@remote.example|sender@sender.example|unsubscribe" \
+	"$(pg_query "SELECT pattern || '|' || sender || '|' || source FROM beacon.suppressions
+		WHERE pattern = 'bob@remote.example'")" "7: and its suppression"
+
+# --- 8. unsubscribe_action = untrack: ann gets the mail, untracked
+t_kill_pid "$MPID" TERM 15
+sed -i 's/^\[milter\]$/[milter]\nunsubscribe_action = untrack/' "$T_DIR/beacon.conf"
+pg_query "INSERT INTO beacon.suppressions (pattern, sender, source)
+	VALUES ('ann@remote.example', 'sender@sender.example', 'unsubscribe')" >/dev/null
+: >"$MLOG"
+"$MILTER" -f -c "$T_DIR/beacon.conf" >>"$MLOG" 2>&1 &
+MPID=$!
+t_on_exit "t_kill_pid $MPID TERM 15"
+t_wait_until "grep -q 'listening on' '$MLOG'" 10 || t_fail "8: milter not listening"
+message "$T_DIR/m5.eml" five "track; unsubscribe=yes"
+submit sender@sender.example "$T_DIR/m5.eml" ann@remote.example
+deliveries 1
+d=$(dump_for ann@remote.example)
+t_eq "|" "$(token_in "$d")|$(header "$d" List-Unsubscribe)" "8: untrack: ann's delivery has no token, no List-Unsubscribe"
 
 if grep -E 'runtime error|AddressSanitizer|LeakSanitizer' "$MLOG" "$PXDIR/pixelsrv.log" >&2; then
 	t_fail "sanitizer report"

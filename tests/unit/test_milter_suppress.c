@@ -23,6 +23,7 @@
 #include <glib.h>
 
 #include "clock.h"
+#include "address.h"
 #include "suppress.h"
 #include "cfg.h"
 
@@ -97,6 +98,41 @@ static void test_sender(void **state)
 	suppress_list_unref(l);
 }
 
+/* test_sender_key - the sender's key: one form (IDN to A-labels, case), BATV tag removed;
+ * a row of source unsubscribe is told apart from an admin's for the same sender */
+static void test_sender_key(void **state)
+{
+	static const char *pat[] = { "ann@example.org", "bob@example.org", "@dom.example" };
+	static const char *snd[] = { "news@xn--bcher-kva.example", "bulk@shop.example",
+				     "bulk@shop.example" };
+	static const char *src[] = { "unsubscribe", "unsubscribe", "unsubscribe" };
+	char key[ADDRESS_SIZE];
+	struct suppress_list *l = suppress_list_new_src(pat, snd, src, G_N_ELEMENTS(pat));
+	struct suppress_list *a = suppress_list_new_from(pat, snd, G_N_ELEMENTS(pat));
+	(void)state;
+
+	assert_int_equal(suppress_sender_key("<News@BÜCHER.Example.>", key, sizeof(key)), 0);
+	assert_string_equal(key, "news@xn--bcher-kva.example");
+	assert_int_equal(suppress_sender_key("prvs=0123abcdef=Bulk@Shop.Example", key, sizeof(key)), 0);
+	assert_string_equal(key, "bulk@shop.example");
+	assert_int_equal(suppress_sender_key("PRVS=0123abcdef=bulk@shop.example", key, sizeof(key)), 0);
+	assert_string_equal(key, "bulk@shop.example");
+	assert_int_equal(suppress_sender_key("prvs=x@shop.example", key, sizeof(key)), 0);
+	assert_string_equal(key, "prvs=x@shop.example");	/* no second '=': no tag */
+	assert_int_equal(suppress_sender_key("", key, sizeof(key)), -1);
+
+	assert_true(suppress_list_has_from(l, "ann@example.org", "News@Bücher.Example"));
+	assert_true(suppress_list_unsubscribed(l, "Ann@Example.org", "news@BÜCHER.example"));
+	assert_true(suppress_list_unsubscribed(l, "bob@example.org", "prvs=9999=bulk@shop.example"));
+	assert_false(suppress_list_unsubscribed(l, "bob@example.org", "other@shop.example"));
+	assert_false(suppress_list_unsubscribed(l, "x@dom.example", "bulk@shop.example"));
+	assert_true(suppress_list_has_from(l, "x@dom.example", "bulk@shop.example"));
+	assert_false(suppress_list_unsubscribed(a, "ann@example.org", "news@xn--bcher-kva.example"));
+	assert_true(suppress_list_has_from(a, "ann@example.org", "news@xn--bcher-kva.example"));
+	suppress_list_unref(l);
+	suppress_list_unref(a);
+}
+
 /* test_swap - a message keeps the list it took while a new one is set */
 static void test_swap(void **state)
 {
@@ -163,6 +199,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_sender),
+		cmocka_unit_test(test_sender_key),
 		cmocka_unit_test(test_swap),
 		cmocka_unit_test(test_reload_down),
 	};

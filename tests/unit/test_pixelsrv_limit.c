@@ -83,6 +83,25 @@ static void test_token_cap(void **state)
 	limit_free(l);
 }
 
+/* test_unsubscribe - an unsubscribe after the token's cap is reached, and its repeat, are stored */
+static void test_unsubscribe(void **state)
+{
+	struct limit *l = limit_new(60, 100);
+	struct event_raw ev;
+
+	(void)state;
+	for (int i = 0; i < 150; i++) {
+		mkev(&ev, 9, i, 1);
+		limit_check(l, &ev);
+	}
+	mkev(&ev, 9, 1, 2);
+	assert_int_equal(limit_check(l, &ev), 0);	/* the cap holds opens back */
+	ev.kind = EVENT_UNSUBSCRIBE;
+	assert_int_equal(limit_check(l, &ev), 1);
+	assert_int_equal(limit_check(l, &ev), 1);	/* a repeat too: the call is idempotent */
+	limit_free(l);
+}
+
 /* test_off - repeat_window 0 stores everything */
 static void test_off(void **state)
 {
@@ -118,6 +137,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_repeats),
 		cmocka_unit_test(test_token_cap),
+		cmocka_unit_test(test_unsubscribe),
 		cmocka_unit_test(test_off),
 		cmocka_unit_test(test_many_keys),
 	};

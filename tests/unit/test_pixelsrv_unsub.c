@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cfg.h"
 #include "unsub.h"
 
 #define UE "application/x-www-form-urlencoded"
@@ -62,14 +63,21 @@ static void test_table(void **state)
 	assert_int_equal(unsub_one_click(UE, NULL, 0), 0);
 }
 
-/* test_pages - fixed text, with the one-click form on the confirmation page */
+/* test_pages - fixed text, with the one-click form on the confirmation page; each action's
+ * pages say what it does: drop stops delivery, untrack says the mail still comes */
 static void test_pages(void **state)
 {
 	(void)state;
-	assert_non_null(strstr(unsub_page_confirm, "<form method=\"post\"><input type=\"hidden\" "
-					       "name=\"List-Unsubscribe\" value=\"One-Click\">"));
-	assert_null(strstr(unsub_page_confirm, "action="));
-	assert_null(strstr(unsub_page_done, "<form"));
+	for (int a = CFG_UNSUB_DROP; a <= CFG_UNSUB_UNTRACK; a++) {
+		assert_non_null(strstr(unsub_page_confirm_for(a), "<form method=\"post\"><input "
+				       "type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">"));
+		assert_null(strstr(unsub_page_confirm_for(a), "action="));
+		assert_null(strstr(unsub_page_done_for(a), "<form"));
+	}
+	assert_non_null(strstr(unsub_page_done_for(CFG_UNSUB_DROP), "no longer be delivered"));
+	assert_null(strstr(unsub_page_done_for(CFG_UNSUB_UNTRACK), "no longer be delivered"));
+	assert_non_null(strstr(unsub_page_done_for(CFG_UNSUB_UNTRACK), "may still be delivered"));
+	assert_non_null(strstr(unsub_page_confirm_for(CFG_UNSUB_UNTRACK), "does not stop"));
 	assert_null(strstr(unsub_page_bad, "<form"));
 }
 
