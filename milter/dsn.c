@@ -130,18 +130,21 @@ static char *dsn_utf8(const char *s, size_t len, size_t max)
 	return v;
 }
 
-/* dsn_part_bytes - the decoded content of leaf part P */
+/* dsn_part_bytes - the decoded content of leaf part P, in an allocation of exactly its
+ * length (no NUL after it, no slack: a read past the end is one a sanitizer sees) */
 static GByteArray *dsn_part_bytes(GMimePart *p)
 {
 	GMimeDataWrapper *w = g_mime_part_get_content(p);
 	GMimeStream *mem = g_mime_stream_mem_new();
-	GByteArray *src, *out = g_byte_array_new();
+	GByteArray *src, *out;
 
 	if (w)
 		g_mime_data_wrapper_write_to_stream(w, mem);
 	src = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
 	if (src && src->len)
-		g_byte_array_append(out, src->data, src->len);
+		out = g_byte_array_new_take(g_memdup2(src->data, src->len), src->len);
+	else
+		out = g_byte_array_new();
 	g_object_unref(mem);
 	return out;
 }
@@ -482,17 +485,19 @@ static void dsn_status_groups(struct dsn *d, const char *s, size_t n)
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end, *colon;
-		size_t len = (size_t)(le - p);
+		size_t len = (size_t)(le - p), lead = 0;
 
 		if (len > 0 && p[len - 1] == '\r')
 			len--;
-		if (len == 0 || strspn(p, " \t") >= len) {
+		/* the line is not NUL-terminated (nor is the part): count its blanks within it */
+		while (lead < len && (p[lead] == ' ' || p[lead] == '\t'))
+			lead++;
+		if (lead == len) {
 			/* a blank line ends the group */
 			dsn_group_done(d, g);
 			g_ptr_array_set_size(g, 0);
 			last = NULL;
-		} else if ((p[0] == ' ' || p[0] == '\t') && last) {
-			size_t lead = strspn(p, " \t");
+		} else if (lead > 0 && last) {
 			if (last->value->len < 4 * DSN_DIAG_MAX) {
 				g_string_append_c(last->value, ' ');
 				g_string_append_len(last->value, p + lead, (gssize)(len - lead));

@@ -228,6 +228,32 @@ static void test_status_forms(void **state)
 	}
 }
 
+/* test_blank_last_line - the delivery-status part ends in a line of blanks without a line
+ * end: the scan stays inside the part (its bytes are allocated to their exact length, so
+ * a read past them is a sanitizer report) and the group before it still counts */
+static void test_blank_last_line(void **state)
+{
+	static const char *const tails[] = { "   ", "\t", " \t \t", "\r", "" };
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(tails); i++) {
+		char *body = g_strdup_printf("Final-Recipient: rfc822; a@y.example\r\n"
+					     "Action: failed\r\nStatus: 5.1.1\r\n%s", tails[i]);
+		char *b64 = g_base64_encode((const guchar *)body, strlen(body));
+		char *full = g_strdup_printf(
+			"From: x@y.example\r\nContent-Type: multipart/report; report-type=delivery-status;"
+			" boundary=b\r\n\r\n--b\r\nContent-Type: message/delivery-status\r\n"
+			"Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--b--\r\n", b64);
+		struct dsn d;
+		assert_int_equal(dsn_parse(full, strlen(full), BASE, &d), 0);
+		assert_int_equal(d.rcpts->len, 1);
+		assert_string_equal(((struct dsn_rcpt *)d.rcpts->pdata[0])->status, "5.1.1");
+		dsn_clear(&d);
+		g_free(full);
+		g_free(b64);
+		g_free(body);
+	}
+}
+
 /* main - run the cases */
 int main(void)
 {
@@ -236,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_no_base),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_status_forms),
+		cmocka_unit_test(test_blank_last_line),
 	};
 	int rc;
 
