@@ -323,8 +323,8 @@ static int dsn_status_ok(const char *s, size_t len)
 	return i == len;
 }
 
-/* dsn_status_in - the first enhanced status code in S (a 4 or 5 class), else from the
- * first SMTP reply code (5xx: 5.0.0); into OUT; 1 if found */
+/* dsn_status_in - the first enhanced status code in S (a 4 or 5 class): 2; else from the
+ * first SMTP reply code (5xx: 5.0.0): 1; into OUT; 0 if none */
 static int dsn_status_in(const char *s, char out[DSN_STATUS_MAX])
 {
 	size_t n = strlen(s);
@@ -339,7 +339,7 @@ static int dsn_status_in(const char *s, char out[DSN_STATUS_MAX])
 		if (j - i < DSN_STATUS_MAX && dsn_status_ok(s + i, j - i)) {
 			memcpy(out, s + i, j - i);
 			out[j - i] = '\0';
-			return 1;
+			return 2;
 		}
 	}
 	for (size_t i = 0; i + 3 <= n; i++) {
@@ -391,7 +391,7 @@ static char *dsn_typed_addr(const char *v)
  * Status field or NULL */
 static void dsn_rcpt_finish(struct dsn_rcpt *r, const char *status)
 {
-	int failed = strcmp(r->action, "failed") == 0;
+	int failed = strcmp(r->action, "failed") == 0, found;
 	size_t slen = 0;
 
 	r->bounce = failed || strcmp(r->action, "delayed") == 0;
@@ -401,10 +401,14 @@ static void dsn_rcpt_finish(struct dsn_rcpt *r, const char *status)
 		while (status[slen] && !isspace((unsigned char)status[slen]) && status[slen] != '(')
 			slen++;
 	}
+	r->status_reported = 0;
 	if (status && slen < DSN_STATUS_MAX && dsn_status_ok(status, slen)) {
 		memcpy(r->status, status, slen);
 		r->status[slen] = '\0';
-	} else if (!r->bounce || !dsn_status_in(r->diagnostic, r->status)) {
+		r->status_reported = 1;
+	} else if (r->bounce && (found = dsn_status_in(r->diagnostic, r->status)) > 0) {
+		r->status_reported = found == 2;
+	} else {
 		g_strlcpy(r->status, !r->bounce ? "" : failed ? "5.0.0" : "4.0.0", DSN_STATUS_MAX);
 	}
 	r->hard = failed && r->status[0] == '5';
@@ -632,6 +636,7 @@ static void dsn_text_rcpt(struct dsn *d, char *addr, const char *action, const G
 			  const char *fallback)
 {
 	struct dsn_rcpt *r;
+	int found;
 
 	if (!addr)
 		return;
@@ -642,8 +647,11 @@ static void dsn_text_rcpt(struct dsn *d, char *addr, const char *action, const G
 	r = dsn_rcpt_new(action, diag->str, diag->len);
 	r->final = addr;
 	dsn_rcpt_finish(r, NULL);
-	if (fallback && strcmp(r->status, "5.0.0") == 0 && dsn_status_in(fallback, r->status))
+	if (fallback && strcmp(r->status, "5.0.0") == 0 && !r->status_reported &&
+	    (found = dsn_status_in(fallback, r->status)) > 0) {
 		r->hard = r->status[0] == '5';
+		r->status_reported = found == 2;
+	}
 	g_ptr_array_add(d->rcpts, r);
 }
 
