@@ -48,7 +48,8 @@
 	X(milter, unsubscribe_action, ENUM("drop|untrack"), "drop", "a recipient's one-click unsubscribe: remove them from that sender's mail, or deliver it untracked (beacon-pixelsrv's pages say which)") \
 	X(milter, unsubscribe_mailto, STR, "", "address added to List-Unsubscribe as a mailto: URI (empty: none)") \
 	X(milter, bounces, BOOL, "no", "record the bounces delivery status notifications report for tracked messages") \
-	X(milter, bounce_suppress, BOOL, "yes", "a hard bounce suppresses the address for every sender") \
+	X(milter, bounce_suppress, BOOL, "yes", "a dead address (bounce_suppress_status) is suppressed for every sender") \
+	X(milter, bounce_suppress_status, LIST, "5.1.1, 5.1.2, 5.1.3, 5.1.6, 5.1.10, 5.2.1", "status patterns (shell-style) of a hard bounce that means the address is dead") \
 	X(milter, plain_to_html, BOOL, "no", "give text-only tracked messages an HTML twin (links tracked, pixel)") \
 	X(milter, attachments, ENUM("keep|link"), "keep", "turn attachments into download links") \
 	X(milter, attachment_min_size, SIZE, "1m", "smallest attachment turned into a link") \

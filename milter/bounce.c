@@ -50,7 +50,7 @@ struct bounce_record *bounce_record_new(void)
 
 /* bounce_record_add - one recipient */
 void bounce_record_add(struct bounce_record *b, const char *original, const char *final,
-		       const char *status, int hard, const char *diagnostic)
+		       const char *status, int hard, int dead, const char *diagnostic)
 {
 	struct bounce_rcpt r;
 
@@ -59,6 +59,7 @@ void bounce_record_add(struct bounce_record *b, const char *original, const char
 	record_set(&r.final, final);
 	record_set(&r.status, status);
 	r.hard = hard != 0;
+	r.dead = r.hard && dead;
 	record_set(&r.diagnostic, diagnostic);
 	g_array_append_val(b->rcpts, r);
 }
@@ -90,14 +91,14 @@ GBytes *bounce_record_encode(const struct bounce_record *b)
 	GVariant *v;
 	GBytes *out;
 
-	g_variant_builder_init(&rb, G_VARIANT_TYPE("a(sssbs)"));
+	g_variant_builder_init(&rb, G_VARIANT_TYPE("a(sssbbs)"));
 	for (guint i = 0; i < b->rcpts->len; i++) {
 		const struct bounce_rcpt *r = &g_array_index(b->rcpts, struct bounce_rcpt, i);
-		g_variant_builder_add(&rb, "(sssbs)", r->original, r->final, r->status,
-				      (gboolean)r->hard, r->diagnostic);
+		g_variant_builder_add(&rb, "(sssbbs)", r->original, r->final, r->status,
+				      (gboolean)r->hard, (gboolean)r->dead, r->diagnostic);
 	}
 	v = g_variant_new(BOUNCE_VTYPE, b->id, (gint64)b->at, b->queue_id, b->dsn_message_id,
-			  b->message_id, b->token_id, (gboolean)!!b->suppress, &rb);
+			  b->message_id, b->token_id, (gboolean)!!b->trusted, &rb);
 	g_variant_ref_sink(v);
 	out = g_variant_get_data_as_bytes(v);
 	g_variant_unref(v);
@@ -113,13 +114,13 @@ struct bounce_record *bounce_record_decode(const void *data, size_t len)
 	GVariantIter *ri = NULL;
 	const char *id, *qid, *dmid, *mid, *tid, *orig, *fin, *st, *diag;
 	gint64 at;
-	gboolean suppress, hard;
+	gboolean trusted, hard, dead;
 
 	g_variant_ref_sink(v);
 	g_bytes_unref(bytes);
 	if (!g_variant_is_normal_form(v))
 		goto out;
-	g_variant_get(v, "(&sx&s&s&s&sba(sssbs))", &id, &at, &qid, &dmid, &mid, &tid, &suppress,
+	g_variant_get(v, "(&sx&s&s&s&sba(sssbbs))", &id, &at, &qid, &dmid, &mid, &tid, &trusted,
 		      &ri);
 	b = bounce_record_new();
 	g_strlcpy(b->id, id, sizeof(b->id));
@@ -128,9 +129,9 @@ struct bounce_record *bounce_record_decode(const void *data, size_t len)
 	record_set(&b->dsn_message_id, dmid);
 	record_set(&b->message_id, mid);
 	record_set(&b->token_id, tid);
-	b->suppress = suppress;
-	while (g_variant_iter_next(ri, "(&s&s&sb&s)", &orig, &fin, &st, &hard, &diag))
-		bounce_record_add(b, orig, fin, st, hard, diag);
+	b->trusted = trusted;
+	while (g_variant_iter_next(ri, "(&s&s&sbb&s)", &orig, &fin, &st, &hard, &dead, &diag))
+		bounce_record_add(b, orig, fin, st, hard, dead, diag);
 	g_variant_iter_free(ri);
 out:
 	g_variant_unref(v);
@@ -184,14 +185,44 @@ static void bounce_test_dump(const struct msg_ctx *m)
 	g_free(path);
 }
 
+/* bounce_status_dead - shell-style patterns against the whole status */
+int bounce_status_dead(const struct cfg_list *pats, const char *status)
+{
+	for (size_t i = 0; status && *status && pats && i < pats->n; i++)
+		if (g_pattern_match_simple(pats->v[i], status))
+			return 1;
+	return 0;
+}
+
+/* bounce_addresses - how many distinct addresses the bounced recipients of D name */
+static guint bounce_addresses(const struct dsn *d)
+{
+	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+	guint n;
+
+	for (guint i = 0; i < d->rcpts->len; i++) {
+		const struct dsn_rcpt *r = d->rcpts->pdata[i];
+		if (!r->bounce)
+			continue;
+		if (r->final)
+			g_hash_table_add(seen, r->final);
+		if (r->original)
+			g_hash_table_add(seen, r->original);
+	}
+	n = g_hash_table_size(seen);
+	g_hash_table_destroy(seen);
+	return n;
+}
+
 /* bounce_message - parse, build the record, store it, log one line */
 int bounce_message(const struct milter_env *env, const struct msg_ctx *m)
 {
+	const struct beacon_cfg *cfg = env->cfg;
 	struct dsn d;
 	struct bounce_record *b;
 	const char *dmid = msg_header_get(m, "Message-ID"), *how = "not stored (no store)";
 	char *dmid_clean = NULL, tid[TOKEN_UUID_LEN + 1];
-	int hard = 0, soft = 0;
+	int hard = 0, soft = 0, dead = 0, has_token;
 
 	if (!m->text || dsn_parse((const char *)m->text->data, m->text->len,
 				  env->cfg->global.base_url, &d) < 0)
@@ -202,6 +233,19 @@ int bounce_message(const struct milter_env *env, const struct msg_ctx *m)
 		return -1;
 	}
 	bounce_test_dump(m);
+	has_token = bounce_token(env, &d, tid) == 0;
+	if (!m->trusted && (!has_token || bounce_addresses(&d) > 1))
+		/* hearsay about other people: only a verified token's own row may be named */
+		log_info("%s: bounce report from an untrusted client names rows it carries no "
+			 "token of: ignored (%s%s)", msg_qid(m), m->trust_why ? m->trust_why : "",
+			 has_token ? "; only its own token's row is recorded" : "");
+	if (!m->trusted && !has_token) {
+		log_info("%s: untouched: delivery status notification (%s) from an untrusted client "
+			 "without a verified token, nothing recorded", msg_qid(m),
+			 dsn_form_name(d.form));
+		dsn_clear(&d);
+		return 0;
+	}
 	b = bounce_record_new();
 	if (dmid) {
 		size_t n;
@@ -212,18 +256,23 @@ int bounce_message(const struct milter_env *env, const struct msg_ctx *m)
 	record_set(&b->queue_id, m->queue_id);
 	record_set(&b->dsn_message_id, dmid_clean);
 	record_set(&b->message_id, d.message_id);
-	if (bounce_token(env, &d, tid) == 0)
+	if (has_token)
 		record_set(&b->token_id, tid);
-	b->suppress = env->cfg->milter.bounce_suppress;
+	b->trusted = m->trusted != 0;
 	for (guint i = 0; i < d.rcpts->len; i++) {
 		const struct dsn_rcpt *r = d.rcpts->pdata[i];
-		if (!r->bounce || (!r->final && !r->original && !*b->token_id))
+		int is_dead;
+		if (!r->bounce || (!r->final && !r->original && (!*b->token_id || !b->trusted)))
 			continue;
-		bounce_record_add(b, r->original, r->final, r->status, r->hard, r->diagnostic);
+		is_dead = r->hard && r->status_reported && cfg->milter.bounce_suppress &&
+			  bounce_status_dead(&cfg->milter.bounce_suppress_status, r->status);
+		bounce_record_add(b, r->original, r->final, r->status, r->hard, is_dead,
+				  r->diagnostic);
 		if (r->hard)
 			hard++;
 		else
 			soft++;
+		dead += is_dead;
 	}
 	if (b->rcpts->len == 0) {
 		how = "nothing to record";
@@ -241,9 +290,10 @@ int bounce_message(const struct milter_env *env, const struct msg_ctx *m)
 		}
 	}
 	log_info("%s: untouched: delivery status notification (%s): %d hard, %d soft bounce%s, "
-		 "returned message %s%s, %s", msg_qid(m), dsn_form_name(d.form), hard, soft,
-		 hard + soft == 1 ? "" : "s", *b->message_id ? "found" : "unknown",
-		 *b->token_id ? ", token verified" : "", how);
+		 "%d dead, returned message %s%s%s, %s", msg_qid(m), dsn_form_name(d.form), hard,
+		 soft, hard + soft == 1 ? "" : "s", dead, *b->message_id ? "found" : "unknown",
+		 *b->token_id ? ", token verified" : "",
+		 b->trusted ? "" : ", untrusted client: its own token's row only", how);
 	g_free(dmid_clean);
 	bounce_record_free(b);
 	dsn_clear(&d);

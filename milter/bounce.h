@@ -28,8 +28,26 @@
  *	soft, diagnostic) and the token_id of the first token found in the
  *	returned message whose MAC verifies; the database function
  *	beacon.bounce (sql/schema/008_bounces.sql) finds the recipient row
- *	when it writes, and adds the suppression of a hard bounce when the
- *	record says so (`[milter] bounce_suppress`).
+ *	when it writes, and adds the suppression of a dead address.
+ *
+ *	Who may name which rows: a report from a trusted client (the
+ *	milter's trust decision, trust.h: Postfix's own bounce daemon comes
+ *	from the loopback address, trusted_networks, trusted_daemons, SASL)
+ *	is matched by the returned Message-ID and address, as an MTA's own
+ *	report is.  A report from any other client is hearsay: anybody who
+ *	got a copy of a message knows its Message-ID and its To/Cc list.
+ *	Such a report may only touch the one recipient row whose own token
+ *	(MAC verified) it carries, and only when it names that row's
+ *	address as the failed one; without a verified token it is recorded
+ *	nowhere (one log line says so).
+ *
+ *	Which failures suppress: a recipient is dead when it is hard, its
+ *	status is the report's own (dsn.h status_reported), it matches
+ *	`[milter] bounce_suppress_status` (default: 5.1.1, 5.1.2, 5.1.3,
+ *	5.1.6, 5.1.10, 5.2.1: no such mailbox, domain or address, moved,
+ *	disabled) and `[milter] bounce_suppress` is on.  Any other failure
+ *	(5.7.1 policy, 5.2.2 full, 5.3.4 too big, a failure without a
+ *	status) is recorded hard but suppresses nobody.
  *
  *	The record id derives from the report's own Message-ID (or, without
  *	one, its whole text): the same report handed over twice (an MTA's
@@ -46,20 +64,22 @@
 
 #include <glib.h>
 
+#include "cfg.h"
 #include "msgctx.h"
 #include "token.h"
 
 struct milter_env;
 
 #define BOUNCE_SPOOL_TYPE 'B'	/* spool record type of a bounce report */
-#define BOUNCE_VTYPE "(sxssssba(sssbs))"
+#define BOUNCE_VTYPE "(sxssssba(sssbbs))"
 
 /* bounce_rcpt - one bounced recipient */
 struct bounce_rcpt {
 	char *original;		/* Original-Recipient, one form, or "" */
 	char *final;		/* Final-Recipient, one form, or "" */
 	char *status;		/* "5.1.1" */
-	int hard;		/* a permanent failure */
+	int hard;		/* a permanent failure (class 5) */
+	int dead;		/* the address is dead: suppress it (see above) */
 	char *diagnostic;	/* the report's text for it */
 };
 
@@ -71,7 +91,7 @@ struct bounce_record {
 	char *dsn_message_id;	/* the report's own Message-ID without <>, or "" */
 	char *message_id;	/* the returned message's Message-ID, or "" */
 	char *token_id;		/* uuid of a verified token in the returned message, or "" */
-	int suppress;		/* a hard bounce suppresses the address */
+	int trusted;		/* from a trusted client (trust.h): found by Message-ID */
 	GArray *rcpts;		/* struct bounce_rcpt */
 };
 
@@ -85,7 +105,10 @@ int bounce_message(const struct milter_env *env, const struct msg_ctx *m);
 struct bounce_record *bounce_record_new(void);
 /* bounce_record_add - append a recipient (strings copied as valid UTF-8; NULL is "") */
 void bounce_record_add(struct bounce_record *b, const char *original, const char *final,
-		       const char *status, int hard, const char *diagnostic);
+		       const char *status, int hard, int dead, const char *diagnostic);
+/* bounce_status_dead - does STATUS match one of the [milter] bounce_suppress_status
+ * patterns PATS (shell-style, whole status)? */
+int bounce_status_dead(const struct cfg_list *pats, const char *status);
 /* bounce_record_free - release B */
 void bounce_record_free(struct bounce_record *b);
 /* bounce_record_encode - the spool payload */

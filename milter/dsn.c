@@ -130,18 +130,21 @@ static char *dsn_utf8(const char *s, size_t len, size_t max)
 	return v;
 }
 
-/* dsn_part_bytes - the decoded content of leaf part P */
+/* dsn_part_bytes - the decoded content of leaf part P, in an allocation of exactly its
+ * length (no NUL after it, no slack: a read past the end is one a sanitizer sees) */
 static GByteArray *dsn_part_bytes(GMimePart *p)
 {
 	GMimeDataWrapper *w = g_mime_part_get_content(p);
 	GMimeStream *mem = g_mime_stream_mem_new();
-	GByteArray *src, *out = g_byte_array_new();
+	GByteArray *src, *out;
 
 	if (w)
 		g_mime_data_wrapper_write_to_stream(w, mem);
 	src = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
 	if (src && src->len)
-		g_byte_array_append(out, src->data, src->len);
+		out = g_byte_array_new_take(g_memdup2(src->data, src->len), src->len);
+	else
+		out = g_byte_array_new();
 	g_object_unref(mem);
 	return out;
 }
@@ -320,8 +323,8 @@ static int dsn_status_ok(const char *s, size_t len)
 	return i == len;
 }
 
-/* dsn_status_in - the first enhanced status code in S (a 4 or 5 class), else from the
- * first SMTP reply code (5xx: 5.0.0); into OUT; 1 if found */
+/* dsn_status_in - the first enhanced status code in S (a 4 or 5 class): 2; else from the
+ * first SMTP reply code (5xx: 5.0.0): 1; into OUT; 0 if none */
 static int dsn_status_in(const char *s, char out[DSN_STATUS_MAX])
 {
 	size_t n = strlen(s);
@@ -336,7 +339,7 @@ static int dsn_status_in(const char *s, char out[DSN_STATUS_MAX])
 		if (j - i < DSN_STATUS_MAX && dsn_status_ok(s + i, j - i)) {
 			memcpy(out, s + i, j - i);
 			out[j - i] = '\0';
-			return 1;
+			return 2;
 		}
 	}
 	for (size_t i = 0; i + 3 <= n; i++) {
@@ -388,7 +391,7 @@ static char *dsn_typed_addr(const char *v)
  * Status field or NULL */
 static void dsn_rcpt_finish(struct dsn_rcpt *r, const char *status)
 {
-	int failed = strcmp(r->action, "failed") == 0;
+	int failed = strcmp(r->action, "failed") == 0, found;
 	size_t slen = 0;
 
 	r->bounce = failed || strcmp(r->action, "delayed") == 0;
@@ -398,10 +401,14 @@ static void dsn_rcpt_finish(struct dsn_rcpt *r, const char *status)
 		while (status[slen] && !isspace((unsigned char)status[slen]) && status[slen] != '(')
 			slen++;
 	}
+	r->status_reported = 0;
 	if (status && slen < DSN_STATUS_MAX && dsn_status_ok(status, slen)) {
 		memcpy(r->status, status, slen);
 		r->status[slen] = '\0';
-	} else if (!r->bounce || !dsn_status_in(r->diagnostic, r->status)) {
+		r->status_reported = 1;
+	} else if (r->bounce && (found = dsn_status_in(r->diagnostic, r->status)) > 0) {
+		r->status_reported = found == 2;
+	} else {
 		g_strlcpy(r->status, !r->bounce ? "" : failed ? "5.0.0" : "4.0.0", DSN_STATUS_MAX);
 	}
 	r->hard = failed && r->status[0] == '5';
@@ -482,17 +489,19 @@ static void dsn_status_groups(struct dsn *d, const char *s, size_t n)
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end, *colon;
-		size_t len = (size_t)(le - p);
+		size_t len = (size_t)(le - p), lead = 0;
 
 		if (len > 0 && p[len - 1] == '\r')
 			len--;
-		if (len == 0 || strspn(p, " \t") >= len) {
+		/* the line is not NUL-terminated (nor is the part): count its blanks within it */
+		while (lead < len && (p[lead] == ' ' || p[lead] == '\t'))
+			lead++;
+		if (lead == len) {
 			/* a blank line ends the group */
 			dsn_group_done(d, g);
 			g_ptr_array_set_size(g, 0);
 			last = NULL;
-		} else if ((p[0] == ' ' || p[0] == '\t') && last) {
-			size_t lead = strspn(p, " \t");
+		} else if (lead > 0 && last) {
 			if (last->value->len < 4 * DSN_DIAG_MAX) {
 				g_string_append_c(last->value, ' ');
 				g_string_append_len(last->value, p + lead, (gssize)(len - lead));
@@ -627,6 +636,7 @@ static void dsn_text_rcpt(struct dsn *d, char *addr, const char *action, const G
 			  const char *fallback)
 {
 	struct dsn_rcpt *r;
+	int found;
 
 	if (!addr)
 		return;
@@ -637,8 +647,11 @@ static void dsn_text_rcpt(struct dsn *d, char *addr, const char *action, const G
 	r = dsn_rcpt_new(action, diag->str, diag->len);
 	r->final = addr;
 	dsn_rcpt_finish(r, NULL);
-	if (fallback && strcmp(r->status, "5.0.0") == 0 && dsn_status_in(fallback, r->status))
+	if (fallback && strcmp(r->status, "5.0.0") == 0 && !r->status_reported &&
+	    (found = dsn_status_in(fallback, r->status)) > 0) {
 		r->hard = r->status[0] == '5';
+		r->status_reported = found == 2;
+	}
 	g_ptr_array_add(d->rcpts, r);
 }
 

@@ -51,8 +51,12 @@
  *	(unfolded, at most DSN_DIAG_MAX octets of valid UTF-8) and whether
  *	it is a bounce (failed or delayed) and a hard one: a status of class
  *	5, or a failure without a valid status.  A failure with a 4.x.x
- *	status (the MTA gave up after its queue lifetime) is a soft bounce:
- *	the address is not known to be dead.  Recipients with Action
+ *	status (the MTA gave up after its queue lifetime) is a soft bounce.
+ *	Whether the address is dead is not the parser's call (bounce.c
+ *	decides from the status); status_reported says whether the status
+ *	is one the report gave (Status, or an enhanced code in its text) or
+ *	one made up here (x.0.0 from a reply code or from nothing), which
+ *	never says the address is dead.  Recipients with Action
  *	delivered, relayed or expanded are listed with bounce = 0.
  *
  *	From the returned message (or its headers): its Message-ID without
@@ -95,7 +99,10 @@ struct dsn_rcpt {
 	char status[DSN_STATUS_MAX];	/* "5.1.1" ("" only when not a bounce) */
 	char *diagnostic;	/* Diagnostic-Code text (or the text form's reason), never NULL */
 	int bounce;		/* failed or delayed */
-	int hard;		/* a permanent failure: the address is dead */
+	int hard;		/* a permanent failure (class 5): it did not arrive */
+	int status_reported;	/* the status is the report's own (a Status field or an
+				 * enhanced code in its text), not derived from a bare
+				 * reply code nor supplied for a failure without one */
 };
 
 /* dsn - one parsed report */

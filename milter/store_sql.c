@@ -160,14 +160,16 @@ enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, in
 	return rc;
 }
 
-/* the bounces of one report: beacon.bounce (008_bounces.sql) finds each recipient's row and
- * writes its bounce, event and suppression; not prepared, so that a database without it
+/* the bounces of one report: beacon.bounce (008_bounces.sql) finds each recipient's row (by
+ * Message-ID only for a report from a trusted client) and writes its bounce, event and, for a
+ * dead address, suppression; it answers nothing; not prepared, so that a database without it
  * leaves the messages' statement working (the call fails and waits in the spool) */
 static const char store_sql_bounce_text[] =
 	"SELECT beacon.bounce($1::uuid, 'epoch'::timestamptz + $2::bigint * interval '1 microsecond',"
 	" NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, '')::uuid, $6::boolean, $7::text[],"
-	" $8::text[], $9::text[], $10::boolean[], $11::text[])";
-#define STORE_SQL_BOUNCE_NPARAMS 11
+	" $8::text[], $9::text[], $10::boolean[], $11::boolean[], $12::text[])";
+#define STORE_SQL_BOUNCE_NPARAMS 12
+#define STORE_SQL_BOUNCE_NCOLS 6
 
 /* store_sql_bounce - one report: build the parameters, run the call */
 enum store_sql_rc store_sql_bounce(PGconn *conn, const struct bounce_record *b, int timeout_ms,
@@ -175,8 +177,8 @@ enum store_sql_rc store_sql_bounce(PGconn *conn, const struct bounce_record *b, 
 {
 	const char *vals[STORE_SQL_BOUNCE_NPARAMS];
 	char at[32];
-	GString *arr[5];
-	GPtrArray *col[5];
+	GString *arr[STORE_SQL_BOUNCE_NCOLS];
+	GPtrArray *col[STORE_SQL_BOUNCE_NCOLS];
 	PGresult *res = NULL;
 	enum db_fault f;
 	long long deadline = clock_after_ms(timeout_ms);
@@ -189,8 +191,8 @@ enum store_sql_rc store_sql_bounce(PGconn *conn, const struct bounce_record *b, 
 	vals[2] = b->dsn_message_id;
 	vals[3] = b->message_id;
 	vals[4] = b->token_id;
-	vals[5] = b->suppress ? "true" : "false";
-	for (int c = 0; c < 5; c++)
+	vals[5] = b->trusted ? "true" : "false";
+	for (int c = 0; c < STORE_SQL_BOUNCE_NCOLS; c++)
 		col[c] = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < b->rcpts->len; i++) {
 		const struct bounce_rcpt *r = &g_array_index(b->rcpts, struct bounce_rcpt, i);
@@ -198,9 +200,10 @@ enum store_sql_rc store_sql_bounce(PGconn *conn, const struct bounce_record *b, 
 		g_ptr_array_add(col[1], g_strdup(r->final));
 		g_ptr_array_add(col[2], g_strdup(r->status));
 		g_ptr_array_add(col[3], g_strdup(r->hard ? "t" : "f"));
-		g_ptr_array_add(col[4], g_strdup(r->diagnostic));
+		g_ptr_array_add(col[4], g_strdup(r->dead ? "t" : "f"));
+		g_ptr_array_add(col[5], g_strdup(r->diagnostic));
 	}
-	for (int c = 0; c < 5; c++) {
+	for (int c = 0; c < STORE_SQL_BOUNCE_NCOLS; c++) {
 		arr[c] = g_string_new(NULL);
 		store_sql_array(arr[c], (const char *const *)col[c]->pdata, col[c]->len);
 		vals[6 + c] = arr[c]->str;
@@ -217,7 +220,7 @@ enum store_sql_rc store_sql_bounce(PGconn *conn, const struct bounce_record *b, 
 			  PQhost(conn) ? PQhost(conn) : "", len, msg);
 	}
 	PQclear(res);
-	for (int c = 0; c < 5; c++) {
+	for (int c = 0; c < STORE_SQL_BOUNCE_NCOLS; c++) {
 		g_string_free(arr[c], TRUE);
 		g_ptr_array_free(col[c], TRUE);
 	}

@@ -7,8 +7,9 @@
 --	messages, with the events of other classes their token did get
 --	(e.g. an Apple Mail Privacy Protection prefetch is not an open).
 --	Internal and suppressed recipients have no token and are not listed;
---	nor is a recipient whose message hard-bounced (beacon.bounces): it
---	was never delivered.
+--	nor is a bounced recipient: a hard bounce (beacon.bounces) and no
+--	counted event (one with a counted event opened, whatever a report
+--	said; summary.sql counts bounced the same way).
 --	A scanner's click (or any click on the hidden honeypot link 0) never
 --	makes a recipient opened.  Messages are selected by sent_at; with
 --	late=exclude the events flagged late are not looked at.

@@ -31,9 +31,10 @@
 --	message (NULL unless by=message), campaign, subject (NULL unless
 --	by=message), sent_at (first, in tz), messages, recipients (tracked
 --	and shared), excluded_recipients (internal and suppressed),
---	bounced (tracked recipients with a hard bounce, beacon.bounces),
---	delivered (recipients - bounced), opened, open_rate (% of
---	delivered), opens (counted open events), clicked,
+--	bounced (tracked recipients with a hard bounce, beacon.bounces, and
+--	no counted event: one who opened was delivered), delivered
+--	(recipients - bounced), opened, open_rate (% of delivered, at most
+--	100), opens (counted open events), clicked,
 --	clicks, click_to_open (% of opened), downloads, left_out_human,
 --	left_out_proxy, left_out_prefetch, left_out_scanner,
 --	left_out_internal, left_out_sender, left_out_bot (open, click and
@@ -69,11 +70,16 @@ WITH sel AS (
 	FROM sel
 	GROUP BY grp
 ), per_rcpt AS (
-	SELECT grp, count(*) FILTER (WHERE tracked) AS recipients,
-	       count(*) FILTER (WHERE NOT tracked) AS excluded_recipients,
-	       count(*) FILTER (WHERE tracked AND bounced) AS bounced
-	FROM rcpt
-	GROUP BY grp
+	-- a hard bounce of a recipient with a counted event does not count: the
+	-- message reached them (the report was wrong, or late), so opened and
+	-- bounced never overlap and open_rate stays within 100%
+	SELECT t.grp, count(*) FILTER (WHERE t.tracked) AS recipients,
+	       count(*) FILTER (WHERE NOT t.tracked) AS excluded_recipients,
+	       count(*) FILTER (WHERE t.tracked AND t.bounced AND NOT EXISTS (
+			SELECT 1 FROM ev WHERE ev.token_id = t.token_id AND ev.counted))
+		       AS bounced
+	FROM rcpt t
+	GROUP BY t.grp
 ), per_ev AS (
 	SELECT grp,
 	       count(DISTINCT token_id) FILTER (WHERE counted) AS opened,

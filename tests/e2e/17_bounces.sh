@@ -13,8 +13,9 @@
 #	1. a tracked message to gone@dead.example: Postfix's own bounce goes
 #	   through the milter and is delivered to the sender byte for byte
 #	   as the milter saw it; exactly one bounces row for the recipient's
-#	   token, hard, status 5.x.x, one events row of kind bounce, and the
-#	   suppression (sender '', source bounce);
+#	   token, hard, status 5.3.0 (listed in bounce_suppress_status here),
+#	   one events row of kind bounce, and the suppression (sender '',
+#	   source bounce);
 #	2. a remote MTA's RFC 3464 report (null sender, by SMTP) for another
 #	   tracked recipient, the returned message's headers only: found by
 #	   Message-ID and address; its row hard 5.1.1 and the suppression;
@@ -23,7 +24,16 @@
 #	   but the recipient's pixel: found by the token; a soft row, no
 #	   suppression;
 #	4. the next tagged message to the address of case 2 gets no token
-#	   (no pixel, untouched: no trackable recipient).
+#	   (no pixel, untouched: no trackable recipient);
+#	5. a remote report of a 5.7.1 policy refusal: recorded hard 5.7.1,
+#	   no suppression (the address is not dead);
+#	6. forged reports from a client that is not trusted (XCLIENT
+#	   192.0.2.66, which Postfix accepts mail for sender.example from)
+#	   about a message split to amy and bob: one naming bob with only the
+#	   Message-ID, one carrying amy's own pixel and naming bob: no bounces
+#	   row, no suppression; the first logs "names rows it carries no token
+#	   of: ignored" (the milter cannot tell the second's address is not
+#	   amy's: the database drops it; its line says "untrusted client").
 #	The milter's log must hold no sanitizer report.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
@@ -41,8 +51,6 @@ DUMPDIR=$T_DIR/dsn-seen
 mkdir -p "$DUMPDIR"
 chown postfix: "$DUMPDIR"
 export BEACON_TEST_DSN_DIR=$DUMPDIR
-bc_milter_config '[milter]' 'bounces = yes' 'suppression_refresh = 1'
-bc_milter_start
 
 # the sink that refuses every recipient, for dead.example
 DEAD_PORT=$(t_free_port)
@@ -52,10 +60,22 @@ DEAD_PID=$!
 t_on_exit "t_kill_pid $DEAD_PID TERM 5"
 t_wait_port "$DEAD_PORT" 5 || t_fail "refusing smtp-sink not listening"
 
+# the milter's paths first (Postfix needs its socket), its reinject port once Postfix has one
+bc_milter_config
 PF_MILTER=unix:$BC_MSOCK
+# the test speaks for an untrusted client by XCLIENT; sender.example is a domain this MX
+# takes mail for from anybody
 PF_EXTRA_MAINCF="transport_maps = inline:{ dead.example=smtp:[127.0.0.1]:$DEAD_PORT }
-internal_mail_filter_classes = bounce"
-pf_start
+internal_mail_filter_classes = bounce
+smtpd_authorized_xclient_hosts = 127.0.0.1
+relay_domains = sender.example
+smtpd_relay_restrictions = permit_mynetworks, permit_auth_destination, reject"
+PF_REINJECT=1 pf_start
+# the refusing smtp-sink's status is 5.3.0, which is no dead address by default: listed here,
+# with 5.1.1 of case 2 (and not 5.7.1, case 5)
+bc_milter_config '[milter]' 'bounces = yes' 'suppression_refresh = 1' 'per_recipient = split' \
+	"reinject = inet:$PF_REINJECT_PORT@127.0.0.1" 'bounce_suppress_status = 5.1.*, 5.3.0'
+bc_milter_start
 
 NSEEN=0
 # deliveries N - wait for N more sink dumps; DUMPS: their paths
@@ -130,7 +150,7 @@ if ! cmp -s <(tr -d '\r' <"$DUMPDIR/$seen") <(delivered_report); then
 	t_fail "1: the report delivered is not what the milter saw"
 fi
 t_ok "1: the report delivered byte for byte as the milter saw it"
-grep -q "delivery status notification (rfc3464): 1 hard, 0 soft bounce, returned message found, token verified, recorded" "$BC_MLOG" ||
+grep -q "delivery status notification (rfc3464): 1 hard, 0 soft bounce, 1 dead, returned message found, token verified, recorded" "$BC_MLOG" ||
 	{ tail -n 5 "$BC_MLOG" >&2; t_fail "1: no log line"; }
 
 # --- 2. a remote report by SMTP (null sender), the returned headers only
@@ -242,5 +262,85 @@ fi
 t_eq 1 "$(grep -c 'untouched: no trackable recipient' "$BC_MLOG")" "4: the milter left it untracked"
 t_eq 0 "$(pg_query "SELECT count(*) FROM beacon.messages WHERE message_id = 'b4@sender.example'")" \
 	"4: no rows for it"
+
+# report FILE MID ADDR STATUS [RETURNED] - a remote RFC 3464 report about ADDR (STATUS) of
+# the message MID; RETURNED: the returned message (message/rfc822), else its headers only
+report() {
+	{
+		printf '%s\n' "From: Mail Delivery Subsystem <mailer-daemon@mx.remote.example>" \
+			"To: news@sender.example" "Subject: Delivery Status Notification (Failure)" \
+			"Message-ID: <dsn-$(basename "$1" .eml)@mx.remote.example>" "MIME-Version: 1.0" \
+			'Content-Type: multipart/report; report-type=delivery-status; boundary="rr"' "" \
+			"--rr" "Content-Type: text/plain" "" "Not delivered." "" \
+			"--rr" "Content-Type: message/delivery-status" "" \
+			"Reporting-MTA: dns; mx.remote.example" "" "Final-Recipient: rfc822; $3" \
+			"Action: failed" "Status: $4" "Diagnostic-Code: smtp; 550 $4 refused" "" "--rr"
+		if [ -n "${5:-}" ]; then
+			printf '%s\n' "Content-Type: message/rfc822" "" "From: News <news@sender.example>" \
+				"To: $3" "Content-Type: text/html" "" "$5" ""
+		else
+			printf '%s\n' "Content-Type: text/rfc822-headers" "" \
+				"From: News <news@sender.example>" "To: $3" "Message-ID: <$2@sender.example>" ""
+		fi
+		printf '%s\n' "--rr--"
+	} >"$1"
+}
+
+# --- 5. a policy refusal (5.7.1): recorded hard, the address stays tracked
+tracked "$T_DIR/m5.eml" b5 pol@remote.example
+send news@sender.example pol@remote.example "$T_DIR/m5.eml"
+deliveries 1
+t5=$(token_id pol@remote.example)
+report "$T_DIR/dsn5.eml" b5 pol@remote.example 5.7.1
+send '<>' news@sender.example "$T_DIR/dsn5.eml"
+deliveries 1
+t_wait_until "[ -n \"\$(bounces $t5)\" ]" 5 || { tail "$BC_MLOG" >&2; t_fail "5: no bounces row"; }
+t_eq "true|5.7.1" "$(bounces "$t5")" "5: a 5.7.1 report: hard 5.7.1"
+t_eq "" "$(suppression pol@remote.example)" "5: no suppression for a policy refusal"
+grep -q "1 hard, 0 soft bounce, 0 dead, returned message found" "$BC_MLOG" ||
+	{ tail -n 5 "$BC_MLOG" >&2; t_fail "5: not logged as 0 dead"; }
+
+# --- 6. forged reports from an untrusted client about amy's co-recipient bob
+printf '%s\n' "From: News <news@sender.example>" "To: amy@remote.example, bob@remote.example" \
+	"Subject: Letter b6" "Date: Mon, 23 Nov 2026 10:00:00 +0000" "Message-ID: <b6@sender.example>" \
+	"X-Beacon: track" "MIME-Version: 1.0" "Content-Type: text/html; charset=utf-8" "" \
+	"<html><body><p>Hello both</p></body></html>" >"$T_DIR/m6.eml"
+swaks --server "127.0.0.1:$PF_SMTP_PORT" --from news@sender.example \
+	--to amy@remote.example,bob@remote.example --data "@$T_DIR/m6.eml" --silent 2 \
+	>"$T_DIR/swaks.out" 2>&1 || { cat "$T_DIR/swaks.out" >&2; t_fail "swaks m6"; }
+deliveries 2
+amy_pixel=
+for f in "${DUMPS[@]}"; do
+	[ "$(pf_sink_rcpts "$f")" = amy@remote.example ] &&
+		amy_pixel=$(pf_sink_message "$f" | grep -o "$BC_BASE/o/[A-Za-z0-9_-]*\.gif" | head -n 1)
+done
+[ -n "$amy_pixel" ] || t_fail "6: no pixel in amy's copy"
+t6=$(token_id bob@remote.example)
+[ -n "$t6" ] || t_fail "6: no recipients row for bob"
+nb=$(pg_query "SELECT count(*) FROM beacon.bounces")
+nlog=$(grep -c "bounce report from an untrusted client names rows it carries no token of: ignored" "$BC_MLOG" || true)
+# forged FILE - send FILE with the null sender as the untrusted client 192.0.2.66
+forged() {
+	swaks --server "127.0.0.1:$PF_SMTP_PORT" --xclient-addr 192.0.2.66 \
+		--xclient-name mx.forger.example --from '<>' --to news@sender.example --data "@$1" \
+		--silent 2 >"$T_DIR/swaks.out" 2>&1 || { cat "$T_DIR/swaks.out" >&2; t_fail "swaks $1"; }
+}
+report "$T_DIR/dsn6a.eml" b6 bob@remote.example 5.1.1
+forged "$T_DIR/dsn6a.eml"
+deliveries 1
+report "$T_DIR/dsn6b.eml" b6 bob@remote.example 5.1.1 "<html><body><img src=\"$amy_pixel\"></body></html>"
+forged "$T_DIR/dsn6b.eml"
+deliveries 1
+t_wait_until "[ \$(grep -c 'untouched: delivery status notification' \"\$BC_MLOG\") -ge 7 ]" 5 ||
+	{ tail -n 5 "$BC_MLOG" >&2; t_fail "6: the milter did not see both reports"; }
+sleep 0.5	# the store's write of a report that should not be there
+t_eq "$nb" "$(pg_query "SELECT count(*) FROM beacon.bounces")" "6: no bounces row from a forged report"
+t_eq "" "$(bounces "$t6")" "6: none for bob"
+t_eq "" "$(suppression bob@remote.example)" "6: bob not suppressed"
+t_eq "" "$(suppression amy@remote.example)" "6: amy not suppressed"
+t_eq $((nlog + 1)) "$(grep -c "bounce report from an untrusted client names rows it carries no token of: ignored" "$BC_MLOG")" \
+	"6: the report without a token logged as ignored"
+grep -q "token verified, untrusted client: its own token's row only, recorded" "$BC_MLOG" ||
+	{ tail -n 5 "$BC_MLOG" >&2; t_fail "6: the report with amy's token not logged as untrusted"; }
 
 bc_no_sanitizer "$BC_MLOG"

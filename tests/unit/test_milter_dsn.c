@@ -25,6 +25,8 @@
 #include <glib.h>
 #include <gmime/gmime.h>
 
+#include "bounce.h"
+#include "cfg.h"
 #include "dsn.h"
 
 #define BASE "https://t.example.com"
@@ -198,15 +200,16 @@ static void test_status_forms(void **state)
 {
 	static const struct {
 		const char *status, *diag, *action, *want;
-		int hard;
+		int hard, reported;
 	} t[] = {
-		{ "5.1.1 (bad destination mailbox address)", "", "failed", "5.1.1", 1 },
-		{ "x.1.1", "smtp; 550 5.7.1 blocked", "failed", "5.7.1", 1 },
-		{ "", "smtp; 554 rejected", "failed", "5.0.0", 1 },
-		{ "", "smtp; 452 too many recipients", "failed", "4.0.0", 0 },
-		{ "", "", "delayed", "4.0.0", 0 },
-		{ "5.1.1", "", "delayed", "5.1.1", 0 },
-		{ "9.9.9", "no code here 12.3.4", "failed", "5.0.0", 1 },
+		{ "5.1.1 (bad destination mailbox address)", "", "failed", "5.1.1", 1, 1 },
+		{ "x.1.1", "smtp; 550 5.7.1 blocked", "failed", "5.7.1", 1, 1 },
+		{ "", "smtp; 554 rejected", "failed", "5.0.0", 1, 0 },
+		{ "", "smtp; 452 too many recipients", "failed", "4.0.0", 0, 0 },
+		{ "", "", "delayed", "4.0.0", 0, 0 },
+		{ "5.1.1", "", "delayed", "5.1.1", 0, 1 },
+		{ "9.9.9", "no code here 12.3.4", "failed", "5.0.0", 1, 0 },
+		{ "", "", "failed", "5.0.0", 1, 0 },
 	};
 	(void)state;
 	for (size_t i = 0; i < G_N_ELEMENTS(t); i++) {
@@ -222,10 +225,98 @@ static void test_status_forms(void **state)
 		assert_int_equal(d.rcpts->len, 1);
 		assert_string_equal(((struct dsn_rcpt *)d.rcpts->pdata[0])->status, t[i].want);
 		assert_int_equal(((struct dsn_rcpt *)d.rcpts->pdata[0])->hard, t[i].hard);
+		assert_int_equal(((struct dsn_rcpt *)d.rcpts->pdata[0])->status_reported,
+				 t[i].reported);
 		assert_string_equal(d.reporting_mta, "dns; y.example");
 		dsn_clear(&d);
 		g_free(msg);
 	}
+}
+
+/* test_blank_last_line - the delivery-status part ends in a line of blanks without a line
+ * end: the scan stays inside the part (its bytes are allocated to their exact length, so
+ * a read past them is a sanitizer report) and the group before it still counts */
+static void test_blank_last_line(void **state)
+{
+	static const char *const tails[] = { "   ", "\t", " \t \t", "\r", "" };
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(tails); i++) {
+		char *body = g_strdup_printf("Final-Recipient: rfc822; a@y.example\r\n"
+					     "Action: failed\r\nStatus: 5.1.1\r\n%s", tails[i]);
+		char *b64 = g_base64_encode((const guchar *)body, strlen(body));
+		char *full = g_strdup_printf(
+			"From: x@y.example\r\nContent-Type: multipart/report; report-type=delivery-status;"
+			" boundary=b\r\n\r\n--b\r\nContent-Type: message/delivery-status\r\n"
+			"Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--b--\r\n", b64);
+		struct dsn d;
+		assert_int_equal(dsn_parse(full, strlen(full), BASE, &d), 0);
+		assert_int_equal(d.rcpts->len, 1);
+		assert_string_equal(((struct dsn_rcpt *)d.rcpts->pdata[0])->status, "5.1.1");
+		dsn_clear(&d);
+		g_free(full);
+		g_free(b64);
+		g_free(body);
+	}
+}
+
+/* test_status_dead - the default bounce_suppress_status: only "no such address" is dead;
+ * policy, full mailbox, size and a made-up 5.0.0 are not */
+static void test_status_dead(void **state)
+{
+	struct beacon_cfg cfg;
+	static const struct {
+		const char *status;
+		int dead;
+	} t[] = {
+		{ "5.1.1", 1 }, { "5.1.2", 1 }, { "5.1.3", 1 }, { "5.1.6", 1 }, { "5.1.10", 1 },
+		{ "5.2.1", 1 }, { "5.7.1", 0 }, { "5.2.2", 0 }, { "5.3.4", 0 }, { "5.4.4", 0 },
+		{ "5.0.0", 0 }, { "5.1.7", 0 }, { "5.1.8", 0 }, { "4.1.1", 0 }, { "5.1.100", 0 },
+		{ "", 0 },
+	};
+	struct cfg_list glob = { 0 };
+	char *pat[] = { (char *)"5.1.*" };
+
+	(void)state;
+	cfg_defaults(&cfg);
+	for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
+		assert_int_equal(bounce_status_dead(&cfg.milter.bounce_suppress_status, t[i].status),
+				 t[i].dead);
+	cfg_free(&cfg);
+	glob.v = pat;
+	glob.n = 1;
+	assert_true(bounce_status_dead(&glob, "5.1.8"));
+	assert_false(bounce_status_dead(&glob, "5.10.1"));
+	assert_false(bounce_status_dead(&glob, "5.2.1"));
+}
+
+/* test_record_roundtrip - a record's trusted flag and each recipient's hard and dead
+ * survive the spool; dead is never set without hard */
+static void test_record_roundtrip(void **state)
+{
+	struct bounce_record *b = bounce_record_new(), *c;
+	GBytes *bytes;
+	gsize len;
+	const void *data;
+
+	(void)state;
+	b->trusted = 1;
+	bounce_record_add(b, "", "dan@example.com", "5.1.1", 1, 1, "gone");
+	bounce_record_add(b, "", "hal@example.com", "5.7.1", 1, 0, "spam");
+	bounce_record_add(b, "", "cat@example.com", "4.2.2", 0, 1, "full");
+	bytes = bounce_record_encode(b);
+	data = g_bytes_get_data(bytes, &len);
+	c = bounce_record_decode(data, len);
+	assert_non_null(c);
+	assert_true(c->trusted);
+	assert_int_equal(c->rcpts->len, 3);
+	assert_true(g_array_index(c->rcpts, struct bounce_rcpt, 0).dead);
+	assert_true(g_array_index(c->rcpts, struct bounce_rcpt, 1).hard);
+	assert_false(g_array_index(c->rcpts, struct bounce_rcpt, 1).dead);
+	assert_false(g_array_index(c->rcpts, struct bounce_rcpt, 2).dead);
+	bounce_record_free(c);
+	assert_null(bounce_record_decode("x", 1));
+	g_bytes_unref(bytes);
+	bounce_record_free(b);
 }
 
 /* main - run the cases */
@@ -236,6 +327,9 @@ int main(void)
 		cmocka_unit_test(test_no_base),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_status_forms),
+		cmocka_unit_test(test_blank_last_line),
+		cmocka_unit_test(test_status_dead),
+		cmocka_unit_test(test_record_roundtrip),
 	};
 	int rc;
 
