@@ -69,7 +69,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "token", ctl_token, "token inspect TOKEN", "decode and verify a token, show its rows" },
 	{ "reclassify", ctl_reclassify, "reclassify [--since DATE] [--message ID] [--dry-run]",
 	  "run the event class rules again over stored events" },
-	{ "maintain", ctl_maintain, "maintain [--months-ahead N]",
+	{ "maintain", ctl_maintain, "maintain [--months-ahead N] [--batch N]",
 	  "create event partitions, apply retention_days" },
 	{ "help", ctl_help, "help [COMMAND]", "the commands, or one command's usage" },
 };
