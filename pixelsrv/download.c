@@ -315,8 +315,8 @@ static int dl_contains(const char *m, size_t len, const char *s)
 /* download_type - the stored type unless active or malformed */
 const char *download_type(const char *type)
 {
-	const char *m = type, *slash, *end;
-	size_t len;
+	const char *m = type, *slash, *end, *sub;
+	size_t len, slen;
 
 	while (*m == ' ' || *m == '\t')
 		m++;
@@ -333,11 +333,14 @@ const char *download_type(const char *type)
 			return DOWNLOAD_OCTET;
 	if (memchr(slash + 1, '/', (size_t)(end - slash - 1)))
 		return DOWNLOAD_OCTET;
-	if (dl_contains(m, len, "html") || dl_contains(m, len, "xml") ||
-	    dl_contains(m, len, "svg") || dl_contains(m, len, "script") ||
-	    dl_contains(m, len, "xsl") || dl_contains(m, len, "flash") ||
+	sub = slash + 1;
+	slen = (size_t)(end - sub);
+	if (dl_contains(sub, slen, "html") || dl_contains(sub, slen, "svg") ||
+	    dl_contains(sub, slen, "script") || dl_contains(sub, slen, "xsl") ||
+	    dl_contains(sub, slen, "flash") || dl_type_is(sub, slen, "xml") ||
+	    (slen >= 4 && strncasecmp(end - 4, "+xml", 4) == 0) ||
+	    (slen >= 4 && strncasecmp(sub, "xml-", 4) == 0) ||
 	    dl_type_is(m, len, "text/css") || dl_type_is(m, len, "text/cache-manifest") ||
-	    dl_type_is(m, len, "application/x-shockwave-flash") ||
 	    (len >= 10 && strncasecmp(m, "multipart/", 10) == 0) ||
 	    (len >= 8 && strncasecmp(m, "message/", 8) == 0))
 		return DOWNLOAD_OCTET;

@@ -47,9 +47,10 @@
  *
  *	download_type() is the Content-Type to send: the manifest's, unless
  *	it is empty or active content a browser would run or render in the
- *	server's origin (HTML, XHTML, SVG, any XML or XSL, JavaScript,
- *	ECMAScript, CSS, Flash, multipart and message types) or not a
- *	well-formed type/subtype -- then application/octet-stream.
+ *	server's origin (a subtype naming html, svg, script, xsl or flash;
+ *	xml, xml-... and ...+xml; text/css, text/cache-manifest; every
+ *	multipart and message type) or not a well-formed type/subtype -- then
+ *	application/octet-stream.
  *	download_disposition() writes "attachment; filename="<ascii>";
  *	filename*=UTF-8''<pct>" (RFC 6266, RFC 8187): the ASCII fallback
  *	with every non-ASCII character, quote, backslash, percent and
