@@ -183,7 +183,7 @@ t_eq "6" "$(px_metric 'beacon_pixelsrv_events_queued_total')" "events queued"
 t_eq "6" "$(px_metric 'beacon_pixelsrv_events_written_total')" "events written"
 t_eq "0" "$(px_metric 'beacon_pixelsrv_events_lost_total')" "events lost"
 t_eq "1" "$(px_metric 'beacon_pixelsrv_db_up')" "db up"
-t_eq "20" "$(px_metric 'beacon_pixelsrv_invalid_tokens_total')" "invalid tokens counted: 8 pixels, 12 clicks"
+t_eq "21" "$(px_metric 'beacon_pixelsrv_invalid_tokens_total')" "invalid tokens counted: 8 pixels, 12 clicks, 1 download"
 t_eq "2" "$(px_metric 'beacon_pixelsrv_requests_total{endpoint="click",status="302"}')" \
 	"clicks answered 302"
 t_eq "1" "$(px_metric 'beacon_pixelsrv_requests_total{endpoint="click",status="204"}')" \

@@ -106,6 +106,7 @@ static void fuzz_path(const char *s, size_t size)
 	case ROUTE_DOWNLOAD:
 		fuzz_inside(s, plen, r.token, r.token_len);
 		fuzz_inside(s, plen, r.n, r.n_len);
+		fuzz_inside(s, plen, r.mac, r.mac_len);
 		break;
 	default:
 		if (r.token_len || r.n_len || r.mac_len)
@@ -149,11 +150,15 @@ static void fuzz_event(const uint8_t *data, size_t size)
 	a.ua_len = (uint16_t)(size > EVENT_UA_MAX ? EVENT_UA_MAX : size);
 	memcpy(a.ua, data, a.ua_len);
 	a.flags = size ? data[0] : 0;	/* only the request bits may survive */
+	a.bytes = (int64_t)size * 1000003;	/* a download keeps it, the others drop it */
+	a.partial = (uint8_t)(size & 2);
 	len = event_encode(&a, rec);
 	if (event_decode(rec, len, &b) < 0 || b.ua_len != a.ua_len ||
 	    memcmp(b.ua, a.ua, a.ua_len) != 0 || b.kind != a.kind ||
 	    (b.flags & EVENT_F_REQUEST) != (a.flags & EVENT_F_REQUEST) ||
-	    (b.flags & ~EVENT_F_ALL) != 0)
+	    (b.flags & ~EVENT_F_ALL) != 0 ||
+	    b.bytes != (a.kind == EVENT_DOWNLOAD ? a.bytes : -1) ||
+	    b.partial != (a.kind == EVENT_DOWNLOAD && a.partial))
 		abort();
 	event_enrich(&ctx, &b, NULL, &row);
 	n = event_copy_row(&row, line, sizeof(line));
@@ -164,7 +169,7 @@ static void fuzz_event(const uint8_t *data, size_t size)
 			abort();
 		tabs += line[i] == '\t';
 	}
-	if (tabs != 21)	/* 22 columns: EVENT_COPY_SQL */
+	if (tabs != 23)	/* 24 columns: EVENT_COPY_SQL */
 		abort();
 	fuzz_utf8((const unsigned char *)line, (size_t)n);
 }

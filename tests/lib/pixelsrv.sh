@@ -35,6 +35,8 @@
 #	px_mint_pair [RID_HEX]	print "TOKEN UUID" (the uuid is the token_id
 #			stored in beacon.events).
 #	px_click TOKEN N URL	print a signed click path.
+#	px_dl TOKEN N EXPIRY	print a signed download path (attachment N,
+#			EXPIRY unix seconds).
 #	px_get PATH [curl args]	print "STATUS" of a GET of PATH.
 #	px_rows [WHERE]	print the number of beacon.events rows.
 #	px_wait_rows N [TIMEOUT]	wait until beacon.events has N rows.
@@ -162,6 +164,11 @@ px_mint_pair() {
 # px_click - print a signed click path for TOKEN, N and URL
 px_click() {
 	python3 "$PX_PY" click "$PX_SECRET" "$1" "$2" "$3"
+}
+
+# px_dl - print a signed download path for TOKEN, N and EXPIRY
+px_dl() {
+	python3 "$PX_PY" dl "$PX_SECRET" "$1" "$2" "$3"
 }
 
 # px_get - GET PATH as a browser does (Accept, Accept-Language), print the status code:

@@ -6,6 +6,7 @@ NAME
 SYNOPSIS
 	pxclient.py mint SECRET_FILE [RID_HEX]	 print "TOKEN UUID"
 	pxclient.py click SECRET_FILE TOKEN N URL	 print "/c/TOKEN/N/MAC?u=B64"
+	pxclient.py dl SECRET_FILE TOKEN N EXPIRY	 print "/d/TOKEN/N/SIG"
 	pxclient.py opens SECRET_FILE N		 print N pixel paths, each a new token
 	pxclient.py load HOST PORT PATHS_FILE [-c CONNS] [-H 'Name: value']...
 	pxclient.py until-killed HOST PORT PATH [-c CONNS] [--max N] [--seconds S]
@@ -17,7 +18,10 @@ DESCRIPTION
 	b"t" || key id || recipient id.  A click MAC is BLAKE2b-128 keyed the
 	same way over b"c" || the 27 token bytes || n (4 bytes, big-endian) ||
 	the target URL, cut to 10 bytes; the target travels base64url-encoded
-	in u=.  The last key of the secret file signs.
+	in u=.  A download signature is base64url of the expiry (8 bytes,
+	big-endian unix seconds) followed by the whole 16-byte BLAKE2b-128,
+	keyed the same way, over b"d" || the 27 token bytes || n (4 bytes,
+	big-endian) || the expiry.  The last key of the secret file signs.
 
 	load sends every path of PATHS_FILE (one a line) over CONNS keep-alive
 	connections and prints "status count" lines.  until-killed sends PATH
@@ -71,6 +75,14 @@ def click_path(kid, key, token, n, url):
     mac = hashlib.blake2b(b"c" + raw + n.to_bytes(4, "big") + url.encode(),
                           key=k, digest_size=16).digest()[:10]
     return f"/c/{token}/{n}/{b64url(mac)}?u={b64url(url.encode())}"
+
+
+def dl_path(key, token, n, expiry):
+    raw = b64url_dec(token)
+    exp = expiry.to_bytes(8, "big")
+    mac = hashlib.blake2b(b"d" + raw + n.to_bytes(4, "big") + exp,
+                          key=key, digest_size=16).digest()
+    return f"/d/{token}/{n}/{b64url(exp + mac)}"
 
 
 def parse_headers(args):
@@ -180,6 +192,9 @@ def main(argv):
                     if len(p) == 2 and int(p[0]) == raw[0]:
                         key_for = bytes.fromhex(p[1])
         print(click_path(kid, key_for, argv[3], int(argv[4]), argv[5]))
+    elif cmd == "dl":
+        kid, key = signing_key(argv[2])
+        print(dl_path(key, argv[3], int(argv[4]), int(argv[5])))
     elif cmd == "opens":
         kid, key = signing_key(argv[2])
         out = []
