@@ -216,8 +216,11 @@ void attach_consider(struct mime_doc *d, void *parent_v, void *part_v, GHashTabl
 /* attach_cids - every "cid:" URL of the HTML, %-decoded, into CIDS */
 void attach_cids(GPtrArray *cids, const guint8 *html, size_t len)
 {
-	const guint8 *p = html, *end = html + len;
+	const guint8 *p = html, *end;
 
+	if (!html)
+		return;
+	end = html + len;
 	while (p + 4 <= end) {
 		const guint8 *e;
 		char *raw, *dec;
