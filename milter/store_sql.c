@@ -18,7 +18,7 @@
 #include "suppress.h"
 
 #define STORE_SQL_NAME "beacon_milter_put"
-#define STORE_SQL_NPARAMS 22
+#define STORE_SQL_NPARAMS 28
 
 static const char store_sql_text[] =
 	"WITH m AS ("
@@ -28,7 +28,7 @@ static const char store_sql_text[] =
 	"  NULLIF($6, ''), NULLIF($7, ''),"
 	"  'epoch'::timestamptz + $8::bigint * interval '1 microsecond',"
 	"  NULLIF($9, '')::inet, $10::boolean, $11::boolean, $12::int, $13::bigint,"
-	"  NULLIF($22, ''))"
+	"  NULLIF($28, ''))"
 	" ON CONFLICT DO NOTHING),"
 	" r AS ("
 	" INSERT INTO beacon.recipients (token_id, message, address, status, key_id, token, name)"
@@ -43,6 +43,13 @@ static const char store_sql_text[] =
 	" l AS ("
 	" INSERT INTO beacon.links (message, n, url)"
 	" SELECT $1::uuid, n, u FROM unnest($20::int[], $21::text[]) AS y(n, u)"
+	" ON CONFLICT DO NOTHING),"
+	" a AS ("
+	" INSERT INTO beacon.attachments (message, id, name, content_type, size, expires_at,"
+	"  storage_ref)"
+	" SELECT $1::uuid, n, nm, ct, sz, 'epoch'::timestamptz + ex * interval '1 second', sr"
+	" FROM unnest($22::int[], $23::text[], $24::text[], $25::bigint[], $26::bigint[],"
+	"  $27::text[]) AS z(n, nm, ct, sz, ex, sr)"
 	" ON CONFLICT DO NOTHING)"
 	" SELECT 1";
 
@@ -106,10 +113,10 @@ enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, in
 {
 	const char *vals[STORE_SQL_NPARAMS];
 	char sent[32], nrcpt[16], size[32], skey[ADDRESS_SIZE];
-	GString *arr[8];
-	GPtrArray *col[8];
+	GString *arr[14];
+	GPtrArray *col[14];
 	enum store_sql_rc rc;
-	guint nr = rec->rcpts->len, nl = rec->links->len;
+	guint nr = rec->rcpts->len, nl = rec->links->len, na = rec->atts->len;
 
 	snprintf(sent, sizeof(sent), "%" G_GINT64_FORMAT, (gint64)rec->sent_at);
 	snprintf(nrcpt, sizeof(nrcpt), "%d", rec->recipients);
@@ -130,8 +137,8 @@ enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, in
 	/* the sender as the suppression list compares it (beacon.unsubscribe() scopes by it) */
 	if (suppress_sender_key(rec->sender, skey, sizeof(skey)) < 0)
 		skey[0] = '\0';
-	vals[21] = skey;
-	for (int c = 0; c < 8; c++)
+	vals[27] = skey;
+	for (int c = 0; c < 14; c++)
 		col[c] = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < nr; i++) {
 		const struct rec_rcpt *x = &g_array_index(rec->rcpts, struct rec_rcpt, i);
@@ -147,13 +154,22 @@ enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, in
 		g_ptr_array_add(col[6], g_strdup_printf("%d", l->n));
 		g_ptr_array_add(col[7], g_strdup(l->url));
 	}
-	for (int c = 0; c < 8; c++) {
+	for (guint i = 0; i < na; i++) {
+		const struct rec_att *a = &g_array_index(rec->atts, struct rec_att, i);
+		g_ptr_array_add(col[8], g_strdup_printf("%d", a->n));
+		g_ptr_array_add(col[9], g_strdup(a->name));
+		g_ptr_array_add(col[10], g_strdup(a->content_type));
+		g_ptr_array_add(col[11], g_strdup_printf("%" G_GINT64_FORMAT, (gint64)a->size));
+		g_ptr_array_add(col[12], g_strdup_printf("%" G_GINT64_FORMAT, (gint64)a->expires_at));
+		g_ptr_array_add(col[13], g_strdup(a->storage_ref));
+	}
+	for (int c = 0; c < 14; c++) {
 		arr[c] = g_string_new(NULL);
 		store_sql_array(arr[c], (const char *const *)col[c]->pdata, col[c]->len);
 		vals[13 + c] = arr[c]->str;
 	}
 	rc = store_sql_run(conn, vals, clock_after_ms(timeout_ms), who);
-	for (int c = 0; c < 8; c++) {
+	for (int c = 0; c < 14; c++) {
 		g_string_free(arr[c], TRUE);
 		g_ptr_array_free(col[c], TRUE);
 	}

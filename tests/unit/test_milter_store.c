@@ -120,6 +120,43 @@ static void test_record_roundtrip(void **state)
 	record_free(r);
 }
 
+/* test_record_atts - a record with attachments rows spools under its own type and comes back
+ * whole; one without keeps the old type, so older spools still replay */
+static void test_record_atts(void **state)
+{
+	struct msg_record *r = sample(), *back;
+	GBytes *b;
+	gsize len;
+	const guint8 *d;
+	(void)state;
+
+	assert_int_equal(record_spool_type(r), RECORD_SPOOL_TYPE);
+	record_add_att(r, 1, "Q3 report.pdf", "application/pdf", 142, 1802592000, "93e3");
+	record_add_att(r, 2, "Zahlen f\xc3\xbcr.zip", "application/zip", 132, 1802592000, "03ec");
+	assert_int_equal(record_spool_type(r), RECORD_ATT_SPOOL_TYPE);
+	b = record_encode(r);
+	d = g_bytes_get_data(b, &len);
+	assert_null(record_decode(d, len));	/* not the old type */
+	assert_null(record_decode_type('X', d, len));
+	back = record_decode_type(RECORD_ATT_SPOOL_TYPE, d, len);
+	assert_non_null(back);
+	same_record(r, back);
+	assert_int_equal(back->atts->len, 2);
+	for (guint i = 0; i < 2; i++) {
+		const struct rec_att *x = &g_array_index(r->atts, struct rec_att, i);
+		const struct rec_att *y = &g_array_index(back->atts, struct rec_att, i);
+		assert_int_equal(x->n, y->n);
+		assert_string_equal(x->name, y->name);
+		assert_string_equal(x->content_type, y->content_type);
+		assert_int_equal(x->size, y->size);
+		assert_int_equal(x->expires_at, y->expires_at);
+		assert_string_equal(x->storage_ref, y->storage_ref);
+	}
+	record_free(back);
+	g_bytes_unref(b);
+	record_free(r);
+}
+
 /* test_sql_array - quoting of array parameters */
 static void test_sql_array(void **state)
 {
@@ -217,6 +254,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_roundtrip),
+		cmocka_unit_test(test_record_atts),
 		cmocka_unit_test(test_sql_array),
 		cmocka_unit_test(test_store_down),
 	};
