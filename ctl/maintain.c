@@ -16,9 +16,14 @@
  *	however recent) and tombstones their tokens, as beaconctl purge
  *	does; then beacon.expire_tombstones() drops the tombstones older
  *	than tombstone_days.  retention_days = 0 keeps everything,
- *	tombstone_days = 0 every tombstone.  Prints each partition created
- *	or dropped, a line for the messages purged and one for the
- *	tombstones expired when there are any, and a summary line.  Meant
+ *	tombstone_days = 0 every tombstone.  Before the tombstones expire,
+ *	the files of linked attachments no live message needs are chosen
+ *	(attach_files.c: manifests of tombstoned or wholly expired tokens,
+ *	blobs nothing live names past their own expiry), whatever
+ *	retention_days says, and removed after the commit (a failure is a
+ *	warning and exit status EX_IOERR).  Prints each partition created
+ *	or dropped, a line for the messages purged, one for the files
+ *	removed and one for the tombstones expired when there are any, and a summary line.  Meant
  *	for a daily timer.
  */
 #ifndef _GNU_SOURCE
@@ -29,6 +34,7 @@
 #include <stdlib.h>
 #include <sysexits.h>
 
+#include "attach_files.h"
 #include "ctl.h"
 
 /* ctl_maintain - ensure partitions, apply retention */
@@ -41,6 +47,7 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 	const char *param;
 	char months[24] = "2", days[24], cutoff[64], since[64];
 	long long n[PURGE_NCOUNTS] = { 0 }, expired = 0;
+	struct attach_plan files;
 	long v;
 	int ch, created, dropped = 0;
 	PGresult *res;
@@ -83,6 +90,7 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 		PQclear(res);
 		purge_before(c, cutoff, n);
 	}
+	attach_files_plan(c, ATTACH_RETENTION, &files);
 	if (c->cfg.database.tombstone_days > 0) {
 		snprintf(days, sizeof(days), "%ld", c->cfg.database.tombstone_days);
 		param = days;
@@ -94,12 +102,17 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 	ctl_cmd(c, "maintain", "COMMIT", 0, NULL);
 	if (n[PURGE_TOMB] > 0)
 		n[PURGE_EVENTS] += purge_sweep(c, since);
+	attach_files_apply(c, &files);
 	if (n[PURGE_MESSAGES] > 0 || n[PURGE_EVENTS] > 0)
 		printf("purged %lld message%s sent before %s: %lld recipients, %lld links, "
 		       "%lld attachments, %lld events; %lld tokens tombstoned\n",
 		       n[PURGE_MESSAGES], n[PURGE_MESSAGES] == 1 ? "" : "s", cutoff,
 		       n[PURGE_RECIPIENTS], n[PURGE_LINKS], n[PURGE_ATTACHMENTS], n[PURGE_EVENTS],
 		       n[PURGE_TOMB]);
+	if (files.manifests > 0 || files.blobs > 0)
+		printf("removed %ld attachment manifest%s and %ld file%s (%lld bytes) from %s\n",
+		       files.manifests, files.manifests == 1 ? "" : "s", files.blobs,
+		       files.blobs == 1 ? "" : "s", files.bytes, c->cfg.milter.attachment_dir);
 	if (expired > 0)
 		printf("expired %lld tombstone%s older than %ld days\n", expired,
 		       expired == 1 ? "" : "s", c->cfg.database.tombstone_days);
@@ -109,5 +122,6 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 	else
 		printf("%d partition%s created; retention off (retention_days = 0)\n", created,
 		       created == 1 ? "" : "s");
-	return 0;
+	attach_files_free(&files);
+	return files.failed ? EX_IOERR : 0;
 }
