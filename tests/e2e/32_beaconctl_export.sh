@@ -32,6 +32,8 @@ pg_start
 cat >"$T_DIR/beacon.conf" <<EOF
 [database]
 conninfo = $BEACON_CONNINFO
+[milter]
+attachment_dir = $T_DIR/attachments
 EOF
 
 # ctl - run beaconctl with beacon.conf and no PG* environment
@@ -267,7 +269,9 @@ recipients   2
 links        2
 attachments  1
 events       3
-tombstoned   2" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge --dry-run counts"
+tombstoned   2
+manifests    0
+blobs        0 (0 bytes)" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge --dry-run counts"
 t_eq "2 3 3 1 5" "$(pg_query "$counts")" "purge --dry-run changes nothing"
 t_run ctl purge --older-than 30
 t_eq 0 "$RC" "purge exit"
@@ -276,7 +280,9 @@ recipients   2
 links        2
 attachments  1
 events       3
-tombstoned   2" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge counts"
+tombstoned   2
+manifests    0
+blobs        0 (0 bytes)" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge counts"
 t_eq "1 1 1 0 2" "$(pg_query "$counts")" "purge leaves the new message and new events"
 t_eq "new@example.org c@example.com" \
 	"$(pg_query "SELECT m.sender || ' ' || r.address FROM beacon.messages m JOIN beacon.recipients r ON r.message = m.id")" \
@@ -287,4 +293,6 @@ recipients   0
 links        0
 attachments  0
 events       0
-tombstoned   0" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge again deletes nothing"
+tombstoned   0
+manifests    0
+blobs        0 (0 bytes)" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge again deletes nothing"
