@@ -163,20 +163,34 @@ void token_new_rid(uint8_t rid[TOKEN_RID_LEN])
 	randombytes_buf(rid, TOKEN_RID_LEN);
 }
 
-/* token_mac - keyed BLAKE2b of TAG || A || B, truncated */
-static void token_mac(const uint8_t *key, char tag, const void *a, size_t alen,
-		      const void *b, size_t blen, uint8_t out[TOKEN_MAC_LEN])
+/* token_mac_full - keyed BLAKE2b-128 of TAG || A || B */
+static void token_mac_full(const uint8_t *key, char tag, const void *a, size_t alen,
+			   const void *b, size_t blen, uint8_t out[crypto_generichash_BYTES_MIN])
 {
 	crypto_generichash_state st;
-	uint8_t full[crypto_generichash_BYTES_MIN];
 
-	crypto_generichash_init(&st, key, TOKEN_KEY_LEN, sizeof(full));
+	crypto_generichash_init(&st, key, TOKEN_KEY_LEN, crypto_generichash_BYTES_MIN);
 	crypto_generichash_update(&st, (const uint8_t *)&tag, 1);
 	crypto_generichash_update(&st, a, alen);
 	if (blen)
 		crypto_generichash_update(&st, b, blen);
-	crypto_generichash_final(&st, full, sizeof(full));
+	crypto_generichash_final(&st, out, crypto_generichash_BYTES_MIN);
+}
+
+/* token_mac - keyed BLAKE2b of TAG || A || B, truncated */
+static void token_mac(const uint8_t *key, char tag, const void *a, size_t alen,
+		      const void *b, size_t blen, uint8_t out[TOKEN_MAC_LEN])
+{
+	uint8_t full[crypto_generichash_BYTES_MIN];
+
+	token_mac_full(key, tag, a, alen, b, blen, full);
 	memcpy(out, full, TOKEN_MAC_LEN);
+}
+
+/* token_tag_reserved - purposes with their own MAC, which token_sign must not produce */
+static int token_tag_reserved(char tag)
+{
+	return tag == 't' || tag == 'c' || tag == 'u' || tag == 'd';
 }
 
 /* token_make - encode a token under the signing key */
@@ -281,7 +295,7 @@ int token_sign(const struct token_keys *k, char tag, const void *data, size_t le
 {
 	uint8_t raw[1 + TOKEN_MAC_LEN];
 
-	if (!k || !k->current || tag == 't' || tag == 'c' || tag == 'u')
+	if (!k || !k->current || token_tag_reserved(tag))
 		return -1;
 	raw[0] = k->current;
 	token_mac(k->key[k->current], tag, raw, 1, data, len, raw + 1);
@@ -296,7 +310,7 @@ enum token_status token_sign_check(const struct token_keys *k, char tag, const v
 {
 	uint8_t raw[1 + TOKEN_MAC_LEN], mac[TOKEN_MAC_LEN];
 
-	if (tag == 't' || tag == 'c' || tag == 'u' || slen != TOKEN_SIG_STR_LEN ||
+	if (token_tag_reserved(tag) || slen != TOKEN_SIG_STR_LEN ||
 	    token_decode(s, slen, raw, sizeof(raw)) < 0)
 		return TOKEN_MALFORMED;
 	if (!k || !k->have[raw[0]])
@@ -456,4 +470,63 @@ enum token_status unsuburl_check(const struct token_keys *k, const char *token, 
 	token_decode(token, token_len, raw, sizeof(raw));
 	unsuburl_mac(k, raw, want);
 	return sodium_memcmp(want, mac, TOKEN_CMAC_STR_LEN) == 0 ? TOKEN_OK : TOKEN_BAD_MAC;
+}
+
+/* dlurl_sig - "expiry || MAC" over the token bytes, N and EXPIRY for purpose 'd', base64url */
+static void dlurl_sig(const struct token_keys *k, const uint8_t raw[TOKEN_RAW_LEN], unsigned n,
+		      uint64_t expiry, char out[TOKEN_DSIG_STR_LEN + 1])
+{
+	uint8_t sig[TOKEN_DSIG_LEN], tail[4 + 8];
+
+	for (int i = 0; i < 8; i++)
+		sig[i] = (uint8_t)(expiry >> (56 - 8 * i));
+	tail[0] = (uint8_t)(n >> 24);
+	tail[1] = (uint8_t)(n >> 16);
+	tail[2] = (uint8_t)(n >> 8);
+	tail[3] = (uint8_t)n;
+	memcpy(tail + 4, sig, 8);
+	token_mac_full(k->key[raw[0]], 'd', raw, TOKEN_RAW_LEN, tail, sizeof(tail), sig + 8);
+	sodium_bin2base64(out, TOKEN_DSIG_STR_LEN + 1, sig, sizeof(sig),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* dlurl_make - the download URL of attachment N of TOKEN, valid until EXPIRY */
+char *dlurl_make(const struct token_keys *k, const char *base_url, const char *token,
+		 unsigned n, uint64_t expiry)
+{
+	uint8_t raw[TOKEN_RAW_LEN];
+	char sig[TOKEN_DSIG_STR_LEN + 1], *out;
+
+	if (!k || !base_url || !token || n == 0 || strlen(token) != TOKEN_STR_LEN ||
+	    token_decode(token, TOKEN_STR_LEN, raw, sizeof(raw)) < 0 || !k->have[raw[0]])
+		return NULL;
+	dlurl_sig(k, raw, n, expiry, sig);
+	if (asprintf(&out, "%s/d/%s/%u/%s", base_url, token, n, sig) < 0)
+		return NULL;
+	return out;
+}
+
+/* dlurl_check - token first (its own MAC), then the download signature, recomputed from the
+ * expiry it carries and compared as text (constant time) */
+enum token_status dlurl_check(const struct token_keys *k, const char *token, size_t token_len,
+			      unsigned n, const char *sig, size_t sig_len, uint64_t *expiry)
+{
+	uint8_t raw[TOKEN_RAW_LEN], bin[TOKEN_DSIG_LEN];
+	char want[TOKEN_DSIG_STR_LEN + 1];
+	uint64_t exp = 0;
+	enum token_status st = token_parse(k, token, token_len, NULL);
+
+	if (st != TOKEN_OK)
+		return st;
+	if (n == 0 || sig_len != TOKEN_DSIG_STR_LEN || token_decode(sig, sig_len, bin, sizeof(bin)) < 0)
+		return TOKEN_MALFORMED;
+	for (int i = 0; i < 8; i++)
+		exp = exp << 8 | bin[i];
+	token_decode(token, token_len, raw, sizeof(raw));
+	dlurl_sig(k, raw, n, exp, want);
+	if (sodium_memcmp(want, sig, TOKEN_DSIG_STR_LEN) != 0)
+		return TOKEN_BAD_MAC;
+	if (expiry)
+		*expiry = exp;
+	return TOKEN_OK;
 }

@@ -12,6 +12,12 @@
  *     <base>/u/<token>/<mac>
  * where the 10-byte MAC (purpose 'u', under the token's key id) covers
  * the token, so a token seen in a pixel URL cannot be turned into one.
+ * A download URL (an attachment kept out of the message) is
+ *     <base>/d/<token>/<n>/<sig>
+ * where sig is base64url of expiry (8 bytes, unix seconds, big endian)
+ * followed by a 16-byte keyed BLAKE2b (purpose 'd', under the token's key
+ * id) over the token bytes, n (4 bytes) and the expiry, so the server can
+ * refuse an expired link without reading anything.
  * Links are numbered from 1; n = 0 is the hidden link beacon-milter adds
  * to each HTML part (a request for it comes from a link scanner).
  * Several key ids may be loaded at once: the last one in secret_file signs,
@@ -31,6 +37,9 @@
 #define TOKEN_KEY_LEN 32	/* secret bytes per key id */
 #define TOKEN_UUID_LEN 36	/* text form of a recipient id */
 #define TOKEN_SIG_STR_LEN 15	/* base64url characters of a token_sign signature */
+#define TOKEN_DMAC_LEN 16	/* MAC bytes in a download URL */
+#define TOKEN_DSIG_LEN (8 + TOKEN_DMAC_LEN)	/* expiry || MAC */
+#define TOKEN_DSIG_STR_LEN 32	/* base64url characters of a download signature */
 
 /* token_status - what token_parse and clickurl checks found */
 enum token_status {
@@ -75,7 +84,7 @@ int token_uuid_rid(const char *uuid, uint8_t rid[TOKEN_RID_LEN]);
 /* token_status_str - a word for a status, for logs and beaconctl */
 const char *token_status_str(enum token_status st);
 
-/* token_sign - key id and MAC of DATA under the signing key for purpose TAG (not 't', 'c', 'u'),
+/* token_sign - key id and MAC of DATA under the signing key for purpose TAG (not 't', 'c', 'u', 'd'),
  * base64url into OUT; -1 if no key or a reserved TAG */
 int token_sign(const struct token_keys *k, char tag, const void *data, size_t len,
 	       char out[TOKEN_SIG_STR_LEN + 1]);
@@ -97,5 +106,16 @@ char *unsuburl_make(const struct token_keys *k, const char *base_url, const char
 /* unsuburl_check - verify the token and MAC of an unsubscribe path (constant time) */
 enum token_status unsuburl_check(const struct token_keys *k, const char *token, size_t token_len,
 				 const char *mac, size_t mac_len, struct token *tok);
+
+
+/* dlurl_make - "<base>/d/<token>/<n>/<sig>" for attachment N (1..) expiring at EXPIRY
+ * (unix seconds), malloc'd; NULL on error */
+char *dlurl_make(const struct token_keys *k, const char *base_url, const char *token,
+		 unsigned n, uint64_t expiry);
+/* dlurl_check - verify the token and the signature SIG[0..SIG_LEN) of a download path for
+ * attachment N (constant time); on TOKEN_OK *EXPIRY is the signed expiry, which the caller
+ * compares with the clock.  Only the one encoding dlurl_make writes is accepted. */
+enum token_status dlurl_check(const struct token_keys *k, const char *token, size_t token_len,
+			      unsigned n, const char *sig, size_t sig_len, uint64_t *expiry);
 
 #endif

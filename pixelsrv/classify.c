@@ -80,6 +80,13 @@ static double since_sent(const struct classify_in *in)
 	return (double)(in->at_us - in->facts->sent_us) / US_PER_S;
 }
 
+/* follows_link - a click or a download: someone (or something) followed a link in the
+ * message, so the rules for link scanners apply to both */
+static int follows_link(int kind)
+{
+	return kind == EVENT_CLICK || kind == EVENT_DOWNLOAD;
+}
+
 /* classify_event - see classify.h */
 void classify_event(const struct event_ctx *ctx, const struct classify_in *in,
     struct classify_out *out)
@@ -119,10 +126,10 @@ void classify_event(const struct event_ctx *ctx, const struct classify_in *in,
 	} else if (cut ? (in->flags & EVENT_F_PREFETCH) != 0 :
 	    (in->sa && ctx->relay && (out->relay = relay_match(ctx->relay, in->sa)) != NULL)) {
 		cls_set(out, EVENT_PREFETCH, "apple-mpp");
-	} else if (in->kind == EVENT_CLICK &&
+	} else if (follows_link(in->kind) &&
 	    (in->flags & (EVENT_F_NO_ACCEPT | EVENT_F_NO_LANG))) {
 		cls_set(out, EVENT_SCANNER, "no-browser-headers");
-	} else if (in->kind == EVENT_CLICK && since >= 0 && since < ctx->scanner_click_s) {
+	} else if (follows_link(in->kind) && since >= 0 && since < ctx->scanner_click_s) {
 		cls_set(out, EVENT_SCANNER, "early-click");
 	} else if (in->kind == EVENT_OPEN && hit.datacenter && since >= 0 &&
 	    since < ctx->machine_open_s) {

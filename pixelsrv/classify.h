@@ -27,8 +27,10 @@
  *	  list:<id>          (rule's)  a scanner, proxy or bot rule of machines.yaml
  *	  proxy-ua           proxy     a mail-clients.yaml proxy rule (Gmail, Yahoo)
  *	  apple-mpp          prefetch  an Apple Private Relay egress address
- *	  no-browser-headers scanner   a click without Accept or Accept-Language
- *	  early-click        scanner   a click within scanner_click_seconds of sending
+ *	  no-browser-headers scanner   a click or download without Accept or
+ *	                               Accept-Language
+ *	  early-click        scanner   a click or download within
+ *	                               scanner_click_seconds of sending
  *	  datacenter-early   prefetch  an open from a hosting network within
  *	                               machine_open_seconds of sending
  *	  bot-ua             bot       a crawler or HTTP library User-Agent

@@ -3,11 +3,17 @@
  *	event.c - event records: encoding, classification, COPY text
  *
  * DESCRIPTION
- *	See event.h.  The encoding (version 1, little-endian):
+ *	See event.h.  The encoding (version 2, little-endian):
  *
- *	    0 version (1)   1 kind   2 family (0/4/6)   3 flags (EVENT_F_*)
+ *	    0 version (2)   1 kind   2 family (0/4/6)   3 flags (EVENT_F_*)
  *	    4 link_n (4)    8 attachment_id (4)   12 at_us (8, signed)
- *	   20 rid (16)     36 addr (16)   52 ua_len (2)   54 ua (ua_len)
+ *	   20 rid (16)     36 addr (16)   52 ua_len (2)
+ *	   54 bytes (8, signed, -1: none)   62 partial (0/1)   63 ua (ua_len)
+ *
+ *	Version 1 (written before downloads were served) is the same without
+ *	bytes and partial: its User-Agent starts at 54; it decodes with
+ *	bytes -1 and partial 0.  Only downloads carry bytes and partial; the
+ *	encoder writes -1 and 0 for every other kind.
  *
  *	Classification order: internal, proxy, prefetch, human.  A proxy's
  *	address is the provider's, so its place is left empty (its network,
@@ -25,7 +31,7 @@
 #include "classify.h"
 #include "event.h"
 
-#define EVENT_VERSION 1
+#define EVENT_VERSION 2
 
 /* the context event_encode() cuts addresses with (event_cut_start), NULL: it does not */
 static const struct event_ctx *_Atomic event_cut_ctx;
@@ -127,7 +133,7 @@ static uint8_t event_cut(const struct event_raw *ev, uint8_t addr[16])
 	return flags;
 }
 
-/* event_encode - the version 1 layout */
+/* event_encode - the version 2 layout */
 size_t event_encode(const struct event_raw *ev, uint8_t *buf)
 {
 	uint64_t at = (uint64_t)ev->at_us;
@@ -146,22 +152,42 @@ size_t event_encode(const struct event_raw *ev, uint8_t *buf)
 	buf[3] = (uint8_t)(event_cut(ev, buf + 36) | (ev->flags & EVENT_F_REQUEST));
 	buf[52] = (uint8_t)ua_len;
 	buf[53] = (uint8_t)(ua_len >> 8);
+	if (ev->kind == EVENT_DOWNLOAD) {
+		uint64_t b = (uint64_t)(ev->bytes < 0 ? -1 : ev->bytes);
+		event_put32(buf + 54, (uint32_t)b);
+		event_put32(buf + 58, (uint32_t)(b >> 32));
+		buf[62] = ev->partial ? 1 : 0;
+	} else {
+		memset(buf + 54, 0xff, 8);
+		buf[62] = 0;
+	}
 	memcpy(buf + EVENT_HDR_LEN, ev->ua, ua_len);
 	return EVENT_HDR_LEN + ua_len;
 }
 
-/* event_decode - check and unpack the version 1 layout */
+/* event_decode - check and unpack the version 2 layout, or version 1 (no bytes, partial) */
 int event_decode(const uint8_t *buf, size_t len, struct event_raw *ev)
 {
-	size_t ua_len;
+	size_t ua_len, hdr;
 
-	if (len < EVENT_HDR_LEN || buf[0] != EVENT_VERSION ||
+	if (len < EVENT_HDR_LEN_V1 || (buf[0] != 1 && buf[0] != EVENT_VERSION) ||
 	    buf[1] < EVENT_OPEN || buf[1] > EVENT_UNSUBSCRIBE ||
 	    (buf[2] != 0 && buf[2] != 4 && buf[2] != 6))
 		return -1;
+	hdr = buf[0] == 1 ? EVENT_HDR_LEN_V1 : EVENT_HDR_LEN;
 	ua_len = (size_t)buf[52] | (size_t)buf[53] << 8;
-	if (ua_len > EVENT_UA_MAX || len != EVENT_HDR_LEN + ua_len)
+	if (ua_len > EVENT_UA_MAX || len != hdr + ua_len)
 		return -1;
+	if (hdr == EVENT_HDR_LEN) {
+		uint64_t b = (uint64_t)event_get32(buf + 54) | (uint64_t)event_get32(buf + 58) << 32;
+		if (buf[62] > 1)
+			return -1;
+		ev->bytes = (int64_t)b < 0 ? -1 : (int64_t)b;
+		ev->partial = buf[62];
+	} else {
+		ev->bytes = -1;
+		ev->partial = 0;
+	}
 	ev->kind = buf[1];
 	ev->family = buf[2];
 	ev->flags = buf[3] & EVENT_F_ALL;
@@ -172,7 +198,7 @@ int event_decode(const uint8_t *buf, size_t len, struct event_raw *ev)
 	memcpy(ev->rid, buf + 20, TOKEN_RID_LEN);
 	memcpy(ev->addr, buf + 36, 16);
 	ev->ua_len = (uint16_t)ua_len;
-	memcpy(ev->ua, buf + EVENT_HDR_LEN, ua_len);
+	memcpy(ev->ua, buf + hdr, ua_len);
 	return 0;
 }
 
@@ -409,7 +435,11 @@ int event_copy_row(const struct event_row *row, char *dst, size_t cap)
 		copy_str(&o, row->reason);
 	else
 		copy_raw(&o, "\\N", 2);
-	copy_fmt(&o, "\t%u\t%s\n", (unsigned)ev->flags, row->late ? "t" : "f");
+	copy_fmt(&o, "\t%u\t%s\t", (unsigned)ev->flags, row->late ? "t" : "f");
+	if (ev->kind == EVENT_DOWNLOAD && ev->bytes >= 0)
+		copy_fmt(&o, "%lld\t%s\n", (long long)ev->bytes, ev->partial ? "t" : "f");
+	else
+		copy_fmt(&o, "\\N\t%s\n", ev->kind == EVENT_DOWNLOAD && ev->partial ? "t" : "f");
 	return o.full ? -1 : (int)(o.p - dst);
 }
 

@@ -14,7 +14,9 @@
  *	link number, client address and User-Agent (struct event_raw).  That
  *	record is what the in-memory queue and the spool hold, encoded in a
  *	fixed little-endian layout (version 1) so a spool written by one run
- *	is read by the next.  Besides, the request path notes in the flags
+ *	is read by the next (version 2 adds what a download carried, its
+ *	bytes and whether it was partial; version 1 records, which have
+ *	neither, still decode).  Besides, the request path notes in the flags
  *	how the request looked: a HEAD (EVENT_F_HEAD), no Accept header
  *	(EVENT_F_NO_ACCEPT), no Accept-Language header (EVENT_F_NO_LANG);
  *	records written before these bits existed read them as 0.
@@ -56,7 +58,8 @@
 #include "ua.h"
 
 #define EVENT_UA_MAX UA_MAXLEN	/* User-Agent bytes kept */
-#define EVENT_HDR_LEN 54	/* encoded bytes before the User-Agent */
+#define EVENT_HDR_LEN 63	/* encoded bytes before the User-Agent (version 2) */
+#define EVENT_HDR_LEN_V1 54	/* the same in version 1 records */
 #define EVENT_REC_MAX (EVENT_HDR_LEN + EVENT_UA_MAX)	/* largest encoding */
 #define EVENT_COPY_MAX 4096	/* largest COPY line event_copy_row() writes */
 #define EVENT_SPOOL_TYPE 'E'	/* spool record type of an encoded event */
@@ -65,7 +68,7 @@
 /* the COPY statement the rows of event_copy_row() are for */
 #define EVENT_COPY_SQL "COPY beacon.events (at, kind, token_id, link_n, attachment_id, ip, " \
 	"user_agent, device, os, browser, client, country, region, city, latitude, " \
-	"longitude, asn, asn_org, class, reason, hints, late) FROM STDIN"
+	"longitude, asn, asn_org, class, reason, hints, late, bytes, partial) FROM STDIN"
 
 /* event_kind - what the recipient did */
 enum event_kind {
@@ -106,7 +109,9 @@ struct event_raw {
 					 * address bits by event_encode; event_decode reads all */
 	uint16_t ua_len;		/* bytes of ua used */
 	uint32_t link_n;		/* clicks: link number */
-	uint32_t attachment_id;		/* downloads: attachment id */
+	uint32_t attachment_id;		/* downloads: attachment number */
+	int64_t bytes;			/* downloads: body bytes the response carried (-1: none) */
+	uint8_t partial;		/* downloads: a 206, or a transfer cut short */
 	uint8_t rid[TOKEN_RID_LEN];	/* recipient id from the token */
 	uint8_t addr[16];		/* client address, IPv4 in the first 4 bytes */
 	char ua[EVENT_UA_MAX];		/* User-Agent, not NUL-terminated */

@@ -17,6 +17,18 @@
  *	pointer (even) where a GET keeps its start time (odd); a request cut
  *	off before its end frees it in http_completed().
  *
+ *	/d/ (a stored attachment, download.h) is answered with the file's
+ *	descriptor (sendfile).  Its event is recorded when the request
+ *	ends, in http_completed(), so that it says whether the transfer
+ *	was cut short: the event, built when the answer was queued, waits
+ *	in a small record in *req (a pointer, tagged like the POST's) and
+ *	is pushed once, whatever the end (done, client gone, timeout,
+ *	shutdown: libmicrohttpd calls the completion callback exactly once
+ *	for each request it handed to the handler, also when the daemon
+ *	stops, before the writer does).  When that record cannot be
+ *	allocated the event is pushed at once instead.  A process killed
+ *	during a transfer loses that transfer's event.
+ *
  *	libmicrohttpd's idle timeout restarts with every byte, so a client
  *	trickling its headers would hold a connection for ever.  Each
  *	connection on a public listener gets a small record when it is
@@ -53,6 +65,7 @@
 
 #include "clientip.h"
 #include "clock.h"
+#include "download.h"
 #include "event.h"
 #include "hostport.h"
 #include "http.h"
@@ -86,15 +99,25 @@ static const unsigned char http_gif[43] = {
 
 /* the shared responses */
 enum { R_GIF, R_NOTFOUND, R_METHOD, R_HEALTHZ, R_EMPTY, R_UNSUB_ASK, R_UNSUB_DONE, R_UNSUB_BAD,
-	R_TOO_LARGE, R_N };
+	R_TOO_LARGE, R_GONE, R_N };
+
+/* what a pointer in *req holds (its first member) */
+enum { HTTP_REQ_POST = 1, HTTP_REQ_DOWNLOAD };
 
 /* http_post - a POST to /u/ while its body comes in (*req of the handler: a pointer, even,
  * where a GET holds its start time, odd) */
 struct http_post {
+	int what;			/* HTTP_REQ_POST */
 	uint64_t start;			/* clock_now_us() | 1 */
 	size_t len;			/* body bytes kept */
 	int over;			/* the body was longer than UNSUB_BODY_MAX */
 	char body[UNSUB_BODY_MAX];	/* the body */
+};
+
+/* http_dl - a download being sent: its event, pushed when the request ends */
+struct http_dl {
+	int what;			/* HTTP_REQ_DOWNLOAD */
+	struct event_raw ev;		/* the event, but for a cut-short transfer */
 };
 
 /* http_conn - one connection on a public listener, timed until its request head is in */
@@ -419,11 +442,12 @@ static int http_responses(struct http *h)
 		r[R_UNSUB_DONE] = http_static(unsub_page_done, strlen(unsub_page_done), html, dr);
 		r[R_UNSUB_BAD] = http_static(unsub_page_bad, strlen(unsub_page_bad), html, dr);
 		r[R_TOO_LARGE] = http_static(large, sizeof(large) - 1, "text/plain; charset=utf-8", dr);
+		r[R_GONE] = http_static(download_page_gone, strlen(download_page_gone), html, dr);
 		for (int i = 0; i < R_N; i++)
 			if (!r[i])
 				return -1;
 		if (!http_page(r[R_UNSUB_ASK]) || !http_page(r[R_UNSUB_DONE]) ||
-		    !http_page(r[R_UNSUB_BAD]))
+		    !http_page(r[R_UNSUB_BAD]) || !http_page(r[R_GONE]))
 			return -1;
 		if (!http_nocache(r[R_GIF]) || !http_nocache(r[R_HEALTHZ]) ||
 		    !http_nocache(r[R_EMPTY]) ||
@@ -478,22 +502,22 @@ static enum MHD_Result http_fwd_iter(void *cls, enum MHD_ValueKind kind, const c
 	return MHD_YES;
 }
 
-/* http_event - record one open or click of the request on C; HEAD: it was a HEAD request */
-static void http_event(struct http *h, struct MHD_Connection *c, int kind,
-    const struct token *tok, unsigned link_n, int head)
+/* http_event_fill - the event of the request on C into *EVP; HEAD: it was a HEAD request */
+static void http_event_fill(struct http *h, struct MHD_Connection *c, int kind,
+    const struct token *tok, unsigned link_n, int head, struct event_raw *evp)
 {
 	const union MHD_ConnectionInfo *ci;
 	struct sockaddr_storage client;
 	struct event_raw ev;
-	uint8_t rec[EVENT_REC_MAX];
 	struct timespec now;
-	size_t len;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	ev.at_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 	ev.kind = (uint8_t)kind;
 	ev.link_n = link_n;
 	ev.attachment_id = 0;
+	ev.bytes = -1;
+	ev.partial = 0;
 	/* how the request looked, for the writer's rules: two lookups in MHD's header list */
 	ev.flags = head ? EVENT_F_HEAD : 0;
 	if (!MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT))
@@ -518,11 +542,29 @@ static void http_event(struct http *h, struct MHD_Connection *c, int kind,
 	}
 	event_set_ua(&ev, MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_USER_AGENT));
-	len = event_encode(&ev, rec);
+	*evp = ev;
+}
+
+/* http_push - queue EV (or spool it when the queue is full) */
+static void http_push(struct http *h, const struct event_raw *ev)
+{
+	uint8_t rec[EVENT_REC_MAX];
+	size_t len = event_encode(ev, rec);
+
 	if (queue_push(h->c.queue, rec, len) == 0)
 		metrics_add(METRICS_EVENTS_QUEUED, 1);
 	else
 		writer_overflow(h->c.writer, rec, len);
+}
+
+/* http_event - record one open, click or unsubscribe of the request on C */
+static void http_event(struct http *h, struct MHD_Connection *c, int kind,
+    const struct token *tok, unsigned link_n, int head)
+{
+	struct event_raw ev;
+
+	http_event_fill(h, c, kind, tok, link_n, head, &ev);
+	http_push(h, &ev);
 }
 
 /* http_reply - queue a response and count it */
@@ -605,6 +647,78 @@ static enum MHD_Result http_unsub(struct http *h, struct MHD_Connection *c,
 		    METRICS_EP_UNSUB, start);
 	http_event(h, c, EVENT_UNSUBSCRIBE, &tok, 0, 0);
 	return http_reply(c, MHD_HTTP_OK, h->resp[dr][R_UNSUB_DONE], METRICS_EP_UNSUB, start);
+}
+
+/* http_download - /d/<token>/<n>/<sig>: 404 unless the signature verifies, 410 once it
+ * expired (no file read), 404 (logged) when the store has no such file, else the file (200),
+ * a range of it (206) or 416; a 200 or 206 is a download event (attachment N, the body
+ * bytes, partial), pushed when the request ends (see the top of the file) */
+static enum MHD_Result http_download(struct http *h, struct MHD_Connection *c,
+    const struct route *rt, int head, uint64_t start, void **req)
+{
+	int dr = atomic_load_explicit(&h->draining, memory_order_relaxed);
+	unsigned n = download_parse_n(rt->n, rt->n_len), status = 0;
+	char uuid[TOKEN_UUID_LEN + 1], why[512];
+	struct download_entry e;
+	struct MHD_Response *r;
+	struct http_dl *dl;
+	struct event_raw ev;
+	struct token tok;
+	uint64_t expiry = 0, bytes = 0, now = (uint64_t)time(NULL);
+	enum download_status st;
+	enum MHD_Result rc;
+	int fd;
+
+	if (!rt->token_len || !n || dlurl_check(h->c.keys, rt->token, rt->token_len, n, rt->mac,
+	    rt->mac_len, &expiry) != TOKEN_OK ||
+	    token_parse(h->c.keys, rt->token, rt->token_len, &tok) != TOKEN_OK) {
+		metrics_add(METRICS_TOKENS_INVALID, 1);
+		return http_reply(c, MHD_HTTP_NOT_FOUND, h->resp[dr][R_NOTFOUND],
+		    METRICS_EP_DOWNLOAD, start);
+	}
+	if (expiry < now)
+		return http_reply(c, MHD_HTTP_GONE, h->resp[dr][R_GONE], METRICS_EP_DOWNLOAD, start);
+	token_rid_uuid(tok.rid, uuid);
+	st = download_open(h->c.attachment_dir, tok.rid, n, &e, &fd, why, sizeof(why));
+	if (st != DOWNLOAD_FOUND) {
+		log_warnx("download of token %s: %s", uuid, why);
+		return http_reply(c, MHD_HTTP_NOT_FOUND, h->resp[dr][R_NOTFOUND],
+		    METRICS_EP_DOWNLOAD, start);
+	}
+	if (e.expires && e.expires < now) {
+		close(fd);
+		return http_reply(c, MHD_HTTP_GONE, h->resp[dr][R_GONE], METRICS_EP_DOWNLOAD, start);
+	}
+	/* RFC 9110: Range is for GET only; a HEAD answers as the GET of the whole file */
+	r = download_response(fd, &e, head ? NULL : MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_RANGE), head ? NULL : MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_IF_RANGE), &status, &bytes);
+	if (!r)
+		return MHD_NO;
+	if (dr)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (status != MHD_HTTP_OK && status != MHD_HTTP_PARTIAL_CONTENT) {
+		rc = http_reply(c, status, r, METRICS_EP_DOWNLOAD, start);
+		MHD_destroy_response(r);
+		return rc;
+	}
+	http_event_fill(h, c, EVENT_DOWNLOAD, &tok, 0, head, &ev);
+	ev.attachment_id = n;
+	ev.bytes = head ? 0 : (int64_t)bytes;
+	ev.partial = status == MHD_HTTP_PARTIAL_CONTENT;
+	dl = malloc(sizeof(*dl));
+	rc = http_reply(c, status, r, METRICS_EP_DOWNLOAD, start);
+	MHD_destroy_response(r);
+	if (rc != MHD_YES) {
+		free(dl);	/* nothing is sent: no download */
+	} else if (dl) {
+		dl->what = HTTP_REQ_DOWNLOAD;
+		dl->ev = ev;
+		*req = dl;	/* pushed by http_completed() */
+	} else {
+		http_push(h, &ev);
+	}
+	return rc;
 }
 
 /* http_post_body - a POST to /u/: keep its body, at most UNSUB_BODY_MAX bytes; the rest
@@ -697,6 +811,7 @@ static enum MHD_Result http_serve(struct http *h, int metrics, struct MHD_Connec
 				    h->resp[dr][R_METHOD], METRICS_EP_OTHER, 0);
 			if (!(post = malloc(sizeof(*post))))
 				return MHD_NO;
+			post->what = HTTP_REQ_POST;
 			post->start = (uint64_t)clock_now_us() | 1;
 			post->len = 0;
 			post->over = 0;
@@ -750,8 +865,7 @@ static enum MHD_Result http_serve(struct http *h, int metrics, struct MHD_Connec
 	case ROUTE_METRICS:
 		return http_metrics(h, c, start);
 	case ROUTE_DOWNLOAD:
-		return http_reply(c, MHD_HTTP_NOT_FOUND, h->resp[dr][R_NOTFOUND],
-		    METRICS_EP_DOWNLOAD, start);
+		return http_download(h, c, &rt, head, start, req);
 	case ROUTE_UNSUB:
 		return http_unsub(h, c, &rt, NULL, start);
 	case ROUTE_OTHER:
@@ -818,16 +932,24 @@ static void http_notify(void *cls, struct MHD_Connection *c, void **socket_conte
 	*socket_context = NULL;
 }
 
-/* http_completed - MHD_RequestCompletedCallback: the next request head is timed from now */
+/* http_completed - MHD_RequestCompletedCallback: a download's event is pushed (partial
+ * unless the whole answer was sent); the next request head is timed from now */
 static void http_completed(void *cls, struct MHD_Connection *c, void **req,
     enum MHD_RequestTerminationCode toe)
 {
+	struct http *h = cls;
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
 	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct http_conn *hc = ci ? ci->socket_context : NULL;
 
-	/* a POST cut off before its end still holds its body */
+	/* a download's event; a POST cut off before its end still holds its body */
 	if (req && *req && !((uintptr_t)*req & 1)) {
+		if (*(const int *)*req == HTTP_REQ_DOWNLOAD) {
+			struct http_dl *dl = *req;
+			if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+				dl->ev.partial = 1;
+			http_push(h, &dl->ev);
+		}
 		free(*req);
 		*req = NULL;
 	}
@@ -906,12 +1028,11 @@ int http_start(struct http *h, const struct http_conf *conf, char *err, size_t e
 		if (h->threads > 1)
 			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, h->threads,
 			    NULL };
-		if (h->head_timeout) {
+		if (h->head_timeout)
 			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
 			    (intptr_t)http_notify, h };
-			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
-			    (intptr_t)http_completed, h };
-		}
+		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
+		    (intptr_t)http_completed, h };
 		if (h->tls_cert) {
 			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert };
 			o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key };

@@ -32,7 +32,11 @@
  *	/u/<token>/<mac> (the unsubscribe page, no event) and POST there
  *	with the one-click form (an unsubscribe event; see unsub.h), /p.gif
  *	(the GIF, no event), /healthz; anything else 404; other methods
- *	(POST but to /u/) 405.  A HEAD
+ *	(POST but to /u/) 405.  GET/HEAD /d/<token>/<n>/<sig> serves
+ *	attachment n of the token's recipient from attachment_dir (see
+ *	download.h): 404 for a signature that does not verify or a file
+ *	not there, 410 for an expired link, 200/206/416 with Range; a
+ *	200 or 206 queues a download event when the request ends.  A HEAD
  *	is answered as a GET would be and recorded with EVENT_F_HEAD: no
  *	mail client renders a message with HEAD, so the writer can tell a
  *	link checker.  Each event notes a missing Accept or Accept-Language
@@ -60,6 +64,7 @@ struct http_conf {
 	const struct cidr_set *trusted;	/* trusted_proxies, may be NULL */
 	struct queue *queue;		/* events go here */
 	struct writer *writer;		/* and to its spool when the queue is full */
+	const char *attachment_dir;	/* where /d/ finds manifests and files (download.h) */
 };
 
 struct http;

@@ -143,17 +143,20 @@ int limit_check(struct limit *l, const struct event_raw *ev)
 	memcpy(k + 26, ev->addr, 16);
 	/* a gateway's HEAD and a person's GET behind one address are two events */
 	k[42] = ev->flags & EVENT_F_REQUEST;
-	e = limit_find(l, l->ev, limit_hash(l, k, sizeof(k)), 0, &fresh);
-	if (fresh) {
+	/* each download request is its own row (a resumed download is several requests whose
+	 * bytes add up): only the token's cap below holds them */
+	if (ev->kind != EVENT_DOWNLOAD) {
+		e = limit_find(l, l->ev, limit_hash(l, k, sizeof(k)), 0, &fresh);
+		if (!fresh) {
+			e->counted++;
+			metrics_add(METRICS_EVENTS_REPEATED, 1);
+			return 0;
+		}
 		e->start_us = ev->at_us;
 		memcpy(e->rid, ev->rid, TOKEN_RID_LEN);
 		e->kind = ev->kind;
 		e->family = ev->family;
 		memcpy(e->addr, ev->addr, 16);
-	} else {
-		e->counted++;
-		metrics_add(METRICS_EVENTS_REPEATED, 1);
-		return 0;
 	}
 	if (l->token_max == 0)
 		return 1;

@@ -15,7 +15,8 @@
  *	client address, request flags: HEAD, no Accept, no Accept-Language)
  *	is stored; the same event again within WINDOW
  *	seconds of that first one (by the events' own times) is a repeat:
- *	counted in beacon_pixelsrv_events_repeated_total, not stored.  A
+ *	counted in beacon_pixelsrv_events_repeated_total, not stored (never
+ *	a download: each request is a row of its own, with its bytes).  A
  *	token may store at most TOKEN_MAX events per window, whatever their
  *	kind and address; more are counted in
  *	beacon_pixelsrv_events_over_token_limit_total.  When an episode

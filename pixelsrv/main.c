@@ -252,7 +252,7 @@ int main(int argc, char **argv)
 		log_fatal_status(EX_OSERR, "%s", err);
 	r.machines = NULL;	/* the writer's now */
 	hc = (struct http_conf){ .keys = r.keys, .trusted = r.trusted, .queue = f.queue,
-				 .writer = writer };
+				 .writer = writer, .attachment_dir = cfg.pixelsrv.attachment_dir };
 	if (http_start(http, &hc, err, sizeof(err)) < 0)
 		log_fatal_status(EX_OSERR, "%s", err);
 	log_info("listening on %s%s (port %d), queue of %zu events, database %s",

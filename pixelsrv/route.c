@@ -90,12 +90,14 @@ enum route_kind route_parse(const char *path, size_t len, struct route *r)
 			break;
 		default:
 			r->kind = ROUTE_DOWNLOAD;
-			if (route_split(rest, rlen, 2, seg, seglen) == 0 &&
+			if (route_split(rest, rlen, 3, seg, seglen) == 0 &&
 			    seglen[0] == TOKEN_STR_LEN) {
 				r->token = seg[0];
 				r->token_len = seglen[0];
 				r->n = seg[1];
 				r->n_len = seglen[1];
+				r->mac = seg[2];
+				r->mac_len = seglen[2];
 			}
 			break;
 		}

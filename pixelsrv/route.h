@@ -12,7 +12,7 @@
  *
  *	    /o/<token>.gif		ROUTE_OPEN (".gif" optional)
  *	    /c/<token>/<n>/<mac>	ROUTE_CLICK (target in the query, u=)
- *	    /d/<token>/<id>		ROUTE_DOWNLOAD
+ *	    /d/<token>/<n>/<sig>	ROUTE_DOWNLOAD (attachment n, signed expiry)
  *	    /u/<token>/<mac>		ROUTE_UNSUB (one-click unsubscribe)
  *	    /p.gif			ROUTE_PIXEL
  *	    /healthz, /metrics		ROUTE_HEALTHZ, ROUTE_METRICS
@@ -48,9 +48,9 @@ struct route {
 	enum route_kind kind;	/* the endpoint */
 	const char *token;	/* open, click, download: the token */
 	size_t token_len;	/* 0: missing or malformed */
-	const char *n;		/* click: link number; download: attachment id */
+	const char *n;		/* click: link number; download: attachment number */
 	size_t n_len;		/* its length */
-	const char *mac;	/* click, unsubscribe: the URL's MAC */
+	const char *mac;	/* click, unsubscribe: the URL's MAC; download: its signature */
 	size_t mac_len;		/* its length */
 };
 

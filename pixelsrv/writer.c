@@ -378,7 +378,7 @@ static size_t wr_format(struct writer *w, const struct wr_item *items, size_t n)
 			facts_mark_hit(w->facts, ev.rid, ev.at_us);	/* the other tokens' events follow */
 		/* the rules that need other events; a token without its row has no message
 		 * for them to read (the row may come later: beaconctl reclassify) */
-		if (facts && (ev.kind == EVENT_CLICK || row.datacenter ||
+		if (facts && (ev.kind == EVENT_CLICK || ev.kind == EVENT_DOWNLOAD || row.datacenter ||
 		    facts_marked(w->facts, ev.rid, ev.at_us)))
 			facts_follow(w->facts, ev.rid);
 		k = event_copy_row(&row, w->buf + len, w->cap - len);

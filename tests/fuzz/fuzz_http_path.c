@@ -106,6 +106,7 @@ static void fuzz_path(const char *s, size_t size)
 	case ROUTE_DOWNLOAD:
 		fuzz_inside(s, plen, r.token, r.token_len);
 		fuzz_inside(s, plen, r.n, r.n_len);
+		fuzz_inside(s, plen, r.mac, r.mac_len);
 		break;
 	default:
 		if (r.token_len || r.n_len || r.mac_len)

@@ -4,7 +4,8 @@
  * wrong MAC, truncated / over-long / non-base64url input, unknown key id,
  * rotation, the secret file's checks, every way to tamper with a
  * click URL, and the one-click unsubscribe URL (vector, tampering, and
- * that a click MAC or a token_sign signature cannot stand in for it).
+ * that a click MAC or a token_sign signature cannot stand in for it),
+ * and the download URL (vector, expiry carried and signed, tampering).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -323,6 +324,59 @@ static void test_unsub(void **state)
 	token_keys_free(k);
 }
 
+/* test_dlurl - the download URL: the Python vector, round trip, and what must not verify */
+static void test_dlurl(void **state)
+{
+	struct token_keys *k = keys_vec();
+	const char *sig = "AAAAAGVT8QAHC6lV0LcwdFplzqH-9OIE";	/* n = 2, expiry 1700000000 */
+	char *url = dlurl_make(k, "https://t.example", VEC_TOKEN, 2, 1700000000), bad[TOKEN_DSIG_STR_LEN + 1];
+	char tsig[TOKEN_SIG_STR_LEN + 1], *unsub;
+	uint64_t exp = 0;
+
+	(void)state;
+	assert_string_equal(url, "https://t.example/d/" VEC_TOKEN "/2/AAAAAGVT8QAHC6lV0LcwdFplzqH-9OIE");
+	assert_int_equal(dlurl_check(k, VEC_TOKEN, TOKEN_STR_LEN, 2, sig, strlen(sig), &exp), TOKEN_OK);
+	assert_true(exp == 1700000000);
+	free(url);
+	/* the largest expiry, and a round trip */
+	url = dlurl_make(k, "https://t.example", VEC_TOKEN, 1, UINT64_MAX);
+	assert_string_equal(url, "https://t.example/d/" VEC_TOKEN "/1/__________862QalohJleC7BvK1pPURk");
+	assert_int_equal(dlurl_check(k, VEC_TOKEN, TOKEN_STR_LEN, 1, url + strlen(url) - TOKEN_DSIG_STR_LEN,
+				     TOKEN_DSIG_STR_LEN, &exp), TOKEN_OK);
+	assert_true(exp == UINT64_MAX);
+	free(url);
+	/* another attachment number, another expiry, every changed character */
+	assert_int_equal(dlurl_check(k, VEC_TOKEN, TOKEN_STR_LEN, 3, sig, strlen(sig), &exp), TOKEN_BAD_MAC);
+	assert_int_equal(dlurl_check(k, VEC_TOKEN, TOKEN_STR_LEN, 0, sig, strlen(sig), &exp), TOKEN_MALFORMED);
+	for (size_t i = 0; i < TOKEN_DSIG_STR_LEN; i++) {
+		memcpy(bad, sig, sizeof(bad));
+		bad[i] = bad[i] == 'A' ? 'B' : 'A';
+		exp = 42;
+		assert_int_equal(dlurl_check(k, VEC_TOKEN, TOKEN_STR_LEN, 2, bad, TOKEN_DSIG_STR_LEN, &exp),
+				 TOKEN_BAD_MAC);
+		assert_true(exp == 42);	/* untouched unless valid */
+	}
+	assert_int_equal(dlurl_check(k, VEC_TOKEN, TOKEN_STR_LEN, 2, sig, strlen(sig) - 1, &exp),
+			 TOKEN_MALFORMED);
+	assert_int_equal(dlurl_check(k, VEC_TOKEN, TOKEN_STR_LEN, 2, "AAAAAGVT8QAHC6lV0LcwdFplzqH+9OIE",
+				     TOKEN_DSIG_STR_LEN, &exp), TOKEN_MALFORMED);
+	assert_int_equal(dlurl_check(k, "BxAREhMUFRYXGBkaGxwdHh_BXjzRdiowfTIA", TOKEN_STR_LEN, 2, sig,
+				     strlen(sig), &exp), TOKEN_BAD_MAC);
+	assert_int_equal(dlurl_check(k, "CBAREhMUFRYXGBkaGxwdHh_BXjzRdiowfTIH", TOKEN_STR_LEN, 2, sig,
+				     strlen(sig), &exp), TOKEN_UNKNOWN_KEY);
+	/* an unsubscribe MAC or a token_sign signature cannot stand in; 'd' is reserved */
+	unsub = unsuburl_make(k, "https://t.example", VEC_TOKEN);
+	assert_int_equal(dlurl_check(k, VEC_TOKEN, TOKEN_STR_LEN, 2, unsub + strlen(unsub) - TOKEN_CMAC_STR_LEN,
+				     TOKEN_CMAC_STR_LEN, &exp), TOKEN_MALFORMED);
+	free(unsub);
+	assert_int_equal(token_sign(k, 'd', "x", 1, tsig), -1);
+	assert_int_equal(token_sign_check(k, 'd', "x", 1, "AAAAAAAAAAAAAAA", TOKEN_SIG_STR_LEN),
+			 TOKEN_MALFORMED);
+	assert_null(dlurl_make(k, "https://t.example", VEC_TOKEN, 0, 1700000000));
+	assert_null(dlurl_make(k, "https://t.example", "short", 1, 1700000000));
+	token_keys_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_click),
 		cmocka_unit_test(test_click_zero),
 		cmocka_unit_test(test_unsub),
+		cmocka_unit_test(test_dlurl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * trip and its refusals, the classification order (internal, proxy,
  * prefetch, human) with the place each class keeps, anonymize_ip, the
  * request flags (HEAD, no Accept, no Accept-Language) beside the address
- * flags, and golden COPY text lines including escaping and UTF-8 repair.
+ * flags, golden COPY text lines including escaping and UTF-8 repair, and a
+ * download's bytes and partial (and version 1 records, which have none).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -175,9 +176,14 @@ static void test_decode_refuses(void **state)
 	len = event_encode(&a, buf);
 	assert_int_equal(event_decode(buf, len - 1, &b), -1);
 	assert_int_equal(event_decode(buf, EVENT_HDR_LEN - 1, &b), -1);
-	buf[0] = 2;
+	buf[0] = 3;
 	assert_int_equal(event_decode(buf, len, &b), -1);
-	buf[0] = 1;
+	buf[0] = 1;	/* a version 1 record is 9 bytes shorter */
+	assert_int_equal(event_decode(buf, len, &b), -1);
+	buf[0] = 2;
+	buf[62] = 2;	/* partial is 0 or 1 */
+	assert_int_equal(event_decode(buf, len, &b), -1);
+	buf[62] = 0;
 	buf[1] = 9;
 	assert_int_equal(event_decode(buf, len, &b), -1);
 	buf[1] = EVENT_OPEN;
@@ -185,6 +191,59 @@ static void test_decode_refuses(void **state)
 	assert_int_equal(event_decode(buf, len, &b), -1);
 	buf[2] = 4;
 	assert_int_equal(event_decode(buf, len, &b), 0);
+}
+
+/* test_download_record - a download keeps its bytes and partial through the encoding and
+ * into COPY text; a version 1 record (written before downloads were served) still decodes,
+ * with no bytes; other kinds carry none whatever the struct held */
+static void test_download_record(void **state)
+{
+	struct event_ctx ctx = { .ua = NULL, .geo = NULL, .relay = NULL, .internal = NULL, .anonymize = 0 };
+	struct event_raw a, b;
+	uint8_t buf[EVENT_REC_MAX], v1[EVENT_REC_MAX];
+	size_t len;
+
+	(void)state;
+	mkev(&a, EVENT_DOWNLOAD, NULL, "curl/8");
+	a.attachment_id = 2;
+	a.bytes = 5000000000LL;	/* over 32 bits */
+	a.partial = 1;
+	len = event_encode(&a, buf);
+	assert_int_equal(len, EVENT_HDR_LEN + 6);
+	memset(&b, 0x55, sizeof(b));
+	assert_int_equal(event_decode(buf, len, &b), 0);
+	assert_int_equal(b.kind, EVENT_DOWNLOAD);
+	assert_int_equal(b.attachment_id, 2);
+	assert_true(b.bytes == 5000000000LL);
+	assert_int_equal(b.partial, 1);
+	assert_string_equal(line(&ctx, &b),
+	    AT "\tdownload\t" UUID "\t\\N\t2\t\\N\tcurl/8\t\\N\t\\N\t\\N\t\\N\t"
+	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t5000000000\tt\n");
+	b.bytes = 0;
+	b.partial = 0;
+	assert_string_equal(line(&ctx, &b),
+	    AT "\tdownload\t" UUID "\t\\N\t2\t\\N\tcurl/8\t\\N\t\\N\t\\N\t\\N\t"
+	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t0\tf\n");
+	/* version 1: the same without bytes 54..62 */
+	memcpy(v1, buf, 54);
+	memcpy(v1 + 54, buf + EVENT_HDR_LEN, 6);
+	v1[0] = 1;
+	memset(&b, 0x55, sizeof(b));
+	assert_int_equal(event_decode(v1, 60, &b), 0);
+	assert_int_equal(b.kind, EVENT_DOWNLOAD);
+	assert_true(b.bytes == -1);
+	assert_int_equal(b.partial, 0);
+	assert_int_equal(b.ua_len, 6);
+	assert_memory_equal(b.ua, "curl/8", 6);
+	assert_int_equal(event_decode(v1, 61, &b), -1);
+	/* an open carries no bytes */
+	mkev(&a, EVENT_OPEN, NULL, NULL);
+	a.bytes = 7;
+	a.partial = 1;
+	len = event_encode(&a, buf);
+	assert_int_equal(event_decode(buf, len, &b), 0);
+	assert_true(b.bytes == -1);
+	assert_int_equal(b.partial, 0);
 }
 
 /* test_ua_truncated - a User-Agent is kept to EVENT_UA_MAX bytes */
@@ -214,7 +273,7 @@ static void test_copy_human(void **state)
 	    AT "\topen\t" UUID "\t\\N\t\\N\t192.0.2.10\t"
 	    "Mozilla/5.0 (X11; Linux x86_64) Thunderbird/115.3\t"
 	    "desktop\tLinux\tThunderbird 115\tThunderbird\t"
-	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\n");
+	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t\\N\tf\n");
 }
 
 /* test_copy_click - link_n filled, attachment_id NULL; no address, no UA */
@@ -228,7 +287,7 @@ static void test_copy_click(void **state)
 	ev.link_n = 12;
 	assert_string_equal(line(&ctx, &ev),
 	    AT "\tclick\t" UUID "\t12\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t"
-	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\n");
+	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t\\N\tf\n");
 }
 
 /* test_copy_escapes - backslash, tab, control bytes, invalid UTF-8 */
@@ -242,7 +301,7 @@ static void test_copy_escapes(void **state)
 	assert_string_equal(line(&ctx, &ev),
 	    AT "\topen\t" UUID "\t\\N\t\\N\t192.0.2.10\t"
 	    "a\\\\b\\011c\\001d\xc3\xa9" "e\xef\xbf\xbd" "f\xef\xbf\xbd\xef\xbf\xbd\t"
-	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\n");
+	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t\\N\tf\n");
 }
 
 /* test_class_internal - internal_networks wins over everything */
@@ -271,7 +330,7 @@ static void test_class_proxy(void **state)
 	assert_string_equal(line(&ctx, &ev),
 	    AT "\topen\t" UUID "\t\\N\t\\N\t172.224.226.5\t"
 	    "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)\t"
-	    "\\N\t\\N\t\\N\tGmail image proxy\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\tproxy\tproxy-ua\t0\tf\n");
+	    "\\N\t\\N\t\\N\tGmail image proxy\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\tproxy\tproxy-ua\t0\tf\t\\N\tf\n");
 }
 
 /* test_class_prefetch - an Apple relay address keeps the range's coarse place */
@@ -450,6 +509,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_decode_refuses),
+		cmocka_unit_test(test_download_record),
 		cmocka_unit_test(test_ua_truncated),
 		cmocka_unit_test(test_copy_human),
 		cmocka_unit_test(test_copy_click),

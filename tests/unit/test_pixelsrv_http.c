@@ -13,7 +13,7 @@
  *	referrer) and queues a click with its link number (a HEAD too,
  *	marked); link 0, the honeypot link, is 204 without Location and
  *	queues a click with link_n 0; a mangled MAC is 404 with no event.
- *	/p.gif, /healthz, /metrics (404 here: only on metrics_listen), downloads (404 for now), unknown paths,
+ *	/p.gif, /healthz, /metrics (404 here: only on metrics_listen), a mangled download URL (404), unknown paths,
  *	other methods (405 with Allow) and a request without Host (400).
  *	X-Forwarded-For is believed only from a trusted proxy.  Request
  *	durations reach the metrics, counted and small.
@@ -108,7 +108,7 @@ static int server_up(void **state)
 	srv.http = http_bind(&srv.cfg, err, sizeof(err));
 	if (!srv.http)
 		fail_msg("http_bind: %s", err);
-	conf = (struct http_conf){ srv.keys, srv.trusted, srv.queue, NULL };
+	conf = (struct http_conf){ srv.keys, srv.trusted, srv.queue, NULL, NULL };
 	if (http_start(srv.http, &conf, err, sizeof(err)) < 0)
 		fail_msg("http_start: %s", err);
 	srv.port = http_port(srv.http);
