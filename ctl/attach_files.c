@@ -15,7 +15,8 @@
  *	needs any more:
  *
  *	  a manifest, when its token is tombstoned (beacon.purged_tokens:
- *	  purged or forgotten), or when every one of its lines has expired;
+ *	  purged or forgotten), or when every one of its lines has expired
+ *	  (an expiry of 0 never does);
  *	  a manifest of a token not yet in the database (its row still in
  *	  the milter's spool) stays while a line is live;
  *	  a blob, when no kept manifest line and no beacon.attachments row
@@ -174,7 +175,7 @@ static int af_read_manifest(struct ctl *c, int fd, struct af_manifest *m, time_t
 			expires = (long long)now + 1;
 		}
 		af_push(c, &m->all, &m->nall, &m->capall, f[1]);
-		if (expires > (long long)now) {
+		if (expires == 0 || expires > (long long)now) {	/* 0: no expiry of its own */
 			m->live = 1;
 			af_push(c, &m->refs, &m->nrefs, &m->caprefs, f[1]);
 		}
