@@ -50,7 +50,7 @@
 	X(milter, bounce_suppress, BOOL, "yes", "a hard bounce suppresses the address for every sender") \
 	X(milter, plain_to_html, BOOL, "no", "give text-only tracked messages an HTML twin (links tracked, pixel)") \
 	X(milter, attachments, ENUM("keep|link"), "keep", "turn attachments into download links") \
-	X(milter, attachment_min_size, SIZE, "1m", "smallest attachment turned into a link") \
+	X(milter, attachment_min_size, SIZE, "0", "smallest attachment turned into a link") \
 	X(milter, attachment_ttl, DUR, "30d", "how long download links work") \
 	X(milter, attachment_dir, STR, "/var/lib/beacon/attachments", "where linked attachments are stored") \
 	X(milter, db_pool_size, INT, "4", "database connections kept by the milter") \

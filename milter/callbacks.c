@@ -408,7 +408,7 @@ static sfsistat callbacks_eom(SMFICTX *ctx)
 	struct conn_ctx *c = callbacks_conn(ctx);
 	struct msg_ctx *m = c->msg;
 	struct track_opts opts = { c->can_delrcpt, callbacks_suppress, callbacks_progress, ctx,
-				   c->hostname };
+				   c->hostname, 0 };
 	struct track_out out;
 	sfsistat rc;
 	int applied = 0;

@@ -372,10 +372,12 @@ int html_rewrite(const char *html, size_t len, const struct html_rewrite_opts *o
 	if (r == 0) {
 		html_rw_copy(&rw, len);
 		pixel = o->pixel_url != NULL && st->placeholders == 0;
-		if (pixel || o->honeypot_url != NULL) {
+		if (pixel || o->honeypot_url != NULL || o->download_html != NULL) {
 			at = rw.body_at >= 0 ? (size_t)rw.body_at :
 			    rw.end_at >= 0 ? (size_t)rw.end_at : out->len;
 			px = g_string_sized_new(512);
+			if (o->download_html != NULL)
+				g_string_append(px, o->download_html);
 			if (pixel)
 				html_rw_pixel(px, o->pixel_url);
 			if (o->honeypot_url != NULL)

@@ -44,6 +44,10 @@
  *	  never goes next to a placeholder, which may sit inside a link (a
  *	  link inside a link would end the outer one).
  *
+ *	- with download_html set, it is inserted (as it is, never scanned)
+ *	  where the pixel goes when there is no placeholder, before the
+ *	  pixel and the hidden link, whether or not there is a placeholder.
+ *
  *	Every other byte is copied as it came, NUL bytes included.  Links
  *	and images inside comments, CDATA, <script>, <style>, <title> and
  *	<textarea> are not seen.
@@ -77,6 +81,10 @@ struct html_rewrite_opts {
 	html_link_fn link;		/* signs one link */
 	void *link_arg;			/* its first argument */
 	const char *honeypot_url;	/* the hidden link's URL; NULL: none */
+	const char *download_html;	/* the download block (attach.h), inserted where the
+					 * pixel goes without a placeholder, before it; NULL: none */
+	const char *download_text;	/* the download lines for text/plain parts
+					 * (mime_rewrite.h), UTF-8; NULL: none */
 };
 
 /* html_rewrite_stats - what html_rewrite() did */

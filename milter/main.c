@@ -136,8 +136,6 @@ static int milter_setup(const struct beacon_cfg *cfg, struct token_keys **keys, 
 		*keys = NULL;
 		return rc;
 	}
-	if (cfg->milter.attachments == CFG_ATT_LINK)
-		log_warnx("attachments = link: this release keeps attachments in the message");
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	mime_parse.c - locate the text/html parts of a message with GMime
+ *	mime_parse.c - locate the text parts and attachments of a message with GMime
  *
  * DESCRIPTION
  *	mime_doc_parse() (see mime_rewrite.h) parses the message over a
@@ -17,6 +17,7 @@
 #include <gmime/gmime.h>
 
 #include "address.h"
+#include "attach.h"
 #include "mime_rewrite.h"
 #include "tagging.h"
 
@@ -27,6 +28,7 @@ struct mime_walk {
 	char *why;		/* first reason to leave the message alone */
 	size_t whylen;		/* its size */
 	int failed;		/* a reason was set */
+	GHashTable *index;	/* GMimeObject * of a multipart -> 1 + its index in doc->containers */
 };
 
 /* mime_walk_fail - remember the first reason: WHAT followed by ARG */
@@ -118,8 +120,9 @@ static int mime_ascii_charset(const char *cs)
 	return 1;
 }
 
-/* mime_add_html - record one text/html leaf */
-static void mime_add_html(struct mime_walk *w, GMimeObject *part)
+/* mime_locate - the span, encoding and decoded content of one text leaf; NULL when it
+ * cannot be rewritten (with HTML, W fails then: the message stays untouched) */
+static struct mime_html *mime_locate(struct mime_walk *w, GMimeObject *part, int html)
 {
 	struct mime_doc *d = w->doc;
 	GMimeDataWrapper *dw = g_mime_part_get_content(GMIME_PART(part));
@@ -131,8 +134,9 @@ static void mime_add_html(struct mime_walk *w, GMimeObject *part)
 
 	if (!s || s->bound_start < (gint64)d->body_off || s->bound_end < s->bound_start ||
 	    (s->bound_end > (gint64)d->text->len && s->bound_end != -1)) {
-		mime_walk_fail(w, "cannot locate a text/html part", NULL);
-		return;
+		if (html)
+			mime_walk_fail(w, "cannot locate a text/html part", NULL);
+		return NULL;
 	}
 	switch (enc) {
 	case GMIME_CONTENT_ENCODING_DEFAULT:
@@ -143,13 +147,15 @@ static void mime_add_html(struct mime_walk *w, GMimeObject *part)
 	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
 		break;
 	default:
-		mime_walk_fail(w, "text/html in unsupported transfer encoding ",
-			       g_mime_content_encoding_to_string((GMimeContentEncoding)enc));
-		return;
+		if (html)
+			mime_walk_fail(w, "text/html in unsupported transfer encoding ",
+				       g_mime_content_encoding_to_string((GMimeContentEncoding)enc));
+		return NULL;
 	}
 	if (!mime_ascii_charset(cs)) {
-		mime_walk_fail(w, "text/html in charset ", cs);
-		return;
+		if (html)
+			mime_walk_fail(w, "text/html in charset ", cs);
+		return NULL;
 	}
 	h = g_new0(struct mime_html, 1);
 	h->start = (size_t)s->bound_start - d->body_off;
@@ -171,7 +177,7 @@ static void mime_add_html(struct mime_walk *w, GMimeObject *part)
 	h->html = mime_decode(body + h->start, h->end - h->start, enc);
 	if (h->html->len && memmem(h->html->data, h->html->len, "-----BEGIN PGP ", 15))
 		mime_walk_fail(w, "inline PGP", NULL);
-	g_ptr_array_add(d->parts, h);
+	return h;
 }
 
 /* mime_walk_part - g_mime_message_foreach callback: classify one part */
@@ -182,8 +188,8 @@ static void mime_walk_part(GMimeObject *parent, GMimeObject *part, gpointer arg)
 	const char *type = ct ? g_mime_content_type_get_media_type(ct) : NULL;
 	const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : NULL;
 	GMimeContentDisposition *disp;
+	struct mime_html *h;
 
-	(void)parent;
 	if (w->failed)
 		return;
 	if (tagging_signed_type(type, sub)) {
@@ -192,13 +198,19 @@ static void mime_walk_part(GMimeObject *parent, GMimeObject *part, gpointer arg)
 			       "S/MIME or PGP part");
 		return;
 	}
+	attach_consider(w->doc, parent, part, w->index);
 	if (!GMIME_IS_PART(part) || !type || g_ascii_strcasecmp(type, "text") != 0 ||
-	    g_ascii_strcasecmp(sub, "html") != 0)
+	    (g_ascii_strcasecmp(sub, "html") != 0 && g_ascii_strcasecmp(sub, "plain") != 0))
 		return;
 	disp = g_mime_object_get_content_disposition(part);
 	if (disp && g_mime_content_disposition_is_attachment(disp))
 		return;
-	mime_add_html(w, part);
+	if (g_ascii_strcasecmp(sub, "html") == 0) {
+		if ((h = mime_locate(w, part, 1)) != NULL)
+			g_ptr_array_add(w->doc->parts, h);
+	} else if ((h = mime_locate(w, part, 0)) != NULL) {
+		g_ptr_array_add(w->doc->texts, h);
+	}
 }
 
 /* mime_add_names - display names of an address list into the names table */
@@ -261,9 +273,19 @@ struct mime_doc *mime_doc_parse(const GByteArray *text, size_t body_off, char *w
 	d->body_off = body_off;
 	d->parts = g_ptr_array_new_with_free_func(mime_html_free);
 	d->names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	w = (struct mime_walk){ d, g_mime_message_get_mime_part(msg), why, whylen, 0 };
+	d->texts = g_ptr_array_new_with_free_func(mime_html_free);
+	d->atts = g_ptr_array_new_with_free_func(attach_free);
+	d->containers = g_array_new(FALSE, TRUE, sizeof(struct mime_container));
+	d->cids = g_ptr_array_new_with_free_func(g_free);
+	w = (struct mime_walk){ d, g_mime_message_get_mime_part(msg), why, whylen, 0,
+				g_hash_table_new(g_direct_hash, g_direct_equal) };
 	g_mime_message_foreach(msg, mime_walk_part, &w);
+	g_hash_table_destroy(w.index);
 	if (!w.failed) {
+		for (guint i = 0; i < d->parts->len; i++) {
+			const struct mime_html *h = g_ptr_array_index(d->parts, i);
+			attach_cids(d->cids, h->html->data, h->html->len);
+		}
 		if ((s = g_mime_message_get_subject(msg)) != NULL)
 			d->subject = g_utf8_make_valid(s, -1);
 		if ((s = g_mime_message_get_message_id(msg)) != NULL)
@@ -286,6 +308,10 @@ void mime_doc_free(struct mime_doc *d)
 	if (!d)
 		return;
 	g_ptr_array_free(d->parts, TRUE);
+	g_ptr_array_free(d->texts, TRUE);
+	g_ptr_array_free(d->atts, TRUE);
+	g_array_free(d->containers, TRUE);
+	g_ptr_array_free(d->cids, TRUE);
 	g_hash_table_destroy(d->names);
 	g_free(d->subject);
 	g_free(d->message_id);

@@ -15,6 +15,7 @@
 
 #include <gmime/gmime.h>
 
+#include "attach.h"
 #include "mime_rewrite.h"
 
 /* mime_link_wrap - the link callback seen by html_rewrite: normalise, then sign */
@@ -181,7 +182,40 @@ static void mime_set_ending(GString *s, const char *eol, int want)
 		g_string_truncate(s, s->len - l);
 }
 
-/* mime_render_part - the new bytes for one part; *QP set if it had to become quoted-printable */
+/* mime_encode_part - CONTENT (decoded, rewritten) encoded as part H was, into ENC_OUT; *QP
+ * set if it had to become quoted-printable */
+static void mime_encode_part(const struct mime_html *h, GString *content, size_t col,
+			     GString *enc_out, int *qp)
+{
+	*qp = 0;
+	switch (h->enc) {
+	case GMIME_CONTENT_ENCODING_BASE64:
+	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+		mime_encode(enc_out, content, h->enc, h->eol);
+		break;
+	default: {
+		/* folded in a copy: a part that cannot be folded is encoded unfolded; 8-bit
+		 * octets in a 7bit part need an encoding too */
+		GString *folded = g_string_new_len(content->str, (gssize)content->len);
+		int eight = 0;
+		if (h->enc == GMIME_CONTENT_ENCODING_DEFAULT || h->enc == GMIME_CONTENT_ENCODING_7BIT)
+			for (size_t i = 0; i < content->len && !eight; i++)
+				eight = (unsigned char)content->str[i] >= 0x80;
+		if (eight || mime_fold_lines(folded, h->eol, MIME_LINE_MAX, col) < 0) {
+			*qp = 1;
+			mime_encode(enc_out, content, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE, h->eol);
+		} else {
+			g_string_append_len(enc_out, folded->str, (gssize)folded->len);
+		}
+		g_string_free(folded, TRUE);
+		break;
+	}
+	}
+	mime_set_ending(enc_out, h->eol, h->ends_eol);
+}
+
+/* mime_render_part - the new bytes for one HTML part; *QP set if it had to become
+ * quoted-printable */
 static int mime_render_part(const struct mime_html *h, const struct html_rewrite_opts *o,
 			    size_t col, GString *enc_out, int *qp, struct html_rewrite_stats *sum,
 			    char *why, size_t whylen)
@@ -206,87 +240,186 @@ static int mime_render_part(const struct mime_html *h, const struct html_rewrite
 	sum->links_rewritten += st.links_rewritten;
 	sum->links_kept += st.links_kept;
 	sum->honeypots += st.honeypots;
-	*qp = 0;
-	switch (h->enc) {
-	case GMIME_CONTENT_ENCODING_BASE64:
-	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
-		mime_encode(enc_out, html, h->enc, h->eol);
-		break;
-	default: {
-		/* folded in a copy: a part that cannot be folded is encoded unfolded */
-		GString *folded = g_string_new_len(html->str, (gssize)html->len);
-		if (mime_fold_lines(folded, h->eol, MIME_LINE_MAX, col) < 0) {
-			*qp = 1;
-			mime_encode(enc_out, html, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE, h->eol);
-		} else {
-			g_string_append_len(enc_out, folded->str, (gssize)folded->len);
-		}
-		g_string_free(folded, TRUE);
-		break;
-	}
-	}
-	mime_set_ending(enc_out, h->eol, h->ends_eol);
+	mime_encode_part(h, html, col, enc_out, qp);
 	g_string_free(html, TRUE);
 	return 0;
 }
 
-/* mime_doc_render - the new body with every HTML part rewritten */
+/* mime_text_lines - LINES (UTF-8, "\n" endings) in CHARSET (NULL: US-ASCII) with EOL; what
+ * the charset lacks becomes '?' */
+static GString *mime_text_lines(const char *lines, const char *charset, const char *eol)
+{
+	GString *out = g_string_new(NULL);
+	char *conv = NULL;
+	int utf8 = charset && (g_ascii_strcasecmp(charset, "utf-8") == 0 ||
+			       g_ascii_strcasecmp(charset, "utf8") == 0);
+
+	if (charset && !utf8 && g_ascii_strcasecmp(charset, "us-ascii") != 0)
+		conv = g_convert_with_fallback(lines, -1, charset, "UTF-8", "?", NULL, NULL, NULL);
+	if (!conv && !utf8) {
+		/* US-ASCII, or a charset iconv does not know */
+		GString *a = g_string_new(NULL);
+		for (const char *c = lines; *c; c = g_utf8_next_char(c))
+			g_string_append_c(a, (unsigned char)*c < 0x80 ? *c : '?');
+		conv = g_string_free(a, FALSE);
+	}
+	mime_copy_runs(out, conv ? conv : lines, strlen(conv ? conv : lines), '\n', eol);
+	g_free(conv);
+	return out;
+}
+
+/* mime_render_text - text part H with the download lines appended after an empty line */
+static void mime_render_text(const struct mime_html *h, const char *lines, size_t col,
+			     GString *enc_out, int *qp)
+{
+	GString *text = g_string_sized_new(h->html->len + strlen(lines) + 64);
+	GString *add = mime_text_lines(lines, h->charset, h->eol);
+	size_t el = strlen(h->eol);
+
+	g_string_append_len(text, (const char *)h->html->data, (gssize)h->html->len);
+	if (text->len && text->str[text->len - 1] != '\n')
+		g_string_append(text, h->eol);
+	if (text->len && !(text->len >= 2 * el && text->str[text->len - 1 - el] == '\n'))
+		g_string_append(text, h->eol);
+	g_string_append_len(text, add->str, (gssize)add->len);
+	mime_encode_part(h, text, col, enc_out, qp);
+	g_string_free(text, TRUE);
+	g_string_free(add, TRUE);
+}
+
+/* mime_splice - replace body bytes [from, to) with BYTES */
+struct mime_splice {
+	size_t from, to;	/* the span replaced */
+	GString *bytes;		/* what goes there; NULL: nothing */
+};
+
+/* mime_splice_cmp - by start, a removal that contains another first */
+static gint mime_splice_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct mime_splice *x = a, *y = b;
+
+	if (x->from != y->from)
+		return x->from < y->from ? -1 : 1;
+	return x->to > y->to ? -1 : x->to < y->to ? 1 : 0;
+}
+
+/* mime_splice_add - one more splice */
+static void mime_splice_add(GArray *sp, size_t from, size_t to, const char *bytes, size_t len)
+{
+	struct mime_splice x = { from, to, bytes ? g_string_new_len(bytes, (gssize)len) : NULL };
+
+	g_array_append_val(sp, x);
+}
+
+/* mime_part_splices - the splices of one rewritten part H whose new content is PART */
+static int mime_part_splices(GArray *sp, const struct mime_html *h, GString *part, int qp,
+			     struct mime_render *r, char *why, size_t whylen)
+{
+	const char *line = "Content-Transfer-Encoding: quoted-printable";
+
+	if (qp && h->top) {
+		g_free(r->top_cte);
+		r->top_cte = g_strdup("quoted-printable");
+	} else if (qp) {
+		/* the part's Content-Transfer-Encoding line changes (or is added) */
+		size_t from = h->cte_end > h->cte_start ? h->cte_start : h->hdr_start;
+		size_t to = h->cte_end > h->cte_start ? h->cte_end : from;
+		GString *l = g_string_new(line);
+		if (from > h->start) {
+			snprintf(why, whylen, "cannot change a part's transfer encoding");
+			g_string_free(l, TRUE);
+			return -1;
+		}
+		g_string_append(l, h->eol);
+		mime_splice_add(sp, from, to, l->str, l->len);
+		g_string_free(l, TRUE);
+	}
+	mime_splice_add(sp, h->start, h->end, part->str, part->len);
+	return 0;
+}
+
+/* mime_cut_splices - one removal per attachment taken, or per multipart taken whole */
+static void mime_cut_splices(GArray *sp, const struct mime_doc *d)
+{
+	for (guint i = 0; i < d->atts->len; i++) {
+		const struct mime_att *a = g_ptr_array_index(d->atts, i);
+		if (a->taken)
+			mime_splice_add(sp, a->cut_start, a->cut_end, NULL, 0);
+	}
+	for (guint i = 0; i < d->containers->len; i++) {
+		const struct mime_container *c = &g_array_index(d->containers, struct mime_container, i);
+		if (c->taken)
+			mime_splice_add(sp, c->cut_start, c->cut_end, NULL, 0);
+	}
+}
+
+/* mime_doc_render - the new body: HTML parts rewritten, text parts extended, attachments cut */
 int mime_doc_render(const struct mime_doc *d, const struct html_rewrite_opts *o,
 		    struct mime_render *r, char *why, size_t whylen)
 {
 	const unsigned char *body = d->text->data + d->body_off;
 	size_t blen = d->text->len - d->body_off, pos = 0;
+	GArray *sp = g_array_new(FALSE, TRUE, sizeof(struct mime_splice));
 	GString *part = g_string_new(NULL);
+	struct html_rewrite_opts ho = *o;
+	int qp, rc = -1;
 
 	memset(r, 0, sizeof(*r));
-	r->body = g_byte_array_sized_new((guint)(blen + blen / 8 + 4096));
+	if (d->ntaken == 0)
+		ho.download_html = NULL;	/* nothing to download */
 	for (guint i = 0; i < d->parts->len; i++) {
 		const struct mime_html *h = g_ptr_array_index(d->parts, i);
-		size_t from = h->start;
-		int qp;
 
-		if (h->start < pos || h->end > blen) {
-			snprintf(why, whylen, "overlapping MIME parts");
-			goto fail;
-		}
 		g_string_truncate(part, 0);
-		if (mime_render_part(h, o, mime_column(body, h->start), part, &qp, &r->st, why,
-				     whylen) < 0)
-			goto fail;
-		if (qp && h->top) {
-			r->top_cte = g_strdup("quoted-printable");
-		} else if (qp) {
-			/* the part's Content-Transfer-Encoding line changes (or is added) */
-			const char *line = "Content-Transfer-Encoding: quoted-printable";
-			from = h->cte_end > h->cte_start ? h->cte_start : h->hdr_start;
-			if (from < pos || from > h->start) {
-				snprintf(why, whylen, "cannot change a part's transfer encoding");
-				goto fail;
-			}
-			g_byte_array_append(r->body, body + pos, (guint)(from - pos));
-			g_byte_array_append(r->body, (const guint8 *)line, (guint)strlen(line));
-			g_byte_array_append(r->body, (const guint8 *)h->eol, (guint)strlen(h->eol));
-			pos = h->cte_end > h->cte_start ? h->cte_end : from;
-			from = h->start;
+		if (mime_render_part(h, &ho, mime_column(body, h->start), part, &qp, &r->st, why,
+				     whylen) < 0 ||
+		    mime_part_splices(sp, h, part, qp, r, why, whylen) < 0)
+			goto done;
+	}
+	if (d->ntaken > 0) {
+		for (guint i = 0; o->download_text && i < d->texts->len; i++) {
+			const struct mime_html *h = g_ptr_array_index(d->texts, i);
+
+			g_string_truncate(part, 0);
+			mime_render_text(h, o->download_text, mime_column(body, h->start), part, &qp);
+			if (mime_part_splices(sp, h, part, qp, r, why, whylen) < 0)
+				goto done;
 		}
-		g_byte_array_append(r->body, body + pos, (guint)(from - pos));
-		g_byte_array_append(r->body, (const guint8 *)part->str, (guint)part->len);
-		pos = h->end;
+		mime_cut_splices(sp, d);
+	}
+	g_array_sort(sp, mime_splice_cmp);
+	r->body = g_byte_array_sized_new((guint)(blen + blen / 8 + 4096));
+	for (guint i = 0; i < sp->len; i++) {
+		const struct mime_splice *x = &g_array_index(sp, struct mime_splice, i);
+
+		if (x->from < pos && x->to <= pos && !x->bytes)
+			continue;	/* a part inside a multipart already cut */
+		if (x->from < pos || x->to < x->from || x->to > blen) {
+			snprintf(why, whylen, "overlapping MIME parts");
+			goto done;
+		}
+		g_byte_array_append(r->body, body + pos, (guint)(x->from - pos));
+		if (x->bytes)
+			g_byte_array_append(r->body, (const guint8 *)x->bytes->str, (guint)x->bytes->len);
+		pos = x->to;
 	}
 	g_byte_array_append(r->body, body + pos, (guint)(blen - pos));
-	g_string_free(part, TRUE);
 	/* a part that begins or ends inside a line of the MIME structure
 	 * (broken input) may still make that line too long */
 	if (mime_max_line(r->body->data, r->body->len) > MAX(MIME_LINE_MAX, mime_max_line(body, blen))) {
 		snprintf(why, whylen, "cannot keep lines within %d octets", MIME_LINE_MAX);
-		mime_render_clear(r);
-		return -1;
+		goto done;
 	}
-	return 0;
-fail:
+	rc = 0;
+done:
+	for (guint i = 0; i < sp->len; i++)
+		if (g_array_index(sp, struct mime_splice, i).bytes)
+			g_string_free(g_array_index(sp, struct mime_splice, i).bytes, TRUE);
+	g_array_free(sp, TRUE);
 	g_string_free(part, TRUE);
-	mime_render_clear(r);
-	return -1;
+	if (rc < 0)
+		mime_render_clear(r);
+	return rc;
 }
 
 /* mime_render_clear - free a rendered body */

@@ -20,7 +20,11 @@
  *	attachment, wherever it sits in the multipart tree (HTML inside an
  *	attached message/rfc822 is left alone), its Content-Transfer-Encoding
  *	and charset, and the decoded HTML.  It also takes the Subject, the
- *	Message-ID and the display names of To/Cc for the database.
+ *	Message-ID and the display names of To/Cc for the database, the
+ *	text/plain parts that are not attachments (located the same way; one
+ *	in an encoding or charset that cannot be rewritten is left out, not a
+ *	reason to leave the message alone), the candidate attachments and the
+ *	cid: URLs of the HTML (attach.h).
  *
  *	mime_doc_render() runs html_rewrite() on each located part and
  *	splices the re-encoded result into a copy of the body: base64 and
@@ -36,6 +40,13 @@
  *	charset that keeps ASCII as ASCII; link URLs holding other bytes are
  *	converted from the part's charset to UTF-8 and percent-encoded before
  *	the link callback sees them.
+ *
+ *	After attach_plan() took attachments out, mime_doc_render() also cuts
+ *	those parts (attach.h says which bytes), inserts o->download_html in
+ *	each HTML part (html_rewrite.h) and appends o->download_text to each
+ *	text/plain part after an empty line, converted to the part's charset
+ *	(characters it lacks become '?') and line ending; a 7bit part that
+ *	then holds 8-bit octets becomes quoted-printable.
  *
  * DIAGNOSTICS
  *	Both return NULL / -1 with a reason in WHY, and the caller passes the
@@ -78,6 +89,11 @@ struct mime_doc {
 	char *subject;		/* decoded Subject (UTF-8), or NULL */
 	char *message_id;	/* Message-ID without <>, or NULL */
 	GHashTable *names;	/* address in its one form (address.h) -> display name, To and Cc */
+	GPtrArray *texts;	/* struct mime_html *: the text/plain parts that are no attachment */
+	GPtrArray *atts;	/* struct mime_att * (attach.h): candidate attachments, body order */
+	GArray *containers;	/* struct mime_container (attach.h): the multiparts, walk order */
+	GPtrArray *cids;	/* char *: cid: URLs the HTML parts name */
+	int ntaken;		/* attachments attach_plan() took out */
 };
 
 /* mime_render - a rewritten body */

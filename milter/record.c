@@ -30,6 +30,7 @@ struct msg_record *record_new(void)
 	r->sent_at = g_get_real_time();
 	r->rcpts = g_array_new(FALSE, TRUE, sizeof(struct rec_rcpt));
 	r->links = g_array_new(FALSE, TRUE, sizeof(struct rec_link));
+	r->atts = g_array_new(FALSE, TRUE, sizeof(struct rec_att));
 	record_set(&r->message_id, NULL);
 	record_set(&r->queue_id, NULL);
 	record_set(&r->sender, NULL);
@@ -72,6 +73,18 @@ void record_add_link(struct msg_record *r, int n, const char *url)
 	g_array_append_val(r->links, l);
 }
 
+/* record_add_att - one attachments row */
+void record_add_att(struct msg_record *r, int n, const char *name, const char *content_type,
+		    int64_t size, int64_t expires_at, const char *storage_ref)
+{
+	struct rec_att a = { n, NULL, NULL, size, expires_at, NULL };
+
+	record_set(&a.name, name);
+	record_set(&a.content_type, content_type);
+	record_set(&a.storage_ref, storage_ref);
+	g_array_append_val(r->atts, a);
+}
+
 /* record_free - free every string and array */
 void record_free(struct msg_record *r)
 {
@@ -86,8 +99,15 @@ void record_free(struct msg_record *r)
 	}
 	for (guint i = 0; i < r->links->len; i++)
 		g_free(g_array_index(r->links, struct rec_link, i).url);
+	for (guint i = 0; i < r->atts->len; i++) {
+		struct rec_att *a = &g_array_index(r->atts, struct rec_att, i);
+		g_free(a->name);
+		g_free(a->content_type);
+		g_free(a->storage_ref);
+	}
 	g_array_free(r->rcpts, TRUE);
 	g_array_free(r->links, TRUE);
+	g_array_free(r->atts, TRUE);
 	g_free(r->message_id);
 	g_free(r->queue_id);
 	g_free(r->sender);
@@ -116,35 +136,76 @@ GBytes *record_encode(const struct msg_record *r)
 		const struct rec_link *l = &g_array_index(r->links, struct rec_link, i);
 		g_variant_builder_add(&lb, "(is)", (gint32)l->n, l->url);
 	}
-	v = g_variant_new(RECORD_VTYPE, r->id, r->message_id, r->queue_id, r->sender,
-			  r->sasl_login, r->subject, r->campaign, (gint64)r->sent_at,
-			  r->client_ip, (gboolean)!!r->clicks, (gboolean)!!r->notify,
-			  (gint32)r->recipients, (gint64)r->size, &rb, &lb);
+	if (r->atts->len == 0) {
+		v = g_variant_new(RECORD_VTYPE, r->id, r->message_id, r->queue_id, r->sender,
+				  r->sasl_login, r->subject, r->campaign, (gint64)r->sent_at,
+				  r->client_ip, (gboolean)!!r->clicks, (gboolean)!!r->notify,
+				  (gint32)r->recipients, (gint64)r->size, &rb, &lb);
+	} else {
+		GVariantBuilder ab;
+		g_variant_builder_init(&ab, G_VARIANT_TYPE("a(issxxs)"));
+		for (guint i = 0; i < r->atts->len; i++) {
+			const struct rec_att *a = &g_array_index(r->atts, struct rec_att, i);
+			g_variant_builder_add(&ab, "(issxxs)", (gint32)a->n, a->name,
+					      a->content_type, (gint64)a->size,
+					      (gint64)a->expires_at, a->storage_ref);
+		}
+		v = g_variant_new(RECORD_ATT_VTYPE, r->id, r->message_id, r->queue_id, r->sender,
+				  r->sasl_login, r->subject, r->campaign, (gint64)r->sent_at,
+				  r->client_ip, (gboolean)!!r->clicks, (gboolean)!!r->notify,
+				  (gint32)r->recipients, (gint64)r->size, &rb, &lb, &ab);
+	}
 	g_variant_ref_sink(v);
 	b = g_variant_get_data_as_bytes(v);
 	g_variant_unref(v);
 	return b;
 }
 
-/* record_decode - read a spool payload back; NULL unless well-formed */
+/* record_spool_type - the record type record_encode writes for R */
+uint8_t record_spool_type(const struct msg_record *r)
+{
+	return r->atts->len ? RECORD_ATT_SPOOL_TYPE : RECORD_SPOOL_TYPE;
+}
+
+/* record_decode - a payload of the type without attachments */
 struct msg_record *record_decode(const void *data, size_t len)
 {
-	GBytes *bytes = g_bytes_new(data, len);
-	GVariant *v = g_variant_new_from_bytes(G_VARIANT_TYPE(RECORD_VTYPE), bytes, FALSE);
+	return record_decode_type(RECORD_SPOOL_TYPE, data, len);
+}
+
+/* record_decode_type - read a spool payload of TYPE back; NULL unless well-formed */
+struct msg_record *record_decode_type(uint8_t type, const void *data, size_t len)
+{
+	int att = type == RECORD_ATT_SPOOL_TYPE;
+	GBytes *bytes;
+	GVariant *v;
 	struct msg_record *r = NULL;
-	GVariantIter *ri = NULL, *li = NULL;
+	GVariantIter *ri = NULL, *li = NULL, *ai = NULL;
+	const char *aname, *atype, *aref;
+	gint64 asize, aexp;
 	const char *id, *mid, *qid, *snd, *sasl, *subj, *camp, *ip, *tid, *addr, *st, *tok, *name, *url;
 	gint64 sent, size;
 	gboolean clicks, notify;
 	gint32 nrcpt, n;
 	guint8 key;
 
+	if (type != RECORD_SPOOL_TYPE && !att)
+		return NULL;
+	bytes = g_bytes_new(data, len);
+	v = g_variant_new_from_bytes(G_VARIANT_TYPE(att ? RECORD_ATT_VTYPE : RECORD_VTYPE), bytes,
+				     FALSE);
 	g_variant_ref_sink(v);
 	g_bytes_unref(bytes);
 	if (!g_variant_is_normal_form(v))
 		goto out;
-	g_variant_get(v, "(&s&s&s&s&s&s&sx&sbbixa(sssyss)a(is))", &id, &mid, &qid, &snd, &sasl, &subj, &camp, &sent, &ip,
-		      &clicks, &notify, &nrcpt, &size, &ri, &li);
+	if (att)
+		g_variant_get(v, "(&s&s&s&s&s&s&sx&sbbixa(sssyss)a(is)a(issxxs))", &id, &mid, &qid,
+			      &snd, &sasl, &subj, &camp, &sent, &ip, &clicks, &notify, &nrcpt, &size,
+			      &ri, &li, &ai);
+	else
+		g_variant_get(v, "(&s&s&s&s&s&s&sx&sbbixa(sssyss)a(is))", &id, &mid, &qid, &snd,
+			      &sasl, &subj, &camp, &sent, &ip, &clicks, &notify, &nrcpt, &size,
+			      &ri, &li);
 	r = record_new();
 	g_strlcpy(r->id, id, sizeof(r->id));
 	record_set(&r->message_id, mid);
@@ -163,8 +224,12 @@ struct msg_record *record_decode(const void *data, size_t len)
 		record_add_rcpt(r, tid, addr, st, key, tok, name);
 	while (g_variant_iter_next(li, "(i&s)", &n, &url))
 		record_add_link(r, n, url);
+	while (ai && g_variant_iter_next(ai, "(i&s&sxx&s)", &n, &aname, &atype, &asize, &aexp, &aref))
+		record_add_att(r, n, aname, atype, asize, aexp, aref);
 	g_variant_iter_free(ri);
 	g_variant_iter_free(li);
+	if (ai)
+		g_variant_iter_free(ai);
 out:
 	g_variant_unref(v);
 	return r;

@@ -12,14 +12,16 @@
  *
  * DESCRIPTION
  *	One msg_record holds what store.c writes in one transaction: the
- *	beacon.messages row, its beacon.recipients rows and its beacon.links
- *	rows.  Every string is valid UTF-8 without NUL bytes (record_* make
+ *	beacon.messages row, its beacon.recipients rows, its beacon.links
+ *	rows and its beacon.attachments rows.  Every string is valid UTF-8 without NUL bytes (record_* make
  *	it so), because PostgreSQL text columns refuse anything else.  Empty
  *	strings are written as NULL.
  *
  *	The spool payload is a GVariant of type RECORD_VTYPE in normal form;
  *	record_decode() refuses anything else, so a damaged or foreign
- *	record is reported instead of half-read.
+ *	record is reported instead of half-read.  A message with attachments
+ *	rows is spooled as RECORD_ATT_VTYPE under its own record type, so a
+ *	message without keeps the format older spools hold.
  */
 #ifndef BEACON_RECORD_H
 #define BEACON_RECORD_H
@@ -33,6 +35,8 @@
 
 #define RECORD_SPOOL_TYPE 'M'	/* spool record type of a message */
 #define RECORD_VTYPE "(sssssssxsbbixa(sssyss)a(is))"
+#define RECORD_ATT_SPOOL_TYPE 'A'	/* a message with attachments rows */
+#define RECORD_ATT_VTYPE "(sssssssxsbbixa(sssyss)a(is)a(issxxs))"
 
 /* rec_rcpt - one beacon.recipients row */
 struct rec_rcpt {
@@ -48,6 +52,16 @@ struct rec_rcpt {
 struct rec_link {
 	int n;		/* link number in the click URLs */
 	char *url;	/* target */
+};
+
+/* rec_att - one beacon.attachments row */
+struct rec_att {
+	int n;			/* its number in the download URLs (attachments.id) */
+	char *name;		/* file name shown */
+	char *content_type;	/* type/subtype */
+	int64_t size;		/* octets */
+	int64_t expires_at;	/* unix seconds: the links stop working */
+	char *storage_ref;	/* sha256 hex of the content file */
 };
 
 /* msg_record - one message's rows */
@@ -67,6 +81,7 @@ struct msg_record {
 	int64_t size;		/* message octets as received */
 	GArray *rcpts;		/* struct rec_rcpt */
 	GArray *links;		/* struct rec_link */
+	GArray *atts;		/* struct rec_att */
 };
 
 /* record_new - an empty record with a fresh random id */
@@ -78,13 +93,20 @@ void record_add_rcpt(struct msg_record *r, const char *token_id, const char *add
 		     const char *status, uint8_t key_id, const char *token, const char *name);
 /* record_add_link - append a link row */
 void record_add_link(struct msg_record *r, int n, const char *url);
+/* record_add_att - append an attachments row */
+void record_add_att(struct msg_record *r, int n, const char *name, const char *content_type,
+		    int64_t size, int64_t expires_at, const char *storage_ref);
 /* record_free - release a record */
 void record_free(struct msg_record *r);
 
-/* record_encode - the spool payload (GVariant, normal form) */
+/* record_encode - the spool payload (GVariant, normal form) of type record_spool_type(R) */
 GBytes *record_encode(const struct msg_record *r);
-/* record_decode - a record from a spool payload; NULL if it is not one */
+/* record_spool_type - RECORD_SPOOL_TYPE, or RECORD_ATT_SPOOL_TYPE with attachments rows */
+uint8_t record_spool_type(const struct msg_record *r);
+/* record_decode - a record from a spool payload of RECORD_SPOOL_TYPE; NULL if it is not one */
 struct msg_record *record_decode(const void *data, size_t len);
+/* record_decode_type - a record from a spool payload of TYPE (either); NULL if not one */
+struct msg_record *record_decode_type(uint8_t type, const void *data, size_t len);
 
 /* record_uuid - a fresh random uuid in text */
 void record_uuid(char out[TOKEN_UUID_LEN + 1]);

@@ -227,7 +227,7 @@ static enum store_result store_put_item(struct store *st, const struct store_ite
 /* store_put - one message's rows */
 enum store_result store_put(struct store *st, const struct msg_record *rec, const char *qid)
 {
-	struct store_item it = { RECORD_SPOOL_TYPE, rec, rec->id };
+	struct store_item it = { record_spool_type(rec), rec, rec->id };
 
 	return store_put_item(st, &it, qid);
 }
@@ -261,7 +261,8 @@ static int store_replay_one(void *arg, uint8_t type, const void *data, size_t le
 	enum store_sql_rc rc;
 	int timeout = db_timeout_ms(st->cfg, STORE_UNBOUNDED_MS, STORE_MARGIN_MS);
 
-	if (type == RECORD_SPOOL_TYPE && (rec = record_decode(data, len)) != NULL) {
+	if ((type == RECORD_SPOOL_TYPE || type == RECORD_ATT_SPOOL_TYPE) &&
+	    (rec = record_decode_type(type, data, len)) != NULL) {
 		rc = store_sql_write(st->rconn, rec, timeout, rec->queue_id);
 		if (rc == STORE_SQL_DATA)
 			log_warnx("spool: database refused message %s (queue id %s); skipped",

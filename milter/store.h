@@ -11,7 +11,7 @@
  *	store_stop(st);
  *
  * DESCRIPTION
- *	store_put() writes one message (messages, recipients and links rows)
+ *	store_put() writes one message (messages, recipients, links and attachments rows)
  *	in one statement, hence one transaction, with parameters only, over
  *	a pool of at most db_pool_size connections.  Every wait is bounded:
  *	for a free connection and for the answer, statement_timeout (plus a

@@ -16,7 +16,7 @@
 #include "store_sql.h"
 
 #define STORE_SQL_NAME "beacon_milter_put"
-#define STORE_SQL_NPARAMS 21
+#define STORE_SQL_NPARAMS 27
 
 static const char store_sql_text[] =
 	"WITH m AS ("
@@ -40,6 +40,13 @@ static const char store_sql_text[] =
 	" l AS ("
 	" INSERT INTO beacon.links (message, n, url)"
 	" SELECT $1::uuid, n, u FROM unnest($20::int[], $21::text[]) AS y(n, u)"
+	" ON CONFLICT DO NOTHING),"
+	" a AS ("
+	" INSERT INTO beacon.attachments (message, id, name, content_type, size, expires_at,"
+	"  storage_ref)"
+	" SELECT $1::uuid, n, nm, ct, sz, 'epoch'::timestamptz + ex * interval '1 second', sr"
+	" FROM unnest($22::int[], $23::text[], $24::text[], $25::bigint[], $26::bigint[],"
+	"  $27::text[]) AS z(n, nm, ct, sz, ex, sr)"
 	" ON CONFLICT DO NOTHING)"
 	" SELECT 1";
 
@@ -103,10 +110,10 @@ enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, in
 {
 	const char *vals[STORE_SQL_NPARAMS];
 	char sent[32], nrcpt[16], size[32];
-	GString *arr[8];
-	GPtrArray *col[8];
+	GString *arr[14];
+	GPtrArray *col[14];
 	enum store_sql_rc rc;
-	guint nr = rec->rcpts->len, nl = rec->links->len;
+	guint nr = rec->rcpts->len, nl = rec->links->len, na = rec->atts->len;
 
 	snprintf(sent, sizeof(sent), "%" G_GINT64_FORMAT, (gint64)rec->sent_at);
 	snprintf(nrcpt, sizeof(nrcpt), "%d", rec->recipients);
@@ -124,7 +131,7 @@ enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, in
 	vals[10] = rec->notify ? "true" : "false";
 	vals[11] = nrcpt;
 	vals[12] = size;
-	for (int c = 0; c < 8; c++)
+	for (int c = 0; c < 14; c++)
 		col[c] = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < nr; i++) {
 		const struct rec_rcpt *x = &g_array_index(rec->rcpts, struct rec_rcpt, i);
@@ -140,13 +147,22 @@ enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, in
 		g_ptr_array_add(col[6], g_strdup_printf("%d", l->n));
 		g_ptr_array_add(col[7], g_strdup(l->url));
 	}
-	for (int c = 0; c < 8; c++) {
+	for (guint i = 0; i < na; i++) {
+		const struct rec_att *a = &g_array_index(rec->atts, struct rec_att, i);
+		g_ptr_array_add(col[8], g_strdup_printf("%d", a->n));
+		g_ptr_array_add(col[9], g_strdup(a->name));
+		g_ptr_array_add(col[10], g_strdup(a->content_type));
+		g_ptr_array_add(col[11], g_strdup_printf("%" G_GINT64_FORMAT, (gint64)a->size));
+		g_ptr_array_add(col[12], g_strdup_printf("%" G_GINT64_FORMAT, (gint64)a->expires_at));
+		g_ptr_array_add(col[13], g_strdup(a->storage_ref));
+	}
+	for (int c = 0; c < 14; c++) {
 		arr[c] = g_string_new(NULL);
 		store_sql_array(arr[c], (const char *const *)col[c]->pdata, col[c]->len);
 		vals[13 + c] = arr[c]->str;
 	}
 	rc = store_sql_run(conn, vals, clock_after_ms(timeout_ms), who);
-	for (int c = 0; c < 8; c++) {
+	for (int c = 0; c < 14; c++) {
 		g_string_free(arr[c], TRUE);
 		g_ptr_array_free(col[c], TRUE);
 	}

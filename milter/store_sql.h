@@ -9,7 +9,7 @@
  * DESCRIPTION
  *	store_sql_prepare() prepares, once per session, an INSERT of the
  *	beacon.messages row with data-modifying CTEs that insert the
- *	recipients and links rows from array parameters: one statement, one
+ *	recipients, links and attachments rows from array parameters: one statement, one
  *	transaction, one round trip, ON CONFLICT DO NOTHING everywhere.
  *	store_sql_write() runs it without blocking past TIMEOUT_MS
  *	(db_flush() and db_results(), see db.h), so a database that stopped

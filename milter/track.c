@@ -19,6 +19,8 @@
 
 #include <sodium.h>
 
+#include "attach.h"
+#include "attach_store.h"
 #include "clock.h"
 #include "copylog.h"
 
@@ -67,7 +69,7 @@ struct track_links {
 struct track_run {
 	const struct milter_env *env;	/* the environment */
 	const struct msg_ctx *m;	/* the message */
-	const struct mime_doc *doc;	/* its parse (of the HTML twin's text, with plain_to_html) */
+	struct mime_doc *doc;		/* its parse (of the HTML twin's text, with plain_to_html) */
 	struct suppress *suppress;	/* the suppression list, or NULL */
 	const struct track_opts *opts;	/* the caller's options */
 	const char *client_ip;		/* the client's address, or NULL */
@@ -83,6 +85,9 @@ struct track_run {
 	int seeded;			/* seed is set (else ids are random) */
 	const char *unsafe;		/* why a retry would not repeat the message, or NULL */
 	int unsub;			/* add one-click List-Unsubscribe to one-recipient copies */
+	int link_atts;			/* attachments = link for this message */
+	uint64_t expiry;		/* when its download links stop working (unix seconds) */
+	struct attach_undo *undo;	/* the manifests written, until the message is sent */
 };
 
 /* track_untouched - leave the message as it is, for REASON */
@@ -263,7 +268,7 @@ static int track_render(struct track_run *t, int ti, struct mime_render *r, char
 	struct track_links links = { t->env, t->tok[ti].str, t->rendered ? NULL : t->rec, 0 };
 	struct html_rewrite_opts o = t->o;
 	char *pixel = track_pixel_url(t->env->cfg->global.base_url, t->tok[ti].str);
-	char *honeypot = NULL;
+	char *honeypot = NULL, *dl_html = NULL, *dl_text = NULL;
 	int rc;
 
 	if (o.clicks && !(honeypot = track_honeypot_url(t->env, t->tok[ti].str))) {
@@ -275,7 +280,22 @@ static int track_render(struct track_run *t, int ti, struct mime_render *r, char
 	o.honeypot_url = honeypot;
 	o.link = track_link;
 	o.link_arg = &links;
+	if (t->doc->ntaken > 0) {
+		const char *base = t->env->cfg->global.base_url;
+		dl_html = attach_html(t->doc, t->env->keys, base, t->tok[ti].str, t->expiry);
+		dl_text = attach_text(t->doc, t->env->keys, base, t->tok[ti].str, t->expiry);
+		if (!dl_html || !dl_text) {
+			snprintf(why, whylen, "download links not signed");
+			rc = -1;
+			goto out;
+		}
+		o.download_html = dl_html;
+		o.download_text = dl_text;
+	}
 	rc = mime_doc_render(t->doc, &o, r, why, whylen);
+out:
+	g_free(dl_html);
+	g_free(dl_text);
 	g_free(pixel);
 	free(honeypot);
 	if (rc == 0 && !t->rendered) {
@@ -678,9 +698,66 @@ static void track_hand_over(struct track_run *t, struct mime_render *orig, int s
 	}
 }
 
-/* track_rewrite - tokens, renderings, copies, rows, storage for a message to track */
+/* track_attachments - with attachments = link: take the attachments out, store them and
+ * every token's manifest, add their rows; -1 (the message left as it came) if they cannot
+ * be stored */
+static int track_attachments(struct track_run *t, struct track_out *out)
+{
+	const struct beacon_cfg *cfg = t->env->cfg;
+	uint8_t (*rids)[TOKEN_RID_LEN];
+	char why[200];
+	int n, rc;
+
+	if (!t->link_atts || t->doc->atts->len == 0)
+		return 0;
+	if ((n = attach_plan(t->doc, cfg->milter.attachment_min_size)) == 0)
+		return 0;
+	t->expiry = (uint64_t)(t->opts->now ? t->opts->now : time(NULL)) +
+		    (uint64_t)cfg->milter.attachment_ttl;
+	rids = g_malloc((size_t)t->ntok * TOKEN_RID_LEN);
+	for (int i = 0; i < t->ntok; i++)
+		memcpy(rids[i], t->tok[i].rid, TOKEN_RID_LEN);
+	rc = attach_store_put(cfg->milter.attachment_dir, t->doc, (const uint8_t (*)[TOKEN_RID_LEN])rids,
+			      t->ntok, t->expiry, &t->undo, why, sizeof(why));
+	g_free(rids);
+	if (rc < 0) {
+		/* never sent without its attachments: sent as it came, tag header included */
+		log_warnx("%s: attachments = link: %d attachment%s not stored in %s: %s; the "
+			  "message goes out as it came", msg_qid(t->m), n, n == 1 ? "" : "s",
+			  cfg->milter.attachment_dir, why);
+		snprintf(out->reason, sizeof(out->reason), "attachments not stored: %.200s", why);
+		out->verdict = TRACK_UNTOUCHED;
+		out->remove_tag = 0;
+		t->doc->ntaken = 0;
+		return -1;
+	}
+	for (guint i = 0; i < t->doc->atts->len; i++) {
+		const struct mime_att *a = g_ptr_array_index(t->doc->atts, i);
+		if (a->taken)
+			record_add_att(t->rec, a->n, a->name, a->ctype, (int64_t)a->data->len,
+				       (int64_t)t->expiry, a->sha256);
+	}
+	log_info("%s: %d attachment%s turned into download links until %llu", msg_qid(t->m), n,
+		 n == 1 ? "" : "s", (unsigned long long)t->expiry);
+	return 0;
+}
+
+/* track_rewrite - the attachments' files kept only when the message goes out rewritten */
+static void track_rewrite_run(struct track_run *t, const struct xbeacon *xb,
+			      const char *client_ip, const struct track_opts *opts,
+			      struct track_out *out);
 static void track_rewrite(struct track_run *t, const struct xbeacon *xb, const char *client_ip,
 			  const struct track_opts *opts, struct track_out *out)
+{
+	track_rewrite_run(t, xb, client_ip, opts, out);
+	attach_store_finish(t->undo, out->verdict == TRACK_REWRITTEN);
+	t->undo = NULL;
+}
+
+/* track_rewrite_run - tokens, renderings, copies, rows, storage for a message to track */
+static void track_rewrite_run(struct track_run *t, const struct xbeacon *xb,
+			      const char *client_ip, const struct track_opts *opts,
+			      struct track_out *out)
 {
 	const struct beacon_cfg *cfg = t->env->cfg;
 	struct mime_render orig;
@@ -713,6 +790,8 @@ static void track_rewrite(struct track_run *t, const struct xbeacon *xb, const c
 		}
 		t->rc[i].token = t->rc[i].planned = k;
 	}
+	if (track_attachments(t, out) < 0)
+		return;
 	/* the original keeps the first token when no excluded recipient needs it untouched */
 	orig_tracked = nexcl == 0 || !opts->can_delrcpt;
 	first_copy = orig_tracked ? 1 : 0;
@@ -925,6 +1004,8 @@ static void track_body(const struct milter_env *env, const struct msg_ctx *m,
 	t.o.keep_urls = (const char *const *)keep;
 	/* one-click unsubscribe: the tag says, else [milter] unsubscribe; never over the
 	 * message's own */
+	t.link_atts = (xb->attachments >= 0 ? xb->attachments : cfg->milter.attachments) ==
+		      CFG_ATT_LINK;
 	t.unsub = xb->unsubscribe >= 0 ? xb->unsubscribe :
 	    tagging_unsubscribe_rule(&cfg->milter.unsubscribe, m->sender, m->sasl_login);
 	if (t.unsub && (msg_header_count(m, "List-Unsubscribe") > 0 ||
@@ -959,7 +1040,7 @@ void track_message_with(const struct milter_env *env, const struct msg_ctx *m,
 			const char *client_ip, const struct track_opts *opts,
 			struct track_out *out)
 {
-	static const struct track_opts defaults = { 1, NULL, NULL, NULL, NULL };
+	static const struct track_opts defaults = { 1, NULL, NULL, NULL, NULL, 0 };
 	const char *tag = env->cfg->milter.tag_header;
 	struct track_head h;
 	char why[160];

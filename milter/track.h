@@ -93,6 +93,8 @@
 #ifndef BEACON_TRACK_H
 #define BEACON_TRACK_H
 
+#include <time.h>
+
 #include <glib.h>
 
 #include "cfg.h"
@@ -126,6 +128,7 @@ struct track_opts {
 	void (*progress)(void *arg);	/* tell the MTA the milter is still busy, or NULL */
 	void *arg;			/* its argument */
 	const char *client_name;	/* the client's host name as the MTA gave it, or NULL */
+	time_t now;			/* the clock for download expiries; 0: time(NULL) */
 };
 
 /* track_verdict - what the callbacks do */

@@ -5,7 +5,10 @@
  * after the first empty line.  A message that is located is rendered with
  * a pixel and signed links, and the result must keep every byte before
  * the first and after the last HTML part, and hold no line over 998
- * octets that the input did not already hold.
+ * octets that the input did not already hold.  Then every attachment
+ * found is taken out (attach.h) and the message rendered again with a
+ * download block and download lines: no line over 998 octets may appear
+ * and the result must parse again.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -14,6 +17,7 @@
 
 #include <gmime/gmime.h>
 
+#include "attach.h"
 #include "mime_rewrite.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -63,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int n = 0;
 	char why[160];
 	struct html_rewrite_opts o = { "https://t.example/o/T.gif", "https://t.example/p.gif", 1, 0,
-				       NULL, fuzz_link, &n, NULL };
+				       NULL, fuzz_link, &n, NULL, NULL, NULL };
 	struct mime_render r;
 	struct mime_doc *d;
 
@@ -92,6 +96,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (max_line(r.body->data, r.body->len) > MAX(MIME_LINE_MAX, max_line(body, blen)))
 			abort();
 		mime_render_clear(&r);
+	}
+	if (d && d->parts->len > 0 && attach_plan(d, 0) > 0) {
+		o.download_html = "\n<table><tr><td>Download &#xE9;</td></tr></table>\n";
+		o.download_text = "Download \xc3\xa9.pdf (1 byte): https://t.example/d/T/1/S\n";
+		if (mime_doc_render(d, &o, &r, why, sizeof(why)) == 0) {
+			GByteArray *again = g_byte_array_new();
+			struct mime_doc *d2;
+			g_byte_array_append(again, data, (guint)off);
+			g_byte_array_append(again, r.body->data, r.body->len);
+			if (max_line(r.body->data, r.body->len) >
+			    MAX(MIME_LINE_MAX, max_line(data + off, size - off)))
+				abort();
+			d2 = mime_doc_parse(again, off, why, sizeof(why));
+			mime_doc_free(d2);
+			g_byte_array_free(again, TRUE);
+			mime_render_clear(&r);
+		}
 	}
 	mime_doc_free(d);
 	g_byte_array_free(t, TRUE);

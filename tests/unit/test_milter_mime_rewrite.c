@@ -193,7 +193,7 @@ static void run_case(const struct mime_case *c)
 	char why[160] = "";
 	struct mime_doc *d = mime_doc_parse(in, off, why, sizeof(why));
 	struct link_state ls = { 0 };
-	struct html_rewrite_opts o = { PXURL, PH, 1, 0, NULL, test_link, &ls, NULL };
+	struct html_rewrite_opts o = { PXURL, PH, 1, 0, NULL, test_link, &ls, NULL, NULL, NULL };
 	struct mime_render r;
 
 	if (c->untouched) {
@@ -310,7 +310,7 @@ static void test_render_28k(void **state)
 	GString *html = g_string_new("<html><body>\n"), *msg = g_string_new(NULL);
 	GByteArray *t = g_byte_array_new();
 	struct link_state ls = { 0 };
-	struct html_rewrite_opts o = { PXURL, PH, 1, 0, NULL, test_link, &ls, NULL };
+	struct html_rewrite_opts o = { PXURL, PH, 1, 0, NULL, test_link, &ls, NULL, NULL, NULL };
 	struct mime_render r;
 	char why[160];
 	gint64 t0, best = G_MAXINT64;

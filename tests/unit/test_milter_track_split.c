@@ -137,7 +137,7 @@ static char *delrcpts(const struct track_out *out)
 static void run(struct conn_ctx *cc, struct smtp_fake *f, int can_delrcpt, struct suppress *sup,
 		struct track_out *out)
 {
-	struct track_opts o = { can_delrcpt, sup, NULL, NULL, "client.example" };
+	struct track_opts o = { can_delrcpt, sup, NULL, NULL, "client.example", 0 };
 
 	free(cfg.milter.reinject);
 	cfg.milter.reinject = strdup(f ? f->spec : "127.0.0.1:1");

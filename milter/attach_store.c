@@ -1,0 +1,224 @@
+/*
+ * NAME
+ *	attach_store.c - content-addressed attachment files and per-recipient
+ *	manifests, written atomically
+ *
+ * DESCRIPTION
+ *	See attach_store.h.  Every file goes through attach_store_file():
+ *	a temporary name from mkostemp in the final directory, the bytes,
+ *	fchmod, fsync, rename, fsync of the directory; so a crash leaves
+ *	either the old file, the new one or a stray temporary, never a torn
+ *	file under the final name.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <sodium.h>
+
+#include "attach.h"
+#include "attach_store.h"
+
+#define ATTACH_FILE_MODE 0640	/* group: the pixel server's */
+#define ATTACH_DIR_MODE 0750
+
+/* attach_undo - the files one message added */
+struct attach_undo {
+	GPtrArray *paths;	/* char *: manifests to remove if the message is not rewritten */
+};
+
+/* attach_store_dir - make PATH a directory (0750) if it is not one; 0 or -1 with WHY */
+static int attach_store_dir(const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (mkdir(path, ATTACH_DIR_MODE) == 0) {
+		/* the umask may have taken the group's bits */
+		if (chmod(path, ATTACH_DIR_MODE) < 0) {
+			snprintf(why, whylen, "chmod %s: %s", path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (errno == EEXIST && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	snprintf(why, whylen, "mkdir %s: %s", path, errno == EEXIST ? "not a directory" :
+		 strerror(errno));
+	return -1;
+}
+
+/* attach_store_sync_dir - fsync the directory DIR */
+static int attach_store_sync_dir(const char *dir, char *why, size_t whylen)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) < 0) {
+		snprintf(why, whylen, "fsync %s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* attach_store_file - write DATA[0..LEN) as DIR/NAME atomically; 0 or -1 with WHY */
+static int attach_store_file(const char *dir, const char *name, const void *data, size_t len,
+			     char *why, size_t whylen)
+{
+	char *tmp = g_strdup_printf("%s/.tmp.XXXXXX", dir), *final = g_strdup_printf("%s/%s", dir, name);
+	const char *p = data;
+	size_t left = len;
+	int fd = mkostemp(tmp, O_CLOEXEC), rc = -1;
+
+	if (fd < 0) {
+		snprintf(why, whylen, "create in %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	while (left > 0) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(why, whylen, "write %s: %s", tmp, n < 0 ? strerror(errno) : "no progress");
+			goto fail;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	if (fchmod(fd, ATTACH_FILE_MODE) < 0 || fsync(fd) < 0) {
+		snprintf(why, whylen, "sync %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		snprintf(why, whylen, "close %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, final) < 0) {
+		snprintf(why, whylen, "rename to %s: %s", final, strerror(errno));
+		goto fail;
+	}
+	rc = attach_store_sync_dir(dir, why, whylen);
+	goto out;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+out:
+	g_free(tmp);
+	g_free(final);
+	return rc;
+}
+
+/* attach_store_pct - RFC 3986 unreserved characters kept, every other octet %XX */
+char *attach_store_pct(const char *name)
+{
+	GString *s = g_string_new(NULL);
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (g_ascii_isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~')
+			g_string_append_c(s, (char)*p);
+		else
+			g_string_append_printf(s, "%%%02X", *p);
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* attach_store_blob - the content of A, written unless a file of its name and size is there */
+static int attach_store_blob(const char *dir, const struct mime_att *a, char *why, size_t whylen)
+{
+	char sub[3] = { a->sha256[0], a->sha256[1], 0 };
+	char *d = g_build_filename(dir, sub, NULL), *path = g_build_filename(d, a->sha256, NULL);
+	struct stat st;
+	int rc = 0;
+
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (guint64)st.st_size == a->data->len)
+		goto out;	/* the same content, already stored */
+	/* never removed again: another message may already name it (beaconctl purge removes
+	 * content no message names) */
+	if (attach_store_dir(d, why, whylen) < 0 ||
+	    attach_store_file(d, a->sha256, a->data->data, a->data->len, why, whylen) < 0)
+		rc = -1;
+out:
+	g_free(path);
+	g_free(d);
+	return rc;
+}
+
+/* attach_store_manifest - the lines of every taken attachment of D */
+static GString *attach_store_manifest(const struct mime_doc *d, uint64_t expiry)
+{
+	GString *m = g_string_new(NULL);
+
+	for (guint i = 0; i < d->atts->len; i++) {
+		const struct mime_att *a = g_ptr_array_index(d->atts, i);
+		char *name;
+
+		if (!a->taken)
+			continue;
+		name = attach_store_pct(a->name);
+		g_string_append_printf(m, "%d\t%s\t%u\t%llu\t%s\t%s\n", a->n, a->sha256,
+				       a->data->len, (unsigned long long)expiry, a->ctype, name);
+		g_free(name);
+	}
+	return m;
+}
+
+/* attach_store_put - content files first, then the manifests; undone on any failure */
+int attach_store_put(const char *dir, const struct mime_doc *d,
+		     const uint8_t (*rids)[TOKEN_RID_LEN], int nrids, uint64_t expiry,
+		     struct attach_undo **undo, char *why, size_t whylen)
+{
+	struct attach_undo *u = g_new0(struct attach_undo, 1);
+	char *tdir = g_build_filename(dir, "t", NULL);
+	GString *m = NULL;
+	int rc = -1;
+
+	u->paths = g_ptr_array_new_with_free_func(g_free);
+	*undo = NULL;
+	if (attach_store_dir(dir, why, whylen) < 0)
+		goto out;
+	for (guint i = 0; i < d->atts->len; i++) {
+		const struct mime_att *a = g_ptr_array_index(d->atts, i);
+		if (a->taken && attach_store_blob(dir, a, why, whylen) < 0)
+			goto out;
+	}
+	if (attach_store_dir(tdir, why, whylen) < 0)
+		goto out;
+	m = attach_store_manifest(d, expiry);
+	for (int i = 0; i < nrids; i++) {
+		char hex[2 * TOKEN_RID_LEN + 1];
+		sodium_bin2hex(hex, sizeof(hex), rids[i], TOKEN_RID_LEN);
+		if (attach_store_file(tdir, hex, m->str, m->len, why, whylen) < 0)
+			goto out;
+		g_ptr_array_add(u->paths, g_build_filename(tdir, hex, NULL));
+	}
+	rc = 0;
+	*undo = u;
+	u = NULL;
+out:
+	if (m)
+		g_string_free(m, TRUE);
+	g_free(tdir);
+	attach_store_finish(u, 0);
+	return rc;
+}
+
+/* attach_store_finish - keep or remove the files, free U */
+void attach_store_finish(struct attach_undo *u, int keep)
+{
+	if (!u)
+		return;
+	for (guint i = u->paths->len; !keep && i > 0; i--)
+		unlink(g_ptr_array_index(u->paths, i - 1));
+	g_ptr_array_free(u->paths, TRUE);
+	g_free(u);
+}
