@@ -147,7 +147,7 @@ ${UUID[bob@example.net]}|download|human|Berlin|Chrome 119|1" \
 		coalesce(CASE WHEN kind IN ('click', 'download') THEN browser ELSE client END, '') || '|' ||
 		coalesce(link_n::text, attachment_id::text, '') FROM beacon.events ORDER BY at")" \
 	"beacon.events: the seven events played (client; browser for the clicks and the download)"
-t_eq "1 $(stat -c %s "$DEMO_DIR/mail/fetched") f" \
+t_eq "1 $(stat -c %s "$DEMO_DIR/mail/fetched") false" \
 	"$(psql_demo "SELECT count(*) || ' ' || min(bytes) || ' ' || bool_or(partial) FROM beacon.events
 		WHERE kind = 'download'")" "the download row: the file's bytes, complete"
 t_eq "192.0.2.10 198.51.100.20 66.249.84.1 40.93.12.34 198.51.100.20 10.1.2.3 198.51.100.20" \
