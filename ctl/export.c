@@ -10,12 +10,14 @@
  *	One row per event (every kind; every class unless --class narrows
  *	them), oldest first, with the recipient's address, the message's
  *	Message-ID, sender, campaign and subject, the link URL of a click,
- *	the attachment of a download, the place and the device.  Events
+ *	the attachment of a download (in csv with the bytes sent and
+ *	whether it was partial), the place and the device.  Events
  *	whose token has no recipients row yet are exported too, with an
  *	empty address.  WHEN is any timestamp PostgreSQL reads
  *	(2026-01-01, '2026-01-01 12:00+01', yesterday); rows with at >= WHEN.
  *
- *	  csv         Beacon's own columns, times in UTC (ISO 8601)
+ *	  csv         Beacon's own columns, times in UTC (ISO 8601); bytes
+ *		      and partial (true/false) are empty but for downloads
  *	  hubspot     HubSpot import headers: Email, Event Type, Event Date,
  *		      Campaign, Email Subject, Link URL, City,
  *		      Country/Region, Device Type, Event Class
@@ -65,7 +67,8 @@
 	"to_char(ev.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), " \
 	"ev.kind, ev.class, r.address, m.message_id, m.sender, m.campaign, m.subject, " \
 	"l.url, a.name, ev.country, ev.region, ev.city, ev.device, ev.os, ev.client, " \
-	"ev.browser, host(ev.ip), ev.token_id " \
+	"ev.browser, host(ev.ip), ev.token_id, ev.bytes, " \
+	"CASE WHEN ev.kind = 'download' THEN ev.partial::text END " \
 	"FROM ev " \
 	"LEFT JOIN beacon.recipients r ON r.token_id = ev.token_id " \
 	"LEFT JOIN beacon.messages m ON m.id = r.message " \
@@ -82,24 +85,25 @@ static const char export_delete[] =
 enum {
 	X_AT, X_AT_MS, X_KIND, X_CLASS, X_ADDRESS, X_MESSAGE_ID, X_SENDER, X_CAMPAIGN,
 	X_SUBJECT, X_URL, X_ATTACHMENT, X_COUNTRY, X_REGION, X_CITY, X_DEVICE, X_OS,
-	X_CLIENT, X_BROWSER, X_IP, X_TOKEN_ID, X_EVENT_TYPE /* computed */
+	X_CLIENT, X_BROWSER, X_IP, X_TOKEN_ID, X_BYTES, X_PARTIAL,
+	X_EVENT_TYPE /* computed */
 };
 
 /* export_format - header names and the column each comes from */
 struct export_format {
 	const char *name;		/* --format value */
-	const char *head[21];		/* header names, NULL-terminated */
-	int col[21];			/* X_ column per header */
+	const char *head[23];		/* header names, NULL-terminated */
+	int col[23];			/* X_ column per header */
 };
 
 static const struct export_format export_formats[] = {
 	{ "csv",
 	  { "at", "kind", "class", "address", "message_id", "sender", "campaign",
 	    "subject", "url", "attachment", "country", "region", "city", "device",
-	    "os", "client", "browser", "ip", "token_id", NULL },
+	    "os", "client", "browser", "ip", "token_id", "bytes", "partial", NULL },
 	  { X_AT, X_KIND, X_CLASS, X_ADDRESS, X_MESSAGE_ID, X_SENDER, X_CAMPAIGN,
 	    X_SUBJECT, X_URL, X_ATTACHMENT, X_COUNTRY, X_REGION, X_CITY, X_DEVICE,
-	    X_OS, X_CLIENT, X_BROWSER, X_IP, X_TOKEN_ID } },
+	    X_OS, X_CLIENT, X_BROWSER, X_IP, X_TOKEN_ID, X_BYTES, X_PARTIAL } },
 	{ "hubspot",
 	  { "Email", "Event Type", "Event Date", "Campaign", "Email Subject", "Link URL",
 	    "City", "Country/Region", "Device Type", "Event Class", NULL },

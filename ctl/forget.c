@@ -37,9 +37,12 @@
  *	operator checks that host's spool (beaconctl(8)).  beacon-pixelsrv's ring and spool hold tokens, never
  *	addresses; their replay stores nothing for a tombstoned token.
  *
- *	Stored attachments: the files under attachment_dir are not written
- *	by this version; forget_attachment_files() is where the files of
- *	the messages forget removed will be deleted once they are.
+ *	Stored attachments: after the commit forget_attachment_files()
+ *	removes from [milter] attachment_dir the manifests of the tokens
+ *	just tombstoned and the blobs they named that no other live
+ *	manifest or attachments row names, without waiting for their
+ *	expiry (attach_files.c), and prints how many.  A file that cannot
+ *	be removed is a warning and exit status EX_IOERR.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -55,6 +58,7 @@
 #include <syslog.h>
 
 #include "address.h"
+#include "attach_files.h"
 #include "ctl.h"
 
 /* forget_split - the local part of NORM (without quotes and backslashes) into LOCAL, and
@@ -144,14 +148,12 @@ static int forget_spool_pending(const struct ctl *c)
 	return pending;
 }
 
-/* forget_attachment_files - remove the stored files of the attachments of the
- * messages forget removed.  Nothing to do yet: this version stores none (the
- * attachments table has no rows); when attachment storage is written, forget
- * collects the storage_ref of those rows and removes the files here, after
- * the commit. */
-static void forget_attachment_files(struct ctl *c)
+/* forget_attachment_files - after the commit (the tokens are tombstoned): remove
+ * their manifests and the blobs no one else references; what was removed into P */
+static void forget_attachment_files(struct ctl *c, struct attach_plan *p)
 {
-	(void)c;
+	attach_files_plan(c, ATTACH_FORGET, p);
+	attach_files_apply(c, p);
 }
 
 /* ctl_forget - beaconctl forget ADDRESS [--suppress] */
@@ -166,6 +168,7 @@ int ctl_forget(struct ctl *c, int argc, char **argv)
 	int ch, keep = 0, pending;
 	size_t used = 0;
 	long long swept, total = 0;
+	struct attach_plan files;
 	PGresult *res;
 
 	optind = 0;
@@ -206,7 +209,7 @@ int ctl_forget(struct ctl *c, int argc, char **argv)
 	free(spellings);
 	ctl_cmd(c, "forget", "COMMIT", 0, NULL);
 	swept = purge_sweep(c, since);
-	forget_attachment_files(c);
+	forget_attachment_files(c, &files);
 
 	printf("forgot 1 address%s:\n", keep ? " (its suppression kept)" : "");
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -225,11 +228,19 @@ int ctl_forget(struct ctl *c, int argc, char **argv)
 						 rel, n);
 	}
 	PQclear(res);
+	printf("%-32s %ld\n%-32s %ld\n", "attachment manifests", files.manifests,
+	       "attachment files", files.blobs);
+	if (used < sizeof(summary))
+		snprintf(summary + used, sizeof(summary) - used, " manifests=%ld files=%ld",
+			 files.manifests, files.blobs);
 	openlog("beaconctl", LOG_PID, log_facility_code(c->cfg.global.syslog_facility));
 	syslog(LOG_NOTICE, "forget: 1 address%s, %lld rows removed:%s",
 	       keep ? " (suppression kept)" : "", total, summary);
 	closelog();
 
 	pending = forget_spool_pending(c);
+	attach_files_free(&files);
+	if (files.failed)
+		return EX_IOERR;
 	return pending ? EX_TEMPFAIL : 0;
 }

@@ -14,7 +14,9 @@
  *	class (with its reason in parentheses, and ", late" past
  *	count_window_days), place, device, OS, mail client (or browser for
  *	clicks and downloads) and the link followed ("(hidden link)" for
- *	link 0) or attachment fetched.
+ *	link 0) or attachment fetched, with the bytes sent and whether the
+ *	download was partial (a Range request or a transfer cut short):
+ *	"price-list.pdf (117 kB, partial)".
  *
  *	Nothing matching the argument at all is EX_DATAERR; a recipient
  *	without events is an empty table.  The full report, with every
@@ -42,7 +44,10 @@
 	"ELSE coalesce(e.browser, e.client) END AS client, " \
 	"CASE e.kind WHEN 'click' THEN CASE e.link_n WHEN 0 THEN '(hidden link)' " \
 	"ELSE coalesce(l.url, '#' || e.link_n) END " \
-	"WHEN 'download' THEN coalesce(a.name, '#' || e.attachment_id) END AS detail "
+	"WHEN 'download' THEN coalesce(a.name, '#' || e.attachment_id) || " \
+	"coalesce(' (' || pg_size_pretty(e.bytes) || " \
+	"CASE WHEN e.partial THEN ', partial' ELSE '' END || ')', " \
+	"CASE WHEN e.partial THEN ' (partial)' ELSE '' END) END AS detail "
 #define HISTORY_FROM \
 	"FROM beacon.recipients r " \
 	"JOIN beacon.messages m ON m.id = r.message " \

@@ -26,11 +26,17 @@
  *	stopped keeps the batches committed; the next run goes on.  Then,
  *	in a transaction of its own, beacon.expire_tombstones() drops the
  *	tombstones older than tombstone_days, and purge_sweep() the events
- *	written meanwhile for the new tombstones.  retention_days = 0 keeps
- *	everything, tombstone_days = 0 every tombstone.  Prints each
- *	partition created or dropped, a line for the messages purged and
- *	one for the tombstones expired when there are any, and a summary
- *	line.  Meant for a daily timer.
+ *	written meanwhile for the new tombstones.  In that last transaction,
+ *	before the tombstones expire, the files of linked attachments no
+ *	live message needs are chosen (attach_files.c: manifests of
+ *	tombstoned or wholly expired tokens, blobs nothing live names past
+ *	their own expiry), whatever retention_days says, and removed after
+ *	its commit (a failure is a warning and exit status EX_IOERR).
+ *	retention_days = 0 keeps everything, tombstone_days = 0 every
+ *	tombstone.  Prints each partition created or dropped, a line for
+ *	the messages purged, one for the files removed and one for the
+ *	tombstones expired when there are any, and a summary line.  Meant
+ *	for a daily timer.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -41,6 +47,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "attach_files.h"
 #include "ctl.h"
 
 /* messages purged per transaction unless --batch says otherwise */
@@ -96,6 +103,7 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 	const char *param;
 	char months[24] = "2", days[24], cutoff[64] = "", since[64] = "";
 	long long n[PURGE_NCOUNTS] = { 0 }, expired = 0;
+	struct attach_plan files;
 	long v, batch = MAINTAIN_BATCH;
 	int ch, created, dropped = 0, batches = 0;
 	PGresult *res;
@@ -153,19 +161,22 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 	/* messages past retention: batch by batch, each committed */
 	if (c->cfg.database.retention_days > 0)
 		batches = maintain_purge(c, cutoff, batch, n);
+	/* the attachment files to remove, chosen while the tombstones still name them */
+	ctl_cmd(c, "maintain", "BEGIN", 0, NULL);
+	ctl_cmd(c, "maintain", "SET LOCAL statement_timeout = 0", 0, NULL);
+	attach_files_plan(c, ATTACH_RETENTION, &files);
 	if (c->cfg.database.tombstone_days > 0) {
 		snprintf(days, sizeof(days), "%ld", c->cfg.database.tombstone_days);
 		param = days;
-		ctl_cmd(c, "maintain", "BEGIN", 0, NULL);
-		ctl_cmd(c, "maintain", "SET LOCAL statement_timeout = 0", 0, NULL);
 		res = ctl_exec(c, "expire_tombstones", "SELECT beacon.expire_tombstones($1::int)",
 			       1, &param);
 		expired = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
-		ctl_cmd(c, "maintain", "COMMIT", 0, NULL);
 	}
+	ctl_cmd(c, "maintain", "COMMIT", 0, NULL);
 	if (n[PURGE_TOMB] > 0)
 		n[PURGE_EVENTS] += purge_sweep(c, since);
+	attach_files_apply(c, &files);
 	if (n[PURGE_MESSAGES] > 0 || n[PURGE_EVENTS] > 0)
 		printf("purged %lld message%s sent before %s: %lld recipients, %lld links, "
 		       "%lld attachments, %lld events; %lld tokens tombstoned "
@@ -173,6 +184,10 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 		       n[PURGE_MESSAGES], n[PURGE_MESSAGES] == 1 ? "" : "s", cutoff,
 		       n[PURGE_RECIPIENTS], n[PURGE_LINKS], n[PURGE_ATTACHMENTS], n[PURGE_EVENTS],
 		       n[PURGE_TOMB], batches, batches == 1 ? "" : "s", batch);
+	if (files.manifests > 0 || files.blobs > 0)
+		printf("removed %ld attachment manifest%s and %ld file%s (%lld bytes) from %s\n",
+		       files.manifests, files.manifests == 1 ? "" : "s", files.blobs,
+		       files.blobs == 1 ? "" : "s", files.bytes, c->cfg.milter.attachment_dir);
 	if (expired > 0)
 		printf("expired %lld tombstone%s older than %ld days\n", expired,
 		       expired == 1 ? "" : "s", c->cfg.database.tombstone_days);
@@ -182,5 +197,5 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 	else
 		printf("%d partition%s created; retention off (retention_days = 0)\n", created,
 		       created == 1 ? "" : "s");
-	return 0;
+	return files.failed ? EX_IOERR : 0;
 }

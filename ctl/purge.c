@@ -15,7 +15,15 @@
  *	nothing.  After the commit purge_sweep() removes the events a pixel
  *	server's COPY had in flight meanwhile.  Prints what it deleted, per
  *	table, and the tokens tombstoned.  --dry-run prints the same counts
- *	and rolls back.  Files of linked attachments stay in attachment_dir.
+ *	and rolls back.
+ *
+ *	Then the files of linked attachments no live message needs go from
+ *	[milter] attachment_dir (attach_files.c): the manifests of the
+ *	tokens tombstoned or wholly expired, and the blobs nothing live
+ *	names once their own expiry has passed.  They are chosen in the
+ *	transaction (--dry-run counts them and removes none) and removed
+ *	after the commit; a file that cannot be removed is a warning and
+ *	exit status EX_IOERR once the rest is done.
  *
  *	beaconctl maintain drops whole event partitions past retention_days,
  *	which is cheaper; purge is for a deadline of one's own, and for the
@@ -30,6 +38,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "attach_files.h"
 #include "ctl.h"
 
 /* purge_sweep - after a commit that tombstoned tokens: wait for the event writes
@@ -82,6 +91,7 @@ int ctl_purge(struct ctl *c, int argc, char **argv)
 	const char *days = NULL, *params[1];
 	char cutoff[64], since[64];
 	long long n[PURGE_NCOUNTS];
+	struct attach_plan files;
 	long ndays;
 	int ch, dry = 0;
 	PGresult *res;
@@ -114,16 +124,21 @@ int ctl_purge(struct ctl *c, int argc, char **argv)
 	snprintf(since, sizeof(since), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
 	purge_before(c, cutoff, n);
+	attach_files_plan(c, ATTACH_RETENTION, &files);
 	if (dry) {
 		ctl_cmd(c, "purge", "ROLLBACK", 0, NULL);
 	} else {
 		ctl_cmd(c, "purge", "COMMIT", 0, NULL);
 		if (n[PURGE_TOMB] > 0)
 			n[PURGE_EVENTS] += purge_sweep(c, since);
+		attach_files_apply(c, &files);
 	}
 	printf("%s before %s:\n", dry ? "would delete" : "deleted", cutoff);
 	printf("messages     %lld\nrecipients   %lld\nlinks        %lld\nattachments  %lld\n"
 	       "events       %lld\ntombstoned   %lld\n", n[PURGE_MESSAGES], n[PURGE_RECIPIENTS],
 	       n[PURGE_LINKS], n[PURGE_ATTACHMENTS], n[PURGE_EVENTS], n[PURGE_TOMB]);
-	return 0;
+	printf("manifests    %ld\nblobs        %ld (%lld bytes)\n", files.manifests,
+	       files.blobs, files.bytes);
+	attach_files_free(&files);
+	return files.failed ? EX_IOERR : 0;
 }

@@ -6,7 +6,8 @@
 --	class (nothing is left out here: the class column tells), newest
 --	first, with the time in the viewer's zone, the place, the device, OS,
 --	browser and mail client, the link followed or the attachment
---	fetched, and why an event has its class (reason: a code of
+--	fetched (with the bytes sent and whether the download was partial),
+--	and why an event has its class (reason: a code of
 --	beacon.event_reasons or list:<id> of machines.yaml; empty for a
 --	plain human).  Give address, message or message_id (several narrow
 --	the rows down); with none of them the report returns no rows.
@@ -29,7 +30,8 @@
 --	at (YYYY-MM-DD HH:MM:SS in tz), kind, class, address, message,
 --	subject, link_n, url, attachment, country, region, city, device, os,
 --	browser, client, ip, reason, late (true: more than count_window_days
---	after sending).
+--	after sending), bytes (downloads: bytes sent), partial (downloads: a
+--	Range request or a transfer cut short; NULL for other kinds).
 \if :{?address} \else \set address '' \endif
 \ir _defaults.psql
 
@@ -37,7 +39,8 @@ SELECT to_char(e.at AT TIME ZONE :'tz', 'YYYY-MM-DD HH24:MI:SS') AS at,
        e.kind, e.class, r.address, m.id AS message, m.subject,
        e.link_n, l.url, a.name AS attachment,
        e.country, e.region, e.city, e.device, e.os, e.browser, e.client,
-       host(e.ip) AS ip, e.reason, e.late
+       host(e.ip) AS ip, e.reason, e.late, e.bytes,
+       CASE WHEN e.kind = 'download' THEN e.partial END AS partial
 FROM beacon.recipients r
 JOIN beacon.report_messages(:'message', :'message_id', '', '') m
 	ON m.id = r.message

@@ -4,7 +4,8 @@
 -- ANSWERS
 --	How did a message (or a campaign, or everything selected) do: tracked
 --	recipients, how many hard-bounced, how many were delivered, how many
---	opened, open rate, clicks, click-to-open rate, downloads, and how
+--	opened, open rate, clicks, click-to-open rate, downloads (and how
+--	many recipients downloaded), and how
 --	many events of each class were left out.
 --	A recipient counts as opened when any counted event (open, click or
 --	download) came from their token: a click with images blocked is an
@@ -35,7 +36,8 @@
 --	no counted event: one who opened was delivered), delivered
 --	(recipients - bounced), opened, open_rate (% of delivered, at most
 --	100), opens (counted open events), clicked,
---	clicks, click_to_open (% of opened), downloads, left_out_human,
+--	clicks, click_to_open (% of opened), downloaded (recipients with a
+--	counted download), downloads, left_out_human,
 --	left_out_proxy, left_out_prefetch, left_out_scanner,
 --	left_out_internal, left_out_sender, left_out_bot (open, click and
 --	download events of that class not counted).
@@ -87,6 +89,8 @@ WITH sel AS (
 	       count(DISTINCT token_id)
 		       FILTER (WHERE counted AND kind = 'click') AS clicked,
 	       count(*) FILTER (WHERE counted AND kind = 'click') AS clicks,
+	       count(DISTINCT token_id)
+		       FILTER (WHERE counted AND kind = 'download') AS downloaded,
 	       count(*) FILTER (WHERE counted AND kind = 'download') AS downloads,
 	       count(*) FILTER (WHERE NOT counted AND class = 'human') AS h,
 	       count(*) FILTER (WHERE NOT counted AND class = 'proxy') AS p,
@@ -117,6 +121,7 @@ SELECT CASE WHEN :'by' IN ('campaign', 'all') THEN NULL
        coalesce(e.clicked, 0) AS clicked,
        coalesce(e.clicks, 0) AS clicks,
        round(100.0 * e.clicked / nullif(e.opened, 0), 1) AS click_to_open,
+       coalesce(e.downloaded, 0) AS downloaded,
        coalesce(e.downloads, 0) AS downloads,
        coalesce(e.h, 0) AS left_out_human,
        coalesce(e.p, 0) AS left_out_proxy,

@@ -77,7 +77,10 @@ pix_px_start() {
 		# every answered open is a row, as nginx logs every request; wrk's
 		# connections all come from one address
 		repeat_window = 0
+		token_event_limit = 0
 		per_ip_connection_limit = 0
+		# the download section's store (tests/bench/download.sh)
+		attachment_dir = $T_DIR/attachments
 		metrics_listen = 127.0.0.1:$PX_MPORT
 
 		[database]

@@ -3,7 +3,7 @@
 #	run.sh - Beacon's side-by-side benchmarks (make bench)
 #
 # SYNOPSIS
-#	BEACON_BUILD=build [QUICK=1] [BENCH_ONLY="rewrite ingest pixel mail"]
+#	BEACON_BUILD=build [QUICK=1] [BENCH_ONLY="rewrite ingest pixel download mail"]
 #	    [BENCH_PROFILE=1|""] [BENCH_REPORT=FILE] tests/bench/run.sh
 #
 # DESCRIPTION
@@ -16,6 +16,8 @@
 #		tests/bench/ingest.sh
 #	pixel	beacon-pixelsrv against nginx empty_gif under wrk,
 #		tests/bench/pixel.sh
+#	download  beacon-pixelsrv's /d/ against nginx sending the same
+#		file (1 MiB, 10 MiB), MB/s, tests/bench/download.sh
 #	mail	messages/s through a private Postfix with no milter, a no-op
 #		milter, beacon-milter and opendkim, tests/bench/mail.sh
 #
@@ -58,11 +60,12 @@ BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$BEACON_SRC/tests/bench/rewrite.sh"
 . "$BEACON_SRC/tests/bench/ingest.sh"
 . "$BEACON_SRC/tests/bench/pixel.sh"
+. "$BEACON_SRC/tests/bench/download.sh"
 . "$BEACON_SRC/tests/bench/mail.sh"
 
 QUICK=${QUICK:-}
 [ "$QUICK" = 0 ] && QUICK=
-BENCH_ONLY=${BENCH_ONLY:-rewrite ingest pixel mail}
+BENCH_ONLY=${BENCH_ONLY:-rewrite ingest pixel download mail}
 B_BIN=$BEACON_BUILD/bench
 declare -A B_HWM=() B_PIDS=()
 # sanitizer builds are smoke-tested here; leak reports are the unit and e2e tests' job
@@ -70,6 +73,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
 if [ -n "$QUICK" ]; then
 	PIX_SECS=1 PIX_ROUNDS=1 PIX_LONG=2 PIX_DRAIN_MAX=60 PIX_PROFILE_SECS=2
+	DL_SECS=1 DL_ROUNDS=1
 	ING_N=5000 ING_ROUNDS=1
 	MAIL_N=16 MAIL_N10=4 MAIL_N_SLOW=8 MAIL_ROUNDS=1 MAIL_WAIT_MAX=60
 	RW_ITER_KB=200
@@ -77,13 +81,14 @@ if [ -n "$QUICK" ]; then
 	B_REPORT_FINAL=${BENCH_REPORT:-$B_BIN/BENCHMARKS-quick.md}
 else
 	PIX_SECS=10 PIX_ROUNDS=3 PIX_LONG=60 PIX_DRAIN_MAX=300 PIX_PROFILE_SECS=6
+	DL_SECS=10 DL_ROUNDS=3
 	ING_N=200000 ING_ROUNDS=3
 	MAIL_N=2000 MAIL_N10=200 MAIL_N_SLOW=200 MAIL_ROUNDS=3 MAIL_WAIT_MAX=300
 	RW_ITER_KB=15000
 	B_PROFILE=${BENCH_PROFILE-1}
 	B_REPORT_FINAL=${BENCH_REPORT:-$BEACON_SRC/BENCHMARKS.md}
 	# some sections only: their report must not replace the whole one
-	[ "$BENCH_ONLY" = "rewrite ingest pixel mail" ] ||
+	[ "$BENCH_ONLY" = "rewrite ingest pixel download mail" ] ||
 		B_REPORT_FINAL=${BENCH_REPORT:-$B_BIN/BENCHMARKS-${BENCH_ONLY// /-}.md}
 fi
 
@@ -135,6 +140,11 @@ b_build() {
 		-o "$B_BIN/ingest_bench" "$BEACON_SRC/tests/bench/ingest_bench.c" \
 		-Wl,--start-group "$BEACON_BUILD/pixelsrv/modules.a" "$BEACON_BUILD/libbeacon.a" -Wl,--end-group \
 		$(pkg-config --libs $pkgs) -lpthread -lm || t_fail "cannot build ingest_bench"
+	# shellcheck disable=SC2086
+	cc $cflags $B_SANFLAGS -I"$BEACON_SRC/lib" $(pkg-config --cflags $pkgs) \
+		-o "$B_BIN/dlurl_mint" "$BEACON_SRC/tests/bench/dlurl_mint.c" \
+		"$BEACON_BUILD/libbeacon.a" $(pkg-config --libs $pkgs) -lpthread -lm ||
+		t_fail "cannot build dlurl_mint"
 	"$BEACON_SRC/tests/bench/mknewsletter.py" 28672 20 >"$B_BIN/newsletter-28k.eml"
 }
 
@@ -215,13 +225,14 @@ for section in $BENCH_ONLY; do
 	rewrite) bench_rewrite ;;
 	ingest) bench_ingest ;;
 	pixel) bench_pixel ;;
+	download) bench_download ;;
 	mail) bench_mail ;;
 	*) t_fail "unknown section '$section' in BENCH_ONLY" ;;
 	esac
 	b_say "$section: $((($(t_now_us) - t_section) / 1000000)) s"
 done
 case " $BENCH_ONLY " in
-*" pixel "*) px_stop ;;
+*" pixel "* | *" download "*) px_stop ;;
 esac
 case " $BENCH_ONLY " in
 *" mail "*) ml_stop_filters ;;

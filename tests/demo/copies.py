@@ -14,12 +14,14 @@ DESCRIPTION
 	per recipient: the sink dump the copy is in, the headers that name
 	the recipient (none for Bcc), whether the X-Beacon header is gone,
 	the pixel, each click URL (tokens shortened), whether the mailto:
-	and List-Unsubscribe links and the attachment are as sent.  Then
-	the link targets.
+	and List-Unsubscribe links and the attachment are as sent (or, with
+	attachments=link, the download button's URL on the copy's token).
+	Then the link targets.
 
 	Writes OUT_TSV, one line per recipient and URL, for demo.sh:
 		ADDRESS <TAB> pixel <TAB> TOKEN <TAB> PIXEL_URL
 		ADDRESS <TAB> link <TAB> N <TAB> CLICK_URL <TAB> TARGET
+		ADDRESS <TAB> download <TAB> N <TAB> DOWNLOAD_URL <TAB> FILENAME
 	Click URLs are <base>/c/<token>/<n>/<mac>?u=<base64url target>; the
 	target shown is the u= value decoded.  Link 0 is the hidden link
 	that only link scanners follow: shown on its own row, not a link.  Nothing here is computed from
@@ -80,6 +82,7 @@ def main():
     sent_other = [h for h in hrefs(sent_html) if not h.startswith(("http://", "https://"))]
     pixel_re = re.compile(re.escape(base) + r"/o/([A-Za-z0-9_-]+)\.gif")
     click_re = re.compile(re.escape(base) + r"/c/([A-Za-z0-9_-]+)/(\d+)/([A-Za-z0-9_-]+)\?u=([A-Za-z0-9_-]+)$")
+    dl_re = re.compile(re.escape(base) + r"/d/([A-Za-z0-9_-]+)/(\d+)/([A-Za-z0-9_-]+)$")
 
     cols, tsv, targets = [], [], {}
     for arg in sys.argv[4:]:
@@ -118,8 +121,21 @@ def main():
         col["left as sent"] = ", ".join(
             "mailto:" if u.startswith("mailto:") else "unsubscribe" if "unsubscribe" in u else u
             for u in unchanged) or "-"
-        for name, data in sent_att.items():
-            col[name] = "intact" if att.get(name) == data else "CHANGED"
+        downloads = {}
+        for h in hrefs(html):
+            d = dl_re.match(h)
+            if d:
+                if d.group(1) != tok:
+                    fail(f"{addr}: download {d.group(2)} is signed for another token than the pixel's")
+                downloads[int(d.group(2))] = h
+        for i, (name, data) in enumerate(sent_att.items(), 1):
+            if name in att:
+                col[name] = "intact" if att[name] == data else "CHANGED"
+            elif i in downloads:
+                col[name] = f"/d/{short(tok)}/{i}/\u2026 (button)"
+                tsv.append(f"{addr}\tdownload\t{i}\t{downloads[i]}\t{name}")
+            else:
+                fail(f"{addr}: {name} is neither in the copy nor behind a download link")
         cols.append(col)
 
     rows = ["sink", "in headers", "X-Beacon header", "pixel"]

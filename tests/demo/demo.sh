@@ -17,7 +17,8 @@
 #	mail clients against the pixel server with curl (iPhone Mail from
 #	Paris, Outlook from Berlin, Gmail's image proxy, a link scanner's
 #	pre-click from Microsoft's network, a person's click, an open from
-#	an internal network), and prints the campaign summary, each
+#	an internal network, a download of the attachment the milter turned
+#	into a button: attachments=link), and prints the campaign summary, each
 #	recipient's history and a live line of `beaconctl watch`, all read
 #	from the database.  Then stops everything it started, by PID, and
 #	removes its directory.
@@ -242,6 +243,14 @@ gif=$(curl -s --max-time 5 -o "$T_DIR/p.gif" -w '%{http_code} %{content_type} %{
 [ "$gif" = "200 image/gif 43" ] || die "GET $BASE_URL/p.gif answered '$gif', not a 43-byte GIF"
 info "beacon-pixelsrv pid $PX_PID on $BASE_URL (user $(ps -o user= -p "$PX_PID")); GET /p.gif -> $gif bytes"
 
+# the attachment store: the milter (postfix) writes it, pixelsrv (nobody) reads it through
+# the group of its directories, set-group-ID so that what the milter writes in them is
+# that group's; made here, all of them (t/ and 00..ff/), since a directory the milter
+# makes itself gets its own group
+mkdir -p "$T_DIR/attachments/t"
+for i in $(seq 0 255); do printf '%s/attachments/%02x\n' "$T_DIR" "$i"; done | xargs mkdir
+chown -R "postfix:$(id -gn nobody)" "$T_DIR/attachments"
+find "$T_DIR/attachments" -type d -exec chmod 2750 {} +
 bg "$BEACON_BUILD/beacon-milter" -f -c "$CONF" >>"$T_DIR/logs/milter.log" 2>&1
 MILTER_PID=$!
 t_on_exit 't_kill_pid "$MILTER_PID" TERM 20'
@@ -330,6 +339,10 @@ done
 click_url() {
 	awk -F'\t' -v r="$1" -v n="$2" '$1 == r && $2 == "link" && $3 == n { print $4 }' "$T_DIR/mail/urls.tsv"
 }
+# download_url ADDRESS N - the download URL of attachment N in ADDRESS's copy
+download_url() {
+	awk -F'\t' -v r="$1" -v n="$2" '$1 == r && $2 == "download" && $3 == n { print $4 }' "$T_DIR/mail/urls.tsv"
+}
 info ""
 info "${RCPTS[0]}'s copy, in full:"
 info "  pixel   ${PIXEL[${RCPTS[0]}]}"
@@ -345,7 +358,7 @@ info "Each recipient's copy carries its own token (per_recipient = split): every
 info "open and click below is attributed to the person who made it."
 
 # ----------------------------------------------------------------------------
-step "The recipients' mail clients fetch the pixel and follow a link"
+step "The recipients' mail clients fetch the pixel, follow a link, download the attachment"
 UA_IPHONE='Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148'
 UA_OUTLOOK='Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17029; Pro)'
 UA_GMAIL='Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)'
@@ -362,6 +375,7 @@ PLAYS=(
 	"${RCPTS[1]}|Safe Links, at delivery|$UA_CHROME|40.93.12.34|$CLICK_N"
 	"${RCPTS[1]}|Chrome (a link in Outlook)|$UA_CHROME|198.51.100.20|$CLICK_N"
 	"${RCPTS[0]}|Outlook, office network|$UA_OUTLOOK|10.1.2.3|pixel"
+	"${RCPTS[1]}|Chrome (download button)|$UA_CHROME|198.51.100.20|download 1"
 )
 SENT_AT=$(pg_query "SELECT extract(epoch FROM sent_at)::bigint FROM beacon.messages
 	WHERE message_id IN ('<$MSGID>', '$MSGID')")
@@ -386,6 +400,11 @@ for play in "${PLAYS[@]}"; do
 		url=${PIXEL[$who]}
 		req="GET /o/${TOKEN[$who]:0:6}...gif"
 		fmt='%{http_code} %{content_type}, %{size_download} bytes'
+	elif [ "${target% *}" = download ]; then
+		url=$(download_url "$who" "${target#* }")
+		[ -n "$url" ] || die "no download button ${target#* } in $who's copy"
+		req="GET /d/${TOKEN[$who]:0:6}.../${target#* }/..."
+		fmt='%{http_code} %{content_type}, %{size_download} bytes'
 	else
 		url=$(click_url "$who" "$target")
 		[ -n "$url" ] || die "no link $target in $who's copy"
@@ -397,11 +416,22 @@ for play in "${PLAYS[@]}"; do
 		fmt='%{http_code} -> %{redirect_url}'
 	fi
 	printf '\n$ curl -H "User-Agent: %s" -H "Accept: text/html,..." -H "Accept-Language: en-GB,en;q=0.9" -H "X-Forwarded-For: %s" %s\n' "$ua" "$addr" "$url"
-	answer=$(curl -s --max-time 10 -o /dev/null -w "$fmt" -H "User-Agent: $ua" \
+	answer=$(curl -s --max-time 10 -o "$T_DIR/mail/fetched" -w "$fmt" -H "User-Agent: $ua" \
 		"${BROWSER_HEADERS[@]}" -H "X-Forwarded-For: $addr" "$url") || die "curl $url failed"
 	printf '%s\n' "$answer"
 	case $target in
 	pixel) [ "${answer%% *}" = 200 ] || die "the pixel of $who answered '$answer'" ;;
+	download*)
+		[ "${answer%% *}" = 200 ] || die "the download URL of $who answered '$answer'"
+		name=$(awk -F'\t' -v r="$who" -v n="${target#* }" '$1 == r && $2 == "download" && $3 == n { print $5 }' \
+			"$T_DIR/mail/urls.tsv")
+		python3 -c 'import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+sent = [p.get_payload(decode=True) for p in m.walk() if p.get_filename() == sys.argv[2]]
+sys.exit(0 if sent and sent[0] == open(sys.argv[3], "rb").read() else 1)' "$SENT" "$name" "$T_DIR/mail/fetched" ||
+			die "the file behind $who's download button is not the $name that was sent"
+		answer="$answer, $name as sent"
+		;;
 	*) [ "${answer%% *}" = 302 ] || die "the click URL of $who answered '$answer'" ;;
 	esac
 	printf '%-3s %-17s %-27s %-15s %-24s %s\n' "$i" "$who" "$what" "$addr" "$req" "$answer" | indent

@@ -7,6 +7,7 @@
 #	hubspot and salesforce formats (exact files, CRM headers, formula
 #	defusing in every format and in report, history and suppress list
 #	--csv, an event without a recipient row); --since and --class;
+#	a download's bytes and partial in the csv format and in history;
 #	--output never writes through a symbolic link, refuses an existing
 #	file unless --force, and even then only replaces a file of ours with
 #	no other link;
@@ -32,6 +33,8 @@ pg_start
 cat >"$T_DIR/beacon.conf" <<EOF
 [database]
 conninfo = $BEACON_CONNINFO
+[milter]
+attachment_dir = $T_DIR/attachments
 EOF
 
 # ctl - run beaconctl with beacon.conf and no PG* environment
@@ -82,20 +85,27 @@ VALUES
  '203.0.113.99', 'Desktop', 'Linux', NULL, 'Thunderbird', 'NL', NULL, 'Amsterdam', 'human'),
 ('2026-01-20 08:05:00+00', 'open', '20000000-0000-4000-8000-000000000201', NULL, NULL,
  '203.0.113.9', 'iPhone', 'iOS', NULL, 'Apple Mail', 'DE', 'Hamburg', 'Hamburg', 'human');
+UPDATE beacon.events SET bytes = 4096, partial = true WHERE kind = 'download';
 EOF
 
 # --- the three formats
 t_run ctl export --format csv
 t_eq 0 "$RC" "export csv exit"
-t_eq 'at,kind,class,address,message_id,sender,campaign,subject,url,attachment,country,region,city,device,os,client,browser,ip,token_id
-2026-01-05T09:00:30Z,click,scanner,ann@example.com,<m1@example.org>,alice@example.org,"spring, 2026","'"'"'=HYPERLINK(""http://x.example"")","https://example.org/a?x=1,2",,US,Virginia,Ashburn,Other,Other,,Other,198.51.100.7,20000000-0000-4000-8000-000000000101
-2026-01-05T09:03:00Z,open,human,ann@example.com,<m1@example.org>,alice@example.org,"spring, 2026","'"'"'=HYPERLINK(""http://x.example"")",,,DE,Berlin,Berlin,Desktop,Linux,Thunderbird,,203.0.113.5,20000000-0000-4000-8000-000000000101
-2026-01-05T09:06:00Z,download,human,ann@example.com,<m1@example.org>,alice@example.org,"spring, 2026","'"'"'=HYPERLINK(""http://x.example"")",,price-list.pdf,DE,Berlin,Berlin,Desktop,Linux,,Firefox,203.0.113.5,20000000-0000-4000-8000-000000000101
-2026-01-06T07:00:00Z,open,proxy,ben@example.com,<m1@example.org>,alice@example.org,"spring, 2026","'"'"'=HYPERLINK(""http://x.example"")",,,,,,,,Gmail,,66.249.84.1,20000000-0000-4000-8000-000000000102
-2026-01-07T12:00:00Z,open,human,,,,,,,,NL,,Amsterdam,Desktop,Linux,Thunderbird,,203.0.113.99,ffffffff-ffff-4fff-8fff-ffffffffffff
-2026-01-20T08:05:00Z,open,human,ann@example.com,<m2@example.net>,bob@example.net,,"Invoice ""42""",,,DE,Hamburg,Hamburg,iPhone,iOS,Apple Mail,,203.0.113.9,20000000-0000-4000-8000-000000000201' \
+t_eq 'at,kind,class,address,message_id,sender,campaign,subject,url,attachment,country,region,city,device,os,client,browser,ip,token_id,bytes,partial
+2026-01-05T09:00:30Z,click,scanner,ann@example.com,<m1@example.org>,alice@example.org,"spring, 2026","'"'"'=HYPERLINK(""http://x.example"")","https://example.org/a?x=1,2",,US,Virginia,Ashburn,Other,Other,,Other,198.51.100.7,20000000-0000-4000-8000-000000000101,,
+2026-01-05T09:03:00Z,open,human,ann@example.com,<m1@example.org>,alice@example.org,"spring, 2026","'"'"'=HYPERLINK(""http://x.example"")",,,DE,Berlin,Berlin,Desktop,Linux,Thunderbird,,203.0.113.5,20000000-0000-4000-8000-000000000101,,
+2026-01-05T09:06:00Z,download,human,ann@example.com,<m1@example.org>,alice@example.org,"spring, 2026","'"'"'=HYPERLINK(""http://x.example"")",,price-list.pdf,DE,Berlin,Berlin,Desktop,Linux,,Firefox,203.0.113.5,20000000-0000-4000-8000-000000000101,4096,true
+2026-01-06T07:00:00Z,open,proxy,ben@example.com,<m1@example.org>,alice@example.org,"spring, 2026","'"'"'=HYPERLINK(""http://x.example"")",,,,,,,,Gmail,,66.249.84.1,20000000-0000-4000-8000-000000000102,,
+2026-01-07T12:00:00Z,open,human,,,,,,,,NL,,Amsterdam,Desktop,Linux,Thunderbird,,203.0.113.99,ffffffff-ffff-4fff-8fff-ffffffffffff,,
+2026-01-20T08:05:00Z,open,human,ann@example.com,<m2@example.net>,bob@example.net,,"Invoice ""42""",,,DE,Hamburg,Hamburg,iPhone,iOS,Apple Mail,,203.0.113.9,20000000-0000-4000-8000-000000000201,,' \
 	"$OUT" "export csv (formulas defused in Beacon's own format too)"
 t_eq "beaconctl: exported 6 events" "$ERR" "export csv count"
+t_run ctl history ann@example.com --csv
+t_eq 0 "$RC" "history exit"
+t_eq "download,price-list.pdf (4096 bytes, partial)" \
+	"$(printf '%s\n' "$OUT" | python3 -c 'import csv, sys
+print("\n".join(r[2] + "," + r[-1] for r in csv.reader(sys.stdin) if r[2] == "download"))')" \
+	"history: a download's file name, bytes sent and partial"
 
 t_run ctl export --format hubspot --since 2026-01-05T09:03:00Z
 t_eq 0 "$RC" "export hubspot exit"
@@ -128,8 +138,8 @@ VALUES ('2026-01-21 08:05:00+00', 'open', '20000000-0000-4000-8000-000000000301'
 EOF2
 t_run ctl export --format csv --since 2026-01-21
 t_eq 0 "$RC" "export csv of formula-like values exit"
-t_eq 'at,kind,class,address,message_id,sender,campaign,subject,url,attachment,country,region,city,device,os,client,browser,ip,token_id
-2026-01-21T08:05:00Z,open,human,"'"'"'=cmd|'"'"'/C calc'"'"'!A0@example.com",<m3@example.net>,"'"'"'@evil.example",,"'"'"'-2+3",,,,,,,,,,,20000000-0000-4000-8000-000000000301' \
+t_eq 'at,kind,class,address,message_id,sender,campaign,subject,url,attachment,country,region,city,device,os,client,browser,ip,token_id,bytes,partial
+2026-01-21T08:05:00Z,open,human,"'"'"'=cmd|'"'"'/C calc'"'"'!A0@example.com",<m3@example.net>,"'"'"'@evil.example",,"'"'"'-2+3",,,,,,,,,,,20000000-0000-4000-8000-000000000301,,' \
 	"$OUT" "export csv: address, sender and subject defused"
 addr="=cmd|'/C calc'!A0@example.com"
 t_run ctl history "$addr" --csv
@@ -267,7 +277,9 @@ recipients   2
 links        2
 attachments  1
 events       3
-tombstoned   2" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge --dry-run counts"
+tombstoned   2
+manifests    0
+blobs        0 (0 bytes)" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge --dry-run counts"
 t_eq "2 3 3 1 5" "$(pg_query "$counts")" "purge --dry-run changes nothing"
 t_run ctl purge --older-than 30
 t_eq 0 "$RC" "purge exit"
@@ -276,7 +288,9 @@ recipients   2
 links        2
 attachments  1
 events       3
-tombstoned   2" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge counts"
+tombstoned   2
+manifests    0
+blobs        0 (0 bytes)" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge counts"
 t_eq "1 1 1 0 2" "$(pg_query "$counts")" "purge leaves the new message and new events"
 t_eq "new@example.org c@example.com" \
 	"$(pg_query "SELECT m.sender || ' ' || r.address FROM beacon.messages m JOIN beacon.recipients r ON r.message = m.id")" \
@@ -287,4 +301,6 @@ recipients   0
 links        0
 attachments  0
 events       0
-tombstoned   0" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge again deletes nothing"
+tombstoned   0
+manifests    0
+blobs        0 (0 bytes)" "$(printf '%s\n' "$OUT" | tail -n +2)" "purge again deletes nothing"

@@ -9,8 +9,9 @@
 #	   stack still up, checks the printed output against the database the
 #	   demo leaves and against the scenario it plays: the pixel tokens
 #	   shown per recipient are the delivered ones the recipients rows
-#	   hold; beacon.events holds exactly the five events played (kind,
-#	   class, city, client, link, token) and nothing else; every number of
+#	   hold; beacon.events holds exactly the seven events played (kind,
+#	   class, city, client, link, token; the download with the file's
+#	   bytes, complete) and nothing else; every number of
 #	   the printed campaign summary equals the one computed from the
 #	   scenario and the tokens (opened = distinct tokens that saw a
 #	   counted event, ...) and the one beaconctl prints now; each printed
@@ -134,18 +135,22 @@ else
 	grep -q '^NOTE' "$P" && t_fail "NOTE printed although each copy has its own token"
 fi
 
-# the events: exactly the six played, in order; Safe Links' pre-click is a scanner's
+# the events: exactly the seven played, in order; Safe Links' pre-click is a scanner's
 t_eq "${UUID[ann@example.com]}|open|human|Paris|iOS Mail|
 ${UUID[bob@example.net]}|open|human|Berlin|Outlook|
 ${UUID[cat@example.org]}|open|proxy||Gmail image proxy|
 ${UUID[bob@example.net]}|click|scanner||Chrome 119|2
 ${UUID[bob@example.net]}|click|human|Berlin|Chrome 119|2
-${UUID[ann@example.com]}|open|internal||Outlook|" \
+${UUID[ann@example.com]}|open|internal||Outlook|
+${UUID[bob@example.net]}|download|human|Berlin|Chrome 119|1" \
 	"$(psql_demo "SELECT token_id || '|' || kind || '|' || class || '|' || coalesce(city, '') || '|' ||
-		coalesce(CASE kind WHEN 'click' THEN browser ELSE client END, '') || '|' ||
-		coalesce(link_n::text, '') FROM beacon.events ORDER BY at")" \
-	"beacon.events: the six events played (client; browser for the clicks)"
-t_eq "192.0.2.10 198.51.100.20 66.249.84.1 40.93.12.34 198.51.100.20 10.1.2.3" \
+		coalesce(CASE WHEN kind IN ('click', 'download') THEN browser ELSE client END, '') || '|' ||
+		coalesce(link_n::text, attachment_id::text, '') FROM beacon.events ORDER BY at")" \
+	"beacon.events: the seven events played (client; browser for the clicks and the download)"
+t_eq "1 $(stat -c %s "$DEMO_DIR/mail/fetched") false" \
+	"$(psql_demo "SELECT count(*) || ' ' || min(bytes) || ' ' || bool_or(partial) FROM beacon.events
+		WHERE kind = 'download'")" "the download row: the file's bytes, complete"
+t_eq "192.0.2.10 198.51.100.20 66.249.84.1 40.93.12.34 198.51.100.20 10.1.2.3 198.51.100.20" \
 	"$(psql_demo "SELECT string_agg(host(ip), ' ' ORDER BY at) FROM beacon.events")" \
 	"client addresses from X-Forwarded-For"
 
@@ -163,7 +168,8 @@ opens=3
 clicked=1
 clicks=1
 click_to_open=$(pct 1 "$opened")
-downloads=0
+downloaded=1
+downloads=1
 left_out_human=0
 left_out_proxy=0
 left_out_prefetch=0
@@ -172,7 +178,7 @@ left_out_internal=1
 left_out_sender=0"
 got=
 for f in messages recipients excluded_recipients opened open_rate opens clicked clicks \
-	click_to_open downloads left_out_human left_out_proxy left_out_prefetch left_out_scanner \
+	click_to_open downloaded downloads left_out_human left_out_proxy left_out_prefetch left_out_scanner \
 	left_out_internal left_out_sender; do
 	v=$(field "$f")
 	got="$got$f=$v
@@ -198,7 +204,8 @@ for r in ann@example.com bob@example.net cat@example.org; do
 	rowid=$(psql_demo "SELECT token_id FROM beacon.recipients WHERE address = '$r'")
 	n=0
 	for u in "${UUID[ann@example.com]}" "${UUID[bob@example.net]}" "${UUID[cat@example.org]}" \
-		"${UUID[bob@example.net]}" "${UUID[bob@example.net]}" "${UUID[ann@example.com]}"; do
+		"${UUID[bob@example.net]}" "${UUID[bob@example.net]}" "${UUID[ann@example.com]}" \
+		"${UUID[bob@example.net]}"; do
 		[ "$u" = "$rowid" ] && n=$((n + 1))
 	done
 	[ "$n" = 1 ] && s=row || s=rows
