@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "attach.h"
+#include "log.h"
 #include "attach_store.h"
 
 #define ATTACH_FILE_MODE 0640	/* group: the pixel server's */
@@ -39,8 +40,10 @@ static int attach_store_dir(const char *path, char *why, size_t whylen)
 	struct stat st;
 
 	if (mkdir(path, ATTACH_DIR_MODE) == 0) {
-		/* the umask may have taken the group's bits */
-		if (chmod(path, ATTACH_DIR_MODE) < 0) {
+		/* the umask may have taken the group's bits; a set-group-ID bit the new
+		 * directory inherits (a store shared through its group) stays */
+		if (lstat(path, &st) < 0 ||
+		    chmod(path, ATTACH_DIR_MODE | (st.st_mode & S_ISGID)) < 0) {
 			snprintf(why, whylen, "chmod %s: %s", path, strerror(errno));
 			return -1;
 		}
@@ -140,8 +143,14 @@ static int attach_store_blob(const char *dir, const struct mime_att *a, char *wh
 	struct stat st;
 	int rc = 0;
 
-	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (guint64)st.st_size == a->data->len)
-		goto out;	/* the same content, already stored */
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (guint64)st.st_size == a->data->len) {
+		/* the same content, already stored: its time is now, so that beaconctl's
+		 * retention (a blob's expiry runs from its mtime) keeps it for this message */
+		if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) < 0)
+			log_warnx("attachment %s: cannot update its time: %s", a->sha256,
+				  strerror(errno));
+		goto out;
+	}
 	/* never removed again: another message may already name it (beaconctl purge removes
 	 * content no message names) */
 	if (attach_store_dir(d, why, whylen) < 0 ||
