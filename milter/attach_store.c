@@ -40,10 +40,11 @@ static int attach_store_dir(const char *path, char *why, size_t whylen)
 	struct stat st;
 
 	if (mkdir(path, ATTACH_DIR_MODE) == 0) {
-		/* the umask may have taken the group's bits; a set-group-ID bit the new
-		 * directory inherits (a store shared through its group) stays */
-		if (lstat(path, &st) < 0 ||
-		    chmod(path, ATTACH_DIR_MODE | (st.st_mode & S_ISGID)) < 0) {
+		/* the umask may have taken the group's bits: chmod only then, since chmod
+		 * drops the set-group-ID bit a new directory inherits (a store shared
+		 * through its group) unless the milter's user is in that group */
+		if (lstat(path, &st) < 0 || ((st.st_mode & 07777 & ~S_ISGID) != ATTACH_DIR_MODE &&
+		    chmod(path, ATTACH_DIR_MODE | (st.st_mode & S_ISGID)) < 0)) {
 			snprintf(why, whylen, "chmod %s: %s", path, strerror(errno));
 			return -1;
 		}
