@@ -22,12 +22,22 @@
 #	   recipients is delivered once, unchanged with its attachments
 #	   (byte for byte below the Received header, tag header included),
 #	   no manifest is added, no row written, and the milter's log names
-#	   the queue id and why.
-#	The milter's log must hold no sanitizer report.
+#	   the queue id and why;
+#	3. beacon-pixelsrv (same base_url and secret, attachment_dir the
+#	   milter's store, running as the milter's user) serves the
+#	   two download URLs of the second recipient's copy (the text part's
+#	   lines carry the same URLs as the buttons): each file byte-identical
+#	   (SHA-256) with its original name in Content-Disposition; a Range
+#	   request is 206 with the exact bytes; a forged signature is 404 and
+#	   an expired link 410; beacon.events holds exactly one download row
+#	   per 200/206, on that recipient's token, with attachment_id, bytes
+#	   and partial exact.
+#	Neither log may hold a sanitizer report.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
 . "$BEACON_SRC/tests/lib/pg.sh"
 . "$BEACON_SRC/tests/lib/postfix.sh"
+. "$BEACON_SRC/tests/lib/pixelsrv.sh"
 
 t_tmpdir >/dev/null
 t_need_root "Postfix"
@@ -44,12 +54,16 @@ ADIR=$T_DIR/attachments
 mkdir -p "$MDIR" "$ADIR"
 chown postfix: "$MDIR" "$ADIR"
 PF_MILTER=unix:$MDIR/milter.sock PF_REINJECT=1 pf_start
-BASE=http://127.0.0.1:$(t_free_port)
-printf '1 %s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$T_DIR/secret"
-chmod 600 "$T_DIR/secret"
-cat >"$T_DIR/beacon.conf" <<EOF
+# beacon-pixelsrv first: the milter signs with its base URL and secret
+px_setup
+px_config "attachment_dir = $ADIR"
+# the pixel server runs as the milter's user: the store's files (0640) are its own
+sed -i 's/^user = .*/user = postfix/' "$T_DIR/beacon.conf"
+px_start
+BASE=$PX_URL
+cat >"$T_DIR/milter.conf" <<EOF
 base_url = $BASE
-secret_file = $T_DIR/secret
+secret_file = $PX_SECRET
 
 [milter]
 socket = unix:$MDIR/milter.sock
@@ -66,7 +80,7 @@ connect_timeout = 2
 statement_timeout = 1000
 EOF
 MLOG=$T_DIR/milter.log
-"$MILTER" -f -c "$T_DIR/beacon.conf" >"$MLOG" 2>&1 &
+"$MILTER" -f -c "$T_DIR/milter.conf" >"$MLOG" 2>&1 &
 MPID=$!
 t_on_exit "t_kill_pid $MPID TERM 15"
 t_wait_until "grep -q 'listening on' '$MLOG'" 10 || { cat "$MLOG" >&2; t_fail "milter not listening"; }
@@ -133,7 +147,7 @@ PY
 three="ann@remote.example bob@remote.example cat@remote.example"
 submit "$FIX/two_files.eml" "$(tr ' ' ',' <<<"$three")"
 deliveries 3
-declare -A toks=() rids=()
+declare -A toks=() rids=() dumps=()
 for a in $three; do
 	d=
 	for x in "${DUMPS[@]}"; do pf_sink_rcpts "$x" | grep -qxF "$a" && d=$x; done
@@ -142,6 +156,7 @@ for a in $three; do
 	out=$(check_copy "$d") || t_fail "1: delivery to $a: $out"
 	read -r tok rid <<<"$out"
 	toks[$a]=$tok
+	dumps[$a]=$d
 	rids[$tok]=$rid
 done
 [ "${#rids[@]}" = 3 ] || t_fail "1: tokens not distinct: ${toks[*]}"
@@ -194,5 +209,65 @@ qid=$(sed -n 's/.* \([0-9A-Za-z]\{6,\}\): attachments = link: .*/\1/p' <<<"$line
 grep -q "postfix/smtpd.*: $qid: client=" "$PF_LOG" || t_fail "2: log line without the queue id: $line"
 t_ok "2: the log names the queue id and why"
 
+# --- 3. the second recipient downloads through beacon-pixelsrv
+pf_sink_message "${dumps[bob@remote.example]}" >"$T_DIR/bob.eml"
+# the buttons' URLs, once each, after checking the text part has the same ones
+urls=$(python3 - "$T_DIR/bob.eml" "$BASE" <<'PY'
+import email, email.policy, re, sys
+msg = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+d = re.escape(sys.argv[2]) + r'/d/[A-Za-z0-9_-]+/[0-9]+/[A-Za-z0-9_-]+'
+html = msg.get_body(('html',)).get_content()
+text = msg.get_body(('plain',)).get_content()
+hrefs = re.findall(r'href="(' + d + ')"', html)
+lines = re.findall(r'^Download .+ \([0-9]+ bytes\): (' + d + r')$', text, re.M)
+if len(hrefs) != 2 or hrefs != lines:
+    sys.exit('buttons %r, text lines %r' % (hrefs, lines))
+print(' '.join(hrefs))
+PY
+) || t_fail "3: $urls"
+read -r u1 u2 <<<"$urls"
+tok=${toks[bob@remote.example]}
+rid=${rids[$tok]}
+uuid=${rid:0:8}-${rid:8:4}-${rid:12:4}-${rid:16:4}-${rid:20:12}
+hdr() { grep -i "^$1:" "$T_DIR/h" | head -n 1 | cut -d' ' -f2- | tr -d '\r'; }
+# fetch URL [curl args] - print the status, body in $T_DIR/got, headers in $T_DIR/h
+fetch() {
+	local u=$1
+	shift
+	curl -s --max-time 10 -D "$T_DIR/h" -o "$T_DIR/got" -w '%{http_code}' "$@" "$u"
+}
+t_eq 200 "$(fetch "$u1")" "3: GET of the PDF's button"
+t_eq "$pdf" "$(sha256sum "$T_DIR/got" | cut -c1-64)" "3: the PDF byte-identical"
+t_eq "attachment; filename=\"Q3 report.pdf\"; filename*=UTF-8''Q3%20report.pdf" \
+	"$(hdr Content-Disposition)" "3: the PDF's name"
+t_eq 200 "$(fetch "$u2")" "3: GET of the ZIP's button"
+t_eq "$zip" "$(sha256sum "$T_DIR/got" | cut -c1-64)" "3: the ZIP byte-identical"
+t_eq "attachment; filename=\"Zahlen f_r <dich>.zip\"; filename*=UTF-8''Zahlen%20f%C3%BCr%20%3Cdich%3E.zip" \
+	"$(hdr Content-Disposition)" "3: the ZIP's UTF-8 name"
+t_eq 206 "$(fetch "$u1" -H 'Range: bytes=10-49')" "3: Range bytes=10-49 of the PDF"
+t_eq "bytes 10-49/142" "$(hdr Content-Range)" "3: Content-Range"
+t_eq "$(tail -c +11 "$FIX/q3.pdf" | head -c 40 | sha256sum)" "$(sha256sum <"$T_DIR/got")" \
+	"3: bytes 10-49 exact"
+# a signature is 32 base64url characters of 24 bytes, every one carrying 6
+# bits: one changed in the MAC (after the expiry's 11) changes the MAC
+sig=${u1##*/}
+[ "${#sig}" = 32 ] || t_fail "3: signature $sig"
+[ "${sig:20:1}" = A ] && o=B || o=A
+t_eq 404 "$(fetch "${u1%/*}/${sig:0:20}$o${sig:21}")" "3: forged signature"
+t_eq 410 "$(fetch "$PX_URL$(px_dl "$tok" 2 $(($(date +%s) - 60)))")" "3: expired link"
+t_wait_until "[ \"\$(px_rows \"kind = 'download'\")\" -ge 3 ]" 10 ||
+	t_fail "3: $(px_rows "kind = 'download'") download rows, expected 3"
+sleep 0.2	# nothing more may come
+t_eq "1|142|f
+1|40|t
+2|132|f" "$(pg_query "SELECT attachment_id, bytes, partial FROM beacon.events
+		WHERE kind = 'download' AND token_id = '$uuid' ORDER BY attachment_id, partial")" \
+	"3: one download row per 200/206 on bob's token"
+t_eq 3 "$(px_rows "kind = 'download'")" "3: no other download row"
+t_eq bob@remote.example "$(pg_query "SELECT address FROM beacon.recipients WHERE token_id = '$uuid'")" \
+	"3: the rows' token is the recipient's"
+px_stop
+
 ! grep -q "Sanitizer" "$MLOG" || { cat "$MLOG" >&2; t_fail "sanitizer report in the milter log"; }
+! grep -q "Sanitizer" "$T_DIR/pixelsrv.log" || { cat "$T_DIR/pixelsrv.log" >&2; t_fail "sanitizer report in the pixel server's log"; }
 t_ok "18_attachments"
