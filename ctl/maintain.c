@@ -197,5 +197,7 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 	else
 		printf("%d partition%s created; retention off (retention_days = 0)\n", created,
 		       created == 1 ? "" : "s");
-	return files.failed ? EX_IOERR : 0;
+	v = files.failed;
+	attach_files_free(&files);
+	return v ? EX_IOERR : 0;
 }
