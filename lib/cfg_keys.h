@@ -55,6 +55,8 @@
 	X(milter, attachment_min_size, SIZE, "0", "smallest attachment turned into a link") \
 	X(milter, attachment_ttl, DUR, "30d", "how long download links work") \
 	X(milter, attachment_dir, STR, "/var/lib/beacon/attachments", "where linked attachments are stored") \
+	X(milter, attachment_max_count, INT, "100", "most attachments a message may have to be linked") \
+	X(milter, attachment_min_free, SIZE, "1g", "free space the attachment store must keep") \
 	X(milter, db_pool_size, INT, "4", "database connections kept by the milter") \
 	X(milter, db_conninfo, STR, "", "libpq connection string of the milter (empty: [database] conninfo)") \
 	X(milter, db_password_file, STR, "", "the milter's password file (empty: [database] password_file)")

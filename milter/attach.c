@@ -151,6 +151,43 @@ static int attach_container(GHashTable *index, gpointer obj)
 	return GPOINTER_TO_INT(g_hash_table_lookup(index, obj)) - 1;
 }
 
+/* attach_body_text - is PART a text/html or text/plain leaf that is no attachment (its
+ * Content-Disposition, if any, is not "attachment")?  mime_parse locates these to rewrite
+ * them, so they are never candidates: the one predicate both sides use */
+int attach_body_text(void *part_v)
+{
+	GMimeObject *part = part_v;
+	GMimeContentType *ct = g_mime_object_get_content_type(part);
+	const char *type = ct ? g_mime_content_type_get_media_type(ct) : NULL;
+	const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : NULL;
+	GMimeContentDisposition *disp = g_mime_object_get_content_disposition(part);
+
+	if (!GMIME_IS_PART(part) || !type || !sub || g_ascii_strcasecmp(type, "text") != 0 ||
+	    (g_ascii_strcasecmp(sub, "html") != 0 && g_ascii_strcasecmp(sub, "plain") != 0))
+		return 0;
+	return !(disp && g_mime_content_disposition_is_attachment(disp));
+}
+
+/* attach_cte_ok - is PART's Content-Transfer-Encoding one decoded here exactly: 7bit, 8bit,
+ * binary, base64 or quoted-printable (absent: 7bit)?  GMime maps an unknown value to the
+ * default, and x-uuencode carries a "begin" line the decoder does not skip: such parts stay */
+static int attach_cte_ok(GMimeObject *part)
+{
+	static const char *ok[] = { "7bit", "8bit", "binary", "base64", "quoted-printable" };
+	const char *v = g_mime_object_get_header(part, "Content-Transfer-Encoding");
+	char *t;
+	int r = 0;
+
+	if (!v)
+		return 1;
+	t = g_strstrip(g_strdup(v));
+	for (size_t i = 0; i < G_N_ELEMENTS(ok); i++)
+		if (g_ascii_strcasecmp(t, ok[i]) == 0)
+			r = 1;
+	g_free(t);
+	return r;
+}
+
 /* attach_consider - record a multipart as a container, a candidate part as an attachment */
 void attach_consider(struct mime_doc *d, void *parent_v, void *part_v, GHashTable *index)
 {
@@ -180,6 +217,8 @@ void attach_consider(struct mime_doc *d, void *parent_v, void *part_v, GHashTabl
 		return;		/* the message itself, or a part that cannot be cut out */
 	if (dv && g_ascii_strcasecmp(dv, "inline") == 0)
 		return;
+	if (attach_body_text(part) || !attach_cte_ok(part))
+		return;		/* rewritten as text, or an encoding not decoded exactly */
 	/* RFC 2183: an unknown disposition is treated as attachment */
 	if (!dv && (!type || g_ascii_strcasecmp(type, "text") == 0 ||
 		    g_ascii_strcasecmp(type, "message") == 0))
@@ -260,7 +299,6 @@ static GByteArray *attach_decode(const struct mime_doc *d, const struct mime_att
 	switch (a->enc) {
 	case GMIME_CONTENT_ENCODING_BASE64:
 	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
-	case GMIME_CONTENT_ENCODING_UUENCODE:
 		g_mime_encoding_init_decode(&st, (GMimeContentEncoding)a->enc);
 		g_byte_array_set_size(out, (guint)g_mime_encoding_outlen(&st, len) + 16);
 		n = g_mime_encoding_flush(&st, src, len, (char *)out->data);

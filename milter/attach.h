@@ -15,7 +15,12 @@
  *	- its Content-Disposition is "attachment" (or another value but
  *	  "inline": RFC 2183 treats an unknown one as attachment), or
  *	- it has no Content-Disposition and its type is neither text nor
- *	  message (a bare application/pdf, an image without disposition).
+ *	  message (a bare application/pdf, an image without disposition),
+ *	and it is not a text/html or text/plain part mime_parse rewrites
+ *	(attach_body_text: no disposition "attachment"), and its
+ *	Content-Transfer-Encoding is 7bit, 8bit, binary, base64 or
+ *	quoted-printable (absent: 7bit); an x-uuencode part, or one in an
+ *	unknown encoding, stays in the message.
  *	The parse fails before any candidate counts when the message holds a
  *	signed or encrypted part: such a message keeps its attachments.
  *
@@ -89,6 +94,9 @@ struct mime_container {
 /* attach_consider - mime_parse's hook: record PART (a GMimeObject) of PARENT if it is a
  * candidate, or a multipart as a container */
 void attach_consider(struct mime_doc *d, void *parent, void *part, GHashTable *index);
+/* attach_body_text - is PART (a GMimeObject) a text/html or text/plain leaf whose
+ * Content-Disposition is not "attachment": a part mime_parse rewrites, never a candidate */
+int attach_body_text(void *part);
 /* attach_cids - collect the cid: references of HTML[0..LEN) into CIDS (g_free'd strings) */
 void attach_cids(GPtrArray *cids, const guint8 *html, size_t len);
 /* attach_plan - decide which candidates are taken; how many (their data decoded, hashed) */

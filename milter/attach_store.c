@@ -16,18 +16,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib.h>
 #include <sodium.h>
 
 #include "attach.h"
+#include "attach_format.h"
 #include "log.h"
 #include "attach_store.h"
 
 #define ATTACH_FILE_MODE 0640	/* group: the pixel server's */
 #define ATTACH_DIR_MODE 0750
+#define ATTACH_LOCK_WAIT_MS 5000	/* longest wait for beaconctl's exclusive lock */
 
 /* attach_undo - the files one message added */
 struct attach_undo {
@@ -146,10 +151,12 @@ static int attach_store_blob(const char *dir, const struct mime_att *a, char *wh
 
 	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (guint64)st.st_size == a->data->len) {
 		/* the same content, already stored: its time is now, so that beaconctl's
-		 * retention (a blob's expiry runs from its mtime) keeps it for this message */
-		if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) < 0)
-			log_warnx("attachment %s: cannot update its time: %s", a->sha256,
-				  strerror(errno));
+		 * retention (a blob's expiry runs from its mtime) keeps it for this message;
+		 * a file whose time cannot be renewed may be removed too soon: a failure */
+		if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) < 0) {
+			snprintf(why, whylen, "cannot renew the time of %s: %s", path, strerror(errno));
+			rc = -1;
+		}
 		goto out;
 	}
 	/* never removed again: another message may already name it (beaconctl purge removes
@@ -182,19 +189,109 @@ static GString *attach_store_manifest(const struct mime_doc *d, uint64_t expiry)
 	return m;
 }
 
-/* attach_store_put - content files first, then the manifests; undone on any failure */
+/* attach_store_lock - DIR/.lock open (made 0640 if missing, never through a symbolic link)
+ * and share-locked, waiting at most ATTACH_LOCK_WAIT_MS for beaconctl; its fd or -1 with WHY */
+static int attach_store_lock(const char *dir, char *why, size_t whylen)
+{
+	char *path = g_build_filename(dir, ATTACH_LOCK_NAME, NULL);
+	int fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, ATTACH_LOCK_MODE);
+	struct timespec pause = { 0, 50 * 1000 * 1000 };
+
+	if (fd < 0) {
+		snprintf(why, whylen, "open %s: %s", path, strerror(errno));
+		g_free(path);
+		return -1;
+	}
+	for (int waited = 0; flock(fd, LOCK_SH | LOCK_NB) < 0; waited += 50) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= ATTACH_LOCK_WAIT_MS) {
+			snprintf(why, whylen, "lock %s: %s", path, errno == EWOULDBLOCK ?
+				 "held by beaconctl too long" : strerror(errno));
+			close(fd);
+			g_free(path);
+			return -1;
+		}
+		nanosleep(&pause, NULL);
+	}
+	g_free(path);
+	return fd;
+}
+
+/* attach_store_space - does DIR's filesystem keep MIN_FREE octets free once D's content and
+ * NRIDS manifests of MLEN octets are written?  0, or -1 with WHY; MIN_FREE 0: not checked */
+static int attach_store_space(const char *dir, const struct mime_doc *d, int nrids, size_t mlen,
+			      long long min_free, char *why, size_t whylen)
+{
+	unsigned long long need = (unsigned long long)nrids * mlen, avail;
+	struct statvfs sv;
+
+	if (min_free <= 0)
+		return 0;
+	for (guint i = 0; i < d->atts->len; i++) {
+		const struct mime_att *a = g_ptr_array_index(d->atts, i);
+		if (a->taken)
+			need += a->data->len;
+	}
+	if (statvfs(dir, &sv) < 0) {
+		snprintf(why, whylen, "statvfs %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	if (avail < need || avail - need < (unsigned long long)min_free) {
+		snprintf(why, whylen, "%llu octets free in %s, %llu needed and attachment_min_free "
+			 "is %lld", avail, dir, need, min_free);
+		return -1;
+	}
+	return 0;
+}
+
+/* attach_store_recheck - is every content file of D still there (a beaconctl that took no
+ * lock may have removed one)?  0, or -1 with WHY */
+static int attach_store_recheck(const char *dir, const struct mime_doc *d, char *why,
+				size_t whylen)
+{
+	for (guint i = 0; i < d->atts->len; i++) {
+		const struct mime_att *a = g_ptr_array_index(d->atts, i);
+		char sub[3] = { a->sha256[0], a->sha256[1], 0 }, *path;
+		struct stat st;
+		int ok;
+
+		if (!a->taken)
+			continue;
+		path = g_build_filename(dir, sub, a->sha256, NULL);
+		ok = lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		     (guint64)st.st_size == a->data->len;
+		if (!ok)
+			snprintf(why, whylen, "%s went away while the manifests were written", path);
+		g_free(path);
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+/* attach_store_put - content files first, then the manifests, under the store's shared lock;
+ * undone on any failure */
 int attach_store_put(const char *dir, const struct mime_doc *d,
 		     const uint8_t (*rids)[TOKEN_RID_LEN], int nrids, uint64_t expiry,
-		     struct attach_undo **undo, char *why, size_t whylen)
+		     long long min_free, struct attach_undo **undo, char *why, size_t whylen)
 {
 	struct attach_undo *u = g_new0(struct attach_undo, 1);
 	char *tdir = g_build_filename(dir, "t", NULL);
 	GString *m = NULL;
-	int rc = -1;
+	int rc = -1, lock = -1;
 
 	u->paths = g_ptr_array_new_with_free_func(g_free);
 	*undo = NULL;
 	if (attach_store_dir(dir, why, whylen) < 0)
+		goto out;
+	m = attach_store_manifest(d, expiry);
+	if (m->len > ATTACH_MANIFEST_MAX) {
+		snprintf(why, whylen, "a manifest of %zu octets, more than the %d beacon-pixelsrv "
+			 "reads", m->len, ATTACH_MANIFEST_MAX);
+		goto out;
+	}
+	if (attach_store_space(dir, d, nrids, m->len, min_free, why, whylen) < 0 ||
+	    (lock = attach_store_lock(dir, why, whylen)) < 0)
 		goto out;
 	for (guint i = 0; i < d->atts->len; i++) {
 		const struct mime_att *a = g_ptr_array_index(d->atts, i);
@@ -203,7 +300,6 @@ int attach_store_put(const char *dir, const struct mime_doc *d,
 	}
 	if (attach_store_dir(tdir, why, whylen) < 0)
 		goto out;
-	m = attach_store_manifest(d, expiry);
 	for (int i = 0; i < nrids; i++) {
 		char hex[2 * TOKEN_RID_LEN + 1];
 		sodium_bin2hex(hex, sizeof(hex), rids[i], TOKEN_RID_LEN);
@@ -211,10 +307,14 @@ int attach_store_put(const char *dir, const struct mime_doc *d,
 			goto out;
 		g_ptr_array_add(u->paths, g_build_filename(tdir, hex, NULL));
 	}
+	if (attach_store_recheck(dir, d, why, whylen) < 0)
+		goto out;
 	rc = 0;
 	*undo = u;
 	u = NULL;
 out:
+	if (lock >= 0)
+		close(lock);	/* releases the lock */
 	if (m)
 		g_string_free(m, TRUE);
 	g_free(tdir);

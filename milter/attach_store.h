@@ -5,7 +5,7 @@
  *
  * SYNOPSIS
  *	struct attach_undo *u = NULL;
- *	if (attach_store_put(dir, doc, rids, nrids, expiry, &u, why, sizeof(why)) < 0)
+ *	if (attach_store_put(dir, doc, rids, nrids, expiry, min_free, &u, why, sizeof(why)) < 0)
  *		... nothing was left behind; send the message as it came ...
  *	...
  *	attach_store_finish(u, rewritten);	(keep the files, or remove them)
@@ -24,7 +24,15 @@
  *	message: the names are hex digests and token ids.
  *
  *	Content files go first, then the manifests: a manifest never names a
- *	file that is not there.  When anything fails the manifests this call
+ *	file that is not there.  From the first content file check to the
+ *	last manifest rename the call holds flock(LOCK_SH) on DIR/.lock
+ *	(attach_format.h; made 0640 if missing, O_NOFOLLOW), waiting at most
+ *	5 seconds while beaconctl holds LOCK_EX; a reused content file gets
+ *	its time renewed (a failure fails the call), and every content file
+ *	is checked again after the manifests are written.  Refused before
+ *	anything is written: a manifest over ATTACH_MANIFEST_MAX octets (the
+ *	pixel server would not read it), and a filesystem that would keep
+ *	less than MIN_FREE octets free (0: not checked).  When anything fails the manifests this call
  *	wrote are removed again and -1 returned with the reason;
  *	attach_store_finish(u, 0) does the same later, when the message is
  *	not sent rewritten after all.  Content files are never removed here
@@ -46,7 +54,7 @@ struct attach_undo;
  * 0 with *UNDO set, or -1 with WHY and nothing left behind */
 int attach_store_put(const char *dir, const struct mime_doc *d,
 		     const uint8_t (*rids)[TOKEN_RID_LEN], int nrids, uint64_t expiry,
-		     struct attach_undo **undo, char *why, size_t whylen);
+		     long long min_free, struct attach_undo **undo, char *why, size_t whylen);
 /* attach_store_finish - KEEP: forget what was written; else remove it; frees U (NULL: nothing) */
 void attach_store_finish(struct attach_undo *u, int keep);
 /* attach_store_pct - NAME percent-encoded (RFC 3986 unreserved kept), g_free'd */

@@ -29,6 +29,7 @@ struct mime_walk {
 	size_t whylen;		/* its size */
 	int failed;		/* a reason was set */
 	GHashTable *index;	/* GMimeObject * of a multipart -> 1 + its index in doc->containers */
+	int texts;		/* locate the text/plain parts too (attachments = link) */
 };
 
 /* mime_walk_fail - remember the first reason: WHAT followed by ARG */
@@ -187,7 +188,6 @@ static void mime_walk_part(GMimeObject *parent, GMimeObject *part, gpointer arg)
 	GMimeContentType *ct = g_mime_object_get_content_type(part);
 	const char *type = ct ? g_mime_content_type_get_media_type(ct) : NULL;
 	const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : NULL;
-	GMimeContentDisposition *disp;
 	struct mime_html *h;
 
 	if (w->failed)
@@ -199,16 +199,12 @@ static void mime_walk_part(GMimeObject *parent, GMimeObject *part, gpointer arg)
 		return;
 	}
 	attach_consider(w->doc, parent, part, w->index);
-	if (!GMIME_IS_PART(part) || !type || g_ascii_strcasecmp(type, "text") != 0 ||
-	    (g_ascii_strcasecmp(sub, "html") != 0 && g_ascii_strcasecmp(sub, "plain") != 0))
-		return;
-	disp = g_mime_object_get_content_disposition(part);
-	if (disp && g_mime_content_disposition_is_attachment(disp))
+	if (!attach_body_text(part))
 		return;
 	if (g_ascii_strcasecmp(sub, "html") == 0) {
 		if ((h = mime_locate(w, part, 1)) != NULL)
 			g_ptr_array_add(w->doc->parts, h);
-	} else if ((h = mime_locate(w, part, 0)) != NULL) {
+	} else if (w->texts && (h = mime_locate(w, part, 0)) != NULL) {
 		g_ptr_array_add(w->doc->texts, h);
 	}
 }
@@ -234,8 +230,15 @@ static void mime_add_names(GHashTable *names, InternetAddressList *l)
 	}
 }
 
-/* mime_doc_parse - parse TEXT and find its HTML parts */
+/* mime_doc_parse - parse TEXT and find its HTML and text/plain parts */
 struct mime_doc *mime_doc_parse(const GByteArray *text, size_t body_off, char *why, size_t whylen)
+{
+	return mime_doc_parse_with(text, body_off, MIME_PARSE_TEXTS, why, whylen);
+}
+
+/* mime_doc_parse_with - parse TEXT and find its HTML parts, its text/plain ones as FLAGS say */
+struct mime_doc *mime_doc_parse_with(const GByteArray *text, size_t body_off, int flags,
+				     char *why, size_t whylen)
 {
 	static const char *pgp[] = { "-----BEGIN PGP SIGNED MESSAGE-----", "-----BEGIN PGP MESSAGE-----" };
 	struct mime_doc *d;
@@ -278,7 +281,8 @@ struct mime_doc *mime_doc_parse(const GByteArray *text, size_t body_off, char *w
 	d->containers = g_array_new(FALSE, TRUE, sizeof(struct mime_container));
 	d->cids = g_ptr_array_new_with_free_func(g_free);
 	w = (struct mime_walk){ d, g_mime_message_get_mime_part(msg), why, whylen, 0,
-				g_hash_table_new(g_direct_hash, g_direct_equal) };
+				g_hash_table_new(g_direct_hash, g_direct_equal),
+				(flags & MIME_PARSE_TEXTS) != 0 };
 	g_mime_message_foreach(msg, mime_walk_part, &w);
 	g_hash_table_destroy(w.index);
 	if (!w.failed) {

@@ -105,6 +105,11 @@ struct mime_render {
 
 /* mime_doc_parse - locate the HTML parts of TEXT; NULL with WHY if it must stay untouched */
 struct mime_doc *mime_doc_parse(const GByteArray *text, size_t body_off, char *why, size_t whylen);
+#define MIME_PARSE_TEXTS 1	/* mime_doc_parse_with: locate the text/plain parts too */
+/* mime_doc_parse_with - the same; the text/plain parts (doc->texts) only with MIME_PARSE_TEXTS,
+ * which attachments = link needs and mime_doc_parse() sets */
+struct mime_doc *mime_doc_parse_with(const GByteArray *text, size_t body_off, int flags,
+				     char *why, size_t whylen);
 /* mime_doc_free - release a parsed message */
 void mime_doc_free(struct mime_doc *d);
 /* mime_doc_has_placeholder - does any HTML part hold the placeholder <img>? */

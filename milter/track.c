@@ -710,6 +710,18 @@ static int track_attachments(struct track_run *t, struct track_out *out)
 
 	if (!t->link_atts || t->doc->atts->len == 0)
 		return 0;
+	if (cfg->milter.attachment_max_count > 0 &&
+	    t->doc->atts->len > (guint)cfg->milter.attachment_max_count) {
+		log_warnx("%s: attachments = link: %u attachment parts, more than "
+			  "attachment_max_count (%ld); the message goes out as it came",
+			  msg_qid(t->m), t->doc->atts->len, cfg->milter.attachment_max_count);
+		snprintf(out->reason, sizeof(out->reason), "attachments not linked: %u parts, "
+			 "attachment_max_count is %ld", t->doc->atts->len,
+			 cfg->milter.attachment_max_count);
+		out->verdict = TRACK_UNTOUCHED;
+		out->remove_tag = 0;
+		return -1;
+	}
 	if ((n = attach_plan(t->doc, cfg->milter.attachment_min_size)) == 0)
 		return 0;
 	t->expiry = (uint64_t)(t->opts->now ? t->opts->now : time(NULL)) +
@@ -718,7 +730,8 @@ static int track_attachments(struct track_run *t, struct track_out *out)
 	for (int i = 0; i < t->ntok; i++)
 		memcpy(rids[i], t->tok[i].rid, TOKEN_RID_LEN);
 	rc = attach_store_put(cfg->milter.attachment_dir, t->doc, (const uint8_t (*)[TOKEN_RID_LEN])rids,
-			      t->ntok, t->expiry, &t->undo, why, sizeof(why));
+			      t->ntok, t->expiry, cfg->milter.attachment_min_free, &t->undo, why,
+			      sizeof(why));
 	g_free(rids);
 	if (rc < 0) {
 		/* never sent without its attachments: sent as it came, tag header included */
@@ -867,14 +880,15 @@ static void track_copy_out(const struct milter_env *env, const struct msg_ctx *m
 
 /* track_twin - plain_to_html: the text-only message with its HTML twin and the header edits */
 static struct plain2html *track_twin(const struct msg_ctx *m, struct track_out *out,
-				     struct mime_doc **doc, char *why, size_t whylen)
+				     int link_atts, struct mime_doc **doc, char *why, size_t whylen)
 {
 	struct plain2html *p = plain2html_convert(m, why, whylen);
 	int n;
 
 	if (!p)
 		return NULL;
-	*doc = mime_doc_parse(p->text, p->body_off, why, whylen);
+	*doc = mime_doc_parse_with(p->text, p->body_off, link_atts ? MIME_PARSE_TEXTS : 0, why,
+				   whylen);
 	if (!*doc || (*doc)->parts->len == 0) {
 		if (*doc && (*doc)->parts->len == 0)
 			snprintf(why, whylen, "HTML twin not found");
@@ -965,12 +979,17 @@ static void track_body(const struct milter_env *env, const struct msg_ctx *m,
 	struct track_run t;
 	char why[160], **keep;
 	int rule = tagging_sender_rule(&cfg->milter.track_senders, m->sender, m->sasl_login);
+	int link_atts;
 
 	if (!tag && rule <= 0 && !track_maybe_html(m)) {
 		track_untouched(out, rule < 0 ? "sender excepted by track_senders" : "no tag", 0);
 		return;
 	}
-	doc = mime_doc_parse(m->text, m->body_off, why, sizeof(why));
+	/* the text/plain parts are located only to carry download lines */
+	link_atts = (xb->attachments >= 0 ? xb->attachments : cfg->milter.attachments) ==
+		    CFG_ATT_LINK;
+	doc = mime_doc_parse_with(m->text, m->body_off, link_atts ? MIME_PARSE_TEXTS : 0, why,
+				  sizeof(why));
 	if (!doc) {
 		track_untouched(out, why, 0);
 		return;
@@ -983,7 +1002,7 @@ static void track_body(const struct milter_env *env, const struct msg_ctx *m,
 	if (doc->parts->len == 0 && cfg->milter.plain_to_html) {
 		mime_doc_free(doc);
 		doc = NULL;
-		twin = track_twin(m, out, &doc, why, sizeof(why));
+		twin = track_twin(m, out, link_atts, &doc, why, sizeof(why));
 		if (!twin) {
 			track_untouched(out, why, tag != NULL);
 			return;
@@ -1004,8 +1023,7 @@ static void track_body(const struct milter_env *env, const struct msg_ctx *m,
 	t.o.keep_urls = (const char *const *)keep;
 	/* one-click unsubscribe: the tag says, else [milter] unsubscribe; never over the
 	 * message's own */
-	t.link_atts = (xb->attachments >= 0 ? xb->attachments : cfg->milter.attachments) ==
-		      CFG_ATT_LINK;
+	t.link_atts = link_atts;
 	t.unsub = xb->unsubscribe >= 0 ? xb->unsubscribe :
 	    tagging_unsubscribe_rule(&cfg->milter.unsubscribe, m->sender, m->sasl_login);
 	if (t.unsub && (msg_header_count(m, "List-Unsubscribe") > 0 ||

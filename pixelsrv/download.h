@@ -72,9 +72,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attach_format.h"
 #include "token.h"
 
-#define DOWNLOAD_MANIFEST_MAX (256 * 1024)	/* largest manifest read */
+#define DOWNLOAD_MANIFEST_MAX ATTACH_MANIFEST_MAX	/* largest manifest read (attach_format.h) */
 #define DOWNLOAD_N_MAX 999999u			/* largest attachment number */
 #define DOWNLOAD_NAME_MAX 255			/* filename bytes (decoded) */
 #define DOWNLOAD_TYPE_MAX 127			/* content-type bytes */

@@ -18,7 +18,9 @@
 #	   one per token (named by its recipient id), each naming both
 #	   files; beacon.attachments holds exactly the two rows (number,
 #	   name, type, size, SHA-256, expiry 30 days after sending);
-#	2. attachment_dir made unwritable: the same kind of message to two
+#	2. attachment_dir made unwritable: the same kind of message, its PDF
+#	   changed so that its content is not stored yet (the content file
+#	   write itself must fail, not only the manifest's), to two
 #	   recipients is delivered once, unchanged with its attachments
 #	   (byte for byte below the Received header, tag header included),
 #	   no manifest is added, no row written, and the milter's log names
@@ -164,8 +166,9 @@ t_ok "1: three copies, no attachment part, each with buttons and text lines on i
 pdf=$(sha256sum "$FIX/q3.pdf" | cut -c1-64)
 zip=$(sha256sum "$FIX/numbers.zip" | cut -c1-64)
 t_eq "$(printf '%s\n' "${pdf:0:2}/$pdf" "${zip:0:2}/$zip" | sort | tr '\n' ' ')" \
-	"$(cd "$ADIR" && find . -type f ! -path './t/*' | sed 's#^\./##' | sort | tr '\n' ' ')" \
+	"$(cd "$ADIR" && find . -type f ! -path './t/*' ! -name .lock | sed 's#^\./##' | sort | tr '\n' ' ')" \
 	"1: the store holds each file once, under its SHA-256"
+t_eq 640 "$(stat -c %a "$ADIR/.lock")" "1: the store's lock file, 0640"
 for f in "$ADIR/${pdf:0:2}/$pdf" "$ADIR/${zip:0:2}/$zip"; do
 	t_eq 640 "$(stat -c %a "$f")" "1: mode of $(basename "$f")"
 done
@@ -191,7 +194,13 @@ t_eq 3 "$(pg_query "SELECT count(*) FROM beacon.recipients WHERE token IN
 
 # --- 2. an unwritable attachment_dir: delivered as it came
 sed -e 's/attach-golden@/attach-full@/' -e 's/^Subject: .*/Subject: Store full/' \
-	"$FIX/two_files.eml" >"$T_DIR/in2.eml"
+	-e 's/^JVBERi0xLjQK/JVBERi0xLjUK/' "$FIX/two_files.eml" >"$T_DIR/in2.eml"
+# the changed PDF (%PDF-1.5): new content, so its file has to be written
+pdf2=$(python3 -c 'import email, sys, hashlib
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+print(next(hashlib.sha256(p.get_payload(decode=True)).hexdigest() for p in m.walk()
+	if p.get_content_type() == "application/pdf"))' "$T_DIR/in2.eml")
+[ "$pdf2" != "$pdf" ] && [ ! -e "$ADIR/${pdf2:0:2}/$pdf2" ] || t_fail "2: the PDF is not new content"
 chmod 0555 "$ADIR" "$ADIR"/*
 submit "$T_DIR/in2.eml" dan@remote.example,eve@remote.example
 deliveries 1
@@ -202,8 +211,9 @@ cmp -s "$T_DIR/in2.eml" "$T_DIR/out2.eml" ||
 	{ diff "$T_DIR/in2.eml" "$T_DIR/out2.eml" | head -20 >&2; t_fail "2: delivery changed"; }
 t_ok "2: unwritable store: delivered unchanged with its attachments"
 t_eq 3 "$(ls "$ADIR/t" | wc -l)" "2: no manifest added"
+[ ! -e "$ADIR/${pdf2:0:2}/$pdf2" ] || t_fail "2: the new PDF was stored"
 t_eq 2 "$(pg_query "SELECT count(*) FROM beacon.attachments")" "2: no attachments row added"
-line=$(grep ": attachments = link: 2 attachments not stored in $ADIR: .*Permission denied; the message goes out as it came" "$MLOG") ||
+line=$(grep ": attachments = link: 2 attachments not stored in $ADIR: \(mkdir\|create in\) $ADIR/${pdf2:0:2}.*Permission denied; the message goes out as it came" "$MLOG") ||
 	{ tail -n 5 "$MLOG" >&2; t_fail "2: no log line with the reason"; }
 qid=$(sed -n 's/.* \([0-9A-Za-z]\{6,\}\): attachments = link: .*/\1/p' <<<"$line")
 grep -q "postfix/smtpd.*: $qid: client=" "$PF_LOG" || t_fail "2: log line without the queue id: $line"

@@ -29,7 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -108,6 +111,15 @@ static const struct att_case cases[] = {
 	  "--m\nContent-Type: application/x-evil\nContent-Disposition: attachment; "
 	  "filename*=UTF-8''..%2F..%2Fetc%2Fpass%01wd%E2%80%AEfdp.exe\n\nX\n--m--\n",
 	  "passwdfdp.exe", NULL },
+	{ "unknown disposition on the HTML body: rewritten, no candidate", 0,
+	  "multipart/mixed; boundary=m\n\n--m\nContent-Type: text/html\nContent-Disposition: foo\n\n"
+	  "<p>Hi</p>\n" PDF("m", "attachment") "--m--\n", "report.pdf", "JVBERi0" },
+	{ "x-uuencode and unknown encodings stay", 0, "multipart/mixed; boundary=m\n\n" ALT("m")
+	  "--m\nContent-Type: application/octet-stream\nContent-Disposition: attachment; "
+	  "filename=uu.bin\nContent-Transfer-Encoding: x-uuencode\n\nbegin 644 uu.bin\n"
+	  "#86)C\n`\nend\n--m\nContent-Type: application/octet-stream\n"
+	  "Content-Disposition: attachment; filename=foo.bin\nContent-Transfer-Encoding: x-foo\n\n"
+	  "FOOBYTES\n" PDF("m", "attachment") "--m--\n", "report.pdf", "JVBERi0" },
 	{ "unknown disposition is an attachment", 0, "multipart/mixed; boundary=m\n\n" ALT("m")
 	  "--m\nContent-Type: text/csv\nContent-Disposition: x-weird; filename=a.csv\n\n1,2\n--m--\n",
 	  "a.csv", NULL },
@@ -201,6 +213,86 @@ static void test_cases(void **state)
 		g_byte_array_free(t, TRUE);
 		g_free(src);
 	}
+}
+
+/* parse_lf - the message SRC (LF) as CRLF, parsed; *T and *OFF for the caller */
+static struct mime_doc *parse_lf(const char *src, GByteArray **t, size_t *off)
+{
+	char why[160] = "";
+	struct mime_doc *d;
+
+	*t = crlf(src);
+	*off = (size_t)((const guint8 *)memmem((*t)->data, (*t)->len, "\r\n\r\n", 4) - (*t)->data) + 4;
+	d = mime_doc_parse(*t, *off, why, sizeof(why));
+	if (!d)
+		fail_msg("parse: %s", why);
+	return d;
+}
+
+/* sha_hex - hex SHA-256 of S[0..LEN) */
+static void sha_hex(const void *s, size_t len, char hex[65])
+{
+	uint8_t h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, s, len);
+	sodium_bin2hex(hex, 65, h, sizeof(h));
+}
+
+/* test_decoded - the bytes stored are the decoded content: base64 and quoted-printable taken
+ * and hashed as decoded; x-uuencode and x-foo parts stay in the message */
+static void test_decoded(void **state)
+{
+	static const char pdf[] = "%PDF-1.4\n%%EOF\n", qp[] = "A=B caf\xc3\xa9 end";
+	GByteArray *t;
+	size_t off;
+	struct mime_doc *d = parse_lf("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=m\n\n"
+		ALT("m") PDF("m", "attachment")
+		"--m\nContent-Type: application/octet-stream\nContent-Disposition: attachment; "
+		"filename=qp.bin\nContent-Transfer-Encoding: quoted-printable\n\nA=3DB caf=C3=A9=\n end\n"
+		"--m\nContent-Type: application/octet-stream\nContent-Disposition: attachment; "
+		"filename=uu.bin\nContent-Transfer-Encoding: x-uuencode\n\nbegin 644 uu.bin\n"
+		"#86)C\n`\nend\n"
+		"--m\nContent-Type: application/octet-stream\nContent-Disposition: attachment; "
+		"filename=foo.bin\nContent-Transfer-Encoding: X-Foo\n\nFOOBYTES\n--m--\n", &t, &off);
+	char want[65], *names;
+
+	(void)state;
+	assert_int_equal(attach_plan(d, 0), 2);
+	names = taken_names(d);
+	assert_string_equal(names, "report.pdf|qp.bin");
+	for (guint i = 0; i < d->atts->len; i++) {
+		const struct mime_att *a = g_ptr_array_index(d->atts, i);
+		if (!a->taken)
+			continue;
+		if (a->n == 1)
+			sha_hex(pdf, strlen(pdf), want);
+		else
+			sha_hex(qp, strlen(qp), want);
+		assert_string_equal(a->sha256, want);
+	}
+	g_free(names);
+	mime_doc_free(d);
+	g_byte_array_free(t, TRUE);
+}
+
+/* test_texts_only_for_links - without MIME_PARSE_TEXTS (attachments = keep) no text/plain part
+ * is located, so a quoted PGP key in one does not keep the message from being tracked */
+static void test_texts_only_for_links(void **state)
+{
+	GByteArray *t = crlf("MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=a\n\n"
+		"--a\nContent-Type: text/plain\n\nmy key:\n-----BEGIN PGP PUBLIC KEY BLOCK-----\nxx\n"
+		"--a\nContent-Type: text/html\n\n<p>Hi</p>\n--a--\n");
+	size_t off = (size_t)((const guint8 *)memmem(t->data, t->len, "\r\n\r\n", 4) - t->data) + 4;
+	char why[160] = "";
+	struct mime_doc *d = mime_doc_parse_with(t, off, 0, why, sizeof(why));
+
+	(void)state;
+	if (!d)
+		fail_msg("attachments = keep: not parsed: %s", why);
+	assert_int_equal(d->texts->len, 0);
+	assert_int_equal(d->parts->len, 1);
+	mime_doc_free(d);
+	g_byte_array_free(t, TRUE);
 }
 
 /* test_sizes - sizes for people */
@@ -376,6 +468,124 @@ static void test_store_fails(void **state)
 	g_free(file);
 }
 
+/* refused_as_came - two_files.eml goes out as it came, REASON in the reason */
+static void refused_as_came(const char *rcpt, const char *reason)
+{
+	struct track_opts opts = { 1, NULL, NULL, NULL, NULL, NOW };
+	struct conn_ctx *cc = load_ctx("two_files.eml", rcpt);
+	struct track_out out;
+
+	track_message_with(&env, cc->msg, "192.0.2.1", &opts, &out);
+	assert_int_equal(out.verdict, TRACK_UNTOUCHED);
+	assert_false(out.remove_tag);
+	assert_null(out.body);
+	if (!strstr(out.reason, reason))
+		fail_msg("reason: %s", out.reason);
+	track_out_clear(&out);
+	conn_free(cc);
+}
+
+/* test_max_count - more candidates than attachment_max_count: sent as it came */
+static void test_max_count(void **state)
+{
+	(void)state;
+	cfg.milter.attachment_max_count = 2;
+	refused_as_came("<count@remote.example>", "attachment_max_count is 2");
+	cfg.milter.attachment_max_count = 100;
+}
+
+/* test_min_free - a store short of attachment_min_free: sent as it came */
+static void test_min_free(void **state)
+{
+	long long old = cfg.milter.attachment_min_free;
+
+	(void)state;
+	cfg.milter.attachment_min_free = 1LL << 60;
+	refused_as_came("<free@remote.example>", "attachment_min_free");
+	cfg.milter.attachment_min_free = old;
+}
+
+/* test_manifest_max - a manifest over ATTACH_MANIFEST_MAX is never written, nor any content */
+static void test_manifest_max(void **state)
+{
+	GString *src = g_string_new("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=m\n\n"
+				    ALT("m"));
+	char why[200] = "", *dir = g_strdup_printf("%s/big", tmpdir), *p;
+	uint8_t rid[1][TOKEN_RID_LEN] = { { 1 } };
+	struct attach_undo *u = (struct attach_undo *)1;
+	struct mime_doc *d;
+	GByteArray *t;
+	size_t off;
+	int n;
+
+	(void)state;
+	/* 400 names of 200 octets, 600 characters once percent-encoded */
+	for (int i = 0; i < 400; i++) {
+		g_string_append_printf(src, "--m\nContent-Type: application/octet-stream\n"
+				       "Content-Disposition: attachment; filename*=UTF-8''%03d", i);
+		for (int k = 0; k < 98; k++)
+			g_string_append(src, "%C3%A4");
+		g_string_append_printf(src, "\n\nBLOB-%d\n", i);
+	}
+	g_string_append(src, "--m--\n");
+	d = parse_lf(src->str, &t, &off);
+	n = attach_plan(d, 0);
+	assert_int_equal(n, 400);
+	assert_int_equal(attach_store_put(dir, d, (const uint8_t (*)[TOKEN_RID_LEN])rid, 1, NOW, 0, &u,
+					  why, sizeof(why)), -1);
+	assert_null(u);
+	if (!strstr(why, "manifest"))
+		fail_msg("why: %s", why);
+	p = g_strdup_printf("%s/t", dir);
+	assert_int_not_equal(access(p, F_OK), 0);
+	g_free(p);
+	mime_doc_free(d);
+	g_byte_array_free(t, TRUE);
+	g_string_free(src, TRUE);
+	g_free(dir);
+}
+
+/* test_lock - the store's lock file is made 0640; while beaconctl holds it exclusively the
+ * store is refused (sent as it came) after a bounded wait; a symbolic link is never followed */
+static void test_lock(void **state)
+{
+	char *lock = g_strdup_printf("%s/.lock", tmpdir), *target = g_strdup_printf("%s/elsewhere", tmpdir);
+	struct stat st;
+	time_t t0;
+	int fd;
+
+	(void)state;
+	unlink(lock);
+	{
+		struct track_opts opts = { 1, NULL, NULL, NULL, NULL, NOW };
+		struct conn_ctx *cc = load_ctx("two_files.eml", "<lock1@remote.example>");
+		struct track_out out;
+		track_message_with(&env, cc->msg, "192.0.2.1", &opts, &out);
+		assert_int_equal(out.verdict, TRACK_REWRITTEN);
+		track_out_clear(&out);
+		conn_free(cc);
+	}
+	assert_int_equal(lstat(lock, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0640);
+	/* beaconctl's side: LOCK_EX on its own open file description */
+	fd = open(lock, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	t0 = time(NULL);
+	refused_as_came("<lock2@remote.example>", "held by beaconctl");
+	assert_true(time(NULL) - t0 >= 4);
+	close(fd);
+	/* a symbolic link in its place */
+	unlink(lock);
+	assert_int_equal(symlink(target, lock), 0);
+	refused_as_came("<lock3@remote.example>", ".lock");
+	assert_int_not_equal(access(target, F_OK), 0);
+	unlink(lock);
+	g_free(lock);
+	g_free(target);
+}
+
 /* test_keep - attachments = keep (the default): the attachments stay */
 static void test_keep(void **state)
 {
@@ -411,6 +621,12 @@ int main(void)
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_store_fails),
 		cmocka_unit_test(test_keep),
+		cmocka_unit_test(test_decoded),
+		cmocka_unit_test(test_texts_only_for_links),
+		cmocka_unit_test(test_max_count),
+		cmocka_unit_test(test_min_free),
+		cmocka_unit_test(test_manifest_max),
+		cmocka_unit_test(test_lock),
 	};
 	uint8_t key[TOKEN_KEY_LEN];
 	char tmpl[] = "/tmp/beacon-attach-XXXXXX";
