@@ -27,7 +27,12 @@
  *	for each request it handed to the handler, also when the daemon
  *	stops, before the writer does).  When that record cannot be
  *	allocated the event is pushed at once instead.  A process killed
- *	during a transfer loses that transfer's event.
+ *	during a transfer loses that transfer's event.  The event has bytes
+ *	only when the whole answer went out (MHD_REQUEST_TERMINATED_COMPLETED_OK).
+ *	At most download_limit downloads are sent at once (each holds its
+ *	file's descriptor besides its connection's): the count is taken
+ *	before the file is opened and given back in http_completed(); over
+ *	it the answer is 503 with Retry-After.
  *
  *	libmicrohttpd's idle timeout restarts with every byte, so a client
  *	trickling its headers would hold a connection for ever.  Each
