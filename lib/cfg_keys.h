@@ -82,7 +82,8 @@
 	X(pixelsrv, count_window_days, INT, "0", "events later than this many days after sending are flagged late (0: off)") \
 	X(pixelsrv, anonymize_ip, BOOL, "no", "store IPs truncated (/24, /48)") \
 	X(pixelsrv, spool_dir, STR, "/var/spool/beacon/pixelsrv", "event queue file and spool") \
-	X(pixelsrv, attachment_dir, STR, "/var/lib/beacon/attachments", "where /d/ reads stored attachments: beacon-milter's attachment_dir") \
+	X(pixelsrv, attachment_dir, STR, "", "where /d/ reads stored attachments (empty: [milter] attachment_dir)") \
+	X(pixelsrv, download_limit, INT, "64", "downloads (/d/) sent at once; more get 503 (0: no limit)") \
 	X(pixelsrv, queue_size, INT, "65536", "events held in memory before spilling to the spool") \
 	X(pixelsrv, batch_size, INT, "1000", "events per COPY batch") \
 	X(pixelsrv, batch_interval, INT, "200", "milliseconds between writer flushes") \

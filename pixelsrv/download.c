@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -536,4 +537,63 @@ struct MHD_Response *download_response(int fd, const struct download_entry *e, c
 	}
 	*bytes = len;
 	return r;
+}
+
+/* download_conn_budget - connections per listener that NOFILE descriptors hold */
+unsigned download_conn_budget(uint64_t nofile, unsigned reserve, unsigned dl_limit,
+    unsigned nlisten)
+{
+	uint64_t room = nofile > reserve ? nofile - reserve : 0, each;
+
+	if (nlisten == 0)
+		nlisten = 1;
+	if (dl_limit == 0) {
+		/* every connection may be a download: two descriptors each */
+		each = room / 2 / nlisten;
+	} else {
+		/* the downloads' files come first, then one per connection */
+		room = room > dl_limit ? room - dl_limit : 0;
+		each = room / nlisten;
+	}
+	if (each < 1)
+		return 1;
+	return each > UINT32_MAX ? UINT32_MAX : (unsigned)each;
+}
+
+/* download_log_due - has PERIOD passed since *LAST?  If so *LAST = NOW */
+int download_log_due(_Atomic int64_t *last, int64_t now, int64_t period)
+{
+	int64_t was = atomic_load_explicit(last, memory_order_relaxed);
+
+	if (was && now >= was && now - was < period)
+		return 0;
+	return atomic_compare_exchange_strong(last, &was, now);
+}
+
+/* download_store_check - can the store DIR be read?  0, 1 (absent) or -1 + WHY */
+int download_store_check(const char *dir, char *why, size_t whylen)
+{
+	char path[4096];
+	struct stat st;
+	const char *p = path;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/t", dir) >= (int)sizeof(path)) {
+		snprintf(why, whylen, "%s: path too long", dir);
+		return -1;
+	}
+	if (stat(dir, &st) < 0 && errno == ENOENT)
+		return 1;
+	if (lstat(path, &st) < 0 && errno == ENOENT)
+		p = dir;	/* no manifest yet: the directory it will be made in */
+	/* listing needs read access, opening a manifest search access */
+	if ((fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    faccessat(fd, ".", X_OK, AT_EACCESS) < 0) {
+		snprintf(why, whylen, "%s: %s", p, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }

@@ -65,10 +65,26 @@
  *	another value gets the whole file), Cache-Control: private,
  *	no-store, a sandboxing Content-Security-Policy and Referrer-Policy;
  *	Content-Length is libmicrohttpd's.  It takes FD in every case.
+ *
+ *	download_conn_budget() shares the open-file limit NOFILE: RESERVE
+ *	descriptors are kept aside, each allowed download (DL_LIMIT; 0: no
+ *	limit, any connection may be one) holds a second descriptor (its
+ *	file) besides its connection's; it returns the most connections
+ *	each of NLISTEN listeners may take (at least 1).
+ *
+ *	download_log_due() rate-limits a log line: true (and *LAST set to
+ *	NOW) when PERIOD seconds have passed since *LAST, false otherwise;
+ *	threads race on *LAST with a compare-and-swap, one of them wins.
+ *
+ *	download_store_check() is the start-up check of the store: 0 when
+ *	DIR/t (or DIR, while t does not exist) is a directory the process
+ *	may list and search, 1 when DIR does not exist (yet), -1 with the
+ *	reason in WHY when it exists but cannot be read.
  */
 #ifndef BEACON_DOWNLOAD_H
 #define BEACON_DOWNLOAD_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -133,6 +149,14 @@ enum download_status download_open(const char *dir, const uint8_t rid[TOKEN_RID_
  * body bytes; NULL when out of memory */
 struct MHD_Response *download_response(int fd, const struct download_entry *e, const char *range,
     const char *if_range, unsigned *status, uint64_t *bytes);
+
+/* download_conn_budget - connections per listener that NOFILE descriptors hold (see above) */
+unsigned download_conn_budget(uint64_t nofile, unsigned reserve, unsigned dl_limit,
+    unsigned nlisten);
+/* download_log_due - has PERIOD passed since *LAST?  If so *LAST = NOW */
+int download_log_due(_Atomic int64_t *last, int64_t now, int64_t period);
+/* download_store_check - can the store DIR be read?  0, 1 (absent) or -1 + WHY */
+int download_store_check(const char *dir, char *why, size_t whylen);
 
 /* the page of an expired link (410): static, nothing from the request */
 extern const char download_page_gone[];

@@ -27,7 +27,12 @@
  *	for each request it handed to the handler, also when the daemon
  *	stops, before the writer does).  When that record cannot be
  *	allocated the event is pushed at once instead.  A process killed
- *	during a transfer loses that transfer's event.
+ *	during a transfer loses that transfer's event.  The event has bytes
+ *	only when the whole answer went out (MHD_REQUEST_TERMINATED_COMPLETED_OK).
+ *	At most download_limit downloads are sent at once (each holds its
+ *	file's descriptor besides its connection's): the count is taken
+ *	before the file is opened and given back in http_completed(); over
+ *	it the answer is 503 with Retry-After.
  *
  *	libmicrohttpd's idle timeout restarts with every byte, so a client
  *	trickling its headers would hold a connection for ever.  Each
@@ -84,6 +89,8 @@
 #define HTTP_FD_RESERVE 256		/* descriptors kept for files, database, logs */
 #define HTTP_METRICS_CONNS 16		/* connections on the metrics listener */
 #define HTTP_SWEEP_MS 250		/* how often request heads are checked for time */
+#define HTTP_BUSY_RETRY "10"		/* Retry-After of a download refused by download_limit */
+#define HTTP_DL_LOG_S 60		/* at most one line per this many seconds per store miss */
 /* TLS 1.2 and 1.3 only, ECDHE (forward secrecy) only, AEAD ciphers only */
 #define HTTP_TLS_PRIORITIES "SECURE:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:-DHE-RSA:" \
 	"-DHE-DSS:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:" \
@@ -99,7 +106,7 @@ static const unsigned char http_gif[43] = {
 
 /* the shared responses */
 enum { R_GIF, R_NOTFOUND, R_METHOD, R_HEALTHZ, R_EMPTY, R_UNSUB_ASK, R_UNSUB_DONE, R_UNSUB_BAD,
-	R_TOO_LARGE, R_METHOD_UNSUB, R_GONE, R_N };
+	R_TOO_LARGE, R_METHOD_UNSUB, R_GONE, R_BUSY, R_N };
 
 /* what a pointer in *req holds (its first member) */
 enum { HTTP_REQ_POST = 1, HTTP_REQ_DOWNLOAD };
@@ -150,6 +157,10 @@ struct http {
 	struct http_conf c;			/* keys, trusted proxies, queue, writer */
 	struct MHD_Response *resp[2][R_N];	/* [draining][which] */
 	_Atomic int draining;			/* http_stop() has begun */
+	unsigned dl_limit;			/* download_limit, 0: none */
+	_Atomic unsigned dl_busy;		/* downloads being sent (counted against it) */
+	_Atomic int64_t dl_logged[DOWNLOAD_BAD_SIZE + 1];	/* last line per store miss */
+	_Atomic unsigned dl_unlogged[DOWNLOAD_BAD_SIZE + 1];	/* misses not logged since */
 };
 
 /* http_read_pem - a whole PEM file as a string; NULL + ERR.  A PRIVATE file (the key) is
@@ -282,16 +293,20 @@ static void http_limits(struct http *h, const struct beacon_cfg *cfg)
 		h->threads = 256;
 	h->conn_limit = cfg->pixelsrv.connection_limit > 0 ?
 	    (unsigned)cfg->pixelsrv.connection_limit : 10000;
-	/* each listener has its own limit; all share the process's descriptors */
+	h->dl_limit = cfg->pixelsrv.download_limit > 0 ?
+	    (unsigned)(cfg->pixelsrv.download_limit < 1000000 ? cfg->pixelsrv.download_limit :
+	    1000000) : 0;
+	/* each listener has its own limit; all share the process's descriptors, and each
+	 * download allowed holds its file's besides its connection's */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-		rlim_t room = rl.rlim_cur > HTTP_FD_RESERVE + HTTP_METRICS_CONNS ?
-		    rl.rlim_cur - HTTP_FD_RESERVE - HTTP_METRICS_CONNS : 1;
-		rlim_t each = room / h->nfd > 0 ? room / h->nfd : 1;
+		unsigned each = download_conn_budget((uint64_t)rl.rlim_cur,
+		    HTTP_FD_RESERVE + HTTP_METRICS_CONNS, h->dl_limit, (unsigned)h->nfd);
 		if (h->conn_limit > each) {
 			log_warnx("connection_limit %u lowered to %u: the open-file limit is %ju "
-			    "for %zu listen address(es); raise LimitNOFILE (ulimit -n) to keep it",
-			    h->conn_limit, (unsigned)each, (uintmax_t)rl.rlim_cur, h->nfd);
-			h->conn_limit = (unsigned)each;
+			    "for %zu listen address(es) and download_limit %u (2 descriptors per "
+			    "download); raise LimitNOFILE (ulimit -n) to keep it",
+			    h->conn_limit, each, (uintmax_t)rl.rlim_cur, h->nfd, h->dl_limit);
+			h->conn_limit = each;
 		}
 	}
 	h->per_ip_limit = cfg->pixelsrv.per_ip_connection_limit > 0 ?
@@ -427,7 +442,8 @@ static int http_page(struct MHD_Response *r)
 static int http_responses(struct http *h)
 {
 	static const char notfound[] = "not found\n", method[] = "method not allowed\n",
-	    ok[] = "ok\n", large[] = "request body too large\n";
+	    ok[] = "ok\n", large[] = "request body too large\n",
+	    busy[] = "too many downloads at once, try again shortly\n";
 	static const char html[] = "text/html; charset=utf-8";
 
 	for (int dr = 0; dr < 2; dr++) {
@@ -449,6 +465,7 @@ static int http_responses(struct http *h)
 		r[R_METHOD_UNSUB] = http_static(method, sizeof(method) - 1,
 		    "text/plain; charset=utf-8", dr);
 		r[R_GONE] = http_static(download_page_gone, strlen(download_page_gone), html, dr);
+		r[R_BUSY] = http_static(busy, sizeof(busy) - 1, "text/plain; charset=utf-8", dr);
 		for (int i = 0; i < R_N; i++)
 			if (!r[i])
 				return -1;
@@ -456,7 +473,9 @@ static int http_responses(struct http *h)
 		    !http_page(r[R_UNSUB_BAD]) || !http_page(r[R_GONE]))
 			return -1;
 		if (!http_nocache(r[R_GIF]) || !http_nocache(r[R_HEALTHZ]) ||
-		    !http_nocache(r[R_EMPTY]) ||
+		    !http_nocache(r[R_EMPTY]) || !http_nocache(r[R_BUSY]) ||
+		    MHD_add_response_header(r[R_BUSY], MHD_HTTP_HEADER_RETRY_AFTER,
+		    HTTP_BUSY_RETRY) != MHD_YES ||
 		    MHD_add_response_header(r[R_METHOD], MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES ||
 		    MHD_add_response_header(r[R_METHOD_UNSUB], MHD_HTTP_HEADER_ALLOW,
 		    "GET, HEAD, POST") != MHD_YES)
@@ -657,10 +676,39 @@ static enum MHD_Result http_unsub(struct http *h, struct MHD_Connection *c,
 	return http_reply(c, MHD_HTTP_OK, h->resp[dr][R_UNSUB_DONE], METRICS_EP_UNSUB, start);
 }
 
+/* http_dl_done - a download counted against download_limit has ended */
+static void http_dl_done(struct http *h)
+{
+	if (h->dl_limit)
+		atomic_fetch_sub_explicit(&h->dl_busy, 1, memory_order_relaxed);
+}
+
+/* http_dl_miss - log a store miss of a valid link (purged manifest, missing file): at
+ * most one line per HTTP_DL_LOG_S seconds for each kind, with how many went unlogged,
+ * so that a link shared widely cannot flood the log */
+static void http_dl_miss(struct http *h, enum download_status st, const char *uuid,
+    const char *why)
+{
+	unsigned skipped;
+
+	if (!download_log_due(&h->dl_logged[st], (int64_t)time(NULL), HTTP_DL_LOG_S)) {
+		atomic_fetch_add_explicit(&h->dl_unlogged[st], 1, memory_order_relaxed);
+		return;
+	}
+	skipped = atomic_exchange_explicit(&h->dl_unlogged[st], 0, memory_order_relaxed);
+	if (skipped)
+		log_warnx("download of token %s: %s (and %u more like it in the last %d s, "
+		    "not logged)", uuid, why, skipped, HTTP_DL_LOG_S);
+	else
+		log_warnx("download of token %s: %s", uuid, why);
+}
+
 /* http_download - /d/<token>/<n>/<sig>: 404 unless the signature verifies, 410 once it
- * expired (no file read), 404 (logged) when the store has no such file, else the file (200),
+ * expired (no file read), 503 (Retry-After) while download_limit downloads are being
+ * sent, 404 (logged, rate-limited) when the store has no such file, else the file (200),
  * a range of it (206) or 416; a 200 or 206 is a download event (attachment N, the body
- * bytes, partial), pushed when the request ends (see the top of the file) */
+ * bytes once the whole answer went out, partial), pushed when the request ends (see the
+ * top of the file), which also ends its count against download_limit */
 static enum MHD_Result http_download(struct http *h, struct MHD_Connection *c,
     const struct route *rt, int head, uint64_t start, void **req)
 {
@@ -686,26 +734,39 @@ static enum MHD_Result http_download(struct http *h, struct MHD_Connection *c,
 	}
 	if (expiry < now)
 		return http_reply(c, MHD_HTTP_GONE, h->resp[dr][R_GONE], METRICS_EP_DOWNLOAD, start);
+	/* counted before the file is opened: its descriptor is what the limit guards */
+	if (h->dl_limit && atomic_fetch_add_explicit(&h->dl_busy, 1, memory_order_relaxed) >=
+	    h->dl_limit) {
+		http_dl_done(h);
+		metrics_add(METRICS_DOWNLOADS_BUSY, 1);
+		return http_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, h->resp[dr][R_BUSY],
+		    METRICS_EP_DOWNLOAD, start);
+	}
 	token_rid_uuid(tok.rid, uuid);
 	st = download_open(h->c.attachment_dir, tok.rid, n, &e, &fd, why, sizeof(why));
 	if (st != DOWNLOAD_FOUND) {
-		log_warnx("download of token %s: %s", uuid, why);
+		http_dl_done(h);
+		http_dl_miss(h, st, uuid, why);
 		return http_reply(c, MHD_HTTP_NOT_FOUND, h->resp[dr][R_NOTFOUND],
 		    METRICS_EP_DOWNLOAD, start);
 	}
 	if (e.expires && e.expires < now) {
 		close(fd);
+		http_dl_done(h);
 		return http_reply(c, MHD_HTTP_GONE, h->resp[dr][R_GONE], METRICS_EP_DOWNLOAD, start);
 	}
 	/* RFC 9110: Range is for GET only; a HEAD answers as the GET of the whole file */
 	r = download_response(fd, &e, head ? NULL : MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_RANGE), head ? NULL : MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_IF_RANGE), &status, &bytes);
-	if (!r)
+	if (!r) {
+		http_dl_done(h);
 		return MHD_NO;
+	}
 	if (dr)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	if (status != MHD_HTTP_OK && status != MHD_HTTP_PARTIAL_CONTENT) {
+		http_dl_done(h);	/* a short 416: its file is closed once it is sent */
 		rc = http_reply(c, status, r, METRICS_EP_DOWNLOAD, start);
 		MHD_destroy_response(r);
 		return rc;
@@ -719,12 +780,15 @@ static enum MHD_Result http_download(struct http *h, struct MHD_Connection *c,
 	MHD_destroy_response(r);
 	if (rc != MHD_YES) {
 		free(dl);	/* nothing is sent: no download */
+		http_dl_done(h);
 	} else if (dl) {
 		dl->what = HTTP_REQ_DOWNLOAD;
 		dl->ev = ev;
-		*req = dl;	/* pushed by http_completed() */
+		*req = dl;	/* pushed and uncounted by http_completed() */
 	} else {
+		/* no memory for the record: pushed now, as if complete, and uncounted now */
 		http_push(h, &ev);
+		http_dl_done(h);
 	}
 	return rc;
 }
@@ -956,8 +1020,9 @@ static void http_notify(void *cls, struct MHD_Connection *c, void **socket_conte
 	*socket_context = NULL;
 }
 
-/* http_completed - MHD_RequestCompletedCallback: a download's event is pushed (partial
- * unless the whole answer was sent); the next request head is timed from now */
+/* http_completed - MHD_RequestCompletedCallback: a download's event is pushed (partial,
+ * and without bytes, unless the whole answer was sent) and its count against
+ * download_limit ends; the next request head is timed from now */
 static void http_completed(void *cls, struct MHD_Connection *c, void **req,
     enum MHD_RequestTerminationCode toe)
 {
@@ -970,9 +1035,14 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **req,
 	if (req && *req && !((uintptr_t)*req & 1)) {
 		if (*(const int *)*req == HTTP_REQ_DOWNLOAD) {
 			struct http_dl *dl = *req;
-			if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+			/* bytes only of an answer that went out whole: a transfer cut short
+			 * sent an unknown part of it */
+			if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
 				dl->ev.partial = 1;
+				dl->ev.bytes = -1;
+			}
 			http_push(h, &dl->ev);
+			http_dl_done(h);
 		}
 		free(*req);
 		*req = NULL;

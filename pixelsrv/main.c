@@ -42,6 +42,7 @@
 #include "check.h"
 #include "daemon.h"
 #include "db.h"
+#include "download.h"
 #include "event.h"
 #include "geo.h"
 #include "http.h"
@@ -158,6 +159,32 @@ static void px_schema_check(PGconn *conn)
 	PQclear(res);
 }
 
+/* px_attachment_dir - where /d/ reads the store: [pixelsrv] attachment_dir, or when it is
+ * empty (the default) beacon-milter's.  As the server's user, say loudly when the store
+ * exists but cannot be read (every download link would be 404); not fatal: the store
+ * may be made or fixed later, each request opens it afresh */
+static const char *px_attachment_dir(const struct beacon_cfg *cfg)
+{
+	const char *dir = cfg->pixelsrv.attachment_dir && *cfg->pixelsrv.attachment_dir ?
+	    cfg->pixelsrv.attachment_dir : cfg->milter.attachment_dir;
+	char why[4200];
+
+	switch (download_store_check(dir, why, sizeof(why))) {
+	case 0:
+		break;
+	case 1:
+		log_info("attachment_dir %s does not exist (yet): download links are 404 until "
+		    "beacon-milter stores attachments there", dir);
+		break;
+	default:
+		log_warnx("attachment_dir %s CANNOT BE READ by this server (%s): every download "
+		    "link will be 404; put this server's user in the group of beacon-milter's "
+		    "store (directories 0750, files 0640) or fix attachment_dir", dir, why);
+		break;
+	}
+	return dir;
+}
+
 /* px_wait - take signals until SIGTERM or SIGINT (returned); SIGHUP reopens GeoIP
  * and rereads the machines file */
 static int px_wait(const sigset_t *set, const struct beacon_cfg *cfg, struct geo_db *geo,
@@ -252,7 +279,7 @@ int main(int argc, char **argv)
 		log_fatal_status(EX_OSERR, "%s", err);
 	r.machines = NULL;	/* the writer's now */
 	hc = (struct http_conf){ .keys = r.keys, .trusted = r.trusted, .queue = f.queue,
-				 .writer = writer, .attachment_dir = cfg.pixelsrv.attachment_dir };
+				 .writer = writer, .attachment_dir = px_attachment_dir(&cfg) };
 	if (http_start(http, &hc, err, sizeof(err)) < 0)
 		log_fatal_status(EX_OSERR, "%s", err);
 	log_info("listening on %s%s (port %d), queue of %zu events, database %s",

@@ -182,6 +182,9 @@ size_t metrics_render(char *buf, size_t size, const struct metrics_gauges *g)
 	metrics_counter_line(&o, "beacon_pixelsrv_header_timeouts_total",
 	    "Connections closed because their request head took longer than header_timeout.",
 	    METRICS_HEADER_TIMEOUTS);
+	metrics_counter_line(&o, "beacon_pixelsrv_downloads_busy_total",
+	    "Downloads refused with 503 because download_limit were being sent.",
+	    METRICS_DOWNLOADS_BUSY);
 	metrics_printf(&o, "# HELP beacon_pixelsrv_queue_depth Events waiting in the queue.\n"
 	    "# TYPE beacon_pixelsrv_queue_depth gauge\nbeacon_pixelsrv_queue_depth %zu\n"
 	    "# HELP beacon_pixelsrv_queue_capacity Slots of the queue.\n"

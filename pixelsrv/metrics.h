@@ -51,6 +51,7 @@ enum metrics_counter {
 	METRICS_LIMIT_EVICTIONS,	/* repeat-table entries evicted while live */
 	METRICS_EVENTS_DROPPED,		/* refused by spool_max_bytes */
 	METRICS_HEADER_TIMEOUTS,	/* connections closed for a slow request head */
+	METRICS_DOWNLOADS_BUSY,		/* downloads refused (503) by download_limit */
 	METRICS_COUNTER_N
 };
 

@@ -17,10 +17,16 @@
 #	line past its own expiry) is 410 with a page that reflects nothing
 #	of the request; a forged signature, another attachment number under
 #	the same signature and a blob missing from the store are 404 (the
-#	last logged); a transfer the client cuts short is partial.  Every
-#	200 and 206 is one download row with attachment_id, bytes and
-#	partial exact (none for 404, 410, 416), and downloads follow the
-#	click rules (HEAD, no browser headers).
+#	last logged; a valid link whose manifest is gone is logged once per
+#	minute, not per request); with download_limit = 1 a second download
+#	while a slow one is being sent is 503 with Retry-After, counted in
+#	/metrics; a transfer the client cuts short is partial with no bytes
+#	(bytes are those of an answer sent whole).  Every 200 and 206 is one
+#	download row with attachment_id, bytes and partial exact (none for
+#	404, 410, 416, 503), and downloads follow the click rules (HEAD, no
+#	browser headers).  Started again with only [milter] attachment_dir
+#	set, the server reads that store, and says loudly at start when the
+#	store exists but cannot be read.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
 . "$BEACON_SRC/tests/lib/pg.sh"
@@ -65,7 +71,7 @@ find "$att" -type d -exec chmod 0750 {} +
 find "$att" -type f -exec chmod 0640 {} +
 [ "$(id -u)" = 0 ] && chgrp -R "$(id -gn nobody)" "$att"
 
-px_config "attachment_dir = $att"
+px_config "attachment_dir = $att" "download_limit = 1"
 px_start
 
 read -r tok uuid < <(px_mint_pair "$rid")
@@ -142,9 +148,30 @@ t_eq 404 "$(px_get "$(px_dl "$tok" 3 "$exp")")" "blob missing from the store"
 grep -q "download of token $uuid: attachment 3: .*No such file" "$T_DIR/pixelsrv.log" ||
 	t_fail "missing blob not logged"
 t_eq 404 "$(px_get "$(px_dl "$tok" 9 "$exp")")" "attachment not in the manifest"
+# a valid link whose manifest was purged: one line, however often it is asked for
+read -r tok2 uuid2 < <(px_mint_pair b0b1b2b3b4b5b6b7b8b9babbbcbdbebf)
+for i in 1 2 3; do
+	t_eq 404 "$(px_get "$(px_dl "$tok2" 1 "$exp")")" "purged manifest, request $i"
+done
+t_eq 1 "$(grep -c "download of token $uuid2: manifest" "$T_DIR/pixelsrv.log")" \
+	"a purged manifest is logged once, not per request"
 
-# --- a transfer cut short ------------------------------------------------------
-curl -s -o /dev/null --limit-rate 200k --max-time 1 "$PX_URL$(px_dl "$tok" 5 "$exp")" || true
+# --- download_limit = 1, and a transfer cut short --------------------------------
+# a slow reader holds the one download; a second one is refused with 503
+curl -s -o "$T_DIR/slow" --limit-rate 200k --max-time 20 "$PX_URL$(px_dl "$tok" 5 "$exp")" &
+slow=$!
+t_on_exit "t_kill_pid $slow TERM 5"
+t_wait_until '[ -s "$T_DIR/slow" ]' 10 || t_fail "the slow download did not start"
+code=$(curl -s -D "$T_DIR/h" -o /dev/null -w '%{http_code}' --max-time 10 "$PX_URL$d1")
+t_eq 503 "$code" "a second download over download_limit"
+t_eq 10 "$(hdr Retry-After)" "Retry-After of a 503"
+curl -s "http://127.0.0.1:$PX_MPORT/metrics" | grep -qx 'beacon_pixelsrv_downloads_busy_total 1' ||
+	t_fail "the 503 is not counted in /metrics"
+kill -s TERM "$slow"	# the client goes away mid-transfer
+wait "$slow" || true
+rows=$((rows + 1))
+# its slot is free again once the server saw it go
+t_wait_until '[ "$(px_get "$d1")" = 200 ]' 10 || t_fail "download_limit not released"
 rows=$((rows + 1))
 
 # --- one row per 200/206, bytes and partial exact ------------------------------
@@ -155,9 +182,20 @@ t_eq "1|200000|f|list:http-library
 1|10|t|list:http-library
 1|200000|f|list:http-library
 2|$html_size|f|no-browser-headers
-5|25165824|t|list:http-library" \
+5||t|list:http-library
+1|200000|f|list:http-library" \
 	"$(pg_query "SELECT attachment_id, bytes, partial, reason FROM beacon.events
 		WHERE kind = 'download' AND token_id = '$uuid' ORDER BY at")" "download rows"
 t_eq "$rows" "$(px_rows)" "no row but downloads"
+px_stop
+
+# --- [pixelsrv] attachment_dir unset: beacon-milter's; an unreadable store is said loudly
+chmod 0 "$att/t"
+px_config "" "[milter]" "attachment_dir = $att"
+px_start
+grep -q "attachment_dir $att CANNOT BE READ .*$att/t: Permission denied" "$T_DIR/pixelsrv.log" ||
+	t_fail "an unreadable store is not reported at start"
+chmod 0750 "$att/t"
+t_eq 200 "$(px_get "$d1")" "download from [milter] attachment_dir"
 px_stop
 t_ok "downloads served and recorded"

@@ -294,6 +294,57 @@ static void test_open(void **state)
 	rmdir(dir);
 }
 
+/* test_conn_budget - each allowed download holds two descriptors (its connection's and
+ * its file's); no download_limit: every connection may hold two */
+static void test_conn_budget(void **state)
+{
+	(void)state;
+	/* 1024 - 272 reserved = 752; 64 files first: 688 connections on one listener */
+	assert_int_equal(download_conn_budget(1024, 272, 64, 1), 688);
+	assert_int_equal(download_conn_budget(1024, 272, 64, 2), 344);
+	assert_int_equal(download_conn_budget(1024, 272, 0, 1), 376);
+	assert_int_equal(download_conn_budget(100, 272, 64, 1), 1);
+	assert_int_equal(download_conn_budget(300, 272, 64, 1), 1);
+	assert_int_equal(download_conn_budget(1024, 272, 64, 0), 688);
+}
+
+/* test_log_due - at most one line per period, the first at once */
+static void test_log_due(void **state)
+{
+	_Atomic int64_t last = 0;
+
+	(void)state;
+	assert_true(download_log_due(&last, 1000, 60));
+	assert_false(download_log_due(&last, 1000, 60));
+	assert_false(download_log_due(&last, 1059, 60));
+	assert_true(download_log_due(&last, 1060, 60));
+	assert_false(download_log_due(&last, 1061, 60));
+	assert_true(download_log_due(&last, 500, 60));	/* the clock went back */
+}
+
+/* test_store_check - absent is 1, a readable store 0, a "t" that is no directory -1 */
+static void test_store_check(void **state)
+{
+	char dir[] = "/tmp/beacon-dlcheck-XXXXXX", path[256], why[512] = "";
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/none", dir);
+	assert_int_equal(download_store_check(path, why, sizeof(why)), 1);
+	assert_int_equal(download_store_check(dir, why, sizeof(why)), 0);	/* no t yet */
+	snprintf(path, sizeof(path), "%s/t", dir);
+	assert_non_null(fp = fopen(path, "w"));
+	fclose(fp);
+	assert_int_equal(download_store_check(dir, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "/t: Not a directory"));
+	unlink(path);
+	assert_int_equal(mkdir(path, 0750), 0);
+	assert_int_equal(download_store_check(dir, why, sizeof(why)), 0);
+	rmdir(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +354,9 @@ int main(void)
 		cmocka_unit_test(test_type),
 		cmocka_unit_test(test_disposition),
 		cmocka_unit_test(test_open),
+		cmocka_unit_test(test_conn_budget),
+		cmocka_unit_test(test_log_due),
+		cmocka_unit_test(test_store_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
