@@ -303,10 +303,14 @@ INSERT INTO beacon.messages (id, sender, sent_at) VALUES
 INSERT INTO beacon.recipients (token_id, message, address, status, key_id) VALUES
 ('20000000-0000-4000-8000-000000002001', '10000000-0000-4000-8000-000000000020', 'forget2@example.com', 'tracked', 1);
 EOF
+# step 5's R7 (unparsable: W would stay by its own expiry, lock or not) and K
+rm -f "$ATT/t/$R7" "$(path "$K")"
 hold_lock $R11 "$W"
 ctl forget forget2@example.com >"$T_DIR/bg.out" 2>"$T_DIR/bg.err" &
 waits forget $!
 t_eq 0 "$RC" "forget exit (after the lock)"
 [ ! -e "$ATT/t/$R10" ] || t_fail "forget kept its manifest"
 [ -f "$(path "$W")" ] || t_fail "forget removed W, named by a manifest written under the lock"
+t_eq "attachment manifests             1
+attachment files                 0" "$(grep '^attachment ' "$T_DIR/bg.out")" "forget (after the lock): its files"
 t_ok "forget removes its manifest, keeps W named by a manifest written while it waited"
