@@ -23,14 +23,18 @@ struct attach_plan {
 	long blobs;		/* blobs among them */
 	long long bytes;	/* the blobs' size */
 	long ttl;		/* attachment_ttl, seconds */
+	long temps;		/* the milter's temporary files left by a crash */
 	int failed;		/* files or directories that could not be read or removed */
+	int lockfd;		/* attachment_dir/.lock, held from the plan to the end of apply */
 };
 
-/* attach_files_plan - which files go, decided in the open transaction */
+/* attach_files_plan - which files go, decided in the open transaction; takes the
+ * store's lock (kept until attach_files_apply or attach_files_free) */
 void attach_files_plan(struct ctl *c, enum attach_mode mode, struct attach_plan *p);
-/* attach_files_apply - remove them (after the commit); failures counted in P */
+/* attach_files_apply - remove them (after the commit), then release the lock;
+ * failures counted in P */
 void attach_files_apply(struct ctl *c, struct attach_plan *p);
-/* attach_files_free - release P */
+/* attach_files_free - release P (and the lock, when apply did not run) */
 void attach_files_free(struct attach_plan *p);
 
 #endif

@@ -188,6 +188,9 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 		printf("removed %ld attachment manifest%s and %ld file%s (%lld bytes) from %s\n",
 		       files.manifests, files.manifests == 1 ? "" : "s", files.blobs,
 		       files.blobs == 1 ? "" : "s", files.bytes, c->cfg.milter.attachment_dir);
+	if (files.temps > 0)
+		printf("removed %ld temporary file%s a crash left in %s\n", files.temps,
+		       files.temps == 1 ? "" : "s", c->cfg.milter.attachment_dir);
 	if (expired > 0)
 		printf("expired %lld tombstone%s older than %ld days\n", expired,
 		       expired == 1 ? "" : "s", c->cfg.database.tombstone_days);

@@ -139,6 +139,8 @@ int ctl_purge(struct ctl *c, int argc, char **argv)
 	       n[PURGE_LINKS], n[PURGE_ATTACHMENTS], n[PURGE_EVENTS], n[PURGE_TOMB]);
 	printf("manifests    %ld\nblobs        %ld (%lld bytes)\n", files.manifests,
 	       files.blobs, files.bytes);
+	if (files.temps > 0)
+		printf("temporary    %ld\n", files.temps);
 	attach_files_free(&files);
 	return files.failed ? EX_IOERR : 0;
 }

@@ -24,6 +24,17 @@
 #	   row whose lines all expired, and the old blob only it named;
 #	   keeps a manifest of a token with no row yet whose line is live
 #	   (and its old blob L).
+#	5. A manifest over 1 MiB and one with lines that name no blob do
+#	   not stop blob removal: maintain removes the old blob Y no one
+#	   names, keeps the blobs they name, keeps the fresh unparsable
+#	   manifest and removes an old one (its mtime + attachment_ttl).
+#	6. maintain removes the milter's temporary files (.tmp.XXXXXX) over
+#	   a day old in <aa>/ and t/, and no other file: a fresh one, other
+#	   names, one at the top, a link, one behind a linked <aa>.
+#	7. With <attachment_dir>/.lock held shared (as the milter holds it
+#	   while it stores a message), purge and forget wait; a manifest
+#	   written before it is let go keeps the blob it names (an old blob
+#	   for purge, a blob forget would remove at once for forget).
 
 set -euo pipefail
 BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -112,7 +123,7 @@ lsha=${ld}$(printf 'via link' | sha256sum | cut -c3-64)
 printf 'via link' >"$T_DIR/outside/$lsha"
 ln -s "$T_DIR/outside" "$ATT/$ld"
 touch -d "@$((NOW - 200 * DAY))" "$ATT/${up:0:2}/$up" "$ATT/$wdir/$wrong" \
-	"$ATT/${A:0:2}/.tmp.XyZ123" "$T_DIR/outside/$lsha"
+	"$T_DIR/outside/$lsha"
 touch -h -d "@$((NOW - 200 * DAY))" "$ATT/${ab:0:2}/$ab" "$ATT/t/$R1B"
 
 t_run ctl init
@@ -137,7 +148,7 @@ INSERT INTO beacon.attachments (message, id, name, size, expires_at, storage_ref
 EOF
 
 # left - the files below attachment_dir (not through links), sorted, relative
-left() { (cd "$ATT" && find . \( -type f -o -type l \) -printf '%P\n' | LC_ALL=C sort); }
+left() { (cd "$ATT" && find . \( -type f -o -type l \) ! -name .lock -printf '%P\n' | LC_ALL=C sort); }
 # gone FILE... - the relative names of FILE... removed from the listing BEFORE
 gone() {
 	local f out=$before
@@ -196,3 +207,110 @@ t_eq "$(gone "t/$R4" "$(blobrel "$G")")" "$(left)" \
 	"maintain removes the expired manifest R4 and G; keeps R5 (live) and L"
 decoys maintain
 t_eq "$S" "$(sha256sum <"$(path "$S")" | cut -c1-64)" "the shared blob is intact"
+
+# --- 5. manifests of any size, and ones that cannot be parsed
+Y=$(blob Y 50); B=$(blob B 50); C=$(blob C 50); K=$(blob K 50)
+R6=20000000000040008000000000001601
+R7=20000000000040008000000000001701
+R8=20000000000040008000000000001801
+{
+	printf '1\t%s\t6\t%s\tapplication/pdf\t' "$B" "$((NOW + 5 * DAY))"
+	head -c 1200000 /dev/zero | tr '\0' a
+	printf '\n2\t%s\t6\t%s\tapplication/pdf\tc.pdf\n' "$C" "$((NOW + 5 * DAY))"
+} >"$ATT/t/$R6"
+printf 'garbage\n2\t%s\tjunk\n' "$K" >"$ATT/t/$R7"
+printf 'garbage\n' >"$ATT/t/$R8"
+touch -d "@$((NOW - 40 * DAY))" "$ATT/t/$R8"
+before=$(left)
+t_run ctl maintain
+t_eq 0 "$RC" "maintain exit (odd manifests)"
+case $OUT in
+*"removed 1 attachment manifest and 1 file (6 bytes) from $ATT"*) t_ok "maintain: its line (odd manifests)" ;;
+*) printf '%s\n' "$OUT" >&2; t_fail "maintain (odd manifests): expected 1 manifest and 1 file" ;;
+esac
+t_eq "$(gone "t/$R8" "$(blobrel "$Y")")" "$(left)" \
+	"maintain removes Y and the old unparsable R8; keeps B, C (1 MiB manifest), K and R7 (fresh, unparsable)"
+case $ERR in
+*"$ATT/t/$R7"*) t_ok "a warning names the unparsable manifest" ;;
+*) printf '%s\n' "$ERR" >&2; t_fail "no warning names t/$R7" ;;
+esac
+
+# --- 6. temporary files a crash left
+old() { touch -h -d "@$((NOW - 2 * DAY))" "$@"; }
+sd=${S:0:2}
+printf 't' >"$ATT/$sd/.tmp.AbC123"; printf 't' >"$ATT/t/.tmp.Zz9Q01"
+printf 't' >"$ATT/$sd/.tmp.XyZ123"	# fresh: may be in use
+printf 't' >"$ATT/$sd/.tmp.toolong7"; printf 't' >"$ATT/$sd/.tmp.Ab-123"
+printf 't' >"$ATT/.tmp.TopLv1"; printf 't' >"$T_DIR/outside/.tmp.OutSd1"
+ln -s "$T_DIR/outside/victim" "$ATT/$sd/.tmp.LnK123"
+old "$ATT/$sd/.tmp.AbC123" "$ATT/t/.tmp.Zz9Q01" "$ATT/$sd/.tmp.toolong7" "$ATT/$sd/.tmp.Ab-123" \
+	"$ATT/.tmp.TopLv1" "$T_DIR/outside/.tmp.OutSd1" "$ATT/$sd/.tmp.LnK123"
+before=$(left)
+t_run ctl maintain
+t_eq 0 "$RC" "maintain exit (temporary files)"
+case $OUT in
+*"removed 2 temporary files a crash left in $ATT"*) t_ok "maintain: its temporary files line" ;;
+*) printf '%s\n' "$OUT" >&2; t_fail "maintain: no line for 2 temporary files" ;;
+esac
+t_eq "$(gone "$sd/.tmp.AbC123" "t/.tmp.Zz9Q01")" "$(left)" \
+	"maintain removes the old .tmp.XXXXXX of <aa>/ and t/ only"
+[ -f "$T_DIR/outside/.tmp.OutSd1" ] || t_fail "the temporary file behind a linked <aa> is gone"
+decoys temporary
+
+# --- 7. the lock shared with beacon-milter
+# hold_lock RID SHA - hold .lock shared until $T_DIR/go (at most 10 s), then write
+# manifest RID naming SHA (live) and let go; its PID in HOLDER
+hold_lock() {
+	rm -f "$T_DIR/go" "$T_DIR/locked"
+	(
+		exec 9<"$ATT/.lock"
+		flock -s 9
+		: >"$T_DIR/locked"
+		for _ in $(seq 100); do [ -e "$T_DIR/go" ] && break; sleep 0.1; done
+		manifest "$1" "1 $2 5 late.pdf"
+	) &
+	HOLDER=$!
+	for _ in $(seq 50); do [ -e "$T_DIR/locked" ] && break; sleep 0.1; done
+	[ -e "$T_DIR/locked" ] || t_fail "the shared lock was not taken"
+}
+# waits WHAT PID - PID still runs a second later (it waits for the lock); let go,
+# its exit status in RC
+waits() {
+	sleep 1
+	kill -0 "$2" 2>/dev/null || { cat "$T_DIR/bg.out" "$T_DIR/bg.err" >&2; t_fail "$1 did not wait for the lock"; }
+	t_ok "$1 waits while the lock is held shared"
+	: >"$T_DIR/go"
+	wait "$HOLDER"
+	set +e; wait "$2"; RC=$?; set -e
+}
+[ -f "$ATT/.lock" ] && [ ! -L "$ATT/.lock" ] || t_fail "beaconctl made no $ATT/.lock"
+Z=$(blob Z 50)
+R9=20000000000040008000000000001901
+hold_lock $R9 "$Z"
+ctl purge --older-than 30 >"$T_DIR/bg.out" 2>"$T_DIR/bg.err" &
+waits purge $!
+t_eq 0 "$RC" "purge exit (after the lock)"
+[ -f "$(path "$Z")" ] || t_fail "purge removed Z, named by a manifest written under the lock"
+t_ok "purge keeps Z, named by a manifest written while it waited"
+
+W=$(blob W 0)
+R10=20000000000040008000000000002001
+R11=20000000000040008000000000002101
+manifest $R10 "1 $W 29 w.pdf"
+pg_psql <<EOF
+INSERT INTO beacon.messages (id, sender, sent_at) VALUES
+('10000000-0000-4000-8000-000000000020', 'new@example.org', now() - interval '1 day');
+INSERT INTO beacon.recipients (token_id, message, address, status, key_id) VALUES
+('20000000-0000-4000-8000-000000002001', '10000000-0000-4000-8000-000000000020', 'forget2@example.com', 'tracked', 1);
+EOF
+# step 5's R7 (unparsable: W would stay by its own expiry, lock or not) and K
+rm -f "$ATT/t/$R7" "$(path "$K")"
+hold_lock $R11 "$W"
+ctl forget forget2@example.com >"$T_DIR/bg.out" 2>"$T_DIR/bg.err" &
+waits forget $!
+t_eq 0 "$RC" "forget exit (after the lock)"
+[ ! -e "$ATT/t/$R10" ] || t_fail "forget kept its manifest"
+[ -f "$(path "$W")" ] || t_fail "forget removed W, named by a manifest written under the lock"
+t_eq "attachment manifests             1
+attachment files                 0" "$(grep '^attachment ' "$T_DIR/bg.out")" "forget (after the lock): its files"
+t_ok "forget removes its manifest, keeps W named by a manifest written while it waited"
