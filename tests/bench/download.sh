@@ -23,7 +23,7 @@
 #	After every pixelsrv run it waits until PostgreSQL holds one row
 #	per download it answered (beacon_pixelsrv_requests_total, endpoint
 #	download, status 200), each of the file's attachment number, complete
-#	with bytes = its size or partial with at most that (one per
+#	with bytes = its size, or partial with at most that or none (one per
 #	connection: the transfers wrk cuts when its time is up), and fails
 #	otherwise; then empties the table.
 #
@@ -99,7 +99,7 @@ dl_run() {
 		# the transfers wrk cuts when its time is up are partial rows: at most one a connection
 		rows=$(pg_query "SELECT count(*) || ' ' || count(*) FILTER (WHERE kind = 'download'
 			AND attachment_id = ${!n_var} AND (bytes = $size AND NOT partial
-			OR partial AND bytes <= $size)) || ' ' || count(*) FILTER (WHERE partial)
+			OR partial AND (bytes IS NULL OR bytes <= $size))) || ' ' || count(*) FILTER (WHERE partial)
 			FROM beacon.events")
 		read -r all good cut <<<"$rows"
 		[ "$all" = "$((a1 - a0))" ] && [ "$good" = "$all" ] && [ "$cut" -le "$DL_CONNS" ] ||
