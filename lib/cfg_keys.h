@@ -49,6 +49,7 @@
 	X(milter, unsubscribe_mailto, STR, "", "address added to List-Unsubscribe as a mailto: URI (empty: none)") \
 	X(milter, bounces, BOOL, "no", "record the bounces delivery status notifications report for tracked messages") \
 	X(milter, bounce_suppress, BOOL, "yes", "a dead address (bounce_suppress_status) is suppressed for every sender") \
+	X(milter, bounce_trusted_networks, CIDRS, "", "clients whose bounce reports may name rows by Message-ID (the MTA's own bounce daemon); others touch only the row of the token they carry") \
 	X(milter, bounce_suppress_status, LIST, "5.1.1, 5.1.2, 5.1.3, 5.1.6, 5.1.10, 5.2.1", "status patterns (shell-style) of a hard bounce that means the address is dead") \
 	X(milter, plain_to_html, BOOL, "no", "give text-only tracked messages an HTML twin (links tracked, pixel)") \
 	X(milter, attachments, ENUM("keep|link"), "keep", "turn attachments into download links") \

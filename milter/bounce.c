@@ -234,14 +234,14 @@ int bounce_message(const struct milter_env *env, const struct msg_ctx *m)
 	}
 	bounce_test_dump(m);
 	has_token = bounce_token(env, &d, tid) == 0;
-	if (!m->trusted && (!has_token || bounce_addresses(&d) > 1))
+	if (!m->bounce_trusted && (!has_token || bounce_addresses(&d) > 1))
 		/* hearsay about other people: only a verified token's own row may be named */
-		log_info("%s: bounce report from an untrusted client names rows it carries no "
-			 "token of: ignored (%s%s)", msg_qid(m), m->trust_why ? m->trust_why : "",
-			 has_token ? "; only its own token's row is recorded" : "");
-	if (!m->trusted && !has_token) {
-		log_info("%s: untouched: delivery status notification (%s) from an untrusted client "
-			 "without a verified token, nothing recorded", msg_qid(m),
+		log_info("%s: bounce report from a client outside bounce_trusted_networks names "
+			 "rows it carries no token of: ignored%s", msg_qid(m),
+			 has_token ? " (only its own token's row is recorded)" : "");
+	if (!m->bounce_trusted && !has_token) {
+		log_info("%s: untouched: delivery status notification (%s) from a client outside "
+			 "bounce_trusted_networks without a verified token, nothing recorded", msg_qid(m),
 			 dsn_form_name(d.form));
 		dsn_clear(&d);
 		return 0;
@@ -258,7 +258,7 @@ int bounce_message(const struct milter_env *env, const struct msg_ctx *m)
 	record_set(&b->message_id, d.message_id);
 	if (has_token)
 		record_set(&b->token_id, tid);
-	b->trusted = m->trusted != 0;
+	b->trusted = m->bounce_trusted != 0;
 	for (guint i = 0; i < d.rcpts->len; i++) {
 		const struct dsn_rcpt *r = d.rcpts->pdata[i];
 		int is_dead;

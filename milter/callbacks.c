@@ -178,6 +178,7 @@ void callbacks_trust(const struct milter_env *env, const struct conn_ctx *c, str
 
 	m->trusted = trust_decide(env->trust, c->client_ip, m->sasl_login, c->daemon_name, why,
 				  sizeof(why));
+	m->bounce_trusted = trust_bounce(env->trust, c->client_ip, m->sasl_login);
 	g_free(m->trust_why);
 	m->trust_why = g_strdup(why);
 }

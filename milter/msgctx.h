@@ -53,6 +53,7 @@ struct msg_ctx {
 	char **mail_args;	/* ESMTP arguments of MAIL FROM (RET=, ENVID=), NULL-terminated */
 	char *sasl_login;	/* {auth_authen}, or NULL */
 	int trusted;		/* the submission may ask for tracking (trust.h); 0 until decided */
+	int bounce_trusted;	/* a bounce report from here may match by Message-ID (trust_bounce) */
 	char *trust_why;	/* which trust rule held, or why none did (for the log), or NULL */
 	GPtrArray *rcpts;	/* struct msg_rcpt *, in RCPT order */
 	GPtrArray *headers;	/* struct msg_header *, in order */

@@ -17,31 +17,50 @@
 /* trust - what trust_decide compares against */
 struct trust {
 	struct cidr_set *networks;		/* trusted_networks */
+	struct cidr_set *bounce_networks;	/* bounce_trusted_networks */
 	const struct cfg_list *daemons;		/* trusted_daemons (the config's) */
 };
 
-/* trust_new - build the network set of trusted_networks */
-struct trust *trust_new(const struct beacon_cfg *cfg, char *err, size_t errlen)
+/* trust_set - a finished set of the prefixes in NETS (KEY names them in ERR); NULL on error */
+static struct cidr_set *trust_set(const struct cfg_list *nets, const char *key, char *err,
+				  size_t errlen)
 {
-	const struct cfg_list *nets = &cfg->milter.trusted_networks;
-	struct trust *t = calloc(1, sizeof(*t));
+	struct cidr_set *s = cidr_set_new();
 	char why[200];
 
-	if (!t || !(t->networks = cidr_set_new())) {
+	if (!s) {
 		snprintf(err, errlen, "out of memory");
-		free(t);
 		return NULL;
 	}
-	t->daemons = &cfg->milter.trusted_daemons;
 	for (size_t i = 0; i < nets->n; i++) {
-		if (cidr_set_add(t->networks, nets->v[i], NULL, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "trusted_networks: %s", why);
-			trust_free(t);
+		if (cidr_set_add(s, nets->v[i], NULL, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: %s", key, why);
+			cidr_set_free(s);
 			return NULL;
 		}
 	}
-	if (cidr_set_finish(t->networks) < 0) {
+	if (cidr_set_finish(s) < 0) {
 		snprintf(err, errlen, "out of memory");
+		cidr_set_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* trust_new - build the network sets of trusted_networks and bounce_trusted_networks */
+struct trust *trust_new(const struct beacon_cfg *cfg, char *err, size_t errlen)
+{
+	struct trust *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->daemons = &cfg->milter.trusted_daemons;
+	if (!(t->networks = trust_set(&cfg->milter.trusted_networks, "trusted_networks", err,
+				      errlen)) ||
+	    !(t->bounce_networks = trust_set(&cfg->milter.bounce_trusted_networks,
+					     "bounce_trusted_networks", err, errlen))) {
 		trust_free(t);
 		return NULL;
 	}
@@ -54,6 +73,7 @@ void trust_free(struct trust *t)
 	if (!t)
 		return;
 	cidr_set_free(t->networks);
+	cidr_set_free(t->bounce_networks);
 	free(t);
 }
 
@@ -87,4 +107,13 @@ int trust_decide(const struct trust *t, const char *client_ip, const char *sasl_
 	}
 	snprintf(why, whylen, "client %s, no SASL login, daemon %s", ip, dn);
 	return 0;
+}
+
+/* trust_bounce - may a bounce report from this client match rows it carries no token of? */
+int trust_bounce(const struct trust *t, const char *client_ip, const char *sasl_login)
+{
+	/* a SASL login is a user, not the MTA's own bounce daemon */
+	if (!t || (sasl_login && *sasl_login) || !client_ip || !*client_ip)
+		return 0;
+	return cidr_set_match_str(t->bounce_networks, client_ip) != NULL;
 }

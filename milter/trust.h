@@ -45,4 +45,9 @@ void trust_free(struct trust *t);
 int trust_decide(const struct trust *t, const char *client_ip, const char *sasl_login,
 		 const char *daemon_name, char *why, size_t whylen);
 
+/* trust_bounce - 1 if a bounce report from CLIENT_IP may match rows by Message-ID and
+ * address (client in [milter] bounce_trusted_networks, no SASL login), else 0: it may then
+ * touch only the row of the token it carries */
+int trust_bounce(const struct trust *t, const char *client_ip, const char *sasl_login);
+
 #endif

@@ -33,7 +33,10 @@
 #	   Message-ID, one carrying amy's own pixel and naming bob: no bounces
 #	   row, no suppression; the first logs "names rows it carries no token
 #	   of: ignored" (the milter cannot tell the second's address is not
-#	   amy's: the database drops it; its line says "untrusted client").
+#	   amy's: the database drops it; its line says "untrusted client");
+#	   and the first one again from 127.0.0.2, which may ask for tracking
+#	   (trusted_networks) but is not in bounce_trusted_networks (only
+#	   127.0.0.1 here, where Postfix's own bounces come from): ignored too.
 #	The milter's log must hold no sanitizer report.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
@@ -74,7 +77,8 @@ PF_REINJECT=1 pf_start
 # the refusing smtp-sink's status is 5.3.0, which is no dead address by default: listed here,
 # with 5.1.1 of case 2 (and not 5.7.1, case 5)
 bc_milter_config '[milter]' 'bounces = yes' 'suppression_refresh = 1' 'per_recipient = split' \
-	"reinject = inet:$PF_REINJECT_PORT@127.0.0.1" 'bounce_suppress_status = 5.1.*, 5.3.0'
+	"reinject = inet:$PF_REINJECT_PORT@127.0.0.1" 'bounce_suppress_status = 5.1.*, 5.3.0' \
+	'bounce_trusted_networks = 127.0.0.1/32'
 bc_milter_start
 
 NSEEN=0
@@ -318,10 +322,10 @@ done
 t6=$(token_id bob@remote.example)
 [ -n "$t6" ] || t_fail "6: no recipients row for bob"
 nb=$(pg_query "SELECT count(*) FROM beacon.bounces")
-nlog=$(grep -c "bounce report from an untrusted client names rows it carries no token of: ignored" "$BC_MLOG" || true)
-# forged FILE - send FILE with the null sender as the untrusted client 192.0.2.66
+nlog=$(grep -c "bounce report from a client outside bounce_trusted_networks names rows it carries no token of: ignored" "$BC_MLOG" || true)
+# forged FILE [ADDR] - send FILE with the null sender as the client ADDR (192.0.2.66)
 forged() {
-	swaks --server "127.0.0.1:$PF_SMTP_PORT" --xclient-addr 192.0.2.66 \
+	swaks --server "127.0.0.1:$PF_SMTP_PORT" --xclient-addr "${2:-192.0.2.66}" \
 		--xclient-name mx.forger.example --from '<>' --to news@sender.example --data "@$1" \
 		--silent 2 >"$T_DIR/swaks.out" 2>&1 || { cat "$T_DIR/swaks.out" >&2; t_fail "swaks $1"; }
 }
@@ -331,15 +335,20 @@ deliveries 1
 report "$T_DIR/dsn6b.eml" b6 bob@remote.example 5.1.1 "<html><body><img src=\"$amy_pixel\"></body></html>"
 forged "$T_DIR/dsn6b.eml"
 deliveries 1
-t_wait_until "[ \$(grep -c 'untouched: delivery status notification' \"\$BC_MLOG\") -ge 7 ]" 5 ||
+# 127.0.0.2 is in trusted_networks (it may ask for tracking) but not in
+# bounce_trusted_networks: its hearsay about bob counts no more than the Internet's
+report "$T_DIR/dsn6c.eml" b6 bob@remote.example 5.1.1
+forged "$T_DIR/dsn6c.eml" 127.0.0.2
+deliveries 1
+t_wait_until "[ \$(grep -c 'untouched: delivery status notification' \"\$BC_MLOG\") -ge 8 ]" 5 ||
 	{ tail -n 5 "$BC_MLOG" >&2; t_fail "6: the milter did not see both reports"; }
 sleep 0.5	# the store's write of a report that should not be there
 t_eq "$nb" "$(pg_query "SELECT count(*) FROM beacon.bounces")" "6: no bounces row from a forged report"
 t_eq "" "$(bounces "$t6")" "6: none for bob"
 t_eq "" "$(suppression bob@remote.example)" "6: bob not suppressed"
 t_eq "" "$(suppression amy@remote.example)" "6: amy not suppressed"
-t_eq $((nlog + 1)) "$(grep -c "bounce report from an untrusted client names rows it carries no token of: ignored" "$BC_MLOG")" \
-	"6: the report without a token logged as ignored"
+t_eq $((nlog + 2)) "$(grep -c "bounce report from a client outside bounce_trusted_networks names rows it carries no token of: ignored" "$BC_MLOG")" \
+	"6: the two reports without a token (from 192.0.2.66 and 127.0.0.2) logged as ignored"
 grep -q "token verified, untrusted client: its own token's row only, recorded" "$BC_MLOG" ||
 	{ tail -n 5 "$BC_MLOG" >&2; t_fail "6: the report with amy's token not logged as untrusted"; }
 

@@ -99,12 +99,40 @@ static void test_bad_prefix(void **state)
 	assert_non_null(strstr(err, "trusted_networks"));
 }
 
+/* test_bounce - bounce reports are trusted only from bounce_trusted_networks, never by a
+ * SASL login, and by default from nowhere (loopback may ask for tracking, not name rows) */
+static void test_bounce(void **state)
+{
+	char *nets[] = { (char *)"127.0.0.1/32" };
+	struct beacon_cfg cfg;
+	struct trust *t;
+	char err[256];
+	(void)state;
+
+	cfg_defaults(&cfg);
+	t = trust_new(&cfg, err, sizeof(err));
+	assert_non_null(t);
+	assert_int_equal(trust_bounce(t, "127.0.0.1", NULL), 0);
+	trust_free(t);
+	cfg.milter.bounce_trusted_networks = (struct cfg_list){ nets, 1 };
+	t = trust_new(&cfg, err, sizeof(err));
+	assert_non_null(t);
+	assert_int_equal(trust_bounce(t, "127.0.0.1", NULL), 1);
+	assert_int_equal(trust_bounce(t, "127.0.0.1", "alice"), 0);
+	assert_int_equal(trust_bounce(t, "127.0.0.2", NULL), 0);
+	assert_int_equal(trust_bounce(t, NULL, NULL), 0);
+	trust_free(t);
+	cfg.milter.bounce_trusted_networks = (struct cfg_list){ NULL, 0 };
+	cfg_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad_prefix),
+		cmocka_unit_test(test_bounce),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
