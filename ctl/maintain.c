@@ -174,9 +174,11 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 		PQclear(res);
 	}
 	ctl_cmd(c, "maintain", "COMMIT", 0, NULL);
+	/* the files first: their lock, which holds back mail with attachments, goes before
+	 * the sweep's wait for event writes */
+	attach_files_apply(c, &files);
 	if (n[PURGE_TOMB] > 0)
 		n[PURGE_EVENTS] += purge_sweep(c, since);
-	attach_files_apply(c, &files);
 	if (n[PURGE_MESSAGES] > 0 || n[PURGE_EVENTS] > 0)
 		printf("purged %lld message%s sent before %s: %lld recipients, %lld links, "
 		       "%lld attachments, %lld events; %lld tokens tombstoned "

@@ -129,9 +129,11 @@ int ctl_purge(struct ctl *c, int argc, char **argv)
 		ctl_cmd(c, "purge", "ROLLBACK", 0, NULL);
 	} else {
 		ctl_cmd(c, "purge", "COMMIT", 0, NULL);
+		/* the files first: their lock, which holds back mail with attachments, goes
+		 * before the sweep's wait for event writes */
+		attach_files_apply(c, &files);
 		if (n[PURGE_TOMB] > 0)
 			n[PURGE_EVENTS] += purge_sweep(c, since);
-		attach_files_apply(c, &files);
 	}
 	printf("%s before %s:\n", dry ? "would delete" : "deleted", cutoff);
 	printf("messages     %lld\nrecipients   %lld\nlinks        %lld\nattachments  %lld\n"
