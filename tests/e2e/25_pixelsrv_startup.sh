@@ -100,10 +100,11 @@ out=$("$BEACON_BUILD/beacon-pixelsrv" -n -c "$T_DIR/beacon.conf") || t_fail "-n 
 grep -q "^batch_size" <<<"$out" || grep -q "batch_size" <<<"$out" || t_fail "-n printed no keys"
 
 # an open-file limit too small for connection_limit (10000 by default): lowered to fit
-# (600 - 272 reserved, over the two listen addresses), and the log says so
+# (600 - 272 reserved - 64 for the files of download_limit's downloads, over the two
+# listen addresses), and the log says so
 (ulimit -n 600 && exec timeout -k 5 3 "$BEACON_BUILD/beacon-pixelsrv" -f -c "$T_DIR/beacon.conf") \
 	>"$T_DIR/small.log" 2>&1 || true
-grep -q 'connection_limit 10000 lowered to 164: the open-file limit is 600' "$T_DIR/small.log" || {
+grep -q 'connection_limit 10000 lowered to 132: the open-file limit is 600' "$T_DIR/small.log" || {
 	cat "$T_DIR/small.log" >&2
 	t_fail "no line saying connection_limit was lowered to the open-file limit"
 }
