@@ -108,6 +108,14 @@ static void fuzz_path(const char *s, size_t size)
 		fuzz_inside(s, plen, r.n, r.n_len);
 		fuzz_inside(s, plen, r.mac, r.mac_len);
 		break;
+	case ROUTE_UNSUB:
+		/* token and MAC inside the path, no link number (fuzz_unsubscribe_route
+		 * checks the MAC) */
+		fuzz_inside(s, plen, r.token, r.token_len);
+		fuzz_inside(s, plen, r.mac, r.mac_len);
+		if (r.n_len)
+			abort();
+		break;
 	default:
 		if (r.token_len || r.n_len || r.mac_len)
 			abort();
