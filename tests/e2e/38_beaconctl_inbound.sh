@@ -345,6 +345,17 @@ t_run ctl history ann@example.com --csv
 t_eq "0 at,subject,kind,class,place,device,os,client,detail
 2026-01-09 08:00:00,\"Offer, again\",reply,human,,,,,
 2026-01-06 08:00:00,Offer,reply,human,,,,," "$RC $OUT" "history shows the replies"
+t_run ctl history m1@shop.example --csv
+t_eq "0 at,address,kind,class,place,device,os,client,detail
+2026-01-06 09:00:00,,reply,,,,,,\"not a recipient, example.com\"
+2026-01-06 08:00:00,Ann@Example.com,reply,human,,,,,
+2026-01-05 10:00:00,ben@example.com,open,human,,,,," "$RC $OUT" \
+	"history of a message: the recipient's reply, and the colleague's without recipient"
+both history -v message_id=m1@shop.example
+t_eq "reply||1" "$(sed -n 2p <<<"$OUT" | cut -d, -f2,4,5 | sed 's/,/|/g; s/10000000-0000-4000-8000-00000000000//')" \
+	"report history of a message: the colleague's reply, without address"
+both history -v address=ann@example.com -v message_id=m1@shop.example
+t_eq 2 "$(wc -l <<<"$OUT")" "report history of an address: no colleague's reply"
 
 # --- purge takes old inbound rows
 pg_query "SELECT beacon.inbound_mail(now() - interval '40 days', '{lyon@agence.example}', 'old@x.example',
