@@ -619,6 +619,7 @@ static void test_plain_to_html(void **state)
 {
 	struct smtp_fake *f = fake_start("");
 	const char *hdrs = "From: s@example.com\nTo: a@x.example, b@x.example\nSubject: text\n"
+			   "Message-ID: <text@example.com>\n"
 			   "X-Beacon: track\nContent-Type: text/plain; charset=utf-8\n"
 			   "Content-Transfer-Encoding: 7bit\n";
 	const char *text = "Hello <you> & all,\n\nsee https://shop.example/a.\n"
@@ -869,7 +870,7 @@ int main(void)
 	keys = token_keys_new();
 	memset(key, 9, sizeof(key));
 	token_keys_add(keys, 4, key);
-	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, NULL, NULL };
+	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, NULL, NULL, NULL };
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	cfg.milter.internal_domains = (struct cfg_list){ NULL, 0 };
 	cfg_free(&cfg);
