@@ -47,7 +47,9 @@ static ctl_cmd_fn ctl_help;
 static const struct ctl_command ctl_commands[] = {
 	{ "init", ctl_init, "init", "create the schema (same as migrate)" },
 	{ "migrate", ctl_migrate, "migrate [--status]", "apply pending sql/schema migrations" },
-	{ "report", ctl_report, "report [NAME [-v VAR=VALUE]... [--csv|--json]]",
+	{ "report", ctl_report, "report [NAME [-v VAR=VALUE]... [--csv|--json]]\n"
+	  "report inbound [--period day|week|month] [--latest N] [-v VAR=VALUE]...\n"
+	  "[--csv|--json]",
 	  "run sql/reports/NAME.sql; no NAME lists them" },
 	{ "history", ctl_history, "history ADDRESS|MESSAGE-ID [--csv|--json]",
 	  "events of a recipient or a message, newest first" },
@@ -66,6 +68,15 @@ static const struct ctl_command ctl_commands[] = {
 	  "suppress add|del ADDRESS|@DOMAIN [--sender SENDER] [--reason TEXT]\n"
 	  "suppress list [ADDRESS|@DOMAIN] [--sender SENDER] [--csv|--json]",
 	  "the addresses and domains never tracked" },
+	{ "inbound", ctl_inbound,
+	  "inbound add ADDRESS POINT_OF_SALE [--owner OWNER]\n"
+	  "inbound remove ADDRESS\n"
+	  "inbound list [--csv|--json]\n"
+	  "inbound import FILE.csv\n"
+	  "inbound source list [--csv|--json]\n"
+	  "inbound source remove ID\n"
+	  "inbound source add domain|from|reply_to|list_id PATTERN SOURCE [--priority N]",
+	  "tracked inbound addresses and the rules naming a lead's source" },
 	{ "token", ctl_token, "token inspect TOKEN", "decode and verify a token, show its rows" },
 	{ "reclassify", ctl_reclassify, "reclassify [--since DATE] [--message ID] [--dry-run]",
 	  "run the event class rules again over stored events" },
