@@ -90,7 +90,7 @@ void inbound_record_free(struct inbound_record *r)
 /* inbound_record_encode - normal-form GVariant */
 GBytes *inbound_record_encode(const struct inbound_record *r)
 {
-	return inbound_bytes(g_variant_new(INBOUND_VTYPE, (gint64)r->at, inbound_strv(r->addresses),
+	return inbound_bytes(g_variant_new("(x@assssssssxb)", (gint64)r->at, inbound_strv(r->addresses),
 					   r->queue_id, r->message_id, r->sender_domain, r->from,
 					   r->reply_to, r->list_id, r->subject, (gint64)r->size,
 					   (gboolean)!!r->forward));
@@ -154,7 +154,7 @@ void reply_record_free(struct reply_record *r)
 /* reply_record_encode - normal-form GVariant */
 GBytes *reply_record_encode(const struct reply_record *r)
 {
-	return inbound_bytes(g_variant_new(REPLY_VTYPE, (gint64)r->at, inbound_strv(r->refs),
+	return inbound_bytes(g_variant_new("(x@as@asss)", (gint64)r->at, inbound_strv(r->refs),
 					   inbound_strv(r->from), r->message_id, r->queue_id));
 }
 
