@@ -66,6 +66,15 @@ static const struct ctl_command ctl_commands[] = {
 	  "suppress add|del ADDRESS|@DOMAIN [--sender SENDER] [--reason TEXT]\n"
 	  "suppress list [ADDRESS|@DOMAIN] [--sender SENDER] [--csv|--json]",
 	  "the addresses and domains never tracked" },
+	{ "inbound", ctl_inbound,
+	  "inbound add ADDRESS POINT_OF_SALE [--owner OWNER]\n"
+	  "inbound remove ADDRESS\n"
+	  "inbound list [--csv|--json]\n"
+	  "inbound import FILE.csv\n"
+	  "inbound source add domain|from|reply_to|list_id PATTERN SOURCE [--priority N]\n"
+	  "inbound source list [--csv|--json]\n"
+	  "inbound source remove ID",
+	  "tracked inbound addresses and the rules naming a lead's source" },
 	{ "token", ctl_token, "token inspect TOKEN", "decode and verify a token, show its rows" },
 	{ "reclassify", ctl_reclassify, "reclassify [--since DATE] [--message ID] [--dry-run]",
 	  "run the event class rules again over stored events" },

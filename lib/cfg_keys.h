@@ -51,6 +51,8 @@
 	X(milter, bounce_suppress, BOOL, "yes", "a dead address (bounce_suppress_status) is suppressed for every sender") \
 	X(milter, bounce_trusted_networks, CIDRS, "", "clients whose bounce reports may name rows by Message-ID (the MTA's own bounce daemon); others touch only the row of the token they carry") \
 	X(milter, bounce_suppress_status, LIST, "5.1.1, 5.1.2, 5.1.3, 5.1.6, 5.1.10, 5.2.1", "status patterns (shell-style) of a hard bounce that means the address is dead") \
+	X(milter, inbound, BOOL, "no", "record mail to tracked inbound addresses (beacon.tracked_inbound) and replies to tracked messages") \
+	X(milter, inbound_refresh, DUR, "60", "seconds between reloads of the tracked inbound addresses (0: at start only)") \
 	X(milter, plain_to_html, BOOL, "no", "give text-only tracked messages an HTML twin (links tracked, pixel)") \
 	X(milter, attachments, ENUM("keep|link"), "keep", "turn attachments into download links") \
 	X(milter, attachment_min_size, SIZE, "0", "smallest attachment turned into a link") \

@@ -4,38 +4,23 @@
  *
  * DESCRIPTION
  *	See suppress.h.  A list is an immutable hash set with a reference
- *	count: a reload builds a new one and swaps it in under the mutex, so
- *	a message keeps the list it looked at even while a reload runs.  The
- *	query is sent without blocking and its answer awaited within a
- *	deadline (db_flush, db_results), so even a database that stopped
- *	answering costs at most statement_timeout plus a second, in the
- *	refresh thread only.
+ *	count; the cache and its refresh thread are dbcache.h's, this file
+ *	gives it the query and the list.
  *
  *	A pattern for one sender is kept as "pattern\nsender" (a newline is
- *	in no one form).  The thread waits with poll() on its LISTEN
- *	session and on a pipe that suppress_stop() writes to.
+ *	in no one form).
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <glib.h>
 #include <libpq-fe.h>
 
 #include "address.h"
-#include "clock.h"
 #include "db.h"
-#include "log.h"
-#include "store.h"
+#include "dbcache.h"
 #include "suppress.h"
-
-#define SUPPRESS_CHANNEL "beacon_suppressions"	/* 007_unsubscribe.sql notifies it */
-#define SUPPRESS_DEBOUNCE_MS 1000		/* reloads on notification at most this often */
 
 /* suppress_list - one loaded list */
 struct suppress_list {
@@ -45,14 +30,7 @@ struct suppress_list {
 
 /* suppress - the cache */
 struct suppress {
-	const struct beacon_cfg *cfg;	/* the configuration it started with */
-	pthread_mutex_t lock;		/* guards list */
-	struct suppress_list *list;	/* the current list */
-	int wake[2];			/* suppress_stop() writes to wake[1] */
-	int running;			/* the thread was started */
-	int failing;			/* the last reload failed (logged once) */
-	int listen_failing;		/* the LISTEN session could not be opened (logged once) */
-	pthread_t thread;		/* the refresh thread */
+	struct dbcache *cache;		/* holds a struct suppress_list */
 };
 
 /* suppress_lower - a pattern without a one form, lower-cased like PostgreSQL's lower(); g_free */
@@ -205,54 +183,14 @@ void suppress_list_unref(struct suppress_list *l)
 	}
 }
 
-/* suppress_new - empty cache */
-struct suppress *suppress_new(const struct beacon_cfg *cfg)
-{
-	struct suppress *s = g_new0(struct suppress, 1);
-
-	s->cfg = cfg;
-	s->list = suppress_list_new(NULL, 0);
-	s->wake[0] = s->wake[1] = -1;
-	pthread_mutex_init(&s->lock, NULL);
-	return s;
-}
-
-/* suppress_get - reference the current list */
-struct suppress_list *suppress_get(struct suppress *s)
-{
-	struct suppress_list *l;
-
-	if (!s)
-		return NULL;
-	pthread_mutex_lock(&s->lock);
-	l = s->list;
-	g_atomic_int_inc(&l->refs);
-	pthread_mutex_unlock(&s->lock);
-	return l;
-}
-
-/* suppress_set - swap in L */
-void suppress_set(struct suppress *s, struct suppress_list *l)
-{
-	struct suppress_list *old;
-
-	pthread_mutex_lock(&s->lock);
-	old = s->list;
-	s->list = l;
-	pthread_mutex_unlock(&s->lock);
-	suppress_list_unref(old);
-}
-
-/* suppress_query - run the SELECT on CONN within the deadline; the list or NULL (ERR).
- * A schema before 007 has no sender column: then every row is for every sender */
-static struct suppress_list *suppress_query(struct suppress *s, PGconn *conn, char *err,
-					    size_t errlen)
+/* suppress_query - dbcache_ops.query: the SELECT on CONN before DEADLINE; the list or NULL
+ * (ERR).  A schema before 007 has no sender column: then every row is for every sender */
+static void *suppress_query(PGconn *conn, long long deadline, char *err, size_t errlen)
 {
 	static const char *const sql[2] = {
 		"SELECT pattern, sender, source FROM beacon.suppressions",
 		"SELECT pattern, '', 'admin' FROM beacon.suppressions",
 	};
-	long long deadline = clock_after_ms(db_timeout_ms(s->cfg, STORE_UNBOUNDED_MS, STORE_MARGIN_MS));
 	struct suppress_list *l = NULL;
 	enum db_fault f = DB_DOWN;
 	PGresult *res = NULL;
@@ -262,9 +200,7 @@ static struct suppress_list *suppress_query(struct suppress *s, PGconn *conn, ch
 	for (int q = 0; q < 2; q++) {
 		PQclear(res);
 		res = NULL;
-		f = DB_DOWN;
-		if (PQsetnonblocking(conn, 1) == 0)
-			f = db_flush(conn, PQsendQuery(conn, sql[q]), deadline);
+		f = db_flush(conn, PQsendQuery(conn, sql[q]), deadline);
 		if (f == DB_OK)
 			f = db_results(conn, deadline, &res);
 		if (f == DB_OK || !db_sqlstate_is(res, "42703") || PQstatus(conn) != CONNECTION_OK)
@@ -296,187 +232,60 @@ static struct suppress_list *suppress_query(struct suppress *s, PGconn *conn, ch
 	return l;
 }
 
-/* suppress_load - load through CONN (NULL: a session of its own), swap in; the old list
- * stays on failure */
-static long suppress_load(struct suppress *s, PGconn *given)
+/* suppress_size, suppress_ref, suppress_unref - dbcache_ops on a list */
+static size_t suppress_size(const void *v)
 {
-	struct suppress_list *l = NULL;
-	char err[512];
-	PGconn *conn = given ? given :
-		db_connect(s->cfg, "beacon-milter suppressions", err, sizeof(err));
-	long n;
+	return suppress_list_size(v);
+}
 
-	if (conn) {
-		l = suppress_query(s, conn, err, sizeof(err));
-		if (!given)
-			PQfinish(conn);
-	}
-	if (!l) {
-		err[strcspn(err, "\n")] = '\0';
-		if (!s->failing)
-			log_warnx("suppression list: cannot reload (%s): keeping the %zu patterns "
-				  "loaded before", err, suppress_list_size(s->list));
-		s->failing = 1;
-		return -1;
-	}
-	n = (long)suppress_list_size(l);
-	if (s->failing)
-		log_info("suppression list: reloaded again (%ld patterns)", n);
-	s->failing = 0;
-	suppress_set(s, l);
-	return n;
+static void suppress_ref(void *v)
+{
+	g_atomic_int_inc(&((struct suppress_list *)v)->refs);
+}
+
+static void suppress_unref(void *v)
+{
+	suppress_list_unref(v);
+}
+
+/* suppress_ops - the list as dbcache sees it; 007_unsubscribe.sql notifies the channel */
+static const struct dbcache_ops suppress_ops = {
+	"suppression list", "patterns", "beacon_suppressions",
+	suppress_query, suppress_size, suppress_ref, suppress_unref,
+};
+
+/* suppress_new - empty cache */
+struct suppress *suppress_new(const struct beacon_cfg *cfg)
+{
+	struct suppress *s = g_new0(struct suppress, 1);
+
+	s->cache = dbcache_new(cfg, &suppress_ops, cfg->milter.suppression_refresh,
+			       suppress_list_new(NULL, 0));
+	return s;
+}
+
+/* suppress_get - reference the current list */
+struct suppress_list *suppress_get(struct suppress *s)
+{
+	return s ? dbcache_get(s->cache) : NULL;
+}
+
+/* suppress_set - swap in L */
+void suppress_set(struct suppress *s, struct suppress_list *l)
+{
+	dbcache_set(s->cache, l);
 }
 
 /* suppress_reload - connect, load, swap in */
 long suppress_reload(struct suppress *s)
 {
-	return suppress_load(s, NULL);
-}
-
-/* suppress_listen - a session that LISTENs on the channel, or NULL (logged once) */
-static PGconn *suppress_listen(struct suppress *s)
-{
-	long long deadline = clock_after_ms(db_timeout_ms(s->cfg, STORE_UNBOUNDED_MS, STORE_MARGIN_MS));
-	char err[512];
-	PGconn *conn = db_connect(s->cfg, "beacon-milter suppressions", err, sizeof(err));
-	PGresult *res = NULL;
-	enum db_fault f = DB_DOWN;
-	const char *msg;
-	int len;
-
-	if (!conn)
-		goto fail;
-	if (PQsetnonblocking(conn, 1) == 0)
-		f = db_flush(conn, PQsendQuery(conn, "LISTEN " SUPPRESS_CHANNEL), deadline);
-	if (f == DB_OK)
-		f = db_results(conn, deadline, &res);
-	if (f == DB_OK) {
-		PQclear(res);
-		if (s->listen_failing)
-			log_info("suppression list: listening for changes again");
-		s->listen_failing = 0;
-		return conn;
-	}
-	msg = db_error(conn, res, &len);
-	snprintf(err, sizeof(err), "%.*s", len, msg);
-	PQclear(res);
-	PQfinish(conn);
-fail:
-	err[strcspn(err, "\n")] = '\0';
-	if (!s->listen_failing)
-		log_warnx("suppression list: cannot listen for changes (%s): reloading every %lld s "
-			  "only", err, (long long)s->cfg->milter.suppression_refresh);
-	s->listen_failing = 1;
-	return NULL;
-}
-
-/* suppress_notified - read what CONN received; 1 when a notification came, -1 when the
- * session is lost */
-static int suppress_notified(PGconn *conn)
-{
-	PGnotify *n;
-	int got = 0;
-
-	if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK)
-		return -1;
-	while ((n = PQnotifies(conn)) != NULL) {
-		got = 1;
-		PQfreemem(n);
-	}
-	return got;
-}
-
-/* suppress_thread - reload every suppression_refresh seconds, and when the database
- * notifies a change (at most once per SUPPRESS_DEBOUNCE_MS: a burst of changes, a bounce
- * campaign, costs one reload a second), until stopped */
-static void *suppress_thread(void *arg)
-{
-	struct suppress *s = arg;
-	long long every_ms = (long long)s->cfg->milter.suppression_refresh * 1000LL;
-	long long next = clock_now_ms() + every_ms, last = 0;
-	PGconn *ln = suppress_listen(s);
-	int pending = 0;
-
-	/* a change between the first load and the LISTEN is not missed */
-	if (ln) {
-		suppress_load(s, ln);
-		last = clock_now_ms();
-	}
-	for (;;) {
-		struct pollfd pfd[2] = { { s->wake[0], POLLIN, 0 }, { -1, POLLIN, 0 } };
-		long long now = clock_now_ms(), wait = next - now;
-		int rc, got;
-
-		if (pending && last + SUPPRESS_DEBOUNCE_MS - now < wait)
-			wait = last + SUPPRESS_DEBOUNCE_MS - now;
-		if (ln)
-			pfd[1].fd = PQsocket(ln);
-		rc = poll(pfd, ln ? 2 : 1, wait < 0 ? 0 : wait > 60000 ? 60000 : (int)wait);
-		if (rc < 0 && errno != EINTR)
-			break;
-		if (pfd[0].revents)
-			break;		/* suppress_stop() */
-		if (ln && pfd[1].revents && (got = suppress_notified(ln)) != 0) {
-			if (got < 0) {
-				log_warnx("suppression list: the session listening for changes was "
-					  "lost: reloading every %lld s until it is back", every_ms / 1000);
-				PQfinish(ln);
-				ln = NULL;
-			} else {
-				pending = 1;
-			}
-		}
-		/* a notification that comes while the list is read asks for one more read */
-		if (pending && ln && clock_now_ms() >= last + SUPPRESS_DEBOUNCE_MS) {
-			long n = suppress_load(s, ln);
-			pending = 0;
-			last = clock_now_ms();
-			if (n >= 0)
-				log_info("suppression list: changed in the database, %ld patterns", n);
-			if (PQstatus(ln) != CONNECTION_OK) {
-				PQfinish(ln);
-				ln = NULL;
-			} else if (suppress_notified(ln) > 0) {
-				pending = 1;
-			}
-		}
-		if (clock_now_ms() >= next) {
-			next = clock_now_ms() + every_ms;
-			if (!ln)
-				ln = suppress_listen(s);
-			suppress_load(s, ln);
-			last = clock_now_ms();
-			pending = 0;
-		}
-	}
-	if (ln)
-		PQfinish(ln);
-	return NULL;
+	return dbcache_reload(s->cache);
 }
 
 /* suppress_start - first load, then the thread */
 int suppress_start(struct suppress *s)
 {
-	long n = suppress_reload(s);
-	int rc;
-
-	if (n >= 0)
-		log_info("suppression list: %ld patterns", n);
-	if (s->cfg->milter.suppression_refresh <= 0)
-		return 0;
-	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
-		log_warn("cannot start the suppression list thread");
-		s->wake[0] = s->wake[1] = -1;
-		return -1;
-	}
-	rc = pthread_create(&s->thread, NULL, suppress_thread, s);
-	if (rc != 0) {
-		errno = rc;
-		log_warn("cannot start the suppression list thread");
-		return -1;
-	}
-	s->running = 1;
-	return 0;
+	return dbcache_start(s->cache);
 }
 
 /* suppress_stop - end the thread, free the cache */
@@ -484,15 +293,6 @@ void suppress_stop(struct suppress *s)
 {
 	if (!s)
 		return;
-	if (s->running) {
-		while (write(s->wake[1], "x", 1) < 0 && errno == EINTR)
-			;
-		pthread_join(s->thread, NULL);
-	}
-	for (int i = 0; i < 2; i++)
-		if (s->wake[i] >= 0)
-			close(s->wake[i]);
-	suppress_list_unref(s->list);
-	pthread_mutex_destroy(&s->lock);
+	dbcache_stop(s->cache);
 	g_free(s);
 }

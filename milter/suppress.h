@@ -29,8 +29,8 @@
  *	beacon-milter also stores as messages.sender_key for
  *	beacon.unsubscribe().
  *
- *	Mail never waits for the database here: suppress_get() only takes a
- *	reference to the list in memory.  suppress_start() loads the list
+ *	Mail never waits for the database here (the cache is dbcache.h's):
+ *	suppress_get() only takes a reference to the list in memory.  suppress_start() loads the list
  *	once, bounded by connect_timeout and statement_timeout, then starts
  *	a thread that reloads it every suppression_refresh seconds (0: never
  *	again, and no thread) and, in between, whenever the database says

@@ -5,11 +5,15 @@
 --	How did a message (or a campaign, or everything selected) do: tracked
 --	recipients, how many hard-bounced, how many were delivered, how many
 --	opened, open rate, clicks, click-to-open rate, downloads (and how
---	many recipients downloaded), and how
+--	many recipients downloaded), how many answered, and how
 --	many events of each class were left out.
---	A recipient counts as opened when any counted event (open, click or
---	download) came from their token: a click with images blocked is an
---	open too; a click on the hidden honeypot link (link 0) never counts.
+--	A recipient counts as opened when any counted event (open, click,
+--	download or reply) came from their token: a click or a reply with
+--	images blocked is an open too; a click on the hidden honeypot link
+--	(link 0) never counts.  A reply (beacon.replies, written by
+--	beacon-milter when a recipient answers) always counts, whatever
+--	classes says: it is no request to the pixel server, it has no class
+--	to leave out.
 --	Messages are selected by sent_at; all their events count, or with
 --	late=exclude all but those flagged late.
 --
@@ -37,7 +41,10 @@
 --	(recipients - bounced), opened, open_rate (% of delivered, at most
 --	100), opens (counted open events), clicked,
 --	clicks, click_to_open (% of opened), downloaded (recipients with a
---	counted download), downloads, left_out_human,
+--	counted download), downloads, replied (recipients who answered),
+--	reply_rate (% of delivered), replies (answers to the messages, also
+--	from people they were not sent to: a colleague, a forward),
+--	left_out_human,
 --	left_out_proxy, left_out_prefetch, left_out_scanner,
 --	left_out_internal, left_out_sender, left_out_bot (open, click and
 --	download events of that class not counted).
@@ -59,18 +66,24 @@ WITH sel AS (
 	JOIN beacon.recipients r ON r.message = s.id
 ), ev AS (
 	SELECT t.grp, t.token_id, e.kind, e.class,
-	       e.class = ANY (string_to_array(:'classes', ','))
+	       e.kind = 'reply'
+	       OR e.class = ANY (string_to_array(:'classes', ','))
 		       AND NOT (e.kind = 'click' AND e.link_n IS NOT DISTINCT FROM 0)
 			   AS counted
 	FROM rcpt t
 	JOIN beacon.events e ON e.token_id = t.token_id
-	WHERE t.tracked AND e.kind IN ('open', 'click', 'download')
+	WHERE t.tracked AND e.kind IN ('open', 'click', 'download', 'reply')
 	  AND (beacon.report_late(:'late') OR NOT e.late)
 ), per_msg AS (
 	SELECT grp, count(*) AS messages, min(sent_at) AS sent_at,
 	       min(campaign) AS campaign, min(subject) AS subject
 	FROM sel
 	GROUP BY grp
+), per_reply AS (
+	SELECT s.grp, count(*) AS replies
+	FROM sel s
+	JOIN beacon.replies y ON y.message = s.id
+	GROUP BY s.grp
 ), per_rcpt AS (
 	-- a hard bounce of a recipient with a counted event does not count: the
 	-- message reached them (the report was wrong, or late), so opened and
@@ -92,6 +105,7 @@ WITH sel AS (
 	       count(DISTINCT token_id)
 		       FILTER (WHERE counted AND kind = 'download') AS downloaded,
 	       count(*) FILTER (WHERE counted AND kind = 'download') AS downloads,
+	       count(DISTINCT token_id) FILTER (WHERE kind = 'reply') AS replied,
 	       count(*) FILTER (WHERE NOT counted AND class = 'human') AS h,
 	       count(*) FILTER (WHERE NOT counted AND class = 'proxy') AS p,
 	       count(*) FILTER (WHERE NOT counted AND class = 'prefetch') AS pf,
@@ -123,6 +137,10 @@ SELECT CASE WHEN :'by' IN ('campaign', 'all') THEN NULL
        round(100.0 * e.clicked / nullif(e.opened, 0), 1) AS click_to_open,
        coalesce(e.downloaded, 0) AS downloaded,
        coalesce(e.downloads, 0) AS downloads,
+       coalesce(e.replied, 0) AS replied,
+       round(100.0 * coalesce(e.replied, 0) / nullif(r.recipients - r.bounced, 0), 1)
+	       AS reply_rate,
+       coalesce(y.replies, 0) AS replies,
        coalesce(e.h, 0) AS left_out_human,
        coalesce(e.p, 0) AS left_out_proxy,
        coalesce(e.pf, 0) AS left_out_prefetch,
@@ -133,4 +151,5 @@ SELECT CASE WHEN :'by' IN ('campaign', 'all') THEN NULL
 FROM per_msg m
 LEFT JOIN per_rcpt r USING (grp)
 LEFT JOIN per_ev e USING (grp)
+LEFT JOIN per_reply y USING (grp)
 ORDER BY m.sent_at, m.grp;

@@ -1,0 +1,172 @@
+/*
+ * NAME
+ *	inbound_sources.c - beaconctl inbound source: the rules that name a lead's source
+ *
+ * SYNOPSIS
+ *	beaconctl inbound source add FIELD PATTERN SOURCE [--priority N]
+ *	beaconctl inbound source list [--csv | --json]
+ *	beaconctl inbound source remove ID
+ *
+ * DESCRIPTION
+ *	Edits beacon.inbound_sources (sql/schema/011_inbound.sql).  FIELD is
+ *	domain (the original sender's domain or a subdomain of it: PATTERN
+ *	is a domain, stored in its one form, address.h), from, reply_to
+ *	(the original From or Reply-To address) or list_id (the List-Id
+ *	value without <>), the last three matched by PATTERN as a
+ *	case-insensitive glob (* and ?).  The rule of lowest priority
+ *	(default 100), then lowest id, that matches names the source.  add
+ *	of a (FIELD, PATTERN) already there sets its source (and its
+ *	priority when --priority is given) and prints its id.  remove of an
+ *	id that is not there is EX_DATAERR.  beacon-milter's next message
+ *	uses the rules as they are: nothing to reload.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "address.h"
+#include "ctl.h"
+#include "inbound.h"
+#include "output.h"
+
+/* inbound_source_fields - the FIELD names, as the table's CHECK has them */
+static const char *const inbound_source_fields[] = { "domain", "from", "reply_to", "list_id" };
+
+/* inbound_source_text_ok - a pattern or source: not empty, no controls, not too long */
+static const char *inbound_source_text_ok(const char *s)
+{
+	if (!*s)
+		return "is empty";
+	if (strlen(s) > 1000)
+		return "is longer than 1000 characters";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < ' ' || *p == 0x7f)
+			return "holds control characters";
+	return NULL;
+}
+
+/* inbound_source_add - add the rule (FIELD, PATTERN) -> SOURCE, or update it */
+static int inbound_source_add(struct ctl *c, const char *field, const char *pattern,
+			      const char *source, const char *priority)
+{
+	const char *params[4] = { field, pattern, source, priority };
+	PGresult *res;
+
+	ctl_connect(c);
+	res = ctl_exec(c, "inbound source add",
+		       "INSERT INTO beacon.inbound_sources AS s (field, pattern, source, priority) "
+		       "VALUES ($1, $2, $3, coalesce($4::int, 100)) "
+		       "ON CONFLICT (field, pattern) DO UPDATE SET source = EXCLUDED.source, "
+		       "priority = CASE WHEN $4 IS NULL THEN s.priority ELSE EXCLUDED.priority END "
+		       "RETURNING s.id, s.priority, (xmax = 0)", 4, params);
+	printf("%s rule %s: %s %s -> %s (priority %s)\n",
+	       strcmp(PQgetvalue(res, 0, 2), "t") == 0 ? "added" : "updated",
+	       PQgetvalue(res, 0, 0), field, pattern, source, PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return 0;
+}
+
+/* inbound_source_remove - remove the rule ID; EX_DATAERR if there is none */
+static int inbound_source_remove(struct ctl *c, const char *id)
+{
+	PGresult *res;
+	int found;
+
+	ctl_connect(c);
+	res = ctl_exec(c, "inbound source remove", "DELETE FROM beacon.inbound_sources "
+		       "WHERE id = $1::int RETURNING field, pattern, source", 1, &id);
+	found = PQntuples(res) > 0;
+	if (found)
+		printf("removed rule %s: %s %s -> %s\n", id, PQgetvalue(res, 0, 0),
+		       PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	PQclear(res);
+	if (!found)
+		ctl_die(c, EX_DATAERR, "no source rule %s", id);
+	return 0;
+}
+
+/* inbound_source_list - every rule, in the order they are tried */
+static int inbound_source_list(struct ctl *c, enum out_format fmt)
+{
+	struct out_table t;
+	PGresult *res;
+	int rc;
+
+	ctl_connect(c);
+	res = ctl_exec(c, "inbound source list", "SELECT id, priority, field, pattern, source "
+		       "FROM beacon.inbound_sources ORDER BY priority, id", 0, NULL);
+	if (out_from_pg(&t, res) < 0) {
+		PQclear(res);
+		ctl_die(c, EX_OSERR, "out of memory");
+	}
+	rc = out_print(stdout, &t, fmt) < 0 ? EX_IOERR : 0;
+	out_free(&t);
+	PQclear(res);
+	return rc;
+}
+
+/* inbound_source - add, list or remove */
+int inbound_source(struct ctl *c, int argc, char **argv, const struct inbound_opts *o,
+		   int nfmt)
+{
+	char dom[ADDRESS_SIZE];
+	const char *verb, *why, *field = NULL, *pattern;
+	long v;
+
+	if (o->owner)
+		ctl_usage_error(c, "--owner goes with add, not with source");
+	if (argc < 1)
+		ctl_usage_error(c, "expected source add, list or remove");
+	verb = argv[0];
+	if (nfmt && strcmp(verb, "list") != 0)
+		ctl_usage_error(c, "--csv and --json go with list");
+	if (o->priority && strcmp(verb, "add") != 0)
+		ctl_usage_error(c, "--priority goes with source add");
+
+	if (strcmp(verb, "list") == 0) {
+		if (argc > 1)
+			ctl_usage_error(c, "unexpected argument '%s'", argv[1]);
+		return inbound_source_list(c, o->fmt);
+	}
+	if (strcmp(verb, "remove") == 0) {
+		if (argc < 2)
+			ctl_usage_error(c, "source remove needs a rule ID (source list shows them)");
+		if (argc > 2)
+			ctl_usage_error(c, "unexpected argument '%s'", argv[2]);
+		if (ctl_parse_long(argv[1], 1, 2147483647, &v) < 0)
+			ctl_usage_error(c, "'%s' is not a rule id", argv[1]);
+		return inbound_source_remove(c, argv[1]);
+	}
+	if (strcmp(verb, "add") != 0)
+		ctl_usage_error(c, "unknown action 'source %s' (add, list or remove)", verb);
+	if (argc < 4)
+		ctl_usage_error(c, "source add needs FIELD PATTERN SOURCE");
+	if (argc > 4)
+		ctl_usage_error(c, "unexpected argument '%s'", argv[4]);
+	for (size_t i = 0; i < sizeof(inbound_source_fields) / sizeof(*inbound_source_fields); i++)
+		if (strcmp(argv[1], inbound_source_fields[i]) == 0)
+			field = inbound_source_fields[i];
+	if (!field)
+		ctl_usage_error(c, "unknown FIELD '%s' (domain, from, reply_to or list_id)", argv[1]);
+	pattern = argv[2];
+	if ((why = inbound_source_text_ok(pattern)) != NULL)
+		ctl_usage_error(c, "the pattern %s", why);
+	if ((why = inbound_source_text_ok(argv[3])) != NULL)
+		ctl_usage_error(c, "the source %s", why);
+	if (o->priority && ctl_parse_long(o->priority, -1000000, 1000000, &v) < 0)
+		ctl_usage_error(c, "--priority '%s': expected a whole number, -1000000 to "
+				"1000000", o->priority);
+	if (strcmp(field, "domain") == 0) {
+		const char *p = pattern + (pattern[0] == '@' || pattern[0] == '.');
+		if (strpbrk(p, "*?@"))
+			ctl_usage_error(c, "'%s': a domain rule takes a domain (its subdomains "
+					"match too), not a glob", pattern);
+		if (address_norm_domain(p, dom, sizeof(dom), &why) < 0)
+			ctl_usage_error(c, "'%s': %s", pattern, why);
+		pattern = dom;
+	}
+	return inbound_source_add(c, field, pattern, argv[3], o->priority);
+}
