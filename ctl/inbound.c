@@ -274,12 +274,13 @@ static void inbound_read(struct ctl *c, const char *file, struct inbound_row **r
 		}
 		for (size_t i = 0; i < len; i++)
 			if (strcmp(v[i].address, key) == 0) {
+				long first = v[i].line;
 				if (fp != stdin)
 					fclose(fp);
 				free(line);
 				inbound_free_rows(v, len);
 				ctl_die(c, EX_DATAERR, "%s, line %ld: %s is on line %ld already; "
-					"nothing imported", file, lineno, key, v[i].line);
+					"nothing imported", file, lineno, key, first);
 			}
 		if (len % 64 == 0) {
 			struct inbound_row *nv = realloc(v, (len + 64) * sizeof(*v));

@@ -47,7 +47,9 @@ static ctl_cmd_fn ctl_help;
 static const struct ctl_command ctl_commands[] = {
 	{ "init", ctl_init, "init", "create the schema (same as migrate)" },
 	{ "migrate", ctl_migrate, "migrate [--status]", "apply pending sql/schema migrations" },
-	{ "report", ctl_report, "report [NAME [-v VAR=VALUE]... [--csv|--json]]",
+	{ "report", ctl_report, "report [NAME [-v VAR=VALUE]... [--csv|--json]]\n"
+	  "report inbound [--period day|week|month] [--latest N] [-v VAR=VALUE]...\n"
+	  "[--csv|--json]",
 	  "run sql/reports/NAME.sql; no NAME lists them" },
 	{ "history", ctl_history, "history ADDRESS|MESSAGE-ID [--csv|--json]",
 	  "events of a recipient or a message, newest first" },
@@ -71,9 +73,9 @@ static const struct ctl_command ctl_commands[] = {
 	  "inbound remove ADDRESS\n"
 	  "inbound list [--csv|--json]\n"
 	  "inbound import FILE.csv\n"
-	  "inbound source add domain|from|reply_to|list_id PATTERN SOURCE [--priority N]\n"
 	  "inbound source list [--csv|--json]\n"
-	  "inbound source remove ID",
+	  "inbound source remove ID\n"
+	  "inbound source add domain|from|reply_to|list_id PATTERN SOURCE [--priority N]",
 	  "tracked inbound addresses and the rules naming a lead's source" },
 	{ "token", ctl_token, "token inspect TOKEN", "decode and verify a token, show its rows" },
 	{ "reclassify", ctl_reclassify, "reclassify [--since DATE] [--message ID] [--dry-run]",

@@ -5,6 +5,7 @@
  * SYNOPSIS
  *	beaconctl report
  *	beaconctl report NAME [-v VAR=VALUE]... [--csv | --json]
+ *	beaconctl report inbound [--period day|week|month] [--latest N] [-v ...]
  *
  * DESCRIPTION
  *	The report files are psql scripts (beacon-reports(7)): psql -v
@@ -19,6 +20,11 @@
  *	would evaluate get a leading '), or JSON in which only
  *	numeric columns are numbers.  Variable names are lower case
  *	([a-z_][a-z0-9_]*); tz defaults to the viewer's time zone.
+ *
+ *	report inbound takes two options of its own: --period P is -v
+ *	period=P (the volumes per day, week or month), and --latest N runs
+ *	inbound_latest.sql instead with -v latest=N (the N newest leads of
+ *	each point of sale).
  *
  *	Without NAME the available reports are listed with the first line
  *	of their header comment.
@@ -198,13 +204,17 @@ int ctl_report(struct ctl *c, int argc, char **argv)
 		{ "var", required_argument, NULL, 'v' },
 		{ "csv", no_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "period", required_argument, NULL, 'P' },
+		{ "latest", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *vars[REPORT_MAX_VARS], sqldir[PATH_MAX], dir[PATH_MAX + 16], file[PATH_MAX * 2];
+	char *vars[REPORT_MAX_VARS + 1], sqldir[PATH_MAX], dir[PATH_MAX + 16], file[PATH_MAX * 2];
 	enum out_format fmt = OUT_TABLE;
 	int nvars = 0, ch, nfmt = 0;
-	const char *name;
+	const char *name, *period = NULL, *latest = NULL;
+	char inbound_var[64];
 	struct stat st;
+	long v;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, ":v:", longopts, NULL)) != -1) {
@@ -219,6 +229,8 @@ int ctl_report(struct ctl *c, int argc, char **argv)
 			break;
 		case 'C': fmt = OUT_CSV; nfmt++; break;
 		case 'J': fmt = OUT_JSON; nfmt++; break;
+		case 'P': period = optarg; break;
+		case 'L': latest = optarg; break;
 		default: ctl_option_error(c, ch, argv);
 		}
 	}
@@ -236,6 +248,25 @@ int ctl_report(struct ctl *c, int argc, char **argv)
 		return report_list(c, dir);
 	}
 	name = argv[optind];
+	if ((period || latest) && strcmp(name, "inbound") != 0)
+		ctl_usage_error(c, "--period and --latest go with report inbound");
+	if (period && latest)
+		ctl_usage_error(c, "--period and --latest exclude each other (--latest lists "
+				"leads, not periods)");
+	if (period) {
+		if (strcmp(period, "day") != 0 && strcmp(period, "week") != 0 &&
+		    strcmp(period, "month") != 0)
+			ctl_usage_error(c, "--period '%s': expected day, week or month", period);
+		snprintf(inbound_var, sizeof(inbound_var), "period=%s", period);
+		vars[nvars++] = inbound_var;
+	}
+	if (latest) {
+		if (ctl_parse_long(latest, 1, 100000, &v) < 0)
+			ctl_usage_error(c, "--latest '%s': expected a count, 1 to 100000", latest);
+		snprintf(inbound_var, sizeof(inbound_var), "latest=%ld", v);
+		vars[nvars++] = inbound_var;
+		name = "inbound_latest";
+	}
 	if (!report_name_ok(name))
 		ctl_usage_error(c, "'%s' is not a report name (lower-case letters, "
 			  "digits, _ and -)", name);

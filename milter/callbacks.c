@@ -22,6 +22,7 @@
 
 #include "bounce.h"
 #include "callbacks.h"
+#include "inbound.h"
 #include "log.h"
 #include "policy.h"
 #include "msgctx.h"
@@ -223,21 +224,21 @@ static sfsistat callbacks_header(SMFICTX *ctx, char *name, char *value)
 	return callbacks_reply(c, SMFIP_NR_HDR);
 }
 
-/* callbacks_untouched - log an early pass and forget the message */
+/* callbacks_untouched - log an early pass, record it (inbound.h) and forget the message */
 static sfsistat callbacks_untouched(struct conn_ctx *c, const char *why)
 {
 	log_info("%s: untouched: %s", msg_qid(c->msg), why);
+	inbound_message(callbacks_env, c->msg, 1);
 	msg_reset(c);
 	return policy_decide(callbacks_env->cfg, POLICY_NONE, 0).reply;
 }
 
-/* callbacks_end_headers - the header check track_message_with() makes again at the end */
-int callbacks_end_headers(const struct milter_env *env, struct msg_ctx *m, const char **why)
+/* callbacks_head - the header check track_message_with() makes again at the end */
+static int callbacks_head(const struct milter_env *env, struct msg_ctx *m, const char **why)
 {
 	struct track_head h;
 	int rc = 0;
 
-	msg_end_headers(m);
 	if (env->cfg->milter.bounces && bounce_candidate(m)) {
 		/* end of message reads the report; it is not a report: the usual rules */
 		m->dsn_candidate = 1;
@@ -272,6 +273,24 @@ int callbacks_end_headers(const struct milter_env *env, struct msg_ctx *m, const
 		break;
 	}
 	track_head_clear(&h);
+	return rc;
+}
+
+/* callbacks_end_headers - the header check; a message to tracked inbound addresses has its
+ * body read whatever it says (forward.h looks for the original sender there) */
+int callbacks_end_headers(const struct milter_env *env, struct msg_ctx *m, const char **why)
+{
+	int rc;
+
+	msg_end_headers(m);
+	inbound_head(env, m);
+	rc = callbacks_head(env, m, why);
+	if (m->inbound) {
+		if (rc < 0)
+			m->inbound_only = *why;
+		m->skip_body = 0;
+		rc = 0;
+	}
 	return rc;
 }
 
@@ -423,6 +442,13 @@ static sfsistat callbacks_eom(SMFICTX *ctx)
 		msg_reset(c);
 		return policy_decide(callbacks_env->cfg, POLICY_NONE, 0).reply;
 	}
+	if (m->inbound_only) {
+		/* passed by the header check: only recorded */
+		log_info("%s: untouched: %s", msg_qid(m), m->inbound_only);
+		inbound_message(callbacks_env, m, 1);
+		msg_reset(c);
+		return policy_decide(callbacks_env->cfg, POLICY_NONE, 0).reply;
+	}
 	track_message_with(callbacks_env, m, c->client_ip, &opts, &out);
 	if (out.discard) {
 		/* every recipient left unsubscribed from the sender (logged by track.c) */
@@ -433,6 +459,9 @@ static sfsistat callbacks_eom(SMFICTX *ctx)
 	if (out.verdict != TRACK_TEMPFAIL)
 		applied = callbacks_apply(ctx, m, &out);
 	rc = callbacks_outcome(callbacks_env, m, &out, applied);
+	/* a message that will come again, or a copy of one seen already, is not recorded yet */
+	if (rc != SMFIS_TEMPFAIL && out.verdict != TRACK_COPY)
+		inbound_message(callbacks_env, m, out.verdict != TRACK_REWRITTEN);
 	track_out_clear(&out);
 	msg_reset(c);
 	return rc;

@@ -29,6 +29,15 @@
  *	read; at end of message a report is recorded and accepted as it is,
  *	anything else goes through the usual decision.
  *
+ *	With [milter] inbound on, end of headers notes the recipients that
+ *	are tracked inbound addresses (inbound.h); such a message has its
+ *	body read even when the header check would pass it (then end of
+ *	message only records it).  Every message is recorded once it is
+ *	decided (at an early pass, or at end of message unless it was
+ *	temp-failed or is a copy this milter made): its inbound rows and,
+ *	unless the milter tracked it, its reply rows.  Nothing is changed
+ *	for that.
+ *
  *	End of headers runs the header check of end of message
  *	(track_head_check): a message it leaves untouched is accepted at
  *	once; a copy this milter made (split.h) or a tag header saying no

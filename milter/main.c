@@ -175,7 +175,7 @@ static void milter_open(const struct beacon_cfg *cfg, const struct beacon_opts *
 
 /* milter_stop - after smfi_main: let sessions end, stop the threads, remove files */
 static void milter_stop(const struct beacon_cfg *cfg, struct store *store,
-			struct suppress *suppress, const char *upath)
+			struct suppress *suppress, struct inbound_set *inbound, const char *upath)
 {
 	log_info("stopping");
 	/* sessions run in their own threads: let them finish (bounded) */
@@ -184,6 +184,7 @@ static void milter_stop(const struct beacon_cfg *cfg, struct store *store,
 	if (callbacks_sessions() > 0)
 		log_warnx("%d MTA connections still open at exit", callbacks_sessions());
 	suppress_stop(suppress);
+	inbound_set_stop(inbound);
 	store_stop(store);
 	if (upath)
 		unlink(upath);
@@ -205,6 +206,7 @@ int main(int argc, char **argv)
 	struct store *store;
 	struct copylog *copies;
 	struct suppress *suppress;
+	struct inbound_set *inbound = NULL;
 	struct trust *trust;
 	const char *upath;
 	char err[1024], *placeholder;
@@ -238,10 +240,15 @@ int main(int argc, char **argv)
 	suppress = suppress_new(&cfg);
 	if (suppress_start(suppress) < 0)
 		log_fatal_status(EX_OSERR, "cannot start the suppression list");
+	if (cfg.milter.inbound) {
+		inbound = inbound_set_new(&cfg);
+		if (inbound_set_start(inbound) < 0)
+			log_fatal_status(EX_OSERR, "cannot start the tracked inbound addresses");
+	}
 	copies = copylog_open(cfg.milter.spool_dir, err, sizeof(err));
 	if (!copies)
 		log_fatalx("%s", err);
-	env = (struct milter_env){ &cfg, keys, placeholder, store, trust, copies };
+	env = (struct milter_env){ &cfg, keys, placeholder, store, trust, copies, inbound };
 	callbacks_init(&env, suppress, upath == NULL);
 	log_info("listening on %s; per_recipient = %s, copies to %s", cfg.milter.socket,
 		 cfg.milter.per_recipient == CFG_PER_RCPT_SPLIT ? "split" : "shared",
@@ -249,7 +256,7 @@ int main(int argc, char **argv)
 
 	rc = smfi_main();
 
-	milter_stop(&cfg, store, suppress, upath);
+	milter_stop(&cfg, store, suppress, inbound, upath);
 	copylog_close(copies);
 	token_keys_free(keys);
 	trust_free(trust);

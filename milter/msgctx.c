@@ -99,6 +99,8 @@ void msg_reset(struct conn_ctx *c)
 	g_ptr_array_free(m->headers, TRUE);
 	if (m->text)
 		g_byte_array_free(m->text, TRUE);
+	if (m->inbound)
+		g_ptr_array_free(m->inbound, TRUE);
 	g_free(m);
 	c->msg = NULL;
 }

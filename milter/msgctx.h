@@ -65,6 +65,9 @@ struct msg_ctx {
 	int skip_body;		/* the body is not needed (tag says no) */
 	int dsn_candidate;	/* may be a delivery status notification (bounce.h): body read */
 	int via_reinject;	/* it came in on the reinject listener (its copies may be trusted) */
+	GPtrArray *inbound;	/* char *: tracked inbound addresses among the recipients (inbound.h), or NULL */
+	int maybe_reply;	/* In-Reply-To or References: may answer a tracked message (inbound.h) */
+	const char *inbound_only;	/* why the header check passed it (static): read only to record it (inbound.h), or NULL */
 };
 
 /* conn_ctx - one MTA connection */

@@ -18,6 +18,7 @@
 
 #include "bounce.h"
 #include "clock.h"
+#include "inbound_record.h"
 #include "db.h"
 #include "log.h"
 #include "policy.h"
@@ -155,36 +156,72 @@ static void store_release(struct store *st, int idx, int broken)
 		PQfinish(c);
 }
 
-/* store_item - what one put writes: a message's rows (RECORD_SPOOL_TYPE) or the bounces of
- * a report (BOUNCE_SPOOL_TYPE) */
+/* store_item - what one put writes: a message's rows (RECORD_SPOOL_TYPE,
+ * RECORD_ATT_SPOOL_TYPE), the bounces of a report (BOUNCE_SPOOL_TYPE), a received message's
+ * inbound rows (INBOUND_SPOOL_TYPE) or a reply's (REPLY_SPOOL_TYPE) */
 struct store_item {
 	uint8_t type;		/* its spool record type */
-	const void *rec;	/* struct msg_record or struct bounce_record */
+	const void *rec;	/* struct msg_record, bounce_record, inbound_record, reply_record */
 	const char *id;		/* for log lines */
 };
+
+/* store_what - what a record of spool type TYPE is, for log lines */
+static const char *store_what(uint8_t type)
+{
+	switch (type) {
+	case BOUNCE_SPOOL_TYPE:
+		return "bounce report";
+	case INBOUND_SPOOL_TYPE:
+		return "inbound mail";
+	case REPLY_SPOOL_TYPE:
+		return "reply";
+	default:
+		return "message";
+	}
+}
 
 /* store_write - the statement of IT on CONN */
 static enum store_sql_rc store_write(PGconn *conn, const struct store_item *it, int timeout,
 				     const char *qid)
 {
-	if (it->type == BOUNCE_SPOOL_TYPE)
+	switch (it->type) {
+	case BOUNCE_SPOOL_TYPE:
 		return store_sql_bounce(conn, it->rec, timeout, qid);
-	return store_sql_write(conn, it->rec, timeout, qid);
+	case INBOUND_SPOOL_TYPE:
+		return store_sql_inbound(conn, it->rec, timeout, qid);
+	case REPLY_SPOOL_TYPE:
+		return store_sql_reply(conn, it->rec, timeout, qid);
+	default:
+		return store_sql_write(conn, it->rec, timeout, qid);
+	}
+}
+
+/* store_encode - the spool payload of IT */
+static GBytes *store_encode(const struct store_item *it)
+{
+	switch (it->type) {
+	case BOUNCE_SPOOL_TYPE:
+		return bounce_record_encode(it->rec);
+	case INBOUND_SPOOL_TYPE:
+		return inbound_record_encode(it->rec);
+	case REPLY_SPOOL_TYPE:
+		return reply_record_encode(it->rec);
+	default:
+		return record_encode(it->rec);
+	}
 }
 
 /* store_spool - append IT to the spool, synced */
 static enum store_result store_spool(struct store *st, const struct store_item *it, const char *qid)
 {
-	GBytes *b = it->type == BOUNCE_SPOOL_TYPE ? bounce_record_encode(it->rec)
-						  : record_encode(it->rec);
+	GBytes *b = store_encode(it);
 	gsize len;
 	const void *data = g_bytes_get_data(b, &len);
 	int rc = spool_append(st->spool, it->type, data, len, 1);
 
 	g_bytes_unref(b);
 	if (rc < 0) {
-		log_warn("%s: cannot spool %s %s", qid,
-			 it->type == BOUNCE_SPOOL_TYPE ? "bounce report" : "message", it->id);
+		log_warn("%s: cannot spool %s %s", qid, store_what(it->type), it->id);
 		return STORE_FAILED;
 	}
 	return STORE_SPOOLED;
@@ -214,8 +251,8 @@ static enum store_result store_put_item(struct store *st, const struct store_ite
 	if (rc == STORE_SQL_OK)
 		return STORE_OK;
 	if (rc == STORE_SQL_DATA) {
-		log_warnx("%s: database refused the rows of %s %s", qid,
-			  it->type == BOUNCE_SPOOL_TYPE ? "bounce report" : "message", it->id);
+		log_warnx("%s: database refused the rows of %s %s", qid, store_what(it->type),
+			  it->id);
 		return STORE_FAILED;
 	}
 	store_mark_down(st, qid);
@@ -241,6 +278,23 @@ enum store_result store_put_bounce(struct store *st, const struct bounce_record 
 	return store_put_item(st, &it, qid);
 }
 
+/* store_put_inbound - one received message's inbound rows */
+enum store_result store_put_inbound(struct store *st, const struct inbound_record *r,
+				    const char *qid)
+{
+	struct store_item it = { INBOUND_SPOOL_TYPE, r, *r->message_id ? r->message_id : qid };
+
+	return store_put_item(st, &it, qid);
+}
+
+/* store_put_reply - one reply's rows */
+enum store_result store_put_reply(struct store *st, const struct reply_record *r, const char *qid)
+{
+	struct store_item it = { REPLY_SPOOL_TYPE, r, r->message_id };
+
+	return store_put_item(st, &it, qid);
+}
+
 /* store_is_up - the up/down flag */
 int store_is_up(struct store *st)
 {
@@ -252,33 +306,86 @@ int store_is_up(struct store *st)
 	return up;
 }
 
+/* store_decode - the record of spool type TYPE in DATA into IT (its queue id in *QID);
+ * 0, or -1 when it is not one */
+static int store_decode(uint8_t type, const void *data, size_t len, struct store_item *it,
+			const char **qid)
+{
+	struct msg_record *rec;
+	struct bounce_record *b;
+	struct inbound_record *in;
+	struct reply_record *y;
+
+	it->type = type;
+	switch (type) {
+	case RECORD_SPOOL_TYPE:
+	case RECORD_ATT_SPOOL_TYPE:
+		if (!(rec = record_decode_type(type, data, len)))
+			return -1;
+		*it = (struct store_item){ type, rec, rec->id };
+		*qid = rec->queue_id;
+		return 0;
+	case BOUNCE_SPOOL_TYPE:
+		if (!(b = bounce_record_decode(data, len)))
+			return -1;
+		*it = (struct store_item){ type, b, b->id };
+		*qid = b->queue_id;
+		return 0;
+	case INBOUND_SPOOL_TYPE:
+		if (!(in = inbound_record_decode(data, len)))
+			return -1;
+		*it = (struct store_item){ type, in, in->message_id };
+		*qid = in->queue_id;
+		return 0;
+	case REPLY_SPOOL_TYPE:
+		if (!(y = reply_record_decode(data, len)))
+			return -1;
+		*it = (struct store_item){ type, y, y->message_id };
+		*qid = y->queue_id;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* store_item_free - free the record store_decode made */
+static void store_item_free(struct store_item *it)
+{
+	switch (it->type) {
+	case BOUNCE_SPOOL_TYPE:
+		bounce_record_free((struct bounce_record *)it->rec);
+		break;
+	case INBOUND_SPOOL_TYPE:
+		inbound_record_free((struct inbound_record *)it->rec);
+		break;
+	case REPLY_SPOOL_TYPE:
+		reply_record_free((struct reply_record *)it->rec);
+		break;
+	default:
+		record_free((struct msg_record *)it->rec);
+		break;
+	}
+}
+
 /* store_replay_one - spool_fn: write one spooled record with the replay session */
 static int store_replay_one(void *arg, uint8_t type, const void *data, size_t len)
 {
 	struct store *st = arg;
-	struct msg_record *rec = NULL;
-	struct bounce_record *b = NULL;
+	struct store_item it;
+	const char *qid;
 	enum store_sql_rc rc;
 	int timeout = db_timeout_ms(st->cfg, STORE_UNBOUNDED_MS, STORE_MARGIN_MS);
 
-	if ((type == RECORD_SPOOL_TYPE || type == RECORD_ATT_SPOOL_TYPE) &&
-	    (rec = record_decode_type(type, data, len)) != NULL) {
-		rc = store_sql_write(st->rconn, rec, timeout, rec->queue_id);
-		if (rc == STORE_SQL_DATA)
-			log_warnx("spool: database refused message %s (queue id %s); skipped",
-				  rec->id, rec->queue_id);
-		record_free(rec);
-	} else if (type == BOUNCE_SPOOL_TYPE && (b = bounce_record_decode(data, len)) != NULL) {
-		rc = store_sql_bounce(st->rconn, b, timeout, b->queue_id);
-		if (rc == STORE_SQL_DATA)
-			log_warnx("spool: database refused bounce report %s (queue id %s); skipped",
-				  b->id, b->queue_id);
-		bounce_record_free(b);
-	} else {
-		log_warnx("spool: record of type %u and %zu octets is not a message nor a bounce "
-			  "report; skipped", type, len);
+	if (store_decode(type, data, len, &it, &qid) < 0) {
+		log_warnx("spool: record of type %u and %zu octets is not a message, a bounce "
+			  "report, inbound mail nor a reply; skipped", type, len);
 		return 0;
 	}
+	rc = store_write(st->rconn, &it, timeout, qid);
+	if (rc == STORE_SQL_DATA)
+		log_warnx("spool: database refused %s %s (queue id %s); skipped",
+			  store_what(type), it.id, qid);
+	store_item_free(&it);
 	return rc == STORE_SQL_DOWN || rc == STORE_SQL_TIMEOUT ? -1 : 0;
 }
 

@@ -8,6 +8,8 @@
  *	store_start(st);
  *	switch (store_put(st, record, queue_id)) { ... }
  *	switch (store_put_bounce(st, bounce, queue_id)) { ... }
+ *	switch (store_put_inbound(st, inbound, queue_id)) { ... }
+ *	switch (store_put_reply(st, reply, queue_id)) { ... }
  *	store_stop(st);
  *
  * DESCRIPTION
@@ -20,7 +22,11 @@
  *	twice (a replay after a lost answer) changes nothing.
  *	store_put_bounce() writes the bounces of one delivery status
  *	notification (bounce.h) with one call of beacon.bounce() under the
- *	same rules, pool and spool (record type BOUNCE_SPOOL_TYPE).
+ *	same rules, pool and spool (record type BOUNCE_SPOOL_TYPE);
+ *	store_put_inbound() and store_put_reply() write a received message's
+ *	rows with one call of beacon.inbound_mail() or beacon.reply()
+ *	(inbound_record.h; record types INBOUND_SPOOL_TYPE and
+ *	REPLY_SPOOL_TYPE).
  *
  *	When the database fails or is too slow, the store is marked down and
  *	later messages do not wait for it at all.  When the failure policy
@@ -43,6 +49,7 @@
 
 #include "bounce.h"
 #include "cfg.h"
+#include "inbound_record.h"
 #include "record.h"
 
 /* how long the milter waits for one statement: statement_timeout plus
@@ -69,6 +76,11 @@ enum store_result store_put(struct store *st, const struct msg_record *rec, cons
 /* store_put_bounce - write the bounces of one report B (bounce.h) the same way */
 enum store_result store_put_bounce(struct store *st, const struct bounce_record *b,
 				   const char *qid);
+/* store_put_inbound - write the inbound rows of received message R the same way */
+enum store_result store_put_inbound(struct store *st, const struct inbound_record *r,
+				    const char *qid);
+/* store_put_reply - write the reply rows of R the same way */
+enum store_result store_put_reply(struct store *st, const struct reply_record *r, const char *qid);
 /* store_replay_now - replay the spool once, now, in the caller's thread; records replayed or -1 */
 long store_replay_now(struct store *st);
 /* store_is_up - is the database believed reachable? */

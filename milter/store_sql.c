@@ -176,6 +176,33 @@ enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, in
 	return rc;
 }
 
+/* store_sql_call - run TEXT (a call of a beacon function, not prepared, so that a database
+ * without the function leaves the other statements working: the call fails and waits in the
+ * spool) with N parameters VALS within TIMEOUT_MS; a failure is logged after WHO and WHAT */
+static enum store_sql_rc store_sql_call(PGconn *conn, const char *text, int n,
+					const char *const *vals, int timeout_ms, const char *who,
+					const char *what)
+{
+	long long deadline = clock_after_ms(timeout_ms);
+	PGresult *res = NULL;
+	enum db_fault f = db_flush(conn, PQsendQueryParams(conn, text, n, NULL, vals, NULL, NULL,
+							   0), deadline);
+	const char *msg;
+	int len;
+
+	if (f == DB_OK)
+		f = db_results(conn, deadline, &res);
+	if (f == DB_TIMEOUT) {
+		log_warnx("%s: database: no answer in time", who);
+	} else if (f != DB_OK) {
+		msg = db_error(conn, res, &len);
+		log_warnx("%s: database %s: %s: %.*s", who, PQhost(conn) ? PQhost(conn) : "", what,
+			  len, msg);
+	}
+	PQclear(res);
+	return (enum store_sql_rc)f;
+}
+
 /* the bounces of one report: beacon.bounce (008_bounces.sql) finds each recipient's row (by
  * Message-ID only for a report from a trusted client) and writes its bounce, event and, for a
  * dead address, suppression; it answers nothing; not prepared, so that a database without it
@@ -195,11 +222,7 @@ enum store_sql_rc store_sql_bounce(PGconn *conn, const struct bounce_record *b, 
 	char at[32];
 	GString *arr[STORE_SQL_BOUNCE_NCOLS];
 	GPtrArray *col[STORE_SQL_BOUNCE_NCOLS];
-	PGresult *res = NULL;
-	enum db_fault f;
-	long long deadline = clock_after_ms(timeout_ms);
-	const char *msg;
-	int len;
+	enum store_sql_rc f;
 
 	snprintf(at, sizeof(at), "%" G_GINT64_FORMAT, (gint64)b->at);
 	vals[0] = b->id;
@@ -224,21 +247,77 @@ enum store_sql_rc store_sql_bounce(PGconn *conn, const struct bounce_record *b, 
 		store_sql_array(arr[c], (const char *const *)col[c]->pdata, col[c]->len);
 		vals[6 + c] = arr[c]->str;
 	}
-	f = db_flush(conn, PQsendQueryParams(conn, store_sql_bounce_text, STORE_SQL_BOUNCE_NPARAMS,
-					     NULL, vals, NULL, NULL, 0), deadline);
-	if (f == DB_OK)
-		f = db_results(conn, deadline, &res);
-	if (f == DB_TIMEOUT) {
-		log_warnx("%s: database: no answer in time", who);
-	} else if (f != DB_OK) {
-		msg = db_error(conn, res, &len);
-		log_warnx("%s: database %s: record bounces: %.*s", who,
-			  PQhost(conn) ? PQhost(conn) : "", len, msg);
-	}
-	PQclear(res);
+	f = store_sql_call(conn, store_sql_bounce_text, STORE_SQL_BOUNCE_NPARAMS, vals, timeout_ms,
+			   who, "record bounces");
 	for (int c = 0; c < STORE_SQL_BOUNCE_NCOLS; c++) {
 		g_string_free(arr[c], TRUE);
 		g_ptr_array_free(col[c], TRUE);
 	}
-	return (enum store_sql_rc)f;
+	return f;
+}
+
+/* STORE_SQL_AT - microseconds since the epoch as a timestamptz expression of parameter N */
+#define STORE_SQL_AT(n) "'epoch'::timestamptz + $" #n "::bigint * interval '1 microsecond'"
+
+/* beacon.inbound_mail (011_inbound.sql): one row per active tracked address, its source
+ * from the rules; answers the rows inserted */
+static const char store_sql_inbound_text[] =
+	"SELECT beacon.inbound_mail(" STORE_SQL_AT(1) ", $2::text[], NULLIF($3, ''),"
+	" NULLIF($4, ''), NULLIF($5, ''), NULLIF($6, ''), NULLIF($7, ''), NULLIF($8, ''),"
+	" $9::bigint, $10::boolean, NULLIF($11, ''))";
+
+/* store_sql_inbound - one received message to tracked addresses */
+enum store_sql_rc store_sql_inbound(PGconn *conn, const struct inbound_record *r, int timeout_ms,
+				   const char *who)
+{
+	char at[32], size[32];
+	GString *addrs = g_string_new(NULL);
+	const char *vals[11];
+	enum store_sql_rc rc;
+
+	snprintf(at, sizeof(at), "%" G_GINT64_FORMAT, (gint64)r->at);
+	snprintf(size, sizeof(size), "%" G_GINT64_FORMAT, (gint64)r->size);
+	store_sql_array(addrs, (const char *const *)r->addresses->pdata, r->addresses->len);
+	vals[0] = at;
+	vals[1] = addrs->str;
+	vals[2] = r->message_id;
+	vals[3] = r->sender_domain;
+	vals[4] = r->from;
+	vals[5] = r->reply_to;
+	vals[6] = r->list_id;
+	vals[7] = r->subject;
+	vals[8] = size;
+	vals[9] = r->forward ? "true" : "false";
+	vals[10] = r->queue_id;
+	rc = store_sql_call(conn, store_sql_inbound_text, 11, vals, timeout_ms, who,
+			    "record inbound mail");
+	g_string_free(addrs, TRUE);
+	return rc;
+}
+
+/* beacon.reply (012_replies.sql): the tracked messages REFS name, the recipient among FROM */
+static const char store_sql_reply_text[] =
+	"SELECT beacon.reply(" STORE_SQL_AT(1) ", $2::text[], $3::text[], $4, NULLIF($5, ''))";
+
+/* store_sql_reply - one reply */
+enum store_sql_rc store_sql_reply(PGconn *conn, const struct reply_record *r, int timeout_ms,
+				  const char *who)
+{
+	char at[32];
+	GString *refs = g_string_new(NULL), *from = g_string_new(NULL);
+	const char *vals[5];
+	enum store_sql_rc rc;
+
+	snprintf(at, sizeof(at), "%" G_GINT64_FORMAT, (gint64)r->at);
+	store_sql_array(refs, (const char *const *)r->refs->pdata, r->refs->len);
+	store_sql_array(from, (const char *const *)r->from->pdata, r->from->len);
+	vals[0] = at;
+	vals[1] = refs->str;
+	vals[2] = from->str;
+	vals[3] = r->message_id;
+	vals[4] = r->queue_id;
+	rc = store_sql_call(conn, store_sql_reply_text, 5, vals, timeout_ms, who, "record reply");
+	g_string_free(refs, TRUE);
+	g_string_free(from, TRUE);
+	return rc;
 }

@@ -14,7 +14,9 @@
  *	store_sql_write() runs it without blocking past TIMEOUT_MS
  *	(db_flush() and db_results(), see db.h), so a database that stopped
  *	answering (even one whose server cannot enforce statement_timeout)
- *	costs at most that.
+ *	costs at most that.  The bounces, inbound mail and replies are one
+ *	call each of a function of the schema (store_sql_bounce,
+ *	store_sql_inbound, store_sql_reply), bounded the same way.
  */
 #ifndef BEACON_STORE_SQL_H
 #define BEACON_STORE_SQL_H
@@ -23,6 +25,7 @@
 
 #include "bounce.h"
 #include "db.h"
+#include "inbound_record.h"
 #include "record.h"
 
 /* store_sql_rc - how a write ended (the enum db_fault of the statement) */
@@ -42,6 +45,13 @@ enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, in
  * beacon.bounce, not prepared); failures are logged after WHO */
 enum store_sql_rc store_sql_bounce(PGconn *conn, const struct bounce_record *b, int timeout_ms,
 				   const char *who);
+/* store_sql_inbound - one call of beacon.inbound_mail for R on CONN within TIMEOUT_MS (not
+ * prepared); failures are logged after WHO */
+enum store_sql_rc store_sql_inbound(PGconn *conn, const struct inbound_record *r, int timeout_ms,
+				   const char *who);
+/* store_sql_reply - one call of beacon.reply for R, the same way */
+enum store_sql_rc store_sql_reply(PGconn *conn, const struct reply_record *r, int timeout_ms,
+				  const char *who);
 /* store_sql_array - append the text form of a PostgreSQL array of N strings to OUT */
 void store_sql_array(GString *out, const char *const *v, size_t n);
 

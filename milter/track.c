@@ -88,6 +88,7 @@ struct track_run {
 	int link_atts;			/* attachments = link for this message */
 	uint64_t expiry;		/* when its download links stop working (unix seconds) */
 	struct attach_undo *undo;	/* the manifests written, until the message is sent */
+	char *added_mid;		/* the Message-ID the milter added, without <>, or NULL */
 };
 
 /* track_untouched - leave the message as it is, for REASON */
@@ -400,7 +401,7 @@ static void track_rows(struct track_run *t, const char *client_ip, const struct 
 	record_set(&rec->sender, t->m->sender);
 	record_set(&rec->sasl_login, t->m->sasl_login);
 	record_set(&rec->subject, t->doc->subject);
-	record_set(&rec->message_id, t->doc->message_id);
+	record_set(&rec->message_id, t->added_mid ? t->added_mid : t->doc->message_id);
 	record_set(&rec->campaign, xb->campaign);
 	record_set(&rec->client_ip, client_ip);
 	rec->clicks = t->o.clicks;
@@ -767,6 +768,26 @@ static void track_rewrite(struct track_run *t, const struct xbeacon *xb, const c
 	t->undo = NULL;
 }
 
+/* track_add_message_id - a tracked message without a Message-ID gets one ("<random@host>"):
+ * a reply names it (In-Reply-To, References) and beacon.reply() finds the message by it.
+ * An edit of the original, so the copies carry it too, and the Message-ID of its rows */
+static void track_add_message_id(struct track_run *t, struct track_out *out)
+{
+	uint8_t rnd[16];
+	char hex[2 * sizeof(rnd) + 1], *value;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	t->added_mid = g_strdup_printf("%s@%s", hex, g_get_host_name());
+	value = g_strdup_printf("<%s>", t->added_mid);
+	if (!out->edits)
+		out->edits = split_edits_new();
+	/* one past the last occurrence (there is none): the header is added */
+	split_edit_add(out->edits, "Message-ID", 1, value);
+	log_info("%s: no Message-ID: added %s", msg_qid(t->m), value);
+	g_free(value);
+}
+
 /* track_rewrite_run - tokens, renderings, copies, rows, storage for a message to track */
 static void track_rewrite_run(struct track_run *t, const struct xbeacon *xb,
 			      const char *client_ip, const struct track_opts *opts,
@@ -823,6 +844,8 @@ static void track_rewrite_run(struct track_run *t, const struct xbeacon *xb,
 		mime_render_clear(&orig);
 		return;
 	}
+	if (msg_header_count(t->m, "Message-ID") == 0)
+		track_add_message_id(t, out);
 	/* the rows are durable (database or spool) before any copy leaves */
 	track_rows(t, client_ip, xb);
 	g_strlcpy(out->msg_uuid, t->rec->id, sizeof(out->msg_uuid));
@@ -1039,6 +1062,7 @@ static void track_body(const struct milter_env *env, const struct msg_ctx *m,
 		out->edits = NULL;
 	}
 	record_free(t.rec);
+	g_free(t.added_mid);
 	g_free(t.rc);
 	g_free(t.tok);
 	g_strfreev(keep);

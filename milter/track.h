@@ -99,6 +99,7 @@
 
 #include "cfg.h"
 #include "copylog.h"
+#include "inbound_set.h"
 #include "msgctx.h"
 #include "policy.h"
 #include "split.h"
@@ -119,6 +120,7 @@ struct milter_env {
 	struct store *store;		/* rows go here; NULL: not stored (tests) */
 	const struct trust *trust;	/* who may ask for tracking; NULL: SASL logins only */
 	struct copylog *copies;		/* copies already sent; NULL: not remembered (tests) */
+	struct inbound_set *inbound;	/* tracked inbound addresses ([milter] inbound); NULL: none */
 };
 
 /* track_opts - what the caller adds for one message */

@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 	g_mime_init();
 	cfg_defaults(&cfg);
 	placeholder = cfg_placeholder_url(&cfg);
-	env = (struct milter_env){ &cfg, keys, placeholder, NULL, NULL, NULL };
+	env = (struct milter_env){ &cfg, keys, placeholder, NULL, NULL, NULL, NULL };
 	c = rb_load(argv[2], &bytes);
 
 	if (iters == 1) {

@@ -76,6 +76,14 @@ usage_case "beaconctl: watch: unknown option '-x'" watch -x
 usage_case "beaconctl: reclassify: unexpected argument 'all'" reclassify all
 usage_case "beaconctl: reclassify: option '--since' needs a value" reclassify --since
 usage_case "beaconctl: watch: --timeout '0': expected seconds, 1 to 31536000" watch --timeout 0
+usage_case "beaconctl: inbound: expected add, remove, list, import or source" inbound
+usage_case "beaconctl: inbound: add needs ADDRESS and POINT_OF_SALE" inbound add a@example.org
+usage_case "beaconctl: inbound: --owner goes with add" inbound remove a@example.org --owner x
+usage_case "beaconctl: inbound: unknown action 'source drop' (add, list or remove)" inbound source drop 1
+usage_case "beaconctl: inbound: --priority '1.5': expected a whole number, -1000000 to 1000000" \
+	inbound source add from '*@x.example' X --priority 1.5
+usage_case "beaconctl: report: --period 'year': expected day, week or month" report inbound --period year
+usage_case "beaconctl: report: --period and --latest go with report inbound" report summary --latest 3
 
 t_run "$CTL" -c "$T_DIR/beacon.conf" help
 t_eq 0 "$RC" "help exit"
@@ -87,7 +95,7 @@ help_list=$OUT
 
 # --- every command answers --help, -h and help CMD with its own usage
 cmds=$(printf '%s\n' "$help_list" | sed -n 's/^  \([a-z][a-z]*\)\( .*\)\{0,1\}$/\1/p' | uniq)
-t_eq "init migrate report history watch export purge forget suppress token reclassify maintain help" "$(echo $cmds)" \
+t_eq "init migrate report history watch export purge forget suppress inbound token reclassify maintain help" "$(echo $cmds)" \
 	"the commands help lists"
 for cmd in $cmds; do
 	grep -q "^\.Cm $cmd\( \|\$\)" "$BEACON_SRC/man/beaconctl.8" || t_fail "$cmd is not in beaconctl(8)"

@@ -646,7 +646,7 @@ int main(void)
 	keys = token_keys_new();
 	memset(key, 5, sizeof(key));
 	token_keys_add(keys, 2, key);
-	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, NULL, NULL };
+	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, NULL, NULL, NULL };
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	cfg_free(&cfg);
 	token_keys_free(keys);

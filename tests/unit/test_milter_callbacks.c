@@ -426,7 +426,7 @@ int main(void)
 	token_keys_add(keys, 4, key);
 	trust = trust_new(&cfg, err, sizeof(err));
 	assert_non_null(trust);
-	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, trust, NULL };
+	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, trust, NULL, NULL };
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	trust_free(trust);
 	token_keys_free(keys);

@@ -335,7 +335,7 @@ int main(void)
 	keys = token_keys_new();
 	memset(key, 7, sizeof(key));
 	token_keys_add(keys, 3, key);
-	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, NULL, NULL };
+	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, NULL, NULL, NULL };
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	cfg.milter.track_senders = (struct cfg_list){ NULL, 0 };
 	cfg.milter.internal_domains = (struct cfg_list){ NULL, 0 };

@@ -29,7 +29,9 @@
 #include "track.h"
 #include "callbacks.h"
 #include "cfg.h"
+#include "record.h"
 #include "smtp_fake.h"
+#include "spool.h"
 #include "token.h"
 
 #define BASE "https://t.example"
@@ -619,6 +621,7 @@ static void test_plain_to_html(void **state)
 {
 	struct smtp_fake *f = fake_start("");
 	const char *hdrs = "From: s@example.com\nTo: a@x.example, b@x.example\nSubject: text\n"
+			   "Message-ID: <text@example.com>\n"
 			   "X-Beacon: track\nContent-Type: text/plain; charset=utf-8\n"
 			   "Content-Transfer-Encoding: 7bit\n";
 	const char *text = "Hello <you> & all,\n\nsee https://shop.example/a.\n"
@@ -684,6 +687,95 @@ static void test_plain_to_html(void **state)
 	conn_free(cc);
 	cfg.milter.plain_to_html = 0;
 	fake_stop(f);
+}
+
+/* added_mid_check - spool_fn: the spooled message rows hold the Message-ID in ARG */
+static int added_mid_check(void *arg, uint8_t type, const void *data, size_t len)
+{
+	struct msg_record *r = record_decode_type(type, data, len);
+
+	assert_non_null(r);
+	assert_string_equal(r->message_id, arg);
+	record_free(r);
+	return 0;
+}
+
+/* test_added_message_id - a tracked message without a Message-ID gets one, "<random@host>":
+ * an edit that adds it to the original, the same header in every copy, the same in its rows;
+ * a message with one keeps it */
+static void test_added_message_id(void **state)
+{
+	char *dir = g_dir_make_tmp("beacon-split-XXXXXX", NULL), *cmd, err[256], *s, *mid;
+	GString *hdrs = g_string_new(HDRS);
+	struct smtp_fake *f = fake_start("");
+	struct conn_ctx *cc;
+	struct milter_env denv = env;
+	struct track_out out;
+	struct split_edit *e = NULL;
+	struct spool *sp;
+	char *conninfo = cfg.database.conninfo, *spool_dir = cfg.milter.spool_dir;
+	(void)state;
+
+	g_string_replace(hdrs, "Message-ID: <m1@example.com>\n", "", 1);
+	cc = build("a@x.example,b@x.example,c@x.example", hdrs->str, HTML);
+	/* the rows go to the spool (no database here), where they can be read back */
+	cfg.database.conninfo = g_strdup("host=127.0.0.1 port=1 dbname=none user=none");
+	cfg.database.connect_timeout = 2;
+	cfg.milter.spool_dir = dir;
+	cfg.milter.on_db_error = CFG_DBERR_SPOOL;
+	denv.store = store_new(&cfg, err, sizeof(err));
+	assert_non_null(denv.store);
+	free(cfg.milter.reinject);
+	cfg.milter.reinject = strdup(f->spec);
+	track_message(&denv, cc->msg, NULL, &out);
+	assert_int_equal(out.verdict, TRACK_REWRITTEN);
+	assert_int_equal(out.copies, 2);
+	assert_non_null(out.edits);
+	for (guint i = 0; i < out.edits->len && !e; i++) {
+		e = g_ptr_array_index(out.edits, i);
+		if (strcmp(e->name, "Message-ID") != 0)
+			e = NULL;
+	}
+	assert_non_null(e);
+	assert_int_equal(e->index, 1);	/* one past the last: added */
+	assert_true(g_str_has_prefix(e->value, "<") && g_str_has_suffix(e->value, ">"));
+	assert_non_null(strchr(e->value, '@'));
+	assert_int_equal(strcspn(e->value + 1, "@"), 32);	/* 128 random bits in hex */
+	for (int i = 0; i < 2; i++) {
+		s = fake_header(((struct fake_txn *)g_ptr_array_index(f->txns, i))->text, "Message-ID");
+		assert_non_null(s);
+		assert_string_equal(s, e->value);
+		g_free(s);
+	}
+	mid = g_strndup(e->value + 1, strlen(e->value) - 2);
+	track_out_clear(&out);
+	store_stop(denv.store);
+	sp = spool_open(dir, "milter", err, sizeof(err));
+	assert_non_null(sp);
+	assert_int_equal(spool_replay(sp, added_mid_check, mid), 1);
+	spool_close(sp);
+	g_free(mid);
+	conn_free(cc);
+	g_string_free(hdrs, TRUE);
+
+	/* with a Message-ID: none added */
+	cc = build("a@x.example", HDRS, HTML);
+	run(cc, NULL, 1, NULL, &out);
+	assert_int_equal(out.verdict, TRACK_REWRITTEN);
+	for (guint i = 0; out.edits && i < out.edits->len; i++)
+		assert_string_not_equal(((struct split_edit *)g_ptr_array_index(out.edits, i))->name,
+					"Message-ID");
+	track_out_clear(&out);
+	conn_free(cc);
+
+	g_free(cfg.database.conninfo);
+	cfg.database.conninfo = conninfo;
+	cfg.milter.spool_dir = spool_dir;
+	fake_stop(f);
+	cmd = g_strdup_printf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	g_free(cmd);
+	g_free(dir);
 }
 
 /* test_split_db_down - the database and the copies: the rows are written (or spooled) before
@@ -851,6 +943,7 @@ int main(void)
 		cmocka_unit_test(test_forged_tagged),
 		cmocka_unit_test(test_plain_to_html),
 		cmocka_unit_test(test_split_db_down),
+		cmocka_unit_test(test_added_message_id),
 		cmocka_unit_test(test_copy_header),
 		cmocka_unit_test(test_split_retry),
 		cmocka_unit_test(test_split_not_retry_safe),
@@ -869,7 +962,7 @@ int main(void)
 	keys = token_keys_new();
 	memset(key, 9, sizeof(key));
 	token_keys_add(keys, 4, key);
-	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, NULL, NULL };
+	env = (struct milter_env){ &cfg, keys, BASE "/p.gif", NULL, NULL, NULL, NULL };
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	cfg.milter.internal_domains = (struct cfg_list){ NULL, 0 };
 	cfg_free(&cfg);

@@ -1,0 +1,238 @@
+/*
+ * NAME
+ *	inbound.c - the inbound and reply records of a received message
+ *
+ * DESCRIPTION
+ *	See inbound.h.  Headers are read with GMime's parsers (address
+ *	lists, Message-IDs, References); the original sender comes from
+ *	forward.c.  The message's text is read, never written.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include <gmime/gmime.h>
+
+#include "address.h"
+#include "forward.h"
+#include "inbound.h"
+#include "inbound_set.h"
+#include "log.h"
+#include "record.h"
+#include "store.h"
+#include "track.h"
+
+/* inbound_head - the tracked recipients, once each, in RCPT order */
+void inbound_head(const struct milter_env *env, struct msg_ctx *m)
+{
+	struct inbound_list *l;
+
+	if (!env->cfg->milter.inbound || !env->inbound || m->inbound)
+		return;
+	m->maybe_reply = msg_header_count(m, "In-Reply-To") > 0 ||
+			 msg_header_count(m, "References") > 0;
+	l = inbound_set_get(env->inbound);
+	for (guint i = 0; i < m->rcpts->len; i++) {
+		const struct msg_rcpt *r = g_ptr_array_index(m->rcpts, i);
+		int dup = 0;
+		if (!inbound_list_has(l, r->key))
+			continue;
+		for (guint j = 0; m->inbound && j < m->inbound->len && !dup; j++)
+			dup = strcmp(g_ptr_array_index(m->inbound, j), r->key) == 0;
+		if (dup)
+			continue;
+		if (!m->inbound)
+			m->inbound = g_ptr_array_new_with_free_func(g_free);
+		g_ptr_array_add(m->inbound, g_strdup(r->key));
+	}
+	inbound_list_unref(l);
+}
+
+/* inbound_text - M's text for GMime: the message as received, or, once it grew over the
+ * size limit (no text kept), its header block alone; *OWN tells whether to free it */
+static GByteArray *inbound_text(const struct msg_ctx *m, int *own)
+{
+	GByteArray *b;
+
+	*own = 0;
+	if (m->text && m->headers_done)
+		return m->text;
+	*own = 1;
+	b = g_byte_array_new();
+	for (guint i = 0; i < m->headers->len; i++) {
+		const struct msg_header *h = g_ptr_array_index(m->headers, i);
+		g_byte_array_append(b, (const guint8 *)h->name, (guint)strlen(h->name));
+		g_byte_array_append(b, (const guint8 *)": ", 2);
+		g_byte_array_append(b, (const guint8 *)h->value, (guint)strlen(h->value));
+		g_byte_array_append(b, (const guint8 *)"\r\n", 2);
+	}
+	g_byte_array_append(b, (const guint8 *)"\r\n", 2);
+	return b;
+}
+
+/* inbound_message_id - the Message-ID in header value V without <> (g_free), or NULL */
+static char *inbound_message_id(const char *v)
+{
+	char *id = v ? g_mime_utils_decode_message_id(v) : NULL;
+
+	if (id && (!*id || !g_utf8_validate(id, -1, NULL))) {
+		g_free(id);
+		id = NULL;
+	}
+	return id;
+}
+
+/* inbound_header_addr - the first mailbox of M's header NAME in its one form (g_free), or
+ * NULL */
+static char *inbound_header_addr(const struct msg_ctx *m, const char *name)
+{
+	const char *v = msg_header_get(m, name);
+	InternetAddressList *l = v ? internet_address_list_parse(NULL, v) : NULL;
+	char key[ADDRESS_SIZE], *out = NULL;
+	int n = l ? internet_address_list_length(l) : 0;
+
+	for (int i = 0; i < n && !out; i++) {
+		InternetAddress *ia = internet_address_list_get_address(l, i);
+		const char *a;
+		if (INTERNET_ADDRESS_IS_MAILBOX(ia) &&
+		    (a = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia))) &&
+		    address_norm(a, key, sizeof(key), NULL) == 0)
+			out = g_strdup(key);
+	}
+	if (l)
+		g_object_unref(l);
+	return out;
+}
+
+/* inbound_record_of - the arguments of beacon.inbound_mail() */
+struct inbound_record *inbound_record_of(const struct msg_ctx *m)
+{
+	struct inbound_record *r;
+	struct forward_orig o;
+	GByteArray *text;
+	char key[ADDRESS_SIZE], *mid;
+	const char *dom = NULL;
+	int own;
+
+	if (!m->inbound || m->inbound->len == 0)
+		return NULL;
+	r = inbound_record_new();
+	for (guint i = 0; i < m->inbound->len; i++)
+		g_ptr_array_add(r->addresses, g_strdup(g_ptr_array_index(m->inbound, i)));
+	text = inbound_text(m, &own);
+	if (forward_parse((const char *)text->data, text->len, &o) < 0)
+		memset(&o, 0, sizeof(o));
+	if (own)
+		g_byte_array_free(text, TRUE);
+	if (o.from)
+		dom = address_domain(o.from);
+	else if (!o.forward && address_norm(m->sender, key, sizeof(key), NULL) == 0)
+		dom = address_domain(key);
+	record_set(&r->sender_domain, dom);
+	record_set(&r->from, o.from);
+	record_set(&r->reply_to, o.reply_to);
+	record_set(&r->list_id, o.list_id);
+	record_set(&r->subject, o.subject);
+	r->forward = o.forward;
+	mid = inbound_message_id(msg_header_get(m, "Message-ID"));
+	record_set(&r->message_id, mid);
+	g_free(mid);
+	record_set(&r->queue_id, m->queue_id);
+	r->size = (int64_t)m->size;
+	forward_orig_clear(&o);
+	return r;
+}
+
+/* inbound_add_ref - append ID to REFS unless it is there or REFS is full */
+static void inbound_add_ref(GPtrArray *refs, const char *id)
+{
+	if (!id || !*id || refs->len >= REPLY_MAX_REFS || !g_utf8_validate(id, -1, NULL))
+		return;
+	for (guint i = 0; i < refs->len; i++)
+		if (strcmp(g_ptr_array_index(refs, i), id) == 0)
+			return;
+	g_ptr_array_add(refs, g_strdup(id));
+}
+
+/* inbound_add_refs - the Message-IDs of M's header NAME, the last first when NEWEST_LAST */
+static void inbound_add_refs(GPtrArray *refs, const struct msg_ctx *m, const char *name,
+			     int newest_last)
+{
+	const char *v = msg_header_get(m, name);
+	GMimeReferences *l = v ? g_mime_references_parse(NULL, v) : NULL;
+	int n = l ? g_mime_references_length(l) : 0;
+
+	for (int i = 0; i < n; i++)
+		inbound_add_ref(refs, g_mime_references_get_message_id(l, newest_last ? n - 1 - i : i));
+	if (l)
+		g_mime_references_free(l);
+}
+
+/* inbound_reply_of - the arguments of beacon.reply() */
+struct reply_record *inbound_reply_of(const struct msg_ctx *m)
+{
+	struct reply_record *r;
+	char key[ADDRESS_SIZE], *mid = inbound_message_id(msg_header_get(m, "Message-ID"));
+	char *from;
+
+	if (!mid)
+		return NULL;
+	r = reply_record_new();
+	inbound_add_refs(r->refs, m, "In-Reply-To", 0);
+	/* References lists the thread oldest first */
+	inbound_add_refs(r->refs, m, "References", 1);
+	if (r->refs->len == 0) {
+		g_free(mid);
+		reply_record_free(r);
+		return NULL;
+	}
+	record_set(&r->message_id, mid);
+	g_free(mid);
+	if ((from = inbound_header_addr(m, "From")) != NULL)
+		g_ptr_array_add(r->from, from);
+	if (address_norm(m->sender, key, sizeof(key), NULL) == 0 &&
+	    (!from || strcmp(from, key) != 0))
+		g_ptr_array_add(r->from, g_strdup(key));
+	record_set(&r->queue_id, m->queue_id);
+	return r;
+}
+
+/* inbound_stored - what became of a record, for the log line */
+static const char *inbound_stored(enum store_result rc)
+{
+	return rc == STORE_OK ? "stored" : rc == STORE_SPOOLED ? "spooled" : "lost";
+}
+
+/* inbound_message - write both records, one log line each */
+void inbound_message(const struct milter_env *env, const struct msg_ctx *m, int reply)
+{
+	struct inbound_record *in;
+	struct reply_record *y;
+	enum store_result rc;
+
+	if (!env->cfg->milter.inbound)
+		return;
+	if ((in = inbound_record_of(m)) != NULL) {
+		char line[256];
+		rc = env->store ? store_put_inbound(env->store, in, msg_qid(m)) : STORE_OK;
+		snprintf(line, sizeof(line), "inbound: %u tracked address%s, from %s%s",
+			 in->addresses->len, in->addresses->len == 1 ? "" : "es",
+			 *in->sender_domain ? in->sender_domain : "an unknown domain",
+			 in->forward ? " (forwarded)" : "");
+		if (rc == STORE_FAILED)
+			log_warnx("%s: %s: rows lost", msg_qid(m), line);
+		else
+			log_info("%s: %s: %s", msg_qid(m), line, inbound_stored(rc));
+		inbound_record_free(in);
+	}
+	if (reply && m->maybe_reply && (y = inbound_reply_of(m)) != NULL) {
+		rc = env->store ? store_put_reply(env->store, y, msg_qid(m)) : STORE_OK;
+		if (rc == STORE_FAILED)
+			log_warnx("%s: reply to %u Message-ID%s: rows lost", msg_qid(m),
+				  y->refs->len, y->refs->len == 1 ? "" : "s");
+		else
+			log_info("%s: reply to %u Message-ID%s: %s", msg_qid(m), y->refs->len,
+				 y->refs->len == 1 ? "" : "s", inbound_stored(rc));
+		reply_record_free(y);
+	}
+}

@@ -1,0 +1,66 @@
+/*
+ * NAME
+ *	inbound.h - record mail received for the tracked inbound addresses,
+ *	and replies to tracked messages
+ *
+ * SYNOPSIS
+ *	inbound_head(env, msg);		(end of headers)
+ *	if (msg->inbound) ... read the body ...
+ *	inbound_message(env, msg, reply);	(end of message, or an early pass)
+ *
+ * DESCRIPTION
+ *	With [milter] inbound = yes, end of headers looks up each accepted
+ *	envelope recipient, in its one form, in the tracked inbound
+ *	addresses (inbound_set.h, in memory) and notes those found in
+ *	msg->inbound; a message with In-Reply-To or References is a
+ *	possible reply (msg->maybe_reply).  A message with tracked
+ *	recipients has its body read even when nothing else needs it.
+ *
+ *	inbound_message() then writes, through the store (store.h: the
+ *	database, else the spool, under the same rules as bounces):
+ *
+ *	- for a message with tracked recipients, one call of
+ *	  beacon.inbound_mail() with those addresses, the message's
+ *	  Message-ID, size and queue id and its original sender (forward.h:
+ *	  the forwarded message's From, Reply-To, List-Id and domain when it
+ *	  is a forward, else its own; without a From, the envelope sender's
+ *	  domain) and subject (the original's for a forward).  The database
+ *	  adds a row per active address, with the source its rules give;
+ *	  the same Message-ID to the same address counts once;
+ *	- when REPLY is set (the caller's: not for a message this milter
+ *	  tracked) and the message has a Message-ID, one call of
+ *	  beacon.reply() with the Message-IDs of In-Reply-To then
+ *	  References, newest first, without <>, at most REPLY_MAX_REFS, and
+ *	  its From address and envelope sender in their one form.  The
+ *	  database finds the tracked messages they name and the recipient
+ *	  among the senders.
+ *
+ *	Nothing about the message changes on this path and nothing fails
+ *	it: a record the store cannot keep is logged as lost.  Each record
+ *	ends in one log line after the queue id.
+ */
+#ifndef BEACON_INBOUND_H
+#define BEACON_INBOUND_H
+
+#include "inbound_record.h"
+#include "msgctx.h"
+
+struct milter_env;
+
+/* inbound_head - at end of headers, note M's tracked recipients (M->inbound) and whether it
+ * may be a reply (M->maybe_reply); nothing when [milter] inbound is off */
+void inbound_head(const struct milter_env *env, struct msg_ctx *m);
+/* inbound_message - record M's inbound rows (when it has tracked recipients) and, with
+ * REPLY, its reply rows (when it may be one) */
+void inbound_message(const struct milter_env *env, const struct msg_ctx *m, int reply);
+
+/* The records, without the store (the unit tests call them): */
+
+/* inbound_record_of - M's inbound record (M->inbound the addresses), or NULL when M has no
+ * tracked recipient */
+struct inbound_record *inbound_record_of(const struct msg_ctx *m);
+/* inbound_reply_of - M's reply record, or NULL when M names no Message-ID it answers or has
+ * none of its own */
+struct reply_record *inbound_reply_of(const struct msg_ctx *m);
+
+#endif

@@ -1,0 +1,474 @@
+/*
+ * test_milter_inbound.c - milter/inbound.c, inbound_set.c and the inbound and reply
+ * records, against a throwaway PostgreSQL with the Beacon schema.
+ *
+ * DESCRIPTION
+ *	A forwarded lead (tests/fixtures/forward/gmail.eml) to one tracked
+ *	and one untracked recipient: end of headers keeps its body although
+ *	the header check would pass it, the record names only the tracked
+ *	address and the original sender.  A reply's record lists
+ *	In-Reply-To then References newest first.  Both records survive the
+ *	spool.  Then the real stack: the set loads beacon.tracked_inbound
+ *	and follows a change within a second or two (NOTIFY beacon_inbound,
+ *	the machinery of the suppression list); the store writes the lead
+ *	through beacon.inbound_mail() (one row, the source from a rule, once
+ *	only when written again) and the reply through beacon.reply() (one
+ *	replies row and one reply event for the recipient's token); with the
+ *	database down both go to the spool and a replay writes them.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <glib.h>
+#include <gmime/gmime.h>
+#include <libpq-fe.h>
+
+#include "callbacks.h"
+#include "cfg.h"
+#include "clock.h"
+#include "inbound.h"
+#include "inbound_record.h"
+#include "inbound_set.h"
+#include "msgctx.h"
+#include "record.h"
+#include "store.h"
+#include "track.h"
+
+#include "db_throwaway.h"
+
+#define LEAD "lyon@leads.beacon.example"
+
+/* fixture - a fixture's text */
+static char *fixture(const char *name, gsize *len)
+{
+	const char *src = getenv("BEACON_SRC");
+	char *path = g_strdup_printf("%s/tests/fixtures/forward/%s.eml", src ? src : ".", name);
+	char *data = NULL;
+
+	if (!g_file_get_contents(path, &data, len, NULL))
+		fail_msg("cannot read %s", path);
+	g_free(path);
+	return data;
+}
+
+/* feed_head - the envelope and the headers of TEXT (LF line ends) into C, as the callbacks
+ * hand them over; the body of TEXT is returned */
+static const char *feed_head(struct conn_ctx *c, const char *sender, const char *const *rcpts,
+			     const char *text)
+{
+	const char *body = strstr(text, "\n\n");
+	char **lines, *hdrs;
+
+	msg_begin(c, sender, NULL);
+	msg_set_queue_id(c->msg, "QIN");
+	for (; *rcpts; rcpts++)
+		msg_add_rcpt(c->msg, *rcpts, NULL);
+	assert_non_null(body);
+	hdrs = g_strndup(text, (gsize)(body - text));
+	lines = g_strsplit(hdrs, "\n", -1);
+	for (char **l = lines; *l; l++) {
+		char *colon;
+		GString *v;
+		if (!**l || **l == ' ' || **l == '\t')
+			continue;
+		colon = strchr(*l, ':');
+		assert_non_null(colon);
+		v = g_string_new(colon[1] == ' ' ? colon + 2 : colon + 1);
+		/* folded lines join the value, folds kept as the MTA gives them */
+		for (char **k = l + 1; *k && (**k == ' ' || **k == '\t'); k++)
+			g_string_append_printf(v, "\r\n%s", *k);
+		*colon = '\0';
+		msg_add_header(c->msg, *l, v->str, 1 << 20);
+		g_string_free(v, TRUE);
+	}
+	g_strfreev(lines);
+	g_free(hdrs);
+	return body + 2;
+}
+
+/* feed_body - BODY (LF line ends) into C with CRLF */
+static void feed_body(struct conn_ctx *c, const char *body)
+{
+	GString *b = g_string_new(NULL);
+
+	for (const char *p = body; *p; p++) {
+		if (*p == '\n')
+			g_string_append_c(b, '\r');
+		g_string_append_c(b, *p);
+	}
+	assert_int_equal(msg_add_body(c->msg, (const unsigned char *)b->str, b->len, 1 << 20), 0);
+	g_string_free(b, TRUE);
+}
+
+static struct beacon_cfg cfg;		/* defaults, inbound = yes */
+static struct milter_env env;		/* no store, no trust: nobody may ask for tracking */
+
+/* env_with - ENV with a set of the N addresses ADDRS (inbound_set_stop it) */
+static struct inbound_set *env_with(const char *const *addrs, size_t n)
+{
+	struct inbound_set *s = inbound_set_new(&cfg);
+
+	inbound_set_set(s, inbound_list_new(addrs, n));
+	env = (struct milter_env){ &cfg, NULL, "https://t.example.com/p.gif", NULL, NULL, NULL, s };
+	return s;
+}
+
+/* test_lead - a forwarded lead to a tracked and an untracked address */
+static void test_lead(void **state)
+{
+	static const char *const tracked[] = { "LYON@Leads.Beacon.Example", "bordeaux@leads.beacon.example" };
+	static const char *const rcpts[] = { "<lyon@leads.beacon.example>", "<someone@else.example>",
+					     "<Lyon@LEADS.beacon.example>", NULL };
+	static const char *const others[] = { "<someone@else.example>", NULL };
+	struct inbound_set *s = env_with(tracked, 2);
+	struct conn_ctx *c = conn_new();
+	gsize len;
+	char *text = fixture("gmail", &len);
+	const char *body = feed_head(c, "paul.martin@gmail.example", rcpts, text);
+	const char *why = NULL;
+	struct inbound_record *r, *back;
+	GBytes *b;
+	(void)state;
+
+	/* the header check alone would pass it (not a trusted submission): the body is read */
+	assert_int_equal(callbacks_end_headers(&env, c->msg, &why), 0);
+	assert_non_null(c->msg->inbound_only);
+	assert_int_equal(c->msg->skip_body, 0);
+	assert_non_null(c->msg->inbound);
+	assert_int_equal(c->msg->inbound->len, 1);
+	assert_string_equal(g_ptr_array_index(c->msg->inbound, 0), LEAD);
+	assert_int_equal(c->msg->maybe_reply, 0);
+	feed_body(c, body);
+
+	r = inbound_record_of(c->msg);
+	assert_non_null(r);
+	assert_int_equal(r->addresses->len, 1);
+	assert_string_equal(g_ptr_array_index(r->addresses, 0), LEAD);
+	assert_true(r->forward);
+	assert_string_equal(r->from, "contact-pro@leads.seloger.example");
+	assert_string_equal(r->sender_domain, "leads.seloger.example");
+	assert_string_equal(r->reply_to, "");
+	assert_string_equal(r->list_id, "");
+	assert_string_equal(r->subject, "Nouveau contact pour votre annonce 123456");
+	assert_string_equal(r->message_id, "CAHx3=Q1kZr8mW+9c6_f2vVd0Yw@mail.gmail.com");
+	assert_string_equal(r->queue_id, "QIN");
+	assert_int_equal(r->size, c->msg->size);
+	assert_true(r->size > 1000);
+
+	/* the spool form */
+	b = inbound_record_encode(r);
+	back = inbound_record_decode(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+	assert_non_null(back);
+	assert_int_equal(back->at, r->at);
+	assert_int_equal(back->addresses->len, 1);
+	assert_string_equal(g_ptr_array_index(back->addresses, 0), LEAD);
+	assert_string_equal(back->from, r->from);
+	assert_string_equal(back->subject, r->subject);
+	assert_string_equal(back->message_id, r->message_id);
+	assert_int_equal(back->size, r->size);
+	assert_int_equal(back->forward, 1);
+	assert_null(reply_record_decode(g_bytes_get_data(b, NULL), g_bytes_get_size(b)));
+	g_bytes_unref(b);
+	inbound_record_free(back);
+	inbound_record_free(r);
+	msg_reset(c);
+
+	/* no tracked recipient: passed at end of headers, nothing to record */
+	feed_head(c, "paul.martin@gmail.example", others, text);
+	assert_int_equal(callbacks_end_headers(&env, c->msg, &why), -1);
+	assert_null(c->msg->inbound);
+	assert_null(inbound_record_of(c->msg));
+	conn_free(c);
+	g_free(text);
+	inbound_set_stop(s);
+}
+
+/* REPLY - a reply to a tracked message, its thread in References oldest first */
+#define REPLY "From: Anna <A@X.Example>\n" \
+	"To: sales@shop.example\n" \
+	"Subject: Re: offer\n" \
+	"Message-ID: <reply-1@x.example>\n" \
+	"In-Reply-To: <offer-2@shop.example>\n" \
+	"References: <offer-1@shop.example>\n <offer-2@shop.example>\n" \
+	"Content-Type: text/plain\n\nYes please.\n"
+
+/* test_reply - the reply record: In-Reply-To, then References newest first, each once */
+static void test_reply(void **state)
+{
+	static const char *const rcpts[] = { "<sales@shop.example>", NULL };
+	struct inbound_set *s = env_with(NULL, 0);
+	struct conn_ctx *c = conn_new();
+	const char *why = NULL, *body = feed_head(c, "bounces+a=x.example@mailer.x.example", rcpts,
+						  REPLY);
+	struct reply_record *r, *back;
+	GBytes *b;
+	(void)state;
+
+	assert_int_equal(callbacks_end_headers(&env, c->msg, &why), -1);
+	assert_int_equal(c->msg->maybe_reply, 1);
+	feed_body(c, body);
+	r = inbound_reply_of(c->msg);
+	assert_non_null(r);
+	assert_int_equal(r->refs->len, 2);
+	assert_string_equal(g_ptr_array_index(r->refs, 0), "offer-2@shop.example");
+	assert_string_equal(g_ptr_array_index(r->refs, 1), "offer-1@shop.example");
+	assert_int_equal(r->from->len, 2);
+	assert_string_equal(g_ptr_array_index(r->from, 0), "a@x.example");
+	assert_string_equal(g_ptr_array_index(r->from, 1), "bounces+a=x.example@mailer.x.example");
+	assert_string_equal(r->message_id, "reply-1@x.example");
+	b = reply_record_encode(r);
+	back = reply_record_decode(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+	assert_non_null(back);
+	assert_int_equal(back->refs->len, 2);
+	assert_string_equal(g_ptr_array_index(back->refs, 1), "offer-1@shop.example");
+	assert_string_equal(g_ptr_array_index(back->from, 0), "a@x.example");
+	assert_string_equal(back->message_id, "reply-1@x.example");
+	assert_null(inbound_record_decode(g_bytes_get_data(b, NULL), g_bytes_get_size(b)));
+	g_bytes_unref(b);
+	reply_record_free(back);
+	reply_record_free(r);
+	msg_reset(c);
+
+	/* no Message-ID of its own: nothing to record it by */
+	{
+		char *t = g_strdup(REPLY);
+		char *mid = strstr(t, "Message-ID:");
+		mid[0] = 'X';
+		feed_head(c, "a@x.example", rcpts, t);
+		assert_null(inbound_reply_of(c->msg));
+		g_free(t);
+	}
+	conn_free(c);
+	inbound_set_stop(s);
+}
+
+/* db_exec - run SQL on the throwaway cluster, answer the first value (g_free) */
+static char *db_exec(const char *sql)
+{
+	PGconn *c = PQconnectdb(db_cluster.conninfo);
+	PGresult *res = PQexec(c, sql);
+	char *v = NULL;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
+		v = g_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQfinish(c);
+	return v;
+}
+
+/* db_is - the first value of SQL is WANT */
+static void db_is(const char *sql, const char *want)
+{
+	char *v = db_exec(sql);
+
+	if (!v || strcmp(v, want) != 0)
+		fail_msg("%s: want %s, got %s", sql, want, v ? v : "(null)");
+	g_free(v);
+}
+
+/* test_db_set - the set loads the table and follows a change (NOTIFY beacon_inbound) */
+static void test_db_set(void **state)
+{
+	struct beacon_cfg c;
+	struct inbound_set *s;
+	struct inbound_list *l;
+	long long until;
+	int seen = 0;
+	(void)state;
+
+	g_free(db_exec("INSERT INTO beacon.tracked_inbound (address, point_of_sale) VALUES "
+		       "('lyon@leads.beacon.example', 'Lyon'), "
+		       "('old@leads.beacon.example', 'Old')"));
+	g_free(db_exec("UPDATE beacon.tracked_inbound SET active = false "
+		       "WHERE address = 'old@leads.beacon.example'"));
+	cfg_defaults(&c);
+	free(c.database.conninfo);
+	c.database.conninfo = strdup(db_cluster.conninfo);
+	c.milter.inbound_refresh = 60;
+	s = inbound_set_new(&c);
+	assert_int_equal(inbound_set_start(s), 0);
+	l = inbound_set_get(s);
+	assert_int_equal(inbound_list_size(l), 1);
+	assert_true(inbound_list_has(l, LEAD));
+	assert_false(inbound_list_has(l, "old@leads.beacon.example"));
+	inbound_list_unref(l);
+	g_free(db_exec("INSERT INTO beacon.tracked_inbound (address, point_of_sale) VALUES "
+		       "('bordeaux@leads.beacon.example', 'Bordeaux')"));
+	/* the timed reload is a minute away: only the notification brings it this soon */
+	until = clock_now_ms() + 5000;
+	while (!seen && clock_now_ms() < until) {
+		l = inbound_set_get(s);
+		seen = inbound_list_has(l, "bordeaux@leads.beacon.example");
+		inbound_list_unref(l);
+		if (!seen)
+			g_usleep(50000);
+	}
+	assert_true(seen);
+	inbound_set_stop(s);
+	cfg_free(&c);
+}
+
+/* store_on - a store with spool in DIR on CONNINFO */
+static struct store *store_on(struct beacon_cfg *c, const char *dir, const char *conninfo)
+{
+	char err[256];
+	struct store *st;
+
+	cfg_defaults(c);
+	free(c->database.conninfo);
+	c->database.conninfo = strdup(conninfo);
+	free(c->milter.spool_dir);
+	c->milter.spool_dir = strdup(dir);
+	c->database.connect_timeout = 2;
+	st = store_new(c, err, sizeof(err));
+	if (!st)
+		fail_msg("store_new: %s", err);
+	return st;
+}
+
+/* lead - the record of the Gmail fixture to LEAD */
+static struct inbound_record *lead(void)
+{
+	static const char *const tracked[] = { LEAD };
+	static const char *const rcpts[] = { "<" LEAD ">", NULL };
+	struct inbound_set *s = env_with(tracked, 1);
+	struct conn_ctx *c = conn_new();
+	gsize len;
+	char *text = fixture("gmail", &len);
+	const char *why, *body = feed_head(c, "paul.martin@gmail.example", rcpts, text);
+	struct inbound_record *r;
+
+	callbacks_end_headers(&env, c->msg, &why);
+	feed_body(c, body);
+	r = inbound_record_of(c->msg);
+	conn_free(c);
+	g_free(text);
+	inbound_set_stop(s);
+	return r;
+}
+
+/* reply - the record of REPLY */
+static struct reply_record *reply(void)
+{
+	static const char *const rcpts[] = { "<sales@shop.example>", NULL };
+	struct inbound_set *s = env_with(NULL, 0);
+	struct conn_ctx *c = conn_new();
+	const char *why, *body = feed_head(c, "a@x.example", rcpts, REPLY);
+	struct reply_record *r;
+
+	callbacks_end_headers(&env, c->msg, &why);
+	feed_body(c, body);
+	r = inbound_reply_of(c->msg);
+	conn_free(c);
+	inbound_set_stop(s);
+	return r;
+}
+
+/* offer - the rows of the tracked message offer-2@shop.example to a@x.example (token) and
+ * b@x.example */
+static struct msg_record *offer(void)
+{
+	struct msg_record *r = record_new();
+
+	record_set(&r->message_id, "offer-2@shop.example");
+	record_set(&r->sender, "sales@shop.example");
+	record_set(&r->queue_id, "QOFFER");
+	r->recipients = 2;
+	record_add_rcpt(r, "11111111-2222-4333-8444-555555555555", "a@x.example", "tracked", 1,
+			"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRob", "Anna");
+	record_add_rcpt(r, "11111111-2222-4333-8444-666666666666", "b@x.example", "tracked", 1,
+			"ZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5_", "");
+	return r;
+}
+
+/* test_db_store - the lead and the reply written through the schema's functions, once;
+ * with the database down, spooled and replayed */
+static void test_db_store(void **state)
+{
+	char *dir = g_dir_make_tmp("beacon-inbound-XXXXXX", NULL);
+	struct inbound_record *in = lead();
+	struct reply_record *y = reply();
+	struct msg_record *m = offer();
+	struct beacon_cfg c;
+	struct store *st;
+	char *cmd;
+	(void)state;
+
+	g_free(db_exec("INSERT INTO beacon.inbound_sources (field, pattern, source) VALUES "
+		       "('domain', 'seloger.example', 'SeLoger')"));
+	st = store_on(&c, dir, db_cluster.conninfo);
+	assert_int_equal(store_put(st, m, "QOFFER"), STORE_OK);
+	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_OK);
+	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_OK);
+	db_is("SELECT count(*) FROM beacon.inbound", "1");
+	db_is("SELECT address || ' ' || point_of_sale || ' ' || source || ' ' || sender_domain "
+	      "|| ' ' || forward || ' ' || message_id || ' ' || queue_id FROM beacon.inbound",
+	      LEAD " Lyon SeLoger leads.seloger.example true "
+	      "CAHx3=Q1kZr8mW+9c6_f2vVd0Yw@mail.gmail.com QIN");
+	assert_int_equal(store_put_reply(st, y, "QREPLY"), STORE_OK);
+	assert_int_equal(store_put_reply(st, y, "QREPLY"), STORE_OK);
+	db_is("SELECT count(*) || ' ' || min(token_id::text) FROM beacon.replies",
+	      "1 11111111-2222-4333-8444-555555555555");
+	db_is("SELECT count(*) FROM beacon.events WHERE kind = 'reply' AND "
+	      "token_id = '11111111-2222-4333-8444-555555555555'", "1");
+	store_stop(st);
+	cfg_free(&c);
+
+	/* the database down: spooled; a store on the same spool replays them */
+	g_free(db_exec("DELETE FROM beacon.inbound"));
+	g_free(db_exec("DELETE FROM beacon.replies"));
+	st = store_on(&c, dir, "host=127.0.0.1 port=1 dbname=none user=none");
+	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_SPOOLED);
+	assert_int_equal(store_put_reply(st, y, "QREPLY"), STORE_SPOOLED);
+	store_stop(st);
+	cfg_free(&c);
+	db_is("SELECT count(*) FROM beacon.inbound", "0");
+	st = store_on(&c, dir, db_cluster.conninfo);
+	assert_int_equal(store_replay_now(st), 2);
+	store_stop(st);
+	cfg_free(&c);
+	db_is("SELECT count(*) FROM beacon.inbound WHERE source = 'SeLoger'", "1");
+	db_is("SELECT count(*) FROM beacon.replies", "1");
+
+	inbound_record_free(in);
+	reply_record_free(y);
+	record_free(m);
+	cmd = g_strdup_printf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	g_free(cmd);
+	g_free(dir);
+}
+
+/* main - the tests without a database, then those with one */
+int main(void)
+{
+	const struct CMUnitTest plain[] = {
+		cmocka_unit_test(test_lead),
+		cmocka_unit_test(test_reply),
+	};
+	const struct CMUnitTest db[] = {
+		cmocka_unit_test(test_db_set),
+		cmocka_unit_test(test_db_store),
+	};
+	int rc;
+
+	g_mime_init();
+	cfg_defaults(&cfg);
+	cfg.milter.inbound = 1;
+	rc = cmocka_run_group_tests_name("inbound", plain, NULL, NULL);
+	if (rc == 0)
+		rc = cmocka_run_group_tests_name("inbound_db", db, db_cluster_up_schema,
+						 db_cluster_down);
+	cfg_free(&cfg);
+	g_mime_shutdown();
+	return rc;
+}
