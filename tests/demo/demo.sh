@@ -20,8 +20,11 @@
 #	an internal network, a download of the attachment the milter turned
 #	into a button: attachments=link), and prints the campaign summary, each
 #	recipient's history and a live line of `beaconctl watch`, all read
-#	from the database.  Then stops everything it started, by PID, and
-#	removes its directory.
+#	from the database.  A second scene gives the shop's two stores tracked
+#	addresses (beaconctl inbound, [milter] inbound = yes), sends them six
+#	leads (a marketplace, the shop's web form, a Gmail forward, the same
+#	lead twice, a customer) and prints `beaconctl report inbound`.  Then
+#	stops everything it started, by PID, and removes its directory.
 #
 #	The system's Postfix and PostgreSQL are neither used nor touched.
 #	Needs root (a private Postfix instance does); the daemons run as
@@ -49,7 +52,7 @@ BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 T_NAME=demo.sh
 DEMO=$BEACON_SRC/tests/demo
 KEEP=${KEEP:-0}
-NSTEPS=10
+NSTEPS=11
 STEP=0
 STEP_TITLE="start"
 DEMO_ERR=
@@ -150,7 +153,7 @@ elapsed() {
 }
 
 START_US=$(t_now_us)
-say "Beacon demo: one newsletter, three recipients, their mail clients, the reports."
+say "Beacon demo: one newsletter, three recipients, their mail clients, the reports; then leads to two stores."
 say "Everything runs on 127.0.0.1 from a temporary directory; system services are not touched."
 say "Command output and daemon logs: $LOG"
 
@@ -476,6 +479,137 @@ for r in "${RCPTS[@]}"; do
 	ctl history "$r" >"$T_DIR/history.$r.txt" || die "beaconctl history $r failed"
 	sed 's/[[:space:]]*$//; s/^/  /' "$T_DIR/history.$r.txt" | indent
 done
+
+# ----------------------------------------------------------------------------
+step "Leads to the stores' tracked addresses: beaconctl report inbound"
+info "Each of the shop's two stores has a tracked address. beacon-milter on the MX"
+info "([milter] inbound = yes) counts the mail they receive, per store and per source,"
+info "and changes nothing in it; a forwarded lead counts for its original sender."
+info ""
+# shown ARGS - print and run one beaconctl command
+shown() {
+	local a line="\$ beaconctl"
+	for a in "$@"; do
+		case $a in
+		*[' *']*) line="$line '$a'" ;;
+		*) line="$line $a" ;;
+		esac
+	done
+	info "$line"
+	ctl "$@" || die "beaconctl $* failed: $(tail -n 1 "$LOG")"
+}
+reloads=$(grep -c 'inbound addresses: changed in the database' "$T_DIR/logs/milter.log" || true)
+shown inbound add leads-paris@shop.example 'Paris store' --owner 'Sophie Martin'
+shown inbound add leads-berlin@shop.example 'Berlin store'
+shown inbound source add domain marketplace.example Marketplace
+shown inbound source add from 'webform@shop.example' 'shop website'
+t_wait_until "[ \$(grep -c 'inbound addresses: changed in the database' '$T_DIR/logs/milter.log') -gt $reloads ]" 10 ||
+	die "beacon-milter did not reload the tracked addresses (NOTIFY beacon_inbound) within 10 s"
+info "(beacon-milter reloaded its set of tracked addresses on the database's NOTIFY)"
+
+# lead FILE MSGID FROM TO [CC] - a lead's headers; the body follows on stdin
+lead() {
+	{
+		printf '%s\n' "From: $3" "To: $4"
+		[ -z "${5:-}" ] || printf 'Cc: %s\n' "$5"
+		printf '%s\n' "Date: $(LC_ALL=C date -R)" "Message-ID: <$2>" "MIME-Version: 1.0" \
+			"Content-Type: text/plain; charset=utf-8" "Content-Transfer-Encoding: 8bit"
+		cat
+	} >"$1"
+}
+L=$T_DIR/mail/lead
+lead "$L.1" "q-5521.$$@mail.marketplace.example" "Marketplace <questions@mail.marketplace.example>" \
+	orders@shop.example leads-paris@shop.example <<-'EOF'
+	Subject: A buyer asks about "Brass desk lamp"
+
+	Hello, is the brass desk lamp still available in green? Pickup in Paris.
+	EOF
+lead "$L.2" "form-1187.$$@shop.example" "Shop website <webform@shop.example>" leads-berlin@shop.example <<-'EOF'
+	Subject: Contact form: opening hours
+
+	Name: Jonas Weber
+	Message: Are you open on Saturday afternoon?
+	EOF
+lead "$L.3" "q-5530.$$@mail.marketplace.example" "Marketplace <questions@mail.marketplace.example>" \
+	leads-berlin@shop.example <<-'EOF'
+	Subject: A buyer asks about "Linen lampshade"
+
+	Does the linen lampshade fit a E27 socket?
+	EOF
+lead "$L.4" "CAF0rw4rd$$@mail.gmail.com" "Lena Hoffmann <lena.hoffmann.shop@gmail.com>" \
+	leads-paris@shop.example <<-'EOF'
+	Subject: Fwd: Contact form: wholesale prices
+
+	For the Paris store.
+
+	---------- Forwarded message ---------
+	From: Shop website <webform@shop.example>
+	Date: Mon, Nov 30, 2026 at 6:12 PM
+	Subject: Contact form: wholesale prices
+	To: <lena.hoffmann.shop@gmail.com>
+
+
+	Name: Camille Roux
+	Message: Do you sell to hotels? We need 40 lamps.
+	EOF
+# lead 1 again, as orders@'s mailbox forwards it by itself: a header in front, the same Message-ID
+{ printf 'X-Forwarded-For: orders@shop.example leads-paris@shop.example\n'; cat "$L.1"; } >"$L.5"
+lead "$L.6" "20261130.$$@mail.example.net" "Bob Berger <bob@example.net>" leads-berlin@shop.example <<-'EOF'
+	Subject: Gift voucher
+
+	Hi, can I buy a gift voucher in the Berlin store?
+	EOF
+# send_lead N ENVELOPE_FROM RCPTS - swaks lead N; LEAD_QID[N]: its queue id
+declare -A LEAD_QID
+send_lead() {
+	printf '%s' "$(cat "$L.$1")" >"$L.$1.swaks"
+	swaks --server "127.0.0.1:$PF_SMTP_PORT" --timeout 20 --from "$2" --to "$3" \
+		--data "@$L.$1.swaks" >"$T_DIR/logs/swaks.lead.$1" 2>&1 ||
+		die "swaks could not send lead $1: $(grep -E '^ *<~\*? *[45]' "$T_DIR/logs/swaks.lead.$1" | tail -n 1)"
+	LEAD_QID[$1]=$(sed -n 's/.*250 2\.0\.0 Ok: queued as \([0-9A-Za-z]*\).*/\1/p' "$T_DIR/logs/swaks.lead.$1" | tail -n 1)
+}
+NDUMPS=$(pf_sink_count)
+send_lead 1 bounce-5521@mail.marketplace.example orders@shop.example,leads-paris@shop.example
+send_lead 2 webform@shop.example leads-berlin@shop.example
+send_lead 3 bounce-5530@mail.marketplace.example leads-berlin@shop.example
+send_lead 4 lena.hoffmann.shop@gmail.com leads-paris@shop.example
+send_lead 5 orders+caf_=leads-paris=shop.example@shop.example leads-paris@shop.example
+send_lead 6 bob@example.net leads-berlin@shop.example
+t_wait_until "[ \$(pf_sink_count) -ge $((NDUMPS + 6)) ] && [ \$(pg_query 'SELECT count(*) FROM beacon.inbound') -ge 5 ]" 20 ||
+	die "the six leads were not delivered and stored within 20 s ($(($(pf_sink_count) - NDUMPS)) delivered, $(pg_query 'SELECT count(*) FROM beacon.inbound') stored)"
+# every lead reached the sink as it was sent (below the Received header Postfix adds)
+same=0
+for f in $(pf_sink_files | tail -n 6); do
+	for i in 1 2 3 4 5 6; do
+		if cmp -s "$L.$i" <(pf_sink_message "$f" | awk 'NR == 1 && /^Received: / { skip = 1; next }
+			skip && /^[ \t]/ { next } { skip = 0; print }'); then
+			same=$((same + 1))
+			break
+		fi
+	done
+done
+[ "$same" = 6 ] || die "$((6 - same)) of the six leads were not delivered as they were sent"
+printf '%-2s %-27s %-41s %s\n' "#" "to" "from" "stored in beacon.inbound" >"$T_DIR/leads.txt"
+printf '%-2s %-27s %-41s %s\n' "--" "--" "----" "------------------------" >>"$T_DIR/leads.txt"
+TO=("" "orders@, leads-paris@ (Cc)" "leads-berlin@" "leads-berlin@" "leads-paris@" "leads-paris@" "leads-berlin@")
+for i in 1 2 3 4 5 6; do
+	from=$(sed -n 's/^From: .*<\(.*\)>$/\1/p' "$L.$i" | head -n 1)
+	case $i in
+	4) from="$from, forwarding" ;;
+	5) from="orders@'s mailbox, forwarding lead 1" ;;
+	esac
+	got=$(pg_query "SELECT string_agg(point_of_sale || ', ' || source || CASE WHEN forward THEN ' (a forward)'
+		ELSE '' END, '; ') FROM beacon.inbound WHERE queue_id = '${LEAD_QID[$i]}'")
+	[ -n "$got" ] || got="nothing: the same Message-ID counts once"
+	printf '%-2s %-27s %-41s %s\n' "$i" "${TO[$i]}" "$from" "$got" >>"$T_DIR/leads.txt"
+done
+indent <"$T_DIR/leads.txt"
+info ""
+info "All six delivered byte for byte as they were sent; $(pg_query 'SELECT count(*) FROM beacon.inbound') leads stored."
+info ""
+info "\$ beaconctl report inbound"
+ctl report inbound >"$T_DIR/inbound.txt" || die "beaconctl report inbound failed: $(tail -n 1 "$LOG")"
+sed 's/[[:space:]]*$//; s/^/  /' "$T_DIR/inbound.txt" | indent
 
 # ----------------------------------------------------------------------------
 if [ "$KEEP" = 1 ]; then

@@ -5,7 +5,7 @@
 # DESCRIPTION
 #	Runs tests/demo/demo.sh three times with the binaries of BEACON_BUILD:
 #
-#	1. KEEP=1: exit 0, the ten headed steps, nothing on stderr.  With the
+#	1. KEEP=1: exit 0, the eleven headed steps, nothing on stderr.  With the
 #	   stack still up, checks the printed output against the database the
 #	   demo leaves and against the scenario it plays: the pixel tokens
 #	   shown per recipient are the delivered ones the recipients rows
@@ -17,7 +17,12 @@
 #	   counted event, ...) and the one beaconctl prints now; each printed
 #	   history is what beaconctl history prints now, with as many rows as
 #	   events were played with that recipient's token; the live watch
-#	   line is the first event (iPhone Mail, Paris).  Then the printed
+#	   line is the first event (iPhone Mail, Paris).  The inbound scene
+#	   stored exactly the five leads it sent (its sixth mail is the first
+#	   again: counted once), each with its store and source (the Gmail
+#	   forward with its original sender's), as printed for each mail; the
+#	   printed inbound report is what beaconctl prints now, and holds the
+#	   scenario's numbers.  Then the printed
 #	   stop.sh stops every PID of demo.env and removes the directory.
 #	2. Plain run: exit 0; every PID it printed as stopped is gone, its
 #	   directory is removed, the daemons' logs are in the log file, and
@@ -92,8 +97,8 @@ fi
 t_ok "KEEP=1 demo exited 0"
 [ -n "$envfile" ] || t_fail "KEEP=1 printed no demo.env path"
 t_eq "" "$(cat "$ERR")" "KEEP=1 stderr"
-t_eq "$(seq 1 10 | sed 's|.*|[&/10]|')" "$(grep -o '^\[[0-9]*/10\]' "$P")" "the ten step headers in order"
-t_eq "[10/10] KEEP=1: the stack stays up" "$(grep '^\[10/10\]' "$P")" "last step of KEEP=1"
+t_eq "$(seq 1 11 | sed 's|.*|[&/11]|')" "$(grep -o '^\[[0-9]*/11\]' "$P")" "the eleven step headers in order"
+t_eq "[11/11] KEEP=1: the stack stays up" "$(grep '^\[11/11\]' "$P")" "last step of KEEP=1"
 t_eq "stop it all:  $DEMO_DIR/stop.sh" "$(grep '^stop it all:' "$P")" "stop command printed"
 for pid in "$PIXELSRV_PID" "$MILTER_PID" "$POSTFIX_MASTER_PID" "$SINK_PID" "$POSTGRES_PID"; do
 	t_pid_alive "$pid" || t_fail "pid $pid of demo.env is not running after KEEP=1"
@@ -218,6 +223,35 @@ live=$(grep -A2 "^Live, from 'beaconctl watch'" "$P" | sed -n 3p)
 	t_fail "live watch line: '$live'"
 t_ok "live watch line: the iPhone open from Paris"
 
+# the inbound scene: the five leads stored (the sixth mail is lead 1 again), each printed
+t_eq "leads-paris@shop.example|Paris store|Sophie Martin|Marketplace|mail.marketplace.example|false
+leads-berlin@shop.example|Berlin store||shop website|shop.example|false
+leads-berlin@shop.example|Berlin store||Marketplace|mail.marketplace.example|false
+leads-paris@shop.example|Paris store|Sophie Martin|shop website|shop.example|true
+leads-berlin@shop.example|Berlin store||other|example.net|false" \
+	"$(psql_demo "SELECT address || '|' || point_of_sale || '|' || coalesce(owner, '') || '|' || source
+		|| '|' || sender_domain || '|' || forward FROM beacon.inbound ORDER BY at, id")" \
+	"beacon.inbound: the five leads, the forward counted for its original sender"
+t_eq "Paris store, Marketplace
+Berlin store, shop website
+Berlin store, Marketplace
+Paris store, shop website (a forward)
+nothing: the same Message-ID counts once
+Berlin store, other" "$(awk '/^#  to  / { on = 1; next } on && $0 == "" { exit } on' "$P" | sed -n '2,$p' |
+	sed 's/.*  //')" "the leads table: what each mail stored"
+day=$(psql_demo "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
+t_eq "period,point_of_sale,source,leads,previous,change,change_pct
+$day,Berlin store,Marketplace,1,0,1,
+$day,Berlin store,other,1,0,1,
+$day,Berlin store,shop website,1,0,1,
+$day,Paris store,Marketplace,1,0,1,
+$day,Paris store,shop website,1,0,1," \
+	"$(env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE "$CTL" -c "$BEACON_CONF" report inbound --csv |
+		tr -d '\r')" "beaconctl report inbound: the scenario's numbers"
+want=$(env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE "$CTL" -c "$BEACON_CONF" report inbound |
+	sed 's/[[:space:]]*$//; s/^/  /')
+t_eq "$want" "$(section '$ beaconctl report inbound' | sed 1d)" "printed inbound report = beaconctl report inbound now"
+
 # stop.sh: every PID gone, the directory removed
 "$DEMO_DIR/stop.sh" >"$T_DIR/stop.out" 2>&1 || { cat "$T_DIR/stop.out" >&2; t_fail "stop.sh failed"; }
 for pid in "$PIXELSRV_PID" "$MILTER_PID" "$POSTFIX_MASTER_PID" "$SINK_PID" "$POSTGRES_PID"; do
@@ -259,7 +293,7 @@ chmod 755 "$T_DIR/badbuild/beacon-pixelsrv"
 run_demo bad BEACON_BUILD="$T_DIR/badbuild"
 t_eq 1 "$RC" "failing demo exit status"
 t_eq "
-demo: FAILED in step 5/10 (beacon-pixelsrv and beacon-milter):
+demo: FAILED in step 5/11 (beacon-pixelsrv and beacon-milter):
   beacon-pixelsrv -n rejects the demo configuration: beacon-pixelsrv: bad configuration (test)
   full log: $T_DIR/bad.log" "$(cat "$ERR")" "failing demo message"
 dir=$(sed -n 's/^working directory //p' "$P")

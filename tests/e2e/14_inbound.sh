@@ -1,0 +1,375 @@
+#!/bin/bash
+# NAME
+#	14_inbound.sh - leads to tracked addresses and replies to tracked mail,
+#	end to end: swaks (as Internet hosts, by XCLIENT) -> private Postfix ->
+#	beacon-milter ([milter] inbound = yes) -> smtp-sink; a throwaway
+#	PostgreSQL
+#
+# DESCRIPTION
+#	One PostgreSQL, one Postfix (the MX for immo-durand.example and
+#	sender.example, with the reinject smtpd), one beacon-milter
+#	(inbound = yes, inbound_refresh one hour: only the database's NOTIFY
+#	can make it see a new address in time; per_recipient = split).
+#	An estate agency tracks leads-paris@ (point of sale "Paris 11e",
+#	owner Sophie Bernard, added before the milter starts) and leads-lyon@
+#	(point of sale "Lyon Part-Dieu", added by beaconctl in another
+#	spelling while the milter runs); contact@ is not tracked. Sources are
+#	rules of beacon.inbound_sources, added by beaconctl: a domain rule
+#	that must not match by a bare suffix (portail.example, priority 10),
+#	a From rule on Gmail (priority 50: a forward parsed wrong would take
+#	it), the two portals (domain immoportail.example, List-Id
+#	leads.habitatdirect.example), the agency's web form (From glob) and a
+#	Reply-To rule that loses on priority. The mails are
+#	tests/fixtures/inbound/:
+#
+#	1. an ImmoPortail lead to contact@ and, in Cc, leads-paris@; an
+#	   HabitatDirect lead (List-Id) first to contact@ alone (its To header
+#	   names leads-lyon@: no row, the envelope counts), then to
+#	   leads-lyon@ in upper case; a lead of the agency's web form
+#	   forwarded from Gmail ("---------- Forwarded message ---------",
+#	   quoted-printable, In-Reply-To the form mail) to leads-paris@; the
+#	   ImmoPortail lead again, as contact@'s mailbox forwards it by itself
+#	   (same Message-ID, a few headers in front) to leads-paris@:
+#	   every delivery is byte for byte what was sent (below Postfix's own
+#	   Received header); beacon.inbound holds exactly three rows (point of
+#	   sale, owner, source from the original sender, sender domain,
+#	   decoded subject, Message-ID, size, forward, queue id, time), the
+#	   duplicate counted once; no event, no message row;
+#	2. beaconctl report inbound (day, CSV): the volumes per point of
+#	   sale and source with the previous day's count and the change (two
+#	   leads of the day before are stored through beacon.inbound_mail as
+#	   the milter stores them), and --latest 1: the newest lead per point
+#	   of sale;
+#	3. replies: a tracked message without a Message-ID, submitted from
+#	   the trusted network to ann and bob, gets one from the milter (the
+#	   same in both copies and in beacon.messages); ann's reply
+#	   (In-Reply-To, References, From in another case) from her MX: one
+#	   beacon.replies row with her token and one events row of kind reply,
+#	   delivered byte for byte; the same reply again: nothing more; bob's
+#	   answer without the header chain: nothing; a colleague's answer
+#	   (References through ann's forward): a replies row without token and
+#	   no event; the sender's own follow-up in the thread: nothing;
+#	   beaconctl report summary shows replied 1, reply rate 50.0 with no
+#	   open seen; beaconctl history of ann shows the reply.
+#	The milter's log must hold no sanitizer report.
+set -euo pipefail
+. "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
+. "$BEACON_SRC/tests/lib/pg.sh"
+. "$BEACON_SRC/tests/lib/postfix.sh"
+. "$BEACON_SRC/tests/lib/beacon.sh"
+
+t_tmpdir >/dev/null
+t_need_root "Postfix"
+export TZ=UTC
+FIX=$BEACON_SRC/tests/fixtures/inbound
+CTL=$BEACON_BUILD/beaconctl
+[ -x "$CTL" ] || t_fail "no $CTL (build first)"
+
+pg_start
+pg_schema
+
+# the milter's paths first (Postfix needs its socket), its reinject port once Postfix has one;
+# the test speaks for Internet hosts by XCLIENT: the agency's and the sender's domains are
+# ones this MX takes mail for from anybody
+bc_milter_config
+PF_MILTER=unix:$BC_MSOCK
+# contrib's table takes the tracked addresses' mail on to the points of sale's mailboxes, named
+# as contrib/postfix/main.cf names it
+mkdir -p "$T_DIR/pf/etc"
+cp "$BEACON_SRC/contrib/postfix/beacon_inbound" "$T_DIR/pf/etc/"
+valias=$(sed -n 's#^\#\(virtual_alias_maps = texthash:\)/etc/postfix/\(beacon_inbound\)$#\1'"$T_DIR"'/pf/etc/\2#p' \
+	"$BEACON_SRC/contrib/postfix/main.cf")
+[ -n "$valias" ] || t_fail "no virtual_alias_maps line for beacon_inbound in contrib/postfix/main.cf"
+PF_EXTRA_MAINCF="smtpd_authorized_xclient_hosts = 127.0.0.1
+relay_domains = immo-durand.example, sender.example
+smtpd_relay_restrictions = permit_mynetworks, permit_auth_destination, reject
+$valias"
+PF_REINJECT=1 pf_start
+bc_milter_config '[milter]' 'inbound = yes' 'inbound_refresh = 3600' 'per_recipient = split' \
+	"reinject = inet:$PF_REINJECT_PORT@127.0.0.1" 'trusted_networks = 127.0.0.1/32'
+
+# ctl ARGS - beaconctl with the milter's beacon.conf, no PG* variable
+ctl() {
+	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE "$CTL" -c "$BC_MCONF" "$@"
+}
+# ctl_ok ARGS - beaconctl that must succeed
+ctl_ok() {
+	ctl "$@" >"$T_DIR/ctl.out" 2>&1 || { cat "$T_DIR/ctl.out" >&2; t_fail "beaconctl $*"; }
+}
+
+ctl_ok inbound add leads-paris@immo-durand.example 'Paris 11e' --owner 'Sophie Bernard'
+ctl_ok inbound source add domain portail.example 'bare suffix' --priority 10
+ctl_ok inbound source add from '*@gmail.com' 'Gmail' --priority 50
+ctl_ok inbound source add domain immoportail.example ImmoPortail
+ctl_ok inbound source add list_id leads.habitatdirect.example HabitatDirect
+ctl_ok inbound source add from 'contact-form*@immo-durand.example' 'site web'
+ctl_ok inbound source add reply_to '*@orange.example' 'particulier' --priority 200
+bc_milter_start
+nlog=$(grep -c 'inbound' "$BC_MLOG" || true)
+# added while the milter runs, in another spelling: beaconctl stores the one form, NOTIFY
+# makes the milter reload
+ctl_ok inbound add '<LEADS-Lyon@Immo-Durand.Example.>' 'Lyon Part-Dieu'
+t_eq "leads-lyon@immo-durand.example|Lyon Part-Dieu||true
+leads-paris@immo-durand.example|Paris 11e|Sophie Bernard|true" \
+	"$(pg_query "SELECT address || '|' || point_of_sale || '|' || coalesce(owner, '') || '|' || active
+		FROM beacon.tracked_inbound ORDER BY address")" "tracked addresses, in their one form"
+t_wait_until "[ \$(grep -c 'inbound addresses: changed in the database, 2 addresses' '$BC_MLOG') -ge 1 ]" 10 ||
+	{ tail -n 5 "$BC_MLOG" >&2; t_fail "the milter did not reload the tracked addresses on NOTIFY"; }
+
+NSEEN=0
+# deliveries N - wait for exactly N more sink dumps; DUMPS: their paths
+deliveries() {
+	pf_wait_delivered $((NSEEN + $1)) 10 ||
+		{ tail -n 20 "$BC_MLOG" >&2; t_fail "not $1 more deliveries in 10 s"; }
+	mapfile -t DUMPS < <(pf_sink_files | tail -n "+$((NSEEN + 1))")
+	NSEEN=$((NSEEN + $1))
+}
+
+# send FILE FROM RCPTS [CLIENT_ADDR CLIENT_NAME] - swaks FILE by SMTP to the comma-separated
+# RCPTS, as the Internet host CLIENT (XCLIENT) when given; QID: Postfix's queue id
+send() {
+	local -a xclient=()
+	[ -n "${4:-}" ] && xclient=(--xclient-addr "$4" --xclient-name "$5")
+	# swaks ends DATA with CRLF . CRLF itself: no trailing newline in the file
+	printf '%s' "$(cat "$1")" >"$T_DIR/data.swaks"
+	swaks --server "127.0.0.1:$PF_SMTP_PORT" "${xclient[@]}" --from "$2" --to "$3" \
+		--data "@$T_DIR/data.swaks" >"$T_DIR/swaks.out" 2>&1 ||
+		{ cat "$T_DIR/swaks.out" >&2; t_fail "swaks $1"; }
+	QID=$(sed -n 's/^<~* *250 2\.0\.0 Ok: queued as \([0-9A-Za-z]*\)\r*$/\1/p' "$T_DIR/swaks.out" | tail -n 1)
+	[ -n "$QID" ] || { cat "$T_DIR/swaks.out" >&2; t_fail "no queue id for $1"; }
+}
+
+# delivered DUMP - the message of DUMP without the Received: header Postfix put on top
+delivered() {
+	pf_sink_message "$1" | awk 'NR == 1 && /^Received: from / { skip = 1; next }
+		skip && /^[ \t]/ { next } { skip = 0; print }'
+}
+
+# identical DUMP FILE QID WHAT - the delivery is FILE byte for byte below Postfix's own header
+identical() {
+	pf_sink_message "$1" | awk 'NR == 1, /^[^ \t]/ && NR > 1 { print }' | head -n 3 |
+		grep -q "by mx\.beacon-test\.example (Postfix) with E\?SMTP id $3\$" ||
+		{ pf_sink_message "$1" | head -n 4 >&2; t_fail "$4: no Received header of Postfix's on top"; }
+	if ! cmp -s "$2" <(delivered "$1"); then
+		diff "$2" <(delivered "$1") | head -n 20 >&2
+		t_fail "$4: the delivered message is not what was sent"
+	fi
+	t_ok "$4: delivered byte for byte as sent"
+}
+
+# handled QID - wait until the milter logged the end of message QID (its inbound and reply
+# work is stored by then)
+handled() {
+	t_wait_until "grep -q ' $1: ' '$BC_MLOG'" 10 || { tail -n 10 "$BC_MLOG" >&2; t_fail "no log line of $1"; }
+}
+
+# crlf_size FILE - the size of FILE as SMTP carries it (CRLF line ends)
+crlf_size() {
+	sed 's/$/\r/' "$1" | wc -c
+}
+
+# inbound_rows - the rows of beacon.inbound, oldest first, one a line
+inbound_rows() {
+	pg_query "SELECT address || '|' || point_of_sale || '|' || coalesce(owner, '-') || '|' || source
+		|| '|' || coalesce(sender_domain, '-') || '|' || coalesce(subject, '-') || '|'
+		|| coalesce(message_id, '-') || '|' || coalesce(size::text, '-') || '|' || forward
+		|| '|' || coalesce(queue_id, '-') FROM beacon.inbound ORDER BY at, id"
+}
+
+T0=$(pg_query "SELECT now()")
+
+# --- 1. two portals and a forward to two tracked addresses and one untracked
+send "$FIX/immoportail.eml" bounce-9817264@bounces.immoportail.example \
+	contact@immo-durand.example,leads-paris@immo-durand.example 203.0.113.25 mta-out12.immoportail.example
+Q_IMMO=$QID
+deliveries 1
+t_eq "contact@immo-durand.example
+paris@immo-durand.example" "$(pf_sink_rcpts "${DUMPS[0]}")" \
+	"1: ImmoPortail lead: one delivery, leads-paris@'s to the point of sale's mailbox (contrib's beacon_inbound)"
+identical "${DUMPS[0]}" "$FIX/immoportail.eml" "$Q_IMMO" "1: ImmoPortail lead"
+
+send "$FIX/habitatdirect.eml" bounces+lead-88213@em.habitatdirect.example \
+	contact@immo-durand.example 198.51.100.7 smtp-relay.em.habitatdirect.example
+Q_HAB0=$QID
+deliveries 1
+identical "${DUMPS[0]}" "$FIX/habitatdirect.eml" "$Q_HAB0" "1: HabitatDirect lead to contact@ alone"
+
+send "$FIX/habitatdirect.eml" bounces+lead-88213@em.habitatdirect.example \
+	Leads-Lyon@IMMO-DURAND.example 198.51.100.7 smtp-relay.em.habitatdirect.example
+Q_HAB=$QID
+deliveries 1
+t_eq lyon@immo-durand.example "$(pf_sink_rcpts "${DUMPS[0]}")" "1: HabitatDirect lead: to Lyon's mailbox"
+identical "${DUMPS[0]}" "$FIX/habitatdirect.eml" "$Q_HAB" "1: HabitatDirect lead to leads-lyon@"
+
+send "$FIX/gmail-forward.eml" marc.durand.immo@gmail.com leads-paris@immo-durand.example \
+	209.85.218.41 mail-ej1-f41.google.com
+Q_FWD=$QID
+deliveries 1
+t_eq paris@immo-durand.example "$(pf_sink_rcpts "${DUMPS[0]}")" "1: Gmail forward: to Paris's mailbox"
+identical "${DUMPS[0]}" "$FIX/gmail-forward.eml" "$Q_FWD" "1: Gmail forward of the web form's lead"
+
+# contact@'s mailbox forwards every mail to leads-paris@ by itself: the same message, a
+# few headers in front, the same Message-ID
+{
+	printf '%s\n' "X-Forwarded-Encrypted: i=1; AJvYcCX3o0mPq7Lk2Vb9Xc4Zn8Rt1Yw6Hj0Gf5Ds3Ae=" \
+		"X-Forwarded-To: leads-paris@immo-durand.example" \
+		"X-Forwarded-For: contact@immo-durand.example leads-paris@immo-durand.example" \
+		"Delivered-To: contact@immo-durand.example" \
+		"Received: by 2002:a05:7208:4213:b0:8b:5e0c:2a1d with SMTP id v19csp2204151rbf;" \
+		"        Wed, 2 Dec 2026 09:41:09 -0800 (PST)"
+	cat "$FIX/immoportail.eml"
+} >"$T_DIR/autoforward.eml"
+send "$T_DIR/autoforward.eml" contact+caf_=leads-paris=immo-durand.example@immo-durand.example \
+	leads-paris@immo-durand.example 209.85.128.53 mail-wm1-f53.google.com
+Q_DUP=$QID
+deliveries 1
+identical "${DUMPS[0]}" "$T_DIR/autoforward.eml" "$Q_DUP" "1: the same lead forwarded by contact@'s mailbox"
+
+for q in "$Q_IMMO" "$Q_HAB0" "$Q_HAB" "$Q_FWD" "$Q_DUP"; do
+	handled "$q"
+done
+t_wait_until "[ \"\$(pg_query 'SELECT count(*) FROM beacon.inbound')\" -ge 3 ]" 10 ||
+	{ tail -n 10 "$BC_MLOG" >&2; t_fail "1: not three beacon.inbound rows in 10 s"; }
+sleep 0.3	# what should not be there has had its time
+t_eq "leads-paris@immo-durand.example|Paris 11e|Sophie Bernard|ImmoPortail|mail.immoportail.example|Nouveau contact pour votre annonce réf. P11-2043|20261202174107.8f3a2c91e4b5@mail.immoportail.example|$(crlf_size "$FIX/immoportail.eml")|false|$Q_IMMO
+leads-lyon@immo-durand.example|Lyon Part-Dieu|-|HabitatDirect|habitatdirect.example|Demande de visite – T3 Lyon 3e (réf. L3-118)|lead.88213.1796284971.a41c7e@em.habitatdirect.example|$(crlf_size "$FIX/habitatdirect.eml")|false|$Q_HAB
+leads-paris@immo-durand.example|Paris 11e|Sophie Bernard|site web|immo-durand.example|Fwd: Demande d'estimation - Maison Vincennes|CAHn8qW1x+7pQz3bV6nRk2Yd0sT9uEo4jLmFhA5cG8wXy1Z=kKw@mail.gmail.com|$(crlf_size "$FIX/gmail-forward.eml")|true|$Q_FWD" \
+	"$(inbound_rows)" "1: beacon.inbound, exactly (the duplicate counted once)"
+t_eq 3 "$(pg_query "SELECT count(*) FROM beacon.inbound WHERE at >= '$T0' AND at <= now()")" \
+	"1: each row's time is its arrival"
+t_eq "0|0|0" "$(pg_query "SELECT (SELECT count(*) FROM beacon.events) || '|' ||
+	(SELECT count(*) FROM beacon.messages) || '|' || (SELECT count(*) FROM beacon.replies)")" \
+	"1: no event, no tracked message, no reply from the leads"
+
+# --- 2. the inbound report: volumes per point of sale and source, the previous day, the latest
+# stored as the milter stores them: two ImmoPortail leads of the day before, and a lead for
+# Lyon two days before from a sender no rule names (source other)
+old_lead() {
+	t_eq 1 "$(pg_query "SELECT beacon.inbound_mail(now() - interval '$1 day', ARRAY['$2'], '$3',
+		'$4', '$5', NULL, NULL, 'Ancien contact', 2000, false, 'OLD$1')")" \
+		"2: a lead of $1 day(s) before stored by beacon.inbound_mail"
+}
+old_lead 1 leads-paris@immo-durand.example old-1@mail.immoportail.example mail.immoportail.example \
+	no-reply@mail.immoportail.example
+old_lead 1 leads-paris@immo-durand.example old-2@mail.immoportail.example mail.immoportail.example \
+	no-reply@mail.immoportail.example
+old_lead 2 leads-lyon@immo-durand.example old-3@particulier.example particulier.example \
+	jean@particulier.example
+D0=$(date -u +%F)
+D1=$(date -u -d "$D0 - 1 day" +%F)
+D2=$(date -u -d "$D0 - 2 days" +%F)
+ctl report inbound --csv >"$T_DIR/report.csv" 2>"$T_DIR/report.err" ||
+	{ cat "$T_DIR/report.err" >&2; t_fail "2: beaconctl report inbound"; }
+t_eq "period,point_of_sale,source,leads,previous,change,change_pct
+$D2,Lyon Part-Dieu,other,1,0,1,
+$D1,Lyon Part-Dieu,other,0,1,-1,-100.0
+$D1,Paris 11e,ImmoPortail,2,0,2,
+$D0,Lyon Part-Dieu,HabitatDirect,1,0,1,
+$D0,Paris 11e,ImmoPortail,1,2,-1,-50.0
+$D0,Paris 11e,site web,1,0,1," \
+	"$(tr -d '\r' <"$T_DIR/report.csv")" "2: beaconctl report inbound --csv (days, with the drops)"
+ctl report inbound --latest 1 --csv >"$T_DIR/latest.csv" 2>"$T_DIR/report.err" ||
+	{ cat "$T_DIR/report.err" >&2; t_fail "2: beaconctl report inbound --latest 1"; }
+at() {
+	pg_query "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM beacon.inbound
+		WHERE queue_id = '$1'"
+}
+t_eq "point_of_sale,at,source,sender_domain,subject,forward,address,owner,message_id
+Lyon Part-Dieu,$(at "$Q_HAB"),HabitatDirect,habitatdirect.example,Demande de visite – T3 Lyon 3e (réf. L3-118),f,leads-lyon@immo-durand.example,,lead.88213.1796284971.a41c7e@em.habitatdirect.example
+Paris 11e,$(at "$Q_FWD"),site web,immo-durand.example,Fwd: Demande d'estimation - Maison Vincennes,t,leads-paris@immo-durand.example,Sophie Bernard,CAHn8qW1x+7pQz3bV6nRk2Yd0sT9uEo4jLmFhA5cG8wXy1Z=kKw@mail.gmail.com" \
+	"$(tr -d '\r' <"$T_DIR/latest.csv")" "2: beaconctl report inbound --latest 1: the newest lead of each point of sale"
+
+# --- 3. replies to a tracked message
+MID_RE='<[^>]*>'
+printf '%s\n' "From: Beacon News <news@sender.example>" "To: ann@remote.example, bob@remote.example" \
+	"Subject: Spring letter" "Date: Mon, 30 Nov 2026 10:00:00 +0000" "X-Beacon: track" \
+	"MIME-Version: 1.0" "Content-Type: text/html; charset=utf-8" "" \
+	"<html><body><p>Spring is here.</p></body></html>" >"$T_DIR/letter.eml"
+send "$T_DIR/letter.eml" news@sender.example ann@remote.example,bob@remote.example
+deliveries 2
+MIDS=$(for d in "${DUMPS[@]}"; do pf_sink_message "$d" | grep -i '^Message-ID:'; done | sort -u)
+t_eq 1 "$(printf '%s\n' "$MIDS" | wc -l)" "3: both copies carry one and the same Message-ID"
+MID=$(printf '%s\n' "$MIDS" | grep -o "$MID_RE" | head -n 1)
+MID=${MID#<}
+MID=${MID%>}
+[ -n "$MID" ] || t_fail "3: the milter added no Message-ID ($MIDS)"
+t_eq 1 "$(pg_query "SELECT count(*) FROM beacon.messages WHERE btrim(message_id, '<>') = '$MID'")" \
+	"3: the added Message-ID is the one stored"
+MSG=$(pg_query "SELECT id FROM beacon.messages WHERE btrim(message_id, '<>') = '$MID'")
+token_id() {
+	pg_query "SELECT token_id FROM beacon.recipients WHERE message = '$MSG' AND address = '$1'"
+}
+T_ANN=$(token_id ann@remote.example)
+T_BOB=$(token_id bob@remote.example)
+[ -n "$T_ANN" ] && [ -n "$T_BOB" ] || t_fail "3: no recipients rows for ann and bob"
+
+# reply FILE FROM MSGID IRT REFS - an answer to the letter (no In-Reply-To/References when empty)
+reply() {
+	{
+		printf '%s\n' "From: $2" "To: Beacon News <news@sender.example>" "Subject: Re: Spring letter" \
+			"Date: Mon, 30 Nov 2026 11:00:00 +0100" "Message-ID: <$3>"
+		[ -z "$4" ] || printf 'In-Reply-To: %s\n' "$4"
+		[ -z "$5" ] || printf 'References: %s\n' "$5"
+		printf '%s\n' "MIME-Version: 1.0" "Content-Type: text/plain; charset=utf-8" \
+			"Content-Transfer-Encoding: 8bit" "" "Merci, je passe samedi." "" \
+			"Le lun. 30 nov. 2026 à 10:00, Beacon News <news@sender.example> a écrit :" \
+			"> Spring is here."
+	} >"$1"
+}
+reply "$T_DIR/r-ann.eml" "Ann <Ann@Remote.Example>" r-ann@mail.remote.example "<$MID>" "<$MID>"
+send "$T_DIR/r-ann.eml" ann@remote.example news@sender.example 192.0.2.30 mx.remote.example
+Q_ANN=$QID
+deliveries 1
+identical "${DUMPS[0]}" "$T_DIR/r-ann.eml" "$Q_ANN" "3: ann's reply"
+handled "$Q_ANN"
+t_wait_until "[ \"\$(pg_query 'SELECT count(*) FROM beacon.replies')\" -ge 1 ]" 10 ||
+	{ tail -n 10 "$BC_MLOG" >&2; t_fail "3: no beacon.replies row for ann's reply"; }
+# the same reply again (her MTA timed out after DATA and sent it once more)
+send "$T_DIR/r-ann.eml" ann@remote.example news@sender.example 192.0.2.30 mx.remote.example
+Q_ANN2=$QID
+deliveries 1
+reply "$T_DIR/r-bob.eml" "bob@remote.example" r-bob@mail.remote.example "" ""
+send "$T_DIR/r-bob.eml" bob@remote.example news@sender.example 192.0.2.31 mx2.remote.example
+Q_BOB=$QID
+deliveries 1
+reply "$T_DIR/r-carol.eml" "Carol <carol@remote.example>" r-carol@mail.remote.example \
+	"<fwd-ann@mail.remote.example>" "<$MID> <fwd-ann@mail.remote.example>"
+send "$T_DIR/r-carol.eml" carol@remote.example news@sender.example 192.0.2.30 mx.remote.example
+Q_CAROL=$QID
+deliveries 1
+reply "$T_DIR/r-news.eml" "Beacon News <news@sender.example>" r-news@sender.example "<$MID>" "<$MID>"
+sed -i 's/^To: .*/To: ann@remote.example/' "$T_DIR/r-news.eml"
+send "$T_DIR/r-news.eml" news@sender.example ann@remote.example
+Q_NEWS=$QID
+deliveries 1
+for q in "$Q_ANN2" "$Q_BOB" "$Q_CAROL" "$Q_NEWS"; do
+	handled "$q"
+done
+t_wait_until "[ \"\$(pg_query 'SELECT count(*) FROM beacon.replies')\" -ge 2 ]" 10 ||
+	{ tail -n 10 "$BC_MLOG" >&2; t_fail "3: no beacon.replies row for carol's reply"; }
+sleep 0.3	# what should not be there has had its time
+t_eq "$T_ANN|r-ann@mail.remote.example|remote.example
+-|r-carol@mail.remote.example|remote.example" \
+	"$(pg_query "SELECT coalesce(token_id::text, '-') || '|' || reply_message_id || '|'
+		|| coalesce(from_domain, '-') FROM beacon.replies WHERE message = '$MSG' ORDER BY at")" \
+	"3: beacon.replies: ann's reply with her token (once), carol's without a token"
+t_eq 2 "$(pg_query "SELECT count(*) FROM beacon.replies")" "3: no other replies row"
+t_eq "$T_ANN|reply|human" \
+	"$(pg_query "SELECT token_id || '|' || kind || '|' || class FROM beacon.events")" \
+	"3: beacon.events: one reply event, ann's"
+t_eq 1 "$(pg_query "SELECT count(*) FROM beacon.events e JOIN beacon.replies r USING (token_id)
+	WHERE e.at = r.at")" "3: the event's time is the reply's"
+t_eq 3 "$(pg_query "SELECT count(*) FROM beacon.inbound")" "3: replies are no leads"
+
+ctl report summary -v "message_id=$MID" --csv >"$T_DIR/summary.csv" ||
+	t_fail "3: beaconctl report summary"
+summary=$(python3 -c 'import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+print(len(rows), *(rows[0][k] for k in ("recipients", "opened", "replied", "reply_rate")))' \
+	"$T_DIR/summary.csv")
+t_eq "1 2 0 1 50.0" "$summary" "3: summary: 2 recipients, 0 opened, replied 1, reply rate 50.0"
+ctl history ann@remote.example >"$T_DIR/history.txt" || t_fail "3: beaconctl history"
+grep -q 'reply' "$T_DIR/history.txt" || { cat "$T_DIR/history.txt" >&2; t_fail "3: history shows no reply"; }
+t_ok "3: beaconctl history of ann shows the reply"
+
+bc_no_sanitizer "$BC_MLOG"
