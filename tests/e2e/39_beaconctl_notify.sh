@@ -32,8 +32,9 @@
 #	   deliveries of one message.
 #	6. Roles: beacon_notify reads jobs, updates deliveries, writes the
 #	   log, and nothing more; beacon_reader does not see secrets.
-#	7. purge --older-than 0 removes the jobs (deliveries with them) and
-#	   the log rows.
+#	7. forget of a recipient removes the jobs of its tokens; purge
+#	   --older-than 0 removes the jobs (deliveries with them) and the
+#	   log rows.
 
 set -euo pipefail
 BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -256,7 +257,9 @@ asrole beacon_reader "SELECT id, sender, kind FROM beacon.notify_destinations" >
 	t_fail "beacon_reader cannot read the destinations"
 t_ok "beacon_notify and beacon_reader have their rights, no more"
 
-# 7. retention
+# 7. forget and retention
+t_eq "beacon.notify_jobs.token_id 1" "$(pg_query "SELECT relation || ' ' || removed
+	FROM beacon.forget('A5@rcpt.example') WHERE relation LIKE '%notify_jobs%'")" "forget removes the jobs of the address's tokens"
 pg_psql -c "INSERT INTO beacon.notify_log (job, destination, attempt, at) VALUES (1, 1, 1, now() - interval '1 day')"
 t_run ctl purge --older-than 0
 t_eq 0 "$RC" "purge exit"
