@@ -116,6 +116,15 @@ static void nt_mail_from(const struct beacon_cfg *cfg, char *out, size_t len)
 	snprintf(out, len, "beacon@%s", host);
 }
 
+/* nt_log_drops - say which deliveries of B are dropped, and why */
+static void nt_log_drops(const struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].outcome == ITEM_DROPPED)
+			log_info("%s: %s %s dropped: %s", b->items[i].id, b->items[i].dkind,
+			    b->items[i].kind, b->items[i].drop);
+}
+
 /* nt_hooks - one batch of webhook and chat deliveries: its size, or -1 when the
  * database failed */
 static long nt_hooks(struct queue *q, struct webhook *w, long limit)
@@ -127,6 +136,7 @@ static long nt_hooks(struct queue *q, struct webhook *w, long limit)
 		return -1;
 	n = (long)b.n;
 	if (n > 0) {
+		nt_log_drops(&b);
 		webhook_send(w, b.items, b.n);
 		if (queue_record(q, &b) != DB_OK)
 			n = -1;
@@ -150,6 +160,7 @@ static int nt_digests(struct queue *q, const struct digest_conf *dc)
 		if (queue_claim_mail(q, ids[i], &b) != DB_OK)
 			return -1;
 		if (b.n > 0) {
+			nt_log_drops(&b);
 			digest_send(dc, b.items, b.n);
 			rc = queue_record(q, &b) == DB_OK ? 0 : -1;
 		}
@@ -215,7 +226,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	nt_args(argc, argv);
-	db_use(DB_ANY);
+	db_use(DB_NOTIFY);
 	beacon_init(argc, argv, &prog, &opts, &cfg);
 	if ((rc = nt_check(&cfg, err, sizeof(err))) != 0)
 		log_fatal_status(rc, "%s", err);
