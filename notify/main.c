@@ -10,8 +10,8 @@
  *	password file, detaches, writes the pid file, drops to `user`, then
  *	loops: claim a batch of due webhook and chat deliveries, drop those
  *	of muted or expired messages, send the others (webhook.h), record
- *	every outcome (queue.h); then the digests that are due (digest.h);
- *	then, unless the batch was full, sleep until a NOTIFY on
+ *	every outcome (queue.h); then, at most once a second, the digests
+ *	that are due (digest.h); then, unless the batch was full, sleep until a NOTIFY on
  *	beacon_event or one second.  A lost database session is opened again
  *	with growing pauses (1 s to 30 s); nothing is lost meanwhile, the
  *	queue is in the database.
@@ -34,6 +34,7 @@
 #include <sodium.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "daemon.h"
 #include "db.h"
 #include "digest.h"
@@ -176,6 +177,7 @@ static void nt_run(const struct beacon_cfg *cfg, const struct digest_conf *dc)
 {
 	struct webhook *w = webhook_new(cfg->notify.timeout, cfg->notify.concurrency);
 	struct queue *q = NULL;
+	long long digests_at = 0;	/* when the digests were last looked at */
 	int pause = 1;
 	char err[1024];
 
@@ -193,8 +195,12 @@ static void nt_run(const struct beacon_cfg *cfg, const struct digest_conf *dc)
 			pause = 1;
 		}
 		n = nt_hooks(q, w, cfg->notify.batch);
-		if (n >= 0 && nt_digests(q, dc) < 0)
-			n = -1;
+		/* once a second, not after every batch of a backlog */
+		if (n >= 0 && clock_now_ms() - digests_at >= NT_POLL_MS) {
+			digests_at = clock_now_ms();
+			if (nt_digests(q, dc) < 0)
+				n = -1;
+		}
 		if (n < 0 || (n < cfg->notify.batch && !nt_stop && queue_wait(q, NT_POLL_MS) < 0)) {
 			log_warnx("database session lost; opening a new one");
 			queue_close(q);
