@@ -1,6 +1,6 @@
 # Makefile - build, test, install and package Beacon (GNU make).
 #
-#   make                 build beacon-milter, beacon-pixelsrv, beaconctl into build/
+#   make                 build beacon-milter, beacon-pixelsrv, beacon-notify, beaconctl into build/
 #   make check           install missing packages, build with ASan+UBSan into
 #                        build/asan/ and run every test (tests/run.sh)
 #   make demo            the whole pipeline end to end on this machine
@@ -49,7 +49,8 @@ LIB_PKGS      := libpq libsodium inih libidn2
 MILTER_PKGS   := $(LIB_PKGS) gmime-3.0 milter
 PIXELSRV_PKGS := $(LIB_PKGS) libmicrohttpd libmaxminddb yaml-0.1 libpcre2-8
 CTL_PKGS      := $(LIB_PKGS)
-ALL_PKGS      := $(sort $(MILTER_PKGS) $(PIXELSRV_PKGS) $(CTL_PKGS))
+NOTIFY_PKGS   := $(LIB_PKGS) libcurl
+ALL_PKGS      := $(sort $(MILTER_PKGS) $(PIXELSRV_PKGS) $(CTL_PKGS) $(NOTIFY_PKGS))
 TEST_PKGS     := $(ALL_PKGS) cmocka
 deb_of.libpq         := libpq-dev
 deb_of.libsodium     := libsodium-dev
@@ -62,6 +63,7 @@ deb_of.libmaxminddb  := libmaxminddb-dev
 deb_of.yaml-0.1      := libyaml-dev
 deb_of.libpcre2-8    := libpcre2-dev
 deb_of.cmocka        := libcmocka-dev
+deb_of.libcurl       := libcurl4-openssl-dev
 
 # $(call pc,--cflags|--libs,MODULES): pkg-config's answer, asked once per
 # run: $(call pc,--libs,libpq inih) defines pc--libs_libpq_inih on first use
@@ -88,6 +90,7 @@ LIB_SRC      := $(wildcard lib/*.c)
 MILTER_SRC   := $(wildcard milter/*.c)
 PIXELSRV_SRC := $(wildcard pixelsrv/*.c)
 CTL_SRC      := $(wildcard ctl/*.c)
+NOTIFY_SRC   := $(wildcard notify/*.c)
 TEST_SRC     := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -96,17 +99,21 @@ LIB_OBJ      := $(call obj,$(LIB_SRC))
 MILTER_OBJ   := $(call obj,$(MILTER_SRC))
 PIXELSRV_OBJ := $(call obj,$(PIXELSRV_SRC))
 CTL_OBJ      := $(call obj,$(CTL_SRC))
+NOTIFY_OBJ   := $(call obj,$(NOTIFY_SRC))
 # every object but the mains, one archive per program: unit tests and fuzz
 # targets link with these and pull in only the modules they use
-MODULE_OBJ   := $(filter-out %/main.o,$(MILTER_OBJ) $(PIXELSRV_OBJ) $(CTL_OBJ))
-MODULE_LIBS  := $(BUILD)/milter/modules.a $(BUILD)/pixelsrv/modules.a $(BUILD)/ctl/modules.a
+MODULE_OBJ   := $(filter-out %/main.o,$(MILTER_OBJ) $(PIXELSRV_OBJ) $(CTL_OBJ) $(NOTIFY_OBJ))
+MODULE_LIBS  := $(BUILD)/milter/modules.a $(BUILD)/pixelsrv/modules.a $(BUILD)/ctl/modules.a \
+                $(BUILD)/notify/modules.a
 TEST_BIN     := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(TEST_SRC))
-PROGS        := $(BUILD)/beacon-milter $(BUILD)/beacon-pixelsrv $(BUILD)/beaconctl
+PROGS        := $(BUILD)/beacon-milter $(BUILD)/beacon-pixelsrv $(BUILD)/beaconctl \
+                $(BUILD)/beacon-notify
 
 $(BUILD)/lib/%.o:      OBJ_PKGS = $(LIB_PKGS)
 $(BUILD)/milter/%.o:   OBJ_PKGS = $(MILTER_PKGS)
 $(BUILD)/pixelsrv/%.o: OBJ_PKGS = $(PIXELSRV_PKGS)
 $(BUILD)/ctl/%.o:      OBJ_PKGS = $(CTL_PKGS)
+$(BUILD)/notify/%.o:   OBJ_PKGS = $(NOTIFY_PKGS)
 $(BUILD)/ctl/reclassify.o: OBJ_PKGS = $(PIXELSRV_PKGS)
 $(BUILD)/ctl/reclassify.o: CPPFLAGS += -Ipixelsrv
 $(BUILD)/tests/%:      OBJ_PKGS = $(TEST_PKGS)
@@ -165,12 +172,15 @@ $(BUILD)/beacon-milter: $(MILTER_OBJ) $(BUILD)/libbeacon.a
 $(BUILD)/beacon-pixelsrv: $(PIXELSRV_OBJ) $(BUILD)/libbeacon.a
 	$(call link,$^,$(PIXELSRV_PKGS))
 
+$(BUILD)/beacon-notify: $(NOTIFY_OBJ) $(BUILD)/libbeacon.a
+	$(call link,$^,$(NOTIFY_PKGS))
+
 # reclassify runs beacon-pixelsrv's class rules: it links their modules
 $(BUILD)/beaconctl: $(CTL_OBJ) $(BUILD)/pixelsrv/modules.a $(BUILD)/libbeacon.a
 	$(call link,$^,$(CTL_PKGS) $(PIXELSRV_PKGS))
 
 # unit tests and fuzz targets include the headers of the programs they test
-TEST_INC := -Imilter -Ipixelsrv -Ictl
+TEST_INC := -Imilter -Ipixelsrv -Ictl -Inotify
 $(BUILD)/tests/unit/%: tests/unit/%.c $(MODULE_LIBS) $(BUILD)/libbeacon.a | pkg-check-tests
 	@mkdir -p $(dir $@)
 	@$(if $(call yes,$(V)),,echo '  TEST    $@')

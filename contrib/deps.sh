@@ -16,7 +16,7 @@ set -eu
 
 BUILD_PKGS="build-essential pkg-config
 libmilter-dev libgmime-3.0-dev libpq-dev libmaxminddb-dev libmicrohttpd-dev
-libsodium-dev libinih-dev libyaml-dev libpcre2-dev libidn2-dev"
+libsodium-dev libinih-dev libyaml-dev libpcre2-dev libidn2-dev libcurl4-openssl-dev"
 TEST_PKGS="clang libclang-rt-14-dev uap-core libcmocka-dev
 postgresql postgresql-client postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 postfix swaks miltertest libmaxmind-db-writer-perl

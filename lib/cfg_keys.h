@@ -100,6 +100,18 @@
 	X(pixelsrv, db_conninfo, STR, "", "libpq connection string of pixelsrv (empty: [database] conninfo)") \
 	X(pixelsrv, db_password_file, STR, "", "pixelsrv's password file (empty: [database] password_file)")
 
+#define CFG_NOTIFY_KEYS(X) \
+	X(notify, user, STR, "", "user beacon-notify switches to after start-up") \
+	X(notify, pidfile, STR, "", "pid file of beacon-notify (empty: none)") \
+	X(notify, smtp_url, STR, "smtp://127.0.0.1:25", "SMTP server digest mails go through (smtp:// or smtps:// URL)") \
+	X(notify, mail_from, STR, "", "sender of digest mails (empty: beacon@<host name>)") \
+	X(notify, notify_interval, DUR, "300", "at most one digest mail per mail destination this often") \
+	X(notify, notify_days, INT, "30", "messages not pinned stop notifying this many days after sending (0: never)") \
+	X(notify, retry_for, DUR, "172800", "how long a delivery is retried from its event, at least 24h") \
+	X(notify, timeout, DUR, "10", "seconds a webhook request or a digest mail may take") \
+	X(notify, concurrency, INT, "8", "webhook requests in flight at once") \
+	X(notify, batch, INT, "100", "deliveries claimed from the queue at a time")
+
 #define CFG_DATABASE_KEYS(X) \
 	X(database, conninfo, STR, "dbname=beacon", "libpq connection string") \
 	X(database, password_file, STR, "", "file holding the password (mode 0600)") \
@@ -108,4 +120,4 @@
 	X(database, retention_days, INT, "400", "beaconctl maintain drops events older than this and purges the messages sent before then, with their recipients (0: keep all)") \
 	X(database, tombstone_days, INT, "400", "days beaconctl maintain keeps the tombstone of a purged token (0: for ever)")
 
-#define CFG_ALL_KEYS(X) CFG_GLOBAL_KEYS(X) CFG_MILTER_KEYS(X) CFG_PIXELSRV_KEYS(X) CFG_DATABASE_KEYS(X)
+#define CFG_ALL_KEYS(X) CFG_GLOBAL_KEYS(X) CFG_MILTER_KEYS(X) CFG_PIXELSRV_KEYS(X) CFG_NOTIFY_KEYS(X) CFG_DATABASE_KEYS(X)

@@ -262,8 +262,9 @@ BEGIN
 		JOIN beacon.notify_tokens w ON w.token_id = e.token_id
 		JOIN beacon.recipients r ON r.token_id = e.token_id
 		JOIN beacon.messages m ON m.id = r.message
-		CROSS JOIN LATERAL (SELECT beacon.notify_sender_keys(m.sender_key, m.sender)
-				    AS keys) k
+		CROSS JOIN LATERAL (SELECT coalesce(m.sender_key, beacon.sender_key_sql(m.sender))
+				    AS key) s
+		CROSS JOIN LATERAL (SELECT ARRAY[s.key, '@' || split_part(s.key, '@', -1)] AS keys) k
 		WHERE e.class IN ('human', 'proxy')
 		  AND e.kind IN ('open', 'click', 'download', 'reply')
 		  AND m.notify AND NOT m.muted

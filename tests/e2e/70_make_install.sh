@@ -7,7 +7,7 @@
 #	1. `make install` with PREFIX=/opt/beacon, SYSCONFDIR=/opt/beacon/etc,
 #	   UNITDIR=/opt/beacon/lib/systemd/system and DESTDIR=$T_DIR/stage
 #	   (its own BUILD directory in $T_DIR, no sanitizers) installs the
-#	   three programs, every manual page, every sql/schema and sql/reports
+#	   four programs, every manual page, every sql/schema and sql/reports
 #	   file, mail-clients.yaml, the postfix, sendmail, nginx and haproxy
 #	   examples, the systemd units and etc/beacon.conf; no installed text
 #	   file names /usr/local or the source tree, every
@@ -58,10 +58,10 @@ env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
 	{ tail -n 40 "$T_DIR/make.log" >&2; t_fail "make install failed"; }
 t_ok "make install into $STAGE"
 
-for p in beacon-milter beacon-pixelsrv beaconctl; do
+for p in beacon-milter beacon-pixelsrv beacon-notify beaconctl; do
 	[ -f "$ROOT/sbin/$p" ] && [ -x "$ROOT/sbin/$p" ] || t_fail "no executable sbin/$p"
 done
-t_ok "the three programs in $PREFIX/sbin"
+t_ok "the four programs in $PREFIX/sbin"
 
 # installed as: "source stage-path" (identical copies)
 same() {
@@ -102,7 +102,7 @@ t_ok "$NMAN man pages in share/man/man5, man7, man8"
 for u in "$BEACON_SRC"/contrib/systemd/*.service; do
 	[ -s "$ROOT/lib/systemd/system/${u##*/}" ] || t_fail "unit ${u##*/} not installed"
 done
-for u in beacon-milter beacon-pixelsrv; do
+for u in beacon-milter beacon-pixelsrv beacon-notify; do
 	f=$ROOT/lib/systemd/system/$u.service
 	[ -s "$f" ] || t_fail "no $u.service"
 	t_eq "$PREFIX/sbin/$u -c $PREFIX/etc/beacon.conf" \

@@ -1,0 +1,240 @@
+/*
+ * payload.c - the webhook JSON, the chat line and the digest line of a
+ * delivery (see payload.h).
+ */
+#include <string.h>
+
+#include "payload.h"
+
+#define PAYLOAD_FFFD "\xef\xbf\xbd"	/* U+FFFD REPLACEMENT CHARACTER in UTF-8 */
+
+/* payload_utf8 - the length of the valid UTF-8 sequence at S (N bytes left), its
+ * code point in *CP; 0 when it is not one (bad lead, bad or missing continuation,
+ * overlong form, surrogate, past U+10FFFF) */
+static size_t payload_utf8(const unsigned char *s, size_t n, unsigned *cp)
+{
+	unsigned c = s[0], min;
+	size_t len, i;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, c &= 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, c &= 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, c &= 0x07, min = 0x10000;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* payload_json_string - append S as a JSON string */
+void payload_json_string(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n, len;
+	unsigned cp;
+
+	if (!s) {
+		buf_adds(b, "null");
+		return;
+	}
+	n = strlen(s);
+	buf_add(b, "\"", 1);
+	while (n > 0) {
+		if (!(len = payload_utf8(p, n, &cp))) {
+			buf_adds(b, PAYLOAD_FFFD);
+			p++, n--;
+			continue;
+		}
+		switch (cp) {
+		case '"': buf_adds(b, "\\\""); break;
+		case '\\': buf_adds(b, "\\\\"); break;
+		case '\b': buf_adds(b, "\\b"); break;
+		case '\f': buf_adds(b, "\\f"); break;
+		case '\n': buf_adds(b, "\\n"); break;
+		case '\r': buf_adds(b, "\\r"); break;
+		case '\t': buf_adds(b, "\\t"); break;
+		default:
+			if (cp < 0x20 || cp == 0x7f || cp == 0x2028 || cp == 0x2029)
+				buf_printf(b, "\\u%04x", cp);
+			else
+				buf_add(b, p, len);
+		}
+		p += len, n -= len;
+	}
+	buf_add(b, "\"", 1);
+}
+
+/* payload_clean - append S as one line of valid UTF-8 */
+void payload_clean(struct buf *b, const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), len;
+	unsigned cp;
+
+	if (max && n > max)
+		n = max;
+	while (n > 0) {
+		if (!(len = payload_utf8(p, n, &cp)))
+			buf_adds(b, PAYLOAD_FFFD), len = 1;
+		else if (cp < 0x20 || cp == 0x7f || cp == 0x2028 || cp == 0x2029 ||
+			 (cp >= 0x80 && cp < 0xa0))
+			buf_add(b, " ", 1);
+		else
+			buf_add(b, p, len);
+		p += len, n -= len;
+	}
+}
+
+/* payload_field - append "NAME": VALUE, with a comma before unless FIRST */
+static void payload_field(struct buf *b, const char *name, const char *value, int first)
+{
+	if (!first)
+		buf_add(b, ", ", 2);
+	payload_json_string(b, name);
+	buf_add(b, ": ", 2);
+	payload_json_string(b, value);
+}
+
+/* payload_webhook - the generic JSON body */
+void payload_webhook(struct buf *b, const struct item *it)
+{
+	buf_add(b, "{", 1);
+	payload_field(b, "id", it->id, 1);
+	payload_field(b, "type", it->kind, 0);
+	payload_field(b, "at", it->at, 0);
+	payload_field(b, "class", it->class, 0);
+	buf_adds(b, ", \"message\": {");
+	payload_field(b, "id", it->msg_uuid, 1);
+	payload_field(b, "message_id", it->message_id, 0);
+	payload_field(b, "subject", it->subject, 0);
+	payload_field(b, "campaign", it->campaign, 0);
+	payload_field(b, "sent_at", it->sent_at, 0);
+	buf_adds(b, "}, \"recipient\": {");
+	payload_field(b, "address", it->address, 1);
+	payload_field(b, "name", it->name, 0);
+	buf_adds(b, "}, \"place\": {");
+	payload_field(b, "country", it->country, 1);
+	payload_field(b, "city", it->city, 0);
+	buf_adds(b, "}, \"device\": {");
+	payload_field(b, "device", it->device, 1);
+	payload_field(b, "os", it->os, 0);
+	payload_field(b, "client", it->client, 0);
+	buf_adds(b, "}");
+	payload_field(b, "link", it->link, 0);
+	payload_field(b, "file", it->file, 0);
+	buf_adds(b, "}");
+}
+
+/* payload_has - S is set and not empty */
+static int payload_has(const char *s)
+{
+	return s && *s;
+}
+
+/* payload_line - "Ann <ann@example.org> opened "Spring offer" at 2026-12-06 04:12 UTC
+ * in Paris, FR on iPhone (iOS, Apple Mail)" */
+void payload_line(struct buf *b, const struct item *it)
+{
+	const char *k = it->kind ? it->kind : "?";
+	int paren = 0;
+
+	if (payload_has(it->name)) {
+		payload_clean(b, it->name, 200);
+		buf_adds(b, " <");
+		payload_clean(b, payload_has(it->address) ? it->address : "?", 320);
+		buf_adds(b, ">");
+	} else {
+		payload_clean(b, payload_has(it->address) ? it->address : "a recipient", 320);
+	}
+	if (!strcmp(k, "open"))
+		buf_adds(b, " opened ");
+	else if (!strcmp(k, "click"))
+		buf_adds(b, " clicked a link in ");
+	else if (!strcmp(k, "download"))
+		buf_adds(b, " downloaded a file of ");
+	else if (!strcmp(k, "reply"))
+		buf_adds(b, " replied to ");
+	else {
+		buf_adds(b, " ");
+		payload_clean(b, k, 40);
+		buf_adds(b, " ");
+	}
+	buf_adds(b, "\"");
+	payload_clean(b, payload_has(it->subject) ? it->subject : "(no subject)", 200);
+	buf_adds(b, "\"");
+	if (it->at && strlen(it->at) >= 16) {	/* 2026-12-06T04:12 */
+		buf_adds(b, " at ");
+		buf_add(b, it->at, 10);
+		buf_adds(b, " ");
+		buf_add(b, it->at + 11, 5);
+		buf_adds(b, " UTC");
+	}
+	if (payload_has(it->city) || payload_has(it->country)) {
+		buf_adds(b, " in ");
+		if (payload_has(it->city))
+			payload_clean(b, it->city, 100);
+		if (payload_has(it->city) && payload_has(it->country))
+			buf_adds(b, ", ");
+		if (payload_has(it->country))
+			payload_clean(b, it->country, 10);
+	}
+	if (payload_has(it->device)) {
+		buf_adds(b, " on ");
+		payload_clean(b, it->device, 100);
+	}
+	if (payload_has(it->os) || payload_has(it->client)) {
+		buf_adds(b, payload_has(it->device) ? " (" : " with ");
+		paren = payload_has(it->device);
+		if (payload_has(it->os))
+			payload_clean(b, it->os, 100);
+		if (payload_has(it->os) && payload_has(it->client))
+			buf_adds(b, ", ");
+		if (payload_has(it->client))
+			payload_clean(b, it->client, 100);
+		if (paren)
+			buf_adds(b, ")");
+	}
+	if (payload_has(it->link)) {
+		buf_adds(b, ": ");
+		payload_clean(b, it->link, 500);
+	} else if (payload_has(it->file)) {
+		buf_adds(b, ": ");
+		payload_clean(b, it->file, 200);
+	}
+}
+
+/* payload_chat - {"text": "<line>"} */
+void payload_chat(struct buf *b, const struct item *it)
+{
+	struct buf line = { 0 };
+
+	payload_line(&line, it);
+	buf_adds(b, "{\"text\": ");
+	payload_json_string(b, buf_str(&line));
+	buf_adds(b, "}");
+	buf_free(&line);
+}
+
+/* payload_body - the body for IT's destination kind */
+void payload_body(struct buf *b, const struct item *it)
+{
+	if (it->dkind && (!strcmp(it->dkind, "slack") || !strcmp(it->dkind, "mattermost")))
+		payload_chat(b, it);
+	else
+		payload_webhook(b, it);
+}

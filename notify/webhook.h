@@ -1,0 +1,38 @@
+/*
+ * NAME
+ *	webhook.h - POST a batch of deliveries to their webhooks with libcurl
+ *
+ * SYNOPSIS
+ *	struct webhook *w = webhook_new(timeout_s, concurrency);
+ *	webhook_send(w, items, n);	(fills each item's outcome)
+ *	webhook_free(w);
+ *
+ * DESCRIPTION
+ *	One libcurl multi handle runs up to `concurrency` requests at once
+ *	and keeps the connections alive between batches.  Each request is a
+ *	POST of payload_body() with Content-Type application/json and the
+ *	headers Beacon-Delivery (<job>.<destination>), Beacon-Timestamp
+ *	(Unix seconds) and Beacon-Signature (v1=..., sign.h); it may take
+ *	`timeout` seconds in all, follows no redirect and speaks only http
+ *	and https.  The answer's body is read and thrown away.  2xx is
+ *	ITEM_SENT; anything else (another status, no answer, a refused
+ *	connection) ITEM_RETRY with the reason in item.error.  Items with
+ *	item.drop set are skipped.
+ */
+#ifndef NOTIFY_WEBHOOK_H
+#define NOTIFY_WEBHOOK_H
+
+#include <stddef.h>
+
+#include "item.h"
+
+struct webhook;
+
+/* webhook_new - a multi handle: TIMEOUT_S per request, CONCURRENCY at once */
+struct webhook *webhook_new(long timeout_s, long concurrency);
+/* webhook_send - send ITEMS (N) not dropped, each to its url; their outcome filled */
+void webhook_send(struct webhook *w, struct item *items, size_t n);
+/* webhook_free - close every connection */
+void webhook_free(struct webhook *w);
+
+#endif
