@@ -3,7 +3,7 @@
 #	run.sh - Beacon's side-by-side benchmarks (make bench)
 #
 # SYNOPSIS
-#	BEACON_BUILD=build [QUICK=1] [BENCH_ONLY="rewrite ingest pixel download mail"]
+#	BEACON_BUILD=build [QUICK=1] [BENCH_ONLY="rewrite ingest pixel download mail notify"]
 #	    [BENCH_PROFILE=1|""] [BENCH_REPORT=FILE] tests/bench/run.sh
 #
 # DESCRIPTION
@@ -20,6 +20,8 @@
 #		file (1 MiB, 10 MiB), MB/s, tests/bench/download.sh
 #	mail	messages/s through a private Postfix with no milter, a no-op
 #		milter, beacon-milter and opendkim, tests/bench/mail.sh
+#	notify	events/s through beacon-notify to a webhook on loopback
+#		(nginx answering 204), backlog and live, tests/bench/notify.sh
 #
 #	and the peak resident memory of every daemon.  It builds what it
 #	needs into $BEACON_BUILD/bench (the no-op filter, the rewrite and
@@ -56,16 +58,18 @@ BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$BEACON_SRC/tests/lib/postfix.sh"
 . "$BEACON_SRC/tests/lib/pixelsrv.sh"
 . "$BEACON_SRC/tests/lib/dkim.sh"
+. "$BEACON_SRC/tests/lib/notify.sh"
 . "$BEACON_SRC/tests/bench/lib.sh"
 . "$BEACON_SRC/tests/bench/rewrite.sh"
 . "$BEACON_SRC/tests/bench/ingest.sh"
 . "$BEACON_SRC/tests/bench/pixel.sh"
 . "$BEACON_SRC/tests/bench/download.sh"
 . "$BEACON_SRC/tests/bench/mail.sh"
+. "$BEACON_SRC/tests/bench/notify.sh"
 
 QUICK=${QUICK:-}
 [ "$QUICK" = 0 ] && QUICK=
-BENCH_ONLY=${BENCH_ONLY:-rewrite ingest pixel download mail}
+BENCH_ONLY=${BENCH_ONLY:-rewrite ingest pixel download mail notify}
 B_BIN=$BEACON_BUILD/bench
 declare -A B_HWM=() B_PIDS=()
 # sanitizer builds are smoke-tested here; leak reports are the unit and e2e tests' job
@@ -77,6 +81,7 @@ if [ -n "$QUICK" ]; then
 	ING_N=5000 ING_ROUNDS=1
 	MAIL_N=16 MAIL_N10=4 MAIL_N_SLOW=8 MAIL_ROUNDS=1 MAIL_WAIT_MAX=60
 	RW_ITER_KB=200
+	NT_RCPTS=50 NT_BACKLOG=300 NT_LIVE_RATE=100 NT_LIVE_SECS=2 NT_DRAIN_MAX=60
 	B_PROFILE=${BENCH_PROFILE:-}
 	B_REPORT_FINAL=${BENCH_REPORT:-$B_BIN/BENCHMARKS-quick.md}
 else
@@ -85,10 +90,11 @@ else
 	ING_N=200000 ING_ROUNDS=3
 	MAIL_N=2000 MAIL_N10=200 MAIL_N_SLOW=200 MAIL_ROUNDS=3 MAIL_WAIT_MAX=300
 	RW_ITER_KB=15000
+	NT_RCPTS=1000 NT_BACKLOG=20000 NT_LIVE_RATE=500 NT_LIVE_SECS=20 NT_DRAIN_MAX=300
 	B_PROFILE=${BENCH_PROFILE-1}
 	B_REPORT_FINAL=${BENCH_REPORT:-$BEACON_SRC/BENCHMARKS.md}
 	# some sections only: their report must not replace the whole one
-	[ "$BENCH_ONLY" = "rewrite ingest pixel download mail" ] ||
+	[ "$BENCH_ONLY" = "rewrite ingest pixel download mail notify" ] ||
 		B_REPORT_FINAL=${BENCH_REPORT:-$B_BIN/BENCHMARKS-${BENCH_ONLY// /-}.md}
 fi
 
@@ -227,6 +233,7 @@ for section in $BENCH_ONLY; do
 	pixel) bench_pixel ;;
 	download) bench_download ;;
 	mail) bench_mail ;;
+	notify) bench_notify ;;
 	*) t_fail "unknown section '$section' in BENCH_ONLY" ;;
 	esac
 	b_say "$section: $((($(t_now_us) - t_section) / 1000000)) s"

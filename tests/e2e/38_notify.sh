@@ -1,0 +1,359 @@
+#!/bin/bash
+# NAME
+#	38_notify.sh - beacon-notify tells the sender: signed webhooks, chat,
+#	retries, mute, pin and mail digests on the real stack
+#
+# DESCRIPTION
+#	PostgreSQL, beacon-pixelsrv taking real opens and clicks over HTTP,
+#	beacon-notify connected as a login role in beacon_notify, a webhook
+#	receiver on loopback (tests/fixtures/webhook_receiver.py: it checks
+#	every Beacon-Signature with the destination's secret and refuses stale
+#	timestamps) and smtp-sink for the digests.  Destinations are added
+#	with beaconctl notify add, before the messages (the insert trigger
+#	turns notify on for their senders).
+#
+#	- an open and a click of a message → exactly two signed, fresh
+#	  deliveries with distinct Beacon-Delivery ids and the right payload;
+#	  its scanner click and Apple prefetch → none; a sender without a
+#	  destination → none; a chat destination → one {"text": ...} line;
+#	- the receiver answers 503, then does not listen, then comes back:
+#	  the retries are scheduled by the backoff (30 s, then 60 s, ±10 %),
+#	  logged, sent with the same Beacon-Delivery id, and the delivery is
+#	  accepted once and never sent again;
+#	- a muted message → no job at all; unmuted, it notifies again; a
+#	  delivery still pending when its message is muted is dropped;
+#	- a message older than notify_days is dropped unless pinned;
+#	- with the notifier stopped, events wait in the queue: on restart the
+#	  mail destination gets one digest in smtp-sink with exactly the
+#	  counted events, marked auto-generated and not for tracking; a later
+#	  event comes in the next digest, the earlier ones never again;
+#	- beaconctl notify log shows the deliveries; mute of an unknown
+#	  message exits 1.
+#
+#	The queue's clock is moved, not waited for: after a failed attempt
+#	the test checks next_at, then sets it to now() so the 1 s poll takes
+#	the retry at once.
+
+set -euo pipefail
+BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$BEACON_SRC/tests/lib/common.sh"
+. "$BEACON_SRC/tests/lib/pg.sh"
+. "$BEACON_SRC/tests/lib/pixelsrv.sh"
+. "$BEACON_SRC/tests/lib/sink.sh"
+. "$BEACON_SRC/tests/lib/notify.sh"
+
+t_need_root "smtp-sink runs as postfix"
+CTL=$BEACON_BUILD/beaconctl
+[ -x "$CTL" ] || t_fail "no $CTL (build it first)"
+export TZ=UTC
+
+t_tmpdir >/dev/null
+pg_start
+pg_schema
+px_setup
+px_config
+px_start
+sink_start "$T_DIR/sink"
+wh_start
+
+cat >"$T_DIR/ctl.conf" <<EOF
+[database]
+conninfo = $BEACON_CONNINFO
+EOF
+
+# ctl - beaconctl on the test database, no PG* environment
+ctl() {
+	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD "$CTL" -c "$T_DIR/ctl.conf" "$@"
+}
+
+# secret - 32 random bytes in hex
+secret() {
+	od -An -tx1 -N32 /dev/urandom | tr -d ' \n'
+}
+
+# the notifier runs as a login role granted beacon_notify only
+pg_psql -c 'CREATE ROLE notifier LOGIN IN ROLE beacon_notify'
+NT_CONNINFO=${BEACON_CONNINFO/user=beacon /user=notifier }
+nt_config 'notify_interval = 1' 'timeout = 3' 'mail_from = beacon@notify.example'
+
+# --- destinations: alice's webhook, a chat hook for @example.com, carol's digest
+SA=$(secret)
+t_run ctl notify add alice@example.org webhook "$WH_URL/alice" --secret "$SA"
+t_eq 0 "$RC" "notify add webhook exit: $ERR"
+t_run ctl notify add @Example.COM mattermost "$WH_URL/chat"
+t_eq 0 "$RC" "notify add mattermost exit: $ERR"
+SC=$(grep -oE '\b[0-9a-f]{64}\b' <<<"$OUT" | head -n 1)
+[ -n "$SC" ] || t_fail "notify add printed no secret: $OUT"
+t_eq "$SC" "$(pg_query "SELECT secret FROM beacon.notify_destinations WHERE sender = '@example.com'")" \
+	"the printed secret is the stored one"
+t_run ctl notify add carol@example.org mail carol@example.org
+t_eq 0 "$RC" "notify add mail exit: $ERR"
+wh_secret /alice "$SA"
+wh_secret /chat "$SC"
+DA=$(pg_query "SELECT id FROM beacon.notify_destinations WHERE kind = 'webhook'")
+DM=$(pg_query "SELECT id FROM beacon.notify_destinations WHERE kind = 'mail'")
+
+# --- messages and recipients, as beacon-milter writes them (sent an hour ago:
+# a click then is no early scanner's); tokens minted for pixelsrv
+declare -A TOK UUID
+for r in ann amy ben dot dan eve fay gus hal ivy; do
+	read -r "TOK[$r]" "UUID[$r]" < <(px_mint_pair)
+done
+msg() {	# msg N SENDER SUBJECT [SENT_AGO] - one message row, id 10000000-...-00N
+	printf "('10000000-0000-4000-8000-00000000000%s', 'm%s@example.org', %s, '%s', 'c%s', now() - interval '%s')," \
+		"$1" "$1" "$2" "$3" "$1" "${4:-1 hour}"
+}
+rcpt() { # rcpt NAME MESSAGE_N
+	printf "('%s', '10000000-0000-4000-8000-00000000000%s', '%s@example.com', 'tracked', 7, '%s', '%s Example')," \
+		"${UUID[$1]}" "$2" "$1" "${TOK[$1]}" "${1^}"
+}
+mid() { printf '10000000-0000-4000-8000-00000000000%s' "$1"; }
+sql=$(
+	echo "INSERT INTO beacon.messages (id, message_id, sender, subject, campaign, sent_at) VALUES"
+	{
+		msg 1 "'Alice@Example.org'" 'Spring letter'	# sender_key NULL: derived from sender
+		msg 2 "'alice@example.org'" 'Muted letter'
+		msg 3 "'bob@example.net'" 'No destination'
+		msg 4 "'Dave@Example.com'" 'Chat letter'
+		msg 5 "'alice@example.org'" 'Retry letter'
+		msg 6 "'alice@example.org'" 'Muted while queued'
+		msg 7 "'carol@example.org'" 'Digest letter'
+		msg 8 "'alice@example.org'" 'Old letter' '40 days'
+		msg 9 "'alice@example.org'" 'Old pinned letter' '40 days'
+	} | sed '$ s/,$/;/'
+	echo "INSERT INTO beacon.recipients (token_id, message, address, status, key_id, token, name) VALUES"
+	{
+		rcpt ann 1
+		rcpt amy 2
+		rcpt ben 3
+		rcpt dot 4
+		rcpt fay 5
+		rcpt gus 6
+		rcpt dan 7
+		rcpt eve 7
+		rcpt hal 8
+		rcpt ivy 9
+	} | sed '$ s/,$/;/'
+	echo "INSERT INTO beacon.links (message, n, url) VALUES ('$(mid 1)', 1, 'https://example.org/a'), ('$(mid 7)', 1, 'https://example.org/d');"
+)
+pg_psql -c "$sql"
+t_eq "t t f t t t t t t" "$(pg_query "SELECT string_agg(notify::text, ' ' ORDER BY id) FROM beacon.messages")" \
+	"notify set by the senders' destinations (bob has none)"
+
+# mute m2 by its Message-ID, pin m9 by its uuid; an unknown message changes nothing
+t_run ctl notify mute m2@example.org
+t_eq 0 "$RC" "notify mute by Message-ID exit: $ERR"
+t_run ctl notify pin "$(mid 9)"
+t_eq 0 "$RC" "notify pin by uuid exit: $ERR"
+t_run ctl notify mute nobody@nowhere.example
+t_eq 1 "$RC" "notify mute of an unknown message exit"
+t_eq "2|t|f 9|f|t" "$(pg_query "SELECT string_agg(right(id::text, 1) || '|' || muted || '|' || pinned, ' ' ORDER BY id)
+	FROM beacon.messages WHERE muted OR pinned")" "muted and pinned messages"
+
+nt_start
+
+# pixel hits as mail clients make them
+UA_TB='Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Thunderbird/115.5.0'
+UA_FF='Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:120.0) Gecko/20100101 Firefox/120.0'
+UA_GP='Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)'
+open_() { # open_ RCPT [UA] [ADDRESS]
+	t_eq 200 "$(px_get "/o/${TOK[$1]}.gif" -H "User-Agent: ${2:-$UA_TB}" -H "X-Forwarded-For: ${3:-198.51.100.20}")" \
+		"open by $1"
+}
+click_() { # click_ RCPT URL [UA]
+	t_eq 302 "$(px_get "$(px_click "${TOK[$1]}" 1 "$2")" -H "User-Agent: ${3:-$UA_FF}" \
+		-H 'X-Forwarded-For: 198.51.100.21')" "click by $1"
+}
+scanner_click() { # scanner_click RCPT URL - no browser headers
+	t_eq 302 "$(px_get_raw "$(px_click "${TOK[$1]}" 1 "$2")" -H 'X-Forwarded-For: 203.0.113.30')" \
+		"scanner click by $1"
+}
+deliveries() { # deliveries MESSAGE_N - "job.destination kind state" of its deliveries
+	pg_query "SELECT j.id || '.' || d.destination || ' ' || j.kind || ' ' || d.state
+		FROM beacon.notify_jobs j JOIN beacon.notify_deliveries d ON d.job = j.id
+		WHERE j.message = '$(mid "$1")' ORDER BY j.id, d.destination"
+}
+requests_for() { # requests_for DELIVERY - requests the receiver logged with that id
+	wh_count | awk -v d="$1" '$1 == d { print $3; f = 1 } END { if (!f) print 0 }'
+}
+
+# --- an open and a click → exactly two signed deliveries; scanner and prefetch → none
+rows=$(px_rows)
+open_ ann
+click_ ann https://example.org/a
+scanner_click ann https://example.org/a
+open_ ann 'Mozilla/5.0' 172.224.226.5	# Apple Mail Privacy Protection
+open_ ben				# bob has no destination
+open_ amy				# muted
+open_ dot				# the chat destination
+px_wait_rows $((rows + 6)) 20 || t_fail "pixelsrv stored $(px_rows) rows, expected $((rows + 6))"
+t_eq "human click
+human open
+prefetch open
+scanner click" "$(pg_query "SELECT class || ' ' || kind FROM beacon.events WHERE token_id = '${UUID[ann]}' ORDER BY 1")" \
+	"ann's four events as pixelsrv stored them"
+wh_wait_accepted 3 15 || t_fail "expected 3 accepted deliveries, receiver logged: $(wh_count)"
+sleep 1.5	# a duplicate or a late scanner delivery would show by now
+mapfile -t D1 < <(deliveries 1)
+t_eq 2 "${#D1[@]}" "deliveries queued for m1 (the open and the click only)"
+t_eq "open sent click sent" "$(printf '%s\n' "${D1[@]}" | awk '{ printf "%s%s %s", (NR > 1 ? " " : ""), $2, $3 }')" \
+	"m1's deliveries sent"
+read -r DO _ <<<"${D1[0]}"
+read -r DC _ <<<"${D1[1]}"
+t_eq "1 1" "$(requests_for "$DO") $(requests_for "$DC")" "the receiver got each of m1's deliveries once"
+t_eq "$DO $DC" "$(wh_count | awk -v a="$DO" -v c="$DC" '($1 == a || $1 == c) && $2 == 1 { printf "%s%s", (n++ ? " " : ""), $1 }')" \
+	"and accepted both: signed with alice's secret, fresh timestamps"
+t_eq "$DA $DA" "${DO#*.} ${DC#*.}" "Beacon-Delivery is <job>.<destination>"
+t_eq 0 "$(pg_query "SELECT count(*) FROM beacon.notify_jobs WHERE message IN ('$(mid 2)', '$(mid 3)')")" \
+	"no job for the muted message or the sender without a destination"
+t_eq "open|human|$DO|$(mid 1)|m1@example.org|Spring letter|c1|ann@example.com|Ann Example|DE|Berlin|Thunderbird|None|True" \
+	"$(wh_field "$DO" '"|".join(str(x) for x in (b["type"], b["class"], b["id"], b["message"]["id"],
+		b["message"]["message_id"], b["message"]["subject"], b["message"]["campaign"],
+		b["recipient"]["address"], b["recipient"]["name"], b["place"]["country"], b["place"]["city"],
+		b["device"]["client"], b["link"], b["at"].endswith("Z")))')" "the open's payload"
+t_eq "click|human|https://example.org/a|Berlin" \
+	"$(wh_field "$DC" '"|".join(str(x) for x in (b["type"], b["class"], b["link"], b["place"]["city"]))')" \
+	"the click's payload"
+t_eq "application/json" "$(python3 -c 'import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["delivery"] == sys.argv[2]: print(r["content_type"].split(";")[0]); break' "$WH_LOG" "$DO")" \
+	"the webhook's Content-Type"
+# the chat hook: one signed {"text": ...} line naming who, what and where
+DD=$(deliveries 4 | awk '{ print $1 }')
+t_eq 1 "$(requests_for "$DD")" "one chat post for m4"
+chat=$(wh_field "$DD" 'b["text"] if list(b) == ["text"] else "keys: %s" % list(b)')
+[[ $chat != *$'\n'* ]] || t_fail "the chat text is not one line: $chat"
+[[ $chat == *dot@example.com* || $chat == *"Dot Example"* ]] && [[ $chat == *open* ]] &&
+	[[ $chat == *Berlin* ]] || t_fail "the chat text lacks who, what or where: $chat"
+t_ok "chat text: $chat"
+t_eq 3 "$(wh_requests)" "the receiver got 3 requests in all"
+
+# --- unmute: m2 notifies again (a new open by a recipient of it)
+t_run ctl notify unmute "$(mid 2)"
+t_eq 0 "$RC" "notify unmute exit: $ERR"
+rows=$(px_rows)
+open_ amy "$UA_FF" 198.51.100.21	# not a repeat of the muted open
+px_wait_rows $((rows + 1)) 20 || t_fail "pixelsrv did not store amy's second open"
+wh_wait_accepted 4 15 || t_fail "no delivery for the unmuted message: $(wh_count)"
+t_eq "open sent" "$(deliveries 2 | cut -d' ' -f2-)" "m2 notifies once unmuted"
+
+# --- the receiver is down: 503, then not listening, then back
+wh_down
+rows=$(px_rows)
+open_ fay
+nt_wait_state pending 1 "j.message = '$(mid 5)' AND d.attempts = 1" 15 ||
+	t_fail "no first attempt for m5: $(deliveries 5)"
+DF=$(deliveries 5 | awk '{ print $1 }')
+t_eq "1|503|pending" "$(pg_query "SELECT attempts || '|' || last_status || '|' || state
+	FROM beacon.notify_deliveries WHERE job || '.' || destination = '$DF'")" "m5 after a 503"
+t_eq "t" "$(pg_query "SELECT next_at - now() BETWEEN interval '20 s' AND interval '34 s'
+	FROM beacon.notify_deliveries WHERE job || '.' || destination = '$DF'")" \
+	"the first retry is due about 30 s later"
+t_eq "1|503" "$(pg_query "SELECT attempt || '|' || status FROM beacon.notify_log
+	WHERE job || '.' || destination = '$DF'")" "the 503 attempt is logged"
+wh_stop
+pg_query "UPDATE beacon.notify_deliveries SET next_at = now() WHERE job || '.' || destination = '$DF'" >/dev/null
+nt_wait_state pending 1 "j.message = '$(mid 5)' AND d.attempts = 2" 15 ||
+	t_fail "no second attempt for m5: $(deliveries 5)"
+t_eq "t|t" "$(pg_query "SELECT coalesce(last_status, 0) NOT BETWEEN 200 AND 299 AND last_error IS NOT NULL,
+	next_at - now() BETWEEN interval '45 s' AND interval '67 s'
+	FROM beacon.notify_deliveries WHERE job || '.' || destination = '$DF'")" \
+	"a refused connection is an error, the next retry about 60 s later"
+wh_start
+wh_up
+pg_query "UPDATE beacon.notify_deliveries SET next_at = now() WHERE job || '.' || destination = '$DF'" >/dev/null
+nt_wait_state sent 1 "j.message = '$(mid 5)'" 15 || t_fail "m5 not delivered after the receiver came back: $(deliveries 5)"
+sleep 1.5
+t_eq "$DF 1 2" "$(wh_count | grep "^$DF " || true)" \
+	"the receiver saw m5's delivery twice (503, then accepted), with one id"
+t_eq "1|503 2| 3|204" "$(pg_query "SELECT string_agg(attempt || '|' || coalesce(status::text, ''), ' ' ORDER BY attempt)
+	FROM beacon.notify_log WHERE job || '.' || destination = '$DF'")" "three attempts logged"
+t_eq "3|204|t|t" "$(pg_query "SELECT attempts || '|' || last_status || '|' || (sent_at IS NOT NULL) || '|' || (latency_ms >= 0)
+	FROM beacon.notify_deliveries WHERE job || '.' || destination = '$DF'")" "m5 delivered on the third attempt"
+
+# --- the notifier stopped: events wait in the queue
+nt_stop
+rows=$(px_rows)
+open_ gus		# queued, then muted before it is sent
+open_ hal		# 40 days old, not pinned
+open_ ivy		# 40 days old, pinned
+open_ dan
+open_ eve "$UA_GP" 66.249.84.1		# an image proxy: counted
+click_ dan https://example.org/d
+scanner_click eve https://example.org/d
+px_wait_rows $((rows + 7)) 20 || t_fail "pixelsrv stored $(px_rows) rows, expected $((rows + 7))"
+t_eq "3 pending" "$(deliveries 7 | awk '{ print $3 }' | uniq -c | awk '{ print $1, $2 }')" \
+	"carol's three counted events wait in the queue"
+t_run ctl notify mute m6@example.org
+t_eq 0 "$RC" "notify mute with a delivery pending exit: $ERR"
+before=$(wh_requests)
+nt_start
+nt_wait_state sent 1 "j.message = '$(mid 9)'" 15 || t_fail "the pinned old message was not delivered: $(deliveries 9)"
+nt_wait_state sent 3 "j.message = '$(mid 7)'" 15 || t_fail "carol's digest not sent: $(deliveries 7)"
+t_eq "dropped" "$(deliveries 6 | cut -d' ' -f3)" "a delivery pending when its message was muted is dropped"
+t_eq "dropped" "$(deliveries 8 | cut -d' ' -f3)" "a message older than notify_days is dropped"
+t_eq 1 "$(($(wh_requests) - before))" "one webhook request after the restart (the pinned message)"
+
+# the digest: one mail to carol with dan's open and click and eve's proxied open
+sink_wait_delivered 1 10 || t_fail "no digest in smtp-sink"
+mapfile -t mails < <(sink_files)
+t_eq 1 "${#mails[@]}" "one digest mail"
+sink_message "${mails[0]}" >"$T_DIR/digest1"
+t_eq "carol@example.org" "$(sink_rcpts "${mails[0]}")" "the digest's envelope recipient"
+t_eq "beacon@notify.example" "$(sink_mail_from "${mails[0]}")" "the digest's envelope sender"
+hdr() { awk -v h="$2:" 'tolower($1) == tolower(h) { sub(/^[^:]*: */, ""); print; exit } /^$/ { exit }' "$1"; }
+t_eq "Beacon: 3 events on your mail" "$(hdr "$T_DIR/digest1" Subject)" "the digest's Subject"
+t_eq "auto-generated" "$(hdr "$T_DIR/digest1" Auto-Submitted)" "the digest is Auto-Submitted"
+t_eq "carol@example.org" "$(hdr "$T_DIR/digest1" To)" "the digest's To"
+case $(hdr "$T_DIR/digest1" Content-Type) in
+text/plain*charset=*[Uu][Tt][Ff]-8*) t_ok "the digest is text/plain UTF-8" ;;
+*) t_fail "the digest's Content-Type: $(hdr "$T_DIR/digest1" Content-Type)" ;;
+esac
+tag=$(hdr "$T_DIR/digest1" X-Beacon)
+case ${tag,,} in
+no | off | none | 0 | no\;*) t_ok "the digest tells beacon-milter not to track it (X-Beacon: $tag)" ;;
+*) t_fail "the digest would be tracked by beacon-milter: X-Beacon: '$tag'" ;;
+esac
+body=$(sed '1,/^$/d' "$T_DIR/digest1")
+for want in dan@example.com eve@example.com Digest.letter https://example.org/d; do
+	grep -q "$want" <<<"$body" || t_fail "the digest lacks $want: $body"
+done
+t_eq "2 1" "$(grep -c 'dan@example.com' <<<"$body") $(grep -c 'eve@example.com' <<<"$body")" \
+	"two lines for dan (open, click), one for eve (the scanner click left out)"
+t_eq 3 "$(pg_query "SELECT count(*) FROM beacon.notify_log l JOIN beacon.notify_jobs j ON j.id = l.job
+	WHERE j.message = '$(mid 7)' AND l.destination = $DM AND l.status BETWEEN 200 AND 299")" \
+	"one notify_log row per event of the digest, with the SMTP reply"
+
+# a later event: the next digest holds it alone
+rows=$(px_rows)
+click_ eve https://example.org/d
+px_wait_rows $((rows + 1)) 20 || t_fail "pixelsrv did not store eve's click"
+sink_wait_delivered 2 15 || t_fail "no second digest"
+mapfile -t mails < <(sink_files)
+t_eq 2 "${#mails[@]}" "two digests in all"
+sink_message "${mails[1]}" >"$T_DIR/digest2"
+case $(hdr "$T_DIR/digest2" Subject) in
+"Beacon: 1 event"*) t_ok "the second digest has one event" ;;
+*) t_fail "the second digest's Subject: $(hdr "$T_DIR/digest2" Subject)" ;;
+esac
+t_eq "0 1" "$(grep -c 'dan@example.com' "$T_DIR/digest2" || true) $(sed '1,/^$/d' "$T_DIR/digest2" | grep -c 'eve@example.com')" \
+	"and nothing of the first digest"
+
+# --- beaconctl notify log
+t_run ctl notify log --message m1@example.org
+t_eq 0 "$RC" "notify log exit: $ERR"
+t_eq 2 "$(grep -c sent <<<"$OUT" || true)" "notify log lists m1's two sent deliveries"
+
+t_eq 0 "$(pg_query "SELECT count(*) FROM beacon.notify_deliveries WHERE state = 'pending'")" \
+	"nothing left pending"
+t_eq 0 "$(awk '$2 > 1' < <(wh_count) | wc -l)" "no delivery accepted twice"
+nt_stop
+bc_no_sanitizer_() {
+	if grep -E "ERROR: (Address|Leak|Thread)Sanitizer|runtime error:" "$1" >/dev/null; then
+		grep -E -A 30 "ERROR: (Address|Leak|Thread)Sanitizer|runtime error:" "$1" | head -n 60 >&2
+		t_fail "sanitizer report in $1"
+	fi
+}
+bc_no_sanitizer_ "$NT_LOG"
+t_ok "no sanitizer report from beacon-notify"
