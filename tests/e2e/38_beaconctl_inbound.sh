@@ -341,6 +341,9 @@ r = json.load(sys.stdin)[0]
 print(" ".join("%s=%s" % (k, r[k]) for k in ("opened", "replied", "left_out_human")))' <<<"$OUT")" \
 	"summary: a reply counts whatever classes says; the human open is left out"
 both summary -v by=all
+t_run ctl report never_opened -v message=10000000-0000-4000-8000-000000000001 -v classes=proxy --csv
+t_eq "0 ben@example.com" "$RC $(sed 1d <<<"$OUT" | cut -d, -f4)" \
+	"never_opened: who answered has opened; ben's human open is left out with classes=proxy"
 t_run ctl history ann@example.com --csv
 t_eq "0 at,subject,kind,class,place,device,os,client,detail
 2026-01-09 08:00:00,\"Offer, again\",reply,human,,,,,
