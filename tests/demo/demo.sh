@@ -506,6 +506,7 @@ shown inbound source add from 'webform@shop.example' 'shop website'
 t_wait_until "[ \$(grep -c 'tracked inbound addresses: changed in the database' '$T_DIR/logs/milter.log') -gt $reloads ]" 10 ||
 	die "beacon-milter did not reload the tracked addresses (NOTIFY beacon_inbound) within 10 s"
 info "(beacon-milter reloaded its set of tracked addresses on the database's NOTIFY)"
+info ""
 
 # lead FILE MSGID FROM TO [CC] - a lead's headers; the body follows on stdin
 lead() {
