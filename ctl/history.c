@@ -16,7 +16,11 @@
  *	clicks and downloads) and the link followed ("(hidden link)" for
  *	link 0) or attachment fetched, with the bytes sent and whether the
  *	download was partial (a Range request or a transfer cut short):
- *	"price-list.pdf (117 kB, partial)".
+ *	"price-list.pdf (117 kB, partial)".  A recipient's answer is an
+ *	event of kind reply; for a message, the answers of people it was not
+ *	sent to (beacon.replies without a recipient) are rows of kind reply
+ *	without recipient, their detail "not a recipient" and the domain
+ *	they came from.
  *
  *	Nothing matching the argument at all is EX_DATAERR; a recipient
  *	without events is an empty table.  The full report, with every
@@ -56,11 +60,23 @@
 	"LEFT JOIN beacon.attachments a ON a.message = r.message AND a.id = e.attachment_id "
 #define HISTORY_AT "to_char(e.at, 'YYYY-MM-DD HH24:MI:SS') AS at, "
 
-static const char history_by_message[] =
-	"SELECT " HISTORY_AT "r.address, " HISTORY_COLS HISTORY_FROM
-	"WHERE m.id IN (SELECT id FROM beacon.messages "
+/* the messages named by $1 (Message-ID, <> optional) or $2 (id) */
+#define HISTORY_MESSAGES \
+	"(SELECT id FROM beacon.messages " \
 	"WHERE message_id IN ($1, '<' || $1 || '>') OR id = $2::uuid) "
-	"ORDER BY e.at DESC, r.address, e.kind, e.link_n, e.attachment_id";
+
+static const char history_by_message[] =
+	"SELECT at, address, kind, class, place, device, os, client, detail FROM ("
+	"SELECT e.at AS sort_at, e.link_n AS sort_link, e.attachment_id AS sort_attachment, "
+	HISTORY_AT "r.address, " HISTORY_COLS HISTORY_FROM
+	"WHERE m.id IN " HISTORY_MESSAGES
+	"UNION ALL "
+	/* the answers of people the message was not sent to */
+	"SELECT y.at, NULL, NULL, to_char(y.at, 'YYYY-MM-DD HH24:MI:SS'), NULL, 'reply', "
+	"NULL, NULL, NULL, NULL, NULL, "
+	"'not a recipient' || coalesce(', ' || y.from_domain, '') "
+	"FROM beacon.replies y WHERE y.token_id IS NULL AND y.message IN " HISTORY_MESSAGES
+	") h ORDER BY sort_at DESC, address, kind, sort_link, sort_attachment";
 
 static const char history_by_address[] =
 	"SELECT " HISTORY_AT "m.subject, " HISTORY_COLS HISTORY_FROM

@@ -93,6 +93,40 @@ static size_t dbcache_size(struct dbcache *c)
 	return n;
 }
 
+/* dbcache_query - run the SELECT of ops->sql on CONN before DEADLINE and build the value;
+ * NULL with ERR */
+static void *dbcache_query(struct dbcache *c, PGconn *conn, long long deadline, char *err,
+			   size_t errlen)
+{
+	enum db_fault f = DB_DOWN;
+	PGresult *res = NULL;
+	void *v = NULL;
+	const char *msg;
+	int len;
+
+	for (const char *const *q = c->ops->sql; *q; q++) {
+		PQclear(res);
+		res = NULL;
+		f = db_flush(conn, PQsendQuery(conn, *q), deadline);
+		if (f == DB_OK)
+			f = db_results(conn, deadline, &res);
+		if (f == DB_OK || !db_sqlstate_is(res, "42703") || PQstatus(conn) != CONNECTION_OK)
+			break;
+	}
+	if (f == DB_OK && res && PQresultStatus(res) == PGRES_TUPLES_OK) {
+		v = c->ops->build(res);
+	} else if (f == DB_TIMEOUT) {
+		snprintf(err, errlen, "no answer in time");
+	} else if (f == DB_OK) {
+		snprintf(err, errlen, "no result");
+	} else {
+		msg = db_error(conn, res, &len);
+		snprintf(err, errlen, "%.*s", len, msg);
+	}
+	PQclear(res);
+	return v;
+}
+
 /* dbcache_load - load through GIVEN (NULL: a session of its own), swap in; the old value
  * stays on failure */
 static long dbcache_load(struct dbcache *c, PGconn *given)
@@ -108,7 +142,7 @@ static long dbcache_load(struct dbcache *c, PGconn *given)
 	conn = given ? given : db_connect(c->cfg, app, err, sizeof(err));
 	if (conn) {
 		if (PQsetnonblocking(conn, 1) == 0)
-			v = c->ops->query(conn, deadline, err, sizeof(err));
+			v = dbcache_query(c, conn, deadline, err, sizeof(err));
 		else
 			snprintf(err, sizeof(err), "%s", PQerrorMessage(conn));
 		if (!given)

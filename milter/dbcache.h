@@ -5,7 +5,7 @@
  *
  * SYNOPSIS
  *	static const struct dbcache_ops ops = { "suppression list", "patterns",
- *		"beacon_suppressions", query, size, ref, unref };
+ *		"beacon_suppressions", sql, build, size, ref, unref };
  *	struct dbcache *c = dbcache_new(cfg, &ops, refresh_seconds, empty_value);
  *	dbcache_start(c);
  *	void *v = dbcache_get(c);	(once per message)
@@ -17,8 +17,8 @@
  *	tracked inbound addresses (inbound.h): mail never waits for the
  *	database, dbcache_get() only takes a reference to the value in
  *	memory.  A value is immutable and reference-counted by its owner's
- *	ops: a reload builds a new one (ops->query, on a session the cache
- *	gives it, within statement_timeout plus a second) and swaps it in
+ *	ops: a reload runs ops->sql (within statement_timeout plus a
+ *	second), builds a new value from its rows (ops->build) and swaps it in
  *	under a mutex, so a message keeps the value it looked at.
  *
  *	dbcache_start() loads once, bounded by connect_timeout and
@@ -45,8 +45,11 @@ struct dbcache_ops {
 	const char *name;	/* for log lines: "suppression list" */
 	const char *unit;	/* what size counts, for log lines: "patterns" */
 	const char *channel;	/* the NOTIFY channel to LISTEN on */
-	/* query - a new value read on CONN before DEADLINE (clock.h), or NULL with ERR */
-	void *(*query)(PGconn *conn, long long deadline, char *err, size_t errlen);
+	/* the SELECT that reads the value, and NULL; or alternatives, the next one tried when
+	 * the schema lacks a column the one before names (SQLSTATE 42703: an older schema) */
+	const char *const *sql;
+	/* build - a new value from the rows RES of the SELECT */
+	void *(*build)(const PGresult *res);
 	/* size - how many entries V holds */
 	size_t (*size)(const void *v);
 	/* ref - take a reference to V */

@@ -110,7 +110,7 @@ struct inbound_record *inbound_record_of(const struct msg_ctx *m)
 	struct inbound_record *r;
 	struct forward_orig o;
 	GByteArray *text;
-	char key[ADDRESS_SIZE], *mid;
+	char key[ADDRESS_SIZE], *mid, *subject;
 	const char *dom = NULL;
 	int own;
 
@@ -132,13 +132,17 @@ struct inbound_record *inbound_record_of(const struct msg_ctx *m)
 	record_set(&r->from, o.from);
 	record_set(&r->reply_to, o.reply_to);
 	record_set(&r->list_id, o.list_id);
-	record_set(&r->subject, o.subject);
+	subject = msg_header_get(m, "Subject") ?
+		  g_mime_utils_header_decode_text(NULL, msg_header_get(m, "Subject")) : NULL;
+	record_set(&r->subject, subject ? g_strstrip(subject) : NULL);
+	g_free(subject);
 	r->forward = o.forward;
 	mid = inbound_message_id(msg_header_get(m, "Message-ID"));
 	record_set(&r->message_id, mid);
 	g_free(mid);
 	record_set(&r->queue_id, m->queue_id);
-	r->size = (int64_t)m->size;
+	/* the message as the client sent it (CRLF), when it was kept; else as counted */
+	r->size = (int64_t)(m->text && m->headers_done ? m->text->len : m->size);
 	forward_orig_clear(&o);
 	return r;
 }

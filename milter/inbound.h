@@ -24,7 +24,7 @@
  *	  Message-ID, size and queue id and its original sender (forward.h:
  *	  the forwarded message's From, Reply-To, List-Id and domain when it
  *	  is a forward, else its own; without a From, the envelope sender's
- *	  domain) and subject (the original's for a forward).  The database
+ *	  domain) and its own Subject, decoded.  The database
  *	  adds a row per active address, with the source its rules give;
  *	  the same Message-ID to the same address counts once;
  *	- when REPLY is set (the caller's: not for a message this milter

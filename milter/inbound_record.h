@@ -53,8 +53,8 @@ struct inbound_record {
 	char *from;		/* the original From address, or "" */
 	char *reply_to;		/* the original Reply-To address, or "" */
 	char *list_id;		/* the original List-Id without <>, or "" */
-	char *subject;		/* the subject (see inbound.h), or "" */
-	int64_t size;		/* octets of the message */
+	char *subject;		/* the message's Subject, decoded, or "" */
+	int64_t size;		/* octets of the message as the client sent it */
 	int forward;		/* the message forwards the original */
 };
 

@@ -7,14 +7,12 @@
  *	count; dbcache.c keeps it and reloads it with inbound_set_query().
  */
 #define _GNU_SOURCE
-#include <stdio.h>
 #include <string.h>
 
 #include <glib.h>
 #include <libpq-fe.h>
 
 #include "address.h"
-#include "db.h"
 #include "dbcache.h"
 #include "inbound_set.h"
 
@@ -64,36 +62,23 @@ void inbound_list_unref(struct inbound_list *l)
 	}
 }
 
-/* inbound_set_query - dbcache_ops.query: the active addresses, read on CONN before
- * DEADLINE; the set or NULL (ERR) */
-static void *inbound_set_query(PGconn *conn, long long deadline, char *err, size_t errlen)
-{
-	struct inbound_list *l = NULL;
-	PGresult *res = NULL;
-	enum db_fault f = db_flush(conn, PQsendQuery(conn, "SELECT address FROM "
-						     "beacon.tracked_inbound WHERE active"),
-				   deadline);
-	const char *msg;
-	int len;
+/* inbound_set_sql - the active addresses */
+static const char *const inbound_set_sql[] = {
+	"SELECT address FROM beacon.tracked_inbound WHERE active",
+	NULL,
+};
 
-	if (f == DB_OK)
-		f = db_results(conn, deadline, &res);
-	if (f == DB_OK && res && PQresultStatus(res) == PGRES_TUPLES_OK) {
-		int n = PQntuples(res);
-		const char **v = g_new(const char *, n > 0 ? n : 1);
-		for (int i = 0; i < n; i++)
-			v[i] = PQgetvalue(res, i, 0);
-		l = inbound_list_new(v, (size_t)n);
-		g_free(v);
-	} else if (f == DB_TIMEOUT) {
-		snprintf(err, errlen, "no answer in time");
-	} else if (f == DB_OK) {
-		snprintf(err, errlen, "no result");
-	} else {
-		msg = db_error(conn, res, &len);
-		snprintf(err, errlen, "%.*s", len, msg);
-	}
-	PQclear(res);
+/* inbound_set_build - dbcache_ops.build: the set of the rows RES (address) */
+static void *inbound_set_build(const PGresult *res)
+{
+	int n = PQntuples(res);
+	const char **v = g_new(const char *, n > 0 ? n : 1);
+	struct inbound_list *l;
+
+	for (int i = 0; i < n; i++)
+		v[i] = PQgetvalue(res, i, 0);
+	l = inbound_list_new(v, (size_t)n);
+	g_free(v);
 	return l;
 }
 
@@ -116,7 +101,7 @@ static void inbound_set_unref(void *v)
 /* inbound_set_ops - the set as dbcache sees it; 011_inbound.sql notifies the channel */
 static const struct dbcache_ops inbound_set_ops = {
 	"tracked inbound addresses", "addresses", "beacon_inbound",
-	inbound_set_query, inbound_set_size, inbound_set_ref, inbound_set_unref,
+	inbound_set_sql, inbound_set_build, inbound_set_size, inbound_set_ref, inbound_set_unref,
 };
 
 /* inbound_set_new - empty cache */

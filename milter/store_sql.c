@@ -83,14 +83,12 @@ void store_sql_array(GString *out, const char *const *v, size_t n)
 	g_string_append_c(out, '}');
 }
 
-/* store_sql_run - send the prepared statement, read every result within the deadline;
- * a failure is logged after WHO */
-static enum store_sql_rc store_sql_run(PGconn *conn, const char *const *vals, long long deadline,
-				       const char *who)
+/* store_sql_wait - after a send that ended in F, read every result within DEADLINE; a
+ * failure is logged after WHO and WHAT */
+static enum store_sql_rc store_sql_wait(PGconn *conn, enum db_fault f, long long deadline,
+					const char *who, const char *what)
 {
 	PGresult *res = NULL;
-	enum db_fault f = db_flush(conn, PQsendQueryPrepared(conn, STORE_SQL_NAME,
-			STORE_SQL_NPARAMS, vals, NULL, NULL, 0), deadline);
 	const char *msg;
 	int len;
 
@@ -100,11 +98,21 @@ static enum store_sql_rc store_sql_run(PGconn *conn, const char *const *vals, lo
 		log_warnx("%s: database: no answer in time", who);
 	} else if (f != DB_OK) {
 		msg = db_error(conn, res, &len);
-		log_warnx("%s: database %s: insert message: %.*s", who,
-			  PQhost(conn) ? PQhost(conn) : "", len, msg);
+		log_warnx("%s: database %s: %s: %.*s", who, PQhost(conn) ? PQhost(conn) : "", what,
+			  len, msg);
 	}
 	PQclear(res);
 	return (enum store_sql_rc)f;
+}
+
+/* store_sql_run - send the prepared statement, read every result within the deadline;
+ * a failure is logged after WHO */
+static enum store_sql_rc store_sql_run(PGconn *conn, const char *const *vals, long long deadline,
+				       const char *who)
+{
+	return store_sql_wait(conn, db_flush(conn, PQsendQueryPrepared(conn, STORE_SQL_NAME,
+			STORE_SQL_NPARAMS, vals, NULL, NULL, 0), deadline), deadline, who,
+			"insert message");
 }
 
 /* store_sql_write - one message: build the parameters, run the statement */
@@ -184,23 +192,10 @@ static enum store_sql_rc store_sql_call(PGconn *conn, const char *text, int n,
 					const char *what)
 {
 	long long deadline = clock_after_ms(timeout_ms);
-	PGresult *res = NULL;
-	enum db_fault f = db_flush(conn, PQsendQueryParams(conn, text, n, NULL, vals, NULL, NULL,
-							   0), deadline);
-	const char *msg;
-	int len;
 
-	if (f == DB_OK)
-		f = db_results(conn, deadline, &res);
-	if (f == DB_TIMEOUT) {
-		log_warnx("%s: database: no answer in time", who);
-	} else if (f != DB_OK) {
-		msg = db_error(conn, res, &len);
-		log_warnx("%s: database %s: %s: %.*s", who, PQhost(conn) ? PQhost(conn) : "", what,
-			  len, msg);
-	}
-	PQclear(res);
-	return (enum store_sql_rc)f;
+	return store_sql_wait(conn, db_flush(conn, PQsendQueryParams(conn, text, n, NULL, vals,
+								     NULL, NULL, 0), deadline),
+			      deadline, who, what);
 }
 
 /* the bounces of one report: beacon.bounce (008_bounces.sql) finds each recipient's row (by

@@ -11,14 +11,12 @@
  *	in no one form).
  */
 #define _GNU_SOURCE
-#include <stdio.h>
 #include <string.h>
 
 #include <glib.h>
 #include <libpq-fe.h>
 
 #include "address.h"
-#include "db.h"
 #include "dbcache.h"
 #include "suppress.h"
 
@@ -183,52 +181,32 @@ void suppress_list_unref(struct suppress_list *l)
 	}
 }
 
-/* suppress_query - dbcache_ops.query: the SELECT on CONN before DEADLINE; the list or NULL
- * (ERR).  A schema before 007 has no sender column: then every row is for every sender */
-static void *suppress_query(PGconn *conn, long long deadline, char *err, size_t errlen)
-{
-	static const char *const sql[2] = {
-		"SELECT pattern, sender, source FROM beacon.suppressions",
-		"SELECT pattern, '', 'admin' FROM beacon.suppressions",
-	};
-	struct suppress_list *l = NULL;
-	enum db_fault f = DB_DOWN;
-	PGresult *res = NULL;
-	const char *msg;
-	int len;
+/* suppress_sql - the rows of the list; a schema before 007 has no sender column: then every
+ * row is for every sender */
+static const char *const suppress_sql[] = {
+	"SELECT pattern, sender, source FROM beacon.suppressions",
+	"SELECT pattern, '', 'admin' FROM beacon.suppressions",
+	NULL,
+};
 
-	for (int q = 0; q < 2; q++) {
-		PQclear(res);
-		res = NULL;
-		f = db_flush(conn, PQsendQuery(conn, sql[q]), deadline);
-		if (f == DB_OK)
-			f = db_results(conn, deadline, &res);
-		if (f == DB_OK || !db_sqlstate_is(res, "42703") || PQstatus(conn) != CONNECTION_OK)
-			break;
+/* suppress_build - dbcache_ops.build: the list of the rows RES (pattern, sender, source) */
+static void *suppress_build(const PGresult *res)
+{
+	int n = PQntuples(res);
+	const char **v = g_new(const char *, n > 0 ? n : 1);
+	const char **w = g_new(const char *, n > 0 ? n : 1);
+	const char **o = g_new(const char *, n > 0 ? n : 1);
+	struct suppress_list *l;
+
+	for (int i = 0; i < n; i++) {
+		v[i] = PQgetvalue(res, i, 0);
+		w[i] = PQgetvalue(res, i, 1);
+		o[i] = PQgetvalue(res, i, 2);
 	}
-	if (f == DB_OK && res && PQresultStatus(res) == PGRES_TUPLES_OK) {
-		int n = PQntuples(res);
-		const char **v = g_new(const char *, n > 0 ? n : 1);
-		const char **w = g_new(const char *, n > 0 ? n : 1);
-		const char **o = g_new(const char *, n > 0 ? n : 1);
-		for (int i = 0; i < n; i++) {
-			v[i] = PQgetvalue(res, i, 0);
-			w[i] = PQgetvalue(res, i, 1);
-			o[i] = PQgetvalue(res, i, 2);
-		}
-		l = suppress_list_new_src(v, w, o, (size_t)n);
-		g_free(v);
-		g_free(w);
-		g_free(o);
-	} else if (f == DB_TIMEOUT) {
-		snprintf(err, errlen, "no answer in time");
-	} else if (f == DB_OK) {
-		snprintf(err, errlen, "no result");
-	} else {
-		msg = db_error(conn, res, &len);
-		snprintf(err, errlen, "%.*s", len, msg);
-	}
-	PQclear(res);
+	l = suppress_list_new_src(v, w, o, (size_t)n);
+	g_free(v);
+	g_free(w);
+	g_free(o);
 	return l;
 }
 
@@ -251,7 +229,7 @@ static void suppress_unref(void *v)
 /* suppress_ops - the list as dbcache sees it; 007_unsubscribe.sql notifies the channel */
 static const struct dbcache_ops suppress_ops = {
 	"suppression list", "patterns", "beacon_suppressions",
-	suppress_query, suppress_size, suppress_ref, suppress_unref,
+	suppress_sql, suppress_build, suppress_size, suppress_ref, suppress_unref,
 };
 
 /* suppress_new - empty cache */

@@ -2,8 +2,8 @@
 --	never_opened.sql - tracked recipients who never opened
 --
 -- ANSWERS
---	Who has not opened (nor clicked, nor downloaded: no counted event at
---	all)?  One row per tracked or shared recipient of the selected
+--	Who has not opened (nor clicked, nor downloaded, nor answered: no
+--	counted event at all)?  One row per tracked or shared recipient of the selected
 --	messages, with the events of other classes their token did get
 --	(e.g. an Apple Mail Privacy Protection prefetch is not an open).
 --	Internal and suppressed recipients have no token and are not listed;
@@ -11,7 +11,8 @@
 --	counted event (one with a counted event opened, whatever a report
 --	said; summary.sql counts bounced the same way).
 --	A scanner's click (or any click on the hidden honeypot link 0) never
---	makes a recipient opened.  Messages are selected by sent_at; with
+--	makes a recipient opened; a reply always does (as in summary.sql).
+--	Messages are selected by sent_at; with
 --	late=exclude the events flagged late are not looked at.
 --
 -- VARIABLES (all optional; psql -v NAME=VALUE)
@@ -48,11 +49,12 @@ WITH rc AS (
 			  WHERE b.token_id = r.token_id AND b.hard)
 ), ev AS (
 	SELECT e.token_id, e.class,
-	       e.class = ANY (string_to_array(:'classes', ','))
+	       e.kind = 'reply'
+	       OR e.class = ANY (string_to_array(:'classes', ','))
 		       AND NOT (e.kind = 'click' AND e.link_n IS NOT DISTINCT FROM 0)
 			   AS counted
 	FROM beacon.events e
-	WHERE e.kind IN ('open', 'click', 'download')
+	WHERE e.kind IN ('open', 'click', 'download', 'reply')
 	  AND e.token_id IN (SELECT token_id FROM rc)
 	  AND (beacon.report_late(:'late') OR NOT e.late)
 )

@@ -11,7 +11,9 @@
 --	                    not sent to (a colleague it was forwarded to)
 --	  at                when beacon-milter saw the reply
 --	  reply_message_id  the reply's own Message-ID, without <>: the same
---	                    reply stored twice (a spool replay) adds nothing
+--	                    reply stored twice (a spool replay) adds nothing;
+--	                    'queue:' and the MTA's queue id for a reply
+--	                    without Message-ID (none without either)
 --	  from_domain       the domain of the reply's From address
 --	Its rows go with their message and with their recipient (ON DELETE
 --	CASCADE: purge, forget).
@@ -95,7 +97,7 @@ CREATE INDEX IF NOT EXISTS messages_message_id_bare
 
 -- reply - record a reply to tracked messages (see the top)
 CREATE OR REPLACE FUNCTION beacon.reply(p_at timestamptz, p_refs text[], p_from text[],
-	p_reply_message_id text, p_queue_id text)	-- p_queue_id: for the caller's log only
+	p_reply_message_id text, p_queue_id text)
 RETURNS int
 LANGUAGE plpgsql
 VOLATILE
@@ -116,6 +118,10 @@ DECLARE
 BEGIN
 	IF p_at IS NULL THEN
 		RAISE EXCEPTION 'reply: at must not be NULL';
+	END IF;
+	IF rid IS NULL THEN
+		-- a reply without Message-ID: its queue id tells a replay from a new one
+		rid := 'queue:' || NULLIF(btrim(p_queue_id), '');
 	END IF;
 	IF rid IS NULL THEN
 		RETURN 0;	-- nothing to tell a replay from a new reply by

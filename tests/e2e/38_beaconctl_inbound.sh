@@ -318,13 +318,19 @@ t_eq 1 "$(rp '2026-01-10 08:00+00' '{<m3@shop.example>}' '{cat@example.com}' 'r7
 	"a Message-ID stored without <> is found"
 t_eq 0 "$(rp '2026-01-10 09:00+00' '{m3@shop.example}' '{bob@shop.example}' 'r8@shop.example')" \
 	"the BATV-tagged sender of an older row is the sender too"
+t_eq 1 "$(rp '2026-01-11 08:00+00' '{m3@shop.example}' '{cat@example.com}' '')" \
+	"a reply without Message-ID: one row, named by its queue id"
+t_eq 0 "$(rp '2026-01-11 08:00+00' '{m3@shop.example}' '{cat@example.com}' '')" \
+	"a reply without Message-ID, replayed: nothing"
 t_eq "1|101|01-06 08:00|r1@example.com|example.com
 1|-|01-06 09:00|r2@example.com|example.com
 2|201|01-09 08:00|r6@example.com|example.com
-3|301|01-10 08:00|r7@example.com|example.com" "$(pg_query "$REPLIES")" "replies rows exact"
+3|301|01-10 08:00|r7@example.com|example.com
+3|301|01-11 08:00|queue:QR|example.com" "$(pg_query "$REPLIES")" "replies rows exact"
 t_eq "101|01-06 08:00|human
 201|01-09 08:00|human
-301|01-10 08:00|human" "$(pg_query "$REPLY_EVENTS")" "one reply event per recipient's reply, none for the colleague"
+301|01-10 08:00|human
+301|01-11 08:00|human" "$(pg_query "$REPLY_EVENTS")" "one reply event per recipient's reply, none for the colleague"
 t_eq "t f" "$(pg_query "SELECT concat_ws(' ',
 	has_function_privilege('beacon_milter', 'beacon.reply(timestamptz, text[], text[], text, text)', 'EXECUTE'),
 	has_table_privilege('beacon_milter', 'beacon.replies', 'SELECT'))")" \
@@ -341,10 +347,24 @@ r = json.load(sys.stdin)[0]
 print(" ".join("%s=%s" % (k, r[k]) for k in ("opened", "replied", "left_out_human")))' <<<"$OUT")" \
 	"summary: a reply counts whatever classes says; the human open is left out"
 both summary -v by=all
+t_run ctl report never_opened -v message=10000000-0000-4000-8000-000000000001 -v classes=proxy --csv
+t_eq "0 ben@example.com" "$RC $(sed 1d <<<"$OUT" | cut -d, -f4)" \
+	"never_opened: who answered has opened; ben's human open is left out with classes=proxy"
 t_run ctl history ann@example.com --csv
 t_eq "0 at,subject,kind,class,place,device,os,client,detail
 2026-01-09 08:00:00,\"Offer, again\",reply,human,,,,,
 2026-01-06 08:00:00,Offer,reply,human,,,,," "$RC $OUT" "history shows the replies"
+t_run ctl history m1@shop.example --csv
+t_eq "0 at,address,kind,class,place,device,os,client,detail
+2026-01-06 09:00:00,,reply,,,,,,\"not a recipient, example.com\"
+2026-01-06 08:00:00,Ann@Example.com,reply,human,,,,,
+2026-01-05 10:00:00,ben@example.com,open,human,,,,," "$RC $OUT" \
+	"history of a message: the recipient's reply, and the colleague's without recipient"
+both history -v message_id=m1@shop.example
+t_eq "reply||1" "$(sed -n 2p <<<"$OUT" | cut -d, -f2,4,5 | sed 's/,/|/g; s/10000000-0000-4000-8000-00000000000//')" \
+	"report history of a message: the colleague's reply, without address"
+both history -v address=ann@example.com -v message_id=m1@shop.example
+t_eq 2 "$(wc -l <<<"$OUT")" "report history of an address: no colleague's reply"
 
 # --- purge takes old inbound rows
 pg_query "SELECT beacon.inbound_mail(now() - interval '40 days', '{lyon@agence.example}', 'old@x.example',

@@ -58,6 +58,16 @@ static char *fixture(const char *name, gsize *len)
 	return data;
 }
 
+/* crlf_extra - the line ends of TEXT: what CRLF adds to its length */
+static gsize crlf_extra(const char *text)
+{
+	gsize n = 0;
+
+	for (; *text; text++)
+		n += *text == '\n';
+	return n;
+}
+
 /* feed_head - the envelope and the headers of TEXT (LF line ends) into C, as the callbacks
  * hand them over; the body of TEXT is returned */
 static const char *feed_head(struct conn_ctx *c, const char *sender, const char *const *rcpts,
@@ -156,11 +166,11 @@ static void test_lead(void **state)
 	assert_string_equal(r->sender_domain, "leads.seloger.example");
 	assert_string_equal(r->reply_to, "");
 	assert_string_equal(r->list_id, "");
-	assert_string_equal(r->subject, "Nouveau contact pour votre annonce 123456");
+	assert_string_equal(r->subject, "Fwd: Nouveau contact pour votre annonce 123456");
 	assert_string_equal(r->message_id, "CAHx3=Q1kZr8mW+9c6_f2vVd0Yw@mail.gmail.com");
 	assert_string_equal(r->queue_id, "QIN");
-	assert_int_equal(r->size, c->msg->size);
-	assert_true(r->size > 1000);
+	/* the fixture as SMTP carries it: CRLF line ends */
+	assert_int_equal(r->size, len + crlf_extra(text));
 
 	/* the spool form */
 	b = inbound_record_encode(r);
