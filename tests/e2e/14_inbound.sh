@@ -38,8 +38,8 @@
 #	   Received header, which names its queue id) and reaches the point of
 #	   sale's mailbox; beacon.inbound holds exactly three rows (point of
 #	   sale, owner, source from the original sender, sender domain,
-#	   decoded subject (the forwarded lead's own), Message-ID without <>,
-#	   size as the milter counts it, forward, queue id, arrival time), the
+#	   its own decoded subject and Message-ID (without <>), its size as
+#	   sent (CRLF), forward, queue id, arrival time), the
 #	   duplicate counted once; no event, no message row, no reply;
 #	2. beaconctl report inbound --csv (days): two ImmoPortail leads of
 #	   the day before and one of two days before for Lyon from a sender no
@@ -182,15 +182,9 @@ handled() {
 	t_wait_until "grep -q ' $1: ' '$BC_MLOG'" 10 || { tail -n 10 "$BC_MLOG" >&2; t_fail "no log line of $1"; }
 }
 
-# size FILE - the size beacon-milter gives FILE (messages.size, inbound.size): the octets of
-# its header fields as the MTA passes them (name, ": ", value, CRLF; a folded value keeps LF
-# and the blank of each line it was folded at) and of its body with CRLF line ends: the size
-# over SMTP less one octet per folded line and the two of the blank line after the header
+# size FILE - the size of FILE as the client sends it over SMTP (CRLF line ends)
 size() {
-	local crlf folded
-	crlf=$(sed 's/$/\r/' "$1" | wc -c)
-	folded=$(awk '/^$/ { exit } /^[ \t]/ { n++ } END { print n + 0 }' "$1")
-	printf '%s\n' $((crlf - folded - 2))
+	sed 's/$/\r/' "$1" | wc -c
 }
 
 # inbound_rows - the rows of beacon.inbound, oldest first, one a line
@@ -261,7 +255,7 @@ t_wait_until "[ \"\$(pg_query 'SELECT count(*) FROM beacon.inbound')\" -ge 3 ]" 
 sleep 0.3	# what should not be there has had its time
 t_eq "leads-paris@immo-durand.example|Paris 11e|Sophie Bernard|ImmoPortail|mail.immoportail.example|Nouveau contact pour votre annonce réf. P11-2043|20261202174107.8f3a2c91e4b5@mail.immoportail.example|$(size "$FIX/immoportail.eml")|false|$Q_IMMO
 leads-lyon@immo-durand.example|Lyon Part-Dieu|-|HabitatDirect|habitatdirect.example|Demande de visite – T3 Lyon 3e (réf. L3-118)|lead.88213.1796284971.a41c7e@em.habitatdirect.example|$(size "$FIX/habitatdirect.eml")|false|$Q_HAB
-leads-paris@immo-durand.example|Paris 11e|Sophie Bernard|site web|immo-durand.example|Demande d'estimation - Maison Vincennes|CAHn8qW1x+7pQz3bV6nRk2Yd0sT9uEo4jLmFhA5cG8wXy1Z=kKw@mail.gmail.com|$(size "$FIX/gmail-forward.eml")|true|$Q_FWD" \
+leads-paris@immo-durand.example|Paris 11e|Sophie Bernard|site web|immo-durand.example|Fwd: Demande d'estimation - Maison Vincennes|CAHn8qW1x+7pQz3bV6nRk2Yd0sT9uEo4jLmFhA5cG8wXy1Z=kKw@mail.gmail.com|$(size "$FIX/gmail-forward.eml")|true|$Q_FWD" \
 	"$(inbound_rows)" "1: beacon.inbound, exactly (the duplicate counted once)"
 t_eq 3 "$(pg_query "SELECT count(*) FROM beacon.inbound WHERE at >= '$T0' AND at <= now()")" \
 	"1: each row's time is its arrival"
@@ -304,7 +298,7 @@ at() {
 }
 t_eq "point_of_sale,at,source,sender_domain,subject,forward,address,owner,message_id
 Lyon Part-Dieu,$(at "$Q_HAB"),HabitatDirect,habitatdirect.example,Demande de visite – T3 Lyon 3e (réf. L3-118),f,leads-lyon@immo-durand.example,,lead.88213.1796284971.a41c7e@em.habitatdirect.example
-Paris 11e,$(at "$Q_FWD"),site web,immo-durand.example,Demande d'estimation - Maison Vincennes,t,leads-paris@immo-durand.example,Sophie Bernard,CAHn8qW1x+7pQz3bV6nRk2Yd0sT9uEo4jLmFhA5cG8wXy1Z=kKw@mail.gmail.com" \
+Paris 11e,$(at "$Q_FWD"),site web,immo-durand.example,Fwd: Demande d'estimation - Maison Vincennes,t,leads-paris@immo-durand.example,Sophie Bernard,CAHn8qW1x+7pQz3bV6nRk2Yd0sT9uEo4jLmFhA5cG8wXy1Z=kKw@mail.gmail.com" \
 	"$(tr -d '\r' <"$T_DIR/latest.csv")" "2: beaconctl report inbound --latest 1: the newest lead of each point of sale"
 
 # --- 3. replies to a tracked message
