@@ -22,7 +22,11 @@
 --	messages of the sender notify whatever their X-Beacon said (the
 --	BEFORE INSERT trigger messages_notify_default sets messages.notify);
 --	false: only those tagged notify=yes.  Only active destinations
---	count, both for that default and for deliveries.
+--	count, both for that default and for deliveries.  A destination is
+--	there once: (sender, kind, url) is unique.  last_digest_at: when
+--	beacon-notify last sent a digest mail to a mail destination (NULL:
+--	never), set in the transaction that marks the digest's deliveries
+--	sent; the next digest is due notify_interval after it.
 --
 --	notify_jobs: one row per counted event (class human or proxy, kind
 --	open, click, download or reply) of a token in notify_tokens whose
@@ -49,7 +53,9 @@
 --
 --	Role beacon_notify (NOLOGIN, for beacon-notify): SELECT on
 --	messages, recipients, links, attachments, notify_destinations and
---	notify_jobs, SELECT and UPDATE on notify_deliveries, INSERT on
+--	notify_jobs, UPDATE of notify_destinations.last_digest_at (which also
+--	lets it lock a destination's row, SELECT ... FOR UPDATE, while it
+--	builds a digest), SELECT and UPDATE on notify_deliveries, INSERT on
 --	notify_log.  beacon_reader reads the new tables, but not the url
 --	and secret of notify_destinations: a chat webhook's URL is itself
 --	its credential, and the secret forges signatures.
@@ -81,7 +87,9 @@ CREATE TABLE IF NOT EXISTS beacon.notify_destinations (
 	secret        text NOT NULL,		-- HMAC-SHA256 key, 64 hex digits
 	every_message boolean NOT NULL DEFAULT true,	-- false: only notify=yes messages
 	active        boolean NOT NULL DEFAULT true,
-	created_at    timestamptz NOT NULL DEFAULT now()
+	created_at    timestamptz NOT NULL DEFAULT now(),
+	last_digest_at timestamptz,		-- mail: when the last digest was sent
+	UNIQUE (sender, kind, url)
 );
 CREATE INDEX IF NOT EXISTS notify_destinations_sender
 	ON beacon.notify_destinations (sender) WHERE active;
@@ -348,12 +356,13 @@ REVOKE ALL ON FUNCTION beacon.purge_before(timestamptz, int),
 GRANT USAGE ON SCHEMA beacon TO beacon_notify;
 GRANT SELECT ON beacon.messages, beacon.recipients, beacon.links, beacon.attachments,
 	beacon.notify_destinations, beacon.notify_jobs TO beacon_notify;
+GRANT UPDATE (last_digest_at) ON beacon.notify_destinations TO beacon_notify;
 GRANT SELECT, UPDATE ON beacon.notify_deliveries TO beacon_notify;
 GRANT INSERT ON beacon.notify_log TO beacon_notify;
 
 GRANT SELECT ON beacon.notify_jobs, beacon.notify_deliveries, beacon.notify_log TO beacon_reader;
 REVOKE SELECT ON beacon.notify_destinations FROM beacon_reader;
-GRANT SELECT (id, sender, kind, every_message, active, created_at)
+GRANT SELECT (id, sender, kind, every_message, active, created_at, last_digest_at)
 	ON beacon.notify_destinations TO beacon_reader;
 
 DO $$
