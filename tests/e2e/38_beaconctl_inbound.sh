@@ -212,21 +212,21 @@ both() {
 		"report $name $*: beaconctl = psql"
 }
 both inbound
-t_eq "period,point_of_sale,source,leads,previous,change,change_pct
-2026-01-05,Lyon,SeLoger,1,0,1,
-2026-01-05,Lyon,Web site,1,0,1,
-2026-01-05,Paris,SeLoger,1,0,1,
-2026-01-06,Lyon,Leboncoin,1,0,1,
-2026-01-06,Lyon,SeLoger,0,1,-1,-100.0
-2026-01-06,Lyon,Web site,0,1,-1,-100.0
-2026-01-06,Paris,Portal list,1,0,1,
-2026-01-06,Paris,SeLoger,0,1,-1,-100.0
-2026-01-06,Paris,other,1,0,1,
-2026-01-07,Lyon,Leboncoin,0,1,-1,-100.0
-2026-01-07,Paris,Portal list,0,1,-1,-100.0
-2026-01-07,Paris,other,0,1,-1,-100.0
-2026-01-13,Paris,Friends,1,0,1,
-2026-01-14,Paris,Friends,0,1,-1,-100.0" "$OUT" "report inbound: per day, with the drop after"
+t_eq "period,point_of_sale,source,leads,previous,change,change_pct,complete
+2026-01-05,Lyon,SeLoger,1,0,1,,t
+2026-01-05,Lyon,Web site,1,0,1,,t
+2026-01-05,Paris,SeLoger,1,0,1,,t
+2026-01-06,Lyon,Leboncoin,1,0,1,,t
+2026-01-06,Lyon,SeLoger,0,1,-1,-100.0,t
+2026-01-06,Lyon,Web site,0,1,-1,-100.0,t
+2026-01-06,Paris,Portal list,1,0,1,,t
+2026-01-06,Paris,SeLoger,0,1,-1,-100.0,t
+2026-01-06,Paris,other,1,0,1,,t
+2026-01-07,Lyon,Leboncoin,0,1,-1,-100.0,t
+2026-01-07,Paris,Portal list,0,1,-1,-100.0,t
+2026-01-07,Paris,other,0,1,-1,-100.0,t
+2026-01-13,Paris,Friends,1,0,1,,t
+2026-01-14,Paris,Friends,0,1,-1,-100.0,t" "$OUT" "report inbound: per day, with the drop after"
 im '2026-01-12 08:00+00' '{lyon@agence.example}' 'a2@seloger.example' seloger.example \
 	x@seloger.example '' '' 'Second week' 10 false Q9 >/dev/null
 im '2026-01-13 08:00+00' '{lyon@agence.example}' 'a3@seloger.example' seloger.example \
@@ -234,14 +234,14 @@ im '2026-01-13 08:00+00' '{lyon@agence.example}' 'a3@seloger.example' seloger.ex
 im '2026-01-14 08:00+00' '{lyon@agence.example}' 'a4@seloger.example' seloger.example \
 	x@seloger.example '' '' 'Second week' 10 false Q11 >/dev/null
 t_run ctl report inbound --period week -v point_of_sale=Lyon --csv
-t_eq "0 period,point_of_sale,source,leads,previous,change,change_pct
-2026-01-05,Lyon,Leboncoin,1,0,1,
-2026-01-05,Lyon,SeLoger,1,0,1,
-2026-01-05,Lyon,Web site,1,0,1,
-2026-01-12,Lyon,Leboncoin,0,1,-1,-100.0
-2026-01-12,Lyon,SeLoger,3,1,2,200.0
-2026-01-12,Lyon,Web site,0,1,-1,-100.0
-2026-01-19,Lyon,SeLoger,0,3,-3,-100.0" "$RC $OUT" "report inbound --period week: weeks from Monday, the change"
+t_eq "0 period,point_of_sale,source,leads,previous,change,change_pct,complete
+2026-01-05,Lyon,Leboncoin,1,0,1,,t
+2026-01-05,Lyon,SeLoger,1,0,1,,t
+2026-01-05,Lyon,Web site,1,0,1,,t
+2026-01-12,Lyon,Leboncoin,0,1,-1,-100.0,t
+2026-01-12,Lyon,SeLoger,3,1,2,200.0,t
+2026-01-12,Lyon,Web site,0,1,-1,-100.0,t
+2026-01-19,Lyon,SeLoger,0,3,-3,-100.0,t" "$RC $OUT" "report inbound --period week: weeks from Monday, the change"
 both inbound -v period=week -v point_of_sale=Lyon
 t_run ctl report inbound --period month -v since=2026-01-10 -v until=2026-02-01 --json
 t_eq "0 7 10 2026-01-01 Lyon Leboncoin 1 0 int" "$RC $(python3 -c 'import json, sys
@@ -249,6 +249,9 @@ r = json.load(sys.stdin)
 print(len(r), sum(x["leads"] for x in r), r[0]["period"], r[0]["point_of_sale"], r[0]["source"],
       r[0]["leads"], r[0]["previous"], type(r[0]["leads"]).__name__)' <<<"$OUT")" \
 	"report inbound --period month --json: the whole month (since rounds down), numbers"
+t_run ctl report inbound --period month -v tz=Asia/Tokyo -v until=2026-02-01 --csv
+t_eq "0 2026-01-01 2026-01-01" "$RC $(cut -d, -f1 <<<"$OUT" | sed 1d | sort -u | tr '\n' ' ')2026-01-01" \
+	"report inbound -v tz=Asia/Tokyo -v until=2026-02-01: until is in tz, February is left out"
 t_run ctl report inbound --period fortnight
 t_eq 64 "$RC" "--period fortnight exit"
 t_run ctl report inbound -v period=fortnight
