@@ -376,6 +376,7 @@ pg_query "SELECT beacon.inbound_mail(now() - interval '40 days', '{lyon@agence.e
 	'x.example', NULL, NULL, NULL, 'New', 1, false, 'QN')" >/dev/null
 t_run ctl purge --older-than 30
 t_eq 0 "$RC" "purge exit"
+t_eq "inbound      11" "$(grep '^inbound' <<<"$OUT")" "purge prints the inbound leads deleted (the 10 of January too)"
 t_eq "1|0|1" "$(pg_query "SELECT count(*) || '|' ||
 	count(*) FILTER (WHERE message_id = 'old@x.example') || '|' ||
 	count(*) FILTER (WHERE message_id = 'new@x.example') FROM beacon.inbound")" \
