@@ -79,7 +79,7 @@ int ctl_parse_long(const char *s, long min, long max, long *out);
 
 /* what purge_before() counts, in its order */
 enum { PURGE_MESSAGES, PURGE_RECIPIENTS, PURGE_LINKS, PURGE_ATTACHMENTS, PURGE_EVENTS,
-       PURGE_TOMB /* tokens tombstoned */, PURGE_NCOUNTS };
+       PURGE_TOMB /* tokens tombstoned */, PURGE_INBOUND /* inbound leads */, PURGE_NCOUNTS };
 /* purge_before - beacon.purge_before(CUTOFF) in the open transaction; counts into N */
 void purge_before(struct ctl *c, const char *cutoff, long long n[PURGE_NCOUNTS]);
 /* purge_sweep - after a commit that tombstoned tokens at SINCE: wait out the event

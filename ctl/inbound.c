@@ -5,6 +5,7 @@
  * SYNOPSIS
  *	beaconctl inbound add ADDRESS POINT_OF_SALE [--owner OWNER]
  *	beaconctl inbound remove ADDRESS
+ *	beaconctl inbound disable|enable ADDRESS
  *	beaconctl inbound list [--csv | --json]
  *	beaconctl inbound import FILE.csv
  *	beaconctl inbound source ...		(inbound_sources.c)
@@ -17,15 +18,19 @@
  *	add of an address already there sets its point of sale (and its owner
  *	when --owner is given) and makes it active again.  remove of an
  *	address that is not there is EX_DATAERR; the leads it received stay
- *	in beacon.inbound, with their point of sale.
+ *	in beacon.inbound, with their point of sale.  disable keeps an address
+ *	(and its leads) but has beacon-milter record nothing more for it;
+ *	enable undoes that.
  *
  *	import reads CSV lines "address,point_of_sale[,owner]" (RFC 4180
  *	quoting; an optional header line whose first field is "address";
  *	blank lines skipped; CRLF or LF) and adds each as add would, all in
  *	one transaction.  Every line is checked before anything is written: a
- *	line that is not right (too few or too many fields, an address without
- *	one form, an empty point of sale, an address given twice) is
- *	EX_DATAERR naming the file and line, and nothing is changed.
+ *	line that is not right (not UTF-8, too few or too many fields, an
+ *	address without one form, an empty point of sale, an address given
+ *	twice) is EX_DATAERR naming the file and line, and nothing is
+ *	changed.  The rows go in one statement (arrays of the columns), so a
+ *	file of 100,000 lines is one round trip.
  *
  *	Every change notifies beacon-milter (NOTIFY beacon_inbound, by a
  *	trigger), which reloads its set of addresses.
@@ -39,6 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+
+#include <glib.h>
 
 #include "address.h"
 #include "ctl.h"
@@ -71,9 +78,11 @@ static const char *inbound_norm(const char *addr, char *out, size_t outlen)
 	return NULL;
 }
 
-/* inbound_text_ok - a point of sale or owner: no control characters, not too long */
+/* inbound_text_ok - a point of sale or owner: UTF-8, no control characters, not too long */
 static const char *inbound_text_ok(const char *s)
 {
+	if (!g_utf8_validate(s, -1, NULL))
+		return "not valid UTF-8";
 	if (strlen(s) > INBOUND_FIELD_MAX)
 		return "longer than 1000 characters";
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
@@ -122,6 +131,32 @@ static int inbound_remove(struct ctl *c, const char *address)
 	found = PQntuples(res) > 0;
 	if (found)
 		printf("removed %s (%s)\n", address, PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (!found)
+		ctl_die(c, EX_DATAERR, "'%s' is not a tracked inbound address", address);
+	return 0;
+}
+
+/* inbound_set_active - beaconctl inbound enable (ACTIVE 1) or disable (0);
+ * EX_DATAERR if the address is not there */
+static int inbound_set_active(struct ctl *c, const char *address, int active)
+{
+	const char *params[2] = { address, active ? "t" : "f" };
+	const char *verb = active ? "enabled" : "disabled";
+	PGresult *res;
+	int found;
+
+	ctl_connect(c);
+	res = ctl_exec(c, active ? "inbound enable" : "inbound disable",
+		       "UPDATE beacon.tracked_inbound AS t SET active = $2::boolean "
+		       "FROM (SELECT address, active FROM beacon.tracked_inbound "
+		       "WHERE address = $1 FOR UPDATE) AS o WHERE t.address = o.address "
+		       "RETURNING t.point_of_sale, o.active = $2::boolean", 2, params);
+	found = PQntuples(res) > 0;
+	if (found && strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+		printf("%s was %s already (%s)\n", address, verb, PQgetvalue(res, 0, 0));
+	else if (found)
+		printf("%s %s (%s)\n", verb, address, PQgetvalue(res, 0, 0));
 	PQclear(res);
 	if (!found)
 		ctl_die(c, EX_DATAERR, "'%s' is not a tracked inbound address", address);
@@ -219,14 +254,16 @@ static void inbound_read(struct ctl *c, const char *file, struct inbound_row **r
 {
 	char *line = NULL, *fields[INBOUND_FIELDS], key[ADDRESS_SIZE];
 	const char *why = NULL, *what = NULL;
-	size_t cap = 0, len = 0;
+	size_t cap = 0, len = 0, vcap = 0;
 	struct inbound_row *v = NULL;
 	long lineno = 0;
 	ssize_t got;
+	GHashTable *seen;	/* address (of v) -> its index + 1 */
 	FILE *fp = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
 
 	if (!fp)
 		ctl_die(c, EX_NOINPUT, "%s: %s", file, strerror(errno));
+	seen = g_hash_table_new(g_str_hash, g_str_equal);
 	while ((got = getline(&line, &cap, fp)) >= 0) {
 		char *s = line;
 		int nf;
@@ -238,6 +275,10 @@ static void inbound_read(struct ctl *c, const char *file, struct inbound_row **r
 			s += 3;		/* a spreadsheet's byte order mark */
 		if (strlen(s) != (size_t)(got - (s - line))) {
 			why = "a NUL byte";
+			break;
+		}
+		if (!g_utf8_validate(s, -1, NULL)) {
+			why = "not valid UTF-8";
 			break;
 		}
 		if (s[strspn(s, " \t")] == '\0')
@@ -272,23 +313,25 @@ static void inbound_read(struct ctl *c, const char *file, struct inbound_row **r
 			why = "the owner";
 			break;
 		}
-		for (size_t i = 0; i < len; i++)
-			if (strcmp(v[i].address, key) == 0) {
-				long first = v[i].line;
-				if (fp != stdin)
-					fclose(fp);
-				free(line);
-				inbound_free_rows(v, len);
-				ctl_die(c, EX_DATAERR, "%s, line %ld: %s is on line %ld already; "
-					"nothing imported", file, lineno, key, first);
-			}
-		if (len % 64 == 0) {
-			struct inbound_row *nv = realloc(v, (len + 64) * sizeof(*v));
+		if (g_hash_table_contains(seen, key)) {
+			long first = v[GPOINTER_TO_SIZE(g_hash_table_lookup(seen, key)) - 1].line;
+			if (fp != stdin)
+				fclose(fp);
+			free(line);
+			g_hash_table_destroy(seen);
+			inbound_free_rows(v, len);
+			ctl_die(c, EX_DATAERR, "%s, line %ld: %s is on line %ld already; "
+				"nothing imported", file, lineno, key, first);
+		}
+		if (len == vcap) {	/* doubling: a large file is not copied over and over */
+			size_t ncap = vcap ? 2 * vcap : 64;
+			struct inbound_row *nv = realloc(v, ncap * sizeof(*v));
 			if (!nv) {
 				why = "out of memory";
 				break;
 			}
 			v = nv;
+			vcap = ncap;
 		}
 		v[len].address = strdup(key);
 		v[len].pos = strdup(fields[1]);
@@ -299,8 +342,10 @@ static void inbound_read(struct ctl *c, const char *file, struct inbound_row **r
 			why = "out of memory";
 			break;
 		}
+		g_hash_table_insert(seen, v[len].address, GSIZE_TO_POINTER(len + 1));
 		len++;
 	}
+	g_hash_table_destroy(seen);
 	if (!why && ferror(fp))
 		why = strerror(errno);
 	if (fp != stdin)
@@ -317,19 +362,65 @@ static void inbound_read(struct ctl *c, const char *file, struct inbound_row **r
 	*n = len;
 }
 
-/* inbound_import - beaconctl inbound import: every row of FILE, or none */
+/* inbound_array_add - append S (NULL: a NULL element) to the PostgreSQL array
+ * literal A (its '{' written already) */
+static void inbound_array_add(GString *a, const char *s)
+{
+	if (a->len > 1)
+		g_string_append_c(a, ',');
+	if (!s) {
+		g_string_append(a, "NULL");
+		return;
+	}
+	g_string_append_c(a, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			g_string_append_c(a, '\\');
+		g_string_append_c(a, *s);
+	}
+	g_string_append_c(a, '"');
+}
+
+/* inbound_import - beaconctl inbound import: every row of FILE, or none, in one
+ * statement */
 static int inbound_import(struct ctl *c, const char *file)
 {
 	struct inbound_row *rows = NULL;
-	size_t n = 0, added = 0;
+	size_t n = 0, added;
+	GString *col[3];
+	const char *params[3];
+	PGresult *res;
 
 	inbound_read(c, file, &rows, &n);
+	for (int k = 0; k < 3; k++)
+		col[k] = g_string_new("{");
+	for (size_t i = 0; i < n; i++) {
+		inbound_array_add(col[0], rows[i].address);
+		inbound_array_add(col[1], rows[i].pos);
+		inbound_array_add(col[2], rows[i].owner);
+	}
+	for (int k = 0; k < 3; k++) {
+		g_string_append_c(col[k], '}');
+		params[k] = col[k]->str;
+	}
+	inbound_free_rows(rows, n);
 	ctl_connect(c);
 	ctl_cmd(c, "inbound import", "BEGIN", 0, NULL);
-	for (size_t i = 0; i < n; i++)
-		added += inbound_upsert(c, rows[i].address, rows[i].pos, rows[i].owner);
+	ctl_cmd(c, "inbound import", "SET LOCAL statement_timeout = 0", 0, NULL);	/* a big file */
+	res = ctl_exec(c, "inbound import",
+		       "WITH u AS (INSERT INTO beacon.tracked_inbound AS t "
+		       "(address, point_of_sale, owner) "
+		       "SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) "
+		       "ON CONFLICT (address) DO UPDATE "
+		       "SET point_of_sale = EXCLUDED.point_of_sale, "
+		       "owner = coalesce(EXCLUDED.owner, t.owner), active = true "
+		       "RETURNING (xmax = 0) AS added) "
+		       "SELECT count(*) FILTER (WHERE added) FROM u", 3, params);
+	added = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
 	ctl_cmd(c, "inbound import", "COMMIT", 0, NULL);
-	inbound_free_rows(rows, n);
+	for (int k = 0; k < 3; k++)
+		g_string_free(col[k], TRUE);
 	printf("imported %zu address%s: %zu added, %zu updated\n", n, n == 1 ? "" : "es",
 	       added, n - added);
 	return 0;
@@ -364,7 +455,7 @@ int ctl_inbound(struct ctl *c, int argc, char **argv)
 	if (nfmt > 1)
 		ctl_usage_error(c, "--csv and --json exclude each other");
 	if (optind == argc)
-		ctl_usage_error(c, "expected add, remove, list, import or source");
+		ctl_usage_error(c, "expected add, remove, disable, enable, list, import or source");
 	verb = argv[optind++];
 	args = argv + optind;
 	nargs = argc - optind;
@@ -400,6 +491,15 @@ int ctl_inbound(struct ctl *c, int argc, char **argv)
 			ctl_usage_error(c, "'%s': %s", args[0], why);
 		return inbound_remove(c, key);
 	}
+	if (strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0) {
+		if (nargs < 1)
+			ctl_usage_error(c, "%s needs an ADDRESS", verb);
+		if (nargs > 1)
+			ctl_usage_error(c, "unexpected argument '%s'", args[1]);
+		if ((why = inbound_norm(args[0], key, sizeof(key))) != NULL)
+			ctl_usage_error(c, "'%s': %s", args[0], why);
+		return inbound_set_active(c, key, verb[0] == 'e');
+	}
 	if (strcmp(verb, "list") == 0) {
 		if (nargs > 0)
 			ctl_usage_error(c, "unexpected argument '%s'", args[0]);
@@ -412,5 +512,6 @@ int ctl_inbound(struct ctl *c, int argc, char **argv)
 			ctl_usage_error(c, "unexpected argument '%s'", args[1]);
 		return inbound_import(c, args[0]);
 	}
-	ctl_usage_error(c, "unknown action '%s' (add, remove, list, import or source)", verb);
+	ctl_usage_error(c, "unknown action '%s' (add, remove, disable, enable, list, import or "
+			"source)", verb);
 }

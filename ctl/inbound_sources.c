@@ -6,6 +6,7 @@
  *	beaconctl inbound source add FIELD PATTERN SOURCE [--priority N]
  *	beaconctl inbound source list [--csv | --json]
  *	beaconctl inbound source remove ID
+ *	beaconctl inbound source test FIELD VALUE [FIELD VALUE]...
  *
  * DESCRIPTION
  *	Edits beacon.inbound_sources (sql/schema/011_inbound.sql).  FIELD is
@@ -18,7 +19,11 @@
  *	of a (FIELD, PATTERN) already there sets its source (and its
  *	priority when --priority is given) and prints its id.  remove of an
  *	id that is not there is EX_DATAERR.  beacon-milter's next message
- *	uses the rules as they are: nothing to reload.
+ *	uses the rules as they are: nothing to reload.  test prints the rule
+ *	that a message with the given values (the original sender's domain,
+ *	From, Reply-To, List-Id) would match and the source it names, or
+ *	that none does (source 'other'): what beacon.inbound_mail() would
+ *	record, by the same function.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -88,6 +93,27 @@ static int inbound_source_remove(struct ctl *c, const char *id)
 	return 0;
 }
 
+/* inbound_source_test - the rule and source a message with VALUES (domain, from,
+ * reply_to, list_id; NULL: none) would get */
+static int inbound_source_test(struct ctl *c, const char *const values[4])
+{
+	PGresult *res;
+
+	ctl_connect(c);
+	res = ctl_exec(c, "inbound source test",
+		       "SELECT s.id, s.priority, s.field, s.pattern, s.source "
+		       "FROM (SELECT beacon.inbound_source_rule($1, $2, $3, $4) AS id) r "
+		       "LEFT JOIN beacon.inbound_sources s ON s.id = r.id", 4, values);
+	if (PQgetisnull(res, 0, 0))
+		printf("no rule matches: source other\n");
+	else
+		printf("rule %s: %s %s -> %s (priority %s)\n", PQgetvalue(res, 0, 0),
+		       PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4),
+		       PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return 0;
+}
+
 /* inbound_source_list - every rule, in the order they are tried */
 static int inbound_source_list(struct ctl *c, enum out_format fmt)
 {
@@ -112,14 +138,15 @@ static int inbound_source_list(struct ctl *c, enum out_format fmt)
 int inbound_source(struct ctl *c, int argc, char **argv, const struct inbound_opts *o,
 		   int nfmt)
 {
-	char dom[ADDRESS_SIZE];
+	char dom[ADDRESS_SIZE], addr[2][ADDRESS_SIZE];
+	const char *values[4] = { NULL, NULL, NULL, NULL };
 	const char *verb, *why, *field = NULL, *pattern;
 	long v;
 
 	if (o->owner)
 		ctl_usage_error(c, "--owner goes with add, not with source");
 	if (argc < 1)
-		ctl_usage_error(c, "expected source add, list or remove");
+		ctl_usage_error(c, "expected source add, list, remove or test");
 	verb = argv[0];
 	if (nfmt && strcmp(verb, "list") != 0)
 		ctl_usage_error(c, "--csv and --json go with list");
@@ -140,8 +167,38 @@ int inbound_source(struct ctl *c, int argc, char **argv, const struct inbound_op
 			ctl_usage_error(c, "'%s' is not a rule id", argv[1]);
 		return inbound_source_remove(c, argv[1]);
 	}
+	if (strcmp(verb, "test") == 0) {
+		if (argc < 3)
+			ctl_usage_error(c, "source test needs FIELD VALUE (domain, from, reply_to "
+					"or list_id), one pair or more");
+		for (int i = 1; i < argc; i += 2) {
+			size_t k = 0;
+			while (k < 4 && strcmp(argv[i], inbound_source_fields[k]) != 0)
+				k++;
+			if (k == 4)
+				ctl_usage_error(c, "unknown FIELD '%s' (domain, from, reply_to or "
+						"list_id)", argv[i]);
+			if (i + 1 == argc)
+				ctl_usage_error(c, "%s needs a VALUE", argv[i]);
+			if (values[k])
+				ctl_usage_error(c, "%s given twice", argv[i]);
+			values[k] = argv[i + 1];
+			if (k == 0) {
+				const char *d = values[k] + (values[k][0] == '@' || values[k][0] == '.');
+				if (address_norm_domain(d, dom, sizeof(dom), &why) < 0)
+					ctl_usage_error(c, "'%s': %s", values[k], why);
+				values[k] = dom;
+			}
+			if ((k == 1 || k == 2) &&
+			    address_norm(values[k], addr[k - 1], sizeof(addr[k - 1]), &why) < 0)
+				ctl_usage_error(c, "'%s': %s", values[k], why);
+			if (k == 1 || k == 2)
+				values[k] = addr[k - 1];
+		}
+		return inbound_source_test(c, values);
+	}
 	if (strcmp(verb, "add") != 0)
-		ctl_usage_error(c, "unknown action 'source %s' (add, list or remove)", verb);
+		ctl_usage_error(c, "unknown action 'source %s' (add, list, remove or test)", verb);
 	if (argc < 4)
 		ctl_usage_error(c, "source add needs FIELD PATTERN SOURCE");
 	if (argc > 4)

@@ -71,10 +71,12 @@ static const struct ctl_command ctl_commands[] = {
 	{ "inbound", ctl_inbound,
 	  "inbound add ADDRESS POINT_OF_SALE [--owner OWNER]\n"
 	  "inbound remove ADDRESS\n"
+	  "inbound disable|enable ADDRESS\n"
 	  "inbound list [--csv|--json]\n"
 	  "inbound import FILE.csv\n"
 	  "inbound source list [--csv|--json]\n"
 	  "inbound source remove ID\n"
+	  "inbound source test domain|from|reply_to|list_id VALUE...\n"
 	  "inbound source add domain|from|reply_to|list_id PATTERN SOURCE [--priority N]",
 	  "tracked inbound addresses and the rules naming a lead's source" },
 	{ "notify", ctl_notify,

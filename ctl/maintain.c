@@ -64,6 +64,7 @@ static int maintain_purge(struct ctl *c, const char *cutoff, long batch,
 {
 	static const char *const names[PURGE_NCOUNTS] = {
 		"messages", "recipients", "links", "attachments", "events", "purged_tokens",
+		"inbound",
 	};
 	char nbatch[24];
 	const char *params[2] = { cutoff, nbatch };
@@ -198,6 +199,9 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 		       n[PURGE_MESSAGES], n[PURGE_MESSAGES] == 1 ? "" : "s", cutoff,
 		       n[PURGE_RECIPIENTS], n[PURGE_LINKS], n[PURGE_ATTACHMENTS], n[PURGE_EVENTS],
 		       n[PURGE_TOMB], batches, batches == 1 ? "" : "s", batch);
+	if (n[PURGE_INBOUND] > 0)
+		printf("purged %lld inbound lead%s received before %s\n", n[PURGE_INBOUND],
+		       n[PURGE_INBOUND] == 1 ? "" : "s", cutoff);
 	if (files.manifests > 0 || files.blobs > 0)
 		printf("removed %ld attachment manifest%s and %ld file%s (%lld bytes) from %s\n",
 		       files.manifests, files.manifests == 1 ? "" : "s", files.blobs,

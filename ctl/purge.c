@@ -68,6 +68,7 @@ void purge_before(struct ctl *c, const char *cutoff, long long n[PURGE_NCOUNTS])
 {
 	static const char *const names[PURGE_NCOUNTS] = {
 		"messages", "recipients", "links", "attachments", "events", "purged_tokens",
+		"inbound",
 	};
 	PGresult *res = ctl_exec(c, "purge", "SELECT relation, removed FROM "
 				 "beacon.purge_before($1::timestamptz)", 1, &cutoff);
@@ -139,6 +140,8 @@ int ctl_purge(struct ctl *c, int argc, char **argv)
 	printf("messages     %lld\nrecipients   %lld\nlinks        %lld\nattachments  %lld\n"
 	       "events       %lld\ntombstoned   %lld\n", n[PURGE_MESSAGES], n[PURGE_RECIPIENTS],
 	       n[PURGE_LINKS], n[PURGE_ATTACHMENTS], n[PURGE_EVENTS], n[PURGE_TOMB]);
+	if (n[PURGE_INBOUND] > 0)
+		printf("inbound      %lld\n", n[PURGE_INBOUND]);
 	printf("manifests    %ld\nblobs        %ld (%lld bytes)\n", files.manifests,
 	       files.blobs, files.bytes);
 	if (files.temps > 0)

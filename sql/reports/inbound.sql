@@ -11,7 +11,10 @@
 --	with leads (leads 0, the drop), unless that period is still to come.
 --	Periods are whole: since and until select the periods that begin in
 --	the window, and since is rounded down to the start of its period.
---	Weeks begin on Monday; days, weeks and months are those of tz.
+--	Weeks begin on Monday; days, weeks and months are those of tz, and
+--	since and until are times in tz too (unless they name their own
+--	offset).  The period that holds now is not over: its complete is
+--	false, and its change compares part of a period with a whole one.
 --
 -- VARIABLES (all optional; psql -v NAME=VALUE)
 --	period         day|week|month                      default 'day'
@@ -28,7 +31,8 @@
 --	period (its first day, YYYY-MM-DD in tz), point_of_sale, source,
 --	leads (messages received in the period), previous (in the period
 --	before), change (leads - previous), change_pct (% of previous, NULL
---	when previous is 0); sorted by period, point_of_sale, source.
+--	when previous is 0), complete (false for the period that holds now,
+--	still under way); sorted by period, point_of_sale, source.
 \ir _defaults.psql
 \if :{?period} \else \set period 'day' \endif
 \if :{?point_of_sale} \else \set point_of_sale '' \endif
@@ -38,8 +42,8 @@ WITH p AS (
 	SELECT beacon.report_period(:'period') AS unit,
 	       ('1 ' || beacon.report_period(:'period'))::interval AS step,
 	       date_trunc(beacon.report_period(:'period'),
-			  (:'since')::timestamptz AT TIME ZONE :'tz') AS lo,
-	       (:'until')::timestamptz AT TIME ZONE :'tz' AS hi,
+			  beacon.report_time(:'since', :'tz') AT TIME ZONE :'tz') AS lo,
+	       beacon.report_time(:'until', :'tz') AT TIME ZONE :'tz' AS hi,
 	       date_trunc(beacon.report_period(:'period'), now() AT TIME ZONE :'tz') AS cur
 ), counts AS (
 	SELECT i.point_of_sale, i.source,
@@ -59,7 +63,8 @@ SELECT to_char(period, 'YYYY-MM-DD') AS period, point_of_sale, source,
        coalesce(v.previous, 0) AS previous,
        coalesce(c.leads, 0) - coalesce(v.previous, 0) AS change,
        round(100.0 * (coalesce(c.leads, 0) - v.previous) / nullif(v.previous, 0), 1)
-	       AS change_pct
+	       AS change_pct,
+       period < p.cur AS complete
 FROM counts c
 FULL JOIN prev v USING (point_of_sale, source, period)
 CROSS JOIN p

@@ -13,7 +13,8 @@
 --	source         only this source                    default '' (all)
 --	since          received at or after since          default '-infinity'
 --	until          received before until               default 'infinity'
---	tz             time zone of the at column          default 'UTC'
+--	tz             time zone of the at column, and of since and until
+--	               (unless they name their own offset) default 'UTC'
 --
 -- EXAMPLE
 --	psql -X -v latest=5 -v point_of_sale=Lyon -f sql/reports/inbound_latest.sql
@@ -35,7 +36,8 @@ FROM (
 	SELECT i.*, row_number() OVER (PARTITION BY i.point_of_sale
 				       ORDER BY i.at DESC, i.id DESC) AS n
 	FROM beacon.inbound i
-	WHERE i.at >= (:'since')::timestamptz AND i.at < (:'until')::timestamptz
+	WHERE i.at >= beacon.report_time(:'since', :'tz')
+	  AND i.at < beacon.report_time(:'until', :'tz')
 	  AND (:'point_of_sale' = '' OR i.point_of_sale = :'point_of_sale')
 	  AND (:'source' = '' OR i.source = :'source')
 ) l

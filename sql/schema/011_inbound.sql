@@ -37,7 +37,9 @@
 --	    message_id is stored without <>; (address, message_id) is unique,
 --	    so a message that reaches one address twice (in copy and
 --	    forwarded with its Message-ID, or a spool replayed) counts once.
---	    A message without Message-ID counts once per (address, queue id).
+--	    A message without Message-ID counts once per (address, queue id),
+--	    a missing queue id counting as one value (a replay of such a
+--	    message adds nothing).
 --
 --	inbound_mail(at, addresses, message_id, sender_domain, from,
 --	    reply_to, list_id, subject, size, forward, queue_id) - for
@@ -48,10 +50,16 @@
 --	    ORIGINAL sender (FROM and SENDER_DOMAIN are the forwarded
 --	    message's when FORWARD).  Returns the rows added; a second call
 --	    with the same arguments adds none.
+--	inbound_source_rule(sender_domain, from, reply_to, list_id) - the id
+--	    of the rule that matches, NULL for none (plain, any reader:
+--	    beaconctl inbound source test).
 --	inbound_source(sender_domain, from, reply_to, list_id) - the source
---	    the rules give (plain, any reader: beaconctl inbound source test).
+--	    that rule names, 'other' for none.
 --	report_period(period) - the report variable period checked: day,
 --	    week or month, an error otherwise (as report_late in 006).
+--	report_time(value, tz) - the report variable since or until read as
+--	    a time in the zone TZ (a value that names its own offset keeps
+--	    it), whatever the session's TimeZone.
 --	purge_before() (009) now also deletes the inbound rows received
 --	    before the cutoff (relation 'inbound' in its result).
 --
@@ -96,9 +104,10 @@ CREATE TABLE IF NOT EXISTS beacon.inbound (
 );
 CREATE INDEX IF NOT EXISTS inbound_at ON beacon.inbound (at);
 CREATE INDEX IF NOT EXISTS inbound_pos_at ON beacon.inbound (point_of_sale, at);
--- a message without Message-ID: once per queue id (a spool replay)
-CREATE UNIQUE INDEX IF NOT EXISTS inbound_no_message_id ON beacon.inbound (address, queue_id)
-	WHERE message_id IS NULL;
+-- a message without Message-ID: once per queue id (a spool replay); a
+-- NULL queue id is one value too, or its replays would all be new rows
+CREATE UNIQUE INDEX IF NOT EXISTS inbound_no_message_id
+	ON beacon.inbound (address, coalesce(queue_id, '')) WHERE message_id IS NULL;
 
 REVOKE ALL ON beacon.tracked_inbound, beacon.inbound_sources, beacon.inbound FROM PUBLIC;
 GRANT SELECT ON beacon.tracked_inbound, beacon.inbound_sources, beacon.inbound TO beacon_reader;
@@ -149,6 +158,30 @@ AS $$
 				       '_', '\_'), '*', '%'), '?', '_')
 $$;
 
+-- inbound_source_rule - the id of the rule of inbound_sources that names a
+-- message's source (see the top); NULL when none matches
+CREATE OR REPLACE FUNCTION beacon.inbound_source_rule(p_sender_domain text, p_from text,
+						      p_reply_to text, p_list_id text)
+RETURNS int
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT s.id FROM beacon.inbound_sources s
+	WHERE CASE s.field
+	      WHEN 'domain' THEN
+		rtrim(lower(p_sender_domain), '.') = rtrim(lower(s.pattern), '.')
+		OR right(rtrim(lower(p_sender_domain), '.'),
+			 length(rtrim(s.pattern, '.')) + 1)
+		   = '.' || rtrim(lower(s.pattern), '.')
+	      WHEN 'from' THEN p_from ILIKE beacon.inbound_glob(s.pattern)
+	      WHEN 'reply_to' THEN p_reply_to ILIKE beacon.inbound_glob(s.pattern)
+	      WHEN 'list_id' THEN btrim(p_list_id, ' <>') ILIKE beacon.inbound_glob(s.pattern)
+	      END
+	ORDER BY s.priority, s.id
+	LIMIT 1
+$$;
+
 -- inbound_source - the source the rules of inbound_sources give a message
 -- (see the top); 'other' when none matches
 CREATE OR REPLACE FUNCTION beacon.inbound_source(p_sender_domain text, p_from text,
@@ -160,18 +193,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT coalesce((
 		SELECT s.source FROM beacon.inbound_sources s
-		WHERE CASE s.field
-		      WHEN 'domain' THEN
-			rtrim(lower(p_sender_domain), '.') = rtrim(lower(s.pattern), '.')
-			OR right(rtrim(lower(p_sender_domain), '.'),
-				 length(rtrim(s.pattern, '.')) + 1)
-			   = '.' || rtrim(lower(s.pattern), '.')
-		      WHEN 'from' THEN p_from ILIKE beacon.inbound_glob(s.pattern)
-		      WHEN 'reply_to' THEN p_reply_to ILIKE beacon.inbound_glob(s.pattern)
-		      WHEN 'list_id' THEN btrim(p_list_id, ' <>') ILIKE beacon.inbound_glob(s.pattern)
-		      END
-		ORDER BY s.priority, s.id
-		LIMIT 1), 'other')
+		WHERE s.id = beacon.inbound_source_rule(p_sender_domain, p_from, p_reply_to,
+							p_list_id)), 'other')
 $$;
 
 -- inbound_mail - record a message received at tracked addresses (see the top)
@@ -216,7 +239,7 @@ BEGIN
 		FROM beacon.tracked_inbound t
 		WHERE t.active AND t.address IN (SELECT DISTINCT lower(a) FROM unnest(p_addresses) a)
 		ORDER BY t.address
-		ON CONFLICT (address, queue_id) WHERE message_id IS NULL DO NOTHING;
+		ON CONFLICT (address, coalesce(queue_id, '')) WHERE message_id IS NULL DO NOTHING;
 	END IF;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
@@ -244,6 +267,23 @@ BEGIN
 	END IF;
 	RAISE EXCEPTION 'period must be day, week or month, not ''%''', period
 		USING ERRCODE = 'invalid_parameter_value';
+END
+$$;
+
+-- report_time - VALUE (since or until of a report) as a time, read in the
+-- zone TZ when it names no offset of its own: the periods of a report are
+-- those of its tz, whatever zone the session shows times in.  The SET
+-- clause keeps the zone change inside this function.
+CREATE OR REPLACE FUNCTION beacon.report_time(value text, tz text)
+RETURNS timestamptz
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+BEGIN
+	PERFORM set_config('TimeZone', tz, true);
+	RETURN value::timestamptz;
 END
 $$;
 

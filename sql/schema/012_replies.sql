@@ -37,6 +37,14 @@
 --	reports count as engagement and beaconctl history and watch show.
 --	Returns the replies rows added; a second call adds none.
 --
+--	Limits.  Nothing authenticates a reply: a message whose From (or
+--	envelope sender) names a recipient and whose In-Reply-To names a
+--	tracked Message-ID, both of which a third party can forge, marks
+--	that recipient as having answered.  A reply is matched once, when
+--	it arrives: one written before its tracked message's messages row
+--	exists (that message still in another host's spool) matches
+--	nothing and is dropped.
+--
 --	Locks: the DROP/ADD of the kind CHECK takes ACCESS EXCLUSIVE on
 --	events and every partition, for catalog changes only (the new CHECK
 --	stays NOT VALID, as in 007: it allows every kind the old one did).

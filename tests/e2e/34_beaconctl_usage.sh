@@ -76,10 +76,15 @@ usage_case "beaconctl: watch: unknown option '-x'" watch -x
 usage_case "beaconctl: reclassify: unexpected argument 'all'" reclassify all
 usage_case "beaconctl: reclassify: option '--since' needs a value" reclassify --since
 usage_case "beaconctl: watch: --timeout '0': expected seconds, 1 to 31536000" watch --timeout 0
-usage_case "beaconctl: inbound: expected add, remove, list, import or source" inbound
+usage_case "beaconctl: inbound: expected add, remove, disable, enable, list, import or source" inbound
+usage_case "beaconctl: inbound: disable needs an ADDRESS" inbound disable
+usage_case "beaconctl: inbound: unexpected argument 'b@example.org'" inbound enable a@example.org b@example.org
+usage_case "beaconctl: inbound: unknown FIELD 'subject' (domain, from, reply_to or list_id)" \
+	inbound source test subject x
+usage_case "beaconctl: inbound: from given twice" inbound source test from a@example.org from b@example.org
 usage_case "beaconctl: inbound: add needs ADDRESS and POINT_OF_SALE" inbound add a@example.org
 usage_case "beaconctl: inbound: --owner goes with add" inbound remove a@example.org --owner x
-usage_case "beaconctl: inbound: unknown action 'source drop' (add, list or remove)" inbound source drop 1
+usage_case "beaconctl: inbound: unknown action 'source drop' (add, list, remove or test)" inbound source drop 1
 usage_case "beaconctl: inbound: --priority '1.5': expected a whole number, -1000000 to 1000000" \
 	inbound source add from '*@x.example' X --priority 1.5
 usage_case "beaconctl: report: --period 'year': expected day, week or month" report inbound --period year

@@ -143,6 +143,20 @@ t_eq "0 id,priority,field,pattern,source
 1,100,domain,seloger.example,SeLoger
 3,100,list_id,leads.*.example,Portal list" "$RC $OUT" "source list: in the order they are tried"
 
+t_run ctl inbound source test domain Mail.SeLoger.example. from No-Reply@mail.seloger.example
+t_eq "0 rule 1: domain seloger.example -> SeLoger (priority 100)" "$RC $OUT" \
+	"source test: a subdomain matches its domain rule"
+t_run ctl inbound source test from contact@leboncoin.example reply_to lead-7@site.example \
+	domain leboncoin.example
+t_eq "0 rule 4: reply_to lead-?@site.example -> Web site (priority 10)" "$RC $OUT" \
+	"source test: the rule of lowest priority"
+t_run ctl inbound source test list_id '<leads.paris.example>'
+t_eq "0 rule 3: list_id leads.*.example -> Portal list (priority 100)" "$RC $OUT" "source test: List-Id"
+t_run ctl inbound source test domain elsewhere.example
+t_eq "0 no rule matches: source other" "$RC $OUT" "source test: no rule"
+t_run ctl inbound source test from
+t_eq 64 "$RC" "source test without a value"
+
 # --- inbound_mail(): as beacon-milter calls it
 # im AT ADDRS MID DOMAIN FROM REPLY_TO LIST_ID SUBJECT SIZE FORWARD QUEUE_ID
 im() {
@@ -173,10 +187,19 @@ t_eq 1 "$(im '2026-01-06 12:00+00' '{paris@agence.example}' '' friend.example \
 	a@friend.example '' '' 'No id' 50 false Q6)" "a message without Message-ID"
 t_eq 0 "$(im '2026-01-06 12:00+00' '{paris@agence.example}' '' friend.example \
 	a@friend.example '' '' 'No id' 50 false Q6)" "without Message-ID, replayed: no row"
-pg_query "UPDATE beacon.tracked_inbound SET active = false WHERE address = 'paris@agence.example'" >/dev/null
+t_run ctl inbound disable PARIS@agence.example
+t_eq "0 disabled paris@agence.example (Paris)" "$RC $OUT" "disable"
+t_run ctl inbound disable paris@agence.example
+t_eq "0 paris@agence.example was disabled already (Paris)" "$RC $OUT" "disable again"
+t_run ctl inbound enable nobody@agence.example
+t_eq "65 beaconctl: error: inbound: 'nobody@agence.example' is not a tracked inbound address" \
+	"$RC $ERR" "enable of an address not there"
+t_eq "paris@agence.example|Paris|-|false" "$(pg_query "$TRACKED" | grep '^paris')" \
+	"disable keeps the row, inactive"
 t_eq 0 "$(im '2026-01-06 13:00+00' '{paris@agence.example}' 'd1@seloger.example' seloger.example \
 	a@seloger.example '' '' 'Inactive' 10 false Q7)" "an inactive address records nothing"
-pg_query "UPDATE beacon.tracked_inbound SET active = true WHERE address = 'paris@agence.example'" >/dev/null
+t_run ctl inbound enable paris@agence.example
+t_eq "0 enabled paris@agence.example (Paris)" "$RC $OUT" "enable"
 t_run ctl inbound source add domain friend.example Friends --priority 1
 t_eq 1 "$(im '2026-01-13 09:00+00' '{paris@agence.example}' 'e1@friend.example' friend.example \
 	a@friend.example '' '' 'Rule changed' 10 false Q8)" "a rule added between two messages applies to the next"
@@ -212,21 +235,21 @@ both() {
 		"report $name $*: beaconctl = psql"
 }
 both inbound
-t_eq "period,point_of_sale,source,leads,previous,change,change_pct
-2026-01-05,Lyon,SeLoger,1,0,1,
-2026-01-05,Lyon,Web site,1,0,1,
-2026-01-05,Paris,SeLoger,1,0,1,
-2026-01-06,Lyon,Leboncoin,1,0,1,
-2026-01-06,Lyon,SeLoger,0,1,-1,-100.0
-2026-01-06,Lyon,Web site,0,1,-1,-100.0
-2026-01-06,Paris,Portal list,1,0,1,
-2026-01-06,Paris,SeLoger,0,1,-1,-100.0
-2026-01-06,Paris,other,1,0,1,
-2026-01-07,Lyon,Leboncoin,0,1,-1,-100.0
-2026-01-07,Paris,Portal list,0,1,-1,-100.0
-2026-01-07,Paris,other,0,1,-1,-100.0
-2026-01-13,Paris,Friends,1,0,1,
-2026-01-14,Paris,Friends,0,1,-1,-100.0" "$OUT" "report inbound: per day, with the drop after"
+t_eq "period,point_of_sale,source,leads,previous,change,change_pct,complete
+2026-01-05,Lyon,SeLoger,1,0,1,,t
+2026-01-05,Lyon,Web site,1,0,1,,t
+2026-01-05,Paris,SeLoger,1,0,1,,t
+2026-01-06,Lyon,Leboncoin,1,0,1,,t
+2026-01-06,Lyon,SeLoger,0,1,-1,-100.0,t
+2026-01-06,Lyon,Web site,0,1,-1,-100.0,t
+2026-01-06,Paris,Portal list,1,0,1,,t
+2026-01-06,Paris,SeLoger,0,1,-1,-100.0,t
+2026-01-06,Paris,other,1,0,1,,t
+2026-01-07,Lyon,Leboncoin,0,1,-1,-100.0,t
+2026-01-07,Paris,Portal list,0,1,-1,-100.0,t
+2026-01-07,Paris,other,0,1,-1,-100.0,t
+2026-01-13,Paris,Friends,1,0,1,,t
+2026-01-14,Paris,Friends,0,1,-1,-100.0,t" "$OUT" "report inbound: per day, with the drop after"
 im '2026-01-12 08:00+00' '{lyon@agence.example}' 'a2@seloger.example' seloger.example \
 	x@seloger.example '' '' 'Second week' 10 false Q9 >/dev/null
 im '2026-01-13 08:00+00' '{lyon@agence.example}' 'a3@seloger.example' seloger.example \
@@ -234,14 +257,14 @@ im '2026-01-13 08:00+00' '{lyon@agence.example}' 'a3@seloger.example' seloger.ex
 im '2026-01-14 08:00+00' '{lyon@agence.example}' 'a4@seloger.example' seloger.example \
 	x@seloger.example '' '' 'Second week' 10 false Q11 >/dev/null
 t_run ctl report inbound --period week -v point_of_sale=Lyon --csv
-t_eq "0 period,point_of_sale,source,leads,previous,change,change_pct
-2026-01-05,Lyon,Leboncoin,1,0,1,
-2026-01-05,Lyon,SeLoger,1,0,1,
-2026-01-05,Lyon,Web site,1,0,1,
-2026-01-12,Lyon,Leboncoin,0,1,-1,-100.0
-2026-01-12,Lyon,SeLoger,3,1,2,200.0
-2026-01-12,Lyon,Web site,0,1,-1,-100.0
-2026-01-19,Lyon,SeLoger,0,3,-3,-100.0" "$RC $OUT" "report inbound --period week: weeks from Monday, the change"
+t_eq "0 period,point_of_sale,source,leads,previous,change,change_pct,complete
+2026-01-05,Lyon,Leboncoin,1,0,1,,t
+2026-01-05,Lyon,SeLoger,1,0,1,,t
+2026-01-05,Lyon,Web site,1,0,1,,t
+2026-01-12,Lyon,Leboncoin,0,1,-1,-100.0,t
+2026-01-12,Lyon,SeLoger,3,1,2,200.0,t
+2026-01-12,Lyon,Web site,0,1,-1,-100.0,t
+2026-01-19,Lyon,SeLoger,0,3,-3,-100.0,t" "$RC $OUT" "report inbound --period week: weeks from Monday, the change"
 both inbound -v period=week -v point_of_sale=Lyon
 t_run ctl report inbound --period month -v since=2026-01-10 -v until=2026-02-01 --json
 t_eq "0 7 10 2026-01-01 Lyon Leboncoin 1 0 int" "$RC $(python3 -c 'import json, sys
@@ -249,6 +272,9 @@ r = json.load(sys.stdin)
 print(len(r), sum(x["leads"] for x in r), r[0]["period"], r[0]["point_of_sale"], r[0]["source"],
       r[0]["leads"], r[0]["previous"], type(r[0]["leads"]).__name__)' <<<"$OUT")" \
 	"report inbound --period month --json: the whole month (since rounds down), numbers"
+t_run ctl report inbound --period month -v tz=Asia/Tokyo -v until=2026-02-01 --csv
+t_eq "0 2026-01-01 2026-01-01" "$RC $(cut -d, -f1 <<<"$OUT" | sed 1d | sort -u | tr '\n' ' ')2026-01-01" \
+	"report inbound -v tz=Asia/Tokyo -v until=2026-02-01: until is in tz, February is left out"
 t_run ctl report inbound --period fortnight
 t_eq 64 "$RC" "--period fortnight exit"
 t_run ctl report inbound -v period=fortnight
@@ -373,6 +399,7 @@ pg_query "SELECT beacon.inbound_mail(now() - interval '40 days', '{lyon@agence.e
 	'x.example', NULL, NULL, NULL, 'New', 1, false, 'QN')" >/dev/null
 t_run ctl purge --older-than 30
 t_eq 0 "$RC" "purge exit"
+t_eq "inbound      11" "$(grep '^inbound' <<<"$OUT")" "purge prints the inbound leads deleted (the 10 of January too)"
 t_eq "1|0|1" "$(pg_query "SELECT count(*) || '|' ||
 	count(*) FILTER (WHERE message_id = 'old@x.example') || '|' ||
 	count(*) FILTER (WHERE message_id = 'new@x.example') FROM beacon.inbound")" \
@@ -380,3 +407,31 @@ t_eq "1|0|1" "$(pg_query "SELECT count(*) || '|' ||
 t_eq "0|0" "$(pg_query "SELECT (SELECT count(*) FROM beacon.replies) || '|' ||
 	(SELECT count(*) FROM beacon.events WHERE kind = 'reply')")" \
 	"purge takes the replies with their messages"
+pg_query "SELECT beacon.inbound_mail(now() - interval '500 days', '{lyon@agence.example}',
+	'older@x.example', 'x.example', NULL, NULL, NULL, 'Older', 1, false, 'QOO')" >/dev/null
+t_run ctl maintain
+t_eq 0 "$RC" "maintain exit"
+t_eq "purged 1 inbound lead received before" "$(grep -o '^purged 1 inbound lead received before' <<<"$OUT")" \
+	"maintain prints the inbound leads purged (retention_days 400)"
+
+# --- import: a large file in one statement, invalid UTF-8 named by its line
+printf 'lead-%d@bulk.example,Bulk %d,Owner %d\n' $(seq 1 100000 | sed 'p;p') >"$T_DIR/big.csv"
+t0=$(date +%s)
+t_run timeout 20 env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD -u PGTZ "$CTL" \
+	-c "$T_DIR/beacon.conf" inbound import "$T_DIR/big.csv"
+t_eq "0 imported 100000 addresses: 100000 added, 0 updated" "$RC $OUT" "import of 100000 lines"
+t_ok "import of 100000 lines took $(( $(date +%s) - t0 )) s (bound 20 s)"
+t_eq "100000 Bulk 99999|Owner 99999" "$(pg_query "SELECT count(*) FILTER (WHERE address LIKE '%@bulk.example')
+	|| ' ' || max(point_of_sale || '|' || owner) FILTER (WHERE address = 'lead-99999@bulk.example')
+	FROM beacon.tracked_inbound")" "import of 100000 lines: the rows"
+printf 'a@utf.example,Lyon \xc3\xa9\nb@utf.example,Caf\xe9,x\n' >"$T_DIR/latin1.csv"
+t_run ctl inbound import "$T_DIR/latin1.csv"
+t_eq "65 beaconctl: error: inbound: $T_DIR/latin1.csv, line 2: not valid UTF-8; nothing imported" \
+	"$RC $ERR" "import refuses invalid UTF-8, naming the line"
+t_eq 0 "$(pg_query "SELECT count(*) FROM beacon.tracked_inbound WHERE address LIKE '%@utf.example'")" \
+	"a refused import adds nothing"
+printf 'q@utf.example,"Say ""hi"" \\ there",\n' >"$T_DIR/quotes.csv"
+t_run ctl inbound import "$T_DIR/quotes.csv"
+t_eq "0 Say \"hi\" \\ there" "$RC $(pg_query "SELECT point_of_sale FROM beacon.tracked_inbound
+	WHERE address = 'q@utf.example'")" "import: quotes and backslashes arrive as written"
+
