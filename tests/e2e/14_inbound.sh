@@ -291,13 +291,13 @@ D1=$(date -u -d "$D0 - 1 day" +%F)
 D2=$(date -u -d "$D0 - 2 days" +%F)
 ctl report inbound --csv >"$T_DIR/report.csv" 2>"$T_DIR/report.err" ||
 	{ cat "$T_DIR/report.err" >&2; t_fail "2: beaconctl report inbound"; }
-t_eq "period,point_of_sale,source,leads,previous,change,change_pct
-$D2,Lyon Part-Dieu,other,1,0,1,
-$D1,Lyon Part-Dieu,other,0,1,-1,-100.0
-$D1,Paris 11e,ImmoPortail,2,0,2,
-$D0,Lyon Part-Dieu,HabitatDirect,1,0,1,
-$D0,Paris 11e,ImmoPortail,1,2,-1,-50.0
-$D0,Paris 11e,site web,1,0,1," \
+t_eq "period,point_of_sale,source,leads,previous,change,change_pct,complete
+$D2,Lyon Part-Dieu,other,1,0,1,,t
+$D1,Lyon Part-Dieu,other,0,1,-1,-100.0,t
+$D1,Paris 11e,ImmoPortail,2,0,2,,t
+$D0,Lyon Part-Dieu,HabitatDirect,1,0,1,,f
+$D0,Paris 11e,ImmoPortail,1,2,-1,-50.0,f
+$D0,Paris 11e,site web,1,0,1,,f" \
 	"$(tr -d '\r' <"$T_DIR/report.csv")" "2: beaconctl report inbound --csv (days, with the drops)"
 ctl report inbound --latest 1 --csv >"$T_DIR/latest.csv" 2>"$T_DIR/report.err" ||
 	{ cat "$T_DIR/report.err" >&2; t_fail "2: beaconctl report inbound --latest 1"; }

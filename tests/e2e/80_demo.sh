@@ -240,12 +240,12 @@ nothing: the same Message-ID counts once
 Berlin store, other" "$(awk '/^#  to  / { on = 1; next } on && $0 == "" { exit } on' "$P" | sed -n '2,$p' |
 	sed 's/.*  //')" "the leads table: what each mail stored"
 day=$(psql_demo "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
-t_eq "period,point_of_sale,source,leads,previous,change,change_pct
-$day,Berlin store,Marketplace,1,0,1,
-$day,Berlin store,other,1,0,1,
-$day,Berlin store,shop website,1,0,1,
-$day,Paris store,Marketplace,1,0,1,
-$day,Paris store,shop website,1,0,1," \
+t_eq "period,point_of_sale,source,leads,previous,change,change_pct,complete
+$day,Berlin store,Marketplace,1,0,1,,f
+$day,Berlin store,other,1,0,1,,f
+$day,Berlin store,shop website,1,0,1,,f
+$day,Paris store,Marketplace,1,0,1,,f
+$day,Paris store,shop website,1,0,1,,f" \
 	"$(env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE "$CTL" -c "$BEACON_CONF" report inbound --csv |
 		tr -d '\r')" "beaconctl report inbound: the scenario's numbers"
 want=$(env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE "$CTL" -c "$BEACON_CONF" report inbound |
