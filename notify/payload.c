@@ -175,7 +175,24 @@ static void payload_slack_escape(struct buf *out, const char *s)
 	}
 }
 
-/* payload_chat - {"text": "<line>"}; for Slack with & < > escaped as it asks */
+/* payload_mattermost_escape - Mattermost reads Markdown and @mentions: a backslash
+ * before each Markdown character (no [text](url) link, no emphasis, no heading,
+ * no list or quote at the start), and a ZERO WIDTH SPACE after each @ (no @channel,
+ * @all or @user mention) */
+static void payload_mattermost_escape(struct buf *out, const char *s)
+{
+	if (*s && strchr("-+=", *s))
+		buf_add(out, "\\", 1);
+	for (; *s; s++) {
+		if (strchr("\\`*_~[]()<>#|!", *s))
+			buf_add(out, "\\", 1);
+		buf_add(out, s, 1);
+		if (*s == '@')
+			buf_adds(out, "\xe2\x80\x8b");
+	}
+}
+
+/* payload_chat - {"text": "<line>"}; escaped as Slack or Mattermost reads it */
 void payload_chat(struct buf *b, const struct item *it)
 {
 	struct buf line = { 0 }, esc = { 0 };
@@ -183,6 +200,8 @@ void payload_chat(struct buf *b, const struct item *it)
 	payload_line(&line, it);
 	if (it->dkind && !strcmp(it->dkind, "slack"))
 		payload_slack_escape(&esc, buf_str(&line));
+	else if (it->dkind && !strcmp(it->dkind, "mattermost"))
+		payload_mattermost_escape(&esc, buf_str(&line));
 	buf_adds(b, "{\"text\": ");
 	payload_json_string(b, buf_str(esc.len ? &esc : &line));
 	buf_adds(b, "}");
