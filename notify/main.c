@@ -8,20 +8,25 @@
  * DESCRIPTION
  *	Checks the [notify] keys (the same check -n runs), reads the
  *	password file, detaches, writes the pid file, drops to `user`, then
- *	loops: claim a batch of due webhook and chat deliveries, drop those
- *	of muted or expired messages, send the others (webhook.h), record
- *	every outcome (queue.h); then, at most once a second, the digests
- *	that are due (digest.h); then, unless the batch was full, sleep until a NOTIFY on
- *	beacon_event or one second.  A lost database session is opened again
- *	with growing pauses (1 s to 30 s); nothing is lost meanwhile, the
- *	queue is in the database.
+ *	loops: record the outcomes a failed recording left, claim a batch of
+ *	due webhook and chat deliveries, drop those of muted, expired or
+ *	reclassified events, send the others (webhook.h), record every
+ *	outcome (queue.h); then, at most once a second, the digests that are
+ *	due (digest.h); then, unless the batch was full, sleep until a
+ *	NOTIFY on beacon_event or one second.  Each new session is probed
+ *	first: missing tables or grants exit 78 with the fix.  A lost
+ *	session is opened again and a refused statement tried again on the
+ *	live one, both with growing pauses (1 s to 30 s); nothing is lost
+ *	meanwhile, the queue is in the database.
  *
- *	SIGTERM and SIGINT stop it after the batch in flight is recorded
- *	(at most `timeout` seconds); SIGHUP is ignored.
+ *	SIGTERM and SIGINT stop it: no new request starts, the requests in
+ *	flight finish (at most `timeout` seconds), the untried deliveries
+ *	go back to the queue, and every outcome is recorded; SIGHUP is
+ *	ignored.
  *
  * DIAGNOSTICS
  *	Exit status 0 after a clean stop, 78 (EX_CONFIG) for a bad
- *	configuration.
+ *	configuration or a database without the notify schema or grants.
  */
 #include <errno.h>
 #include <limits.h>
@@ -257,7 +262,7 @@ static struct queue *nt_open(const struct beacon_cfg *cfg, int *pause)
 	char err[1024];
 	int rc;
 
-	if (!(q = queue_open(cfg, err, sizeof(err)))) {
+	if (!(q = queue_connect(cfg, err, sizeof(err)))) {
 		log_warnx("%s; trying again in %d s", err, *pause);
 		nt_pause(pause);
 		return NULL;
@@ -266,7 +271,7 @@ static struct queue *nt_open(const struct beacon_cfg *cfg, int *pause)
 		log_fatal_status(EX_CONFIG, "%s", err);
 	if (rc < 0) {
 		log_warnx("%s; trying again in %d s", err, *pause);
-		queue_close(q);
+		queue_disconnect(q);
 		nt_pause(pause);
 		return NULL;
 	}
@@ -299,9 +304,9 @@ static void nt_run(const struct beacon_cfg *cfg, const struct digest_conf *dc)
 		}
 		if (n >= 0)
 			pause = 1;
-		if (n < 0 || (n < cfg->notify.batch && !nt_stop && queue_wait(q, NT_POLL_MS) < 0)) {
+		if (n < 0 || (n < cfg->notify.batch && !nt_stop && queue_idle(q, NT_POLL_MS) < 0)) {
 			log_warnx("database session lost; opening a new one");
-			queue_close(q);
+			queue_disconnect(q);
 			q = NULL;
 		}
 	}
@@ -309,7 +314,7 @@ static void nt_run(const struct beacon_cfg *cfg, const struct digest_conf *dc)
 		log_warnx("%zu outcomes not recorded: those deliveries are sent again when "
 		    "their lease ends", held.n);
 	batch_free(&held);
-	queue_close(q);
+	queue_disconnect(q);
 	webhook_free(w);
 }
 

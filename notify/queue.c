@@ -111,8 +111,8 @@ static enum db_fault queue_exec(struct queue *q, const char *sql, int n, const c
 	return f;
 }
 
-/* queue_open - connect and LISTEN */
-struct queue *queue_open(const struct beacon_cfg *cfg, char *err, size_t errlen)
+/* queue_connect - connect and LISTEN */
+struct queue *queue_connect(const struct beacon_cfg *cfg, char *err, size_t errlen)
 {
 	struct queue *q;
 	PGconn *conn;
@@ -130,7 +130,7 @@ struct queue *queue_open(const struct beacon_cfg *cfg, char *err, size_t errlen)
 	q->cfg = cfg;
 	if (queue_exec(q, "LISTEN " QUEUE_CHANNEL, 0, NULL, NULL, "LISTEN") != DB_OK) {
 		snprintf(err, errlen, "cannot LISTEN %s", QUEUE_CHANNEL);
-		queue_close(q);
+		queue_disconnect(q);
 		return NULL;
 	}
 	return q;
@@ -185,8 +185,8 @@ int queue_alive(const struct queue *q)
 	return PQstatus(q->conn) == CONNECTION_OK;
 }
 
-/* queue_close - end the session */
-void queue_close(struct queue *q)
+/* queue_disconnect - end the session */
+void queue_disconnect(struct queue *q)
 {
 	if (!q)
 		return;
@@ -194,8 +194,8 @@ void queue_close(struct queue *q)
 	free(q);
 }
 
-/* queue_wait - sleep on the socket until a notification, a signal or MS */
-int queue_wait(struct queue *q, int ms)
+/* queue_idle - sleep on the socket until a notification, a signal or MS */
+int queue_idle(struct queue *q, int ms)
 {
 	struct pollfd pfd = { PQsocket(q->conn), POLLIN, 0 };
 	PGnotify *nt;

@@ -4,13 +4,13 @@
  *	uses it
  *
  * SYNOPSIS
- *	struct queue *q = queue_open(cfg, err, sizeof(err));
+ *	struct queue *q = queue_connect(cfg, err, sizeof(err));
  *	struct batch b;
  *	queue_claim_hooks(q, cfg->notify.batch, &b);
  *	... send b.items, or drop those with item.drop set ...
  *	queue_record(q, &b);
  *	batch_free(&b);
- *	queue_wait(q, 1000);
+ *	queue_idle(q, 1000);
  *
  * DESCRIPTION
  *	The database triggers (sql/schema/013_notify.sql) queue one
@@ -70,18 +70,18 @@ struct batch {
 	size_t recorded;	/* after queue_record: the deliveries still under this claim */
 };
 
-/* queue_open - connect, LISTEN beacon_event; NULL with ERR (host named) */
-struct queue *queue_open(const struct beacon_cfg *cfg, char *err, size_t errlen);
+/* queue_connect - connect, LISTEN beacon_event; NULL with ERR (host named) */
+struct queue *queue_connect(const struct beacon_cfg *cfg, char *err, size_t errlen);
 /* queue_probe - every table and column the notifier needs is there and allowed: 0;
  * -1 with ERR (a hint to migrate or grant) when not; -2 when the session failed */
 int queue_probe(struct queue *q, char *err, size_t errlen);
 /* queue_alive - the session is up: a failure was a database error, not a lost session */
 int queue_alive(const struct queue *q);
-/* queue_close - end the session */
-void queue_close(struct queue *q);
-/* queue_wait - wait up to MS for a notification (or a signal); 0, or -1 when the
+/* queue_disconnect - end the session */
+void queue_disconnect(struct queue *q);
+/* queue_idle - wait up to MS for a notification (or a signal); 0, or -1 when the
  * session broke */
-int queue_wait(struct queue *q, int ms);
+int queue_idle(struct queue *q, int ms);
 /* queue_lease_hooks - the lease of a webhook batch of LIMIT deliveries, in seconds */
 long queue_lease_hooks(const struct beacon_cfg *cfg, long limit);
 /* queue_claim_hooks - claim up to LIMIT due webhook, Slack and Mattermost deliveries */
