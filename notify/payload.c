@@ -184,7 +184,7 @@ static void payload_mattermost_escape(struct buf *out, const char *s)
 	if (*s && strchr("-+=", *s))
 		buf_add(out, "\\", 1);
 	for (; *s; s++) {
-		if (strchr("\\`*_~[]()<>#|!", *s))
+		if (strchr("\\`*_~[]<>#|", *s))
 			buf_add(out, "\\", 1);
 		buf_add(out, s, 1);
 		if (*s == '@')
