@@ -151,7 +151,15 @@ static void nt_log_drops(const struct batch *b)
  * away: they are recorded once the session is back, before anything is claimed) */
 static int nt_record(struct queue *q, struct batch *b, struct batch *held)
 {
-	if (queue_record(q, b) == DB_OK) {
+	enum db_fault f = queue_record(q, b);
+
+	if (f == DB_OK) {
+		batch_free(b);
+		return 0;
+	}
+	if (f == DB_DATA) {	/* refused for its values: keeping it would block the queue */
+		log_warnx("%zu outcomes refused by the database, not kept: those deliveries "
+		    "are sent again when their lease ends", b->n);
 		batch_free(b);
 		return 0;
 	}

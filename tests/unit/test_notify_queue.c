@@ -14,6 +14,7 @@
  *	  skipped, two sessions never get the same delivery;
  *	- a lost lease: the first notifier's late record changes nothing
  *	  (the second's claim stands) but its attempt is logged;
+ *	- outcomes recorded through a new session after the first died;
  *	- retry_for: a failure past it is 'failed', before it 'pending' with
  *	  the back-off;
  *	- hold: a fresh event is not claimed; one reclassified meanwhile
@@ -269,6 +270,32 @@ static void test_lease_lost(void **state)
 	queue_disconnect(q2);
 }
 
+/* test_record_later - outcomes kept when the session died are recorded through the
+ * next session, under the same claim */
+static void test_record_later(void **state)
+{
+	struct queue *q1 = open_queue(), *q2;
+	struct batch b;
+	char buf[64];
+
+	(void)state;
+	destination("webhook");
+	message(1, "1 hour");
+	event(1, "now() - interval '1 minute'", "1 minute");
+	assert_int_equal(queue_claim_hooks(q1, 10, &b), DB_OK);
+	assert_int_equal(b.n, 1);
+	queue_disconnect(q1);	/* the session is lost before the record */
+	b.items[0].outcome = ITEM_SENT;
+	b.items[0].status = 200;
+	q2 = open_queue();
+	assert_int_equal(queue_record(q2, &b), DB_OK);
+	assert_int_equal(b.recorded, 1);
+	batch_free(&b);
+	assert_string_equal(sql_text("SELECT state FROM beacon.notify_deliveries", buf,
+	    sizeof(buf)), "sent");
+	queue_disconnect(q2);
+}
+
 /* test_retry_for - a failure past retry_for is final; before it, a retry later */
 static void test_retry_for(void **state)
 {
@@ -454,6 +481,7 @@ int main(void)
 		cmocka_unit_test_setup(test_claim_record, reset),
 		cmocka_unit_test_setup(test_two_claims, reset),
 		cmocka_unit_test_setup(test_lease_lost, reset),
+		cmocka_unit_test_setup(test_record_later, reset),
 		cmocka_unit_test_setup(test_retry_for, reset),
 		cmocka_unit_test_setup(test_hold_reclassified, reset),
 		cmocka_unit_test_setup(test_muted_meanwhile, reset),
