@@ -78,10 +78,11 @@ static const struct ctl_command ctl_commands[] = {
 	  "inbound source add domain|from|reply_to|list_id PATTERN SOURCE [--priority N]",
 	  "tracked inbound addresses and the rules naming a lead's source" },
 	{ "notify", ctl_notify,
-	  "notify add SENDER|@DOMAIN KIND [URL] [--secret HEX] [--only-tagged]\n"
+	  "notify add SENDER|@DOMAIN KIND [URL] [--secret HEX | --secret-file FILE|-]\n"
+	  "           [--only-tagged] [--allow-http]\n"
 	  "notify list [SENDER|@DOMAIN] [--csv|--json]\n"
 	  "notify remove|enable|disable ID\n"
-	  "notify mute|unmute|pin|unpin MESSAGE\n"
+	  "notify mute|unmute|pin|unpin MESSAGE [--sender SENDER|@DOMAIN]\n"
 	  "notify list-messages [--sender SENDER|@DOMAIN] [--limit N] [--csv|--json]\n"
 	  "notify log [--message MESSAGE] [--limit N] [--csv|--json]",
 	  "where senders' notifications go; mute, pin" },

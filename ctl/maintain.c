@@ -33,9 +33,12 @@
  *	their own expiry), whatever retention_days says, and removed after
  *	its commit (a failure is a warning and exit status EX_IOERR).
  *	retention_days = 0 keeps everything, tombstone_days = 0 every
- *	tombstone.  Prints each partition created or dropped, a line for
- *	the messages purged, one for the files removed and one for the
- *	tombstones expired when there are any, and a summary line.  Meant
+ *	tombstone.  With [notify] notify_days above 0, the tokens of the
+ *	messages not pinned sent longer ago leave notify_tokens
+ *	(beacon.notify_expire): their events queue no notification more.  Prints each partition created or dropped, a line for
+ *	the messages purged, one for the files removed, one for the
+ *	tombstones expired and one for the notify tokens expired when there
+ *	are any, and a summary line.  Meant
  *	for a daily timer.
  */
 #ifndef _GNU_SOURCE
@@ -102,7 +105,7 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 	};
 	const char *param;
 	char months[24] = "2", days[24], cutoff[64] = "", since[64] = "";
-	long long n[PURGE_NCOUNTS] = { 0 }, expired = 0;
+	long long n[PURGE_NCOUNTS] = { 0 }, expired = 0, unnotified = 0;
 	struct attach_plan files;
 	long v, batch = MAINTAIN_BATCH;
 	int ch, created, dropped = 0, batches = 0;
@@ -174,6 +177,15 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 		PQclear(res);
 	}
 	ctl_cmd(c, "maintain", "COMMIT", 0, NULL);
+	/* messages past [notify] notify_days and not pinned stop notifying */
+	if (c->cfg.notify.notify_days > 0) {
+		snprintf(days, sizeof(days), "%ld", (long)c->cfg.notify.notify_days);
+		param = days;
+		res = ctl_exec(c, "notify_expire", "SELECT beacon.notify_expire($1::int)",
+			       1, &param);
+		unnotified = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+	}
 	/* the files first: their lock, which holds back mail with attachments, goes before
 	 * the sweep's wait for event writes */
 	attach_files_apply(c, &files);
@@ -196,6 +208,10 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 	if (expired > 0)
 		printf("expired %lld tombstone%s older than %ld days\n", expired,
 		       expired == 1 ? "" : "s", c->cfg.database.tombstone_days);
+	if (unnotified > 0)
+		printf("%lld notify token%s of messages sent more than %ld days ago, not "
+		       "pinned, expired\n", unnotified, unnotified == 1 ? "" : "s",
+		       (long)c->cfg.notify.notify_days);
 	if (c->cfg.database.retention_days > 0)
 		printf("%d partition%s created, %d dropped (retention %ld days)\n", created,
 		       created == 1 ? "" : "s", dropped, c->cfg.database.retention_days);

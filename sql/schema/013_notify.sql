@@ -8,10 +8,14 @@
 --	          job is queued and beacon_event stays quiet for it;
 --	          beacon-notify drops the deliveries still pending.
 --	  pinned  boolean NOT NULL DEFAULT false: the message notifies for
---	          ever; others stop [notify] notify_days after sent_at
---	          (beacon-notify enforces it when it sends: 'dropped').
+--	          ever; others stop [notify] notify_days after sent_at:
+--	          beaconctl maintain takes their tokens out of notify_tokens
+--	          (notify_expire), and beacon-notify drops the deliveries of
+--	          events later than that ('dropped').
 --	notify_tokens now follows "notify AND NOT muted" (it followed
---	notify): unmute brings the tokens back.
+--	notify): unmute brings the tokens back, and so does pin; unmute and
+--	unpin (beaconctl) take them out again when the message is past
+--	notify_days and not pinned.
 --
 --	notify_destinations: where a sender's notifications go.  sender is
 --	an address in its one form (messages.sender_key) or '@domain' for
@@ -22,12 +26,18 @@
 --	messages of the sender notify whatever their X-Beacon said (the
 --	BEFORE INSERT trigger messages_notify_default sets messages.notify);
 --	false: only those tagged notify=yes.  Only active destinations
---	count, both for that default and for deliveries.
+--	count, both for that default and for deliveries.  A destination is
+--	there once: (sender, kind, url) is unique.  last_digest_at: when
+--	beacon-notify last sent a digest mail to a mail destination (NULL:
+--	never), set in the transaction that marks the digest's deliveries
+--	sent; the next digest is due notify_interval after it.
 --
 --	notify_jobs: one row per counted event (class human or proxy, kind
 --	open, click, download or reply) of a token in notify_tokens whose
 --	sender has at least one active destination, a copy of the event's
---	fields; notify_deliveries: one row per (job, active destination of
+--	fields (notify_enqueue, for events_notify and, for the events stored
+--	before their recipient row, recipients_notify); notify_deliveries:
+--	one row per (job, active destination of
 --	the message's sender_key or its @domain), the state beacon-notify
 --	keeps (pending, sent, failed, dropped) with its retry schedule;
 --	notify_log: one row per attempt.  Both queue rows are written by the
@@ -49,7 +59,9 @@
 --
 --	Role beacon_notify (NOLOGIN, for beacon-notify): SELECT on
 --	messages, recipients, links, attachments, notify_destinations and
---	notify_jobs, SELECT and UPDATE on notify_deliveries, INSERT on
+--	notify_jobs, UPDATE of notify_destinations.last_digest_at (which also
+--	lets it lock a destination's row, SELECT ... FOR UPDATE, while it
+--	builds a digest), SELECT and UPDATE on notify_deliveries, INSERT on
 --	notify_log.  beacon_reader reads the new tables, but not the url
 --	and secret of notify_destinations: a chat webhook's URL is itself
 --	its credential, and the secret forges signatures.
@@ -81,7 +93,9 @@ CREATE TABLE IF NOT EXISTS beacon.notify_destinations (
 	secret        text NOT NULL,		-- HMAC-SHA256 key, 64 hex digits
 	every_message boolean NOT NULL DEFAULT true,	-- false: only notify=yes messages
 	active        boolean NOT NULL DEFAULT true,
-	created_at    timestamptz NOT NULL DEFAULT now()
+	created_at    timestamptz NOT NULL DEFAULT now(),
+	last_digest_at timestamptz,		-- mail: when the last digest was sent
+	UNIQUE (sender, kind, url)
 );
 CREATE INDEX IF NOT EXISTS notify_destinations_sender
 	ON beacon.notify_destinations (sender) WHERE active;
@@ -178,27 +192,92 @@ CREATE OR REPLACE TRIGGER messages_notify_default
 	FOR EACH ROW
 	EXECUTE FUNCTION beacon.messages_notify_default();
 
+-- notify_enqueue - queue a job, with one delivery per active destination of
+-- the sender or its @domain, for each counted event of EV (class human or
+-- proxy; kind open, click, download or reply) whose message notifies and
+-- is not muted; called by events_notify and recipients_notify, whose
+-- owner it runs as.  The job ids are drawn first, so jobs and deliveries
+-- go in with one statement and no join back.
+CREATE OR REPLACE FUNCTION beacon.notify_enqueue(ev beacon.events[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	WITH q AS MATERIALIZED (
+		SELECT nextval('beacon.notify_jobs_id_seq') AS id, r.message, e.token_id,
+		       e.kind, e.class, e.at, e.link_n, e.attachment_id, e.country, e.city,
+		       e.device, e.os, e.client, k.keys
+		FROM unnest(ev) e
+		JOIN beacon.recipients r ON r.token_id = e.token_id
+		JOIN beacon.messages m ON m.id = r.message
+		CROSS JOIN LATERAL (SELECT beacon.notify_sender_keys(m.sender_key, m.sender)
+				    AS keys) k
+		WHERE e.class IN ('human', 'proxy')
+		  AND e.kind IN ('open', 'click', 'download', 'reply')
+		  AND m.notify AND NOT m.muted
+		  AND EXISTS (SELECT 1 FROM beacon.notify_destinations d
+			      WHERE d.active AND d.sender = ANY (k.keys))
+		ORDER BY e.at
+	), jobs AS (
+		INSERT INTO beacon.notify_jobs (id, message, token_id, kind, class, at, link_n,
+						attachment_id, country, city, device, os, client)
+		SELECT id, message, token_id, kind, class, at, link_n, attachment_id,
+		       country, city, device, os, client
+		FROM q
+	)
+	INSERT INTO beacon.notify_deliveries (job, destination)
+	SELECT q.id, d.id
+	FROM q
+	JOIN beacon.notify_destinations d ON d.active AND d.sender = ANY (q.keys);
+END
+$$;
+
 -- recipients_notify - add the new recipients of messages that notify and
--- are not muted to notify_tokens; statement trigger function of
--- beacon.recipients (replaces 003's)
+-- are not muted to notify_tokens, and queue the counted events already
+-- stored for those tokens (an event the pixel server wrote before the
+-- milter's recipient row: replayed from the milter's spool, or a race);
+-- statement trigger function of beacon.recipients (replaces 003's).  Only
+-- events from an hour before the message was sent are looked for: the
+-- index of events on token_id is probed in the partitions from then on.
 CREATE OR REPLACE FUNCTION beacon.recipients_notify()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = off
+SET enable_mergejoin = off
 AS $$
+DECLARE
+	since timestamptz;
 BEGIN
-	INSERT INTO beacon.notify_tokens (token_id)
-	SELECT n.token_id
-	FROM new_recipients n
-	JOIN beacon.messages m ON m.id = n.message
-	WHERE m.notify AND NOT m.muted
-	ON CONFLICT DO NOTHING;
+	WITH t AS (
+		INSERT INTO beacon.notify_tokens (token_id)
+		SELECT n.token_id
+		FROM new_recipients n
+		JOIN beacon.messages m ON m.id = n.message
+		WHERE m.notify AND NOT m.muted
+		ON CONFLICT DO NOTHING
+		RETURNING token_id
+	)
+	SELECT min(m.sent_at) - interval '1 hour' INTO since
+	FROM t
+	JOIN new_recipients n ON n.token_id = t.token_id
+	JOIN beacon.messages m ON m.id = n.message;
+	IF since IS NOT NULL THEN
+		PERFORM beacon.notify_enqueue(array_agg(e::beacon.events ORDER BY e.at))
+		FROM beacon.events e
+		JOIN new_recipients n ON n.token_id = e.token_id
+		JOIN beacon.messages m ON m.id = n.message
+		WHERE e.at >= since AND e.at >= m.sent_at - interval '1 hour'
+		  AND m.notify AND NOT m.muted
+		HAVING count(*) > 0;
+	END IF;
 	RETURN NULL;
 END
 $$;
 
--- messages_notify - follow a change of messages.notify or muted in
+-- messages_notify - follow a change of messages.notify, muted or pinned in
 -- notify_tokens; row trigger function of beacon.messages (replaces 003's)
 CREATE OR REPLACE FUNCTION beacon.messages_notify()
 RETURNS trigger
@@ -221,17 +300,42 @@ BEGIN
 END
 $$;
 
+-- pin brings back the tokens notify_expire took out
 CREATE OR REPLACE TRIGGER messages_notify
-	AFTER UPDATE OF notify, muted ON beacon.messages
+	AFTER UPDATE OF notify, muted, pinned ON beacon.messages
 	FOR EACH ROW
-	WHEN ((OLD.notify AND NOT OLD.muted) IS DISTINCT FROM (NEW.notify AND NOT NEW.muted))
+	WHEN ((OLD.notify AND NOT OLD.muted) IS DISTINCT FROM (NEW.notify AND NOT NEW.muted)
+	      OR (NEW.pinned AND NOT OLD.pinned AND NEW.notify AND NOT NEW.muted))
 	EXECUTE FUNCTION beacon.messages_notify();
 
+-- notify_expire - take out of notify_tokens the tokens of the messages not
+-- pinned sent more than DAYS days ago (of message MSG when given): they
+-- queue nothing more; how many went.  beaconctl maintain runs it with
+-- [notify] notify_days, unpin and unmute for their message.
+CREATE OR REPLACE FUNCTION beacon.notify_expire(days int, msg uuid DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	n bigint;
+BEGIN
+	IF days IS NULL OR days <= 0 THEN
+		RETURN 0;
+	END IF;
+	DELETE FROM beacon.notify_tokens w
+	USING beacon.recipients r, beacon.messages m
+	WHERE w.token_id = r.token_id AND m.id = r.message
+	  AND NOT m.pinned AND m.sent_at < now() - make_interval(days => days)
+	  AND (msg IS NULL OR m.id = msg);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+
 -- events_notify - pg_notify the ids of each new event whose token is in
--- notify_tokens (as 005's), and queue a job with its deliveries for each
--- counted one whose sender has an active destination; statement trigger
--- function of beacon.events.  The job ids are drawn first, so jobs and
--- deliveries go in with one statement and no join back.
+-- notify_tokens (as 005's), and queue (notify_enqueue) those events;
+-- statement trigger function of beacon.events
 CREATE OR REPLACE FUNCTION beacon.events_notify()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -259,34 +363,12 @@ BEGIN
 	WHERE m.notify
 	ORDER BY e.at;
 
-	WITH ev AS MATERIALIZED (
-		SELECT nextval('beacon.notify_jobs_id_seq') AS id, r.message, e.token_id,
-		       e.kind, e.class, e.at, e.link_n, e.attachment_id, e.country, e.city,
-		       e.device, e.os, e.client, k.keys
-		FROM new_events e
-		JOIN beacon.notify_tokens w ON w.token_id = e.token_id
-		JOIN beacon.recipients r ON r.token_id = e.token_id
-		JOIN beacon.messages m ON m.id = r.message
-		CROSS JOIN LATERAL (SELECT coalesce(m.sender_key, beacon.sender_key_sql(m.sender))
-				    AS key) s
-		CROSS JOIN LATERAL (SELECT ARRAY[s.key, '@' || split_part(s.key, '@', -1)] AS keys) k
-		WHERE e.class IN ('human', 'proxy')
-		  AND e.kind IN ('open', 'click', 'download', 'reply')
-		  AND m.notify AND NOT m.muted
-		  AND EXISTS (SELECT 1 FROM beacon.notify_destinations d
-			      WHERE d.active AND d.sender = ANY (k.keys))
-		ORDER BY e.at
-	), jobs AS (
-		INSERT INTO beacon.notify_jobs (id, message, token_id, kind, class, at, link_n,
-						attachment_id, country, city, device, os, client)
-		SELECT id, message, token_id, kind, class, at, link_n, attachment_id,
-		       country, city, device, os, client
-		FROM ev
-	)
-	INSERT INTO beacon.notify_deliveries (job, destination)
-	SELECT ev.id, d.id
-	FROM ev
-	JOIN beacon.notify_destinations d ON d.active AND d.sender = ANY (ev.keys);
+	PERFORM beacon.notify_enqueue(array_agg(e::beacon.events ORDER BY e.at))
+	FROM new_events e
+	JOIN beacon.notify_tokens w ON w.token_id = e.token_id
+	WHERE e.class IN ('human', 'proxy')
+	  AND e.kind IN ('open', 'click', 'download', 'reply')
+	HAVING count(*) > 0;
 	RETURN NULL;
 END
 $$;
@@ -342,18 +424,20 @@ REVOKE ALL ON beacon.notify_destinations, beacon.notify_jobs, beacon.notify_deli
 	beacon.notify_log FROM PUBLIC;
 REVOKE ALL ON FUNCTION beacon.purge_before(timestamptz, int),
 	beacon.purge_before_core(timestamptz, int), beacon.messages_notify_default(),
-	beacon.notify_sender_keys(text, text)
+	beacon.notify_sender_keys(text, text), beacon.notify_enqueue(beacon.events[]),
+	beacon.notify_expire(int, uuid)
 	FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA beacon TO beacon_notify;
 GRANT SELECT ON beacon.messages, beacon.recipients, beacon.links, beacon.attachments,
 	beacon.notify_destinations, beacon.notify_jobs TO beacon_notify;
+GRANT UPDATE (last_digest_at) ON beacon.notify_destinations TO beacon_notify;
 GRANT SELECT, UPDATE ON beacon.notify_deliveries TO beacon_notify;
 GRANT INSERT ON beacon.notify_log TO beacon_notify;
 
 GRANT SELECT ON beacon.notify_jobs, beacon.notify_deliveries, beacon.notify_log TO beacon_reader;
 REVOKE SELECT ON beacon.notify_destinations FROM beacon_reader;
-GRANT SELECT (id, sender, kind, every_message, active, created_at)
+GRANT SELECT (id, sender, kind, every_message, active, created_at, last_digest_at)
 	ON beacon.notify_destinations TO beacon_reader;
 
 DO $$

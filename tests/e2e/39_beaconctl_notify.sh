@@ -35,6 +35,18 @@
 #	7. forget of a recipient removes the jobs of its tokens; purge
 #	   --older-than 0 removes the jobs (deliveries with them) and the
 #	   log rows.
+#	8. add: the same sender, kind and URL twice exits 1, one row; an
+#	   http:// URL needs --allow-http; --secret-file FILE and - (standard
+#	   input) store the secret they hold, a bad one exits 64.
+#	   beacon_notify may set last_digest_at and lock a destination, not
+#	   change its url.
+#	9. A Message-ID of two senders' messages: mute and pin refuse it
+#	   (exit 1, both listed, nothing changed); --sender picks one.
+#	   notify_days: maintain takes the tokens of a message sent 40 days
+#	   ago out of notify_tokens (its events queue nothing), pin brings
+#	   them back, unpin and unmute take them out again.
+#	10. Events stored before their recipient row: the recipient's insert
+#	   queues the counted ones.
 
 set -euo pipefail
 BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -55,14 +67,15 @@ ctl() {
 }
 ctl init >/dev/null
 
-# message N SENDER NOTIFY HOURS_AGO - message uuid ...N with Message-ID <mN@sender.example>
-# and two recipients (tokens ...N1, ...N2), written as beacon-milter writes them
+# message N SENDER NOTIFY HOURS_AGO [MESSAGE-ID] - message uuid ...N with Message-ID
+# <mN@sender.example> (or MESSAGE-ID) and two recipients (tokens ...N1, ...N2), written as
+# beacon-milter writes them
 message() {
 	pg_psql <<EOF
 SET ROLE beacon_milter;
 WITH m AS (
  INSERT INTO beacon.messages (id, message_id, sender, subject, sent_at, notify, sender_key)
- VALUES ('00000000-0000-0000-0000-00000000000$1', '<m$1@sender.example>', '$2', 'News $1',
+ VALUES ('00000000-0000-0000-0000-00000000000$1', '${5:-<m$1@sender.example>}', '$2', 'News $1',
 	 now() - interval '$4 hours', $3, lower('$2')) ON CONFLICT DO NOTHING),
  r AS (
  INSERT INTO beacon.recipients (token_id, message, address, status, key_id)
@@ -266,4 +279,105 @@ t_eq 0 "$RC" "purge exit"
 t_eq "0 0 0" "$(pg_query "SELECT (SELECT count(*) FROM beacon.notify_jobs) || ' ' ||
 	(SELECT count(*) FROM beacon.notify_deliveries) || ' ' || (SELECT count(*) FROM beacon.notify_log)")" \
 	"purge removes jobs, deliveries and log rows"
+
+# 8. add: duplicates, http, --secret-file; last_digest_at
+t_run ctl notify add shop@sender.example webhook https://hooks.example/b
+t_eq 0 "$RC" "add of a new URL exit"
+t_run ctl notify add SHOP@sender.example webhook https://hooks.example/b
+t_eq 1 "$RC" "add of the same sender, kind and URL exit"
+grep -q 'already: destination 4' <<<"$ERR" || t_fail "duplicate add names no destination: $ERR"
+t_eq 1 "$(pg_query "SELECT count(*) FROM beacon.notify_destinations
+	WHERE url = 'https://hooks.example/b'")" "one row for the same destination"
+t_run ctl notify add shop@sender.example webhook http://hooks.example/c
+t_eq 64 "$RC" "add of an http:// URL without --allow-http exit"
+grep -q -- '--allow-http' <<<"$ERR" || t_fail "the refusal names no --allow-http: $ERR"
+printf '%s\n' "$(printf 'C0%.0s' {1..32})" >"$T_DIR/secret"
+t_run ctl notify add shop@sender.example webhook http://hooks.example/c --allow-http \
+	--secret-file "$T_DIR/secret"
+t_eq "$(printf 'id 6\nsecret %s' "$(printf 'c0%.0s' {1..32})")" "$OUT" "--allow-http, --secret-file"
+t_run ctl notify add shop@sender.example slack https://hooks.example/d --secret-file - \
+	<<<"$(printf 'd1%.0s' {1..16})"
+t_eq "$(printf 'id 7\nsecret %s' "$(printf 'd1%.0s' {1..16})")" "$OUT" "--secret-file - reads standard input"
+t_eq "http://hooks.example/c $(printf 'c0%.0s' {1..32})
+https://hooks.example/d $(printf 'd1%.0s' {1..16})" "$(pg_query "SELECT url || ' ' || secret
+	FROM beacon.notify_destinations WHERE id IN (6, 7) ORDER BY id")" "the secrets of the files are stored"
+echo 'xyz' >"$T_DIR/badsecret"
+for bad in "--secret-file $T_DIR/badsecret" "--secret-file $T_DIR/secret --secret $(printf 'ab%.0s' {1..16})"; do
+	# shellcheck disable=SC2086
+	t_run ctl notify add shop@sender.example webhook https://hooks.example/e $bad
+	t_eq 64 "$RC" "notify add $bad exit"
+done
+t_run ctl notify add shop@sender.example webhook https://hooks.example/e --secret-file "$T_DIR/nosuch"
+t_eq 66 "$RC" "a missing --secret-file exit"
+t_eq 0 "$(pg_query "SELECT count(*) FROM beacon.notify_destinations WHERE url LIKE '%/e'")" \
+	"nothing added by the failures"
+ctl notify remove 6 >/dev/null
+ctl notify remove 7 >/dev/null
+asrole beacon_notify "BEGIN; SELECT id FROM beacon.notify_destinations WHERE id = 1 FOR UPDATE SKIP LOCKED;
+	UPDATE beacon.notify_destinations SET last_digest_at = now() WHERE id = 1; COMMIT" >/dev/null ||
+	t_fail "beacon_notify cannot lock a destination and set its last_digest_at"
+asrole beacon_notify "UPDATE beacon.notify_destinations SET url = 'https://x.example/' WHERE id = 1" \
+	>/dev/null && t_fail "beacon_notify may change a destination's url"
+t_eq 1 "$(asrole beacon_reader "SELECT count(*) FROM beacon.notify_destinations
+	WHERE last_digest_at IS NOT NULL")" "last_digest_at set and readable"
+
+# 9. one Message-ID, two senders; notify_days
+printf '[notify]\nnotify_days = 30\n' >>"$T_DIR/beacon.conf"
+message 7 shop@sender.example false 960 '<dup@sender.example>' >/dev/null
+message 8 other@else.example false 2 '<dup@sender.example>' >/dev/null
+tokens() { pg_query "SELECT coalesce(string_agg(right(token_id::text, 2), ' ' ORDER BY token_id), '-')
+	FROM beacon.notify_tokens"; }
+t_eq "71 72" "$(tokens)" "message 7 notifies"
+before=$(flags)
+t_run ctl notify mute dup@sender.example
+t_eq 1 "$RC" "mute of a Message-ID of two messages exit"
+grep -q "names 2 messages" <<<"$ERR" && grep -q "${MSG}7 .*shop@sender.example" <<<"$ERR" &&
+	grep -q "${MSG}8 .*other@else.example" <<<"$ERR" || t_fail "the two messages not listed: $ERR"
+t_run ctl notify pin '<dup@sender.example>'
+t_eq 1 "$RC" "pin of a Message-ID of two messages exit"
+t_run ctl notify pin dup@sender.example --sender nobody@else.example
+t_eq 1 "$RC" "pin of no message of that sender exit"
+t_eq "$before" "$(flags)" "nothing changed by the refusals"
+t_run ctl maintain
+t_eq 0 "$RC" "maintain exit"
+grep -qx '2 notify tokens of messages sent more than 30 days ago, not pinned, expired' <<<"$OUT" ||
+	t_fail "maintain says nothing of the notify tokens: $OUT"
+t_eq "-" "$(tokens)" "maintain: the tokens of a message past notify_days leave notify_tokens"
+n=$(pg_query "SELECT count(*) FROM beacon.notify_jobs")
+events "open 71 human"
+t_eq "$n" "$(pg_query "SELECT count(*) FROM beacon.notify_jobs")" "past notify_days: nothing queued"
+t_run ctl notify pin dup@sender.example --sender shop@sender.example
+t_eq "pinned ${MSG}7 <dup@sender.example>" "$OUT" "pin --sender"
+t_eq "71 72" "$(tokens)" "pin brings the tokens back"
+events "click 72 human"
+t_eq "7 click human 72" "$(jobs | tail -n 1)" "a pinned message queues again"
+t_run ctl notify unpin dup@sender.example --sender @sender.example
+t_eq "unpinned ${MSG}7 <dup@sender.example>
+sent more than 30 days ago and not pinned: it notifies no more" "$OUT" "unpin of a message past notify_days"
+t_eq "-" "$(tokens)" "unpin takes the tokens out"
+ctl notify mute "${MSG}7" >/dev/null
+ctl notify unmute "${MSG}7" >/dev/null
+t_eq "-" "$(tokens)" "unmute of a message past notify_days brings no token back"
+t_eq "7:t:f:f 8:f:f:f" "$(flags)" "flags after pin, unpin, mute, unmute"
+
+# 10. events stored before their recipient row
+pg_psql >/dev/null <<EOF
+SET ROLE beacon_milter;
+INSERT INTO beacon.messages (id, message_id, sender, subject, notify, sender_key)
+VALUES ('${MSG}9', '<m9@sender.example>', 'shop@sender.example', 'Early', false, 'shop@sender.example');
+EOF
+events "open 91 human" "click 91 scanner" "open 92 prefetch"
+pg_psql >/dev/null <<EOF
+SET ROLE beacon_milter;
+INSERT INTO beacon.recipients (token_id, message, address, status, key_id)
+VALUES ('${TOK}91', '${MSG}9', 'a9@rcpt.example', 'tracked', 1),
+       ('${TOK}92', '${MSG}9', 'b9@rcpt.example', 'tracked', 1);
+EOF
+t_eq "9 open human 91" "$(jobs | tail -n 1)" "the recipient's insert queues its earlier counted event"
+t_eq 1 "$(pg_query "SELECT count(*) FROM beacon.notify_jobs WHERE message = '${MSG}9'")" \
+	"and only that one"
+t_eq "1 pending,2 pending,4 pending" "$(pg_query "SELECT string_agg(x.destination || ' ' ||
+	x.state, ',' ORDER BY x.destination)
+	FROM beacon.notify_deliveries x JOIN beacon.notify_jobs j ON j.id = x.job
+	WHERE j.message = '${MSG}9'")" "with its deliveries"
 t_ok "$T_NAME"
