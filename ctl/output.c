@@ -20,6 +20,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "json.h"
 #include "output.h"
 
 /* PostgreSQL type oids (catalog/pg_type.h is not part of libpq-dev) */
@@ -248,25 +249,16 @@ void out_csv_field(FILE *fp, const char *s, int formula_safe)
 	fputc('"', fp);
 }
 
-/* out_json_string - quote and escape S for JSON (S is UTF-8) */
+/* out_json_put - json_put_fn: to the stream ARG */
+static void out_json_put(void *arg, const char *p, size_t n)
+{
+	fwrite(p, 1, n, arg);
+}
+
+/* out_json_string - quote and escape S for JSON (json.h) */
 void out_json_string(FILE *fp, const char *s)
 {
-	fputc('"', fp);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", fp); break;
-		case '\\': fputs("\\\\", fp); break;
-		case '\n': fputs("\\n", fp); break;
-		case '\r': fputs("\\r", fp); break;
-		case '\t': fputs("\\t", fp); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(fp, "\\u%04x", *p);
-			else
-				fputc(*p, fp);
-		}
-	}
-	fputc('"', fp);
+	json_string(s ? s : "", out_json_put, fp);
 }
 
 /* out_json_value - one cell as JSON */

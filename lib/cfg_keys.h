@@ -114,7 +114,10 @@
 	X(notify, concurrency, INT, "8", "webhook requests in flight at once") \
 	X(notify, batch, INT, "100", "deliveries claimed from the queue at a time") \
 	X(notify, db_conninfo, STR, "", "libpq connection string of beacon-notify (empty: [database] conninfo)") \
-	X(notify, db_password_file, STR, "", "beacon-notify's password file (empty: [database] password_file)")
+	X(notify, db_password_file, STR, "", "beacon-notify's password file (empty: [database] password_file)") \
+	X(notify, hold, DUR, "10", "seconds an event waits before it is notified, longer than click_burst_seconds") \
+	X(notify, allow_private_destinations, BOOL, "no", "let webhooks reach loopback, private and link-local addresses") \
+	X(notify, allow_http, BOOL, "no", "let webhooks use plain http:// URLs")
 
 #define CFG_DATABASE_KEYS(X) \
 	X(database, conninfo, STR, "dbname=beacon", "libpq connection string") \

@@ -14,6 +14,8 @@
 #include "log.h"
 #include "payload.h"
 
+#define DIGEST_LINE_MAX 900	/* bytes of one event's line */
+
 /* digest_reader - the mail being uploaded */
 struct digest_reader {
 	const char *p;	/* what is left */
@@ -43,6 +45,29 @@ static const char *digest_domain(const char *from, char *host, size_t len)
 		snprintf(host, len, "localhost");
 	host[len - 1] = '\0';
 	return host;
+}
+
+/* digest_line - IT's line, cut to DIGEST_LINE_MAX bytes on a UTF-8 boundary: with
+ * its "- " and CRLF well under SMTP's 998 (RFC 5322 2.1.1), whatever the name,
+ * subject and link */
+static void digest_line(struct buf *m, const struct item *it)
+{
+	struct buf line = { 0 };
+	size_t n;
+
+	payload_line(&line, it);
+	n = line.len;
+	if (n > DIGEST_LINE_MAX) {
+		n = DIGEST_LINE_MAX - 3;
+		while (n > 0 && ((unsigned char)line.p[n] & 0xc0) == 0x80)
+			n--;
+	}
+	buf_adds(m, "- ");
+	buf_add(m, line.p, n);
+	if (n < line.len)
+		buf_adds(m, "...");
+	buf_adds(m, "\r\n");
+	buf_free(&line);
 }
 
 /* digest_message - headers and one line per event, CRLF */
@@ -77,9 +102,7 @@ size_t digest_message(struct buf *m, const struct digest_conf *dc, const char *t
 	for (size_t i = 0; i < n; i++) {
 		if (items[i].outcome == ITEM_DROPPED)
 			continue;
-		buf_adds(m, "- ");
-		payload_line(m, &items[i]);
-		buf_adds(m, "\r\n");
+		digest_line(m, &items[i]);
 	}
 	buf_adds(m, "\r\n-- \r\nbeacon-notify: mute a message with beaconctl notify mute.\r\n");
 	return count;

@@ -14,7 +14,9 @@
 enum item_outcome {
 	ITEM_SENT,	/* 2xx / SMTP accepted: state sent */
 	ITEM_RETRY,	/* failed: retried later, or failed for good past retry_for */
-	ITEM_DROPPED,	/* not sent: muted, past notify_days, destination disabled */
+	ITEM_DROPPED,	/* not sent: muted, past notify_days, destination disabled,
+			 * reclassified */
+	ITEM_UNSENT,	/* not tried (stopping): pending again at once, no attempt counted */
 };
 
 /* item - one (job, destination) delivery */
@@ -44,6 +46,7 @@ struct item {
 	const char *link;	/* clicks: the link's URL */
 	const char *file;	/* downloads: the attachment's name */
 	const char *drop;	/* not NULL: why it is dropped instead of sent */
+	const char *claim;	/* the lease's end set by the claim: recording needs it unchanged */
 	/* the outcome, filled by webhook.c, digest.c or the queue */
 	enum item_outcome outcome;	/* what happened */
 	int status;		/* HTTP or SMTP status, 0 when none came back */

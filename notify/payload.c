@@ -4,79 +4,21 @@
  */
 #include <string.h>
 
+#include "json.h"
 #include "payload.h"
 
 #define PAYLOAD_FFFD "\xef\xbf\xbd"	/* U+FFFD REPLACEMENT CHARACTER in UTF-8 */
 
-/* payload_utf8 - the length of the valid UTF-8 sequence at S (N bytes left), its
- * code point in *CP; 0 when it is not one (bad lead, bad or missing continuation,
- * overlong form, surrogate, past U+10FFFF) */
-static size_t payload_utf8(const unsigned char *s, size_t n, unsigned *cp)
+/* payload_put - json_put_fn: to the buffer ARG */
+static void payload_put(void *arg, const char *p, size_t n)
 {
-	unsigned c = s[0], min;
-	size_t len, i;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, c &= 0x1f, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, c &= 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, c &= 0x07, min = 0x10000;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
+	buf_add(arg, p, n);
 }
 
-/* payload_json_string - append S as a JSON string */
+/* payload_json_string - append S as a JSON string (json.h) */
 void payload_json_string(struct buf *b, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n, len;
-	unsigned cp;
-
-	if (!s) {
-		buf_adds(b, "null");
-		return;
-	}
-	n = strlen(s);
-	buf_add(b, "\"", 1);
-	while (n > 0) {
-		if (!(len = payload_utf8(p, n, &cp))) {
-			buf_adds(b, PAYLOAD_FFFD);
-			p++, n--;
-			continue;
-		}
-		switch (cp) {
-		case '"': buf_adds(b, "\\\""); break;
-		case '\\': buf_adds(b, "\\\\"); break;
-		case '\b': buf_adds(b, "\\b"); break;
-		case '\f': buf_adds(b, "\\f"); break;
-		case '\n': buf_adds(b, "\\n"); break;
-		case '\r': buf_adds(b, "\\r"); break;
-		case '\t': buf_adds(b, "\\t"); break;
-		default:
-			if (cp < 0x20 || cp == 0x7f || cp == 0x2028 || cp == 0x2029)
-				buf_printf(b, "\\u%04x", cp);
-			else
-				buf_add(b, p, len);
-		}
-		p += len, n -= len;
-	}
-	buf_add(b, "\"", 1);
+	json_string(s, payload_put, b);
 }
 
 /* payload_clean - append S as one line of valid UTF-8 */
@@ -89,7 +31,7 @@ void payload_clean(struct buf *b, const char *s, size_t max)
 	if (max && n > max)
 		n = max;
 	while (n > 0) {
-		if (!(len = payload_utf8(p, n, &cp)))
+		if (!(len = json_utf8(p, n, &cp)))
 			buf_adds(b, PAYLOAD_FFFD), len = 1;
 		else if (cp < 0x20 || cp == 0x7f || cp == 0x2028 || cp == 0x2029 ||
 			 (cp >= 0x80 && cp < 0xa0))
@@ -233,7 +175,24 @@ static void payload_slack_escape(struct buf *out, const char *s)
 	}
 }
 
-/* payload_chat - {"text": "<line>"}; for Slack with & < > escaped as it asks */
+/* payload_mattermost_escape - Mattermost reads Markdown and @mentions: a backslash
+ * before each Markdown character (no [text](url) link, no emphasis, no heading,
+ * no list or quote at the start), and a ZERO WIDTH SPACE after each @ (no @channel,
+ * @all or @user mention) */
+static void payload_mattermost_escape(struct buf *out, const char *s)
+{
+	if (*s && strchr("-+=", *s))
+		buf_add(out, "\\", 1);
+	for (; *s; s++) {
+		if (strchr("\\`*_~[]<>#|", *s))
+			buf_add(out, "\\", 1);
+		buf_add(out, s, 1);
+		if (*s == '@')
+			buf_adds(out, "\xe2\x80\x8b");
+	}
+}
+
+/* payload_chat - {"text": "<line>"}; escaped as Slack or Mattermost reads it */
 void payload_chat(struct buf *b, const struct item *it)
 {
 	struct buf line = { 0 }, esc = { 0 };
@@ -241,6 +200,8 @@ void payload_chat(struct buf *b, const struct item *it)
 	payload_line(&line, it);
 	if (it->dkind && !strcmp(it->dkind, "slack"))
 		payload_slack_escape(&esc, buf_str(&line));
+	else if (it->dkind && !strcmp(it->dkind, "mattermost"))
+		payload_mattermost_escape(&esc, buf_str(&line));
 	buf_adds(b, "{\"text\": ");
 	payload_json_string(b, buf_str(esc.len ? &esc : &line));
 	buf_adds(b, "}");

@@ -3,6 +3,7 @@
  * webhook.h).
  */
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "netguard.h"
 #include "payload.h"
 #include "sign.h"
 #include "webhook.h"
@@ -21,6 +23,8 @@ struct webhook {
 	CURLM *multi;		/* keeps connections between batches */
 	long timeout_ms;	/* per request, in all */
 	long concurrency;	/* requests at once */
+	int allow_private;	/* connect to non-public addresses too */
+	int allow_http;		/* plain http:// URLs too */
 };
 
 /* xfer - one request in flight */
@@ -30,10 +34,12 @@ struct xfer {
 	struct curl_slist *headers;	/* its headers */
 	struct buf body;		/* the JSON posted */
 	char errbuf[CURL_ERROR_SIZE];	/* libcurl's detail */
+	char refused[160];		/* why netguard refused an address, or "" */
+	struct webhook *w;		/* its limits */
 };
 
 /* webhook_new - the multi handle */
-struct webhook *webhook_new(long timeout_s, long concurrency)
+struct webhook *webhook_new(long timeout_s, long concurrency, int allow_private, int allow_http)
 {
 	struct webhook *w = calloc(1, sizeof(*w));
 
@@ -41,6 +47,8 @@ struct webhook *webhook_new(long timeout_s, long concurrency)
 		log_fatalx("out of memory (libcurl multi handle)");
 	w->timeout_ms = (timeout_s > 0 ? timeout_s : 10) * 1000;
 	w->concurrency = concurrency > 0 ? concurrency : 1;
+	w->allow_private = allow_private;
+	w->allow_http = allow_http;
 	curl_multi_setopt(w->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, w->concurrency);
 	return w;
 }
@@ -49,6 +57,19 @@ struct webhook *webhook_new(long timeout_s, long concurrency)
 static size_t webhook_discard(char *p, size_t size, size_t n, void *arg)
 {
 	return size * n;
+}
+
+/* webhook_socket - CURLOPT_OPENSOCKETFUNCTION: the socket for A, unless A is a
+ * private address and those are not allowed (after resolution: DNS rebinding too) */
+static curl_socket_t webhook_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct xfer *x = arg;
+
+	(void)purpose;
+	if (!x->w->allow_private &&
+	    !netguard_public(&a->addr, a->addrlen, x->refused, sizeof(x->refused)))
+		return CURL_SOCKET_BAD;
+	return socket(a->family, a->socktype, a->protocol);
 }
 
 /* webhook_start - set up X's request and add it to the multi handle; -1 on failure
@@ -74,7 +95,9 @@ static int webhook_start(struct webhook *w, struct xfer *x)
 	if (!x->headers || !(e = x->easy = curl_easy_init()))
 		log_fatalx("out of memory (libcurl handle)");
 	curl_easy_setopt(e, CURLOPT_URL, it->url ? it->url : "");
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, w->allow_http ? "http,https" : "https");
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, webhook_socket);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, w->timeout_ms);
@@ -113,7 +136,13 @@ static void webhook_done(struct xfer *x, CURLcode rc)
 		return;
 	}
 	it->outcome = ITEM_RETRY;
-	if (rc != CURLE_OK)
+	if (x->refused[0])
+		snprintf(it->error, sizeof(it->error), "refused: %s "
+		    "([notify] allow_private_destinations = no)", x->refused);
+	else if (rc == CURLE_UNSUPPORTED_PROTOCOL && !x->w->allow_http)
+		snprintf(it->error, sizeof(it->error), "refused: not an https:// URL "
+		    "([notify] allow_http = no)");
+	else if (rc != CURLE_OK)
 		snprintf(it->error, sizeof(it->error), "%s", x->errbuf[0] ? x->errbuf :
 		    curl_easy_strerror(rc));
 	else
@@ -135,7 +164,8 @@ static void webhook_end(struct webhook *w, struct xfer *x)
 }
 
 /* webhook_send - every item not dropped, at most concurrency at once */
-void webhook_send(struct webhook *w, struct item *items, size_t n)
+void webhook_send(struct webhook *w, struct item *items, size_t n,
+    const volatile sig_atomic_t *stop)
 {
 	struct xfer *xs = calloc((size_t)w->concurrency, sizeof(*xs));
 	size_t next = 0, busy = 0;
@@ -146,6 +176,10 @@ void webhook_send(struct webhook *w, struct item *items, size_t n)
 		CURLMsg *msg;
 		int running, left;
 
+		/* stopping: what has not started stays pending, untried */
+		for (; *stop && next < n; next++)
+			if (items[next].outcome != ITEM_DROPPED)
+				items[next].outcome = ITEM_UNSENT;
 		/* fill the free slots */
 		for (long s = 0; s < w->concurrency && next < n; s++) {
 			if (xs[s].it)
@@ -155,6 +189,7 @@ void webhook_send(struct webhook *w, struct item *items, size_t n)
 			if (next == n)
 				break;
 			xs[s].it = &items[next++];
+			xs[s].w = w;
 			if (webhook_start(w, &xs[s]) < 0) {
 				xs[s].it->outcome = ITEM_RETRY;
 				webhook_end(w, &xs[s]);

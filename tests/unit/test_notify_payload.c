@@ -5,7 +5,8 @@
  * cut sequences, overlong forms, surrogates, code points past U+10FFFF,
  * each bad byte one U+FFFD), the whole webhook body and chat body of a
  * delivery with NULL fields, and the one-line text of chat and digests
- * (no line break survives a hostile subject; Slack's & < > escaped).
+ * (no line break survives a hostile subject; Slack's & < > escaped;
+ * Mattermost's Markdown and @mentions neutralised).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,7 +121,7 @@ static void test_chat(void **state)
 	it.dkind = "mattermost";
 	payload_body(&b, &it);
 	assert_string_equal(buf_str(&b),
-	    "{\"text\": \"Bob B <bob@example.net> clicked a link in \\\"Spring \\\"offer\\\" " FFFD
+	    "{\"text\": \"Bob B \\\\<bob@\xe2\x80\x8b" "example.net\\\\> clicked a link in \\\"Spring \\\"offer\\\" " FFFD
 	    "\\\" at 2026-12-06 04:12 UTC in Paris, FR on iPhone (iOS, Apple Mail): "
 	    "https://example.org/a\"}");
 	buf_reset(&b);
@@ -132,12 +133,29 @@ static void test_chat(void **state)
 	buf_reset(&b);
 	it = (struct item){ .dkind = "mattermost", .kind = "open", .address = "x@y" };
 	payload_body(&b, &it);
-	assert_string_equal(buf_str(&b), "{\"text\": \"x@y opened \\\"(no subject)\\\"\"}");
+	assert_string_equal(buf_str(&b), "{\"text\": \"x@\xe2\x80\x8b" "y opened \\\"(no subject)\\\"\"}");
 	buf_reset(&b);
 	it = (struct item){ .kind = "download", .subject = "S", .os = "Windows", .file = "a.pdf" };
 	payload_line(&b, &it);
 	assert_string_equal(buf_str(&b),
 	    "a recipient downloaded a file of \"S\" with Windows: a.pdf");
+	buf_free(&b);
+}
+
+/* test_mattermost - a hostile name cannot mention the channel, nor make a link or
+ * emphasis, nor start a list */
+static void test_mattermost(void **state)
+{
+	struct item it = { .dkind = "mattermost", .kind = "open", .address = "x@y",
+			   .name = "- @channel [win](https://evil.example/) *now*",
+			   .subject = "`code` _it_ #tag" };
+	struct buf b = { 0 };
+
+	payload_body(&b, &it);
+	assert_string_equal(buf_str(&b), "{\"text\": \"\\\\- @\xe2\x80\x8b" "channel "
+	    "\\\\[win\\\\](https://evil.example/) \\\\*now\\\\* \\\\<x@\xe2\x80\x8b" "y\\\\> opened "
+	    "\\\"\\\\`code\\\\` \\\\_it\\\\_ \\\\#tag\\\"\"}");
+	assert_null(strstr(buf_str(&b), "@channel"));
 	buf_free(&b);
 }
 
@@ -148,6 +166,7 @@ int main(void)
 		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_webhook),
 		cmocka_unit_test(test_chat),
+		cmocka_unit_test(test_mattermost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
