@@ -434,6 +434,10 @@ GRANT SELECT ON beacon.messages, beacon.recipients, beacon.links, beacon.attachm
 GRANT UPDATE (last_digest_at) ON beacon.notify_destinations TO beacon_notify;
 GRANT SELECT, UPDATE ON beacon.notify_deliveries TO beacon_notify;
 GRANT INSERT ON beacon.notify_log TO beacon_notify;
+-- beacon-notify checks, at claim, that the event is still counted (the
+-- writer's follow-up rules may have made it a scanner's): the columns that
+-- name an event and its class, nothing of the client (no ip, no user agent)
+GRANT SELECT (token_id, at, kind, link_n, class) ON beacon.events TO beacon_notify;
 
 GRANT SELECT ON beacon.notify_jobs, beacon.notify_deliveries, beacon.notify_log TO beacon_reader;
 REVOKE SELECT ON beacon.notify_destinations FROM beacon_reader;
