@@ -66,6 +66,14 @@ static const struct ctl_command ctl_commands[] = {
 	  "suppress add|del ADDRESS|@DOMAIN [--sender SENDER] [--reason TEXT]\n"
 	  "suppress list [ADDRESS|@DOMAIN] [--sender SENDER] [--csv|--json]",
 	  "the addresses and domains never tracked" },
+	{ "notify", ctl_notify,
+	  "notify add SENDER|@DOMAIN KIND [URL] [--secret HEX] [--only-tagged]\n"
+	  "notify list [SENDER|@DOMAIN] [--csv|--json]\n"
+	  "notify remove|enable|disable ID\n"
+	  "notify mute|unmute|pin|unpin MESSAGE\n"
+	  "notify list-messages [--sender SENDER|@DOMAIN] [--limit N] [--csv|--json]\n"
+	  "notify log [--message MESSAGE] [--limit N] [--csv|--json]",
+	  "where senders' notifications go; mute, pin" },
 	{ "token", ctl_token, "token inspect TOKEN", "decode and verify a token, show its rows" },
 	{ "reclassify", ctl_reclassify, "reclassify [--since DATE] [--message ID] [--dry-run]",
 	  "run the event class rules again over stored events" },

@@ -110,7 +110,9 @@
 	X(notify, retry_for, DUR, "172800", "how long a delivery is retried from its event, at least 24h") \
 	X(notify, timeout, DUR, "10", "seconds a webhook request or a digest mail may take") \
 	X(notify, concurrency, INT, "8", "webhook requests in flight at once") \
-	X(notify, batch, INT, "100", "deliveries claimed from the queue at a time")
+	X(notify, batch, INT, "100", "deliveries claimed from the queue at a time") \
+	X(notify, db_conninfo, STR, "", "libpq connection string of beacon-notify (empty: [database] conninfo)") \
+	X(notify, db_password_file, STR, "", "beacon-notify's password file (empty: [database] password_file)")
 
 #define CFG_DATABASE_KEYS(X) \
 	X(database, conninfo, STR, "dbname=beacon", "libpq connection string") \

@@ -103,6 +103,15 @@ void digest_send(const struct digest_conf *dc, struct item *items, size_t n)
 			addr = items[i].url, id = items[i].id;
 	if (!addr)
 		return;
+	if (strpbrk(addr, "<>\r\n \t") || !strchr(addr, '@')) {
+		for (size_t i = 0; i < n; i++)
+			if (items[i].outcome != ITEM_DROPPED)
+				snprintf(items[i].error, sizeof(items[i].error),
+				    "destination %d: '%.64s' is not a mail address", items[i].dest,
+				    addr);
+		log_warnx("%s: %s", id, items[0].error[0] ? items[0].error : "bad address");
+		return;
+	}
 	if (digest_message(&m, dc, addr, items, n) == 0)
 		return;
 	buf_printf(&from, "<%s>", dc->from);

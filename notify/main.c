@@ -10,8 +10,8 @@
  *	password file, detaches, writes the pid file, drops to `user`, then
  *	loops: claim a batch of due webhook and chat deliveries, drop those
  *	of muted or expired messages, send the others (webhook.h), record
- *	every outcome (queue.h); then the digests that are due (digest.h);
- *	then, unless the batch was full, sleep until a NOTIFY on
+ *	every outcome (queue.h); then, at most once a second, the digests
+ *	that are due (digest.h); then, unless the batch was full, sleep until a NOTIFY on
  *	beacon_event or one second.  A lost database session is opened again
  *	with growing pauses (1 s to 30 s); nothing is lost meanwhile, the
  *	queue is in the database.
@@ -34,6 +34,7 @@
 #include <sodium.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "daemon.h"
 #include "db.h"
 #include "digest.h"
@@ -116,6 +117,15 @@ static void nt_mail_from(const struct beacon_cfg *cfg, char *out, size_t len)
 	snprintf(out, len, "beacon@%s", host);
 }
 
+/* nt_log_drops - say which deliveries of B are dropped, and why */
+static void nt_log_drops(const struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].outcome == ITEM_DROPPED)
+			log_info("%s: %s %s dropped: %s", b->items[i].id, b->items[i].dkind,
+			    b->items[i].kind, b->items[i].drop);
+}
+
 /* nt_hooks - one batch of webhook and chat deliveries: its size, or -1 when the
  * database failed */
 static long nt_hooks(struct queue *q, struct webhook *w, long limit)
@@ -127,6 +137,7 @@ static long nt_hooks(struct queue *q, struct webhook *w, long limit)
 		return -1;
 	n = (long)b.n;
 	if (n > 0) {
+		nt_log_drops(&b);
 		webhook_send(w, b.items, b.n);
 		if (queue_record(q, &b) != DB_OK)
 			n = -1;
@@ -150,6 +161,7 @@ static int nt_digests(struct queue *q, const struct digest_conf *dc)
 		if (queue_claim_mail(q, ids[i], &b) != DB_OK)
 			return -1;
 		if (b.n > 0) {
+			nt_log_drops(&b);
 			digest_send(dc, b.items, b.n);
 			rc = queue_record(q, &b) == DB_OK ? 0 : -1;
 		}
@@ -165,6 +177,7 @@ static void nt_run(const struct beacon_cfg *cfg, const struct digest_conf *dc)
 {
 	struct webhook *w = webhook_new(cfg->notify.timeout, cfg->notify.concurrency);
 	struct queue *q = NULL;
+	long long digests_at = 0;	/* when the digests were last looked at */
 	int pause = 1;
 	char err[1024];
 
@@ -182,8 +195,12 @@ static void nt_run(const struct beacon_cfg *cfg, const struct digest_conf *dc)
 			pause = 1;
 		}
 		n = nt_hooks(q, w, cfg->notify.batch);
-		if (n >= 0 && nt_digests(q, dc) < 0)
-			n = -1;
+		/* once a second, not after every batch of a backlog */
+		if (n >= 0 && clock_now_ms() - digests_at >= NT_POLL_MS) {
+			digests_at = clock_now_ms();
+			if (nt_digests(q, dc) < 0)
+				n = -1;
+		}
 		if (n < 0 || (n < cfg->notify.batch && !nt_stop && queue_wait(q, NT_POLL_MS) < 0)) {
 			log_warnx("database session lost; opening a new one");
 			queue_close(q);
@@ -215,7 +232,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	nt_args(argc, argv);
-	db_use(DB_ANY);
+	db_use(DB_NOTIFY);
 	beacon_init(argc, argv, &prog, &opts, &cfg);
 	if ((rc = nt_check(&cfg, err, sizeof(err))) != 0)
 		log_fatal_status(rc, "%s", err);

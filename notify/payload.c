@@ -218,16 +218,34 @@ void payload_line(struct buf *b, const struct item *it)
 	}
 }
 
-/* payload_chat - {"text": "<line>"} */
+/* payload_slack_escape - Slack reads <...> as a link or a mention: & < > as entities */
+static void payload_slack_escape(struct buf *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '&')
+			buf_adds(out, "&amp;");
+		else if (*s == '<')
+			buf_adds(out, "&lt;");
+		else if (*s == '>')
+			buf_adds(out, "&gt;");
+		else
+			buf_add(out, s, 1);
+	}
+}
+
+/* payload_chat - {"text": "<line>"}; for Slack with & < > escaped as it asks */
 void payload_chat(struct buf *b, const struct item *it)
 {
-	struct buf line = { 0 };
+	struct buf line = { 0 }, esc = { 0 };
 
 	payload_line(&line, it);
+	if (it->dkind && !strcmp(it->dkind, "slack"))
+		payload_slack_escape(&esc, buf_str(&line));
 	buf_adds(b, "{\"text\": ");
-	payload_json_string(b, buf_str(&line));
+	payload_json_string(b, buf_str(esc.len ? &esc : &line));
 	buf_adds(b, "}");
 	buf_free(&line);
+	buf_free(&esc);
 }
 
 /* payload_body - the body for IT's destination kind */

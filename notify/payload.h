@@ -27,7 +27,9 @@
  *	     "file": name or null}
  *
  *	Slack and Mattermost get {"text": "<line>"} with the line of
- *	payload_line(): who, what, when, where, on what device.
+ *	payload_line(): who, what, when, where, on what device; for Slack
+ *	&, < and > are written &amp; &lt; &gt; (Slack reads <...> as a
+ *	link or a mention).
  */
 #ifndef NOTIFY_PAYLOAD_H
 #define NOTIFY_PAYLOAD_H
@@ -44,7 +46,8 @@ void payload_clean(struct buf *b, const char *s, size_t max);
 void payload_webhook(struct buf *b, const struct item *it);
 /* payload_line - one line of plain text: who, what, when, where, device */
 void payload_line(struct buf *b, const struct item *it);
-/* payload_chat - {"text": payload_line} for Slack and Mattermost */
+/* payload_chat - {"text": payload_line} for Slack (& < > as entities, Slack's
+ * escaping) and Mattermost (as it is) */
 void payload_chat(struct buf *b, const struct item *it);
 /* payload_body - the body for IT's destination kind: payload_chat or payload_webhook */
 void payload_body(struct buf *b, const struct item *it);

@@ -123,6 +123,11 @@ static void test_program_keys(void **state)
 	db_use(DB_PIXELSRV);
 	assert_null(db_connect(&cfg, "test", err, sizeof(err)));
 	assert_non_null(strstr(err, "database at 127.0.0.2"));
+	free(cfg.notify.db_conninfo);
+	cfg.notify.db_conninfo = strdup("host=127.0.0.3 port=1 dbname=none user=none");
+	db_use(DB_NOTIFY);
+	assert_null(db_connect(&cfg, "test", err, sizeof(err)));
+	assert_non_null(strstr(err, "database at 127.0.0.3"));
 	db_use(DB_ANY);
 	assert_null(db_connect(&cfg, "test", err, sizeof(err)));
 	assert_non_null(strstr(err, "database at 127.0.0.1"));

@@ -5,7 +5,7 @@
  * cut sequences, overlong forms, surrogates, code points past U+10FFFF,
  * each bad byte one U+FFFD), the whole webhook body and chat body of a
  * delivery with NULL fields, and the one-line text of chat and digests
- * (no line break survives a hostile subject).
+ * (no line break survives a hostile subject; Slack's & < > escaped).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,12 +117,18 @@ static void test_chat(void **state)
 	struct item it = item_full();
 	struct buf b = { 0 };
 
-	it.dkind = "slack";
+	it.dkind = "mattermost";
 	payload_body(&b, &it);
 	assert_string_equal(buf_str(&b),
 	    "{\"text\": \"Bob B <bob@example.net> clicked a link in \\\"Spring \\\"offer\\\" " FFFD
 	    "\\\" at 2026-12-06 04:12 UTC in Paris, FR on iPhone (iOS, Apple Mail): "
 	    "https://example.org/a\"}");
+	buf_reset(&b);
+	it.dkind = "slack";
+	it.link = "https://example.org/?a=1&b=<2>";
+	payload_body(&b, &it);
+	assert_non_null(strstr(buf_str(&b), "\"Bob B &lt;bob@example.net&gt; clicked"));
+	assert_non_null(strstr(buf_str(&b), "https://example.org/?a=1&amp;b=&lt;2&gt;\"}"));
 	buf_reset(&b);
 	it = (struct item){ .dkind = "mattermost", .kind = "open", .address = "x@y" };
 	payload_body(&b, &it);
