@@ -31,9 +31,10 @@
 #	wh_requests	number of requests logged so far.
 #	wh_accepted	number of requests answered 2xx with a good signature.
 #	wh_wait_accepted N [TIMEOUT_S]	wait until N were accepted.
-#	wh_field DELIVERY EXPR	print the Python EXPR over the body of the
-#			last accepted request with that id, e.g.
-#			'b["message"]["subject"]'.
+#	wh_field DELIVERY EXPR...	print each Python EXPR over the body
+#			(b) of the last accepted request with its DELIVERY id,
+#			one a line, e.g. 'b["message"]["subject"]' (pairs: one
+#			python3 start for all).
 #
 #	nt_config [LINE...]	write $NT_CONF: [notify] with user nobody
 #			(when root), pidfile in T_DIR, smtp_url on $SINK_PORT
@@ -139,21 +140,22 @@ wh_wait_accepted() {
 	t_wait_until "[ \$(wh_accepted) -ge $1 ]" "${2:-10}"
 }
 
-# wh_field - a Python expression over the body of the last accepted request with id DELIVERY
+# wh_field - Python expressions over the bodies of the last accepted requests with ids DELIVERY
 wh_field() {
-	python3 - "$WH_LOG" "$1" "$2" <<-'EOF'
+	python3 - "$WH_LOG" "$@" <<-'EOF'
 		import json, sys
-		log, delivery, expr = sys.argv[1:4]
-		body = None
+		log, pairs = sys.argv[1], sys.argv[2:]
+		last = {}
 		for line in open(log, encoding="utf-8"):
 		    r = json.loads(line)
-		    if r["delivery"] == delivery and r["sig_ok"] and 200 <= r["status"] < 300:
-		        body = r["body"]
-		if body is None:
-		    sys.exit("no accepted request with Beacon-Delivery " + delivery)
-		b = body
-		v = eval(expr)
-		print("null" if v is None else v)
+		    if r["sig_ok"] and 200 <= r["status"] < 300:
+		        last[r["delivery"]] = r["body"]
+		for delivery, expr in zip(pairs[0::2], pairs[1::2]):
+		    if delivery not in last:
+		        sys.exit("no accepted request with Beacon-Delivery " + delivery)
+		    b = last[delivery]
+		    v = eval(expr)
+		    print("null" if v is None else v)
 	EOF
 }
 
