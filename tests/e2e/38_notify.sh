@@ -21,7 +21,8 @@
 #	  logged, sent with the same Beacon-Delivery id, and the delivery is
 #	  accepted once and never sent again;
 #	- a muted message → no job at all; unmuted, it notifies again; a
-#	  delivery still pending when its message is muted is dropped;
+#	  delivery still pending when its message is muted (by SQL, so the
+#	  notifier and not beaconctl has to drop it) is dropped;
 #	- a message older than notify_days is dropped unless pinned;
 #	- with the notifier stopped, events wait in the queue: on restart the
 #	  mail destination gets one digest in smtp-sink with exactly the
@@ -300,8 +301,10 @@ scanner_click eve
 px_wait_rows $((rows + 7)) 20 || t_fail "pixelsrv stored $(px_rows) rows, expected $((rows + 7))"
 t_eq "3 pending" "$(deliveries 7 | awk '{ print $3 }' | uniq -c | awk '{ print $1, $2 }')" \
 	"carol's three counted events wait in the queue"
-t_run ctl notify mute m6@example.org
-t_eq 0 "$RC" "notify mute with a delivery pending exit: $ERR"
+# muted by another client than beaconctl (which also drops the pending
+# deliveries itself): the notifier must drop them when it comes to them
+pg_query "UPDATE beacon.messages SET muted = true WHERE message_id = 'm6@example.org'" >/dev/null
+t_eq "pending" "$(deliveries 6 | cut -d' ' -f3)" "m6's delivery still pending once muted"
 before=$(wh_requests)
 nt_start
 nt_wait_state sent 1 "j.message = '$(mid 9)'" 15 || t_fail "the pinned old message was not delivered: $(deliveries 9)"
