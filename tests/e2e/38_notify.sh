@@ -19,7 +19,8 @@
 #	- the receiver answers 503, then does not listen, then comes back:
 #	  the retries are scheduled by the backoff (30 s, then 60 s, ±10 %),
 #	  logged, sent with the same Beacon-Delivery id, and the delivery is
-#	  accepted once and never sent again;
+#	  accepted once and never sent again; a delivery whose event is older
+#	  than retry_for is given up (failed);
 #	- a muted message → no job at all; unmuted, it notifies again; a
 #	  delivery still pending when its message is muted (by SQL, so the
 #	  notifier and not beaconctl has to drop it) is dropped;
@@ -106,23 +107,23 @@ sys.path.insert(0, os.path.join(os.environ["BEACON_SRC"], "tests", "lib"))
 import pxclient
 kid, key = pxclient.signing_key(sys.argv[1])
 links = {"ann": "https://example.org/a", "dan": "https://example.org/d", "eve": "https://example.org/d"}
-for r in "ann amy ben dot dan eve fay gus hal ivy kim".split():
+for r in "ann amy ben dot dan eve fay gus hal ivy kim lea".split():
     rid = os.urandom(16)
     tok = pxclient.mint(kid, key, rid)
     click = pxclient.click_path(kid, key, tok, 1, links.get(r, "https://example.org/"))
     print(r, tok, pxclient.uuid_of(rid), click)
 EOF
 )
-[ ${#TOK[@]} = 11 ] || t_fail "could not mint the tokens"
-msg() {	# msg N SENDER SUBJECT [SENT_AGO] - one message row, id 10000000-...-00N
-	printf "('10000000-0000-4000-8000-00000000000%s', 'm%s@example.org', %s, '%s', 'c%s', now() - interval '%s')," \
+[ ${#TOK[@]} = 12 ] || t_fail "could not mint the tokens"
+msg() {	# msg N SENDER SUBJECT [SENT_AGO] - one message row, id 10000000-...-N
+	printf "('10000000-0000-4000-8000-%012d', 'm%s@example.org', %s, '%s', 'c%s', now() - interval '%s')," \
 		"$1" "$1" "$2" "$3" "$1" "${4:-1 hour}"
 }
 rcpt() { # rcpt NAME MESSAGE_N
-	printf "('%s', '10000000-0000-4000-8000-00000000000%s', '%s@example.com', 'tracked', 7, '%s', '%s Example')," \
+	printf "('%s', '10000000-0000-4000-8000-%012d', '%s@example.com', 'tracked', 7, '%s', '%s Example')," \
 		"${UUID[$1]}" "$2" "$1" "${TOK[$1]}" "${1^}"
 }
-mid() { printf '10000000-0000-4000-8000-00000000000%s' "$1"; }
+mid() { printf '10000000-0000-4000-8000-%012d' "$1"; }
 sql=$(
 	echo "INSERT INTO beacon.messages (id, message_id, sender, subject, campaign, sent_at) VALUES"
 	{
@@ -135,6 +136,7 @@ sql=$(
 		msg 7 "'carol@example.org'" 'Digest letter'
 		msg 8 "'alice@example.org'" 'Old letter' '40 days'
 		msg 9 "'alice@example.org'" 'Old pinned letter' '40 days'
+		msg 10 "'alice@example.org'" 'Given up letter'
 	} | sed '$ s/,$/;/'
 	echo "INSERT INTO beacon.recipients (token_id, message, address, status, key_id, token, name) VALUES"
 	{
@@ -149,11 +151,12 @@ sql=$(
 		rcpt kim 7
 		rcpt hal 8
 		rcpt ivy 9
+		rcpt lea 10
 	} | sed '$ s/,$/;/'
 	echo "INSERT INTO beacon.links (message, n, url) VALUES ('$(mid 1)', 1, 'https://example.org/a'), ('$(mid 7)', 1, 'https://example.org/d');"
 )
 pg_psql -c "$sql"
-t_eq "true true false true true true true true true" "$(pg_query "SELECT string_agg(notify::text, ' ' ORDER BY id) FROM beacon.messages")" \
+t_eq "true true false true true true true true true true" "$(pg_query "SELECT string_agg(notify::text, ' ' ORDER BY id) FROM beacon.messages")" \
 	"notify set by the senders' destinations (bob has none)"
 
 # mute m2 by its Message-ID, pin m9 by its uuid; an unknown message changes nothing
@@ -229,8 +232,13 @@ mapfile -t F < <(wh_field "$DO" '"|".join(str(x) for x in (b["type"], b["class"]
 		b["device"]["client"], b["link"], b["at"].endswith("Z")))' \
 	"$DC" '"|".join(str(x) for x in (b["type"], b["class"], b["link"], b["place"]["city"]))' \
 	"$DD" '("keys: %s" % list(b) if list(b) != ["text"] else
-		"more than one line: " + repr(b["text"]) if "\n" in b["text"] else b["text"])')
-t_eq 3 "${#F[@]}" "payloads read"
+		"more than one line: " + repr(b["text"]) if "\n" in b["text"] else b["text"])' \
+	"$DO" 'open(sys.argv[1] + ".open", "wb").write(raw) and r["timestamp"] + " " + r["signature"]')
+t_eq 4 "${#F[@]}" "payloads read"
+# the shell recipe of beacon-notify(8) verifies the open's signature
+read -r ts sig <<<"${F[3]}"
+t_eq "$sig" "$({ printf '%s.' "$ts"; cat "$WH_LOG.open"; } |
+	openssl dgst -sha256 -hmac "$SA" | sed 's/.* /v1=/')" "the man page's openssl recipe checks the signature"
 t_eq "open|human|$DO|$(mid 1)|m1@example.org|Spring letter|c1|ann@example.com|Ann Example|DE|Berlin|Thunderbird|None|True" \
 	"${F[0]}" "the open's payload"
 t_eq "click|human|https://example.org/a|Berlin" "${F[1]}" "the click's payload"
@@ -259,8 +267,9 @@ t_eq "open sent" "$(deliveries 2 | cut -d' ' -f2-)" "m2 notifies once unmuted"
 wh_down
 rows=$(px_rows)
 open_ fay
-nt_wait_state pending 1 "j.message = '$(mid 5)' AND d.attempts = 1" 15 ||
-	t_fail "no first attempt for m5: $(deliveries 5)"
+open_ lea
+nt_wait_state pending 2 "j.message IN ('$(mid 5)', '$(mid 10)') AND d.attempts = 1" 15 ||
+	t_fail "no first attempt for m5 and m10: $(deliveries 5) $(deliveries 10)"
 DF=$(deliveries 5 | awk '{ print $1 }')
 t_eq "1|503|pending" "$(pg_query "SELECT attempts || '|' || last_status || '|' || state
 	FROM beacon.notify_deliveries WHERE job || '.' || destination = '$DF'")" "m5 after a 503"
@@ -269,6 +278,14 @@ t_eq "t" "$(pg_query "SELECT next_at - now() BETWEEN interval '20 s' AND interva
 	"the first retry is due about 30 s later"
 t_eq "1|503" "$(pg_query "SELECT attempt || '|' || status FROM beacon.notify_log
 	WHERE job || '.' || destination = '$DF'")" "the 503 attempt is logged"
+# m10's event is older than retry_for (48 h by default): its next failure is the last
+pg_query "UPDATE beacon.notify_jobs SET created_at = now() - interval '49 hours' WHERE message = '$(mid 10)';
+	UPDATE beacon.notify_deliveries d SET next_at = now() FROM beacon.notify_jobs j
+	WHERE j.id = d.job AND j.message = '$(mid 10)'" >/dev/null
+nt_wait_state failed 1 "j.message = '$(mid 10)'" 15 || t_fail "m10 not given up: $(deliveries 10)"
+DL=$(deliveries 10 | awk '{ print $1 }')
+t_eq "0 t" "$(wh_count | awk -v d="$DL" '$1 == d { print $2 }') $(pg_query "SELECT count(*) >= 1 FROM beacon.notify_log
+	WHERE job || '.' || destination = '$DL'")" "a delivery past retry_for is given up: failed, never accepted, logged"
 wh_stop
 pg_query "UPDATE beacon.notify_deliveries SET next_at = now() WHERE job || '.' || destination = '$DF'" >/dev/null
 nt_wait_state pending 1 "j.message = '$(mid 5)' AND d.attempts = 2" 15 ||

@@ -32,8 +32,9 @@
 #	wh_accepted	number of requests answered 2xx with a good signature.
 #	wh_wait_accepted N [TIMEOUT_S]	wait until N were accepted.
 #	wh_field DELIVERY EXPR...	print each Python EXPR over the body
-#			(b) of the last accepted request with its DELIVERY id,
-#			one a line, e.g. 'b["message"]["subject"]' (pairs: one
+#			(b: parsed, raw: its bytes; r: the whole log record) of
+#			the last accepted request with its DELIVERY id, one a
+#			line, e.g. 'b["message"]["subject"]' (pairs: one
 #			python3 start for all).
 #
 #	nt_config [LINE...]	write $NT_CONF: [notify] with user nobody
@@ -143,17 +144,18 @@ wh_wait_accepted() {
 # wh_field - Python expressions over the bodies of the last accepted requests with ids DELIVERY
 wh_field() {
 	python3 - "$WH_LOG" "$@" <<-'EOF'
-		import json, sys
+		import base64, json, sys
 		log, pairs = sys.argv[1], sys.argv[2:]
 		last = {}
 		for line in open(log, encoding="utf-8"):
 		    r = json.loads(line)
 		    if r["sig_ok"] and 200 <= r["status"] < 300:
-		        last[r["delivery"]] = r["body"]
+		        last[r["delivery"]] = r
 		for delivery, expr in zip(pairs[0::2], pairs[1::2]):
 		    if delivery not in last:
 		        sys.exit("no accepted request with Beacon-Delivery " + delivery)
-		    b = last[delivery]
+		    r = last[delivery]
+		    b, raw = r["body"], base64.b64decode(r["raw"])
 		    v = eval(expr)
 		    print("null" if v is None else v)
 	EOF
