@@ -40,7 +40,12 @@
 --	Cost at ingest: while notify_tokens is empty, one EXISTS per
 --	statement, as before.  Otherwise each event of the batch probes the
 --	notify_tokens index once more (as the pg_notify does); only the
---	events that match are joined further.
+--	events that match are joined further, and each counted one costs a
+--	job and a delivery per destination: rows, index entries, foreign
+--	key checks.  On the test machine (2 shared cores, fsync off) 100
+--	COPYs of 1000 events took 10 to 40% longer than before with 10% of the
+--	events counted (2 destinations each), and about 4 times as long
+--	with all of them counted: some 100 us per counted event.
 --
 --	Role beacon_notify (NOLOGIN, for beacon-notify): SELECT on
 --	messages, recipients, links, attachments, notify_destinations and
