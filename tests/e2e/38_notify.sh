@@ -16,6 +16,7 @@
 #	  deliveries with distinct Beacon-Delivery ids and the right payload;
 #	  its scanner click and Apple prefetch → none; a sender without a
 #	  destination → none; a chat destination → one {"text": ...} line;
+#	  a redirect is not followed;
 #	- the receiver answers 503, then does not listen, then comes back:
 #	  the retries are scheduled by the backoff (30 s, then 60 s, ±10 %),
 #	  logged, sent with the same Beacon-Delivery id, and the delivery is
@@ -90,9 +91,13 @@ t_eq "$SC" "$(pg_query "SELECT secret FROM beacon.notify_destinations WHERE send
 	"the printed secret is the stored one"
 t_run ctl notify add carol@example.org mail carol@example.org
 t_eq 0 "$RC" "notify add mail exit: $ERR"
+SR=$(secret)
+t_run ctl notify add rex@example.org webhook "$WH_URL/moved" --secret "$SR"
+t_eq 0 "$RC" "notify add, a hook that redirects: $ERR"
 wh_secret /alice "$SA"
 wh_secret /chat "$SC"
-DA=$(pg_query "SELECT id FROM beacon.notify_destinations WHERE kind = 'webhook'")
+wh_secret /moved "$SR" 307
+DA=$(pg_query "SELECT id FROM beacon.notify_destinations WHERE sender = 'alice@example.org'")
 DM=$(pg_query "SELECT id FROM beacon.notify_destinations WHERE kind = 'mail'")
 
 # --- messages and recipients, as beacon-milter writes them (sent an hour ago:
@@ -107,14 +112,14 @@ sys.path.insert(0, os.path.join(os.environ["BEACON_SRC"], "tests", "lib"))
 import pxclient
 kid, key = pxclient.signing_key(sys.argv[1])
 links = {"ann": "https://example.org/a", "dan": "https://example.org/d", "eve": "https://example.org/d"}
-for r in "ann amy ben dot dan eve fay gus hal ivy kim lea".split():
+for r in "ann amy ben dot dan eve fay gus hal ivy kim lea max".split():
     rid = os.urandom(16)
     tok = pxclient.mint(kid, key, rid)
     click = pxclient.click_path(kid, key, tok, 1, links.get(r, "https://example.org/"))
     print(r, tok, pxclient.uuid_of(rid), click)
 EOF
 )
-[ ${#TOK[@]} = 12 ] || t_fail "could not mint the tokens"
+[ ${#TOK[@]} = 13 ] || t_fail "could not mint the tokens"
 msg() {	# msg N SENDER SUBJECT [SENT_AGO] - one message row, id 10000000-...-N
 	printf "('10000000-0000-4000-8000-%012d', 'm%s@example.org', %s, '%s', 'c%s', now() - interval '%s')," \
 		"$1" "$1" "$2" "$3" "$1" "${4:-1 hour}"
@@ -137,6 +142,7 @@ sql=$(
 		msg 8 "'alice@example.org'" 'Old letter' '40 days'
 		msg 9 "'alice@example.org'" 'Old pinned letter' '40 days'
 		msg 10 "'alice@example.org'" 'Given up letter'
+		msg 11 "'rex@example.org'" 'Moved letter'
 	} | sed '$ s/,$/;/'
 	echo "INSERT INTO beacon.recipients (token_id, message, address, status, key_id, token, name) VALUES"
 	{
@@ -152,11 +158,12 @@ sql=$(
 		rcpt hal 8
 		rcpt ivy 9
 		rcpt lea 10
+		rcpt max 11
 	} | sed '$ s/,$/;/'
 	echo "INSERT INTO beacon.links (message, n, url) VALUES ('$(mid 1)', 1, 'https://example.org/a'), ('$(mid 7)', 1, 'https://example.org/d');"
 )
 pg_psql -c "$sql"
-t_eq "true true false true true true true true true true" "$(pg_query "SELECT string_agg(notify::text, ' ' ORDER BY id) FROM beacon.messages")" \
+t_eq "true true false true true true true true true true true" "$(pg_query "SELECT string_agg(notify::text, ' ' ORDER BY id) FROM beacon.messages")" \
 	"notify set by the senders' destinations (bob has none)"
 
 # mute m2 by its Message-ID, pin m9 by its uuid; an unknown message changes nothing
@@ -253,6 +260,19 @@ chat=${F[2]}
 	[[ $chat == *Berlin* ]] || t_fail "the chat text lacks who, what or where: $chat"
 t_ok "chat text: $chat"
 t_eq 3 "$(wh_requests)" "the receiver got 3 requests in all"
+
+# --- a redirect is not followed: a failed attempt, the Location never asked for
+open_ max
+nt_wait_state pending 1 "j.message = '$(mid 11)' AND d.attempts = 1" 15 ||
+	t_fail "no attempt for m11: $(deliveries 11)"
+DX=$(deliveries 11 | awk '{ print $1 }')
+t_eq "307" "$(pg_query "SELECT last_status FROM beacon.notify_deliveries
+	WHERE job || '.' || destination = '$DX'")" "a 307 is not a success"
+t_eq '1 "path": "/moved"' "$(grep -cF "\"delivery\": \"$DX\"" "$WH_LOG") $(grep -F "\"delivery\": \"$DX\"" "$WH_LOG" |
+	grep -o '"path": "[^"]*"')" "one request, to the hook itself: the redirect was not followed"
+t_run ctl notify remove "${DX#*.}"
+t_eq 0 "$RC" "notify remove exit: $ERR"
+t_eq "" "$(deliveries 11)" "a removed destination's deliveries go with it"
 
 # --- unmute: m2 notifies again (a new open by a recipient of it)
 t_run ctl notify unmute "$(mid 2)"

@@ -24,7 +24,8 @@
 #			set, a new wh_start reuses it (the receiver coming
 #			back on the same address).
 #	wh_stop		SIGTERM the receiver, wait for it.
-#	wh_secret PATH HEX	let the receiver check requests to PATH with HEX.
+#	wh_secret PATH HEX [STATUS]	let the receiver check requests to PATH
+#			with HEX (and answer them STATUS; 3xx: with a Location).
 #	wh_down / wh_up	answer 503 to everything / answer normally again.
 #	wh_count	"DELIVERY ACCEPTED TOTAL" per Beacon-Delivery id
 #			(what webhook_receiver.py count prints, in awk).
@@ -98,9 +99,9 @@ wh_stop() {
 	WH_PID=
 }
 
-# wh_secret - the secret the receiver checks requests to PATH with
+# wh_secret - the secret the receiver checks requests to PATH with (and the status they get)
 wh_secret() {
-	printf '%s %s\n' "$1" "$2" >>"$WH_SECRETS"
+	printf '%s %s%s\n' "$1" "$2" "${3:+ $3}" >>"$WH_SECRETS"
 }
 
 # wh_down - answer 503 to every request
