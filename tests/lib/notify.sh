@@ -30,7 +30,8 @@
 #	wh_count	"DELIVERY ACCEPTED TOTAL" per Beacon-Delivery id
 #			(what webhook_receiver.py count prints, in awk).
 #	wh_requests	number of requests logged so far.
-#	wh_accepted	number of requests answered 2xx with a good signature.
+#	wh_accepted	number of requests answered 2xx (good signature,
+#			fresh timestamp).
 #	wh_wait_accepted N [TIMEOUT_S]	wait until N were accepted.
 #	wh_field DELIVERY EXPR...	print each Python EXPR over the body
 #			(b: parsed, raw: its bytes; r: the whole log record) of
@@ -47,9 +48,10 @@
 #			until this start logs that it listens on beacon_event
 #			(NT_READY_RE, an extended regex); stopped at exit.
 #	nt_stop		SIGTERM, wait, fail unless it exited 0.
-#	nt_wait_state STATE N [WHERE] [TIMEOUT_S]	wait until N rows of
-#			beacon.notify_deliveries (joined to notify_jobs as j)
-#			have STATE.
+#	nt_deliveries [WHERE]	count beacon.notify_deliveries rows (d)
+#			joined to their notify_jobs (j) matching WHERE.
+#	nt_wait_state STATE N [WHERE] [TIMEOUT_S]	wait (default 15 s)
+#			until N of those rows matching WHERE have STATE.
 
 if [ -n "${T_NOTIFY_LOADED:-}" ]; then
 	return 0
