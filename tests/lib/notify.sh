@@ -24,8 +24,9 @@
 #			set, a new wh_start reuses it (the receiver coming
 #			back on the same address).
 #	wh_stop		SIGTERM the receiver, wait for it.
-#	wh_secret PATH HEX [STATUS]	let the receiver check requests to PATH
-#			with HEX (and answer them STATUS; 3xx: with a Location).
+#	wh_secret PATH HEX [STATUS [DELAY]]	let the receiver check requests
+#			to PATH with HEX (and answer them STATUS, 3xx with a
+#			Location, DELAY seconds after they are logged).
 #	wh_down / wh_up	answer 503 to everything / answer normally again.
 #	wh_count	"DELIVERY ACCEPTED TOTAL" per Beacon-Delivery id
 #			(what webhook_receiver.py count prints, in awk).
@@ -101,9 +102,9 @@ wh_stop() {
 	WH_PID=
 }
 
-# wh_secret - the secret the receiver checks requests to PATH with (and the status they get)
+# wh_secret - the secret the receiver checks requests to PATH with (the status they get, the delay)
 wh_secret() {
-	printf '%s %s%s\n' "$1" "$2" "${3:+ $3}" >>"$WH_SECRETS"
+	printf '%s\n' "$*" >>"$WH_SECRETS"
 }
 
 # wh_down - answer 503 to every request
