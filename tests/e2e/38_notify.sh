@@ -25,7 +25,8 @@
 #	- a muted message → no job at all; unmuted, it notifies again; a
 #	  delivery still pending when its message is muted (by SQL, so the
 #	  notifier and not beaconctl has to drop it) is dropped;
-#	- a message older than notify_days is dropped unless pinned;
+#	- a message older than notify_days is dropped unless pinned; a
+#	  download's payload names the file;
 #	- the notifier killed (SIGKILL) while a request is in flight: after a
 #	  restart that delivery is sent again with the same Beacon-Delivery
 #	  id (at least once; receivers dedupe on it);
@@ -349,11 +350,16 @@ rows=$(px_rows)
 open_ gus		# queued, then muted before it is sent
 open_ hal		# 40 days old, not pinned
 open_ ivy		# 40 days old, pinned
+# a download, as pixelsrv's /d/ route records it (the attachment store is 18_attachments' and 19_pixelsrv_download's)
+pg_psql -c "INSERT INTO beacon.attachments (message, id, name, content_type, size)
+	VALUES ('$(mid 9)', 1, 'report.pdf', 'application/pdf', 1024)" \
+	-c "INSERT INTO beacon.events (at, kind, token_id, attachment_id, class, country, city)
+	VALUES (now(), 'download', '${UUID[ivy]}', 1, 'human', 'FR', 'Paris')"
 open_ dan
 open_ eve "$UA_GP" 66.249.84.1		# an image proxy: counted
 click_ dan
 scanner_click eve
-px_wait_rows $((rows + 7)) 20 || t_fail "pixelsrv stored $(px_rows) rows, expected $((rows + 7))"
+px_wait_rows $((rows + 8)) 20 || t_fail "pixelsrv stored $(px_rows) rows, expected $((rows + 8))"
 t_eq "3 pending" "$(deliveries 7 | awk '{ print $3 }' | uniq -c | awk '{ print $1, $2 }')" \
 	"carol's three counted events wait in the queue"
 # muted by another client than beaconctl (which also drops the pending
@@ -363,12 +369,16 @@ t_eq "pending" "$(deliveries 6 | cut -d' ' -f3)" "m6's delivery still pending on
 pg_query "UPDATE beacon.notify_deliveries SET next_at = now() WHERE job || '.' || destination = '$DK'" >/dev/null
 before=$(wh_requests)
 nt_start
-nt_wait_state sent 1 "j.message = '$(mid 9)'" 15 || t_fail "the pinned old message was not delivered: $(deliveries 9)"
+nt_wait_state sent 2 "j.message = '$(mid 9)'" 15 || t_fail "the pinned old message was not delivered: $(deliveries 9)"
 nt_wait_state sent 3 "j.message = '$(mid 7)'" 15 || t_fail "carol's digest not sent: $(deliveries 7)"
 t_eq "dropped" "$(deliveries 6 | cut -d' ' -f3)" "a delivery pending when its message was muted is dropped"
 t_eq "dropped" "$(deliveries 8 | cut -d' ' -f3)" "a message older than notify_days is dropped"
 nt_wait_state sent 1 "j.message = '$(mid 12)'" 15 || t_fail "the delivery in flight at the kill was not sent again: $(deliveries 12)"
-t_eq 2 "$(($(wh_requests) - before))" "two webhook requests after the restart (the pinned message, the one in flight)"
+t_eq 3 "$(($(wh_requests) - before))" "three webhook requests after the restart (the pinned message's open and download, the one in flight)"
+DW=$(deliveries 9 | awk '$2 == "download" { print $1 }')
+grep -F "\"delivery\": \"$DW\"" "$WH_LOG" | grep -F '"type": "download"' | grep -F '"file": "report.pdf"' |
+	grep -qF '"link": null' || t_fail "the download's payload: $(grep -F "\"delivery\": \"$DW\"" "$WH_LOG")"
+t_ok "the download's payload names the file"
 t_eq "$DK 2 2" "$(wh_count | grep "^$DK " || true)" \
 	"the one in flight came again with its Beacon-Delivery id: at least once, the receiver dedupes"
 
