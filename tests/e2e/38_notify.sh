@@ -32,14 +32,17 @@
 #	  id (at least once; receivers dedupe on it);
 #	- with the notifier down, events wait in the queue: on restart the
 #	  mail destination gets one digest in smtp-sink with exactly the
-#	  counted events, marked auto-generated and not for tracking; a later
-#	  event comes in the next digest, the earlier ones never again;
+#	  counted events, marked auto-generated and not for tracking (the tag
+#	  header says no); two events made within notify_interval of it wait
+#	  for the next digest, which holds both and none of the earlier ones
+#	  and goes out no sooner than the interval after the first;
 #	- beaconctl notify log shows the deliveries; mute of an unknown
 #	  message exits 1.
 #
 #	The queue's clock is moved, not waited for: after a failed attempt
-#	the test checks next_at, then sets it to now() so the 1 s poll takes
-#	the retry at once.
+#	(or a claim whose answer never came back) the test checks next_at,
+#	then sets it to now() so the 1 s poll takes the retry at once; an
+#	event older than retry_for gets its job's created_at moved back.
 
 set -euo pipefail
 BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
