@@ -122,7 +122,7 @@ ntb_backlog() {
 	secs=$(b_div $((t1 - t0)) 1000000 %.2f)
 	rate=$(b_div "$NT_BACKLOG" "$secs" %.0f)
 	NTB_RATE=$rate
-	NTB_ROWS+=("backlog|$(b_fmt_int "$NT_BACKLOG")|$secs|$(b_fmt_int "$rate")|$(b_div "$(b_us "$nt")" "$NT_BACKLOG")|$(b_div "$(b_us $((pg1 - pg0)))" "$NT_BACKLOG")|$(b_div "$(b_us $((ng1 - ng0)))" "$NT_BACKLOG")|$(ntb_pct 0.5 d.latency_ms)|$(ntb_pct 0.99 d.latency_ms)|-|-")
+	NTB_ROWS+=("backlog|$(b_fmt_int "$NT_BACKLOG")|$secs|$(b_fmt_int "$rate")|$(b_div "$(b_us "$nt")" "$NT_BACKLOG" %.0f)|$(b_div "$(b_us $((pg1 - pg0)))" "$NT_BACKLOG" %.0f)|$(b_div "$(b_us $((ng1 - ng0)))" "$NT_BACKLOG" %.0f)|$(ntb_pct 0.5 d.latency_ms)|$(ntb_pct 0.99 d.latency_ms)|-|-")
 	b_say "notify: backlog of $NT_BACKLOG events sent in $secs s: $rate/s"
 }
 
@@ -155,7 +155,7 @@ ntb_live() {
 	ntb_check "$n"
 	secs=$(b_div $((t1 - t0)) 1000000 %.2f)
 	NTB_E2E_P99=$(ntb_pct 0.99 "extract(epoch FROM d.sent_at - j.created_at) * 1000")
-	NTB_ROWS+=("live, $NT_LIVE_RATE/s offered|$(b_fmt_int "$n")|$secs|$(b_fmt_int "$(b_div "$n" "$secs" %.0f)")|$(b_div "$(b_us $((nt1 - nt0)))" "$n")|$(b_div "$(b_us $((pg1 - pg0)))" "$n")|$(b_div "$(b_us $((ng1 - ng0)))" "$n")|$(ntb_pct 0.5 d.latency_ms)|$(ntb_pct 0.99 d.latency_ms)|$(ntb_pct 0.5 "extract(epoch FROM d.sent_at - j.created_at) * 1000")|$NTB_E2E_P99")
+	NTB_ROWS+=("live, $NT_LIVE_RATE/s offered|$(b_fmt_int "$n")|$secs|$(b_fmt_int "$(b_div "$n" "$secs" %.0f)")|$(b_div "$(b_us $((nt1 - nt0)))" "$n" %.0f)|$(b_div "$(b_us $((pg1 - pg0)))" "$n" %.0f)|$(b_div "$(b_us $((ng1 - ng0)))" "$n" %.0f)|$(ntb_pct 0.5 d.latency_ms)|$(ntb_pct 0.99 d.latency_ms)|$(ntb_pct 0.5 "extract(epoch FROM d.sent_at - j.created_at) * 1000")|$NTB_E2E_P99")
 	b_say "notify: live $n events at $NT_LIVE_RATE/s offered, end-to-end p99 $NTB_E2E_P99 ms"
 }
 
