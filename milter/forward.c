@@ -21,6 +21,7 @@
 #define FORWARD_BLOCK_LINES 12	/* a forward block's From: comes within this many lines */
 #define FORWARD_RULE_MIN 20	/* underscores in an OWA separator line */
 #define FORWARD_MAX_TEXT (4u << 20)	/* octets of a part searched for a block */
+#define FORWARD_LINE_MAX 998	/* longer lines are no header field (RFC 5322 2.1.1) */
 
 /* forward_kind - the inline forms */
 enum forward_kind {
@@ -327,10 +328,17 @@ static char *forward_line_addr(const char *v)
 		q = p + strcspn(p, "]> \t\"'?");
 		return forward_norm(p, (size_t)(q - p));
 	}
-	for (lt = strchr(v, '<'); lt; lt = strchr(lt + 1, '<')) {
-		q = strchr(lt, '>');
-		if (q && memchr(lt, '@', (size_t)(q - lt)))
-			return forward_norm(lt + 1, (size_t)(q - lt - 1));
+	/* each '<' looks for its '>' and its '@' only up to the next '<' (or the '>'): every
+	 * octet is looked at a bounded number of times, however many '<' the line has */
+	for (lt = strchr(v, '<'); lt; lt = q) {
+		const char *gt, *at;
+		q = strchr(lt + 1, '<');
+		gt = q ? memchr(lt, '>', (size_t)(q - lt)) : strchr(lt, '>');
+		if (!gt)
+			continue;
+		at = memchr(lt, '@', (size_t)(gt - lt));
+		if (at)
+			return forward_norm(lt + 1, (size_t)(gt - lt - 1));
 	}
 	if ((p = strchr(v, '@')) != NULL) {
 		q = p;
@@ -355,6 +363,11 @@ static int forward_block(char **lines, size_t n, size_t first, enum forward_kind
 
 	for (size_t j = first; j < n && j < first + FORWARD_BLOCK_LINES; j++) {
 		char *l = forward_line_clean(lines[j]);
+		if (strlen(l) > FORWARD_LINE_MAX) {
+			if (seen)
+				break;
+			continue;
+		}
 		if ((v = forward_field(l, "From")) != NULL) {
 			if (seen)
 				break;

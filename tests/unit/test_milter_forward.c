@@ -150,6 +150,8 @@ static void test_from_lines(void **state)
 		{ "From: \"Portal, Inc.\" <leads@portal.example>", "leads@portal.example" },
 		{ "> From: Portal <leads@portal.example>", "leads@portal.example" },
 		{ "From: Portal only, no address", NULL },
+		{ "From: Portal <<<< <<leads@portal.example>", "leads@portal.example" },
+		{ "From: <a <b <leads@portal.example> x", "leads@portal.example" },
 	};
 	(void)state;
 	for (size_t i = 0; i < G_N_ELEMENTS(t); i++) {
@@ -164,6 +166,34 @@ static void test_from_lines(void **state)
 		assert_int_equal(o.forward, t[i].want != NULL);
 		forward_orig_clear(&o);
 		g_free(msg);
+	}
+}
+
+/* test_hostile_lines - a From: line of a megabyte of '<' (no '@' before the '>') is no
+ * field: the message is its own, and is read in linear time (the test's time limit would
+ * end a quadratic scan of it) */
+static void test_hostile_lines(void **state)
+{
+	static const char *const heads[] = {
+		"---------- Forwarded message ---------\r\nFrom: ",	/* after a marker */
+		"From: ",	/* a From: ... Sent: block */
+	};
+	const size_t n = 1u << 20;
+	(void)state;
+	for (size_t h = 0; h < G_N_ELEMENTS(heads); h++) {
+		GString *msg = g_string_new("From: fw@agency.example\r\nSubject: Fwd: x\r\n"
+					    "Content-Type: text/plain\r\n\r\nhello\r\n\r\n");
+		struct forward_orig o;
+		g_string_append(msg, heads[h]);
+		for (size_t i = 0; i < n; i++)
+			g_string_append_c(msg, '<');
+		g_string_append(msg, "> lead@portal.example\r\nSent: today\r\nSubject: lead\r\n"
+			       "\r\nbody\r\n");
+		assert_int_equal(forward_parse(msg->str, msg->len, &o), 0);
+		assert_int_equal(o.forward, 0);
+		eq("hostile", "from", "fw@agency.example", o.from);
+		forward_orig_clear(&o);
+		g_string_free(msg, TRUE);
 	}
 }
 
@@ -187,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_fixtures),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_from_lines),
+		cmocka_unit_test(test_hostile_lines),
 		cmocka_unit_test(test_html_text),
 	};
 	int rc;
