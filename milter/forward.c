@@ -398,8 +398,11 @@ static int forward_block(char **lines, size_t n, size_t first, enum forward_kind
 }
 
 /* forward_inline - the first inline forward block in TEXT into O; its kind, or FWD_NONE.
- * OUTLOOK_OK: the Outlook and OWA forms count (the message is not a reply) */
-static enum forward_kind forward_inline(const char *text, int outlook_ok, struct forward_orig *o)
+ * OUTLOOK_OK: the Outlook and OWA forms count (the message is not a reply); HTML: TEXT is
+ * an HTML part's, where alone a From: ... Sent: block without a separator counts (in plain
+ * text it is as likely a web form's own lines) */
+static enum forward_kind forward_inline(const char *text, int outlook_ok, int html,
+					struct forward_orig *o)
 {
 	char **lines = g_strsplit(text, "\n", -1);
 	size_t n = g_strv_length(lines);
@@ -411,7 +414,7 @@ static enum forward_kind forward_inline(const char *text, int outlook_ok, struct
 		enum forward_kind k = forward_marker(l);
 		size_t first = i + 1;
 
-		if (k == FWD_NONE && forward_field(l, "From")) {
+		if (k == FWD_NONE && html && forward_field(l, "From")) {
 			/* Outlook's HTML: a From: ... Sent: block with no line before it */
 			k = FWD_FROM_SENT;
 			first = i;
@@ -502,7 +505,7 @@ int forward_parse(const char *text, size_t len, struct forward_orig *o)
 				continue;
 			body = forward_part_text(part);
 			plain = t ? forward_html_text(body, strlen(body)) : body;
-			k = forward_inline(plain, outlook_ok, o);
+			k = forward_inline(plain, outlook_ok, t == 1, o);
 			if (plain != body)
 				g_free(plain);
 			g_free(body);

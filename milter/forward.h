@@ -29,9 +29,9 @@
  *	   - "Begin forwarded message:" (Apple Mail; how "apple"),
  *	   - "-----Original Message-----" (Outlook on Windows; how "outlook"),
  *	   - a line of at least 20 underscores, or an <hr> (Outlook on the
- *	     web and the new Outlook; how "owa"), or a block that starts
- *	     with From: and has Sent: (Outlook on Windows in HTML; how
- *	     "outlook"),
+ *	     web and the new Outlook; how "owa"), or, in the HTML part only,
+ *	     a block that starts with From: and has Sent: (Outlook on
+ *	     Windows in HTML; how "outlook"),
  *	   followed within a few lines by a "From:" line with an address
  *	   (Name <a@b>, Name [mailto:a@b], or a@b); Reply-To: and Subject:
  *	   lines of the block are read too.  The Outlook and OWA forms also

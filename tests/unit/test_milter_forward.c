@@ -197,6 +197,36 @@ static void test_hostile_lines(void **state)
 	}
 }
 
+/* test_from_sent_plain - a web form's own "From: ... Sent: ..." lines in text/plain are no
+ * forward; the same block in HTML is Outlook's */
+static void test_from_sent_plain(void **state)
+{
+	static const char head[] = "From: forms@agency-site.example\r\nSubject: Contact form\r\n";
+	static const char plain[] = "Content-Type: text/plain\r\n\r\nA visitor wrote:\r\n"
+				    "From: Visitor <visitor@gmail.example>\r\n"
+				    "Sent: Thursday 3 December 2026\r\n\r\nI want to visit.\r\n";
+	static const char html[] = "Content-Type: text/html\r\n\r\n<p>A visitor wrote:</p>"
+				   "<p>From: Visitor &lt;visitor@gmail.example&gt;<br>"
+				   "Sent: Thursday 3 December 2026</p><p>I want to visit.</p>\r\n";
+	struct forward_orig o;
+	char *msg;
+	(void)state;
+
+	msg = g_strconcat(head, plain, NULL);
+	assert_int_equal(forward_parse(msg, strlen(msg), &o), 0);
+	assert_int_equal(o.forward, 0);
+	eq("plain", "from", "forms@agency-site.example", o.from);
+	forward_orig_clear(&o);
+	g_free(msg);
+	msg = g_strconcat(head, html, NULL);
+	assert_int_equal(forward_parse(msg, strlen(msg), &o), 0);
+	assert_int_equal(o.forward, 1);
+	eq("html", "how", "outlook", o.how);
+	eq("html", "from", "visitor@gmail.example", o.from);
+	forward_orig_clear(&o);
+	g_free(msg);
+}
+
 /* test_html_text - tags become lines, entities decoded, blanks collapsed */
 static void test_html_text(void **state)
 {
@@ -218,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_from_lines),
 		cmocka_unit_test(test_hostile_lines),
+		cmocka_unit_test(test_from_sent_plain),
 		cmocka_unit_test(test_html_text),
 	};
 	int rc;
