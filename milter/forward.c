@@ -67,6 +67,19 @@ static char *forward_norm(const char *s, size_t len)
 }
 
 /* forward_list_addr - the first mailbox of L in its one form, g_free; NULL for none */
+static char *forward_list_addr(InternetAddressList *l);
+
+/* forward_header_addr - the first mailbox of an address header's VALUE (NULL: none) */
+char *forward_header_addr(const char *value)
+{
+	InternetAddressList *l = value ? internet_address_list_parse(NULL, value) : NULL;
+	char *a = forward_list_addr(l);
+
+	if (l)
+		g_object_unref(l);
+	return a;
+}
+
 static char *forward_list_addr(InternetAddressList *l)
 {
 	int n = l ? internet_address_list_length(l) : 0;
@@ -468,8 +481,17 @@ static int forward_is_reply(const char *subject)
 	return subject && forward_prefix(subject, re) && !forward_prefix(subject, fw);
 }
 
-/* forward_parse - the rules of forward.h in order */
-int forward_parse(const char *text, size_t len, struct forward_orig *o)
+/* forward_message_id - MSG's Message-ID without <>, valid UTF-8, g_free; NULL for none */
+static char *forward_message_id(GMimeMessage *msg)
+{
+	const char *id = g_mime_message_get_message_id(msg);
+
+	return id && *id && g_utf8_validate(id, -1, NULL) ? g_strdup(id) : NULL;
+}
+
+/* forward_parse_with - the rules of forward.h in order; SEARCH: 0 for the message's own
+ * fields alone */
+static int forward_parse_with(const char *text, size_t len, int search, struct forward_orig *o)
 {
 	GMimeStream *st = g_mime_stream_mem_new_with_buffer(text, len);
 	GMimeParser *parser = g_mime_parser_new_with_stream(st);
@@ -488,7 +510,9 @@ int forward_parse(const char *text, size_t len, struct forward_orig *o)
 	top = g_mime_message_get_mime_part(msg);
 	subject = g_mime_message_get_subject(msg);
 	outlook_ok = !forward_is_reply(subject);
-	if (g_mime_object_get_header(GMIME_OBJECT(msg), "Resent-From")) {
+	if (!search) {
+		forward_from_message(o, msg);
+	} else if (g_mime_object_get_header(GMIME_OBJECT(msg), "Resent-From")) {
 		o->forward = 1;
 		o->how = "resent";
 		forward_from_message(o, msg);
@@ -496,6 +520,7 @@ int forward_parse(const char *text, size_t len, struct forward_orig *o)
 		o->forward = 1;
 		o->how = "rfc822";
 		forward_from_message(o, inner);
+		o->message_id = forward_message_id(inner);
 	} else {
 		enum forward_kind k = FWD_NONE;
 		const char *types[2] = { "plain", "html" };
@@ -523,6 +548,18 @@ int forward_parse(const char *text, size_t len, struct forward_orig *o)
 	return 0;
 }
 
+/* forward_parse - every rule */
+int forward_parse(const char *text, size_t len, struct forward_orig *o)
+{
+	return forward_parse_with(text, len, 1, o);
+}
+
+/* forward_parse_own - no rule */
+int forward_parse_own(const char *text, size_t len, struct forward_orig *o)
+{
+	return forward_parse_with(text, len, 0, o);
+}
+
 /* forward_orig_clear - free the strings */
 void forward_orig_clear(struct forward_orig *o)
 {
@@ -530,5 +567,6 @@ void forward_orig_clear(struct forward_orig *o)
 	g_free(o->reply_to);
 	g_free(o->list_id);
 	g_free(o->subject);
+	g_free(o->message_id);
 	memset(o, 0, sizeof(*o));
 }
