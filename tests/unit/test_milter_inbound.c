@@ -120,6 +120,21 @@ static void feed_body(struct conn_ctx *c, const char *body)
 static struct beacon_cfg cfg;		/* defaults, inbound = yes */
 static struct milter_env env;		/* no store, no trust: nobody may ask for tracking */
 
+/* forwarders - [milter] inbound_forwarders = LIST (one item, or "" for none) */
+static void forwarders(const char *list)
+{
+	for (size_t i = 0; i < cfg.milter.inbound_forwarders.n; i++)
+		free(cfg.milter.inbound_forwarders.v[i]);
+	free(cfg.milter.inbound_forwarders.v);
+	cfg.milter.inbound_forwarders.v = NULL;
+	cfg.milter.inbound_forwarders.n = 0;
+	if (*list) {
+		cfg.milter.inbound_forwarders.v = calloc(1, sizeof(char *));
+		cfg.milter.inbound_forwarders.v[0] = strdup(list);
+		cfg.milter.inbound_forwarders.n = 1;
+	}
+}
+
 /* env_with - ENV with a set of the N addresses ADDRS (inbound_set_stop it) */
 static struct inbound_set *env_with(const char *const *addrs, size_t n)
 {
@@ -157,7 +172,23 @@ static void test_lead(void **state)
 	assert_int_equal(c->msg->maybe_reply, 0);
 	feed_body(c, body);
 
-	r = inbound_record_of(c->msg);
+	/* a forward from anybody is not believed: the forwarder is the sender */
+	r = inbound_record_of(&cfg, c->msg, "paul.martin@gmail.example");
+	assert_non_null(r);
+	assert_false(r->forward);
+	assert_string_equal(r->from, "paul.martin@gmail.example");
+	assert_string_equal(r->sender_domain, "gmail.example");
+	inbound_record_free(r);
+	/* from a known forwarder (a rule, as internal_domains, SASL or a trusted client) */
+	assert_int_equal(inbound_forwarder(&cfg, c->msg, "paul.martin@gmail.example"), 0);
+	forwarders("@gmail.example");
+	assert_int_equal(inbound_forwarder(&cfg, c->msg, "paul.martin@gmail.example"), 1);
+	assert_int_equal(inbound_forwarder(&cfg, c->msg, "paul.martin@evil.example"), 0);
+	forwarders("");
+	c->msg->trusted = 1;
+	assert_int_equal(inbound_forwarder(&cfg, c->msg, "paul.martin@evil.example"), 1);
+	r = inbound_record_of(&cfg, c->msg, "paul.martin@gmail.example");
+	c->msg->trusted = 0;
 	assert_non_null(r);
 	assert_int_equal(r->addresses->len, 1);
 	assert_string_equal(g_ptr_array_index(r->addresses, 0), LEAD);
@@ -194,7 +225,61 @@ static void test_lead(void **state)
 	feed_head(c, "paul.martin@gmail.example", others, text);
 	assert_int_equal(callbacks_end_headers(&env, c->msg, &why), -1);
 	assert_null(c->msg->inbound);
-	assert_null(inbound_record_of(c->msg));
+	assert_null(inbound_record_of(&cfg, c->msg, NULL));
+	conn_free(c);
+	g_free(text);
+	inbound_set_stop(s);
+}
+
+/* test_lead_rfc822 - a forward as attachment counts by the forwarded message's Message-ID
+ * (a copy of it to the same address counts once); a long Subject and List-Id are cut */
+static void test_lead_rfc822(void **state)
+{
+	static const char *const tracked[] = { "bordeaux@leads.beacon.example" };
+	static const char *const rcpts[] = { "<bordeaux@leads.beacon.example>", NULL };
+	struct inbound_set *s = env_with(tracked, 1);
+	struct conn_ctx *c = conn_new();
+	gsize len;
+	char *text = fixture("rfc822", &len), *t;
+	const char *why = NULL, *body = feed_head(c, "marie.leroy@agence-martin.example", rcpts,
+						  text);
+	struct inbound_record *r;
+	GString *big = g_string_new(NULL);
+	(void)state;
+
+	callbacks_end_headers(&env, c->msg, &why);
+	feed_body(c, body);
+	c->msg->trusted = 1;
+	r = inbound_record_of(&cfg, c->msg, "marie.leroy@agence-martin.example");
+	assert_non_null(r);
+	assert_true(r->forward);
+	assert_string_equal(r->from, "estimation@mailer.meilleursagents.example");
+	assert_string_equal(r->message_id, "est-889900@mailer.meilleursagents.example");
+	inbound_record_free(r);
+	/* not believed: its own */
+	c->msg->trusted = 0;
+	r = inbound_record_of(&cfg, c->msg, "marie.leroy@agence-martin.example");
+	assert_false(r->forward);
+	assert_string_equal(r->message_id, "a1b2c3d4e5@agence-martin.example");
+	inbound_record_free(r);
+	msg_reset(c);
+
+	/* a Subject and a List-Id of 3000 characters (two octets each): 998 kept */
+	for (int i = 0; i < 3000; i++)
+		g_string_append(big, "\xc3\xa9");
+	t = g_strdup_printf("From: a@portal.example\nSubject: %s\nList-Id: <%s>\n"
+			    "Content-Type: text/plain\n\nhello\n", big->str, big->str);
+	body = feed_head(c, "a@portal.example", rcpts, t);
+	callbacks_end_headers(&env, c->msg, &why);
+	feed_body(c, body);
+	r = inbound_record_of(&cfg, c->msg, "a@portal.example");
+	assert_non_null(r);
+	assert_int_equal(g_utf8_strlen(r->subject, -1), INBOUND_TEXT_MAX);
+	assert_int_equal(strlen(r->subject), 2 * INBOUND_TEXT_MAX);
+	assert_int_equal(g_utf8_strlen(r->list_id, -1), INBOUND_TEXT_MAX);
+	inbound_record_free(r);
+	g_free(t);
+	g_string_free(big, TRUE);
 	conn_free(c);
 	g_free(text);
 	inbound_set_stop(s);
@@ -224,7 +309,7 @@ static void test_reply(void **state)
 	assert_int_equal(callbacks_end_headers(&env, c->msg, &why), -1);
 	assert_int_equal(c->msg->maybe_reply, 1);
 	feed_body(c, body);
-	r = inbound_reply_of(c->msg);
+	r = inbound_reply_of(c->msg, "a@x.example");
 	assert_non_null(r);
 	assert_int_equal(r->refs->len, 2);
 	assert_string_equal(g_ptr_array_index(r->refs, 0), "offer-2@shop.example");
@@ -246,14 +331,47 @@ static void test_reply(void **state)
 	reply_record_free(r);
 	msg_reset(c);
 
-	/* no Message-ID of its own: nothing to record it by */
+	/* no Message-ID of its own: recorded, the database tells a replay by the queue id */
 	{
 		char *t = g_strdup(REPLY);
 		char *mid = strstr(t, "Message-ID:");
 		mid[0] = 'X';
 		feed_head(c, "a@x.example", rcpts, t);
-		assert_null(inbound_reply_of(c->msg));
+		r = inbound_reply_of(c->msg, "a@x.example");
+		assert_non_null(r);
+		assert_string_equal(r->message_id, "");
+		assert_string_equal(r->queue_id, "QIN");
+		reply_record_free(r);
+		msg_reset(c);
 		g_free(t);
+	}
+	/* automatic answers (RFC 3834) are no replies; Auto-Submitted: no is a person's */
+	{
+		static const char *const autos[] = {
+			"Auto-Submitted: auto-replied\n", "Auto-Submitted: auto-generated; x=y\n",
+			"X-Autoreply: yes\n", "X-Autorespond: yes\n", "Precedence: bulk\n",
+			"Precedence: Auto_Reply\n", "Precedence: junk\n", "Precedence: list\n",
+		};
+		for (size_t i = 0; i < G_N_ELEMENTS(autos); i++) {
+			char *t = g_strconcat(autos[i], REPLY, NULL);
+			feed_head(c, "a@x.example", rcpts, t);
+			if (inbound_reply_of(c->msg, "a@x.example"))
+				fail_msg("%s: recorded as a reply", autos[i]);
+			msg_reset(c);
+			g_free(t);
+		}
+		feed_head(c, "", rcpts, REPLY);
+		assert_null(inbound_reply_of(c->msg, "a@x.example"));
+		msg_reset(c);
+		{
+			char *t = g_strconcat("Auto-Submitted: no\nPrecedence: first-class\n", REPLY,
+					      NULL);
+			feed_head(c, "a@x.example", rcpts, t);
+			r = inbound_reply_of(c->msg, "a@x.example");
+			assert_non_null(r);
+			reply_record_free(r);
+			g_free(t);
+		}
 	}
 	conn_free(c);
 	inbound_set_stop(s);
@@ -359,7 +477,8 @@ static struct inbound_record *lead(void)
 
 	callbacks_end_headers(&env, c->msg, &why);
 	feed_body(c, body);
-	r = inbound_record_of(c->msg);
+	c->msg->trusted = 1;	/* the forward is believed */
+	r = inbound_record_of(&cfg, c->msg, "paul.martin@gmail.example");
 	conn_free(c);
 	g_free(text);
 	inbound_set_stop(s);
@@ -377,7 +496,7 @@ static struct reply_record *reply(void)
 
 	callbacks_end_headers(&env, c->msg, &why);
 	feed_body(c, body);
-	r = inbound_reply_of(c->msg);
+	r = inbound_reply_of(c->msg, "a@x.example");
 	conn_free(c);
 	inbound_set_stop(s);
 	return r;
@@ -463,6 +582,7 @@ int main(void)
 {
 	const struct CMUnitTest plain[] = {
 		cmocka_unit_test(test_lead),
+		cmocka_unit_test(test_lead_rfc822),
 		cmocka_unit_test(test_reply),
 	};
 	const struct CMUnitTest db[] = {
