@@ -403,6 +403,24 @@ static void db_is(const char *sql, const char *want)
 	g_free(v);
 }
 
+/* wait_for - the first value of SQL becomes WANT within 5 s */
+static void wait_for(const char *sql, const char *want)
+{
+	long long until = clock_now_ms() + 5000;
+	char *v = NULL;
+
+	while (clock_now_ms() < until) {
+		g_free(v);
+		v = db_exec(sql);
+		if (v && strcmp(v, want) == 0)
+			break;
+		g_usleep(100000);
+	}
+	if (!v || strcmp(v, want) != 0)
+		fail_msg("%s: want %s within 5 s, got %s", sql, want, v ? v : "(null)");
+	g_free(v);
+}
+
 /* test_db_set - the set loads the table and follows a change (NOTIFY beacon_inbound) */
 static void test_db_set(void **state)
 {
@@ -536,25 +554,45 @@ static void test_db_store(void **state)
 		       "('domain', 'seloger.example', 'SeLoger')"));
 	st = store_on(&c, dir, db_cluster.conninfo);
 	assert_int_equal(store_put(st, m, "QOFFER"), STORE_OK);
-	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_OK);
-	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_OK);
+	/* received mail never waits for the database: spooled, written by the replay */
+	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_SPOOLED);
+	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_SPOOLED);
+	db_is("SELECT count(*) FROM beacon.inbound", "0");
+	assert_int_equal(store_replay_now(st), 2);
 	db_is("SELECT count(*) FROM beacon.inbound", "1");
 	db_is("SELECT address || ' ' || point_of_sale || ' ' || source || ' ' || sender_domain "
 	      "|| ' ' || forward || ' ' || message_id || ' ' || queue_id FROM beacon.inbound",
 	      LEAD " Lyon SeLoger leads.seloger.example true "
 	      "CAHx3=Q1kZr8mW+9c6_f2vVd0Yw@mail.gmail.com QIN");
-	assert_int_equal(store_put_reply(st, y, "QREPLY"), STORE_OK);
-	assert_int_equal(store_put_reply(st, y, "QREPLY"), STORE_OK);
-	db_is("SELECT count(*) || ' ' || min(token_id::text) FROM beacon.replies",
-	      "1 11111111-2222-4333-8444-555555555555");
+	/* the background thread writes them within about a second */
+	assert_int_equal(store_start(st), 0);
+	assert_int_equal(store_put_reply(st, y, "QREPLY"), STORE_SPOOLED);
+	assert_int_equal(store_put_reply(st, y, "QREPLY"), STORE_SPOOLED);
+	wait_for("SELECT count(*) || ' ' || min(token_id::text) FROM beacon.replies",
+		 "1 11111111-2222-4333-8444-555555555555");
 	db_is("SELECT count(*) FROM beacon.events WHERE kind = 'reply' AND "
 	      "token_id = '11111111-2222-4333-8444-555555555555'", "1");
+	store_stop(st);
+	cfg_free(&c);
+
+	/* the database unreachable and on_db_error = tempfail: still spooled, and the store
+	 * stays up for the tracked messages (it was never asked) */
+	st = store_on(&c, dir, "host=127.0.0.1 port=1 dbname=none user=none");
+	c.milter.on_db_error = CFG_DBERR_TEMPFAIL;
+	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_SPOOLED);
+	assert_int_equal(store_put_reply(st, y, "QREPLY"), STORE_SPOOLED);
+	assert_true(store_is_up(st));
+	store_stop(st);
+	cfg_free(&c);
+	st = store_on(&c, dir, db_cluster.conninfo);
+	assert_int_equal(store_replay_now(st), 2);
 	store_stop(st);
 	cfg_free(&c);
 
 	/* the database down: spooled; a store on the same spool replays them */
 	g_free(db_exec("DELETE FROM beacon.inbound"));
 	g_free(db_exec("DELETE FROM beacon.replies"));
+	g_free(db_exec("DELETE FROM beacon.events WHERE kind = 'reply'"));
 	st = store_on(&c, dir, "host=127.0.0.1 port=1 dbname=none user=none");
 	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_SPOOLED);
 	assert_int_equal(store_put_reply(st, y, "QREPLY"), STORE_SPOOLED);
@@ -567,6 +605,9 @@ static void test_db_store(void **state)
 	cfg_free(&c);
 	db_is("SELECT count(*) FROM beacon.inbound WHERE source = 'SeLoger'", "1");
 	db_is("SELECT count(*) FROM beacon.replies", "1");
+	/* and its event, once */
+	db_is("SELECT count(*) FROM beacon.events WHERE kind = 'reply' AND "
+	      "token_id = '11111111-2222-4333-8444-555555555555'", "1");
 
 	inbound_record_free(in);
 	reply_record_free(y);
