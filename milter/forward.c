@@ -184,17 +184,36 @@ static GMimePart *forward_find_text(GMimeObject *obj, const char *subtype, int d
 }
 
 /* forward_part_text - the content of P decoded (transfer encoding, then charset to UTF-8),
- * at most FORWARD_MAX_TEXT octets, as valid UTF-8; g_free */
+ * at most FORWARD_MAX_TEXT octets, as valid UTF-8; g_free.  The decoded text is read from
+ * a filter stream and never held beyond the limit, however large the part */
 static char *forward_part_text(GMimePart *p)
 {
 	GMimeDataWrapper *w = g_mime_part_get_content(p);
-	GMimeStream *mem = g_mime_stream_mem_new();
-	GMimeStream *filt = g_mime_stream_filter_new(mem);
 	const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(p), "charset");
-	GByteArray *b;
+	GByteArray *b = g_byte_array_new();
+	GMimeStream *src, *filt;
+	char buf[8192];
+	ssize_t n;
 	char *out;
-	size_t n;
 
+	if (!w || !(src = g_mime_data_wrapper_get_stream(w))) {
+		g_byte_array_free(b, TRUE);
+		return g_strdup("");
+	}
+	g_mime_stream_reset(src);
+	filt = g_mime_stream_filter_new(src);
+	switch (g_mime_data_wrapper_get_encoding(w)) {
+	case GMIME_CONTENT_ENCODING_BASE64:
+	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+	case GMIME_CONTENT_ENCODING_UUENCODE: {
+		GMimeFilter *f = g_mime_filter_basic_new(g_mime_data_wrapper_get_encoding(w), FALSE);
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(filt), f);
+		g_object_unref(f);
+		break;
+	}
+	default:
+		break;
+	}
 	if (cs && g_ascii_strcasecmp(cs, "utf-8") != 0 && g_ascii_strcasecmp(cs, "us-ascii") != 0) {
 		GMimeFilter *f = g_mime_filter_charset_new(cs, "UTF-8");
 		if (f) {
@@ -202,14 +221,12 @@ static char *forward_part_text(GMimePart *p)
 			g_object_unref(f);
 		}
 	}
-	if (w)
-		g_mime_data_wrapper_write_to_stream(w, filt);
-	g_mime_stream_flush(filt);
-	b = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	n = b ? MIN(b->len, FORWARD_MAX_TEXT) : 0;
-	out = g_utf8_make_valid(n ? (const char *)b->data : "", (gssize)n);
+	while (b->len < FORWARD_MAX_TEXT &&
+	       (n = g_mime_stream_read(filt, buf, MIN(sizeof(buf), FORWARD_MAX_TEXT - b->len))) > 0)
+		g_byte_array_append(b, (const guint8 *)buf, (guint)n);
+	out = g_utf8_make_valid(b->len ? (const char *)b->data : "", (gssize)b->len);
 	g_object_unref(filt);
-	g_object_unref(mem);
+	g_byte_array_free(b, TRUE);
 	return out;
 }
 

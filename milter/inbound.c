@@ -161,7 +161,7 @@ struct inbound_record *inbound_record_of(const struct beacon_cfg *cfg, const str
 	g_free(mid);
 	record_set(&r->queue_id, m->queue_id);
 	/* the message as the client sent it (CRLF), when it was kept; else as counted */
-	r->size = (int64_t)(m->text && m->headers_done ? m->text->len : m->size);
+	r->size = (int64_t)(m->text && m->headers_done ? m->text->len + m->text_cut : m->size);
 	forward_orig_clear(&o);
 	return r;
 }

@@ -285,6 +285,49 @@ static void test_lead_rfc822(void **state)
 	inbound_set_stop(s);
 }
 
+/* test_lead_big - a lead read only to record it keeps INBOUND_TEXT_KEEP octets of its text
+ * (the forward block is at its beginning) and counts its whole size */
+static void test_lead_big(void **state)
+{
+	static const char *const tracked[] = { LEAD };
+	static const char *const rcpts[] = { "<" LEAD ">", NULL };
+	struct inbound_set *s = env_with(tracked, 1);
+	struct conn_ctx *c = conn_new();
+	gsize len;
+	char *text = fixture("gmail", &len);
+	const char *why = NULL, *body = feed_head(c, "paul.martin@gmail.example", rcpts, text);
+	GString *crlf = g_string_new(NULL);
+	static unsigned char pad[64 << 10];
+	struct inbound_record *r;
+	size_t total;
+	(void)state;
+
+	assert_int_equal(callbacks_end_headers(&env, c->msg, &why), 0);
+	assert_non_null(c->msg->inbound_only);
+	for (const char *p = body; *p; p++) {
+		if (*p == '\n')
+			g_string_append_c(crlf, '\r');
+		g_string_append_c(crlf, *p);
+	}
+	msg_add_body_head(c->msg, (const unsigned char *)crlf->str, crlf->len, INBOUND_TEXT_KEEP);
+	memset(pad, 'x', sizeof(pad));
+	for (int i = 0; i < 64; i++)	/* 4 MB more */
+		msg_add_body_head(c->msg, pad, sizeof(pad), INBOUND_TEXT_KEEP);
+	total = c->msg->body_off + crlf->len + 64 * sizeof(pad);
+	assert_int_equal(c->msg->text->len, INBOUND_TEXT_KEEP);
+	c->msg->trusted = 1;
+	r = inbound_record_of(&cfg, c->msg, "paul.martin@gmail.example");
+	assert_non_null(r);
+	assert_true(r->forward);
+	assert_string_equal(r->from, "contact-pro@leads.seloger.example");
+	assert_int_equal(r->size, total);
+	inbound_record_free(r);
+	g_string_free(crlf, TRUE);
+	conn_free(c);
+	g_free(text);
+	inbound_set_stop(s);
+}
+
 /* REPLY - a reply to a tracked message, its thread in References oldest first */
 #define REPLY "From: Anna <A@X.Example>\n" \
 	"To: sales@shop.example\n" \
@@ -624,6 +667,7 @@ int main(void)
 	const struct CMUnitTest plain[] = {
 		cmocka_unit_test(test_lead),
 		cmocka_unit_test(test_lead_rfc822),
+		cmocka_unit_test(test_lead_big),
 		cmocka_unit_test(test_reply),
 	};
 	const struct CMUnitTest db[] = {
