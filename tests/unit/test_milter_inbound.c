@@ -39,6 +39,7 @@
 #include "msgctx.h"
 #include "record.h"
 #include "store.h"
+#include "store_sql.h"
 #include "track.h"
 
 #include "db_throwaway.h"
@@ -661,6 +662,32 @@ static void test_db_store(void **state)
 	g_free(dir);
 }
 
+/* test_db_ready - the start-up check of [milter] inbound: the functions there and granted;
+ * one missing, or not granted to the role, is named with the remedy */
+static void test_db_ready(void **state)
+{
+	PGconn *c = PQconnectdb(db_cluster.conninfo);
+	char err[512];
+	(void)state;
+
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	assert_int_equal(store_sql_inbound_ready(c, err, sizeof(err)), 1);
+	g_free(db_exec("ALTER FUNCTION beacon.reply(timestamptz, text[], text[], text, text) "
+		       "RENAME TO reply_away"));
+	assert_int_equal(store_sql_inbound_ready(c, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "beacon.reply("));
+	assert_non_null(strstr(err, "missing"));
+	assert_non_null(strstr(err, "beaconctl migrate"));
+	g_free(db_exec("ALTER FUNCTION beacon.reply_away(timestamptz, text[], text[], text, text) "
+		       "RENAME TO reply"));
+	PQclear(PQexec(c, "CREATE ROLE beacon_nogrant; GRANT USAGE ON SCHEMA beacon TO "
+		       "beacon_nogrant; SET ROLE beacon_nogrant"));
+	assert_int_equal(store_sql_inbound_ready(c, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "beacon.inbound_mail("));
+	assert_non_null(strstr(err, "not granted"));
+	PQfinish(c);
+}
+
 /* main - the tests without a database, then those with one */
 int main(void)
 {
@@ -673,6 +700,7 @@ int main(void)
 	const struct CMUnitTest db[] = {
 		cmocka_unit_test(test_db_set),
 		cmocka_unit_test(test_db_store),
+		cmocka_unit_test(test_db_ready),
 	};
 	int rc;
 
