@@ -6,15 +6,21 @@
  *	A forwarded lead (tests/fixtures/forward/gmail.eml) to one tracked
  *	and one untracked recipient: end of headers keeps its body although
  *	the header check would pass it, the record names only the tracked
- *	address and the original sender.  A reply's record lists
- *	In-Reply-To then References newest first.  Both records survive the
- *	spool.  Then the real stack: the set loads beacon.tracked_inbound
- *	and follows a change within a second or two (NOTIFY beacon_inbound,
- *	the machinery of the suppression list); the store writes the lead
- *	through beacon.inbound_mail() (one row, the source from a rule, once
- *	only when written again) and the reply through beacon.reply() (one
- *	replies row and one reply event for the recipient's token); with the
- *	database down both go to the spool and a replay writes them.
+ *	address and, from a known forwarder only, the original sender.  A
+ *	forward as attachment counts by the forwarded Message-ID; a long
+ *	Subject and List-Id are cut; a large lead keeps 256 KB of text and
+ *	its whole size.  A reply's record lists In-Reply-To then References
+ *	newest first; automatic answers have none; one without Message-ID
+ *	has one with an empty Message-ID.  Both records survive the spool.
+ *	Then the real stack: the set loads beacon.tracked_inbound and
+ *	follows a change within a second or two (NOTIFY beacon_inbound, the
+ *	machinery of the suppression list); the store spools the lead and
+ *	the reply (whatever the database's state and on_db_error, without
+ *	marking it down) and its replay, or its thread within a second,
+ *	writes them through beacon.inbound_mail() (one row, the source from
+ *	a rule, once only when written again) and beacon.reply() (one
+ *	replies row and one reply event for the recipient's token).  The
+ *	start-up check names a missing or ungranted inbound function.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
