@@ -53,6 +53,7 @@
 	X(milter, bounce_suppress_status, LIST, "5.1.1, 5.1.2, 5.1.3, 5.1.6, 5.1.10, 5.2.1", "status patterns (shell-style) of a hard bounce that means the address is dead") \
 	X(milter, inbound, BOOL, "no", "record mail to tracked inbound addresses (beacon.tracked_inbound) and replies to tracked messages") \
 	X(milter, inbound_refresh, DUR, "60", "seconds between reloads of the tracked inbound addresses (0: at start only)") \
+	X(milter, inbound_forwarders, LIST, "", "senders whose forwards name the original sender of a lead: address, @domain (besides SASL, trusted clients and internal_domains)") \
 	X(milter, plain_to_html, BOOL, "no", "give text-only tracked messages an HTML twin (links tracked, pixel)") \
 	X(milter, attachments, ENUM("keep|link"), "keep", "turn attachments into download links") \
 	X(milter, attachment_min_size, SIZE, "0", "smallest attachment turned into a link") \

@@ -319,6 +319,11 @@ static sfsistat callbacks_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 		return SMFIS_CONTINUE;
 	if (c->msg->skip_body)
 		return c->can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
+	if (c->msg->inbound_only) {
+		/* read only to record it: the forward parser needs its beginning alone */
+		msg_add_body_head(c->msg, chunk, len, INBOUND_TEXT_KEEP);
+		return SMFIS_CONTINUE;
+	}
 	if (msg_add_body(c->msg, chunk, len, callbacks_env->cfg->milter.max_message_size) < 0)
 		return callbacks_untouched(c, "over max_message_size");
 	return SMFIS_CONTINUE;

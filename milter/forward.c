@@ -21,6 +21,7 @@
 #define FORWARD_BLOCK_LINES 12	/* a forward block's From: comes within this many lines */
 #define FORWARD_RULE_MIN 20	/* underscores in an OWA separator line */
 #define FORWARD_MAX_TEXT (4u << 20)	/* octets of a part searched for a block */
+#define FORWARD_LINE_MAX 998	/* longer lines are no header field (RFC 5322 2.1.1) */
 
 /* forward_kind - the inline forms */
 enum forward_kind {
@@ -66,6 +67,19 @@ static char *forward_norm(const char *s, size_t len)
 }
 
 /* forward_list_addr - the first mailbox of L in its one form, g_free; NULL for none */
+static char *forward_list_addr(InternetAddressList *l);
+
+/* forward_header_addr - the first mailbox of an address header's VALUE (NULL: none) */
+char *forward_header_addr(const char *value)
+{
+	InternetAddressList *l = value ? internet_address_list_parse(NULL, value) : NULL;
+	char *a = forward_list_addr(l);
+
+	if (l)
+		g_object_unref(l);
+	return a;
+}
+
 static char *forward_list_addr(InternetAddressList *l)
 {
 	int n = l ? internet_address_list_length(l) : 0;
@@ -170,17 +184,36 @@ static GMimePart *forward_find_text(GMimeObject *obj, const char *subtype, int d
 }
 
 /* forward_part_text - the content of P decoded (transfer encoding, then charset to UTF-8),
- * at most FORWARD_MAX_TEXT octets, as valid UTF-8; g_free */
+ * at most FORWARD_MAX_TEXT octets, as valid UTF-8; g_free.  The decoded text is read from
+ * a filter stream and never held beyond the limit, however large the part */
 static char *forward_part_text(GMimePart *p)
 {
 	GMimeDataWrapper *w = g_mime_part_get_content(p);
-	GMimeStream *mem = g_mime_stream_mem_new();
-	GMimeStream *filt = g_mime_stream_filter_new(mem);
 	const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(p), "charset");
-	GByteArray *b;
+	GByteArray *b = g_byte_array_new();
+	GMimeStream *src, *filt;
+	char buf[8192];
+	ssize_t n;
 	char *out;
-	size_t n;
 
+	if (!w || !(src = g_mime_data_wrapper_get_stream(w))) {
+		g_byte_array_free(b, TRUE);
+		return g_strdup("");
+	}
+	g_mime_stream_reset(src);
+	filt = g_mime_stream_filter_new(src);
+	switch (g_mime_data_wrapper_get_encoding(w)) {
+	case GMIME_CONTENT_ENCODING_BASE64:
+	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+	case GMIME_CONTENT_ENCODING_UUENCODE: {
+		GMimeFilter *f = g_mime_filter_basic_new(g_mime_data_wrapper_get_encoding(w), FALSE);
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(filt), f);
+		g_object_unref(f);
+		break;
+	}
+	default:
+		break;
+	}
 	if (cs && g_ascii_strcasecmp(cs, "utf-8") != 0 && g_ascii_strcasecmp(cs, "us-ascii") != 0) {
 		GMimeFilter *f = g_mime_filter_charset_new(cs, "UTF-8");
 		if (f) {
@@ -188,14 +221,12 @@ static char *forward_part_text(GMimePart *p)
 			g_object_unref(f);
 		}
 	}
-	if (w)
-		g_mime_data_wrapper_write_to_stream(w, filt);
-	g_mime_stream_flush(filt);
-	b = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	n = b ? MIN(b->len, FORWARD_MAX_TEXT) : 0;
-	out = g_utf8_make_valid(n ? (const char *)b->data : "", (gssize)n);
+	while (b->len < FORWARD_MAX_TEXT &&
+	       (n = g_mime_stream_read(filt, buf, MIN(sizeof(buf), FORWARD_MAX_TEXT - b->len))) > 0)
+		g_byte_array_append(b, (const guint8 *)buf, (guint)n);
+	out = g_utf8_make_valid(b->len ? (const char *)b->data : "", (gssize)b->len);
 	g_object_unref(filt);
-	g_object_unref(mem);
+	g_byte_array_free(b, TRUE);
 	return out;
 }
 
@@ -327,10 +358,17 @@ static char *forward_line_addr(const char *v)
 		q = p + strcspn(p, "]> \t\"'?");
 		return forward_norm(p, (size_t)(q - p));
 	}
-	for (lt = strchr(v, '<'); lt; lt = strchr(lt + 1, '<')) {
-		q = strchr(lt, '>');
-		if (q && memchr(lt, '@', (size_t)(q - lt)))
-			return forward_norm(lt + 1, (size_t)(q - lt - 1));
+	/* each '<' looks for its '>' and its '@' only up to the next '<' (or the '>'): every
+	 * octet is looked at a bounded number of times, however many '<' the line has */
+	for (lt = strchr(v, '<'); lt; lt = q) {
+		const char *gt, *at;
+		q = strchr(lt + 1, '<');
+		gt = q ? memchr(lt, '>', (size_t)(q - lt)) : strchr(lt, '>');
+		if (!gt)
+			continue;
+		at = memchr(lt, '@', (size_t)(gt - lt));
+		if (at)
+			return forward_norm(lt + 1, (size_t)(gt - lt - 1));
 	}
 	if ((p = strchr(v, '@')) != NULL) {
 		q = p;
@@ -355,6 +393,11 @@ static int forward_block(char **lines, size_t n, size_t first, enum forward_kind
 
 	for (size_t j = first; j < n && j < first + FORWARD_BLOCK_LINES; j++) {
 		char *l = forward_line_clean(lines[j]);
+		if (strlen(l) > FORWARD_LINE_MAX) {
+			if (seen)
+				break;
+			continue;
+		}
 		if ((v = forward_field(l, "From")) != NULL) {
 			if (seen)
 				break;
@@ -385,8 +428,11 @@ static int forward_block(char **lines, size_t n, size_t first, enum forward_kind
 }
 
 /* forward_inline - the first inline forward block in TEXT into O; its kind, or FWD_NONE.
- * OUTLOOK_OK: the Outlook and OWA forms count (the message is not a reply) */
-static enum forward_kind forward_inline(const char *text, int outlook_ok, struct forward_orig *o)
+ * OUTLOOK_OK: the Outlook and OWA forms count (the message is not a reply); HTML: TEXT is
+ * an HTML part's, where alone a From: ... Sent: block without a separator counts (in plain
+ * text it is as likely a web form's own lines) */
+static enum forward_kind forward_inline(const char *text, int outlook_ok, int html,
+					struct forward_orig *o)
 {
 	char **lines = g_strsplit(text, "\n", -1);
 	size_t n = g_strv_length(lines);
@@ -398,7 +444,7 @@ static enum forward_kind forward_inline(const char *text, int outlook_ok, struct
 		enum forward_kind k = forward_marker(l);
 		size_t first = i + 1;
 
-		if (k == FWD_NONE && forward_field(l, "From")) {
+		if (k == FWD_NONE && html && forward_field(l, "From")) {
 			/* Outlook's HTML: a From: ... Sent: block with no line before it */
 			k = FWD_FROM_SENT;
 			first = i;
@@ -452,8 +498,17 @@ static int forward_is_reply(const char *subject)
 	return subject && forward_prefix(subject, re) && !forward_prefix(subject, fw);
 }
 
-/* forward_parse - the rules of forward.h in order */
-int forward_parse(const char *text, size_t len, struct forward_orig *o)
+/* forward_message_id - MSG's Message-ID without <>, valid UTF-8, g_free; NULL for none */
+static char *forward_message_id(GMimeMessage *msg)
+{
+	const char *id = g_mime_message_get_message_id(msg);
+
+	return id && *id && g_utf8_validate(id, -1, NULL) ? g_strdup(id) : NULL;
+}
+
+/* forward_parse_with - the rules of forward.h in order; SEARCH: 0 for the message's own
+ * fields alone */
+static int forward_parse_with(const char *text, size_t len, int search, struct forward_orig *o)
 {
 	GMimeStream *st = g_mime_stream_mem_new_with_buffer(text, len);
 	GMimeParser *parser = g_mime_parser_new_with_stream(st);
@@ -472,7 +527,9 @@ int forward_parse(const char *text, size_t len, struct forward_orig *o)
 	top = g_mime_message_get_mime_part(msg);
 	subject = g_mime_message_get_subject(msg);
 	outlook_ok = !forward_is_reply(subject);
-	if (g_mime_object_get_header(GMIME_OBJECT(msg), "Resent-From")) {
+	if (!search) {
+		forward_from_message(o, msg);
+	} else if (g_mime_object_get_header(GMIME_OBJECT(msg), "Resent-From")) {
 		o->forward = 1;
 		o->how = "resent";
 		forward_from_message(o, msg);
@@ -480,6 +537,7 @@ int forward_parse(const char *text, size_t len, struct forward_orig *o)
 		o->forward = 1;
 		o->how = "rfc822";
 		forward_from_message(o, inner);
+		o->message_id = forward_message_id(inner);
 	} else {
 		enum forward_kind k = FWD_NONE;
 		const char *types[2] = { "plain", "html" };
@@ -489,7 +547,7 @@ int forward_parse(const char *text, size_t len, struct forward_orig *o)
 				continue;
 			body = forward_part_text(part);
 			plain = t ? forward_html_text(body, strlen(body)) : body;
-			k = forward_inline(plain, outlook_ok, o);
+			k = forward_inline(plain, outlook_ok, t == 1, o);
 			if (plain != body)
 				g_free(plain);
 			g_free(body);
@@ -507,6 +565,18 @@ int forward_parse(const char *text, size_t len, struct forward_orig *o)
 	return 0;
 }
 
+/* forward_parse - every rule */
+int forward_parse(const char *text, size_t len, struct forward_orig *o)
+{
+	return forward_parse_with(text, len, 1, o);
+}
+
+/* forward_parse_own - no rule */
+int forward_parse_own(const char *text, size_t len, struct forward_orig *o)
+{
+	return forward_parse_with(text, len, 0, o);
+}
+
 /* forward_orig_clear - free the strings */
 void forward_orig_clear(struct forward_orig *o)
 {
@@ -514,5 +584,6 @@ void forward_orig_clear(struct forward_orig *o)
 	g_free(o->reply_to);
 	g_free(o->list_id);
 	g_free(o->subject);
+	g_free(o->message_id);
 	memset(o, 0, sizeof(*o));
 }

@@ -20,7 +20,7 @@
  *	   Reply-To and List-Id are the original's (how "resent");
  *	2. a message/rfc822 part (forward as attachment: Outlook, Gmail,
  *	   Thunderbird): that message's From, Reply-To, List-Id and Subject
- *	   (how "rfc822");
+ *	   (how "rfc822"), and its Message-ID;
  *	3. an inline forward block in the first text/plain part, else in the
  *	   first text/html part (as text: tags become line breaks, entities
  *	   decoded; <hr> is a separator line), each decoded from its
@@ -29,9 +29,9 @@
  *	   - "Begin forwarded message:" (Apple Mail; how "apple"),
  *	   - "-----Original Message-----" (Outlook on Windows; how "outlook"),
  *	   - a line of at least 20 underscores, or an <hr> (Outlook on the
- *	     web and the new Outlook; how "owa"), or a block that starts
- *	     with From: and has Sent: (Outlook on Windows in HTML; how
- *	     "outlook"),
+ *	     web and the new Outlook; how "owa"), or, in the HTML part only,
+ *	     a block that starts with From: and has Sent: (Outlook on
+ *	     Windows in HTML; how "outlook"),
  *	   followed within a few lines by a "From:" line with an address
  *	   (Name <a@b>, Name [mailto:a@b], or a@b); Reply-To: and Subject:
  *	   lines of the block are read too.  The Outlook and OWA forms also
@@ -57,11 +57,18 @@ struct forward_orig {
 	char *reply_to;		/* the original Reply-To address, one form, or NULL */
 	char *list_id;		/* the original List-Id without <>, or NULL */
 	char *subject;		/* the original Subject (the message's own when not a forward), or NULL */
+	char *message_id;	/* the original's Message-ID without <> (rfc822 only), or NULL */
 };
 
 /* forward_parse - read the message TEXT[0..LEN) into O; 0, or -1 when GMime cannot parse
  * it at all (O then empty) */
 int forward_parse(const char *text, size_t len, struct forward_orig *o);
+/* forward_parse_own - as forward_parse, but O holds the message's own fields: a forward
+ * from a sender not known to forward is not believed */
+int forward_parse_own(const char *text, size_t len, struct forward_orig *o);
+/* forward_header_addr - the first mailbox of the address header value V in its one form
+ * (g_free), or NULL */
+char *forward_header_addr(const char *v);
 /* forward_orig_clear - free what forward_parse put in O */
 void forward_orig_clear(struct forward_orig *o);
 /* forward_html_text - the text of HTML[0..LEN) as forward_parse reads it (g_free) */

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "record.h"
 #include "store.h"
+#include "tagging.h"
 #include "track.h"
 
 /* inbound_head - the tracked recipients, once each, in RCPT order */
@@ -82,37 +83,42 @@ static char *inbound_message_id(const char *v)
 	return id;
 }
 
-/* inbound_header_addr - the first mailbox of M's header NAME in its one form (g_free), or
- * NULL */
-static char *inbound_header_addr(const struct msg_ctx *m, const char *name)
+/* inbound_cut - S cut to INBOUND_TEXT_MAX characters (in place; S is valid UTF-8), or NULL */
+static char *inbound_cut(char *s)
 {
-	const char *v = msg_header_get(m, name);
-	InternetAddressList *l = v ? internet_address_list_parse(NULL, v) : NULL;
-	char key[ADDRESS_SIZE], *out = NULL;
-	int n = l ? internet_address_list_length(l) : 0;
+	if (s && g_utf8_strlen(s, INBOUND_TEXT_MAX * 4 + 4) > INBOUND_TEXT_MAX)
+		*g_utf8_offset_to_pointer(s, INBOUND_TEXT_MAX) = '\0';
+	return s;
+}
 
-	for (int i = 0; i < n && !out; i++) {
-		InternetAddress *ia = internet_address_list_get_address(l, i);
-		const char *a;
-		if (INTERNET_ADDRESS_IS_MAILBOX(ia) &&
-		    (a = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia))) &&
-		    address_norm(a, key, sizeof(key), NULL) == 0)
-			out = g_strdup(key);
-	}
-	if (l)
-		g_object_unref(l);
-	return out;
+/* inbound_forwarder - may the sender of M, whose From is FROM (one form, or NULL), name
+ * the original sender of a lead?  SASL, a trusted client, an internal domain or a rule of
+ * [milter] inbound_forwarders */
+int inbound_forwarder(const struct beacon_cfg *cfg, const struct msg_ctx *m, const char *from)
+{
+	char key[ADDRESS_SIZE];
+	const char *who = from;
+
+	if (m->trusted || (m->sasl_login && *m->sasl_login))
+		return 1;
+	if (!who && address_norm(m->sender, key, sizeof(key), NULL) == 0)
+		who = key;
+	if (!who)
+		return 0;
+	return tagging_is_internal(&cfg->milter.internal_domains, who) ||
+	       tagging_sender_rule(&cfg->milter.inbound_forwarders, who, NULL) == 1;
 }
 
 /* inbound_record_of - the arguments of beacon.inbound_mail() */
-struct inbound_record *inbound_record_of(const struct msg_ctx *m)
+struct inbound_record *inbound_record_of(const struct beacon_cfg *cfg, const struct msg_ctx *m,
+					 const char *from)
 {
 	struct inbound_record *r;
 	struct forward_orig o;
 	GByteArray *text;
 	char key[ADDRESS_SIZE], *mid, *subject;
 	const char *dom = NULL;
-	int own;
+	int own, rc;
 
 	if (!m->inbound || m->inbound->len == 0)
 		return NULL;
@@ -120,7 +126,12 @@ struct inbound_record *inbound_record_of(const struct msg_ctx *m)
 	for (guint i = 0; i < m->inbound->len; i++)
 		g_ptr_array_add(r->addresses, g_strdup(g_ptr_array_index(m->inbound, i)));
 	text = inbound_text(m, &own);
-	if (forward_parse((const char *)text->data, text->len, &o) < 0)
+	/* anybody can write a forward: only a known forwarder's names the original sender */
+	if (inbound_forwarder(cfg, m, from))
+		rc = forward_parse((const char *)text->data, text->len, &o);
+	else
+		rc = forward_parse_own((const char *)text->data, text->len, &o);
+	if (rc < 0)
 		memset(&o, 0, sizeof(o));
 	if (own)
 		g_byte_array_free(text, TRUE);
@@ -131,18 +142,26 @@ struct inbound_record *inbound_record_of(const struct msg_ctx *m)
 	record_set(&r->sender_domain, dom);
 	record_set(&r->from, o.from);
 	record_set(&r->reply_to, o.reply_to);
-	record_set(&r->list_id, o.list_id);
+	record_set(&r->list_id, inbound_cut(o.list_id));
 	subject = msg_header_get(m, "Subject") ?
 		  g_mime_utils_header_decode_text(NULL, msg_header_get(m, "Subject")) : NULL;
-	record_set(&r->subject, subject ? g_strstrip(subject) : NULL);
+	if (subject && !g_utf8_validate(subject, -1, NULL)) {
+		char *v = g_utf8_make_valid(subject, -1);
+		g_free(subject);
+		subject = v;
+	}
+	record_set(&r->subject, subject ? inbound_cut(g_strstrip(subject)) : NULL);
 	g_free(subject);
 	r->forward = o.forward;
-	mid = inbound_message_id(msg_header_get(m, "Message-ID"));
+	/* a forward as attachment carries the original's Message-ID: the lead it forwards
+	 * and a copy of it count once */
+	mid = o.message_id ? g_strdup(o.message_id) :
+	      inbound_message_id(msg_header_get(m, "Message-ID"));
 	record_set(&r->message_id, mid);
 	g_free(mid);
 	record_set(&r->queue_id, m->queue_id);
 	/* the message as the client sent it (CRLF), when it was kept; else as counted */
-	r->size = (int64_t)(m->text && m->headers_done ? m->text->len : m->size);
+	r->size = (int64_t)(m->text && m->headers_done ? m->text->len + m->text_cut : m->size);
 	forward_orig_clear(&o);
 	return r;
 }
@@ -172,28 +191,63 @@ static void inbound_add_refs(GPtrArray *refs, const struct msg_ctx *m, const cha
 		g_mime_references_free(l);
 }
 
+/* inbound_automatic - why M is an automatic answer (RFC 3834: vacation, out of office, a
+ * list's or a robot's mail), or NULL for a person's */
+const char *inbound_automatic(const struct msg_ctx *m)
+{
+	static const char *const prec[] = { "auto_reply", "bulk", "junk", "list" };
+	const char *v;
+
+	if (!m->sender || !*m->sender)
+		return "null sender";
+	if ((v = msg_header_get(m, "Auto-Submitted")) != NULL) {
+		char *w = g_strstrip(g_strdup(v));
+		/* "no", perhaps with parameters or a comment */
+		int person = g_ascii_strncasecmp(w, "no", 2) == 0 &&
+			     (w[2] == '\0' || w[2] == ';' || w[2] == ' ' || w[2] == '\t' ||
+			      w[2] == '(');
+		g_free(w);
+		if (!person)
+			return "Auto-Submitted";
+	}
+	if (msg_header_count(m, "X-Autoreply") > 0)
+		return "X-Autoreply";
+	if (msg_header_count(m, "X-Autorespond") > 0)
+		return "X-Autorespond";
+	if ((v = msg_header_get(m, "Precedence")) != NULL) {
+		char *w = g_strstrip(g_strdup(v));
+		int hit = 0;
+		for (size_t i = 0; i < G_N_ELEMENTS(prec) && !hit; i++)
+			hit = g_ascii_strcasecmp(w, prec[i]) == 0;
+		g_free(w);
+		if (hit)
+			return "Precedence";
+	}
+	return NULL;
+}
+
 /* inbound_reply_of - the arguments of beacon.reply() */
-struct reply_record *inbound_reply_of(const struct msg_ctx *m)
+struct reply_record *inbound_reply_of(const struct msg_ctx *m, const char *from)
 {
 	struct reply_record *r;
-	char key[ADDRESS_SIZE], *mid = inbound_message_id(msg_header_get(m, "Message-ID"));
-	char *from;
+	char key[ADDRESS_SIZE], *mid;
 
-	if (!mid)
+	if (inbound_automatic(m))
 		return NULL;
 	r = reply_record_new();
 	inbound_add_refs(r->refs, m, "In-Reply-To", 0);
 	/* References lists the thread oldest first */
 	inbound_add_refs(r->refs, m, "References", 1);
 	if (r->refs->len == 0) {
-		g_free(mid);
 		reply_record_free(r);
 		return NULL;
 	}
+	/* none: the database tells a replay by the queue id */
+	mid = inbound_message_id(msg_header_get(m, "Message-ID"));
 	record_set(&r->message_id, mid);
 	g_free(mid);
-	if ((from = inbound_header_addr(m, "From")) != NULL)
-		g_ptr_array_add(r->from, from);
+	if (from)
+		g_ptr_array_add(r->from, g_strdup(from));
 	if (address_norm(m->sender, key, sizeof(key), NULL) == 0 &&
 	    (!from || strcmp(from, key) != 0))
 		g_ptr_array_add(r->from, g_strdup(key));
@@ -214,9 +268,15 @@ void inbound_message(const struct milter_env *env, const struct msg_ctx *m, int 
 	struct reply_record *y;
 	enum store_result rc;
 
+	char *from;
+
 	if (!env->cfg->milter.inbound)
 		return;
-	if ((in = inbound_record_of(m)) != NULL) {
+	if (!(m->inbound && m->inbound->len) && !(reply && m->maybe_reply))
+		return;
+	/* the From address, read once for both records */
+	from = forward_header_addr(msg_header_get(m, "From"));
+	if ((in = inbound_record_of(env->cfg, m, from)) != NULL) {
 		char line[256];
 		rc = env->store ? store_put_inbound(env->store, in, msg_qid(m)) : STORE_OK;
 		snprintf(line, sizeof(line), "inbound: %u tracked address%s, from %s%s",
@@ -229,7 +289,7 @@ void inbound_message(const struct milter_env *env, const struct msg_ctx *m, int 
 			log_info("%s: %s: %s", msg_qid(m), line, inbound_stored(rc));
 		inbound_record_free(in);
 	}
-	if (reply && m->maybe_reply && (y = inbound_reply_of(m)) != NULL) {
+	if (reply && m->maybe_reply && (y = inbound_reply_of(m, from)) != NULL) {
 		rc = env->store ? store_put_reply(env->store, y, msg_qid(m)) : STORE_OK;
 		if (rc == STORE_FAILED)
 			log_warnx("%s: reply to %u Message-ID%s: rows lost", msg_qid(m),
@@ -239,4 +299,5 @@ void inbound_message(const struct milter_env *env, const struct msg_ctx *m, int 
 				 y->refs->len == 1 ? "" : "s", inbound_stored(rc));
 		reply_record_free(y);
 	}
+	g_free(from);
 }

@@ -21,17 +21,22 @@
  *
  *	- for a message with tracked recipients, one call of
  *	  beacon.inbound_mail() with those addresses, the message's
- *	  Message-ID, size and queue id and its original sender (forward.h:
- *	  the forwarded message's From, Reply-To, List-Id and domain when it
- *	  is a forward, else its own; without a From, the envelope sender's
- *	  domain) and its own Subject, decoded.  The database
+ *	  Message-ID (a forward as attachment: the forwarded one's), size
+ *	  and queue id and its original sender (forward.h: the forwarded
+ *	  message's From, Reply-To, List-Id and domain when it is a forward
+ *	  from a known forwarder, see inbound_forwarder(), else its own;
+ *	  without a From, the envelope sender's domain) and its own Subject,
+ *	  decoded; Subject and List-Id cut to INBOUND_TEXT_MAX characters.
+ *	  The database
  *	  adds a row per active address, with the source its rules give;
  *	  the same Message-ID to the same address counts once;
  *	- when REPLY is set (the caller's: not for a message this milter
- *	  tracked) and the message has a Message-ID, one call of
+ *	  tracked) and the message is no automatic answer
+ *	  (inbound_automatic()), one call of
  *	  beacon.reply() with the Message-IDs of In-Reply-To then
  *	  References, newest first, without <>, at most REPLY_MAX_REFS, and
- *	  its From address and envelope sender in their one form.  The
+ *	  its From address and envelope sender in their one form, and its
+ *	  Message-ID ("" without one: the database uses the queue id).  The
  *	  database finds the tracked messages they name and the recipient
  *	  among the senders.
  *
@@ -56,11 +61,22 @@ void inbound_message(const struct milter_env *env, const struct msg_ctx *m, int 
 
 /* The records, without the store (the unit tests call them): */
 
-/* inbound_record_of - M's inbound record (M->inbound the addresses), or NULL when M has no
- * tracked recipient */
-struct inbound_record *inbound_record_of(const struct msg_ctx *m);
-/* inbound_reply_of - M's reply record, or NULL when M names no Message-ID it answers or has
- * none of its own */
-struct reply_record *inbound_reply_of(const struct msg_ctx *m);
+#define INBOUND_TEXT_MAX 998	/* characters of a Subject or List-Id kept */
+#define INBOUND_TEXT_KEEP (256u << 10)	/* octets kept of a message read only to record it */
+
+struct beacon_cfg;
+
+/* inbound_record_of - M's inbound record (M->inbound the addresses; FROM its From address in
+ * its one form, or NULL), or NULL when M has no tracked recipient */
+struct inbound_record *inbound_record_of(const struct beacon_cfg *cfg, const struct msg_ctx *m,
+					 const char *from);
+/* inbound_reply_of - M's reply record (FROM as above), or NULL when M names no Message-ID it
+ * answers or is an automatic answer */
+struct reply_record *inbound_reply_of(const struct msg_ctx *m, const char *from);
+/* inbound_forwarder - 1 when M's sender (From address FROM, else the envelope sender) may
+ * name a lead's original sender, else 0 */
+int inbound_forwarder(const struct beacon_cfg *cfg, const struct msg_ctx *m, const char *from);
+/* inbound_automatic - why M is an automatic answer (the header, static), or NULL */
+const char *inbound_automatic(const struct msg_ctx *m);
 
 #endif

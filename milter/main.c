@@ -44,6 +44,7 @@
 #include "safedir.h"
 #include "copylog.h"
 #include "store.h"
+#include "store_sql.h"
 #include "suppress.h"
 #include "token.h"
 #include "track.h"
@@ -139,6 +140,31 @@ static int milter_setup(const struct beacon_cfg *cfg, struct token_keys **keys, 
 	return 0;
 }
 
+/* milter_inbound_ready - with [milter] inbound = yes, the database has the functions it
+ * calls and lets this role call them; 0, or EX_CONFIG with ERR.  A database that cannot be
+ * reached is only a warning: the records wait in the spool */
+static int milter_inbound_ready(const struct beacon_cfg *cfg, char *err, size_t errlen)
+{
+	char why[1024];
+	PGconn *c;
+	int ready;
+
+	if (!cfg->milter.inbound)
+		return 0;
+	if (!(c = db_connect(cfg, "beacon-milter", why, sizeof(why)))) {
+		log_warnx("cannot check the inbound functions now: %s", why);
+		return 0;
+	}
+	ready = store_sql_inbound_ready(c, why, sizeof(why));
+	PQfinish(c);
+	if (ready < 0)
+		log_warnx("%s", why);
+	if (ready != 0)
+		return 0;
+	snprintf(err, errlen, "%s", why);
+	return EX_CONFIG;
+}
+
 /* milter_check - beacon_check_fn for -n: milter_setup, then let go */
 static int milter_check(const struct beacon_cfg *cfg, char *err, size_t errlen)
 {
@@ -146,6 +172,8 @@ static int milter_check(const struct beacon_cfg *cfg, char *err, size_t errlen)
 	int rc = milter_setup(cfg, &keys, err, errlen);
 
 	token_keys_free(keys);
+	if (rc == 0)
+		rc = milter_inbound_ready(cfg, err, errlen);
 	return rc;
 }
 
@@ -215,7 +243,8 @@ int main(int argc, char **argv)
 
 	db_use(DB_MILTER);
 	beacon_init(argc, argv, &prog, &opts, &cfg);
-	if ((rc = milter_setup(&cfg, &keys, err, sizeof(err))) != 0)
+	if ((rc = milter_setup(&cfg, &keys, err, sizeof(err))) != 0 ||
+	    (rc = milter_inbound_ready(&cfg, err, sizeof(err))) != 0)
 		log_fatal_status(rc, "%s", err);
 	if (!(trust = trust_new(&cfg, err, sizeof(err))))
 		log_fatal_status(EX_CONFIG, "%s", err);

@@ -195,6 +195,19 @@ int msg_add_body(struct msg_ctx *m, const unsigned char *p, size_t len, long lon
 	return 0;
 }
 
+/* msg_add_body_head - the chunk's first octets while text is under KEEP; the rest counted */
+void msg_add_body_head(struct msg_ctx *m, const unsigned char *p, size_t len, size_t keep)
+{
+	size_t n = 0;
+
+	m->size += len;
+	if (m->text && m->text->len < keep)
+		n = MIN(len, keep - m->text->len);
+	if (n)
+		g_byte_array_append(m->text, p, (guint)n);
+	m->text_cut += len - n;
+}
+
 /* msg_set_queue_id - first non-empty queue id wins */
 void msg_set_queue_id(struct msg_ctx *m, const char *qid)
 {

@@ -61,6 +61,7 @@ struct msg_ctx {
 	size_t body_off;	/* where the body starts in text */
 	size_t size;		/* octets seen so far (headers + body) */
 	int oversize;		/* over max_message_size: passes untouched */
+	size_t text_cut;	/* body octets seen but not kept in text (msg_add_body_head) */
 	int headers_done;	/* msg_end_headers() ran */
 	int skip_body;		/* the body is not needed (tag says no) */
 	int dsn_candidate;	/* may be a delivery status notification (bounce.h): body read */
@@ -100,6 +101,9 @@ void msg_add_header(struct msg_ctx *m, const char *name, const char *value, long
 int msg_end_headers(struct msg_ctx *m);
 /* msg_add_body - append a body chunk; 0, or -1 once the message is oversize */
 int msg_add_body(struct msg_ctx *m, const unsigned char *p, size_t len, long long max);
+/* msg_add_body_head - count a body chunk, but keep text to KEEP octets in all (a message read
+ * only to record it: its beginning is enough, whatever its size) */
+void msg_add_body_head(struct msg_ctx *m, const unsigned char *p, size_t len, size_t keep);
 /* msg_set_queue_id - remember the queue id the first time it is known */
 void msg_set_queue_id(struct msg_ctx *m, const char *qid);
 /* msg_qid - the queue id for log lines ("NOQUEUE" until known) */

@@ -278,21 +278,21 @@ enum store_result store_put_bounce(struct store *st, const struct bounce_record 
 	return store_put_item(st, &it, qid);
 }
 
-/* store_put_inbound - one received message's inbound rows */
+/* store_put_inbound - one received message's inbound rows: spooled, never waited for */
 enum store_result store_put_inbound(struct store *st, const struct inbound_record *r,
 				    const char *qid)
 {
 	struct store_item it = { INBOUND_SPOOL_TYPE, r, *r->message_id ? r->message_id : qid };
 
-	return store_put_item(st, &it, qid);
+	return store_spool(st, &it, qid);
 }
 
-/* store_put_reply - one reply's rows */
+/* store_put_reply - one reply's rows: spooled, never waited for */
 enum store_result store_put_reply(struct store *st, const struct reply_record *r, const char *qid)
 {
-	struct store_item it = { REPLY_SPOOL_TYPE, r, r->message_id };
+	struct store_item it = { REPLY_SPOOL_TYPE, r, *r->message_id ? r->message_id : qid };
 
-	return store_put_item(st, &it, qid);
+	return store_spool(st, &it, qid);
 }
 
 /* store_is_up - the up/down flag */

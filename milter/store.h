@@ -23,10 +23,16 @@
  *	store_put_bounce() writes the bounces of one delivery status
  *	notification (bounce.h) with one call of beacon.bounce() under the
  *	same rules, pool and spool (record type BOUNCE_SPOOL_TYPE);
- *	store_put_inbound() and store_put_reply() write a received message's
- *	rows with one call of beacon.inbound_mail() or beacon.reply()
+ *	store_put_inbound() and store_put_reply() keep a received message's
+ *	rows for one call of beacon.inbound_mail() or beacon.reply()
  *	(inbound_record.h; record types INBOUND_SPOOL_TYPE and
- *	REPLY_SPOOL_TYPE).
+ *	REPLY_SPOOL_TYPE): they never wait for the database, whatever its
+ *	state and on_db_error, but append the record (fsync'd) to the spool
+ *	and answer STORE_SPOOLED (STORE_FAILED when the spool fails); the
+ *	background thread writes them within about a second.  Mail from
+ *	outside thus never holds a pool connection, and a slow database
+ *	there never marks the store down for the tracked messages, whose
+ *	store_put() still writes directly while the database is up.
  *
  *	When the database fails or is too slow, the store is marked down and
  *	later messages do not wait for it at all.  When the failure policy

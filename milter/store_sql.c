@@ -316,3 +316,36 @@ enum store_sql_rc store_sql_reply(PGconn *conn, const struct reply_record *r, in
 	g_string_free(from, TRUE);
 	return rc;
 }
+
+/* the functions [milter] inbound calls, and whether this role may call them */
+static const char store_sql_inbound_ready_text[] =
+	"SELECT f, CASE WHEN to_regprocedure(f) IS NULL THEN 'missing'"
+	" WHEN NOT has_function_privilege(to_regprocedure(f), 'EXECUTE') THEN 'not granted'"
+	" ELSE '' END"
+	" FROM unnest(ARRAY['beacon.inbound_mail(timestamptz, text[], text, text, text, text,"
+	" text, text, bigint, boolean, text)',"
+	" 'beacon.reply(timestamptz, text[], text[], text, text)']) AS f";
+
+/* store_sql_inbound_ready - can CONN's role call them? */
+int store_sql_inbound_ready(PGconn *conn, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(conn, store_sql_inbound_ready_text);
+	int rc = 1;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "cannot look up the inbound functions: %s",
+			 PQresultErrorMessage(res));
+		PQclear(res);
+		return -1;
+	}
+	for (int i = 0; i < PQntuples(res) && rc == 1; i++) {
+		if (!*PQgetvalue(res, i, 1))
+			continue;
+		snprintf(err, errlen, "[milter] inbound = yes needs %s, which is %s for this "
+			 "role (schema 011/012 missing or not granted: run beaconctl migrate)",
+			 PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
+}

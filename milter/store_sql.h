@@ -54,5 +54,8 @@ enum store_sql_rc store_sql_reply(PGconn *conn, const struct reply_record *r, in
 				  const char *who);
 /* store_sql_array - append the text form of a PostgreSQL array of N strings to OUT */
 void store_sql_array(GString *out, const char *const *v, size_t n);
+/* store_sql_inbound_ready - 1 when CONN's role may call beacon.inbound_mail() and
+ * beacon.reply(); 0 when one is missing or not granted, -1 when it cannot tell (ERR says) */
+int store_sql_inbound_ready(PGconn *conn, char *err, size_t errlen);
 
 #endif

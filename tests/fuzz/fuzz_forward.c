@@ -57,6 +57,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_addr(o.reply_to);
 		check_text(o.list_id);
 		check_text(o.subject);
+		check_text(o.message_id);
+		/* only a forward as attachment has the original's Message-ID */
+		if (o.message_id && (!o.how || strcmp(o.how, "rfc822") != 0))
+			abort();
+		forward_orig_clear(&o);
+	}
+	if (forward_parse_own((const char *)data, size, &o) == 0) {
+		if (o.forward || o.how || o.message_id)
+			abort();
+		check_addr(o.from);
 		forward_orig_clear(&o);
 	}
 	t = forward_html_text((const char *)data, size);

@@ -150,6 +150,8 @@ static void test_from_lines(void **state)
 		{ "From: \"Portal, Inc.\" <leads@portal.example>", "leads@portal.example" },
 		{ "> From: Portal <leads@portal.example>", "leads@portal.example" },
 		{ "From: Portal only, no address", NULL },
+		{ "From: Portal <<<< <<leads@portal.example>", "leads@portal.example" },
+		{ "From: <a <b <leads@portal.example> x", "leads@portal.example" },
 	};
 	(void)state;
 	for (size_t i = 0; i < G_N_ELEMENTS(t); i++) {
@@ -165,6 +167,64 @@ static void test_from_lines(void **state)
 		forward_orig_clear(&o);
 		g_free(msg);
 	}
+}
+
+/* test_hostile_lines - a From: line of a megabyte of '<' (no '@' before the '>') is no
+ * field: the message is its own, and is read in linear time (the test's time limit would
+ * end a quadratic scan of it) */
+static void test_hostile_lines(void **state)
+{
+	static const char *const heads[] = {
+		"---------- Forwarded message ---------\r\nFrom: ",	/* after a marker */
+		"From: ",	/* a From: ... Sent: block */
+	};
+	const size_t n = 1u << 20;
+	(void)state;
+	for (size_t h = 0; h < G_N_ELEMENTS(heads); h++) {
+		GString *msg = g_string_new("From: fw@agency.example\r\nSubject: Fwd: x\r\n"
+					    "Content-Type: text/plain\r\n\r\nhello\r\n\r\n");
+		struct forward_orig o;
+		g_string_append(msg, heads[h]);
+		for (size_t i = 0; i < n; i++)
+			g_string_append_c(msg, '<');
+		g_string_append(msg, "> lead@portal.example\r\nSent: today\r\nSubject: lead\r\n"
+			       "\r\nbody\r\n");
+		assert_int_equal(forward_parse(msg->str, msg->len, &o), 0);
+		assert_int_equal(o.forward, 0);
+		eq("hostile", "from", "fw@agency.example", o.from);
+		forward_orig_clear(&o);
+		g_string_free(msg, TRUE);
+	}
+}
+
+/* test_from_sent_plain - a web form's own "From: ... Sent: ..." lines in text/plain are no
+ * forward; the same block in HTML is Outlook's */
+static void test_from_sent_plain(void **state)
+{
+	static const char head[] = "From: forms@agency-site.example\r\nSubject: Contact form\r\n";
+	static const char plain[] = "Content-Type: text/plain\r\n\r\nA visitor wrote:\r\n"
+				    "From: Visitor <visitor@gmail.example>\r\n"
+				    "Sent: Thursday 3 December 2026\r\n\r\nI want to visit.\r\n";
+	static const char html[] = "Content-Type: text/html\r\n\r\n<p>A visitor wrote:</p>"
+				   "<p>From: Visitor &lt;visitor@gmail.example&gt;<br>"
+				   "Sent: Thursday 3 December 2026</p><p>I want to visit.</p>\r\n";
+	struct forward_orig o;
+	char *msg;
+	(void)state;
+
+	msg = g_strconcat(head, plain, NULL);
+	assert_int_equal(forward_parse(msg, strlen(msg), &o), 0);
+	assert_int_equal(o.forward, 0);
+	eq("plain", "from", "forms@agency-site.example", o.from);
+	forward_orig_clear(&o);
+	g_free(msg);
+	msg = g_strconcat(head, html, NULL);
+	assert_int_equal(forward_parse(msg, strlen(msg), &o), 0);
+	assert_int_equal(o.forward, 1);
+	eq("html", "how", "outlook", o.how);
+	eq("html", "from", "visitor@gmail.example", o.from);
+	forward_orig_clear(&o);
+	g_free(msg);
 }
 
 /* test_html_text - tags become lines, entities decoded, blanks collapsed */
@@ -187,6 +247,8 @@ int main(void)
 		cmocka_unit_test(test_fixtures),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_from_lines),
+		cmocka_unit_test(test_hostile_lines),
+		cmocka_unit_test(test_from_sent_plain),
 		cmocka_unit_test(test_html_text),
 	};
 	int rc;

@@ -6,15 +6,21 @@
  *	A forwarded lead (tests/fixtures/forward/gmail.eml) to one tracked
  *	and one untracked recipient: end of headers keeps its body although
  *	the header check would pass it, the record names only the tracked
- *	address and the original sender.  A reply's record lists
- *	In-Reply-To then References newest first.  Both records survive the
- *	spool.  Then the real stack: the set loads beacon.tracked_inbound
- *	and follows a change within a second or two (NOTIFY beacon_inbound,
- *	the machinery of the suppression list); the store writes the lead
- *	through beacon.inbound_mail() (one row, the source from a rule, once
- *	only when written again) and the reply through beacon.reply() (one
- *	replies row and one reply event for the recipient's token); with the
- *	database down both go to the spool and a replay writes them.
+ *	address and, from a known forwarder only, the original sender.  A
+ *	forward as attachment counts by the forwarded Message-ID; a long
+ *	Subject and List-Id are cut; a large lead keeps 256 KB of text and
+ *	its whole size.  A reply's record lists In-Reply-To then References
+ *	newest first; automatic answers have none; one without Message-ID
+ *	has one with an empty Message-ID.  Both records survive the spool.
+ *	Then the real stack: the set loads beacon.tracked_inbound and
+ *	follows a change within a second or two (NOTIFY beacon_inbound, the
+ *	machinery of the suppression list); the store spools the lead and
+ *	the reply (whatever the database's state and on_db_error, without
+ *	marking it down) and its replay, or its thread within a second,
+ *	writes them through beacon.inbound_mail() (one row, the source from
+ *	a rule, once only when written again) and beacon.reply() (one
+ *	replies row and one reply event for the recipient's token).  The
+ *	start-up check names a missing or ungranted inbound function.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -39,6 +45,7 @@
 #include "msgctx.h"
 #include "record.h"
 #include "store.h"
+#include "store_sql.h"
 #include "track.h"
 
 #include "db_throwaway.h"
@@ -120,6 +127,21 @@ static void feed_body(struct conn_ctx *c, const char *body)
 static struct beacon_cfg cfg;		/* defaults, inbound = yes */
 static struct milter_env env;		/* no store, no trust: nobody may ask for tracking */
 
+/* forwarders - [milter] inbound_forwarders = LIST (one item, or "" for none) */
+static void forwarders(const char *list)
+{
+	for (size_t i = 0; i < cfg.milter.inbound_forwarders.n; i++)
+		free(cfg.milter.inbound_forwarders.v[i]);
+	free(cfg.milter.inbound_forwarders.v);
+	cfg.milter.inbound_forwarders.v = NULL;
+	cfg.milter.inbound_forwarders.n = 0;
+	if (*list) {
+		cfg.milter.inbound_forwarders.v = calloc(1, sizeof(char *));
+		cfg.milter.inbound_forwarders.v[0] = strdup(list);
+		cfg.milter.inbound_forwarders.n = 1;
+	}
+}
+
 /* env_with - ENV with a set of the N addresses ADDRS (inbound_set_stop it) */
 static struct inbound_set *env_with(const char *const *addrs, size_t n)
 {
@@ -157,7 +179,23 @@ static void test_lead(void **state)
 	assert_int_equal(c->msg->maybe_reply, 0);
 	feed_body(c, body);
 
-	r = inbound_record_of(c->msg);
+	/* a forward from anybody is not believed: the forwarder is the sender */
+	r = inbound_record_of(&cfg, c->msg, "paul.martin@gmail.example");
+	assert_non_null(r);
+	assert_false(r->forward);
+	assert_string_equal(r->from, "paul.martin@gmail.example");
+	assert_string_equal(r->sender_domain, "gmail.example");
+	inbound_record_free(r);
+	/* from a known forwarder (a rule, as internal_domains, SASL or a trusted client) */
+	assert_int_equal(inbound_forwarder(&cfg, c->msg, "paul.martin@gmail.example"), 0);
+	forwarders("@gmail.example");
+	assert_int_equal(inbound_forwarder(&cfg, c->msg, "paul.martin@gmail.example"), 1);
+	assert_int_equal(inbound_forwarder(&cfg, c->msg, "paul.martin@evil.example"), 0);
+	forwarders("");
+	c->msg->trusted = 1;
+	assert_int_equal(inbound_forwarder(&cfg, c->msg, "paul.martin@evil.example"), 1);
+	r = inbound_record_of(&cfg, c->msg, "paul.martin@gmail.example");
+	c->msg->trusted = 0;
 	assert_non_null(r);
 	assert_int_equal(r->addresses->len, 1);
 	assert_string_equal(g_ptr_array_index(r->addresses, 0), LEAD);
@@ -194,7 +232,104 @@ static void test_lead(void **state)
 	feed_head(c, "paul.martin@gmail.example", others, text);
 	assert_int_equal(callbacks_end_headers(&env, c->msg, &why), -1);
 	assert_null(c->msg->inbound);
-	assert_null(inbound_record_of(c->msg));
+	assert_null(inbound_record_of(&cfg, c->msg, NULL));
+	conn_free(c);
+	g_free(text);
+	inbound_set_stop(s);
+}
+
+/* test_lead_rfc822 - a forward as attachment counts by the forwarded message's Message-ID
+ * (a copy of it to the same address counts once); a long Subject and List-Id are cut */
+static void test_lead_rfc822(void **state)
+{
+	static const char *const tracked[] = { "bordeaux@leads.beacon.example" };
+	static const char *const rcpts[] = { "<bordeaux@leads.beacon.example>", NULL };
+	struct inbound_set *s = env_with(tracked, 1);
+	struct conn_ctx *c = conn_new();
+	gsize len;
+	char *text = fixture("rfc822", &len), *t;
+	const char *why = NULL, *body = feed_head(c, "marie.leroy@agence-martin.example", rcpts,
+						  text);
+	struct inbound_record *r;
+	GString *big = g_string_new(NULL);
+	(void)state;
+
+	callbacks_end_headers(&env, c->msg, &why);
+	feed_body(c, body);
+	c->msg->trusted = 1;
+	r = inbound_record_of(&cfg, c->msg, "marie.leroy@agence-martin.example");
+	assert_non_null(r);
+	assert_true(r->forward);
+	assert_string_equal(r->from, "estimation@mailer.meilleursagents.example");
+	assert_string_equal(r->message_id, "est-889900@mailer.meilleursagents.example");
+	inbound_record_free(r);
+	/* not believed: its own */
+	c->msg->trusted = 0;
+	r = inbound_record_of(&cfg, c->msg, "marie.leroy@agence-martin.example");
+	assert_false(r->forward);
+	assert_string_equal(r->message_id, "a1b2c3d4e5@agence-martin.example");
+	inbound_record_free(r);
+	msg_reset(c);
+
+	/* a Subject and a List-Id of 3000 characters (two octets each): 998 kept */
+	for (int i = 0; i < 3000; i++)
+		g_string_append(big, "\xc3\xa9");
+	t = g_strdup_printf("From: a@portal.example\nSubject: %s\nList-Id: <%s>\n"
+			    "Content-Type: text/plain\n\nhello\n", big->str, big->str);
+	body = feed_head(c, "a@portal.example", rcpts, t);
+	callbacks_end_headers(&env, c->msg, &why);
+	feed_body(c, body);
+	r = inbound_record_of(&cfg, c->msg, "a@portal.example");
+	assert_non_null(r);
+	assert_int_equal(g_utf8_strlen(r->subject, -1), INBOUND_TEXT_MAX);
+	assert_int_equal(strlen(r->subject), 2 * INBOUND_TEXT_MAX);
+	assert_int_equal(g_utf8_strlen(r->list_id, -1), INBOUND_TEXT_MAX);
+	inbound_record_free(r);
+	g_free(t);
+	g_string_free(big, TRUE);
+	conn_free(c);
+	g_free(text);
+	inbound_set_stop(s);
+}
+
+/* test_lead_big - a lead read only to record it keeps INBOUND_TEXT_KEEP octets of its text
+ * (the forward block is at its beginning) and counts its whole size */
+static void test_lead_big(void **state)
+{
+	static const char *const tracked[] = { LEAD };
+	static const char *const rcpts[] = { "<" LEAD ">", NULL };
+	struct inbound_set *s = env_with(tracked, 1);
+	struct conn_ctx *c = conn_new();
+	gsize len;
+	char *text = fixture("gmail", &len);
+	const char *why = NULL, *body = feed_head(c, "paul.martin@gmail.example", rcpts, text);
+	GString *crlf = g_string_new(NULL);
+	static unsigned char pad[64 << 10];
+	struct inbound_record *r;
+	size_t total;
+	(void)state;
+
+	assert_int_equal(callbacks_end_headers(&env, c->msg, &why), 0);
+	assert_non_null(c->msg->inbound_only);
+	for (const char *p = body; *p; p++) {
+		if (*p == '\n')
+			g_string_append_c(crlf, '\r');
+		g_string_append_c(crlf, *p);
+	}
+	msg_add_body_head(c->msg, (const unsigned char *)crlf->str, crlf->len, INBOUND_TEXT_KEEP);
+	memset(pad, 'x', sizeof(pad));
+	for (int i = 0; i < 64; i++)	/* 4 MB more */
+		msg_add_body_head(c->msg, pad, sizeof(pad), INBOUND_TEXT_KEEP);
+	total = c->msg->body_off + crlf->len + 64 * sizeof(pad);
+	assert_int_equal(c->msg->text->len, INBOUND_TEXT_KEEP);
+	c->msg->trusted = 1;
+	r = inbound_record_of(&cfg, c->msg, "paul.martin@gmail.example");
+	assert_non_null(r);
+	assert_true(r->forward);
+	assert_string_equal(r->from, "contact-pro@leads.seloger.example");
+	assert_int_equal(r->size, total);
+	inbound_record_free(r);
+	g_string_free(crlf, TRUE);
 	conn_free(c);
 	g_free(text);
 	inbound_set_stop(s);
@@ -224,7 +359,7 @@ static void test_reply(void **state)
 	assert_int_equal(callbacks_end_headers(&env, c->msg, &why), -1);
 	assert_int_equal(c->msg->maybe_reply, 1);
 	feed_body(c, body);
-	r = inbound_reply_of(c->msg);
+	r = inbound_reply_of(c->msg, "a@x.example");
 	assert_non_null(r);
 	assert_int_equal(r->refs->len, 2);
 	assert_string_equal(g_ptr_array_index(r->refs, 0), "offer-2@shop.example");
@@ -246,14 +381,47 @@ static void test_reply(void **state)
 	reply_record_free(r);
 	msg_reset(c);
 
-	/* no Message-ID of its own: nothing to record it by */
+	/* no Message-ID of its own: recorded, the database tells a replay by the queue id */
 	{
 		char *t = g_strdup(REPLY);
 		char *mid = strstr(t, "Message-ID:");
 		mid[0] = 'X';
 		feed_head(c, "a@x.example", rcpts, t);
-		assert_null(inbound_reply_of(c->msg));
+		r = inbound_reply_of(c->msg, "a@x.example");
+		assert_non_null(r);
+		assert_string_equal(r->message_id, "");
+		assert_string_equal(r->queue_id, "QIN");
+		reply_record_free(r);
+		msg_reset(c);
 		g_free(t);
+	}
+	/* automatic answers (RFC 3834) are no replies; Auto-Submitted: no is a person's */
+	{
+		static const char *const autos[] = {
+			"Auto-Submitted: auto-replied\n", "Auto-Submitted: auto-generated; x=y\n",
+			"X-Autoreply: yes\n", "X-Autorespond: yes\n", "Precedence: bulk\n",
+			"Precedence: Auto_Reply\n", "Precedence: junk\n", "Precedence: list\n",
+		};
+		for (size_t i = 0; i < G_N_ELEMENTS(autos); i++) {
+			char *t = g_strconcat(autos[i], REPLY, NULL);
+			feed_head(c, "a@x.example", rcpts, t);
+			if (inbound_reply_of(c->msg, "a@x.example"))
+				fail_msg("%s: recorded as a reply", autos[i]);
+			msg_reset(c);
+			g_free(t);
+		}
+		feed_head(c, "", rcpts, REPLY);
+		assert_null(inbound_reply_of(c->msg, "a@x.example"));
+		msg_reset(c);
+		{
+			char *t = g_strconcat("Auto-Submitted: no\nPrecedence: first-class\n", REPLY,
+					      NULL);
+			feed_head(c, "a@x.example", rcpts, t);
+			r = inbound_reply_of(c->msg, "a@x.example");
+			assert_non_null(r);
+			reply_record_free(r);
+			g_free(t);
+		}
 	}
 	conn_free(c);
 	inbound_set_stop(s);
@@ -282,6 +450,24 @@ static void db_is(const char *sql, const char *want)
 
 	if (!v || strcmp(v, want) != 0)
 		fail_msg("%s: want %s, got %s", sql, want, v ? v : "(null)");
+	g_free(v);
+}
+
+/* wait_for - the first value of SQL becomes WANT within 5 s */
+static void wait_for(const char *sql, const char *want)
+{
+	long long until = clock_now_ms() + 5000;
+	char *v = NULL;
+
+	while (clock_now_ms() < until) {
+		g_free(v);
+		v = db_exec(sql);
+		if (v && strcmp(v, want) == 0)
+			break;
+		g_usleep(100000);
+	}
+	if (!v || strcmp(v, want) != 0)
+		fail_msg("%s: want %s within 5 s, got %s", sql, want, v ? v : "(null)");
 	g_free(v);
 }
 
@@ -359,7 +545,8 @@ static struct inbound_record *lead(void)
 
 	callbacks_end_headers(&env, c->msg, &why);
 	feed_body(c, body);
-	r = inbound_record_of(c->msg);
+	c->msg->trusted = 1;	/* the forward is believed */
+	r = inbound_record_of(&cfg, c->msg, "paul.martin@gmail.example");
 	conn_free(c);
 	g_free(text);
 	inbound_set_stop(s);
@@ -377,7 +564,7 @@ static struct reply_record *reply(void)
 
 	callbacks_end_headers(&env, c->msg, &why);
 	feed_body(c, body);
-	r = inbound_reply_of(c->msg);
+	r = inbound_reply_of(c->msg, "a@x.example");
 	conn_free(c);
 	inbound_set_stop(s);
 	return r;
@@ -417,25 +604,45 @@ static void test_db_store(void **state)
 		       "('domain', 'seloger.example', 'SeLoger')"));
 	st = store_on(&c, dir, db_cluster.conninfo);
 	assert_int_equal(store_put(st, m, "QOFFER"), STORE_OK);
-	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_OK);
-	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_OK);
+	/* received mail never waits for the database: spooled, written by the replay */
+	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_SPOOLED);
+	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_SPOOLED);
+	db_is("SELECT count(*) FROM beacon.inbound", "0");
+	assert_int_equal(store_replay_now(st), 2);
 	db_is("SELECT count(*) FROM beacon.inbound", "1");
 	db_is("SELECT address || ' ' || point_of_sale || ' ' || source || ' ' || sender_domain "
 	      "|| ' ' || forward || ' ' || message_id || ' ' || queue_id FROM beacon.inbound",
 	      LEAD " Lyon SeLoger leads.seloger.example true "
 	      "CAHx3=Q1kZr8mW+9c6_f2vVd0Yw@mail.gmail.com QIN");
-	assert_int_equal(store_put_reply(st, y, "QREPLY"), STORE_OK);
-	assert_int_equal(store_put_reply(st, y, "QREPLY"), STORE_OK);
-	db_is("SELECT count(*) || ' ' || min(token_id::text) FROM beacon.replies",
-	      "1 11111111-2222-4333-8444-555555555555");
+	/* the background thread writes them within about a second */
+	assert_int_equal(store_start(st), 0);
+	assert_int_equal(store_put_reply(st, y, "QREPLY"), STORE_SPOOLED);
+	assert_int_equal(store_put_reply(st, y, "QREPLY"), STORE_SPOOLED);
+	wait_for("SELECT count(*) || ' ' || min(token_id::text) FROM beacon.replies",
+		 "1 11111111-2222-4333-8444-555555555555");
 	db_is("SELECT count(*) FROM beacon.events WHERE kind = 'reply' AND "
 	      "token_id = '11111111-2222-4333-8444-555555555555'", "1");
+	store_stop(st);
+	cfg_free(&c);
+
+	/* the database unreachable and on_db_error = tempfail: still spooled, and the store
+	 * stays up for the tracked messages (it was never asked) */
+	st = store_on(&c, dir, "host=127.0.0.1 port=1 dbname=none user=none");
+	c.milter.on_db_error = CFG_DBERR_TEMPFAIL;
+	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_SPOOLED);
+	assert_int_equal(store_put_reply(st, y, "QREPLY"), STORE_SPOOLED);
+	assert_true(store_is_up(st));
+	store_stop(st);
+	cfg_free(&c);
+	st = store_on(&c, dir, db_cluster.conninfo);
+	assert_int_equal(store_replay_now(st), 2);
 	store_stop(st);
 	cfg_free(&c);
 
 	/* the database down: spooled; a store on the same spool replays them */
 	g_free(db_exec("DELETE FROM beacon.inbound"));
 	g_free(db_exec("DELETE FROM beacon.replies"));
+	g_free(db_exec("DELETE FROM beacon.events WHERE kind = 'reply'"));
 	st = store_on(&c, dir, "host=127.0.0.1 port=1 dbname=none user=none");
 	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_SPOOLED);
 	assert_int_equal(store_put_reply(st, y, "QREPLY"), STORE_SPOOLED);
@@ -448,6 +655,9 @@ static void test_db_store(void **state)
 	cfg_free(&c);
 	db_is("SELECT count(*) FROM beacon.inbound WHERE source = 'SeLoger'", "1");
 	db_is("SELECT count(*) FROM beacon.replies", "1");
+	/* and its event, once */
+	db_is("SELECT count(*) FROM beacon.events WHERE kind = 'reply' AND "
+	      "token_id = '11111111-2222-4333-8444-555555555555'", "1");
 
 	inbound_record_free(in);
 	reply_record_free(y);
@@ -458,16 +668,45 @@ static void test_db_store(void **state)
 	g_free(dir);
 }
 
+/* test_db_ready - the start-up check of [milter] inbound: the functions there and granted;
+ * one missing, or not granted to the role, is named with the remedy */
+static void test_db_ready(void **state)
+{
+	PGconn *c = PQconnectdb(db_cluster.conninfo);
+	char err[512];
+	(void)state;
+
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	assert_int_equal(store_sql_inbound_ready(c, err, sizeof(err)), 1);
+	g_free(db_exec("ALTER FUNCTION beacon.reply(timestamptz, text[], text[], text, text) "
+		       "RENAME TO reply_away"));
+	assert_int_equal(store_sql_inbound_ready(c, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "beacon.reply("));
+	assert_non_null(strstr(err, "missing"));
+	assert_non_null(strstr(err, "beaconctl migrate"));
+	g_free(db_exec("ALTER FUNCTION beacon.reply_away(timestamptz, text[], text[], text, text) "
+		       "RENAME TO reply"));
+	PQclear(PQexec(c, "CREATE ROLE beacon_nogrant; GRANT USAGE ON SCHEMA beacon TO "
+		       "beacon_nogrant; SET ROLE beacon_nogrant"));
+	assert_int_equal(store_sql_inbound_ready(c, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "beacon.inbound_mail("));
+	assert_non_null(strstr(err, "not granted"));
+	PQfinish(c);
+}
+
 /* main - the tests without a database, then those with one */
 int main(void)
 {
 	const struct CMUnitTest plain[] = {
 		cmocka_unit_test(test_lead),
+		cmocka_unit_test(test_lead_rfc822),
+		cmocka_unit_test(test_lead_big),
 		cmocka_unit_test(test_reply),
 	};
 	const struct CMUnitTest db[] = {
 		cmocka_unit_test(test_db_set),
 		cmocka_unit_test(test_db_store),
+		cmocka_unit_test(test_db_ready),
 	};
 	int rc;
 
