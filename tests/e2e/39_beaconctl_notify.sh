@@ -260,10 +260,13 @@ asrole beacon_notify "UPDATE beacon.notify_deliveries SET attempts = attempts WH
 asrole beacon_notify "INSERT INTO beacon.notify_log (job, destination, attempt) VALUES (1, 1, 1)" \
 	>/dev/null || t_fail "beacon_notify cannot write notify_log"
 for sql in "INSERT INTO beacon.notify_jobs (message, token_id, kind, class, at) VALUES ('${MSG}1', '${TOK}11', 'open', 'human', now())" \
-	"UPDATE beacon.notify_destinations SET active = true" "SELECT count(*) FROM beacon.events" \
+	"UPDATE beacon.notify_destinations SET active = true" "SELECT ip FROM beacon.events" \
+	"SELECT user_agent FROM beacon.events" "INSERT INTO beacon.events (at, kind, token_id, class) VALUES (now(), 'open', '${TOK}11', 'human')" \
 	"DELETE FROM beacon.notify_log" "UPDATE beacon.messages SET muted = false"; do
 	asrole beacon_notify "$sql" >/dev/null && t_fail "beacon_notify may: $sql"
 done
+asrole beacon_notify "SELECT token_id, at, kind, link_n, class FROM beacon.events LIMIT 1" >/dev/null ||
+	t_fail "beacon_notify cannot read which event it announces and its class"
 asrole beacon_reader "SELECT secret FROM beacon.notify_destinations" >/dev/null &&
 	t_fail "beacon_reader reads the secrets"
 asrole beacon_reader "SELECT id, sender, kind FROM beacon.notify_destinations" >/dev/null ||
