@@ -94,8 +94,11 @@ relay_domains = immo-durand.example, sender.example
 smtpd_relay_restrictions = permit_mynetworks, permit_auth_destination, reject
 $valias"
 PF_REINJECT=1 pf_start
+# the agent who forwards leads from his Gmail is a known forwarder: his forwards name the
+# original sender
 bc_milter_config '[milter]' 'inbound = yes' 'inbound_refresh = 3600' 'per_recipient = split' \
-	"reinject = inet:$PF_REINJECT_PORT@127.0.0.1" 'trusted_networks = 127.0.0.1/32'
+	"reinject = inet:$PF_REINJECT_PORT@127.0.0.1" 'trusted_networks = 127.0.0.1/32' \
+	'inbound_forwarders = marc.durand.immo@gmail.com'
 
 # ctl ARGS - beaconctl with the milter's beacon.conf, no PG* variable
 ctl() {
@@ -156,7 +159,8 @@ send() {
 	swaks --server "127.0.0.1:$PF_SMTP_PORT" "${xclient[@]}" --from "$2" --to "$3" \
 		--data "@$T_DIR/data.swaks" >"$T_DIR/swaks.out" 2>&1 ||
 		{ cat "$T_DIR/swaks.out" >&2; t_fail "swaks $1"; }
-	QID=$(sed -n 's/^<- *250 2\.0\.0 Ok: queued as \([0-9A-Za-z]*\)\r*$/\1/p' "$T_DIR/swaks.out" | tail -n 1)
+	# swaks marks a server line "<-" ("<~" over TLS)
+	QID=$(sed -n 's/^<[-~] *250 2\.0\.0 Ok: queued as \([0-9A-Za-z]*\)\r*$/\1/p' "$T_DIR/swaks.out" | tail -n 1)
 	[ -n "$QID" ] || { cat "$T_DIR/swaks.out" >&2; t_fail "no queue id for $1"; }
 }
 
@@ -177,9 +181,9 @@ identical() {
 	t_ok "$4: delivered byte for byte as sent"
 }
 
-# logged QID WHAT LINE... - wait until the milter logged every LINE for message QID (its
-# inbound and reply lines come once their rows are written); then its "inbound:" and "reply
-# to" lines are exactly LINEs
+# logged QID WHAT LINE... - wait until the milter logged every LINE for message QID; then its
+# "inbound:" and "reply to" lines are exactly LINEs (logged at the end of the message, when
+# the record is in the spool: its rows come later, see drained)
 logged() {
 	local q=$1 what=$2 l
 	shift 2
@@ -189,6 +193,21 @@ logged() {
 	done
 	t_eq "$(printf '%s\n' "$@")" "$(sed -n "s/^beacon-milter: info: $q: \(\(inbound:\|reply to \).*\)/\1/p" "$BC_MLOG")" \
 		"$what: the milter's inbound and reply lines"
+}
+
+# replayed - how many spooled records the milter's background writer has written so far
+replayed() {
+	sed -n 's/^beacon-milter: info: spool: \([0-9]*\) messages\{0,1\} replayed into the database$/\1/p' \
+		"$BC_MLOG" | awk '{ n += $1 } END { print n + 0 }'
+}
+
+# drained WHAT - wait until every record the milter logged as spooled is written to the
+# database (inbound and reply rows come about a second after their message, in order)
+drained() {
+	local n
+	n=$(grep -c ': spooled$' "$BC_MLOG" || true)
+	t_wait_until "[ \$(replayed) -ge $n ]" 10 ||
+		{ tail -n 20 "$BC_MLOG" >&2; t_fail "$1: $(replayed) of the $n spooled records written in 10 s"; }
 }
 
 # size FILE - the size of FILE as the client sends it over SMTP (CRLF line ends)
@@ -256,12 +275,13 @@ d=$(dump_of "$Q_DUP")
 t_eq paris@immo-durand.example "$(pf_sink_rcpts "$d")" "1: the lead forwarded again: to Paris's mailbox"
 identical "$d" "$T_DIR/autoforward.eml" "$Q_DUP" "1: the same lead forwarded by contact@'s mailbox"
 
-logged "$Q_IMMO" "1: ImmoPortail lead" "inbound: 1 tracked address, from mail.immoportail.example: stored"
-logged "$Q_HAB" "1: HabitatDirect lead" "inbound: 1 tracked address, from habitatdirect.example: stored"
+logged "$Q_IMMO" "1: ImmoPortail lead" "inbound: 1 tracked address, from mail.immoportail.example: spooled"
+logged "$Q_HAB" "1: HabitatDirect lead" "inbound: 1 tracked address, from habitatdirect.example: spooled"
 logged "$Q_FWD" "1: Gmail forward (its In-Reply-To names the form mail)" \
-	"inbound: 1 tracked address, from immo-durand.example (forwarded): stored" "reply to 1 Message-ID: stored"
-logged "$Q_DUP" "1: the same lead again" "inbound: 1 tracked address, from mail.immoportail.example: stored"
+	"inbound: 1 tracked address, from immo-durand.example (forwarded): spooled" "reply to 1 Message-ID: spooled"
+logged "$Q_DUP" "1: the same lead again" "inbound: 1 tracked address, from mail.immoportail.example: spooled"
 logged "$Q_HAB0" "1: HabitatDirect lead to contact@ alone"
+drained 1
 t_eq "leads-paris@immo-durand.example|Paris 11e|Sophie Bernard|ImmoPortail|mail.immoportail.example|Nouveau contact pour votre annonce réf. P11-2043|20261202174107.8f3a2c91e4b5@mail.immoportail.example|$(size "$FIX/immoportail.eml")|false|$Q_IMMO
 leads-lyon@immo-durand.example|Lyon Part-Dieu|-|HabitatDirect|habitatdirect.example|Demande de visite – T3 Lyon 3e (réf. L3-118)|lead.88213.1796284971.a41c7e@em.habitatdirect.example|$(size "$FIX/habitatdirect.eml")|false|$Q_HAB
 leads-paris@immo-durand.example|Paris 11e|Sophie Bernard|site web|immo-durand.example|Fwd: Demande d'estimation - Maison Vincennes|CAHn8qW1x+7pQz3bV6nRk2Yd0sT9uEo4jLmFhA5cG8wXy1Z=kKw@mail.gmail.com|$(size "$FIX/gmail-forward.eml")|true|$Q_FWD" \
@@ -369,11 +389,12 @@ send "$T_DIR/r-news.eml" news@sender.example ann@remote.example
 Q_NEWS=$QID
 deliveries 5
 identical "$(dump_of "$Q_ANN")" "$T_DIR/r-ann.eml" "$Q_ANN" "3: ann's reply"
-logged "$Q_ANN" "3: ann's reply" "reply to 1 Message-ID: stored"
-logged "$Q_ANN2" "3: ann's reply again" "reply to 1 Message-ID: stored"
-logged "$Q_CAROL" "3: carol's reply" "reply to 2 Message-IDs: stored"
-logged "$Q_NEWS" "3: the sender's follow-up" "reply to 1 Message-ID: stored"
+logged "$Q_ANN" "3: ann's reply" "reply to 1 Message-ID: spooled"
+logged "$Q_ANN2" "3: ann's reply again" "reply to 1 Message-ID: spooled"
+logged "$Q_CAROL" "3: carol's reply" "reply to 2 Message-IDs: spooled"
+logged "$Q_NEWS" "3: the sender's follow-up" "reply to 1 Message-ID: spooled"
 logged "$Q_BOB" "3: bob's answer without the header chain"
+drained 3
 t_eq "$T_ANN|r-ann@mail.remote.example|remote.example
 -|r-carol@mail.remote.example|remote.example" \
 	"$(pg_query "SELECT coalesce(token_id::text, '-') || '|' || reply_message_id || '|'
