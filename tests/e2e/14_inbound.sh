@@ -247,7 +247,8 @@ Q_HAB0=$QID
 
 # the same Gmail forward from a stranger, who is no known forwarder: anybody can write a
 # "Forwarded message" block naming any sender, so the stranger's own From counts
-sed 's/^From: .*/From: Paul Stranger <stranger@gmail.com>/; s/^To: leads-paris@/To: leads-lyon@/' \
+# (its own From header only: the forwarded block's From line stays)
+sed '0,/^From: /s/^From: .*/From: Paul Stranger <stranger@gmail.com>/; s/^To: leads-paris@/To: leads-lyon@/' \
 	"$FIX/gmail-forward.eml" >"$T_DIR/stranger.eml"
 send "$T_DIR/stranger.eml" stranger@gmail.com leads-lyon@immo-durand.example \
 	209.85.218.99 mail-ej1-f99.google.com
