@@ -12,7 +12,8 @@
 #	the tracked addresses' mail goes on to the points of sale's mailboxes),
 #	one beacon-milter (inbound = yes, inbound_refresh one hour: only the
 #	database's NOTIFY can make it see a new address in time;
-#	per_recipient = split). An estate agency tracks leads-paris@ (point
+#	per_recipient = split; the agent's Gmail address is one of its
+#	inbound_forwarders). An estate agency tracks leads-paris@ (point
 #	of sale "Paris 11e", owner Sophie Bernard, added before the milter
 #	starts) and leads-lyon@ (point of sale "Lyon Part-Dieu", added by
 #	beaconctl in another spelling while the milter runs: stored in its one
@@ -28,19 +29,27 @@
 #
 #	1. an ImmoPortail lead to contact@ and, in Cc, leads-paris@; an
 #	   HabitatDirect lead (List-Id) first to contact@ alone (its To header
-#	   names leads-lyon@: no row, the envelope counts), then to
+#	   names leads-lyon@: no row, the envelope counts); the agent's Gmail
+#	   forward below, but from a stranger's Gmail (no known forwarder:
+#	   his own From counts) to leads-lyon@; the HabitatDirect lead to
 #	   leads-lyon@ in upper case; a lead of the agency's web form
-#	   forwarded from Gmail ("---------- Forwarded message ---------",
-#	   quoted-printable, In-Reply-To the form mail) to leads-paris@; the
-#	   ImmoPortail lead again, as contact@'s mailbox forwards it by itself
-#	   (same Message-ID, a few headers in front) to leads-paris@:
-#	   every delivery is byte for byte what was sent (below Postfix's own
-#	   Received header, which names its queue id) and reaches the point of
-#	   sale's mailbox; beacon.inbound holds exactly three rows (point of
-#	   sale, owner, source from the original sender, sender domain,
-#	   its own decoded subject and Message-ID (without <>), its size as
-#	   sent (CRLF), forward, queue id, arrival time), the
-#	   duplicate counted once; no event, no message row, no reply;
+#	   forwarded by the agent from Gmail ("---------- Forwarded message
+#	   ---------", quoted-printable, In-Reply-To the form mail) to
+#	   leads-paris@; the ImmoPortail lead forwarded by the agent as an
+#	   attachment (message/rfc822: its Message-ID is the lead's) to
+#	   leads-paris@; the ImmoPortail lead again, as contact@'s mailbox
+#	   forwards it by itself (same Message-ID, a few headers in front) to
+#	   leads-paris@: every delivery is byte for byte what was sent (below
+#	   Postfix's own Received header, which names its queue id) and
+#	   reaches the point of sale's mailbox; each message's inbound and
+#	   reply log lines (spooled); once the spool is written (about a
+#	   second later), beacon.inbound holds exactly four rows (point of
+#	   sale, owner, source from the original sender, sender domain, its
+#	   own decoded subject and Message-ID (without <>), its size as sent
+#	   (CRLF), forward, queue id, arrival time): the stranger's forward
+#	   is no forward (source Gmail, gmail.com), the lead in Cc, forwarded
+#	   as attachment and forwarded again counts once; no event, no message
+#	   row, no reply;
 #	2. beaconctl report inbound --csv (days): two ImmoPortail leads of
 #	   the day before and one of two days before for Lyon from a sender no
 #	   rule names (source other) are stored through beacon.inbound_mail as
@@ -50,7 +59,8 @@
 #	3. replies: a tracked message without a Message-ID, submitted from
 #	   the trusted network to ann and bob, gets one (Postfix's cleanup
 #	   adds it before the milters see the message): the same in both
-#	   copies and in beacon.messages; ann's reply
+#	   copies and in beacon.messages; ann's out-of-office answer
+#	   (Auto-Submitted: auto-replied, In-Reply-To the letter); ann's reply
 #	   (In-Reply-To, References, From in another case) from her MX is
 #	   delivered byte for byte; sent again (her MTA retried); bob's answer
 #	   without the header chain; a colleague's answer (References through
@@ -58,7 +68,8 @@
 #	   two beacon.replies rows (ann's with her token, the colleague's
 #	   without), one events row (kind reply, class human, ann's token, the
 #	   reply's time); beaconctl report summary: no open seen, yet ann
-#	   engaged (opened 1), replied 1, reply rate 50.0, 2 replies;
+#	   engaged (opened 1), replied 1, reply rate 50.0, 2 replies (the
+#	   out-of-office answer is none);
 #	   beaconctl history: ann's reply row exactly, nothing for bob.
 #	The milter's log must hold no sanitizer report.
 set -euo pipefail
@@ -94,8 +105,11 @@ relay_domains = immo-durand.example, sender.example
 smtpd_relay_restrictions = permit_mynetworks, permit_auth_destination, reject
 $valias"
 PF_REINJECT=1 pf_start
+# the agent who forwards leads from his Gmail is a known forwarder: his forwards name the
+# original sender
 bc_milter_config '[milter]' 'inbound = yes' 'inbound_refresh = 3600' 'per_recipient = split' \
-	"reinject = inet:$PF_REINJECT_PORT@127.0.0.1" 'trusted_networks = 127.0.0.1/32'
+	"reinject = inet:$PF_REINJECT_PORT@127.0.0.1" 'trusted_networks = 127.0.0.1/32' \
+	'inbound_forwarders = marc.durand.immo@gmail.com'
 
 # ctl ARGS - beaconctl with the milter's beacon.conf, no PG* variable
 ctl() {
@@ -156,7 +170,8 @@ send() {
 	swaks --server "127.0.0.1:$PF_SMTP_PORT" "${xclient[@]}" --from "$2" --to "$3" \
 		--data "@$T_DIR/data.swaks" >"$T_DIR/swaks.out" 2>&1 ||
 		{ cat "$T_DIR/swaks.out" >&2; t_fail "swaks $1"; }
-	QID=$(sed -n 's/^<- *250 2\.0\.0 Ok: queued as \([0-9A-Za-z]*\)\r*$/\1/p' "$T_DIR/swaks.out" | tail -n 1)
+	# swaks marks a server line "<-" ("<~" over TLS)
+	QID=$(sed -n 's/^<[-~] *250 2\.0\.0 Ok: queued as \([0-9A-Za-z]*\)\r*$/\1/p' "$T_DIR/swaks.out" | tail -n 1)
 	[ -n "$QID" ] || { cat "$T_DIR/swaks.out" >&2; t_fail "no queue id for $1"; }
 }
 
@@ -177,9 +192,9 @@ identical() {
 	t_ok "$4: delivered byte for byte as sent"
 }
 
-# logged QID WHAT LINE... - wait until the milter logged every LINE for message QID (its
-# inbound and reply lines come once their rows are written); then its "inbound:" and "reply
-# to" lines are exactly LINEs
+# logged QID WHAT LINE... - wait until the milter logged every LINE for message QID; then its
+# "inbound:" and "reply to" lines are exactly LINEs (logged at the end of the message, when
+# the record is in the spool: its rows come later, see drained)
 logged() {
 	local q=$1 what=$2 l
 	shift 2
@@ -189,6 +204,21 @@ logged() {
 	done
 	t_eq "$(printf '%s\n' "$@")" "$(sed -n "s/^beacon-milter: info: $q: \(\(inbound:\|reply to \).*\)/\1/p" "$BC_MLOG")" \
 		"$what: the milter's inbound and reply lines"
+}
+
+# replayed - how many spooled records the milter's background writer has written so far
+replayed() {
+	sed -n 's/^beacon-milter: info: spool: \([0-9]*\) messages\{0,1\} replayed into the database$/\1/p' \
+		"$BC_MLOG" | awk '{ n += $1 } END { print n + 0 }'
+}
+
+# drained WHAT - wait until every record the milter logged as spooled is written to the
+# database (inbound and reply rows come about a second after their message, in order)
+drained() {
+	local n
+	n=$(grep -c ': spooled$' "$BC_MLOG" || true)
+	t_wait_until "[ \$(replayed) -ge $n ]" 10 ||
+		{ tail -n 20 "$BC_MLOG" >&2; t_fail "$1: $(replayed) of the $n spooled records written in 10 s"; }
 }
 
 # size FILE - the size of FILE as the client sends it over SMTP (CRLF line ends)
@@ -215,6 +245,15 @@ send "$FIX/habitatdirect.eml" bounces+lead-88213@em.habitatdirect.example \
 	contact@immo-durand.example 198.51.100.7 smtp-relay.em.habitatdirect.example
 Q_HAB0=$QID
 
+# the same Gmail forward from a stranger, who is no known forwarder: anybody can write a
+# "Forwarded message" block naming any sender, so the stranger's own From counts
+# (its own From header only: the forwarded block's From line stays)
+sed '0,/^From: /s/^From: .*/From: Paul Stranger <stranger@gmail.com>/; s/^To: leads-paris@/To: leads-lyon@/' \
+	"$FIX/gmail-forward.eml" >"$T_DIR/stranger.eml"
+send "$T_DIR/stranger.eml" stranger@gmail.com leads-lyon@immo-durand.example \
+	209.85.218.99 mail-ej1-f99.google.com
+Q_STR=$QID
+
 send "$FIX/habitatdirect.eml" bounces+lead-88213@em.habitatdirect.example \
 	Leads-Lyon@IMMO-DURAND.example 198.51.100.7 smtp-relay.em.habitatdirect.example
 Q_HAB=$QID
@@ -222,6 +261,27 @@ Q_HAB=$QID
 send "$FIX/gmail-forward.eml" marc.durand.immo@gmail.com leads-paris@immo-durand.example \
 	209.85.218.41 mail-ej1-f41.google.com
 Q_FWD=$QID
+
+# the agent forwards the ImmoPortail lead from Gmail again, as an attachment (message/rfc822):
+# it names the lead's own Message-ID, the same as the copy in Cc
+{
+	printf '%s\n' "MIME-Version: 1.0" "From: Marc Durand <marc.durand.immo@gmail.com>" \
+		"Date: Thu, 3 Dec 2026 09:20:05 +0100" \
+		"Message-ID: <CAHn8qW3r5Tm0pLx2Vb7Nc9Yd4sK1uEo6jQwFhA8cG2wXy5Z=pQe@mail.gmail.com>" \
+		"Subject: Fwd: Nouveau contact pour votre annonce =?UTF-8?Q?r=C3=A9f=2E?= P11-2043" \
+		"To: leads-paris@immo-durand.example" \
+		'Content-Type: multipart/mixed; boundary="0000000000007c1e4a060d2b6f35"' "" \
+		"--0000000000007c1e4a060d2b6f35" 'Content-Type: text/plain; charset="UTF-8"' "" \
+		"Pour Sophie, le contact en PJ." "Marc" "" \
+		"--0000000000007c1e4a060d2b6f35" \
+		'Content-Type: message/rfc822; name="Nouveau contact pour votre annonce.eml"' \
+		'Content-Disposition: attachment; filename="Nouveau contact pour votre annonce.eml"' ""
+	cat "$FIX/immoportail.eml"
+	printf '%s\n' "--0000000000007c1e4a060d2b6f35--"
+} >"$T_DIR/rfc822-forward.eml"
+send "$T_DIR/rfc822-forward.eml" marc.durand.immo@gmail.com leads-paris@immo-durand.example \
+	209.85.218.41 mail-ej1-f41.google.com
+Q_ATT=$QID
 
 # contact@'s mailbox forwards every mail to leads-paris@ by itself: the same message, a
 # few headers in front, the same Message-ID
@@ -237,7 +297,7 @@ Q_FWD=$QID
 send "$T_DIR/autoforward.eml" contact+caf_=leads-paris=immo-durand.example@immo-durand.example \
 	leads-paris@immo-durand.example 209.85.128.53 mail-wm1-f53.google.com
 Q_DUP=$QID
-deliveries 5
+deliveries 7
 d=$(dump_of "$Q_IMMO")
 t_eq "contact@immo-durand.example
 paris@immo-durand.example" "$(pf_sink_rcpts "$d")" \
@@ -246,27 +306,39 @@ identical "$d" "$FIX/immoportail.eml" "$Q_IMMO" "1: ImmoPortail lead"
 d=$(dump_of "$Q_HAB0")
 t_eq contact@immo-durand.example "$(pf_sink_rcpts "$d")" "1: HabitatDirect lead to contact@ alone"
 identical "$d" "$FIX/habitatdirect.eml" "$Q_HAB0" "1: HabitatDirect lead to contact@ alone"
+d=$(dump_of "$Q_STR")
+t_eq lyon@immo-durand.example "$(pf_sink_rcpts "$d")" "1: the stranger's forward: to Lyon's mailbox"
+identical "$d" "$T_DIR/stranger.eml" "$Q_STR" "1: the stranger's forward"
 d=$(dump_of "$Q_HAB")
 t_eq lyon@immo-durand.example "$(pf_sink_rcpts "$d")" "1: HabitatDirect lead: to Lyon's mailbox"
 identical "$d" "$FIX/habitatdirect.eml" "$Q_HAB" "1: HabitatDirect lead to leads-lyon@"
 d=$(dump_of "$Q_FWD")
 t_eq paris@immo-durand.example "$(pf_sink_rcpts "$d")" "1: Gmail forward: to Paris's mailbox"
 identical "$d" "$FIX/gmail-forward.eml" "$Q_FWD" "1: Gmail forward of the web form's lead"
+d=$(dump_of "$Q_ATT")
+t_eq paris@immo-durand.example "$(pf_sink_rcpts "$d")" "1: the lead forwarded as attachment: to Paris's mailbox"
+identical "$d" "$T_DIR/rfc822-forward.eml" "$Q_ATT" "1: the ImmoPortail lead forwarded as attachment"
 d=$(dump_of "$Q_DUP")
 t_eq paris@immo-durand.example "$(pf_sink_rcpts "$d")" "1: the lead forwarded again: to Paris's mailbox"
 identical "$d" "$T_DIR/autoforward.eml" "$Q_DUP" "1: the same lead forwarded by contact@'s mailbox"
 
-logged "$Q_IMMO" "1: ImmoPortail lead" "inbound: 1 tracked address, from mail.immoportail.example: stored"
-logged "$Q_HAB" "1: HabitatDirect lead" "inbound: 1 tracked address, from habitatdirect.example: stored"
+logged "$Q_IMMO" "1: ImmoPortail lead" "inbound: 1 tracked address, from mail.immoportail.example: spooled"
+logged "$Q_STR" "1: the stranger's forward (its In-Reply-To names the form mail)" \
+	"inbound: 1 tracked address, from gmail.com: spooled" "reply to 1 Message-ID: spooled"
+logged "$Q_HAB" "1: HabitatDirect lead" "inbound: 1 tracked address, from habitatdirect.example: spooled"
 logged "$Q_FWD" "1: Gmail forward (its In-Reply-To names the form mail)" \
-	"inbound: 1 tracked address, from immo-durand.example (forwarded): stored" "reply to 1 Message-ID: stored"
-logged "$Q_DUP" "1: the same lead again" "inbound: 1 tracked address, from mail.immoportail.example: stored"
+	"inbound: 1 tracked address, from immo-durand.example (forwarded): spooled" "reply to 1 Message-ID: spooled"
+logged "$Q_ATT" "1: the lead forwarded as attachment" \
+	"inbound: 1 tracked address, from mail.immoportail.example (forwarded): spooled"
+logged "$Q_DUP" "1: the same lead again" "inbound: 1 tracked address, from mail.immoportail.example: spooled"
 logged "$Q_HAB0" "1: HabitatDirect lead to contact@ alone"
+drained 1
 t_eq "leads-paris@immo-durand.example|Paris 11e|Sophie Bernard|ImmoPortail|mail.immoportail.example|Nouveau contact pour votre annonce réf. P11-2043|20261202174107.8f3a2c91e4b5@mail.immoportail.example|$(size "$FIX/immoportail.eml")|false|$Q_IMMO
+leads-lyon@immo-durand.example|Lyon Part-Dieu|-|Gmail|gmail.com|Fwd: Demande d'estimation - Maison Vincennes|CAHn8qW1x+7pQz3bV6nRk2Yd0sT9uEo4jLmFhA5cG8wXy1Z=kKw@mail.gmail.com|$(size "$T_DIR/stranger.eml")|false|$Q_STR
 leads-lyon@immo-durand.example|Lyon Part-Dieu|-|HabitatDirect|habitatdirect.example|Demande de visite – T3 Lyon 3e (réf. L3-118)|lead.88213.1796284971.a41c7e@em.habitatdirect.example|$(size "$FIX/habitatdirect.eml")|false|$Q_HAB
 leads-paris@immo-durand.example|Paris 11e|Sophie Bernard|site web|immo-durand.example|Fwd: Demande d'estimation - Maison Vincennes|CAHn8qW1x+7pQz3bV6nRk2Yd0sT9uEo4jLmFhA5cG8wXy1Z=kKw@mail.gmail.com|$(size "$FIX/gmail-forward.eml")|true|$Q_FWD" \
-	"$(inbound_rows)" "1: beacon.inbound, exactly (the duplicate counted once)"
-t_eq 3 "$(pg_query "SELECT count(*) FROM beacon.inbound WHERE at >= '$T0' AND at <= now()")" \
+	"$(inbound_rows)" "1: beacon.inbound, exactly (the stranger's forward counted as his own mail, the lead in Cc, forwarded as attachment and forwarded again counted once)"
+t_eq 4 "$(pg_query "SELECT count(*) FROM beacon.inbound WHERE at >= '$T0' AND at <= now()")" \
 	"1: each row's time is its arrival"
 t_eq "0|0|0" "$(pg_query "SELECT (SELECT count(*) FROM beacon.events) || '|' ||
 	(SELECT count(*) FROM beacon.messages) || '|' || (SELECT count(*) FROM beacon.replies)")" \
@@ -295,6 +367,7 @@ t_eq "period,point_of_sale,source,leads,previous,change,change_pct,complete
 $D2,Lyon Part-Dieu,other,1,0,1,,t
 $D1,Lyon Part-Dieu,other,0,1,-1,-100.0,t
 $D1,Paris 11e,ImmoPortail,2,0,2,,t
+$D0,Lyon Part-Dieu,Gmail,1,0,1,,f
 $D0,Lyon Part-Dieu,HabitatDirect,1,0,1,,f
 $D0,Paris 11e,ImmoPortail,1,2,-1,-50.0,f
 $D0,Paris 11e,site web,1,0,1,,f" \
@@ -350,6 +423,12 @@ reply() {
 			"> Spring is here."
 	} >"$1"
 }
+# ann's mailbox answers first by itself (out of office, RFC 3834): no reply
+reply "$T_DIR/r-ooo.eml" "Ann <ann@remote.example>" r-ooo@mail.remote.example "<$MID>" "<$MID>"
+sed -i 's/^Subject: .*/Subject: Absence : Re: Spring letter/; /^Message-ID: /a Auto-Submitted: auto-replied' \
+	"$T_DIR/r-ooo.eml"
+send "$T_DIR/r-ooo.eml" ann@remote.example news@sender.example 192.0.2.30 mx.remote.example
+Q_OOO=$QID
 reply "$T_DIR/r-ann.eml" "Ann <Ann@Remote.Example>" r-ann@mail.remote.example "<$MID>" "<$MID>"
 send "$T_DIR/r-ann.eml" ann@remote.example news@sender.example 192.0.2.30 mx.remote.example
 Q_ANN=$QID
@@ -367,25 +446,27 @@ reply "$T_DIR/r-news.eml" "Beacon News <news@sender.example>" r-news@sender.exam
 sed -i 's/^To: .*/To: ann@remote.example/' "$T_DIR/r-news.eml"
 send "$T_DIR/r-news.eml" news@sender.example ann@remote.example
 Q_NEWS=$QID
-deliveries 5
+deliveries 6
 identical "$(dump_of "$Q_ANN")" "$T_DIR/r-ann.eml" "$Q_ANN" "3: ann's reply"
-logged "$Q_ANN" "3: ann's reply" "reply to 1 Message-ID: stored"
-logged "$Q_ANN2" "3: ann's reply again" "reply to 1 Message-ID: stored"
-logged "$Q_CAROL" "3: carol's reply" "reply to 2 Message-IDs: stored"
-logged "$Q_NEWS" "3: the sender's follow-up" "reply to 1 Message-ID: stored"
+logged "$Q_ANN" "3: ann's reply" "reply to 1 Message-ID: spooled"
+logged "$Q_ANN2" "3: ann's reply again" "reply to 1 Message-ID: spooled"
+logged "$Q_CAROL" "3: carol's reply" "reply to 2 Message-IDs: spooled"
+logged "$Q_NEWS" "3: the sender's follow-up" "reply to 1 Message-ID: spooled"
 logged "$Q_BOB" "3: bob's answer without the header chain"
+logged "$Q_OOO" "3: ann's out-of-office answer (Auto-Submitted)"
+drained 3
 t_eq "$T_ANN|r-ann@mail.remote.example|remote.example
 -|r-carol@mail.remote.example|remote.example" \
 	"$(pg_query "SELECT coalesce(token_id::text, '-') || '|' || reply_message_id || '|'
 		|| coalesce(from_domain, '-') FROM beacon.replies WHERE message = '$MSG' ORDER BY at")" \
 	"3: beacon.replies: ann's reply with her token (once), carol's without a token"
-t_eq 2 "$(pg_query "SELECT count(*) FROM beacon.replies")" "3: no other replies row"
+t_eq 2 "$(pg_query "SELECT count(*) FROM beacon.replies")" "3: no other replies row (none for ann's out-of-office answer)"
 t_eq "$T_ANN|reply|human" \
 	"$(pg_query "SELECT token_id || '|' || kind || '|' || class FROM beacon.events")" \
 	"3: beacon.events: one reply event, ann's"
 t_eq 1 "$(pg_query "SELECT count(*) FROM beacon.events e JOIN beacon.replies r USING (token_id)
 	WHERE e.at = r.at")" "3: the event's time is the reply's"
-t_eq 6 "$(pg_query "SELECT count(*) FROM beacon.inbound")" "3: replies are no leads (3 leads by mail, 3 stored in 2)"
+t_eq 7 "$(pg_query "SELECT count(*) FROM beacon.inbound")" "3: replies are no leads (4 leads by mail, 3 stored in 2)"
 
 ctl report summary -v "message_id=$MID" --csv >"$T_DIR/summary.csv" ||
 	t_fail "3: beaconctl report summary"
