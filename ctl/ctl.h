@@ -25,6 +25,7 @@
 #include "cfg.h"
 #include "daemon.h"
 #include "log.h"
+#include "output.h"
 
 #define CTL_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
@@ -63,6 +64,9 @@ void ctl_pg_die(struct ctl *c, PGresult *res, const char *what) __attribute__((n
 /* ctl_exec - PQexecParams (text in, text out); exits unless it succeeds */
 PGresult *ctl_exec(struct ctl *c, const char *what, const char *sql, int n,
 		   const char *const *params);
+/* ctl_print_result - print RES (rows) as a table in FMT on stdout and clear it;
+ * the exit code: 0, or EX_IOERR on a write error (out of memory exits) */
+int ctl_print_result(struct ctl *c, PGresult *res, enum out_format fmt);
 /* ctl_cmd - run a statement that returns no rows; exits on failure */
 void ctl_cmd(struct ctl *c, const char *what, const char *sql, int n,
 	     const char *const *params);

@@ -166,23 +166,14 @@ static int inbound_set_active(struct ctl *c, const char *address, int active)
 /* inbound_list - beaconctl inbound list */
 static int inbound_list(struct ctl *c, enum out_format fmt)
 {
-	struct out_table t;
 	PGresult *res;
-	int rc;
 
 	ctl_connect(c);
 	res = ctl_exec(c, "inbound list",
 		       "SELECT address, point_of_sale, owner, active, "
 		       "to_char(added_at, 'YYYY-MM-DD HH24:MI:SS') AS added_at "
 		       "FROM beacon.tracked_inbound ORDER BY point_of_sale, address", 0, NULL);
-	if (out_from_pg(&t, res) < 0) {
-		PQclear(res);
-		ctl_die(c, EX_OSERR, "out of memory");
-	}
-	rc = out_print(stdout, &t, fmt) < 0 ? EX_IOERR : 0;
-	out_free(&t);
-	PQclear(res);
-	return rc;
+	return ctl_print_result(c, res, fmt);
 }
 
 /* inbound_csv_split - split LINE (no line end) into at most MAX fields, in place,

@@ -160,22 +160,6 @@ static void notify_secret_read(struct ctl *c, const char *file, char *out, size_
 	sodium_memzero(buf, sizeof(buf));
 }
 
-/* notify_print - RES as a table in FMT; the exit code */
-static int notify_print(struct ctl *c, PGresult *res, enum out_format fmt)
-{
-	struct out_table t;
-	int rc;
-
-	if (out_from_pg(&t, res) < 0) {
-		PQclear(res);
-		ctl_die(c, EX_OSERR, "out of memory");
-	}
-	rc = out_print(stdout, &t, fmt) < 0 ? EX_IOERR : 0;
-	out_free(&t);
-	PQclear(res);
-	return rc;
-}
-
 /* notify_add - a destination for SENDER; prints its id and secret */
 static int notify_add(struct ctl *c, const char *sender, const char *kind, const char *url,
 		      const struct notify_opts *o)
@@ -226,7 +210,7 @@ static int notify_list(struct ctl *c, const char *sender, enum out_format fmt)
 	const char *params[1] = { sender };
 
 	ctl_connect(c);
-	return notify_print(c, ctl_exec(c, "notify list",
+	return ctl_print_result(c, ctl_exec(c, "notify list",
 		"SELECT d.id, d.sender, d.kind, d.url, "
 		"CASE WHEN d.every_message THEN 'every' ELSE 'tagged' END AS messages, "
 		"d.active, "
@@ -380,7 +364,7 @@ static int notify_log(struct ctl *c, const struct notify_opts *o)
 		}
 		PQclear(res);
 	}
-	return notify_print(c, ctl_exec(c, "notify log",
+	return ctl_print_result(c, ctl_exec(c, "notify log",
 		"SELECT x.job, x.destination, d.kind AS dest_kind, j.message, j.kind, "
 		"to_char(j.at, 'YYYY-MM-DD HH24:MI:SS') AS at, r.address, x.state, x.attempts, "
 		"x.last_status AS status, x.latency_ms, "
@@ -402,7 +386,7 @@ static int notify_list_messages(struct ctl *c, const struct notify_opts *o)
 	const char *params[2] = { o->sender, o->limit ? o->limit : "50" };
 
 	ctl_connect(c);
-	return notify_print(c, ctl_exec(c, "notify list-messages",
+	return ctl_print_result(c, ctl_exec(c, "notify list-messages",
 		"SELECT m.id, to_char(m.sent_at, 'YYYY-MM-DD HH24:MI:SS') AS sent_at, "
 		"coalesce(m.sender_key, m.sender) AS sender, m.subject, m.message_id, "
 		"m.pinned, m.muted "

@@ -122,9 +122,7 @@ static int suppress_list(struct ctl *c, const char *pattern, const char *raw,
 {
 	char domain[ADDRESS_SIZE + 1];
 	const char *params[4] = { pattern, NULL, raw, sender }, *dom = address_domain(pattern);
-	struct out_table t;
 	PGresult *res;
-	int rc;
 
 	if (pattern && pattern[0] != '@' && dom) {
 		snprintf(domain, sizeof(domain), "@%s", dom);
@@ -138,14 +136,7 @@ static int suppress_list(struct ctl *c, const char *pattern, const char *raw,
 		       "OR pattern = regexp_replace(lower($3), '^.*@', '@')) "
 		       "AND ($4::text IS NULL OR sender IN ('', lower($4))) "
 		       "ORDER BY pattern, sender", 4, params);
-	if (out_from_pg(&t, res) < 0) {
-		PQclear(res);
-		ctl_die(c, EX_OSERR, "out of memory");
-	}
-	rc = out_print(stdout, &t, fmt) < 0 ? EX_IOERR : 0;
-	out_free(&t);
-	PQclear(res);
-	return rc;
+	return ctl_print_result(c, res, fmt);
 }
 
 /* ctl_suppress - add, del or list */
