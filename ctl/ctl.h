@@ -90,6 +90,10 @@ void purge_before(struct ctl *c, const char *cutoff, long long n[PURGE_NCOUNTS])
  * writes in flight, delete what they brought for those tokens; how many */
 long long purge_sweep(struct ctl *c, const char *since);
 
+/* ctl_pattern_norm - PATTERN ('user@domain' or '@domain') in its one form into OUT
+ * (address.h); NULL, or why it has none */
+const char *ctl_pattern_norm(const char *pattern, char *out, size_t outlen);
+
 /* ctl_sql_dir - the directory holding schema/ and reports/; NULL if none */
 const char *ctl_sql_dir(char *buf, size_t len);
 

@@ -74,25 +74,6 @@ struct notify_opts {
 	int nfmt;			/* how many of --csv, --json */
 };
 
-/* notify_sender_norm - SENDER ('user@domain' or '@domain') in its one form into OUT;
- * NULL, or why it has none */
-static const char *notify_sender_norm(const char *p, char *out, size_t outlen)
-{
-	const char *why = NULL, *dom;
-
-	for (const unsigned char *s = (const unsigned char *)p; *s; s++)
-		if (*s < ' ' || *s == 0x7f || *s == ',')
-			return "controls and , are not allowed";
-	if (!strchr(p, '@'))
-		return "expected user@domain or @domain";
-	if (address_norm_pattern(p, out, outlen, &why) < 0)
-		return why;
-	dom = out[0] == '@' ? out + 1 : address_domain(out);
-	if (!dom || !strchr(dom, '.'))
-		return "the domain after @ has no dot";
-	return NULL;
-}
-
 /* notify_url_ok - is URL an https URL (or http when ALLOW_HTTP) without blanks or
  * controls? */
 static int notify_url_ok(const char *url, int allow_http)
@@ -442,7 +423,7 @@ int ctl_notify(struct ctl *c, int argc, char **argv)
 		case 'H': o.allow_http = 1; break;
 		case 't': o.only_tagged = 1; break;
 		case 'S':
-			if ((why = notify_sender_norm(optarg, skey, sizeof(skey))) != NULL)
+			if ((why = ctl_pattern_norm(optarg, skey, sizeof(skey))) != NULL)
 				ctl_usage_error(c, "--sender '%s': %s", optarg, why);
 			o.sender = skey;
 			break;
@@ -491,7 +472,7 @@ int ctl_notify(struct ctl *c, int argc, char **argv)
 		const char *url;
 
 		notify_want(c, verb, left, 2, 3, "SENDER, KIND and URL");
-		if ((why = notify_sender_norm(args[0], key, sizeof(key))) != NULL)
+		if ((why = ctl_pattern_norm(args[0], key, sizeof(key))) != NULL)
 			ctl_usage_error(c, "'%s': %s", args[0], why);
 		if (strcmp(args[1], "webhook") != 0 && strcmp(args[1], "slack") != 0 &&
 		    strcmp(args[1], "mattermost") != 0 && strcmp(args[1], "mail") != 0)
@@ -519,7 +500,7 @@ int ctl_notify(struct ctl *c, int argc, char **argv)
 	}
 	if (strcmp(verb, "list") == 0) {
 		notify_want(c, verb, left, 0, 1, "");
-		if (left && (why = notify_sender_norm(args[0], key, sizeof(key))) != NULL)
+		if (left && (why = ctl_pattern_norm(args[0], key, sizeof(key))) != NULL)
 			ctl_usage_error(c, "'%s': %s", args[0], why);
 		return notify_list(c, left ? key : NULL, o.fmt);
 	}

@@ -43,21 +43,9 @@
  * (address.h); NULL, or why it has none */
 static const char *suppress_pattern_norm(const char *p, char *out, size_t outlen)
 {
-	const char *why = NULL, *dom;
-
 	if (strlen(p) > 320)
 		return "longer than 320 characters";
-	for (const unsigned char *s = (const unsigned char *)p; *s; s++)
-		if (*s < ' ' || *s == 0x7f || *s == ',')
-			return "controls and , are not allowed";
-	if (!strchr(p, '@'))
-		return "expected user@domain or @domain";
-	if (address_norm_pattern(p, out, outlen, &why) < 0)
-		return why;
-	dom = out[0] == '@' ? out + 1 : address_domain(out);
-	if (!dom || !strchr(dom, '.'))
-		return "the domain after @ has no dot";
-	return NULL;
+	return ctl_pattern_norm(p, out, outlen);
 }
 
 /* suppress_for - " for sender S" when S is one sender, else "" (static buffer) */
