@@ -473,22 +473,16 @@ int ctl_inbound(struct ctl *c, int argc, char **argv)
 			ctl_usage_error(c, "%s", why);
 		return inbound_add(c, key, args[1], o.owner && *o.owner ? o.owner : NULL);
 	}
-	if (strcmp(verb, "remove") == 0) {
-		if (nargs < 1)
-			ctl_usage_error(c, "remove needs an ADDRESS");
-		if (nargs > 1)
-			ctl_usage_error(c, "unexpected argument '%s'", args[1]);
-		if ((why = inbound_norm(args[0], key, sizeof(key))) != NULL)
-			ctl_usage_error(c, "'%s': %s", args[0], why);
-		return inbound_remove(c, key);
-	}
-	if (strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0) {
+	if (strcmp(verb, "remove") == 0 || strcmp(verb, "disable") == 0 ||
+	    strcmp(verb, "enable") == 0) {
 		if (nargs < 1)
 			ctl_usage_error(c, "%s needs an ADDRESS", verb);
 		if (nargs > 1)
 			ctl_usage_error(c, "unexpected argument '%s'", args[1]);
 		if ((why = inbound_norm(args[0], key, sizeof(key))) != NULL)
 			ctl_usage_error(c, "'%s': %s", args[0], why);
+		if (verb[0] == 'r')
+			return inbound_remove(c, key);
 		return inbound_set_active(c, key, verb[0] == 'e');
 	}
 	if (strcmp(verb, "list") == 0) {
