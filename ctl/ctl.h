@@ -25,6 +25,7 @@
 #include "cfg.h"
 #include "daemon.h"
 #include "log.h"
+#include "output.h"
 
 #define CTL_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
@@ -63,6 +64,9 @@ void ctl_pg_die(struct ctl *c, PGresult *res, const char *what) __attribute__((n
 /* ctl_exec - PQexecParams (text in, text out); exits unless it succeeds */
 PGresult *ctl_exec(struct ctl *c, const char *what, const char *sql, int n,
 		   const char *const *params);
+/* ctl_print_result - print RES (rows) as a table in FMT on stdout and clear it;
+ * the exit code: 0, or EX_IOERR on a write error (out of memory exits) */
+int ctl_print_result(struct ctl *c, PGresult *res, enum out_format fmt);
 /* ctl_cmd - run a statement that returns no rows; exits on failure */
 void ctl_cmd(struct ctl *c, const char *what, const char *sql, int n,
 	     const char *const *params);
@@ -85,6 +89,10 @@ void purge_before(struct ctl *c, const char *cutoff, long long n[PURGE_NCOUNTS])
 /* purge_sweep - after a commit that tombstoned tokens at SINCE: wait out the event
  * writes in flight, delete what they brought for those tokens; how many */
 long long purge_sweep(struct ctl *c, const char *since);
+
+/* ctl_pattern_norm - PATTERN ('user@domain' or '@domain') in its one form into OUT
+ * (address.h); NULL, or why it has none */
+const char *ctl_pattern_norm(const char *pattern, char *out, size_t outlen);
 
 /* ctl_sql_dir - the directory holding schema/ and reports/; NULL if none */
 const char *ctl_sql_dir(char *buf, size_t len);

@@ -94,9 +94,8 @@ int ctl_history(struct ctl *c, int argc, char **argv)
 	enum out_format fmt = OUT_TABLE;
 	uint8_t rid[TOKEN_RID_LEN];
 	const char *params[2];
-	struct out_table t;
 	PGresult *res;
-	int ch, nfmt = 0, is_message, rc;
+	int ch, nfmt = 0, is_message;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
@@ -133,12 +132,5 @@ int ctl_history(struct ctl *c, int argc, char **argv)
 		res = ctl_exec(c, "history", history_by_message, 2, params);
 	else
 		res = ctl_exec(c, "history", history_by_address, 1, params);
-	if (out_from_pg(&t, res) < 0) {
-		PQclear(res);
-		ctl_die(c, EX_OSERR, "out of memory");
-	}
-	rc = out_print(stdout, &t, fmt) < 0 ? EX_IOERR : 0;
-	out_free(&t);
-	PQclear(res);
-	return rc;
+	return ctl_print_result(c, res, fmt);
 }

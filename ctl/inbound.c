@@ -166,23 +166,14 @@ static int inbound_set_active(struct ctl *c, const char *address, int active)
 /* inbound_list - beaconctl inbound list */
 static int inbound_list(struct ctl *c, enum out_format fmt)
 {
-	struct out_table t;
 	PGresult *res;
-	int rc;
 
 	ctl_connect(c);
 	res = ctl_exec(c, "inbound list",
 		       "SELECT address, point_of_sale, owner, active, "
 		       "to_char(added_at, 'YYYY-MM-DD HH24:MI:SS') AS added_at "
 		       "FROM beacon.tracked_inbound ORDER BY point_of_sale, address", 0, NULL);
-	if (out_from_pg(&t, res) < 0) {
-		PQclear(res);
-		ctl_die(c, EX_OSERR, "out of memory");
-	}
-	rc = out_print(stdout, &t, fmt) < 0 ? EX_IOERR : 0;
-	out_free(&t);
-	PQclear(res);
-	return rc;
+	return ctl_print_result(c, res, fmt);
 }
 
 /* inbound_csv_split - split LINE (no line end) into at most MAX fields, in place,
@@ -482,22 +473,16 @@ int ctl_inbound(struct ctl *c, int argc, char **argv)
 			ctl_usage_error(c, "%s", why);
 		return inbound_add(c, key, args[1], o.owner && *o.owner ? o.owner : NULL);
 	}
-	if (strcmp(verb, "remove") == 0) {
-		if (nargs < 1)
-			ctl_usage_error(c, "remove needs an ADDRESS");
-		if (nargs > 1)
-			ctl_usage_error(c, "unexpected argument '%s'", args[1]);
-		if ((why = inbound_norm(args[0], key, sizeof(key))) != NULL)
-			ctl_usage_error(c, "'%s': %s", args[0], why);
-		return inbound_remove(c, key);
-	}
-	if (strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0) {
+	if (strcmp(verb, "remove") == 0 || strcmp(verb, "disable") == 0 ||
+	    strcmp(verb, "enable") == 0) {
 		if (nargs < 1)
 			ctl_usage_error(c, "%s needs an ADDRESS", verb);
 		if (nargs > 1)
 			ctl_usage_error(c, "unexpected argument '%s'", args[1]);
 		if ((why = inbound_norm(args[0], key, sizeof(key))) != NULL)
 			ctl_usage_error(c, "'%s': %s", args[0], why);
+		if (verb[0] == 'r')
+			return inbound_remove(c, key);
 		return inbound_set_active(c, key, verb[0] == 'e');
 	}
 	if (strcmp(verb, "list") == 0) {

@@ -117,21 +117,12 @@ static int inbound_source_test(struct ctl *c, const char *const values[4])
 /* inbound_source_list - every rule, in the order they are tried */
 static int inbound_source_list(struct ctl *c, enum out_format fmt)
 {
-	struct out_table t;
 	PGresult *res;
-	int rc;
 
 	ctl_connect(c);
 	res = ctl_exec(c, "inbound source list", "SELECT id, priority, field, pattern, source "
 		       "FROM beacon.inbound_sources ORDER BY priority, id", 0, NULL);
-	if (out_from_pg(&t, res) < 0) {
-		PQclear(res);
-		ctl_die(c, EX_OSERR, "out of memory");
-	}
-	rc = out_print(stdout, &t, fmt) < 0 ? EX_IOERR : 0;
-	out_free(&t);
-	PQclear(res);
-	return rc;
+	return ctl_print_result(c, res, fmt);
 }
 
 /* inbound_source - add, list or remove */

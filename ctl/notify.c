@@ -74,25 +74,6 @@ struct notify_opts {
 	int nfmt;			/* how many of --csv, --json */
 };
 
-/* notify_sender_norm - SENDER ('user@domain' or '@domain') in its one form into OUT;
- * NULL, or why it has none */
-static const char *notify_sender_norm(const char *p, char *out, size_t outlen)
-{
-	const char *why = NULL, *dom;
-
-	for (const unsigned char *s = (const unsigned char *)p; *s; s++)
-		if (*s < ' ' || *s == 0x7f || *s == ',')
-			return "controls and , are not allowed";
-	if (!strchr(p, '@'))
-		return "expected user@domain or @domain";
-	if (address_norm_pattern(p, out, outlen, &why) < 0)
-		return why;
-	dom = out[0] == '@' ? out + 1 : address_domain(out);
-	if (!dom || !strchr(dom, '.'))
-		return "the domain after @ has no dot";
-	return NULL;
-}
-
 /* notify_url_ok - is URL an https URL (or http when ALLOW_HTTP) without blanks or
  * controls? */
 static int notify_url_ok(const char *url, int allow_http)
@@ -160,22 +141,6 @@ static void notify_secret_read(struct ctl *c, const char *file, char *out, size_
 	sodium_memzero(buf, sizeof(buf));
 }
 
-/* notify_print - RES as a table in FMT; the exit code */
-static int notify_print(struct ctl *c, PGresult *res, enum out_format fmt)
-{
-	struct out_table t;
-	int rc;
-
-	if (out_from_pg(&t, res) < 0) {
-		PQclear(res);
-		ctl_die(c, EX_OSERR, "out of memory");
-	}
-	rc = out_print(stdout, &t, fmt) < 0 ? EX_IOERR : 0;
-	out_free(&t);
-	PQclear(res);
-	return rc;
-}
-
 /* notify_add - a destination for SENDER; prints its id and secret */
 static int notify_add(struct ctl *c, const char *sender, const char *kind, const char *url,
 		      const struct notify_opts *o)
@@ -226,7 +191,7 @@ static int notify_list(struct ctl *c, const char *sender, enum out_format fmt)
 	const char *params[1] = { sender };
 
 	ctl_connect(c);
-	return notify_print(c, ctl_exec(c, "notify list",
+	return ctl_print_result(c, ctl_exec(c, "notify list",
 		"SELECT d.id, d.sender, d.kind, d.url, "
 		"CASE WHEN d.every_message THEN 'every' ELSE 'tagged' END AS messages, "
 		"d.active, "
@@ -380,7 +345,7 @@ static int notify_log(struct ctl *c, const struct notify_opts *o)
 		}
 		PQclear(res);
 	}
-	return notify_print(c, ctl_exec(c, "notify log",
+	return ctl_print_result(c, ctl_exec(c, "notify log",
 		"SELECT x.job, x.destination, d.kind AS dest_kind, j.message, j.kind, "
 		"to_char(j.at, 'YYYY-MM-DD HH24:MI:SS') AS at, r.address, x.state, x.attempts, "
 		"x.last_status AS status, x.latency_ms, "
@@ -402,7 +367,7 @@ static int notify_list_messages(struct ctl *c, const struct notify_opts *o)
 	const char *params[2] = { o->sender, o->limit ? o->limit : "50" };
 
 	ctl_connect(c);
-	return notify_print(c, ctl_exec(c, "notify list-messages",
+	return ctl_print_result(c, ctl_exec(c, "notify list-messages",
 		"SELECT m.id, to_char(m.sent_at, 'YYYY-MM-DD HH24:MI:SS') AS sent_at, "
 		"coalesce(m.sender_key, m.sender) AS sender, m.subject, m.message_id, "
 		"m.pinned, m.muted "
@@ -458,7 +423,7 @@ int ctl_notify(struct ctl *c, int argc, char **argv)
 		case 'H': o.allow_http = 1; break;
 		case 't': o.only_tagged = 1; break;
 		case 'S':
-			if ((why = notify_sender_norm(optarg, skey, sizeof(skey))) != NULL)
+			if ((why = ctl_pattern_norm(optarg, skey, sizeof(skey))) != NULL)
 				ctl_usage_error(c, "--sender '%s': %s", optarg, why);
 			o.sender = skey;
 			break;
@@ -507,7 +472,7 @@ int ctl_notify(struct ctl *c, int argc, char **argv)
 		const char *url;
 
 		notify_want(c, verb, left, 2, 3, "SENDER, KIND and URL");
-		if ((why = notify_sender_norm(args[0], key, sizeof(key))) != NULL)
+		if ((why = ctl_pattern_norm(args[0], key, sizeof(key))) != NULL)
 			ctl_usage_error(c, "'%s': %s", args[0], why);
 		if (strcmp(args[1], "webhook") != 0 && strcmp(args[1], "slack") != 0 &&
 		    strcmp(args[1], "mattermost") != 0 && strcmp(args[1], "mail") != 0)
@@ -535,7 +500,7 @@ int ctl_notify(struct ctl *c, int argc, char **argv)
 	}
 	if (strcmp(verb, "list") == 0) {
 		notify_want(c, verb, left, 0, 1, "");
-		if (left && (why = notify_sender_norm(args[0], key, sizeof(key))) != NULL)
+		if (left && (why = ctl_pattern_norm(args[0], key, sizeof(key))) != NULL)
 			ctl_usage_error(c, "'%s': %s", args[0], why);
 		return notify_list(c, left ? key : NULL, o.fmt);
 	}

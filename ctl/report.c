@@ -161,10 +161,8 @@ static int report_run(struct ctl *c, const char *name, const char *file, char **
 		      int nvars, enum out_format fmt)
 {
 	struct psqlscript s;
-	struct out_table t;
 	char what[64], err[sizeof(s.err)];
 	PGresult *res;
-	int rc;
 
 	psqlscript_init(&s);
 	if (report_vars(&s, vars, nvars) < 0) {
@@ -187,14 +185,7 @@ static int report_run(struct ctl *c, const char *name, const char *file, char **
 	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		ctl_pg_die(c, res, what);
-	if (out_from_pg(&t, res) < 0) {
-		PQclear(res);
-		ctl_die(c, EX_OSERR, "out of memory");
-	}
-	rc = out_print(stdout, &t, fmt) < 0 ? EX_IOERR : 0;
-	out_free(&t);
-	PQclear(res);
-	return rc;
+	return ctl_print_result(c, res, fmt);
 }
 
 /* ctl_report - list the reports, or run one */

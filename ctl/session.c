@@ -30,6 +30,7 @@
 
 #include "ctl.h"
 #include "db.h"
+#include "output.h"
 
 /* ctl_notice - print a server NOTICE or WARNING on stderr */
 static void ctl_notice(void *arg, const PGresult *res)
@@ -166,6 +167,23 @@ PGresult *ctl_exec(struct ctl *c, const char *what, const char *sql, int n,
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
 		ctl_pg_die(c, res, what);
 	return res;
+}
+
+/* ctl_print_result - RES as a table in FMT on standard output, then cleared;
+ * 0, or EX_IOERR when the output could not be written */
+int ctl_print_result(struct ctl *c, PGresult *res, enum out_format fmt)
+{
+	struct out_table t;
+	int rc;
+
+	if (out_from_pg(&t, res) < 0) {
+		PQclear(res);
+		ctl_die(c, EX_OSERR, "out of memory");
+	}
+	rc = out_print(stdout, &t, fmt) < 0 ? EX_IOERR : 0;
+	out_free(&t);
+	PQclear(res);
+	return rc;
 }
 
 /* ctl_cmd - run a statement for its effect only */

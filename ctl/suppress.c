@@ -43,21 +43,9 @@
  * (address.h); NULL, or why it has none */
 static const char *suppress_pattern_norm(const char *p, char *out, size_t outlen)
 {
-	const char *why = NULL, *dom;
-
 	if (strlen(p) > 320)
 		return "longer than 320 characters";
-	for (const unsigned char *s = (const unsigned char *)p; *s; s++)
-		if (*s < ' ' || *s == 0x7f || *s == ',')
-			return "controls and , are not allowed";
-	if (!strchr(p, '@'))
-		return "expected user@domain or @domain";
-	if (address_norm_pattern(p, out, outlen, &why) < 0)
-		return why;
-	dom = out[0] == '@' ? out + 1 : address_domain(out);
-	if (!dom || !strchr(dom, '.'))
-		return "the domain after @ has no dot";
-	return NULL;
+	return ctl_pattern_norm(p, out, outlen);
 }
 
 /* suppress_for - " for sender S" when S is one sender, else "" (static buffer) */
@@ -122,9 +110,7 @@ static int suppress_list(struct ctl *c, const char *pattern, const char *raw,
 {
 	char domain[ADDRESS_SIZE + 1];
 	const char *params[4] = { pattern, NULL, raw, sender }, *dom = address_domain(pattern);
-	struct out_table t;
 	PGresult *res;
-	int rc;
 
 	if (pattern && pattern[0] != '@' && dom) {
 		snprintf(domain, sizeof(domain), "@%s", dom);
@@ -138,14 +124,7 @@ static int suppress_list(struct ctl *c, const char *pattern, const char *raw,
 		       "OR pattern = regexp_replace(lower($3), '^.*@', '@')) "
 		       "AND ($4::text IS NULL OR sender IN ('', lower($4))) "
 		       "ORDER BY pattern, sender", 4, params);
-	if (out_from_pg(&t, res) < 0) {
-		PQclear(res);
-		ctl_die(c, EX_OSERR, "out of memory");
-	}
-	rc = out_print(stdout, &t, fmt) < 0 ? EX_IOERR : 0;
-	out_free(&t);
-	PQclear(res);
-	return rc;
+	return ctl_print_result(c, res, fmt);
 }
 
 /* ctl_suppress - add, del or list */
