@@ -87,7 +87,7 @@ size_t digest_message(struct buf *m, const struct digest_conf *dc, const char *t
 	buf_adds(m, "To: ");
 	payload_clean(m, to, 320);
 	buf_adds(m, "\r\n");
-	buf_printf(m, "Subject: Beacon: %zu events on your mail\r\n", count);
+	buf_printf(m, "Subject: Beacon: %zu event%s on your mail\r\n", count, count == 1 ? "" : "s");
 	buf_printf(m, "Date: %s\r\n", date);
 	buf_printf(m, "Message-ID: <beacon-digest.%lld.%08x@%s>\r\n", (long long)now,
 	    randombytes_random(), digest_domain(dc->from, host, sizeof(host)));

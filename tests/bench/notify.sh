@@ -13,7 +13,14 @@
 #	recipients; events go into beacon.events by INSERT, so the
 #	statement trigger queues one job and one delivery per event, as it
 #	does for pixelsrv's COPY.  beacon-notify runs with its defaults
-#	(concurrency 8, batch 100) as the beacon role.
+#	(concurrency 8, batch 100) as the beacon role, but for what a
+#	webhook on loopback over http needs (allow_private_destinations,
+#	allow_http) and a hold of NT_HOLD (1 s): the hold is a fixed wait for
+#	pixelsrv's click-burst follow-up, which INSERTed events never get
+#	(so the notifier's [pixelsrv] click_burst_seconds is 0 here), and it
+#	is left out of the figures: the backlog starts once it has passed,
+#	and end to end is counted from when an event became due (its job's
+#	created_at, or its time if later, plus the hold).
 #
 #	backlog	NT_BACKLOG events are queued with the notifier stopped; then
 #		it starts and the time until nothing is pending gives
@@ -34,6 +41,7 @@
 
 NT_BENCH_SENDER=bench@notify.example
 NT_BENCH_MSG=b0000000-0000-4000-8000-000000000001
+NT_HOLD=1
 
 # ntb_setup - the destination on nginx's /hook/, the message and its recipients
 ntb_setup() {
@@ -105,6 +113,7 @@ ntb_backlog() {
 	pg_psql -f "$T_DIR/notify-backlog.sql" >/dev/null
 	NTB_ENQ=$(b_div "$NT_BACKLOG" "$(b_div $(($(t_now_us) - ti)) 1000000 %.6f)" %.0f)
 	[ "$(ntb_pending)" = "$NT_BACKLOG" ] || t_fail "notify: $(ntb_pending) deliveries queued for $NT_BACKLOG events"
+	sleep "$NT_HOLD"	# the whole backlog due when the notifier starts
 	pg0=$(b_ticks_tree "$(pg_pid)")
 	ng0=$(b_ticks "$PIX_NGINX_WORKER")
 	t0=$(t_now_us)
@@ -125,6 +134,9 @@ ntb_backlog() {
 	NTB_ROWS+=("backlog|$(b_fmt_int "$NT_BACKLOG")|$secs|$(b_fmt_int "$rate")|$(b_div "$(b_us "$nt")" "$NT_BACKLOG" %.0f)|$(b_div "$(b_us $((pg1 - pg0)))" "$NT_BACKLOG" %.0f)|$(b_div "$(b_us $((ng1 - ng0)))" "$NT_BACKLOG" %.0f)|$(ntb_pct 0.5 d.latency_ms)|$(ntb_pct 0.99 d.latency_ms)|-|-")
 	b_say "notify: backlog of $NT_BACKLOG events sent in $secs s: $rate/s"
 }
+
+# the end-to-end latency of a sent delivery in ms, from when its event was due
+NTB_DUE_MS="extract(epoch FROM d.sent_at - greatest(j.created_at, j.at) - $NT_HOLD * interval '1 second') * 1000"
 
 # ntb_live - offer NT_LIVE_RATE events/s for NT_LIVE_SECS s to the running notifier
 ntb_live() {
@@ -154,8 +166,8 @@ ntb_live() {
 	ng1=$(b_ticks "$PIX_NGINX_WORKER")
 	ntb_check "$n"
 	secs=$(b_div $((t1 - t0)) 1000000 %.2f)
-	NTB_E2E_P99=$(ntb_pct 0.99 "extract(epoch FROM d.sent_at - j.created_at) * 1000")
-	NTB_ROWS+=("live, $NT_LIVE_RATE/s offered|$(b_fmt_int "$n")|$secs|$(b_fmt_int "$(b_div "$n" "$secs" %.0f)")|$(b_div "$(b_us $((nt1 - nt0)))" "$n" %.0f)|$(b_div "$(b_us $((pg1 - pg0)))" "$n" %.0f)|$(b_div "$(b_us $((ng1 - ng0)))" "$n" %.0f)|$(ntb_pct 0.5 d.latency_ms)|$(ntb_pct 0.99 d.latency_ms)|$(ntb_pct 0.5 "extract(epoch FROM d.sent_at - j.created_at) * 1000")|$NTB_E2E_P99")
+	NTB_E2E_P99=$(ntb_pct 0.99 "$NTB_DUE_MS")
+	NTB_ROWS+=("live, $NT_LIVE_RATE/s offered|$(b_fmt_int "$n")|$secs|$(b_fmt_int "$(b_div "$n" "$secs" %.0f)")|$(b_div "$(b_us $((nt1 - nt0)))" "$n" %.0f)|$(b_div "$(b_us $((pg1 - pg0)))" "$n" %.0f)|$(b_div "$(b_us $((ng1 - ng0)))" "$n" %.0f)|$(ntb_pct 0.5 d.latency_ms)|$(ntb_pct 0.99 d.latency_ms)|$(ntb_pct 0.5 "$NTB_DUE_MS")|$NTB_E2E_P99")
 	b_say "notify: live $n events at $NT_LIVE_RATE/s offered, end-to-end p99 $NTB_E2E_P99 ms"
 }
 
@@ -170,10 +182,12 @@ bench_notify() {
 		"delivery each, as for pixelsrv's COPY).  backlog: $(b_fmt_int "$NT_BACKLOG") events queued with the" \
 		"notifier stopped, then started: deliveries/s until nothing is pending, start-up included." \
 		"live: $NT_LIVE_RATE events/s for $NT_LIVE_SECS s, one INSERT every 0.1 s, then the drain;" \
-		"end to end = event committed to delivery committed as sent.  CPU from \`/proc/PID/stat\`."
+		"end to end = event due (committed, plus the \`hold\` of $NT_HOLD s for pixelsrv's click-burst" \
+		"follow-up, a fixed wait left out) to delivery committed as sent.  CPU from \`/proc/PID/stat\`."
 	[ -n "$PIX_NGINX_PID" ] || pix_nginx_start
 	ntb_setup
-	nt_config
+	nt_config 'allow_private_destinations = yes' 'allow_http = yes' "hold = $NT_HOLD" \
+		'[pixelsrv]' 'click_burst_seconds = 0'
 	ntb_backlog
 	ntb_live
 	B_HWM[beacon-notify]=$(b_hwm "$NT_PID")

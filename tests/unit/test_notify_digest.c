@@ -57,6 +57,7 @@ static void test_hostile(void **state)
 	link[sizeof(link) - 1] = '\0';
 	assert_int_equal(digest_message(&m, &dc, "ann@example.org\r\nBcc: x@y", it, 2), 2);
 	assert_true(valid_utf8(m.p, m.len));
+	assert_non_null(strstr(m.p, "\r\nSubject: Beacon: 2 events on your mail\r\n"));
 	assert_null(strstr(m.p, "\nBcc:"));
 	assert_null(strstr(m.p, "\nX-Injected:"));
 	assert_null(strstr(m.p, "\n.\r"));
@@ -80,10 +81,30 @@ static void test_hostile(void **state)
 	buf_free(&m);
 }
 
+/* test_subject - the subject counts the events, singular for one */
+static void test_subject(void **state)
+{
+	static const struct digest_conf dc = { "smtp://127.0.0.1:25", "beacon@example.org",
+					       "X-Beacon", 10 };
+	struct item it[2] = {
+		{ .kind = "open", .address = "bob@example.net", .subject = "Hi",
+		  .at = "2026-12-06T04:12:33.250Z", .outcome = ITEM_SENT },
+		{ .kind = "open", .address = "eve@example.net", .subject = "Hi",
+		  .at = "2026-12-06T04:12:34.250Z", .outcome = ITEM_DROPPED },
+	};
+	struct buf m = { 0 };
+
+	(void)state;
+	assert_int_equal(digest_message(&m, &dc, "ann@example.org", it, 2), 1);
+	assert_non_null(strstr(m.p, "\r\nSubject: Beacon: 1 event on your mail\r\n"));
+	buf_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_subject),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
