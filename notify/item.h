@@ -46,7 +46,8 @@ struct item {
 	const char *link;	/* clicks: the link's URL */
 	const char *file;	/* downloads: the attachment's name */
 	const char *drop;	/* not NULL: why it is dropped instead of sent */
-	const char *claim;	/* the lease's end set by the claim: recording needs it unchanged */
+	const char *claim;	/* the lease's end set by the claim, in microseconds since the
+				 * epoch: recording needs it unchanged */
 	/* the outcome, filled by webhook.c, digest.c or the queue */
 	enum item_outcome outcome;	/* what happened */
 	int status;		/* HTTP or SMTP status, 0 when none came back */

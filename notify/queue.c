@@ -48,7 +48,7 @@ struct queue {
 	"   ELSE 'reclassified as ' || min(e.class) END FROM beacon.events e" \
 	"   WHERE e.token_id = j.token_id AND e.at = j.at AND e.kind = j.kind" \
 	"   AND e.link_n IS NOT DISTINCT FROM j.link_n) END," \
-	" c.next_at::text" \
+	" (extract(epoch FROM c.next_at) * 1000000)::bigint" \
 	" FROM c JOIN beacon.notify_jobs j ON j.id = c.job" \
 	" JOIN beacon.notify_destinations t ON t.id = c.destination" \
 	" JOIN beacon.messages m ON m.id = j.message" \
@@ -69,6 +69,9 @@ enum { Q_JOB, Q_DEST, Q_ATTEMPTS, Q_DKIND, Q_URL, Q_SECRET, Q_KIND, Q_CLASS, Q_A
  * while its last digest is older).  The new next_at, the lease's end, is
  * the claim's mark: recording matches it, so a notifier whose lease ran out
  * and whose rows were claimed again records nothing over the new claim.
+ * The mark travels as microseconds since the epoch, not as text, so that
+ * it does not depend on the session's DateStyle and TimeZone (a zone
+ * abbreviation such as IST would be read back as another offset).
  */
 static const char queue_claim_sql[] =
 	"WITH c AS (UPDATE beacon.notify_deliveries d"
@@ -425,7 +428,7 @@ enum db_fault queue_record(struct queue *q, struct batch *b)
 {
 	static const char sql[] =
 		"WITH r AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::int[],"
-		"  $5::int[], $6::text[], $7::int[], $8::timestamptz[], $9::int[])"
+		"  $5::int[], $6::text[], $7::int[], $8::bigint[], $9::int[])"
 		"  AS r(job, destination, outcome, status, latency_ms, error, delay_s, claim, attempt)),"
 		" u AS (UPDATE beacon.notify_deliveries d SET"
 		"  state = CASE WHEN r.outcome = 'sent' THEN 'sent'"
@@ -445,7 +448,8 @@ enum db_fault queue_record(struct queue *q, struct batch *b)
 		"  sent_at = CASE WHEN r.outcome = 'sent' THEN now() ELSE d.sent_at END"
 		"  FROM r, beacon.notify_jobs j"
 		"  WHERE d.job = r.job AND d.destination = r.destination AND j.id = r.job"
-		"  AND d.state = 'pending' AND d.next_at = r.claim"
+		"  AND d.state = 'pending'"
+		"  AND (extract(epoch FROM d.next_at) * 1000000)::bigint = r.claim"
 		"  RETURNING 1),"
 		" g AS (UPDATE beacon.notify_destinations t SET last_digest_at = now()"
 		"  WHERE t.id = $11::int AND EXISTS (SELECT 1 FROM r WHERE r.outcome = 'sent')),"

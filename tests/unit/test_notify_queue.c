@@ -15,6 +15,8 @@
  *	- a lost lease: the first notifier's late record changes nothing
  *	  (the second's claim stands) but its attempt is logged;
  *	- outcomes recorded through a new session after the first died;
+ *	- a session with DateStyle Postgres, DMY and a zone whose
+ *	  abbreviation means another offset still records its claim;
  *	- retry_for: a failure past it is 'failed', before it 'pending' with
  *	  the back-off;
  *	- hold: a fresh event is not claimed; one reclassified meanwhile
@@ -107,7 +109,8 @@ static int reset(void **state)
 	(void)state;
 	sql("TRUNCATE beacon.notify_log, beacon.notify_deliveries, beacon.notify_jobs,"
 	    " beacon.notify_destinations, beacon.notify_tokens, beacon.events,"
-	    " beacon.recipients, beacon.messages CASCADE");
+	    " beacon.recipients, beacon.messages CASCADE;"
+	    "ALTER DATABASE beacon RESET DateStyle; ALTER DATABASE beacon RESET TimeZone");
 	cfg.notify.hold = 0;
 	cfg.notify.notify_days = 30;
 	cfg.notify.notify_interval = 300;
@@ -296,6 +299,33 @@ static void test_record_later(void **state)
 	queue_disconnect(q2);
 }
 
+/* test_record_datestyle - the claim's mark does not depend on how the session
+ * writes or reads timestamps */
+static void test_record_datestyle(void **state)
+{
+	struct queue *q;
+	struct batch b;
+	char buf[64];
+
+	(void)state;
+	sql("ALTER DATABASE beacon SET DateStyle = 'Postgres, DMY';"
+	    "ALTER DATABASE beacon SET TimeZone = 'Asia/Kolkata'");
+	q = open_queue();
+	destination("webhook");
+	message(1, "1 hour");
+	event(1, "now() - interval '1 minute'", "1 minute");
+	assert_int_equal(queue_claim_hooks(q, 10, &b), DB_OK);
+	assert_int_equal(b.n, 1);
+	b.items[0].outcome = ITEM_SENT;
+	b.items[0].status = 200;
+	assert_int_equal(queue_record(q, &b), DB_OK);
+	assert_int_equal(b.recorded, 1);
+	batch_free(&b);
+	assert_string_equal(sql_text("SELECT state FROM beacon.notify_deliveries", buf,
+	    sizeof(buf)), "sent");
+	queue_disconnect(q);
+}
+
 /* test_retry_for - a failure past retry_for is final; before it, a retry later */
 static void test_retry_for(void **state)
 {
@@ -482,6 +512,7 @@ int main(void)
 		cmocka_unit_test_setup(test_two_claims, reset),
 		cmocka_unit_test_setup(test_lease_lost, reset),
 		cmocka_unit_test_setup(test_record_later, reset),
+		cmocka_unit_test_setup(test_record_datestyle, reset),
 		cmocka_unit_test_setup(test_retry_for, reset),
 		cmocka_unit_test_setup(test_hold_reclassified, reset),
 		cmocka_unit_test_setup(test_muted_meanwhile, reset),
