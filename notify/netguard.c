@@ -47,14 +47,16 @@ static uint32_t netguard_v4_at(const unsigned char *p)
 static const char *netguard_v6_range(const unsigned char *p, int *has_v4, uint32_t *v4)
 {
 	static const unsigned char zero[16], mapped[12] = { [10] = 0xff, [11] = 0xff },
-		nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
+		nat64[12] = { 0x00, 0x64, 0xff, 0x9b },
+		nat64_local[6] = { 0x00, 0x64, 0xff, 0x9b, 0x00, 0x01 };
 
 	*has_v4 = 0;
 	if (!memcmp(p, zero, 16))
 		return ":: (unspecified)";
 	if (!memcmp(p, zero, 15) && p[15] == 1)
 		return "::1 (loopback)";
-	if (!memcmp(p, mapped, 12) || !memcmp(p, zero, 12) || !memcmp(p, nat64, 12)) {
+	if (!memcmp(p, mapped, 12) || !memcmp(p, zero, 12) || !memcmp(p, nat64, 12) ||
+	    !memcmp(p, nat64_local, 6)) {
 		*has_v4 = 1;
 		*v4 = netguard_v4_at(p + 12);
 		return NULL;

@@ -16,7 +16,8 @@
  *	198.18/15, 198.51.100/24, 203.0.113/24, 224/4 and 240/4; IPv6 ::,
  *	::1, fc00::/7 (unique local), fe80::/10 (link-local), fec0::/10,
  *	ff00::/8, 2001:db8::/32, and the IPv4 inside ::ffff:0:0/96
- *	(mapped), ::/96 (compatible), 64:ff9b::/96 (NAT64) and 2002::/16
+ *	(mapped), ::/96 (compatible), 64:ff9b::/96 (NAT64), 64:ff9b:1::/48
+ *	(local-use NAT64, the IPv4 in the last 4 bytes) and 2002::/16
  *	(6to4), judged as IPv4.  It is applied to the socket libcurl is
  *	about to connect, after name resolution, so a name that resolves
  *	(or later re-resolves) to such an address is refused as well.
