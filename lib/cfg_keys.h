@@ -118,7 +118,8 @@
 	X(notify, db_password_file, STR, "", "beacon-notify's password file (empty: [database] password_file)") \
 	X(notify, hold, DUR, "10", "seconds an event waits before it is notified, longer than click_burst_seconds") \
 	X(notify, allow_private_destinations, BOOL, "no", "let webhooks reach loopback, private and link-local addresses") \
-	X(notify, allow_http, BOOL, "no", "let webhooks use plain http:// URLs")
+	X(notify, allow_http, BOOL, "no", "let webhooks use plain http:// URLs") \
+	X(notify, proxy, STR, "", "proxy webhooks go through (empty: none, whatever the environment says)")
 
 #define CFG_DATABASE_KEYS(X) \
 	X(database, conninfo, STR, "dbname=beacon", "libpq connection string") \

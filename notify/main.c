@@ -293,7 +293,7 @@ static struct queue *nt_open(const struct beacon_cfg *cfg, int *pause)
 static void nt_run(const struct beacon_cfg *cfg, const struct digest_conf *dc)
 {
 	struct webhook *w = webhook_new(cfg->notify.timeout, cfg->notify.concurrency,
-	    cfg->notify.allow_private_destinations, cfg->notify.allow_http);
+	    cfg->notify.allow_private_destinations, cfg->notify.allow_http, cfg->notify.proxy);
 	struct batch held = { 0 };	/* outcomes not recorded yet */
 	struct queue *q = NULL;
 	long long digests_at = 0;	/* when the digests were last looked at */

@@ -25,6 +25,7 @@ struct webhook {
 	long concurrency;	/* requests at once */
 	int allow_private;	/* connect to non-public addresses too */
 	int allow_http;		/* plain http:// URLs too */
+	char *proxy;		/* the proxy to go through, "" none */
 };
 
 /* xfer - one request in flight */
@@ -39,7 +40,8 @@ struct xfer {
 };
 
 /* webhook_new - the multi handle */
-struct webhook *webhook_new(long timeout_s, long concurrency, int allow_private, int allow_http)
+struct webhook *webhook_new(long timeout_s, long concurrency, int allow_private, int allow_http,
+    const char *proxy)
 {
 	struct webhook *w = calloc(1, sizeof(*w));
 
@@ -49,6 +51,8 @@ struct webhook *webhook_new(long timeout_s, long concurrency, int allow_private,
 	w->concurrency = concurrency > 0 ? concurrency : 1;
 	w->allow_private = allow_private;
 	w->allow_http = allow_http;
+	if (!(w->proxy = strdup(proxy ? proxy : "")))
+		log_fatalx("out of memory (proxy)");
 	curl_multi_setopt(w->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, w->concurrency);
 	return w;
 }
@@ -96,6 +100,10 @@ static int webhook_start(struct webhook *w, struct xfer *x)
 		log_fatalx("out of memory (libcurl handle)");
 	curl_easy_setopt(e, CURLOPT_URL, it->url ? it->url : "");
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, w->allow_http ? "http,https" : "https");
+	/* "" keeps https_proxy and http_proxy out: the address check would see
+	 * only the proxy's address */
+	curl_easy_setopt(e, CURLOPT_PROXY, w->proxy);
+	curl_easy_setopt(e, CURLOPT_NOPROXY, "");
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, webhook_socket);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
@@ -223,5 +231,6 @@ void webhook_free(struct webhook *w)
 	if (!w)
 		return;
 	curl_multi_cleanup(w->multi);
+	free(w->proxy);
 	free(w);
 }

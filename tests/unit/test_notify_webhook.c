@@ -2,11 +2,14 @@
  * test_notify_webhook.c - unit tests of notify/webhook.c's guards, on
  * loopback only: a private address is refused before any connection
  * unless allowed; http:// is refused unless allowed; once asked to stop,
- * no request starts and the items are left untried (ITEM_UNSENT).
+ * no request starts and the items are left untried (ITEM_UNSENT); a
+ * proxy from the environment is not used (the check would see only the
+ * proxy's address), the configured one is.
  */
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <setjmp.h>
 #include <string.h>
 #include <cmocka.h>
@@ -24,7 +27,7 @@ static struct item item(const char *url)
 static void test_guards(void **state)
 {
 	static const volatile sig_atomic_t go = 0, stop = 1;
-	struct webhook *w = webhook_new(2, 4, 0, 0);
+	struct webhook *w = webhook_new(2, 4, 0, 0, "");
 	struct item it[3] = { item("https://127.0.0.1:1/hook"), item("http://[::1]:1/hook"),
 			      item("https://localhost:1/hook") };
 
@@ -37,7 +40,7 @@ static void test_guards(void **state)
 	webhook_free(w);
 
 	/* allowed: the connection is tried (and nothing listens on port 1) */
-	w = webhook_new(2, 4, 1, 1);
+	w = webhook_new(2, 4, 1, 1, "");
 	it[0] = item("http://127.0.0.1:1/hook");
 	webhook_send(w, it, 1, &go);
 	assert_int_equal(it[0].outcome, ITEM_RETRY);
@@ -53,10 +56,38 @@ static void test_guards(void **state)
 	webhook_free(w);
 }
 
+/* test_proxy - https_proxy in the environment is ignored: the destination's own
+ * address is checked; a configured proxy is used (and its address checked) */
+static void test_proxy(void **state)
+{
+	static const volatile sig_atomic_t go = 0;
+	struct webhook *w = webhook_new(2, 4, 0, 0, "");
+	struct item it[1] = { item("https://10.1.2.3:1/hook") };
+
+	(void)state;
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	setenv("https_proxy", "http://127.0.0.1:1", 1);
+	setenv("HTTPS_PROXY", "http://127.0.0.1:1", 1);
+	webhook_send(w, it, 1, &go);
+	assert_int_equal(it[0].outcome, ITEM_RETRY);
+	assert_non_null(strstr(it[0].error, "refused: 10.1.2.3 is in 10.0.0.0/8"));
+	webhook_free(w);
+
+	w = webhook_new(2, 4, 0, 0, "http://127.0.0.2:1");
+	it[0] = item("https://10.1.2.3:1/hook");
+	webhook_send(w, it, 1, &go);
+	assert_non_null(strstr(it[0].error, "refused: 127.0.0.2 is in 127.0.0.0/8"));
+	webhook_free(w);
+	unsetenv("https_proxy");
+	unsetenv("HTTPS_PROXY");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_guards),
+		cmocka_unit_test(test_proxy),
 	};
 	int rc;
 
