@@ -62,6 +62,7 @@ void inbound_message(const struct milter_env *env, const struct msg_ctx *m, int 
 /* The records, without the store (the unit tests call them): */
 
 #define INBOUND_TEXT_MAX 998	/* characters of a Subject or List-Id kept */
+#define INBOUND_ID_MAX 250	/* octets of a Message-ID: a longer one counts as none */
 #define INBOUND_TEXT_KEEP (256u << 10)	/* octets kept of a message read only to record it */
 
 struct beacon_cfg;
