@@ -264,6 +264,12 @@ static const char *inbound_stored(enum store_result rc)
 	return rc == STORE_OK ? "stored" : rc == STORE_SPOOLED ? "spooled" : "lost";
 }
 
+/* inbound_pending - has M something for inbound_message() with REPLY set? */
+int inbound_pending(const struct milter_env *env, const struct msg_ctx *m)
+{
+	return env->cfg->milter.inbound && ((m->inbound && m->inbound->len) || m->maybe_reply);
+}
+
 /* inbound_message - write both records, one log line each */
 void inbound_message(const struct milter_env *env, const struct msg_ctx *m, int reply)
 {

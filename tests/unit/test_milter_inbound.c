@@ -754,6 +754,59 @@ static void test_db_long_id(void **state)
 	g_free(dir);
 }
 
+/* test_db_abort - a reply the header check passes is recorded at end of message, not at end
+ * of headers: aborted after end of headers (or rejected later), it leaves no row */
+static void test_db_abort(void **state)
+{
+	static const char *const rcpts[] = { "<sales@shop.example>", NULL };
+	char *dir = g_dir_make_tmp("beacon-inbound-XXXXXX", NULL);
+	struct inbound_set *s = env_with(NULL, 0);
+	struct conn_ctx *c = conn_new();
+	struct beacon_cfg bc;
+	const char *why = NULL;
+	char *text = g_strdup(REPLY), *cmd;
+	(void)state;
+
+	memcpy(strstr(text, "reply-1@"), "reply-7@", 8);
+	env.store = store_on(&bc, dir, db_cluster.conninfo);
+	feed_head(c, "a@x.example", rcpts, text);
+	assert_int_equal(callbacks_end_headers(&env, c->msg, &why), -1);
+	/* not accepted yet: the body is skipped */
+	assert_int_equal(callbacks_pass(&env, c, why), SMFIS_CONTINUE);
+	assert_non_null(c->msg);
+	assert_int_equal(c->msg->skip_body, 1);
+	msg_reset(c);	/* xxfi_abort */
+	assert_int_equal(callbacks_record_only(&env, c), 0);
+	assert_int_equal(store_replay_now(env.store), 0);
+	db_is("SELECT count(*) FROM beacon.replies WHERE reply_message_id = 'reply-7@x.example'",
+	      "0");
+	/* the same message delivered: recorded at its end */
+	feed_head(c, "a@x.example", rcpts, text);
+	assert_int_equal(callbacks_end_headers(&env, c->msg, &why), -1);
+	assert_int_equal(callbacks_pass(&env, c, why), SMFIS_CONTINUE);
+	assert_int_equal(callbacks_record_only(&env, c), 1);
+	assert_null(c->msg);
+	assert_int_equal(store_replay_now(env.store), 1);
+	db_is("SELECT count(*) FROM beacon.replies WHERE reply_message_id = 'reply-7@x.example'",
+	      "1");
+	/* nothing to record: accepted at once */
+	feed_head(c, "", rcpts, "From: a@x.example\nSubject: hi\n\nHi\n");
+	assert_int_equal(callbacks_end_headers(&env, c->msg, &why), -1);
+	assert_int_not_equal(callbacks_pass(&env, c, why), SMFIS_CONTINUE);
+	assert_null(c->msg);
+
+	store_stop(env.store);
+	env.store = NULL;
+	cfg_free(&bc);
+	conn_free(c);
+	inbound_set_stop(s);
+	g_free(text);
+	cmd = g_strdup_printf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	g_free(cmd);
+	g_free(dir);
+}
+
 /* test_db_ready - the start-up check of [milter] inbound: the functions there and granted;
  * one missing, or not granted to the role, is named with the remedy */
 static void test_db_ready(void **state)
@@ -793,6 +846,7 @@ int main(void)
 		cmocka_unit_test(test_db_set),
 		cmocka_unit_test(test_db_store),
 		cmocka_unit_test(test_db_long_id),
+		cmocka_unit_test(test_db_abort),
 		cmocka_unit_test(test_db_ready),
 	};
 	int rc;
