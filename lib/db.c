@@ -279,12 +279,13 @@ enum db_fault db_results(PGconn *conn, long long deadline, PGresult **keep)
 	return rc;
 }
 
-/* db_classify - data errors (classes 22, 23) on a live session, or trouble */
+/* db_classify - data errors (classes 22, 23, and 54: a value over a program limit, such
+ * as an index row too big, fails again on every retry) on a live session, or trouble */
 enum db_fault db_classify(PGconn *conn, const PGresult *res)
 {
 	if (!conn || PQstatus(conn) != CONNECTION_OK)
 		return DB_DOWN;
-	if (db_sqlstate_is(res, "22") || db_sqlstate_is(res, "23"))
+	if (db_sqlstate_is(res, "22") || db_sqlstate_is(res, "23") || db_sqlstate_is(res, "54"))
 		return DB_DATA;
 	return DB_DOWN;
 }

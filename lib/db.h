@@ -26,7 +26,8 @@
  *
  *	Every failure comes out as an enum db_fault: DB_DATA when the
  *	server refused the statement for its values (SQLSTATE class 22 data
- *	exception or 23 integrity constraint violation: the same input will
+ *	exception, 23 integrity constraint violation or 54 program limit
+ *	exceeded, such as an index row too big: the same input will
  *	be refused again, keep the session), DB_DOWN for anything else
  *	(connection lost, server shutting down, missing table, privileges:
  *	drop the session and retry later), DB_TIMEOUT when the deadline
@@ -45,7 +46,7 @@
 /* db_fault - how a statement ended */
 enum db_fault {
 	DB_OK,		/* every result succeeded */
-	DB_DATA,	/* refused for its data (SQLSTATE class 22 or 23): retrying will not help */
+	DB_DATA,	/* refused for its data (SQLSTATE class 22, 23, 54): retrying will not help */
 	DB_DOWN,	/* connection or server trouble: drop the session */
 	DB_TIMEOUT,	/* no answer before the deadline: drop the session, do not wait again */
 };

@@ -181,6 +181,21 @@ long spool_parse(const uint8_t *buf, size_t len, spool_fn fn, void *arg, size_t 
 	return (long)off;
 }
 
+/* spool_sync_dir - fsync the directory of PATH, so a rename in it survives a crash */
+static void spool_sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) :
+			    strdup(".");
+	int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+
+	if (fd < 0 || fsync(fd) < 0)
+		log_warn("spool %s: cannot sync its directory", path);
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+}
+
 /* spool_read_off - the saved replay offset, 0 if none */
 static size_t spool_read_off(const char *path)
 {
@@ -301,6 +316,8 @@ long spool_replay_batch(struct spool *sp, spool_fn fn, spool_flush_fn flush, siz
 			fdatasync(sp->fd);
 			close(sp->fd);
 			sp->fd = nfd;
+			/* the rename and the new file are entries of the directory */
+			spool_sync_dir(sp->path);
 			if (sp->episode)
 				log_warnx("spool %s is below its cap again: %llu records were "
 				    "refused while it was full", sp->path, sp->episode);

@@ -224,13 +224,31 @@ static sfsistat callbacks_header(SMFICTX *ctx, char *name, char *value)
 	return callbacks_reply(c, SMFIP_NR_HDR);
 }
 
-/* callbacks_untouched - log an early pass, record it (inbound.h) and forget the message */
-static sfsistat callbacks_untouched(struct conn_ctx *c, const char *why)
+/* callbacks_pass - an early pass of C's message: with nothing to record, logged, forgotten
+ * and accepted now; else its body is skipped and it is recorded at end of message, when the
+ * MTA will deliver it (an abort or a later reject records nothing) */
+sfsistat callbacks_pass(const struct milter_env *env, struct conn_ctx *c, const char *why)
 {
+	if (inbound_pending(env, c->msg)) {
+		c->msg->record_only = why;
+		c->msg->skip_body = 1;
+		return SMFIS_CONTINUE;
+	}
 	log_info("%s: untouched: %s", msg_qid(c->msg), why);
-	inbound_message(callbacks_env, c->msg, 1);
 	msg_reset(c);
-	return policy_decide(callbacks_env->cfg, POLICY_NONE, 0).reply;
+	return policy_decide(env->cfg, POLICY_NONE, 0).reply;
+}
+
+/* callbacks_record_only - end of C's message passed early by callbacks_pass(): log, record
+ * (inbound.h) and forget it; 1, or 0 for any other message */
+int callbacks_record_only(const struct milter_env *env, struct conn_ctx *c)
+{
+	if (!c->msg || !c->msg->record_only)
+		return 0;
+	log_info("%s: untouched: %s", msg_qid(c->msg), c->msg->record_only);
+	inbound_message(env, c->msg, 1);
+	msg_reset(c);
+	return 1;
 }
 
 /* callbacks_head - the header check track_message_with() makes again at the end */
@@ -305,7 +323,7 @@ static sfsistat callbacks_eoh(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	callbacks_queue_id(ctx, c->msg);
 	if (callbacks_end_headers(callbacks_env, c->msg, &why) < 0)
-		return callbacks_untouched(c, why);
+		return callbacks_pass(callbacks_env, c, why);
 	return SMFIS_CONTINUE;
 }
 
@@ -324,8 +342,10 @@ static sfsistat callbacks_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 		msg_add_body_head(c->msg, chunk, len, INBOUND_TEXT_KEEP);
 		return SMFIS_CONTINUE;
 	}
-	if (msg_add_body(c->msg, chunk, len, callbacks_env->cfg->milter.max_message_size) < 0)
-		return callbacks_untouched(c, "over max_message_size");
+	if (msg_add_body(c->msg, chunk, len, callbacks_env->cfg->milter.max_message_size) < 0) {
+		sfsistat rc = callbacks_pass(callbacks_env, c, "over max_message_size");
+		return rc == SMFIS_CONTINUE && c->can_skip ? SMFIS_SKIP : rc;
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -442,6 +462,8 @@ static sfsistat callbacks_eom(SMFICTX *ctx)
 	if (!m)
 		return SMFIS_ACCEPT;
 	callbacks_queue_id(ctx, m);
+	if (callbacks_record_only(callbacks_env, c))
+		return policy_decide(callbacks_env->cfg, POLICY_NONE, 0).reply;
 	if (m->dsn_candidate && bounce_message(callbacks_env, m) == 0) {
 		/* a delivery status notification: recorded, delivered as it is */
 		msg_reset(c);

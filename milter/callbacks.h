@@ -32,15 +32,18 @@
  *	With [milter] inbound on, end of headers notes the recipients that
  *	are tracked inbound addresses (inbound.h); such a message has its
  *	body read even when the header check would pass it (then end of
- *	message only records it).  Every message is recorded once it is
- *	decided (at an early pass, or at end of message unless it was
- *	temp-failed or is a copy this milter made): its inbound rows and,
- *	unless the milter tracked it, its reply rows.  Nothing is changed
- *	for that.
+ *	message only records it).  Every message is recorded at end of
+ *	message, unless it was temp-failed or is a copy this milter made
+ *	(an aborted one is not): its inbound rows and, unless the milter
+ *	tracked it, its reply rows.  A message the header check or the
+ *	size limit passes early that may be a reply is not accepted then:
+ *	its body is skipped (SMFIS_SKIP when the MTA allows it, else not
+ *	kept) and it is recorded and accepted at end of message.  Nothing
+ *	is changed for that.
  *
  *	End of headers runs the header check of end of message
  *	(track_head_check): a message it leaves untouched is accepted at
- *	once; a copy this milter made (split.h) or a tag header saying no
+ *	once (with nothing to record); a copy this milter made (split.h) or a tag header saying no
  *	has its body skipped, and at end of message only its copy header or
  *	tag header goes.  Every reply that ends a message comes from the
  *	failure policy (policy.h): nothing failed, the store or re-injection
@@ -85,6 +88,13 @@ void callbacks_trust(const struct milter_env *env, const struct conn_ctx *c, str
 /* callbacks_end_headers - end of headers of M: 0 to read on (M->skip_body set when the body
  * is not needed), or -1 with *WHY: accept M untouched now */
 int callbacks_end_headers(const struct milter_env *env, struct msg_ctx *m, const char **why);
+/* callbacks_pass - the early pass of C's message for WHY: accepted and forgotten now, or,
+ * when it has something to record (inbound_pending()), SMFIS_CONTINUE with its body skipped
+ * and M->record_only set, to be recorded by callbacks_record_only() at end of message */
+sfsistat callbacks_pass(const struct milter_env *env, struct conn_ctx *c, const char *why);
+/* callbacks_record_only - at end of message: record and forget C's message passed by
+ * callbacks_pass() and answer 1, or 0 for any other */
+int callbacks_record_only(const struct milter_env *env, struct conn_ctx *c);
 /* callbacks_outcome - log how M ended and return the reply: OUT as track_message_with()
  * decided, APPLIED 0 when the MTA took every change (or none was tried), -1 when it refused one */
 sfsistat callbacks_outcome(const struct milter_env *env, const struct msg_ctx *m,

@@ -71,12 +71,13 @@ static GByteArray *inbound_text(const struct msg_ctx *m, int *own)
 	return b;
 }
 
-/* inbound_message_id - the Message-ID in header value V without <> (g_free), or NULL */
+/* inbound_message_id - the Message-ID in header value V without <> (g_free), or NULL; one
+ * over INBOUND_ID_MAX octets counts as none (the database could not index it) */
 static char *inbound_message_id(const char *v)
 {
 	char *id = v ? g_mime_utils_decode_message_id(v) : NULL;
 
-	if (id && (!*id || !g_utf8_validate(id, -1, NULL))) {
+	if (id && (!*id || strlen(id) > INBOUND_ID_MAX || !g_utf8_validate(id, -1, NULL))) {
 		g_free(id);
 		id = NULL;
 	}
@@ -155,7 +156,7 @@ struct inbound_record *inbound_record_of(const struct beacon_cfg *cfg, const str
 	r->forward = o.forward;
 	/* a forward as attachment carries the original's Message-ID: the lead it forwards
 	 * and a copy of it count once */
-	mid = o.message_id ? g_strdup(o.message_id) :
+	mid = o.message_id && strlen(o.message_id) <= INBOUND_ID_MAX ? g_strdup(o.message_id) :
 	      inbound_message_id(msg_header_get(m, "Message-ID"));
 	record_set(&r->message_id, mid);
 	g_free(mid);
@@ -166,10 +167,12 @@ struct inbound_record *inbound_record_of(const struct beacon_cfg *cfg, const str
 	return r;
 }
 
-/* inbound_add_ref - append ID to REFS unless it is there or REFS is full */
+/* inbound_add_ref - append ID to REFS unless it is there, REFS is full or ID is over
+ * INBOUND_ID_MAX octets (no Message-ID Beacon sends is) */
 static void inbound_add_ref(GPtrArray *refs, const char *id)
 {
-	if (!id || !*id || refs->len >= REPLY_MAX_REFS || !g_utf8_validate(id, -1, NULL))
+	if (!id || !*id || refs->len >= REPLY_MAX_REFS || strlen(id) > INBOUND_ID_MAX ||
+	    !g_utf8_validate(id, -1, NULL))
 		return;
 	for (guint i = 0; i < refs->len; i++)
 		if (strcmp(g_ptr_array_index(refs, i), id) == 0)
@@ -259,6 +262,12 @@ struct reply_record *inbound_reply_of(const struct msg_ctx *m, const char *from)
 static const char *inbound_stored(enum store_result rc)
 {
 	return rc == STORE_OK ? "stored" : rc == STORE_SPOOLED ? "spooled" : "lost";
+}
+
+/* inbound_pending - has M something for inbound_message() with REPLY set? */
+int inbound_pending(const struct milter_env *env, const struct msg_ctx *m)
+{
+	return env->cfg->milter.inbound && ((m->inbound && m->inbound->len) || m->maybe_reply);
 }
 
 /* inbound_message - write both records, one log line each */

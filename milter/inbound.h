@@ -6,7 +6,7 @@
  * SYNOPSIS
  *	inbound_head(env, msg);		(end of headers)
  *	if (msg->inbound) ... read the body ...
- *	inbound_message(env, msg, reply);	(end of message, or an early pass)
+ *	inbound_message(env, msg, reply);	(end of message only)
  *
  * DESCRIPTION
  *	With [milter] inbound = yes, end of headers looks up each accepted
@@ -58,10 +58,14 @@ void inbound_head(const struct milter_env *env, struct msg_ctx *m);
 /* inbound_message - record M's inbound rows (when it has tracked recipients) and, with
  * REPLY, its reply rows (when it may be one) */
 void inbound_message(const struct milter_env *env, const struct msg_ctx *m, int reply);
+/* inbound_pending - has M something for inbound_message() with REPLY set (tracked
+ * recipients, or a reply's headers)?  Such a message is recorded at end of message only */
+int inbound_pending(const struct milter_env *env, const struct msg_ctx *m);
 
 /* The records, without the store (the unit tests call them): */
 
 #define INBOUND_TEXT_MAX 998	/* characters of a Subject or List-Id kept */
+#define INBOUND_ID_MAX 250	/* octets of a Message-ID: a longer one counts as none */
 #define INBOUND_TEXT_KEEP (256u << 10)	/* octets kept of a message read only to record it */
 
 struct beacon_cfg;

@@ -69,6 +69,7 @@ struct msg_ctx {
 	GPtrArray *inbound;	/* char *: tracked inbound addresses among the recipients (inbound.h), or NULL */
 	int maybe_reply;	/* In-Reply-To or References: may answer a tracked message (inbound.h) */
 	const char *inbound_only;	/* why the header check passed it (static): read only to record it (inbound.h), or NULL */
+	const char *record_only;	/* why it passed untouched (static): its body skipped, recorded at end of message only (inbound.h), or NULL */
 };
 
 /* conn_ctx - one MTA connection */

@@ -39,7 +39,8 @@
 --	    forwarded with its Message-ID, or a spool replayed) counts once.
 --	    A message without Message-ID counts once per (address, queue id),
 --	    a missing queue id counting as one value (a replay of such a
---	    message adds nothing).
+--	    message adds nothing).  A Message-ID over 250 characters counts
+--	    as none (an index entry could not hold it).
 --
 --	inbound_mail(at, addresses, message_id, sender_domain, from,
 --	    reply_to, list_id, subject, size, forward, queue_id) - for
@@ -220,6 +221,10 @@ BEGIN
 		       WHERE t.active AND t.address = ANY (ARRAY(SELECT lower(a)
 								 FROM unnest(p_addresses) a))) THEN
 		RETURN 0;
+	END IF;
+	-- a Message-ID too long to index counts as none (the queue id tells replays)
+	IF length(mid) > 250 THEN
+		mid := NULL;
 	END IF;
 	src := beacon.inbound_source(dom, p_from, p_reply_to, p_list_id);
 	IF mid IS NOT NULL THEN

@@ -13,7 +13,9 @@
 --	  reply_message_id  the reply's own Message-ID, without <>: the same
 --	                    reply stored twice (a spool replay) adds nothing;
 --	                    'queue:' and the MTA's queue id for a reply
---	                    without Message-ID (none without either)
+--	                    without Message-ID (none without either); one
+--	                    over 250 characters counts as none, and so does
+--	                    a reference that long
 --	  from_domain       the domain of the reply's From address
 --	Its rows go with their message and with their recipient (ON DELETE
 --	CASCADE: purge, forget).
@@ -127,6 +129,9 @@ BEGIN
 	IF p_at IS NULL THEN
 		RAISE EXCEPTION 'reply: at must not be NULL';
 	END IF;
+	IF length(rid) > 250 THEN
+		rid := NULL;	-- too long to index: as none
+	END IF;
 	IF rid IS NULL THEN
 		-- a reply without Message-ID: its queue id tells a replay from a new one
 		rid := 'queue:' || NULLIF(btrim(p_queue_id), '');
@@ -135,7 +140,8 @@ BEGIN
 		RETURN 0;	-- nothing to tell a replay from a new reply by
 	END IF;
 	refs := ARRAY(SELECT btrim(r, ' <>') FROM unnest(p_refs[1:20]) WITH ORDINALITY AS x(r, i)
-		      WHERE NULLIF(btrim(r, ' <>'), '') IS NOT NULL ORDER BY i);
+		      WHERE NULLIF(btrim(r, ' <>'), '') IS NOT NULL
+			AND length(btrim(r, ' <>')) <= 250 ORDER BY i);
 	froms := ARRAY(SELECT DISTINCT lower(btrim(f, ' <>')) FROM unnest(p_from) AS f
 		       WHERE NULLIF(btrim(f, ' <>'), '') IS NOT NULL);
 	dom := NULLIF(substring(lower(btrim(p_from[1], ' <>')) FROM '@([^@]*)$'), '');

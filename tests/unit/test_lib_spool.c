@@ -2,7 +2,8 @@
  * test_lib_spool.c - unit tests of the append-only spool: order, resume after
  * a failed callback without duplicates, records appended during replay,
  * a torn tail, a corrupt record, the parser on hand-made buffers, the size
- * cap and the expiry of kept-aside files.
+ * cap and the expiry of kept-aside files; the directory synced after the
+ * rename that starts a replay.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -19,6 +20,21 @@
 #include <cmocka.h>
 
 #include "spool.h"
+
+#include <sys/syscall.h>
+
+static int dir_syncs;	/* fsync() calls on a directory */
+
+/* fsync - counts the calls on a directory, then the system call (this program's
+ * definition is the one the spool links to) */
+int fsync(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+		dir_syncs++;
+	return (int)syscall(SYS_fsync, fd);
+}
 
 /* seen - what the replay callback collected */
 struct seen {
@@ -78,8 +94,11 @@ static void test_order_and_resume(void **state)
 	assert_true(spool_has_pending(sp));
 	/* the callback fails at the 4th record: 3 done, stop */
 	s.fail_at = 3;
+	dir_syncs = 0;
 	assert_int_equal(spool_replay(sp, collect, &s), -1);
 	assert_int_equal(s.n, 3);
+	/* the spool was renamed for the replay and made anew: its directory was synced */
+	assert_int_equal(dir_syncs, 1);
 	assert_true(spool_has_pending(sp));
 	/* resume: the rest, in order, no duplicates; one record appended meanwhile */
 	s.fail_at = -1;

@@ -668,6 +668,145 @@ static void test_db_store(void **state)
 	g_free(dir);
 }
 
+/* test_db_long_id - an 8 kB Message-ID or reference counts as none, in the milter and in the
+ * database (an index entry could not hold it): the lead is stored by its queue id, the reply
+ * by its short reference; a record the database still refuses for a program limit (54000)
+ * is logged and skipped, and the records behind it in the spool are written */
+static void test_db_long_id(void **state)
+{
+	static const char *const tracked[] = { LEAD };
+	static const char *const rcpts[] = { "<" LEAD ">", NULL };
+	char *dir = g_dir_make_tmp("beacon-inbound-XXXXXX", NULL);
+	struct inbound_set *s = env_with(tracked, 1);
+	struct conn_ctx *c = conn_new();
+	GString *big = g_string_new(NULL);
+	struct inbound_record *in;
+	struct reply_record *y;
+	struct beacon_cfg bc;
+	struct store *st;
+	const char *why, *body;
+	char *text, *cmd;
+	(void)state;
+
+	/* random hex: the database cannot compress it under the index limit */
+	while (big->len < 8000)
+		g_string_append_printf(big, "%08x", g_random_int());
+	text = g_strdup_printf("From: Anna <a@x.example>\nTo: " LEAD "\nSubject: long\n"
+			       "Message-ID: <%s@x.example>\nIn-Reply-To: <%s@x.example>\n"
+			       "References: <offer-2@shop.example>\n\nHi\n", big->str, big->str);
+	body = feed_head(c, "a@x.example", rcpts, text);
+	callbacks_end_headers(&env, c->msg, &why);
+	feed_body(c, body);
+	in = inbound_record_of(&cfg, c->msg, "a@x.example");
+	assert_non_null(in);
+	assert_string_equal(in->message_id, "");
+	y = inbound_reply_of(c->msg, "a@x.example");
+	assert_non_null(y);
+	assert_int_equal(y->refs->len, 1);
+	assert_string_equal(g_ptr_array_index(y->refs, 0), "offer-2@shop.example");
+	assert_string_equal(y->message_id, "");
+
+	st = store_on(&bc, dir, db_cluster.conninfo);
+	assert_int_equal(store_put_inbound(st, in, "QIN"), STORE_SPOOLED);
+	assert_int_equal(store_put_reply(st, y, "QIN"), STORE_SPOOLED);
+	/* the same, as an older milter would send them: the database drops the long ids */
+	record_set(&in->message_id, big->str);
+	record_set(&in->queue_id, "QRAW");
+	record_set(&y->message_id, big->str);
+	record_set(&y->queue_id, "QRAW");
+	g_ptr_array_insert(y->refs, 0, g_strdup(big->str));
+	assert_int_equal(store_put_inbound(st, in, "QRAW"), STORE_SPOOLED);
+	assert_int_equal(store_put_reply(st, y, "QRAW"), STORE_SPOOLED);
+	assert_int_equal(store_replay_now(st), 4);
+	db_is("SELECT count(*) FROM beacon.inbound WHERE message_id IS NULL AND "
+	      "queue_id IN ('QIN', 'QRAW')", "2");
+	db_is("SELECT count(*) FROM beacon.replies WHERE reply_message_id IN "
+	      "('queue:QIN', 'queue:QRAW')", "2");
+
+	/* a record refused for a program limit is skipped; the one behind it is written */
+	g_free(db_exec("CREATE FUNCTION public.refuse() RETURNS trigger LANGUAGE plpgsql AS "
+		       "$$BEGIN RAISE EXCEPTION 'index row too big' USING ERRCODE = '54000'; END$$; "
+		       "CREATE TRIGGER refuse BEFORE INSERT ON beacon.inbound FOR EACH ROW "
+		       "WHEN (NEW.subject = 'refused') EXECUTE FUNCTION public.refuse()"));
+	record_set(&in->message_id, "refused@x.example");
+	record_set(&in->subject, "refused");
+	assert_int_equal(store_put_inbound(st, in, "QREF1"), STORE_SPOOLED);
+	record_set(&in->message_id, "after@x.example");
+	record_set(&in->subject, "after");
+	assert_int_equal(store_put_inbound(st, in, "QREF2"), STORE_SPOOLED);
+	assert_int_equal(store_replay_now(st), 2);
+	assert_int_equal(store_replay_now(st), 0);
+	db_is("SELECT count(*) FROM beacon.inbound WHERE message_id = 'after@x.example'", "1");
+	db_is("SELECT count(*) FROM beacon.inbound WHERE subject = 'refused'", "0");
+	g_free(db_exec("DROP TRIGGER refuse ON beacon.inbound; DROP FUNCTION public.refuse()"));
+	store_stop(st);
+	cfg_free(&bc);
+
+	inbound_record_free(in);
+	reply_record_free(y);
+	conn_free(c);
+	inbound_set_stop(s);
+	g_free(text);
+	g_string_free(big, TRUE);
+	cmd = g_strdup_printf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	g_free(cmd);
+	g_free(dir);
+}
+
+/* test_db_abort - a reply the header check passes is recorded at end of message, not at end
+ * of headers: aborted after end of headers (or rejected later), it leaves no row */
+static void test_db_abort(void **state)
+{
+	static const char *const rcpts[] = { "<sales@shop.example>", NULL };
+	char *dir = g_dir_make_tmp("beacon-inbound-XXXXXX", NULL);
+	struct inbound_set *s = env_with(NULL, 0);
+	struct conn_ctx *c = conn_new();
+	struct beacon_cfg bc;
+	const char *why = NULL;
+	char *text = g_strdup(REPLY), *cmd;
+	(void)state;
+
+	memcpy(strstr(text, "reply-1@"), "reply-7@", 8);
+	env.store = store_on(&bc, dir, db_cluster.conninfo);
+	feed_head(c, "a@x.example", rcpts, text);
+	assert_int_equal(callbacks_end_headers(&env, c->msg, &why), -1);
+	/* not accepted yet: the body is skipped */
+	assert_int_equal(callbacks_pass(&env, c, why), SMFIS_CONTINUE);
+	assert_non_null(c->msg);
+	assert_int_equal(c->msg->skip_body, 1);
+	msg_reset(c);	/* xxfi_abort */
+	assert_int_equal(callbacks_record_only(&env, c), 0);
+	assert_int_equal(store_replay_now(env.store), 0);
+	db_is("SELECT count(*) FROM beacon.replies WHERE reply_message_id = 'reply-7@x.example'",
+	      "0");
+	/* the same message delivered: recorded at its end */
+	feed_head(c, "a@x.example", rcpts, text);
+	assert_int_equal(callbacks_end_headers(&env, c->msg, &why), -1);
+	assert_int_equal(callbacks_pass(&env, c, why), SMFIS_CONTINUE);
+	assert_int_equal(callbacks_record_only(&env, c), 1);
+	assert_null(c->msg);
+	assert_int_equal(store_replay_now(env.store), 1);
+	db_is("SELECT count(*) FROM beacon.replies WHERE reply_message_id = 'reply-7@x.example'",
+	      "1");
+	/* nothing to record: accepted at once */
+	feed_head(c, "", rcpts, "From: a@x.example\nSubject: hi\n\nHi\n");
+	assert_int_equal(callbacks_end_headers(&env, c->msg, &why), -1);
+	assert_int_not_equal(callbacks_pass(&env, c, why), SMFIS_CONTINUE);
+	assert_null(c->msg);
+
+	store_stop(env.store);
+	env.store = NULL;
+	cfg_free(&bc);
+	conn_free(c);
+	inbound_set_stop(s);
+	g_free(text);
+	cmd = g_strdup_printf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	g_free(cmd);
+	g_free(dir);
+}
+
 /* test_db_ready - the start-up check of [milter] inbound: the functions there and granted;
  * one missing, or not granted to the role, is named with the remedy */
 static void test_db_ready(void **state)
@@ -706,6 +845,8 @@ int main(void)
 	const struct CMUnitTest db[] = {
 		cmocka_unit_test(test_db_set),
 		cmocka_unit_test(test_db_store),
+		cmocka_unit_test(test_db_long_id),
+		cmocka_unit_test(test_db_abort),
 		cmocka_unit_test(test_db_ready),
 	};
 	int rc;
