@@ -148,15 +148,15 @@ struct queue *queue_connect(const struct beacon_cfg *cfg, char *err, size_t errl
 int queue_probe(struct queue *q, char *err, size_t errlen)
 {
 	static const char *const sql[] = {
-		"SELECT d.state, d.next_at, j.at, t.kind, t.last_digest_at, m.muted, m.pinned,"
-		" r.address, l.url, a.name, e.class"
-		" FROM beacon.notify_deliveries d, beacon.notify_jobs j,"
-		" beacon.notify_destinations t, beacon.messages m, beacon.recipients r,"
-		" beacon.links l, beacon.attachments a, beacon.events e WHERE false",
+		("SELECT d.state, d.next_at, j.at, t.kind, t.last_digest_at, m.muted, m.pinned,"
+		 " r.address, l.url, a.name, e.class"
+		 " FROM beacon.notify_deliveries d, beacon.notify_jobs j,"
+		 " beacon.notify_destinations t, beacon.messages m, beacon.recipients r,"
+		 " beacon.links l, beacon.attachments a, beacon.events e WHERE false"),
 		"UPDATE beacon.notify_deliveries SET state = state WHERE false",
 		"UPDATE beacon.notify_destinations SET last_digest_at = now() WHERE false",
-		"INSERT INTO beacon.notify_log (job, destination, attempt)"
-		" SELECT 0, 0, 0 WHERE false",
+		("INSERT INTO beacon.notify_log (job, destination, attempt)"
+		 " SELECT 0, 0, 0 WHERE false"),
 	};
 
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
