@@ -1,6 +1,7 @@
 # Makefile - build, test, install and package Beacon (GNU make).
 #
-#   make                 build beacon-milter, beacon-pixelsrv, beacon-notify, beaconctl into build/
+#   make                 build beacon-milter, beacon-pixelsrv, beacon-notify, beacon-web,
+#                        beaconctl into build/
 #   make check           install missing packages, build with ASan+UBSan into
 #                        build/asan/ and run every test (tests/run.sh)
 #   make demo            the whole pipeline end to end on this machine
@@ -50,7 +51,8 @@ MILTER_PKGS   := $(LIB_PKGS) gmime-3.0 milter
 PIXELSRV_PKGS := $(LIB_PKGS) libmicrohttpd libmaxminddb yaml-0.1 libpcre2-8
 CTL_PKGS      := $(LIB_PKGS) glib-2.0
 NOTIFY_PKGS   := $(LIB_PKGS) libcurl
-ALL_PKGS      := $(sort $(MILTER_PKGS) $(PIXELSRV_PKGS) $(CTL_PKGS) $(NOTIFY_PKGS))
+WEB_PKGS      := $(LIB_PKGS) libmicrohttpd
+ALL_PKGS      := $(sort $(MILTER_PKGS) $(PIXELSRV_PKGS) $(CTL_PKGS) $(NOTIFY_PKGS) $(WEB_PKGS))
 TEST_PKGS     := $(ALL_PKGS) cmocka
 deb_of.libpq         := libpq-dev
 deb_of.libsodium     := libsodium-dev
@@ -92,6 +94,7 @@ MILTER_SRC   := $(wildcard milter/*.c)
 PIXELSRV_SRC := $(wildcard pixelsrv/*.c)
 CTL_SRC      := $(wildcard ctl/*.c)
 NOTIFY_SRC   := $(wildcard notify/*.c)
+WEB_SRC      := $(wildcard web/*.c)
 TEST_SRC     := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -101,20 +104,22 @@ MILTER_OBJ   := $(call obj,$(MILTER_SRC))
 PIXELSRV_OBJ := $(call obj,$(PIXELSRV_SRC))
 CTL_OBJ      := $(call obj,$(CTL_SRC))
 NOTIFY_OBJ   := $(call obj,$(NOTIFY_SRC))
+WEB_OBJ      := $(call obj,$(WEB_SRC))
 # every object but the mains, one archive per program: unit tests and fuzz
 # targets link with these and pull in only the modules they use
-MODULE_OBJ   := $(filter-out %/main.o,$(MILTER_OBJ) $(PIXELSRV_OBJ) $(CTL_OBJ) $(NOTIFY_OBJ))
+MODULE_OBJ   := $(filter-out %/main.o,$(MILTER_OBJ) $(PIXELSRV_OBJ) $(CTL_OBJ) $(NOTIFY_OBJ) $(WEB_OBJ))
 MODULE_LIBS  := $(BUILD)/milter/modules.a $(BUILD)/pixelsrv/modules.a $(BUILD)/ctl/modules.a \
-                $(BUILD)/notify/modules.a
+                $(BUILD)/notify/modules.a $(BUILD)/web/modules.a
 TEST_BIN     := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(TEST_SRC))
 PROGS        := $(BUILD)/beacon-milter $(BUILD)/beacon-pixelsrv $(BUILD)/beaconctl \
-                $(BUILD)/beacon-notify
+                $(BUILD)/beacon-notify $(BUILD)/beacon-web
 
 $(BUILD)/lib/%.o:      OBJ_PKGS = $(LIB_PKGS)
 $(BUILD)/milter/%.o:   OBJ_PKGS = $(MILTER_PKGS)
 $(BUILD)/pixelsrv/%.o: OBJ_PKGS = $(PIXELSRV_PKGS)
 $(BUILD)/ctl/%.o:      OBJ_PKGS = $(CTL_PKGS)
 $(BUILD)/notify/%.o:   OBJ_PKGS = $(NOTIFY_PKGS)
+$(BUILD)/web/%.o:      OBJ_PKGS = $(WEB_PKGS)
 $(BUILD)/ctl/reclassify.o: OBJ_PKGS = $(PIXELSRV_PKGS)
 $(BUILD)/ctl/reclassify.o: CPPFLAGS += -Ipixelsrv
 $(BUILD)/tests/%:      OBJ_PKGS = $(TEST_PKGS)
@@ -176,12 +181,15 @@ $(BUILD)/beacon-pixelsrv: $(PIXELSRV_OBJ) $(BUILD)/libbeacon.a
 $(BUILD)/beacon-notify: $(NOTIFY_OBJ) $(BUILD)/libbeacon.a
 	$(call link,$^,$(NOTIFY_PKGS))
 
+$(BUILD)/beacon-web: $(WEB_OBJ) $(BUILD)/libbeacon.a
+	$(call link,$^,$(WEB_PKGS))
+
 # reclassify runs beacon-pixelsrv's class rules: it links their modules
 $(BUILD)/beaconctl: $(CTL_OBJ) $(BUILD)/pixelsrv/modules.a $(BUILD)/libbeacon.a
 	$(call link,$^,$(CTL_PKGS) $(PIXELSRV_PKGS))
 
 # unit tests and fuzz targets include the headers of the programs they test
-TEST_INC := -Imilter -Ipixelsrv -Ictl -Inotify
+TEST_INC := -Imilter -Ipixelsrv -Ictl -Inotify -Iweb
 $(BUILD)/tests/unit/%: tests/unit/%.c $(MODULE_LIBS) $(BUILD)/libbeacon.a | pkg-check-tests
 	@mkdir -p $(dir $@)
 	@$(if $(call yes,$(V)),,echo '  TEST    $@')
@@ -248,6 +256,8 @@ install: all
 	install -m 644 $(wildcard sql/schema/*.sql) $(DESTDIR)$(DATADIR)/sql/schema/
 	install -m 644 $(wildcard sql/reports/*.sql sql/reports/*.psql) $(DESTDIR)$(DATADIR)/sql/reports/
 	install -m 644 $(wildcard pixelsrv/*.yaml) $(DESTDIR)$(DATADIR)/
+	install -d $(DESTDIR)$(DATADIR)/web
+	$(if $(wildcard web/static/*),install -m 644 $(wildcard web/static/*) $(DESTDIR)$(DATADIR)/web/)
 	for f in $(wildcard $(CONTRIB_DOCS:%=contrib/%/*)); do \
 		install -D -m 644 $$f $(DESTDIR)$(DATADIR)/$$f || exit 1; done
 	for u in contrib/systemd/*.service; do \

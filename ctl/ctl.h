@@ -94,7 +94,5 @@ long long purge_sweep(struct ctl *c, const char *since);
  * (address.h); NULL, or why it has none */
 const char *ctl_pattern_norm(const char *pattern, char *out, size_t outlen);
 
-/* ctl_sql_dir - the directory holding schema/ and reports/; NULL if none */
-const char *ctl_sql_dir(char *buf, size_t len);
 
 #endif

@@ -8,7 +8,7 @@
  *
  * DESCRIPTION
  *	The migrations are the files NNN_name.sql of <sqldir>/schema (see
- *	sqldir.c); NNN, a decimal number, is the version.  A file holds
+ *	lib/sqldir.c); NNN, a decimal number, is the version.  A file holds
  *	plain SQL, no BEGIN/COMMIT and no psql commands, and does not record
  *	itself: the runner applies every file whose version is not in
  *	beacon.schema_migrations, in ascending order, each in its own
@@ -37,6 +37,7 @@
 #include <sysexits.h>
 
 #include "ctl.h"
+#include "sqldir.h"
 #include "output.h"
 
 /* advisory lock key of the migration runner ("beacon migrate") */
@@ -92,7 +93,7 @@ static void migrate_load(struct ctl *c, struct migrate_set *s)
 	DIR *d;
 
 	memset(s, 0, sizeof(*s));
-	if (!ctl_sql_dir(sqldir, sizeof(sqldir)))
+	if (!beacon_sql_dir(sqldir, sizeof(sqldir)))
 		ctl_die(c, EX_NOINPUT, "no SQL directory: set BEACON_SQLDIR (looked beside "
 			"the binary and in %s/sql)", BEACON_DATADIR);
 	if ((size_t)snprintf(s->dir, sizeof(s->dir), "%s/schema", sqldir) >= sizeof(s->dir))

@@ -10,7 +10,7 @@
  * DESCRIPTION
  *	The report files are psql scripts (beacon-reports(7)): psql -v
  *	VAR=VALUE -f FILE runs them.  beaconctl runs them itself, through
- *	libpq and without psql: psqlscript.c reads the file as psql would
+ *	libpq and without psql: lib/psqlscript.c reads the file as psql would
  *	(its \ir _defaults.psql gives the shared variables their defaults)
  *	with the -v variables set, into one statement whose variables are
  *	parameters $1..$n, never SQL text.  The statement runs in
@@ -48,6 +48,7 @@
 #include <sysexits.h>
 
 #include "ctl.h"
+#include "sqldir.h"
 #include "output.h"
 #include "psqlscript.h"
 
@@ -229,7 +230,7 @@ int ctl_report(struct ctl *c, int argc, char **argv)
 		ctl_usage_error(c, "--csv and --json exclude each other");
 	if (argc - optind > 1)
 		ctl_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
-	if (!ctl_sql_dir(sqldir, sizeof(sqldir)))
+	if (!beacon_sql_dir(sqldir, sizeof(sqldir)))
 		ctl_die(c, EX_NOINPUT, "no SQL directory: set BEACON_SQLDIR (looked beside "
 			"the binary and in %s/sql)", BEACON_DATADIR);
 	snprintf(dir, sizeof(dir), "%s/reports", sqldir);

@@ -4,7 +4,7 @@
 #
 # DESCRIPTION
 #	The report files stay psql scripts; beaconctl runs them through libpq
-#	(ctl/psqlscript.c, no psql).  On the pgTAP fixture plus messages of
+#	(lib/psqlscript.c, no psql).  On the pgTAP fixture plus messages of
 #	campaigns "2024" and 'Acme "Q1", 2026' and none, with tabs, newlines,
 #	quotes, commas and backslashes in their text, every report of
 #	sql/reports runs with each set of variables below both ways, psql -X

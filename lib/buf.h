@@ -1,12 +1,12 @@
 /*
- * buf.h - a growable byte buffer, always NUL-terminated, for the bodies
- * and texts beacon-notify builds (JSON, chat lines, digest mails).
+ * buf.h - a growable byte buffer, always NUL-terminated, for the texts
+ * the programs build (JSON, chat lines, digest mails, pages).
  *
- * Out of memory is fatal (log_fatalx): a notifier that cannot allocate a
+ * Out of memory is fatal (log_fatalx): a daemon that cannot allocate a
  * few kilobytes has nothing better to do.
  */
-#ifndef NOTIFY_BUF_H
-#define NOTIFY_BUF_H
+#ifndef BEACON_BUF_H
+#define BEACON_BUF_H
 
 #include <stddef.h>
 

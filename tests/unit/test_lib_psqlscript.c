@@ -1,6 +1,6 @@
 /*
- * test_ctl_psqlscript.c - unit tests of the psql script reader behind
- * beaconctl report (ctl/psqlscript.c): variables become parameters and
+ * test_lib_psqlscript.c - unit tests of the psql script reader behind
+ * beaconctl report (lib/psqlscript.c): variables become parameters and
  * never SQL text, nothing is replaced inside strings, identifiers,
  * dollar quotes or comments, \if/\elif/\else/\endif, \set and \unset,
  * \ir relative to the file, one statement only, the errors (with file

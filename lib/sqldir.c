@@ -1,15 +1,15 @@
 /*
  * NAME
- *	sqldir.c - find the SQL files beaconctl runs
+ *	sqldir.c - find the SQL files beaconctl and beacon-web run
  *
  * DESCRIPTION
  *	The directory holding schema/ (migrations) and reports/ is, first
  *	found wins:
  *	  1. $BEACON_SQLDIR;
  *	  2. the sql/ directory of the source tree the binary was built in:
- *	     beaconctl's own directory or one of its three parents holding
+ *	     the program's own directory or one of its three parents holding
  *	     both sql/schema and ctl/main.c (build/beaconctl and
- *	     build/asan/beaconctl in a checkout);
+ *	     build/asan/beacon-web in a checkout);
  *	  3. BEACON_DATADIR/sql, where make install puts them.
  */
 #ifndef _GNU_SOURCE
@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "sqldir.h"
 
 /* sqldir_is_dir - is PATH a directory? */
 static int sqldir_is_dir(const char *path)
@@ -45,8 +45,8 @@ static int sqldir_source_tree(const char *dir)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* ctl_sql_dir - the SQL directory into BUF, or NULL */
-const char *ctl_sql_dir(char *buf, size_t len)
+/* beacon_sql_dir - the SQL directory into BUF (LEN bytes), or NULL */
+const char *beacon_sql_dir(char *buf, size_t len)
 {
 	const char *env = getenv("BEACON_SQLDIR");
 	char exe[PATH_MAX], *slash;
