@@ -3,7 +3,8 @@
 #   make                 build beacon-milter, beacon-pixelsrv, beacon-notify, beacon-web,
 #                        beaconctl into build/
 #   make check           install missing packages, build with ASan+UBSan into
-#                        build/asan/ and run every test (tests/run.sh)
+#                        build/asan/ and run every test (tests/run.sh; T=PATTERN
+#                        for some, CHECK_JOBS=N tests at once, default 2)
 #   make demo            the whole pipeline end to end on this machine
 #   make bench           side-by-side benchmarks (QUICK=1 for a smoke run)
 #   make fuzz            every libFuzzer target for FUZZ_SECONDS each

@@ -4,6 +4,13 @@
 # the ASan+UBSan tree; `tests/run.sh PATTERN` runs only the tests whose
 # name contains PATTERN.  Each test's output goes to a log file; a failing
 # test prints the end of its log.  Exit status: 0 only if every test passed.
+#
+# CHECK_JOBS tests run at once (default 2): most of a test's time is spent
+# waiting on PostgreSQL, Postfix or a timer, and each test has its own
+# directory, servers and ports (t_free_port), so two side by side take
+# little more than one.  A test whose header has the line "# Runs alone."
+# (a benchmark, a timing-sensitive fault) runs after the others, by itself.
+# Results are printed as tests end.
 set -u
 
 export BEACON_SRC="${BEACON_SRC:-$(cd "$(dirname "$0")/.." && pwd)}"
@@ -14,11 +21,15 @@ export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$BEACON_SRC/tests/lsan.supp:pr
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export FUZZ_SECONDS="${CHECK_FUZZ_SECONDS:-5}"
 pattern="${1:-}"
+jobs="${CHECK_JOBS:-2}"
+case "$jobs" in ''|*[!0-9]*|0) echo "CHECK_JOBS must be a positive number, not '$jobs'" >&2; exit 64 ;; esac
 logdir="$BEACON_BUILD/test-logs"
 mkdir -p "$logdir" "$BEACON_FIXTURES"
 cd "$BEACON_SRC" || exit 1
 
 pass=0 fail=0 failed=()
+declare -A running=()	# pid -> test name, of the tests running in the background
+alone=()		# "limit name command..." of the tests that run by themselves
 
 # run_one - run one test command with a time limit, log its output
 run_one() {
@@ -41,6 +52,38 @@ run_one() {
 	fi
 }
 
+# result_of - the file a background test writes its result lines to
+result_of() { printf '%s/%s.result' "$logdir" "${1//\//_}"; }
+
+# reap - wait for one background test to end, print its result, count it
+reap() {
+	local pid name res
+	wait -n -p pid "${!running[@]}"
+	name=${running[$pid]}
+	unset "running[$pid]"
+	res=$(result_of "$name")
+	cat "$res"
+	if [ "$(head -c 4 "$res")" = PASS ]; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		failed+=("$name")
+	fi
+	rm -f "$res"
+}
+
+# run_bg - run_one in the background once fewer than $jobs tests run
+run_bg() {
+	local name="$1"
+	[ -n "$pattern" ] && [[ "$name" != *"$pattern"* ]] && return 0
+	while [ ${#running[@]} -ge "$jobs" ]; do reap; done
+	run_one "$@" >"$(result_of "$name")" 2>&1 &
+	running[$!]=$name
+}
+
+# run_all - wait for every background test
+run_all() { while [ ${#running[@]} -gt 0 ]; do reap; done; }
+
 # fixtures the tests share: GeoIP databases written by libmaxmind-db-writer-perl,
 # again when the script changed since they were written
 if [ -f tests/fixtures/make-geoip.pl ] && { [ ! -s "$BEACON_FIXTURES/city.mmdb" ] ||
@@ -53,22 +96,34 @@ fi
 echo "== unit tests ($BEACON_BUILD)"
 for t in "$BEACON_BUILD"/tests/unit/test_*; do
 	[ -x "$t" ] || continue
-	run_one "unit/$(basename "$t")" 120 "$t"
+	run_bg "unit/$(basename "$t")" 120 "$t"
 done
+run_all
 
 echo "== checks"
 for t in tests/checks/*.sh; do
-	[ -x "$t" ] && run_one "checks/$(basename "$t" .sh)" 120 "$t"
+	[ -x "$t" ] && run_bg "checks/$(basename "$t" .sh)" 120 "$t"
 done
+run_all
 
 echo "== SQL tests"
 for t in tests/sql/*.sh; do
-	[ -x "$t" ] && run_one "sql/$(basename "$t" .sh)" 300 "$t"
+	[ -x "$t" ] && run_bg "sql/$(basename "$t" .sh)" 300 "$t"
 done
+run_all
 
 echo "== end-to-end tests"
 for t in tests/e2e/*.sh; do
-	[ -x "$t" ] && run_one "e2e/$(basename "$t" .sh)" 600 "$t"
+	[ -x "$t" ] || continue
+	if head -n 40 "$t" | grep -qx '# Runs alone\.'; then
+		alone+=("$t")
+	else
+		run_bg "e2e/$(basename "$t" .sh)" 600 "$t"
+	fi
+done
+run_all
+for t in "${alone[@]}"; do
+	run_one "e2e/$(basename "$t" .sh)" 600 "$t"
 done
 
 if [ -n "${BEACON_FUZZ:-}" ] && [ -x tests/fuzz/run.sh ]; then
