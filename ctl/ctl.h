@@ -57,6 +57,9 @@ void ctl_usage_error(struct ctl *c, const char *fmt, ...)
 
 /* ctl_connect - open the session (UTF8, ISO dates, viewer's time zone); exits on failure */
 PGconn *ctl_connect(struct ctl *c);
+/* ctl_connect_read - a read-only session, on the read replica when it may be read
+ * (dbread.h), else as ctl_connect; exits on failure */
+PGconn *ctl_connect_read(struct ctl *c);
 /* ctl_pg_code - the exit code for a failed RES (or a broken session) */
 int ctl_pg_code(PGconn *conn, const PGresult *res);
 /* ctl_pg_die - report a failed RES with its detail and hint, clear it, exit */

@@ -41,6 +41,10 @@
  *	link is replaced (or a FIFO or device written).  A regular FILE is
  *	removed again if the export fails.  "exported N events" (and
  *	"deleted N") goes to stderr.
+ *
+ *	Without --purge the export only reads: on [database] read_conninfo's
+ *	replica while it may be read (ctl_connect_read()); --purge always
+ *	runs on the primary.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -377,7 +381,11 @@ int ctl_export(struct ctl *c, int argc, char **argv)
 	FILE *fp;
 
 	export_options(c, argc, argv, &o);
-	ctl_connect(c);
+	/* --purge deletes: the primary; a plain export reads the replica if it may */
+	if (o.purge)
+		ctl_connect(c);
+	else
+		ctl_connect_read(c);
 	ctl_cmd(c, "export", "BEGIN", 0, NULL);
 	ctl_cmd(c, "export", "SET LOCAL statement_timeout = 0", 0, NULL);
 	if (o.params[0])

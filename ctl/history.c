@@ -24,7 +24,9 @@
  *
  *	Nothing matching the argument at all is EX_DATAERR; a recipient
  *	without events is an empty table.  The full report, with every
- *	column, is beaconctl report history -v address=... .
+ *	column, is beaconctl report history -v address=... .  It only reads:
+ *	on [database] read_conninfo's replica while it may be read
+ *	(ctl_connect_read()).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -116,7 +118,7 @@ int ctl_history(struct ctl *c, int argc, char **argv)
 		ctl_usage_error(c, "empty ADDRESS or MESSAGE-ID");
 	params[1] = token_uuid_rid(params[0], rid) == 0 ? params[0] : NULL;
 
-	ctl_connect(c);
+	ctl_connect_read(c);
 	res = ctl_exec(c, "history",
 		       "SELECT EXISTS (SELECT 1 FROM beacon.messages "
 		       "WHERE message_id IN ($1, '<' || $1 || '>') OR id = $2::uuid), "

@@ -32,6 +32,7 @@
 #include <sysexits.h>
 
 #include "ctl.h"
+#include "dbread.h"
 
 /* ctl_command - one entry of the command table, the one place a command's usage is written */
 struct ctl_command {
@@ -316,13 +317,21 @@ static int ctl_wants_help(int argc, char **argv)
 	return 0;
 }
 
+/* ctl_check - the -n check: the password files, the read replica's too */
+static int ctl_check(const struct beacon_cfg *cfg, char *err, size_t errlen)
+{
+	int rc = beacon_check_database(cfg, err, errlen);
+
+	return rc ? rc : dbread_preload(cfg, err, errlen) < 0 ? EX_CONFIG : 0;
+}
+
 /* main - options, config, then the command */
 int main(int argc, char **argv)
 {
 	struct ctl *c = &ctl_state;
 	const struct ctl_command *cmd;
 	const char *overview = ctl_make_overview();
-	const struct beacon_prog prog = { "beaconctl", overview, 0, beacon_check_database };
+	const struct beacon_prog prog = { "beaconctl", overview, 0, ctl_check };
 
 	beacon_init(argc, argv, &prog, &c->opts, &c->cfg);
 	argc -= c->opts.optind;

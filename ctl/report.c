@@ -33,6 +33,9 @@
  *	not run, more than one statement, an unset :'var') exits EX_DATAERR
  *	naming the file and line; a statement that fails exits by its
  *	SQLSTATE (ctl_pg_code(): a date that does not parse is EX_DATAERR).
+ *
+ *	Reports only read: they run on [database] read_conninfo's replica
+ *	while it may be read (ctl_connect_read()).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -175,7 +178,7 @@ static int report_run(struct ctl *c, const char *name, const char *file, char **
 		psqlscript_free(&s);
 		ctl_die(c, EX_DATAERR, "%s", err);
 	}
-	ctl_connect(c);
+	ctl_connect_read(c);
 	res = PQexecParams(c->conn, s.sql, s.nparams, NULL, s.params, NULL, NULL, 0);
 	psqlscript_free(&s);
 	snprintf(what, sizeof(what), "report %s", name);

@@ -6,7 +6,12 @@
  *	ctl_connect() opens the one session a command uses (db_connect()
  *	with the [database] keys), makes its output predictable (client
  *	encoding UTF8, ISO dates, the viewer's time zone) and prints server
- *	notices as "beaconctl: notice: ...".
+ *	notices as "beaconctl: notice: ...".  ctl_connect_read() opens the
+ *	read-only session of the commands that only list data (report,
+ *	history, export without --purge): on [database] read_conninfo's
+ *	replica while it is no more than read_max_lag behind, saying so on
+ *	stderr ("beaconctl: read from replica HOST:PORT (lag 0.4 s)"), else on
+ *	the primary with a warning that says why (dbread.h).
  *
  *	ctl_pg_code() is the one mapper from a failed statement to a
  *	sysexits(3) code, by SQLSTATE class (read with db_sqlstate_is, the
@@ -30,6 +35,7 @@
 
 #include "ctl.h"
 #include "db.h"
+#include "dbread.h"
 #include "output.h"
 
 /* ctl_notice - print a server NOTICE or WARNING on stderr */
@@ -76,24 +82,12 @@ const char *ctl_viewer_tz(void)
 	return p && p[sizeof(zoneinfo) - 1] ? p + sizeof(zoneinfo) - 1 : NULL;
 }
 
-/* ctl_connect - open the session once; exits with EX_CONFIG or EX_UNAVAILABLE */
-PGconn *ctl_connect(struct ctl *c)
+/* ctl_session_setup - notices, encoding, dates and the viewer's time zone on C's session */
+static void ctl_session_setup(struct ctl *c)
 {
-	char err[1024], pw[512];
 	const char *tz;
 	PGresult *res;
 
-	if (c->conn)
-		return c->conn;
-	if (c->cfg.database.password_file && *c->cfg.database.password_file) {
-		if (db_read_password(c->cfg.database.password_file, pw, sizeof(pw),
-				     err, sizeof(err)) < 0)
-			ctl_die(c, EX_CONFIG, "%s", err);
-		memset(pw, 0, sizeof(pw));
-	}
-	c->conn = db_connect(&c->cfg, "beaconctl", err, sizeof(err));
-	if (!c->conn)
-		ctl_die(c, EX_UNAVAILABLE, "%s", err);
 	PQsetNoticeReceiver(c->conn, ctl_notice, NULL);
 	if (PQsetClientEncoding(c->conn, "UTF8") != 0)
 		ctl_die(c, EX_UNAVAILABLE, "cannot set client encoding: %s",
@@ -108,6 +102,54 @@ PGconn *ctl_connect(struct ctl *c)
 				"server; times are shown in the server's zone\n", tz);
 		PQclear(res);
 	}
+}
+
+/* ctl_check_password_file - an unreadable or too open password_file is EX_CONFIG */
+static void ctl_check_password_file(struct ctl *c)
+{
+	char err[1024], pw[512];
+
+	if (c->cfg.database.password_file && *c->cfg.database.password_file) {
+		if (db_read_password(c->cfg.database.password_file, pw, sizeof(pw),
+				     err, sizeof(err)) < 0)
+			ctl_die(c, EX_CONFIG, "%s", err);
+		memset(pw, 0, sizeof(pw));
+	}
+}
+
+/* ctl_connect - open the session once; exits with EX_CONFIG or EX_UNAVAILABLE */
+PGconn *ctl_connect(struct ctl *c)
+{
+	char err[1024];
+
+	if (c->conn)
+		return c->conn;
+	ctl_check_password_file(c);
+	c->conn = db_connect(&c->cfg, "beaconctl", err, sizeof(err));
+	if (!c->conn)
+		ctl_die(c, EX_UNAVAILABLE, "%s", err);
+	ctl_session_setup(c);
+	return c->conn;
+}
+
+/* ctl_connect_read - open a read-only session once, on the replica when it may be read
+ * (dbread.h): says so on stderr; a fallback to the primary is logged as a warning */
+PGconn *ctl_connect_read(struct ctl *c)
+{
+	struct dbread_info info;
+	char err[1600], line[512];
+
+	if (c->conn)
+		return c->conn;
+	ctl_check_password_file(c);
+	c->conn = dbread_connect(&c->cfg, "beaconctl", &info, err, sizeof(err));
+	if (!c->conn)
+		ctl_die(c, EX_UNAVAILABLE, "%s", err);
+	if (info.replica) {
+		dbread_describe(&info, line, sizeof(line));
+		fprintf(stderr, "beaconctl: %s\n", line);
+	}
+	ctl_session_setup(c);
 	return c->conn;
 }
 

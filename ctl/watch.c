@@ -26,6 +26,9 @@
  *	SIGTERM; exit 0, except EX_TEMPFAIL when the timeout came before
  *	--count events did, and EX_UNAVAILABLE when the session is lost.
  *	A payload that is not JSON is reported and skipped.
+ *
+ *	watch always runs on the primary, never on read_conninfo's replica:
+ *	a hot standby cannot LISTEN, and the events are the primary's.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

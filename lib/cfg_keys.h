@@ -124,6 +124,9 @@
 #define CFG_DATABASE_KEYS(X) \
 	X(database, conninfo, STR, "dbname=beacon", "libpq connection string") \
 	X(database, password_file, STR, "", "file holding the password (mode 0600)") \
+	X(database, read_conninfo, STR, "", "libpq connection string of a streaming replica that report, history and export read (empty: the primary)") \
+	X(database, read_password_file, STR, "", "the replica's password file (empty: password_file)") \
+	X(database, read_max_lag, DUR, "30", "seconds the replica may be behind before reads go to the primary (0: never for lag)") \
 	X(database, connect_timeout, DUR, "5", "seconds to wait for a connection") \
 	X(database, statement_timeout, INT, "2000", "milliseconds a statement may run") \
 	X(database, retention_days, INT, "400", "beaconctl maintain drops events older than this and purges the messages sent before then, with their recipients (0: keep all)") \

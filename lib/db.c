@@ -76,44 +76,71 @@ static const char *db_password_file(const struct beacon_cfg *cfg)
 }
 
 static pthread_mutex_t db_pw_lock = PTHREAD_MUTEX_INITIALIZER;
-static char db_pw[512];		/* the password file's line, read once */
-static int db_pw_loaded;	/* db_pw holds it */
+
+/* db_pw_slot - one password file's line, read once */
+struct db_pw_slot {
+	char path[4096];	/* the file ("": a free slot) */
+	char pw[512];		/* its first line */
+};
+/* the program's password file, and the read replica's (lib/dbread.c) */
+static struct db_pw_slot db_pw[2];
+
+/* db_password_load - PATH's line, read once and kept; copied into OUT (may be NULL) */
+int db_password_load(const char *path, char *out, size_t outlen, char *err, size_t errlen)
+{
+	struct db_pw_slot *slot = NULL;
+	char pw[512];
+	int rc = 0;
+
+	pthread_mutex_lock(&db_pw_lock);
+	for (size_t i = 0; i < sizeof(db_pw) / sizeof(db_pw[0]) && !slot; i++)
+		if (!db_pw[i].path[0] || strcmp(db_pw[i].path, path) == 0)
+			slot = &db_pw[i];
+	if (slot && slot->path[0]) {
+		memcpy(pw, slot->pw, sizeof(pw));
+	} else if ((rc = db_read_password(path, pw, sizeof(pw), err, errlen)) == 0 && slot &&
+		   strlen(path) < sizeof(slot->path)) {
+		memcpy(slot->pw, pw, sizeof(pw));
+		snprintf(slot->path, sizeof(slot->path), "%s", path);
+	}
+	pthread_mutex_unlock(&db_pw_lock);
+	if (rc == 0 && out)
+		snprintf(out, outlen, "%s", pw);
+	memset(pw, 0, sizeof(pw));
+	return rc;
+}
 
 /* db_password_preload - read password_file now (before dropping privileges) */
 int db_password_preload(const struct beacon_cfg *cfg, char *err, size_t errlen)
 {
 	const char *path = db_password_file(cfg);
-	int rc = 0;
 
-	if (!path || !*path)
-		return 0;
-	pthread_mutex_lock(&db_pw_lock);
-	if (!db_pw_loaded) {
-		rc = db_read_password(path, db_pw, sizeof(db_pw), err, errlen);
-		db_pw_loaded = rc == 0;
-	}
-	pthread_mutex_unlock(&db_pw_lock);
-	return rc;
+	return path && *path ? db_password_load(path, NULL, 0, err, errlen) : 0;
 }
 
-/* db_connect - connect with timeouts; the error names the host */
+/* db_connect - connect to the program's database */
 PGconn *db_connect(const struct beacon_cfg *cfg, const char *app, char *err, size_t errlen)
+{
+	return db_connect_to(cfg, db_conninfo(cfg), db_password_file(cfg), app, err, errlen);
+}
+
+/* db_connect_to - connect to CONNINFO with timeouts; the error names the host */
+PGconn *db_connect_to(const struct beacon_cfg *cfg, const char *conninfo,
+		      const char *password_file, const char *app, char *err, size_t errlen)
 {
 	char pw[512] = "", timeout[32], options[64];
 	const char *keys[6], *vals[6];
 	int n = 0;
 	PGconn *conn;
 
-	if (db_password_preload(cfg, err, errlen) < 0)
+	if (password_file && *password_file &&
+	    db_password_load(password_file, pw, sizeof(pw), err, errlen) < 0)
 		return NULL;
-	pthread_mutex_lock(&db_pw_lock);
-	memcpy(pw, db_pw, sizeof(pw));
-	pthread_mutex_unlock(&db_pw_lock);
 	snprintf(timeout, sizeof(timeout), "%ld",
 		 cfg->database.connect_timeout > 0 ? cfg->database.connect_timeout : 5);
 	snprintf(options, sizeof(options), "-c statement_timeout=%ld",
 		 cfg->database.statement_timeout);
-	keys[n] = "dbname"; vals[n++] = db_conninfo(cfg);
+	keys[n] = "dbname"; vals[n++] = conninfo;
 	keys[n] = "connect_timeout"; vals[n++] = timeout;
 	keys[n] = "options"; vals[n++] = options;
 	keys[n] = "application_name"; vals[n++] = app;

@@ -63,9 +63,16 @@ enum db_program {
 void db_use(enum db_program p);
 /* db_connect - open a session named APP; NULL with a message in ERR (host named) */
 PGconn *db_connect(const struct beacon_cfg *cfg, const char *app, char *err, size_t errlen);
+/* db_connect_to - db_connect to CONNINFO with PASSWORD_FILE's password (NULL or "": none),
+ * the [database] timeouts alike (lib/dbread.c opens the read replica's sessions so) */
+PGconn *db_connect_to(const struct beacon_cfg *cfg, const char *conninfo,
+		      const char *password_file, const char *app, char *err, size_t errlen);
 /* db_password_preload - read password_file once, before privileges are dropped;
  * later connections (reconnects as the unprivileged user) reuse it */
 int db_password_preload(const struct beacon_cfg *cfg, char *err, size_t errlen);
+/* db_password_load - PATH's password into OUT (NULL: only load it), read once per
+ * process and kept (two files at most: the program's and the read replica's) */
+int db_password_load(const char *path, char *out, size_t outlen, char *err, size_t errlen);
 /* db_read_password - first line of PATH into BUF; -1 with ERR if unreadable or too open */
 int db_read_password(const char *path, char *buf, size_t len, char *err, size_t errlen);
 /* db_ok - did RES succeed (COMMAND_OK, TUPLES_OK or COPY_IN)?  Logs the error with WHAT if not */

@@ -27,6 +27,16 @@
 #	pg_psql ARGS...	psql -X -q -v ON_ERROR_STOP=1 ARGS against "beacon".
 #	pg_query SQL	print the result rows unaligned, no headers (-At).
 #	pg_pid		print the postmaster PID (empty when down).
+#	pg_replica_start	a streaming replica of the running cluster:
+#			pg_basebackup -R over loopback into $PG_DIR/replica,
+#			a hot standby on another free port; sets
+#			PG_REPLICA_PORT, PG_REPLICA_DATA, PG_REPLICA_LOG;
+#			registers pg_replica_stop at exit.
+#	pg_replica_stop	fast shutdown of the replica; no-op when down.
+#	pg_replica_query SQL	pg_query against the replica.
+#	pg_replica_wait [received]	wait (10 s at most) until the replica
+#			has replayed (or only received) all the WAL the
+#			primary has written so far.
 #
 #	Knobs read by pg_start: PG_FSYNC=on (default off), PG_EXTRA_CONF
 #	(lines appended to postgresql.conf), PG_BIN (default
@@ -80,19 +90,20 @@ pg_show_log_() {
 	tail -n 30 "$PG_LOG" >&2
 }
 
-# pg_server_start_ - start the postmaster on PG_DATA, wait until it serves
+# pg_server_start_ [DATA LOG PORT] - start the postmaster on DATA (default
+# PG_DATA, PG_LOG, PGPORT), wait until it serves
 pg_server_start_() {
-	local pid
+	local pid data=${1:-$PG_DATA} log=${2:-$PG_LOG} port=${3:-$PGPORT}
 	# The postmaster is this shell's child, so it is reaped the moment it
 	# dies and its PID never lingers in postmaster.pid as a zombie.
-	(pg_exec_ "$PG_BIN/postgres" -D "$PG_DATA") </dev/null >>"$PG_LOG" 2>&1 &
+	(pg_exec_ "$PG_BIN/postgres" -D "$data") </dev/null >>"$log" 2>&1 &
 	pid=$!
 	disown "$pid" 2>/dev/null || true
 	if ! t_wait_until "! t_pid_alive $pid ||
-		$PG_BIN/pg_isready -q -h 127.0.0.1 -p $PGPORT -U postgres -d postgres -t 1" 15 ||
+		$PG_BIN/pg_isready -q -h 127.0.0.1 -p $port -U postgres -d postgres -t 1" 15 ||
 		! t_pid_alive "$pid"; then
-		pg_show_log_
-		t_fail "PostgreSQL did not start on 127.0.0.1:$PGPORT"
+		PG_LOG=$log pg_show_log_
+		t_fail "PostgreSQL did not start on 127.0.0.1:$port"
 	fi
 }
 
@@ -235,4 +246,70 @@ pg_schema() {
 	for f in "$BEACON_SRC"/sql/schema/[0-9]*.sql; do
 		pg_psql -1 -f "$f" >/dev/null || t_fail "schema $f does not apply"
 	done
+}
+
+PG_REPLICA_PORT=
+PG_REPLICA_DATA=
+PG_REPLICA_LOG=
+
+# pg_replica_start - a hot standby streaming from the test cluster
+pg_replica_start() {
+	[ -n "$PG_DATA" ] || t_fail "pg_replica_start before pg_start"
+	[ -z "$PG_REPLICA_DATA" ] || t_fail "pg_replica_start called twice"
+	PG_REPLICA_DATA=$PG_DIR/replica
+	PG_REPLICA_LOG=$PG_DIR/replica.log
+	PG_REPLICA_PORT=$(t_free_port)
+	# initdb's pg_hba.conf lets loopback replication connections in;
+	# -c fast: no wait for a spread checkpoint, -R: standby.signal and
+	# primary_conninfo written for us
+	if ! pg_run_ "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PGPORT" -U postgres \
+		-D "$PG_REPLICA_DATA" -R -X stream -c fast --no-sync \
+		>"$PG_DIR/basebackup.out" 2>&1; then
+		cat "$PG_DIR/basebackup.out" >&2
+		t_fail "pg_basebackup failed"
+	fi
+	# the copied postgresql.conf names the primary's port: later lines win
+	cat >>"$PG_REPLICA_DATA/postgresql.conf" <<-EOF
+
+		# Beacon test replica
+		port = $PG_REPLICA_PORT
+		unix_socket_directories = ''
+		hot_standby = on
+		wal_receiver_status_interval = 1s
+	EOF
+	t_on_exit pg_replica_stop
+	pg_server_start_ "$PG_REPLICA_DATA" "$PG_REPLICA_LOG" "$PG_REPLICA_PORT"
+	export PG_REPLICA_PORT PG_REPLICA_DATA PG_REPLICA_LOG
+}
+
+# pg_replica_pid - print the replica's postmaster PID if it is running
+pg_replica_pid() {
+	PG_DATA=$PG_REPLICA_DATA pg_pid
+}
+
+# pg_replica_stop - fast shutdown of the replica, KILL if it hangs
+pg_replica_stop() {
+	local pid
+	pid=$(pg_replica_pid)
+	if [ -n "$pid" ]; then
+		t_kill_pid "$pid" INT 10
+	fi
+	if [ "${T_EXIT_RC:-0}" != 0 ] && [ -n "$PG_REPLICA_LOG" ]; then
+		PG_LOG=$PG_REPLICA_LOG pg_show_log_
+	fi
+	return 0
+}
+
+# pg_replica_query - one SQL string against the replica, rows unaligned
+pg_replica_query() {
+	PGPORT=$PG_REPLICA_PORT pg_psql -At -c "$1"
+}
+
+# pg_replica_wait [received] - until the replica replayed (or received) the primary's WAL
+pg_replica_wait() {
+	local lsn fn=pg_last_wal_replay_lsn
+	[ "${1:-}" = received ] && fn=pg_last_wal_receive_lsn
+	lsn=$(pg_query "SELECT pg_current_wal_lsn()")
+	t_wait_until "[ \"\$(pg_replica_query \"SELECT $fn() >= '$lsn'::pg_lsn\")\" = t ]" 10 ||
+		t_fail "the replica did not reach the primary's WAL position $lsn ($fn)"
 }
