@@ -44,7 +44,9 @@
 --	of a distributed table without its distribution column, on a
 --	foreign key Citus cannot keep that is not dropped below, on a
 --	trigger of a distributed or reference table that is not dropped
---	below, and on a join of the reports that is not on token_id:
+--	below, and on a join of the reports that is not on token_id; it
+--	also runs this file on plain PostgreSQL with Citus's functions
+--	stubbed, to the end:
 --	  SELECT create_reference_table('beacon.T');
 --	  SELECT create_distributed_table('beacon.T', 'COLUMN', colocate_with => 'none');
 --	  SELECT create_distributed_table('beacon.T', 'COLUMN', colocate_with => 'beacon.U');
@@ -147,7 +149,7 @@ SET LOCAL citus.multi_shard_modify_mode TO 'sequential';
 
 DO $$
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+	IF to_regclass('pg_dist_partition') IS NULL THEN
 		RAISE EXCEPTION 'citus is not installed in database %', current_database()
 			USING HINT = 'on every node: shared_preload_libraries = ''citus'', '
 			'CREATE EXTENSION citus; then citus_add_node() for each worker';
