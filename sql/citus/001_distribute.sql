@@ -27,7 +27,7 @@
 --	  purpose); by token they still are, on the shard of their token.
 --	- recipients' primary key is token_id already, and so are those of
 --	  notify_tokens, purged_tokens and unsubscribe_pending; bounces'
---	  is (dsn, token_id).  No key changes: no migration 016.
+--	  is (dsn, token_id).  No key had to change: no schema migration.
 --	- every report, the notifier and the writer's rules join events to
 --	  recipients on token_id: a co-located join, run on each worker
 --	  for its shards.
@@ -37,22 +37,22 @@
 --	and written with a two-phase commit to all of them: the milter's
 --	insert of a message costs one round trip to each node.
 --
---	Each call below is one line, in one of these forms, and that list
---	is the one place a table is classified; tests/checks/distribution.sh
---	reads it and fails on a table of schema beacon that is on none of
---	the lists, on a listed table that does not exist, on a unique index
---	of a distributed table without its distribution column, on a
---	foreign key Citus cannot keep that is not dropped below, on a
---	trigger of a distributed or reference table that is not dropped
---	below, and on a join of the reports that is not on token_id; it
---	also runs this file on plain PostgreSQL with Citus's functions
---	stubbed, to the end:
+--	Each call below is one line, in one of these forms:
 --	  SELECT create_reference_table('beacon.T');
 --	  SELECT create_distributed_table('beacon.T', 'COLUMN', colocate_with => 'none');
 --	  SELECT create_distributed_table('beacon.T', 'COLUMN', colocate_with => 'beacon.U');
 --	  SELECT citus_add_local_table_to_metadata('beacon.T');
 --	  DROP TRIGGER NAME ON beacon.T;
 --	  ALTER TABLE beacon.T DROP CONSTRAINT NAME;
+--	These lines are the one place a table is classified.
+--	tests/checks/distribution.sh reads them and fails on a table of
+--	schema beacon that is on none of the lists, on a listed table that
+--	does not exist, on a unique index of a distributed table without its
+--	distribution column, on a foreign key Citus cannot keep that is not
+--	dropped below, on a trigger of a distributed or reference table that
+--	is not dropped below, and on a join of the reports that is not on
+--	token_id; it also runs this file to its end on plain PostgreSQL,
+--	Citus's functions stubbed.
 --	A new migration's table must be added here, or the check fails.
 --
 -- PREREQUISITES
