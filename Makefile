@@ -256,6 +256,7 @@ install: all
 		$(SUBST) $$p >$(DESTDIR)$(MANDIR)/man$${p##*.}/$${p##*/} || exit 1; done
 	install -m 644 $(wildcard sql/schema/*.sql) $(DESTDIR)$(DATADIR)/sql/schema/
 	install -m 644 $(wildcard sql/reports/*.sql sql/reports/*.psql) $(DESTDIR)$(DATADIR)/sql/reports/
+	install -D -m 644 -t $(DESTDIR)$(DATADIR)/sql/citus $(wildcard sql/citus/*.sql)
 	install -m 644 $(wildcard pixelsrv/*.yaml) $(DESTDIR)$(DATADIR)/
 	install -d $(DESTDIR)$(DATADIR)/web
 	$(if $(wildcard web/static/*),install -m 644 $(wildcard web/static/*) $(DESTDIR)$(DATADIR)/web/)

@@ -64,34 +64,43 @@ WITH pat AS (
 	  AND m.sent_at < (:'until')::timestamptz
 	ORDER BY m.sent_at DESC, m.id
 	LIMIT (:'limit')::int
+), rc AS (		-- the tracked and shared recipients of the page's messages
+	SELECT p.id, r.token_id
+	FROM page p
+	JOIN beacon.recipients r ON r.message = p.id
+	WHERE r.status IN ('tracked', 'shared')
+), per_class AS (	-- their events by class and reason (joined by token)
+	SELECT rc.id, e.class, e.reason,
+	       e.class = ANY (string_to_array(:'classes', ','))
+		       AND NOT (e.kind = 'click' AND e.link_n IS NOT DISTINCT FROM 0)
+		       AS counted,
+	       count(*) AS n
+	FROM rc
+	JOIN beacon.events e ON e.token_id = rc.token_id
+	WHERE e.kind IN ('open', 'click', 'download')
+	  AND (beacon.report_late(:'late') OR NOT e.late)
+	GROUP BY 1, 2, 3, 4
+), ev AS (
+	SELECT id, sum(n) FILTER (WHERE counted) AS events,
+	       string_agg(class || coalesce(':' || reason, '') || '=' || n, ','
+			  ORDER BY class, reason NULLS FIRST)
+		       FILTER (WHERE NOT counted) AS left_out
+	FROM per_class
+	GROUP BY id
+), nrc AS (
+	SELECT id, count(*) AS recipients
+	FROM rc
+	GROUP BY id
 )
 SELECT p.id AS message,
        to_char(p.sent_at AT TIME ZONE :'tz', 'YYYY-MM-DD HH24:MI:SS')
 	       AS sent_at,
        p.sender, p.subject, p.campaign,
-       (SELECT count(*) FROM beacon.recipients r
-	WHERE r.message = p.id AND r.status IN ('tracked', 'shared'))
-	       AS recipients,
+       coalesce(nrc.recipients, 0) AS recipients,
        p.matched,
        coalesce(ev.events, 0) AS events,
        coalesce(ev.left_out, '') AS left_out
 FROM page p
-LEFT JOIN LATERAL (
-	SELECT sum(n) FILTER (WHERE counted) AS events,
-	       string_agg(class || coalesce(':' || reason, '') || '=' || n, ','
-			  ORDER BY class, reason NULLS FIRST)
-		       FILTER (WHERE NOT counted) AS left_out
-	FROM (SELECT e.class, e.reason,
-		     e.class = ANY (string_to_array(:'classes', ','))
-			     AND NOT (e.kind = 'click'
-				      AND e.link_n IS NOT DISTINCT FROM 0)
-			     AS counted,
-		     count(*) AS n
-	      FROM beacon.recipients r
-	      JOIN beacon.events e ON e.token_id = r.token_id
-	      WHERE r.message = p.id AND r.status IN ('tracked', 'shared')
-		AND e.kind IN ('open', 'click', 'download')
-		AND (beacon.report_late(:'late') OR NOT e.late)
-	      GROUP BY 1, 2, 3) AS c
-) AS ev ON true
+LEFT JOIN nrc ON nrc.id = p.id
+LEFT JOIN ev ON ev.id = p.id
 ORDER BY p.sent_at DESC, p.id;

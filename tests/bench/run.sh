@@ -3,7 +3,7 @@
 #	run.sh - Beacon's side-by-side benchmarks (make bench)
 #
 # SYNOPSIS
-#	BEACON_BUILD=build [QUICK=1] [BENCH_ONLY="rewrite ingest pixel download mail notify"]
+#	BEACON_BUILD=build [QUICK=1] [BENCH_ONLY="rewrite ingest pixel download mail notify storage"]
 #	    [BENCH_PROFILE=1|""] [BENCH_REPORT=FILE] tests/bench/run.sh
 #
 # DESCRIPTION
@@ -22,6 +22,9 @@
 #		milter, beacon-milter and opendkim, tests/bench/mail.sh
 #	notify	events/s through beacon-notify to a webhook on loopback
 #		(nginx answering 204), backlog and live, tests/bench/notify.sh
+#	storage	bytes on disk per event, per message and per recipient, and
+#		a month's events partition at 1 M / 100 M / 1 B events,
+#		tests/bench/storage.sh (messages: those the mail section wrote)
 #
 #	and the peak resident memory of every daemon.  It builds what it
 #	needs into $BEACON_BUILD/bench (the no-op filter, the rewrite and
@@ -66,10 +69,11 @@ BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$BEACON_SRC/tests/bench/download.sh"
 . "$BEACON_SRC/tests/bench/mail.sh"
 . "$BEACON_SRC/tests/bench/notify.sh"
+. "$BEACON_SRC/tests/bench/storage.sh"
 
 QUICK=${QUICK:-}
 [ "$QUICK" = 0 ] && QUICK=
-BENCH_ONLY=${BENCH_ONLY:-rewrite ingest pixel download mail notify}
+BENCH_ONLY=${BENCH_ONLY:-rewrite ingest pixel download mail notify storage}
 B_BIN=$BEACON_BUILD/bench
 declare -A B_HWM=() B_PIDS=()
 # sanitizer builds are smoke-tested here; leak reports are the unit and e2e tests' job
@@ -94,7 +98,7 @@ else
 	B_PROFILE=${BENCH_PROFILE-1}
 	B_REPORT_FINAL=${BENCH_REPORT:-$BEACON_SRC/BENCHMARKS.md}
 	# some sections only: their report must not replace the whole one
-	[ "$BENCH_ONLY" = "rewrite ingest pixel download mail notify" ] ||
+	[ "$BENCH_ONLY" = "rewrite ingest pixel download mail notify storage" ] ||
 		B_REPORT_FINAL=${BENCH_REPORT:-$B_BIN/BENCHMARKS-${BENCH_ONLY// /-}.md}
 fi
 
@@ -234,6 +238,7 @@ for section in $BENCH_ONLY; do
 	download) bench_download ;;
 	mail) bench_mail ;;
 	notify) bench_notify ;;
+	storage) bench_storage ;;
 	*) t_fail "unknown section '$section' in BENCH_ONLY" ;;
 	esac
 	b_say "$section: $((($(t_now_us) - t_section) / 1000000)) s"

@@ -7,10 +7,10 @@
 #	1. `make install` with PREFIX=/opt/beacon, SYSCONFDIR=/opt/beacon/etc,
 #	   UNITDIR=/opt/beacon/lib/systemd/system and DESTDIR=$T_DIR/stage
 #	   (its own BUILD directory in $T_DIR, no sanitizers) installs the
-#	   four programs, every manual page, every sql/schema and sql/reports
-#	   file, mail-clients.yaml, the postfix, sendmail, nginx and haproxy
-#	   examples, the systemd units and etc/beacon.conf; no installed text
-#	   file names /usr/local or the source tree, every
+#	   four programs, every manual page, every sql/schema, sql/reports
+#	   and sql/citus file, mail-clients.yaml, the postfix, sendmail,
+#	   nginx and haproxy examples, the systemd units and etc/beacon.conf;
+#	   no installed text file names /usr/local or the source tree, every
 #	   /opt/beacon/share/beacon path the installed files name exists, and
 #	   the units start the installed programs on the installed config.
 #	2. In a private mount namespace (nothing on the host changes) a tmpfs
@@ -79,6 +79,7 @@ for f in "$BEACON_SRC"/sql/reports/*.sql "$BEACON_SRC"/sql/reports/*.psql; do
 	same "$f" "$ROOT/share/beacon/sql/reports/${f##*/}"; n=$((n + 1))
 done
 t_eq "$n" "$(find "$ROOT/share/beacon/sql/reports" -type f | wc -l)" "installed report files"
+same "$BEACON_SRC/sql/citus/001_distribute.sql" "$ROOT/share/beacon/sql/citus/001_distribute.sql"
 same "$BEACON_SRC/pixelsrv/mail-clients.yaml" "$ROOT/share/beacon/mail-clients.yaml"
 for d in postfix sendmail nginx haproxy; do
 	[ -d "$ROOT/share/beacon/contrib/$d" ] || t_fail "no share/beacon/contrib/$d"

@@ -23,7 +23,7 @@ QUICK=1 BEACON_BUILD=$BEACON_BUILD BENCH_REPORT=$report \
 	timeout --kill-after=10 300 "$BEACON_SRC/tests/bench/run.sh" ||
 	t_fail "tests/bench/run.sh QUICK=1 failed (exit $?)"
 [ -s "$report" ] || t_fail "no report at $report"
-for section in '## Rewrite cost' '## Ingest' '## Pixel path' '## Download path' '## Mail path' '## Notifier' '## Goals'; do
+for section in '## Rewrite cost' '## Ingest' '## Pixel path' '## Download path' '## Mail path' '## Notifier' '## Storage' '## Goals'; do
 	grep -q "^$section" "$report" || t_fail "report lacks '$section'"
 done
 t_ok "QUICK benchmark run completed, report at $report"
