@@ -186,6 +186,7 @@ DROP TRIGGER recipients_notify ON beacon.recipients;
 DROP TRIGGER recipients_unsubscribe_pending ON beacon.recipients;
 DROP TRIGGER messages_notify ON beacon.messages;
 DROP TRIGGER messages_notify_default ON beacon.messages;
+DROP TRIGGER events_web_batch ON beacon.events;
 
 -- Reference tables: keyed by message (they grow with the mail sent, not
 -- with the events), and the small fixed lists.
@@ -217,6 +218,10 @@ SELECT citus_add_local_table_to_metadata('beacon.notify_destinations');
 SELECT citus_add_local_table_to_metadata('beacon.notify_jobs');
 SELECT citus_add_local_table_to_metadata('beacon.notify_deliveries');
 SELECT citus_add_local_table_to_metadata('beacon.notify_log');
+SELECT citus_add_local_table_to_metadata('beacon.web_users');
+SELECT citus_add_local_table_to_metadata('beacon.web_scopes');
+SELECT citus_add_local_table_to_metadata('beacon.web_sessions');
+SELECT citus_add_local_table_to_metadata('beacon.web_tokens');
 
 -- Every table of schema beacon is now a Citus table; one that is not
 -- came with a migration newer than this file: stop before anything is
