@@ -58,6 +58,9 @@ DESCRIPTION
 	stream SUBSTR [S]	wait until a response whose URL holds SUBSTR
 			began (an EventSource connected)
 	sh COMMAND		run COMMAND with bash; fail unless it exits 0
+	include FILE		run the commands of FILE here (written by an
+			earlier sh: expectations computed mid-scenario)
+	tz ZONE			the page's time zone (an IANA name)
 	print EXPR		print String(EXPR)
 	sleep S			sleep S seconds (at most 10)
 
@@ -509,6 +512,8 @@ def run_line(b, args, shots_timeout):
         r = subprocess.run(["bash", "-c", a[0]], timeout=60)
         if r.returncode != 0:
             raise BrowserError("exit status %d" % r.returncode)
+    elif cmd == "tz":
+        b.call("Emulation.setTimezoneOverride", timezoneId=a[0])
     elif cmd == "print":
         print(b.eval("String(%s)" % a[0]), flush=True)
     elif cmd == "sleep":
@@ -520,18 +525,26 @@ def run_line(b, args, shots_timeout):
 
 def run(path, shots=None, timeout=10.0, log=None):
     """run the scenario file PATH; 0 when every line passed, 1 otherwise"""
-    with open(path) as f:
-        lines = f.read().splitlines()
+    def lines_of(p):
+        with open(p) as f:
+            return [(os.path.basename(p), n, line) for n, line in enumerate(f.read().splitlines(), 1)]
+    todo = lines_of(path)
     b = Browser(timeout=timeout, log=log)
     try:
-        for n, line in enumerate(lines, 1):
+        while todo:
+            where, n, line = todo.pop(0)
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             try:
                 args = shlex.split(line)
-                said = run_line(b, args, timeout)
-            except (BrowserError, IndexError, ValueError, subprocess.TimeoutExpired) as e:
-                print("FAIL: browser: %s:%d: %s: %s" % (os.path.basename(path), n, line.strip(), e),
+                if args[0] == "include":
+                    todo[0:0] = lines_of(args[1])
+                    said = "include %s (%d lines)" % (args[1], len(lines_of(args[1])))
+                else:
+                    said = run_line(b, args, timeout)
+            except (BrowserError, IndexError, ValueError, OSError, subprocess.TimeoutExpired,
+                    websocket.WebSocketException) as e:
+                print("FAIL: browser: %s:%d: %s: %s" % (where, n, line.strip(), e),
                       file=sys.stderr, flush=True)
                 try:
                     print("  at %s (status %s)\n  page text: %s" % (
