@@ -61,7 +61,6 @@ t_tmpdir >/dev/null
 t_need_root "Postfix"
 command -v chromium >/dev/null || t_fail "chromium is not installed (make deps)"
 /usr/bin/python3 -c 'import websocket' 2>/dev/null || t_fail "python3-websocket is not installed (make deps)"
-CTL=$BEACON_BUILD/beaconctl
 SHOTS=$BEACON_BUILD/test-logs/web-shots
 rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
@@ -179,13 +178,13 @@ t_eq "human human human proxy prefetch" \
 		JOIN beacon.recipients r ON r.token_id = e.token_id WHERE r.message IN ('$A1', '$A3')")" \
 	"classes of the events of A1 and A3"
 
-# --- beacon-web, and ann's account
-web_start
-PASSWORD=correct-horse-battery
-printf '%s\n' "$PASSWORD" >"$T_DIR/ann.pw"
-"$CTL" -c "$WEB_CONF" web user add ann@sender.example --password-file "$T_DIR/ann.pw" >"$T_DIR/ctl.out" 2>&1 ||
-	{ cat "$T_DIR/ctl.out" >&2; t_fail "beaconctl web user add ann@sender.example"; }
-URL=$WEB_URL
+# --- beacon-web as a member of beacon_web, and ann's account (her address is her scope)
+wb_role
+wb_config
+wb_start
+PASSWORD=correct-horse-battery-staple
+wb_user ann@sender.example "$PASSWORD"
+URL=$WB_URL
 
 # --- what the browser's scenario runs (sh): bash functions in its environment
 SAM_A1=$(token a1 sam@remote.example)
@@ -197,134 +196,163 @@ live_hits() {
 }
 # summary_expect FILE - scenario lines: each #summary cell is beaconctl's value for campaign Spring
 summary_expect() {
-	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE "$CTL" -c "$WEB_CONF" report summary \
-		-v campaign=Spring -v sender=ann@sender.example -v by=campaign --csv >"$T_DIR/summary.csv"
+	wb_ctl report summary \
+		-v campaign=Spring -v sender=ann@sender.example -v by=all -v tz=Europe/Paris --csv >"$T_DIR/summary.csv"
 	/usr/bin/python3 - "$T_DIR/summary.csv" >"$1" <<-'EOF'
 		import csv, json, sys
 		rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 		if len(rows) != 1:
 		    sys.exit("beaconctl report summary: %d rows, expected 1" % len(rows))
+		# the page shows a NULL as a dash
 		for k, v in rows[0].items():
 		    js = "document.querySelector('#summary td[data-k=%s]').textContent.trim()" % k
-		    print("eq %s %s" % (json.dumps(v), json.dumps(js)))
+		    print("eq %s %s" % (json.dumps(v or "\u2013"), json.dumps(js)))
 	EOF
 }
 
-export -f live_hits px_get summary_expect
-export PX_URL RITA_B1 SAM_A1 IPHONE OUTLOOK T_DIR CTL WEB_CONF
+export -f live_hits px_get summary_expect wb_ctl
+export PX_URL RITA_B1 SAM_A1 IPHONE OUTLOOK T_DIR BEACON_BUILD
+# hrefs JS-SELECTOR - JavaScript: the /m/ links under the selector, space-separated
+hrefs() {
+	printf "[...document.querySelectorAll('%s a[href^=\"/m/\"]')].map(a => a.getAttribute('href')).join(' ')" "$1"
+}
+# texts JS-SELECTOR - JavaScript: the trimmed texts of the elements, space-separated
+texts() {
+	printf "[...document.querySelectorAll('%s')].map(e => e.textContent.trim()).join(' ')" "$1"
+}
+# shots NAME - screenshot the page at 1366x768 and as a 390x844 phone
+shots() {
+	printf '%s\n' "shot $SHOTS/$1-1366x768.png" "viewport 390 844 mobile" "shot $SHOTS/$1-390x844.png" \
+		"viewport 1366 768"
+}
+# the threads' messages, each thread's sorted and joined by commas, the threads sorted
+THREADS=$(printf '%s\n' "$(printf '%s\n' "/m/$A1" "/m/$A2" | LC_ALL=C sort | paste -sd,)" "/m/$A3" |
+	LC_ALL=C sort | paste -sd' ')
 cat >"$T_DIR/scenario" <<EOF
-# 1. sign in
+# the viewer is in Paris: times shown and dates typed are Paris's
+tz Europe/Paris
 viewport 1366 768
+
+# 1. sign in: / sends to the form, a wrong password is refused, the right one lands on /
 open $URL/
-match '^/login' "location.pathname + location.search"
-wait "form input[name=user]"
+path /login?next=%2F
+wait "form#login input[name=user]"
 noerrors
-shot $SHOTS/login-1366x768.png
-viewport 390 844 mobile
-shot $SHOTS/login-390x844.png
-viewport 1366 768
-type "input[name=user]" ann@sender.example
-type "input[name=password]" wrong-password-here
+$(shots login)
+type "form#login input[name=user]" ann@sender.example
+type "form#login input[name=password]" wrong-password-here
 key Enter nav
-match '^/login' "location.pathname"
+status 401
+path /login
+wait "#login-error"
 absent 'Spring letter'
-type "input[name=user]" ann@sender.example
-type "input[name=password]" "$PASSWORD"
+type "form#login input[name=user]" ann@sender.example
+type "form#login input[name=password]" "$PASSWORD"
 key Enter nav
+status 200
 path /
 wait "table#messages tr.message"
 eq false "document.cookie.includes('beacon_session')"
 
-# 2. live: bob's event first, then sam's; only sam's shows
-open $URL/live
-stream /live/stream
+# 2. live: rita opens bob's B1, then sam opens ann's A1: one row, sam's
+follow "nav a[href='/live']"
+path /live
+until "document.getElementById('live-status').dataset.state == 'live'"
 noerrors
 sh live_hits
 wait "#live-events tr.event" 5
 sleep 0.5
 eq 1 "document.querySelectorAll('#live-events tr.event').length"
-match sam@remote.example "document.querySelector('#live-events tr.event').textContent"
+eq sam@remote.example "document.querySelector('#live-events tr.event td.addr').textContent"
+eq "open human" "$(texts '#live-events tr.event td.kind, #live-events tr.event td.class')"
+eq /m/$A1 "$(hrefs '#live-events tr.event')"
 absent Zanzibar
 absent rita@remote.example
-shot $SHOTS/live-1366x768.png
-viewport 390 844 mobile
-shot $SHOTS/live-390x844.png
-viewport 1366 768
+$(shots live)
 
-# 3. messages, search, CSV
-open $URL/
+# 3. messages: ann's three, newest first, their counts; search; the CSV
+follow "nav a[href='/']"
 noerrors
-eq "/m/$A3 /m/$A2 /m/$A1" "[...document.querySelectorAll('table#messages tr.message a[href^=\"/m/\"]')].map(a => a.getAttribute('href')).join(' ')"
+eq "/m/$A3 /m/$A2 /m/$A1" "$(hrefs 'table#messages tr.message')"
+eq "1 1 3" "$(texts 'table#messages tr.message td[data-k=recipients]')"
+eq "0 1 2" "$(texts 'table#messages tr.message td[data-k=opened]')"
+eq "0 0 1" "$(texts 'table#messages tr.message td[data-k=clicked]')"
 absent Zanzibar
-shot $SHOTS/messages-1366x768.png
-viewport 390 844 mobile
-shot $SHOTS/messages-390x844.png
-viewport 1366 768
-fetchhref a.csv $T_DIR/messages.csv
+$(shots messages)
+fetchhref "a.csv" $T_DIR/messages.csv
 type "#search input[name=q]" rita
 key Enter nav
-eq "/m/$A2 /m/$A1" "[...document.querySelectorAll('table#messages tr.message a[href^=\"/m/\"]')].map(a => a.getAttribute('href')).join(' ')"
+eq "/m/$A2 /m/$A1" "$(hrefs 'table#messages tr.message')"
 type "#search input[name=q]" Autumn
 key Enter nav
-eq "/m/$A3" "[...document.querySelectorAll('table#messages tr.message a[href^=\"/m/\"]')].map(a => a.getAttribute('href')).join(' ')"
+eq "/m/$A3" "$(hrefs 'table#messages tr.message')"
+absent Zanzibar
 
-# 4. a message
-open $URL/
+# 4. message A1: figures, recipients, five events newest first (the live open on top)
+follow "nav a[href='/']"
 follow "table#messages a[href='/m/$A1']"
 path /m/$A1
 noerrors
+eq "3 2 1" "$(texts '#message-figures [data-k=recipients], #message-figures [data-k=opened], #message-figures [data-k=clicked]')"
+eq "rita@remote.example Rita Reader sam@remote.example tom@remote.example" "$(texts 'table#recipients tr.recipient td.addr')"
+eq "yes yes –" "$(texts 'table#recipients tr.recipient td[data-k=opened]')"
 eq 5 "document.querySelectorAll('table#events tr.event').length"
-eq "open open click open open" "[...document.querySelectorAll('table#events tr.event td.kind')].map(t => t.textContent.trim()).join(' ')"
-eq 1 "[...document.querySelectorAll('table#events tr.event td.class')].filter(t => t.textContent.includes('proxy')).length"
-match sam@remote.example "document.querySelector('table#events tr.event').textContent"
+eq "open open click open open" "$(texts 'table#events tr.event td.kind')"
+eq "human proxy human human human" "$(texts 'table#events tr.event td.class .cls')"
+eq "sam@remote.example sam@remote.example rita@remote.example rita@remote.example rita@remote.example" "$(texts 'table#events tr.event td.addr')"
+eq 0 "document.querySelectorAll('table#events tr.event.uncounted').length"
 absent Zanzibar
-shot $SHOTS/message-1366x768.png
-viewport 390 844 mobile
-shot $SHOTS/message-390x844.png
-viewport 1366 768
+$(shots message)
+# A3: the prefetch greyed and said so
 open $URL/m/$A3
-eq 1 "document.querySelectorAll('table#events tr.event').length"
-match prefetch "document.querySelector('table#events tr.event td.class').textContent"
+eq 1 "document.querySelectorAll('table#events tr.event.uncounted').length"
+eq prefetch "document.querySelector('table#events tr.event td.class .cls').textContent"
+match "^not counted" "document.querySelector('table#events tr.event td.class .why').textContent"
+match "rgb\\(" "getComputedStyle(document.querySelector('table#events tr.event.uncounted')).color"
+$(shots message-uncounted)
 
-# 5. conversations
-open $URL/conversations
+# 5. conversations: A1 and A2 with rita's reply in one thread, A3 alone
+follow "nav a[href='/conversations']"
 noerrors
+eq 2 "document.querySelectorAll('#conversations details.thread').length"
+eq "$THREADS" "[...document.querySelectorAll('#conversations details.thread')].map(d => [...d.querySelectorAll('li.item.message a[href^=\"/m/\"]')].map(a => a.getAttribute('href')).sort().join(',')).sort().join(' ')"
+eq 1 "document.querySelectorAll('#conversations li.item.reply').length"
+match rita@remote.example "document.querySelector('#conversations li.item.reply').textContent"
 absent Zanzibar
-shot $SHOTS/conversations-1366x768.png
-viewport 390 844 mobile
-shot $SHOTS/conversations-390x844.png
-viewport 1366 768
+$(shots conversations)
 
-# 6. summary of campaign Spring = beaconctl's
-open $URL/summary?campaign=Spring
+# 6. summary of campaign Spring, through the filter form: beaconctl's figures
+follow "nav a[href='/summary']"
+noerrors
+type "#summary-filters input[name=campaign]" Spring
+follow "#summary-filters button[type=submit]"
+match "[?&]campaign=Spring(&|\$)" "location.search"
+match "[?&]tz=Europe%2FParis(&|\$)" "location.search"
 noerrors
 wait "#summary td[data-k=opened]"
 sh "summary_expect $T_DIR/summary.sc"
 include $T_DIR/summary.sc
 absent Zanzibar
-shot $SHOTS/summary-1366x768.png
-viewport 390 844 mobile
-shot $SHOTS/summary-390x844.png
-viewport 1366 768
+$(shots summary)
 
-# 7. bob's message
+# 7. bob's message by its address: not found, nothing of it
 open $URL/m/$B1
 status 404
 absent Zanzibar
-shot $SHOTS/notfound-1366x768.png
+$(shots notfound)
 fetch $URL/api/v1/messages/$B1 $T_DIR/api-b1.json
 fetch $URL/api/v1/messages $T_DIR/api-list.json
 
-# 8. sign out
+# 8. sign out: / is the login page again
 open $URL/
 follow "form#logout button"
-match '^/login' "location.pathname"
+match ^/login "location.pathname"
 open $URL/
-match '^/login' "location.pathname"
+path /login?next=%2F
 EOF
 start=$(t_now_us)
 /usr/bin/python3 "$BEACON_SRC/tests/lib/browser.py" run "$T_DIR/scenario" --shots "$SHOTS" \
-	--log "$T_DIR/chromium.log" || { tail -n 20 "$WEB_LOG" >&2; t_fail "the browser scenario failed"; }
+	--log "$T_DIR/chromium.log" || { tail -n 20 "$WB_LOG" >&2; t_fail "the browser scenario failed"; }
 t_ok "browser scenario: $((($(t_now_us) - start) / 1000)) ms"
 
 # --- what the browser fetched
@@ -344,4 +372,4 @@ t_eq "404" "$(cut -d' ' -f1 "$T_DIR/api-b1.json.meta")" "API: bob's message with
 t_ok "bob's message: in none of ann's answers"
 ls "$SHOTS"/*.png >/dev/null
 t_ok "screenshots in $SHOTS: $(cd "$SHOTS" && ls ./*.png | sed 's#^\./##' | tr '\n' ' ')"
-bc_no_sanitizer "$WEB_LOG"
+bc_no_sanitizer "$WB_LOG"
