@@ -34,6 +34,7 @@ DESCRIPTION
 	viewport W H [mobile]	lay pages out at W x H CSS pixels (mobile: as a
 			phone, honouring <meta name=viewport>), scale 1
 	open URL		load URL, wait for its load event
+	reload			load the page again, wait for its load event
 	follow SEL		click SEL with the mouse, wait for the page it loads
 	click SEL		click SEL with the mouse (no page load expected)
 	type SEL TEXT		focus SEL, select what it holds, type TEXT
@@ -41,7 +42,7 @@ DESCRIPTION
 			element; with nav, wait for the page it loads
 	wait SEL [S]		wait until SEL matches an element
 	until EXPR [S]		wait until the JavaScript EXPR is truthy
-	eq VALUE EXPR		String(EXPR) equals VALUE
+	eq VALUE EXPR		String(EXPR) equals VALUE (a promise: its value)
 	match REGEX EXPR	String(EXPR) matches the Python REGEX (search)
 	status N		the last loaded document's HTTP status was N
 	path P			location.pathname + location.search is P
@@ -50,8 +51,9 @@ DESCRIPTION
 	noerrors		no script error, console error or refused
 			resource (a Content-Security-Policy violation, a
 			404 script) since the last page load
-	shot FILE		PNG of the whole page (as wide as the viewport,
-			at most 4000 px high)
+	shot FILE		PNG of the viewport; a taller page a screen at a
+			time (scrolled, never resized) in FILE-2.png ... (at
+			most six screens)
 	fetch URL FILE		fetch URL from the page, with its cookies; FILE
 			gets the body, FILE.meta "STATUS CONTENT-TYPE"
 	fetchhref SEL FILE	the same for the href of SEL
@@ -316,6 +318,13 @@ class Browser:
         self._wait_load("open " + url, timeout)
         return self.doc_status
 
+    def reload(self, timeout=None):
+        """load the page again and wait for its load event; returns the document's HTTP status"""
+        self._expect_load()
+        self.call("Page.reload", timeout=timeout, ignoreCache=True)
+        self._wait_load("reload", timeout)
+        return self.doc_status
+
     def eval(self, expr, timeout=None):
         """the value of the JavaScript EXPR (promises awaited), as JSON gives it"""
         r = self.call("Runtime.evaluate", timeout=timeout, expression=expr,
@@ -409,20 +418,25 @@ class Browser:
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
                   deviceScaleFactor=1, mobile=mobile)
         self.call("Emulation.setTouchEmulationEnabled", enabled=mobile)
-        self.vp = (width, height)
 
-    vp = (800, 600)
-
-    def screenshot(self, path, max_height=4000):
-        """write a PNG of the whole page (viewport wide, at most MAX_HEIGHT high) to PATH"""
-        m = self.call("Page.getLayoutMetrics")
-        size = m.get("cssContentSize") or m["contentSize"]
-        h = min(max(self.vp[1], int(size["height"] + 0.999)), max_height)
-        r = self.call("Page.captureScreenshot", timeout=max(self.timeout, 20), format="png",
-                      captureBeyondViewport=True,
-                      clip={"x": 0, "y": 0, "width": self.vp[0], "height": h, "scale": 1})
-        with open(path, "wb") as f:
-            f.write(base64.b64decode(r["data"]))
+    def screenshot(self, path, max_screens=6):
+        """PNG of the viewport to PATH; a taller page scrolled a screen at a time into PATH-2.png,
+        PATH-3.png ... (at most MAX_SCREENS): the page keeps its size, nothing is laid out again.
+        Returns the files written."""
+        h = self.eval("innerHeight")
+        total = self.eval("document.documentElement.scrollHeight")
+        n = min(max_screens, max(1, -(-total // h)))
+        files = []
+        for i in range(n):
+            self.eval("""new Promise(r => { scrollTo(0, %d);
+                requestAnimationFrame(() => requestAnimationFrame(r)); })""" % (i * h))
+            r = self.call("Page.captureScreenshot", timeout=max(self.timeout, 20), format="png")
+            f = path if i == 0 else "%s-%d.png" % (path[:-4] if path.endswith(".png") else path, i + 1)
+            with open(f, "wb") as out:
+                out.write(base64.b64decode(r["data"]))
+            files.append(f)
+        self.eval("scrollTo(0, 0)")
+        return files
 
     def fetch(self, url):
         """fetch URL from the page with its cookies: (status, content-type, body text)"""
@@ -445,6 +459,11 @@ def _secs(args, i, default):
     return float(args[i]) if len(args) > i else default
 
 
+def _str(expr):
+    """JavaScript: String() of EXPR's value, a promise's once settled"""
+    return "(async () => String(await (%s)))()" % expr
+
+
 def run_line(b, args, shots_timeout):
     """run one scenario command; returns what to print after "ok - " or raises"""
     cmd, a = args[0], args[1:]
@@ -454,6 +473,8 @@ def run_line(b, args, shots_timeout):
     elif cmd == "open":
         st = b.navigate(a[0])
         return "open %s (%s)" % (a[0], st)
+    elif cmd == "reload":
+        b.reload()
     elif cmd == "follow":
         b.click(a[0], nav=True)
         return "follow %s -> %s (%s)" % (a[0], b.eval("location.pathname + location.search"),
@@ -472,7 +493,7 @@ def run_line(b, args, shots_timeout):
     elif cmd == "until":
         b.until(a[0], _secs(a, 1, t))
     elif cmd in ("eq", "match"):
-        v = b.eval("String(%s)" % a[1])
+        v = b.eval(_str(a[1]))
         if cmd == "eq" and v != a[0]:
             raise BrowserError("%s is %r, expected %r" % (a[1], v, a[0]))
         if cmd == "match" and not re.search(a[0], v):
@@ -494,7 +515,7 @@ def run_line(b, args, shots_timeout):
         if b.errors:
             raise BrowserError("; ".join(b.errors[:5]))
     elif cmd == "shot":
-        b.screenshot(a[0])
+        return "shot %s" % " ".join(b.screenshot(a[0]))
     elif cmd in ("fetch", "fetchhref"):
         url = a[0] if cmd == "fetch" else b.eval(
             "(e => e ? e.href : null)(document.querySelector(%s))" % json.dumps(a[0]))
@@ -515,7 +536,7 @@ def run_line(b, args, shots_timeout):
     elif cmd == "tz":
         b.call("Emulation.setTimezoneOverride", timezoneId=a[0])
     elif cmd == "print":
-        print(b.eval("String(%s)" % a[0]), flush=True)
+        print(b.eval(_str(a[0])), flush=True)
     elif cmd == "sleep":
         b.pump(min(float(a[0]), 10))
     else:
@@ -554,7 +575,7 @@ def run(path, shots=None, timeout=10.0, log=None):
                     if b.errors:
                         print("  page errors: %s" % "; ".join(b.errors[:5]), file=sys.stderr)
                     if shots:
-                        b.screenshot(os.path.join(shots, "failure.png"))
+                        b.screenshot(os.path.join(shots, "failure.png"), 1)
                         print("  screenshot: %s" % os.path.join(shots, "failure.png"), file=sys.stderr)
                 except Exception as e2:
                     print("  (no page state: %s)" % e2, file=sys.stderr)
