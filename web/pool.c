@@ -178,11 +178,16 @@ PGconn *pool_get(struct pool *p, int wait_ms)
 		return c;
 	if (!(c = pool_connect(p->cfg, &refused, err, sizeof(err)))) {
 		long long now = clock_now_ms();
+		int say;
+
 		/* a refused role is said once a minute, not on every request */
-		if (!refused || now - p->refused_log >= 60000) {
+		pthread_mutex_lock(&p->lock);
+		say = !refused || now - p->refused_log >= 60000;
+		if (say)
 			p->refused_log = now;
+		pthread_mutex_unlock(&p->lock);
+		if (say)
 			log_warnx("%s", err);
-		}
 		pool_release(p);
 	}
 	return c;
