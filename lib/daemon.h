@@ -26,6 +26,7 @@ struct beacon_opts {
 	const char *config;	/* -c FILE */
 	int foreground;		/* -f: stay in the foreground, log to stderr */
 	int check;		/* -n: check the config, print it, exit */
+	int check_live;		/* -t: -n, and beacon_init_live's LIVE check too */
 	int debug;		/* -d: debug logging */
 	int optind;		/* first non-option argument */
 };
@@ -51,6 +52,10 @@ struct beacon_prog {
  * -n (after PROG's check) or a bad config (EX_CONFIG) */
 void beacon_init(int argc, char **argv, const struct beacon_prog *prog,
 		 struct beacon_opts *opts, struct beacon_cfg *cfg);
+/* beacon_init_live - beacon_init, and -t runs LIVE after PROG's check: what needs the
+ * systems the program talks to (the database); -t is -n for programs without one */
+void beacon_init_live(int argc, char **argv, const struct beacon_prog *prog,
+		      beacon_check_fn *live, struct beacon_opts *opts, struct beacon_cfg *cfg);
 /* beacon_check_database - the [database] password_file is readable and private */
 int beacon_check_database(const struct beacon_cfg *cfg, char *err, size_t errlen);
 /* daemon_detach - fork into the background unless FOREGROUND */

@@ -3,9 +3,11 @@
  *
  * DESCRIPTION
  *	Each is a web_handler (web.h).  page_login renders the sign-in
- *	form (fields user, password, csrf, next) with ERROR (NULL: none) in
- *	its message slot; server.c calls it for GET /login and after a
- *	refused POST /login, with r->csrf set to the login form's token.
+ *	form (fields user, password, csrf, next: the form's action is POST
+ *	/login, next is the query's next passed on) with ERROR (NULL: none)
+ *	in its message slot, status 200 without an error and 401 with one;
+ *	auth.c calls it for GET /login and after a refused POST /login,
+ *	with r->csrf set to the sign-in form's token.
  *	The others run signed in, in the request's transaction.
  *
  *	Every table of a page is also a CSV download: the same URL with
