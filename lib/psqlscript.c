@@ -94,6 +94,12 @@ void psqlscript_free(struct psqlscript *s)
 	}
 	for (int i = 0; i < s->nparams; i++)
 		free((char *)s->params[i]);
+	for (size_t i = 0; i < s->nmap; i++) {
+		free(s->map_from[i]);
+		free(s->map_to[i]);
+	}
+	free(s->map_from);
+	free(s->map_to);
 	free(s->names);
 	free(s->values);
 	free(s->params);
@@ -163,6 +169,54 @@ static void psqlscript_unset(struct psqlscript *s, const char *name)
 	s->nvars--;
 	s->names[i] = s->names[s->nvars];
 	s->values[i] = s->values[s->nvars];
+}
+
+/* psqlscript_dotted - is NAME plain identifiers joined by single dots? */
+static int psqlscript_dotted(const char *name)
+{
+	const char *p = name;
+
+	for (;;) {
+		size_t n = 0;
+		if (*p >= '0' && *p <= '9')
+			return 0;
+		while (psqlscript_ident((unsigned char)p[n]) || (n > 0 && p[n] == '$'))
+			n++;
+		if (n == 0)
+			return 0;
+		p += n;
+		if (*p == '\0')
+			return 1;
+		if (*p++ != '.')
+			return 0;
+	}
+}
+
+/* psqlscript_map - read relation FROM as TO (see psqlscript.h) */
+int psqlscript_map(struct psqlscript *s, const char *from, const char *to)
+{
+	char **nf, **nt, *f, *t;
+
+	if (!psqlscript_dotted(from) || !psqlscript_dotted(to)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!(nf = realloc(s->map_from, (s->nmap + 1) * sizeof(*nf))))
+		return -1;
+	s->map_from = nf;
+	if (!(nt = realloc(s->map_to, (s->nmap + 1) * sizeof(*nt))))
+		return -1;
+	s->map_to = nt;
+	f = strdup(from);
+	t = strdup(to);
+	if (!f || !t) {
+		free(f);
+		free(t);
+		return -1;
+	}
+	s->map_from[s->nmap] = f;
+	s->map_to[s->nmap++] = t;
+	return 0;
 }
 
 /* psqlscript_put - append N bytes to the statement; -1 on ENOMEM */
@@ -695,6 +749,38 @@ static int psqlscript_plain(struct psqlscript *s, struct psqlscript_file *f)
 	return psqlscript_emit(s, f, 1, !psqlscript_blank((unsigned char)c));
 }
 
+/* psqlscript_mapped - the mapping of the whole name at the lexer's place, or -1 */
+static long psqlscript_mapped(const struct psqlscript *s, const struct psqlscript_file *f)
+{
+	const char *p = f->p;
+
+	if (p > f->start && (psqlscript_ident((unsigned char)p[-1]) || p[-1] == '.' ||
+			     p[-1] == '$'))
+		return -1;
+	for (size_t i = 0; i < s->nmap; i++) {
+		size_t n = strlen(s->map_from[i]);
+		if (strncasecmp(p, s->map_from[i], n) == 0 &&
+		    !psqlscript_ident((unsigned char)p[n]) && p[n] != '$')
+			return (long)i;
+	}
+	return -1;
+}
+
+/* psqlscript_rename - the relation at the lexer's place (mapping I) as it is read */
+static int psqlscript_rename(struct psqlscript *s, struct psqlscript_file *f, long i)
+{
+	const char *to = s->map_to[i];
+
+	if (psqlscript_active(f)) {
+		if (psqlscript_content(s, f) < 0)
+			return -1;
+		if (psqlscript_put(s, to, strlen(to)) < 0)
+			return psqlscript_fail(s, f, "out of memory");
+	}
+	f->p += strlen(s->map_from[i]);
+	return 0;
+}
+
 /* psqlscript_estring - does the quote at the lexer's place open an E'' string? */
 static int psqlscript_estring(const struct psqlscript_file *f)
 {
@@ -709,6 +795,7 @@ static int psqlscript_lex(struct psqlscript *s, struct psqlscript_file *f)
 {
 	while (*f->p) {
 		const char *p = f->p;
+		long i;
 		int rc;
 
 		if (*p == '\\')
@@ -721,6 +808,8 @@ static int psqlscript_lex(struct psqlscript *s, struct psqlscript_file *f)
 			rc = psqlscript_dollar(s, f);
 		else if (*p == ':')
 			rc = psqlscript_colon(s, f);
+		else if (s->nmap && (i = psqlscript_mapped(s, f)) >= 0)
+			rc = psqlscript_rename(s, f, i);
 		else
 			rc = psqlscript_plain(s, f);
 		if (rc < 0)

@@ -47,6 +47,18 @@
  *	an error.  A script is one statement: text after the first
  *	statement's ";" other than blanks and comments is an error, as is a
  *	file with no statement at all.
+ *
+ *	psqlscript_map(&s, "beacon.events", "beacon.web_events") reads the
+ *	relation beacon.events as beacon.web_events (beacon-web runs the
+ *	reports over the view of what its user may see).  A name is replaced
+ *	where it stands as SQL text, outside quotes, quoted identifiers,
+ *	comments and dollar quotes, as a whole name: written as given (any
+ *	case, no blanks around its dots), not a part of a longer one
+ *	(beacon.events_default, x.beacon.events) nor quoted ("beacon".events);
+ *	followed by a "." (beacon.events.at) it is the same relation and is
+ *	replaced too.  A spelling it misses names the original relation,
+ *	which a role meant to see only the mapped one should not be able to
+ *	read: the query then fails rather than shows too much.
  */
 #ifndef BEACON_CTL_PSQLSCRIPT_H
 #define BEACON_CTL_PSQLSCRIPT_H
@@ -68,6 +80,9 @@ struct psqlscript {
 	int statements;		/* statements finished so far */
 	int pending;		/* the current statement has SQL text */
 	int depth;		/* \ir nesting of the file being read */
+	char **map_from;	/* relations read as another (psqlscript_map) */
+	char **map_to;		/* what each is read as */
+	size_t nmap;		/* how many */
 	char err[512];		/* why psqlscript_read failed: FILE:LINE: what */
 };
 
@@ -77,11 +92,14 @@ void psqlscript_init(struct psqlscript *s);
 int psqlscript_set(struct psqlscript *s, const char *name, const char *value);
 /* psqlscript_get - the value of variable NAME, or NULL if unset */
 const char *psqlscript_get(const struct psqlscript *s, const char *name);
+/* psqlscript_map - read relation FROM ("schema.name") as TO from now on; -1 on
+ * ENOMEM or a FROM or TO that is not dotted plain identifiers */
+int psqlscript_map(struct psqlscript *s, const char *from, const char *to);
 /* psqlscript_read - read the script at PATH; 0, or -1 with s->err */
 int psqlscript_read(struct psqlscript *s, const char *path);
 /* psqlscript_parse - read TEXT as the script at PATH (\ir is relative to it); 0 or -1 */
 int psqlscript_parse(struct psqlscript *s, const char *path, const char *text);
-/* psqlscript_free - free the variables, the statement and its parameters */
+/* psqlscript_free - free the variables, the mappings, the statement and its parameters */
 void psqlscript_free(struct psqlscript *s);
 
 #endif

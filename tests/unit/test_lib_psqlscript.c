@@ -4,7 +4,10 @@
  * never SQL text, nothing is replaced inside strings, identifiers,
  * dollar quotes or comments, \if/\elif/\else/\endif, \set and \unset,
  * \ir relative to the file, one statement only, the errors (with file
- * and line), and every file of sql/reports read as beaconctl reads it.
+ * and line), every file of sql/reports read as beaconctl reads it, and
+ * psqlscript_map: a relation read as another only where it is SQL text
+ * and the whole name, every file of sql/reports read as beacon-web
+ * reads it (beacon.events as beacon.web_events).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -380,6 +383,171 @@ static void test_reports(void **state)
 	assert_true(n >= 9);
 }
 
+/* mapped_is - TEXT read with beacon.events as beacon.web_events is WANT */
+static void mapped_is(const char *text, const char *want)
+{
+	struct psqlscript s;
+
+	psqlscript_init(&s);
+	assert_int_equal(psqlscript_map(&s, "beacon.events", "beacon.web_events"), 0);
+	if (psqlscript_parse(&s, "t.sql", text) < 0)
+		fail_msg("%s", s.err);
+	assert_string_equal(s.sql, want);
+	psqlscript_free(&s);
+}
+
+static void test_map_replaced(void **state)
+{
+	mapped_is("SELECT e.at FROM beacon.events e;", "SELECT e.at FROM beacon.web_events e;");
+	mapped_is("beacon.events", "beacon.web_events");
+	mapped_is("SELECT * FROM BEACON.Events, (beacon.events)x;",
+		  "SELECT * FROM beacon.web_events, (beacon.web_events)x;");
+	mapped_is("SELECT beacon.events.at FROM beacon.events\n;",
+		  "SELECT beacon.web_events.at FROM beacon.web_events\n;");
+	mapped_is("SELECT 1 FROM\tbeacon.events,beacon.events;",
+		  "SELECT 1 FROM\tbeacon.web_events,beacon.web_events;");
+	mapped_is("\\if true\nSELECT * FROM beacon.events\n\\else\nSELECT beacon.events\n\\endif\n",
+		  "SELECT * FROM beacon.web_events\n");
+}
+
+static void test_map_not_replaced(void **state)
+{
+	const char *const kept[] = {
+		"SELECT * FROM beacon.events_default;",
+		"SELECT * FROM beacon.events2;",
+		"SELECT * FROM beacon.events$x;",
+		"SELECT * FROM xbeacon.events;",
+		"SELECT * FROM x$beacon.events;",
+		"SELECT * FROM db.beacon.events;",
+		"SELECT * FROM \"beacon\".events;",
+		"SELECT * FROM beacon.\"events\";",
+		"SELECT * FROM \"beacon.events\";",
+		"SELECT * FROM beacon .events;",
+		"SELECT 'beacon.events', E'\\'beacon.events', $$beacon.events$$, "
+		"$t$ beacon.events $t$;",
+		"SELECT 1; -- beacon.events\n/* beacon.events /* beacon.events */ */",
+		"SELECT beacon.eventsx, beacon.event, beacon.recipients;",
+	};
+
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		mapped_is(kept[i], kept[i]);
+}
+
+static void test_map_include_and_values(void **state)
+{
+	char dir[] = "/tmp/test_lib_psqlscript_map.XXXXXX", path[512];
+	struct psqlscript s;
+
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "main.sql", "\\ir inc.psql\nSELECT :'v' FROM beacon.events;\n");
+	write_file(dir, "inc.psql", "\\set v 'beacon.events'\n");
+	snprintf(path, sizeof(path), "%s/main.sql", dir);
+	psqlscript_init(&s);
+	assert_int_equal(psqlscript_map(&s, "beacon.events", "beacon.web_events"), 0);
+	assert_int_equal(psqlscript_map(&s, "beacon.recipients", "r.x"), 0);
+	assert_int_equal(psqlscript_read(&s, path), 0);
+	/* a value stays a parameter, mapped or not */
+	assert_string_equal(s.sql, "SELECT $1 FROM beacon.web_events;\n");
+	assert_string_equal(s.params[0], "beacon.events");
+	psqlscript_free(&s);
+	snprintf(path, sizeof(path), "%s/inc.psql", dir);
+	assert_int_equal(remove(path), 0);
+	snprintf(path, sizeof(path), "%s/main.sql", dir);
+	assert_int_equal(remove(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_map_refused(void **state)
+{
+	const char *const bad[] = {
+		"", ".", "beacon.", ".events", "beacon..events", "beacon.events;", "beacon events",
+		"beacon.events --", "\"beacon\".events", "1beacon.events", "beacon.$events",
+	};
+	struct psqlscript s;
+
+	psqlscript_init(&s);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(psqlscript_map(&s, bad[i], "beacon.web_events"), -1);
+		assert_int_equal(psqlscript_map(&s, "beacon.events", bad[i]), -1);
+	}
+	assert_int_equal(s.nmap, 0);
+	assert_int_equal(psqlscript_map(&s, "events", "web_events"), 0);
+	assert_int_equal(psqlscript_map(&s, "a.b.c", "x$1.y"), 0);
+	assert_int_equal(s.nmap, 2);
+	psqlscript_free(&s);
+}
+
+/* count - occurrences of NEEDLE in HAY */
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* test_map_reports - each report read as beacon-web reads it differs from
+ * beaconctl's only by beacon.web_events for beacon.events, and the reports
+ * that read events (summary.sql among them) read none left over */
+static void test_map_reports(void **state)
+{
+	const char *src = getenv("BEACON_SRC");
+	char dir[512], path[1024];
+	struct dirent *de;
+	int total = 0, summary = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/sql/reports", src && *src ? src : ".");
+	d = opendir(dir);
+	if (!d)
+		skip();
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		struct psqlscript plain, web;
+		char *back;
+		int n;
+		if (len < 5 || strcmp(de->d_name + len - 4, ".sql") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		psqlscript_init(&plain);
+		psqlscript_init(&web);
+		assert_int_equal(psqlscript_map(&web, "beacon.events", "beacon.web_events"), 0);
+		if (psqlscript_read(&plain, path) < 0)
+			fail_msg("%s", plain.err);
+		if (psqlscript_read(&web, path) < 0)
+			fail_msg("%s", web.err);
+		n = count(web.sql, "beacon.web_events");
+		back = strdup(web.sql);
+		assert_non_null(back);
+		for (char *p = back; (p = strstr(p, "beacon.web_events")); )
+			memmove(p + strlen("beacon."), p + strlen("beacon.web_"),
+				strlen(p + strlen("beacon.web_")) + 1);
+		assert_string_equal(back, plain.sql);
+		assert_int_equal(web.nparams, plain.nparams);
+		/* what is left of beacon.events in the mapped text is in a -- comment */
+		for (const char *p = web.sql; (p = strstr(p, "beacon.events")); p++) {
+			const char *line = p;
+			char after = p[strlen("beacon.events")];
+			if (after == '_' || (after >= 'a' && after <= 'z'))
+				continue;
+			while (line > web.sql && line[-1] != '\n')
+				line--;
+			if (!memmem(line, (size_t)(p - line), "--", 2))
+				fail_msg("%s: beacon.events left as SQL", de->d_name);
+		}
+		total += n;
+		if (strcmp(de->d_name, "summary.sql") == 0)
+			summary = n;
+		free(back);
+		psqlscript_free(&plain);
+		psqlscript_free(&web);
+	}
+	closedir(d);
+	assert_true(summary >= 1);
+	assert_true(total >= 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +567,11 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_reports),
+		cmocka_unit_test(test_map_replaced),
+		cmocka_unit_test(test_map_not_replaced),
+		cmocka_unit_test(test_map_include_and_values),
+		cmocka_unit_test(test_map_refused),
+		cmocka_unit_test(test_map_reports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
