@@ -662,7 +662,7 @@ PGresult *data_report(struct web_req *r, const char *name, const struct data_fil
  * or month of the viewer's zone, every slot from the first event's to
  * the last's.  Summed, they are summary.sql's opens and clicks.
  *   $1 message  $2 campaign  $3 since  $4 until (exclusive)  $5 tz
- *   $6 classes  $7 late  $8 per (''= hour up to 3 days, day up to 400, else month)
+ *   $6 classes  $7 late  $8 per (''= hour up to 48 hours, day up to 400 days, else month)
  */
 PGresult *data_timeline(struct web_req *r, const struct data_filter *f)
 {
@@ -687,7 +687,7 @@ PGresult *data_timeline(struct web_req *r, const struct data_filter *f)
 		"	  AND (beacon.report_late($7::text) OR NOT e.late)\n"
 		"), span AS (\n"
 		"	SELECT CASE WHEN $8::text IN ('hour', 'day', 'month') THEN $8::text\n"
-		"		    WHEN max(l) - min(l) <= interval '3 days' THEN 'hour'\n"
+		"		    WHEN max(l) - min(l) <= interval '48 hours' THEN 'hour'\n"
 		"		    WHEN max(l) - min(l) <= interval '400 days' THEN 'day'\n"
 		"		    ELSE 'month' END AS unit,\n"
 		"	       min(l) AS lo, max(l) AS hi\n"

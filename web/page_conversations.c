@@ -29,11 +29,12 @@ static void page_conv_item(struct buf *b, const PGresult *res, int i)
 		if (who) {
 			html_esc(b, who);
 		} else {
-			buf_adds(b, "someone it was not sent to");
+			buf_adds(b, "someone");
 			if (dom) {
 				buf_adds(b, " at ");
 				html_esc(b, dom);
 			}
+			buf_adds(b, " <span class=\"muted\">(not a recipient)</span>");
 		}
 		buf_adds(b, "</span></li>\n");
 		return;
@@ -45,10 +46,11 @@ static void page_conv_item(struct buf *b, const PGresult *res, int i)
 	buf_adds(b, "\">");
 	page_subject(b, page_get(res, i, "subject"));
 	buf_adds(b, "</a> <span class=\"stats\">");
-	buf_printf(b, "<span data-k=\"recipients\">%s</span> recipients \xc2\xb7 "
+	buf_printf(b, "<span data-k=\"recipients\">%s</span> recipient%s \xc2\xb7 "
 		   "<span data-k=\"opened\">%s</span> opened \xc2\xb7 "
 		   "<span data-k=\"clicked\">%s</span> clicked</span></li>\n",
 		   PQgetvalue(res, i, PQfnumber(res, "recipients")),
+		   strcmp(PQgetvalue(res, i, PQfnumber(res, "recipients")), "1") ? "s" : "",
 		   PQgetvalue(res, i, PQfnumber(res, "opened")),
 		   PQgetvalue(res, i, PQfnumber(res, "clicked")));
 }

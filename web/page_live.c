@@ -1,7 +1,8 @@
 /*
  * page_live.c - GET /live: the user's events as they come
  *
- * The page is an empty table#live-events; live.js opens an EventSource
+ * The page is an empty table#live-events (and #live-waiting, a note
+ * live.js removes with the first event); live.js opens an EventSource
  * on /live/stream (live.c) and puts each "beacon" event (an event
  * object of the API, api.h) on top as a tr.event.  Nothing is queried
  * here: the stream reads the events through beacon.web_events, as the
@@ -25,9 +26,9 @@ int page_live(struct web_req *r)
 		 "data-stream=\"/live/stream\">\n<thead><tr><th>Time</th><th>Recipient</th>"
 		 "<th>Kind</th><th>Class</th><th>Place</th><th>Device</th><th>OS</th>"
 		 "<th>Client</th><th>Link or file</th></tr></thead>\n<tbody>\n"
-		 "<tr class=\"waiting\"><td colspan=\"9\">Waiting for events\xe2\x80\xa6 "
-		 "they appear here without reloading the page.</td></tr>\n"
-		 "</tbody></table></div>\n");
+		 "</tbody></table></div>\n"
+		 "<p id=\"live-waiting\" class=\"empty\">Waiting for events\xe2\x80\xa6 they "
+		 "appear here without reloading the page.</p>\n");
 	html_end(&b, scripts);
 	return html_send(r, 200, &b);
 }

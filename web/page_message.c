@@ -132,7 +132,8 @@ static void page_message_place(struct buf *b, const PGresult *res, int i)
 	int n = 0;
 
 	for (int k = 0; k < 3; k++) {
-		if (!parts[k] || !*parts[k])
+		/* a city that names its region too (Berlin, Berlin) once */
+		if (!parts[k] || !*parts[k] || (k > 0 && parts[k - 1] && !strcmp(parts[k], parts[k - 1])))
 			continue;
 		if (n++)
 			buf_adds(b, ", ");
@@ -163,7 +164,10 @@ static void page_message_class(struct buf *b, const PGresult *res, int i, int un
 		buf_adds(b, "<span class=\"why\">");
 		if (uncounted)
 			buf_adds(b, "<b>not counted</b>: ");
-		html_esc(b, why && *why ? why : note ? note : "not a counted class");
+		/* a counted proxy open needs the plain words, not the rule's */
+		if (!uncounted || !why || !*why)
+			why = note ? note : "not a counted class";
+		html_esc(b, why);
 		if (reason && *reason) {
 			buf_adds(b, " <code>");
 			html_esc(b, reason);

@@ -13,6 +13,7 @@
  * block that charts.js reads (the CSP runs no inline script).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
@@ -87,7 +88,7 @@ static void page_summary_table(struct buf *b, const PGresult *res, const struct 
 		return;
 	}
 	if (rows == 1 && !strcmp(f->by, "all")) {
-		buf_adds(b, "<div class=\"scroll\"><table id=\"summary\" class=\"kv\">\n<tbody>\n");
+		buf_adds(b, "<div class=\"scroll kv\"><table id=\"summary\" class=\"kv\">\n<tbody>\n");
 		for (int c = 0; c < cols; c++) {
 			buf_adds(b, "<tr><th>");
 			html_esc(b, page_summary_label(PQfname(res, c)));
@@ -217,12 +218,59 @@ static void page_summary_put(void *arg, const char *p, size_t n)
 	buf_add(arg, p, n);
 }
 
+/* page_summary_clients - labels and opens of the ten clients with most counted opens
+ * (devices.sql's rows summed per client) as the JSON arrays' text */
+static void page_summary_clients(struct buf *j, const PGresult *dev)
+{
+	const char *name[10];
+	long long opens[10];
+	int n = 0;
+
+	for (int i = 0; i < PQntuples(dev); i++) {
+		const char *c = page_get(dev, i, "client");
+		long long v = atoll(PQgetvalue(dev, i, PQfnumber(dev, "opens")));
+		int k;
+
+		if (page_get(dev, i, "left_out"))
+			continue;
+		if (!c || !*c)
+			c = "unknown";
+		for (k = 0; k < n && strcmp(name[k], c); k++)
+			;
+		if (k == n) {
+			if (n == 10)
+				continue;
+			name[n] = c;
+			opens[n++] = 0;
+		}
+		opens[k] += v;
+	}
+	/* most opens first (devices.sql sorted its rows, not the sums) */
+	for (int a = 1; a < n; a++)
+		for (int k = a; k > 0 && opens[k] > opens[k - 1]; k--) {
+			const char *tn = name[k];
+			long long tv = opens[k];
+			name[k] = name[k - 1];
+			opens[k] = opens[k - 1];
+			name[k - 1] = tn;
+			opens[k - 1] = tv;
+		}
+	for (int k = 0; k < n; k++) {
+		if (k)
+			buf_adds(j, ",");
+		json_string(name[k], page_summary_put, j);
+	}
+	buf_adds(j, "],\"opens\":[");
+	for (int k = 0; k < n; k++)
+		buf_printf(j, "%s%lld", k ? "," : "", opens[k]);
+}
+
 /* page_summary_chart_data - the timeline and the opens per client, for charts.js */
 static void page_summary_chart_data(struct buf *b, const PGresult *tl, const PGresult *dev,
 				    const char *tz)
 {
 	struct buf j = { 0 };
-	int n = PQntuples(tl), k = 0;
+	int n = PQntuples(tl);
 
 	buf_adds(&j, "{\"tz\":");
 	json_string(tz, page_summary_put, &j);
@@ -240,32 +288,9 @@ static void page_summary_chart_data(struct buf *b, const PGresult *tl, const PGr
 	buf_adds(&j, "],\"clicks\":[");
 	for (int i = 0; i < n; i++)
 		buf_printf(&j, "%s%s", i ? "," : "", PQgetvalue(tl, i, 3));
-	/* the counted rows of devices.sql, most opens first: the top ten */
+	/* devices.sql's counted rows summed per client, most opens first: the top ten */
 	buf_adds(&j, "],\"clients\":{\"labels\":[");
-	for (int i = 0; i < PQntuples(dev) && k < 10; i++) {
-		struct buf label = { 0 };
-		const char *parts[3] = { page_get(dev, i, "client"), page_get(dev, i, "device"),
-					 page_get(dev, i, "os") };
-		if (page_get(dev, i, "left_out"))
-			continue;
-		for (int p = 0; p < 3; p++)
-			if (parts[p] && *parts[p])
-				buf_printf(&label, "%s%s", label.len ? " \xc2\xb7 " : "", parts[p]);
-		json_string(label.len ? buf_str(&label) : "unknown", page_summary_put, &j);
-		buf_free(&label);
-		buf_adds(&j, ",");
-		k++;
-	}
-	if (k)
-		j.p[--j.len] = '\0';
-	buf_adds(&j, "],\"opens\":[");
-	k = 0;
-	for (int i = 0; i < PQntuples(dev) && k < 10; i++) {
-		if (page_get(dev, i, "left_out"))
-			continue;
-		buf_printf(&j, "%s%s", k ? "," : "", page_get(dev, i, "opens"));
-		k++;
-	}
+	page_summary_clients(&j, dev);
 	buf_adds(&j, "]}}");
 	buf_adds(b, "<script type=\"application/json\" id=\"chart-data\">");
 	page_summary_json(b, &j);

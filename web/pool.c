@@ -47,17 +47,20 @@ static enum db_fault pool_run(int ms, PGconn *c, const char *sql, int n, const c
 /* pool_check - the session's role is bound by row-level security and the schema is there */
 int pool_check(PGconn *c, char *err, size_t errlen)
 {
-	/* pg_has_role() errs on a role that does not exist: CASE keeps it from being asked */
+	/* the catalogs only (no privilege needed); pg_has_role() errs on a role that
+	 * does not exist: CASE keeps it from being asked */
 	static const char sql[] =
-	    "SELECT current_user, r.rolsuper, r.rolbypassrls,"
-	    " coalesce(pg_has_role(current_user, c.relowner, 'USAGE'), false),"
+	    "WITH t AS (SELECT c.relname, c.relowner FROM pg_class c"
+	    "  JOIN pg_namespace n ON n.oid = c.relnamespace"
+	    "  WHERE n.nspname = 'beacon' AND c.relname IN ('messages', 'web_sessions', 'web_events'))"
+	    " SELECT current_user, r.rolsuper, r.rolbypassrls,"
+	    " coalesce((SELECT pg_has_role(current_user, relowner, 'USAGE') FROM t"
+	    "  WHERE relname = 'messages'), false),"
 	    " CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'beacon_web')"
 	    "  THEN pg_has_role(current_user, 'beacon_web', 'USAGE') ELSE false END,"
-	    " to_regclass('beacon.messages') IS NOT NULL,"
-	    " to_regclass('beacon.web_sessions') IS NOT NULL AND"
-	    " to_regclass('beacon.web_events') IS NOT NULL"
-	    " FROM pg_roles r LEFT JOIN pg_class c ON c.oid = to_regclass('beacon.messages')"
-	    " WHERE r.rolname = current_user";
+	    " EXISTS (SELECT 1 FROM t WHERE relname = 'messages'),"
+	    " (SELECT count(*) = 2 FROM t WHERE relname <> 'messages')"
+	    " FROM pg_roles r WHERE r.rolname = current_user";
 	static const char *const fix = "connect beacon-web as a login role that is only a "
 	    "member of beacon_web (CREATE ROLE web LOGIN IN ROLE beacon_web) and name it in "
 	    "[web] db_conninfo";
@@ -178,11 +181,16 @@ PGconn *pool_get(struct pool *p, int wait_ms)
 		return c;
 	if (!(c = pool_connect(p->cfg, &refused, err, sizeof(err)))) {
 		long long now = clock_now_ms();
+		int say;
+
 		/* a refused role is said once a minute, not on every request */
-		if (!refused || now - p->refused_log >= 60000) {
+		pthread_mutex_lock(&p->lock);
+		say = !refused || now - p->refused_log >= 60000;
+		if (say)
 			p->refused_log = now;
+		pthread_mutex_unlock(&p->lock);
+		if (say)
 			log_warnx("%s", err);
-		}
 		pool_release(p);
 	}
 	return c;

@@ -26,20 +26,26 @@
 	Chart.defaults.color = "#475467";
 	Chart.defaults.animation = false;
 
+	/* tickLabel - a slot's label short enough for an axis: the year goes */
+	function tickLabel(label) {
+		if (data.unit === "hour")
+			return label.slice(5);		/* MM-DD HH:00 */
+		if (data.unit === "day")
+			return label.slice(5);		/* MM-DD */
+		return label;
+	}
+
 	var time = document.getElementById("chart-time");
 	if (time && data.labels && data.labels.length) {
-		var line = data.labels.length > 2;
 		new Chart(time, {
-			type: line ? "line" : "bar",
+			type: "bar",
 			data: {
 				labels: data.labels,
 				datasets: [
-					{ label: "opens", data: data.opens, borderColor: open,
-					  backgroundColor: line ? open + "22" : open, fill: line,
-					  tension: 0.25, pointRadius: data.labels.length > 60 ? 0 : 3 },
-					{ label: "clicks", data: data.clicks, borderColor: click,
-					  backgroundColor: line ? click + "22" : click, fill: line,
-					  tension: 0.25, pointRadius: data.labels.length > 60 ? 0 : 3 }
+					{ label: "opens", data: data.opens, backgroundColor: open,
+					  maxBarThickness: 28 },
+					{ label: "clicks", data: data.clicks, backgroundColor: click,
+					  maxBarThickness: 28 }
 				]
 			},
 			options: {
@@ -52,7 +58,10 @@
 						 " (" + (data.tz || "UTC") + ")" }
 				},
 				scales: {
-					x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } },
+					x: { ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 12,
+						      callback: function (v) {
+							return tickLabel(this.getLabelForValue(v));
+						      } } },
 					y: { beginAtZero: true, ticks: { precision: 0 } }
 				}
 			}

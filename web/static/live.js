@@ -91,7 +91,7 @@
 		if (ev.link)
 			target.className = "target url";
 
-		var waiting = body.querySelector("tr.waiting");
+		var waiting = document.getElementById("live-waiting");
 		if (waiting)
 			waiting.remove();
 		body.insertBefore(tr, body.firstChild);
