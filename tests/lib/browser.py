@@ -556,6 +556,7 @@ def run(path, shots=None, timeout=10.0, log=None):
             where, n, line = todo.pop(0)
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
+            t0 = time.monotonic()
             try:
                 args = shlex.split(line)
                 if args[0] == "include":
@@ -580,7 +581,10 @@ def run(path, shots=None, timeout=10.0, log=None):
                 except Exception as e2:
                     print("  (no page state: %s)" % e2, file=sys.stderr)
                 return 1
-            print("ok - %s" % (said or line.strip()), flush=True)
+            said = said or line.strip()
+            if len(said) > 300:
+                said = said[:300] + "..."
+            print("ok - %s (%d ms)" % (said, (time.monotonic() - t0) * 1000), flush=True)
     finally:
         b.close()
     return 0
