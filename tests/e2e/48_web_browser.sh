@@ -18,37 +18,41 @@
 #	  A2 ann "Spring letter: the prices" (Spring, In-Reply-To A1) to rita;
 #	  A3 ann "Autumn preview" (campaign Autumn) to uma@remote.example;
 #	  rita's answer to A2 from the Internet (XCLIENT), recorded as a reply.
-#	Events, real requests to beacon-pixelsrv: rita opens A1 twice (iPhone
-#	Mail, Paris) and clicks its link; sam's copy of A1 is fetched by
+#	Events, real requests to beacon-pixelsrv: rita opens A1 in iPhone Mail
+#	(Paris) and Outlook (New York) and clicks its link; sam's copy of A1 is fetched by
 #	Gmail's image proxy; Apple Mail Privacy Protection prefetches uma's
 #	A3; rita opens bob's B1 three times.
 #
-#	In the browser, as ann@sender.example (beacon-web user, scope her
-#	address):
-#	 1. / sends to the login page; a wrong password shows the error and
-#	    no session; the right one lands on the messages, whose cookie
-#	    script cannot read (HttpOnly).
-#	 2. live: a pixel hit on bob's B1 then one on sam's A1 copy (Outlook,
-#	    Berlin): within 5 s exactly one row appears, sam's open, nothing
-#	    of bob's.
-#	 3. messages: exactly A3, A2, A1 newest first, each row's recipients
-#	    and opened counts (1/0, 1/1, 3/2); search "rita" gives A2 and
-#	    A1, "Autumn" A3; the CSV link's file has exactly those three rows
-#	    with their counts.
-#	 4. message A1: three recipients, five events newest first (the live
-#	    open first), the proxy open marked; A3: the prefetch shown greyed,
-#	    marked "prefetch" (not counted).
-#	 5. conversations: A1 and A2 in one thread with rita's reply, A3 in
-#	    another, nothing of bob's.
-#	 6. summary for campaign Spring: every cell of #summary equals
-#	    `beaconctl report summary --csv` for the same filter and ann's
-#	    address (bob's B1 shares the campaign: a leak changes the counts).
-#	 7. bob's message by its URL: the not-found page (404), its subject in
-#	    none of ann's pages, her CSV or the API answer.
-#	 8. sign out: / goes to the login page again.
+#	In the browser (Chromium's time zone Europe/Paris), as
+#	ann@sender.example (beacon-web user, scope her address):
+#	 1. /conversations sends to the sign-in form with next=; a wrong
+#	    password is answered 401 with the error shown; the right one
+#	    lands on /conversations; script cannot read the session cookie.
+#	 2. live: a pixel hit on bob's B1, then one on sam's copy of A1
+#	    (Outlook, Berlin): within 5 s exactly one row, sam's open (human,
+#	    linked to A1), nothing of bob's or rita's.
+#	 3. messages: exactly A3, A2, A1 newest first with their recipients,
+#	    opened and clicked counts (1 1 3, 0 1 2, 0 0 1); search "rita"
+#	    gives A2 and A1, "Autumn" A3; the CSV link's file has exactly
+#	    those three rows and counts.
+#	 4. message A1 (followed from the list): 3 recipients, 2 opened, 1
+#	    clicked; rita and sam opened, tom did not; five events newest
+#	    first (sam's live open on top), the proxy one marked; A3: the
+#	    prefetch greyed (struck through), "prefetch", "not counted".
+#	 5. conversations: two threads, A1 and A2 with rita's reply, and A3.
+#	 6. summary, campaign Spring typed in its filter form: every cell of
+#	    #summary equals `beaconctl report summary --csv` for the same
+#	    filter, zone and ann's address (bob's B1 is in the campaign too:
+#	    a leak changes the counts).
+#	 7. bob's message by its URL: the 404 page, and the API answers 404
+#	    to ann's session; his subject is in none of ann's pages, her CSV
+#	    or the API's list.
+#	 8. sign out: / goes to the sign-in page.
 #	Every page loads without a script error or a Content-Security-Policy
-#	refusal.  Screenshots of every page at 1366x768 and 390x844 (as a
-#	phone) go to $BEACON_BUILD/test-logs/web-shots/.
+#	refusal, and nothing sticks out sideways at 1366x768 nor on a 390x844
+#	phone (tables scroll in their box), nor after the summary's window
+#	is narrowed.  Screenshots of every page at both sizes (taller pages
+#	a screen at a time) go to $BEACON_BUILD/test-logs/web-shots/.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
 . "$BEACON_SRC/tests/lib/pg.sh"
@@ -89,7 +93,7 @@ bc_milter_start
 # --- the mail
 NSENT=0
 # send FILE FROM RCPTS [CLIENT_ADDR] - swaks FILE to the comma-separated RCPTS (as the Internet
-# host CLIENT_ADDR when given) and wait for every copy to reach the sink
+# host CLIENT_ADDR when given); NSENT counts the copies the sink is to get
 send() {
 	local -a xclient=()
 	local n
@@ -206,7 +210,7 @@ summary_expect() {
 		# the page shows a NULL as a dash
 		for k, v in rows[0].items():
 		    js = "document.querySelector('#summary td[data-k=%s]').textContent.trim()" % k
-		    print("eq %s %s" % (shlex.quote(v or "\u2013"), shlex.quote(js)))
+		    print("eq %s \"%s\"" % (shlex.quote(v or "\u2013"), js))
 	EOF
 }
 
@@ -375,17 +379,27 @@ t_ok "browser scenario: $((($(t_now_us) - start) / 1000)) ms"
 /usr/bin/python3 - "$T_DIR/messages.csv" "$A1" "$A2" "$A3" <<'EOF' || t_fail "the messages CSV"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
-got = [(r["id"], r["subject"], r["recipients"], r["opened"]) for r in rows]
-want = [(sys.argv[4], "Autumn preview", "1", "0"), (sys.argv[3], "Spring letter: the prices", "1", "1"),
-        (sys.argv[2], "Spring letter", "3", "2")]
+got = [(r["id"], r["subject"], r["recipients"], r["opened"], r["clicked"]) for r in rows]
+want = [(sys.argv[4], "Autumn preview", "1", "0", "0"), (sys.argv[3], "Spring letter: the prices", "1", "1", "0"),
+        (sys.argv[2], "Spring letter", "3", "2", "1")]
 if got != want:
     sys.exit("CSV rows %r, expected %r" % (got, want))
 print("ok - the messages CSV: %r" % (got,))
 EOF
 ! grep -q Zanzibar "$T_DIR/messages.csv" "$T_DIR/api-list.json" || t_fail "bob's subject in ann's CSV or API list"
+# the live page's silence about bob was not for want of his event
+t_eq "4 2" "$(pg_query "SELECT count(*) FILTER (WHERE r.message = '$B1') || ' ' ||
+	count(*) FILTER (WHERE r.token = '$SAM_A1') FROM beacon.events e
+	JOIN beacon.recipients r ON r.token_id = e.token_id")" "events of bob's B1, of sam's copy of A1"
 t_eq "404" "$(cut -d' ' -f1 "$T_DIR/api-b1.json.meta")" "API: bob's message with ann's session"
 ! grep -q Zanzibar "$T_DIR/api-b1.json" || t_fail "bob's subject in the API's answer"
 t_ok "bob's message: in none of ann's answers"
-ls "$SHOTS"/*.png >/dev/null
-t_ok "screenshots in $SHOTS: $(cd "$SHOTS" && ls ./*.png | sed 's#^\./##' | tr '\n' ' ')"
+for page in login live messages message message-uncounted conversations summary notfound; do
+	for size in 1366x768 390x844; do
+		[ -s "$SHOTS/$page-$size.png" ] || t_fail "no screenshot $SHOTS/$page-$size.png"
+	done
+done
+t_ok "screenshots in $SHOTS: $(cd "$SHOTS" && printf '%s ' ./*.png | sed 's#\./##g')"
 bc_no_sanitizer "$WB_LOG"
+bc_no_sanitizer "$BC_MLOG"
+bc_no_sanitizer "$T_DIR/pixelsrv.log"
