@@ -43,7 +43,7 @@ typedef int ctl_cmd_fn(struct ctl *c, int argc, char **argv);
 
 ctl_cmd_fn ctl_init, ctl_migrate, ctl_report, ctl_history, ctl_watch,
 	ctl_export, ctl_purge, ctl_suppress, ctl_token, ctl_maintain, ctl_reclassify,
-	ctl_forget, ctl_inbound, ctl_notify;
+	ctl_forget, ctl_inbound, ctl_notify, ctl_web;
 
 /* ctl_exit - close the session, free the config, exit with CODE */
 void ctl_exit(struct ctl *c, int code) __attribute__((noreturn));

@@ -88,6 +88,15 @@ static const struct ctl_command ctl_commands[] = {
 	  "notify list-messages [--sender SENDER|@DOMAIN] [--limit N] [--csv|--json]\n"
 	  "notify log [--message MESSAGE] [--limit N] [--csv|--json]",
 	  "where senders' notifications go; mute, pin" },
+	{ "web", ctl_web,
+	  "web user add NAME [--admin] [--scope S]... [--password-file FILE|-]\n"
+	  "web user passwd NAME [--password-file FILE|-]\n"
+	  "web user list [--csv|--json]\n"
+	  "web user remove|disable|enable|unlock NAME\n"
+	  "web token add NAME --name LABEL [--expires DAYS]\n"
+	  "web token list [NAME] [--csv|--json]\n"
+	  "web token revoke ID-PREFIX",
+	  "beacon-web's sender accounts and API tokens" },
 	{ "token", ctl_token, "token inspect TOKEN", "decode and verify a token, show its rows" },
 	{ "reclassify", ctl_reclassify, "reclassify [--since DATE] [--message ID] [--dry-run]",
 	  "run the event class rules again over stored events" },

@@ -35,11 +35,13 @@
  *	retention_days = 0 keeps everything, tombstone_days = 0 every
  *	tombstone.  With [notify] notify_days above 0, the tokens of the
  *	messages not pinned sent longer ago leave notify_tokens
- *	(beacon.notify_expire): their events queue no notification more.  Prints each partition created or dropped, a line for
- *	the messages purged, one for the files removed, one for the
- *	tombstones expired and one for the notify tokens expired when there
- *	are any, and a summary line.  Meant
- *	for a daily timer.
+ *	(beacon.notify_expire): their events queue no notification more.
+ *	The sessions of beacon-web past their expires_at are deleted.
+ *	Prints each partition created or dropped, a line for the messages
+ *	purged, one for the files removed, one for the tombstones expired,
+ *	one for the notify tokens expired and one for the web sessions
+ *	removed when there are any, and a summary line.  Meant for a daily
+ *	timer.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -106,7 +108,7 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 	};
 	const char *param;
 	char months[24] = "2", days[24], cutoff[64] = "", since[64] = "";
-	long long n[PURGE_NCOUNTS] = { 0 }, expired = 0, unnotified = 0;
+	long long n[PURGE_NCOUNTS] = { 0 }, expired = 0, unnotified = 0, sessions;
 	struct attach_plan files;
 	long v, batch = MAINTAIN_BATCH;
 	int ch, created, dropped = 0, batches = 0;
@@ -187,6 +189,11 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 		unnotified = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
 	}
+	/* beacon-web's sessions past their end */
+	res = ctl_exec(c, "web_sessions", "WITH d AS (DELETE FROM beacon.web_sessions "
+		       "WHERE expires_at < now() RETURNING 1) SELECT count(*) FROM d", 0, NULL);
+	sessions = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
 	/* the files first: their lock, which holds back mail with attachments, goes before
 	 * the sweep's wait for event writes */
 	attach_files_apply(c, &files);
@@ -216,6 +223,8 @@ int ctl_maintain(struct ctl *c, int argc, char **argv)
 		printf("%lld notify token%s of messages sent more than %ld days ago, not "
 		       "pinned, expired\n", unnotified, unnotified == 1 ? "" : "s",
 		       (long)c->cfg.notify.notify_days);
+	if (sessions > 0)
+		printf("removed %lld expired web session%s\n", sessions, sessions == 1 ? "" : "s");
 	if (c->cfg.database.retention_days > 0)
 		printf("%d partition%s created, %d dropped (retention %ld days)\n", created,
 		       created == 1 ? "" : "s", dropped, c->cfg.database.retention_days);
