@@ -44,6 +44,8 @@
 #	  443): a sign-in whose Origin carries that port is accepted, the
 #	  log names the client's address (not nginx's), the live stream
 #	  opens at once (not buffered);
+#	- a session idle for longer than session_idle, or past session_ttl,
+#	  sends its page to /login;
 #	- -t refuses a superuser, a BYPASSRLS role and a role outside
 #	  beacon_web (exit 78, saying which); a start as the BYPASSRLS role
 #	  exits 78 too;
@@ -181,6 +183,14 @@ curl -s -N --max-time 30 -H "Authorization: Bearer $TOK_ANN" "$WB_URL/api/v1/str
 SSE=$!
 t_on_exit "kill $SSE 2>/dev/null; wait $SSE 2>/dev/null || true"
 t_wait_until "grep -q '^: stream' '$T_DIR/stream'" 10 || t_fail "the stream did not open"
+curl -s -N --max-time 30 -H "Authorization: Bearer $TOK_BOB" "$WB_URL/api/v1/stream" \
+	>"$T_DIR/stream2" 2>/dev/null &
+SSE2=$!
+t_on_exit "kill $SSE2 2>/dev/null; wait $SSE2 2>/dev/null || true"
+t_wait_until "grep -q '^: stream' '$T_DIR/stream2'" 10 || t_fail "the second stream did not open"
+t_eq 503 "$(wb_get - /api/v1/stream -H "Authorization: Bearer $TOK_BOB")" \
+	"a third stream over live_clients (2)"
+kill "$SSE2" 2>/dev/null || true
 t_eq 200 "$(px_get "/o/$PXB.gif")" "bob's pixel"
 t_eq 200 "$(px_get "/o/$PXA.gif")" "ann's pixel"
 px_wait_rows 2 10 || t_fail "the opens were not stored"
@@ -291,6 +301,14 @@ t_wait_until "grep -q '^: stream' '$T_DIR/ngstream'" 10 ||
 kill "$NGSSE" 2>/dev/null || true
 t_ok "the live stream opens through nginx at once"
 WB_URL=$DIRECT
+
+# --- sessions end: session_idle after the last request, session_ttl after sign-in --
+pg_psql -c "UPDATE beacon.web_sessions SET last_seen = now() - interval '2 hours 1 minute'
+	WHERE id = sha256(convert_to('$(wb_cookie dan beacon_session)', 'UTF8'))" >/dev/null
+t_eq 303 "$(wb_get dan /conversations)" "a session idle longer than session_idle"
+pg_psql -c "UPDATE beacon.web_sessions SET expires_at = now() - interval '1 second'
+	WHERE id = sha256(convert_to('$(wb_cookie bob beacon_session)', 'UTF8'))" >/dev/null
+t_eq 303 "$(wb_get bob /conversations)" "a session past session_ttl"
 
 # --- the roles it refuses ----------------------------------------------------
 pg_psql -c 'CREATE ROLE bypass LOGIN BYPASSRLS IN ROLE beacon_web' -c 'CREATE ROLE outsider LOGIN' \
