@@ -37,6 +37,7 @@ struct msg_record *record_new(void)
 	record_set(&r->sasl_login, NULL);
 	record_set(&r->subject, NULL);
 	record_set(&r->campaign, NULL);
+	record_set(&r->thread_root, NULL);
 	record_set(&r->client_ip, NULL);
 	return r;
 }
@@ -114,6 +115,7 @@ void record_free(struct msg_record *r)
 	g_free(r->sasl_login);
 	g_free(r->subject);
 	g_free(r->campaign);
+	g_free(r->thread_root);
 	g_free(r->client_ip);
 	g_free(r);
 }
@@ -136,7 +138,7 @@ GBytes *record_encode(const struct msg_record *r)
 		const struct rec_link *l = &g_array_index(r->links, struct rec_link, i);
 		g_variant_builder_add(&lb, "(is)", (gint32)l->n, l->url);
 	}
-	if (r->atts->len == 0) {
+	if (r->atts->len == 0 && !*r->thread_root) {
 		v = g_variant_new(RECORD_VTYPE, r->id, r->message_id, r->queue_id, r->sender,
 				  r->sasl_login, r->subject, r->campaign, (gint64)r->sent_at,
 				  r->client_ip, (gboolean)!!r->clicks, (gboolean)!!r->notify,
@@ -150,10 +152,18 @@ GBytes *record_encode(const struct msg_record *r)
 					      a->content_type, (gint64)a->size,
 					      (gint64)a->expires_at, a->storage_ref);
 		}
-		v = g_variant_new(RECORD_ATT_VTYPE, r->id, r->message_id, r->queue_id, r->sender,
-				  r->sasl_login, r->subject, r->campaign, (gint64)r->sent_at,
-				  r->client_ip, (gboolean)!!r->clicks, (gboolean)!!r->notify,
-				  (gint32)r->recipients, (gint64)r->size, &rb, &lb, &ab);
+		if (*r->thread_root)
+			v = g_variant_new(RECORD_THREAD_VTYPE, r->id, r->message_id, r->queue_id,
+					  r->sender, r->sasl_login, r->subject, r->campaign,
+					  (gint64)r->sent_at, r->client_ip, (gboolean)!!r->clicks,
+					  (gboolean)!!r->notify, (gint32)r->recipients,
+					  (gint64)r->size, &rb, &lb, &ab, r->thread_root);
+		else
+			v = g_variant_new(RECORD_ATT_VTYPE, r->id, r->message_id, r->queue_id,
+					  r->sender, r->sasl_login, r->subject, r->campaign,
+					  (gint64)r->sent_at, r->client_ip, (gboolean)!!r->clicks,
+					  (gboolean)!!r->notify, (gint32)r->recipients,
+					  (gint64)r->size, &rb, &lb, &ab);
 	}
 	g_variant_ref_sink(v);
 	b = g_variant_get_data_as_bytes(v);
@@ -164,6 +174,8 @@ GBytes *record_encode(const struct msg_record *r)
 /* record_spool_type - the record type record_encode writes for R */
 uint8_t record_spool_type(const struct msg_record *r)
 {
+	if (*r->thread_root)
+		return RECORD_THREAD_SPOOL_TYPE;
 	return r->atts->len ? RECORD_ATT_SPOOL_TYPE : RECORD_SPOOL_TYPE;
 }
 
@@ -176,7 +188,9 @@ struct msg_record *record_decode(const void *data, size_t len)
 /* record_decode_type - read a spool payload of TYPE back; NULL unless well-formed */
 struct msg_record *record_decode_type(uint8_t type, const void *data, size_t len)
 {
-	int att = type == RECORD_ATT_SPOOL_TYPE;
+	int thread = type == RECORD_THREAD_SPOOL_TYPE;
+	int att = type == RECORD_ATT_SPOOL_TYPE || thread;
+	const char *vtype = thread ? RECORD_THREAD_VTYPE : att ? RECORD_ATT_VTYPE : RECORD_VTYPE;
 	GBytes *bytes;
 	GVariant *v;
 	struct msg_record *r = NULL;
@@ -184,6 +198,7 @@ struct msg_record *record_decode_type(uint8_t type, const void *data, size_t len
 	const char *aname, *atype, *aref;
 	gint64 asize, aexp;
 	const char *id, *mid, *qid, *snd, *sasl, *subj, *camp, *ip, *tid, *addr, *st, *tok, *name, *url;
+	const char *root = "";
 	gint64 sent, size;
 	gboolean clicks, notify;
 	gint32 nrcpt, n;
@@ -192,13 +207,16 @@ struct msg_record *record_decode_type(uint8_t type, const void *data, size_t len
 	if (type != RECORD_SPOOL_TYPE && !att)
 		return NULL;
 	bytes = g_bytes_new(data, len);
-	v = g_variant_new_from_bytes(G_VARIANT_TYPE(att ? RECORD_ATT_VTYPE : RECORD_VTYPE), bytes,
-				     FALSE);
+	v = g_variant_new_from_bytes(G_VARIANT_TYPE(vtype), bytes, FALSE);
 	g_variant_ref_sink(v);
 	g_bytes_unref(bytes);
 	if (!g_variant_is_normal_form(v))
 		goto out;
-	if (att)
+	if (thread)
+		g_variant_get(v, "(&s&s&s&s&s&s&sx&sbbixa(sssyss)a(is)a(issxxs)&s)", &id, &mid, &qid,
+			      &snd, &sasl, &subj, &camp, &sent, &ip, &clicks, &notify, &nrcpt, &size,
+			      &ri, &li, &ai, &root);
+	else if (att)
 		g_variant_get(v, "(&s&s&s&s&s&s&sx&sbbixa(sssyss)a(is)a(issxxs))", &id, &mid, &qid,
 			      &snd, &sasl, &subj, &camp, &sent, &ip, &clicks, &notify, &nrcpt, &size,
 			      &ri, &li, &ai);
@@ -214,6 +232,7 @@ struct msg_record *record_decode_type(uint8_t type, const void *data, size_t len
 	record_set(&r->sasl_login, sasl);
 	record_set(&r->subject, subj);
 	record_set(&r->campaign, camp);
+	record_set(&r->thread_root, root);
 	record_set(&r->client_ip, ip);
 	r->sent_at = sent;
 	r->clicks = clicks;

@@ -21,7 +21,10 @@
  *	record_decode() refuses anything else, so a damaged or foreign
  *	record is reported instead of half-read.  A message with attachments
  *	rows is spooled as RECORD_ATT_VTYPE under its own record type, so a
- *	message without keeps the format older spools hold.
+ *	message without keeps the format older spools hold.  A message that
+ *	continues a conversation (it names its thread's first message) is
+ *	spooled as RECORD_THREAD_VTYPE, the attachments rows and the
+ *	thread root included, for the same reason.
  */
 #ifndef BEACON_RECORD_H
 #define BEACON_RECORD_H
@@ -37,6 +40,8 @@
 #define RECORD_VTYPE "(sssssssxsbbixa(sssyss)a(is))"
 #define RECORD_ATT_SPOOL_TYPE 'A'	/* a message with attachments rows */
 #define RECORD_ATT_VTYPE "(sssssssxsbbixa(sssyss)a(is)a(issxxs))"
+#define RECORD_THREAD_SPOOL_TYPE 'T'	/* a message with a thread root */
+#define RECORD_THREAD_VTYPE "(sssssssxsbbixa(sssyss)a(is)a(issxxs)s)"
 
 /* rec_rcpt - one beacon.recipients row */
 struct rec_rcpt {
@@ -73,6 +78,7 @@ struct msg_record {
 	char *sasl_login;	/* SMTP AUTH login */
 	char *subject;		/* decoded Subject */
 	char *campaign;		/* X-Beacon campaign= */
+	char *thread_root;	/* bare Message-ID of the conversation's first message, "" if this one */
 	int64_t sent_at;	/* microseconds since the epoch */
 	char *client_ip;	/* submitting client address */
 	int clicks;		/* links were rewritten */
@@ -101,11 +107,12 @@ void record_free(struct msg_record *r);
 
 /* record_encode - the spool payload (GVariant, normal form) of type record_spool_type(R) */
 GBytes *record_encode(const struct msg_record *r);
-/* record_spool_type - RECORD_SPOOL_TYPE, or RECORD_ATT_SPOOL_TYPE with attachments rows */
+/* record_spool_type - RECORD_THREAD_SPOOL_TYPE with a thread root, else RECORD_ATT_SPOOL_TYPE
+ * with attachments rows, else RECORD_SPOOL_TYPE */
 uint8_t record_spool_type(const struct msg_record *r);
 /* record_decode - a record from a spool payload of RECORD_SPOOL_TYPE; NULL if it is not one */
 struct msg_record *record_decode(const void *data, size_t len);
-/* record_decode_type - a record from a spool payload of TYPE (either); NULL if not one */
+/* record_decode_type - a record from a spool payload of TYPE (any of the three); NULL if not one */
 struct msg_record *record_decode_type(uint8_t type, const void *data, size_t len);
 
 /* record_uuid - a fresh random uuid in text */

@@ -320,6 +320,7 @@ static int store_decode(uint8_t type, const void *data, size_t len, struct store
 	switch (type) {
 	case RECORD_SPOOL_TYPE:
 	case RECORD_ATT_SPOOL_TYPE:
+	case RECORD_THREAD_SPOOL_TYPE:
 		if (!(rec = record_decode_type(type, data, len)))
 			return -1;
 		*it = (struct store_item){ type, rec, rec->id };

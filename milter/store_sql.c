@@ -18,17 +18,17 @@
 #include "suppress.h"
 
 #define STORE_SQL_NAME "beacon_milter_put"
-#define STORE_SQL_NPARAMS 28
+#define STORE_SQL_NPARAMS 29
 
 static const char store_sql_text[] =
 	"WITH m AS ("
 	" INSERT INTO beacon.messages (id, message_id, queue_id, sender, sasl_login, subject,"
-	"  campaign, sent_at, client_ip, clicks, notify, recipients, size, sender_key)"
+	"  campaign, sent_at, client_ip, clicks, notify, recipients, size, sender_key, thread_root)"
 	" VALUES ($1::uuid, NULLIF($2, ''), NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, ''),"
 	"  NULLIF($6, ''), NULLIF($7, ''),"
 	"  'epoch'::timestamptz + $8::bigint * interval '1 microsecond',"
 	"  NULLIF($9, '')::inet, $10::boolean, $11::boolean, $12::int, $13::bigint,"
-	"  NULLIF($28, ''))"
+	"  NULLIF($28, ''), NULLIF($29, ''))"
 	" ON CONFLICT DO NOTHING),"
 	" r AS ("
 	" INSERT INTO beacon.recipients (token_id, message, address, status, key_id, token, name)"
@@ -146,6 +146,7 @@ enum store_sql_rc store_sql_write(PGconn *conn, const struct msg_record *rec, in
 	if (suppress_sender_key(rec->sender, skey, sizeof(skey)) < 0)
 		skey[0] = '\0';
 	vals[27] = skey;
+	vals[28] = rec->thread_root;
 	for (int c = 0; c < 14; c++)
 		col[c] = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < nr; i++) {

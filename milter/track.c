@@ -30,6 +30,7 @@
 #include "record.h"
 #include "reinject.h"
 #include "tagging.h"
+#include "thread.h"
 #include "track.h"
 
 /* track_role - what a recipient is */
@@ -365,7 +366,7 @@ static int track_new_token(struct track_run *t, const char *addr)
 static void track_rows(struct track_run *t, const char *client_ip, const struct xbeacon *xb)
 {
 	struct msg_record *rec = t->rec;
-	char uuid[TOKEN_UUID_LEN + 1];
+	char uuid[TOKEN_UUID_LEN + 1], *root;
 
 	for (int i = 0; i < t->ntok; i++)
 		t->tok[i].holders = t->tok[i].named = 0;
@@ -403,6 +404,9 @@ static void track_rows(struct track_run *t, const char *client_ip, const struct 
 	record_set(&rec->subject, t->doc->subject);
 	record_set(&rec->message_id, t->added_mid ? t->added_mid : t->doc->message_id);
 	record_set(&rec->campaign, xb->campaign);
+	root = thread_root(msg_header_get(t->m, "References"), msg_header_get(t->m, "In-Reply-To"));
+	record_set(&rec->thread_root, root);
+	g_free(root);
 	record_set(&rec->client_ip, client_ip);
 	rec->clicks = t->o.clicks;
 	rec->notify = xb->notify > 0;

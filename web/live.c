@@ -35,7 +35,7 @@
 /* the user's events of one batch, as the API's event objects */
 static const char live_sql[] =
     "SELECT json_build_object("
-    " 'at', to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+    " 'at', to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
     " 'kind', e.kind, 'class', e.class, 'token_id', e.token_id,"
     " 'message', r.message, 'recipient', r.address,"
     " 'country', e.country, 'region', e.region, 'city', e.city,"

@@ -22,6 +22,8 @@
 #	2. an untagged message is delivered byte for byte as sent;
 #	3. a base64 HTML message marked only by the placeholder, one
 #	   recipient: tracked (status tracked), pixel where the placeholder was;
+#	   it answers a thread (In-Reply-To, References): messages.thread_root
+#	   is the first id of its References (case 1's is NULL: it starts one);
 #	4. a tagged message already carrying DKIM-Signature: the milter
 #	   passes it byte for byte; contrib's smtp_header_checks remove the
 #	   tag header at delivery, nothing else changes;
@@ -30,7 +32,9 @@
 #	   without token; the external one tracked on a re-injected copy,
 #	   the internal one gets the original as sent (tag header removed);
 #	7. PostgreSQL stopped: the tagged message is delivered at once,
-#	   tracked, its rows spooled; they appear once PostgreSQL is back;
+#	   tracked, its rows spooled; they appear once PostgreSQL is back,
+#	   with the thread root its In-Reply-To names (a spool record of its
+#	   own type);
 #	8. PostgreSQL hanging (SIGSTOP) under a pooled session: the message
 #	   waits at most about statement_timeout + 1 s, is delivered tracked,
 #	   and its rows appear once PostgreSQL resumes;
@@ -302,6 +306,8 @@ html3="<html><body><p>Hello D&uuml;rer</p><img src=\"$PLACEHOLDER\"><a href=\"ht
 {
 	printf 'From: sender@sender.example\nTo: dora@remote.example\nSubject: hi\n'
 	printf 'Date: Mon, 23 Nov 2026 10:02:00 +0000\nMessage-ID: <b64-3@sender.example>\n'
+	printf 'In-Reply-To: <dora-2@remote.example>\n'
+	printf 'References: <spring-1@sender.example>\n <dora-2@remote.example>\n'
 	printf 'MIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: base64\n\n'
 	printf '%s' "$html3" | base64 -w 76
 } >"$T_DIR/in3.eml"
@@ -313,6 +319,10 @@ grep -q '^Content-Transfer-Encoding: base64$' "$out" || t_fail "3: transfer enco
 mime html "$out" | grep -qF "<p>Hello D&uuml;rer</p><img src=\"$BASE/o/$tok.gif\" width=\"1\"" ||
 	t_fail "3: pixel not where the placeholder was"
 t_ok "3: base64 kept, pixel in the placeholder's place"
+t_eq "b64-3@sender.example|spring-1@sender.example
+spring-1@sender.example|" "$(pg_query "SELECT message_id || '|' || coalesce(thread_root, '')
+	FROM beacon.messages WHERE message_id IN ('b64-3@sender.example', 'spring-1@sender.example')
+	ORDER BY 1")" "3: thread root: the first id of References; none for a message starting a thread"
 
 # --- 4. DKIM-signed: byte for byte from the milter; the tag header goes at delivery
 sed 's/^Message-ID: .*/Message-ID: <dkim-4@sender.example>/' "$T_DIR/in1.eml" |
@@ -367,6 +377,7 @@ outage() {
 	local n=$1 what=$2 rcpt=$3 heal=$4 t0 dt tok spooled
 	spooled=$(grep -c "(rows spooled)" "$MLOG" || true)
 	variant "outage-$n"
+	[ -z "${IRT:-}" ] || sed -i "/^Message-ID:/a In-Reply-To: $IRT" "$T_DIR/outage-$n.eml"
 	t0=$(t_now_us)
 	WAIT=10 send "$T_DIR/outage-$n.eml" "$rcpt"
 	dt=$((($(t_now_us) - t0) / 1000))
@@ -383,7 +394,9 @@ outage() {
 
 # --- 7. PostgreSQL down: delivered at once, rows later
 pg_stop
-outage 7 "PostgreSQL stopped" ivan@remote.example pg_restart
+IRT="<ivan-0@remote.example>" outage 7 "PostgreSQL stopped" ivan@remote.example pg_restart
+t_eq "ivan-0@remote.example" "$(pg_query "SELECT thread_root FROM beacon.messages
+	WHERE message_id = 'outage-7@sender.example'")" "7: the spooled message kept its thread root"
 
 # --- 8. PostgreSQL hanging (SIGSTOP) under a pooled session: bounded wait, then spool
 variant warm-8

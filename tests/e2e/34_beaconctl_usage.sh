@@ -100,7 +100,7 @@ help_list=$OUT
 
 # --- every command answers --help, -h and help CMD with its own usage
 cmds=$(printf '%s\n' "$help_list" | sed -n 's/^  \([a-z][a-z]*\)\( .*\)\{0,1\}$/\1/p' | uniq)
-t_eq "init migrate report history watch export purge forget suppress inbound notify token reclassify maintain help" "$(echo $cmds)" \
+t_eq "init migrate report history watch export purge forget suppress inbound notify web token reclassify maintain help" "$(echo $cmds)" \
 	"the commands help lists"
 for cmd in $cmds; do
 	grep -q "^\.Cm $cmd\( \|\$\)" "$BEACON_SRC/man/beaconctl.8" || t_fail "$cmd is not in beaconctl(8)"
@@ -150,7 +150,8 @@ chmod 600 "$T_DIR/pw"
 
 # --- no database listening: every command that connects says so
 for args in "init" "migrate" "report summary" "history a@example.org" "watch --count 1" \
-	"export --format csv" "purge --older-than 1" "suppress list" "notify list" "reclassify" "maintain"; do
+	"export --format csv" "purge --older-than 1" "suppress list" "notify list" "web user list" \
+	"reclassify" "maintain"; do
 	# shellcheck disable=SC2086
 	t_run "$CTL" -c "$T_DIR/beacon.conf" $args
 	t_eq 69 "$RC" "beaconctl $args without a database: exit"

@@ -40,6 +40,10 @@
 #	- static files: a file of static_dir with its type and max-age=3600,
 #	  chart.min.js from [web] chartjs, 404 for .., a directory, an unknown
 #	  suffix and a missing file; 405 with Allow for GET /logout;
+#	- behind contrib/nginx/beacon-web.conf (TLS on another port than
+#	  443): a sign-in whose Origin carries that port is accepted, the
+#	  log names the client's address (not nginx's), the live stream
+#	  opens at once (not buffered);
 #	- -t refuses a superuser, a BYPASSRLS role and a role outside
 #	  beacon_web (exit 78, saying which); a start as the BYPASSRLS role
 #	  exits 78 too;
@@ -78,8 +82,16 @@ TOK_BOB=$(wb_token bob@example.net)
 [ ${#TOK_ANN} = 46 ] && [ ${#TOK_BOB} = 46 ] || t_fail "beaconctl web token add printed no token"
 
 # one message each, as beacon-milter stores them, with a pixel token per recipient
-read -r PXA UA < <(px_mint_pair)
-read -r PXB UB < <(px_mint_pair)
+{ read -r PXA UA; read -r PXB UB; } < <(python3 - "$PX_SECRET" <<'EOF'
+import os, sys
+sys.path.insert(0, os.path.join(os.environ["BEACON_SRC"], "tests", "lib"))
+import pxclient
+kid, key = pxclient.signing_key(sys.argv[1])
+for _ in range(2):
+    rid = os.urandom(16)
+    print(pxclient.mint(kid, key, rid), pxclient.uuid_of(rid))
+EOF
+)
 MA=20000000-0000-4000-8000-00000000000a
 MB=20000000-0000-4000-8000-00000000000b
 pg_psql -c "INSERT INTO beacon.messages (id, message_id, sender, sender_key, subject, sent_at)
@@ -140,7 +152,7 @@ grep -q 'login ok user=ann@example.org ip=192.0.2.1' "$WB_LOG" || t_fail "no 'lo
 
 # --- who sees what -----------------------------------------------------------
 t_eq 303 "$(wb_get - "/m/$MA?x=1")" "a page without a session"
-t_eq "/login?next=%2Fm%2F$MA%3Fx%3D1" "$(wb_header Location)" "to the sign-in form, with next"
+t_eq "/login?next=/m/$MA%3Fx%3D1" "$(wb_header Location)" "to the sign-in form, with next"
 t_eq 401 "$(wb_get - /api/v1/messages)" "the API without a session"
 t_eq 'Bearer realm="beacon"|{"error":"sign in or send Authorization: Bearer <token>"}' \
 	"$(wb_header WWW-Authenticate)|$(cat "$WB_BODY")" "401 JSON and WWW-Authenticate"
@@ -175,9 +187,12 @@ px_wait_rows 2 10 || t_fail "the opens were not stored"
 t_wait_until "grep -q '^event: beacon' '$T_DIR/stream'" 15 || t_fail "no live event: $(cat "$T_DIR/stream")"
 sleep 0.5	# bob's event, had it come, with it
 t_eq 1 "$(grep -c '^event: beacon' "$T_DIR/stream")" "one live event"
-t_eq "$UA|open|$MA|rita@example.com" "$(grep '^data: ' "$T_DIR/stream" | sed 's/^data: //' |
-	python3 -c 'import json, sys; e = json.loads(sys.stdin.read()); print("|".join([e["token_id"], e["kind"], e["message"], e["recipient"]]))')" \
-	"the live event is ann's open"
+EV=$(grep '^data: ' "$T_DIR/stream")
+for kv in "\"token_id\" : \"$UA\"" '"kind" : "open"' "\"message\" : \"$MA\"" \
+	'"recipient" : "rita@example.com"'; do
+	[[ "$EV" == *"$kv"* ]] || t_fail "the live event lacks $kv: $EV"
+done
+t_ok "the live event is ann's open"
 kill "$SSE" 2>/dev/null || true
 
 # --- sign-out ----------------------------------------------------------------
@@ -226,20 +241,72 @@ for p in /static/../web.conf /static/..%2fweb.conf /static/%2e%2e/web.conf /stat
 	t_eq 404 "$(wb_get - "$p" --path-as-is)" "GET $p"
 done
 
+# --- behind contrib/nginx/beacon-web.conf ---------------------------------------
+ng=$T_DIR/nginx
+tls_port=$(t_free_port)
+mkdir -p "$ng"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$ng/key.pem" -out "$ng/cert.pem" \
+	-days 2 -subj /CN=localhost >/dev/null 2>&1 || t_fail "openssl could not make a certificate"
+sed -e "s|^\tlisten 443 ssl http2;|\tlisten 127.0.0.1:$tls_port ssl http2;|" \
+	-e '/listen \[::\]/d' -e '/^\tlisten 80;/d' \
+	-e "s|server 127.0.0.1:8090;|server 127.0.0.1:$WB_PORT;|" \
+	-e "s|/etc/letsencrypt/live/beacon.example.com/fullchain.pem|$ng/cert.pem|" \
+	-e "s|/etc/letsencrypt/live/beacon.example.com/privkey.pem|$ng/key.pem|" \
+	"$BEACON_SRC/contrib/nginx/beacon-web.conf" >"$ng/site.conf"
+grep -q "127.0.0.1:$tls_port" "$ng/site.conf" && grep -q "127.0.0.1:$WB_PORT" "$ng/site.conf" ||
+	t_fail "the contrib file no longer has the lines this test adapts"
+cat >"$ng/nginx.conf" <<EOF
+worker_processes 1;
+pid $ng/nginx.pid;
+error_log $ng/error.log;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $ng/body;
+	proxy_temp_path $ng/proxy;
+	fastcgi_temp_path $ng/fastcgi;
+	uwsgi_temp_path $ng/uwsgi;
+	scgi_temp_path $ng/scgi;
+	include $ng/site.conf;
+}
+EOF
+nginx -p "$ng" -c "$ng/nginx.conf" -g 'daemon off;' >"$ng/out.log" 2>&1 &
+NGPID=$!
+t_on_exit "t_kill_pid $NGPID QUIT 10"
+t_wait_port "$tls_port" 10 || t_fail "nginx did not start: $(cat "$ng/out.log" "$ng/error.log")"
+DIRECT=$WB_URL
+WB_URL=https://localhost:$tls_port
+NG=(-k --interface 127.0.0.5)
+t_eq 303 "$(wb_login dan bob@example.net "$PW_BOB" /conversations "${NG[@]}" -H "Origin: $WB_URL")" \
+	"sign-in through nginx on port $tls_port, Origin with that port"
+t_eq "/conversations" "$(wb_header Location)" "through nginx: to next"
+grep -q 'login ok user=bob@example.net ip=127.0.0.5' "$WB_LOG" ||
+	t_fail "the client address behind nginx is not 127.0.0.5"
+t_eq 200 "$(wb_get dan /conversations "${NG[@]}")" "a page through nginx, with its session"
+curl -sk -N --max-time 20 -b "$T_DIR/dan.jar" "$WB_URL/live/stream" >"$T_DIR/ngstream" 2>/dev/null &
+NGSSE=$!
+t_on_exit "kill $NGSSE 2>/dev/null; wait $NGSSE 2>/dev/null || true"
+t_wait_until "grep -q '^: stream' '$T_DIR/ngstream'" 10 ||
+	t_fail "the live stream is buffered by nginx"
+kill "$NGSSE" 2>/dev/null || true
+t_ok "the live stream opens through nginx at once"
+WB_URL=$DIRECT
+
 # --- the roles it refuses ----------------------------------------------------
-pg_psql -c 'CREATE ROLE bypass LOGIN BYPASSRLS IN ROLE beacon_web' -c 'CREATE ROLE outsider LOGIN' >/dev/null
+pg_psql -c 'CREATE ROLE bypass LOGIN BYPASSRLS IN ROLE beacon_web' -c 'CREATE ROLE outsider LOGIN' \
+	-c 'GRANT CONNECT ON DATABASE beacon TO outsider' >/dev/null
 for r in "beacon:is a superuser" "bypass:has BYPASSRLS" "outsider:is not a member of beacon_web"; do
 	sed "s/^conninfo = .*/conninfo = ${BEACON_CONNINFO/user=beacon /user=${r%%:*} }/" "$WB_CONF" \
 		>"$T_DIR/role.conf"
 	t_run "$BEACON_BUILD/beacon-web" -t -c "$T_DIR/role.conf"
 	t_eq 78 "$RC" "-t as ${r%%:*}"
-	grep -q "database role ${r%%:*} ${r#*:}" "$ERR" || t_fail "-t as ${r%%:*}: $(cat "$ERR")"
+	grep -q "database role ${r%%:*} ${r#*:}" <<<"$ERR" || t_fail "-t as ${r%%:*}: $ERR"
 done
 sed -i "s/^listen = .*/listen = 127.0.0.1:$(t_free_port)/" "$T_DIR/role.conf"
 sed -i "s/user=outsider /user=bypass /" "$T_DIR/role.conf"
 t_run timeout 20 "$BEACON_BUILD/beacon-web" -f -c "$T_DIR/role.conf"
 t_eq 78 "$RC" "a start as the BYPASSRLS role"
-grep -q "BYPASSRLS" "$ERR" || t_fail "the refusal does not say why: $(cat "$ERR")"
+grep -q "database role bypass has BYPASSRLS" <<<"$ERR" || t_fail "the refusal does not say why: $ERR"
 
 # --- healthz with the database down, then a clean stop --------------------------
 pg_stop

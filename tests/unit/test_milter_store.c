@@ -30,6 +30,7 @@
 #include "cfg.h"
 #include "clock.h"
 #include "spool.h"
+#include "thread.h"
 #include "token.h"
 
 /* sample - a record with two recipients and two links */
@@ -65,6 +66,7 @@ static void same_record(const struct msg_record *a, const struct msg_record *b)
 	assert_string_equal(a->sasl_login, b->sasl_login);
 	assert_string_equal(a->subject, b->subject);
 	assert_string_equal(a->campaign, b->campaign);
+	assert_string_equal(a->thread_root, b->thread_root);
 	assert_string_equal(a->client_ip, b->client_ip);
 	assert_int_equal(a->sent_at, b->sent_at);
 	assert_int_equal(a->clicks, b->clicks);
@@ -155,6 +157,61 @@ static void test_record_atts(void **state)
 	record_free(back);
 	g_bytes_unref(b);
 	record_free(r);
+}
+
+/* test_record_thread - a record with a thread root spools under its own type, with or
+ * without attachments rows, and comes back whole; the other types cannot read it */
+static void test_record_thread(void **state)
+{
+	struct msg_record *r = sample(), *back;
+	GBytes *b;
+	gsize len;
+	const guint8 *d;
+	(void)state;
+
+	record_set(&r->thread_root, "first.1@example.org");
+	assert_int_equal(record_spool_type(r), RECORD_THREAD_SPOOL_TYPE);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass)
+			record_add_att(r, 1, "a.pdf", "application/pdf", 142, 1802592000, "93e3");
+		b = record_encode(r);
+		d = g_bytes_get_data(b, &len);
+		assert_null(record_decode(d, len));
+		assert_null(record_decode_type(RECORD_ATT_SPOOL_TYPE, d, len));
+		back = record_decode_type(RECORD_THREAD_SPOOL_TYPE, d, len);
+		assert_non_null(back);
+		same_record(r, back);
+		assert_int_equal(back->atts->len, (guint)pass);
+		record_free(back);
+		g_bytes_unref(b);
+	}
+	record_free(r);
+}
+
+/* test_thread_root - the first id of References, else of In-Reply-To; none over 250 octets */
+static void test_thread_root(void **state)
+{
+	char *r, big[300];
+	(void)state;
+
+	r = thread_root("<a.1@x.org> <b.2@x.org>\r\n <c.3@x.org>", "<c.3@x.org>");
+	assert_string_equal(r, "a.1@x.org");
+	g_free(r);
+	r = thread_root(NULL, "<c.3@x.org> (comment)");
+	assert_string_equal(r, "c.3@x.org");
+	g_free(r);
+	r = thread_root("garbage without brackets", "<c.3@x.org>");	/* no id there */
+	assert_string_equal(r, "c.3@x.org");
+	g_free(r);
+	assert_null(thread_root(NULL, NULL));
+	assert_null(thread_root("", ""));
+	memset(big, 'a', sizeof(big));
+	big[0] = '<';
+	memcpy(big + 280, "@x.org>", 8);
+	assert_null(thread_root(big, NULL));
+	r = thread_root(big, "<d.4@x.org>");
+	assert_string_equal(r, "d.4@x.org");
+	g_free(r);
 }
 
 /* test_sql_array - quoting of array parameters */
@@ -255,6 +312,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_roundtrip),
 		cmocka_unit_test(test_record_atts),
+		cmocka_unit_test(test_record_thread),
+		cmocka_unit_test(test_thread_root),
 		cmocka_unit_test(test_sql_array),
 		cmocka_unit_test(test_store_down),
 	};
