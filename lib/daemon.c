@@ -8,7 +8,9 @@
 #include <getopt.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +214,18 @@ int daemon_check_user(const char *user, const char *section, char *err, size_t e
 		return EX_CONFIG;
 	}
 	return 0;
+}
+
+/* daemon_block_signals - the signals main() waits for, blocked everywhere else */
+void daemon_block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	if ((errno = pthread_sigmask(SIG_BLOCK, set, NULL)) != 0)
+		log_fatal("pthread_sigmask");
+	signal(SIGPIPE, SIG_IGN);
 }
 
 /* daemon_drop - become USER; a daemon never keeps running as root */

@@ -11,6 +11,7 @@
 #ifndef BEACON_DAEMON_H
 #define BEACON_DAEMON_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "cfg.h"
@@ -73,6 +74,9 @@ int daemon_prepare_dir(const char *path, const char *user, unsigned mode, char *
 /* daemon_check_user - as root, USER must name an existing non-root user:
  * 0, or EX_CONFIG with ERR naming the [SECTION] user key */
 int daemon_check_user(const char *user, const char *section, char *err, size_t errlen);
+/* daemon_block_signals - block SIGTERM, SIGINT and SIGHUP (into SET) in this thread and
+ * every thread it starts later, for sigwait(SET) in main; ignore SIGPIPE */
+void daemon_block_signals(sigset_t *set);
 /* daemon_drop - switch to USER (initgroups, setresgid, setresuid, each checked); refuse root */
 void daemon_drop(const char *user, const char *section);
 

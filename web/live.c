@@ -8,7 +8,9 @@
  *	the lock and broadcasts; sequence numbers only grow, so a stream
  *	knows what it has not read yet (next .. seq).  A stream's content
  *	callback blocks in its connection's thread (libmicrohttpd's thread
- *	per connection) until a batch, the ping time or live_stop().
+ *	per connection) until a batch, the ping time or live_stop(); every
+ *	LIVE_HANGUP_MS it looks whether the client hung up, so that a closed
+ *	page gives its place back (live_clients) at once, not at the next ping.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,11 +33,12 @@
 
 #define LIVE_POLL_MS 1000		/* the listener looks at the stop flag this often */
 #define LIVE_CHUNK (16 * 1024)		/* bytes handed to libmicrohttpd at a time */
+#define LIVE_HANGUP_MS 1000		/* a quiet stream looks for its client's hang-up this often */
 
 /* the user's events of one batch, as the API's event objects */
 static const char live_sql[] =
     "SELECT json_build_object("
-    " 'at', to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+    " 'at', to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
     " 'kind', e.kind, 'class', e.class, 'token_id', e.token_id,"
     " 'message', r.message, 'recipient', r.address,"
     " 'country', e.country, 'region', e.region, 'city', e.city,"
@@ -72,6 +75,7 @@ struct live_client {
 	struct buf out;			/* text not handed out yet */
 	size_t off;			/* how much of out was */
 	long long ping_at;		/* when to write ": ping" (clock_now_us) */
+	int fd;				/* the connection's socket, watched for a hang-up; -1: none */
 };
 
 /* live_wait - sleep S seconds unless stopped; 1 when stopped */
@@ -247,6 +251,15 @@ static void live_batch(struct live_client *s, const char *payload)
 	pool_put(l->pool, c);
 }
 
+/* live_gone - has the client of socket FD hung up?  (a stream's client sends nothing
+ * after its request: a hang-up is seen without waiting for the next write) */
+static int live_gone(int fd)
+{
+	struct pollfd pfd = { fd, POLLRDHUP, 0 };
+
+	return fd >= 0 && poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 /* live_read - MHD_ContentReaderCallback: what is pending, else wait for a batch or the ping */
 static ssize_t live_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -265,8 +278,14 @@ static ssize_t live_read(void *cls, uint64_t pos, char *buf, size_t max)
 		buf_reset(&s->out);
 		s->off = 0;
 		pthread_mutex_lock(&l->lock);
-		while (!l->stop && s->next == l->seq && clock_now_us() < s->ping_at)
-			clock_cond_wait(&l->cond, &l->lock, s->ping_at);
+		while (!l->stop && s->next == l->seq && clock_now_us() < s->ping_at) {
+			long long check = clock_after_ms(LIVE_HANGUP_MS);
+			if (clock_cond_wait(&l->cond, &l->lock, check < s->ping_at ? check :
+			    s->ping_at) == ETIMEDOUT && live_gone(s->fd)) {
+				pthread_mutex_unlock(&l->lock);
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			}
+		}
 		if (l->stop) {
 			pthread_mutex_unlock(&l->lock);
 			return MHD_CONTENT_READER_END_OF_STREAM;
@@ -307,6 +326,7 @@ static void live_done(void *cls)
 /* live_stream - a stream from the next batch on */
 int live_stream(struct live *l, struct web_req *r)
 {
+	const union MHD_ConnectionInfo *ci;
 	struct live_client *s;
 	struct MHD_Response *resp;
 	unsigned max = l->cfg->web.live_clients > 0 ? (unsigned)l->cfg->web.live_clients : 0;
@@ -323,6 +343,8 @@ int live_stream(struct live *l, struct web_req *r)
 	pthread_mutex_unlock(&l->lock);
 	s->l = l;
 	s->user = r->user->id;
+	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	s->fd = ci ? ci->connect_fd : -1;
 	snprintf(s->name, sizeof(s->name), "%s", r->user->name);
 	s->ping_at = clock_now_us() + LIVE_PING_S * 1000000LL;
 	/* something at once, so that the client sees the stream open */

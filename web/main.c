@@ -25,7 +25,6 @@
  *	thread cannot be had.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,18 +130,6 @@ static void web_first_session(const struct beacon_cfg *cfg)
 	log_warnx("%s; the pages answer 503 until the database is reachable", err);
 }
 
-/* web_signals - block the signals main() waits for, in this and every later thread */
-static void web_signals(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGHUP);
-	if ((errno = pthread_sigmask(SIG_BLOCK, set, NULL)) != 0)
-		log_fatal("pthread_sigmask");
-	signal(SIGPIPE, SIG_IGN);
-}
-
 /* web_wait - until SIGTERM or SIGINT (returned); SIGHUP is noted and ignored */
 static int web_wait(const sigset_t *set)
 {
@@ -186,7 +173,7 @@ int main(int argc, char **argv)
 	web_first_session(&cfg);
 	daemon_drop(cfg.web.user, "web");
 
-	web_signals(&set);
+	daemon_block_signals(&set);
 	ctx = (struct web_ctx){ .cfg = &cfg, .static_dir = web_static_dir(&cfg, dir, sizeof(dir)) };
 	ctx.pool = pool_new(&cfg, (unsigned)cfg.web.db_connections);
 	ctx.auth = auth_new(&cfg, ctx.pool);

@@ -347,6 +347,7 @@ static void page_summary_form(struct buf *b, const struct data_filter *f, PGresu
 	}
 }
 
+/* the columns of devices.sql, geo.sql and clicks.sql the page shows, with their labels */
 static const char *const page_summary_devices[][2] = {
 	{ "device", "Device" }, { "os", "OS" }, { "client", "Client" },
 	{ "opens", "Opens" }, { "openers", "Recipients" },

@@ -492,7 +492,7 @@ static int server_to_login(struct web_req *r)
 		buf_adds(&next, buf_str(&q));
 	}
 	buf_adds(&loc, "/login");
-	if (strcmp(r->path, "/") != 0) {
+	if (strcmp(buf_str(&next), "/") != 0) {
 		buf_adds(&loc, "?next=");
 		server_urlencode(&loc, buf_str(&next));
 	}

@@ -40,6 +40,12 @@
 #	- static files: a file of static_dir with its type and max-age=3600,
 #	  chart.min.js from [web] chartjs, 404 for .., a directory, an unknown
 #	  suffix and a missing file; 405 with Allow for GET /logout;
+#	- behind contrib/nginx/beacon-web.conf (TLS on another port than
+#	  443): a sign-in whose Origin carries that port is accepted, the
+#	  log names the client's address (not nginx's), the live stream
+#	  opens at once (not buffered);
+#	- a session idle for longer than session_idle, or past session_ttl,
+#	  sends its page to /login;
 #	- -t refuses a superuser, a BYPASSRLS role and a role outside
 #	  beacon_web (exit 78, saying which); a start as the BYPASSRLS role
 #	  exits 78 too;
@@ -177,6 +183,14 @@ curl -s -N --max-time 30 -H "Authorization: Bearer $TOK_ANN" "$WB_URL/api/v1/str
 SSE=$!
 t_on_exit "kill $SSE 2>/dev/null; wait $SSE 2>/dev/null || true"
 t_wait_until "grep -q '^: stream' '$T_DIR/stream'" 10 || t_fail "the stream did not open"
+curl -s -N --max-time 30 -H "Authorization: Bearer $TOK_BOB" "$WB_URL/api/v1/stream" \
+	>"$T_DIR/stream2" 2>/dev/null &
+SSE2=$!
+t_on_exit "kill $SSE2 2>/dev/null; wait $SSE2 2>/dev/null || true"
+t_wait_until "grep -q '^: stream' '$T_DIR/stream2'" 10 || t_fail "the second stream did not open"
+t_eq 503 "$(wb_get - /api/v1/stream -H "Authorization: Bearer $TOK_BOB")" \
+	"a third stream over live_clients (2)"
+kill "$SSE2" 2>/dev/null || true
 t_eq 200 "$(px_get "/o/$PXB.gif")" "bob's pixel"
 t_eq 200 "$(px_get "/o/$PXA.gif")" "ann's pixel"
 px_wait_rows 2 10 || t_fail "the opens were not stored"
@@ -236,6 +250,65 @@ for p in /static/../web.conf /static/..%2fweb.conf /static/%2e%2e/web.conf /stat
 	/static/t.exe /static/none.css /static/ /static/.t.css; do
 	t_eq 404 "$(wb_get - "$p" --path-as-is)" "GET $p"
 done
+
+# --- behind contrib/nginx/beacon-web.conf ---------------------------------------
+ng=$T_DIR/nginx
+tls_port=$(t_free_port)
+mkdir -p "$ng"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$ng/key.pem" -out "$ng/cert.pem" \
+	-days 2 -subj /CN=localhost >/dev/null 2>&1 || t_fail "openssl could not make a certificate"
+sed -e "s|^\tlisten 443 ssl http2;|\tlisten 127.0.0.1:$tls_port ssl http2;|" \
+	-e '/listen \[::\]/d' -e '/^\tlisten 80;/d' \
+	-e "s|server 127.0.0.1:8090;|server 127.0.0.1:$WB_PORT;|" \
+	-e "s|/etc/letsencrypt/live/beacon.example.com/fullchain.pem|$ng/cert.pem|" \
+	-e "s|/etc/letsencrypt/live/beacon.example.com/privkey.pem|$ng/key.pem|" \
+	"$BEACON_SRC/contrib/nginx/beacon-web.conf" >"$ng/site.conf"
+grep -q "127.0.0.1:$tls_port" "$ng/site.conf" && grep -q "127.0.0.1:$WB_PORT" "$ng/site.conf" ||
+	t_fail "the contrib file no longer has the lines this test adapts"
+cat >"$ng/nginx.conf" <<EOF
+worker_processes 1;
+pid $ng/nginx.pid;
+error_log $ng/error.log;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $ng/body;
+	proxy_temp_path $ng/proxy;
+	fastcgi_temp_path $ng/fastcgi;
+	uwsgi_temp_path $ng/uwsgi;
+	scgi_temp_path $ng/scgi;
+	include $ng/site.conf;
+}
+EOF
+nginx -p "$ng" -c "$ng/nginx.conf" -g 'daemon off;' >"$ng/out.log" 2>&1 &
+NGPID=$!
+t_on_exit "t_kill_pid $NGPID QUIT 10"
+t_wait_port "$tls_port" 10 || t_fail "nginx did not start: $(cat "$ng/out.log" "$ng/error.log")"
+DIRECT=$WB_URL
+WB_URL=https://localhost:$tls_port
+NG=(-k --interface 127.0.0.5)
+t_eq 303 "$(wb_login dan bob@example.net "$PW_BOB" /conversations "${NG[@]}" -H "Origin: $WB_URL")" \
+	"sign-in through nginx on port $tls_port, Origin with that port"
+t_eq "/conversations" "$(wb_header Location)" "through nginx: to next"
+grep -q 'login ok user=bob@example.net ip=127.0.0.5' "$WB_LOG" ||
+	t_fail "the client address behind nginx is not 127.0.0.5"
+t_eq 200 "$(wb_get dan /conversations "${NG[@]}")" "a page through nginx, with its session"
+curl -sk -N --max-time 20 -b "$T_DIR/dan.jar" "$WB_URL/live/stream" >"$T_DIR/ngstream" 2>/dev/null &
+NGSSE=$!
+t_on_exit "kill $NGSSE 2>/dev/null; wait $NGSSE 2>/dev/null || true"
+t_wait_until "grep -q '^: stream' '$T_DIR/ngstream'" 10 ||
+	t_fail "the live stream is buffered by nginx"
+kill "$NGSSE" 2>/dev/null || true
+t_ok "the live stream opens through nginx at once"
+WB_URL=$DIRECT
+
+# --- sessions end: session_idle after the last request, session_ttl after sign-in --
+pg_psql -c "UPDATE beacon.web_sessions SET last_seen = now() - interval '2 hours 1 minute'
+	WHERE id = sha256(convert_to('$(wb_cookie dan beacon_session)', 'UTF8'))" >/dev/null
+t_eq 303 "$(wb_get dan /conversations)" "a session idle longer than session_idle"
+pg_psql -c "UPDATE beacon.web_sessions SET expires_at = now() - interval '1 second'
+	WHERE id = sha256(convert_to('$(wb_cookie bob beacon_session)', 'UTF8'))" >/dev/null
+t_eq 303 "$(wb_get bob /conversations)" "a session past session_ttl"
 
 # --- the roles it refuses ----------------------------------------------------
 pg_psql -c 'CREATE ROLE bypass LOGIN BYPASSRLS IN ROLE beacon_web' -c 'CREATE ROLE outsider LOGIN' \
