@@ -56,6 +56,7 @@ struct cfg_desc {
 #define CFG_SECNAME_milter "milter"
 #define CFG_SECNAME_pixelsrv "pixelsrv"
 #define CFG_SECNAME_notify "notify"
+#define CFG_SECNAME_web "web"
 #define CFG_SECNAME_database "database"
 #define CFG_DESC(sec, nm, type, def, help) \
 	{ CFG_SECNAME_##sec, #nm, CFG_TY_##type, def, help, \

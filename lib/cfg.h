@@ -38,6 +38,7 @@ struct beacon_cfg {
 	struct { CFG_MILTER_KEYS(CFG_FIELD) } milter;
 	struct { CFG_PIXELSRV_KEYS(CFG_FIELD) } pixelsrv;
 	struct { CFG_NOTIFY_KEYS(CFG_FIELD) } notify;
+	struct { CFG_WEB_KEYS(CFG_FIELD) } web;
 	struct { CFG_DATABASE_KEYS(CFG_FIELD) } database;
 	char *path;	/* the file it was read from */
 };

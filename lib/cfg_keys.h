@@ -121,6 +121,24 @@
 	X(notify, allow_http, BOOL, "no", "let webhooks use plain http:// URLs") \
 	X(notify, proxy, STR, "", "proxy webhooks go through (empty: none, whatever the environment says)")
 
+#define CFG_WEB_KEYS(X) \
+	X(web, listen, ADDRS, "127.0.0.1:8090", "addresses beacon-web listens on: host:port, [v6]:port, *:port") \
+	X(web, user, STR, "", "user to switch to after binding") \
+	X(web, pidfile, STR, "/run/beacon/web.pid", "pid file") \
+	X(web, threads, INT, "32", "connections served at once, one thread each, live streams included") \
+	X(web, live_clients, INT, "16", "live event streams at once; more get 503") \
+	X(web, db_connections, INT, "4", "database connections shared by the requests") \
+	X(web, session_ttl, DUR, "12h", "a session ends this long after sign-in") \
+	X(web, session_idle, DUR, "2h", "a session ends after this long without a request") \
+	X(web, login_attempts, INT, "5", "failed sign-ins of one user before a lockout (0: no lockout)") \
+	X(web, login_lockout, DUR, "15m", "how long a locked-out user cannot sign in") \
+	X(web, login_rate, INT, "10", "failed sign-ins per client address per 10 minutes before 429 (0: no limit)") \
+	X(web, trusted_proxies, CIDRS, "", "CIDRs whose X-Forwarded-For is believed (the TLS front)") \
+	X(web, static_dir, STR, BEACON_DATADIR "/web", "directory of the pages' CSS and JavaScript (left at the default: web/static when run from a source tree)") \
+	X(web, chartjs, STR, "/usr/share/javascript/chart.js/chart.min.js", "Chart.js file served as /static/chart.min.js") \
+	X(web, db_conninfo, STR, "", "libpq connection string of beacon-web, a member of beacon_web (empty: [database] conninfo)") \
+	X(web, db_password_file, STR, "", "beacon-web's password file (empty: [database] password_file)")
+
 #define CFG_DATABASE_KEYS(X) \
 	X(database, conninfo, STR, "dbname=beacon", "libpq connection string") \
 	X(database, password_file, STR, "", "file holding the password (mode 0600)") \
@@ -132,4 +150,4 @@
 	X(database, retention_days, INT, "400", "beaconctl maintain drops events older than this and purges the messages sent before then, with their recipients (0: keep all)") \
 	X(database, tombstone_days, INT, "400", "days beaconctl maintain keeps the tombstone of a purged token (0: for ever)")
 
-#define CFG_ALL_KEYS(X) CFG_GLOBAL_KEYS(X) CFG_MILTER_KEYS(X) CFG_PIXELSRV_KEYS(X) CFG_NOTIFY_KEYS(X) CFG_DATABASE_KEYS(X)
+#define CFG_ALL_KEYS(X) CFG_GLOBAL_KEYS(X) CFG_MILTER_KEYS(X) CFG_PIXELSRV_KEYS(X) CFG_NOTIFY_KEYS(X) CFG_WEB_KEYS(X) CFG_DATABASE_KEYS(X)

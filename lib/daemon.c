@@ -8,7 +8,9 @@
 #include <getopt.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,11 +40,12 @@ static void beacon_options(int argc, char **argv, const struct beacon_prog *prog
 	opts->config = getenv("BEACON_CONFIG");
 	if (!opts->config)
 		opts->config = BEACON_DEFAULT_CONFIG;
-	while ((c = getopt_long(argc, argv, "+c:fndhkV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:fndthkV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': opts->config = optarg; break;
 		case 'f': opts->foreground = 1; break;
 		case 'n': opts->check = 1; break;
+		case 't': opts->check = opts->check_live = 1; break;
 		case 'd': opts->debug = 1; break;
 		case 'k': cfg_print_keys(stdout); exit(0);
 		case 'V': printf("%s %s\n", prog->name, BEACON_VERSION); exit(0);
@@ -59,6 +62,13 @@ static void beacon_options(int argc, char **argv, const struct beacon_prog *prog
 void beacon_init(int argc, char **argv, const struct beacon_prog *prog,
 		 struct beacon_opts *opts, struct beacon_cfg *cfg)
 {
+	beacon_init_live(argc, argv, prog, NULL, opts, cfg);
+}
+
+/* beacon_init_live - the same, with a -t check LIVE */
+void beacon_init_live(int argc, char **argv, const struct beacon_prog *prog,
+		      beacon_check_fn *live, struct beacon_opts *opts, struct beacon_cfg *cfg)
+{
 	char err[1024];
 	int rc;
 
@@ -69,6 +79,8 @@ void beacon_init(int argc, char **argv, const struct beacon_prog *prog,
 		log_fatal_status(EX_CONFIG, "%s", err);
 	if (opts->check) {
 		if (prog->check && (rc = prog->check(cfg, err, sizeof(err))) != 0)
+			log_fatal_status(rc, "%s", err);
+		if (opts->check_live && live && (rc = live(cfg, err, sizeof(err))) != 0)
 			log_fatal_status(rc, "%s", err);
 		cfg_dump(cfg, stdout);
 		exit(0);
@@ -202,6 +214,18 @@ int daemon_check_user(const char *user, const char *section, char *err, size_t e
 		return EX_CONFIG;
 	}
 	return 0;
+}
+
+/* daemon_block_signals - the signals main() waits for, blocked everywhere else */
+void daemon_block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	if ((errno = pthread_sigmask(SIG_BLOCK, set, NULL)) != 0)
+		log_fatal("pthread_sigmask");
+	signal(SIGPIPE, SIG_IGN);
 }
 
 /* daemon_drop - become USER; a daemon never keeps running as root */

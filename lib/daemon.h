@@ -11,6 +11,7 @@
 #ifndef BEACON_DAEMON_H
 #define BEACON_DAEMON_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "cfg.h"
@@ -26,6 +27,7 @@ struct beacon_opts {
 	const char *config;	/* -c FILE */
 	int foreground;		/* -f: stay in the foreground, log to stderr */
 	int check;		/* -n: check the config, print it, exit */
+	int check_live;		/* -t: -n, and beacon_init_live's LIVE check too */
 	int debug;		/* -d: debug logging */
 	int optind;		/* first non-option argument */
 };
@@ -51,6 +53,10 @@ struct beacon_prog {
  * -n (after PROG's check) or a bad config (EX_CONFIG) */
 void beacon_init(int argc, char **argv, const struct beacon_prog *prog,
 		 struct beacon_opts *opts, struct beacon_cfg *cfg);
+/* beacon_init_live - beacon_init, and -t runs LIVE after PROG's check: what needs the
+ * systems the program talks to (the database); -t is -n for programs without one */
+void beacon_init_live(int argc, char **argv, const struct beacon_prog *prog,
+		      beacon_check_fn *live, struct beacon_opts *opts, struct beacon_cfg *cfg);
 /* beacon_check_database - the [database] password_file is readable and private */
 int beacon_check_database(const struct beacon_cfg *cfg, char *err, size_t errlen);
 /* daemon_detach - fork into the background unless FOREGROUND */
@@ -68,6 +74,9 @@ int daemon_prepare_dir(const char *path, const char *user, unsigned mode, char *
 /* daemon_check_user - as root, USER must name an existing non-root user:
  * 0, or EX_CONFIG with ERR naming the [SECTION] user key */
 int daemon_check_user(const char *user, const char *section, char *err, size_t errlen);
+/* daemon_block_signals - block SIGTERM, SIGINT and SIGHUP (into SET) in this thread and
+ * every thread it starts later, for sigwait(SET) in main; ignore SIGPIPE */
+void daemon_block_signals(sigset_t *set);
 /* daemon_drop - switch to USER (initgroups, setresgid, setresuid, each checked); refuse root */
 void daemon_drop(const char *user, const char *section);
 

@@ -52,11 +52,12 @@ void db_use(enum db_program p)
 
 /* db_pick - the program's value of a key when set, else the [database] one */
 static const char *db_pick(const char *milter, const char *pixelsrv, const char *notify,
-			   const char *database)
+			   const char *web, const char *database)
 {
 	const char *own = db_program == DB_MILTER ? milter :
 			  db_program == DB_PIXELSRV ? pixelsrv :
-			  db_program == DB_NOTIFY ? notify : NULL;
+			  db_program == DB_NOTIFY ? notify :
+			  db_program == DB_WEB ? web : NULL;
 
 	return own && *own ? own : database;
 }
@@ -65,14 +66,15 @@ static const char *db_pick(const char *milter, const char *pixelsrv, const char 
 static const char *db_conninfo(const struct beacon_cfg *cfg)
 {
 	return db_pick(cfg->milter.db_conninfo, cfg->pixelsrv.db_conninfo, cfg->notify.db_conninfo,
-		       cfg->database.conninfo);
+		       cfg->web.db_conninfo, cfg->database.conninfo);
 }
 
 /* db_password_file - the password file this program uses (NULL or empty: none) */
 static const char *db_password_file(const struct beacon_cfg *cfg)
 {
 	return db_pick(cfg->milter.db_password_file, cfg->pixelsrv.db_password_file,
-		       cfg->notify.db_password_file, cfg->database.password_file);
+		       cfg->notify.db_password_file, cfg->web.db_password_file,
+		       cfg->database.password_file);
 }
 
 static pthread_mutex_t db_pw_lock = PTHREAD_MUTEX_INITIALIZER;

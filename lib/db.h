@@ -57,6 +57,7 @@ enum db_program {
 	DB_MILTER,	/* [milter] db_conninfo, db_password_file when set */
 	DB_PIXELSRV,	/* [pixelsrv] db_conninfo, db_password_file when set */
 	DB_NOTIFY,	/* [notify] db_conninfo, db_password_file when set */
+	DB_WEB,		/* [web] db_conninfo, db_password_file when set */
 };
 
 /* db_use - the program this process is, before the configuration is read */

@@ -50,7 +50,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -72,7 +71,7 @@
 #include "clock.h"
 #include "download.h"
 #include "event.h"
-#include "hostport.h"
+#include "listen.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -85,7 +84,6 @@
 					 * MHD zeroes it per request, so no larger than needed */
 #define HTTP_METRICS_MAX (16 * 1024)	/* /metrics text */
 #define HTTP_TLS_MAX (1024 * 1024)	/* largest PEM file */
-#define HTTP_HOST_MAX 256		/* host part of a listen address */
 #define HTTP_FD_RESERVE 256		/* descriptors kept for files, database, logs */
 #define HTTP_METRICS_CONNS 16		/* connections on the metrics listener */
 #define HTTP_SWEEP_MS 250		/* how often request heads are checked for time */
@@ -193,91 +191,22 @@ static char *http_read_pem(const char *path, int private, char *err, size_t errl
 	return buf;
 }
 
-/* http_split - SPEC into HOST (empty for any) and PORT (lib/hostport.c); 0, or -1 + ERR */
-static int http_split(const char *spec, char host[HTTP_HOST_MAX], char port[16], char *err,
-    size_t errlen)
-{
-	struct hostport hp;
-	char why[128] = "host name too long";
-
-	if (hostport_parse(spec, HOSTPORT_BIND, &hp, why, sizeof(why)) < 0 ||
-	    strlen(hp.host) >= HTTP_HOST_MAX) {
-		snprintf(err, errlen, "listen %s: %s", spec, why);
-		return -1;
-	}
-	memcpy(host, hp.host, strlen(hp.host) + 1);
-	snprintf(port, 16, "%u", hp.port);
-	return 0;
-}
-
 /* http_check_listen - is every listen address well-formed?  0, or -1 + ERR */
 int http_check_listen(const struct beacon_cfg *cfg, char *err, size_t errlen)
 {
 	const struct cfg_list *l = &cfg->pixelsrv.listen;
-	char host[HTTP_HOST_MAX], port[16];
 
 	if (l->n == 0 || l->n > HTTP_MAX_LISTEN) {
 		snprintf(err, errlen, "listen: give 1 to %d addresses", HTTP_MAX_LISTEN);
 		return -1;
 	}
 	for (size_t i = 0; i < l->n; i++)
-		if (http_split(l->v[i], host, port, err, errlen) < 0)
+		if (listen_check(l->v[i], err, errlen) < 0)
 			return -1;
 	if (cfg->pixelsrv.metrics_listen && *cfg->pixelsrv.metrics_listen &&
-	    http_split(cfg->pixelsrv.metrics_listen, host, port, err, errlen) < 0)
+	    listen_check(cfg->pixelsrv.metrics_listen, err, errlen) < 0)
 		return -1;
 	return 0;
-}
-
-/* http_listen - one listening socket for SPEC; the fd, or -1 + ERR */
-static int http_listen(const char *spec, char *err, size_t errlen)
-{
-	char host[HTTP_HOST_MAX], port[16];
-	const char *h = host;
-	struct addrinfo hints, *ai = NULL, *a;
-	int fd = -1, rc, any = 0, on = 1, off = 0;
-
-	if (http_split(spec, host, port, err, errlen) < 0)
-		return -1;
-	if (host[0] == '\0') {
-		any = 1;
-		h = NULL;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	hints.ai_family = any ? AF_INET6 : AF_UNSPEC;
-	rc = getaddrinfo(h, port, &hints, &ai);
-	if (rc != 0 && any) {
-		hints.ai_family = AF_INET;	/* a kernel without IPv6 */
-		rc = getaddrinfo(h, port, &hints, &ai);
-	}
-	if (rc != 0) {
-		snprintf(err, errlen, "listen %s: %s", spec, gai_strerror(rc));
-		return -1;
-	}
-	for (a = ai; a; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
-		if (fd < 0)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-		if (a->ai_family == AF_INET6) {
-			/* "*" and "[::]" take IPv4 too (dual stack); other addresses only themselves */
-			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(void *)a->ai_addr;
-			int dual = any || IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr);
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual ? &off : &on, sizeof(on));
-		}
-		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 4096) == 0)
-			break;
-		rc = errno;
-		close(fd);
-		fd = -1;
-		errno = rc;
-	}
-	if (fd < 0)
-		snprintf(err, errlen, "listen %s: %s", spec, strerror(errno));
-	freeaddrinfo(ai);
-	return fd;
 }
 
 /* http_limits - threads, connection limits and timeouts; connection_limit
@@ -341,12 +270,12 @@ struct http *http_bind(const struct beacon_cfg *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	for (size_t i = 0; i < l->n; i++) {
-		int fd = http_listen(l->v[i], err, errlen);
+		int fd = listen_socket(l->v[i], err, errlen);
 		if (fd < 0)
 			goto fail;
 		h->fd[h->nfd++] = fd;
 	}
-	if (ml && *ml && (h->mfd = http_listen(ml, err, errlen)) < 0) {
+	if (ml && *ml && (h->mfd = listen_socket(ml, err, errlen)) < 0) {
 		snprintf(err + strlen(err), errlen - strlen(err), " (metrics_listen)");
 		goto fail;
 	}
@@ -380,14 +309,7 @@ fail:
 /* http_port - port of the first socket */
 int http_port(const struct http *h)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (!h->nfd || getsockname(h->fd[0], (struct sockaddr *)&ss, &len) < 0)
-		return -1;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
-	return ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port);
+	return h->nfd ? listen_port(h->fd[0]) : -1;
 }
 
 /* http_mhd_log - libmicrohttpd's error lines into our log */

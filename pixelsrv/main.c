@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,18 +66,6 @@ struct px_files {
 static int px_recover_one(void *arg, const uint8_t *rec, size_t len, int unsure)
 {
 	return spool_append(arg, unsure ? EVENT_SPOOL_UNSURE : EVENT_SPOOL_TYPE, rec, len, 0);
-}
-
-/* px_signals - block the signals main() waits for, in this and every later thread */
-static void px_signals(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGHUP);
-	if ((errno = pthread_sigmask(SIG_BLOCK, set, NULL)) != 0)
-		log_fatal("pthread_sigmask");
-	signal(SIGPIPE, SIG_IGN);
 }
 
 /* px_nofile - raise the open-file limit to its hard limit: one descriptor per connection
@@ -266,7 +253,7 @@ int main(int argc, char **argv)
 	daemon_drop(cfg.pixelsrv.user, "pixelsrv");
 	px_open_queue(&cfg, &f);
 
-	px_signals(&set);
+	daemon_block_signals(&set);
 	ctx = (struct event_ctx){ .ua = r.ua, .geo = r.geo, .relay = r.relay,
 				  .internal = r.internal, .trusted = r.trusted,
 				  .anonymize = cfg.pixelsrv.anonymize_ip,

@@ -1,10 +1,199 @@
 /*
- * main.c - beacon-web: the senders' pages and JSON API (to come)
+ * NAME
+ *	main.c - beacon-web: the senders' pages and JSON API; start-up,
+ *	signals, shutdown
+ *
+ * SYNOPSIS
+ *	beacon-web [-c FILE] [-f] [-n | -t] [-d]
+ *
+ * DESCRIPTION
+ *	Start-up: read the configuration and check the [web] keys (what -n
+ *	checks), read the password file, bind the listening sockets, detach,
+ *	write the pid file, then open a first database session and check
+ *	its role (what -t checks besides): a superuser, a role with
+ *	BYPASSRLS, the owner of beacon.messages, a role that is not a
+ *	member of beacon_web, or a database without migration 014 stop it
+ *	with EX_CONFIG; an unreachable database does not (/healthz says
+ *	503 until it answers).  Then drop to `user`, make the password
+ *	check's dummy hash, start the live events listener and the HTTP
+ *	server.  SIGTERM and SIGINT end the live streams, then the
+ *	connections, and exit 0; SIGHUP is ignored.
+ *
+ * DIAGNOSTICS
+ *	Exit status 0 after a clean stop, 78 (EX_CONFIG) for a bad
+ *	configuration or database role, 71 (EX_OSERR) when a socket or
+ *	thread cannot be had.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
 
-int main(void)
+#include <sodium.h>
+
+#include "auth.h"
+#include "cfg.h"
+#include "daemon.h"
+#include "db.h"
+#include "listen.h"
+#include "live.h"
+#include "log.h"
+#include "pool.h"
+#include "server.h"
+#include "sqldir.h"
+
+#define WEB_MAX_THREADS 4096	/* most connections at once */
+#define WEB_MAX_DB 256		/* most database sessions */
+
+/* web_check - the [web] keys that must make sense, and the password file */
+static int web_check(const struct beacon_cfg *cfg, char *err, size_t errlen)
 {
-	fputs("beacon-web: not built yet\n", stderr);
-	return 69;
+	const struct { const char *name; long v, min, max; } nums[] = {
+		{ "threads", cfg->web.threads, 2, WEB_MAX_THREADS },
+		{ "live_clients", cfg->web.live_clients, 0, cfg->web.threads - 1 },
+		{ "db_connections", cfg->web.db_connections, 1, WEB_MAX_DB },
+		{ "session_ttl", cfg->web.session_ttl, 60, 366L * 86400 },
+		{ "session_idle", cfg->web.session_idle, 60, 366L * 86400 },
+		{ "login_attempts", cfg->web.login_attempts, 0, 1000000 },
+		{ "login_lockout", cfg->web.login_lockout, 0, 366L * 86400 },
+		{ "login_rate", cfg->web.login_rate, 0, 1000000 },
+	};
+	int rc;
+
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		if (nums[i].v < nums[i].min || nums[i].v > nums[i].max) {
+			snprintf(err, errlen, "[web] %s is %ld, it must be %ld to %ld%s",
+			    nums[i].name, nums[i].v, nums[i].min, nums[i].max,
+			    !strcmp(nums[i].name, "live_clients") ?
+			    " (fewer than threads: the pages need a thread too)" : "");
+			return EX_CONFIG;
+		}
+	if (cfg->web.listen.n == 0) {
+		snprintf(err, errlen, "[web] listen: give at least one address");
+		return EX_CONFIG;
+	}
+	for (size_t i = 0; i < cfg->web.listen.n; i++)
+		if (listen_check(cfg->web.listen.v[i], err, errlen) < 0)
+			return EX_CONFIG;
+	if ((rc = daemon_check_user(cfg->web.user, "web", err, errlen)) != 0)
+		return rc;
+	return beacon_check_database(cfg, err, errlen);
+}
+
+/* web_check_db - -t: a session of the configured role that beacon-web may use */
+static int web_check_db(const struct beacon_cfg *cfg, char *err, size_t errlen)
+{
+	int refused;
+	PGconn *c = pool_connect(cfg, &refused, err, errlen);
+
+	if (!c)
+		return refused ? EX_CONFIG : EX_UNAVAILABLE;
+	PQfinish(c);
+	return 0;
+}
+
+/* web_static_dir - static_dir; left at its default, the source tree's web/static
+ * when the program runs from one */
+static const char *web_static_dir(const struct beacon_cfg *cfg, char *buf, size_t len)
+{
+	const char *d = cfg->web.static_dir;
+	struct stat st;
+
+	if (!strcmp(d, BEACON_DATADIR "/web") && beacon_static_dir(d, buf, len))
+		d = buf;
+	if (stat(d, &st) < 0 || !S_ISDIR(st.st_mode))
+		log_warnx("static_dir %s is not a directory: the pages will have no style "
+		    "sheet nor scripts", d);
+	if (access(cfg->web.chartjs, R_OK) < 0)
+		log_warnx("chartjs %s cannot be read (%s): the summary has no charts; install "
+		    "libjs-chart.js or set [web] chartjs", cfg->web.chartjs, strerror(errno));
+	return d;
+}
+
+/* web_first_session - the role check at start: a refusal is fatal, an outage is not */
+static void web_first_session(const struct beacon_cfg *cfg)
+{
+	char err[1024];
+	int refused;
+	PGconn *c = pool_connect(cfg, &refused, err, sizeof(err));
+
+	if (c) {
+		PQfinish(c);
+		return;
+	}
+	if (refused)
+		log_fatal_status(EX_CONFIG, "%s", err);
+	log_warnx("%s; the pages answer 503 until the database is reachable", err);
+}
+
+/* web_wait - until SIGTERM or SIGINT (returned); SIGHUP is noted and ignored */
+static int web_wait(const sigset_t *set)
+{
+	int sig;
+
+	for (;;) {
+		if ((errno = sigwait(set, &sig)) != 0)
+			log_fatal("sigwait");
+		if (sig != SIGHUP)
+			return sig;
+		log_info("SIGHUP ignored: restart beacon-web to read the configuration again");
+	}
+}
+
+/* main - start, serve until SIGTERM, stop */
+int main(int argc, char **argv)
+{
+	static const struct beacon_prog prog = {
+		"beacon-web", "[-c FILE] [-f] [-n | -t] [-d]", 1, web_check
+	};
+	struct beacon_opts opts;
+	struct beacon_cfg cfg;
+	struct web_ctx ctx;
+	struct server *srv;
+	char err[1024], dir[4096];
+	sigset_t set;
+	int rc, sig;
+
+	db_use(DB_WEB);
+	if (sodium_init() < 0) {
+		fputs("beacon-web: libsodium cannot start\n", stderr);
+		return EX_SOFTWARE;
+	}
+	beacon_init_live(argc, argv, &prog, web_check_db, &opts, &cfg);
+	if ((rc = web_check(&cfg, err, sizeof(err))) != 0)
+		log_fatal_status(rc, "%s", err);
+	if (!(srv = server_bind(&cfg, err, sizeof(err))))
+		log_fatal_status(EX_OSERR, "%s", err);
+	daemon_detach(opts.foreground);
+	daemon_pidfile(cfg.web.pidfile);
+	web_first_session(&cfg);
+	daemon_drop(cfg.web.user, "web");
+
+	daemon_block_signals(&set);
+	ctx = (struct web_ctx){ .cfg = &cfg, .static_dir = web_static_dir(&cfg, dir, sizeof(dir)) };
+	ctx.pool = pool_new(&cfg, (unsigned)cfg.web.db_connections);
+	ctx.auth = auth_new(&cfg, ctx.pool);
+	ctx.live = live_start(&cfg, ctx.pool);
+	if (server_start(srv, &ctx, err, sizeof(err)) < 0)
+		log_fatal_status(EX_OSERR, "%s", err);
+	log_info("listening on %s%s (port %d), %ld connections at once, %ld database sessions, "
+	    "static files from %s", cfg.web.listen.v[0], cfg.web.listen.n > 1 ? " and more" : "",
+	    server_port(srv), cfg.web.threads, cfg.web.db_connections, ctx.static_dir);
+
+	sig = web_wait(&set);
+	log_info("signal %d: stopping", sig);
+	live_stop(ctx.live);
+	server_stop(srv);
+	live_free(ctx.live);
+	auth_free(ctx.auth);
+	pool_free(ctx.pool);
+	if (*cfg.web.pidfile)
+		unlink(cfg.web.pidfile);
+	log_info("stopped");
+	cfg_free(&cfg);
+	return 0;
 }

@@ -46,6 +46,11 @@ struct web_req {
  * urlencoded form; NULL if absent.  Valid until the request ends. */
 const char *web_arg(struct web_req *r, const char *name);
 
+/* web_path_id - the message id in the path of /m/<uuid>, /api/v1/messages/<uuid>
+ * and /api/v1/messages/<uuid>/events: 36 characters of a uuid's form, checked
+ * (lower case); NULL on other routes */
+const char *web_path_id(struct web_req *r);
+
 /* web_send - answer STATUS with CONTENT_TYPE and BODY (taken over and
  * freed); security headers and Cache-Control: no-store are added.
  * Returns 0, or -1 if the answer could not be queued. */

@@ -23,8 +23,12 @@
 #	from the database.  A second scene gives the shop's two stores tracked
 #	addresses (beaconctl inbound, [milter] inbound = yes), sends them six
 #	leads (a marketplace, the shop's web form, a Gmail forward, the same
-#	lead twice, a customer) and prints `beaconctl report inbound`.  Then
-#	stops everything it started, by PID, and removes its directory.
+#	lead twice, a customer) and prints `beaconctl report inbound`.  Last,
+#	the senders' dashboard: beacon-web on the demo's database, as a role
+#	bound by row-level security, with a login for the newsletter's sender
+#	(beaconctl web user add, a random password), checked by signing in
+#	with curl; the demo prints its URL and the login.  Then stops
+#	everything it started, by PID, and removes its directory.
 #
 #	The system's Postfix and PostgreSQL are neither used nor touched.
 #	Needs root (a private Postfix instance does); the daemons run as
@@ -34,7 +38,8 @@
 #	every command and, at the end, the daemons' logs go to DEMO_LOG
 #	(default $BEACON_BUILD/demo.log), whose path is printed.
 #
-#	KEEP=1 leaves the stack running and prints how to reach it; it
+#	KEEP=1 leaves the stack running (the dashboard too: open the printed
+#	URL in a browser on this machine) and prints how to reach it; it
 #	writes DIR/demo.env (the addresses, ports, PIDs, as shell variables)
 #	and DIR/stop.sh, which stops it by PID and removes DIR.
 #
@@ -52,7 +57,7 @@ BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 T_NAME=demo.sh
 DEMO=$BEACON_SRC/tests/demo
 KEEP=${KEEP:-0}
-NSTEPS=11
+NSTEPS=12
 STEP=0
 STEP_TITLE="start"
 DEMO_ERR=
@@ -60,6 +65,7 @@ LOGS_COLLECTED=
 MILTER_PID=
 PX_PID=
 WATCH_PID=
+WEB_PID=
 
 # --- output: fd 3 is the terminal, everything else goes to the log
 LOG=${DEMO_LOG:-$BEACON_BUILD/demo.log}
@@ -129,6 +135,7 @@ collect_logs() {
 	[ -z "$LOGS_COLLECTED" ] || return 0
 	LOGS_COLLECTED=1
 	for f in "$T_DIR/logs/milter.log" "$T_DIR/logs/pixelsrv.log" "$T_DIR/logs/watch.err" \
+		"$T_DIR/logs/web.log" \
 		"${PF_LOG:-}" "$T_DIR/pf/smtp-sink.out" "${PG_LOG:-}"; do
 		[ -n "$f" ] && [ -s "$f" ] || continue
 		printf '\n===== %s\n' "$f"
@@ -161,9 +168,9 @@ say "Command output and daemon logs: $LOG"
 step "Beacon's programs and the tools the demo drives"
 [ "$(id -u)" = 0 ] ||
 	die "run the demo as root (a private Postfix instance needs it; the daemons then drop to postfix and nobody)"
-for prog in beacon-milter beacon-pixelsrv beaconctl; do
+for prog in beacon-milter beacon-pixelsrv beaconctl beacon-web; do
 	[ -x "$BEACON_BUILD/$prog" ] ||
-		die "$BEACON_BUILD/$prog is not built: run make (the demo needs all three programs)"
+		die "$BEACON_BUILD/$prog is not built: run make (the demo needs all four programs)"
 done
 for cmd in swaks curl perl python3 postconf smtp-sink script runuser; do
 	command -v "$cmd" >/dev/null || die "$cmd is not installed: run make deps"
@@ -171,7 +178,7 @@ done
 [ -x "$PG_BIN/initdb" ] || die "PostgreSQL 15 is not installed in $PG_BIN: run make deps"
 [ -r /usr/share/uap-core/regexes.yaml ] || die "uap-core is not installed: run make deps"
 id postfix >/dev/null 2>&1 || die "no postfix user: run make deps"
-info "beacon-milter, beacon-pixelsrv, beaconctl from $BEACON_BUILD"
+info "beacon-milter, beacon-pixelsrv, beaconctl, beacon-web from $BEACON_BUILD"
 info "$(postconf -d -h mail_version | sed 's/^/Postfix /'), $("$PG_BIN/postgres" --version | sed 's/^postgres (PostgreSQL) /PostgreSQL /'), swaks $(swaks --version | awk '{ print $3; exit }'), curl $(curl --version | awk '{ print $2; exit }')"
 
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/beacon-demo.XXXXXX")
@@ -226,11 +233,15 @@ info "smtpd on 127.0.0.1:$PF_SMTP_PORT, Postfix master pid $PF_MASTER_PID, smtp-
 step "beacon-pixelsrv and beacon-milter"
 PX_PORT=$(t_free_port)
 BASE_URL=http://127.0.0.1:$PX_PORT
+WEB_PORT=$(t_free_port)
+# beacon-web's own role (step 11): a member of beacon_web only, so that row-level security binds it
+WEB_CONNINFO=${BEACON_CONNINFO/user=beacon /user=web }
 (umask 077 && printf '1 %s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$T_DIR/secret")
 mkdir -p "$T_DIR/pixelsrv"
 sed -e "s|@BASE_URL@|$BASE_URL|g" -e "s|@DIR@|$T_DIR|g" -e "s|@SRC@|$BEACON_SRC|g" \
 	-e "s|@PX_PORT@|$PX_PORT|g" -e "s|@REINJECT_PORT@|$PF_REINJECT_PORT|g" \
-	-e "s|@CONNINFO@|$BEACON_CONNINFO|g" "$DEMO/beacon.conf.in" >"$CONF"
+	-e "s|@CONNINFO@|$BEACON_CONNINFO|g" -e "s|@WEB_PORT@|$WEB_PORT|g" \
+	-e "s|@WEB_CONNINFO@|$WEB_CONNINFO|g" "$DEMO/beacon.conf.in" >"$CONF"
 "$BEACON_BUILD/beacon-pixelsrv" -n -c "$CONF" >"$T_DIR/logs/pixelsrv-n.out" 2>&1 ||
 	die "beacon-pixelsrv -n rejects the demo configuration: $(tail -n 1 "$T_DIR/logs/pixelsrv-n.out")"
 "$BEACON_BUILD/beacon-milter" -n -c "$CONF" >"$T_DIR/logs/milter-n.out" 2>&1 ||
@@ -613,6 +624,64 @@ ctl report inbound >"$T_DIR/inbound.txt" || die "beaconctl report inbound failed
 sed 's/[[:space:]]*$//; s/^/  /' "$T_DIR/inbound.txt" | indent
 
 # ----------------------------------------------------------------------------
+step "The senders' dashboard: beacon-web"
+info "Each sender signs in and sees only their own mail: PostgreSQL's row-level security"
+info "decides, for a role that is a member of beacon_web and nothing more."
+info ""
+pg_query "CREATE ROLE web LOGIN IN ROLE beacon_web" >/dev/null ||
+	die "cannot create the database role web for beacon-web"
+info "\$ psql -c 'CREATE ROLE web LOGIN IN ROLE beacon_web'"
+mkdir -p "$T_DIR/web"
+"$BEACON_BUILD/beacon-web" -t -c "$CONF" >"$T_DIR/logs/web-t.out" 2>&1 ||
+	die "beacon-web -t refuses the demo configuration or its role: $(tail -n 1 "$T_DIR/logs/web-t.out")"
+info "\$ beacon-web -t    (the role is bound by row-level security: accepted)"
+WEB_USER=$SENDER
+WEB_PASSWORD=$(od -An -tx1 -N9 /dev/urandom | tr -d ' \n')
+(umask 077 && printf '%s\n' "$WEB_PASSWORD" >"$T_DIR/web/password")
+ctl web user add "$WEB_USER" --password-file "$T_DIR/web/password" ||
+	die "beaconctl web user add $WEB_USER failed: $(tail -n 1 "$LOG")"
+info "\$ beaconctl web user add $WEB_USER --password-file ...    (scope: the address itself)"
+bg "$BEACON_BUILD/beacon-web" -f -c "$CONF" >>"$T_DIR/logs/web.log" 2>&1
+WEB_PID=$!
+t_on_exit 't_kill_pid "$WEB_PID" TERM 20'
+WEB_URL=http://localhost:$WEB_PORT
+t_wait_until "grep -q 'listening on' '$T_DIR/logs/web.log' || ! t_pid_alive $WEB_PID" 30 &&
+	t_pid_alive "$WEB_PID" || die "beacon-web did not start: $(tail -n 1 "$T_DIR/logs/web.log")"
+health=$(curl -s --max-time 5 "$WEB_URL/healthz") || die "beacon-web does not answer on $WEB_URL"
+[ "$health" = ok ] || die "GET $WEB_URL/healthz answered '$health', not ok"
+info "beacon-web pid $WEB_PID on 127.0.0.1:$WEB_PORT (user $(ps -o user= -p "$WEB_PID")); GET /healthz -> $health"
+# sign in as a browser does (the form's csrf is the beacon_login cookie), read the messages page
+JAR=$T_DIR/web/cookies
+curl -s --max-time 10 -c "$JAR" -o /dev/null "$WEB_URL/login" || die "GET $WEB_URL/login failed"
+csrf=$(awk '$6 == "beacon_login" { print $7 }' "$JAR")
+[ -n "$csrf" ] || die "GET /login set no beacon_login cookie"
+signin=$(curl -s --max-time 20 -b "$JAR" -c "$JAR" -o /dev/null -w '%{http_code} %{redirect_url}' \
+	--data-urlencode "user=$WEB_USER" --data-urlencode "password=$WEB_PASSWORD" \
+	--data-urlencode "csrf=$csrf" --data-urlencode "next=/" "$WEB_URL/login") ||
+	die "POST $WEB_URL/login failed"
+[ "$signin" = "303 $WEB_URL/" ] || die "signing in as $WEB_USER answered '$signin', not 303 to /"
+curl -s --max-time 10 -b "$JAR" -o "$T_DIR/web/messages.csv" "$WEB_URL/?format=csv" ||
+	die "GET $WEB_URL/?format=csv failed"
+shown=$(python3 -c 'import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+print("; ".join("%s: %s recipients, %s opened, %s clicked" % (r["subject"], r["recipients"], r["opened"],
+	r["clicked"]) for r in rows) or "nothing")' "$T_DIR/web/messages.csv") ||
+	die "the messages CSV of $WEB_USER is not CSV"
+[ "$(($(wc -l <"$T_DIR/web/messages.csv") - 1))" = 1 ] ||
+	die "the dashboard shows $WEB_USER $(($(wc -l <"$T_DIR/web/messages.csv") - 1)) messages, not the newsletter alone: $shown"
+info "signed in as $WEB_USER with curl, the messages page lists $shown"
+info ""
+info "dashboard     $WEB_URL/"
+info "sign in as    $WEB_USER"
+info "password      $WEB_PASSWORD"
+if [ "$KEEP" = 1 ]; then
+	info "(a browser on this machine; from another one: ssh -L $WEB_PORT:127.0.0.1:$WEB_PORT this-host,"
+	info " then the same URL; in production, behind TLS: contrib/nginx/beacon-web.conf)"
+else
+	info "(make demo KEEP=1 keeps it running to open in a browser)"
+fi
+
+# ----------------------------------------------------------------------------
 if [ "$KEEP" = 1 ]; then
 	step "KEEP=1: the stack stays up"
 	PG_PID=$(pg_pid)
@@ -628,6 +697,7 @@ if [ "$KEEP" = 1 ]; then
 		MESSAGE_ID='<$MSGID>' CAMPAIGN='$CAMPAIGN'
 		PIXELSRV_PID=$PX_PID MILTER_PID=$MILTER_PID POSTFIX_MASTER_PID=$PF_MASTER_PID
 		SINK_PID=$PF_SINK_PID POSTGRES_PID=$PG_PID
+		WEB_URL=$WEB_URL WEB_USER=$WEB_USER WEB_PASSWORD_FILE=$T_DIR/web/password WEB_PID=$WEB_PID
 	EOF
 	cat >"$T_DIR/stop.sh" <<-EOF
 		#!/bin/bash
@@ -649,6 +719,7 @@ if [ "$KEEP" = 1 ]; then
 		# libmilter notices SIGTERM only every few seconds: signal it first
 		runs beacon-milter $MILTER_PID && kill -s TERM $MILTER_PID
 		stop beacon-pixelsrv $PX_PID TERM
+		stop beacon-web $WEB_PID TERM
 		kids=
 		if runs master $PF_MASTER_PID; then
 		    for k in \$(t_children $PF_MASTER_PID); do
@@ -664,13 +735,14 @@ if [ "$KEEP" = 1 ]; then
 		echo "removed $T_DIR"
 	EOF
 	chmod 755 "$T_DIR/stop.sh"
+	info "dashboard     $WEB_URL/  (sign in as $WEB_USER, password $WEB_PASSWORD)"
 	info "pixel server  $BASE_URL  (e.g. curl -A 'any client' ${PIXEL[${RCPTS[0]}]})"
 	info "Postfix       swaks --server 127.0.0.1:$PF_SMTP_PORT --from $SENDER --to someone@example.com \\"
 	info "                    --data @$SENT.swaks      (delivered copies land in $PF_SINK_DIR)"
 	info "beaconctl     $BEACON_BUILD/beaconctl -c $CONF history ${RCPTS[0]}"
 	info "psql          psql '$BEACON_CONNINFO'"
-	info "logs          $T_DIR/logs/milter.log, $T_DIR/logs/pixelsrv.log, $PF_LOG, $PG_LOG"
-	info "pids          pixelsrv $PX_PID, milter $MILTER_PID, postfix master $PF_MASTER_PID, smtp-sink $PF_SINK_PID, postgres $PG_PID"
+	info "logs          $T_DIR/logs/milter.log, $T_DIR/logs/pixelsrv.log, $T_DIR/logs/web.log, $PF_LOG, $PG_LOG"
+	info "pids          pixelsrv $PX_PID, milter $MILTER_PID, beacon-web $WEB_PID, postfix master $PF_MASTER_PID, smtp-sink $PF_SINK_PID, postgres $PG_PID"
 	info "variables     $T_DIR/demo.env"
 	info ""
 	info "stop it all:  $T_DIR/stop.sh"
@@ -688,6 +760,9 @@ kill -s TERM "$MILTER_PID" 2>/dev/null || true
 t_kill_pid "$PX_PID" TERM 20
 t_pid_alive "$PX_PID" && die "beacon-pixelsrv (pid $PX_PID) did not stop"
 info "beacon-pixelsrv pid $PX_PID stopped"
+t_kill_pid "$WEB_PID" TERM 20
+t_pid_alive "$WEB_PID" && die "beacon-web (pid $WEB_PID) did not stop"
+info "beacon-web pid $WEB_PID stopped"
 master=$PF_MASTER_PID sink=$PF_SINK_PID
 pf_stop 3>&- 4>&-
 info "Postfix master pid $master and its children stopped, smtp-sink pid $sink stopped"

@@ -5,7 +5,7 @@
 # DESCRIPTION
 #	Runs tests/demo/demo.sh three times with the binaries of BEACON_BUILD:
 #
-#	1. KEEP=1: exit 0, the eleven headed steps, nothing on stderr.  With the
+#	1. KEEP=1: exit 0, the twelve headed steps, nothing on stderr.  With the
 #	   stack still up, checks the printed output against the database the
 #	   demo leaves and against the scenario it plays: the pixel tokens
 #	   shown per recipient are the delivered ones the recipients rows
@@ -22,7 +22,8 @@
 #	   again: counted once), each with its store and source (the Gmail
 #	   forward with its original sender's), as printed for each mail; the
 #	   printed inbound report is what beaconctl prints now, and holds the
-#	   scenario's numbers.  Then the printed
+#	   scenario's numbers.  The printed dashboard login signs in at the
+#	   printed URL, whose messages CSV is the newsletter alone.  Then the printed
 #	   stop.sh stops every PID of demo.env and removes the directory.
 #	2. Plain run: exit 0; every PID it printed as stopped is gone, its
 #	   directory is removed, the daemons' logs are in the log file, and
@@ -35,7 +36,7 @@ set -Eeuo pipefail
 
 trap 't_fail "line $LINENO: $BASH_COMMAND: failed"' ERR
 t_need_root "Postfix"
-for p in beacon-milter beacon-pixelsrv beaconctl; do
+for p in beacon-milter beacon-pixelsrv beaconctl beacon-web; do
 	[ -x "$BEACON_BUILD/$p" ] || t_fail "no $BEACON_BUILD/$p (build first)"
 done
 t_tmpdir >/dev/null
@@ -97,13 +98,13 @@ fi
 t_ok "KEEP=1 demo exited 0"
 [ -n "$envfile" ] || t_fail "KEEP=1 printed no demo.env path"
 t_eq "" "$(cat "$ERR")" "KEEP=1 stderr"
-t_eq "$(seq 1 11 | sed 's|.*|[&/11]|')" "$(grep -o '^\[[0-9]*/11\]' "$P")" "the eleven step headers in order"
-t_eq "[11/11] KEEP=1: the stack stays up" "$(grep '^\[11/11\]' "$P")" "last step of KEEP=1"
+t_eq "$(seq 1 12 | sed 's|.*|[&/12]|')" "$(grep -o '^\[[0-9]*/12\]' "$P")" "the twelve step headers in order"
+t_eq "[12/12] KEEP=1: the stack stays up" "$(grep '^\[12/12\]' "$P")" "last step of KEEP=1"
 t_eq "stop it all:  $DEMO_DIR/stop.sh" "$(grep '^stop it all:' "$P")" "stop command printed"
-for pid in "$PIXELSRV_PID" "$MILTER_PID" "$POSTFIX_MASTER_PID" "$SINK_PID" "$POSTGRES_PID"; do
+for pid in "$PIXELSRV_PID" "$MILTER_PID" "$POSTFIX_MASTER_PID" "$SINK_PID" "$POSTGRES_PID" "$WEB_PID"; do
 	t_pid_alive "$pid" || t_fail "pid $pid of demo.env is not running after KEEP=1"
 done
-t_ok "KEEP=1 left the five processes running"
+t_ok "KEEP=1 left the six processes running"
 t_eq 1 "$(psql_demo "SELECT count(*) FROM beacon.messages")" "messages"
 t_eq "Demo newsletter|news@shop.example|true|true|3|1" \
 	"$(psql_demo "SELECT campaign || '|' || sender || '|' || clicks || '|' || notify || '|' ||
@@ -252,13 +253,28 @@ want=$(env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE "$CTL" -c "$BEACON_CONF" 
 	sed 's/[[:space:]]*$//; s/^/  /')
 t_eq "$want" "$(section '$ beaconctl report inbound' | sed 1d)" "printed inbound report = beaconctl report inbound now"
 
+# the dashboard: the printed login signs in at the printed URL; the sender sees the newsletter
+url=$(sed -n 's/^dashboard  *\(http:[^ ]*\)$/\1/p' "$P")
+user=$(sed -n 's/^sign in as  *//p' "$P")
+pw=$(sed -n 's/^password  *//p' "$P")
+t_eq "$WEB_URL/|news@shop.example|$(cat "$WEB_PASSWORD_FILE")" "$url|$user|$pw" "printed dashboard URL, login and password"
+curl -s --max-time 10 -c "$T_DIR/jar" -o /dev/null "${url}login" || t_fail "GET ${url}login"
+csrf=$(awk '$6 == "beacon_login" { print $7 }' "$T_DIR/jar")
+t_eq "303 $url" "$(curl -s --max-time 20 -b "$T_DIR/jar" -c "$T_DIR/jar" -o /dev/null \
+	-w '%{http_code} %{redirect_url}' --data-urlencode "user=$user" --data-urlencode "password=$pw" \
+	--data-urlencode "csrf=$csrf" "${url}login")" "signing in with the printed login"
+t_eq "Demo newsletter|3" "$(curl -s --max-time 10 -b "$T_DIR/jar" "$url?format=csv" |
+	python3 -c 'import csv, sys
+print("\n".join("%s|%s" % (r["campaign"], r["recipients"]) for r in csv.DictReader(sys.stdin)))')" \
+	"the dashboard's messages: the newsletter alone"
+
 # stop.sh: every PID gone, the directory removed
 "$DEMO_DIR/stop.sh" >"$T_DIR/stop.out" 2>&1 || { cat "$T_DIR/stop.out" >&2; t_fail "stop.sh failed"; }
-for pid in "$PIXELSRV_PID" "$MILTER_PID" "$POSTFIX_MASTER_PID" "$SINK_PID" "$POSTGRES_PID"; do
+for pid in "$PIXELSRV_PID" "$MILTER_PID" "$POSTFIX_MASTER_PID" "$SINK_PID" "$POSTGRES_PID" "$WEB_PID"; do
 	t_pid_alive "$pid" && t_fail "pid $pid still runs after stop.sh"
 done
 [ -e "$DEMO_DIR" ] && t_fail "stop.sh left $DEMO_DIR"
-t_ok "stop.sh stopped the five processes and removed $DEMO_DIR"
+t_ok "stop.sh stopped the six processes and removed $DEMO_DIR"
 
 # --- 2. the plain run cleans up after itself
 run_demo plain
@@ -268,13 +284,14 @@ dir=$(sed -n 's/^working directory //p' "$P")
 [ -n "$dir" ] || t_fail "no working directory printed"
 [ -e "$dir" ] && t_fail "the demo left $dir"
 pids=$(sed -n 's/^beacon-pixelsrv pid \([0-9]*\) stopped$/\1/p; s/^beacon-milter pid \([0-9]*\) stopped$/\1/p;
+	s/^beacon-web pid \([0-9]*\) stopped$/\1/p;
 	s/^PostgreSQL pid \([0-9]*\) stopped$/\1/p; s/^Postfix master pid \([0-9]*\) and its children stopped, smtp-sink pid \([0-9]*\) stopped$/\1 \2/p' "$P")
-t_eq 5 "$(printf '%s\n' $pids | wc -l)" "PIDs reported stopped"
+t_eq 6 "$(printf '%s\n' $pids | wc -l)" "PIDs reported stopped"
 for pid in $pids; do
 	t_pid_alive "$pid" && t_fail "pid $pid still runs after the demo"
 done
 t_ok "every process the demo started is gone, $dir removed"
-for f in logs/milter.log logs/pixelsrv.log pf/maillog pg/postgresql.log; do
+for f in logs/milter.log logs/pixelsrv.log logs/web.log pf/maillog pg/postgresql.log; do
 	grep -qxF "===== $dir/$f" "$T_DIR/plain.log" || t_fail "$f not appended to the demo log"
 done
 t_ok "daemon logs appended to the demo log"
@@ -287,13 +304,13 @@ t_eq "$(P=$T_DIR/keep.txt; field opened)|$(P=$T_DIR/keep.txt; field opens)|$(P=$
 
 # --- 3. a failing step: clear message, everything started before is stopped
 mkdir -p "$T_DIR/badbuild"
-ln -s "$BEACON_BUILD/beacon-milter" "$BEACON_BUILD/beaconctl" "$T_DIR/badbuild/"
+ln -s "$BEACON_BUILD/beacon-milter" "$BEACON_BUILD/beaconctl" "$BEACON_BUILD/beacon-web" "$T_DIR/badbuild/"
 printf '#!/bin/sh\necho "beacon-pixelsrv: bad configuration (test)" >&2\nexit 78\n' >"$T_DIR/badbuild/beacon-pixelsrv"
 chmod 755 "$T_DIR/badbuild/beacon-pixelsrv"
 run_demo bad BEACON_BUILD="$T_DIR/badbuild"
 t_eq 1 "$RC" "failing demo exit status"
 t_eq "
-demo: FAILED in step 5/11 (beacon-pixelsrv and beacon-milter):
+demo: FAILED in step 5/12 (beacon-pixelsrv and beacon-milter):
   beacon-pixelsrv -n rejects the demo configuration: beacon-pixelsrv: bad configuration (test)
   full log: $T_DIR/bad.log" "$(cat "$ERR")" "failing demo message"
 dir=$(sed -n 's/^working directory //p' "$P")

@@ -1,0 +1,332 @@
+#!/bin/bash
+# NAME
+#	47_web_http.sh - beacon-web over real HTTP on the real stack: sign-in,
+#	sessions, CSRF, lockout, rate limit, API tokens, isolation by the
+#	database, live events after a real pixel hit, static files, healthz,
+#	the database role it refuses
+#
+# DESCRIPTION
+#	PostgreSQL with every migration, beacon-pixelsrv for real opens, and
+#	beacon-web connected as a login role that is only in beacon_web.  The
+#	users are made with beaconctl web (ann@example.org and bob@example.net
+#	see their own mail, carl@example.org none), their messages with SQL
+#	as beacon-milter stores them.  curl speaks to http://localhost (Secure
+#	cookies go to localhost over http); trusted_proxies is 127.0.0.1, so
+#	each part of the test has its own client address (X-Forwarded-For)
+#	for the per-address rate limit.
+#
+#	- every answer has the security headers and Cache-Control no-store;
+#	  GET /login sets beacon_login (Path=/; HttpOnly; Secure;
+#	  SameSite=Strict); a POST /login without its token, or from another
+#	  Origin, is 403; a wrong password and an unknown user are 401 and
+#	  logged with their reason (never the password); the right one is
+#	  303 to next, with beacon_session (same attributes) whose SHA-256 is
+#	  the one row of ann in web_sessions, and the failure count reset;
+#	- a page without a session is 303 to /login?next=; the API without
+#	  one 401 JSON with WWW-Authenticate; a wrong bearer token 401;
+#	- bob's message id through ann's session and ann's token: the page
+#	  and the API answer 404 (and bob's own token gets it: it exists),
+#	  the list holds ann's message and not bob's;
+#	- the API stream (ann's token): after real pixel hits on bob's and
+#	  ann's tokens, exactly one "event: beacon" arrives, with ann's token;
+#	- POST /logout without the CSRF token, or from another Origin: 403
+#	  and the session lives; with it: 303 to /login, the cookie cleared,
+#	  the row gone, the old cookie sends / to /login again;
+#	- lockout: login_attempts (2) wrong passwords lock carl; the right
+#	  password is then refused (reason=locked);
+#	- rate limit: login_rate (3) failures from one address, then 429
+#	  even with the right password, while another address still signs in
+#	  (and a next naming another host sends it to /);
+#	- static files: a file of static_dir with its type and max-age=3600,
+#	  chart.min.js from [web] chartjs, 404 for .., a directory, an unknown
+#	  suffix and a missing file; 405 with Allow for GET /logout;
+#	- behind contrib/nginx/beacon-web.conf (TLS on another port than
+#	  443): a sign-in whose Origin carries that port is accepted, the
+#	  log names the client's address (not nginx's), the live stream
+#	  opens at once (not buffered);
+#	- a session idle for longer than session_idle, or past session_ttl,
+#	  sends its page to /login;
+#	- -t refuses a superuser, a BYPASSRLS role and a role outside
+#	  beacon_web (exit 78, saying which); a start as the BYPASSRLS role
+#	  exits 78 too;
+#	- /healthz is 200 "ok", 503 once PostgreSQL is down.
+set -euo pipefail
+BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$BEACON_SRC/tests/lib/common.sh"
+. "$BEACON_SRC/tests/lib/pg.sh"
+. "$BEACON_SRC/tests/lib/pixelsrv.sh"
+. "$BEACON_SRC/tests/lib/web.sh"
+
+t_tmpdir >/dev/null
+pg_start
+pg_schema
+px_setup
+px_config
+px_start
+wb_role
+mkdir -p "$T_DIR/static/dir.css"
+printf 'body { color: black }\n' >"$T_DIR/static/t.css"
+printf 'not served\n' >"$T_DIR/static/t.exe"
+CHARTJS=/usr/share/javascript/chart.js/chart.min.js
+[ -r "$CHARTJS" ] || t_fail "no $CHARTJS (libjs-chart.js: make deps)"
+wb_config 'login_attempts = 2' 'login_lockout = 1h' 'login_rate = 3' 'live_clients = 2' \
+	'threads = 8' 'trusted_proxies = 127.0.0.1' "static_dir = $T_DIR/static" \
+	"chartjs = $CHARTJS"
+wb_start
+
+PW_ANN='ann has a long password'
+PW_BOB='bob has a long password'
+wb_user ann@example.org "$PW_ANN"
+wb_user bob@example.net "$PW_BOB"
+wb_user carl@example.org 'carl has a long password'
+TOK_ANN=$(wb_token ann@example.org)
+TOK_BOB=$(wb_token bob@example.net)
+[ ${#TOK_ANN} = 46 ] && [ ${#TOK_BOB} = 46 ] || t_fail "beaconctl web token add printed no token"
+
+# one message each, as beacon-milter stores them, with a pixel token per recipient
+{ read -r PXA UA; read -r PXB UB; } < <(python3 - "$PX_SECRET" <<'EOF'
+import os, sys
+sys.path.insert(0, os.path.join(os.environ["BEACON_SRC"], "tests", "lib"))
+import pxclient
+kid, key = pxclient.signing_key(sys.argv[1])
+for _ in range(2):
+    rid = os.urandom(16)
+    print(pxclient.mint(kid, key, rid), pxclient.uuid_of(rid))
+EOF
+)
+MA=20000000-0000-4000-8000-00000000000a
+MB=20000000-0000-4000-8000-00000000000b
+pg_psql -c "INSERT INTO beacon.messages (id, message_id, sender, sender_key, subject, sent_at)
+	VALUES ('$MA', '<a@example.org>', 'ann@example.org', 'ann@example.org', 'Letter from Ann',
+		now() - interval '1 hour'),
+	       ('$MB', '<b@example.net>', 'bob@example.net', 'bob@example.net', 'Letter from Bob',
+		now() - interval '1 hour')" \
+	-c "INSERT INTO beacon.recipients (token_id, message, address, status, key_id, token)
+	VALUES ('$UA', '$MA', 'rita@example.com', 'tracked', 7, '$PXA'),
+	       ('$UB', '$MB', 'ruth@example.com', 'tracked', 7, '$PXB')" >/dev/null
+
+# --- headers, the sign-in form and its refusals ------------------------------
+t_eq 200 "$(wb_get - /healthz)" "GET /healthz"
+t_eq "ok" "$(cat "$WB_BODY")" "/healthz body"
+t_eq "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'" \
+	"$(wb_header Content-Security-Policy)" "Content-Security-Policy"
+t_eq "nosniff|same-origin|DENY|no-store" "$(wb_header X-Content-Type-Options)|$(wb_header Referrer-Policy)|$(wb_header X-Frame-Options)|$(wb_header Cache-Control)" \
+	"security headers and Cache-Control"
+XFF=(-H 'X-Forwarded-For: 192.0.2.1')
+t_eq 200 "$(wb_get ann /login "${XFF[@]}")" "GET /login"
+LOGIN=$(wb_cookie ann beacon_login)
+[ ${#LOGIN} = 43 ] || t_fail "no beacon_login cookie: '$LOGIN'"
+t_eq "beacon_login=$LOGIN; Path=/; HttpOnly; Secure; SameSite=Strict" "$(wb_cookie_line beacon_login)" \
+	"beacon_login cookie attributes"
+t_eq "no-store" "$(wb_header Cache-Control)" "the sign-in form is not cached"
+FORM="user=ann%40example.org&password=$(wb_urlenc "$PW_ANN")&next=%2Fsummary"
+t_eq 403 "$(wb_post ann /login "$FORM" "${XFF[@]}")" "POST /login without the form token"
+t_eq 403 "$(wb_post ann /login "$FORM&csrf=$LOGIN" "${XFF[@]}" -H "Origin: http://evil.example")" \
+	"POST /login from another Origin"
+t_eq 403 "$(wb_post ann /login "$FORM&csrf=$LOGIN" "${XFF[@]}" -H "Referer: http://evil.example/x")" \
+	"POST /login with another site as Referer"
+t_eq 401 "$(wb_post ann /login "user=ann%40example.org&password=wrong+password+here&csrf=$LOGIN" "${XFF[@]}")" \
+	"POST /login, wrong password"
+t_eq 1 "$(pg_query "SELECT failed_logins FROM beacon.web_users WHERE name = 'ann@example.org'")" \
+	"ann's failure counted"
+t_eq 401 "$(wb_post ann /login "user=nobody%40example.org&password=wrong+password+here&csrf=$LOGIN" "${XFF[@]}" -H "Origin: $WB_URL")" \
+	"POST /login, unknown user (same Origin)"
+grep -q 'login failed user=ann@example.org ip=192.0.2.1 reason=bad-password' "$WB_LOG" ||
+	t_fail "no 'login failed ... reason=bad-password' line"
+grep -q 'login failed user=nobody@example.org ip=192.0.2.1 reason=unknown-user' "$WB_LOG" ||
+	t_fail "no 'login failed ... reason=unknown-user' line"
+grep -q 'login failed user=ann@example.org ip=192.0.2.1 reason=csrf' "$WB_LOG" ||
+	t_fail "no 'login failed ... reason=csrf' line"
+! grep -q 'wrong password here\|wrong+password' "$WB_LOG" || t_fail "a password is in the log"
+t_eq 0 "$(pg_query "SELECT count(*) FROM beacon.web_sessions")" "no session after the refusals"
+
+# --- signed in ---------------------------------------------------------------
+t_eq 303 "$(wb_post ann /login "$FORM&csrf=$LOGIN" "${XFF[@]}" -H "Origin: $WB_URL")" "POST /login, right password"
+t_eq "/summary" "$(wb_header Location)" "sign-in goes to next"
+SESSION=$(wb_cookie ann beacon_session)
+[ ${#SESSION} = 43 ] || t_fail "no beacon_session cookie: '$SESSION'"
+t_eq "beacon_session=$SESSION; Path=/; HttpOnly; Secure; SameSite=Strict" \
+	"$(wb_cookie_line beacon_session)" "beacon_session cookie attributes"
+t_eq "1|ann@example.org|192.0.2.1|0" "$(pg_query "SELECT count(*), min(u.name), host(min(s.ip)),
+	min(u.failed_logins) FROM beacon.web_sessions s JOIN beacon.web_users u ON u.id = s.user_id
+	WHERE s.id = sha256(convert_to('$SESSION', 'UTF8'))")" "ann's session row, by the cookie's SHA-256"
+grep -q 'login ok user=ann@example.org ip=192.0.2.1' "$WB_LOG" || t_fail "no 'login ok' line"
+
+# --- who sees what -----------------------------------------------------------
+t_eq 303 "$(wb_get - "/m/$MA?x=1")" "a page without a session"
+t_eq "/login?next=/m/$MA%3Fx%3D1" "$(wb_header Location)" "to the sign-in form, with next"
+t_eq 401 "$(wb_get - /api/v1/messages)" "the API without a session"
+t_eq 'Bearer realm="beacon"|{"error":"sign in or send Authorization: Bearer <token>"}' \
+	"$(wb_header WWW-Authenticate)|$(cat "$WB_BODY")" "401 JSON and WWW-Authenticate"
+t_eq 401 "$(wb_get - /api/v1/messages -H "Authorization: Bearer bw_${TOK_ANN:4}x")" "a wrong token"
+t_eq 200 "$(wb_get ann "/m/$MA")" "ann's message page with ann's session"
+grep -q "Letter from Ann" "$WB_BODY" || t_fail "ann's page lacks her subject"
+t_eq 404 "$(wb_get ann "/m/$MB")" "bob's message page with ann's session"
+! grep -q "Letter from Bob" "$WB_BODY" || t_fail "the 404 page shows bob's message"
+t_eq 404 "$(wb_get ann "/api/v1/messages/$MB")" "bob's message in the API with ann's session"
+t_eq 404 "$(wb_get - "/api/v1/messages/$MB" -H "Authorization: Bearer $TOK_ANN")" \
+	"bob's message in the API with ann's token"
+t_eq 404 "$(wb_get - "/api/v1/messages/$MB/events" -H "Authorization: Bearer $TOK_ANN")" \
+	"bob's message's events with ann's token"
+t_eq 200 "$(wb_get - "/api/v1/messages/$MB" -H "Authorization: Bearer $TOK_BOB")" \
+	"bob's message with bob's token"
+t_eq 200 "$(wb_get - /api/v1/messages -H "Authorization: Bearer $TOK_ANN")" "the API list with ann's token"
+grep -q "$MA" "$WB_BODY" && ! grep -q "$MB" "$WB_BODY" ||
+	t_fail "ann's list is not exactly hers: $(cat "$WB_BODY")"
+t_eq 1 "$(pg_query "SELECT count(*) FROM beacon.web_tokens WHERE last_used IS NOT NULL AND
+	user_id = (SELECT id FROM beacon.web_users WHERE name = 'ann@example.org')")" \
+	"ann's token's last use noted"
+
+# --- live events after real pixel hits ---------------------------------------
+curl -s -N --max-time 30 -H "Authorization: Bearer $TOK_ANN" "$WB_URL/api/v1/stream" \
+	>"$T_DIR/stream" 2>/dev/null &
+SSE=$!
+t_on_exit "kill $SSE 2>/dev/null; wait $SSE 2>/dev/null || true"
+t_wait_until "grep -q '^: stream' '$T_DIR/stream'" 10 || t_fail "the stream did not open"
+curl -s -N --max-time 30 -H "Authorization: Bearer $TOK_BOB" "$WB_URL/api/v1/stream" \
+	>"$T_DIR/stream2" 2>/dev/null &
+SSE2=$!
+t_on_exit "kill $SSE2 2>/dev/null; wait $SSE2 2>/dev/null || true"
+t_wait_until "grep -q '^: stream' '$T_DIR/stream2'" 10 || t_fail "the second stream did not open"
+t_eq 503 "$(wb_get - /api/v1/stream -H "Authorization: Bearer $TOK_BOB")" \
+	"a third stream over live_clients (2)"
+kill "$SSE2" 2>/dev/null || true
+t_eq 200 "$(px_get "/o/$PXB.gif")" "bob's pixel"
+t_eq 200 "$(px_get "/o/$PXA.gif")" "ann's pixel"
+px_wait_rows 2 10 || t_fail "the opens were not stored"
+t_wait_until "grep -q '^event: beacon' '$T_DIR/stream'" 15 || t_fail "no live event: $(cat "$T_DIR/stream")"
+sleep 0.5	# bob's event, had it come, with it
+t_eq 1 "$(grep -c '^event: beacon' "$T_DIR/stream")" "one live event"
+EV=$(grep '^data: ' "$T_DIR/stream")
+for kv in "\"token_id\" : \"$UA\"" '"kind" : "open"' "\"message\" : \"$MA\"" \
+	'"recipient" : "rita@example.com"'; do
+	[[ "$EV" == *"$kv"* ]] || t_fail "the live event lacks $kv: $EV"
+done
+t_ok "the live event is ann's open"
+kill "$SSE" 2>/dev/null || true
+
+# --- sign-out ----------------------------------------------------------------
+CSRF=$(wb_csrf ann)
+[ ${#CSRF} = 43 ] || t_fail "no CSRF token for ann's session"
+t_eq 403 "$(wb_post ann /logout "x=1")" "POST /logout without the CSRF token"
+t_eq 403 "$(wb_post ann /logout "csrf=$CSRF" -H "Origin: http://evil.example")" \
+	"POST /logout from another Origin"
+t_eq 1 "$(pg_query "SELECT count(*) FROM beacon.web_sessions")" "the session lives on"
+t_eq 405 "$(wb_get ann /logout)" "GET /logout"
+t_eq "POST" "$(wb_header Allow)" "GET /logout: Allow"
+t_eq 303 "$(wb_post ann /logout "csrf=$CSRF" -H "Origin: $WB_URL")" "POST /logout"
+t_eq "/login" "$(wb_header Location)" "sign-out goes to the sign-in form"
+t_eq "beacon_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0" \
+	"$(wb_cookie_line beacon_session)" "the session cookie cleared"
+t_eq 0 "$(pg_query "SELECT count(*) FROM beacon.web_sessions")" "the session row gone"
+t_eq 303 "$(wb_get - / -H "Cookie: beacon_session=$SESSION")" "the old cookie after sign-out"
+t_eq "/login" "$(wb_header Location)" "the old cookie goes to the sign-in form"
+
+# --- lockout and rate limit ---------------------------------------------------
+CX=(-H 'X-Forwarded-For: 192.0.2.2')
+t_eq 401 "$(wb_login carl carl@example.org 'wrong wrong wrong' '' "${CX[@]}")" "carl, wrong password 1"
+t_eq 401 "$(wb_login carl carl@example.org 'wrong wrong wrong' '' "${CX[@]}")" "carl, wrong password 2"
+t_eq t "$(pg_query "SELECT locked_until > now() + interval '50 minutes' FROM beacon.web_users
+	WHERE name = 'carl@example.org'")" "carl locked for login_lockout"
+t_eq 401 "$(wb_login carl carl@example.org 'carl has a long password' '' -H 'X-Forwarded-For: 192.0.2.3')" \
+	"carl locked: the right password refused"
+grep -q 'login failed user=carl@example.org ip=192.0.2.3 reason=locked' "$WB_LOG" ||
+	t_fail "no 'reason=locked' line"
+t_eq 401 "$(wb_login carl carl@example.org 'wrong again wrong' '' "${CX[@]}")" "third failure from 192.0.2.2"
+t_eq 429 "$(wb_login carl bob@example.net "$PW_BOB" '' "${CX[@]}")" "192.0.2.2 rate-limited, right password"
+grep -q 'login failed user=bob@example.net ip=192.0.2.2 reason=rate-limit' "$WB_LOG" ||
+	t_fail "no 'reason=rate-limit' line"
+t_eq 303 "$(wb_login bob bob@example.net "$PW_BOB" //evil.example -H 'X-Forwarded-For: 192.0.2.4')" \
+	"bob from another address"
+t_eq "/" "$(wb_header Location)" "a next that is not a local path goes to /"
+
+# --- static files --------------------------------------------------------------
+t_eq 200 "$(wb_get - /static/t.css)" "a static file"
+t_eq "text/css; charset=utf-8|max-age=3600" "$(wb_header Content-Type)|$(wb_header Cache-Control)" \
+	"its type and cache policy"
+t_eq 200 "$(wb_get - /static/chart.min.js)" "chart.min.js from chartjs"
+cmp -s "$WB_BODY" "$CHARTJS" || t_fail "chart.min.js is not the chartjs file"
+for p in /static/../web.conf /static/..%2fweb.conf /static/%2e%2e/web.conf /static/dir.css \
+	/static/t.exe /static/none.css /static/ /static/.t.css; do
+	t_eq 404 "$(wb_get - "$p" --path-as-is)" "GET $p"
+done
+
+# --- behind contrib/nginx/beacon-web.conf ---------------------------------------
+ng=$T_DIR/nginx
+tls_port=$(t_free_port)
+mkdir -p "$ng"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$ng/key.pem" -out "$ng/cert.pem" \
+	-days 2 -subj /CN=localhost >/dev/null 2>&1 || t_fail "openssl could not make a certificate"
+sed -e "s|^\tlisten 443 ssl http2;|\tlisten 127.0.0.1:$tls_port ssl http2;|" \
+	-e '/listen \[::\]/d' -e '/^\tlisten 80;/d' \
+	-e "s|server 127.0.0.1:8090;|server 127.0.0.1:$WB_PORT;|" \
+	-e "s|/etc/letsencrypt/live/beacon.example.com/fullchain.pem|$ng/cert.pem|" \
+	-e "s|/etc/letsencrypt/live/beacon.example.com/privkey.pem|$ng/key.pem|" \
+	"$BEACON_SRC/contrib/nginx/beacon-web.conf" >"$ng/site.conf"
+grep -q "127.0.0.1:$tls_port" "$ng/site.conf" && grep -q "127.0.0.1:$WB_PORT" "$ng/site.conf" ||
+	t_fail "the contrib file no longer has the lines this test adapts"
+cat >"$ng/nginx.conf" <<EOF
+worker_processes 1;
+pid $ng/nginx.pid;
+error_log $ng/error.log;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $ng/body;
+	proxy_temp_path $ng/proxy;
+	fastcgi_temp_path $ng/fastcgi;
+	uwsgi_temp_path $ng/uwsgi;
+	scgi_temp_path $ng/scgi;
+	include $ng/site.conf;
+}
+EOF
+nginx -p "$ng" -c "$ng/nginx.conf" -g 'daemon off;' >"$ng/out.log" 2>&1 &
+NGPID=$!
+t_on_exit "t_kill_pid $NGPID QUIT 10"
+t_wait_port "$tls_port" 10 || t_fail "nginx did not start: $(cat "$ng/out.log" "$ng/error.log")"
+DIRECT=$WB_URL
+WB_URL=https://localhost:$tls_port
+NG=(-k --interface 127.0.0.5)
+t_eq 303 "$(wb_login dan bob@example.net "$PW_BOB" /conversations "${NG[@]}" -H "Origin: $WB_URL")" \
+	"sign-in through nginx on port $tls_port, Origin with that port"
+t_eq "/conversations" "$(wb_header Location)" "through nginx: to next"
+grep -q 'login ok user=bob@example.net ip=127.0.0.5' "$WB_LOG" ||
+	t_fail "the client address behind nginx is not 127.0.0.5"
+t_eq 200 "$(wb_get dan /conversations "${NG[@]}")" "a page through nginx, with its session"
+curl -sk -N --max-time 20 -b "$T_DIR/dan.jar" "$WB_URL/live/stream" >"$T_DIR/ngstream" 2>/dev/null &
+NGSSE=$!
+t_on_exit "kill $NGSSE 2>/dev/null; wait $NGSSE 2>/dev/null || true"
+t_wait_until "grep -q '^: stream' '$T_DIR/ngstream'" 10 ||
+	t_fail "the live stream is buffered by nginx"
+kill "$NGSSE" 2>/dev/null || true
+t_ok "the live stream opens through nginx at once"
+WB_URL=$DIRECT
+
+# --- sessions end: session_idle after the last request, session_ttl after sign-in --
+pg_psql -c "UPDATE beacon.web_sessions SET last_seen = now() - interval '2 hours 1 minute'
+	WHERE id = sha256(convert_to('$(wb_cookie dan beacon_session)', 'UTF8'))" >/dev/null
+t_eq 303 "$(wb_get dan /conversations)" "a session idle longer than session_idle"
+pg_psql -c "UPDATE beacon.web_sessions SET expires_at = now() - interval '1 second'
+	WHERE id = sha256(convert_to('$(wb_cookie bob beacon_session)', 'UTF8'))" >/dev/null
+t_eq 303 "$(wb_get bob /conversations)" "a session past session_ttl"
+
+# --- the roles it refuses ----------------------------------------------------
+pg_psql -c 'CREATE ROLE bypass LOGIN BYPASSRLS IN ROLE beacon_web' -c 'CREATE ROLE outsider LOGIN' \
+	-c 'GRANT CONNECT ON DATABASE beacon TO outsider' >/dev/null
+for r in "beacon:is a superuser" "bypass:has BYPASSRLS" "outsider:is not a member of beacon_web"; do
+	sed "s/^conninfo = .*/conninfo = ${BEACON_CONNINFO/user=beacon /user=${r%%:*} }/" "$WB_CONF" \
+		>"$T_DIR/role.conf"
+	t_run "$BEACON_BUILD/beacon-web" -t -c "$T_DIR/role.conf"
+	t_eq 78 "$RC" "-t as ${r%%:*}"
+	grep -q "database role ${r%%:*} ${r#*:}" <<<"$ERR" || t_fail "-t as ${r%%:*}: $ERR"
+done
+sed -i "s/^listen = .*/listen = 127.0.0.1:$(t_free_port)/" "$T_DIR/role.conf"
+sed -i "s/user=outsider /user=bypass /" "$T_DIR/role.conf"
+t_run timeout 20 "$BEACON_BUILD/beacon-web" -f -c "$T_DIR/role.conf"
+t_eq 78 "$RC" "a start as the BYPASSRLS role"
+grep -q "database role bypass has BYPASSRLS" <<<"$ERR" || t_fail "the refusal does not say why: $ERR"
+
+# --- healthz with the database down, then a clean stop --------------------------
+pg_stop
+t_eq 503 "$(wb_get - /healthz)" "/healthz with PostgreSQL down"
+wb_stop

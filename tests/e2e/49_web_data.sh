@@ -1,0 +1,231 @@
+#!/bin/bash
+# NAME
+#	49_web_data.sh - what beacon-web's pages and JSON API say about a
+#	sender's mail: the figures of the reports, search, pagination, events
+#	and their classes, threads, CSV, bad filters
+#
+# DESCRIPTION
+#	PostgreSQL with every migration; beacon-web as a login role in
+#	beacon_web only; ann's messages (and one of bob's) written with SQL as
+#	beacon-milter stores them, with events of every class.  curl speaks
+#	to http://localhost as ann (her session cookie).
+#
+#	- the summary (API and the page's CSV) holds the numbers of
+#	  `beaconctl report summary` for ann's mail, and those of the report
+#	  files run by psql (by all, by message, a campaign; clicks, devices,
+#	  geo); since/until are days of tz (a message sent 23:30 UTC is the
+#	  next day in Europe/Berlin, as for psql in that zone); the chart's
+#	  timeline sums to the summary's opens and clicks;
+#	- /api/v1/messages: ann's three messages newest first, with their
+#	  counted recipients (a proxy open counts, a prefetch and a honeypot
+#	  click do not), walked two at a time with the cursor; q finds a
+#	  recipient's name and address in any case, campaign filters;
+#	- a message's events: newest first, uncounted ones marked with their
+#	  reason, the link and the file named; the page greys them;
+#	- conversations: the messages of a thread together with the answers
+#	  (a recipient's, and one of someone it was not sent to), newest
+#	  activity first;
+#	- HTML escapes a subject; the CSV neutralises a formula in it;
+#	- a bad date, zone, limit or table is 400 naming the parameter.
+set -euo pipefail
+BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$BEACON_SRC/tests/lib/common.sh"
+. "$BEACON_SRC/tests/lib/pg.sh"
+. "$BEACON_SRC/tests/lib/web.sh"
+
+command -v jq >/dev/null || t_fail "no jq (make deps)"
+t_tmpdir >/dev/null
+pg_start
+pg_schema
+wb_role
+wb_config
+wb_start
+PW='ann has a long password'
+wb_user ann@example.org "$PW"
+
+M1=30000000-0000-4000-8000-000000000001
+M2=30000000-0000-4000-8000-000000000002
+M3=30000000-0000-4000-8000-000000000003
+MB=30000000-0000-4000-8000-0000000000b0
+pg_psql <<EOF >/dev/null
+INSERT INTO beacon.messages (id, message_id, sender, sender_key, subject, campaign, sent_at,
+	thread_root)
+VALUES
+('$M1', '<m1@example.org>', 'ann@example.org', 'ann@example.org', 'Spring letter',
+ 'spring', '2026-03-10 23:30:00+00', NULL),
+('$M2', '<m2@example.org>', 'ann@example.org', 'ann@example.org',
+ '=HYPERLINK("x")<script>alert(1)</script>', 'spring', '2026-03-12 10:00:00+00',
+ 'm3@example.org'),
+('$M3', '<m3@example.org>', 'ann@example.org', 'ann@example.org', 'Offer', NULL,
+ '2026-03-09 08:00:00+00', NULL),
+('$MB', '<mb@example.net>', 'bob@example.net', 'bob@example.net', 'Bob''s plan', 'spring',
+ '2026-03-11 12:00:00+00', NULL);
+INSERT INTO beacon.recipients (token_id, message, address, status, key_id, name) VALUES
+('40000000-0000-4000-8000-000000000011', '$M1', 'carol@example.com', 'tracked', 1, 'Carol Jones'),
+('40000000-0000-4000-8000-000000000012', '$M1', 'dave@example.com', 'tracked', 1, NULL),
+('40000000-0000-4000-8000-000000000013', '$M1', 'eve@example.org', 'internal', 1, NULL),
+('40000000-0000-4000-8000-000000000021', '$M2', 'Erin@Example.com', 'tracked', 1, NULL),
+('40000000-0000-4000-8000-000000000031', '$M3', 'frank@example.com', 'tracked', 1, 'Frank'),
+('40000000-0000-4000-8000-0000000000b1', '$MB', 'zed@example.com', 'tracked', 1, 'Carol Zed');
+INSERT INTO beacon.links (message, n, url) VALUES
+('$M1', 0, 'https://t.example/hidden'), ('$M1', 1, 'https://example.org/spring'),
+('$M1', 2, 'https://example.org/shop');
+INSERT INTO beacon.attachments (message, id, name, content_type, size)
+VALUES ('$M1', 1, 'catalogue.pdf', 'application/pdf', 1200);
+INSERT INTO beacon.events (at, kind, token_id, link_n, attachment_id, device, os, client,
+	country, region, city, class, reason) VALUES
+('2026-03-10 23:30:05+00', 'click', '40000000-0000-4000-8000-000000000011', 0, NULL, NULL, NULL,
+ NULL, 'US', NULL, NULL, 'scanner', 'honeypot'),
+('2026-03-11 08:00:00+00', 'open', '40000000-0000-4000-8000-000000000011', NULL, NULL, 'Desktop',
+ 'Windows', 'Outlook', 'DE', 'Berlin', 'Berlin', 'human', NULL),
+('2026-03-11 08:01:00+00', 'click', '40000000-0000-4000-8000-000000000011', 1, NULL, 'Desktop',
+ 'Windows', 'Outlook', 'DE', 'Berlin', 'Berlin', 'human', NULL),
+('2026-03-11 08:02:00+00', 'download', '40000000-0000-4000-8000-000000000011', NULL, 1,
+ 'Desktop', 'Windows', 'Outlook', 'DE', 'Berlin', 'Berlin', 'human', NULL),
+('2026-03-10 23:31:00+00', 'open', '40000000-0000-4000-8000-000000000012', NULL, NULL, NULL, NULL,
+ 'Apple Mail', 'US', 'California', NULL, 'prefetch', 'apple-mpp'),
+('2026-03-11 09:00:00+00', 'open', '40000000-0000-4000-8000-000000000012', NULL, NULL, NULL, NULL,
+ 'Gmail', NULL, NULL, NULL, 'proxy', 'proxy-ua'),
+('2026-03-09 08:30:00+00', 'open', '40000000-0000-4000-8000-000000000031', NULL, NULL, 'Phone',
+ 'iOS', 'Apple Mail', 'GB', 'England', 'London', 'human', NULL),
+('2026-03-09 10:00:00+00', 'reply', '40000000-0000-4000-8000-000000000031', NULL, NULL, NULL, NULL,
+ NULL, NULL, NULL, NULL, 'human', NULL),
+('2026-03-11 13:00:00+00', 'open', '40000000-0000-4000-8000-0000000000b1', NULL, NULL, 'Desktop',
+ 'Linux', 'Thunderbird', 'NL', NULL, 'Amsterdam', 'human', NULL);
+INSERT INTO beacon.replies (message, token_id, at, reply_message_id, from_domain) VALUES
+('$M3', '40000000-0000-4000-8000-000000000031', '2026-03-09 10:00:00+00', 'r1@example.com',
+ 'example.com'),
+('$M3', NULL, '2026-03-13 11:00:00+00', 'r2@example.net', 'example.net');
+EOF
+t_eq 303 "$(wb_login ann ann@example.org "$PW")" "ann signs in"
+
+# api - GET PATH as ann; the body in $WB_BODY, fail unless STATUS (200)
+api() {
+	local st
+	st=$(wb_get ann "$1")
+	[ "$st" = "${2:-200}" ] || t_fail "GET $1: status $st, expected ${2:-200}: $(head -c 300 "$WB_BODY")"
+}
+# csvnorm [plain] - a CSV with each cell unquoted, "|" between cells (the writers
+# quote an empty first cell differently); plain: without the ' that beacon-web
+# and beaconctl put before a formula and psql does not
+csvnorm() {
+	python3 -c 'import csv, re, sys
+plain = len(sys.argv) > 1
+for row in csv.reader(sys.stdin):
+    print("|".join(re.sub(r"^\x27(?=[-=+@\t\r])", "", c) if plain else c for c in row))' "$@"
+}
+# report - sql/reports/NAME.sql for ann's own mail as psql runs it (the
+# reference reader of the report files), CSV, normalised; the zone is $TZ
+report() {
+	local name=$1
+	shift
+	PGTZ=$TZ pg_psql --csv -v sender=ann@example.org -v tz="$TZ" "$@" \
+		-f "$BEACON_SRC/sql/reports/$name.sql" | csvnorm plain
+}
+
+# --- the reports' figures ----------------------------------------------------
+export TZ=UTC
+api "/api/v1/summary?format=csv"
+t_eq "$(wb_ctl report summary -v sender=ann@example.org -v by=all --csv | csvnorm)" \
+	"$(csvnorm <"$WB_BODY")" "summary, all of ann's mail (API CSV), as beaconctl report prints it"
+t_eq "$(report summary -v by=all)" "$(csvnorm <"$WB_BODY")" "the same as psql -f summary.sql"
+api "/api/v1/summary"
+t_eq "3|4|4|3|1|1|1|1|1" "$(jq -r '.items[0] | [.messages, .recipients, .delivered, .opened,
+	.clicked, .downloaded, .replied, .left_out_prefetch, .left_out_scanner] | join("|")' "$WB_BODY")" \
+	"summary JSON: counted opens include the proxy, not the prefetch or the honeypot"
+t_eq 200 "$(wb_get ann "/summary?by=message&format=csv&table=summary")" "the page's summary CSV by message"
+t_eq "$(report summary -v by=message)" "$(csvnorm plain <"$WB_BODY")" "summary by message (page CSV)"
+api "/api/v1/summary?campaign=spring&format=csv"
+t_eq "$(report summary -v by=all -v campaign=spring)" "$(csvnorm <"$WB_BODY")" \
+	"summary of campaign spring: bob's message in it left out"
+for t in clicks devices geo; do
+	api "/api/v1/summary?table=$t&format=csv"
+	t_eq "$(report "$t")" "$(csvnorm <"$WB_BODY")" "report $t"
+done
+api "/api/v1/summary?table=timeline"
+t_eq "3|1" "$(jq -r '[([.items[].opens] | add), ([.items[].clicks] | add)] | join("|")' "$WB_BODY")" \
+	"the timeline sums to the summary's opens and clicks"
+t_eq "day|2026-03-09" "$(jq -r '.items[0] | [.unit, .slot] | join("|")' "$WB_BODY")" \
+	"the timeline's unit and first slot"
+api "/api/v1/summary?since=2026-03-11&until=2026-03-11&tz=Europe/Berlin&format=csv"
+t_eq "$(TZ=Europe/Berlin report summary -v by=all -v since=2026-03-11 -v until=2026-03-12)" \
+	"$(csvnorm <"$WB_BODY")" "one day of Europe/Berlin as psql in that zone"
+api "/api/v1/summary?since=2026-03-11&until=2026-03-11&tz=Europe/Berlin"
+t_eq 1 "$(jq -r '.items[0].messages' "$WB_BODY")" "23:30 UTC on the 10th is the 11th in Berlin"
+api "/api/v1/summary?since=2026-03-11&until=2026-03-11"
+t_eq 0 "$(jq -r '.items | length' "$WB_BODY")" "and not the 11th in UTC"
+
+# --- messages: list, counts, cursor, search ------------------------------------
+api "/api/v1/messages"
+t_eq "$M2 $M1 $M3" "$(jq -r '[.items[].id] | join(" ")' "$WB_BODY")" "ann's messages newest first, not bob's"
+t_eq "2|2|1|1|2026-03-11T08:00:00.000Z|2026-03-11T09:00:00.000Z" \
+	"$(jq -r '.items[1] | [.recipients, .opened, .clicked, .downloaded, .first_activity,
+	.last_activity] | join("|")' "$WB_BODY")" "the spring letter's counts and activity"
+t_eq "number|null" "$(jq -r '"\(.items[1].opened | type)|\(.items[0].first_activity)"' "$WB_BODY")" \
+	"numbers are numbers, no activity is null"
+api "/api/v1/messages?limit=2"
+NEXT=$(jq -r '.next' "$WB_BODY")
+t_eq "$M2 $M1" "$(jq -r '[.items[].id] | join(" ")' "$WB_BODY")" "the first two"
+api "/api/v1/messages?limit=2&cursor=$NEXT"
+t_eq "$M3|null" "$(jq -r '[([.items[].id] | join(" ")), (.next // "null")] | join("|")' "$WB_BODY")" \
+	"the cursor gives the rest, then no next"
+api "/api/v1/messages?q=CAROL%20jones"
+t_eq "$M1" "$(jq -r '[.items[].id] | join(" ")' "$WB_BODY")" "q finds a recipient's name"
+api "/api/v1/messages?q=carol"
+t_eq "$M1" "$(jq -r '[.items[].id] | join(" ")' "$WB_BODY")" "q=carol: not bob's Carol Zed"
+api "/api/v1/messages?q=erin@example"
+t_eq "$M2" "$(jq -r '[.items[].id] | join(" ")' "$WB_BODY")" "q finds an address in any case"
+api "/api/v1/messages?q=100%25"
+t_eq 0 "$(jq -r '.items | length' "$WB_BODY")" "% in q is a literal"
+api "/api/v1/messages?campaign=spring&since=2026-03-11&tz=Europe/Berlin"
+t_eq "$M2 $M1" "$(jq -r '[.items[].id] | join(" ")' "$WB_BODY")" "campaign and a day in Berlin"
+
+# --- one message's events ------------------------------------------------------
+api "/api/v1/messages/$M1/events"
+t_eq 6 "$(jq -r '.items | length' "$WB_BODY")" "the spring letter's six events"
+t_eq "open proxy true -|download human true catalogue.pdf|click human true https://example.org/spring|open human true -" \
+	"$(jq -r '.items[:4][] | "\(.kind) \(.class) \(.counted) \(.link // .attachment // "-")"' \
+	"$WB_BODY" | paste -sd'|')" "newest first, with the file and the link"
+t_eq "prefetch false apple-mpp|scanner false honeypot" \
+	"$(jq -r '.items[4:][] | "\(.class) \(.counted) \(.reason)"' "$WB_BODY" | paste -sd'|')" \
+	"uncounted events marked, with their reason"
+api "/api/v1/messages/$M1"
+t_eq "dave@example.com true false|carol@example.com true true|eve@example.org false false" \
+	"$(jq -r '.recipient_list[] | "\(.address) \(.opened) \(.clicked)"' "$WB_BODY" | paste -sd'|')" \
+	"the recipients, latest activity first, the internal one last"
+t_eq 200 "$(wb_get ann "/m/$M1")" "the message page"
+t_eq "6 2" "$(grep -c '<tr class="event' "$WB_BODY") $(grep -c '<tr class="event uncounted' "$WB_BODY")" \
+	"six tr.event, two greyed"
+api "/api/v1/messages/$M3/events"
+t_eq "reply null example.net|reply frank@example.com null|open frank@example.com null" \
+	"$(jq -r '.items[] | "\(.kind) \(.recipient) \(.from_domain)"' "$WB_BODY" | paste -sd'|')" \
+	"an answer of someone it was not sent to is a reply too"
+api "/api/v1/messages/$MB/events" 404
+
+# --- conversations -----------------------------------------------------------
+t_eq 200 "$(wb_get ann /conversations)" "the conversations page"
+t_eq 2 "$(grep -c '<details class="thread"' "$WB_BODY")" "two threads"
+t_eq "Offer|Spring letter" "$(grep -o '<summary><span class="subject">[^<]*' "$WB_BODY" |
+	sed 's/.*>//' | paste -sd'|')" "the thread with the latest answer first, named by its first message"
+t_eq 1 "$(grep -c 'Reply from frank@example.com' "$WB_BODY")" "frank's answer in the thread"
+t_eq 1 "$(grep -c 'Reply from someone at example.net' "$WB_BODY")" "the other answer in the thread"
+t_eq 200 "$(wb_get ann "/conversations?format=csv")" "conversations CSV"
+t_eq 5 "$(csvnorm <"$WB_BODY" | tail -n +2 | wc -l)" "conversations CSV: three messages and two replies, a row each"
+
+# --- escaping, CSV, bad filters ------------------------------------------------
+t_eq 200 "$(wb_get ann /)" "the messages page"
+t_eq "3 0 1" "$(grep -c '<tr class="message">' "$WB_BODY") $(grep -c '<script>alert' "$WB_BODY") $(grep -c '&lt;script&gt;alert(1)&lt;/script&gt;' "$WB_BODY")" \
+	"three rows, the subject's markup escaped"
+t_eq 200 "$(wb_get ann "/?q=spring&format=csv")" "the messages CSV with the search"
+t_eq 3 "$(csvnorm <"$WB_BODY" | wc -l)" "a header and the two spring messages"
+t_eq "'=HYPERLINK(\"x\")<script>alert(1)</script>" "$(csvnorm <"$WB_BODY" | sed -n 2p | cut -d'|' -f3)" \
+	"a formula in a cell gets a leading '"
+api "/api/v1/messages?since=2026-02-30" 400
+t_eq 1 "$(jq -r '.error' "$WB_BODY" | grep -c '^since')" "a day that does not exist: 400 naming since"
+api "/api/v1/messages?since=2026-03-01&tz=Nowhere/Atlantis" 400
+t_eq 1 "$(jq -r '.error' "$WB_BODY" | grep -c 'TimeZone')" "an unknown zone: 400 from the server's check"
+api "/api/v1/messages?limit=501" 400
+api "/api/v1/summary?table=secrets" 400
+api "/api/v1/summary?by=sender" 400
+t_eq 400 "$(wb_get ann "/summary?classes=human,robots")" "the page refuses an unknown class too"
+wb_stop

@@ -1,0 +1,300 @@
+/*
+ * api.c - beacon-web's JSON API: messages, one message, its events, the
+ * summary (see api.h; the queries are data.c's, shared with the pages)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "csv.h"
+#include "data.h"
+#include "json.h"
+
+/* PostgreSQL's type OIDs (catalog/pg_type.h, stable) of the columns written as numbers */
+#define API_BOOLOID	16
+#define API_INT8OID	20
+#define API_INT2OID	21
+#define API_INT4OID	23
+#define API_FLOAT4OID	700
+#define API_FLOAT8OID	701
+#define API_NUMERICOID	1700
+
+/* API_MESSAGE_COLUMNS - the message object: data_messages's first columns */
+#define API_MESSAGE_COLUMNS 12
+
+/* api_put - json_string's output into a buf */
+static void api_put(void *arg, const char *p, size_t n)
+{
+	buf_add(arg, p, n);
+}
+
+/* api_number_ok - S is a JSON number (not NaN, not Infinity) */
+static int api_number_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && strspn(s, "0123456789.-+eE") == n && strpbrk(s, "0123456789");
+}
+
+/* api_value - the value of one cell: a number, a boolean, a string or null */
+static void api_value(struct buf *b, const PGresult *res, int row, int col)
+{
+	const char *v = PQgetvalue(res, row, col);
+
+	if (PQgetisnull(res, row, col)) {
+		buf_adds(b, "null");
+		return;
+	}
+	switch (PQftype(res, col)) {
+	case API_BOOLOID:
+		buf_adds(b, v[0] == 't' ? "true" : "false");
+		return;
+	case API_INT2OID: case API_INT4OID: case API_INT8OID:
+	case API_FLOAT4OID: case API_FLOAT8OID: case API_NUMERICOID:
+		if (api_number_ok(v)) {
+			buf_adds(b, v);
+			return;
+		}
+		break;
+	}
+	json_string(v, api_put, b);
+}
+
+/* api_row_members - the "name":value members of one row, comma-separated */
+static void api_row_members(struct buf *b, const PGresult *res, int row, int ncols)
+{
+	int n = PQnfields(res);
+
+	if (ncols >= 0 && ncols < n)
+		n = ncols;
+	for (int c = 0; c < n; c++) {
+		if (c)
+			buf_adds(b, ",");
+		json_string(PQfname(res, c), api_put, b);
+		buf_adds(b, ":");
+		api_value(b, res, row, c);
+	}
+}
+
+/* api_row_json - one row as an object keyed by column name */
+void api_row_json(struct buf *b, const PGresult *res, int row, int ncols)
+{
+	buf_adds(b, "{");
+	api_row_members(b, res, row, ncols);
+	buf_adds(b, "}");
+}
+
+/* api_send_csv - a header of column names and the rows, as a CSV download */
+int api_send_csv(struct web_req *r, const char *filename, const PGresult *res, int nrows,
+		 int ncols)
+{
+	struct buf b = { 0 };
+	int rows = PQntuples(res), cols = PQnfields(res);
+
+	if (nrows >= 0 && nrows < rows)
+		rows = nrows;
+	if (ncols >= 0 && ncols < cols)
+		cols = ncols;
+	for (int c = 0; c < cols; c++)
+		csv_cell(&b, PQfname(res, c));
+	csv_row_end(&b);
+	for (int i = 0; i < rows; i++) {
+		for (int c = 0; c < cols; c++)
+			csv_cell(&b, PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c));
+		csv_row_end(&b);
+	}
+	return web_send_csv(r, filename, &b);
+}
+
+/* api_send_json - answer 200 with the JSON in B */
+static int api_send_json(struct web_req *r, struct buf *b)
+{
+	buf_adds(b, "\n");
+	return web_send(r, 200, "application/json", b);
+}
+
+/* api_list - {"items": [first ROWS rows, NCOLS columns], "next": NEXT or null} */
+static int api_list(struct web_req *r, const PGresult *res, int rows, int ncols, const char *next)
+{
+	struct buf b = { 0 };
+
+	if (rows > PQntuples(res))
+		rows = PQntuples(res);
+	buf_adds(&b, "{\"items\":[");
+	for (int i = 0; i < rows; i++) {
+		if (i)
+			buf_adds(&b, ",\n");
+		api_row_json(&b, res, i, ncols);
+	}
+	buf_adds(&b, "],\"next\":");
+	json_string(next, api_put, &b);
+	buf_adds(&b, "}");
+	return api_send_json(r, &b);
+}
+
+/* api_filter - read the request's filters; -1 after answering 400 (*RC) */
+static int api_filter(struct web_req *r, struct data_filter *f, int *rc)
+{
+	char err[200];
+
+	if (data_filter_read(f, data_web_arg, r, DATA_API, err, sizeof(err)) < 0) {
+		*rc = web_error(r, 400, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* api_tz - the transaction's time zone := the filter's; -1 after answering (*RC) */
+static int api_tz(struct web_req *r, const struct data_filter *f, int *rc)
+{
+	PGresult *res = data_set_tz(r, f->tz);
+
+	if (!data_ok(res)) {
+		*rc = data_fail(r, res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* api_messages - GET /api/v1/messages: the messages of the filter, newest first */
+int api_messages(struct web_req *r)
+{
+	struct data_filter f;
+	PGresult *res;
+	char next[96];
+	int rc, n;
+
+	if (api_filter(r, &f, &rc) < 0 || api_tz(r, &f, &rc) < 0)
+		return rc;
+	res = data_messages(r, &f);
+	if (!data_ok(res))
+		return data_fail(r, res);
+	n = PQntuples(res);
+	if (f.csv) {
+		rc = api_send_csv(r, "messages.csv", res, f.limit, API_MESSAGE_COLUMNS);
+	} else {
+		if (n > f.limit)
+			data_cursor_make(next, sizeof(next), PQgetvalue(res, f.limit - 1, 12),
+					 PQgetvalue(res, f.limit - 1, 0));
+		rc = api_list(r, res, f.limit, API_MESSAGE_COLUMNS, n > f.limit ? next : NULL);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* api_message_res - the message of the path, or NULL after answering 404 or 500 (*RC) */
+static PGresult *api_message_res(struct web_req *r, const char *classes, int *rc)
+{
+	const char *id = web_path_id(r);
+	PGresult *res;
+
+	if (!id) {
+		*rc = web_error(r, 404, "no such message");
+		return NULL;
+	}
+	res = data_message(r, id, classes);
+	if (!data_ok(res)) {
+		*rc = data_fail(r, res);
+		return NULL;
+	}
+	if (PQntuples(res) == 0) {
+		/* another sender's message is not there for this user: the same 404 */
+		PQclear(res);
+		*rc = web_error(r, 404, "no such message");
+		return NULL;
+	}
+	return res;
+}
+
+/* api_message - GET /api/v1/messages/<uuid>: the message and its recipients */
+int api_message(struct web_req *r)
+{
+	struct data_filter f;
+	PGresult *msg, *rcpt;
+	struct buf b = { 0 };
+	int rc;
+
+	if (api_filter(r, &f, &rc) < 0 || !(msg = api_message_res(r, f.classes, &rc)))
+		return rc;
+	rcpt = data_recipients(r, PQgetvalue(msg, 0, 0), f.classes);
+	if (!data_ok(rcpt)) {
+		PQclear(msg);
+		return data_fail(r, rcpt);
+	}
+	buf_adds(&b, "{");
+	api_row_members(&b, msg, 0, API_MESSAGE_COLUMNS);
+	buf_adds(&b, ",\"recipient_list\":[");
+	for (int i = 0; i < PQntuples(rcpt); i++) {
+		if (i)
+			buf_adds(&b, ",\n");
+		api_row_json(&b, rcpt, i, -1);
+	}
+	buf_adds(&b, "]}");
+	PQclear(msg);
+	PQclear(rcpt);
+	return api_send_json(r, &b);
+}
+
+/* api_events - GET /api/v1/messages/<uuid>/events: its events, newest first */
+int api_events(struct web_req *r)
+{
+	struct data_filter f;
+	PGresult *msg, *res;
+	char next[32];
+	int rc, n;
+
+	if (api_filter(r, &f, &rc) < 0)
+		return rc;
+	if (f.has_cursor)
+		return web_error(r, 400, "cursor: not one this list gave");
+	if (!(msg = api_message_res(r, f.classes, &rc)))
+		return rc;
+	res = data_events(r, PQgetvalue(msg, 0, 0), f.classes, f.limit + 1, f.offset);
+	PQclear(msg);
+	if (!data_ok(res))
+		return data_fail(r, res);
+	n = PQntuples(res);
+	if (f.csv) {
+		rc = api_send_csv(r, "events.csv", res, f.limit, -1);
+	} else {
+		snprintf(next, sizeof(next), "%ld", f.offset + f.limit);
+		rc = api_list(r, res, f.limit, -1, n > f.limit ? next : NULL);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* api_summary - GET /api/v1/summary: summary.sql's rows (or ?table= another report's) */
+int api_summary(struct web_req *r)
+{
+	static const char *const tables[] = { "summary", "clicks", "devices", "geo", "timeline" };
+	const char *table = web_arg(r, "table");
+	struct data_filter f;
+	char file[32];
+	PGresult *res;
+	size_t i;
+	int rc;
+
+	if (!table || !*table)
+		table = "summary";
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		if (strcmp(table, tables[i]) == 0)
+			break;
+	if (i == sizeof(tables) / sizeof(tables[0]))
+		return web_error(r, 400, "table: summary, clicks, devices, geo or timeline");
+	if (api_filter(r, &f, &rc) < 0 || api_tz(r, &f, &rc) < 0)
+		return rc;
+	res = i == 4 ? data_timeline(r, &f) : data_report(r, tables[i], &f);
+	if (!data_ok(res))
+		return data_fail(r, res);
+	if (f.csv) {
+		snprintf(file, sizeof(file), "%s.csv", tables[i]);
+		rc = api_send_csv(r, file, res, -1, -1);
+	} else {
+		rc = api_list(r, res, PQntuples(res), -1, NULL);
+	}
+	PQclear(res);
+	return rc;
+}

@@ -1,0 +1,885 @@
+/*
+ * NAME
+ *	server.c - beacon-web's HTTP server: sockets, routes, each request's
+ *	life and the answers (see server.h and web.h)
+ *
+ * DESCRIPTION
+ *	The access handler's first call makes the request's state (struct
+ *	web_state, the request's priv) and refuses a form announced longer
+ *	than SERVER_BODY_MAX; the calls with body bytes keep them; the last
+ *	call routes and answers.  The completion callback logs the request
+ *	and frees its state, whatever the end (answered, client gone,
+ *	shutdown).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "api.h"
+#include "auth.h"
+#include "cidr.h"
+#include "clientip.h"
+#include "clock.h"
+#include "form.h"
+#include "json.h"
+#include "listen.h"
+#include "live.h"
+#include "log.h"
+#include "pages.h"
+#include "pool.h"
+#include "server.h"
+#include "static.h"
+
+#define SERVER_MAX_LISTEN 16		/* listen addresses */
+#define SERVER_TIMEOUT_S 30		/* idle connection timeout (a live stream pings at 15 s) */
+#define SERVER_MAX_COOKIES 4		/* Set-Cookie headers of one answer */
+#define SERVER_HEALTHZ_WAIT_MS 2000	/* /healthz's wait for a database session */
+#define SERVER_CSP "default-src 'self'; script-src 'self'; style-src 'self'; " \
+	"img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; " \
+	"form-action 'self'"
+#define SERVER_UUID_LEN 36
+
+/* route_kind - who may use a route */
+enum route_kind {
+	RK_PUBLIC,	/* anyone; no database transaction */
+	RK_PAGE,	/* signed in with the session cookie, else 303 to /login */
+	RK_API,		/* bearer token or session cookie, else 401 JSON */
+};
+
+/* route_shape - how a route's path matches */
+enum route_shape {
+	RS_EXACT,	/* the path itself */
+	RS_ID,		/* the path, then a uuid */
+	RS_ID_EVENTS,	/* the path, a uuid, then /events */
+	RS_PREFIX,	/* the path, then a non-empty rest (/static/<name>) */
+};
+
+/* route - one entry of the table */
+struct route {
+	const char *method;		/* "GET" (HEAD too) or "POST" */
+	const char *path;		/* the path, or its fixed start */
+	enum route_shape shape;		/* how the rest matches */
+	enum route_kind kind;		/* who may use it */
+	int notx;			/* no transaction: the handler takes what it needs (live
+				 * streams, sign-out) */
+	web_handler *h;			/* the handler */
+};
+
+static web_handler server_login_form, server_login, server_logout, server_healthz,
+    server_static, server_stream;
+
+/* server_routes - every route */
+static const struct route server_routes[] = {
+	{ "GET", "/login", RS_EXACT, RK_PUBLIC, 0, server_login_form },
+	{ "POST", "/login", RS_EXACT, RK_PUBLIC, 0, server_login },
+	{ "GET", "/healthz", RS_EXACT, RK_PUBLIC, 0, server_healthz },
+	{ "GET", "/static/", RS_PREFIX, RK_PUBLIC, 0, server_static },
+	{ "GET", "/", RS_EXACT, RK_PAGE, 0, page_messages },
+	{ "GET", "/conversations", RS_EXACT, RK_PAGE, 0, page_conversations },
+	{ "GET", "/m/", RS_ID, RK_PAGE, 0, page_message },
+	{ "GET", "/summary", RS_EXACT, RK_PAGE, 0, page_summary },
+	{ "GET", "/live", RS_EXACT, RK_PAGE, 0, page_live },
+	{ "GET", "/live/stream", RS_EXACT, RK_PAGE, 1, server_stream },
+	{ "POST", "/logout", RS_EXACT, RK_PAGE, 1, server_logout },
+	{ "GET", "/api/v1/messages", RS_EXACT, RK_API, 0, api_messages },
+	{ "GET", "/api/v1/messages/", RS_ID, RK_API, 0, api_message },
+	{ "GET", "/api/v1/messages/", RS_ID_EVENTS, RK_API, 0, api_events },
+	{ "GET", "/api/v1/summary", RS_EXACT, RK_API, 0, api_summary },
+	{ "GET", "/api/v1/stream", RS_EXACT, RK_API, 1, server_stream },
+};
+
+/* server - sockets, daemons and what the routes share */
+struct server {
+	int fd[SERVER_MAX_LISTEN];		/* listening sockets */
+	size_t nfd;				/* how many */
+	struct MHD_Daemon *d[SERVER_MAX_LISTEN];	/* one daemon per socket */
+	struct cidr_set *trusted;		/* trusted_proxies */
+	unsigned threads;			/* connections at once per listener */
+	struct web_ctx *ctx;			/* pool, auth, live, static_dir */
+};
+
+/* web_state - one request (its web_req's priv) */
+struct web_state {
+	struct web_req req;			/* what handlers see */
+	struct server *srv;			/* the server */
+	long long start_us;			/* when its head was in */
+	char method[8];				/* the method, for the log */
+	char *path;				/* the path, a copy */
+	unsigned status;			/* the answer's status; 0: none yet */
+	int is_post;				/* a POST: the body is a form */
+	struct buf body;			/* the form's bytes */
+	int body_over;				/* it was longer than SERVER_BODY_MAX */
+	struct form form;			/* the decoded form */
+	char id[SERVER_UUID_LEN + 1];		/* the path's uuid, or "" */
+	char ip[INET6_ADDRSTRLEN];		/* the client's address */
+	struct web_user user;			/* the user, when signed in */
+	char csrf[AUTH_SECRET_LEN + 1];		/* the session's CSRF token */
+	char *cookies[SERVER_MAX_COOKIES];	/* Set-Cookie values to send */
+	size_t ncookies;			/* how many */
+};
+
+/* server_state - the state of R */
+static struct web_state *server_state(struct web_req *r)
+{
+	return r->priv;
+}
+
+/* web_ctx_of - the context */
+struct web_ctx *web_ctx_of(struct web_req *r)
+{
+	return server_state(r)->srv->ctx;
+}
+
+/* web_header - a request header */
+const char *web_header(struct web_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/* web_cookie - a request cookie (libmicrohttpd parses the Cookie header) */
+const char *web_cookie(struct web_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+/* web_form - a field of the POST form */
+const char *web_form(struct web_req *r, const char *name)
+{
+	struct web_state *st = server_state(r);
+
+	return st->is_post ? form_get(&st->form, name) : NULL;
+}
+
+/* web_arg - the form's value, else the query's */
+const char *web_arg(struct web_req *r, const char *name)
+{
+	const char *v = web_form(r, name);
+
+	return v ? v : MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* web_path_id - the route's uuid */
+const char *web_path_id(struct web_req *r)
+{
+	struct web_state *st = server_state(r);
+
+	return st->id[0] ? st->id : NULL;
+}
+
+/* web_set_cookie - a Set-Cookie for the answer */
+void web_set_cookie(struct web_req *r, const char *name, const char *value, long max_age)
+{
+	struct web_state *st = server_state(r);
+	char *c, age[40] = "";
+
+	if (st->ncookies >= SERVER_MAX_COOKIES)
+		log_fatalx("more than %d cookies in one answer", SERVER_MAX_COOKIES);
+	if (max_age >= 0)
+		snprintf(age, sizeof(age), "; Max-Age=%ld", max_age);
+	if (asprintf(&c, "%s=%s; Path=/; HttpOnly; Secure; SameSite=Strict%s", name, value,
+	    age) < 0)
+		log_fatalx("out of memory");
+	st->cookies[st->ncookies++] = c;
+}
+
+/* web_set_csrf - r->csrf, kept in the request's state */
+void web_set_csrf(struct web_req *r, const char *token)
+{
+	struct web_state *st = server_state(r);
+
+	snprintf(st->csrf, sizeof(st->csrf), "%s", token);
+	r->csrf = st->csrf;
+}
+
+/* web_set_user - the signed-in user */
+void web_set_user(struct web_req *r, const struct web_user *u)
+{
+	struct web_state *st = server_state(r);
+
+	st->user = *u;
+	r->user = &st->user;
+}
+
+/* web_send_response - the security headers, cookies and cache policy, then queue */
+int web_send_response(struct web_req *r, unsigned status, struct MHD_Response *resp,
+    const char *cache_control)
+{
+	struct web_state *st = server_state(r);
+	int ok;
+
+	if (st->status) {
+		log_warnx("%s %s: a second answer (%u after %u) dropped", st->method, st->path,
+		    status, st->status);
+		MHD_destroy_response(resp);
+		return -1;
+	}
+	ok = MHD_add_response_header(resp, "Content-Security-Policy", SERVER_CSP) == MHD_YES &&
+	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES &&
+	    MHD_add_response_header(resp, "Referrer-Policy", "same-origin") == MHD_YES &&
+	    MHD_add_response_header(resp, "X-Frame-Options", "DENY") == MHD_YES &&
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control) == MHD_YES;
+	for (size_t i = 0; ok && i < st->ncookies; i++)
+		ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, st->cookies[i]) ==
+		    MHD_YES;
+	ok = ok && MHD_queue_response(r->conn, status, resp) == MHD_YES;
+	MHD_destroy_response(resp);
+	if (!ok)
+		return -1;
+	st->status = status;
+	return 0;
+}
+
+/* server_buffer - a response owning BODY's bytes (BODY emptied) */
+static struct MHD_Response *server_buffer(struct buf *body)
+{
+	struct MHD_Response *resp;
+
+	if (!body || !body->p)
+		return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	resp = MHD_create_response_from_buffer(body->len, body->p, MHD_RESPMEM_MUST_FREE);
+	if (resp)
+		*body = (struct buf){ 0 };
+	return resp;
+}
+
+/* web_send - answer with a body of the given type */
+int web_send(struct web_req *r, unsigned status, const char *content_type, struct buf *body)
+{
+	struct MHD_Response *resp = server_buffer(body);
+
+	buf_free(body);
+	if (!resp)
+		return -1;
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES) {
+		MHD_destroy_response(resp);
+		return -1;
+	}
+	return web_send_response(r, status, resp, "no-store");
+}
+
+/* web_send_csv - a CSV download */
+int web_send_csv(struct web_req *r, const char *filename, struct buf *body)
+{
+	struct MHD_Response *resp = server_buffer(body);
+	char disp[160];
+
+	buf_free(body);
+	if (!resp)
+		return -1;
+	if (!filename || !*filename || strlen(filename) > 100 || filename[0] == '.' ||
+	    strspn(filename, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+	    strlen(filename))
+		filename = "beacon.csv";
+	snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "text/csv; charset=utf-8") != MHD_YES ||
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disp) != MHD_YES) {
+		MHD_destroy_response(resp);
+		return -1;
+	}
+	return web_send_response(r, 200, resp, "no-store");
+}
+
+/* web_redirect - 303 to a path of this site */
+int web_redirect(struct web_req *r, const char *location)
+{
+	struct MHD_Response *resp = server_buffer(NULL);
+
+	if (!resp)
+		return -1;
+	if (!form_local_path(location))
+		location = "/";
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location) != MHD_YES) {
+		MHD_destroy_response(resp);
+		return -1;
+	}
+	return web_send_response(r, 303, resp, "no-store");
+}
+
+/* server_json_put - json_put_fn into a struct buf */
+static void server_json_put(void *arg, const char *p, size_t n)
+{
+	buf_add(arg, p, n);
+}
+
+/* server_html_text - S with the HTML special characters as entities */
+static void server_html_text(struct buf *b, const char *s)
+{
+	for (; *s; s++)
+		switch (*s) {
+		case '<': buf_adds(b, "&lt;"); break;
+		case '>': buf_adds(b, "&gt;"); break;
+		case '&': buf_adds(b, "&amp;"); break;
+		case '"': buf_adds(b, "&quot;"); break;
+		default: buf_add(b, s, 1); break;
+		}
+}
+
+/* web_error - JSON under /api/, a small page elsewhere */
+int web_error(struct web_req *r, unsigned status, const char *message)
+{
+	struct buf b = { 0 };
+
+	if (!strncmp(server_state(r)->path, "/api/", 5)) {
+		buf_adds(&b, "{\"error\":");
+		json_string(message, server_json_put, &b);
+		buf_adds(&b, "}\n");
+		return web_send(r, status, "application/json", &b);
+	}
+	buf_printf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+	    "<title>%u</title><link rel=\"stylesheet\" href=\"/static/beacon.css\"></head>"
+	    "<body><main class=\"error\"><h1>%u</h1><p>", status, status);
+	server_html_text(&b, message);
+	buf_adds(&b, "</p><p><a href=\"/\">Messages</a></p></main></body></html>\n");
+	return web_send(r, status, "text/html; charset=utf-8", &b);
+}
+
+/* server_is_uuid - 36 characters in a uuid's form (8-4-4-4-12 hex digits) */
+static int server_is_uuid(const char *s, size_t n)
+{
+	if (n != SERVER_UUID_LEN)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
+		    !isxdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* server_match - does PATH match RT?  The uuid (lower case) into ID */
+static int server_match(const struct route *rt, const char *path, char id[SERVER_UUID_LEN + 1])
+{
+	size_t pl = strlen(rt->path), n;
+	const char *rest;
+
+	if (strncmp(path, rt->path, pl) != 0)
+		return 0;
+	rest = path + pl;
+	n = strlen(rest);
+	switch (rt->shape) {
+	case RS_EXACT:
+		return n == 0;
+	case RS_PREFIX:
+		return n > 0;
+	case RS_ID_EVENTS:
+		if (n != SERVER_UUID_LEN + 7 || strcmp(rest + SERVER_UUID_LEN, "/events") != 0)
+			return 0;
+		n = SERVER_UUID_LEN;
+		/* fall through */
+	case RS_ID:
+		if (!server_is_uuid(rest, n))
+			return 0;
+		for (size_t i = 0; i < SERVER_UUID_LEN; i++)
+			id[i] = (char)tolower((unsigned char)rest[i]);
+		id[SERVER_UUID_LEN] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+/* server_route - the route of METHOD PATH; NULL with *ALLOW the methods PATH takes
+ * ("" when none: 404) */
+static const struct route *server_route(const char *method, const char *path,
+    char id[SERVER_UUID_LEN + 1], const char **allow)
+{
+	int get = 0, post = 0;
+
+	*allow = "";
+	for (size_t i = 0; i < sizeof(server_routes) / sizeof(server_routes[0]); i++) {
+		const struct route *rt = &server_routes[i];
+		if (!server_match(rt, path, id))
+			continue;
+		if (!strcmp(rt->method, method))
+			return rt;
+		get |= !strcmp(rt->method, "GET");
+		post |= !strcmp(rt->method, "POST");
+	}
+	id[0] = '\0';
+	*allow = get && post ? "GET, HEAD, POST" : get ? "GET, HEAD" : post ? "POST" : "";
+	return NULL;
+}
+
+/* server_client_ip - the client's address: the peer, or what a trusted proxy says */
+static void server_client_ip(struct server *s, struct web_state *st)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(st->req.conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	struct sockaddr_storage ip;
+
+	snprintf(st->ip, sizeof(st->ip), "-");
+	if (!ci || !ci->client_addr ||
+	    clientip_resolve(ci->client_addr, web_header(&st->req, "X-Forwarded-For"), NULL,
+	    s->trusted, &ip) < 0)
+		return;
+	if (ip.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&ip)->sin_addr, st->ip,
+		    sizeof(st->ip));
+	else
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)&ip)->sin6_addr, st->ip,
+		    sizeof(st->ip));
+}
+
+/* server_same_origin - does the POST's Origin (else Referer) name this host?
+ * 1 also when it sends neither (the CSRF token still has to match) */
+static int server_same_origin(struct web_req *r)
+{
+	const char *o = web_header(r, "Origin"), *host = web_header(r, MHD_HTTP_HEADER_HOST);
+	char oh[256];
+
+	if (!o || !*o)
+		o = web_header(r, MHD_HTTP_HEADER_REFERER);
+	if (!o || !*o)
+		return 1;
+	return host && form_origin_host(o, oh, sizeof(oh)) == 0 && !strcasecmp(oh, host);
+}
+
+/* web_csrf_ok - does the form's csrf field equal TOKEN (constant time)? */
+int web_csrf_ok(struct web_req *r, const char *token)
+{
+	const char *f = web_form(r, "csrf");
+	size_t n = token ? strlen(token) : 0;
+
+	return n > 0 && f && strlen(f) == n && sodium_memcmp(f, token, n) == 0;
+}
+
+/* server_urlencode - S percent-encoded but for RFC 3986's unreserved characters */
+static void server_urlencode(struct buf *b, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (isalnum(*p) || strchr("-._~/", *p))
+			buf_add(b, p, 1);
+		else
+			buf_printf(b, "%%%02X", *p);
+}
+
+/* server_query_iter - MHD_KeyValueIterator: the query again, encoded */
+static enum MHD_Result server_query_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct buf *b = cls;
+
+	buf_adds(b, b->len ? "&" : "");
+	server_urlencode(b, key);
+	if (value) {
+		buf_adds(b, "=");
+		server_urlencode(b, value);
+	}
+	return MHD_YES;
+}
+
+/* server_to_login - 303 to /login?next=<this page and its query> */
+static int server_to_login(struct web_req *r)
+{
+	struct buf q = { 0 }, next = { 0 }, loc = { 0 };
+	int rc;
+
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, server_query_iter, &q);
+	buf_adds(&next, r->path);
+	if (q.len) {
+		buf_adds(&next, "?");
+		buf_adds(&next, buf_str(&q));
+	}
+	buf_adds(&loc, "/login");
+	if (strcmp(buf_str(&next), "/") != 0) {
+		buf_adds(&loc, "?next=");
+		server_urlencode(&loc, buf_str(&next));
+	}
+	rc = web_redirect(r, buf_str(&loc));
+	buf_free(&q);
+	buf_free(&next);
+	buf_free(&loc);
+	return rc;
+}
+
+/* server_unauthorized - 401 for the API, with the scheme it takes */
+static int server_unauthorized(struct web_req *r)
+{
+	struct buf b = { 0 };
+	struct MHD_Response *resp;
+
+	buf_adds(&b, "{\"error\":\"sign in or send Authorization: Bearer <token>\"}\n");
+	if (!(resp = server_buffer(&b)))
+		return -1;
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") !=
+	    MHD_YES || MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+	    "Bearer realm=\"beacon\"") != MHD_YES) {
+		MHD_destroy_response(resp);
+		return -1;
+	}
+	return web_send_response(r, 401, resp, "no-store");
+}
+
+/* server_bearer - the token of "Authorization: Bearer <token>", or NULL */
+static const char *server_bearer(struct web_req *r)
+{
+	const char *a = web_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (!a || strncasecmp(a, "Bearer ", 7) != 0)
+		return NULL;
+	for (a += 7; *a == ' '; a++)
+		;
+	return a;
+}
+
+/* server_signin - the user of a signed-in route, on session C: 1, 0 (answered:
+ * not signed in), -1 (database trouble) */
+static int server_signin(struct web_state *st, const struct route *rt, PGconn *c)
+{
+	struct web_req *r = &st->req;
+	struct auth *a = st->srv->ctx->auth;
+	const char *token = rt->kind == RK_API ? server_bearer(r) : NULL, *cookie;
+	struct web_user u;
+	int rc;
+
+	if (token) {
+		if ((rc = auth_bearer(a, c, token, &u)) <= 0)
+			return rc < 0 ? -1 : (server_unauthorized(r), 0);
+		r->bearer = 1;
+		r->csrf = "";
+	} else {
+		cookie = web_cookie(r, "beacon_session");
+		rc = cookie ? auth_session(a, c, cookie, &u, st->csrf) : 0;
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			if (rt->kind == RK_API)
+				server_unauthorized(r);
+			else if (st->is_post)
+				web_error(r, 403, "your session has ended: sign in again");
+			else
+				server_to_login(r);
+			return 0;
+		}
+		r->csrf = st->csrf;
+	}
+	web_set_user(r, &u);
+	return 1;
+}
+
+/* server_signed_in - a route behind sign-in: session, user, CSRF, transaction, handler */
+static void server_signed_in(struct web_state *st, const struct route *rt)
+{
+	struct web_ctx *ctx = st->srv->ctx;
+	struct web_req *r = &st->req;
+	PGconn *c = pool_get(ctx->pool, POOL_WAIT_MS);
+	int rc;
+
+	if (!c) {
+		web_error(r, 503, "the database is busy or unreachable; try again");
+		return;
+	}
+	if ((rc = server_signin(st, rt, c)) <= 0) {
+		pool_put(ctx->pool, c);
+		if (rc < 0)
+			web_error(r, 503, "the database is unreachable; try again");
+		return;
+	}
+	if (st->is_post && !r->bearer && (!server_same_origin(r) ||
+	    !web_csrf_ok(r, st->csrf))) {
+		pool_put(ctx->pool, c);
+		log_warnx("%s %s: refused: csrf token or origin wrong user=%s ip=%s", st->method,
+		    st->path, st->user.name, st->ip);
+		web_error(r, 403, "the form is out of date or from another site: reload the "
+		    "page and try again");
+		return;
+	}
+	if (rt->notx) {
+		pool_put(ctx->pool, c);
+		rt->h(r);
+		return;
+	}
+	if (pool_begin(ctx->pool, c, st->user.id) < 0) {
+		pool_put(ctx->pool, c);
+		web_error(r, 503, "the database is unreachable; try again");
+		return;
+	}
+	r->db = c;
+	rc = rt->h(r);
+	if (!st->status) {
+		log_warnx("%s %s: the handler sent no answer", st->method, st->path);
+		web_error(r, 500, "internal error");
+		rc = -1;
+	}
+	if (rc == 0 && PQtransactionStatus(c) == PQTRANS_INTRANS)
+		pool_commit(ctx->pool, c);
+	r->db = NULL;
+	pool_put(ctx->pool, c);
+}
+
+/* server_dispatch - route the request and answer it */
+static void server_dispatch(struct server *s, struct web_state *st)
+{
+	struct web_req *r = &st->req;
+	const char *method = !strcmp(r->method, "HEAD") ? "GET" : r->method, *allow, *ct;
+	const struct route *rt;
+	struct MHD_Response *resp;
+
+	server_client_ip(s, st);
+	r->client_ip = st->ip;
+	rt = server_route(method, r->path, st->id, &allow);
+	if (!rt && !*allow) {
+		web_error(r, 404, "not found");
+		return;
+	}
+	if (!rt) {
+		if ((resp = server_buffer(NULL)) &&
+		    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) == MHD_YES)
+			web_send_response(r, 405, resp, "no-store");
+		else if (resp)
+			MHD_destroy_response(resp);
+		return;
+	}
+	if (st->is_post) {
+		ct = web_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+		if (st->body_over) {
+			web_error(r, 413, "the form is too large");
+			return;
+		}
+		if (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
+			web_error(r, 415, "forms are sent urlencoded");
+			return;
+		}
+		if (form_parse(&st->form, buf_str(&st->body), st->body.len) < 0)
+			log_fatalx("out of memory");
+	}
+	if (rt->kind == RK_PUBLIC) {
+		if (st->is_post && !server_same_origin(r)) {
+			log_warnx("%s %s: refused: Origin names another site ip=%s", st->method,
+			    st->path, st->ip);
+			web_error(r, 403, "the form comes from another site");
+			return;
+		}
+		rt->h(r);
+		return;
+	}
+	server_signed_in(st, rt);
+}
+
+/* server_login_form - GET /login */
+static int server_login_form(struct web_req *r)
+{
+	return auth_login_form(web_ctx_of(r)->auth, r);
+}
+
+/* server_login - POST /login */
+static int server_login(struct web_req *r)
+{
+	return auth_login(web_ctx_of(r)->auth, r);
+}
+
+/* server_logout - POST /logout */
+static int server_logout(struct web_req *r)
+{
+	return auth_logout(web_ctx_of(r)->auth, r);
+}
+
+/* server_static - GET /static/<name> */
+static int server_static(struct web_req *r)
+{
+	struct web_ctx *ctx = web_ctx_of(r);
+
+	return static_serve(r, r->path + strlen("/static/"), ctx->static_dir,
+	    ctx->cfg->web.chartjs);
+}
+
+/* server_stream - GET /live/stream, /api/v1/stream */
+static int server_stream(struct web_req *r)
+{
+	return live_stream(web_ctx_of(r)->live, r);
+}
+
+/* server_healthz - ok when a database session answers */
+static int server_healthz(struct web_req *r)
+{
+	struct web_ctx *ctx = web_ctx_of(r);
+	PGconn *c = pool_get(ctx->pool, SERVER_HEALTHZ_WAIT_MS);
+	struct buf b = { 0 };
+	int up = c && pool_exec(ctx->pool, c, "SELECT 1", 0, NULL, NULL) == DB_OK;
+
+	pool_put(ctx->pool, c);
+	buf_adds(&b, up ? "ok\n" : "database unreachable\n");
+	return web_send(r, up ? 200 : 503, "text/plain; charset=utf-8", &b);
+}
+
+/* server_access - MHD_AccessHandlerCallback: keep the body, answer on the last call */
+static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload, size_t *upload_size,
+    void **req)
+{
+	struct server *s = cls;
+	struct web_state *st = *req;
+	const char *cl;
+
+	if (!st) {
+		if (!(st = calloc(1, sizeof(*st))) || !(st->path = strdup(url))) {
+			free(st);
+			return MHD_NO;
+		}
+		*req = st;
+		st->srv = s;
+		st->start_us = clock_now_us();
+		snprintf(st->method, sizeof(st->method), "%s", method);
+		st->req = (struct web_req){ .conn = c, .method = st->method, .path = st->path,
+					    .csrf = "", .client_ip = "-", .priv = st };
+		st->is_post = !strcmp(method, "POST");
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (st->is_post && cl && (strlen(cl) > 9 || strtoul(cl, NULL, 10) > SERVER_BODY_MAX))
+			st->body_over = 1;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (st->is_post && !st->body_over) {
+			if (st->body.len + *upload_size > SERVER_BODY_MAX)
+				st->body_over = 1;
+			else
+				buf_add(&st->body, upload, *upload_size);
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (!st->status)
+		server_dispatch(s, st);
+	return st->status ? MHD_YES : MHD_NO;
+}
+
+/* server_log_path - PATH for a log line: control and non-ASCII bytes as '?', cut at 200 */
+static void server_log_path(const char *path, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; path[i] && i + 1 < len && i < 200; i++)
+		out[i] = (unsigned char)path[i] < ' ' || (unsigned char)path[i] >= 0x7f ?
+		    '?' : path[i];
+	out[i] = '\0';
+}
+
+/* server_completed - MHD_RequestCompletedCallback: log the request, free its state */
+static void server_completed(void *cls, struct MHD_Connection *c, void **req,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct web_state *st = *req;
+	char path[256];
+
+	if (!st)
+		return;
+	*req = NULL;
+	server_log_path(st->path, path, sizeof(path));
+	log_info("%s %s %u user=%s ip=%s ms=%lld%s", st->method, path, st->status,
+	    st->req.user ? st->user.name : "-", st->ip[0] ? st->ip : "-",
+	    (clock_now_us() - st->start_us) / 1000,
+	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (cut short)");
+	buf_free(&st->body);
+	form_free(&st->form);
+	for (size_t i = 0; i < st->ncookies; i++)
+		free(st->cookies[i]);
+	sodium_memzero(st->csrf, sizeof(st->csrf));
+	free(st->path);
+	free(st);
+}
+
+/* server_mhd_log - libmicrohttpd's own error lines into the log */
+__attribute__((format(printf, 2, 0)))
+static void server_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\r\n")] = '\0';
+	log_warnx("libmicrohttpd: %s", line);
+}
+
+/* server_bind - the sockets and the trusted proxies, as root */
+struct server *server_bind(const struct beacon_cfg *cfg, char *err, size_t errlen)
+{
+	const struct cfg_list *l = &cfg->web.listen;
+	struct server *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		log_fatalx("out of memory");
+	if (l->n == 0 || l->n > SERVER_MAX_LISTEN) {
+		snprintf(err, errlen, "[web] listen: give 1 to %d addresses", SERVER_MAX_LISTEN);
+		goto fail;
+	}
+	if (!(s->trusted = cidr_set_new()))
+		log_fatalx("out of memory");
+	for (size_t i = 0; i < cfg->web.trusted_proxies.n; i++)
+		if (cidr_set_add(s->trusted, cfg->web.trusted_proxies.v[i], NULL, err, errlen) < 0)
+			goto fail;
+	if (cidr_set_finish(s->trusted) < 0)
+		log_fatalx("out of memory");
+	for (size_t i = 0; i < l->n; i++) {
+		int fd = listen_socket(l->v[i], err, errlen);
+		if (fd < 0)
+			goto fail;
+		s->fd[s->nfd++] = fd;
+	}
+	s->threads = cfg->web.threads > 0 ? (unsigned)cfg->web.threads : 32;
+	return s;
+fail:
+	for (size_t i = 0; i < s->nfd; i++)
+		close(s->fd[i]);
+	cidr_set_free(s->trusted);
+	free(s);
+	return NULL;
+}
+
+/* server_start - one daemon per socket, a thread per connection */
+int server_start(struct server *s, struct web_ctx *ctx, char *err, size_t errlen)
+{
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_ERROR_LOG | (MHD_is_feature_supported(MHD_FEATURE_POLL) ? MHD_USE_POLL : 0);
+
+	s->ctx = ctx;
+	for (size_t i = 0; i < s->nfd; i++) {
+		struct MHD_OptionItem o[] = {
+			{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)server_mhd_log, NULL },
+			{ MHD_OPTION_LISTEN_SOCKET, s->fd[i], NULL },
+			{ MHD_OPTION_CONNECTION_LIMIT, s->threads, NULL },
+			{ MHD_OPTION_CONNECTION_TIMEOUT, SERVER_TIMEOUT_S, NULL },
+			{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)server_completed, NULL },
+			{ MHD_OPTION_END, 0, NULL },
+		};
+		s->d[i] = MHD_start_daemon(flags, 0, NULL, NULL, server_access, s,
+		    MHD_OPTION_ARRAY, o, MHD_OPTION_END);
+		if (!s->d[i]) {
+			snprintf(err, errlen, "cannot start the HTTP server on listen address %zu",
+			    i + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* server_port - the first socket's port */
+int server_port(const struct server *s)
+{
+	return s->nfd ? listen_port(s->fd[0]) : -1;
+}
+
+/* server_stop - stop every daemon (their connection threads joined) */
+void server_stop(struct server *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nfd; i++) {
+		if (s->d[i])
+			MHD_stop_daemon(s->d[i]);	/* closes its listening socket */
+		else
+			close(s->fd[i]);
+	}
+	cidr_set_free(s->trusted);
+	free(s);
+}
