@@ -1,6 +1,6 @@
 #!/bin/bash
 # NAME
-#	49_web_data.sh - what beacon-web's pages and JSON API say about a
+#	52_web_data.sh - what beacon-web's pages and JSON API say about a
 #	sender's mail: the figures of the reports, search, pagination, events
 #	and their classes, threads, CSV, bad filters
 #
