@@ -49,7 +49,9 @@ cat >"$T_DIR/load.py" <<'EOF'
 # load.py run HOST PORT PATHS RATE SECONDS STOPFILE OUT - GET the paths in turn over TLS
 #	keep-alive connections, RATE requests a second, until STOPFILE exists or SECONDS
 #	pass; request i carries "r=i" in its query and its User-Agent; OUT gets "i status"
-# load.py stat SOCKET SERVER - the status HAProxy's admin socket gives SERVER (UP, DOWN, ...)
+# load.py stat SOCKET - "SERVER STATUS" per node, from HAProxy's admin socket (UP, DOWN, ...)
+# load.py wait SOCKET SECONDS SERVER=STATUS... - poll until every SERVER has its STATUS; exit 1
+#	if SECONDS pass first
 import http.client, re, socket, ssl, sys, threading, time
 
 def urls(files):
@@ -117,21 +119,40 @@ def run(host, port, paths_file, rate, seconds, stopfile, out):
         for i, s in sorted(res):
             f.write("%d %s\n" % (i, s))
 
-def stat(path, server):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(2)
-    s.connect(path)
-    s.sendall(b"show stat\n")
-    data = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        data += b
+def stat(path):
+    """{server: status} of the nodes of backend beacon_pixelsrv"""
+    out = {}
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(2)
+        s.connect(path)
+        s.sendall(b"show stat\n")
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+        s.close()
+    except OSError:
+        return out
     for line in data.decode().splitlines():
         f = line.split(",")
-        if len(f) > 17 and f[0] == "beacon_pixelsrv" and f[1] == server:
-            print(f[17])
+        if len(f) > 17 and f[0] == "beacon_pixelsrv" and f[1] not in ("FRONTEND", "BACKEND"):
+            out[f[1]] = f[17]
+    return out
+
+def wait(path, seconds, wants):
+    want = dict(w.split("=", 1) for w in wants)
+    end = time.monotonic() + seconds
+    while True:
+        have = stat(path)
+        if all(have.get(k) == v for k, v in want.items()):
+            return 0
+        if time.monotonic() > end:
+            print(" ".join("%s %s" % kv for kv in sorted(have.items())))
+            return 1
+        time.sleep(0.05)
 
 cmd = sys.argv[1]
 if cmd == "urls":
@@ -140,7 +161,10 @@ elif cmd == "run":
     a = sys.argv[2:]
     run(a[0], int(a[1]), a[2], float(a[3]), float(a[4]), a[5], a[6])
 elif cmd == "stat":
-    stat(sys.argv[2], sys.argv[3])
+    for k, v in sorted(stat(sys.argv[2]).items()):
+        print(k, v)
+elif cmd == "wait":
+    sys.exit(wait(sys.argv[2], float(sys.argv[3]), sys.argv[4:]))
 EOF
 load() { python3 "$T_DIR/load.py" "$@"; }
 
@@ -194,9 +218,9 @@ haproxy -db -f "$cfg" >"$hp/log" 2>"$hp/err" &
 hppid=$!
 t_on_exit "t_kill_pid $hppid TERM 10"
 t_wait_port "$https_port" 10 || { cat "$hp/err" >&2; t_fail "haproxy did not start"; }
-srv_status() { load stat "$hp/admin.sock" "$1" 2>/dev/null || true; }
-t_wait_until '[ "$(srv_status px1)$(srv_status px2)$(srv_status px3)" = UPUPUP ]' 10 ||
-	t_fail "haproxy does not see the three nodes UP: $(srv_status px1) $(srv_status px2) $(srv_status px3)"
+# hp_wait SECONDS SERVER=STATUS... - until HAProxy's admin socket says so
+hp_wait() { load wait "$hp/admin.sock" "$@" >"$hp/status" || t_fail "haproxy: $(cat "$hp/status"), not ${*:2}"; }
+hp_wait 10 px1=UP px2=UP px3=UP
 t_ok "haproxy runs the contrib file; px1, px2, px3 UP"
 
 at "haproxy up"
@@ -236,13 +260,13 @@ t_wait_until "[ \"\$(PX_MPORT=${px_mport[2]} px_metric beacon_pixelsrv_events_qu
 kill -s KILL "${px_pid[2]}"
 t_wait_until "! t_pid_alive ${px_pid[2]}" 5 || t_fail "px2 survived SIGKILL"
 wait "${px_pid[2]}" 2>/dev/null || true
-t_wait_until '[ "$(srv_status px2)" = DOWN ]' 10 || t_fail "haproxy did not take px2 out: $(srv_status px2)"
+hp_wait 10 px2=DOWN
 t_ok "px2 killed; haproxy's checks took it out (DOWN)"
 PX_HOME=$T_DIR/px2 PX_PORT=${px_port[2]} PX_MPORT=${px_mport[2]}
 px_start
 px_pid[2]=$PX_PID
 [ "$PX_PORT" = "${px_port[2]}" ] || t_fail "px2 came back on another port"
-t_wait_until '[ "$(srv_status px2)" = UP ]' 10 || t_fail "haproxy did not take px2 back: $(srv_status px2)"
+hp_wait 10 px2=UP
 t_ok "px2 started again on its spool_dir; haproxy took it back (UP)"
 t_wait_until "[ \"\$(PX_MPORT=${px_mport[2]} px_metric beacon_pixelsrv_events_queued_total)\" -ge 50 ]" 15 ||
 	t_fail "px2 answers nothing after its restart"
