@@ -287,7 +287,9 @@ for n in 1 2 3; do
 		t_fail "px$n's /metrics does not name it"
 done
 t_ok "each node's /metrics names it (beacon_node_info)"
-for n in 1 3 2; do
+# drain all three at once (px_stop checks each exit status)
+kill -s TERM "${px_pid[1]}" "${px_pid[2]}" "${px_pid[3]}"
+for n in 1 2 3; do
 	PX_HOME=$T_DIR/px$n PX_PID=${px_pid[$n]} px_stop
 done
 
