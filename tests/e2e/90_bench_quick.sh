@@ -10,8 +10,6 @@
 #	one event row per answered request, the rewrite applied).  It
 #	asserts no figure: the sanitizer build is slow.  The report goes to
 #	$BEACON_BUILD/bench/BENCHMARKS-quick.md, never over BENCHMARKS.md.
-#
-# Runs alone.
 
 set -euo pipefail
 BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
