@@ -425,7 +425,8 @@ done
 at "rows checked"
 # --- 5. a request a node may have received is not sent again; no request log by default
 mute_ports=("$(t_free_port)" "$(t_free_port)" "$(t_free_port)")
-load mute "$T_DIR/mute.log" "${mute_ports[@]}" &
+# python itself in the background (not the load function), so that $! is its PID
+python3 "$T_DIR/load.py" mute "$T_DIR/mute.log" "${mute_ports[@]}" &
 mutepid=$!
 t_on_exit "t_kill_pid $mutepid TERM 5"
 for p in "${mute_ports[@]}"; do
