@@ -15,18 +15,30 @@
 #include "log.h"
 
 /*
- * The probe: in recovery?, the lag in seconds (NULL: unknown), and the
- * session made read-only, in one round trip.  Caught up on a live stream
- * (everything received is replayed, a WAL receiver runs) is lag 0 however
- * long ago the last commit was; pg_stat_wal_receiver shows its row (pid) to
- * every role.
+ * The probe: in recovery?, an upper bound of the lag in seconds (NULL:
+ * unknown), the session made read-only and the position replayed, in one
+ * round trip.  The age of the last transaction replayed bounds the lag:
+ * whatever the replica lacks was committed after it.  It cannot tell a
+ * stream that stopped (a walsender hung, a slow link) from an idle primary,
+ * and the replica cannot either (it sees no WAL it was not sent): when the
+ * bound is over read_max_lag, dbread_caught_up_sql asks the primary.
  */
 static const char dbread_probe_sql[] =
 	"SELECT pg_is_in_recovery(), "
 	"CASE WHEN NOT pg_is_in_recovery() THEN 0 "
-	"WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
-	"AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver) THEN 0 "
 	"ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END, "
+	"set_config('default_transaction_read_only', 'on', false), "
+	"pg_last_wal_replay_lsn()";
+
+/*
+ * On the primary: the same first and third columns (the session is
+ * read-only from then on), and whether the replica has replayed all the
+ * WAL written so far ($1, its pg_last_wal_replay_lsn(); NULL: not asked).
+ */
+static const char dbread_caught_up_sql[] =
+	"SELECT pg_is_in_recovery(), "
+	"CASE WHEN pg_is_in_recovery() OR $1::pg_lsn IS NULL THEN NULL "
+	"ELSE pg_current_wal_lsn() <= $1::pg_lsn END, "
 	"set_config('default_transaction_read_only', 'on', false)";
 
 /* dbread_probe_parse - the probe's answer as values */
@@ -77,50 +89,108 @@ int dbread_preload(const struct beacon_cfg *cfg, char *err, size_t errlen)
 	return db_password_load(path, NULL, 0, err, errlen);
 }
 
-/* dbread_probe - run the probe on CONN within the statement deadline: *STANDBY, *LAG;
- * 0, or -1 with WHY */
-static int dbread_probe(PGconn *conn, const struct beacon_cfg *cfg, int *standby, double *lag,
-			char *why, size_t whylen)
+/* dbread_ask - run SQL (with NPARAMS 0, or 1: PARAM as $1, NULL the SQL NULL) on CONN within
+ * the statement deadline: its one row of NCOLS columns into *RES (the caller clears it); 0,
+ * or -1 with WHY */
+static int dbread_ask(PGconn *conn, const struct beacon_cfg *cfg, const char *sql, int nparams,
+		      const char *param, int ncols, PGresult **res, char *why, size_t whylen)
 {
 	long long deadline = clock_after_ms(db_timeout_ms(cfg, 5000, 1000));
 	int blocking = !PQisnonblocking(conn), rc = -1, len;
-	PGresult *res = NULL;
 	enum db_fault f;
 	const char *msg;
 
+	*res = NULL;
 	if (PQsetnonblocking(conn, 1) != 0) {
 		snprintf(why, whylen, "lag probe: %s", "cannot make the session non-blocking");
 		return -1;
 	}
-	f = db_flush(conn, PQsendQuery(conn, dbread_probe_sql), deadline);
+	f = db_flush(conn, nparams ? PQsendQueryParams(conn, sql, 1, NULL, &param, NULL, NULL, 0) :
+		     PQsendQuery(conn, sql), deadline);
 	if (f == DB_OK)
-		f = db_results(conn, deadline, &res);
+		f = db_results(conn, deadline, res);
 	if (f == DB_TIMEOUT) {
 		snprintf(why, whylen, "lag probe: no answer within %d ms",
 			 db_timeout_ms(cfg, 5000, 1000));
 	} else if (f != DB_OK) {
-		msg = db_error(conn, res, &len);
+		msg = db_error(conn, *res, &len);
 		snprintf(why, whylen, "lag probe: %.*s", len, msg);
-	} else if (!res || PQntuples(res) != 1 || PQnfields(res) != 3 ||
-		   dbread_probe_parse(PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0),
-				      PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1),
-				      standby, lag) < 0) {
+	} else if (!*res || PQntuples(*res) != 1 || PQnfields(*res) != ncols) {
 		snprintf(why, whylen, "lag probe: unexpected answer");
 	} else {
 		rc = 0;
 	}
-	PQclear(res);
 	if (blocking && PQsetnonblocking(conn, 0) != 0 && rc == 0) {
 		snprintf(why, whylen, "lag probe: cannot make the session blocking again");
 		rc = -1;
 	}
+	if (rc < 0) {
+		PQclear(*res);
+		*res = NULL;
+	}
 	return rc;
 }
 
-/* dbread_replica - a session on read_conninfo's server if it may be read; else NULL
- * with the reason in INFO->fallback */
+/* dbread_cell - a cell of the one row of RES, NULL for SQL NULL */
+static const char *dbread_cell(const PGresult *res, int col)
+{
+	return PQgetisnull(res, 0, col) ? NULL : PQgetvalue(res, 0, col);
+}
+
+/* dbread_probe - the probe on the replica CONN: *STANDBY, *LAG (its upper bound) and the
+ * position it replayed into LSN ("" when not in recovery); 0, or -1 with WHY */
+static int dbread_probe(PGconn *conn, const struct beacon_cfg *cfg, int *standby, double *lag,
+			char *lsn, size_t lsnlen, char *why, size_t whylen)
+{
+	PGresult *res;
+	const char *pos;
+
+	if (dbread_ask(conn, cfg, dbread_probe_sql, 0, NULL, 4, &res, why, whylen) < 0)
+		return -1;
+	if (dbread_probe_parse(dbread_cell(res, 0), dbread_cell(res, 1), standby, lag) < 0) {
+		snprintf(why, whylen, "lag probe: unexpected answer");
+		PQclear(res);
+		return -1;
+	}
+	pos = dbread_cell(res, 3);
+	snprintf(lsn, lsnlen, "%s", pos && strlen(pos) < lsnlen ? pos : "");
+	PQclear(res);
+	return 0;
+}
+
+/* dbread_primary - make the primary's session CONN read-only and, when LSN is not NULL,
+ * ask whether a replica that replayed up to LSN has all it wrote: *CAUGHT 1 yes, 0 no,
+ * -1 cannot tell; 0, or -1 with WHY */
+static int dbread_primary(PGconn *conn, const struct beacon_cfg *cfg, const char *lsn,
+			  int *caught, char *why, size_t whylen)
+{
+	PGresult *res;
+	const char *rec, *ok;
+
+	*caught = -1;
+	/* a NULL $1 is the SQL NULL: nothing compared */
+	if (dbread_ask(conn, cfg, dbread_caught_up_sql, 1, lsn && *lsn ? lsn : NULL, 3, &res, why,
+		       whylen) < 0)
+		return -1;
+	rec = dbread_cell(res, 0);
+	ok = dbread_cell(res, 1);
+	if (!rec || (strcmp(rec, "t") != 0 && strcmp(rec, "f") != 0)) {
+		snprintf(why, whylen, "lag probe: unexpected answer");
+		PQclear(res);
+		return -1;
+	}
+	if (ok)
+		*caught = strcmp(ok, "t") == 0;
+	PQclear(res);
+	return 0;
+}
+
+/* dbread_replica - a session on read_conninfo's server and the verdict on it (*VERDICT,
+ * the position it replayed in LSN); NULL with the reason in INFO->fallback when it cannot
+ * be reached or asked */
 static PGconn *dbread_replica(const struct beacon_cfg *cfg, const char *app,
-			      struct dbread_info *info)
+			      struct dbread_info *info, enum dbread_verdict *verdict,
+			      char *lsn, size_t lsnlen)
 {
 	char err[512], why[512];
 	PGconn *conn;
@@ -128,12 +198,14 @@ static PGconn *dbread_replica(const struct beacon_cfg *cfg, const char *app,
 	conn = db_connect_to(cfg, cfg->database.read_conninfo, dbread_password_file(cfg), app,
 			     err, sizeof(err));
 	if (!conn) {
-		snprintf(info->fallback, sizeof(info->fallback), "replica unreachable (%s)", err);
+		snprintf(info->fallback, sizeof(info->fallback),
+			 "cannot connect to the replica (%s)", err);
 		return NULL;
 	}
 	snprintf(info->server, sizeof(info->server), "%s:%s", PQhost(conn) ? PQhost(conn) : "",
 		 PQport(conn) ? PQport(conn) : "");
-	if (dbread_probe(conn, cfg, &info->standby, &info->lag, why, sizeof(why)) < 0) {
+	if (dbread_probe(conn, cfg, &info->standby, &info->lag, lsn, lsnlen, why,
+			 sizeof(why)) < 0) {
 		snprintf(info->fallback, sizeof(info->fallback), "replica %s: %s", info->server,
 			 why);
 		PQfinish(conn);
@@ -141,43 +213,64 @@ static PGconn *dbread_replica(const struct beacon_cfg *cfg, const char *app,
 	}
 	if (!info->standby)
 		info->lag = 0;
-	switch (dbread_judge(info->lag, cfg->database.read_max_lag)) {
-	case DBREAD_USE:
-		return conn;
-	case DBREAD_BEHIND:
+	*verdict = dbread_judge(info->lag, cfg->database.read_max_lag);
+	return conn;
+}
+
+/* dbread_behind - why the replica INFO describes is not read (VERDICT not DBREAD_USE) */
+static void dbread_behind(const struct beacon_cfg *cfg, struct dbread_info *info,
+			  enum dbread_verdict verdict)
+{
+	if (verdict == DBREAD_BEHIND)
 		snprintf(info->fallback, sizeof(info->fallback),
 			 "replica %s is %.1f s behind (read_max_lag %ld s)", info->server,
 			 info->lag, cfg->database.read_max_lag);
-		break;
-	case DBREAD_UNKNOWN:
+	else
 		snprintf(info->fallback, sizeof(info->fallback),
 			 "replica %s cannot tell its lag: it replayed no transaction since it "
 			 "started (read_max_lag %ld s)", info->server, cfg->database.read_max_lag);
-		break;
-	}
-	PQfinish(conn);
-	return NULL;
 }
 
 /* dbread_connect - the replica when it may be read, else the primary; read-only either way */
 PGconn *dbread_connect(const struct beacon_cfg *cfg, const char *app, struct dbread_info *info,
 		       char *err, size_t errlen)
 {
-	char why[512], perr[512];
-	double lag;
-	int standby;
-	PGconn *conn;
+	enum dbread_verdict verdict = DBREAD_UNKNOWN;
+	char why[512], perr[1024], lsn[64] = "";
+	PGconn *conn, *replica = NULL;
+	int caught = -1;
 
 	memset(info, 0, sizeof(*info));
 	info->lag = -1;
 	if (cfg->database.read_conninfo && *cfg->database.read_conninfo) {
-		if ((conn = dbread_replica(cfg, app, info)) != NULL) {
+		replica = dbread_replica(cfg, app, info, &verdict, lsn, sizeof(lsn));
+		if (replica && verdict == DBREAD_USE) {
 			info->replica = 1;
-			return conn;
+			return replica;
 		}
-		log_warnx("%s: reading from the primary", info->fallback);
 	}
 	conn = db_connect(cfg, app, perr, sizeof(perr));
+	/* the replica's last transaction is old, or it has none: behind, or is the
+	 * primary idle?  The primary says whether it wrote anything since */
+	if (conn && dbread_primary(conn, cfg, replica ? lsn : NULL, &caught, why,
+				   sizeof(why)) < 0) {
+		snprintf(perr, sizeof(perr), "database %s: %s", PQhost(conn) ? PQhost(conn) : "",
+			 why);
+		PQfinish(conn);
+		conn = NULL;
+	}
+	if (replica && caught == 1) {
+		PQfinish(conn);
+		info->lag = 0;
+		info->replica = 1;
+		return replica;
+	}
+	if (replica) {
+		dbread_behind(cfg, info, verdict);
+		PQfinish(replica);
+	}
+	if (info->fallback[0])
+		log_warnx("%s: reading from the primary", info->fallback);
 	if (!conn) {
 		if (info->fallback[0])
 			snprintf(err, errlen, "%s; and %s", perr, info->fallback);
@@ -185,15 +278,8 @@ PGconn *dbread_connect(const struct beacon_cfg *cfg, const char *app, struct dbr
 			snprintf(err, errlen, "%s", perr);
 		return NULL;
 	}
-	/* the same probe makes the primary's session read-only */
-	if (dbread_probe(conn, cfg, &standby, &lag, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "database %s: %s", PQhost(conn) ? PQhost(conn) : "", why);
-		PQfinish(conn);
-		return NULL;
-	}
 	return conn;
 }
-
 /* dbread_describe - one line saying where a session reads */
 void dbread_describe(const struct dbread_info *info, char *buf, size_t len)
 {

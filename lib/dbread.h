@@ -18,23 +18,30 @@
  *	replica (a hot standby) to run them on.  dbread_connect() opens a
  *	session there (db_connect_to(): the [database] timeouts, the password
  *	of read_password_file, else of password_file) and asks, in one
- *	statement run within a deadline, whether the server is in recovery
- *	and how far behind the primary its data is:
+ *	statement run within a deadline, whether the server is in recovery,
+ *	the age of the last transaction it replayed (now() -
+ *	pg_last_xact_replay_timestamp(): whatever it lacks was committed
+ *	after that one, so its lag is at most that; unknown when it has
+ *	replayed no transaction since it started) and the WAL position it
+ *	replayed.  Within read_max_lag seconds, or with read_max_lag 0, the
+ *	replica is read and that age is the lag shown.
  *
- *	    0 when it has replayed all the WAL it received from a live
- *	      stream (an idle primary writes nothing: the replica is current);
- *	    otherwise now() - pg_last_xact_replay_timestamp(), the age of the
- *	      last transaction it replayed (replay paused or slow, or the
- *	      stream lost: the replica cannot know what it missed); unknown
- *	      when it has replayed no transaction since it started.
+ *	Over it (or unknown), the replica alone cannot tell a primary that
+ *	wrote nothing since (idle: the replica is current) from a stream
+ *	that stopped (a walsender hung, a slow link: the WAL receiver still
+ *	looks alive and has replayed all it got, for up to
+ *	wal_receiver_timeout).  The primary's session, opened anyway for the
+ *	fallback, then says whether the replica replayed everything it wrote
+ *	(pg_current_wal_lsn() <= the replica's position): if so the replica
+ *	is read, lag 0, and the primary's session closed; if not (or it
+ *	cannot tell) the primary is read.
  *
  *	A server not in recovery (a promoted replica) is current: lag 0.
- *	When the replica cannot be reached, or its lag is over read_max_lag
- *	seconds (or unknown) and read_max_lag is not 0, the session goes to
- *	the program's own database (db_connect()) instead: the reason is
- *	logged as a warning and put in info->fallback.  Either way the
- *	session is read-only (default_transaction_read_only), so a command
- *	that works on the primary works on the replica too.  Without
+ *	When the replica cannot be reached, or is behind as above, the
+ *	session goes to the program's own database (db_connect()) instead:
+ *	the reason is logged as a warning and put in info->fallback.  Either
+ *	way the session is read-only (default_transaction_read_only), so a
+ *	command that works on the primary works on the replica too.  Without
  *	read_conninfo, dbread_connect() is db_connect() plus that setting,
  *	and logs nothing.
  *

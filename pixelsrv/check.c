@@ -136,15 +136,49 @@ static int check_tls(const struct beacon_cfg *cfg, char *err, size_t errlen)
 	return check_file("tls_key", key, 1, err, errlen);
 }
 
-/* check_node - node_name, or the host name when it is empty, into OUT: 1 to
- * EVENT_NODE_MAX bytes of letters, digits, '.', '_' and '-' (a label, a host name) */
+/* check_node_name - see check.h */
+int check_node_name(const char *name, const char *host, char out[EVENT_NODE_MAX + 1],
+    char *msg, size_t msglen)
+{
+	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+	size_t n;
+
+	if (msglen)
+		msg[0] = '\0';
+	if (name && *name) {
+		n = strlen(name);
+		if (n > EVENT_NODE_MAX || strspn(name, ok) != n) {
+			snprintf(msg, msglen, "[pixelsrv] node_name '%.80s' is not a node name: 1 to "
+			    "%d bytes of letters, digits, '.', '_' and '-'", name, EVENT_NODE_MAX);
+			return EX_CONFIG;
+		}
+		memcpy(out, name, n + 1);
+		return 0;
+	}
+	if (!host || !*host) {
+		snprintf(msg, msglen, "[pixelsrv] node_name is empty and so is the host name: "
+		    "set node_name");
+		return EX_CONFIG;
+	}
+	/* the host name as far as it goes, each byte a name may not hold made '-' */
+	for (n = 0; host[n] && n < EVENT_NODE_MAX; n++)
+		out[n] = strchr(ok, host[n]) ? host[n] : '-';
+	out[n] = '\0';
+	if (host[n] || strspn(host, ok) != n)
+		snprintf(msg, msglen, "[pixelsrv] node_name is empty and the host name '%.80s%s' is "
+		    "not a node name (1 to %d bytes of letters, digits, '.', '_' and '-'): this "
+		    "node is named '%s'; set node_name to choose", host, strlen(host) > 80 ?
+		    "..." : "", EVENT_NODE_MAX, out);
+	return 0;
+}
+
+/* check_node - node_name, or one made of the host name when it is empty, into OUT */
 static int check_node(const struct beacon_cfg *cfg, char out[EVENT_NODE_MAX + 1], char *err,
     size_t errlen)
 {
-	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
-	const char *name = cfg->pixelsrv.node_name, *what = "[pixelsrv] node_name";
-	char host[HOST_NAME_MAX + 2];
-	size_t n;
+	const char *name = cfg->pixelsrv.node_name;
+	char host[HOST_NAME_MAX + 2] = "", msg[512];
+	int rc;
 
 	if (!name || !*name) {
 		if (gethostname(host, sizeof(host)) < 0) {
@@ -153,18 +187,13 @@ static int check_node(const struct beacon_cfg *cfg, char out[EVENT_NODE_MAX + 1]
 			return EX_CONFIG;
 		}
 		host[sizeof(host) - 1] = '\0';
-		name = host;
-		what = "[pixelsrv] node_name is empty and the host name";
 	}
-	n = strlen(name);
-	if (n == 0 || n > EVENT_NODE_MAX || strspn(name, ok) != n) {
-		snprintf(err, errlen, "%s '%.80s' is not a node name: 1 to %d bytes of letters, "
-		    "digits, '.', '_' and '-'%s", what, name, EVENT_NODE_MAX,
-		    name == host ? "; set node_name" : "");
-		return EX_CONFIG;
-	}
-	memcpy(out, name, n + 1);
-	return 0;
+	rc = check_node_name(name, host, out, msg, sizeof(msg));
+	if (rc != 0)
+		snprintf(err, errlen, "%s", msg);
+	else if (msg[0])
+		log_warnx("%s", msg);
+	return rc;
 }
 
 /* check_machines - see check.h */

@@ -12,8 +12,10 @@
  *
  * DESCRIPTION
  *	check_load() refuses a root run without a usable `user`, settles the
- *	node name (node_name, or the host name: 1 to EVENT_NODE_MAX bytes of
- *	letters, digits, '.', '_' and '-', refused otherwise), loads the
+ *	node name (check_node_name(): node_name, 1 to EVENT_NODE_MAX bytes of
+ *	letters, digits, '.', '_' and '-', refused otherwise; when it is
+ *	empty, the host name, cut to EVENT_NODE_MAX bytes and every other
+ *	byte made '-', with a warning if it had to be), loads the
  *	token keys (secret_file), the User-Agent rules (uap_regexes,
  *	mail_clients), the GeoIP databases and the Apple relay ranges, builds
  *	the trusted_proxies and internal_networks sets, and checks the listen
@@ -55,6 +57,11 @@ int check_load(const struct beacon_cfg *cfg, struct check_res *r, char *err, siz
 /* check_machines - load the machines file of CFG into *OUT (NULL when the key is empty); 0 or EX_CONFIG + ERR */
 int check_machines(const struct beacon_cfg *cfg, struct machines_db **out, char *err,
     size_t errlen);
+/* check_node_name - the node's name into OUT: NAME (node_name) when not empty, else one
+ * made of HOST; 0 with MSG "" or a warning to log (HOST had to be cut or changed), or
+ * EX_CONFIG with the error in MSG (NAME is not a node name, or HOST is empty) */
+int check_node_name(const char *name, const char *host, char out[EVENT_NODE_MAX + 1],
+    char *msg, size_t msglen);
 /* check_free - release what check_load loaded */
 void check_free(struct check_res *r);
 /* check_config - beacon_check_fn for -n: check_load, then check_free */

@@ -26,6 +26,14 @@
  *	database that was paused or killed mid-commit gives neither a lost
  *	nor a doubled event.  The query needs SELECT on those columns; when
  *	it is refused the records are written again and a warning says so.
+ *
+ *	A COPY refused for a column or table the database lacks (SQLSTATE
+ *	42703, 42P01: a beacon-pixelsrv newer than the schema, before
+ *	beaconctl migrate) is not an outage: the session is kept, the
+ *	events go to the spool, and no COPY is tried for WR_BACKOFF_MAX ms;
+ *	one warning says so, then one every WR_SCHEMA_LOG_MS while it lasts,
+ *	and one line when a COPY goes through again.  Reconnecting would
+ *	not help and, done at the reconnect pace, floods the log.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -49,6 +57,7 @@
 #define WR_MAX_BATCH 100000	/* upper bound of batch_size */
 #define WR_MARGIN_MS 3000	/* wait for a statement: statement_timeout and this */
 #define WR_UNBOUNDED_MS 30000	/* ... or this when statement_timeout sets no bound */
+#define WR_SCHEMA_LOG_MS 60000	/* "schema too old" again at most this often */
 
 enum { WR_OK = 0, WR_DOWN = -1, WR_DATA = -2, WR_UNSURE = -3 };
 
@@ -93,6 +102,8 @@ struct writer {
 	long backoff_ms;		/* next reconnect delay */
 	long long next_connect;		/* clock_now_ms() of the next attempt */
 	int down_logged;		/* the outage was logged */
+	long long schema_retry;		/* clock_now_ms() before which no COPY is tried (schema too old) */
+	long long schema_logged;	/* clock_now_ms() of the last "schema too old" line; 0: none */
 	int check_next;			/* the next replay batch may be stored already */
 	int check_refused;		/* the existence check was refused (logged once) */
 	uint64_t replayed;		/* events replayed since the spool was last empty */
@@ -190,8 +201,43 @@ static void wr_connect(struct writer *w)
 	atomic_store(&w->db_up, 1);
 }
 
+/* wr_usable - a session to write with: open, and not waiting for a migration */
+static int wr_usable(const struct writer *w)
+{
+	return w->conn && clock_now_ms() >= w->schema_retry;
+}
+
+/* wr_schema_old - statement WHAT refused for a column or table the schema lacks (STATE,
+ * MSG of LEN bytes): keep the session, wait WR_BACKOFF_MAX ms, log now and then */
+static void wr_schema_old(struct writer *w, const char *what, const char *state,
+    const char *msg, int len)
+{
+	long long now = clock_now_ms();
+
+	w->schema_retry = now + WR_BACKOFF_MAX;
+	atomic_store(&w->db_up, 0);
+	metrics_add(METRICS_DB_ERRORS, 1);
+	if (w->schema_logged && now - w->schema_logged < WR_SCHEMA_LOG_MS)
+		return;
+	log_warnx("database %s failed: %s: %.*s (the schema is older than this "
+	    "beacon-pixelsrv: run beaconctl migrate; the events wait in the spool, tried "
+	    "again every %d s)", what, state, len, msg, WR_BACKOFF_MAX / 1000);
+	w->schema_logged = now;
+}
+
+/* wr_schema_ok - a COPY went through: end a "schema too old" episode */
+static void wr_schema_ok(struct writer *w)
+{
+	if (!w->schema_logged)
+		return;
+	log_info("the schema takes events again: writing them, and the spool");
+	w->schema_logged = 0;
+	atomic_store(&w->db_up, 1);
+}
+
 /* wr_fail - a failed statement WHAT (F from db.h, RES its result or NULL): WR_DATA with
- * the session kept, or WR_DOWN with the session dropped; logs it */
+ * the session kept, WR_DOWN with the session kept (schema too old: no COPY for a while)
+ * or dropped; logs it */
 static int wr_fail(struct writer *w, enum db_fault f, const PGresult *res, const char *what)
 {
 	const char *state = db_sqlstate(res), *msg;
@@ -202,13 +248,16 @@ static int wr_fail(struct writer *w, enum db_fault f, const PGresult *res, const
 		log_warnx("database refused %s: %s: %.*s", what, state, len, msg);
 		return WR_DATA;
 	}
+	if (f != DB_TIMEOUT && (db_sqlstate_is(res, "42703") || db_sqlstate_is(res, "42P01")) &&
+	    w->conn && PQstatus(w->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(w->conn) == PQTRANS_IDLE) {
+		wr_schema_old(w, what, state, msg, len);
+		return WR_DOWN;
+	}
 	if (f == DB_TIMEOUT)
 		msg = "no answer before the deadline";
 	else if (state && !w->down_logged)
-		log_warnx("database %s failed: %s: %.*s%s", what, state, len, msg,
-		    db_sqlstate_is(res, "42703") || db_sqlstate_is(res, "42P01") ?
-		    " (the schema is older than this beacon-pixelsrv: run beaconctl migrate; "
-		    "the events wait in the spool)" : "");
+		log_warnx("database %s failed: %s: %.*s", what, state, len, msg);
 	wr_drop(w, msg);
 	return WR_DOWN;
 }
@@ -256,7 +305,9 @@ static int wr_copy(struct writer *w, const char *buf, size_t len)
 		f = db_results(w->conn, deadline, &res);	/* stops at COPY IN */
 	if (f == DB_OK && PQresultStatus(res) == PGRES_COPY_IN) {
 		PQclear(res);
-		return wr_copy_end(w, buf, len, deadline);
+		if ((rc = wr_copy_end(w, buf, len, deadline)) == WR_OK)
+			wr_schema_ok(w);
+		return rc;
 	}
 	rc = wr_fail(w, f == DB_OK ? DB_DOWN : f, res, "COPY");
 	PQclear(res);
@@ -460,7 +511,7 @@ static void wr_store(struct writer *w)
 	size_t len, done = 0;
 	int rc = WR_DOWN;
 
-	if (w->conn) {
+	if (wr_usable(w)) {
 		len = wr_format(w, w->items, w->nitems);
 		rc = wr_copy(w, w->buf, len);
 		if (rc == WR_OK) {
@@ -710,7 +761,7 @@ static void *writer_main(void *arg)
 		if (!stopping) {
 			wr_housekeeping(w);
 			wr_connect(w);
-			if (w->conn)
+			if (wr_usable(w))
 				wr_replay(w);
 			/* wake for a full batch, or half the ring if that is smaller */
 			size_t want = queue_capacity(q) / 2;

@@ -43,6 +43,7 @@
 --	  SELECT create_distributed_table('beacon.T', 'COLUMN', colocate_with => 'beacon.U');
 --	  SELECT citus_add_local_table_to_metadata('beacon.T');
 --	  DROP TRIGGER NAME ON beacon.T;
+--	  DROP POLICY NAME ON beacon.T;
 --	  ALTER TABLE beacon.T DROP CONSTRAINT NAME;
 --	These lines are the one place a table is classified.
 --	tests/checks/distribution.sh reads them and fails on a table of
@@ -50,9 +51,10 @@
 --	does not exist, on a unique index of a distributed table without its
 --	distribution column, on a foreign key Citus cannot keep that is not
 --	dropped below, on a trigger of a distributed or reference table that
---	is not dropped below, and on a join of the reports that is not on
---	token_id; it also runs this file to its end on plain PostgreSQL,
---	Citus's functions stubbed.
+--	is not dropped below, on a row-level security policy with a subquery
+--	that is not dropped below, and on a join of the reports that is not
+--	on token_id; it also runs this file to its end on plain PostgreSQL,
+--	Citus's functions stubbed (refusing triggers and such policies).
 --	A new migration's table must be added here, or the check fails.
 --
 -- PREREQUISITES
@@ -138,9 +140,20 @@
 --	  the modifying CTEs of classify_followup and notify_enqueue,
 --	  purge_before's temporary tables) have not run under Citus.
 --	- Row-level security policies with subqueries are refused on
---	  distributed tables; a sequence smaller than bigint cannot feed
---	  inserts made on workers (none are: every write goes through the
---	  coordinator).
+--	  distributed, reference and local tables alike (Citus's
+--	  ErrorIfUnsupportedPolicy: "Subqueries are not supported in
+--	  policies on distributed tables").  014_web.sql's web_sender
+--	  policies, which let beacon-web's role (beacon_web) see a message,
+--	  and its recipients, links, attachments, replies and bounces, only
+--	  when one of the web user's scopes covers its sender, all have one
+--	  ((SELECT beacon.web_scope()), EXISTS (...)).  They are dropped
+--	  below and replaced by a restrictive USING (false) for beacon_web:
+--	  beacon-web then shows no message at all (closed, rather than every
+--	  sender's mail to every web user) until its isolation is designed
+--	  again for Citus (SCALING.md).  A site whose web users are all
+--	  admins may drop the replacements.
+--	- A sequence smaller than bigint cannot feed inserts made on workers
+--	  (none are: every write goes through the coordinator).
 
 \set ON_ERROR_STOP on
 BEGIN;
@@ -187,6 +200,27 @@ DROP TRIGGER recipients_unsubscribe_pending ON beacon.recipients;
 DROP TRIGGER messages_notify ON beacon.messages;
 DROP TRIGGER messages_notify_default ON beacon.messages;
 DROP TRIGGER events_web_batch ON beacon.events;
+
+-- Row-level security policies with subqueries (see LIMITS): beacon-web's
+-- per-sender isolation.  beacon_web is shut out instead, the permissive
+-- all_rows policies stay (no subquery).
+DROP POLICY web_sender ON beacon.messages;
+DROP POLICY web_sender ON beacon.recipients;
+DROP POLICY web_sender ON beacon.links;
+DROP POLICY web_sender ON beacon.attachments;
+DROP POLICY web_sender ON beacon.replies;
+DROP POLICY web_sender ON beacon.bounces;
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['messages', 'recipients', 'links', 'attachments', 'replies',
+				 'bounces'] LOOP
+		EXECUTE format('CREATE POLICY web_sender ON beacon.%I AS RESTRICTIVE FOR SELECT '
+			       'TO beacon_web USING (false)', t);
+	END LOOP;
+END
+$$;
 
 -- Reference tables: keyed by message (they grow with the mail sent, not
 -- with the events), and the small fixed lists.

@@ -18,11 +18,25 @@
 --	only, no table rewrite and no scan.  Until the commit no event is
 --	written (beacon-pixelsrv spools them) and no report runs.  Cost: none
 --	beyond the catalog change, whatever the size of events.
+--	But the lock must first wait for every statement already reading or
+--	writing events (a long report or export), and while it waits every
+--	new one queues behind it, beacon-pixelsrv's COPY included: the file
+--	waits 5 s at most (lock_timeout), then fails with nothing changed,
+--	saying so; run beaconctl migrate again once those statements are
+--	done (pg_stat_activity shows them).
 --
 --	beacon_pixelsrv gets INSERT on the column (it has INSERT on the table
 --	already, from 005_roles.sql; granted again per column so the grant
 --	survives a REVOKE of the table grant to columns).
 
-ALTER TABLE beacon.events ADD COLUMN IF NOT EXISTS node text;
+SET LOCAL lock_timeout = '5s';
+DO $$
+BEGIN
+	ALTER TABLE beacon.events ADD COLUMN IF NOT EXISTS node text;
+EXCEPTION WHEN lock_not_available THEN
+	RAISE EXCEPTION 'beacon.events is busy (a long report or export?): its lock was not had within 5 s; run beaconctl migrate again once the statements on it (pg_stat_activity) are done'
+		USING ERRCODE = 'lock_not_available';
+END
+$$;
 
 GRANT INSERT (node) ON beacon.events TO beacon_pixelsrv;

@@ -7,9 +7,19 @@
 #	A throwaway primary and a hot standby made from it with
 #	pg_basebackup -R, streaming over loopback.  With [database]
 #	read_conninfo naming the standby:
+#	- the standby lets role beacon in with its password only: every
+#	  read of it logs in with read_password_file (a wrong one: the
+#	  primary is read, the warning says it cannot connect to the replica);
 #	- init goes to the primary; report summary, history and export read
 #	  the standby ("read from replica 127.0.0.1:PORT (lag N.N s)" on
 #	  stderr) and the summary equals psql's run of the file on the primary;
+#	- an idle primary: the replica's last transaction is older than
+#	  read_max_lag = 1, but it has replayed all the primary wrote: it is
+#	  read, lag 0.0 s;
+#	- the primary's walsender SIGSTOPped (the WAL receiver still says
+#	  streaming) and a message written on the primary: with
+#	  read_max_lag = 2 the primary is read (new numbers), not the
+#	  replica that has replayed all it received;
 #	- replay paused (pg_wal_replay_pause()) and more mail and events
 #	  written on the primary: with read_max_lag = 1 the commands fall
 #	  back to the primary (a warning says how far behind the replica is)
@@ -17,8 +27,9 @@
 #	  (never fall back for lag), they read the standby and show the old
 #	  numbers, which proves they really read it; export --purge deletes on
 #	  the primary whatever read_max_lag says;
-#	- the standby stopped: the primary is read, the warning says the
-#	  replica is unreachable; both stopped: exit 69 naming both;
+#	- the standby stopped: the primary is read, the warning says it
+#	  cannot connect to the replica; a report file that writes is refused
+#	  there (the session is read-only); both stopped: exit 69 naming both;
 #	- beaconctl -n refuses an unreadable read_password_file (78).
 
 set -euo pipefail
@@ -32,18 +43,34 @@ export TZ=UTC
 
 t_tmpdir >/dev/null
 pg_start
+# role beacon's password, copied to the replica by pg_basebackup
+RPW=replica-pw-44
+pg_query "ALTER ROLE beacon PASSWORD '$RPW'" >/dev/null
 pg_replica_start
 RPORT=$PG_REPLICA_PORT
 t_eq t "$(pg_replica_query 'SELECT pg_is_in_recovery()')" "the replica is a standby"
+# the replica lets beacon in with its password only (the primary still trusts it)
+hba=$PG_REPLICA_DATA/pg_hba.conf
+{ printf 'host all beacon 127.0.0.1/32 scram-sha-256\n'; cat "$hba"; } >"$T_DIR/hba"
+cat "$T_DIR/hba" >"$hba"
+pg_replica_query 'SELECT pg_reload_conf()' >/dev/null
+t_wait_until '! pg_replica_query "SELECT 1" >/dev/null 2>&1' 10 ||
+	t_fail "the replica still lets beacon in without a password"
+export PGPASSWORD=$RPW	# for psql; ctl unsets it
+t_eq t "$(pg_replica_query 'SELECT pg_is_in_recovery()')" "beacon logs in to the replica with its password"
+umask 077
+printf '%s\n' "$RPW" >"$T_DIR/replica.pw"
+printf 'not-%s\n' "$RPW" >"$T_DIR/wrong.pw"
+umask 022
 
-# conf MAX_LAG [EXTRA] - beacon.conf reading the replica with read_max_lag MAX_LAG
+# conf MAX_LAG [PASSWORD_FILE] - beacon.conf reading the replica with read_max_lag MAX_LAG
 conf() {
 	cat >"$T_DIR/beacon.conf" <<-EOF
 		[database]
 		conninfo = $BEACON_CONNINFO
 		read_conninfo = host=127.0.0.1 port=$RPORT dbname=beacon user=beacon
+		read_password_file = ${2:-$T_DIR/replica.pw}
 		read_max_lag = $1
-		${2:-}
 	EOF
 }
 
@@ -80,7 +107,7 @@ from_primary() {
 }
 
 # --- -n: the replica's password file is checked like the primary's
-conf 30 "read_password_file = $T_DIR/no-such-file"
+conf 30 "$T_DIR/no-such-file"
 t_run "$CTL" -c "$T_DIR/beacon.conf" -n
 t_eq 78 "$RC" "-n with an unreadable read_password_file exit"
 t_eq 1 "$(printf '%s\n' "$ERR" | grep -c "no-such-file: cannot read password file")" \
@@ -122,6 +149,53 @@ t_run ctl export --format csv
 t_eq 0 "$RC" "export from the replica exit"
 from_replica "export"
 t_eq "beaconctl: exported 3 events" "$(printf '%s\n' "$ERR" | grep exported)" "export: 3 events"
+
+# --- the replica's password is read_password_file's: a wrong one, the primary
+conf 30 "$T_DIR/wrong.pw"
+t_run ctl report summary -v by=all --csv
+t_eq 0 "$RC" "report summary, wrong read_password_file, exit"
+from_primary "report summary, wrong read_password_file" \
+	"cannot connect to the replica \(database at 127\.0\.0\.1: .*password authentication failed for user \"beacon\"\)"
+t_eq "$OLD" "$OUT" "report summary, wrong read_password_file: the primary's numbers"
+
+# --- an idle primary: the replica's last transaction is old, yet it has it all
+conf 1
+pg_replica_wait
+t_wait_until '[ "$(pg_replica_query "SELECT now() - pg_last_xact_replay_timestamp() > interval '\''1.5 s'\''")" = t ]' 10 ||
+	t_fail "the replica's last replayed commit is not 1.5 s old"
+t_run ctl report summary -v by=all --csv
+t_eq 0 "$RC" "report summary, idle primary, exit"
+from_replica "report summary, idle primary"
+t_eq 1 "$(printf '%s\n' "$ERR" | grep -c '(lag 0\.0 s)$')" "idle primary: the replica's lag is 0.0 s"
+t_eq "$OLD" "$OUT" "report summary, idle primary: the same numbers"
+
+# --- the primary's walsender stopped: the replica has replayed all it received,
+# its WAL receiver still says streaming, and it lacks what the primary wrote since
+ws=$(pg_query "SELECT pid FROM pg_stat_replication")
+[[ $ws =~ ^[0-9]+$ ]] || t_fail "not one walsender on the primary: '$ws'"
+kill -s STOP "$ws"
+t_on_exit "kill -s CONT $ws 2>/dev/null || true"
+pg_psql <<'EOF'
+INSERT INTO beacon.messages (id, message_id, queue_id, sender, subject, campaign, sent_at, recipients)
+VALUES ('10000000-0000-4000-8000-000000000003', '<m3@example.org>', '4QAA3', 'alice@example.org',
+	'Autumn letter', 'autumn', '2026-01-20 09:00:00+00', 0);
+EOF
+WSNEW=$(primary_summary)
+[ "$WSNEW" != "$OLD" ] || t_fail "the new message did not change the primary's summary"
+conf 2
+t_wait_until '[ "$(pg_replica_query "SELECT now() - pg_last_xact_replay_timestamp() > interval '\''2.5 s'\''")" = t ]' 10 ||
+	t_fail "the replica's last replayed commit is not 2.5 s old"
+t_eq "streaming true 1" "$(pg_replica_query "SELECT w.status || ' ' || (pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()) ||
+	' ' || (SELECT count(*) FROM beacon.messages) FROM pg_stat_wal_receiver w")" \
+	"walsender stopped: the replica streams, has replayed all it received, lacks the message"
+t_run ctl report summary -v by=all --csv
+t_eq 0 "$RC" "report summary, walsender stopped, exit"
+from_primary "report summary, walsender stopped" \
+	"replica 127\.0\.0\.1:$RPORT is [0-9]+\.[0-9] s behind \(read_max_lag 2 s\)"
+t_eq "$WSNEW" "$OUT" "report summary, walsender stopped: the primary's new numbers"
+kill -s CONT "$ws"
+pg_replica_wait
+OLD=$WSNEW
 
 # --- replay paused, more written on the primary
 pg_replica_query 'SELECT pg_wal_replay_pause()' >/dev/null
@@ -193,12 +267,24 @@ NEW=$(primary_summary)
 t_run ctl report summary -v by=all --csv
 t_eq 0 "$RC" "report summary, replica down, exit"
 from_primary "report summary, replica down" \
-	"replica unreachable \(database at 127\.0\.0\.1: connection to server at \"127\.0\.0\.1\", port $RPORT failed: Connection refused\)"
+	"cannot connect to the replica \(database at 127\.0\.0\.1: connection to server at \"127\.0\.0\.1\", port $RPORT failed: Connection refused\)"
 t_eq "$NEW" "$OUT" "report summary, replica down: the primary's numbers"
+
+# a report that writes: refused on the primary's read-only session
+mkdir -p "$T_DIR/sql/reports"
+printf -- '-- write.sql - deletes: never run by a read session\nDELETE FROM beacon.events;\n' \
+	>"$T_DIR/sql/reports/write.sql"
+n=$(pg_query 'SELECT count(*) FROM beacon.events')
+BEACON_SQLDIR=$T_DIR/sql t_run ctl report write
+[ "$RC" != 0 ] || t_fail "a report that deletes exits 0 on the read session"
+from_primary "report write, replica down" "cannot connect to the replica \(.*\)"
+t_eq 1 "$(printf '%s\n' "$ERR" | grep -c 'cannot execute DELETE in a read-only transaction')" \
+	"the write is refused: read-only transaction"
+t_eq "$n" "$(pg_query 'SELECT count(*) FROM beacon.events')" "no event deleted"
 
 # --- both down: 69, naming both
 pg_stop
 t_run ctl report summary -v by=all --csv
 t_eq 69 "$RC" "report summary, both down, exit"
-t_eq 1 "$(printf '%s\n' "$ERR" | grep -c "^beaconctl: error: report: database at 127.0.0.1: .*port $PGPORT failed: .*; and replica unreachable (.*port $RPORT failed: .*)$")" \
+t_eq 1 "$(printf '%s\n' "$ERR" | grep -c "^beaconctl: error: report: database at 127.0.0.1: .*port $PGPORT failed: .*; and cannot connect to the replica (.*port $RPORT failed: .*)$")" \
 	"both down: the error names the primary and the replica"

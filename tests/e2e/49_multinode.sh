@@ -8,7 +8,8 @@
 #	secret), relay tagged mail to smtp-sink; three beacon-pixelsrv nodes
 #	(node_name px1, px2, px3) sit behind Debian's haproxy running
 #	contrib/haproxy/beacon-pixelsrv-nodes.cfg as it is, its addresses,
-#	ports, check interval, log and admin socket from the environment.
+#	ports, check interval, log, request log (on here: the test reads it)
+#	and admin socket from the environment.
 #	px2 holds its events in its queue file (a batch_interval longer than
 #	the test), so its SIGKILL leaves them all there.
 #	1. Mail through both MTAs is delivered tracked: one pixel token per
@@ -27,6 +28,11 @@
 #	   clicks it answered, and for px2 also the events its queue file
 #	   gave back after the restart (beacon_pixelsrv_events_recovered_total,
 #	   at least one).  Each node's /metrics names it (beacon_node_info).
+#	5. No request is sent twice: a second HAProxy on the same file, its
+#	   three servers a node that reads each request and closes without
+#	   an answer (as one killed mid-request): each request gets 502 and
+#	   reached one server once.  Without BEACON_HAPROXY_REQUEST_LOG it
+#	   logs no request.
 #	Loopback only; the load is bounded in requests and in time.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
@@ -53,7 +59,9 @@ cat >"$T_DIR/load.py" <<'EOF'
 # load.py info SOCKET FIELD - a field of HAProxy's "show info" (DroppedLogs, ...)
 # load.py wait SOCKET SECONDS SERVER=STATUS... - poll until every SERVER has its STATUS; exit 1
 #	if SECONDS pass first
-import http.client, re, socket, ssl, sys, threading, time
+# load.py mute OUT PORT... - a node killed mid-request: on each PORT, read a request and close
+#	without an answer ("PORT REQUEST-LINE" into OUT); GET /healthz alone is answered 200
+import http.client, re, socket, socketserver, ssl, sys, threading, time
 
 def urls(files):
     for f in files:
@@ -159,6 +167,36 @@ def wait(path, seconds, wants):
             return 1
         time.sleep(0.05)
 
+def mute(out, ports):
+    lock = threading.Lock()
+    log = open(out, "a", buffering=1)
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self):
+            data = b""
+            self.request.settimeout(5)
+            try:
+                while b"\r\n\r\n" not in data:
+                    b = self.request.recv(4096)
+                    if not b:
+                        return
+                    data += b
+            except OSError:
+                return
+            line = data.split(b"\r\n", 1)[0].decode(errors="replace")
+            if line.split(" ")[1:2] == ["/healthz"]:
+                self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                                     b"Connection: close\r\n\r\n")
+                return
+            with lock:
+                log.write("%d %s\n" % (self.server.server_address[1], line))
+    class Server(socketserver.ThreadingTCPServer):
+        allow_reuse_address = True
+        daemon_threads = True
+    servers = [Server(("127.0.0.1", int(p)), Handler) for p in ports]
+    ts = [threading.Thread(target=s.serve_forever) for s in servers]
+    for t in ts: t.start()
+    for t in ts: t.join()
+
 cmd = sys.argv[1]
 if cmd == "urls":
     urls(sys.argv[2:])
@@ -174,6 +212,8 @@ elif cmd == "info":
             print(line.split(":", 1)[1].strip())
 elif cmd == "wait":
     sys.exit(wait(sys.argv[2], float(sys.argv[3]), sys.argv[4:]))
+elif cmd == "mute":
+    mute(sys.argv[2], sys.argv[3:])
 EOF
 load() { python3 "$T_DIR/load.py" "$@"; }
 
@@ -220,7 +260,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 cat "$hp/cert.pem" "$hp/key.pem" >"$hp/site.pem"
 export BEACON_HTTPS_BIND=127.0.0.1:$https_port BEACON_HTTP_BIND=127.0.0.1:$http_port
 export BEACON_TLS_CERT=$hp/site.pem BEACON_CHECK_INTER=200ms BEACON_HAPROXY_STATS=$hp/admin.sock
-export BEACON_HAPROXY_LOG=stdout BEACON_HAPROXY_LOG_FORMAT=raw
+export BEACON_HAPROXY_LOG=stdout BEACON_HAPROXY_LOG_FORMAT=raw BEACON_HAPROXY_REQUEST_LOG=1
 export BEACON_PX1=127.0.0.1:${px_port[1]} BEACON_PX2=127.0.0.1:${px_port[2]} BEACON_PX3=127.0.0.1:${px_port[3]}
 cfg=$BEACON_SRC/contrib/haproxy/beacon-pixelsrv-nodes.cfg
 haproxy -c -f "$cfg" >"$hp/check.log" 2>&1 || { cat "$hp/check.log" >&2; t_fail "haproxy rejects $cfg"; }
@@ -381,4 +421,37 @@ done
 for n in 1 2 3; do
 	bc_no_sanitizer "$T_DIR/px$n/pixelsrv.log"
 done
+
+at "rows checked"
+# --- 5. a request a node may have received is not sent again; no request log by default
+mute_ports=("$(t_free_port)" "$(t_free_port)" "$(t_free_port)")
+# python itself in the background (not the load function), so that $! is its PID
+python3 "$T_DIR/load.py" mute "$T_DIR/mute.log" "${mute_ports[@]}" &
+mutepid=$!
+t_on_exit "t_kill_pid $mutepid TERM 5"
+for p in "${mute_ports[@]}"; do
+	t_wait_port "$p" 10 || t_fail "the mute node did not listen on $p"
+done
+hp2_http=$(t_free_port)
+env -u BEACON_HAPROXY_REQUEST_LOG BEACON_HTTPS_BIND=127.0.0.1:$(t_free_port) \
+	BEACON_HTTP_BIND=127.0.0.1:$hp2_http BEACON_HAPROXY_STATS=$hp/admin2.sock \
+	BEACON_PX1=127.0.0.1:${mute_ports[0]} BEACON_PX2=127.0.0.1:${mute_ports[1]} \
+	BEACON_PX3=127.0.0.1:${mute_ports[2]} \
+	taskset -c 0 haproxy -db -f "$cfg" >"$hp/log2" 2>"$hp/err2" &
+hp2pid=$!
+t_on_exit "t_kill_pid $hp2pid TERM 10"
+t_wait_port "$hp2_http" 10 || { cat "$hp/err2" >&2; t_fail "the second haproxy did not start"; }
+load wait "$hp/admin2.sock" 10 px1=UP px2=UP px3=UP >"$hp/status2" ||
+	t_fail "second haproxy: $(cat "$hp/status2"), not all UP"
+for i in 1 2 3; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 15 \
+		"http://127.0.0.1:$hp2_http/o/AAAA.gif?r=once$i") || true
+	t_eq 502 "$code" "request once$i to a node that closes without an answer: status"
+done
+t_kill_pid "$hp2pid" TERM 10
+t_eq "1 1 1" "$(for i in 1 2 3; do grep -c "GET /o/AAAA.gif?r=once$i " "$T_DIR/mute.log"; done | tr '\n' ' ' | sed 's/ $//')" \
+	"each request reached one node once (not sent again)"
+t_eq 3 "$(cut -d' ' -f1 "$T_DIR/mute.log" | sort -u | wc -l)" "the three requests went to the three nodes in turn"
+t_eq 0 "$(grep -c 'once[0-9]\|127\.0\.0\.1:[0-9]' "$hp/log2" || true)" \
+	"without BEACON_HAPROXY_REQUEST_LOG: no request, no client address in haproxy's log"
 t_ok "49_multinode"

@@ -186,9 +186,9 @@ static void test_nothing_answers(void **state)
 	assert_int_equal(info.replica, 0);
 	assert_true(info.lag < 0);
 	assert_string_equal(info.server, "");
-	assert_non_null(strstr(info.fallback, "replica unreachable (database at 127.0.0.2"));
+	assert_non_null(strstr(info.fallback, "cannot connect to the replica (database at 127.0.0.2"));
 	assert_non_null(strstr(err, "database at 127.0.0.1"));
-	assert_non_null(strstr(err, "; and replica unreachable (database at 127.0.0.2"));
+	assert_non_null(strstr(err, "; and cannot connect to the replica (database at 127.0.0.2"));
 	assert_null(strchr(err, '\n'));
 	cfg_free(&cfg);
 }

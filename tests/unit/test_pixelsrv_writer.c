@@ -14,7 +14,10 @@
  *	(no SELECT privilege) they are written again, as writer.h says.  A
  *	COPY whose answer does not come before the deadline is spooled as
  *	unsure, and once its transaction commits after all, the replay
- *	skips it: no event lost, none doubled.
+ *	skips it: no event lost, none doubled.  A schema older than the
+ *	writer (beacon.events without its node column) keeps the session:
+ *	the events wait in the spool, one warning, no reconnect, no COPY
+ *	for seconds; once the column is back they are all stored.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -436,6 +440,72 @@ static void test_unsure_commit(void **state)
 	sql("DROP TRIGGER unit_sleep ON beacon.events");
 }
 
+/* wt_lines - lines of the file PATH that hold NEEDLE */
+static int wt_lines(const char *path, const char *needle)
+{
+	char line[2048];
+	int n = 0;
+	FILE *fp = fopen(path, "r");
+
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp))
+		n += strstr(line, needle) != NULL;
+	fclose(fp);
+	return n;
+}
+
+/* test_schema_old - a COPY refused for a column the schema lacks (before beaconctl
+ * migrate): the session is kept, the events are spooled, one warning and no reconnect in
+ * 3 s of steady events; the column back, everything is stored */
+static void test_schema_old(void **state)
+{
+	uint64_t errors = metrics_get(METRICS_DB_ERRORS);
+	char logpath[128];
+	long long until;
+	struct writer *w;
+	struct wt t;
+	int fd, saved, i = 0;
+	(void)state;
+
+	wt_new(&t);
+	wt_open(&t, db_cluster.conninfo);
+	snprintf(logpath, sizeof(logpath), "%s/writer.log", t.dir);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+	sql("ALTER TABLE beacon.events RENAME COLUMN node TO unit_node");
+	w = wt_start(&t, wt_conn(""));
+	/* an event every 50 ms for 3 s: a batch every 20 ms could try a COPY */
+	for (until = clock_after_ms(3000); clock_left_ms(until) > 0; i++) {
+		wt_push(&t, i, i + 1, 0);
+		usleep(50000);
+	}
+	assert_false(writer_db_up(w));
+	assert_int_equal(wt_rows(&t), 0);
+	sql("ALTER TABLE beacon.events RENAME COLUMN unit_node TO node");
+	/* the next try, at most WR_BACKOFF_MAX (5 s) later, stores the spool */
+	until = clock_after_ms(15000);
+	while (wt_rows(&t) < i && clock_left_ms(until) > 0)
+		usleep(100000);
+	assert_true(writer_db_up(w));
+	writer_stop(w);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	assert_int_equal(wt_rows(&t), i);
+	/* one error for the first COPY, the next at most every 5 s: no reconnect loop */
+	assert_in_range(metrics_get(METRICS_DB_ERRORS) - errors, 1, 2);
+	assert_int_equal(wt_lines(logpath, "the schema is older than this beacon-pixelsrv"), 1);
+	assert_int_equal(wt_lines(logpath, "unavailable"), 0);
+	assert_int_equal(wt_lines(logpath, "is back"), 0);
+	assert_int_equal(wt_lines(logpath, "the schema takes events again"), 1);
+	wt_close(&t);
+	wt_free(&t);
+}
+
 /* main - run the tests */
 int main(void)
 {
@@ -445,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_down_then_replay),
 		cmocka_unit_test(test_check_refused),
 		cmocka_unit_test(test_unsure_commit),
+		cmocka_unit_test(test_schema_old),
 	};
 
 	assert_int_equal(token_init(), 0);
