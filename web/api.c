@@ -23,12 +23,6 @@
 /* API_MESSAGE_COLUMNS - the message object: data_messages's first columns */
 #define API_MESSAGE_COLUMNS 12
 
-/* api_put - json_string's output into a buf */
-static void api_put(void *arg, const char *p, size_t n)
-{
-	buf_add(arg, p, n);
-}
-
 /* api_number_ok - S is a JSON number (not NaN, not Infinity) */
 static int api_number_ok(const char *s)
 {
@@ -58,7 +52,7 @@ static void api_value(struct buf *b, const PGresult *res, int row, int col)
 		}
 		break;
 	}
-	json_string(v, api_put, b);
+	json_string(v, json_buf_put, b);
 }
 
 /* api_row_members - the "name":value members of one row, comma-separated */
@@ -71,7 +65,7 @@ static void api_row_members(struct buf *b, const PGresult *res, int row, int nco
 	for (int c = 0; c < n; c++) {
 		if (c)
 			buf_adds(b, ",");
-		json_string(PQfname(res, c), api_put, b);
+		json_string(PQfname(res, c), json_buf_put, b);
 		buf_adds(b, ":");
 		api_value(b, res, row, c);
 	}
@@ -128,7 +122,7 @@ static int api_list(struct web_req *r, const PGresult *res, int rows, int ncols,
 		api_row_json(&b, res, i, ncols);
 	}
 	buf_adds(&b, "],\"next\":");
-	json_string(next, api_put, &b);
+	json_string(next, json_buf_put, &b);
 	buf_adds(&b, "}");
 	return api_send_json(r, &b);
 }

@@ -212,12 +212,6 @@ static void page_summary_json(struct buf *b, const struct buf *json)
 	}
 }
 
-/* page_summary_put - json_string's output into a buf */
-static void page_summary_put(void *arg, const char *p, size_t n)
-{
-	buf_add(arg, p, n);
-}
-
 /* page_summary_clients - labels and opens of the ten clients with most counted opens
  * (devices.sql's rows summed per client) as the JSON arrays' text */
 static void page_summary_clients(struct buf *j, const PGresult *dev)
@@ -258,7 +252,7 @@ static void page_summary_clients(struct buf *j, const PGresult *dev)
 	for (int k = 0; k < n; k++) {
 		if (k)
 			buf_adds(j, ",");
-		json_string(name[k], page_summary_put, j);
+		json_string(name[k], json_buf_put, j);
 	}
 	buf_adds(j, "],\"opens\":[");
 	for (int k = 0; k < n; k++)
@@ -273,14 +267,14 @@ static void page_summary_chart_data(struct buf *b, const PGresult *tl, const PGr
 	int n = PQntuples(tl);
 
 	buf_adds(&j, "{\"tz\":");
-	json_string(tz, page_summary_put, &j);
+	json_string(tz, json_buf_put, &j);
 	buf_adds(&j, ",\"unit\":");
-	json_string(n ? PQgetvalue(tl, 0, 0) : "day", page_summary_put, &j);
+	json_string(n ? PQgetvalue(tl, 0, 0) : "day", json_buf_put, &j);
 	buf_adds(&j, ",\"labels\":[");
 	for (int i = 0; i < n; i++) {
 		if (i)
 			buf_adds(&j, ",");
-		json_string(PQgetvalue(tl, i, 1), page_summary_put, &j);
+		json_string(PQgetvalue(tl, i, 1), json_buf_put, &j);
 	}
 	buf_adds(&j, "],\"opens\":[");
 	for (int i = 0; i < n; i++)
