@@ -25,6 +25,29 @@
 	" AND e.class = ANY (string_to_array(" n ", ','))" \
 	" AND NOT (e.kind = 'click' AND e.link_n IS NOT DISTINCT FROM 0))"
 
+/*
+ * The search of the messages and conversations pages, written once:
+ * DATA_PAT, a WITH item, is the LIKE pattern of $1 q (its % _ \ taken
+ * literally); DATA_MATCH, over "beacon.messages m, pat", is true when m
+ * matches: q a substring, in any case, of the subject, campaign, sender or
+ * a recipient's address or name ("" any), $2 campaign exactly ("" any),
+ * sent on $3 since or after and on $4 until or before (days; NULL none).
+ */
+#define DATA_PAT \
+	"pat AS (\n" \
+	"	SELECT '%' || replace(replace(replace($1::text, '\\', '\\\\'), '%', '\\%'),\n" \
+	"			      '_', '\\_') || '%' AS p\n" \
+	")"
+#define DATA_MATCH \
+	"($1::text = '' OR m.subject ILIKE pat.p OR m.campaign ILIKE pat.p\n" \
+	"	       OR m.sender ILIKE pat.p\n" \
+	"	       OR EXISTS (SELECT 1 FROM beacon.recipients r\n" \
+	"			  WHERE r.message = m.id\n" \
+	"			    AND (r.address ILIKE pat.p OR r.name ILIKE pat.p)))\n" \
+	"	  AND ($2::text = '' OR m.campaign = $2::text)\n" \
+	"	  AND ($3::date IS NULL OR m.sent_at >= $3::date::timestamptz)\n" \
+	"	  AND ($4::date IS NULL OR m.sent_at < ($4::date + 1)::timestamptz)"
+
 /* data_web_arg - web_arg() as a data_arg_fn */
 const char *data_web_arg(void *arg, const char *name)
 {
@@ -342,20 +365,10 @@ static const char *data_nz(const char *s)
  *   $6 cursor id  $7 classes  $8 limit  $9 offset  $10 message id
  */
 static const char data_messages_sql[] =
-	"WITH pat AS (\n"
-	"	SELECT '%' || replace(replace(replace($1::text, '\\', '\\\\'), '%', '\\%'),\n"
-	"			      '_', '\\_') || '%' AS p\n"
-	"), sel AS (\n"
+	"WITH " DATA_PAT ", sel AS (\n"
 	"	SELECT m.id, m.message_id, m.subject, m.campaign, m.sender, m.sent_at\n"
 	"	FROM beacon.messages m, pat\n"
-	"	WHERE ($1::text = '' OR m.subject ILIKE pat.p OR m.campaign ILIKE pat.p\n"
-	"	       OR m.sender ILIKE pat.p\n"
-	"	       OR EXISTS (SELECT 1 FROM beacon.recipients r\n"
-	"			  WHERE r.message = m.id\n"
-	"			    AND (r.address ILIKE pat.p OR r.name ILIKE pat.p)))\n"
-	"	  AND ($2::text = '' OR m.campaign = $2::text)\n"
-	"	  AND ($3::date IS NULL OR m.sent_at >= $3::date::timestamptz)\n"
-	"	  AND ($4::date IS NULL OR m.sent_at < ($4::date + 1)::timestamptz)\n"
+	"	WHERE " DATA_MATCH "\n"
 	"	  AND ($5::bigint IS NULL OR (m.sent_at, m.id) <\n"
 	"	       ('epoch'::timestamptz + $5::bigint * interval '1 microsecond', $6::uuid))\n"
 	"	  AND ($10::uuid IS NULL OR m.id = $10::uuid)\n"
@@ -545,20 +558,10 @@ PGresult *data_threads(struct web_req *r, const struct data_filter *f)
 	p[5] = limit;
 	p[6] = offset;
 	return data_exec(r->db,
-		"WITH pat AS (\n"
-		"	SELECT '%' || replace(replace(replace($1::text, '\\', '\\\\'), '%', '\\%'),\n"
-		"			      '_', '\\_') || '%' AS p\n"
-		"), hit AS (\n"
+		"WITH " DATA_PAT ", hit AS (\n"
 		"	SELECT DISTINCT beacon.message_thread(m) AS thread\n"
 		"	FROM beacon.messages m, pat\n"
-		"	WHERE ($1::text = '' OR m.subject ILIKE pat.p OR m.campaign ILIKE pat.p\n"
-		"	       OR m.sender ILIKE pat.p\n"
-		"	       OR EXISTS (SELECT 1 FROM beacon.recipients r\n"
-		"			  WHERE r.message = m.id\n"
-		"			    AND (r.address ILIKE pat.p OR r.name ILIKE pat.p)))\n"
-		"	  AND ($2::text = '' OR m.campaign = $2::text)\n"
-		"	  AND ($3::date IS NULL OR m.sent_at >= $3::date::timestamptz)\n"
-		"	  AND ($4::date IS NULL OR m.sent_at < ($4::date + 1)::timestamptz)\n"
+		"	WHERE " DATA_MATCH "\n"
 		"), msg AS (\n"
 		"	SELECT beacon.message_thread(m) AS thread, m.id, m.subject, m.sender, m.sent_at\n"
 		"	FROM beacon.messages m\n"
