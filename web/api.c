@@ -11,17 +11,8 @@
 #include "data.h"
 #include "json.h"
 
-/* PostgreSQL's type OIDs (catalog/pg_type.h, stable) of the columns written as numbers */
+/* PostgreSQL's type OID (catalog/pg_type.h, stable) of boolean, written true or false */
 #define API_BOOLOID	16
-#define API_INT8OID	20
-#define API_INT2OID	21
-#define API_INT4OID	23
-#define API_FLOAT4OID	700
-#define API_FLOAT8OID	701
-#define API_NUMERICOID	1700
-
-/* API_MESSAGE_COLUMNS - the message object: data_messages's first columns */
-#define API_MESSAGE_COLUMNS 12
 
 /* api_number_ok - S is a JSON number (not NaN, not Infinity) */
 static int api_number_ok(const char *s)
@@ -40,17 +31,13 @@ static void api_value(struct buf *b, const PGresult *res, int row, int col)
 		buf_adds(b, "null");
 		return;
 	}
-	switch (PQftype(res, col)) {
-	case API_BOOLOID:
+	if (PQftype(res, col) == API_BOOLOID) {
 		buf_adds(b, v[0] == 't' ? "true" : "false");
 		return;
-	case API_INT2OID: case API_INT4OID: case API_INT8OID:
-	case API_FLOAT4OID: case API_FLOAT8OID: case API_NUMERICOID:
-		if (api_number_ok(v)) {
-			buf_adds(b, v);
-			return;
-		}
-		break;
+	}
+	if (data_is_number(res, col) && api_number_ok(v)) {
+		buf_adds(b, v);
+		return;
 	}
 	json_string(v, json_buf_put, b);
 }
@@ -127,52 +114,29 @@ static int api_list(struct web_req *r, const PGresult *res, int rows, int ncols,
 	return api_send_json(r, &b);
 }
 
-/* api_filter - read the request's filters; -1 after answering 400 (*RC) */
-static int api_filter(struct web_req *r, struct data_filter *f, int *rc)
-{
-	char err[200];
-
-	if (data_filter_read(f, data_web_arg, r, DATA_API, err, sizeof(err)) < 0) {
-		*rc = web_error(r, 400, err);
-		return -1;
-	}
-	return 0;
-}
-
-/* api_tz - the transaction's time zone := the filter's; -1 after answering (*RC) */
-static int api_tz(struct web_req *r, const struct data_filter *f, int *rc)
-{
-	PGresult *res = data_set_tz(r, f->tz);
-
-	if (!data_ok(res)) {
-		*rc = data_fail(r, res);
-		return -1;
-	}
-	PQclear(res);
-	return 0;
-}
-
 /* api_messages - GET /api/v1/messages: the messages of the filter, newest first */
 int api_messages(struct web_req *r)
 {
 	struct data_filter f;
 	PGresult *res;
 	char next[96];
-	int rc, n;
+	int rc, n, cols;
 
-	if (api_filter(r, &f, &rc) < 0 || api_tz(r, &f, &rc) < 0)
+	if (data_filter_request(r, &f, DATA_API, &rc) < 0)
 		return rc;
 	res = data_messages(r, &f);
 	if (!data_ok(res))
 		return data_fail(r, res);
 	n = PQntuples(res);
+	cols = data_message_columns(res);
 	if (f.csv) {
-		rc = api_send_csv(r, "messages.csv", res, f.limit, API_MESSAGE_COLUMNS);
+		rc = api_send_csv(r, "messages.csv", res, f.limit, cols);
 	} else {
 		if (n > f.limit)
-			data_cursor_make(next, sizeof(next), PQgetvalue(res, f.limit - 1, 12),
-					 PQgetvalue(res, f.limit - 1, 0));
-		rc = api_list(r, res, f.limit, API_MESSAGE_COLUMNS, n > f.limit ? next : NULL);
+			data_cursor_make(next, sizeof(next),
+					 PQgetvalue(res, f.limit - 1, PQfnumber(res, "cursor_us")),
+					 PQgetvalue(res, f.limit - 1, PQfnumber(res, "id")));
+		rc = api_list(r, res, f.limit, cols, n > f.limit ? next : NULL);
 	}
 	PQclear(res);
 	return rc;
@@ -210,7 +174,8 @@ int api_message(struct web_req *r)
 	struct buf b = { 0 };
 	int rc;
 
-	if (api_filter(r, &f, &rc) < 0 || !(msg = api_message_res(r, f.classes, &rc)))
+	if (data_filter_request(r, &f, DATA_API, &rc) < 0 ||
+	    !(msg = api_message_res(r, f.classes, &rc)))
 		return rc;
 	rcpt = data_recipients(r, PQgetvalue(msg, 0, 0), f.classes);
 	if (!data_ok(rcpt)) {
@@ -218,7 +183,7 @@ int api_message(struct web_req *r)
 		return data_fail(r, rcpt);
 	}
 	buf_adds(&b, "{");
-	api_row_members(&b, msg, 0, API_MESSAGE_COLUMNS);
+	api_row_members(&b, msg, 0, data_message_columns(msg));
 	buf_adds(&b, ",\"recipient_list\":[");
 	for (int i = 0; i < PQntuples(rcpt); i++) {
 		if (i)
@@ -239,7 +204,7 @@ int api_events(struct web_req *r)
 	char next[32];
 	int rc, n;
 
-	if (api_filter(r, &f, &rc) < 0)
+	if (data_filter_request(r, &f, DATA_API, &rc) < 0)
 		return rc;
 	if (f.has_cursor)
 		return web_error(r, 400, "cursor: not one this list gave");
@@ -263,28 +228,23 @@ int api_events(struct web_req *r)
 /* api_summary - GET /api/v1/summary: summary.sql's rows (or ?table= another report's) */
 int api_summary(struct web_req *r)
 {
-	static const char *const tables[] = { "summary", "clicks", "devices", "geo", "timeline" };
 	const char *table = web_arg(r, "table");
 	struct data_filter f;
 	char file[32];
 	PGresult *res;
-	size_t i;
 	int rc;
 
 	if (!table || !*table)
 		table = "summary";
-	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
-		if (strcmp(table, tables[i]) == 0)
-			break;
-	if (i == sizeof(tables) / sizeof(tables[0]))
-		return web_error(r, 400, "table: summary, clicks, devices, geo or timeline");
-	if (api_filter(r, &f, &rc) < 0 || api_tz(r, &f, &rc) < 0)
+	if (!data_summary_known(table))
+		return web_error(r, 400, "table: " DATA_SUMMARY_TABLES);
+	if (data_filter_request(r, &f, DATA_API, &rc) < 0)
 		return rc;
-	res = i == 4 ? data_timeline(r, &f) : data_report(r, tables[i], &f);
+	res = data_summary_table(r, table, &f);
 	if (!data_ok(res))
 		return data_fail(r, res);
 	if (f.csv) {
-		snprintf(file, sizeof(file), "%s.csv", tables[i]);
+		snprintf(file, sizeof(file), "%s.csv", table);
 		rc = api_send_csv(r, file, res, -1, -1);
 	} else {
 		rc = api_list(r, res, PQntuples(res), -1, NULL);

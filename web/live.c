@@ -23,8 +23,10 @@
 
 #include <microhttpd.h>
 
+#include "api.h"
 #include "buf.h"
 #include "clock.h"
+#include "data.h"
 #include "db.h"
 #include "live.h"
 #include "log.h"
@@ -34,23 +36,6 @@
 #define LIVE_POLL_MS 1000		/* the listener looks at the stop flag this often */
 #define LIVE_CHUNK (16 * 1024)		/* bytes handed to libmicrohttpd at a time */
 #define LIVE_HANGUP_MS 1000		/* a quiet stream looks for its client's hang-up this often */
-
-/* the user's events of one batch, as the API's event objects */
-static const char live_sql[] =
-    "SELECT json_build_object("
-    " 'at', to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-    " 'kind', e.kind, 'class', e.class, 'token_id', e.token_id,"
-    " 'message', r.message, 'recipient', r.address,"
-    " 'country', e.country, 'region', e.region, 'city', e.city,"
-    " 'device', e.device, 'os', e.os, 'client', e.client,"
-    " 'link', l.url, 'attachment', a.name)::text"
-    " FROM beacon.web_events e"
-    " JOIN beacon.recipients r ON r.token_id = e.token_id"
-    " LEFT JOIN beacon.links l ON l.message = r.message AND l.n = e.link_n"
-    " LEFT JOIN beacon.attachments a ON a.message = r.message AND a.id = e.attachment_id"
-    " WHERE e.xmin = ($1::json->>'xid')::xid"
-    " AND e.at BETWEEN ($1::json->>'from')::timestamptz AND ($1::json->>'to')::timestamptz"
-    " ORDER BY e.at";
 
 /* live - the listener, the ring and the streams' count */
 struct live {
@@ -226,11 +211,11 @@ void live_free(struct live *l)
 	free(l);
 }
 
-/* live_batch - the client's events of batch PAYLOAD into its output */
+/* live_batch - the client's events of batch PAYLOAD into its output: data.c's
+ * query and api.c's objects, as the API's events and the Live page's first rows */
 static void live_batch(struct live_client *s, const char *payload)
 {
 	struct live *l = s->l;
-	const char *v[1] = { payload };
 	PGresult *res = NULL;
 	PGconn *c = pool_get(l->pool, POOL_WAIT_MS);
 
@@ -239,12 +224,15 @@ static void live_batch(struct live_client *s, const char *payload)
 		return;
 	}
 	if (pool_begin(l->pool, c, s->user) < 0 ||
-	    pool_exec(l->pool, c, live_sql, 1, v, &res) != DB_OK) {
+	    !data_ok(res = data_batch_events(c, payload))) {
 		db_ok(c, res, "reading a batch of live events");
 		log_warnx("live stream user=%s: batch %s skipped", s->name, payload);
 	} else {
-		for (int i = 0; i < PQntuples(res); i++)
-			buf_printf(&s->out, "event: beacon\ndata: %s\n\n", PQgetvalue(res, i, 0));
+		for (int i = 0; i < PQntuples(res); i++) {
+			buf_adds(&s->out, "event: beacon\ndata: ");
+			api_row_json(&s->out, res, i, -1);
+			buf_adds(&s->out, "\n\n");
+		}
 		pool_commit(l->pool, c);
 	}
 	PQclear(res);
