@@ -93,7 +93,7 @@ int page_conversations(struct web_req *r)
 	PGresult *res, *camp;
 	int rc, threads = 0, more = 0, i;
 
-	if (page_filter(r, &f, &rc) < 0)
+	if (data_filter_request(r, &f, DATA_PAGE, &rc) < 0)
 		return rc;
 	res = data_threads(r, &f);
 	if (!data_ok(res))
