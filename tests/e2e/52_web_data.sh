@@ -21,7 +21,14 @@
 #	  click do not), walked two at a time with the cursor; q finds a
 #	  recipient's name and address in any case, campaign filters;
 #	- a message's events: newest first, uncounted ones marked with their
-#	  reason, the link and the file named; the page greys them;
+#	  reason and why in a sender's words (a rule of machines.yaml by its
+#	  name), the link and the file named, the place in one text, the
+#	  subject; the page greys them, keeps the reason's code in a title,
+#	  shows seconds and the zone, and counts the classes= asked for;
+#	- the summary page: no empty identity rows, the events left out only
+#	  for the classes not counted and not 0, rates "of delivered"; its
+#	  chart has six slots at least and the ten clients with most opens;
+#	- the Live page holds the user's last 20 events (not another's);
 #	- conversations: the messages of a thread together with the answers
 #	  (a recipient's, and one of someone it was not sent to), newest
 #	  activity first;
@@ -147,6 +154,7 @@ t_eq "3|1" "$(jq -r '[([.items[].opens] | add), ([.items[].clicks] | add)] | joi
 	"the timeline sums to the summary's opens and clicks"
 t_eq "day|2026-03-09" "$(jq -r '.items[0] | [.unit, .slot] | join("|")' "$WB_BODY")" \
 	"the timeline's unit and first slot"
+t_eq 6 "$(jq -r '.items | length' "$WB_BODY")" "three days of events: six slots, the last three empty"
 api "/api/v1/summary?since=2026-03-11&until=2026-03-11&tz=Europe/Berlin&format=csv"
 t_eq "$(TZ=Europe/Berlin report summary -v by=all -v since=2026-03-11 -v until=2026-03-12)" \
 	"$(csvnorm <"$WB_BODY")" "one day of Europe/Berlin as psql in that zone"
@@ -189,6 +197,11 @@ t_eq "open proxy true -|download human true catalogue.pdf|click human true https
 t_eq "prefetch false apple-mpp|scanner false honeypot" \
 	"$(jq -r '.items[4:][] | "\(.class) \(.counted) \(.reason)"' "$WB_BODY" | paste -sd'|')" \
 	"uncounted events marked, with their reason"
+t_eq "Berlin, DE|Spring letter|-" "$(jq -r '.items[1] | [.place, .subject, (.why // "-")] | join("|")' "$WB_BODY")" \
+	"an event's place in one text (the city that names its region once), its subject, no why for a person"
+t_eq "Apple Mail Privacy Protection loaded the images; not an open" "$(jq -r '.items[4].why' "$WB_BODY")" \
+	"why in a sender's words, not the administrator's (no configuration key)"
+t_eq "Gmail|null" "$(jq -r '.items[0] | "\(.client)|\(.place)"' "$WB_BODY")" "a proxy's open: no place"
 api "/api/v1/messages/$M1"
 t_eq "dave@example.com true false|carol@example.com true true|eve@example.org false false" \
 	"$(jq -r '.recipient_list[] | "\(.address) \(.opened) \(.clicked)"' "$WB_BODY" | paste -sd'|')" \
@@ -196,6 +209,13 @@ t_eq "dave@example.com true false|carol@example.com true true|eve@example.org fa
 t_eq 200 "$(wb_get ann "/m/$M1")" "the message page"
 t_eq "6 2" "$(grep -c '<tr class="event' "$WB_BODY") $(grep -c '<tr class="event uncounted' "$WB_BODY")" \
 	"six tr.event, two greyed"
+t_eq "1 0" "$(grep -c '<span class="why" title="apple-mpp"><b>not counted</b>: Apple Mail Privacy Protection loaded the images; not an open</span>' "$WB_BODY") $(grep -c '<code>' "$WB_BODY")" \
+	"the page: why in words, the reason's code in a title"
+t_eq "1 6" "$(grep -c '<th>Time (<span class="tz">UTC</span>)</th>' "$WB_BODY") $(grep -c '<time datetime="[^"]*" data-sec>2026-03-1[01] [0-9:]\{8\} UTC</time>' "$WB_BODY")" \
+	"the events' times to the second, the zone named"
+t_eq 200 "$(wb_get ann "/m/$M1?classes=human")" "the message page counting human events only"
+t_eq "3 1" "$(grep -c '<tr class="event uncounted' "$WB_BODY") $(grep -o '<span class="v" data-k="opened">[0-9]*' "$WB_BODY" | sed 's/.*>//')" \
+	"classes=human: the proxy open greyed too, one recipient opened"
 api "/api/v1/messages/$M3/events"
 t_eq "reply null example.net|reply frank@example.com null|open frank@example.com null" \
 	"$(jq -r '.items[] | "\(.kind) \(.recipient) \(.from_domain)"' "$WB_BODY" | paste -sd'|')" \
@@ -214,6 +234,7 @@ t_eq 5 "$(csvnorm <"$WB_BODY" | tail -n +2 | wc -l)" "conversations CSV: three m
 
 # --- escaping, CSV, bad filters ------------------------------------------------
 t_eq 200 "$(wb_get ann /)" "the messages page"
+t_eq 1 "$(grep -c '<p class="count" id="messages-count">3 messages</p>' "$WB_BODY")" "the count: 3 messages"
 t_eq "3 0 1" "$(grep -c '<tr class="message">' "$WB_BODY") $(grep -c '<script>alert' "$WB_BODY") $(grep -c '&lt;script&gt;alert(1)&lt;/script&gt;' "$WB_BODY")" \
 	"three rows, the subject's markup escaped"
 t_eq 200 "$(wb_get ann "/?q=spring&format=csv")" "the messages CSV with the search"
@@ -228,4 +249,48 @@ api "/api/v1/messages?limit=501" 400
 api "/api/v1/summary?table=secrets" 400
 api "/api/v1/summary?by=sender" 400
 t_eq 400 "$(wb_get ann "/summary?classes=human,robots")" "the page refuses an unknown class too"
+
+# --- the summary page --------------------------------------------------------
+t_eq 200 "$(wb_get ann /summary)" "the summary page"
+t_eq "0 0 0 1 1" "$(for k in message left_out_human left_out_proxy; do grep -c "data-k=\"$k\"" "$WB_BODY"; done | paste -sd' ') $(grep -c '<th>prefetch</th><td class="n" data-k="left_out_prefetch">1</td>' "$WB_BODY") $(grep -c '<th>scanner</th><td class="n" data-k="left_out_scanner">1</td>' "$WB_BODY")" \
+	"the figures: no empty message row, nothing left out of the counted classes, the prefetch and the scanner under Not counted"
+t_eq "1 1" "$(grep -c '% of delivered</span>' "$WB_BODY") $(grep -c 'Open rate (% of delivered)' "$WB_BODY")" \
+	"the rates say of what"
+
+# --- later events: the clients chart, a rule of machines.yaml, the Live page --
+# C01..C10 two opens each on one device; Zmail three, one on each of three
+# devices: devices.sql's rows (most opens first) hold Zmail's after the ten
+# others, its sum is the largest
+pg_psql <<EOF >/dev/null
+INSERT INTO beacon.events (at, kind, token_id, device, os, client, class)
+SELECT now() - interval '1 hour' + i * interval '1 second', 'open',
+	'40000000-0000-4000-8000-000000000021'::uuid, 'Desktop', 'Windows',
+	format('C%s', lpad(((i + 1) / 2)::text, 2, '0')), 'human'
+FROM generate_series(1, 20) i
+UNION ALL
+SELECT now() - interval '30 minutes' + i * interval '1 second', 'open',
+	'40000000-0000-4000-8000-000000000021'::uuid, format('x%s', i), 'Other', 'Zmail', 'human'
+FROM generate_series(1, 3) i;
+INSERT INTO beacon.events (at, kind, token_id, link_n, class, reason) VALUES
+(now() - interval '1 minute', 'click', '40000000-0000-4000-8000-000000000021', 1, 'scanner',
+ 'list:acme-linkcheck'),
+(now(), 'open', '40000000-0000-4000-8000-0000000000b1', NULL, 'human', NULL);
+EOF
+# json_block ID - the JSON of the page's <script type="application/json" id=ID>
+json_block() {
+	python3 -c 'import json, re, sys
+m = re.search(r"<script type=\"application/json\" id=\"%s\">(.*?)</script>" % sys.argv[2], open(sys.argv[1]).read(), re.S)
+print(json.dumps(json.loads(m.group(1))))' "$WB_BODY" "$1"
+}
+t_eq 200 "$(wb_get ann "/summary?message=$M2")" "the summary of the message opened in 13 clients"
+t_eq "Zmail C01 C02 C03 C04 C05 C06 C07 C08 C09|3 2 2 2 2 2 2 2 2 2" \
+	"$(json_block chart-data | jq -r '"\(.clients.labels | join(" "))|\(.clients.opens | map(tostring) | join(" "))"')" \
+	"the clients chart: the ten with most opens, summed over devices"
+api "/api/v1/messages/$M2/events?limit=1"
+t_eq "scanner|false|list:acme-linkcheck|the rule \"acme-linkcheck\" of the list of known machines matched" \
+	"$(jq -r '.items[0] | [.class, .counted, .reason, .why] | join("|")' "$WB_BODY")" "a rule of machines.yaml named in why"
+t_eq 200 "$(wb_get ann /live)" "the Live page"
+t_eq "20|$M2|click|list:acme-linkcheck" "$(json_block live-recent | jq -r '"\(length)|\([.[].message] | unique | join(" "))|\(.[0].kind)|\(.[0].reason)"')" \
+	"the Live page's first rows: ann's last 20 events, newest first, not bob's newer one"
 wb_stop
+
