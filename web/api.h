@@ -13,8 +13,10 @@
  *	8601 text.  beacon-web(8) documents the objects.
  *
  *	api_row_json writes one result row as an object with the result's
- *	column names: the pages' CSV and the live stream (data_batch_events
- *	rows: an event object) use it too, so every event has one form.
+ *	column names; the live stream (live.c, data_batch_events's rows) and
+ *	the Live page's first rows (page_live.c, data_recent_events's) write
+ *	their events with it, so that an event has one form everywhere.  The
+ *	pages' CSV downloads are api_send_csv's.
  */
 #ifndef BEACON_WEB_API_H
 #define BEACON_WEB_API_H
