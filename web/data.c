@@ -11,9 +11,12 @@
 #include <time.h>
 
 #include "data.h"
+#include "db.h"
 #include "html.h"
 #include "log.h"
+#include "pool.h"
 #include "psqlscript.h"
+#include "server.h"
 #include "sqldir.h"
 
 /* ISO - an SQL timestamptz expression as UTC ISO 8601 text with milliseconds */
@@ -315,7 +318,8 @@ int data_ok(const PGresult *res)
 	return res && PQresultStatus(res) == PGRES_TUPLES_OK;
 }
 
-/* data_fail - log and answer a failed query: 400 for a bad value, else 500 */
+/* data_fail - log and answer a failed query: 400 for a bad value, 504 when the
+ * server did not answer in time, 503 when the session was lost, else 500 */
 int data_fail(struct web_req *r, PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -323,6 +327,13 @@ int data_fail(struct web_req *r, PGresult *res)
 	char text[300];
 	int rc;
 
+	if (!res && r->db && PQtransactionStatus(r->db) == PQTRANS_ACTIVE) {
+		/* data_exec gave up waiting: the session is dropped when the request ends */
+		log_warnx("%s %s user=%s: the database did not answer within statement_timeout "
+			  "and a margin: the session is dropped", r->method, r->path,
+			  r->user ? r->user->name : "-");
+		return web_error(r, 504, "the database did not answer in time; try again");
+	}
 	if (!msg)
 		msg = r->db ? PQerrorMessage(r->db) : "no database";
 	log_warnx("%s %s user=%s: query failed: %s%s%s", r->method, r->path,
@@ -330,6 +341,8 @@ int data_fail(struct web_req *r, PGresult *res)
 	if (state && strncmp(state, "22", 2) == 0) {
 		snprintf(text, sizeof(text), "bad value: %s", msg);
 		rc = web_error(r, 400, text);
+	} else if (!r->db || PQstatus(r->db) != CONNECTION_OK) {
+		rc = web_error(r, 503, "the database is unreachable; try again");
 	} else {
 		rc = web_error(r, 500, "the database could not answer; the log says why");
 	}
@@ -337,10 +350,25 @@ int data_fail(struct web_req *r, PGresult *res)
 	return rc;
 }
 
-/* data_exec - run SQL with N text parameters (NULL values are SQL NULL) */
-static PGresult *data_exec(PGconn *db, const char *sql, int n, const char *const *params)
+/* data_run - SQL with N text parameters (NULL values are SQL NULL) on session DB of
+ * pool P, waiting at most statement_timeout and a margin (pool_exec): the result
+ * (an error's too), or NULL when the wait ran out or the session was lost */
+static PGresult *data_run(struct pool *p, PGconn *db, const char *sql, int n,
+			  const char *const *params)
 {
-	return PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+	PGresult *res = NULL;
+
+	if (pool_exec(p, db, sql, n, params, &res) == DB_TIMEOUT) {
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* data_exec - data_run on the request's session */
+static PGresult *data_exec(struct web_req *r, const char *sql, int n, const char *const *params)
+{
+	return data_run(web_ctx_of(r)->pool, r->db, sql, n, params);
 }
 
 /* data_set_tz - SET LOCAL TimeZone = TZ */
@@ -348,7 +376,7 @@ PGresult *data_set_tz(struct web_req *r, const char *tz)
 {
 	const char *p[1] = { tz };
 
-	return data_exec(r->db, "SELECT set_config('TimeZone', $1, true)", 1, p);
+	return data_exec(r, "SELECT set_config('TimeZone', $1, true)", 1, p);
 }
 
 /* data_filter_request - the request's filters, and its transaction in their zone */
@@ -468,7 +496,7 @@ PGresult *data_messages(struct web_req *r, const struct data_filter *f)
 	p[7] = limit;
 	p[8] = offset;
 	p[9] = NULL;
-	return data_exec(r->db, data_messages_sql, 10, p);
+	return data_exec(r, data_messages_sql, 10, p);
 }
 
 /* data_message - one message, as a row of data_messages */
@@ -476,13 +504,13 @@ PGresult *data_message(struct web_req *r, const char *id, const char *classes)
 {
 	const char *p[10] = { "", "", NULL, NULL, NULL, NULL, classes, "1", "0", id };
 
-	return data_exec(r->db, data_messages_sql, 10, p);
+	return data_exec(r, data_messages_sql, 10, p);
 }
 
 /* data_campaigns - the campaigns of the user's messages, most recent first */
 PGresult *data_campaigns(struct web_req *r)
 {
-	return data_exec(r->db,
+	return data_exec(r,
 		"SELECT campaign FROM beacon.messages\n"
 		"WHERE campaign <> ''\n"
 		"GROUP BY campaign\n"
@@ -495,7 +523,7 @@ PGresult *data_recipients(struct web_req *r, const char *id, const char *classes
 {
 	const char *p[2] = { id, classes };
 
-	return data_exec(r->db,
+	return data_exec(r,
 		"SELECT r.address, r.name, r.status,\n"
 		"       ev.n > 0 AS opened, ev.clicks > 0 AS clicked,\n"
 		"       ev.downloads > 0 AS downloaded, ev.replies > 0 AS replied,\n"
@@ -598,7 +626,7 @@ PGresult *data_events(struct web_req *r, const char *id, const char *classes, in
 
 	snprintf(lim, sizeof(lim), "%d", limit);
 	snprintf(off, sizeof(off), "%ld", offset);
-	return data_exec(r->db,
+	return data_exec(r,
 		"SELECT " DATA_EVENT_COLUMNS
 		"FROM (\n"
 		DATA_EVENT_SELECT("$2::text")
@@ -616,11 +644,11 @@ PGresult *data_events(struct web_req *r, const char *id, const char *classes, in
 }
 
 /* data_batch_events - one NOTIFY beacon_batch's events (xmin = xid, at in [from, to]) */
-PGresult *data_batch_events(PGconn *db, const char *payload)
+PGresult *data_batch_events(struct pool *pool, PGconn *db, const char *payload)
 {
 	const char *p[2] = { payload, DATA_CLASSES_DEFAULT };
 
-	return data_exec(db,
+	return data_run(pool, db,
 		"SELECT " DATA_EVENT_COLUMNS
 		"FROM (\n"
 		DATA_EVENT_SELECT("$2::text")
@@ -639,7 +667,7 @@ PGresult *data_recent_events(struct web_req *r, int limit)
 
 	snprintf(lim, sizeof(lim), "%d", limit);
 	snprintf(days, sizeof(days), "%d", DATA_RECENT_DAYS);
-	return data_exec(r->db,
+	return data_exec(r,
 		"SELECT " DATA_EVENT_COLUMNS
 		"FROM (\n"
 		DATA_EVENT_SELECT("$1::text")
@@ -669,7 +697,7 @@ PGresult *data_threads(struct web_req *r, const struct data_filter *f)
 	p[4] = f->classes;
 	p[5] = limit;
 	p[6] = offset;
-	return data_exec(r->db,
+	return data_exec(r,
 		"WITH " DATA_PAT ", hit AS (\n"
 		"	SELECT DISTINCT beacon.message_thread(m) AS thread\n"
 		"	FROM beacon.messages m, pat\n"
@@ -766,7 +794,7 @@ PGresult *data_report(struct web_req *r, const char *name, const struct data_fil
 		psqlscript_free(&s);
 		return NULL;
 	}
-	res = PQexecParams(r->db, s.sql, s.nparams, NULL, s.params, NULL, NULL, 0);
+	res = data_exec(r, s.sql, s.nparams, s.params);
 	psqlscript_free(&s);
 	return res;
 }
@@ -788,7 +816,7 @@ PGresult *data_timeline(struct web_req *r, const struct data_filter *f)
 		f->until_next[0] ? f->until_next : "infinity", f->tz, f->classes, f->late, f->per,
 	};
 
-	return data_exec(r->db,
+	return data_exec(r,
 		"WITH tok AS (\n"
 		"	SELECT r.token_id\n"
 		"	FROM beacon.report_messages($1::text, '', $2::text, '', $3::timestamptz,\n"

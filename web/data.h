@@ -27,6 +27,12 @@
  *	a click on the hidden link 0 never, and every reply.  A recipient
  *	"opened" when any counted event came from their token.
  *
+ *	Every statement goes through pool_exec(): it waits at most
+ *	statement_timeout and a margin, even for a server that stopped
+ *	answering; then the function returns NULL, data_fail() answers 504,
+ *	and the session, its statement unfinished, is closed when the
+ *	request gives it back (pool_put).
+ *
  *	Times come out as UTC ISO 8601 text with milliseconds
  *	(2026-11-20T09:05:00.000Z).  Dates in filters (since, until) are
  *	days in the viewer's time zone tz (data_set_tz sets the
@@ -46,6 +52,8 @@
 
 #include "buf.h"
 #include "web.h"
+
+struct pool;
 
 #define DATA_PAGE_ROWS	50	/* rows per page of a list page */
 #define DATA_API_ROWS	100	/* API rows per answer by default */
@@ -118,7 +126,8 @@ void data_filter_query(struct buf *b, const struct data_filter *f);
 
 /* data_ok - RES holds rows (PGRES_TUPLES_OK) */
 int data_ok(const PGresult *res);
-/* data_fail - log RES's error, clear it, answer 400 (a bad value) or 500 */
+/* data_fail - log RES's error, clear it, answer 400 (a bad value), 500, 503 (the
+ * session lost) or, RES NULL after the wait ran out, 504 */
 int data_fail(struct web_req *r, PGresult *res);
 /* data_set_tz - the transaction's TimeZone := TZ (dates in filters are days there) */
 PGresult *data_set_tz(struct web_req *r, const char *tz);
@@ -153,9 +162,10 @@ int data_summary_known(const char *name);
 /* data_summary_table - the rows of the summary's table NAME: data_timeline for
  * "timeline", else data_report of that report; NULL for an unknown NAME */
 PGresult *data_summary_table(struct web_req *r, const char *name, const struct data_filter *f);
-/* data_batch_events - the events the user (of DB's transaction) sees of one NOTIFY
- * beacon_batch, its PAYLOAD {"xid", "from", "to", "n"}, oldest first */
-PGresult *data_batch_events(PGconn *db, const char *payload);
+/* data_batch_events - the events the user (of DB's transaction, a session of POOL)
+ * sees of one NOTIFY beacon_batch, its PAYLOAD {"xid", "from", "to", "n"}, oldest
+ * first; NULL when the wait ran out */
+PGresult *data_batch_events(struct pool *pool, PGconn *db, const char *payload);
 /* data_recent_events - the user's last LIMIT events of the last DATA_RECENT_DAYS days,
  * newest first (the Live page's first rows) */
 PGresult *data_recent_events(struct web_req *r, int limit);

@@ -224,7 +224,7 @@ static void live_batch(struct live_client *s, const char *payload)
 		return;
 	}
 	if (pool_begin(l->pool, c, s->user) < 0 ||
-	    !data_ok(res = data_batch_events(c, payload))) {
+	    !data_ok(res = data_batch_events(l->pool, c, payload))) {
 		db_ok(c, res, "reading a batch of live events");
 		log_warnx("live stream user=%s: batch %s skipped", s->name, payload);
 	} else {
