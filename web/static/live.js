@@ -5,7 +5,8 @@
  * "beacon"), on top of #live-events as a tr.event.new.  Both are the API's
  * event objects (beacon-web(8)): at, kind, class, message, subject,
  * recipient, place, device, os, client, link, attachment, counted, why,
- * reason.  The cells are the message page's (page_message.c): the same
+ * reason.  An "end" event (the session ended: signed out elsewhere,
+ * expired, the account disabled) closes the stream for good.  The cells are the message page's (page_message.c): the same
  * classes, so they read the same on a laptop and as cards on a phone.
  * Text goes in with textContent only.
  */
@@ -157,6 +158,16 @@
 		else
 			setStatus("connecting", "Connection lost; reconnecting\u2026");
 	};
+	source.addEventListener("end", function (e) {
+		var why = "the session ended: sign in again";
+		source.close();
+		try {
+			why = JSON.parse(e.data).reason || why;
+		} catch (err) {
+			/* no reason given: the default one */
+		}
+		setStatus("error", "Stopped: " + why + ".");
+	});
 	source.addEventListener("beacon", function (e) {
 		var ev;
 		try {
