@@ -85,6 +85,14 @@ int api_send_csv(struct web_req *r, const char *filename, const PGresult *res, i
 			csv_cell(&b, PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c));
 		csv_row_end(&b);
 	}
+	if (rows < PQntuples(res)) {
+		/* a download that stops short says so where a reader of the file sees it */
+		char cut[200];
+		snprintf(cut, sizeof(cut), "(cut: the first %d rows only; narrow the filters, "
+			 "such as since and until, for the rest)", rows);
+		csv_cell(&b, cut);
+		csv_row_end(&b);
+	}
 	return web_send_csv(r, filename, &b);
 }
 

@@ -167,8 +167,9 @@ static void page_message_events(struct buf *b, const PGresult *res, const char *
 	if (n == 0)
 		buf_adds(b, "<p class=\"empty\">Nothing yet: no recipient has opened it.</p>\n");
 	if (n > shown)
-		buf_printf(b, "<p class=\"note\">The newest %d events; the CSV has them all.</p>\n",
-			   shown);
+		buf_printf(b, "<p class=\"note\">The newest %d events. The CSV has up to %d, "
+			   "newest first, and says so in its last row when there are more.</p>\n",
+			   shown, DATA_CSV_MAX);
 	buf_adds(b, "<p class=\"note\">Greyed rows do not count as opens or clicks: the class "
 		 "says what sent them and why.</p>\n");
 	buf_adds(b, "<div class=\"scroll\"><table id=\"events\" class=\"list cards\">\n<thead><tr>"
@@ -259,15 +260,15 @@ int page_message(struct web_req *r)
 		return data_fail(r, rc_res);
 	}
 	ev = f.csv && strcmp(table, "events") ? NULL :
-		data_events(r, id, f.classes, f.csv ? DATA_CSV_MAX : DATA_EVENTS_MAX + 1, 0);
+		data_events(r, id, f.classes, (f.csv ? DATA_CSV_MAX : DATA_EVENTS_MAX) + 1, 0);
 	if (ev && !data_ok(ev)) {
 		PQclear(m);
 		PQclear(rc_res);
 		return data_fail(r, ev);
 	}
 	if (f.csv) {
-		rc = api_send_csv(r, strcmp(table, "events") ? "recipients.csv" : "events.csv",
-				  rc_res ? rc_res : ev, -1, -1);
+		rc = rc_res ? api_send_csv(r, "recipients.csv", rc_res, -1, -1) :
+			api_send_csv(r, "events.csv", ev, DATA_CSV_MAX, -1);
 	} else {
 		const char *subject = page_get(m, 0, "subject");
 
