@@ -233,6 +233,31 @@ int api_events(struct web_req *r)
 	return rc;
 }
 
+/* api_utc_sent_at - RES (summary.sql run with tz UTC) with its sent_at in the API's
+ * form: "2026-03-10 23:30:00" becomes "2026-03-10T23:30:00.000Z" (the report gives
+ * seconds); a copy to clear, or NULL (out of memory) */
+static PGresult *api_utc_sent_at(const PGresult *res)
+{
+	int col = PQfnumber(res, "sent_at");
+	PGresult *copy = PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+
+	if (!copy || col < 0)
+		return copy;
+	for (int i = 0; i < PQntuples(copy); i++) {
+		const char *v = PQgetvalue(copy, i, col);
+		char iso[32];
+
+		if (PQgetisnull(copy, i, col) || strlen(v) != 19 || v[10] != ' ')
+			continue;
+		snprintf(iso, sizeof(iso), "%.10sT%.8s.000Z", v, v + 11);
+		if (!PQsetvalue(copy, i, col, iso, (int)strlen(iso))) {
+			PQclear(copy);
+			return NULL;
+		}
+	}
+	return copy;
+}
+
 /* api_summary - GET /api/v1/summary: summary.sql's rows (or ?table= another report's) */
 int api_summary(struct web_req *r)
 {
@@ -248,6 +273,8 @@ int api_summary(struct web_req *r)
 		return web_error(r, 400, "table: " DATA_SUMMARY_TABLES);
 	if (data_filter_request(r, &f, DATA_API, &rc) < 0)
 		return rc;
+	/* the JSON's times are UTC; tz still chooses the days of since and until */
+	f.report_utc = !f.csv;
 	res = data_summary_table(r, table, &f);
 	if (!data_ok(res))
 		return data_fail(r, res);
@@ -255,7 +282,10 @@ int api_summary(struct web_req *r)
 		snprintf(file, sizeof(file), "%s.csv", table);
 		rc = api_send_csv(r, file, res, -1, -1);
 	} else {
-		rc = api_list(r, res, PQntuples(res), -1, NULL);
+		PGresult *utc = api_utc_sent_at(res);
+		rc = utc ? api_list(r, utc, PQntuples(utc), -1, NULL) :
+			web_error(r, 500, "out of memory");
+		PQclear(utc);
 	}
 	PQclear(res);
 	return rc;

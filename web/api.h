@@ -10,7 +10,9 @@
  *	same URL with cursor=<next> for the rows after.  Every list also
  *	answers ?format=csv (every row, up to DATA_CSV_MAX; a CSV cut there
  *	ends with a row that says so).  Numbers are JSON numbers, booleans
- *	true/false, SQL NULL null, times UTC ISO 8601 text.  beacon-web(8)
+ *	true/false, SQL NULL null, times UTC ISO 8601 text with
+ *	milliseconds (the summary's sent_at too; its CSV keeps the report's
+ *	local time of tz, as beaconctl report prints it).  beacon-web(8)
  *	documents the objects.
  *
  *	api_row_json writes one result row as an object with the result's

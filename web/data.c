@@ -783,7 +783,7 @@ PGresult *data_report(struct web_req *r, const char *name, const struct data_fil
 	rc |= psqlscript_set(&s, "classes", f->classes);
 	rc |= psqlscript_set(&s, "late", f->late);
 	rc |= psqlscript_set(&s, "by", f->by);
-	rc |= psqlscript_set(&s, "tz", f->tz);
+	rc |= psqlscript_set(&s, "tz", f->report_utc ? "UTC" : f->tz);
 	if (rc < 0) {
 		psqlscript_free(&s);
 		log_warnx("report %s: out of memory", name);

@@ -94,6 +94,8 @@ struct data_filter {
 	long long cursor_us;	/* its sent_at in µs since the epoch (messages) */
 	char cursor_id[37];	/* its message id (messages) */
 	int csv;		/* ?format=csv */
+	int report_utc;		/* data_report: the reports' local times in UTC (tz still
+				 * chooses the days): the API's JSON */
 };
 
 /* data_arg_fn - where data_filter_read gets the request's values */
