@@ -4,6 +4,7 @@
  * always as valid UTF-8; a JSON block cannot end its <script>; an error
  * page has the chrome of the others
  */
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -105,6 +106,26 @@ static void test_html_json_block(void **state)
 	buf_free(&j);
 }
 
+/* a client name that would end the chart's block, or open a comment in it that
+ * keeps the block's </script> from ending it, stays inside the JSON string */
+static void test_html_json_block_hostile(void **state)
+{
+	struct buf b = { 0 }, j = { 0 };
+	const char *body;
+
+	(void)state;
+	buf_adds(&j, "{\"clients\":{\"labels\":[\"<!--<script>\",\"</SCRIPT >\"]}}");
+	html_json_block(&b, "chart-data", &j);
+	body = buf_str(&b) + strlen("<script type=\"application/json\" id=\"chart-data\">");
+	assert_null(strstr(body, "<!--"));
+	assert_null(strcasestr(body, "<script"));
+	assert_ptr_equal(strcasestr(body, "</script"), strstr(body, "</script>\n"));
+	assert_string_equal(body, "{\"clients\":{\"labels\":[\"\\u003c!--\\u003cscript\\u003e\","
+			    "\"\\u003c/SCRIPT \\u003e\"]}}</script>\n");
+	buf_free(&b);
+	buf_free(&j);
+}
+
 static void test_html_error_page(void **state)
 {
 	struct web_user ann = { .id = 1, .name = "ann@example.org", .admin = 0 };
@@ -151,6 +172,7 @@ int main(void)
 		cmocka_unit_test(test_html_time),
 		cmocka_unit_test(test_html_time_sec_zone),
 		cmocka_unit_test(test_html_json_block),
+		cmocka_unit_test(test_html_json_block_hostile),
 		cmocka_unit_test(test_html_error_page),
 		cmocka_unit_test(test_html_or_dash_input),
 	};
