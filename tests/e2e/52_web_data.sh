@@ -33,7 +33,21 @@
 #	  (a recipient's, and one of someone it was not sent to), newest
 #	  activity first;
 #	- HTML escapes a subject; the CSV neutralises a formula in it;
-#	- a bad date, zone, limit or table is 400 naming the parameter.
+#	- a bad date, zone, limit or table is 400 naming the parameter;
+#	- a client name holding </script> and <!-- stays JSON text in the
+#	  summary's chart block; the summary API's sent_at is UTC ISO 8601
+#	  (its CSV the report's local time of tz);
+#	- a CSV cut at 100 000 rows ends with a row that says so, and the
+#	  message page says what its CSV holds;
+#	- live streams (cookie and token): after sign-out, token revoke and
+#	  beaconctl web user disable, an event inserted then does not reach
+#	  theirs, which get "event: end" and close, while a live token's
+#	  stream gets it; a user's fifth stream is 429 while another user's
+#	  opens; a batch is read once per user, not per stream (the
+#	  server's statement log);
+#	- PostgreSQL stopped (SIGSTOP) under a request waiting for a lock,
+#	  statement_timeout 3 s: 504 within 6.5 s, not when the server
+#	  wakes, and the next request works.
 set -euo pipefail
 BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$BEACON_SRC/tests/lib/common.sh"
@@ -292,5 +306,165 @@ t_eq "scanner|false|list:acme-linkcheck|the rule \"acme-linkcheck\" of the list 
 t_eq 200 "$(wb_get ann /live)" "the Live page"
 t_eq "20|$M2|click|list:acme-linkcheck" "$(json_block live-recent | jq -r '"\(length)|\([.[].message] | unique | join(" "))|\(.[0].kind)|\(.[0].reason)"')" \
 	"the Live page's first rows: ann's last 20 events, newest first, not bob's newer one"
-wb_stop
 
+# --- hostile text in the summary's chart block ---------------------------------
+# a client name that would end the <script type="application/json"> block, or
+# open a comment in it, is JSON text there: the block ends at its own </script>
+pg_psql <<EOF >/dev/null
+INSERT INTO beacon.events (at, kind, token_id, device, os, client, class)
+SELECT now() - interval '10 minutes' + i * interval '1 second', 'open',
+	'40000000-0000-4000-8000-000000000021', 'Desktop', 'Windows',
+	'</script><!--<script>alert(1)//', 'human'
+FROM generate_series(1, 5) i;
+EOF
+t_eq 200 "$(wb_get ann "/summary?message=$M2")" "the summary of a message opened in a hostile client"
+t_eq "</script><!--<script>alert(1)//" "$(python3 -c 'import json, sys
+page = open(sys.argv[1]).read()
+start = page.index("<script type=\"application/json\" id=\"chart-data\">")
+start = page.index(">", start) + 1
+block = page[start:page.lower().index("</script", start)]
+if "<!--" in block or "<script" in block.lower():
+    sys.exit("the block holds markup: " + block[:200])
+print(json.loads(block)["clients"]["labels"][0])' "$WB_BODY")" \
+	"the chart block: the hostile name is JSON text, no </script> nor <!-- before the block's end"
+
+# --- the summary's times in the API ---------------------------------------------
+api "/api/v1/summary?by=message&tz=Europe/Berlin"
+t_eq "2026-03-09T08:00:00.000Z 2026-03-10T23:30:00.000Z 2026-03-12T10:00:00.000Z" \
+	"$(jq -r '[.items[].sent_at] | join(" ")' "$WB_BODY")" "summary JSON: sent_at in UTC ISO 8601"
+api "/api/v1/summary?by=message&tz=Europe/Berlin&format=csv"
+t_eq "2026-03-11 00:30:00" "$(csvnorm <"$WB_BODY" | awk -F'|' -v m="$M1" '$1 == m { print $4 }')" \
+	"summary CSV: sent_at as beaconctl report prints it, in tz"
+
+# beacon-web again, with statement_timeout 30 s (the CSV below reads 100 000
+# events) and its statements in the server's log (to count the live batch reads)
+wb_stop
+pg_psql -c "ALTER ROLE web SET log_statement = 'all'" >/dev/null
+printf 'statement_timeout = 30000\n' >>"$WB_CONF"
+wb_start
+
+# --- a CSV cut at DATA_CSV_MAX rows says so ---------------------------------------
+pg_psql <<EOF >/dev/null
+INSERT INTO beacon.events (at, kind, token_id, class)
+SELECT timestamptz '2026-03-09 12:00:00+00' + i * interval '1 millisecond', 'open',
+	'40000000-0000-4000-8000-000000000031', 'human'
+FROM generate_series(1, 100001) i;
+ANALYZE beacon.events;
+EOF
+t_eq 200 "$(wb_get ann "/m/$M3?format=csv&table=events")" "the events CSV of a message with 100 003 events"
+t_eq "100001|(cut: the first 100000 rows only; narrow the filters, such as since and until, for the rest)" \
+	"$(python3 -c 'import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+print("%d|%s" % (len(rows) - 1, rows[-1][0] if len(rows[-1]) == 1 else "no cut row: " + ",".join(rows[-1])))' "$WB_BODY")" \
+	"100 000 rows after the header, then a row that says the CSV was cut"
+t_eq 200 "$(wb_get ann "/m/$M3")" "its page"
+t_eq "0 1" "$(grep -c 'has them all' "$WB_BODY") $(grep -c '<p class="note">The newest 1000 events. The CSV has up to 100000, newest first, and says so in its last row when there are more.</p>' "$WB_BODY")" \
+	"the page says what the CSV holds"
+pg_psql -c "DELETE FROM beacon.events WHERE token_id = '40000000-0000-4000-8000-000000000031'
+	AND at > '2026-03-09 12:00:00+00' AND at < '2026-03-09 13:00:00+00'" >/dev/null
+
+# --- live streams: they end with their session or token; four of a user ---------
+wb_user bob@example.net "$PW"
+wb_user ops@example.org "$PW" --admin
+T1=$(wb_token ann@example.org)
+T2=$(wb_token ann@example.org)
+TO=$(wb_token ops@example.org)
+TB=$(wb_token bob@example.net)
+t_eq 303 "$(wb_login ann2 ann@example.org "$PW")" "ann signs in on a second browser"
+declare -A SSE=()
+# stream NAME CURL-ARGS... - a live stream read into $T_DIR/NAME.sse by a curl
+# in the background (its pid in SSE[NAME]); fail unless it opens within 10 s
+stream() {
+	local name=$1
+	shift
+	curl -s -N --max-time 60 "$@" >"$T_DIR/$name.sse" 2>/dev/null &
+	SSE[$name]=$!
+	t_on_exit "t_kill_pid ${SSE[$name]} TERM 5"
+	t_wait_until "grep -q '^: stream' '$T_DIR/$name.sse'" 10 ||
+		t_fail "the live stream $name did not open: $(cat "$T_DIR/$name.sse")"
+}
+# open_event - a new counted open of ann's spring letter, as the pixel server stores it
+open_event() {
+	pg_psql -c "INSERT INTO beacon.events (at, kind, token_id, class, client)
+		VALUES (now(), 'open', '40000000-0000-4000-8000-000000000011', 'human', 'Live')" >/dev/null
+}
+stream cookie -b "$T_DIR/ann2.jar" "$WB_URL/live/stream"
+stream token -H "Authorization: Bearer $T1" "$WB_URL/api/v1/stream"
+stream keep -H "Authorization: Bearer $T2" "$WB_URL/api/v1/stream"
+stream admin -H "Authorization: Bearer $TO" "$WB_URL/api/v1/stream"
+t_eq 303 "$(wb_post ann2 /logout "csrf=$(wb_csrf ann2)")" "ann signs out on the second browser"
+wb_ctl web token revoke "$(printf %s "$T1" | sha256sum | cut -c1-16)" >/dev/null
+wb_ctl web user disable ops@example.org >/dev/null
+open_event
+t_wait_until "grep -q '^event: beacon' '$T_DIR/keep.sse'" 15 ||
+	t_fail "no live event on ann's other token's stream: $(cat "$T_DIR/keep.sse")"
+t_ok "the stream of ann's live token gets the open"
+t_wait_until "! t_pid_alive ${SSE[cookie]} && ! t_pid_alive ${SSE[token]} &&
+	! t_pid_alive ${SSE[admin]}" 10 || true
+for n in cookie token admin; do
+	t_eq "0 1 closed" "$(grep -c '^event: beacon' "$T_DIR/$n.sse") $(grep -c '^event: end' "$T_DIR/$n.sse") $(t_pid_alive "${SSE[$n]}" && echo open || echo closed)" \
+		"the $n stream (signed out, revoked, disabled): no event after that, an end, closed"
+done
+
+# a user's fifth stream is refused, another user's opens; a batch is read once
+# for all of a user's streams
+stream ann2 -H "Authorization: Bearer $T2" "$WB_URL/api/v1/stream"
+stream ann3 -b "$T_DIR/ann.jar" "$WB_URL/live/stream"
+stream ann4 -b "$T_DIR/ann.jar" "$WB_URL/live/stream"
+t_eq 429 "$(wb_get - /api/v1/stream -H "Authorization: Bearer $T2" --max-time 3)" \
+	"a fifth stream of ann refused"
+t_eq 1 "$(jq -r '.error' "$WB_BODY" | grep -c 'you have 4 live streams open already')" \
+	"the refusal says why"
+stream bob -H "Authorization: Bearer $TB" "$WB_URL/api/v1/stream"
+t_ok "bob's stream opens meanwhile"
+mark=$(wc -c <"$PG_LOG")
+open_event
+for n in keep ann2 ann3 ann4; do
+	want=1
+	[ "$n" = keep ] && want=2
+	t_wait_until "[ \$(grep -c '^event: beacon' '$T_DIR/$n.sse') -ge $want ]" 15 ||
+		t_fail "the open did not reach the stream $n: $(cat "$T_DIR/$n.sse")"
+done
+t_ok "each of ann's four streams gets the open"
+# reads - the batch reads in the server's log since the mark
+reads() { tail -c +$((mark + 1)) "$PG_LOG" | grep -c 'e.xmin = (\$1::json' || true; }
+t_wait_until "[ \$(reads) -ge 2 ]" 5 || true
+sleep 1
+t_eq "2 0" "$(reads) $(grep -c '^event: beacon' "$T_DIR/bob.sse")" \
+	"two reads of the batch for five streams of two users (bob's finds nothing of ann's)"
+for n in keep ann2 ann3 ann4 bob; do
+	t_kill_pid "${SSE[$n]}" TERM 5
+done
+
+# --- PostgreSQL stops answering under a request ----------------------------------
+wb_stop
+sed -i 's/^statement_timeout = 30000$/statement_timeout = 3000/' "$WB_CONF"
+wb_start
+# a lock holds the request's statement in the server; then the server stops
+# (SIGSTOP): the answer comes after statement_timeout and the margin, not when
+# the server wakes up, and the next request works again
+pg_psql -c "BEGIN; LOCK TABLE beacon.recipients IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(8); COMMIT" \
+	>/dev/null &
+LOCKER=$!
+t_on_exit "t_kill_pid $LOCKER TERM 5"
+t_wait_until "[ \"\$(pg_query \"SELECT count(*) FROM pg_locks WHERE relation = 'beacon.recipients'::regclass AND granted AND mode = 'AccessExclusiveLock'\")\" = 1 ]" 10 ||
+	t_fail "the lock was not taken"
+curl -s -o /dev/null -b "$T_DIR/ann.jar" -w '%{http_code} %{time_total}\n' --max-time 30 \
+	"$WB_URL/api/v1/messages" >"$T_DIR/stalled" &
+STALLED=$!
+t_on_exit "t_kill_pid $STALLED TERM 5"
+t_wait_until "[ \"\$(pg_query \"SELECT count(*) FROM pg_stat_activity WHERE usename = 'web' AND wait_event_type = 'Lock'\")\" = 1 ]" 3 ||
+	t_fail "the request's statement did not wait for the lock"
+pg_pause
+t_wait_until "! t_pid_alive $STALLED" 10 || true
+pg_resume
+t_wait_until "! t_pid_alive $STALLED" 30 || true
+read -r st secs <"$T_DIR/stalled"
+t_eq "504 yes" "$st $(awk -v s="$secs" 'BEGIN { print (s < 6.5 ? "yes" : "no (" s " s)") }')" \
+	"the request answers 504 within statement_timeout (3 s), the margin and some slack"
+t_eq 1 "$(grep -c 'GET /api/v1/messages user=ann@example.org: the database did not answer within statement_timeout and a margin: the session is dropped' "$WB_LOG")" \
+	"the log says why"
+wait "$LOCKER" || true
+t_eq 200 "$(wb_get ann /api/v1/messages)" "the next request works"
+t_eq 3 "$(jq -r '.items | length' "$WB_BODY")" "with ann's three messages"
+wb_stop
