@@ -1,10 +1,11 @@
 /*
- * json.c - the JSON string escaper shared by beaconctl's output and
- * beacon-notify's payloads (see json.h).
+ * json.c - the JSON string escaper shared by beaconctl's output,
+ * beacon-notify's payloads and beacon-web's API (see json.h).
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "json.h"
 
 #define JSON_FFFD "\xef\xbf\xbd"	/* U+FFFD REPLACEMENT CHARACTER in UTF-8 */
@@ -79,4 +80,10 @@ void json_string(const char *s, json_put_fn *put, void *arg)
 		p += len, n -= len;
 	}
 	put(arg, "\"", 1);
+}
+
+/* json_buf_put - append to a struct buf */
+void json_buf_put(void *arg, const char *p, size_t n)
+{
+	buf_add(arg, p, n);
 }

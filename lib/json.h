@@ -4,6 +4,7 @@
  *
  * SYNOPSIS
  *	json_string(s, put, arg);	(put(arg, bytes, n) receives the output)
+ *	json_string(s, json_buf_put, &buf);	(into a struct buf, buf.h)
  *
  * DESCRIPTION
  *	json_string writes S as a quoted JSON string: " and \ escaped,
@@ -25,5 +26,7 @@ typedef void json_put_fn(void *arg, const char *p, size_t n);
 size_t json_utf8(const unsigned char *s, size_t n, unsigned *cp);
 /* json_string - S as a JSON string (NULL: null) through PUT */
 void json_string(const char *s, json_put_fn *put, void *arg);
+/* json_buf_put - a json_put_fn appending to the struct buf ARG */
+void json_buf_put(void *arg, const char *p, size_t n);
 
 #endif

@@ -9,16 +9,10 @@
 
 #define PAYLOAD_FFFD "\xef\xbf\xbd"	/* U+FFFD REPLACEMENT CHARACTER in UTF-8 */
 
-/* payload_put - json_put_fn: to the buffer ARG */
-static void payload_put(void *arg, const char *p, size_t n)
-{
-	buf_add(arg, p, n);
-}
-
 /* payload_json_string - append S as a JSON string (json.h) */
 void payload_json_string(struct buf *b, const char *s)
 {
-	json_string(s, payload_put, b);
+	json_string(s, json_buf_put, b);
 }
 
 /* payload_clean - append S as one line of valid UTF-8 */

@@ -11,23 +11,8 @@
 #include "data.h"
 #include "json.h"
 
-/* PostgreSQL's type OIDs (catalog/pg_type.h, stable) of the columns written as numbers */
+/* PostgreSQL's type OID (catalog/pg_type.h, stable) of boolean, written true or false */
 #define API_BOOLOID	16
-#define API_INT8OID	20
-#define API_INT2OID	21
-#define API_INT4OID	23
-#define API_FLOAT4OID	700
-#define API_FLOAT8OID	701
-#define API_NUMERICOID	1700
-
-/* API_MESSAGE_COLUMNS - the message object: data_messages's first columns */
-#define API_MESSAGE_COLUMNS 12
-
-/* api_put - json_string's output into a buf */
-static void api_put(void *arg, const char *p, size_t n)
-{
-	buf_add(arg, p, n);
-}
 
 /* api_number_ok - S is a JSON number (not NaN, not Infinity) */
 static int api_number_ok(const char *s)
@@ -46,19 +31,15 @@ static void api_value(struct buf *b, const PGresult *res, int row, int col)
 		buf_adds(b, "null");
 		return;
 	}
-	switch (PQftype(res, col)) {
-	case API_BOOLOID:
+	if (PQftype(res, col) == API_BOOLOID) {
 		buf_adds(b, v[0] == 't' ? "true" : "false");
 		return;
-	case API_INT2OID: case API_INT4OID: case API_INT8OID:
-	case API_FLOAT4OID: case API_FLOAT8OID: case API_NUMERICOID:
-		if (api_number_ok(v)) {
-			buf_adds(b, v);
-			return;
-		}
-		break;
 	}
-	json_string(v, api_put, b);
+	if (data_is_number(res, col) && api_number_ok(v)) {
+		buf_adds(b, v);
+		return;
+	}
+	json_string(v, json_buf_put, b);
 }
 
 /* api_row_members - the "name":value members of one row, comma-separated */
@@ -71,7 +52,7 @@ static void api_row_members(struct buf *b, const PGresult *res, int row, int nco
 	for (int c = 0; c < n; c++) {
 		if (c)
 			buf_adds(b, ",");
-		json_string(PQfname(res, c), api_put, b);
+		json_string(PQfname(res, c), json_buf_put, b);
 		buf_adds(b, ":");
 		api_value(b, res, row, c);
 	}
@@ -104,6 +85,14 @@ int api_send_csv(struct web_req *r, const char *filename, const PGresult *res, i
 			csv_cell(&b, PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c));
 		csv_row_end(&b);
 	}
+	if (rows < PQntuples(res)) {
+		/* a download that stops short says so where a reader of the file sees it */
+		char cut[200];
+		snprintf(cut, sizeof(cut), "(cut: the first %d rows only; narrow the filters, "
+			 "such as since and until, for the rest)", rows);
+		csv_cell(&b, cut);
+		csv_row_end(&b);
+	}
 	return web_send_csv(r, filename, &b);
 }
 
@@ -128,34 +117,9 @@ static int api_list(struct web_req *r, const PGresult *res, int rows, int ncols,
 		api_row_json(&b, res, i, ncols);
 	}
 	buf_adds(&b, "],\"next\":");
-	json_string(next, api_put, &b);
+	json_string(next, json_buf_put, &b);
 	buf_adds(&b, "}");
 	return api_send_json(r, &b);
-}
-
-/* api_filter - read the request's filters; -1 after answering 400 (*RC) */
-static int api_filter(struct web_req *r, struct data_filter *f, int *rc)
-{
-	char err[200];
-
-	if (data_filter_read(f, data_web_arg, r, DATA_API, err, sizeof(err)) < 0) {
-		*rc = web_error(r, 400, err);
-		return -1;
-	}
-	return 0;
-}
-
-/* api_tz - the transaction's time zone := the filter's; -1 after answering (*RC) */
-static int api_tz(struct web_req *r, const struct data_filter *f, int *rc)
-{
-	PGresult *res = data_set_tz(r, f->tz);
-
-	if (!data_ok(res)) {
-		*rc = data_fail(r, res);
-		return -1;
-	}
-	PQclear(res);
-	return 0;
 }
 
 /* api_messages - GET /api/v1/messages: the messages of the filter, newest first */
@@ -164,21 +128,23 @@ int api_messages(struct web_req *r)
 	struct data_filter f;
 	PGresult *res;
 	char next[96];
-	int rc, n;
+	int rc, n, cols;
 
-	if (api_filter(r, &f, &rc) < 0 || api_tz(r, &f, &rc) < 0)
+	if (data_filter_request(r, &f, DATA_API, &rc) < 0)
 		return rc;
 	res = data_messages(r, &f);
 	if (!data_ok(res))
 		return data_fail(r, res);
 	n = PQntuples(res);
+	cols = data_message_columns(res);
 	if (f.csv) {
-		rc = api_send_csv(r, "messages.csv", res, f.limit, API_MESSAGE_COLUMNS);
+		rc = api_send_csv(r, "messages.csv", res, f.limit, cols);
 	} else {
 		if (n > f.limit)
-			data_cursor_make(next, sizeof(next), PQgetvalue(res, f.limit - 1, 12),
-					 PQgetvalue(res, f.limit - 1, 0));
-		rc = api_list(r, res, f.limit, API_MESSAGE_COLUMNS, n > f.limit ? next : NULL);
+			data_cursor_make(next, sizeof(next),
+					 PQgetvalue(res, f.limit - 1, PQfnumber(res, "cursor_us")),
+					 PQgetvalue(res, f.limit - 1, PQfnumber(res, "id")));
+		rc = api_list(r, res, f.limit, cols, n > f.limit ? next : NULL);
 	}
 	PQclear(res);
 	return rc;
@@ -216,7 +182,8 @@ int api_message(struct web_req *r)
 	struct buf b = { 0 };
 	int rc;
 
-	if (api_filter(r, &f, &rc) < 0 || !(msg = api_message_res(r, f.classes, &rc)))
+	if (data_filter_request(r, &f, DATA_API, &rc) < 0 ||
+	    !(msg = api_message_res(r, f.classes, &rc)))
 		return rc;
 	rcpt = data_recipients(r, PQgetvalue(msg, 0, 0), f.classes);
 	if (!data_ok(rcpt)) {
@@ -224,7 +191,7 @@ int api_message(struct web_req *r)
 		return data_fail(r, rcpt);
 	}
 	buf_adds(&b, "{");
-	api_row_members(&b, msg, 0, API_MESSAGE_COLUMNS);
+	api_row_members(&b, msg, 0, data_message_columns(msg));
 	buf_adds(&b, ",\"recipient_list\":[");
 	for (int i = 0; i < PQntuples(rcpt); i++) {
 		if (i)
@@ -245,7 +212,7 @@ int api_events(struct web_req *r)
 	char next[32];
 	int rc, n;
 
-	if (api_filter(r, &f, &rc) < 0)
+	if (data_filter_request(r, &f, DATA_API, &rc) < 0)
 		return rc;
 	if (f.has_cursor)
 		return web_error(r, 400, "cursor: not one this list gave");
@@ -266,34 +233,59 @@ int api_events(struct web_req *r)
 	return rc;
 }
 
+/* api_utc_sent_at - RES (summary.sql run with tz UTC) with its sent_at in the API's
+ * form: "2026-03-10 23:30:00" becomes "2026-03-10T23:30:00.000Z" (the report gives
+ * seconds); a copy to clear, or NULL (out of memory) */
+static PGresult *api_utc_sent_at(const PGresult *res)
+{
+	int col = PQfnumber(res, "sent_at");
+	PGresult *copy = PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+
+	if (!copy || col < 0)
+		return copy;
+	for (int i = 0; i < PQntuples(copy); i++) {
+		const char *v = PQgetvalue(copy, i, col);
+		char iso[32];
+
+		if (PQgetisnull(copy, i, col) || strlen(v) != 19 || v[10] != ' ')
+			continue;
+		snprintf(iso, sizeof(iso), "%.10sT%.8s.000Z", v, v + 11);
+		if (!PQsetvalue(copy, i, col, iso, (int)strlen(iso))) {
+			PQclear(copy);
+			return NULL;
+		}
+	}
+	return copy;
+}
+
 /* api_summary - GET /api/v1/summary: summary.sql's rows (or ?table= another report's) */
 int api_summary(struct web_req *r)
 {
-	static const char *const tables[] = { "summary", "clicks", "devices", "geo", "timeline" };
 	const char *table = web_arg(r, "table");
 	struct data_filter f;
 	char file[32];
 	PGresult *res;
-	size_t i;
 	int rc;
 
 	if (!table || !*table)
 		table = "summary";
-	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
-		if (strcmp(table, tables[i]) == 0)
-			break;
-	if (i == sizeof(tables) / sizeof(tables[0]))
-		return web_error(r, 400, "table: summary, clicks, devices, geo or timeline");
-	if (api_filter(r, &f, &rc) < 0 || api_tz(r, &f, &rc) < 0)
+	if (!data_summary_known(table))
+		return web_error(r, 400, "table: " DATA_SUMMARY_TABLES);
+	if (data_filter_request(r, &f, DATA_API, &rc) < 0)
 		return rc;
-	res = i == 4 ? data_timeline(r, &f) : data_report(r, tables[i], &f);
+	/* the JSON's times are UTC; tz still chooses the days of since and until */
+	f.report_utc = !f.csv;
+	res = data_summary_table(r, table, &f);
 	if (!data_ok(res))
 		return data_fail(r, res);
 	if (f.csv) {
-		snprintf(file, sizeof(file), "%s.csv", tables[i]);
+		snprintf(file, sizeof(file), "%s.csv", table);
 		rc = api_send_csv(r, file, res, -1, -1);
 	} else {
-		rc = api_list(r, res, PQntuples(res), -1, NULL);
+		PGresult *utc = api_utc_sent_at(res);
+		rc = utc ? api_list(r, utc, PQntuples(utc), -1, NULL) :
+			web_error(r, 500, "out of memory");
+		PQclear(utc);
 	}
 	PQclear(res);
 	return rc;

@@ -11,9 +11,12 @@
 #include <time.h>
 
 #include "data.h"
+#include "db.h"
 #include "html.h"
 #include "log.h"
+#include "pool.h"
 #include "psqlscript.h"
+#include "server.h"
 #include "sqldir.h"
 
 /* ISO - an SQL timestamptz expression as UTC ISO 8601 text with milliseconds */
@@ -24,6 +27,29 @@
 	"(e.kind = 'reply' OR e.kind IN ('open', 'click', 'download')" \
 	" AND e.class = ANY (string_to_array(" n ", ','))" \
 	" AND NOT (e.kind = 'click' AND e.link_n IS NOT DISTINCT FROM 0))"
+
+/*
+ * The search of the messages and conversations pages, written once:
+ * DATA_PAT, a WITH item, is the LIKE pattern of $1 q (its % _ \ taken
+ * literally); DATA_MATCH, over "beacon.messages m, pat", is true when m
+ * matches: q a substring, in any case, of the subject, campaign, sender or
+ * a recipient's address or name ("" any), $2 campaign exactly ("" any),
+ * sent on $3 since or after and on $4 until or before (days; NULL none).
+ */
+#define DATA_PAT \
+	"pat AS (\n" \
+	"	SELECT '%' || replace(replace(replace($1::text, '\\', '\\\\'), '%', '\\%'),\n" \
+	"			      '_', '\\_') || '%' AS p\n" \
+	")"
+#define DATA_MATCH \
+	"($1::text = '' OR m.subject ILIKE pat.p OR m.campaign ILIKE pat.p\n" \
+	"	       OR m.sender ILIKE pat.p\n" \
+	"	       OR EXISTS (SELECT 1 FROM beacon.recipients r\n" \
+	"			  WHERE r.message = m.id\n" \
+	"			    AND (r.address ILIKE pat.p OR r.name ILIKE pat.p)))\n" \
+	"	  AND ($2::text = '' OR m.campaign = $2::text)\n" \
+	"	  AND ($3::date IS NULL OR m.sent_at >= $3::date::timestamptz)\n" \
+	"	  AND ($4::date IS NULL OR m.sent_at < ($4::date + 1)::timestamptz)"
 
 /* data_web_arg - web_arg() as a data_arg_fn */
 const char *data_web_arg(void *arg, const char *name)
@@ -177,7 +203,7 @@ int data_filter_read(struct data_filter *f, data_arg_fn *get, void *arg, enum da
 
 	memset(f, 0, sizeof(*f));
 	strcpy(f->tz, "UTC");
-	strcpy(f->classes, "human,proxy");
+	strcpy(f->classes, DATA_CLASSES_DEFAULT);
 	strcpy(f->late, "include");
 	strcpy(f->by, "all");
 	f->page = 1;
@@ -280,7 +306,7 @@ void data_filter_query(struct buf *b, const struct data_filter *f)
 	data_query_arg(b, "since", f->since, "");
 	data_query_arg(b, "until", f->until, "");
 	data_query_arg(b, "tz", f->tz, "UTC");
-	data_query_arg(b, "classes", f->classes, "human,proxy");
+	data_query_arg(b, "classes", f->classes, DATA_CLASSES_DEFAULT);
 	data_query_arg(b, "late", f->late, "include");
 	data_query_arg(b, "by", f->by, "all");
 	data_query_arg(b, "per", f->per, "");
@@ -292,7 +318,8 @@ int data_ok(const PGresult *res)
 	return res && PQresultStatus(res) == PGRES_TUPLES_OK;
 }
 
-/* data_fail - log and answer a failed query: 400 for a bad value, else 500 */
+/* data_fail - log and answer a failed query: 400 for a bad value, 504 when the
+ * server did not answer in time, 503 when the session was lost, else 500 */
 int data_fail(struct web_req *r, PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -300,6 +327,13 @@ int data_fail(struct web_req *r, PGresult *res)
 	char text[300];
 	int rc;
 
+	if (!res && r->db && PQtransactionStatus(r->db) == PQTRANS_ACTIVE) {
+		/* data_exec gave up waiting: the session is dropped when the request ends */
+		log_warnx("%s %s user=%s: the database did not answer within statement_timeout "
+			  "and a margin: the session is dropped", r->method, r->path,
+			  r->user ? r->user->name : "-");
+		return web_error(r, 504, "the database did not answer in time; try again");
+	}
 	if (!msg)
 		msg = r->db ? PQerrorMessage(r->db) : "no database";
 	log_warnx("%s %s user=%s: query failed: %s%s%s", r->method, r->path,
@@ -307,6 +341,8 @@ int data_fail(struct web_req *r, PGresult *res)
 	if (state && strncmp(state, "22", 2) == 0) {
 		snprintf(text, sizeof(text), "bad value: %s", msg);
 		rc = web_error(r, 400, text);
+	} else if (!r->db || PQstatus(r->db) != CONNECTION_OK) {
+		rc = web_error(r, 503, "the database is unreachable; try again");
 	} else {
 		rc = web_error(r, 500, "the database could not answer; the log says why");
 	}
@@ -314,10 +350,25 @@ int data_fail(struct web_req *r, PGresult *res)
 	return rc;
 }
 
-/* data_exec - run SQL with N text parameters (NULL values are SQL NULL) */
-static PGresult *data_exec(PGconn *db, const char *sql, int n, const char *const *params)
+/* data_run - SQL with N text parameters (NULL values are SQL NULL) on session DB of
+ * pool P, waiting at most statement_timeout and a margin (pool_exec): the result
+ * (an error's too), or NULL when the wait ran out or the session was lost */
+static PGresult *data_run(struct pool *p, PGconn *db, const char *sql, int n,
+			  const char *const *params)
 {
-	return PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+	PGresult *res = NULL;
+
+	if (pool_exec(p, db, sql, n, params, &res) == DB_TIMEOUT) {
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* data_exec - data_run on the request's session */
+static PGresult *data_exec(struct web_req *r, const char *sql, int n, const char *const *params)
+{
+	return data_run(web_ctx_of(r)->pool, r->db, sql, n, params);
 }
 
 /* data_set_tz - SET LOCAL TimeZone = TZ */
@@ -325,7 +376,53 @@ PGresult *data_set_tz(struct web_req *r, const char *tz)
 {
 	const char *p[1] = { tz };
 
-	return data_exec(r->db, "SELECT set_config('TimeZone', $1, true)", 1, p);
+	return data_exec(r, "SELECT set_config('TimeZone', $1, true)", 1, p);
+}
+
+/* data_filter_request - the request's filters, and its transaction in their zone */
+int data_filter_request(struct web_req *r, struct data_filter *f, enum data_kind kind, int *rc)
+{
+	char err[200];
+	PGresult *res;
+
+	if (data_filter_read(f, data_web_arg, r, kind, err, sizeof(err)) < 0) {
+		*rc = web_error(r, 400, err);
+		return -1;
+	}
+	res = data_set_tz(r, f->tz);
+	if (!data_ok(res)) {
+		*rc = data_fail(r, res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* PostgreSQL's type OIDs (catalog/pg_type.h, stable) of the number types */
+#define DATA_INT8OID	20
+#define DATA_INT2OID	21
+#define DATA_INT4OID	23
+#define DATA_FLOAT4OID	700
+#define DATA_FLOAT8OID	701
+#define DATA_NUMERICOID	1700
+
+/* data_is_number - an integer, floating point or numeric column */
+int data_is_number(const PGresult *res, int col)
+{
+	switch (PQftype(res, col)) {
+	case DATA_INT2OID: case DATA_INT4OID: case DATA_INT8OID:
+	case DATA_FLOAT4OID: case DATA_FLOAT8OID: case DATA_NUMERICOID:
+		return 1;
+	}
+	return 0;
+}
+
+/* data_message_columns - the columns before cursor_us */
+int data_message_columns(const PGresult *res)
+{
+	int n = PQfnumber(res, "cursor_us");
+
+	return n < 0 ? PQnfields(res) : n;
 }
 
 /* data_nz - S, or NULL when S is "" (an absent filter is SQL NULL) */
@@ -342,20 +439,10 @@ static const char *data_nz(const char *s)
  *   $6 cursor id  $7 classes  $8 limit  $9 offset  $10 message id
  */
 static const char data_messages_sql[] =
-	"WITH pat AS (\n"
-	"	SELECT '%' || replace(replace(replace($1::text, '\\', '\\\\'), '%', '\\%'),\n"
-	"			      '_', '\\_') || '%' AS p\n"
-	"), sel AS (\n"
+	"WITH " DATA_PAT ", sel AS (\n"
 	"	SELECT m.id, m.message_id, m.subject, m.campaign, m.sender, m.sent_at\n"
 	"	FROM beacon.messages m, pat\n"
-	"	WHERE ($1::text = '' OR m.subject ILIKE pat.p OR m.campaign ILIKE pat.p\n"
-	"	       OR m.sender ILIKE pat.p\n"
-	"	       OR EXISTS (SELECT 1 FROM beacon.recipients r\n"
-	"			  WHERE r.message = m.id\n"
-	"			    AND (r.address ILIKE pat.p OR r.name ILIKE pat.p)))\n"
-	"	  AND ($2::text = '' OR m.campaign = $2::text)\n"
-	"	  AND ($3::date IS NULL OR m.sent_at >= $3::date::timestamptz)\n"
-	"	  AND ($4::date IS NULL OR m.sent_at < ($4::date + 1)::timestamptz)\n"
+	"	WHERE " DATA_MATCH "\n"
 	"	  AND ($5::bigint IS NULL OR (m.sent_at, m.id) <\n"
 	"	       ('epoch'::timestamptz + $5::bigint * interval '1 microsecond', $6::uuid))\n"
 	"	  AND ($10::uuid IS NULL OR m.id = $10::uuid)\n"
@@ -409,7 +496,7 @@ PGresult *data_messages(struct web_req *r, const struct data_filter *f)
 	p[7] = limit;
 	p[8] = offset;
 	p[9] = NULL;
-	return data_exec(r->db, data_messages_sql, 10, p);
+	return data_exec(r, data_messages_sql, 10, p);
 }
 
 /* data_message - one message, as a row of data_messages */
@@ -417,13 +504,13 @@ PGresult *data_message(struct web_req *r, const char *id, const char *classes)
 {
 	const char *p[10] = { "", "", NULL, NULL, NULL, NULL, classes, "1", "0", id };
 
-	return data_exec(r->db, data_messages_sql, 10, p);
+	return data_exec(r, data_messages_sql, 10, p);
 }
 
 /* data_campaigns - the campaigns of the user's messages, most recent first */
 PGresult *data_campaigns(struct web_req *r)
 {
-	return data_exec(r->db,
+	return data_exec(r,
 		"SELECT campaign FROM beacon.messages\n"
 		"WHERE campaign <> ''\n"
 		"GROUP BY campaign\n"
@@ -436,7 +523,7 @@ PGresult *data_recipients(struct web_req *r, const char *id, const char *classes
 {
 	const char *p[2] = { id, classes };
 
-	return data_exec(r->db,
+	return data_exec(r,
 		"SELECT r.address, r.name, r.status,\n"
 		"       ev.n > 0 AS opened, ev.clicks > 0 AS clicked,\n"
 		"       ev.downloads > 0 AS downloaded, ev.replies > 0 AS replied,\n"
@@ -462,29 +549,73 @@ PGresult *data_recipients(struct web_req *r, const char *id, const char *classes
 }
 
 /*
+ * DATA_WHY - why event e (of reason e.reason, class e.class) has its
+ * class, in words for the sender rather than beacon.event_reasons's,
+ * which name the configuration an administrator sets; a rule of
+ * machines.yaml (reason list:<id>) by its id; a reason this list does not
+ * know by event_reasons's text; without a reason, what the class means;
+ * NULL for a person's event.
+ */
+#define DATA_WHY \
+	"coalesce(CASE WHEN e.reason LIKE 'list:%' THEN 'the rule \"' || substr(e.reason, 6) ||\n" \
+	"		       '\" of the list of known machines matched' END,\n" \
+	"		  rw.words, er.description, cw.words)"
+#define DATA_WHY_JOINS \
+	"	LEFT JOIN beacon.event_reasons er ON er.reason =\n" \
+	"		CASE WHEN e.reason LIKE 'list:%' THEN 'list:' ELSE e.reason END\n" \
+	"	LEFT JOIN (VALUES\n" \
+	"		('honeypot', 'the hidden link, which no person can see, was followed: a security scanner'),\n" \
+	"		('honeypot-peer', 'the same machine followed the hidden link minutes apart: a security scanner'),\n" \
+	"		('internal-network', 'from your own network'),\n" \
+	"		('sender-address', 'from the computer the message was sent from'),\n" \
+	"		('head-request', 'the link was checked, not opened in a browser: a program'),\n" \
+	"		('no-browser-headers', 'the link was fetched without what every browser sends: a program'),\n" \
+	"		('proxy-ua', 'a webmail''s image proxy loaded the images: a real open, but the place is the proxy''s'),\n" \
+	"		('apple-mpp', 'Apple Mail Privacy Protection loaded the images; not an open'),\n" \
+	"		('early-click', 'clicked seconds after sending, faster than a person reads: a security scanner'),\n" \
+	"		('click-burst', 'several links clicked at once: a security scanner'),\n" \
+	"		('datacenter-early', 'loaded from a data centre right after sending, never by a person there: a machine'),\n" \
+	"		('bot-ua', 'a program (a crawler or an HTTP library), not a mail client')\n" \
+	"	) rw (reason, words) ON rw.reason = e.reason\n" \
+	"	LEFT JOIN (VALUES\n" \
+	"		('proxy', 'a mail provider''s image proxy: a real open, the place unknown'),\n" \
+	"		('prefetch', 'fetched ahead by a mail service, not read by a person'),\n" \
+	"		('scanner', 'a security scanner, not a person'),\n" \
+	"		('internal', 'from your own network'),\n" \
+	"		('sender', 'from the address the message was sent from'),\n" \
+	"		('bot', 'a program, not a mail client')\n" \
+	"	) cw (class, words) ON cw.class = e.class\n"
+
+/* DATA_PLACE - the place of event e as one text: city, region (unless the city's name), country */
+#define DATA_PLACE \
+	"nullif(concat_ws(', ', nullif(e.city, ''),\n" \
+	"		CASE WHEN e.region IS DISTINCT FROM e.city THEN nullif(e.region, '') END,\n" \
+	"		nullif(e.country, '')), '')"
+
+/*
  * The columns of an event row, in the order of the API's event object
- * (api.c writes them by name): the same for a message's events and for
- * a live batch.
+ * (api.c writes them by name): the same for a message's events, a live
+ * batch and the Live page's last events.
  */
 #define DATA_EVENT_COLUMNS \
 	ISO("x.at") " AS at, x.kind, x.class, x.token_id, x.message, x.recipient,\n" \
 	"       x.country, x.region, x.city, x.device, x.os, x.client, x.link, x.attachment,\n" \
-	"       x.browser, x.reason, x.why, x.late, x.counted, x.from_domain\n"
+	"       x.browser, x.reason, x.why, x.late, x.counted, x.from_domain, x.subject, x.place\n"
 
 /* DATA_EVENT_SELECT - an event e of recipient r as the row above ($N: classes) */
 #define DATA_EVENT_SELECT(classes) \
 	"	SELECT e.at, e.kind, e.class, e.token_id, r.message, r.address AS recipient,\n" \
 	"	       e.country, e.region, e.city, e.device, e.os, e.client, l.url AS link,\n" \
-	"	       a.name AS attachment, e.browser, e.reason, er.description AS why, e.late,\n" \
+	"	       a.name AS attachment, e.browser, e.reason, " DATA_WHY " AS why, e.late,\n" \
 	"	       " COUNTED(classes) " AS counted,\n" \
-	"	       NULL::text AS from_domain\n" \
+	"	       NULL::text AS from_domain, m.subject, " DATA_PLACE " AS place\n" \
 	"	FROM beacon.recipients r\n" \
+	"	JOIN beacon.messages m ON m.id = r.message\n" \
 	"	JOIN beacon.web_events e ON e.token_id = r.token_id\n" \
 	"	LEFT JOIN beacon.links l ON l.message = r.message AND l.n = e.link_n\n" \
 	"	LEFT JOIN beacon.attachments a\n" \
 	"		ON a.message = r.message AND a.id = e.attachment_id\n" \
-	"	LEFT JOIN beacon.event_reasons er ON er.reason =\n" \
-	"		CASE WHEN e.reason LIKE 'list:%' THEN 'list:' ELSE e.reason END\n"
+	DATA_WHY_JOINS
 
 /* data_events - message $1's events newest first, and the answers of people it was not sent to */
 PGresult *data_events(struct web_req *r, const char *id, const char *classes, int limit,
@@ -495,15 +626,17 @@ PGresult *data_events(struct web_req *r, const char *id, const char *classes, in
 
 	snprintf(lim, sizeof(lim), "%d", limit);
 	snprintf(off, sizeof(off), "%ld", offset);
-	return data_exec(r->db,
+	return data_exec(r,
 		"SELECT " DATA_EVENT_COLUMNS
 		"FROM (\n"
 		DATA_EVENT_SELECT("$2::text")
 		"	WHERE r.message = $1::uuid\n"
 		"	UNION ALL\n"
 		"	SELECT y.at, 'reply', NULL, NULL, y.message, NULL, NULL, NULL, NULL, NULL,\n"
-		"	       NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, true, y.from_domain\n"
+		"	       NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, true, y.from_domain,\n"
+		"	       m.subject, NULL\n"
 		"	FROM beacon.replies y\n"
+		"	JOIN beacon.messages m ON m.id = y.message\n"
 		"	WHERE y.message = $1::uuid AND y.token_id IS NULL\n"
 		") x\n"
 		"ORDER BY x.at DESC, x.kind, x.recipient\n"
@@ -511,17 +644,37 @@ PGresult *data_events(struct web_req *r, const char *id, const char *classes, in
 }
 
 /* data_batch_events - one NOTIFY beacon_batch's events (xmin = xid, at in [from, to]) */
-PGresult *data_batch_events(PGconn *db, const char *xid, const char *from, const char *to)
+PGresult *data_batch_events(struct pool *pool, PGconn *db, const char *payload)
 {
-	const char *p[4] = { xid, from, to, "human,proxy" };
+	const char *p[2] = { payload, DATA_CLASSES_DEFAULT };
 
-	return data_exec(db,
+	return data_run(pool, db,
 		"SELECT " DATA_EVENT_COLUMNS
 		"FROM (\n"
-		DATA_EVENT_SELECT("$4::text")
-		"	WHERE e.xmin = $1::xid AND e.at BETWEEN $2::timestamptz AND $3::timestamptz\n"
+		DATA_EVENT_SELECT("$2::text")
+		"	WHERE e.xmin = ($1::json->>'xid')::xid\n"
+		"	  AND e.at BETWEEN ($1::json->>'from')::timestamptz\n"
+		"		       AND ($1::json->>'to')::timestamptz\n"
 		") x\n"
-		"ORDER BY x.at, x.kind, x.recipient", 4, p);
+		"ORDER BY x.at, x.kind, x.recipient", 2, p);
+}
+
+/* data_recent_events - the user's LIMIT last events of the last DATA_RECENT_DAYS, newest first */
+PGresult *data_recent_events(struct web_req *r, int limit)
+{
+	char lim[16], days[16];
+	const char *p[3] = { DATA_CLASSES_DEFAULT, lim, days };
+
+	snprintf(lim, sizeof(lim), "%d", limit);
+	snprintf(days, sizeof(days), "%d", DATA_RECENT_DAYS);
+	return data_exec(r,
+		"SELECT " DATA_EVENT_COLUMNS
+		"FROM (\n"
+		DATA_EVENT_SELECT("$1::text")
+		"	WHERE e.at > now() - $3::int * interval '1 day'\n"
+		") x\n"
+		"ORDER BY x.at DESC, x.kind, x.recipient\n"
+		"LIMIT $2::int", 3, p);
 }
 
 /*
@@ -544,21 +697,11 @@ PGresult *data_threads(struct web_req *r, const struct data_filter *f)
 	p[4] = f->classes;
 	p[5] = limit;
 	p[6] = offset;
-	return data_exec(r->db,
-		"WITH pat AS (\n"
-		"	SELECT '%' || replace(replace(replace($1::text, '\\', '\\\\'), '%', '\\%'),\n"
-		"			      '_', '\\_') || '%' AS p\n"
-		"), hit AS (\n"
+	return data_exec(r,
+		"WITH " DATA_PAT ", hit AS (\n"
 		"	SELECT DISTINCT beacon.message_thread(m) AS thread\n"
 		"	FROM beacon.messages m, pat\n"
-		"	WHERE ($1::text = '' OR m.subject ILIKE pat.p OR m.campaign ILIKE pat.p\n"
-		"	       OR m.sender ILIKE pat.p\n"
-		"	       OR EXISTS (SELECT 1 FROM beacon.recipients r\n"
-		"			  WHERE r.message = m.id\n"
-		"			    AND (r.address ILIKE pat.p OR r.name ILIKE pat.p)))\n"
-		"	  AND ($2::text = '' OR m.campaign = $2::text)\n"
-		"	  AND ($3::date IS NULL OR m.sent_at >= $3::date::timestamptz)\n"
-		"	  AND ($4::date IS NULL OR m.sent_at < ($4::date + 1)::timestamptz)\n"
+		"	WHERE " DATA_MATCH "\n"
 		"), msg AS (\n"
 		"	SELECT beacon.message_thread(m) AS thread, m.id, m.subject, m.sender, m.sent_at\n"
 		"	FROM beacon.messages m\n"
@@ -640,7 +783,7 @@ PGresult *data_report(struct web_req *r, const char *name, const struct data_fil
 	rc |= psqlscript_set(&s, "classes", f->classes);
 	rc |= psqlscript_set(&s, "late", f->late);
 	rc |= psqlscript_set(&s, "by", f->by);
-	rc |= psqlscript_set(&s, "tz", f->tz);
+	rc |= psqlscript_set(&s, "tz", f->report_utc ? "UTC" : f->tz);
 	if (rc < 0) {
 		psqlscript_free(&s);
 		log_warnx("report %s: out of memory", name);
@@ -651,7 +794,7 @@ PGresult *data_report(struct web_req *r, const char *name, const struct data_fil
 		psqlscript_free(&s);
 		return NULL;
 	}
-	res = PQexecParams(r->db, s.sql, s.nparams, NULL, s.params, NULL, NULL, 0);
+	res = data_exec(r, s.sql, s.nparams, s.params);
 	psqlscript_free(&s);
 	return res;
 }
@@ -660,7 +803,9 @@ PGresult *data_report(struct web_req *r, const char *name, const struct data_fil
  * The chart: counted opens and clicks of the summary's messages (chosen
  * as summary.sql chooses them: report_messages by sent_at) per hour, day
  * or month of the viewer's zone, every slot from the first event's to
- * the last's.  Summed, they are summary.sql's opens and clicks.
+ * the last's, and at least six (empty ones after the last up to now, then
+ * before the first), so that a chart never shrinks to one wide slot.
+ * Summed, they are summary.sql's opens and clicks.
  *   $1 message  $2 campaign  $3 since  $4 until (exclusive)  $5 tz
  *   $6 classes  $7 late  $8 per (''= hour up to 48 hours, day up to 400 days, else month)
  */
@@ -671,7 +816,7 @@ PGresult *data_timeline(struct web_req *r, const struct data_filter *f)
 		f->until_next[0] ? f->until_next : "infinity", f->tz, f->classes, f->late, f->per,
 	};
 
-	return data_exec(r->db,
+	return data_exec(r,
 		"WITH tok AS (\n"
 		"	SELECT r.token_id\n"
 		"	FROM beacon.report_messages($1::text, '', $2::text, '', $3::timestamptz,\n"
@@ -692,11 +837,18 @@ PGresult *data_timeline(struct web_req *r, const struct data_filter *f)
 		"		    ELSE 'month' END AS unit,\n"
 		"	       min(l) AS lo, max(l) AS hi\n"
 		"	FROM ev\n"
-		"), slot AS (\n"
-		"	SELECT s.unit, generate_series(date_trunc(s.unit, s.lo), date_trunc(s.unit, s.hi),\n"
-		"				       ('1 ' || s.unit)::interval) AS t\n"
+		"), pad AS (\n"
+		/* at least six slots: after the last event up to now, the rest before */
+		"	SELECT s.unit, date_trunc(s.unit, s.lo) AS lo,\n"
+		"	       greatest(date_trunc(s.unit, s.hi),\n"
+		"			least(date_trunc(s.unit, s.lo) + 5 * ('1 ' || s.unit)::interval,\n"
+		"			      date_trunc(s.unit, now() AT TIME ZONE $5::text))) AS hi\n"
 		"	FROM span s\n"
 		"	WHERE s.lo IS NOT NULL\n"
+		"), slot AS (\n"
+		"	SELECT p.unit, generate_series(least(p.lo, p.hi - 5 * ('1 ' || p.unit)::interval), p.hi,\n"
+		"				       ('1 ' || p.unit)::interval) AS t\n"
+		"	FROM pad p\n"
 		")\n"
 		"SELECT s.unit, to_char(s.t, CASE s.unit WHEN 'hour' THEN 'YYYY-MM-DD HH24:00'\n"
 		"				       WHEN 'day' THEN 'YYYY-MM-DD'\n"
@@ -708,4 +860,26 @@ PGresult *data_timeline(struct web_req *r, const struct data_filter *f)
 		"GROUP BY s.unit, s.t\n"
 		"ORDER BY s.t\n"
 		"LIMIT 5000", 8, p);
+}
+
+/* the summary's tables: sql/reports/NAME.sql, and the chart's timeline */
+static const char *const data_summary_tables[] = { "summary", "clicks", "devices", "geo", "timeline" };
+
+/* data_summary_known - one of data_summary_tables */
+int data_summary_known(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(data_summary_tables) / sizeof(data_summary_tables[0]); i++)
+		if (!strcmp(name, data_summary_tables[i]))
+			return 1;
+	return 0;
+}
+
+/* data_summary_table - the timeline, or the report of that name */
+PGresult *data_summary_table(struct web_req *r, const char *name, const struct data_filter *f)
+{
+	if (!data_summary_known(name))
+		return NULL;
+	if (!strcmp(name, "timeline"))
+		return data_timeline(r, f);
+	return data_report(r, name, f);
 }

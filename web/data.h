@@ -4,8 +4,8 @@
  *
  * SYNOPSIS
  *	struct data_filter f;
- *	if (data_filter_read(&f, data_web_arg, r, DATA_PAGE, err, sizeof(err)) < 0)
- *		return web_error(r, 400, err);
+ *	if (data_filter_request(r, &f, DATA_PAGE, &rc) < 0)
+ *		return rc;
  *	res = data_messages(r, &f);
  *	if (!data_ok(res))
  *		return data_fail(r, res);
@@ -22,9 +22,16 @@
  *	values are $N parameters only, never SQL text.
  *
  *	Counted events are the reports' (summary.sql): open, click and
- *	download events whose class is in `classes` (default human,proxy),
+ *	download events whose class is in `classes` (default
+ *	DATA_CLASSES_DEFAULT, human,proxy, as the reports'),
  *	a click on the hidden link 0 never, and every reply.  A recipient
  *	"opened" when any counted event came from their token.
+ *
+ *	Every statement goes through pool_exec(): it waits at most
+ *	statement_timeout and a margin, even for a server that stopped
+ *	answering; then the function returns NULL, data_fail() answers 504,
+ *	and the session, its statement unfinished, is closed when the
+ *	request gives it back (pool_put).
  *
  *	Times come out as UTC ISO 8601 text with milliseconds
  *	(2026-11-20T09:05:00.000Z).  Dates in filters (since, until) are
@@ -46,11 +53,19 @@
 #include "buf.h"
 #include "web.h"
 
+struct pool;
+
 #define DATA_PAGE_ROWS	50	/* rows per page of a list page */
 #define DATA_API_ROWS	100	/* API rows per answer by default */
 #define DATA_API_MAX	500	/* API limit at most */
 #define DATA_CSV_MAX	100000	/* rows of a CSV download at most */
 #define DATA_EVENTS_MAX	1000	/* events on a message page at most */
+#define DATA_RECENT_DAYS 7	/* the Live page shows the last events of these days */
+
+/* DATA_CLASSES_DEFAULT - the event classes counted unless classes= says otherwise */
+#define DATA_CLASSES_DEFAULT "human,proxy"
+/* DATA_SUMMARY_TABLES - the summary's tables (data_summary_table), for an error message */
+#define DATA_SUMMARY_TABLES "summary, clicks, devices, geo or timeline"
 
 /* data_kind - what a filter is read for: limits and pagination differ */
 enum data_kind {
@@ -68,7 +83,7 @@ struct data_filter {
 	char until[11];		/* last day YYYY-MM-DD (included); "" none */
 	char until_next[11];	/* the day after until; "" none */
 	char tz[64];		/* the viewer's IANA time zone; "UTC" */
-	char classes[96];	/* counted event classes, comma list; "human,proxy" */
+	char classes[96];	/* counted event classes, comma list; DATA_CLASSES_DEFAULT */
 	char late[8];		/* include|exclude events flagged late */
 	char by[9];		/* summary rows: all|campaign|message */
 	char per[6];		/* timeline slots: ""(auto)|hour|day|month */
@@ -79,6 +94,8 @@ struct data_filter {
 	long long cursor_us;	/* its sent_at in µs since the epoch (messages) */
 	char cursor_id[37];	/* its message id (messages) */
 	int csv;		/* ?format=csv */
+	int report_utc;		/* data_report: the reports' local times in UTC (tz still
+				 * chooses the days): the API's JSON */
 };
 
 /* data_arg_fn - where data_filter_read gets the request's values */
@@ -89,6 +106,10 @@ const char *data_web_arg(void *arg, const char *name);
 /* data_filter_read - read and check the filters; -1 with ERR (for a 400) when one is bad */
 int data_filter_read(struct data_filter *f, data_arg_fn *get, void *arg, enum data_kind kind,
 		     char *err, size_t errlen);
+/* data_filter_request - read the request's filters (data_filter_read) and make
+ * the transaction's time zone theirs (data_set_tz); -1 after answering the
+ * request (400 or 500), *RC then what the answer returned */
+int data_filter_request(struct web_req *r, struct data_filter *f, enum data_kind kind, int *rc);
 /* data_date_ok - S is a real day YYYY-MM-DD (1900..9999) */
 int data_date_ok(const char *s);
 /* data_day_after - the day after DAY (YYYY-MM-DD) into OUT[11]; -1 if DAY is no date */
@@ -107,10 +128,16 @@ void data_filter_query(struct buf *b, const struct data_filter *f);
 
 /* data_ok - RES holds rows (PGRES_TUPLES_OK) */
 int data_ok(const PGresult *res);
-/* data_fail - log RES's error, clear it, answer 400 (a bad value) or 500 */
+/* data_fail - log RES's error, clear it, answer 400 (a bad value), 500, 503 (the
+ * session lost) or, RES NULL after the wait ran out, 504 */
 int data_fail(struct web_req *r, PGresult *res);
 /* data_set_tz - the transaction's TimeZone := TZ (dates in filters are days there) */
 PGresult *data_set_tz(struct web_req *r, const char *tz);
+/* data_is_number - column COL of RES is of a number type (written as a JSON number) */
+int data_is_number(const PGresult *res, int col);
+/* data_message_columns - how many first columns of a data_messages or
+ * data_message result are the message object (all but cursor_us) */
+int data_message_columns(const PGresult *res);
 
 /* data_messages - the messages of the filter, newest first; the columns of
  * the API's message object, then cursor_us (for data_cursor_make) */
@@ -121,7 +148,9 @@ PGresult *data_campaigns(struct web_req *r);
 PGresult *data_message(struct web_req *r, const char *id, const char *classes);
 /* data_recipients - the message's recipients with their counted activity */
 PGresult *data_recipients(struct web_req *r, const char *id, const char *classes);
-/* data_events - the message's events newest first, with the answers of others */
+/* data_events - the message's events newest first, with the answers of others: the
+ * API's event object (at .. attachment), then browser, reason, why (in words),
+ * late, counted, from_domain, subject and place (city, region, country in one text) */
 PGresult *data_events(struct web_req *r, const char *id, const char *classes, int limit,
 		      long offset);
 /* data_threads - conversations: the threads of the filter's messages, newest activity first */
@@ -130,7 +159,17 @@ PGresult *data_threads(struct web_req *r, const struct data_filter *f);
 PGresult *data_report(struct web_req *r, const char *name, const struct data_filter *f);
 /* data_timeline - counted opens and clicks per hour, day or month, for the chart */
 PGresult *data_timeline(struct web_req *r, const struct data_filter *f);
-/* data_batch_events - the events of one NOTIFY beacon_batch (xid, from, to) the user sees */
-PGresult *data_batch_events(PGconn *db, const char *xid, const char *from, const char *to);
+/* data_summary_known - NAME is one of the summary's tables (DATA_SUMMARY_TABLES) */
+int data_summary_known(const char *name);
+/* data_summary_table - the rows of the summary's table NAME: data_timeline for
+ * "timeline", else data_report of that report; NULL for an unknown NAME */
+PGresult *data_summary_table(struct web_req *r, const char *name, const struct data_filter *f);
+/* data_batch_events - the events the user (of DB's transaction, a session of POOL)
+ * sees of one NOTIFY beacon_batch, its PAYLOAD {"xid", "from", "to", "n"}, oldest
+ * first; NULL when the wait ran out */
+PGresult *data_batch_events(struct pool *pool, PGconn *db, const char *payload);
+/* data_recent_events - the user's last LIMIT events of the last DATA_RECENT_DAYS days,
+ * newest first (the Live page's first rows) */
+PGresult *data_recent_events(struct web_req *r, int limit);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * html.c - beacon-web's HTML: escaping and the page chrome (see html.h)
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "html.h"
@@ -100,7 +101,7 @@ void html_begin(struct buf *b, const struct web_req *r, const char *title, enum 
 		buf_adds(b, "</span>\n<form id=\"logout\" method=\"post\" action=\"/logout\">"
 			 "<input type=\"hidden\" name=\"csrf\" value=\"");
 		html_esc(b, r->csrf);
-		buf_adds(b, "\"><button type=\"submit\">Log out</button></form></div>\n");
+		buf_adds(b, "\"><button type=\"submit\">Sign out</button></form></div>\n");
 	}
 	buf_adds(b, "</header>\n<main>\n");
 }
@@ -123,21 +124,27 @@ int html_send(struct web_req *r, unsigned status, struct buf *b)
 	return web_send(r, status, "text/html; charset=utf-8", b);
 }
 
-/* html_time_text - "YYYY-MM-DD HH:MM UTC" from "YYYY-MM-DDTHH:MM:SS...Z" */
-void html_time_text(struct buf *b, const char *iso)
+/* html_time_text_n - "YYYY-MM-DD HH:MM[:SS] UTC" from "YYYY-MM-DDTHH:MM:SS...Z" */
+static void html_time_text_n(struct buf *b, const char *iso, int seconds)
 {
-	if (iso && strlen(iso) >= 17 && iso[10] == 'T' && iso[strlen(iso) - 1] == 'Z') {
+	if (iso && strlen(iso) >= (seconds ? 20u : 17u) && iso[10] == 'T' && iso[strlen(iso) - 1] == 'Z') {
 		buf_add(b, iso, 10);
 		buf_adds(b, " ");
-		buf_add(b, iso + 11, 5);
+		buf_add(b, iso + 11, seconds ? 8 : 5);
 		buf_adds(b, " UTC");
 	} else {
 		html_esc(b, iso);
 	}
 }
 
-/* html_time - <time datetime=ISO>text</time>, or an en dash without a time */
-void html_time(struct buf *b, const char *iso)
+/* html_time_text - "YYYY-MM-DD HH:MM UTC" */
+void html_time_text(struct buf *b, const char *iso)
+{
+	html_time_text_n(b, iso, 0);
+}
+
+/* html_time_n - <time datetime=ISO [data-sec]>text</time>, or an en dash without a time */
+static void html_time_n(struct buf *b, const char *iso, int seconds)
 {
 	if (!iso || !*iso) {
 		buf_adds(b, "\xe2\x80\x93");
@@ -145,9 +152,63 @@ void html_time(struct buf *b, const char *iso)
 	}
 	buf_adds(b, "<time datetime=\"");
 	html_esc(b, iso);
-	buf_adds(b, "\">");
-	html_time_text(b, iso);
+	buf_adds(b, seconds ? "\" data-sec>" : "\">");
+	html_time_text_n(b, iso, seconds);
 	buf_adds(b, "</time>");
+}
+
+/* html_time - to the minute */
+void html_time(struct buf *b, const char *iso)
+{
+	html_time_n(b, iso, 0);
+}
+
+/* html_time_sec - to the second */
+void html_time_sec(struct buf *b, const char *iso)
+{
+	html_time_n(b, iso, 1);
+}
+
+/* html_zone - the zone the times are shown in: UTC, the viewer's once beacon.js ran */
+void html_zone(struct buf *b)
+{
+	buf_adds(b, "<span class=\"tz\">UTC</span>");
+}
+
+/* html_json_block - JSON in a <script type="application/json">, <, > and & escaped
+ * (\u003c...: the same string to JSON.parse, no "</script>" for the HTML parser) */
+void html_json_block(struct buf *b, const char *id, const struct buf *json)
+{
+	buf_printf(b, "<script type=\"application/json\" id=\"%s\">", id);
+	for (size_t i = 0; i < json->len; i++) {
+		char c = json->p[i];
+		if (c == '<')
+			buf_adds(b, "\\u003c");
+		else if (c == '>')
+			buf_adds(b, "\\u003e");
+		else if (c == '&')
+			buf_adds(b, "\\u0026");
+		else
+			buf_add(b, &c, 1);
+	}
+	buf_adds(b, "</script>\n");
+}
+
+/* html_error_page - the page of an error: the chrome (with the navigation when
+ * signed in), the status, MESSAGE, a way back */
+void html_error_page(struct buf *b, const struct web_req *r, unsigned status, const char *message)
+{
+	char title[64];
+
+	snprintf(title, sizeof(title), "%s", status == 404 ? "Not found" :
+		 status == 403 ? "Forbidden" : status < 500 ? "Cannot do that" : "Error");
+	html_begin(b, r, title, HTML_NAV_NONE);
+	buf_printf(b, "<section class=\"error\">\n<h1>%s</h1>\n<p class=\"error\" role=\"alert\">",
+		   title);
+	html_esc(b, message);
+	buf_printf(b, "</p>\n<p class=\"muted\">HTTP status %u.</p>\n"
+		   "<p><a href=\"/\">\xe2\x86\x90 Messages</a></p>\n</section>\n", status);
+	html_end(b, NULL);
 }
 
 /* html_or_dash - S escaped, or an en dash when empty */

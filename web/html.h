@@ -27,7 +27,9 @@
  *	scripts a page names in html_end().
  *
  *	Times go out as <time datetime="UTC ISO 8601">YYYY-MM-DD HH:MM
- *	UTC</time>; beacon.js rewrites the text in the viewer's zone.
+ *	UTC</time> (with data-sec and :SS in the events tables); beacon.js
+ *	rewrites the text in the viewer's zone and writes that zone's name
+ *	into each <span class="tz"> (html_zone, in a table's Time heading).
  */
 #ifndef BEACON_WEB_HTML_H
 #define BEACON_WEB_HTML_H
@@ -56,8 +58,16 @@ void html_end(struct buf *b, const char *const *scripts);
 int html_send(struct web_req *r, unsigned status, struct buf *b);
 /* html_time - a <time> element for ISO (UTC, as data.c gives it); NULL or "": an en dash */
 void html_time(struct buf *b, const char *iso);
+/* html_time_sec - html_time to the second (data-sec: beacon.js keeps the seconds) */
+void html_time_sec(struct buf *b, const char *iso);
 /* html_time_text - the text html_time shows before beacon.js: "YYYY-MM-DD HH:MM UTC" */
 void html_time_text(struct buf *b, const char *iso);
+/* html_zone - <span class="tz">UTC</span>, which beacon.js makes the viewer's zone */
+void html_zone(struct buf *b);
+/* html_json_block - <script type="application/json" id=ID> with JSON, safe in HTML */
+void html_json_block(struct buf *b, const char *id, const struct buf *json);
+/* html_error_page - a whole page (html_begin .. html_end) telling STATUS and MESSAGE */
+void html_error_page(struct buf *b, const struct web_req *r, unsigned status, const char *message);
 /* html_or_dash - S escaped, or an en dash when S is NULL or "" */
 void html_or_dash(struct buf *b, const char *s);
 /* html_input - <label>LABEL <input type=TYPE name=NAME value=VALUE></label> */

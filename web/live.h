@@ -11,15 +11,23 @@
  *	(a COPY batch of beacon-pixelsrv): {"xid", "from", "to", "n"}.
  *	Each is kept in a ring of LIVE_RING and wakes the streams.
  *
- *	A stream runs in its connection's thread: for each batch it takes
- *	a pooled session, reads its own user's events of that batch through
- *	beacon.web_events in a read-only transaction as that user (the
- *	row-level security decides, as for the pages), and writes one
- *	"event: beacon" with the event's JSON (the API's event object) per
- *	row; with nothing to say for LIVE_PING_S it writes ": ping".  A
- *	stream more than LIVE_RING batches behind skips the oldest (said
+ *	A stream runs in its connection's thread.  Each batch is read once
+ *	per user, by the first of the user's streams to reach it, for all of
+ *	them: a pooled session, a read-only transaction as that user, first
+ *	the check of every one of the user's streams' credentials (the
+ *	SHA-256 of the session cookie or the API token it was opened with:
+ *	the session neither ended, expired nor idle past session_idle, the
+ *	token neither revoked nor expired, the user active), then, if one
+ *	still holds, the batch's events through beacon.web_events (the
+ *	row-level security decides, as for the pages).  Each becomes an
+ *	"event: beacon" with the event's JSON (the API's event object).
+ *	A stream whose credential is gone gets "event: end" (data: its
+ *	reason) and ends, giving back its place; with nothing to say for
+ *	LIVE_PING_S a stream checks its own credential and writes ": ping".
+ *	A stream more than LIVE_RING batches behind skips the oldest (said
  *	in the log).  At most [web] live_clients streams at once (503
- *	beyond); live_stop() ends them all.
+ *	beyond), LIVE_USER_STREAMS of one user (429 beyond); live_stop()
+ *	ends them all.
  */
 #ifndef BEACON_WEB_LIVE_H
 #define BEACON_WEB_LIVE_H
@@ -30,6 +38,7 @@
 #define LIVE_CHANNEL "beacon_batch"	/* the NOTIFY channel */
 #define LIVE_RING 256			/* batches kept for streams that lag */
 #define LIVE_PING_S 15			/* a comment line this often on a quiet stream */
+#define LIVE_USER_STREAMS 4		/* streams of one user at once (429 beyond) */
 #define LIVE_BACKOFF_MAX_S 30		/* longest wait before the listener connects again */
 
 struct live;

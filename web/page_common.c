@@ -2,29 +2,11 @@
  * page_common.c - what beacon-web's pages share: the filter form, CSV
  * links, the pager, cells (see pages.h)
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "html.h"
 #include "pages.h"
-
-/* page_filter - the filters of the request and the time zone they are days in */
-int page_filter(struct web_req *r, struct data_filter *f, int *rc)
-{
-	char err[200];
-	PGresult *res;
-
-	if (data_filter_read(f, data_web_arg, r, DATA_PAGE, err, sizeof(err)) < 0) {
-		*rc = web_error(r, 400, err);
-		return -1;
-	}
-	res = data_set_tz(r, f->tz);
-	if (!data_ok(res)) {
-		*rc = data_fail(r, res);
-		return -1;
-	}
-	PQclear(res);
-	return 0;
-}
 
 /* page_filter_form - search text, campaign (with the user's campaigns offered), since, until */
 void page_filter_form(struct buf *b, const char *id, const char *action,
@@ -72,44 +54,53 @@ void page_filter_form_end(struct buf *b, const char *label)
 	buf_adds(b, "</button>\n</form>\n");
 }
 
-/* page_csv_link - a CSV download of the table shown, with its filters */
-void page_csv_link(struct buf *b, const char *path, const struct data_filter *f,
-		   const char *extra, const char *label)
+/* page_filter_href - PATH?<the filters>&EXTRA, escaped for an attribute */
+void page_filter_href(struct buf *b, const char *path, const struct data_filter *f,
+		      const char *extra)
 {
 	struct buf href = { 0 };
 
 	buf_adds(&href, path);
 	buf_adds(&href, "?");
 	data_filter_query(&href, f);
-	if (href.p[href.len - 1] != '?')
-		buf_adds(&href, "&");
-	buf_adds(&href, "format=csv");
-	if (extra) {
-		buf_adds(&href, "&");
+	if (extra && *extra) {
+		if (href.p[href.len - 1] != '?')
+			buf_adds(&href, "&");
 		buf_adds(&href, extra);
 	}
-	buf_adds(b, "<a class=\"csv\" href=\"");
+	if (href.p[href.len - 1] == '?')
+		href.p[--href.len] = '\0';
 	html_esc(b, buf_str(&href));
+	buf_free(&href);
+}
+
+/* page_csv_link - a CSV download of the table shown, with its filters */
+void page_csv_link(struct buf *b, const char *path, const struct data_filter *f,
+		   const char *extra, const char *label)
+{
+	struct buf more = { 0 };
+
+	buf_adds(&more, "format=csv");
+	if (extra) {
+		buf_adds(&more, "&");
+		buf_adds(&more, extra);
+	}
+	buf_adds(b, "<a class=\"csv\" href=\"");
+	page_filter_href(b, path, f, buf_str(&more));
 	buf_adds(b, "\" download>");
 	html_esc(b, label ? label : "CSV");
 	buf_adds(b, "</a>");
-	buf_free(&href);
+	buf_free(&more);
 }
 
 /* page_link_page - href of page N of PATH with the filters */
 static void page_link_page(struct buf *b, const char *path, const struct data_filter *f, int n)
 {
-	struct buf href = { 0 };
+	char extra[32] = "";
 
-	buf_adds(&href, path);
-	buf_adds(&href, "?");
-	data_filter_query(&href, f);
 	if (n > 1)
-		buf_printf(&href, "%spage=%d", href.p[href.len - 1] == '?' ? "" : "&", n);
-	if (href.p[href.len - 1] == '?')
-		href.p[--href.len] = '\0';
-	html_esc(b, buf_str(&href));
-	buf_free(&href);
+		snprintf(extra, sizeof(extra), "page=%d", n);
+	page_filter_href(b, path, f, extra);
 }
 
 /* page_pager - "Newer" and "Older" around the page number */
@@ -159,4 +150,51 @@ void page_subject(struct buf *b, const char *subject)
 		html_esc(b, subject);
 	else
 		buf_adds(b, "<span class=\"muted\">(no subject)</span>");
+}
+
+/* page_cell - <td class=CLS data-label=LABEL>VALUE</td>; an empty VALUE is an en
+ * dash and the class "none" (a phone's card leaves it out) */
+void page_cell(struct buf *b, const char *cls, const char *label, const char *value)
+{
+	int none = !value || !*value;
+
+	buf_printf(b, "<td class=\"%s%s\"", cls ? cls : "", none ? (cls ? " none" : "none") : "");
+	if (label)
+		buf_printf(b, " data-label=\"%s\"", label);
+	buf_adds(b, ">");
+	html_or_dash(b, value);
+	buf_adds(b, "</td>");
+}
+
+/* page_time_cell - <td class="time"> with the time ISO (to the second with SECONDS) */
+void page_time_cell(struct buf *b, const char *iso, const char *label, int seconds)
+{
+	buf_printf(b, "<td class=\"time%s\"", iso && *iso ? "" : " none");
+	if (label)
+		buf_printf(b, " data-label=\"%s\"", label);
+	buf_adds(b, ">");
+	if (seconds)
+		html_time_sec(b, iso);
+	else
+		html_time(b, iso);
+	buf_adds(b, "</td>");
+}
+
+/* page_count - a number cell with its unit for a phone's card: ONE when the value is 1, else MANY */
+void page_count(struct buf *b, const PGresult *res, int row, const char *name, const char *one,
+		const char *many)
+{
+	const char *v = page_get(res, row, name);
+
+	buf_printf(b, "<td class=\"n%s\" data-k=\"%s\" data-unit=\"%s\">",
+		   v && !strcmp(v, "0") ? " zero" : "", name, v && !strcmp(v, "1") ? one : many);
+	html_or_dash(b, v);
+	buf_adds(b, "</td>");
+}
+
+/* page_opened_note - what "opened" counts, under the figures or a table that shows it */
+void page_opened_note(struct buf *b)
+{
+	buf_adds(b, "<p class=\"note\" id=\"opened-note\">Opened: the recipients who opened, "
+		 "clicked or replied (a click or a reply with images blocked is an open too).</p>\n");
 }

@@ -85,6 +85,19 @@ static int page_conv_thread(struct buf *b, const PGresult *res, int row, int ope
 	return end;
 }
 
+/* page_conv_rows - how many first rows of RES hold its first LIMIT threads (-1: all
+ * of them: RES has no more threads than that) */
+static int page_conv_rows(const PGresult *res, int limit)
+{
+	int threads = 0;
+
+	for (int i = 0; i < PQntuples(res); i++)
+		if (i == 0 || strcmp(page_get(res, i, "thread"), page_get(res, i - 1, "thread")))
+			if (++threads > limit)
+				return i;
+	return -1;
+}
+
 /* page_conversations - the threads of the filter, 50 a page */
 int page_conversations(struct web_req *r)
 {
@@ -93,13 +106,14 @@ int page_conversations(struct web_req *r)
 	PGresult *res, *camp;
 	int rc, threads = 0, more = 0, i;
 
-	if (page_filter(r, &f, &rc) < 0)
+	if (data_filter_request(r, &f, DATA_PAGE, &rc) < 0)
 		return rc;
 	res = data_threads(r, &f);
 	if (!data_ok(res))
 		return data_fail(r, res);
 	if (f.csv) {
-		rc = api_send_csv(r, "conversations.csv", res, -1, -1);
+		/* the extra thread fetched is left out: a cut CSV says so */
+		rc = api_send_csv(r, "conversations.csv", res, page_conv_rows(res, f.limit), -1);
 		PQclear(res);
 		return rc;
 	}

@@ -1,29 +1,20 @@
 /*
- * page_login.c - GET /login: the sign-in form (server.c handles the POST)
+ * page_login.c - GET /login: the sign-in form; auth.c checks what it
+ * POSTs to /login and, when it refuses, calls page_login with the reason
  *
- * Fields user, password, csrf (the pre-session token server.c gives in
+ * Fields user, password, csrf (the sign-in form's token auth.c puts in
  * r->csrf) and next (where to go after: a path on this site, else /).
- * ERROR, when server.c refused a POST, is shown in #login-error.
+ * ERROR, when auth.c refused a POST, is shown in #login-error.
  */
-#include <string.h>
-
+#include "form.h"
 #include "html.h"
 #include "pages.h"
-
-/* page_login_next - NEXT when it is a path on this site, else "/" */
-static const char *page_login_next(const char *next)
-{
-	if (!next || next[0] != '/' || next[1] == '/' || next[1] == '\\' ||
-	    strpbrk(next, "\r\n\t") || strlen(next) > 1000)
-		return "/";
-	return next;
-}
 
 /* page_login - the sign-in form */
 int page_login(struct web_req *r, const char *error)
 {
 	struct buf b = { 0 };
-	const char *user = web_arg(r, "user");
+	const char *user = web_arg(r, "user"), *next;
 
 	html_begin(&b, r, "Sign in", HTML_NAV_NONE);
 	buf_adds(&b, "<section class=\"login\">\n<h1>Sign in</h1>\n"
@@ -43,7 +34,8 @@ int page_login(struct web_req *r, const char *error)
 		 "<input type=\"hidden\" name=\"csrf\" value=\"");
 	html_esc(&b, r->csrf);
 	buf_adds(&b, "\">\n<input type=\"hidden\" name=\"next\" value=\"");
-	html_esc(&b, page_login_next(web_arg(r, "next")));
+	next = web_arg(r, "next");
+	html_esc(&b, next && form_local_path(next) ? next : "/");
 	buf_adds(&b, "\">\n<button type=\"submit\">Sign in</button>\n</form>\n</section>\n");
 	html_end(&b, NULL);
 	return html_send(r, error ? 401 : 200, &b);

@@ -12,6 +12,10 @@
  *
  *	Every table of a page is also a CSV download: the same URL with
  *	format=csv (and, on the summary, table=NAME), its a.csv link.
+ *	A table of class "cards" reads as one card per row on a phone
+ *	(beacon.css): a cell's data-label is written before its value there,
+ *	a number's data-unit after it, a cell of class "none" (empty) left
+ *	out, one of class "wide" on a line of its own.
  *	The page_* helpers below are shared by the page_*.c files
  *	(page_common.c).
  */
@@ -32,14 +36,16 @@ web_handler page_message;	/* GET /m/<uuid>: one message, its recipients and even
 web_handler page_summary;	/* GET /summary: the summary report, charts */
 web_handler page_live;		/* GET /live: events as they come (live.js, /live/stream) */
 
-/* page_filter - read the filters (and set the time zone); -1 after answering (*RC) */
-int page_filter(struct web_req *r, struct data_filter *f, int *rc);
 /* page_filter_form - the filter form ID for ACTION: search text (WITH_Q), campaign,
  * dates; the caller may add fields, then calls page_filter_form_end */
 void page_filter_form(struct buf *b, const char *id, const char *action,
 		      const struct data_filter *f, int with_q, PGresult *campaigns);
 /* page_filter_form_end - the submit button LABEL and the end of the form */
 void page_filter_form_end(struct buf *b, const char *label);
+/* page_filter_href - PATH with the filters (not their defaults) and EXTRA ("k=v&k=v" or
+ * NULL) as a query, escaped for an href */
+void page_filter_href(struct buf *b, const char *path, const struct data_filter *f,
+		      const char *extra);
 /* page_csv_link - <a class="csv"> to PATH with the filters, format=csv and EXTRA ("k=v" or NULL) */
 void page_csv_link(struct buf *b, const char *path, const struct data_filter *f,
 		   const char *extra, const char *label);
@@ -51,5 +57,14 @@ const char *page_get(const PGresult *res, int row, const char *name);
 void page_num(struct buf *b, const PGresult *res, int row, const char *name);
 /* page_subject - a subject, or "(no subject)" in grey */
 void page_subject(struct buf *b, const char *subject);
+/* page_cell - <td class=CLS data-label=LABEL> with VALUE, an en dash (class none) when empty */
+void page_cell(struct buf *b, const char *cls, const char *label, const char *value);
+/* page_time_cell - <td class="time" data-label=LABEL> with html_time (SECONDS: html_time_sec) */
+void page_time_cell(struct buf *b, const char *iso, const char *label, int seconds);
+/* page_count - the number cell of page_num with data-unit ONE or MANY (a phone's card) */
+void page_count(struct buf *b, const PGresult *res, int row, const char *name, const char *one,
+		const char *many);
+/* page_opened_note - p#opened-note: "opened" counts clicks and replies too */
+void page_opened_note(struct buf *b);
 
 #endif

@@ -28,26 +28,36 @@
 #	 1. /conversations sends to the sign-in form with next=; a wrong
 #	    password is answered 401 with the error shown; the right one
 #	    lands on /conversations; script cannot read the session cookie.
-#	 2. live: a pixel hit on bob's B1, then one on sam's copy of A1
-#	    (Outlook, Berlin): within 5 s exactly one row, sam's open (human,
-#	    linked to A1), nothing of bob's or rita's.
+#	 2. live: the page opens with ann's events so far, newest first, none
+#	    of bob's; then a pixel hit on bob's B1, one on sam's copy of A1
+#	    (Outlook, Berlin) and Apple's prefetch of uma's A3: within 5 s
+#	    exactly two new rows on top, uma's prefetch (not counted, why in
+#	    words, the reason's code in a title) and sam's open (human), each
+#	    with its subject linked to its message, nothing of bob's.
 #	 3. messages: exactly A3, A2, A1 newest first with their recipients,
-#	    opened and clicked counts (1 1 3, 0 1 2, 0 0 1); search "rita"
-#	    gives A2 and A1, "Autumn" A3; the CSV link's file has exactly
-#	    those three rows and counts.
+#	    opened and clicked counts (1 1 3, 0 1 2, 0 0 1), "3 messages";
+#	    search "rita" gives A2 and A1, "Autumn" A3, words in no message
+#	    none; the CSV link's file has exactly those three rows and counts.
+#	    On the phone each message is a card: its subject and counts on
+#	    the screen, not beyond its right edge.
 #	 4. message A1 (followed from the list): 3 recipients, 2 opened, 1
 #	    clicked; rita and sam opened, tom did not; five events newest
-#	    first (sam's live open on top), the proxy one marked; A3: the
-#	    prefetch greyed (struck through), "prefetch", "not counted".
-#	 5. conversations: two threads, A1 and A2 with rita's reply, and A3.
+#	    first (sam's live open on top), the proxy one marked; on the
+#	    phone the events' time, kind, class and recipient on the screen;
+#	    A3: the prefetches greyed (struck through), "prefetch", "not
+#	    counted"; A2, opened only by rita's reply: 1 opened, the reply.
+#	 5. conversations: two threads, A1 and A2 with rita's reply, and A3;
+#	    one opened.
 #	 6. summary, campaign Spring typed in its filter form: every cell of
 #	    #summary equals `beaconctl report summary --csv` for the same
 #	    filter, zone and ann's address (bob's B1 is in the campaign too:
-#	    a leak changes the counts).
-#	 7. bob's message by its URL: the 404 page, and the API answers 404
-#	    to ann's session; his subject is in none of ann's pages, her CSV
-#	    or the API's list.
-#	 8. sign out: / goes to the sign-in page.
+#	    a leak changes the counts); an empty identity (message, subject)
+#	    and a "left out" of a counted class or of 0 not shown; the chart
+#	    of six slots at least, a slot's opens and clicks bars touching.
+#	 7. bob's message by its URL: the 404 page saying so, and the API
+#	    answers 404 to ann's session; his subject is in none of ann's
+#	    pages, her CSV or the API's list.
+#	 8. sign out (the button says so): / goes to the sign-in page.
 #	Every page loads without a script error or a Content-Security-Policy
 #	refusal, and nothing sticks out sideways at 1366x768 nor on a 390x844
 #	phone (tables scroll in their box), nor after the summary's window
@@ -193,11 +203,19 @@ URL=$WB_URL
 # --- what the browser's scenario runs (sh): bash functions in its environment
 SAM_A1=$(token a1 sam@remote.example)
 RITA_B1=$(token b1 rita@remote.example)
-# live_hits - while the live page is open: rita opens bob's B1, then sam opens ann's A1 in Outlook
+UMA_A3=$(token a3 uma@remote.example)
+# live_hits - while the live page is open: rita opens bob's B1, sam opens ann's A1 in Outlook,
+# then Apple's relay fetches uma's A3
 live_hits() {
 	[ "$(px_get "/o/$RITA_B1.gif" -A "$IPHONE" -H 'X-Forwarded-For: 192.0.2.10')" = 200 ] &&
-		[ "$(px_get "/o/$SAM_A1.gif" -A "$OUTLOOK" -H 'X-Forwarded-For: 198.51.100.20')" = 200 ]
+		[ "$(px_get "/o/$SAM_A1.gif" -A "$OUTLOOK" -H 'X-Forwarded-For: 198.51.100.20')" = 200 ] &&
+		sleep 0.3 &&
+		[ "$(px_get "/o/$UMA_A3.gif" -A "Mozilla/5.0" -H 'X-Forwarded-For: 172.224.226.5')" = 200 ]
 }
+# ann's events before the live page opens, newest first, as it orders them: how many, their kinds
+LIVE_BEFORE=$(pg_query "SELECT count(*) || '|' || string_agg(e.kind, ' ' ORDER BY e.at DESC, e.kind, r.address)
+	FROM beacon.events e JOIN beacon.recipients r ON r.token_id = e.token_id
+	WHERE r.message IN ('$A1', '$A2', '$A3')")
 # summary_expect FILE - scenario lines: each #summary cell is beaconctl's value for campaign Spring
 summary_expect() {
 	wb_ctl report summary \
@@ -207,15 +225,20 @@ summary_expect() {
 		rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 		if len(rows) != 1:
 		    sys.exit("beaconctl report summary: %d rows, expected 1" % len(rows))
-		# the page shows a NULL as a dash
+		# the page shows a NULL as a dash; it leaves out an empty identity, and the events
+		# left out of a class that is counted (human, proxy) or when there are none
 		for k, v in rows[0].items():
+		    if (not v and k in ("message", "campaign", "subject")) or \
+		       (k.startswith("left_out_") and (k[9:] in ("human", "proxy") or v == "0")):
+		        print("eq 0 \"document.querySelectorAll('#summary td[data-k=%s]').length\"" % k)
+		        continue
 		    js = "document.querySelector('#summary td[data-k=%s]').textContent.trim()" % k
 		    print("eq %s \"%s\"" % (shlex.quote(v or "\u2013"), js))
 	EOF
 }
 
 export -f live_hits px_get summary_expect wb_ctl
-export PX_URL RITA_B1 SAM_A1 IPHONE OUTLOOK T_DIR BEACON_BUILD
+export PX_URL RITA_B1 SAM_A1 UMA_A3 IPHONE OUTLOOK T_DIR BEACON_BUILD
 # hrefs JS-SELECTOR - JavaScript: the /m/ links under the selector, space-separated
 hrefs() {
 	printf "[...document.querySelectorAll('%s a')].map(a => a.getAttribute('href')).filter(h => h.startsWith('/m/')).join(' ')" "$1"
@@ -240,6 +263,14 @@ shots() {
 	printf '%s\n' "eq '' \"$(fits)\"" "shot $SHOTS/$1-1366x768.png" "viewport 390 844 mobile"
 	[ "${2:-}" = keep ] || printf '%s\n' reload
 	printf '%s\n' "eq '' \"$(fits)\"" "shot $SHOTS/$1-390x844.png" "viewport 1366 768"
+}
+# phone_sees JS-SELECTOR - on a 390x844 phone, the page loaded again: every element of the
+# selector is shown and inside the screen's width (not cut by a table's box), then back to 1366x768
+phone_sees() {
+	printf '%s\n' "viewport 390 844 mobile" reload \
+		"eq '' \"[...document.querySelectorAll('$1')].filter(e => (r => r.width == 0 || r.left < 0 || r.right > innerWidth + 1)(e.getBoundingClientRect())).map(e => e.tagName.toLowerCase() + '.' + e.className.split(' ').join('.') + (e.dataset.k ? '[' + e.dataset.k + ']' : '')).join(' ')\"" \
+		"eq false \"[...document.querySelectorAll('$1')].length == 0\"" \
+		"viewport 1366 768"
 }
 # the threads' messages, each thread's sorted and joined by commas, the threads sorted
 THREADS=$(printf '%s\n' "$(printf '%s\n' "/m/$A1" "/m/$A2" | LC_ALL=C sort | paste -sd,)" "/m/$A3" |
@@ -270,20 +301,35 @@ status 200
 path /conversations
 eq false "document.cookie.includes('beacon_session')"
 
-# 2. live: rita opens bob's B1, then sam opens ann's A1: one row, sam's
+# 2. live: ann's events so far; then rita opens bob's B1, sam opens ann's A1, Apple fetches
+# uma's A3: two new rows, uma's and sam's
 follow "nav a[href='/live']"
 path /live
 until "document.getElementById('live-status').dataset.state == 'live'"
 noerrors
-sh live_hits
-wait "#live-events tr.event" 5
-sleep 0.5
-eq 1 "document.querySelectorAll('#live-events tr.event').length"
-eq sam@remote.example "document.querySelector('#live-events tr.event td.addr').textContent"
-eq "open human" "$(texts '#live-events tr.event td.kind, #live-events tr.event td.class')"
-eq /m/$A1 "$(hrefs '#live-events tr.event')"
+eq "${LIVE_BEFORE%%|*}" "document.querySelectorAll('#live-events tr.event').length"
+eq "${LIVE_BEFORE#*|}" "$(texts '#live-events tr.event td.kind')"
+eq 0 "document.querySelectorAll('#live-events tr.event.new').length"
 absent Zanzibar
-absent rita@remote.example
+match "^Connected at " "document.getElementById('live-status').textContent"
+$(shots live-start keep)
+sh live_hits
+wait "#live-events tr.event.new" 5
+until "document.querySelectorAll('#live-events tr.event.new').length >= 2" 5
+sleep 0.5
+eq 2 "document.querySelectorAll('#live-events tr.event.new').length"
+eq $((${LIVE_BEFORE%%|*} + 2)) "document.querySelectorAll('#live-events tr.event').length"
+eq "new new" "[...document.querySelectorAll('#live-events tr.event')].slice(0, 2).map(tr => tr.classList.contains('new') ? 'new' : 'old').join(' ')"
+eq "uma@remote.example sam@remote.example" "$(texts '#live-events tr.event.new td.addr')"
+eq sam@remote.example "document.querySelector('#live-events tr.event.new:not(.uncounted) td.addr').textContent"
+eq "open human" "$(texts '#live-events tr.event.new:not(.uncounted) td.kind, #live-events tr.event.new:not(.uncounted) td.class')"
+eq "Autumn preview|Spring letter" "[...document.querySelectorAll('#live-events tr.event.new td.subject')].map(e => e.textContent).join('|')"
+eq "/m/$A3 /m/$A1" "$(hrefs '#live-events tr.event.new')"
+eq "open prefetch" "$(texts '#live-events tr.event.new.uncounted td.kind, #live-events tr.event.new.uncounted td.class .cls')"
+eq "not counted: Apple Mail Privacy Protection loaded the images; not an open" "document.querySelector('#live-events tr.event.new.uncounted td.class .why').textContent"
+eq apple-mpp "document.querySelector('#live-events tr.event.new.uncounted td.class .why').title"
+match "^Connected · 2 new events" "document.getElementById('live-status').textContent"
+absent Zanzibar
 $(shots live keep)
 
 # 3. messages: ann's three, newest first, their counts; search; the CSV
@@ -293,8 +339,10 @@ eq "/m/$A3 /m/$A2 /m/$A1" "$(hrefs 'table#messages tr.message')"
 eq "1 1 3" "$(texts 'table#messages tr.message td[data-k=recipients]')"
 eq "0 1 2" "$(texts 'table#messages tr.message td[data-k=opened]')"
 eq "0 0 1" "$(texts 'table#messages tr.message td[data-k=clicked]')"
+eq "3 messages" "document.getElementById('messages-count').textContent"
 absent Zanzibar
 $(shots messages)
+$(phone_sees 'table#messages tr.message td.subject, table#messages tr.message td[data-k=recipients], table#messages tr.message td[data-k=opened], table#messages tr.message td[data-k=clicked]')
 fetchhref "a.csv" $T_DIR/messages.csv
 type "#search input[name=q]" rita
 key Enter nav
@@ -303,6 +351,11 @@ type "#search input[name=q]" Autumn
 key Enter nav
 eq "/m/$A3" "$(hrefs 'table#messages tr.message')"
 absent Zanzibar
+type "#search input[name=q]" "words in no message"
+key Enter nav
+eq "" "$(hrefs 'table#messages tr.message')"
+eq "No message matches." "document.getElementById('messages-count').textContent"
+$(shots messages-empty)
 
 # 4. message A1: figures, recipients, five events newest first (the live open on top)
 follow "nav a[href='/']"
@@ -319,13 +372,21 @@ eq "sam@remote.example sam@remote.example rita@remote.example rita@remote.exampl
 eq 0 "document.querySelectorAll('table#events tr.event.uncounted').length"
 absent Zanzibar
 $(shots message)
-# A3: the prefetch greyed and said so
+$(phone_sees 'table#events tr.event td.time, table#events tr.event td.kind, table#events tr.event td.class, table#events tr.event td.addr, table#recipients tr.recipient td.addr, table#recipients td.yn.yes')
+# A3: its two prefetches (the second on the live page) greyed and said so
 open $URL/m/$A3
-eq 1 "document.querySelectorAll('table#events tr.event.uncounted').length"
+eq "2 2" "document.querySelectorAll('table#events tr.event.uncounted').length + ' ' + document.querySelectorAll('table#events tr.event').length"
 eq prefetch "document.querySelector('table#events tr.event td.class .cls').textContent"
 match "^not counted" "document.querySelector('table#events tr.event td.class .why').textContent"
 eq true "(s => s.color != getComputedStyle(document.body).color && s.textDecorationLine == 'line-through')(getComputedStyle(document.querySelector('table#events tr.event.uncounted td.kind')))"
 $(shots message-uncounted)
+# A2: rita answered it and did nothing else: opened by her reply
+open $URL/m/$A2
+eq "1 1" "$(texts '#message-figures [data-k=recipients], #message-figures [data-k=opened]')"
+eq reply "$(texts 'table#events tr.event td.kind')"
+eq "yes yes" "$(texts 'table#recipients tr.recipient td[data-k=opened], table#recipients tr.recipient td[data-k=replied]')"
+match "opened, clicked or replied" "document.getElementById('opened-note').textContent"
+$(shots message-reply)
 
 # 5. conversations: A1 and A2 with rita's reply in one thread, A3 alone
 follow "nav a[href='/conversations']"
@@ -336,6 +397,9 @@ eq 1 "document.querySelectorAll('#conversations li.item.reply').length"
 match rita@remote.example "document.querySelector('#conversations li.item.reply').textContent"
 absent Zanzibar
 $(shots conversations)
+click "#conversations details.thread summary"
+eq true "document.querySelector('#conversations details.thread').open"
+$(shots conversations-open keep)
 
 # 6. summary of campaign Spring, through the filter form: beaconctl's figures
 follow "nav a[href='/summary']"
@@ -349,6 +413,8 @@ wait "#summary td[data-k=opened]"
 sh "summary_expect $T_DIR/summary.sc"
 include $T_DIR/summary.sc
 absent Zanzibar
+eq true "JSON.parse(document.getElementById('chart-data').textContent).labels.length >= 6"
+eq true "(c => { const d = c.data.datasets, a = c.getDatasetMeta(0).data, b = c.getDatasetMeta(1).data; const i = d[0].data.findIndex((v, k) => v > 0 && d[1].data[k] > 0); return i >= 0 && Math.abs((b[i].x - b[i].width / 2) - (a[i].x + a[i].width / 2)) < 1.5; })(Chart.getChart('chart-time'))"
 $(shots summary)
 # a narrower window after the page loaded: the charts follow
 viewport 1280 768
@@ -359,12 +425,14 @@ viewport 1366 768
 open $URL/m/$B1
 status 404
 absent Zanzibar
+present "This message does not exist or is not one of yours."
 $(shots notfound)
 fetch $URL/api/v1/messages/$B1 $T_DIR/api-b1.json
 fetch $URL/api/v1/messages $T_DIR/api-list.json
 
 # 8. sign out: / is the sign-in page again
 open $URL/
+eq "Sign out" "document.querySelector('form#logout button').textContent"
 follow "form#logout button"
 match ^/login "location.pathname"
 open $URL/
@@ -394,7 +462,8 @@ t_eq "4 2" "$(pg_query "SELECT count(*) FILTER (WHERE r.message = '$B1') || ' ' 
 t_eq "404" "$(cut -d' ' -f1 "$T_DIR/api-b1.json.meta")" "API: bob's message with ann's session"
 ! grep -q Zanzibar "$T_DIR/api-b1.json" || t_fail "bob's subject in the API's answer"
 t_ok "bob's message: in none of ann's answers"
-for page in login live messages message message-uncounted conversations summary notfound; do
+for page in login live-start live messages messages-empty message message-uncounted message-reply \
+	conversations conversations-open summary notfound; do
 	for size in 1366x768 390x844; do
 		[ -s "$SHOTS/$page-$size.png" ] || t_fail "no screenshot $SHOTS/$page-$size.png"
 	done

@@ -5,7 +5,7 @@ NAME
 	beacon-web browser tests
 
 SYNOPSIS
-	browser.py run SCENARIO [--shots DIR] [--timeout S] [--log FILE]
+	browser.py run SCENARIO [--shots DIR] [--timeout S] [--log FILE] [--keep-going]
 
 	import browser
 	b = browser.Browser(timeout=10)
@@ -29,7 +29,10 @@ DESCRIPTION
 	shell does, with quotes; blank lines and lines starting with # are
 	skipped), and prints "ok - LINE" for each.  The first command that
 	fails prints "FAIL: browser: SCENARIO:N: LINE: why", the page's address
-	and text, saves DIR/failure.png (with --shots) and exits 1.
+	and text, saves DIR/failure.png (with --shots) and exits 1; with
+	--keep-going (or BEACON_BROWSER_KEEP_GOING=1 in the environment: to
+	see every check an old version of the pages fails) it goes on with the
+	next line and exits 1 at the end.
 
 	viewport W H [mobile]	lay pages out at W x H CSS pixels (mobile: as a
 			phone, honouring <meta name=viewport>), scale 1
@@ -544,12 +547,13 @@ def run_line(b, args, shots_timeout):
     return None
 
 
-def run(path, shots=None, timeout=10.0, log=None):
+def run(path, shots=None, timeout=10.0, log=None, keep_going=False):
     """run the scenario file PATH; 0 when every line passed, 1 otherwise"""
     def lines_of(p):
         with open(p) as f:
             return [(os.path.basename(p), n, line) for n, line in enumerate(f.read().splitlines(), 1)]
     todo = lines_of(path)
+    failed = 0
     b = Browser(timeout=timeout, log=log)
     try:
         while todo:
@@ -580,6 +584,9 @@ def run(path, shots=None, timeout=10.0, log=None):
                         print("  screenshot: %s" % os.path.join(shots, "failure.png"), file=sys.stderr)
                 except Exception as e2:
                     print("  (no page state: %s)" % e2, file=sys.stderr)
+                failed = 1
+                if keep_going:
+                    continue
                 return 1
             said = said or line.strip()
             if len(said) > 300:
@@ -587,7 +594,7 @@ def run(path, shots=None, timeout=10.0, log=None):
             print("ok - %s (%d ms)" % (said, (time.monotonic() - t0) * 1000), flush=True)
     finally:
         b.close()
-    return 0
+    return failed
 
 
 def main(argv):
@@ -599,9 +606,12 @@ def main(argv):
     r.add_argument("--shots", help="directory for failure.png")
     r.add_argument("--timeout", type=float, default=10.0, help="seconds each wait may take")
     r.add_argument("--log", help="file for Chromium's own output")
+    r.add_argument("--keep-going", action="store_true",
+                   default=os.environ.get("BEACON_BROWSER_KEEP_GOING") == "1",
+                   help="after a failed line, go on with the next")
     o = ap.parse_args(argv)
     try:
-        return run(o.scenario, o.shots, o.timeout, o.log)
+        return run(o.scenario, o.shots, o.timeout, o.log, o.keep_going)
     except BrowserError as e:
         print("FAIL: browser: %s" % e, file=sys.stderr)
         return 1

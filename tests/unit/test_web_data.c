@@ -89,6 +89,7 @@ static void test_data_filter_defaults(void **state)
 	assert_int_equal(data_filter_read(&f, arg, none, DATA_PAGE, err, sizeof(err)), 0);
 	assert_string_equal(f.tz, "UTC");
 	assert_string_equal(f.classes, "human,proxy");
+	assert_string_equal(f.classes, DATA_CLASSES_DEFAULT);
 	assert_string_equal(f.late, "include");
 	assert_string_equal(f.by, "all");
 	assert_int_equal(f.page, 1);
@@ -176,6 +177,22 @@ static void test_data_filter_refused(void **state)
 	}
 }
 
+static void test_data_summary_tables(void **state)
+{
+	(void)state;
+	assert_true(data_summary_known("summary"));
+	assert_true(data_summary_known("clicks"));
+	assert_true(data_summary_known("devices"));
+	assert_true(data_summary_known("geo"));
+	assert_true(data_summary_known("timeline"));
+	assert_false(data_summary_known("secrets"));
+	assert_false(data_summary_known("../summary"));
+	assert_false(data_summary_known(""));
+	assert_false(data_summary_known(NULL));
+	/* an unknown table runs nothing (no database touched: r is not used) */
+	assert_null(data_summary_table(NULL, "secrets", NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_data_filter_defaults),
 		cmocka_unit_test(test_data_filter_values),
 		cmocka_unit_test(test_data_filter_refused),
+		cmocka_unit_test(test_data_summary_tables),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

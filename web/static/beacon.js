@@ -1,8 +1,11 @@
 /*
  * beacon.js - on every page of beacon-web: times in the viewer's zone,
- * and the viewer's zone in the filter forms (the dates typed there are
- * days in it).  The server writes every time as
- * <time datetime="UTC ISO 8601">YYYY-MM-DD HH:MM UTC</time>.
+ * the zone's name where a table says which it is, and the viewer's zone
+ * in the filter forms (the dates typed there are days in it).  The server
+ * writes every time as <time datetime="UTC ISO 8601">YYYY-MM-DD HH:MM
+ * UTC</time> (with data-sec: HH:MM:SS) and the zone as
+ * <span class="tz">UTC</span>.  window.beaconTime shows one more <time>
+ * (live.js's rows).
  */
 "use strict";
 
@@ -16,22 +19,23 @@
 		return (n < 10 ? "0" : "") + n;
 	}
 
-	/* beaconLocalTime - "YYYY-MM-DD HH:MM" of an ISO time in the viewer's zone */
-	function localTime(iso) {
+	/* localTime - "YYYY-MM-DD HH:MM[:SS]" of an ISO time in the viewer's zone */
+	function localTime(iso, seconds) {
 		/* at most milliseconds: Date.parse is only required to read those */
 		var d = new Date(iso.replace(/(\.\d{3})\d+/, "$1"));
 		if (isNaN(d.getTime()))
 			return null;
 		return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) +
-			" " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+			" " + pad(d.getHours()) + ":" + pad(d.getMinutes()) +
+			(seconds ? ":" + pad(d.getSeconds()) : "");
 	}
 
-	/* beaconTime - show a <time datetime> element in the viewer's zone */
+	/* showTime - a <time datetime> element in the viewer's zone (window.beaconTime) */
 	function showTime(el) {
 		var iso = el.getAttribute("datetime"), text;
 		if (!iso || el.dataset.local)
 			return;
-		text = localTime(iso);
+		text = localTime(iso, el.hasAttribute("data-sec"));
 		if (!text)
 			return;
 		el.textContent = text;
@@ -46,6 +50,9 @@
 		var times = document.querySelectorAll("time[datetime]");
 		for (var i = 0; i < times.length; i++)
 			showTime(times[i]);
+		var zones = document.querySelectorAll("span.tz");
+		for (var z = 0; z < zones.length; z++)
+			zones[z].textContent = zone;
 		/* a form shown without a zone in its URL takes the viewer's */
 		if (!/[?&]tz=/.test(window.location.search)) {
 			var tz = document.querySelectorAll("form.filters input[name=tz]");
