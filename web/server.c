@@ -1,7 +1,8 @@
 /*
  * NAME
- *	server.c - beacon-web's HTTP server: sockets, routes, each request's
- *	life and the answers (see server.h and web.h)
+ *	server.c - beacon-web's HTTP server: sockets, routes and each
+ *	request's life: routing and dispatch (see server.h; the answers
+ *	are respond.c's)
  *
  * DESCRIPTION
  *	The access handler's first call makes the request's state (struct
@@ -31,23 +32,21 @@
 #include "cidr.h"
 #include "clientip.h"
 #include "clock.h"
+#include "data.h"
 #include "form.h"
-#include "json.h"
+#include "html.h"
 #include "listen.h"
 #include "live.h"
 #include "log.h"
 #include "pages.h"
 #include "pool.h"
+#include "respond.h"
 #include "server.h"
 #include "static.h"
 
 #define SERVER_MAX_LISTEN 16		/* listen addresses */
 #define SERVER_TIMEOUT_S 30		/* idle connection timeout (a live stream pings at 15 s) */
-#define SERVER_MAX_COOKIES 4		/* Set-Cookie headers of one answer */
 #define SERVER_HEALTHZ_WAIT_MS 2000	/* /healthz's wait for a database session */
-#define SERVER_CSP "default-src 'self'; script-src 'self'; style-src 'self'; " \
-	"img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; " \
-	"form-action 'self'"
 #define SERVER_UUID_LEN 36
 
 /* route_kind - who may use a route */
@@ -116,7 +115,6 @@ struct web_state {
 	long long start_us;			/* when its head was in */
 	char method[8];				/* the method, for the log */
 	char *path;				/* the path, a copy */
-	unsigned status;			/* the answer's status; 0: none yet */
 	int is_post;				/* a POST: the body is a form */
 	struct buf body;			/* the form's bytes */
 	int body_over;				/* it was longer than SERVER_BODY_MAX */
@@ -125,14 +123,19 @@ struct web_state {
 	char ip[INET6_ADDRSTRLEN];		/* the client's address */
 	struct web_user user;			/* the user, when signed in */
 	char csrf[AUTH_SECRET_LEN + 1];		/* the session's CSRF token */
-	char *cookies[SERVER_MAX_COOKIES];	/* Set-Cookie values to send */
-	size_t ncookies;			/* how many */
+	struct respond answer;			/* what was answered (respond.c) */
 };
 
 /* server_state - the state of R */
 static struct web_state *server_state(struct web_req *r)
 {
 	return r->priv;
+}
+
+/* respond_of - the answer state of R */
+struct respond *respond_of(struct web_req *r)
+{
+	return &server_state(r)->answer;
 }
 
 /* web_ctx_of - the context */
@@ -177,22 +180,6 @@ const char *web_path_id(struct web_req *r)
 	return st->id[0] ? st->id : NULL;
 }
 
-/* web_set_cookie - a Set-Cookie for the answer */
-void web_set_cookie(struct web_req *r, const char *name, const char *value, long max_age)
-{
-	struct web_state *st = server_state(r);
-	char *c, age[40] = "";
-
-	if (st->ncookies >= SERVER_MAX_COOKIES)
-		log_fatalx("more than %d cookies in one answer", SERVER_MAX_COOKIES);
-	if (max_age >= 0)
-		snprintf(age, sizeof(age), "; Max-Age=%ld", max_age);
-	if (asprintf(&c, "%s=%s; Path=/; HttpOnly; Secure; SameSite=Strict%s", name, value,
-	    age) < 0)
-		log_fatalx("out of memory");
-	st->cookies[st->ncookies++] = c;
-}
-
 /* web_set_csrf - r->csrf, kept in the request's state */
 void web_set_csrf(struct web_req *r, const char *token)
 {
@@ -209,153 +196,6 @@ void web_set_user(struct web_req *r, const struct web_user *u)
 
 	st->user = *u;
 	r->user = &st->user;
-}
-
-/* web_send_response - the security headers, cookies and cache policy, then queue */
-int web_send_response(struct web_req *r, unsigned status, struct MHD_Response *resp,
-    const char *cache_control)
-{
-	struct web_state *st = server_state(r);
-	int ok;
-
-	if (st->status) {
-		log_warnx("%s %s: a second answer (%u after %u) dropped", st->method, st->path,
-		    status, st->status);
-		MHD_destroy_response(resp);
-		return -1;
-	}
-	ok = MHD_add_response_header(resp, "Content-Security-Policy", SERVER_CSP) == MHD_YES &&
-	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES &&
-	    MHD_add_response_header(resp, "Referrer-Policy", "same-origin") == MHD_YES &&
-	    MHD_add_response_header(resp, "X-Frame-Options", "DENY") == MHD_YES &&
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control) == MHD_YES;
-	for (size_t i = 0; ok && i < st->ncookies; i++)
-		ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, st->cookies[i]) ==
-		    MHD_YES;
-	ok = ok && MHD_queue_response(r->conn, status, resp) == MHD_YES;
-	MHD_destroy_response(resp);
-	if (!ok)
-		return -1;
-	st->status = status;
-	return 0;
-}
-
-/* server_buffer - a response owning BODY's bytes (BODY emptied) */
-static struct MHD_Response *server_buffer(struct buf *body)
-{
-	struct MHD_Response *resp;
-
-	if (!body || !body->p)
-		return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	resp = MHD_create_response_from_buffer(body->len, body->p, MHD_RESPMEM_MUST_FREE);
-	if (resp)
-		*body = (struct buf){ 0 };
-	return resp;
-}
-
-/* web_send - answer with a body of the given type */
-int web_send(struct web_req *r, unsigned status, const char *content_type, struct buf *body)
-{
-	struct MHD_Response *resp = server_buffer(body);
-
-	buf_free(body);
-	if (!resp)
-		return -1;
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES) {
-		MHD_destroy_response(resp);
-		return -1;
-	}
-	return web_send_response(r, status, resp, "no-store");
-}
-
-/* web_send_csv - a CSV download */
-int web_send_csv(struct web_req *r, const char *filename, struct buf *body)
-{
-	struct MHD_Response *resp = server_buffer(body);
-	char disp[160];
-
-	buf_free(body);
-	if (!resp)
-		return -1;
-	if (!filename || !*filename || strlen(filename) > 100 || filename[0] == '.' ||
-	    strspn(filename, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
-	    strlen(filename))
-		filename = "beacon.csv";
-	snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    "text/csv; charset=utf-8") != MHD_YES ||
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disp) != MHD_YES) {
-		MHD_destroy_response(resp);
-		return -1;
-	}
-	return web_send_response(r, 200, resp, "no-store");
-}
-
-/* web_redirect - 303 to a path of this site */
-int web_redirect(struct web_req *r, const char *location)
-{
-	struct MHD_Response *resp = server_buffer(NULL);
-
-	if (!resp)
-		return -1;
-	if (!form_local_path(location))
-		location = "/";
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location) != MHD_YES) {
-		MHD_destroy_response(resp);
-		return -1;
-	}
-	return web_send_response(r, 303, resp, "no-store");
-}
-
-/* server_json_put - json_put_fn into a struct buf */
-static void server_json_put(void *arg, const char *p, size_t n)
-{
-	buf_add(arg, p, n);
-}
-
-/* server_html_text - S with the HTML special characters as entities */
-static void server_html_text(struct buf *b, const char *s)
-{
-	for (; *s; s++)
-		switch (*s) {
-		case '<': buf_adds(b, "&lt;"); break;
-		case '>': buf_adds(b, "&gt;"); break;
-		case '&': buf_adds(b, "&amp;"); break;
-		case '"': buf_adds(b, "&quot;"); break;
-		default: buf_add(b, s, 1); break;
-		}
-}
-
-/* web_error - JSON under /api/, a small page elsewhere */
-int web_error(struct web_req *r, unsigned status, const char *message)
-{
-	struct buf b = { 0 };
-
-	if (!strncmp(server_state(r)->path, "/api/", 5)) {
-		buf_adds(&b, "{\"error\":");
-		json_string(message, server_json_put, &b);
-		buf_adds(&b, "}\n");
-		return web_send(r, status, "application/json", &b);
-	}
-	buf_printf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-	    "<title>%u</title><link rel=\"stylesheet\" href=\"/static/beacon.css\"></head>"
-	    "<body><main class=\"error\"><h1>%u</h1><p>", status, status);
-	server_html_text(&b, message);
-	buf_adds(&b, "</p><p><a href=\"/\">Messages</a></p></main></body></html>\n");
-	return web_send(r, status, "text/html; charset=utf-8", &b);
-}
-
-/* server_is_uuid - 36 characters in a uuid's form (8-4-4-4-12 hex digits) */
-static int server_is_uuid(const char *s, size_t n)
-{
-	if (n != SERVER_UUID_LEN)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
-		    !isxdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
 }
 
 /* server_match - does PATH match RT?  The uuid (lower case) into ID */
@@ -379,12 +219,12 @@ static int server_match(const struct route *rt, const char *path, char id[SERVER
 		n = SERVER_UUID_LEN;
 		/* fall through */
 	case RS_ID:
-		if (!server_is_uuid(rest, n))
+		if (n != SERVER_UUID_LEN)
 			return 0;
 		for (size_t i = 0; i < SERVER_UUID_LEN; i++)
 			id[i] = (char)tolower((unsigned char)rest[i]);
 		id[SERVER_UUID_LEN] = '\0';
-		return 1;
+		return data_uuid_ok(id);
 	}
 	return 0;
 }
@@ -454,16 +294,6 @@ int web_csrf_ok(struct web_req *r, const char *token)
 	return n > 0 && f && strlen(f) == n && sodium_memcmp(f, token, n) == 0;
 }
 
-/* server_urlencode - S percent-encoded but for RFC 3986's unreserved characters */
-static void server_urlencode(struct buf *b, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (isalnum(*p) || strchr("-._~/", *p))
-			buf_add(b, p, 1);
-		else
-			buf_printf(b, "%%%02X", *p);
-}
-
 /* server_query_iter - MHD_KeyValueIterator: the query again, encoded */
 static enum MHD_Result server_query_iter(void *cls, enum MHD_ValueKind kind, const char *key,
     const char *value)
@@ -471,10 +301,10 @@ static enum MHD_Result server_query_iter(void *cls, enum MHD_ValueKind kind, con
 	struct buf *b = cls;
 
 	buf_adds(b, b->len ? "&" : "");
-	server_urlencode(b, key);
+	html_url_arg(b, key);
 	if (value) {
 		buf_adds(b, "=");
-		server_urlencode(b, value);
+		html_url_arg(b, value);
 	}
 	return MHD_YES;
 }
@@ -494,31 +324,13 @@ static int server_to_login(struct web_req *r)
 	buf_adds(&loc, "/login");
 	if (strcmp(buf_str(&next), "/") != 0) {
 		buf_adds(&loc, "?next=");
-		server_urlencode(&loc, buf_str(&next));
+		html_url_arg(&loc, buf_str(&next));
 	}
 	rc = web_redirect(r, buf_str(&loc));
 	buf_free(&q);
 	buf_free(&next);
 	buf_free(&loc);
 	return rc;
-}
-
-/* server_unauthorized - 401 for the API, with the scheme it takes */
-static int server_unauthorized(struct web_req *r)
-{
-	struct buf b = { 0 };
-	struct MHD_Response *resp;
-
-	buf_adds(&b, "{\"error\":\"sign in or send Authorization: Bearer <token>\"}\n");
-	if (!(resp = server_buffer(&b)))
-		return -1;
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") !=
-	    MHD_YES || MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-	    "Bearer realm=\"beacon\"") != MHD_YES) {
-		MHD_destroy_response(resp);
-		return -1;
-	}
-	return web_send_response(r, 401, resp, "no-store");
 }
 
 /* server_bearer - the token of "Authorization: Bearer <token>", or NULL */
@@ -545,7 +357,7 @@ static int server_signin(struct web_state *st, const struct route *rt, PGconn *c
 
 	if (token) {
 		if ((rc = auth_bearer(a, c, token, &u)) <= 0)
-			return rc < 0 ? -1 : (server_unauthorized(r), 0);
+			return rc < 0 ? -1 : (respond_unauthorized(r), 0);
 		r->bearer = 1;
 		r->csrf = "";
 	} else {
@@ -555,7 +367,7 @@ static int server_signin(struct web_state *st, const struct route *rt, PGconn *c
 			return -1;
 		if (rc == 0) {
 			if (rt->kind == RK_API)
-				server_unauthorized(r);
+				respond_unauthorized(r);
 			else if (st->is_post)
 				web_error(r, 403, "your session has ended: sign in again");
 			else
@@ -607,7 +419,7 @@ static void server_signed_in(struct web_state *st, const struct route *rt)
 	}
 	r->db = c;
 	rc = rt->h(r);
-	if (!st->status) {
+	if (!st->answer.status) {
 		log_warnx("%s %s: the handler sent no answer", st->method, st->path);
 		web_error(r, 500, "internal error");
 		rc = -1;
@@ -624,7 +436,6 @@ static void server_dispatch(struct server *s, struct web_state *st)
 	struct web_req *r = &st->req;
 	const char *method = !strcmp(r->method, "HEAD") ? "GET" : r->method, *allow, *ct;
 	const struct route *rt;
-	struct MHD_Response *resp;
 
 	server_client_ip(s, st);
 	r->client_ip = st->ip;
@@ -634,11 +445,7 @@ static void server_dispatch(struct server *s, struct web_state *st)
 		return;
 	}
 	if (!rt) {
-		if ((resp = server_buffer(NULL)) &&
-		    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) == MHD_YES)
-			web_send_response(r, 405, resp, "no-store");
-		else if (resp)
-			MHD_destroy_response(resp);
+		respond_not_allowed(r, allow);
 		return;
 	}
 	if (st->is_post) {
@@ -750,9 +557,9 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (!st->status)
+	if (!st->answer.status)
 		server_dispatch(s, st);
-	return st->status ? MHD_YES : MHD_NO;
+	return st->answer.status ? MHD_YES : MHD_NO;
 }
 
 /* server_log_path - PATH for a log line: control and non-ASCII bytes as '?', cut at 200 */
@@ -777,14 +584,13 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **req,
 		return;
 	*req = NULL;
 	server_log_path(st->path, path, sizeof(path));
-	log_info("%s %s %u user=%s ip=%s ms=%lld%s", st->method, path, st->status,
+	log_info("%s %s %u user=%s ip=%s ms=%lld%s", st->method, path, st->answer.status,
 	    st->req.user ? st->user.name : "-", st->ip[0] ? st->ip : "-",
 	    (clock_now_us() - st->start_us) / 1000,
 	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (cut short)");
 	buf_free(&st->body);
 	form_free(&st->form);
-	for (size_t i = 0; i < st->ncookies; i++)
-		free(st->cookies[i]);
+	respond_reset(&st->answer);
 	sodium_memzero(st->csrf, sizeof(st->csrf));
 	free(st->path);
 	free(st);

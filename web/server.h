@@ -1,7 +1,7 @@
 /*
  * NAME
- *	server.h - beacon-web's HTTP server: sockets, routes, the request's
- *	life, and the answers (web.h's web_send* and the core's own)
+ *	server.h - beacon-web's HTTP server: sockets, routes and each
+ *	request's life (its answers: respond.h)
  *
  * DESCRIPTION
  *	libmicrohttpd with a thread per connection, at most [web] threads
@@ -21,10 +21,8 @@
  *	pool_begin() .. pool_commit(); a handler that fails or does not
  *	answer rolls back (and gets a 500 when it sent nothing).
  *
- *	Every answer carries the security headers (CSP without inline code,
- *	nosniff, same-origin referrers, no framing) and Cache-Control:
- *	no-store, but static files (max-age=3600).  Each request is logged
- *	once when it ends: method, path (no query), status, user, ms.
+ *	Each request is logged once when it ends: method, path (no query),
+ *	status, user, ms.
  */
 #ifndef BEACON_WEB_SERVER_H
 #define BEACON_WEB_SERVER_H
@@ -32,11 +30,11 @@
 #include <stddef.h>
 
 #include "cfg.h"
+#include "respond.h"
 #include "web.h"
 
 #define SERVER_BODY_MAX (16 * 1024)	/* longest form body */
 
-struct MHD_Response;
 struct server;
 struct pool;
 struct auth;
@@ -61,7 +59,7 @@ int server_port(const struct server *s);
 /* server_stop - stop accepting, end the connections (threads joined), free S */
 void server_stop(struct server *s);
 
-/* the core's own, for auth.c, live.c and static.c */
+/* the core's own, for auth.c, live.c, respond.c and static.c */
 
 /* web_ctx_of - the shared context of request R */
 struct web_ctx *web_ctx_of(struct web_req *r);
@@ -73,16 +71,9 @@ const char *web_cookie(struct web_req *r, const char *name);
 const char *web_form(struct web_req *r, const char *name);
 /* web_csrf_ok - does the POST form's csrf field equal TOKEN?  (constant time) */
 int web_csrf_ok(struct web_req *r, const char *token);
-/* web_set_cookie - send cookie NAME=VALUE (HttpOnly; Secure; SameSite=Strict; Path=/)
- * with the answer; MAX_AGE >= 0 adds Max-Age (0: delete it) */
-void web_set_cookie(struct web_req *r, const char *name, const char *value, long max_age);
 /* web_set_csrf - the CSRF token forms of this answer carry (r->csrf, a copy of TOKEN) */
 void web_set_csrf(struct web_req *r, const char *token);
 /* web_set_user - the request's user from now on (logged; U copied) */
 void web_set_user(struct web_req *r, const struct web_user *u);
-/* web_send_response - answer STATUS with RESP (destroyed), adding the security
- * headers, the cookies set and CACHE_CONTROL; 0, or -1 */
-int web_send_response(struct web_req *r, unsigned status, struct MHD_Response *resp,
-    const char *cache_control);
 
 #endif

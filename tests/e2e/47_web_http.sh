@@ -154,7 +154,7 @@ grep -q 'login ok user=ann@example.org ip=192.0.2.1' "$WB_LOG" || t_fail "no 'lo
 
 # --- who sees what -----------------------------------------------------------
 t_eq 303 "$(wb_get - "/m/$MA?x=1")" "a page without a session"
-t_eq "/login?next=/m/$MA%3Fx%3D1" "$(wb_header Location)" "to the sign-in form, with next"
+t_eq "/login?next=%2Fm%2F$MA%3Fx%3D1" "$(wb_header Location)" "to the sign-in form, with next"
 t_eq 401 "$(wb_get - /api/v1/messages)" "the API without a session"
 t_eq 'Bearer realm="beacon"|{"error":"sign in or send Authorization: Bearer <token>"}' \
 	"$(wb_header WWW-Authenticate)|$(cat "$WB_BODY")" "401 JSON and WWW-Authenticate"
@@ -163,6 +163,10 @@ t_eq 200 "$(wb_get ann "/m/$MA")" "ann's message page with ann's session"
 grep -q "Letter from Ann" "$WB_BODY" || t_fail "ann's page lacks her subject"
 t_eq 404 "$(wb_get ann "/m/$MB")" "bob's message page with ann's session"
 ! grep -q "Letter from Bob" "$WB_BODY" || t_fail "the 404 page shows bob's message"
+grep -q '<form id="logout"' "$WB_BODY" &&
+	grep -q '<p id="error">This message does not exist or is not one of yours.</p>' "$WB_BODY" ||
+	t_fail "the 404 page is not in the site's frame with its reason: $(cat "$WB_BODY")"
+t_ok "the 404 page: the site's frame (sign-out form), 'does not exist or is not one of yours'"
 t_eq 404 "$(wb_get ann "/api/v1/messages/$MB")" "bob's message in the API with ann's session"
 t_eq 404 "$(wb_get - "/api/v1/messages/$MB" -H "Authorization: Bearer $TOK_ANN")" \
 	"bob's message in the API with ann's token"
