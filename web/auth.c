@@ -179,14 +179,14 @@ int auth_bearer(struct auth *a, PGconn *c, const char *token, struct web_user *u
 /* auth_login_form - the pre-session cookie (kept, or a new one), then the form */
 int auth_login_form(struct auth *a, struct web_req *r)
 {
-	const char *have = web_cookie(r, "beacon_login");
+	const char *have = web_cookie(r, RESPOND_LOGIN);
 	char token[AUTH_SECRET_LEN + 1];
 
 	if (auth_is_secret(have)) {
 		web_set_csrf(r, have);
 	} else {
 		auth_random(token);
-		web_set_cookie(r, "beacon_login", token, -1);
+		web_set_cookie(r, RESPOND_LOGIN, token, -1);
 		web_set_csrf(r, token);
 	}
 	return page_login(r, NULL);
@@ -264,7 +264,7 @@ static int auth_start(struct auth *a, PGconn *c, struct web_req *r, const char *
     const char *session, const char *csrf)
 {
 	char id[AUTH_HASH_HEX], old[AUTH_HASH_HEX], ttl[32];
-	const char *oldc = web_cookie(r, "beacon_session");
+	const char *oldc = web_cookie(r, RESPOND_SESSION);
 	const char *vu[1] = { uid }, *vo[1] = { old };
 	const char *vs[5] = { id, uid, csrf, ttl, strcmp(r->client_ip, "-") ? r->client_ip : NULL };
 	PGresult *res = NULL;
@@ -316,7 +316,7 @@ int auth_login(struct auth *a, struct web_req *r)
 	static const char sql[] =
 	    "SELECT id, name, admin, active, password, coalesce(locked_until > now(), false)"
 	    " FROM beacon.web_users WHERE name = $1";
-	const char *form = web_cookie(r, "beacon_login"), *pw = web_form(r, "password");
+	const char *form = web_cookie(r, RESPOND_LOGIN), *pw = web_form(r, "password");
 	const char *next = web_form(r, "next"), *v[1];
 	char name[AUTH_NAME_MAX + 1], shown[AUTH_NAME_MAX + 1];
 	char session[AUTH_SECRET_LEN + 1], csrf[AUTH_SECRET_LEN + 1], uid[32];
@@ -374,8 +374,8 @@ int auth_login(struct auth *a, struct web_req *r)
 		sodium_memzero(session, sizeof(session));
 		return web_error(r, 503, "the database is unreachable; try again");
 	}
-	web_set_cookie(r, "beacon_session", session, -1);
-	web_set_cookie(r, "beacon_login", "", 0);
+	web_set_cookie(r, RESPOND_SESSION, session, -1);
+	web_set_cookie(r, RESPOND_LOGIN, "", 0);
 	sodium_memzero(session, sizeof(session));
 	web_set_user(r, &u);
 	log_info("login ok user=%s ip=%s", shown, r->client_ip);
@@ -386,7 +386,7 @@ int auth_login(struct auth *a, struct web_req *r)
 /* auth_logout - the session's row deleted, its cookie too */
 int auth_logout(struct auth *a, struct web_req *r)
 {
-	const char *cookie = web_cookie(r, "beacon_session"), *v[1];
+	const char *cookie = web_cookie(r, RESPOND_SESSION), *v[1];
 	char id[AUTH_HASH_HEX];
 	PGresult *res;
 	PGconn *c;
@@ -404,7 +404,7 @@ int auth_logout(struct auth *a, struct web_req *r)
 	}
 	PQclear(res);
 	pool_put(a->pool, c);
-	web_set_cookie(r, "beacon_session", "", 0);
+	web_set_cookie(r, RESPOND_SESSION, "", 0);
 	log_info("logout user=%s ip=%s", r->user ? r->user->name : "-", r->client_ip);
 	return web_redirect(r, "/login");
 }

@@ -9,7 +9,7 @@
  *	whether the user exists or not.
  *
  *	A session is 32 random bytes, base64url, in the cookie
- *	beacon_session (HttpOnly; Secure; SameSite=Strict; Path=/); the
+ *	__Host-beacon_session (HttpOnly; Secure; SameSite=Strict; Path=/); the
  *	database keeps only its SHA-256 (beacon.web_sessions.id), with the
  *	session's CSRF token (32 random bytes, base64url) that every POST
  *	must carry in its csrf field.  Each sign-in makes a new session
@@ -17,7 +17,7 @@
  *	session ends at sign-out (its row deleted), session_ttl after
  *	sign-in, or session_idle after its last request.
  *
- *	The sign-in form is protected by a pre-session cookie beacon_login
+ *	The sign-in form is protected by a pre-session cookie __Host-beacon_login
  *	(random) that the form echoes in its csrf field.  Refusals: a
  *	client address with login_rate failed sign-ins in 10 minutes gets
  *	429 before any work; a user with login_attempts failures in a row

@@ -10,6 +10,11 @@
  *	for static files), the cookies the request set, then libmicrohttpd's
  *	queue.  A request answers once: a second answer is dropped and logged.
  *
+ *	Cookies are named with the __Host- prefix (RESPOND_SESSION,
+ *	RESPOND_LOGIN): a browser keeps such a cookie only when it came
+ *	Secure, with Path=/ and without Domain from this very host, so a
+ *	sibling host (the pixel server's, say) cannot plant one for this site.
+ *
  *	An error page (web_error) outside /api/ is a page of the site's own
  *	frame (html.h: the navigation when signed in) with the status, the
  *	reason and a way back; under /api/ it is {"error": "..."}.
@@ -25,6 +30,8 @@
 #include "web.h"
 
 #define RESPOND_MAX_COOKIES 4	/* Set-Cookie headers of one answer */
+#define RESPOND_SESSION "__Host-beacon_session"	/* the session cookie */
+#define RESPOND_LOGIN "__Host-beacon_login"	/* the sign-in form's own cookie */
 
 struct MHD_Response;
 

@@ -361,7 +361,7 @@ static int server_signin(struct web_state *st, const struct route *rt, PGconn *c
 		r->bearer = 1;
 		r->csrf = "";
 	} else {
-		cookie = web_cookie(r, "beacon_session");
+		cookie = web_cookie(r, RESPOND_SESSION);
 		rc = cookie ? auth_session(a, c, cookie, &u, st->csrf) : 0;
 		if (rc < 0)
 			return -1;

@@ -54,6 +54,8 @@ BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$BEACON_SRC/tests/lib/pg.sh"
 # shellcheck source=../lib/postfix.sh
 . "$BEACON_SRC/tests/lib/postfix.sh"
+# shellcheck source=../lib/web.sh
+. "$BEACON_SRC/tests/lib/web.sh"
 T_NAME=demo.sh
 DEMO=$BEACON_SRC/tests/demo
 KEEP=${KEEP:-0}
@@ -650,15 +652,10 @@ t_wait_until "grep -q 'listening on' '$T_DIR/logs/web.log' || ! t_pid_alive $WEB
 health=$(curl -s --max-time 5 "$WEB_URL/healthz") || die "beacon-web does not answer on $WEB_URL"
 [ "$health" = ok ] || die "GET $WEB_URL/healthz answered '$health', not ok"
 info "beacon-web pid $WEB_PID on 127.0.0.1:$WEB_PORT (user $(ps -o user= -p "$WEB_PID")); GET /healthz -> $health"
-# sign in as a browser does (the form's csrf is the beacon_login cookie), read the messages page
+# sign in as a browser does (tests/lib/web.sh), read the messages page
 JAR=$T_DIR/web/cookies
-curl -s --max-time 10 -c "$JAR" -o /dev/null "$WEB_URL/login" || die "GET $WEB_URL/login failed"
-csrf=$(awk '$6 == "beacon_login" { print $7 }' "$JAR")
-[ -n "$csrf" ] || die "GET /login set no beacon_login cookie"
-signin=$(curl -s --max-time 20 -b "$JAR" -c "$JAR" -o /dev/null -w '%{http_code} %{redirect_url}' \
-	--data-urlencode "user=$WEB_USER" --data-urlencode "password=$WEB_PASSWORD" \
-	--data-urlencode "csrf=$csrf" --data-urlencode "next=/" "$WEB_URL/login") ||
-	die "POST $WEB_URL/login failed"
+signin=$(wb_signin "$WEB_URL" "$JAR" "$WEB_USER" "$WEB_PASSWORD" /) ||
+	die "GET $WEB_URL/login answered ${signin%% *}, not 200"
 [ "$signin" = "303 $WEB_URL/" ] || die "signing in as $WEB_USER answered '$signin', not 303 to /"
 curl -s --max-time 10 -b "$JAR" -o "$T_DIR/web/messages.csv" "$WEB_URL/?format=csv" ||
 	die "GET $WEB_URL/?format=csv failed"

@@ -114,10 +114,10 @@ t_eq "nosniff|same-origin|DENY|no-store" "$(wb_header X-Content-Type-Options)|$(
 	"security headers and Cache-Control"
 XFF=(-H 'X-Forwarded-For: 192.0.2.1')
 t_eq 200 "$(wb_get ann /login "${XFF[@]}")" "GET /login"
-LOGIN=$(wb_cookie ann beacon_login)
-[ ${#LOGIN} = 43 ] || t_fail "no beacon_login cookie: '$LOGIN'"
-t_eq "beacon_login=$LOGIN; Path=/; HttpOnly; Secure; SameSite=Strict" "$(wb_cookie_line beacon_login)" \
-	"beacon_login cookie attributes"
+LOGIN=$(wb_cookie ann "$WB_LOGIN")
+[ ${#LOGIN} = 43 ] || t_fail "no $WB_LOGIN cookie: '$LOGIN'"
+t_eq "$WB_LOGIN=$LOGIN; Path=/; HttpOnly; Secure; SameSite=Strict" "$(wb_cookie_line "$WB_LOGIN")" \
+	"$WB_LOGIN cookie attributes"
 t_eq "no-store" "$(wb_header Cache-Control)" "the sign-in form is not cached"
 FORM="user=ann%40example.org&password=$(wb_urlenc "$PW_ANN")&next=%2Fsummary"
 t_eq 403 "$(wb_post ann /login "$FORM" "${XFF[@]}")" "POST /login without the form token"
@@ -143,14 +143,17 @@ t_eq 0 "$(pg_query "SELECT count(*) FROM beacon.web_sessions")" "no session afte
 # --- signed in ---------------------------------------------------------------
 t_eq 303 "$(wb_post ann /login "$FORM&csrf=$LOGIN" "${XFF[@]}" -H "Origin: $WB_URL")" "POST /login, right password"
 t_eq "/summary" "$(wb_header Location)" "sign-in goes to next"
-SESSION=$(wb_cookie ann beacon_session)
-[ ${#SESSION} = 43 ] || t_fail "no beacon_session cookie: '$SESSION'"
-t_eq "beacon_session=$SESSION; Path=/; HttpOnly; Secure; SameSite=Strict" \
-	"$(wb_cookie_line beacon_session)" "beacon_session cookie attributes"
+SESSION=$(wb_cookie ann "$WB_SESSION")
+[ ${#SESSION} = 43 ] || t_fail "no $WB_SESSION cookie: '$SESSION'"
+t_eq "$WB_SESSION=$SESSION; Path=/; HttpOnly; Secure; SameSite=Strict" \
+	"$(wb_cookie_line "$WB_SESSION")" "$WB_SESSION cookie attributes"
 t_eq "1|ann@example.org|192.0.2.1|0" "$(pg_query "SELECT count(*), min(u.name), host(min(s.ip)),
 	min(u.failed_logins) FROM beacon.web_sessions s JOIN beacon.web_users u ON u.id = s.user_id
 	WHERE s.id = sha256(convert_to('$SESSION', 'UTF8'))")" "ann's session row, by the cookie's SHA-256"
 grep -q 'login ok user=ann@example.org ip=192.0.2.1' "$WB_LOG" || t_fail "no 'login ok' line"
+t_eq 200 "$(wb_get - / -H "Cookie: $WB_SESSION=$SESSION")" "the session cookie sent back"
+t_eq 303 "$(wb_get - / -H "Cookie: beacon_session=$SESSION")" \
+	"the session under a name without __Host- (a sibling host can plant that one)"
 
 # --- who sees what -----------------------------------------------------------
 t_eq 303 "$(wb_get - "/m/$MA?x=1")" "a page without a session"
@@ -220,10 +223,10 @@ t_eq 405 "$(wb_get ann /logout)" "GET /logout"
 t_eq "POST" "$(wb_header Allow)" "GET /logout: Allow"
 t_eq 303 "$(wb_post ann /logout "csrf=$CSRF" -H "Origin: $WB_URL")" "POST /logout"
 t_eq "/login" "$(wb_header Location)" "sign-out goes to the sign-in form"
-t_eq "beacon_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0" \
-	"$(wb_cookie_line beacon_session)" "the session cookie cleared"
+t_eq "$WB_SESSION=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0" \
+	"$(wb_cookie_line "$WB_SESSION")" "the session cookie cleared"
 t_eq 0 "$(pg_query "SELECT count(*) FROM beacon.web_sessions")" "the session row gone"
-t_eq 303 "$(wb_get - / -H "Cookie: beacon_session=$SESSION")" "the old cookie after sign-out"
+t_eq 303 "$(wb_get - / -H "Cookie: $WB_SESSION=$SESSION")" "the old cookie after sign-out"
 t_eq "/login" "$(wb_header Location)" "the old cookie goes to the sign-in form"
 
 # --- lockout and rate limit ---------------------------------------------------
@@ -308,10 +311,10 @@ WB_URL=$DIRECT
 
 # --- sessions end: session_idle after the last request, session_ttl after sign-in --
 pg_psql -c "UPDATE beacon.web_sessions SET last_seen = now() - interval '2 hours 1 minute'
-	WHERE id = sha256(convert_to('$(wb_cookie dan beacon_session)', 'UTF8'))" >/dev/null
+	WHERE id = sha256(convert_to('$(wb_cookie dan "$WB_SESSION")', 'UTF8'))" >/dev/null
 t_eq 303 "$(wb_get dan /conversations)" "a session idle longer than session_idle"
 pg_psql -c "UPDATE beacon.web_sessions SET expires_at = now() - interval '1 second'
-	WHERE id = sha256(convert_to('$(wb_cookie bob beacon_session)', 'UTF8'))" >/dev/null
+	WHERE id = sha256(convert_to('$(wb_cookie bob "$WB_SESSION")', 'UTF8'))" >/dev/null
 t_eq 303 "$(wb_get bob /conversations)" "a session past session_ttl"
 
 # --- the roles it refuses ----------------------------------------------------

@@ -33,6 +33,7 @@
 #	   smtp-sink (started before) stopped, the directory removed.
 set -Eeuo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
+. "$BEACON_SRC/tests/lib/web.sh"
 
 trap 't_fail "line $LINENO: $BASH_COMMAND: failed"' ERR
 t_need_root "Postfix"
@@ -258,11 +259,7 @@ url=$(sed -n 's/^dashboard  *\(http:[^ ]*\)$/\1/p' "$P")
 user=$(sed -n 's/^sign in as  *//p' "$P")
 pw=$(sed -n 's/^password  *//p' "$P")
 t_eq "$WEB_URL/|news@shop.example|$(cat "$WEB_PASSWORD_FILE")" "$url|$user|$pw" "printed dashboard URL, login and password"
-curl -s --max-time 10 -c "$T_DIR/jar" -o /dev/null "${url}login" || t_fail "GET ${url}login"
-csrf=$(awk '$6 == "beacon_login" { print $7 }' "$T_DIR/jar")
-t_eq "303 $url" "$(curl -s --max-time 20 -b "$T_DIR/jar" -c "$T_DIR/jar" -o /dev/null \
-	-w '%{http_code} %{redirect_url}' --data-urlencode "user=$user" --data-urlencode "password=$pw" \
-	--data-urlencode "csrf=$csrf" "${url}login")" "signing in with the printed login"
+t_eq "303 $url" "$(wb_signin "${url%/}" "$T_DIR/jar" "$user" "$pw")" "signing in with the printed login"
 t_eq "Demo newsletter|3" "$(curl -s --max-time 10 -b "$T_DIR/jar" "$url?format=csv" |
 	python3 -c 'import csv, sys
 print("\n".join("%s|%s" % (r["campaign"], r["recipients"]) for r in csv.DictReader(sys.stdin)))')" \
