@@ -70,7 +70,7 @@ printf 'not served\n' >"$T_DIR/static/t.exe"
 CHARTJS=/usr/share/javascript/chart.js/chart.min.js
 [ -r "$CHARTJS" ] || t_fail "no $CHARTJS (libjs-chart.js: make deps)"
 wb_config 'login_attempts = 2' 'login_lockout = 1h' 'login_rate = 3' 'live_clients = 2' \
-	'threads = 8' 'trusted_proxies = 127.0.0.1' "static_dir = $T_DIR/static" \
+	'threads = 40' 'db_connections = 1' 'trusted_proxies = 127.0.0.1' "static_dir = $T_DIR/static" \
 	"chartjs = $CHARTJS"
 wb_start
 
@@ -246,6 +246,59 @@ grep -q 'login failed user=bob@example.net ip=192.0.2.2 reason=rate-limit' "$WB_
 t_eq 303 "$(wb_login bob bob@example.net "$PW_BOB" //evil.example -H 'X-Forwarded-For: 192.0.2.4')" \
 	"bob from another address"
 t_eq "/" "$(wb_header Location)" "a next that is not a local path goes to /"
+
+# a burst of parallel sign-ins from one address: login_rate password checks, the rest 429
+# (an attempt counts from before its check, not only once it failed)
+[ "$(wb_get burst /login)" = 200 ] || t_fail "GET /login for the burst"
+BL=$(wb_cookie burst "$WB_LOGIN")
+# burst FILE N XFF - N parallel wrong sign-ins of dora (unknown) from XFF (%d: 1..N)
+burst() {
+	local i xff pids=()
+	for ((i = 1; i <= $2; i++)); do
+		# shellcheck disable=SC2059 # the format is the argument
+		printf -v xff "$3" "$i"
+		curl -s --max-time 30 -o /dev/null -w '%{http_code}\n' -H "Cookie: $WB_LOGIN=$BL" \
+			-H "X-Forwarded-For: $xff" --data-raw "user=dora%40example.org&password=wrong+$i&csrf=$BL" \
+			"$WB_URL/login" >>"$1" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+}
+burst "$T_DIR/burst1" 12 192.0.2.9
+t_eq "3 401|9 429" "$(sort "$T_DIR/burst1" | uniq -c | awk '{ printf "%s%s %s", (NR > 1 ? "|" : ""), $1, $2 }')" \
+	"12 parallel sign-ins from one address with login_rate 3: 3 checked, 9 refused 429"
+t_eq 3 "$(grep -c 'login failed user=dora@example.org ip=192.0.2.9 reason=unknown-user' "$WB_LOG")" \
+	"3 password checks logged for that address"
+
+# a burst from many addresses holds no database session while the passwords are checked
+# (db_connections 1): a signed-in page is answered meanwhile, not after the burst
+burst "$T_DIR/burst2" 24 198.51.100.%d &
+BURST=$!
+t_wait_until "grep -q 'ip=198\\.51\\.100\\.' '$WB_LOG'" 10 ||
+	t_fail "the second burst did not start"
+t0=$(t_now_us)
+t_eq 200 "$(wb_get bob /)" "a page of bob during a burst of 24 sign-ins"
+ms=$((($(t_now_us) - t0) / 1000))
+[ "$ms" -lt 2500 ] || t_fail "the page took $ms ms during the burst (the sign-ins held the database)"
+t_ok "the page took $ms ms during the burst"
+wait "$BURST"
+
+# an IPv6 client counts by its /64
+for a in 1 2 3; do
+	t_eq 401 "$(wb_login v6 dora@example.org 'wrong wrong wrong' '' -H "X-Forwarded-For: 2001:db8:5:6::$a")" \
+		"a wrong sign-in from 2001:db8:5:6::$a"
+done
+t_eq 429 "$(wb_login v6 bob@example.net "$PW_BOB" '' -H 'X-Forwarded-For: 2001:db8:5:6:ff::99')" \
+	"another address of that /64 after login_rate failures"
+t_eq 303 "$(wb_login v6b bob@example.net "$PW_BOB" '' -H 'X-Forwarded-For: 2001:db8:5:7::1')" \
+	"an address of the next /64"
+
+# the name normalised as beaconctl stores it: IDNA, case, the trailing dot
+wb_user 'Zoe@Bücher.example.' 'zoe has a long password'
+t_eq zoe@xn--bcher-kva.example "$(pg_query "SELECT name FROM beacon.web_users WHERE name LIKE 'zoe@%'")" \
+	"beaconctl stores Zoe@Bücher.example. in its one form"
+t_eq 303 "$(wb_login zoe 'Zoe@Bücher.example.' 'zoe has a long password' '' -H 'X-Forwarded-For: 192.0.2.10')" \
+	"Zoe signs in with the name as she typed it to beaconctl"
 
 # --- static files --------------------------------------------------------------
 t_eq 200 "$(wb_get - /static/t.css)" "a static file"
