@@ -6,9 +6,10 @@
  *
  * DESCRIPTION
  *	The access handler's first call makes the request's state (struct
- *	web_state, the request's priv) and refuses a form announced longer
- *	than SERVER_BODY_MAX; the calls with body bytes keep them; the last
- *	call routes and answers.  The completion callback logs the request
+ *	web_state, the request's priv) and answers 413 at once to a form
+ *	announced longer than SERVER_BODY_MAX (its body is never read); the
+ *	calls with body bytes keep them, and close the connection when a
+ *	chunked form grows past the limit; the last call routes and answers.  The completion callback logs the request
  *	and frees its state, whatever the end (answered, client gone,
  *	shutdown).
  */
@@ -117,7 +118,6 @@ struct web_state {
 	char *path;				/* the path, a copy */
 	int is_post;				/* a POST: the body is a form */
 	struct buf body;			/* the form's bytes */
-	int body_over;				/* it was longer than SERVER_BODY_MAX */
 	struct form form;			/* the decoded form */
 	char id[SERVER_UUID_LEN + 1];		/* the path's uuid, or "" */
 	char ip[INET6_ADDRSTRLEN];		/* the client's address */
@@ -259,6 +259,7 @@ static void server_client_ip(struct server *s, struct web_state *st)
 	struct sockaddr_storage ip;
 
 	snprintf(st->ip, sizeof(st->ip), "-");
+	st->req.client_ip = st->ip;
 	if (!ci || !ci->client_addr ||
 	    clientip_resolve(ci->client_addr, web_header(&st->req, "X-Forwarded-For"), NULL,
 	    s->trusted, &ip) < 0)
@@ -437,8 +438,6 @@ static void server_dispatch(struct server *s, struct web_state *st)
 	const char *method = !strcmp(r->method, "HEAD") ? "GET" : r->method, *allow, *ct;
 	const struct route *rt;
 
-	server_client_ip(s, st);
-	r->client_ip = st->ip;
 	rt = server_route(method, r->path, st->id, &allow);
 	if (!rt && !*allow) {
 		web_error(r, 404, "not found");
@@ -450,10 +449,6 @@ static void server_dispatch(struct server *s, struct web_state *st)
 	}
 	if (st->is_post) {
 		ct = web_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-		if (st->body_over) {
-			web_error(r, 413, "the form is too large");
-			return;
-		}
 		if (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
 			web_error(r, 415, "forms are sent urlencoded");
 			return;
@@ -541,19 +536,27 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
 		st->req = (struct web_req){ .conn = c, .method = st->method, .path = st->path,
 					    .csrf = "", .client_ip = "-", .priv = st };
 		st->is_post = !strcmp(method, "POST");
+		server_client_ip(s, st);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (st->is_post && cl && (strlen(cl) > 9 || strtoul(cl, NULL, 10) > SERVER_BODY_MAX))
-			st->body_over = 1;
+		if (st->is_post && cl && (strlen(cl) > 9 || strtoul(cl, NULL, 10) > SERVER_BODY_MAX)) {
+			/* answered before the body: libmicrohttpd reads no more of it and
+			 * closes the connection after the answer */
+			web_error(&st->req, 413, "the form is too large");
+			return st->answer.status ? MHD_YES : MHD_NO;
+		}
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (st->is_post && !st->body_over) {
-			if (st->body.len + *upload_size > SERVER_BODY_MAX)
-				st->body_over = 1;
-			else
-				buf_add(&st->body, upload, *upload_size);
+		if (st->is_post && st->body.len + *upload_size > SERVER_BODY_MAX) {
+			/* a chunked form past the limit: no answer can be queued while the
+			 * body comes, so the connection is closed at once */
+			log_warnx("%s %s: the form is longer than %d bytes: connection closed ip=%s",
+			    st->method, st->path, SERVER_BODY_MAX, st->ip);
+			return MHD_NO;
 		}
+		if (st->is_post)
+			buf_add(&st->body, upload, *upload_size);
 		*upload_size = 0;
 		return MHD_YES;
 	}

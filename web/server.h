@@ -8,7 +8,9 @@
  *	connections (live streams included): a handler may block on the
  *	database, a live stream on its next event.  The access handler
  *	keeps a request's state (its form body, at most SERVER_BODY_MAX
- *	bytes, 413 beyond) from the first call and answers on the last.
+ *	bytes: 413 before the body is read when Content-Length says more,
+ *	the connection closed when a chunked body grows past it) from the
+ *	first call and answers on the last.
  *
  *	Each request: the route (404 for an unknown path, 405 with Allow
  *	for a known path and another method), the client address (peer,

@@ -300,6 +300,37 @@ t_eq zoe@xn--bcher-kva.example "$(pg_query "SELECT name FROM beacon.web_users WH
 t_eq 303 "$(wb_login zoe 'Zoe@Bücher.example.' 'zoe has a long password' '' -H 'X-Forwarded-For: 192.0.2.10')" \
 	"Zoe signs in with the name as she typed it to beaconctl"
 
+# --- an oversized form is refused before its body is read ----------------------
+# big_form MODE - POST /login announcing 99999999999 bytes (MODE length) or sending a
+# 20 KiB chunked body without its end (MODE chunked); print the first line of the
+# answer ("closed": the connection was closed, "timeout": nothing within 5 s)
+big_form() {
+	python3 - "$WB_PORT" "$1" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(5)
+head = b"POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+try:
+    if sys.argv[2] == "length":
+        s.sendall(head + b"Content-Length: 99999999999\r\n\r\nuser=x")
+    else:
+        s.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n")
+        for _ in range(5):
+            s.sendall(b"1000\r\n" + b"a" * 4096 + b"\r\n")
+    data = s.recv(200)
+    print(data.split(b"\r\n")[0].decode() if data else "closed")
+except socket.timeout:
+    print("timeout")
+except (ConnectionResetError, BrokenPipeError):
+    print("closed")
+EOF
+}
+t_eq "HTTP/1.1 413 Content Too Large" "$(big_form length)" \
+	"a form announced longer than 16 KiB: 413 at once, its body not awaited"
+t_eq closed "$(big_form chunked)" "a chunked form past 16 KiB: the connection closed at once"
+grep -q 'POST /login: the form is longer than 16384 bytes: connection closed ip=127.0.0.1' "$WB_LOG" ||
+	t_fail "no log line for the chunked form cut off"
+
 # --- static files --------------------------------------------------------------
 t_eq 200 "$(wb_get - /static/t.css)" "a static file"
 t_eq "text/css; charset=utf-8|max-age=3600" "$(wb_header Content-Type)|$(wb_header Cache-Control)" \
