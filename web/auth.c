@@ -335,6 +335,9 @@ static int auth_refuse(struct auth *a, struct web_req *r, const char *name, cons
 
 	if (c)
 		auth_failed(a, c, id);
+	else
+		log_warnx("POST /login: no database session free to count a failure ip=%s",
+		    r->client_ip);
 	pool_put(a->pool, c);
 	throttle_end(a->rate, r->client_ip, 1);
 	auth_log_name(name, shown);
@@ -375,9 +378,13 @@ static int auth_read(struct auth *a, const char *name, struct auth_account *acc)
 	memset(acc, 0, sizeof(*acc));
 	if (!(c = pool_get(a->pool, POOL_WAIT_MS)))
 		return -1;
-	if (pool_exec(a->pool, c, sql, 1, v, &res) != DB_OK) {
-		db_ok(c, res, "looking up a user");
-	} else {
+	/* the link lost before this first statement: once more on a new session */
+	if (pool_exec(a->pool, c, sql, 1, v, &res) != DB_OK && pool_lost(c) &&
+	    (c = pool_renew(a->pool, c, POOL_WAIT_MS)) != NULL) {
+		PQclear(res);
+		pool_exec(a->pool, c, sql, 1, v, &res);
+	}
+	if (c && db_ok(c, res, "looking up a user")) {
 		rc = 0;
 		if ((acc->found = PQntuples(res) == 1)) {
 			auth_user(res, &acc->user);
@@ -457,8 +464,11 @@ int auth_logout(struct auth *a, struct web_req *r)
 	PGresult *res;
 	PGconn *c;
 
-	if (!(c = pool_get(a->pool, POOL_WAIT_MS)))
+	if (!(c = pool_get(a->pool, POOL_WAIT_MS))) {
+		log_warnx("POST /logout: 503: no database session free within 5 s user=%s ip=%s",
+		    r->user ? r->user->name : "-", r->client_ip);
 		return web_error(r, 503, "the database is busy or unreachable; try again");
+	}
 	auth_hash(cookie ? cookie : "", id);
 	v[0] = id;
 	if (pool_exec(a->pool, c, "DELETE FROM beacon.web_sessions WHERE id = $1::bytea", 1, v,

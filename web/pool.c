@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +158,20 @@ static void pool_release(struct pool *p)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* pool_alive - is idle session C's link still up?  What the server sent meanwhile
+ * (a shutdown's message, the end of the stream) is read, without waiting */
+static int pool_alive(PGconn *c)
+{
+	struct pollfd pfd = { PQsocket(c), POLLIN, 0 };
+
+	for (int i = 0; i < 4 && PQstatus(c) == CONNECTION_OK; i++) {
+		pfd.revents = 0;
+		if (pfd.fd < 0 || poll(&pfd, 1, 0) <= 0 || !PQconsumeInput(c))
+			break;
+	}
+	return PQstatus(c) == CONNECTION_OK && PQsocket(c) >= 0;
+}
+
 /* pool_get - an idle session, or a slot to open one in, within WAIT_MS */
 PGconn *pool_get(struct pool *p, int wait_ms)
 {
@@ -168,14 +183,21 @@ PGconn *pool_get(struct pool *p, int wait_ms)
 	pthread_mutex_lock(&p->lock);
 	while (p->out >= p->n)
 		if (clock_cond_wait(&p->freed, &p->lock, deadline) == ETIMEDOUT && p->out >= p->n) {
+			/* the caller says who waited in vain */
 			pthread_mutex_unlock(&p->lock);
-			log_warnx("no database session free within %d ms (db_connections %u)",
-			    wait_ms, p->n);
 			return NULL;
 		}
 	p->out++;
-	if (p->nidle)
+	while (p->nidle && !c) {
 		c = p->idle[--p->nidle];
+		if (!pool_alive(c)) {
+			/* the server ended it (a restart): not handed out to fail a request */
+			log_info("a pooled database session was ended by the server (a restart?): "
+			    "not used again");
+			PQfinish(c);
+			c = NULL;
+		}
+	}
 	pthread_mutex_unlock(&p->lock);
 	if (c)
 		return c;
@@ -217,6 +239,19 @@ void pool_put(struct pool *p, PGconn *c)
 	p->out--;
 	pthread_cond_signal(&p->freed);
 	pthread_mutex_unlock(&p->lock);
+}
+
+/* pool_renew - C's link was lost: closed, and a new session instead (NULL: none) */
+PGconn *pool_renew(struct pool *p, PGconn *c, int wait_ms)
+{
+	pool_put(p, c);
+	return pool_get(p, wait_ms);
+}
+
+/* pool_lost - did C lose its link to the server? */
+int pool_lost(PGconn *c)
+{
+	return c && PQstatus(c) != CONNECTION_OK;
 }
 
 /* pool_exec - one statement within statement_timeout and a margin */

@@ -25,6 +25,11 @@
  *	pool_put() takes back a session in any state: one still in a
  *	transaction is rolled back, one whose statement did not finish or
  *	whose connection broke is closed (the next pool_get opens a new one).
+ *	pool_get() hands out no idle session the server has ended meanwhile
+ *	(a restart): it reads what came on the socket without waiting and
+ *	opens a new session instead; a link lost between that look and the
+ *	request's first statement is pool_lost(), and the request goes on
+ *	once on pool_renew()'s new session.
  *
  *	pool_exec() runs one statement within statement_timeout plus a
  *	margin (lib/db.h), so a server that stopped answering holds a
@@ -47,10 +52,16 @@ struct pool;
 struct pool *pool_new(const struct beacon_cfg *cfg, unsigned n);
 /* pool_free - close every session; none may be out */
 void pool_free(struct pool *p);
-/* pool_get - a free session, waiting at most WAIT_MS; NULL if none could be had */
+/* pool_get - a free session, waiting at most WAIT_MS; NULL if none could be had (a
+ * session that cannot be opened is logged here; none free in time, by the caller) */
 PGconn *pool_get(struct pool *p, int wait_ms);
 /* pool_put - give C back (NULL: nothing), rolled back or closed as its state needs */
 void pool_put(struct pool *p, PGconn *c);
+/* pool_lost - did C lose its link to the server (a failed statement's cause)? */
+int pool_lost(PGconn *c);
+/* pool_renew - C lost its link: close it and return a new session (NULL: none
+ * within WAIT_MS), for a request whose first statement found it so */
+PGconn *pool_renew(struct pool *p, PGconn *c, int wait_ms);
 /* pool_exec - SQL with N text parameters V on C; *RES (may be NULL) the result, to clear */
 enum db_fault pool_exec(struct pool *p, PGconn *c, const char *sql, int n,
     const char *const *v, PGresult **res);

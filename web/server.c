@@ -381,6 +381,14 @@ static int server_signin(struct web_state *st, const struct route *rt, PGconn *c
 	return 1;
 }
 
+/* server_busy - 503: no database session for the request (WHAT), logged with who asked */
+static void server_busy(struct web_state *st, const char *what)
+{
+	log_warnx("%s %s: 503: %s user=%s ip=%s", st->method, st->path, what,
+	    st->req.user ? st->user.name : "-", st->ip);
+	web_error(&st->req, 503, "the database is busy or unreachable; try again");
+}
+
 /* server_signed_in - a route behind sign-in: session, user, CSRF, transaction, handler */
 static void server_signed_in(struct web_state *st, const struct route *rt)
 {
@@ -390,13 +398,17 @@ static void server_signed_in(struct web_state *st, const struct route *rt)
 	int rc;
 
 	if (!c) {
-		web_error(r, 503, "the database is busy or unreachable; try again");
+		server_busy(st, "no database session free within 5 s");
 		return;
 	}
-	if ((rc = server_signin(st, rt, c)) <= 0) {
+	/* a session whose link was lost before its first statement: once more on a new one */
+	if ((rc = server_signin(st, rt, c)) < 0 && pool_lost(c) &&
+	    (c = pool_renew(ctx->pool, c, POOL_WAIT_MS)) != NULL)
+		rc = server_signin(st, rt, c);
+	if (rc <= 0) {
 		pool_put(ctx->pool, c);
 		if (rc < 0)
-			web_error(r, 503, "the database is unreachable; try again");
+			server_busy(st, "the database did not answer the sign-in check");
 		return;
 	}
 	if (st->is_post && !r->bearer && (!server_same_origin(r) ||
@@ -415,7 +427,7 @@ static void server_signed_in(struct web_state *st, const struct route *rt)
 	}
 	if (pool_begin(ctx->pool, c, st->user.id) < 0) {
 		pool_put(ctx->pool, c);
-		web_error(r, 503, "the database is unreachable; try again");
+		server_busy(st, "the database did not start the transaction");
 		return;
 	}
 	r->db = c;
@@ -510,6 +522,8 @@ static int server_healthz(struct web_req *r)
 	struct buf b = { 0 };
 	int up = c && pool_exec(ctx->pool, c, "SELECT 1", 0, NULL, NULL) == DB_OK;
 
+	if (!up && pool_lost(c) && (c = pool_renew(ctx->pool, c, SERVER_HEALTHZ_WAIT_MS)))
+		up = pool_exec(ctx->pool, c, "SELECT 1", 0, NULL, NULL) == DB_OK;
 	pool_put(ctx->pool, c);
 	buf_adds(&b, up ? "ok\n" : "database unreachable\n");
 	return web_send(r, up ? 200 : 503, "text/plain; charset=utf-8", &b);

@@ -417,6 +417,14 @@ t_run timeout 20 "$BEACON_BUILD/beacon-web" -f -c "$T_DIR/role.conf"
 t_eq 78 "$RC" "a start as the BYPASSRLS role"
 grep -q "database role bypass has BYPASSRLS" <<<"$ERR" || t_fail "the refusal does not say why: $ERR"
 
+# --- PostgreSQL restarted: the pooled sessions it ended are not handed out -------
+t_eq 200 "$(wb_get zoe /)" "a page before PostgreSQL restarts (its sessions pooled)"
+pg_restart
+t_eq 200 "$(wb_get - /healthz)" "/healthz at once after the restart"
+t_eq 200 "$(wb_get zoe /)" "a signed-in page at once after the restart"
+grep -q 'a pooled database session was ended by the server' "$WB_LOG" ||
+	t_fail "no log line for the pooled sessions the restart ended"
+
 # --- healthz with the database down, then a clean stop --------------------------
 pg_stop
 t_eq 503 "$(wb_get - /healthz)" "/healthz with PostgreSQL down"
