@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,7 @@ struct server {
 	struct MHD_Daemon *d[SERVER_MAX_LISTEN];	/* one daemon per socket */
 	struct cidr_set *trusted;		/* trusted_proxies */
 	unsigned threads;			/* connections at once per listener */
+	atomic_int xff_said;			/* the untrusted X-Forwarded-For was logged */
 	struct web_ctx *ctx;			/* pool, auth, live, static_dir */
 };
 
@@ -256,14 +258,31 @@ static void server_client_ip(struct server *s, struct web_state *st)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(st->req.conn,
 	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const char *xff = web_header(&st->req, "X-Forwarded-For");
 	struct sockaddr_storage ip;
+	int rc;
 
 	snprintf(st->ip, sizeof(st->ip), "-");
 	st->req.client_ip = st->ip;
 	if (!ci || !ci->client_addr ||
-	    clientip_resolve(ci->client_addr, web_header(&st->req, "X-Forwarded-For"), NULL,
-	    s->trusted, &ip) < 0)
+	    (rc = clientip_resolve(ci->client_addr, xff, NULL, s->trusted, &ip)) < 0)
 		return;
+	if (xff && rc == CLIENTIP_PEER && !cidr_set_match(s->trusted, ci->client_addr) &&
+	    !atomic_exchange(&s->xff_said, 1)) {
+		char peer[INET6_ADDRSTRLEN] = "?";
+
+		if (ci->client_addr->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)
+			    ci->client_addr)->sin6_addr, peer, sizeof(peer));
+		else if (ci->client_addr->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
+			    ci->client_addr)->sin_addr, peer, sizeof(peer));
+		/* said once: behind a front that is not trusted, every request has it */
+		log_warnx("X-Forwarded-For from %s, which is not in [web] trusted_proxies: "
+		    "ignored, the client is taken to be %s (every sign-in behind that front "
+		    "counts against one address); add the front's address to trusted_proxies",
+		    peer, peer);
+	}
 	if (ip.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&ip)->sin_addr, st->ip,
 		    sizeof(st->ip));

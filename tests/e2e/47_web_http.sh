@@ -342,6 +342,18 @@ for p in /static/../web.conf /static/..%2fweb.conf /static/%2e%2e/web.conf /stat
 	t_eq 404 "$(wb_get - "$p" --path-as-is)" "GET $p"
 done
 
+# --- X-Forwarded-For from a peer outside trusted_proxies: not believed, said once --
+for i in 1 2; do
+	t_eq 200 "$(wb_get - /healthz --interface 127.0.0.5 -H 'X-Forwarded-For: 203.0.113.7')" \
+		"X-Forwarded-For from 127.0.0.5 (untrusted), request $i"
+done
+t_eq 1 "$(grep -c 'X-Forwarded-For from 127.0.0.5, which is not in \[web\] trusted_proxies' "$WB_LOG")" \
+	"the untrusted X-Forwarded-For is logged once"
+t_eq 2 "$(grep -c 'GET /healthz 200 user=- ip=127.0.0.5 ' "$WB_LOG")" "the client is the peer"
+t_eq 127.0.0.1 "$(awk '/^\[/ { sec = $0 } sec == "[web]" && /^trusted_proxies *=/ {
+	sub(/^[^=]*= */, ""); print }' "$BEACON_SRC/contrib/beacon.conf")" \
+	"contrib/beacon.conf believes the TLS front on loopback (contrib/nginx)"
+
 # --- behind contrib/nginx/beacon-web.conf ---------------------------------------
 ng=$T_DIR/nginx
 tls_port=$(t_free_port)
