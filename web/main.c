@@ -8,7 +8,9 @@
  *
  * DESCRIPTION
  *	Start-up: read the configuration and check the [web] keys (what -n
- *	checks), read the password file, bind the listening sockets, detach,
+ *	checks: their ranges, static_dir a directory; a chartjs that cannot
+ *	be read and a listen address off loopback are warned about), read
+ *	the password file, bind the listening sockets, detach,
  *	write the pid file, then open a first database session and check
  *	its role (what -t checks besides): a superuser, a role with
  *	BYPASSRLS, the owner of beacon.messages, a role that is not a
@@ -24,7 +26,9 @@
  *	configuration or database role, 71 (EX_OSERR) when a socket or
  *	thread cannot be had.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +43,7 @@
 #include "cfg.h"
 #include "daemon.h"
 #include "db.h"
+#include "hostport.h"
 #include "listen.h"
 #include "live.h"
 #include "log.h"
@@ -49,7 +54,63 @@
 #define WEB_MAX_THREADS 4096	/* most connections at once */
 #define WEB_MAX_DB 256		/* most database sessions */
 
-/* web_check - the [web] keys that must make sense, and the password file */
+/* web_loopback - does listen address SPEC listen on loopback only? */
+static int web_loopback(const char *spec)
+{
+	struct hostport hp;
+	unsigned char a[16];
+	char why[256];
+
+	if (hostport_parse(spec, HOSTPORT_BIND, &hp, why, sizeof(why)) < 0 || !hp.host[0])
+		return 0;
+	if (!strcmp(hp.host, "localhost"))
+		return 1;
+	if (inet_pton(AF_INET, hp.host, a) == 1)
+		return a[0] == 127;
+	return inet_pton(AF_INET6, hp.host, a) == 1 && IN6_IS_ADDR_LOOPBACK((struct in6_addr *)a);
+}
+
+/* web_static_dir - static_dir; left at its default, the source tree's web/static
+ * when the program runs from one */
+static const char *web_static_dir(const struct beacon_cfg *cfg, char *buf, size_t len)
+{
+	const char *d = cfg->web.static_dir;
+
+	if (!strcmp(d, BEACON_DATADIR "/web") && beacon_static_dir(d, buf, len))
+		d = buf;
+	return d;
+}
+
+/* web_check_files - static_dir must be a directory (the pages' style sheet and scripts:
+ * EX_CONFIG with ERR); a chartjs that cannot be read only costs the summary its charts,
+ * and a listen address off loopback only the browsers' sign-ins (warnings) */
+static int web_check_files(const struct beacon_cfg *cfg, char *err, size_t errlen)
+{
+	char dir[4096];
+	const char *d = web_static_dir(cfg, dir, sizeof(dir));
+	struct stat st;
+
+	if (stat(d, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "[web] static_dir %s: %s: the pages would have no style "
+		    "sheet nor scripts (make install puts them in %s/web)", d,
+		    stat(d, &st) < 0 ? strerror(errno) : "not a directory", BEACON_DATADIR);
+		return EX_CONFIG;
+	}
+	if (access(cfg->web.chartjs, R_OK) < 0)
+		log_warnx("[web] chartjs %s cannot be read (%s): the summary has no charts; "
+		    "install libjs-chart.js or set chartjs", cfg->web.chartjs, strerror(errno));
+	for (size_t i = 0; i < cfg->web.listen.n; i++)
+		if (!web_loopback(cfg->web.listen.v[i]))
+			log_warnx("[web] listen %s is not on loopback: beacon-web speaks plain "
+			    "HTTP and its cookies are Secure, so a browser reaching it over http:// "
+			    "(but at localhost) never sends them back and every sign-in ends on "
+			    "the form again; put a TLS front before it "
+			    "(contrib/nginx/beacon-web.conf) and listen on 127.0.0.1",
+			    cfg->web.listen.v[i]);
+	return 0;
+}
+
+/* web_check - the [web] keys that must make sense, the files, and the password file */
 static int web_check(const struct beacon_cfg *cfg, char *err, size_t errlen)
 {
 	const struct { const char *name; long v, min, max; } nums[] = {
@@ -79,7 +140,8 @@ static int web_check(const struct beacon_cfg *cfg, char *err, size_t errlen)
 	for (size_t i = 0; i < cfg->web.listen.n; i++)
 		if (listen_check(cfg->web.listen.v[i], err, errlen) < 0)
 			return EX_CONFIG;
-	if ((rc = daemon_check_user(cfg->web.user, "web", err, errlen)) != 0)
+	if ((rc = daemon_check_user(cfg->web.user, "web", err, errlen)) != 0 ||
+	    (rc = web_check_files(cfg, err, errlen)) != 0)
 		return rc;
 	return beacon_check_database(cfg, err, errlen);
 }
@@ -94,24 +156,6 @@ static int web_check_db(const struct beacon_cfg *cfg, char *err, size_t errlen)
 		return refused ? EX_CONFIG : EX_UNAVAILABLE;
 	PQfinish(c);
 	return 0;
-}
-
-/* web_static_dir - static_dir; left at its default, the source tree's web/static
- * when the program runs from one */
-static const char *web_static_dir(const struct beacon_cfg *cfg, char *buf, size_t len)
-{
-	const char *d = cfg->web.static_dir;
-	struct stat st;
-
-	if (!strcmp(d, BEACON_DATADIR "/web") && beacon_static_dir(d, buf, len))
-		d = buf;
-	if (stat(d, &st) < 0 || !S_ISDIR(st.st_mode))
-		log_warnx("static_dir %s is not a directory: the pages will have no style "
-		    "sheet nor scripts", d);
-	if (access(cfg->web.chartjs, R_OK) < 0)
-		log_warnx("chartjs %s cannot be read (%s): the summary has no charts; install "
-		    "libjs-chart.js or set [web] chartjs", cfg->web.chartjs, strerror(errno));
-	return d;
 }
 
 /* web_first_session - the role check at start: a refusal is fatal, an outage is not */

@@ -413,6 +413,23 @@ pg_psql -c "UPDATE beacon.web_sessions SET expires_at = now() - interval '1 seco
 	WHERE id = sha256(convert_to('$(wb_cookie bob "$WB_SESSION")', 'UTF8'))" >/dev/null
 t_eq 303 "$(wb_get bob /conversations)" "a session past session_ttl"
 
+# --- -n checks the files and the listen address ----------------------------------
+sed -e "s|^static_dir = .*|static_dir = $T_DIR/no-such-dir|" "$WB_CONF" >"$T_DIR/n.conf"
+t_run "$BEACON_BUILD/beacon-web" -n -c "$T_DIR/n.conf"
+t_eq 78 "$RC" "-n with a static_dir that does not exist"
+grep -q "static_dir $T_DIR/no-such-dir: No such file or directory" <<<"$ERR" ||
+	t_fail "-n does not name the missing static_dir: $ERR"
+sed -e "s|^chartjs = .*|chartjs = $T_DIR/no-chart.js|" -e "s|^listen = .*|listen = 0.0.0.0:$WB_PORT|" \
+	"$WB_CONF" >"$T_DIR/n.conf"
+t_run "$BEACON_BUILD/beacon-web" -n -c "$T_DIR/n.conf"
+t_eq 0 "$RC" "-n with an unreadable chartjs and a listen address off loopback"
+grep -q "warning: \[web\] chartjs $T_DIR/no-chart.js cannot be read" <<<"$ERR" ||
+	t_fail "-n does not warn of the unreadable chartjs: $ERR"
+grep -q "warning: \[web\] listen 0.0.0.0:$WB_PORT is not on loopback" <<<"$ERR" ||
+	t_fail "-n does not warn of a listen address off loopback: $ERR"
+t_eq 0 "$(grep -c 'warning' <<<"$("$BEACON_BUILD/beacon-web" -n -c "$WB_CONF" 2>&1)")" \
+	"-n on the test's own configuration: no warning"
+
 # --- the roles it refuses ----------------------------------------------------
 pg_psql -c 'CREATE ROLE bypass LOGIN BYPASSRLS IN ROLE beacon_web' -c 'CREATE ROLE outsider LOGIN' \
 	-c 'GRANT CONNECT ON DATABASE beacon TO outsider' >/dev/null
