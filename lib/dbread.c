@@ -117,33 +117,23 @@ static int dbread_probe(PGconn *conn, const struct beacon_cfg *cfg, int *standby
 	return rc;
 }
 
-/* dbread_replica - a session on read_conninfo's server if it may be read; else NULL
+/* dbread_verdict - may session CONN (its probe's answer in INFO) be read?  0, or -1
  * with the reason in INFO->fallback */
-static PGconn *dbread_replica(const struct beacon_cfg *cfg, const char *app,
-			      struct dbread_info *info)
+static int dbread_verdict(PGconn *conn, const struct beacon_cfg *cfg, struct dbread_info *info)
 {
-	char err[512], why[512];
-	PGconn *conn;
+	char why[512];
 
-	conn = db_connect_to(cfg, cfg->database.read_conninfo, dbread_password_file(cfg), app,
-			     err, sizeof(err));
-	if (!conn) {
-		snprintf(info->fallback, sizeof(info->fallback), "replica unreachable (%s)", err);
-		return NULL;
-	}
-	snprintf(info->server, sizeof(info->server), "%s:%s", PQhost(conn) ? PQhost(conn) : "",
-		 PQport(conn) ? PQport(conn) : "");
 	if (dbread_probe(conn, cfg, &info->standby, &info->lag, why, sizeof(why)) < 0) {
 		snprintf(info->fallback, sizeof(info->fallback), "replica %s: %s", info->server,
 			 why);
-		PQfinish(conn);
-		return NULL;
+		return -1;
 	}
 	if (!info->standby)
 		info->lag = 0;
 	switch (dbread_judge(info->lag, cfg->database.read_max_lag)) {
 	case DBREAD_USE:
-		return conn;
+		info->fallback[0] = '\0';
+		return 0;
 	case DBREAD_BEHIND:
 		snprintf(info->fallback, sizeof(info->fallback),
 			 "replica %s is %.1f s behind (read_max_lag %ld s)", info->server,
@@ -155,8 +145,46 @@ static PGconn *dbread_replica(const struct beacon_cfg *cfg, const char *app,
 			 "started (read_max_lag %ld s)", info->server, cfg->database.read_max_lag);
 		break;
 	}
-	PQfinish(conn);
-	return NULL;
+	return -1;
+}
+
+/* dbread_open - a session on CONNINFO's server if it may be read; else NULL with the
+ * reason in INFO->fallback */
+PGconn *dbread_open(const struct beacon_cfg *cfg, const char *conninfo,
+		    const char *password_file, const char *app, struct dbread_info *info)
+{
+	char err[512];
+	PGconn *conn;
+
+	memset(info, 0, sizeof(*info));
+	info->lag = -1;
+	conn = db_connect_to(cfg, conninfo, password_file, app, err, sizeof(err));
+	if (!conn) {
+		snprintf(info->fallback, sizeof(info->fallback), "replica unreachable (%s)", err);
+		return NULL;
+	}
+	snprintf(info->server, sizeof(info->server), "%s:%s", PQhost(conn) ? PQhost(conn) : "",
+		 PQport(conn) ? PQport(conn) : "");
+	if (dbread_verdict(conn, cfg, info) < 0) {
+		PQfinish(conn);
+		return NULL;
+	}
+	info->replica = 1;
+	return conn;
+}
+
+/* dbread_recheck - ask a replica session again how far behind it is */
+int dbread_recheck(PGconn *conn, const struct beacon_cfg *cfg, struct dbread_info *info)
+{
+	return dbread_verdict(conn, cfg, info);
+}
+
+/* dbread_replica - a session on read_conninfo's server if it may be read; else NULL
+ * with the reason in INFO->fallback */
+static PGconn *dbread_replica(const struct beacon_cfg *cfg, const char *app,
+			      struct dbread_info *info)
+{
+	return dbread_open(cfg, cfg->database.read_conninfo, dbread_password_file(cfg), app, info);
 }
 
 /* dbread_connect - the replica when it may be read, else the primary; read-only either way */
@@ -171,10 +199,8 @@ PGconn *dbread_connect(const struct beacon_cfg *cfg, const char *app, struct dbr
 	memset(info, 0, sizeof(*info));
 	info->lag = -1;
 	if (cfg->database.read_conninfo && *cfg->database.read_conninfo) {
-		if ((conn = dbread_replica(cfg, app, info)) != NULL) {
-			info->replica = 1;
+		if ((conn = dbread_replica(cfg, app, info)) != NULL)
 			return conn;
-		}
 		log_warnx("%s: reading from the primary", info->fallback);
 	}
 	conn = db_connect(cfg, app, perr, sizeof(perr));

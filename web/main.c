@@ -16,7 +16,9 @@
  *	BYPASSRLS, the owner of beacon.messages, a role that is not a
  *	member of beacon_web, or a database without migration 014 stop it
  *	with EX_CONFIG; an unreachable database does not (/healthz says
- *	503 until it answers).  Then drop to `user`, make the password
+ *	503 until it answers).  The same for [web] read_conninfo's role; a
+ *	replica that cannot be read now is only warned of (the pages read
+ *	the primary meanwhile).  Then drop to `user`, make the password
  *	check's dummy hash, start the live events listener and the HTTP
  *	server.  SIGTERM and SIGINT end the live streams, then the
  *	connections, and exit 0; SIGHUP is ignored.
@@ -122,6 +124,7 @@ static int web_check(const struct beacon_cfg *cfg, char *err, size_t errlen)
 		{ "login_attempts", cfg->web.login_attempts, 0, 1000000 },
 		{ "login_lockout", cfg->web.login_lockout, 0, 366L * 86400 },
 		{ "login_rate", cfg->web.login_rate, 0, 1000000 },
+		{ "statement_timeout", cfg->web.statement_timeout, 1, 3600 },
 	};
 	int rc;
 
@@ -141,12 +144,45 @@ static int web_check(const struct beacon_cfg *cfg, char *err, size_t errlen)
 		if (listen_check(cfg->web.listen.v[i], err, errlen) < 0)
 			return EX_CONFIG;
 	if ((rc = daemon_check_user(cfg->web.user, "web", err, errlen)) != 0 ||
-	    (rc = web_check_files(cfg, err, errlen)) != 0)
+	    (rc = web_check_files(cfg, err, errlen)) != 0 ||
+	    (rc = beacon_check_database(cfg, err, errlen)) != 0)
 		return rc;
-	return beacon_check_database(cfg, err, errlen);
+	/* the replica's password file, read now like the primary's */
+	if (*cfg->web.read_conninfo && *pool_read_password_file(cfg) &&
+	    db_password_load(pool_read_password_file(cfg), NULL, 0, err, errlen) < 0)
+		return EX_CONFIG;
+	return 0;
 }
 
-/* web_check_db - -t: a session of the configured role that beacon-web may use */
+/* web_check_replica - [web] read_conninfo's role: EX_CONFIG with ERR when pool_check
+ * refuses it; a replica that cannot be read now (down, behind) is only warned of */
+static int web_check_replica(const struct beacon_cfg *cfg, char *err, size_t errlen)
+{
+	struct dbread_info info;
+	char line[1024];
+	int refused;
+	PGconn *c;
+
+	if (!*cfg->web.read_conninfo)
+		return 0;
+	c = pool_connect_replica(cfg, cfg->web.statement_timeout * 1000L, &info, &refused);
+	if (c) {
+		dbread_describe(&info, line, sizeof(line));
+		log_info("[web] read_conninfo: the pages and the API %s", line);
+		PQfinish(c);
+		return 0;
+	}
+	if (refused) {
+		snprintf(err, errlen, "[web] read_conninfo: %s", info.fallback);
+		return EX_CONFIG;
+	}
+	log_warnx("[web] read_conninfo: %s: the pages and the API read the primary meanwhile",
+	    info.fallback);
+	return 0;
+}
+
+/* web_check_db - -t: a session of the configured role that beacon-web may use, and the
+ * replica's */
 static int web_check_db(const struct beacon_cfg *cfg, char *err, size_t errlen)
 {
 	int refused;
@@ -155,23 +191,24 @@ static int web_check_db(const struct beacon_cfg *cfg, char *err, size_t errlen)
 	if (!c)
 		return refused ? EX_CONFIG : EX_UNAVAILABLE;
 	PQfinish(c);
-	return 0;
+	return web_check_replica(cfg, err, errlen);
 }
 
-/* web_first_session - the role check at start: a refusal is fatal, an outage is not */
+/* web_first_session - the role checks at start: a refusal is fatal, an outage is not */
 static void web_first_session(const struct beacon_cfg *cfg)
 {
 	char err[1024];
 	int refused;
 	PGconn *c = pool_connect(cfg, &refused, err, sizeof(err));
 
-	if (c) {
+	if (c)
 		PQfinish(c);
-		return;
-	}
-	if (refused)
+	else if (refused)
 		log_fatal_status(EX_CONFIG, "%s", err);
-	log_warnx("%s; the pages answer 503 until the database is reachable", err);
+	else
+		log_warnx("%s; the pages answer 503 until the database is reachable", err);
+	if (web_check_replica(cfg, err, sizeof(err)) != 0)
+		log_fatal_status(EX_CONFIG, "%s", err);
 }
 
 /* web_wait - until SIGTERM or SIGINT (returned); SIGHUP is noted and ignored */
@@ -219,14 +256,18 @@ int main(int argc, char **argv)
 
 	daemon_block_signals(&set);
 	ctx = (struct web_ctx){ .cfg = &cfg, .static_dir = web_static_dir(&cfg, dir, sizeof(dir)) };
-	ctx.pool = pool_new(&cfg, (unsigned)cfg.web.db_connections);
+	ctx.pool = pool_new(&cfg, (unsigned)cfg.web.db_connections, POOL_PRIMARY);
+	ctx.read = pool_new(&cfg, (unsigned)cfg.web.db_connections, POOL_READ);
 	ctx.auth = auth_new(&cfg, ctx.pool);
 	ctx.live = live_start(&cfg, ctx.pool);
 	if (server_start(srv, &ctx, err, sizeof(err)) < 0)
 		log_fatal_status(EX_OSERR, "%s", err);
-	log_info("listening on %s%s (port %d), %ld connections at once, %ld database sessions, "
-	    "static files from %s", cfg.web.listen.v[0], cfg.web.listen.n > 1 ? " and more" : "",
-	    server_port(srv), cfg.web.threads, cfg.web.db_connections, ctx.static_dir);
+	log_info("listening on %s%s (port %d), %ld connections at once, %ld database sessions "
+	    "for sign-in and %ld for the pages%s, static files from %s", cfg.web.listen.v[0],
+	    cfg.web.listen.n > 1 ? " and more" : "", server_port(srv), cfg.web.threads,
+	    cfg.web.db_connections, cfg.web.db_connections,
+	    *cfg.web.read_conninfo ? " (on the replica while it is close enough)" : "",
+	    ctx.static_dir);
 
 	sig = web_wait(&set);
 	log_info("signal %d: stopping", sig);
@@ -234,6 +275,7 @@ int main(int argc, char **argv)
 	server_stop(srv);
 	live_free(ctx.live);
 	auth_free(ctx.auth);
+	pool_free(ctx.read);
 	pool_free(ctx.pool);
 	if (*cfg.web.pidfile)
 		unlink(cfg.web.pidfile);

@@ -126,6 +126,7 @@ struct web_state {
 	struct web_user user;			/* the user, when signed in */
 	char csrf[AUTH_SECRET_LEN + 1];		/* the session's CSRF token */
 	struct respond answer;			/* what was answered (respond.c) */
+	char read_from[1024];			/* where the handler's session reads, or "" */
 };
 
 /* server_state - the state of R */
@@ -172,6 +173,12 @@ const char *web_arg(struct web_req *r, const char *name)
 	const char *v = web_form(r, name);
 
 	return v ? v : MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* web_read_from - where the handler's session reads */
+const char *web_read_from(struct web_req *r)
+{
+	return server_state(r)->read_from;
 }
 
 /* web_path_id - the route's uuid */
@@ -439,16 +446,22 @@ static void server_signed_in(struct web_state *st, const struct route *rt)
 		    "page and try again");
 		return;
 	}
+	pool_put(ctx->pool, c);
 	if (rt->notx) {
-		pool_put(ctx->pool, c);
 		rt->h(r);
 		return;
 	}
-	if (pool_begin(ctx->pool, c, st->user.id) < 0) {
-		pool_put(ctx->pool, c);
-		server_busy(st, "the database did not start the transaction");
+	/* the handler reads: a read session, the replica's when it may be read */
+	rc = (c = pool_get(ctx->read, POOL_WAIT_MS)) ? pool_begin(ctx->read, c, st->user.id) : -1;
+	if (rc < 0 && pool_lost(c) && (c = pool_renew(ctx->read, c, POOL_WAIT_MS)) != NULL)
+		rc = pool_begin(ctx->read, c, st->user.id);
+	if (rc < 0) {
+		server_busy(st, c ? "the database did not start the transaction" :
+		    "no read session free within 5 s");
+		pool_put(ctx->read, c);
 		return;
 	}
+	pool_where(ctx->read, c, st->read_from, sizeof(st->read_from));
 	r->db = c;
 	rc = rt->h(r);
 	if (!st->answer.status) {
@@ -457,9 +470,9 @@ static void server_signed_in(struct web_state *st, const struct route *rt)
 		rc = -1;
 	}
 	if (rc == 0 && PQtransactionStatus(c) == PQTRANS_INTRANS)
-		pool_commit(ctx->pool, c);
+		pool_commit(ctx->read, c);
 	r->db = NULL;
-	pool_put(ctx->pool, c);
+	pool_put(ctx->read, c);
 }
 
 /* server_dispatch - route the request and answer it */
@@ -533,18 +546,32 @@ static int server_stream(struct web_req *r)
 	return live_stream(web_ctx_of(r)->live, r);
 }
 
-/* server_healthz - ok when a database session answers */
+/* server_ping - SELECT 1 on a session of P (a lost link: once more on a new one); 1 if it
+ * answered, with where a read session reads in WHERE */
+static int server_ping(struct pool *p, char *where, size_t len)
+{
+	PGconn *c = pool_get(p, SERVER_HEALTHZ_WAIT_MS);
+	int up = c && pool_exec(p, c, "SELECT 1", 0, NULL, NULL) == DB_OK;
+
+	if (!up && pool_lost(c) && (c = pool_renew(p, c, SERVER_HEALTHZ_WAIT_MS)))
+		up = pool_exec(p, c, "SELECT 1", 0, NULL, NULL) == DB_OK;
+	pool_where(p, c, where, len);
+	pool_put(p, c);
+	return up;
+}
+
+/* server_healthz - ok when the primary and a read session answer; where reads go */
 static int server_healthz(struct web_req *r)
 {
 	struct web_ctx *ctx = web_ctx_of(r);
-	PGconn *c = pool_get(ctx->pool, SERVER_HEALTHZ_WAIT_MS);
+	char where[1024] = "";
 	struct buf b = { 0 };
-	int up = c && pool_exec(ctx->pool, c, "SELECT 1", 0, NULL, NULL) == DB_OK;
+	int up = server_ping(ctx->pool, where, sizeof(where)) &&
+	    server_ping(ctx->read, where, sizeof(where));
 
-	if (!up && pool_lost(c) && (c = pool_renew(ctx->pool, c, SERVER_HEALTHZ_WAIT_MS)))
-		up = pool_exec(ctx->pool, c, "SELECT 1", 0, NULL, NULL) == DB_OK;
-	pool_put(ctx->pool, c);
 	buf_adds(&b, up ? "ok\n" : "database unreachable\n");
+	if (*where)
+		buf_printf(&b, "%s\n", where);
 	return web_send(r, up ? 200 : 503, "text/plain; charset=utf-8", &b);
 }
 

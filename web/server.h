@@ -15,13 +15,21 @@
  *	Each request: the route (404 for an unknown path, 405 with Allow
  *	for a known path and another method), the client address (peer,
  *	or X-Forwarded-For from [web] trusted_proxies, lib/clientip.h),
- *	then for a signed-in route a pooled database session (503 when
- *	none is free within POOL_WAIT_MS), the user (auth.h: bearer token
- *	on /api/, else the session cookie; none: 303 to /login?next= for a
- *	page, 401 JSON for the API), on a POST the CSRF token (form field
- *	csrf) and the Origin (or Referer) host, then the handler inside
- *	pool_begin() .. pool_commit(); a handler that fails or does not
- *	answer rolls back (and gets a 500 when it sent nothing).
+ *	then for a signed-in route a pooled session on the primary (503
+ *	when none is free within POOL_WAIT_MS), the user (auth.h: bearer
+ *	token on /api/, else the session cookie; none: 303 to /login?next=
+ *	for a page, 401 JSON for the API), on a POST the CSRF token (form
+ *	field csrf) and the Origin (or Referer) host; that session goes
+ *	back, and the handler runs on a read session (pool.h: the replica
+ *	of [web] read_conninfo while it is close enough behind, else the
+ *	primary) inside pool_begin() .. pool_commit(); a handler that fails
+ *	or does not answer rolls back (and gets a 500 when it sent nothing).
+ *	The live streams and sign-out take what they need themselves, on the
+ *	primary.  web_read_from() tells a page where it was read.
+ *
+ *	GET /healthz: 200 "ok" when a session on the primary and a read
+ *	session answer, 503 otherwise; with read_conninfo, a second line
+ *	says where the pages read and the replica's lag.
  *
  *	Each request is logged once when it ends: method, path (no query),
  *	status, user, ms.
@@ -45,7 +53,8 @@ struct live;
 /* web_ctx - what the core's routes share */
 struct web_ctx {
 	const struct beacon_cfg *cfg;	/* the configuration */
-	struct pool *pool;		/* database sessions */
+	struct pool *pool;		/* primary sessions: sign-in, sessions, live batches */
+	struct pool *read;		/* read-only sessions of the pages and the API */
 	struct auth *auth;		/* sessions, tokens, sign-in */
 	struct live *live;		/* the beacon_batch listener and its streams */
 	const char *static_dir;		/* where /static/ files are */

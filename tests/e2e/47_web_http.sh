@@ -69,9 +69,10 @@ printf 'body { color: black }\n' >"$T_DIR/static/t.css"
 printf 'not served\n' >"$T_DIR/static/t.exe"
 CHARTJS=/usr/share/javascript/chart.js/chart.min.js
 [ -r "$CHARTJS" ] || t_fail "no $CHARTJS (libjs-chart.js: make deps)"
-wb_config 'login_attempts = 2' 'login_lockout = 1h' 'login_rate = 3' 'live_clients = 2' \
-	'threads = 40' 'db_connections = 1' 'trusted_proxies = 127.0.0.1' "static_dir = $T_DIR/static" \
-	"chartjs = $CHARTJS"
+WB_LINES=('login_attempts = 2' 'login_lockout = 1h' 'login_rate = 3' 'live_clients = 2'
+	'threads = 40' 'db_connections = 1' 'trusted_proxies = 127.0.0.1' "static_dir = $T_DIR/static"
+	"chartjs = $CHARTJS")
+wb_config "${WB_LINES[@]}"
 wb_start
 
 PW_ANN='ann has a long password'
@@ -453,6 +454,105 @@ t_eq 200 "$(wb_get - /healthz)" "/healthz at once after the restart"
 t_eq 200 "$(wb_get zoe /)" "a signed-in page at once after the restart"
 grep -q 'a pooled database session was ended by the server' "$WB_LOG" ||
 	t_fail "no log line for the pooled sessions the restart ended"
+
+# --- reading off the primary: [web] read_conninfo, a streaming replica -------------
+pg_replica_start
+RPORT=$PG_REPLICA_PORT
+READ="read_conninfo = host=127.0.0.1 port=$RPORT dbname=beacon user=web connect_timeout=2"
+# web_restart MAX_LAG - beacon-web again, reading the replica under read_max_lag MAX_LAG;
+# its own statement_timeout (30 s) is not the 1 s of [database]
+web_restart() {
+	wb_stop
+	wb_config "${WB_LINES[@]}" "$READ" '[database]' "read_max_lag = $1" 'statement_timeout = 1000'
+	wb_start
+}
+# ann_sees - the subjects of ann's messages on the messages page, as a list
+ann_sees() {
+	[ "$(wb_get ann2 /)" = 200 ] || t_fail "ann's messages page did not answer 200"
+	grep -o 'Letter[^<]*from Ann' "$WB_BODY" | sort | paste -sd, -
+}
+# -t refuses a replica role that row-level security does not bind, as the primary's
+sed "s|^read_conninfo = .*|read_conninfo = host=127.0.0.1 port=$RPORT dbname=beacon user=beacon|" \
+	"$WB_CONF" >"$T_DIR/role.conf"
+grep -q '^read_conninfo' "$T_DIR/role.conf" || printf '[web]\n%s\n' \
+	"read_conninfo = host=127.0.0.1 port=$RPORT dbname=beacon user=beacon" >>"$T_DIR/role.conf"
+t_run "$BEACON_BUILD/beacon-web" -t -c "$T_DIR/role.conf"
+t_eq 78 "$RC" "-t with a superuser in read_conninfo"
+grep -q "\[web\] read_conninfo: replica 127.0.0.1:$RPORT: database role beacon is a superuser" <<<"$ERR" ||
+	t_fail "-t does not say why the replica's role is refused: $ERR"
+
+pg_replica_wait
+web_restart 8
+grep -q "\[web\] read_conninfo: the pages and the API read from replica 127.0.0.1:$RPORT (lag" "$WB_LOG" ||
+	t_fail "the start does not say the pages read the replica"
+t_eq 303 "$(wb_login ann2 ann@example.org "$PW_ANN" '' -H 'X-Forwarded-For: 192.0.2.20')" \
+	"sign-in with a replica to read (the session written on the primary)"
+t_eq 200 "$(wb_get - /healthz)" "/healthz with the replica"
+t_eq "ok|read from replica 127.0.0.1:$RPORT (lag 0.0 s)" "$(paste -sd'|' "$WB_BODY")" \
+	"/healthz says the pages read the replica, caught up"
+t_eq "Letter from Ann" "$(ann_sees)" "ann's messages read from the replica"
+# a commit the replica replays, then replay paused and ann's second letter on the primary
+pg_psql -c "UPDATE beacon.messages SET campaign = 'spring' WHERE id = '$MA'" >/dev/null
+pg_replica_wait
+pg_replica_query 'SELECT pg_wal_replay_pause()' >/dev/null
+t_wait_until '[ "$(pg_replica_query "SELECT pg_get_wal_replay_pause_state()")" = paused ]' 10 ||
+	t_fail "replay did not pause"
+pg_psql -c "INSERT INTO beacon.messages (id, message_id, sender, sender_key, subject, sent_at)
+	VALUES ('20000000-0000-4000-8000-0000000000a2', '<a2@example.org>', 'ann@example.org',
+		'ann@example.org', 'Letter two from Ann', now())" >/dev/null
+pg_replica_wait received
+t_eq "Letter from Ann" "$(ann_sees)" \
+	"replay paused, lag under read_max_lag (8 s): the page shows the replica's figures"
+t_eq 303 "$(wb_login ann3 ann@example.org "$PW_ANN" '' -H 'X-Forwarded-For: 192.0.2.20')" \
+	"sign-in while the replica is behind"
+t_eq "1|0" "$(pg_query "SELECT count(*) FROM beacon.web_sessions WHERE id = sha256(convert_to('$(wb_cookie ann3 "$WB_SESSION")', 'UTF8'))")|$(pg_replica_query "SELECT count(*) FROM beacon.web_sessions WHERE id = sha256(convert_to('$(wb_cookie ann3 "$WB_SESSION")', 'UTF8'))")" \
+	"the new session is on the primary (and not yet on the paused replica)"
+# the lag passes read_max_lag: at its next check (10 s at most) the pooled read session
+# is dropped and the pages read the primary
+t_wait_until '[ "$(ann_sees)" = "Letter from Ann,Letter two from Ann" ]' 25 ||
+	t_fail "the pages still read the replica 25 s after its replay paused: $(ann_sees)"
+t_ok "lag over read_max_lag: the page shows the primary's figures"
+t_eq 200 "$(wb_get - /healthz)" "/healthz, the replica behind"
+sed -n 2p "$WB_BODY" | grep -Eqx "read from the primary: replica 127\.0\.0\.1:$RPORT is [0-9]+\.[0-9] s behind \(read_max_lag 8 s\)" ||
+	t_fail "/healthz does not say the pages read the primary and why: $(cat "$WB_BODY")"
+grep -q "replica 127.0.0.1:$RPORT is [0-9.]* s behind (read_max_lag 8 s): the pages and the API read the primary" "$WB_LOG" ||
+	t_fail "no log line when the reads moved to the primary"
+t_eq 1 "$(wb_get - /api/v1/messages -H "Authorization: Bearer $TOK_ANN" >/dev/null;
+	grep -o 'Letter two from Ann' "$WB_BODY" | wc -l)" "the API reads the primary too"
+
+# [web] statement_timeout (30 s), not [database]'s 1 s: a page waiting 6 s on a lock is
+# answered; meanwhile (db_connections 1) another page finds no read session: 503, logged
+# with its path and user
+pg_psql -c "BEGIN; LOCK TABLE beacon.messages IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT" \
+	>/dev/null &
+LOCKER=$!
+t_wait_until "[ \"\$(pg_query \"SELECT count(*) FROM pg_locks WHERE relation = 'beacon.messages'::regclass AND mode = 'AccessExclusiveLock' AND granted\")\" = 1 ]" 10 ||
+	t_fail "the lock was not taken"
+t0=$(t_now_us)
+wb_get ann2 / >"$T_DIR/slow.code" &
+SLOW=$!
+t_wait_until "[ \"\$(pg_query \"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'beacon-web' AND wait_event_type = 'Lock'\")\" = 1 ]" 10 ||
+	t_fail "the page did not wait on the lock"
+t_eq 503 "$(wb_get ann2 /conversations)" "another page while the one read session waits"
+grep -q "GET /conversations: 503: no read session free within 5 s user=ann@example.org ip=127.0.0.1" "$WB_LOG" ||
+	t_fail "the 503 is not logged with its path and user"
+wait "$SLOW" "$LOCKER"
+ms=$((($(t_now_us) - t0) / 1000))
+t_eq 200 "$(cat "$T_DIR/slow.code")" "the page that waited on the lock"
+[ "$ms" -ge 4000 ] || t_fail "the page took $ms ms: it did not wait on the lock"
+t_ok "it waited $ms ms, past [database] statement_timeout (1 s), within [web]'s (30 s)"
+
+# read_max_lag 3600: the replica, behind, is read again
+web_restart 3600
+t_eq 303 "$(wb_login ann2 ann@example.org "$PW_ANN" '' -H 'X-Forwarded-For: 192.0.2.21')" \
+	"sign-in after the restart"
+t_eq "Letter from Ann" "$(ann_sees)" "read_max_lag 3600: the page shows the paused replica's figures"
+t_eq 200 "$(wb_get - /healthz)" "/healthz, read_max_lag 3600"
+lag=$(sed -n "s/^read from replica 127\.0\.0\.1:$RPORT (lag \([0-9.]*\) s)\$/\1/p" "$WB_BODY")
+[ -n "$lag" ] && awk -v l="$lag" 'BEGIN { exit !(l >= 8) }' ||
+	t_fail "/healthz does not show the replica and its lag: $(cat "$WB_BODY")"
+t_ok "/healthz: read from the replica, lag $lag s"
+pg_replica_query 'SELECT pg_wal_replay_resume()' >/dev/null
 
 # --- healthz with the database down, then a clean stop --------------------------
 pg_stop
