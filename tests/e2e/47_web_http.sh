@@ -3,29 +3,35 @@
 #	47_web_http.sh - beacon-web over real HTTP on the real stack: sign-in,
 #	sessions, CSRF, lockout, rate limit, API tokens, isolation by the
 #	database, live events after a real pixel hit, static files, healthz,
-#	the database role it refuses
+#	the database role it refuses, reading off a streaming replica
 #
 # DESCRIPTION
 #	PostgreSQL with every migration, beacon-pixelsrv for real opens, and
-#	beacon-web connected as a login role that is only in beacon_web.  The
-#	users are made with beaconctl web (ann@example.org and bob@example.net
-#	see their own mail, carl@example.org none), their messages with SQL
-#	as beacon-milter stores them.  curl speaks to http://localhost (Secure
+#	beacon-web connected as a login role that is only in beacon_web
+#	(db_connections 1, so that holding a session shows).  The users are
+#	made with beaconctl web (ann@example.org and bob@example.net see
+#	their own mail, carl@example.org none), their messages with SQL as
+#	beacon-milter stores them.  curl speaks to http://localhost (Secure
 #	cookies go to localhost over http); trusted_proxies is 127.0.0.1, so
 #	each part of the test has its own client address (X-Forwarded-For)
 #	for the per-address rate limit.
 #
+#	- beaconctl web user add with a name of none of the three forms says
+#	  which it takes, sasl:LOGIN included;
 #	- every answer has the security headers and Cache-Control no-store;
-#	  GET /login sets beacon_login (Path=/; HttpOnly; Secure;
+#	  GET /login sets __Host-beacon_login (Path=/; HttpOnly; Secure;
 #	  SameSite=Strict); a POST /login without its token, or from another
 #	  Origin, is 403; a wrong password and an unknown user are 401 and
 #	  logged with their reason (never the password); the right one is
-#	  303 to next, with beacon_session (same attributes) whose SHA-256 is
-#	  the one row of ann in web_sessions, and the failure count reset;
+#	  303 to next, with __Host-beacon_session (same attributes) whose
+#	  SHA-256 is the one row of ann in web_sessions, and the failure
+#	  count reset; the same session under the name without __Host- (which
+#	  a sibling host could plant) is not taken;
 #	- a page without a session is 303 to /login?next=; the API without
 #	  one 401 JSON with WWW-Authenticate; a wrong bearer token 401;
 #	- bob's message id through ann's session and ann's token: the page
-#	  and the API answer 404 (and bob's own token gets it: it exists),
+#	  and the API answer 404 (the page in the site's frame, saying the
+#	  message does not exist or is not hers; bob's own token gets it),
 #	  the list holds ann's message and not bob's;
 #	- the API stream (ann's token): after real pixel hits on bob's and
 #	  ann's tokens, exactly one "event: beacon" arrives, with ann's token;
@@ -36,19 +42,46 @@
 #	  password is then refused (reason=locked);
 #	- rate limit: login_rate (3) failures from one address, then 429
 #	  even with the right password, while another address still signs in
-#	  (and a next naming another host sends it to /);
+#	  (and a next naming another host sends it to /); 12 parallel
+#	  sign-ins from one address get 3 password checks and 9 429s; during
+#	  24 parallel sign-ins from 24 addresses a signed-in page is answered
+#	  within 2.5 s (the checks hold no database session); three failures
+#	  from one IPv6 /64 block another address of it, not the next /64;
+#	- a name typed as beaconctl was given it (Zoe@Bücher.example.) signs
+#	  in: the same normalisation (IDNA, case, trailing dot);
+#	- a form announced longer than 16 KiB is 413 at once (its body never
+#	  awaited), a chunked one past 16 KiB has its connection closed at
+#	  once, and said in the log;
 #	- static files: a file of static_dir with its type and max-age=3600,
 #	  chart.min.js from [web] chartjs, 404 for .., a directory, an unknown
 #	  suffix and a missing file; 405 with Allow for GET /logout;
+#	- X-Forwarded-For from a peer outside trusted_proxies is not believed
+#	  and logged once; contrib/beacon.conf trusts 127.0.0.1;
 #	- behind contrib/nginx/beacon-web.conf (TLS on another port than
 #	  443): a sign-in whose Origin carries that port is accepted, the
 #	  log names the client's address (not nginx's), the live stream
 #	  opens at once (not buffered);
 #	- a session idle for longer than session_idle, or past session_ttl,
 #	  sends its page to /login;
+#	- -n: a missing static_dir is 78 and named; an unreadable chartjs and
+#	  a listen address off loopback are warnings;
 #	- -t refuses a superuser, a BYPASSRLS role and a role outside
 #	  beacon_web (exit 78, saying which); a start as the BYPASSRLS role
 #	  exits 78 too;
+#	- PostgreSQL restarted: /healthz and a page answer 200 at once (the
+#	  pooled sessions it ended are not handed out);
+#	- a streaming replica (pg_basebackup over loopback) in [web]
+#	  read_conninfo: -t refuses a superuser there; /healthz says the
+#	  pages read it (lag 0.0 s); replay paused and ann's second letter on
+#	  the primary: under read_max_lag 8 the page shows the replica's
+#	  figures (one letter) while a new session is written on the primary
+#	  only; once the lag passes 8 s the pooled session's next check moves
+#	  the pages and the API to the primary (both letters), /healthz and
+#	  the log say why; with read_max_lag 3600 (a restart) the replica is
+#	  read again, /healthz showing its lag;
+#	- [web] statement_timeout: with [database]'s 1 s, a page waiting 6 s
+#	  on a lock is answered 200; meanwhile another page finds no read
+#	  session (db_connections 1): 503, logged with its path and user;
 #	- /healthz is 200 "ok", 503 once PostgreSQL is down.
 set -euo pipefail
 BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -80,6 +113,11 @@ PW_BOB='bob has a long password'
 wb_user ann@example.org "$PW_ANN"
 wb_user bob@example.net "$PW_BOB"
 wb_user carl@example.org 'carl has a long password'
+# a name that is none of the three forms: the error names all three (beacon-web(8)'s setup)
+t_run wb_ctl web user add admin --admin
+t_eq 64 "$RC" "beaconctl web user add admin (no address, domain or sasl:)"
+grep -q "beaconctl: web: 'admin': expected user@domain or @domain (or, for beaconctl web, sasl:LOGIN)" <<<"$ERR" ||
+	t_fail "the error does not name sasl:LOGIN: $ERR"
 TOK_ANN=$(wb_token ann@example.org)
 TOK_BOB=$(wb_token bob@example.net)
 [ ${#TOK_ANN} = 46 ] && [ ${#TOK_BOB} = 46 ] || t_fail "beaconctl web token add printed no token"

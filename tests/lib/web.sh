@@ -120,19 +120,8 @@ wb_start() {
 
 # wb_stop - SIGTERM beacon-web and check it exited 0
 wb_stop() {
-	local rc=0
-	[ -n "$WB_PID" ] || return 0
-	kill -s TERM "$WB_PID" 2>/dev/null || true
-	t_wait_until "! t_pid_alive $WB_PID" 20 || {
-		cat "$WB_LOG" >&2
-		t_fail "beacon-web ignored SIGTERM for 20 s"
-	}
-	wait "$WB_PID" || rc=$?
+	t_stop_daemon beacon-web "$WB_PID" "$WB_LOG"
 	WB_PID=
-	if [ "$rc" != 0 ]; then
-		cat "$WB_LOG" >&2
-		t_fail "beacon-web exited with status $rc"
-	fi
 }
 
 # wb_ctl - beaconctl on the test database as its owner
