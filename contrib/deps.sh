@@ -22,7 +22,7 @@ postgresql postgresql-client postgresql-15-pgtap libtap-parser-sourcehandler-pgt
 postfix swaks miltertest libmaxmind-db-writer-perl
 curl wrk nginx-light haproxy mandoc man-db opendkim opendkim-tools valgrind linux-perf
 python3 perl procps iproute2 util-linux bsdutils debconf
-libjs-chart.js chromium python3-websocket fonts-dejavu-core
+libjs-chart.js chromium python3-websocket fonts-dejavu-core jq
 m4 liblockfile1 libwrap0 libdb5.3 libldap-2.5-0 libnsl2 libsasl2-2 libssl3"
 DEB_PKGS="debhelper dpkg-dev fakeroot lintian"
 

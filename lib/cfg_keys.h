@@ -69,6 +69,7 @@
 	X(pixelsrv, listen, ADDRS, "127.0.0.1:8080", "addresses to listen on: host:port, [v6]:port, *:port") \
 	X(pixelsrv, user, STR, "", "user to switch to after binding") \
 	X(pixelsrv, pidfile, STR, "/run/beacon/pixelsrv.pid", "pid file") \
+	X(pixelsrv, node_name, STR, "", "this server's name in every event it logs and in /metrics: at most 63 bytes of A-Za-z0-9._- (empty: the host name)") \
 	X(pixelsrv, threads, INT, "0", "HTTP worker threads (0: one per core)") \
 	X(pixelsrv, tls_cert, STR, "", "PEM certificate for built-in TLS") \
 	X(pixelsrv, tls_key, STR, "", "PEM key for built-in TLS") \

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -135,6 +136,37 @@ static int check_tls(const struct beacon_cfg *cfg, char *err, size_t errlen)
 	return check_file("tls_key", key, 1, err, errlen);
 }
 
+/* check_node - node_name, or the host name when it is empty, into OUT: 1 to
+ * EVENT_NODE_MAX bytes of letters, digits, '.', '_' and '-' (a label, a host name) */
+static int check_node(const struct beacon_cfg *cfg, char out[EVENT_NODE_MAX + 1], char *err,
+    size_t errlen)
+{
+	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+	const char *name = cfg->pixelsrv.node_name, *what = "[pixelsrv] node_name";
+	char host[HOST_NAME_MAX + 2];
+	size_t n;
+
+	if (!name || !*name) {
+		if (gethostname(host, sizeof(host)) < 0) {
+			snprintf(err, errlen, "[pixelsrv] node_name is empty and the host name cannot be "
+			    "read (%s): set node_name", strerror(errno));
+			return EX_CONFIG;
+		}
+		host[sizeof(host) - 1] = '\0';
+		name = host;
+		what = "[pixelsrv] node_name is empty and the host name";
+	}
+	n = strlen(name);
+	if (n == 0 || n > EVENT_NODE_MAX || strspn(name, ok) != n) {
+		snprintf(err, errlen, "%s '%.80s' is not a node name: 1 to %d bytes of letters, "
+		    "digits, '.', '_' and '-'%s", what, name, EVENT_NODE_MAX,
+		    name == host ? "; set node_name" : "");
+		return EX_CONFIG;
+	}
+	memcpy(out, name, n + 1);
+	return 0;
+}
+
 /* check_machines - see check.h */
 int check_machines(const struct beacon_cfg *cfg, struct machines_db **out, char *err,
     size_t errlen)
@@ -151,14 +183,15 @@ int check_machines(const struct beacon_cfg *cfg, struct machines_db **out, char 
 	return EX_CONFIG;
 }
 
-/* check_load - user, keys, rules, databases, ranges, sets, addresses, TLS and password files */
+/* check_load - user, node name, keys, rules, databases, ranges, sets, addresses, TLS and password files */
 int check_load(const struct beacon_cfg *cfg, struct check_res *r, char *err, size_t errlen)
 {
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	/* refuse a root run before reading anything */
-	if ((rc = daemon_check_user(cfg->pixelsrv.user, "pixelsrv", err, errlen)) != 0)
+	if ((rc = daemon_check_user(cfg->pixelsrv.user, "pixelsrv", err, errlen)) != 0 ||
+	    (rc = check_node(cfg, r->node, err, errlen)) != 0)
 		return rc;
 	if (!(r->keys = token_keys_load(cfg->global.secret_file, err, errlen)))
 		return EX_CONFIG;

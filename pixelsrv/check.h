@@ -11,7 +11,9 @@
  *	check_free(&r);
  *
  * DESCRIPTION
- *	check_load() refuses a root run without a usable `user`, loads the
+ *	check_load() refuses a root run without a usable `user`, settles the
+ *	node name (node_name, or the host name: 1 to EVENT_NODE_MAX bytes of
+ *	letters, digits, '.', '_' and '-', refused otherwise), loads the
  *	token keys (secret_file), the User-Agent rules (uap_regexes,
  *	mail_clients), the GeoIP databases and the Apple relay ranges, builds
  *	the trusted_proxies and internal_networks sets, and checks the listen
@@ -32,6 +34,7 @@
 #include <stddef.h>
 
 #include "cfg.h"
+#include "event.h"
 
 struct machines_db;
 
@@ -44,6 +47,7 @@ struct check_res {
 	struct cidr_set *trusted;	/* trusted_proxies, or NULL when empty */
 	struct cidr_set *internal;	/* internal_networks, or NULL when empty */
 	struct machines_db *machines;	/* machines, or NULL when the key is empty */
+	char node[EVENT_NODE_MAX + 1];	/* node_name, or the host name when it is empty */
 };
 
 /* check_load - everything start-up reads from CFG before binding; 0 or a sysexits code + ERR */

@@ -3,17 +3,21 @@
  *	event.c - event records: encoding, classification, COPY text
  *
  * DESCRIPTION
- *	See event.h.  The encoding (version 2, little-endian):
+ *	See event.h.  The encoding (version 3, little-endian):
  *
- *	    0 version (2)   1 kind   2 family (0/4/6)   3 flags (EVENT_F_*)
+ *	    0 version (3)   1 kind   2 family (0/4/6)   3 flags (EVENT_F_*)
  *	    4 link_n (4)    8 attachment_id (4)   12 at_us (8, signed)
  *	   20 rid (16)     36 addr (16)   52 ua_len (2)
- *	   54 bytes (8, signed, -1: none)   62 partial (0/1)   63 ua (ua_len)
+ *	   54 bytes (8, signed, -1: none)   62 partial (0/1)
+ *	   63 node_len (1, at most EVENT_NODE_MAX)   64 node (node_len)
+ *	   64 + node_len: ua (ua_len)
  *
- *	Version 1 (written before downloads were served) is the same without
- *	bytes and partial: its User-Agent starts at 54; it decodes with
- *	bytes -1 and partial 0.  Only downloads carry bytes and partial; the
- *	encoder writes -1 and 0 for every other kind.
+ *	Version 2 (written before records named their node) has no node_len
+ *	and no node: its User-Agent starts at 63.  Version 1 (written before
+ *	downloads were served) has no bytes and partial either: its
+ *	User-Agent starts at 54; it decodes with bytes -1 and partial 0.
+ *	Both decode with node_len 0.  Only downloads carry bytes and partial;
+ *	the encoder writes -1 and 0 for every other kind.
  *
  *	Classification order: internal, proxy, prefetch, human.  A proxy's
  *	address is the provider's, so its place is left empty (its network,
@@ -31,10 +35,14 @@
 #include "classify.h"
 #include "event.h"
 
-#define EVENT_VERSION 2
+#define EVENT_VERSION 3
 
 /* the context event_encode() cuts addresses with (event_cut_start), NULL: it does not */
 static const struct event_ctx *_Atomic event_cut_ctx;
+
+/* the node event_encode() names (event_node_start): set before the threads start */
+static char event_node_name[EVENT_NODE_MAX];
+static size_t event_node_len;
 
 /* event_put32 - store V little-endian at P */
 static void event_put32(uint8_t *p, uint32_t v)
@@ -103,6 +111,13 @@ void event_cut_start(const struct event_ctx *ctx)
 	atomic_store(&event_cut_ctx, ctx && ctx->anonymize ? ctx : NULL);
 }
 
+/* event_node_start - remember the name event_encode() writes into every record */
+void event_node_start(const char *node)
+{
+	event_node_len = node ? strnlen(node, EVENT_NODE_MAX) : 0;
+	memcpy(event_node_name, node ? node : "", event_node_len);
+}
+
 /* event_cut_addr - keep the /24 of an IPv4 (or IPv4-mapped) address, the /48 of an IPv6 one */
 void event_cut_addr(uint8_t family, uint8_t addr[16])
 {
@@ -133,11 +148,17 @@ static uint8_t event_cut(const struct event_raw *ev, uint8_t addr[16])
 	return flags;
 }
 
-/* event_encode - the version 2 layout */
+/* event_encode - the version 3 layout, naming this process's node */
 size_t event_encode(const struct event_raw *ev, uint8_t *buf)
 {
 	uint64_t at = (uint64_t)ev->at_us;
+	size_t node_len = event_node_len;
+	size_t ua_room = EVENT_REC_MAX - EVENT_HDR_LEN - node_len;
 	size_t ua_len = ev->ua_len > EVENT_UA_MAX ? EVENT_UA_MAX : ev->ua_len;
+
+	/* the record fits a queue slot: a long node name leaves less to the User-Agent */
+	if (ua_len > ua_room)
+		ua_len = ua_room;
 
 	buf[0] = EVENT_VERSION;
 	buf[1] = ev->kind;
@@ -161,24 +182,34 @@ size_t event_encode(const struct event_raw *ev, uint8_t *buf)
 		memset(buf + 54, 0xff, 8);
 		buf[62] = 0;
 	}
-	memcpy(buf + EVENT_HDR_LEN, ev->ua, ua_len);
-	return EVENT_HDR_LEN + ua_len;
+	buf[63] = (uint8_t)node_len;
+	memcpy(buf + EVENT_HDR_LEN, event_node_name, node_len);
+	memcpy(buf + EVENT_HDR_LEN + node_len, ev->ua, ua_len);
+	return EVENT_HDR_LEN + node_len + ua_len;
 }
 
-/* event_decode - check and unpack the version 2 layout, or version 1 (no bytes, partial) */
+/* event_decode - check and unpack the version 3 layout, or version 2 (no node) or 1 (no
+ * bytes, partial, node) */
 int event_decode(const uint8_t *buf, size_t len, struct event_raw *ev)
 {
-	size_t ua_len, hdr;
+	size_t ua_len, hdr, node_len = 0;
 
-	if (len < EVENT_HDR_LEN_V1 || (buf[0] != 1 && buf[0] != EVENT_VERSION) ||
+	if (len < EVENT_HDR_LEN_V1 || buf[0] < 1 || buf[0] > EVENT_VERSION ||
 	    buf[1] < EVENT_OPEN || buf[1] > EVENT_UNSUBSCRIBE ||
 	    (buf[2] != 0 && buf[2] != 4 && buf[2] != 6))
 		return -1;
-	hdr = buf[0] == 1 ? EVENT_HDR_LEN_V1 : EVENT_HDR_LEN;
-	ua_len = (size_t)buf[52] | (size_t)buf[53] << 8;
-	if (ua_len > EVENT_UA_MAX || len != hdr + ua_len)
+	hdr = buf[0] == 1 ? EVENT_HDR_LEN_V1 : buf[0] == 2 ? EVENT_HDR_LEN_V2 : EVENT_HDR_LEN;
+	if (len < hdr)
 		return -1;
-	if (hdr == EVENT_HDR_LEN) {
+	if (buf[0] >= 3) {
+		node_len = buf[63];
+		if (node_len > EVENT_NODE_MAX)
+			return -1;
+	}
+	ua_len = (size_t)buf[52] | (size_t)buf[53] << 8;
+	if (ua_len > EVENT_UA_MAX || len != hdr + node_len + ua_len)
+		return -1;
+	if (buf[0] >= 2) {
 		uint64_t b = (uint64_t)event_get32(buf + 54) | (uint64_t)event_get32(buf + 58) << 32;
 		if (buf[62] > 1)
 			return -1;
@@ -197,8 +228,10 @@ int event_decode(const uint8_t *buf, size_t len, struct event_raw *ev)
 	    (uint64_t)event_get32(buf + 16) << 32);
 	memcpy(ev->rid, buf + 20, TOKEN_RID_LEN);
 	memcpy(ev->addr, buf + 36, 16);
+	ev->node_len = (uint16_t)node_len;
+	memcpy(ev->node, buf + hdr, node_len);
 	ev->ua_len = (uint16_t)ua_len;
-	memcpy(ev->ua, buf + hdr, ua_len);
+	memcpy(ev->ua, buf + hdr + node_len, ua_len);
 	return 0;
 }
 
@@ -437,9 +470,11 @@ int event_copy_row(const struct event_row *row, char *dst, size_t cap)
 		copy_raw(&o, "\\N", 2);
 	copy_fmt(&o, "\t%u\t%s\t", (unsigned)ev->flags, row->late ? "t" : "f");
 	if (ev->kind == EVENT_DOWNLOAD && ev->bytes >= 0)
-		copy_fmt(&o, "%lld\t%s\n", (long long)ev->bytes, ev->partial ? "t" : "f");
+		copy_fmt(&o, "%lld\t%s\t", (long long)ev->bytes, ev->partial ? "t" : "f");
 	else
-		copy_fmt(&o, "\\N\t%s\n", ev->kind == EVENT_DOWNLOAD && ev->partial ? "t" : "f");
+		copy_fmt(&o, "\\N\t%s\t", ev->kind == EVENT_DOWNLOAD && ev->partial ? "t" : "f");
+	copy_text(&o, ev->node, ev->node_len);	/* \N for a record that names none */
+	copy_byte(&o, '\n');
 	return o.full ? -1 : (int)(o.p - dst);
 }
 

@@ -16,7 +16,8 @@
  *	fixed little-endian layout (version 1) so a spool written by one run
  *	is read by the next (version 2 adds what a download carried, its
  *	bytes and whether it was partial; version 1 records, which have
- *	neither, still decode).  Besides, the request path notes in the flags
+ *	neither, still decode; version 3 adds the node that answered, see
+ *	below).  Besides, the request path notes in the flags
  *	how the request looked: a HEAD (EVENT_F_HEAD), no Accept header
  *	(EVENT_F_NO_ACCEPT), no Accept-Language header (EVENT_F_NO_LANG);
  *	records written before these bits existed read them as 0.
@@ -33,6 +34,15 @@
  *	prefetch event keeps no place then (the cut address may fall in
  *	another relay range than the full one did: no place rather than a
  *	false one).
+ *
+ *	Every record names the node that answered the request: once
+ *	event_node_start() has been called, event_encode() writes that name
+ *	([pixelsrv] node_name) into the record, so the queue file, the spools
+ *	and a replay on another machine or under another name keep the node
+ *	that served the request.  Records of versions 1 and 2 have none: their
+ *	node column is NULL.  The record must fit a queue slot
+ *	(EVENT_REC_MAX): a name longer than EVENT_NODE_ROOM bytes shortens the
+ *	User-Agent kept in the record by the excess.
  *
  *	The writer thread turns a raw event into a row (struct event_row):
  *	the class (internal for internal_networks, proxy for a known image
@@ -58,9 +68,13 @@
 #include "ua.h"
 
 #define EVENT_UA_MAX UA_MAXLEN	/* User-Agent bytes kept */
-#define EVENT_HDR_LEN 63	/* encoded bytes before the User-Agent (version 2) */
+#define EVENT_NODE_MAX 63	/* bytes of a node name ([pixelsrv] node_name) */
+#define EVENT_HDR_LEN 64	/* encoded bytes before the node name (version 3) */
+#define EVENT_HDR_LEN_V2 63	/* bytes before the User-Agent in version 2 records */
 #define EVENT_HDR_LEN_V1 54	/* the same in version 1 records */
-#define EVENT_REC_MAX (EVENT_HDR_LEN + EVENT_UA_MAX)	/* largest encoding */
+#define EVENT_REC_MAX 624	/* largest encoding: a queue slot's record (QUEUE_REC_MAX) */
+/* node bytes that leave the whole EVENT_UA_MAX to the User-Agent */
+#define EVENT_NODE_ROOM (EVENT_REC_MAX - EVENT_HDR_LEN - EVENT_UA_MAX)
 #define EVENT_COPY_MAX 4096	/* largest COPY line event_copy_row() writes */
 #define EVENT_SPOOL_TYPE 'E'	/* spool record type of an encoded event */
 #define EVENT_SPOOL_UNSURE 'U'	/* the same, for an event that may be stored already */
@@ -68,7 +82,7 @@
 /* the COPY statement the rows of event_copy_row() are for */
 #define EVENT_COPY_SQL "COPY beacon.events (at, kind, token_id, link_n, attachment_id, ip, " \
 	"user_agent, device, os, browser, client, country, region, city, latitude, " \
-	"longitude, asn, asn_org, class, reason, hints, late, bytes, partial) FROM STDIN"
+	"longitude, asn, asn_org, class, reason, hints, late, bytes, partial, node) FROM STDIN"
 
 /* event_kind - what the recipient did */
 enum event_kind {
@@ -114,6 +128,8 @@ struct event_raw {
 	uint8_t partial;		/* downloads: a 206, or a transfer cut short */
 	uint8_t rid[TOKEN_RID_LEN];	/* recipient id from the token */
 	uint8_t addr[16];		/* client address, IPv4 in the first 4 bytes */
+	uint16_t node_len;		/* bytes of node used; 0: not known (version 1, 2) */
+	char node[EVENT_NODE_MAX];	/* the node that answered, not NUL-terminated (decode only) */
 	char ua[EVENT_UA_MAX];		/* User-Agent, not NUL-terminated */
 };
 
@@ -154,6 +170,8 @@ int event_get_addr(const struct event_raw *ev, struct sockaddr_storage *ss);
 void event_set_ua(struct event_raw *ev, const char *ua);
 /* event_cut_start - from now on event_encode() cuts addresses when CTX->anonymize (CTX kept) */
 void event_cut_start(const struct event_ctx *ctx);
+/* event_node_start - from now on event_encode() names NODE (at most EVENT_NODE_MAX bytes, copied) */
+void event_node_start(const char *node);
 /* event_cut_addr - cut the address bytes ADDR of FAMILY (4, 6) to /24 or /48 in place */
 void event_cut_addr(uint8_t family, uint8_t addr[16]);
 /* event_encode - EV into BUF (EVENT_REC_MAX bytes); the length */

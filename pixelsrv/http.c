@@ -747,6 +747,7 @@ static enum MHD_Result http_metrics(struct http *h, struct MHD_Connection *c, ui
 	g.queue_depth = queue_depth(h->c.queue);
 	g.queue_capacity = queue_capacity(h->c.queue);
 	g.db_up = h->c.writer ? writer_db_up(h->c.writer) : 0;
+	g.node = h->c.node;
 	len = metrics_render(buf, HTTP_METRICS_MAX, &g);
 	r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
 	if (!r) {

@@ -65,6 +65,7 @@ struct http_conf {
 	struct queue *queue;		/* events go here */
 	struct writer *writer;		/* and to its spool when the queue is full */
 	const char *attachment_dir;	/* where /d/ finds manifests and files (download.h) */
+	const char *node;		/* node_name, shown in /metrics (may be NULL) */
 };
 
 struct http;

@@ -135,13 +135,13 @@ static void px_schema_check(PGconn *conn)
 	PGresult *res = PQexec(conn, "SELECT to_regclass('beacon.events') IS NULL OR "
 	    "(SELECT count(*) FROM pg_catalog.pg_attribute "
 	    " WHERE attrelid = to_regclass('beacon.events') AND NOT attisdropped "
-	    " AND attname IN ('reason', 'hints', 'late')) = 3");
+	    " AND attname IN ('reason', 'hints', 'late', 'node')) = 4");
 
 	/* no schema at all yet: the events wait in the spool, as during an outage */
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
 		log_warnx("the database schema is older than this beacon-pixelsrv (beacon.events "
-		    "has no reason, hints and late columns): events wait in the spool until "
-		    "beaconctl migrate has run");
+		    "lacks some of the reason, hints, late and node columns): events wait in the "
+		    "spool until beaconctl migrate has run");
 	}
 	PQclear(res);
 }
@@ -241,6 +241,7 @@ int main(int argc, char **argv)
 	/* what may need root: keys, rules, databases, password file, sockets, TLS files */
 	if ((rc = check_load(&cfg, &r, err, sizeof(err))) != 0)
 		log_fatal_status(rc, "%s", err);
+	event_node_start(r.node);	/* every record names this node */
 	px_nofile();
 	http = px_bind(&cfg, &f);
 	daemon_detach(opts.foreground);
@@ -266,12 +267,14 @@ int main(int argc, char **argv)
 		log_fatal_status(EX_OSERR, "%s", err);
 	r.machines = NULL;	/* the writer's now */
 	hc = (struct http_conf){ .keys = r.keys, .trusted = r.trusted, .queue = f.queue,
-				 .writer = writer, .attachment_dir = px_attachment_dir(&cfg) };
+				 .writer = writer, .attachment_dir = px_attachment_dir(&cfg),
+				 .node = r.node };
 	if (http_start(http, &hc, err, sizeof(err)) < 0)
 		log_fatal_status(EX_OSERR, "%s", err);
-	log_info("listening on %s%s (port %d), queue of %zu events, database %s",
+	log_info("listening on %s%s (port %d) as node %s, queue of %zu events, database %s",
 	    cfg.pixelsrv.listen.v[0], cfg.pixelsrv.listen.n > 1 ? " and more" : "",
-	    http_port(http), queue_capacity(f.queue), writer_db_up(writer) ? "connected" : "down");
+	    http_port(http), r.node, queue_capacity(f.queue),
+	    writer_db_up(writer) ? "connected" : "down");
 
 	sig = px_wait(&set, &cfg, r.geo, writer);
 	log_info("signal %d: draining", sig);

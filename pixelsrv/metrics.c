@@ -192,5 +192,9 @@ size_t metrics_render(char *buf, size_t size, const struct metrics_gauges *g)
 	    "# HELP beacon_pixelsrv_db_up 1 when the writer has a working database session.\n"
 	    "# TYPE beacon_pixelsrv_db_up gauge\nbeacon_pixelsrv_db_up %d\n",
 	    g->queue_depth, g->queue_capacity, g->db_up);
+	if (g->node && *g->node)
+		metrics_printf(&o, "# HELP beacon_node_info The node_name this server writes in "
+		    "every event it logs.\n# TYPE beacon_node_info gauge\n"
+		    "beacon_node_info{node=\"%s\"} 1\n", g->node);
 	return o.len < size ? o.len : (size ? size - 1 : 0);
 }

@@ -14,7 +14,11 @@
  *	spooled, replayed, rejected by the database and lost, database
  *	errors, invalid tokens.  metrics_render() writes them in the
  *	Prometheus text exposition format (version 0.0.4), with the gauges
- *	the caller passes (queue depth and capacity, database up).
+ *	the caller passes (queue depth and capacity, database up) and the
+ *	node's identity: beacon_node_info{node="NAME"} 1, an info gauge
+ *	(node_name is letters, digits, '.', '_' and '-': no escaping).  The
+ *	other series carry no node label: join on the scrape's instance
+ *	label, as with any info metric.
  */
 #ifndef BEACON_METRICS_H
 #define BEACON_METRICS_H
@@ -60,6 +64,7 @@ struct metrics_gauges {
 	size_t queue_depth;		/* events in the queue */
 	size_t queue_capacity;		/* its slots */
 	int db_up;			/* the writer holds a working session */
+	const char *node;		/* node_name (beacon_node_info), or NULL */
 };
 
 /* metrics_request - count one answered request and its latency */

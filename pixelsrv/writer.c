@@ -52,6 +52,9 @@
 
 enum { WR_OK = 0, WR_DOWN = -1, WR_DATA = -2, WR_UNSURE = -3 };
 
+/* an encoded event fills at most one queue slot */
+_Static_assert(EVENT_REC_MAX == QUEUE_REC_MAX, "event records fit a queue slot");
+
 /* the batch rows that are already stored, by position (1-based) */
 #define WR_EXISTING_SQL "SELECT b.i FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) " \
 	"WITH ORDINALITY AS b(t, a, k, i) WHERE EXISTS (SELECT 1 FROM beacon.events e " \

@@ -51,6 +51,7 @@
 #include "log.h"
 #include "pool.h"
 #include "server.h"
+#include "static.h"
 #include "sqldir.h"
 
 #define WEB_MAX_THREADS 4096	/* most connections at once */
@@ -252,10 +253,12 @@ int main(int argc, char **argv)
 	daemon_detach(opts.foreground);
 	daemon_pidfile(cfg.web.pidfile);
 	web_first_session(&cfg);
+	ctx = (struct web_ctx){ .cfg = &cfg, .static_dir = web_static_dir(&cfg, dir, sizeof(dir)) };
+	/* before the drop: the files may be readable by root only (a checkout under /root) */
+	static_load(ctx.static_dir, cfg.web.chartjs);
 	daemon_drop(cfg.web.user, "web");
 
 	daemon_block_signals(&set);
-	ctx = (struct web_ctx){ .cfg = &cfg, .static_dir = web_static_dir(&cfg, dir, sizeof(dir)) };
 	ctx.pool = pool_new(&cfg, (unsigned)cfg.web.db_connections, POOL_PRIMARY);
 	ctx.read = pool_new(&cfg, (unsigned)cfg.web.db_connections, POOL_READ);
 	ctx.auth = auth_new(&cfg, ctx.pool);

@@ -34,6 +34,21 @@
 --	(SELECT beacon.web_scope()) instead, an InitPlan: the scopes are
 --	read once per query, not once per row.
 --
+--	The index messages_web_scope (GIN) holds per message the array
+--	web_sees compares the scopes with, written as web_sees writes it:
+--	'*', the sender's key (beacon.sender_key_sql(sender) for the rows
+--	without sender_key), its '@domain' and 'sasl:' || sasl_login.
+--	Inlined, the policy of messages is
+--	  $scopes && ARRAY['*', <key>, <@domain>, 'sasl:' || sasl_login]
+--	an overlap with that indexed expression: the planner reads the
+--	viewer's messages from the index (a Bitmap Index Scan whose
+--	condition is the InitPlan's scopes) instead of testing every
+--	message, and so does web_events for its messages.  '*' is in every
+--	entry, so an admin's '{*}' is served too.  web_sees and the index
+--	must stay written alike (tests/sql/web.pg checks the plans: an
+--	index of another expression is simply not used), and a change of
+--	beacon.sender_key_sql needs a REINDEX of messages_web_scope.
+--
 --	Row-level security is enabled on messages, recipients, links,
 --	attachments, bounces and replies, with two policies on each:
 --	  all_rows    permissive, every role, every command: USING (true)
@@ -104,12 +119,29 @@
 --	reads web_users but not its password, and neither web_sessions nor
 --	web_tokens (credentials).
 --
---	Locks: ADD COLUMN without default on messages, ENABLE ROW LEVEL
---	SECURITY and CREATE POLICY take ACCESS EXCLUSIVE on messages,
---	recipients, links, attachments, bounces and replies for an instant
---	(catalog only, no rewrite, nothing read); CREATE TRIGGER on events
---	takes SHARE ROW EXCLUSIVE on events and its partitions.  Cost of
---	the migration: none beyond the catalog.
+--	Locks: beaconctl migrate runs this file in one transaction.  It
+--	starts with the build of messages_web_scope, which reads every
+--	message under SHARE on messages: reports and pages go on, inserts
+--	wait (beacon-milter's, past its statement_timeout, go to its
+--	spool).  Then ADD COLUMN without default on messages, ENABLE ROW
+--	LEVEL SECURITY and CREATE POLICY take ACCESS EXCLUSIVE on
+--	messages, recipients, links, attachments, bounces and replies, held
+--	to the commit, for catalog changes only (no rewrite, nothing read);
+--	CREATE TRIGGER on events takes SHARE ROW EXCLUSIVE on events and
+--	its partitions.  Cost of the migration: the index build, 0.4 s for
+--	20,000 messages and 2.2 s for 200,000 on the test machine (about
+--	11 s a million; the index takes some 15 bytes a message).  CREATE
+--	INDEX CONCURRENTLY is refused inside a transaction; on a large
+--	database build the index beforehand, outside one, and the
+--	migration finds it (IF NOT EXISTS):
+--	  CREATE INDEX CONCURRENTLY IF NOT EXISTS messages_web_scope
+--	  ON beacon.messages USING gin ((ARRAY['*',
+--	    coalesce(sender_key, beacon.sender_key_sql(sender)),
+--	    substring(coalesce(sender_key, beacon.sender_key_sql(sender))
+--	              FROM '@[^@]*$'),
+--	    'sasl:' || sasl_login]));
+--	(SHARE UPDATE EXCLUSIVE: inserts go on; two reads of the table).
+--	One that such a build left invalid is dropped and built here.
 --
 --	Cost at ingest: one more statement trigger on events, which reads
 --	its transition table once (min, max, count) and sends one
@@ -117,7 +149,71 @@
 --	COPYs of 1000 events took 1.14 s with it and 1.27 s without (medians
 --	of 8 alternating runs: the difference is below the noise); the
 --	trigger itself ran 0.22 ms per COPY (pg_stat_user_functions), some
---	2% of the 11 ms a COPY of 1000 events takes.
+--	2% of the 11 ms a COPY of 1000 events takes.  messages_web_scope
+--	on the milter's inserts: 1000 single-row INSERTs into messages
+--	took 0.48 ms each with it, 0.50 without (medians of 4 alternating
+--	rounds: below the noise; GIN's pending list takes the new entries,
+--	and messages had three GIN indexes already).
+--
+--	Cost at read.  tests/sql/web_bench.sh (run by hand) generates
+--	20,000 messages (ann@small.example sent 100 of them, 14 stored
+--	before sender_key; @big1.example 4,000), 60,000 recipients and
+--	240,000 events, and times the pages' queries as a beacon_web
+--	login without the index (as 014 was before it) and with it, side
+--	by side.  Execution ms, medians of 6 runs, two runs of the script
+--	on the test machine (2 cores shared with other work, load 6 to
+--	10, hence the spread):
+--	                                 without the index    with it
+--	  messages page (50 newest), ann       48   52        14   15
+--	    @big1.example                      12   16        18   17
+--	    admin                              11   11        16   39
+--	  summary.sql via web_events, ann     209  146        27   31
+--	    @big1.example                     747  765      1027  669
+--	    admin                            5061 5532      4903 5160
+--	  a message by id, ann                1.4  1.2       1.0  1.3
+--	    admin                             1.3  1.5       1.3  1.0
+--	  conversations, ann                  223  159        31   32
+--	    admin                             855  464       456  331
+--	Without the index every query tested each of the 20,000 messages
+--	(the summary twice: its messages and web_events'); with it ann's
+--	read 100 entries of the index.  A domain's and an admin's summary
+--	keep their plan: their time is the report's own work per
+--	recipient and event (summary.sql as a superuser, no row security,
+--	7 to 11 s).  A message by id was found by its primary key
+--	already.  The price is an admin's list: the planner cannot know
+--	the scopes (an InitPlan's value), estimates 1% of the messages for
+--	every viewer, and reads all of an admin's from the index and sorts
+--	them, where it used to walk messages_sent_at backwards until it
+--	had 50.
+--
+--	Not chosen: one btree expression index per kind of scope (key,
+--	domain, SASL login) under a BitmapOr.  An admin condition that is a
+--	boolean InitPlan keeps the whole OR out of every index
+--	(PostgreSQL builds a BitmapOr only when each arm is indexable), and
+--	the domain arm, with few distinct values, was estimated at 45% of
+--	the messages: the planner scanned them anyway.  No index on
+--	message_thread(): the conversations group the visible messages in
+--	a hash; with such an index's statistics (18,000 threads) the
+--	planner expected 2 rows of a join and chose nested loops, and an
+--	admin's page took 8 s instead of 0.3.
+
+-- The scope index (see the top): first, so that its build holds SHARE
+-- on messages (reports go on) before the ACCESS EXCLUSIVE below.  The
+-- expression is web_sees' array, as web_sees writes it; one left invalid
+-- by a failed CREATE INDEX CONCURRENTLY is built again.
+DO $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_index
+		   WHERE indexrelid = to_regclass('beacon.messages_web_scope')
+		     AND NOT indisvalid) THEN
+		DROP INDEX beacon.messages_web_scope;
+	END IF;
+END
+$$;
+CREATE INDEX IF NOT EXISTS messages_web_scope ON beacon.messages USING gin ((ARRAY['*',
+	coalesce(sender_key, beacon.sender_key_sql(sender)),
+	substring(coalesce(sender_key, beacon.sender_key_sql(sender)) FROM '@[^@]*$'),
+	'sasl:' || sasl_login]));
 
 ALTER TABLE beacon.messages ADD COLUMN IF NOT EXISTS thread_root text;
 
@@ -211,7 +307,8 @@ $$;
 
 -- web_sees - whether SCOPE (web_scope()'s) covers a message of that
 -- sender; SCOPE appears once, so the planner inlines it into a policy
--- with SCOPE an InitPlan
+-- with SCOPE an InitPlan, and the array is messages_web_scope's
+-- expression (change both together, then REINDEX)
 CREATE OR REPLACE FUNCTION beacon.web_sees(scope text[], sender_key text, sender text,
 	sasl_login text)
 RETURNS boolean

@@ -17,6 +17,8 @@
 #	  a secret_file of mode 0644		(both)
 #	  a missing mail_clients file		(pixelsrv)
 #	  tls_cert without tls_key		(pixelsrv)
+#	  node_name = px/1, or 64 bytes long	(pixelsrv; a node name)
+#	  no node_name and a host name that is no node name (pixelsrv)
 #	A good configuration passes -n for both daemons and beaconctl, prints
 #	the keys, and passes while another process holds the listen port
 #	(-n binds nothing).  beaconctl -n does not need the secret file (only
@@ -109,6 +111,23 @@ bad "s|^mail_clients = .*|mail_clients = $T_DIR/no-such-rules.yaml|"
 refused beacon-pixelsrv "\[pixelsrv\] mail_clients: $T_DIR/no-such-rules.yaml" "missing mail_clients"
 bad "/^\[pixelsrv\]/a tls_cert = $PX_SECRET"
 refused beacon-pixelsrv "\[pixelsrv\] tls_cert is set but tls_key is not" "tls_cert without tls_key"
+bad "/^\[pixelsrv\]/a node_name = px/1"
+refused beacon-pixelsrv "\[pixelsrv\] node_name 'px/1' is not a node name: 1 to 63 bytes" "node_name px/1"
+long=$(printf 'n%.0s' {1..64})
+bad "/^\[pixelsrv\]/a node_name = $long"
+refused beacon-pixelsrv "\[pixelsrv\] node_name '$long' is not a node name" "node_name of 64 bytes"
+bad "/^\[pixelsrv\]/a node_name = ${long:1}"
+run_prog beacon-pixelsrv -n -c "$BAD"
+t_eq 0 "$RC" "beacon-pixelsrv -n with a node_name of 63 bytes"
+# the default is the host name: refused when it is no node name
+if [ "$(id -u)" = 0 ]; then
+	RC=0
+	unshare --uts sh -c 'printf "mx 1" >/proc/sys/kernel/hostname && exec "$0" -n -c "$1"' \
+		"$BEACON_BUILD/beacon-pixelsrv" "$GOOD" >"$T_DIR/out" 2>"$T_DIR/err" || RC=$?
+	t_eq 78 "$RC" "beacon-pixelsrv -n on a host named 'mx 1' without node_name"
+	grep -q "node_name is empty and the host name 'mx 1' is not a node name" "$T_DIR/err" ||
+		{ cat "$T_DIR/err" >&2; t_fail "no message about the host name"; }
+fi
 
 # --- beaconctl: no secret needed, the password file is checked
 bad "s|^secret_file = .*|secret_file = $T_DIR/no-such-secret|"

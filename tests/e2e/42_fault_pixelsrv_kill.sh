@@ -13,7 +13,10 @@
 #	run's queue file, moves what is left to the spool and writes it.
 #	Then every answered event is a row, no token is stored twice (a
 #	batch committed just before the kill is not written again), and no
-#	row exists for an open that was never sent.
+#	row exists for an open that was never sent.  The killed run had no
+#	node_name (the host name); the restart is named "after-kill": every
+#	row, those written from the recovered queue file included, names
+#	the host, the node that answered it.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
 . "$BEACON_SRC/tests/lib/pg.sh"
@@ -45,6 +48,8 @@ before=$(px_rows)
 [ "$before" -lt "$answered" ] || t_fail "all $answered rows were written before the kill: nothing to recover"
 t_ok "SIGKILL after $answered answered opens ($sent sent); $before rows written before it"
 
+host=$(cat /proc/sys/kernel/hostname)
+printf '[pixelsrv]\nnode_name = after-kill\n' >>"$T_DIR/beacon.conf"
 px_start
 t_wait_until '[ "$(px_rows)" -ge '"$answered"' ]' 60 ||
 	t_fail "after the restart: $(px_rows) rows, $answered answered"
@@ -61,6 +66,7 @@ rows=$(px_rows)
 t_ok "$rows rows: the $answered answered opens and $((rows - answered)) queued but not answered in time"
 recovered=$(px_metric beacon_pixelsrv_events_recovered_total)
 t_ok "$recovered events recovered from the killed run's queue file"
+t_eq "$rows" "$(px_rows "node = '$host'")" "rows naming the node that answered them ($host)"
 t_eq 0 "$(px_metric beacon_pixelsrv_events_lost_total)" "events lost"
 px_stop
 bc_no_sanitizer "$T_DIR/pixelsrv.log"

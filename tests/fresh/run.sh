@@ -22,7 +22,8 @@
 #			apt resolving its dependencies; postinst made the user, the
 #			directories (the socket's in Postfix's chroot too) and a
 #			0600 key; the shipped configuration passes `beacon-milter -n`,
-#			`beacon-pixelsrv -n` and `beacon-notify -n`, `beaconctl --version` runs,
+#			`beacon-pixelsrv -n`, `beacon-notify -n` and `beacon-web -n`,
+#			`beaconctl --version` runs, beacon-web's pages and Chart.js are there,
 #			`systemd-analyze verify` accepts the units; a reinstall
 #			keeps the admin's edit of beacon.conf and the key; `dpkg -r`
 #			removes the programs and keeps the configuration, `dpkg -P`
@@ -220,24 +221,28 @@ deb() {
 	run 'beacon-milter -n >/dev/null' || fail "beacon-milter -n refuses the shipped /etc/beacon/beacon.conf (log $log)"
 	run 'beacon-pixelsrv -n >/dev/null' || fail "beacon-pixelsrv -n refuses the shipped /etc/beacon/beacon.conf (log $log)"
 	run 'beacon-notify -n >/dev/null' || fail "beacon-notify -n refuses the shipped /etc/beacon/beacon.conf (log $log)"
+	run 'beacon-web -n >/dev/null' || fail "beacon-web -n refuses the shipped /etc/beacon/beacon.conf (log $log)"
+	run '[ -r /usr/share/beacon/web/beacon.css ] && [ -r /usr/share/beacon/web/live.js ] &&
+		[ -r /usr/share/javascript/chart.js/chart.min.js ]' ||
+		fail "beacon-web's static files or Debian's Chart.js are missing"
 	run 'beacon-pixelsrv -n | grep -qx "mail_clients = /usr/share/beacon/mail-clients.yaml"' ||
 		fail "the shipped configuration does not name the packaged mail-client rules"
 	run '[ -r /usr/share/beacon/mail-clients.yaml ] && [ -r /usr/share/uap-core/regexes.yaml ]' ||
 		fail "the rule files the shipped configuration names are missing"
-	ok "beacon-milter -n and beacon-pixelsrv -n accept the shipped configuration"
+	ok "beacon-milter -n, beacon-pixelsrv -n, beacon-notify -n and beacon-web -n accept the shipped configuration"
 	run "beaconctl --version | grep -q '${version%%-*}'" || fail "beaconctl --version failed (log $log)"
 	ok "beaconctl --version: $(in_root "$root" 'beaconctl --version' 2>&1 | head -n 1)"
 	run 'ls /usr/share/beacon/sql/schema/*.sql >/dev/null && ls /usr/share/beacon/sql/reports/*.sql >/dev/null' ||
 		fail "the SQL migrations or reports are not installed"
-	run 'for p in beacon-milter.8 beacon-pixelsrv.8 beacon-notify.8 beaconctl.8 beacon.conf.5 beacon-reports.7; do
+	run 'for p in beacon-milter.8 beacon-pixelsrv.8 beacon-notify.8 beacon-web.8 beaconctl.8 beacon.conf.5 beacon-reports.7; do
 		f=$(ls /usr/share/man/man*/$p.gz) || exit 1; done' || fail "a manual page is missing"
 
 	# systemd is not part of the fresh root: add it to verify the units
 	run "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd" ||
 		fail "cannot install systemd in the root to verify the units (log $log)"
-	run 'SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no /lib/systemd/system/beacon-milter.service /lib/systemd/system/beacon-pixelsrv.service /lib/systemd/system/beacon-notify.service' ||
+	run 'SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no /lib/systemd/system/beacon-milter.service /lib/systemd/system/beacon-pixelsrv.service /lib/systemd/system/beacon-notify.service /lib/systemd/system/beacon-web.service' ||
 		{ tail -n 20 "$log" >&2; fail "systemd-analyze verify refuses the units (log $log)"; }
-	ok "systemd-analyze verify accepts beacon-milter.service, beacon-pixelsrv.service and beacon-notify.service"
+	ok "systemd-analyze verify accepts the units of beacon-milter, beacon-pixelsrv, beacon-notify and beacon-web"
 
 	# a reinstall keeps the admin's edit and the key
 	run 'sed -i "s|^base_url = .*|base_url = https://edited.example|" /etc/beacon/beacon.conf &&

@@ -43,6 +43,7 @@ static void fuzz_init(void)
 	memset(rid, 0x17, sizeof(rid));
 	if (token_keys_add(fuzz_keys, 7, key) < 0 || token_make(fuzz_keys, rid, fuzz_tok) < 0)
 		abort();
+	event_node_start("px1");	/* every record names it, and the COPY line too */
 }
 
 /* fuzz_inside - abort unless [P, P+LEN) lies in [BASE, BASE+SIZE) */
@@ -162,6 +163,7 @@ static void fuzz_event(const uint8_t *data, size_t size)
 	a.partial = (uint8_t)(size & 2);
 	len = event_encode(&a, rec);
 	if (event_decode(rec, len, &b) < 0 || b.ua_len != a.ua_len ||
+	    b.node_len != 3 || memcmp(b.node, "px1", 3) != 0 ||
 	    memcmp(b.ua, a.ua, a.ua_len) != 0 || b.kind != a.kind ||
 	    (b.flags & EVENT_F_REQUEST) != (a.flags & EVENT_F_REQUEST) ||
 	    (b.flags & ~EVENT_F_ALL) != 0 ||
@@ -177,7 +179,7 @@ static void fuzz_event(const uint8_t *data, size_t size)
 			abort();
 		tabs += line[i] == '\t';
 	}
-	if (tabs != 23)	/* 24 columns: EVENT_COPY_SQL */
+	if (tabs != 24)	/* 25 columns: EVENT_COPY_SQL */
 		abort();
 	fuzz_utf8((const unsigned char *)line, (size_t)n);
 }

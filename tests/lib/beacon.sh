@@ -20,7 +20,10 @@
 #			socket $BC_MSOCK, user postfix, spool in $BC_MDIR/spool,
 #			base_url $BC_BASE, [database] on $BEACON_CONNINFO with
 #			connect_timeout 2; LINEs are appended verbatim (a line
-#			"[section]" starts that section again).
+#			"[section]" starts that section again).  BC_MNAME
+#			(default milter) names the directory $T_DIR/NAME, the
+#			config NAME.conf and the log NAME.log: a second milter
+#			gets its own (the secret $T_DIR/milter.secret is shared).
 #	bc_milter_start	start $BEACON_BUILD/beacon-milter -f on $BC_MCONF
 #			(and $BC_MILTER_ARGS, e.g. -d)
 #			(BC_MPID, log $BC_MLOG appended), wait for its
@@ -76,10 +79,10 @@ bc_secret() {
 bc_milter_config() {
 	local l
 	t_tmpdir >/dev/null
-	BC_MDIR=$T_DIR/milter
+	BC_MDIR=$T_DIR/${BC_MNAME:-milter}
 	BC_MSOCK=$BC_MDIR/milter.sock
-	BC_MCONF=$T_DIR/milter.conf
-	BC_MLOG=$T_DIR/milter.log
+	BC_MCONF=$T_DIR/${BC_MNAME:-milter}.conf
+	BC_MLOG=$T_DIR/${BC_MNAME:-milter}.log
 	[ -n "$BC_BASE" ] || BC_BASE=http://127.0.0.1:$(t_free_port)
 	mkdir -p "$BC_MDIR"
 	chown postfix: "$BC_MDIR"

@@ -17,15 +17,18 @@
 #			GeoIP databases (tests/fixtures/make-geoip.pl, or a
 #			copy of $BEACON_FIXTURES/*.mmdb) in $T_DIR/geo,
 #			PX_PORT (free), PX_URL, PX_MPORT (free: metrics_listen).
-#	px_config LINE...	write $T_DIR/beacon.conf ([pixelsrv] on
+#	PX_HOME		where px_config, px_start and px_stop keep a server's
+#			beacon.conf, pixelsrv.log, pid file and spool (default
+#			$T_DIR): several servers, one directory each.
+#	px_config LINE...	write $PX_HOME/beacon.conf ([pixelsrv] on
 #			127.0.0.1:PX_PORT, metrics_listen 127.0.0.1:PX_MPORT,
 #			user nobody when root, spool in
-#			$T_DIR/spool, trusted_proxies 127.0.0.1, one thread,
+#			$PX_HOME/spool, trusted_proxies 127.0.0.1, one thread,
 #			batch_interval 50) plus LINEs in [pixelsrv].  The
 #			machines file is $PX_MACHINES when set, else the
 #			shipped pixelsrv/machines.yaml.
 #	px_start	start $BEACON_BUILD/beacon-pixelsrv -f in the
-#			background (PX_PID, log in $T_DIR/pixelsrv.log),
+#			background (PX_PID, log in $PX_HOME/pixelsrv.log),
 #			wait until it listens; stopped at exit.  When another
 #			test took PX_PORT first, it moves to a new port
 #			(PX_PORT, PX_URL and the config follow), at most twice.
@@ -72,17 +75,18 @@ px_setup() {
 
 # px_config - write beacon.conf with extra [pixelsrv] lines
 px_config() {
-	local user=
+	local user= home=${PX_HOME:-$T_DIR}
 	[ "$(id -u)" = 0 ] && user=nobody
+	mkdir -p "$home"
 	{
 		printf 'base_url = %s\nsecret_file = %s\n\n' "$PX_URL" "$PX_SECRET"
 		printf '[pixelsrv]\n'
 		printf 'listen = 127.0.0.1:%s\n' "$PX_PORT"
 		printf 'metrics_listen = 127.0.0.1:%s\n' "$PX_MPORT"
 		printf 'user = %s\n' "$user"
-		printf 'pidfile = %s/pixelsrv.pid\n' "$T_DIR"
+		printf 'pidfile = %s/pixelsrv.pid\n' "$home"
 		printf 'threads = 1\n'
-		printf 'spool_dir = %s/spool\n' "$T_DIR"
+		printf 'spool_dir = %s/spool\n' "$home"
 		printf 'geoip_city_db = %s/geo/city.mmdb\n' "$T_DIR"
 		printf 'geoip_asn_db = %s/geo/asn.mmdb\n' "$T_DIR"
 		printf 'mail_clients = %s/pixelsrv/mail-clients.yaml\n' "$BEACON_SRC"
@@ -96,41 +100,41 @@ px_config() {
 		done
 		printf '\n[database]\nconninfo = %s\n' "${BEACON_CONNINFO:-dbname=beacon}"
 		printf 'connect_timeout = 2\n'
-	} >"$T_DIR/beacon.conf"
+	} >"$home/beacon.conf"
 }
 
 # px_start - run the server in the foreground, in the background
 px_start() {
-	local try lines old
+	local try lines old home=${PX_HOME:-$T_DIR}
 	[ -x "$BEACON_BUILD/beacon-pixelsrv" ] ||
 		t_fail "no $BEACON_BUILD/beacon-pixelsrv (make first)"
 	for try in 1 2 3; do
 		lines=0
-		[ -f "$T_DIR/pixelsrv.log" ] && lines=$(wc -l <"$T_DIR/pixelsrv.log")
-		"$BEACON_BUILD/beacon-pixelsrv" -f -c "$T_DIR/beacon.conf" \
-			>>"$T_DIR/pixelsrv.log" 2>&1 &
+		[ -f "$home/pixelsrv.log" ] && lines=$(wc -l <"$home/pixelsrv.log")
+		"$BEACON_BUILD/beacon-pixelsrv" -f -c "$home/beacon.conf" \
+			>>"$home/pixelsrv.log" 2>&1 &
 		PX_PID=$!
 		t_on_exit "t_kill_pid $PX_PID TERM 20"
 		# ready when this start logged its "listening on" line (the port alone
 		# could be another process's)
-		if t_wait_until "tail -n +$((lines + 1)) '$T_DIR/pixelsrv.log' |
+		if t_wait_until "tail -n +$((lines + 1)) '$home/pixelsrv.log' |
 			grep -q 'listening on' || ! t_pid_alive $PX_PID" 20 &&
 			t_pid_alive "$PX_PID" && t_port_listening "$PX_PORT"; then
 			return 0
 		fi
 		# another test took the port between t_free_port and the bind: a new one
-		tail -n +"$((lines + 1))" "$T_DIR/pixelsrv.log" | grep -q 'Address already in use' ||
+		tail -n +"$((lines + 1))" "$home/pixelsrv.log" | grep -q 'Address already in use' ||
 			break
 		old=$PX_PORT
 		PX_PORT=$(t_free_port)
 		PX_URL=http://127.0.0.1:$PX_PORT
-		sed -i -e "s/127\.0\.0\.1:$old\b/127.0.0.1:$PX_PORT/g" "$T_DIR/beacon.conf"
+		sed -i -e "s/127\.0\.0\.1:$old\b/127.0.0.1:$PX_PORT/g" "$home/beacon.conf"
 		old=$PX_MPORT
 		PX_MPORT=$(t_free_port)
 		sed -i -e "s/^metrics_listen = 127\.0\.0\.1:$old\b/metrics_listen = 127.0.0.1:$PX_MPORT/" \
-			"$T_DIR/beacon.conf"
+			"$home/beacon.conf"
 	done
-	cat "$T_DIR/pixelsrv.log" >&2
+	cat "$home/pixelsrv.log" >&2
 	t_fail "beacon-pixelsrv did not start"
 }
 
@@ -140,13 +144,13 @@ px_stop() {
 	[ -n "$PX_PID" ] || return 0
 	kill -s TERM "$PX_PID" 2>/dev/null || true
 	t_wait_until "! t_pid_alive $PX_PID" 30 || {
-		cat "$T_DIR/pixelsrv.log" >&2
+		cat "${PX_HOME:-$T_DIR}/pixelsrv.log" >&2
 		t_fail "beacon-pixelsrv ignored SIGTERM for 30 s"
 	}
 	wait "$PX_PID" || rc=$?
 	PX_PID=
 	if [ "$rc" != 0 ]; then
-		cat "$T_DIR/pixelsrv.log" >&2
+		cat "${PX_HOME:-$T_DIR}/pixelsrv.log" >&2
 		t_fail "beacon-pixelsrv exited with status $rc"
 	fi
 }

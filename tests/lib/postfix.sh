@@ -44,6 +44,12 @@
 #	pf_sendmail ARGS...	sendmail(1) submission into the private
 #			instance (goes through pickup and non_smtpd_milters).
 #
+#	pf_new NAME	forget the running instance's names (PF_*, the
+#			sink's SINK_*) so that pf_start starts another one in
+#			$T_DIR/NAME; the first one is still stopped at exit.
+#			Keep what the test needs of it (PF_SMTP_PORT,
+#			PF_SINK_DIR) before.
+#
 #	Knobs read by pf_start:
 #	PF_MILTER	smtpd_milters and non_smtpd_milters value (with
 #			milter_default_action = accept, milter_protocol = 6).
@@ -258,9 +264,9 @@ pf_start() {
 	if ! command -v postconf >/dev/null || ! command -v smtp-sink >/dev/null; then
 		t_fail "postfix (postconf, smtp-sink) is not installed"
 	fi
-	[ -z "$PF_DIR" ] || t_fail "pf_start called twice"
+	[ -z "$PF_DIR" ] || t_fail "pf_start called twice (pf_new starts another instance)"
 	t_tmpdir >/dev/null
-	PF_DIR=$T_DIR/pf
+	PF_DIR=$T_DIR/${PF_NAME:-pf}
 	PF_CONF=$PF_DIR/etc
 	PF_QUEUE=$PF_DIR/queue
 	PF_DATA=$PF_DIR/data
@@ -280,7 +286,8 @@ pf_start() {
 	pf_write_mastercf_
 	pf_cool_config_
 
-	t_on_exit pf_stop
+	# this instance's names, whatever pf_new changes later
+	t_on_exit "PF_QUEUE='$PF_QUEUE' PF_LOG='$PF_LOG' SINK_PID='$SINK_PID' pf_stop"
 	# With the queue tree made here, "postfix start" may skip its
 	# integrity checks (post-install, postsuper): 0.1 s instead of 1-2 s.
 	if pf_make_queue_; then
@@ -321,6 +328,14 @@ pf_stop() {
 	fi
 	sink_stop
 	return 0
+}
+
+# pf_new - let pf_start start another instance in $T_DIR/NAME
+pf_new() {
+	PF_NAME=$1
+	PF_DIR= PF_CONF= PF_QUEUE= PF_DATA= PF_LOG= PF_MASTER_PID=
+	PF_SMTP_PORT= PF_REINJECT_PORT= PF_SINK_DIR= PF_SINK_PORT= PF_SINK_PID=
+	SINK_DIR= SINK_PORT= SINK_PID=
 }
 
 # pf_sink_* - the sink's readers (sink.sh), under the names the tests know

@@ -59,7 +59,7 @@ sink_start() {
 	SINK_PID=$!
 	disown "$SINK_PID" 2>/dev/null || true
 	export SINK_DIR SINK_PORT SINK_PID
-	t_on_exit sink_stop
+	t_on_exit "SINK_PID='$SINK_PID' sink_stop"	# this sink, even after another starts
 	if ! t_wait_until "t_port_listening $SINK_PORT || ! t_pid_alive $SINK_PID" 5 ||
 		! t_pid_alive "$SINK_PID"; then
 		cat "$SINK_DIR.out" >&2

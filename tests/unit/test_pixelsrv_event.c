@@ -4,7 +4,8 @@
  * prefetch, human) with the place each class keeps, anonymize_ip, the
  * request flags (HEAD, no Accept, no Accept-Language) beside the address
  * flags, golden COPY text lines including escaping and UTF-8 repair, and a
- * download's bytes and partial (and version 1 records, which have none).
+ * download's bytes and partial (and version 1 records, which have none),
+ * and the node each record names (version 2 records name none).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -176,14 +177,21 @@ static void test_decode_refuses(void **state)
 	len = event_encode(&a, buf);
 	assert_int_equal(event_decode(buf, len - 1, &b), -1);
 	assert_int_equal(event_decode(buf, EVENT_HDR_LEN - 1, &b), -1);
+	buf[0] = 4;
+	assert_int_equal(event_decode(buf, len, &b), -1);
+	buf[0] = 0;
+	assert_int_equal(event_decode(buf, len, &b), -1);
+	buf[0] = 1;	/* a version 1 record is 10 bytes shorter */
+	assert_int_equal(event_decode(buf, len, &b), -1);
+	buf[0] = 2;	/* a version 2 record is 1 byte shorter */
+	assert_int_equal(event_decode(buf, len, &b), -1);
 	buf[0] = 3;
-	assert_int_equal(event_decode(buf, len, &b), -1);
-	buf[0] = 1;	/* a version 1 record is 9 bytes shorter */
-	assert_int_equal(event_decode(buf, len, &b), -1);
-	buf[0] = 2;
 	buf[62] = 2;	/* partial is 0 or 1 */
 	assert_int_equal(event_decode(buf, len, &b), -1);
 	buf[62] = 0;
+	buf[63] = 1;	/* a node byte the length does not hold */
+	assert_int_equal(event_decode(buf, len, &b), -1);
+	buf[63] = 0;
 	buf[1] = 9;
 	assert_int_equal(event_decode(buf, len, &b), -1);
 	buf[1] = EVENT_OPEN;
@@ -218,12 +226,12 @@ static void test_download_record(void **state)
 	assert_int_equal(b.partial, 1);
 	assert_string_equal(line(&ctx, &b),
 	    AT "\tdownload\t" UUID "\t\\N\t2\t\\N\tcurl/8\t\\N\t\\N\t\\N\t\\N\t"
-	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t5000000000\tt\n");
+	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t5000000000\tt\t\\N\n");
 	b.bytes = 0;
 	b.partial = 0;
 	assert_string_equal(line(&ctx, &b),
 	    AT "\tdownload\t" UUID "\t\\N\t2\t\\N\tcurl/8\t\\N\t\\N\t\\N\t\\N\t"
-	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t0\tf\n");
+	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t0\tf\t\\N\n");
 	/* version 1: the same without bytes 54..62 */
 	memcpy(v1, buf, 54);
 	memcpy(v1 + 54, buf + EVENT_HDR_LEN, 6);
@@ -244,6 +252,69 @@ static void test_download_record(void **state)
 	assert_int_equal(event_decode(buf, len, &b), 0);
 	assert_true(b.bytes == -1);
 	assert_int_equal(b.partial, 0);
+}
+
+/* test_node_record - a record names the node event_node_start() set, through the
+ * encoding and into the COPY line's last column; a version 2 record (no node) decodes
+ * with none (\N); the longest name fits a queue slot by shortening a long User-Agent */
+static void test_node_record(void **state)
+{
+	struct event_ctx ctx = { .anonymize = 0 };
+	struct event_raw a, b;
+	uint8_t buf[EVENT_REC_MAX], v2[EVENT_REC_MAX];
+	char big[EVENT_UA_MAX + 1], node[EVENT_NODE_MAX + 1];
+	const char *l;
+	size_t len;
+
+	(void)state;
+	event_node_start("px2.example");
+	mkev(&a, EVENT_OPEN, "192.0.2.1", "ua/1");
+	len = event_encode(&a, buf);
+	assert_int_equal(len, EVENT_HDR_LEN + 11 + 4);
+	memset(&b, 0x55, sizeof(b));
+	assert_int_equal(event_decode(buf, len, &b), 0);
+	assert_int_equal(b.node_len, 11);
+	assert_memory_equal(b.node, "px2.example", 11);
+	assert_int_equal(b.ua_len, 4);
+	assert_memory_equal(b.ua, "ua/1", 4);
+	l = line(&ctx, &b);
+	assert_string_equal(l + strlen(l) - 15, "\tf\tpx2.example\n");
+	/* a record a spool kept from before the node: version 2, the UA right after partial */
+	memcpy(v2, buf, EVENT_HDR_LEN_V2);
+	memcpy(v2 + EVENT_HDR_LEN_V2, buf + EVENT_HDR_LEN + 11, 4);
+	v2[0] = 2;
+	memset(&b, 0x55, sizeof(b));
+	assert_int_equal(event_decode(v2, EVENT_HDR_LEN_V2 + 4, &b), 0);
+	assert_int_equal(b.node_len, 0);
+	assert_memory_equal(b.ua, "ua/1", 4);
+	l = line(&ctx, &b);
+	assert_string_equal(l + strlen(l) - 6, "\tf\t\\N\n");
+	/* a name of EVENT_NODE_ROOM bytes leaves the whole User-Agent; the longest name
+	 * shortens it so that the record still fits a queue slot */
+	memset(big, 'u', EVENT_UA_MAX);
+	big[EVENT_UA_MAX] = '\0';
+	memset(node, 'n', sizeof(node) - 1);
+	node[EVENT_NODE_ROOM] = '\0';
+	event_node_start(node);
+	mkev(&a, EVENT_OPEN, NULL, big);
+	len = event_encode(&a, buf);
+	assert_int_equal(len, EVENT_REC_MAX);
+	assert_int_equal(event_decode(buf, len, &b), 0);
+	assert_int_equal(b.ua_len, EVENT_UA_MAX);
+	node[EVENT_NODE_MAX] = '\0';
+	memset(node, 'n', EVENT_NODE_MAX);
+	event_node_start(node);
+	len = event_encode(&a, buf);
+	assert_int_equal(len, EVENT_REC_MAX);
+	assert_int_equal(event_decode(buf, len, &b), 0);
+	assert_int_equal(b.node_len, EVENT_NODE_MAX);
+	assert_int_equal(b.ua_len, EVENT_UA_MAX - (EVENT_NODE_MAX - EVENT_NODE_ROOM));
+	buf[63] = EVENT_NODE_MAX + 1;	/* longer than a name may be */
+	assert_int_equal(event_decode(buf, len, &b), -1);
+	event_node_start(NULL);
+	len = event_encode(&a, buf);
+	assert_int_equal(event_decode(buf, len, &b), 0);
+	assert_int_equal(b.node_len, 0);
 }
 
 /* test_ua_truncated - a User-Agent is kept to EVENT_UA_MAX bytes */
@@ -273,7 +344,7 @@ static void test_copy_human(void **state)
 	    AT "\topen\t" UUID "\t\\N\t\\N\t192.0.2.10\t"
 	    "Mozilla/5.0 (X11; Linux x86_64) Thunderbird/115.3\t"
 	    "desktop\tLinux\tThunderbird 115\tThunderbird\t"
-	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t\\N\tf\n");
+	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t\\N\tf\t\\N\n");
 }
 
 /* test_copy_click - link_n filled, attachment_id NULL; no address, no UA */
@@ -287,7 +358,7 @@ static void test_copy_click(void **state)
 	ev.link_n = 12;
 	assert_string_equal(line(&ctx, &ev),
 	    AT "\tclick\t" UUID "\t12\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t"
-	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t\\N\tf\n");
+	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t\\N\tf\t\\N\n");
 }
 
 /* test_copy_escapes - backslash, tab, control bytes, invalid UTF-8 */
@@ -301,7 +372,7 @@ static void test_copy_escapes(void **state)
 	assert_string_equal(line(&ctx, &ev),
 	    AT "\topen\t" UUID "\t\\N\t\\N\t192.0.2.10\t"
 	    "a\\\\b\\011c\\001d\xc3\xa9" "e\xef\xbf\xbd" "f\xef\xbf\xbd\xef\xbf\xbd\t"
-	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t\\N\tf\n");
+	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t\\N\tf\t\\N\n");
 }
 
 /* test_class_internal - internal_networks wins over everything */
@@ -330,7 +401,7 @@ static void test_class_proxy(void **state)
 	assert_string_equal(line(&ctx, &ev),
 	    AT "\topen\t" UUID "\t\\N\t\\N\t172.224.226.5\t"
 	    "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)\t"
-	    "\\N\t\\N\t\\N\tGmail image proxy\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\tproxy\tproxy-ua\t0\tf\t\\N\tf\n");
+	    "\\N\t\\N\t\\N\tGmail image proxy\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\tproxy\tproxy-ua\t0\tf\t\\N\tf\t\\N\n");
 }
 
 /* test_class_prefetch - an Apple relay address keeps the range's coarse place */
@@ -510,6 +581,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_decode_refuses),
 		cmocka_unit_test(test_download_record),
+		cmocka_unit_test(test_node_record),
 		cmocka_unit_test(test_ua_truncated),
 		cmocka_unit_test(test_copy_human),
 		cmocka_unit_test(test_copy_click),

@@ -108,7 +108,7 @@ static int server_up(void **state)
 	srv.http = http_bind(&srv.cfg, err, sizeof(err));
 	if (!srv.http)
 		fail_msg("http_bind: %s", err);
-	conf = (struct http_conf){ srv.keys, srv.trusted, srv.queue, NULL, NULL };
+	conf = (struct http_conf){ srv.keys, srv.trusted, srv.queue, NULL, NULL, "px-unit" };
 	if (http_start(srv.http, &conf, err, sizeof(err)) < 0)
 		fail_msg("http_start: %s", err);
 	srv.port = http_port(srv.http);
@@ -439,7 +439,7 @@ static void test_durations(void **state)
 
 	snprintf(path, sizeof(path), "/o/%s.gif", srv.token);
 	ask("GET", path, NULL, &r);
-	r.body_len = metrics_render(r.body, sizeof(r.body), &(struct metrics_gauges){ 0, 0, 0 });
+	r.body_len = metrics_render(r.body, sizeof(r.body), &(struct metrics_gauges){ 0, 0, 0, NULL });
 	p = strstr(r.body, "beacon_pixelsrv_request_duration_seconds_sum ");
 	assert_non_null(p);
 	sum = strtod(p + strlen("beacon_pixelsrv_request_duration_seconds_sum "), NULL);

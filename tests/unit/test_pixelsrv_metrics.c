@@ -1,7 +1,8 @@
 /*
  * test_pixelsrv_metrics.c - unit tests of the Prometheus text: exact
  * sample lines for counters, requests by endpoint and status, the
- * cumulative latency histogram, gauges, and truncation to the buffer.
+ * cumulative latency histogram, gauges, the node's info line, and
+ * truncation to the buffer.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +28,7 @@ static int has_line(const char *text, const char *line)
 static void test_render(void **state)
 {
 	static char buf[16384];
-	struct metrics_gauges g = { 17, 65536, 1 };
+	struct metrics_gauges g = { 17, 65536, 1, "px1.example" };
 
 	(void)state;
 	metrics_request(METRICS_EP_OPEN, 200, 3000);		/* 3 us */
@@ -59,14 +60,20 @@ static void test_render(void **state)
 	assert_true(has_line(buf, "beacon_pixelsrv_queue_depth 17"));
 	assert_true(has_line(buf, "beacon_pixelsrv_queue_capacity 65536"));
 	assert_true(has_line(buf, "beacon_pixelsrv_db_up 1"));
+	assert_true(has_line(buf, "# TYPE beacon_node_info gauge"));
+	assert_true(has_line(buf, "beacon_node_info{node=\"px1.example\"} 1"));
 	assert_int_equal(buf[len - 1], '\n');
+	/* no node name, no info line */
+	g.node = NULL;
+	metrics_render(buf, sizeof(buf), &g);
+	assert_null(strstr(buf, "beacon_node_info"));
 }
 
 /* test_truncate - a short buffer gets a terminated prefix */
 static void test_truncate(void **state)
 {
 	char buf[40];
-	struct metrics_gauges g = { 0, 0, 0 };
+	struct metrics_gauges g = { 0, 0, 0, NULL };
 
 	(void)state;
 	memset(buf, 'x', sizeof(buf));
