@@ -22,7 +22,7 @@ const char *ctl_pattern_norm(const char *p, char *out, size_t outlen)
 		if (*s < ' ' || *s == 0x7f || *s == ',')
 			return "controls and , are not allowed";
 	if (!strchr(p, '@'))
-		return "expected user@domain or @domain";
+		return "expected user@domain or @domain (or, for beaconctl web, sasl:LOGIN)";
 	if (address_norm_pattern(p, out, outlen, &why) < 0)
 		return why;
 	dom = out[0] == '@' ? out + 1 : address_domain(out);

@@ -138,7 +138,10 @@
 	X(web, static_dir, STR, BEACON_DATADIR "/web", "directory of the pages' CSS and JavaScript (left at the default: web/static when run from a source tree)") \
 	X(web, chartjs, STR, "/usr/share/javascript/chart.js/chart.min.js", "Chart.js file served as /static/chart.min.js") \
 	X(web, db_conninfo, STR, "", "libpq connection string of beacon-web, a member of beacon_web (empty: [database] conninfo)") \
-	X(web, db_password_file, STR, "", "beacon-web's password file (empty: [database] password_file)")
+	X(web, db_password_file, STR, "", "beacon-web's password file (empty: [database] password_file)") \
+	X(web, statement_timeout, DUR, "30", "seconds a statement of the pages and the API may run (sign-in keeps [database] statement_timeout)") \
+	X(web, read_conninfo, STR, "", "libpq connection string of a streaming replica the pages and the API read, as beacon-web's own role (empty: the primary)") \
+	X(web, read_password_file, STR, "", "the replica's password file (empty: beacon-web's own, db_password_file or [database] password_file)")
 
 #define CFG_DATABASE_KEYS(X) \
 	X(database, conninfo, STR, "dbname=beacon", "libpq connection string") \

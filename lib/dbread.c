@@ -185,18 +185,18 @@ static int dbread_primary(PGconn *conn, const struct beacon_cfg *cfg, const char
 	return 0;
 }
 
-/* dbread_replica - a session on read_conninfo's server and the verdict on it (*VERDICT,
- * the position it replayed in LSN); NULL with the reason in INFO->fallback when it cannot
- * be reached or asked */
-static PGconn *dbread_replica(const struct beacon_cfg *cfg, const char *app,
+/* dbread_replica - a session on CONNINFO's server (PASSWORD_FILE's password) and the
+ * verdict on it (*VERDICT, the position it replayed in LSN); NULL with the reason in
+ * INFO->fallback when it cannot be reached or asked */
+static PGconn *dbread_replica(const struct beacon_cfg *cfg, const char *conninfo,
+			      const char *password_file, const char *app,
 			      struct dbread_info *info, enum dbread_verdict *verdict,
 			      char *lsn, size_t lsnlen)
 {
 	char err[512], why[512];
 	PGconn *conn;
 
-	conn = db_connect_to(cfg, cfg->database.read_conninfo, dbread_password_file(cfg), app,
-			     err, sizeof(err));
+	conn = db_connect_to(cfg, conninfo, password_file, app, err, sizeof(err));
 	if (!conn) {
 		snprintf(info->fallback, sizeof(info->fallback),
 			 "cannot connect to the replica (%s)", err);
@@ -215,6 +215,25 @@ static PGconn *dbread_replica(const struct beacon_cfg *cfg, const char *app,
 		info->lag = 0;
 	*verdict = dbread_judge(info->lag, cfg->database.read_max_lag);
 	return conn;
+}
+
+/* dbread_verdict_of - probe replica session CONN again into INFO: its verdict, or
+ * DBREAD_UNKNOWN with the reason in INFO->fallback when it cannot be asked */
+static enum dbread_verdict dbread_verdict_of(PGconn *conn, const struct beacon_cfg *cfg,
+					     struct dbread_info *info)
+{
+	char why[512], lsn[64];
+
+	info->fallback[0] = '\0';
+	if (dbread_probe(conn, cfg, &info->standby, &info->lag, lsn, sizeof(lsn), why,
+			 sizeof(why)) < 0) {
+		snprintf(info->fallback, sizeof(info->fallback), "replica %s: %s", info->server,
+			 why);
+		return DBREAD_UNKNOWN;
+	}
+	if (!info->standby)
+		info->lag = 0;
+	return dbread_judge(info->lag, cfg->database.read_max_lag);
 }
 
 /* dbread_behind - why the replica INFO describes is not read (VERDICT not DBREAD_USE) */
@@ -243,7 +262,9 @@ PGconn *dbread_connect(const struct beacon_cfg *cfg, const char *app, struct dbr
 	memset(info, 0, sizeof(*info));
 	info->lag = -1;
 	if (cfg->database.read_conninfo && *cfg->database.read_conninfo) {
-		replica = dbread_replica(cfg, app, info, &verdict, lsn, sizeof(lsn));
+		replica = dbread_replica(cfg, cfg->database.read_conninfo,
+					 dbread_password_file(cfg), app, info, &verdict, lsn,
+					 sizeof(lsn));
 		if (replica && verdict == DBREAD_USE) {
 			info->replica = 1;
 			return replica;
@@ -280,6 +301,42 @@ PGconn *dbread_connect(const struct beacon_cfg *cfg, const char *app, struct dbr
 	}
 	return conn;
 }
+/* dbread_open - a session on CONNINFO's server if its own probe says it may be read (no
+ * asking the primary: the caller falls back to it, which is never wrong, only less
+ * spread); else NULL with the reason in INFO->fallback */
+PGconn *dbread_open(const struct beacon_cfg *cfg, const char *conninfo,
+		    const char *password_file, const char *app, struct dbread_info *info)
+{
+	enum dbread_verdict verdict = DBREAD_UNKNOWN;
+	char lsn[64];
+	PGconn *conn;
+
+	memset(info, 0, sizeof(*info));
+	info->lag = -1;
+	conn = dbread_replica(cfg, conninfo, password_file, app, info, &verdict, lsn,
+			      sizeof(lsn));
+	if (conn && verdict != DBREAD_USE) {
+		dbread_behind(cfg, info, verdict);
+		PQfinish(conn);
+		return NULL;
+	}
+	if (conn)
+		info->replica = 1;
+	return conn;
+}
+
+/* dbread_recheck - ask a replica session again how far behind it is */
+int dbread_recheck(PGconn *conn, const struct beacon_cfg *cfg, struct dbread_info *info)
+{
+	enum dbread_verdict verdict = dbread_verdict_of(conn, cfg, info);
+
+	if (verdict == DBREAD_USE)
+		return 0;
+	if (!info->fallback[0])		/* asked, and behind or of unknown lag */
+		dbread_behind(cfg, info, verdict);
+	return -1;
+}
+
 /* dbread_describe - one line saying where a session reads */
 void dbread_describe(const struct dbread_info *info, char *buf, size_t len)
 {

@@ -49,6 +49,13 @@
  *	and so may beacon-web; commands that write, LISTEN (not possible on a
  *	standby) or show what an admin just changed stay on db_connect().
  *
+ *	A program that keeps its read sessions (beacon-web's pool) opens
+ *	them with dbread_open() on its own connection string (the role it
+ *	must run as), falls back to its primary itself when that returns
+ *	NULL (nothing is logged: INFO->fallback says why), and asks a kept
+ *	session again with dbread_recheck(): the same probe and verdict,
+ *	-1 once the replica has fallen too far behind or stopped answering.
+ *
  *	dbread_probe_parse() and dbread_judge() are the pure parts (read the
  *	probe's answer, decide on it), unit-tested alone.
  */
@@ -80,6 +87,14 @@ enum dbread_verdict {
  * NULL with ERR when neither the replica nor the primary could be used */
 PGconn *dbread_connect(const struct beacon_cfg *cfg, const char *app, struct dbread_info *info,
 		       char *err, size_t errlen);
+/* dbread_open - a read-only session on CONNINFO's server (a replica) with PASSWORD_FILE's
+ * password (NULL or "": none), INFO filled, if it may be read under read_max_lag; else
+ * NULL with the reason in INFO->fallback.  No fallback, nothing logged */
+PGconn *dbread_open(const struct beacon_cfg *cfg, const char *conninfo,
+		    const char *password_file, const char *app, struct dbread_info *info);
+/* dbread_recheck - probe replica session CONN of INFO again (INFO->lag, ->standby
+ * updated): 0 while it may still be read, -1 with the reason in INFO->fallback */
+int dbread_recheck(PGconn *conn, const struct beacon_cfg *cfg, struct dbread_info *info);
 /* dbread_preload - read the replica's password file now (before privileges are
  * dropped; the -n check); 0 when there is none, -1 with ERR if it is unreadable or too open */
 int dbread_preload(const struct beacon_cfg *cfg, char *err, size_t errlen);

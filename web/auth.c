@@ -5,8 +5,17 @@
  * DESCRIPTION
  *	A password check costs crypto_pwhash_MEMLIMIT_INTERACTIVE bytes
  *	(64 MiB) for a moment: at most AUTH_VERIFY_SLOTS run at once, the
- *	other sign-ins wait their turn, so that a burst of attempts cannot
- *	take the machine's memory.
+ *	other sign-ins wait their turn (at most POOL_WAIT_MS, then 503), so
+ *	that a burst of attempts cannot take the machine's memory.
+ *
+ *	A sign-in holds no database session while it waits for or runs the
+ *	check: it reads the user, gives the session back, checks the
+ *	password, then takes one again to write the outcome.  It counts as
+ *	an attempt of its client address from before the check (throttle.h),
+ *	so that parallel attempts cannot outrun login_rate.  Every refusal
+ *	writes once (the failure count of a wrong password; a statement
+ *	that changes nothing otherwise), so that the reply takes the same
+ *	time whatever the reason.
  *
  *	The writes (session rows, failure counts, lockouts) go through
  *	their own short statements outside the request's read-only
@@ -15,6 +24,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <pthread.h>
+#include <errno.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +32,9 @@
 
 #include <sodium.h>
 
+#include "address.h"
 #include "auth.h"
+#include "clock.h"
 #include "form.h"
 #include "log.h"
 #include "pages.h"
@@ -179,25 +191,27 @@ int auth_bearer(struct auth *a, PGconn *c, const char *token, struct web_user *u
 /* auth_login_form - the pre-session cookie (kept, or a new one), then the form */
 int auth_login_form(struct auth *a, struct web_req *r)
 {
-	const char *have = web_cookie(r, "beacon_login");
+	const char *have = web_cookie(r, RESPOND_LOGIN);
 	char token[AUTH_SECRET_LEN + 1];
 
 	if (auth_is_secret(have)) {
 		web_set_csrf(r, have);
 	} else {
 		auth_random(token);
-		web_set_cookie(r, "beacon_login", token, -1);
+		web_set_cookie(r, RESPOND_LOGIN, token, -1);
 		web_set_csrf(r, token);
 	}
 	return page_login(r, NULL);
 }
 
-/* auth_name - the name as typed into OUT: blanks trimmed, lower case but for
- * sasl:LOGIN; "" when too long */
+/* auth_name - the name as beaconctl web user add stores it, into OUT: blanks trimmed;
+ * sasl:LOGIN as typed; an address or @domain in its one form (address.h: lower case,
+ * IDNA A-labels, no trailing dot); else lower case.  "" when too long */
 static void auth_name(const char *in, char out[AUTH_NAME_MAX + 1])
 {
+	char typed[AUTH_NAME_MAX + 1], norm[ADDRESS_SIZE];
+	const char *why;
 	size_t n;
-	int sasl;
 
 	while (in && isspace((unsigned char)*in))
 		in++;
@@ -206,12 +220,19 @@ static void auth_name(const char *in, char out[AUTH_NAME_MAX + 1])
 		n--;
 	if (n > AUTH_NAME_MAX)
 		n = 0;
-	sasl = n >= 5 && !strncasecmp(in, "sasl:", 5);
-	for (size_t i = 0; i < n; i++)
-		out[i] = sasl && i >= 5 ? in[i] : (char)tolower((unsigned char)in[i]);
-	if (sasl)
-		memcpy(out, "sasl:", 5);
-	out[n] = '\0';
+	memcpy(typed, in ? in : "", n);
+	typed[n] = '\0';
+	if (n >= 5 && !strncasecmp(typed, "sasl:", 5)) {
+		snprintf(out, AUTH_NAME_MAX + 1, "sasl:%s", typed + 5);
+		return;
+	}
+	if (strchr(typed, '@') && address_norm_pattern(typed, norm, sizeof(norm), &why) == 0 &&
+	    (n = strlen(norm)) <= AUTH_NAME_MAX) {
+		memcpy(out, norm, n + 1);
+		return;
+	}
+	for (size_t i = 0; i <= n; i++)
+		out[i] = (char)tolower((unsigned char)typed[i]);
 }
 
 /* auth_log_name - NAME for a log line: control and non-ASCII bytes as '?' */
@@ -225,13 +246,17 @@ static void auth_log_name(const char *name, char out[AUTH_NAME_MAX + 1])
 	out[i] = '\0';
 }
 
-/* auth_verify - PASSWORD against HASH, at most AUTH_VERIFY_SLOTS at once: 1 if it matches */
+/* auth_verify - PASSWORD against HASH, at most AUTH_VERIFY_SLOTS at once: 1 if it matches,
+ * 0 if not, -1 when no check could start within POOL_WAIT_MS */
 static int auth_verify(struct auth *a, const char *hash, const char *password)
 {
+	long long deadline = clock_after_ms(POOL_WAIT_MS);
+	struct timespec ts = { (time_t)(deadline / 1000000), (long)(deadline % 1000000) * 1000 };
 	int ok;
 
-	while (sem_wait(&a->verify) < 0)
-		;
+	while (sem_clockwait(&a->verify, CLOCK_MONOTONIC, &ts) < 0)
+		if (errno != EINTR)
+			return -1;
 	ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
 	sem_post(&a->verify);
 	return ok;
@@ -264,7 +289,7 @@ static int auth_start(struct auth *a, PGconn *c, struct web_req *r, const char *
     const char *session, const char *csrf)
 {
 	char id[AUTH_HASH_HEX], old[AUTH_HASH_HEX], ttl[32];
-	const char *oldc = web_cookie(r, "beacon_session");
+	const char *oldc = web_cookie(r, RESPOND_SESSION);
 	const char *vu[1] = { uid }, *vo[1] = { old };
 	const char *vs[5] = { id, uid, csrf, ttl, strcmp(r->client_ip, "-") ? r->client_ip : NULL };
 	PGresult *res = NULL;
@@ -299,31 +324,92 @@ static int auth_start(struct auth *a, PGconn *c, struct web_req *r, const char *
 	return ok ? 0 : -1;
 }
 
-/* auth_refuse - a failed sign-in: counted, logged, the form again with a message */
-static int auth_refuse(struct auth *a, struct web_req *r, const char *name, const char *why)
+/* auth_refuse - a refused sign-in: the one write of a refusal (the failure counted when
+ * ID is a user's whose password was wrong, "0": a statement that changes nothing), the
+ * attempt ended as a failure, logged, the form again with a message */
+static int auth_refuse(struct auth *a, struct web_req *r, const char *name, const char *id,
+    const char *why)
 {
 	char shown[AUTH_NAME_MAX + 1];
+	PGconn *c = pool_get(a->pool, POOL_WAIT_MS);
 
-	throttle_fail(a->rate, r->client_ip);
+	if (c)
+		auth_failed(a, c, id);
+	else
+		log_warnx("POST /login: no database session free to count a failure ip=%s",
+		    r->client_ip);
+	pool_put(a->pool, c);
+	throttle_end(a->rate, r->client_ip, 1);
 	auth_log_name(name, shown);
 	log_info("login failed user=%s ip=%s reason=%s", *shown ? shown : "-", r->client_ip, why);
 	return page_login(r, AUTH_REFUSED);
 }
 
-/* auth_login - POST /login */
-int auth_login(struct auth *a, struct web_req *r)
+/* auth_busy - no database session or password check to be had: 503, the attempt not
+ * counted as a failure */
+static int auth_busy(struct auth *a, struct web_req *r, const char *what)
+{
+	throttle_end(a->rate, r->client_ip, 0);
+	log_warnx("POST /login: %s ip=%s", what, r->client_ip);
+	return web_error(r, 503, "the server is busy or the database unreachable; try again");
+}
+
+/* auth_account - what the sign-in reads of a user: copied, so that the database
+ * session goes back before the password check */
+struct auth_account {
+	int found;				/* the name is a user's */
+	char id[32];				/* beacon.web_users.id */
+	struct web_user user;			/* id, name, admin */
+	int active, locked;			/* may sign in at all? */
+	char hash[crypto_pwhash_STRBYTES];	/* the password's hash ("": none usable) */
+};
+
+/* auth_read - user NAME into *ACC on a pooled session given back at once: 0, -1 */
+static int auth_read(struct auth *a, const char *name, struct auth_account *acc)
 {
 	static const char sql[] =
 	    "SELECT id, name, admin, active, password, coalesce(locked_until > now(), false)"
 	    " FROM beacon.web_users WHERE name = $1";
-	const char *form = web_cookie(r, "beacon_login"), *pw = web_form(r, "password");
-	const char *next = web_form(r, "next"), *v[1];
-	char name[AUTH_NAME_MAX + 1], shown[AUTH_NAME_MAX + 1];
-	char session[AUTH_SECRET_LEN + 1], csrf[AUTH_SECRET_LEN + 1], uid[32];
-	struct web_user u;
+	const char *v[1] = { name };
 	PGresult *res;
 	PGconn *c;
-	int found, ok;
+	int rc = -1;
+
+	memset(acc, 0, sizeof(*acc));
+	if (!(c = pool_get(a->pool, POOL_WAIT_MS)))
+		return -1;
+	/* the link lost before this first statement: once more on a new session */
+	if (pool_exec(a->pool, c, sql, 1, v, &res) != DB_OK && pool_lost(c) &&
+	    (c = pool_renew(a->pool, c, POOL_WAIT_MS)) != NULL) {
+		PQclear(res);
+		pool_exec(a->pool, c, sql, 1, v, &res);
+	}
+	if (c && db_ok(c, res, "looking up a user")) {
+		rc = 0;
+		if ((acc->found = PQntuples(res) == 1)) {
+			auth_user(res, &acc->user);
+			snprintf(acc->id, sizeof(acc->id), "%s", PQgetvalue(res, 0, 0));
+			acc->active = !strcmp(PQgetvalue(res, 0, 3), "t");
+			acc->locked = !strcmp(PQgetvalue(res, 0, 5), "t");
+			if (strlen(PQgetvalue(res, 0, 4)) < sizeof(acc->hash))
+				snprintf(acc->hash, sizeof(acc->hash), "%s", PQgetvalue(res, 0, 4));
+		}
+	}
+	PQclear(res);
+	pool_put(a->pool, c);
+	return rc;
+}
+
+/* auth_login - POST /login */
+int auth_login(struct auth *a, struct web_req *r)
+{
+	const char *form = web_cookie(r, RESPOND_LOGIN), *pw = web_form(r, "password");
+	const char *next = web_form(r, "next"), *why;
+	char name[AUTH_NAME_MAX + 1], shown[AUTH_NAME_MAX + 1];
+	char session[AUTH_SECRET_LEN + 1], csrf[AUTH_SECRET_LEN + 1];
+	struct auth_account acc;
+	PGconn *c;
+	int ok;
 
 	auth_name(web_form(r, "user"), name);
 	auth_log_name(name, shown);
@@ -333,51 +419,38 @@ int auth_login(struct auth *a, struct web_req *r)
 		return web_error(r, 403, "the sign-in form has expired: reload it and try again");
 	}
 	web_set_csrf(r, form);
-	if (throttle_blocked(a->rate, r->client_ip)) {
+	if (!throttle_begin(a->rate, r->client_ip)) {
 		log_info("login failed user=%s ip=%s reason=rate-limit", *shown ? shown : "-",
 		    r->client_ip);
 		return web_error(r, 429, "too many failed sign-ins from your address: wait a few "
 		    "minutes");
 	}
-	if (!(c = pool_get(a->pool, POOL_WAIT_MS)))
-		return web_error(r, 503, "the database is busy or unreachable; try again");
-	v[0] = name;
-	if (pool_exec(a->pool, c, sql, 1, v, &res) != DB_OK) {
-		db_ok(c, res, "looking up a user");
-		PQclear(res);
-		pool_put(a->pool, c);
-		return web_error(r, 503, "the database is unreachable; try again");
-	}
-	found = PQntuples(res) == 1;
+	if (auth_read(a, name, &acc) < 0)
+		return auth_busy(a, r, "no database session to read the user");
 	/* the same work whether the user exists or not */
-	ok = auth_verify(a, found ? PQgetvalue(res, 0, 4) : a->dummy, pw ? pw : "");
-	if (!found || strcmp(PQgetvalue(res, 0, 3), "t") != 0 ||
-	    !strcmp(PQgetvalue(res, 0, 5), "t") || !ok) {
-		const char *why = !found ? "unknown-user" :
-		    strcmp(PQgetvalue(res, 0, 3), "t") != 0 ? "disabled" :
-		    !strcmp(PQgetvalue(res, 0, 5), "t") ? "locked" : "bad-password";
-		if (!strcmp(why, "bad-password"))
-			auth_failed(a, c, PQgetvalue(res, 0, 0));
-		PQclear(res);
-		pool_put(a->pool, c);
-		return auth_refuse(a, r, name, why);
-	}
-	auth_user(res, &u);
-	PQclear(res);
+	ok = auth_verify(a, acc.found && acc.hash[0] ? acc.hash : a->dummy, pw ? pw : "");
+	sodium_memzero(acc.hash, sizeof(acc.hash));
+	if (ok < 0)
+		return auth_busy(a, r, "no password check could start within 5 s");
+	why = !acc.found ? "unknown-user" : !acc.active ? "disabled" : acc.locked ? "locked" :
+	    !ok ? "bad-password" : NULL;
+	if (why)
+		return auth_refuse(a, r, name, !strcmp(why, "bad-password") ? acc.id : "0", why);
 	auth_random(session);
 	auth_random(csrf);
-	snprintf(uid, sizeof(uid), "%lld", u.id);
-	ok = auth_start(a, c, r, uid, session, csrf) == 0;
+	ok = (c = pool_get(a->pool, POOL_WAIT_MS)) != NULL &&
+	    auth_start(a, c, r, acc.id, session, csrf) == 0;
 	pool_put(a->pool, c);
 	sodium_memzero(csrf, sizeof(csrf));
 	if (!ok) {
 		sodium_memzero(session, sizeof(session));
-		return web_error(r, 503, "the database is unreachable; try again");
+		return auth_busy(a, r, "no database session to start the session");
 	}
-	web_set_cookie(r, "beacon_session", session, -1);
-	web_set_cookie(r, "beacon_login", "", 0);
+	throttle_end(a->rate, r->client_ip, 0);
+	web_set_cookie(r, RESPOND_SESSION, session, -1);
+	web_set_cookie(r, RESPOND_LOGIN, "", 0);
 	sodium_memzero(session, sizeof(session));
-	web_set_user(r, &u);
+	web_set_user(r, &acc.user);
 	log_info("login ok user=%s ip=%s", shown, r->client_ip);
 	return web_redirect(r, next && form_local_path(next) && strncmp(next, "/login", 6) ?
 	    next : "/");
@@ -386,13 +459,16 @@ int auth_login(struct auth *a, struct web_req *r)
 /* auth_logout - the session's row deleted, its cookie too */
 int auth_logout(struct auth *a, struct web_req *r)
 {
-	const char *cookie = web_cookie(r, "beacon_session"), *v[1];
+	const char *cookie = web_cookie(r, RESPOND_SESSION), *v[1];
 	char id[AUTH_HASH_HEX];
 	PGresult *res;
 	PGconn *c;
 
-	if (!(c = pool_get(a->pool, POOL_WAIT_MS)))
+	if (!(c = pool_get(a->pool, POOL_WAIT_MS))) {
+		log_warnx("POST /logout: 503: no database session free within 5 s user=%s ip=%s",
+		    r->user ? r->user->name : "-", r->client_ip);
 		return web_error(r, 503, "the database is busy or unreachable; try again");
+	}
 	auth_hash(cookie ? cookie : "", id);
 	v[0] = id;
 	if (pool_exec(a->pool, c, "DELETE FROM beacon.web_sessions WHERE id = $1::bytea", 1, v,
@@ -404,7 +480,7 @@ int auth_logout(struct auth *a, struct web_req *r)
 	}
 	PQclear(res);
 	pool_put(a->pool, c);
-	web_set_cookie(r, "beacon_session", "", 0);
+	web_set_cookie(r, RESPOND_SESSION, "", 0);
 	log_info("logout user=%s ip=%s", r->user ? r->user->name : "-", r->client_ip);
 	return web_redirect(r, "/login");
 }

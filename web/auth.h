@@ -5,22 +5,23 @@
  * DESCRIPTION
  *	Passwords are libsodium crypto_pwhash_str hashes (Argon2id) in
  *	beacon.web_users; a user name that does not exist is checked
- *	against a dummy hash, so that a refusal costs the same work
- *	whether the user exists or not.
+ *	against a dummy hash, and every refusal writes once, so that a
+ *	refusal costs the same work whether the user exists or not.
  *
  *	A session is 32 random bytes, base64url, in the cookie
- *	beacon_session (HttpOnly; Secure; SameSite=Strict; Path=/); the
- *	database keeps only its SHA-256 (beacon.web_sessions.id), with the
+ *	__Host-beacon_session (HttpOnly; Secure; SameSite=Strict; Path=/);
+ *	the database keeps only its SHA-256 (beacon.web_sessions.id), with the
  *	session's CSRF token (32 random bytes, base64url) that every POST
  *	must carry in its csrf field.  Each sign-in makes a new session
  *	(the one the request carried, if any, is deleted: no fixation); a
  *	session ends at sign-out (its row deleted), session_ttl after
  *	sign-in, or session_idle after its last request.
  *
- *	The sign-in form is protected by a pre-session cookie beacon_login
- *	(random) that the form echoes in its csrf field.  Refusals: a
- *	client address with login_rate failed sign-ins in 10 minutes gets
- *	429 before any work; a user with login_attempts failures in a row
+ *	The sign-in form is protected by a pre-session cookie
+ *	__Host-beacon_login (random) that the form echoes in its csrf field.  Refusals: a
+ *	client address (an IPv6 /64) whose failed sign-ins in 10 minutes and
+ *	sign-ins being checked reach login_rate gets 429 before any work
+ *	(throttle.h); a user with login_attempts failures in a row
  *	is locked for login_lockout (beacon.web_users.locked_until; a
  *	correct password is refused meanwhile).  Every attempt is logged:
  *	"login ok user=... ip=..." or "login failed user=... ip=...

@@ -1,13 +1,15 @@
 /*
  * NAME
- *	server.c - beacon-web's HTTP server: sockets, routes, each request's
- *	life and the answers (see server.h and web.h)
+ *	server.c - beacon-web's HTTP server: sockets, routes and each
+ *	request's life: routing and dispatch (see server.h; the answers
+ *	are respond.c's)
  *
  * DESCRIPTION
  *	The access handler's first call makes the request's state (struct
- *	web_state, the request's priv) and refuses a form announced longer
- *	than SERVER_BODY_MAX; the calls with body bytes keep them; the last
- *	call routes and answers.  The completion callback logs the request
+ *	web_state, the request's priv) and answers 413 at once to a form
+ *	announced longer than SERVER_BODY_MAX (its body is never read); the
+ *	calls with body bytes keep them, and close the connection when a
+ *	chunked form grows past the limit; the last call routes and answers.  The completion callback logs the request
  *	and frees its state, whatever the end (answered, client gone,
  *	shutdown).
  */
@@ -16,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,23 +34,21 @@
 #include "cidr.h"
 #include "clientip.h"
 #include "clock.h"
+#include "data.h"
 #include "form.h"
-#include "json.h"
+#include "html.h"
 #include "listen.h"
 #include "live.h"
 #include "log.h"
 #include "pages.h"
 #include "pool.h"
+#include "respond.h"
 #include "server.h"
 #include "static.h"
 
 #define SERVER_MAX_LISTEN 16		/* listen addresses */
 #define SERVER_TIMEOUT_S 30		/* idle connection timeout (a live stream pings at 15 s) */
-#define SERVER_MAX_COOKIES 4		/* Set-Cookie headers of one answer */
 #define SERVER_HEALTHZ_WAIT_MS 2000	/* /healthz's wait for a database session */
-#define SERVER_CSP "default-src 'self'; script-src 'self'; style-src 'self'; " \
-	"img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; " \
-	"form-action 'self'"
 #define SERVER_UUID_LEN 36
 
 /* route_kind - who may use a route */
@@ -106,6 +107,7 @@ struct server {
 	struct MHD_Daemon *d[SERVER_MAX_LISTEN];	/* one daemon per socket */
 	struct cidr_set *trusted;		/* trusted_proxies */
 	unsigned threads;			/* connections at once per listener */
+	atomic_int xff_said;			/* the untrusted X-Forwarded-For was logged */
 	struct web_ctx *ctx;			/* pool, auth, live, static_dir */
 };
 
@@ -116,23 +118,27 @@ struct web_state {
 	long long start_us;			/* when its head was in */
 	char method[8];				/* the method, for the log */
 	char *path;				/* the path, a copy */
-	unsigned status;			/* the answer's status; 0: none yet */
 	int is_post;				/* a POST: the body is a form */
 	struct buf body;			/* the form's bytes */
-	int body_over;				/* it was longer than SERVER_BODY_MAX */
 	struct form form;			/* the decoded form */
 	char id[SERVER_UUID_LEN + 1];		/* the path's uuid, or "" */
 	char ip[INET6_ADDRSTRLEN];		/* the client's address */
 	struct web_user user;			/* the user, when signed in */
 	char csrf[AUTH_SECRET_LEN + 1];		/* the session's CSRF token */
-	char *cookies[SERVER_MAX_COOKIES];	/* Set-Cookie values to send */
-	size_t ncookies;			/* how many */
+	struct respond answer;			/* what was answered (respond.c) */
+	char read_from[1024];			/* where the handler's session reads, or "" */
 };
 
 /* server_state - the state of R */
 static struct web_state *server_state(struct web_req *r)
 {
 	return r->priv;
+}
+
+/* respond_of - the answer state of R */
+struct respond *respond_of(struct web_req *r)
+{
+	return &server_state(r)->answer;
 }
 
 /* web_ctx_of - the context */
@@ -169,28 +175,18 @@ const char *web_arg(struct web_req *r, const char *name)
 	return v ? v : MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* web_read_from - where the handler's session reads */
+const char *web_read_from(struct web_req *r)
+{
+	return server_state(r)->read_from;
+}
+
 /* web_path_id - the route's uuid */
 const char *web_path_id(struct web_req *r)
 {
 	struct web_state *st = server_state(r);
 
 	return st->id[0] ? st->id : NULL;
-}
-
-/* web_set_cookie - a Set-Cookie for the answer */
-void web_set_cookie(struct web_req *r, const char *name, const char *value, long max_age)
-{
-	struct web_state *st = server_state(r);
-	char *c, age[40] = "";
-
-	if (st->ncookies >= SERVER_MAX_COOKIES)
-		log_fatalx("more than %d cookies in one answer", SERVER_MAX_COOKIES);
-	if (max_age >= 0)
-		snprintf(age, sizeof(age), "; Max-Age=%ld", max_age);
-	if (asprintf(&c, "%s=%s; Path=/; HttpOnly; Secure; SameSite=Strict%s", name, value,
-	    age) < 0)
-		log_fatalx("out of memory");
-	st->cookies[st->ncookies++] = c;
 }
 
 /* web_set_csrf - r->csrf, kept in the request's state */
@@ -209,153 +205,6 @@ void web_set_user(struct web_req *r, const struct web_user *u)
 
 	st->user = *u;
 	r->user = &st->user;
-}
-
-/* web_send_response - the security headers, cookies and cache policy, then queue */
-int web_send_response(struct web_req *r, unsigned status, struct MHD_Response *resp,
-    const char *cache_control)
-{
-	struct web_state *st = server_state(r);
-	int ok;
-
-	if (st->status) {
-		log_warnx("%s %s: a second answer (%u after %u) dropped", st->method, st->path,
-		    status, st->status);
-		MHD_destroy_response(resp);
-		return -1;
-	}
-	ok = MHD_add_response_header(resp, "Content-Security-Policy", SERVER_CSP) == MHD_YES &&
-	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES &&
-	    MHD_add_response_header(resp, "Referrer-Policy", "same-origin") == MHD_YES &&
-	    MHD_add_response_header(resp, "X-Frame-Options", "DENY") == MHD_YES &&
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control) == MHD_YES;
-	for (size_t i = 0; ok && i < st->ncookies; i++)
-		ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, st->cookies[i]) ==
-		    MHD_YES;
-	ok = ok && MHD_queue_response(r->conn, status, resp) == MHD_YES;
-	MHD_destroy_response(resp);
-	if (!ok)
-		return -1;
-	st->status = status;
-	return 0;
-}
-
-/* server_buffer - a response owning BODY's bytes (BODY emptied) */
-static struct MHD_Response *server_buffer(struct buf *body)
-{
-	struct MHD_Response *resp;
-
-	if (!body || !body->p)
-		return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	resp = MHD_create_response_from_buffer(body->len, body->p, MHD_RESPMEM_MUST_FREE);
-	if (resp)
-		*body = (struct buf){ 0 };
-	return resp;
-}
-
-/* web_send - answer with a body of the given type */
-int web_send(struct web_req *r, unsigned status, const char *content_type, struct buf *body)
-{
-	struct MHD_Response *resp = server_buffer(body);
-
-	buf_free(body);
-	if (!resp)
-		return -1;
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES) {
-		MHD_destroy_response(resp);
-		return -1;
-	}
-	return web_send_response(r, status, resp, "no-store");
-}
-
-/* web_send_csv - a CSV download */
-int web_send_csv(struct web_req *r, const char *filename, struct buf *body)
-{
-	struct MHD_Response *resp = server_buffer(body);
-	char disp[160];
-
-	buf_free(body);
-	if (!resp)
-		return -1;
-	if (!filename || !*filename || strlen(filename) > 100 || filename[0] == '.' ||
-	    strspn(filename, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
-	    strlen(filename))
-		filename = "beacon.csv";
-	snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    "text/csv; charset=utf-8") != MHD_YES ||
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disp) != MHD_YES) {
-		MHD_destroy_response(resp);
-		return -1;
-	}
-	return web_send_response(r, 200, resp, "no-store");
-}
-
-/* web_redirect - 303 to a path of this site */
-int web_redirect(struct web_req *r, const char *location)
-{
-	struct MHD_Response *resp = server_buffer(NULL);
-
-	if (!resp)
-		return -1;
-	if (!form_local_path(location))
-		location = "/";
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location) != MHD_YES) {
-		MHD_destroy_response(resp);
-		return -1;
-	}
-	return web_send_response(r, 303, resp, "no-store");
-}
-
-/* server_json_put - json_put_fn into a struct buf */
-static void server_json_put(void *arg, const char *p, size_t n)
-{
-	buf_add(arg, p, n);
-}
-
-/* server_html_text - S with the HTML special characters as entities */
-static void server_html_text(struct buf *b, const char *s)
-{
-	for (; *s; s++)
-		switch (*s) {
-		case '<': buf_adds(b, "&lt;"); break;
-		case '>': buf_adds(b, "&gt;"); break;
-		case '&': buf_adds(b, "&amp;"); break;
-		case '"': buf_adds(b, "&quot;"); break;
-		default: buf_add(b, s, 1); break;
-		}
-}
-
-/* web_error - JSON under /api/, a small page elsewhere */
-int web_error(struct web_req *r, unsigned status, const char *message)
-{
-	struct buf b = { 0 };
-
-	if (!strncmp(server_state(r)->path, "/api/", 5)) {
-		buf_adds(&b, "{\"error\":");
-		json_string(message, server_json_put, &b);
-		buf_adds(&b, "}\n");
-		return web_send(r, status, "application/json", &b);
-	}
-	buf_printf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-	    "<title>%u</title><link rel=\"stylesheet\" href=\"/static/beacon.css\"></head>"
-	    "<body><main class=\"error\"><h1>%u</h1><p>", status, status);
-	server_html_text(&b, message);
-	buf_adds(&b, "</p><p><a href=\"/\">Messages</a></p></main></body></html>\n");
-	return web_send(r, status, "text/html; charset=utf-8", &b);
-}
-
-/* server_is_uuid - 36 characters in a uuid's form (8-4-4-4-12 hex digits) */
-static int server_is_uuid(const char *s, size_t n)
-{
-	if (n != SERVER_UUID_LEN)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
-		    !isxdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
 }
 
 /* server_match - does PATH match RT?  The uuid (lower case) into ID */
@@ -379,12 +228,12 @@ static int server_match(const struct route *rt, const char *path, char id[SERVER
 		n = SERVER_UUID_LEN;
 		/* fall through */
 	case RS_ID:
-		if (!server_is_uuid(rest, n))
+		if (n != SERVER_UUID_LEN)
 			return 0;
 		for (size_t i = 0; i < SERVER_UUID_LEN; i++)
 			id[i] = (char)tolower((unsigned char)rest[i]);
 		id[SERVER_UUID_LEN] = '\0';
-		return 1;
+		return data_uuid_ok(id);
 	}
 	return 0;
 }
@@ -416,13 +265,31 @@ static void server_client_ip(struct server *s, struct web_state *st)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(st->req.conn,
 	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const char *xff = web_header(&st->req, "X-Forwarded-For");
 	struct sockaddr_storage ip;
+	int rc;
 
 	snprintf(st->ip, sizeof(st->ip), "-");
+	st->req.client_ip = st->ip;
 	if (!ci || !ci->client_addr ||
-	    clientip_resolve(ci->client_addr, web_header(&st->req, "X-Forwarded-For"), NULL,
-	    s->trusted, &ip) < 0)
+	    (rc = clientip_resolve(ci->client_addr, xff, NULL, s->trusted, &ip)) < 0)
 		return;
+	if (xff && rc == CLIENTIP_PEER && !cidr_set_match(s->trusted, ci->client_addr) &&
+	    !atomic_exchange(&s->xff_said, 1)) {
+		char peer[INET6_ADDRSTRLEN] = "?";
+
+		if (ci->client_addr->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)
+			    ci->client_addr)->sin6_addr, peer, sizeof(peer));
+		else if (ci->client_addr->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
+			    ci->client_addr)->sin_addr, peer, sizeof(peer));
+		/* said once: behind a front that is not trusted, every request has it */
+		log_warnx("X-Forwarded-For from %s, which is not in [web] trusted_proxies: "
+		    "ignored, the client is taken to be %s (every sign-in behind that front "
+		    "counts against one address); add the front's address to trusted_proxies",
+		    peer, peer);
+	}
 	if (ip.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&ip)->sin_addr, st->ip,
 		    sizeof(st->ip));
@@ -454,16 +321,6 @@ int web_csrf_ok(struct web_req *r, const char *token)
 	return n > 0 && f && strlen(f) == n && sodium_memcmp(f, token, n) == 0;
 }
 
-/* server_urlencode - S percent-encoded but for RFC 3986's unreserved characters */
-static void server_urlencode(struct buf *b, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (isalnum(*p) || strchr("-._~/", *p))
-			buf_add(b, p, 1);
-		else
-			buf_printf(b, "%%%02X", *p);
-}
-
 /* server_query_iter - MHD_KeyValueIterator: the query again, encoded */
 static enum MHD_Result server_query_iter(void *cls, enum MHD_ValueKind kind, const char *key,
     const char *value)
@@ -471,10 +328,10 @@ static enum MHD_Result server_query_iter(void *cls, enum MHD_ValueKind kind, con
 	struct buf *b = cls;
 
 	buf_adds(b, b->len ? "&" : "");
-	server_urlencode(b, key);
+	html_url_arg(b, key);
 	if (value) {
 		buf_adds(b, "=");
-		server_urlencode(b, value);
+		html_url_arg(b, value);
 	}
 	return MHD_YES;
 }
@@ -494,31 +351,13 @@ static int server_to_login(struct web_req *r)
 	buf_adds(&loc, "/login");
 	if (strcmp(buf_str(&next), "/") != 0) {
 		buf_adds(&loc, "?next=");
-		server_urlencode(&loc, buf_str(&next));
+		html_url_arg(&loc, buf_str(&next));
 	}
 	rc = web_redirect(r, buf_str(&loc));
 	buf_free(&q);
 	buf_free(&next);
 	buf_free(&loc);
 	return rc;
-}
-
-/* server_unauthorized - 401 for the API, with the scheme it takes */
-static int server_unauthorized(struct web_req *r)
-{
-	struct buf b = { 0 };
-	struct MHD_Response *resp;
-
-	buf_adds(&b, "{\"error\":\"sign in or send Authorization: Bearer <token>\"}\n");
-	if (!(resp = server_buffer(&b)))
-		return -1;
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") !=
-	    MHD_YES || MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-	    "Bearer realm=\"beacon\"") != MHD_YES) {
-		MHD_destroy_response(resp);
-		return -1;
-	}
-	return web_send_response(r, 401, resp, "no-store");
 }
 
 /* server_bearer - the token of "Authorization: Bearer <token>", or NULL */
@@ -545,17 +384,17 @@ static int server_signin(struct web_state *st, const struct route *rt, PGconn *c
 
 	if (token) {
 		if ((rc = auth_bearer(a, c, token, &u)) <= 0)
-			return rc < 0 ? -1 : (server_unauthorized(r), 0);
+			return rc < 0 ? -1 : (respond_unauthorized(r), 0);
 		r->bearer = 1;
 		r->csrf = "";
 	} else {
-		cookie = web_cookie(r, "beacon_session");
+		cookie = web_cookie(r, RESPOND_SESSION);
 		rc = cookie ? auth_session(a, c, cookie, &u, st->csrf) : 0;
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
 			if (rt->kind == RK_API)
-				server_unauthorized(r);
+				respond_unauthorized(r);
 			else if (st->is_post)
 				web_error(r, 403, "your session has ended: sign in again");
 			else
@@ -568,6 +407,14 @@ static int server_signin(struct web_state *st, const struct route *rt, PGconn *c
 	return 1;
 }
 
+/* server_busy - 503: no database session for the request (WHAT), logged with who asked */
+static void server_busy(struct web_state *st, const char *what)
+{
+	log_warnx("%s %s: 503: %s user=%s ip=%s", st->method, st->path, what,
+	    st->req.user ? st->user.name : "-", st->ip);
+	web_error(&st->req, 503, "the database is busy or unreachable; try again");
+}
+
 /* server_signed_in - a route behind sign-in: session, user, CSRF, transaction, handler */
 static void server_signed_in(struct web_state *st, const struct route *rt)
 {
@@ -577,13 +424,17 @@ static void server_signed_in(struct web_state *st, const struct route *rt)
 	int rc;
 
 	if (!c) {
-		web_error(r, 503, "the database is busy or unreachable; try again");
+		server_busy(st, "no database session free within 5 s");
 		return;
 	}
-	if ((rc = server_signin(st, rt, c)) <= 0) {
+	/* a session whose link was lost before its first statement: once more on a new one */
+	if ((rc = server_signin(st, rt, c)) < 0 && pool_lost(c) &&
+	    (c = pool_renew(ctx->pool, c, POOL_WAIT_MS)) != NULL)
+		rc = server_signin(st, rt, c);
+	if (rc <= 0) {
 		pool_put(ctx->pool, c);
 		if (rc < 0)
-			web_error(r, 503, "the database is unreachable; try again");
+			server_busy(st, "the database did not answer the sign-in check");
 		return;
 	}
 	if (st->is_post && !r->bearer && (!server_same_origin(r) ||
@@ -595,27 +446,33 @@ static void server_signed_in(struct web_state *st, const struct route *rt)
 		    "page and try again");
 		return;
 	}
+	pool_put(ctx->pool, c);
 	if (rt->notx) {
-		pool_put(ctx->pool, c);
 		rt->h(r);
 		return;
 	}
-	if (pool_begin(ctx->pool, c, st->user.id) < 0) {
-		pool_put(ctx->pool, c);
-		web_error(r, 503, "the database is unreachable; try again");
+	/* the handler reads: a read session, the replica's when it may be read */
+	rc = (c = pool_get(ctx->read, POOL_WAIT_MS)) ? pool_begin(ctx->read, c, st->user.id) : -1;
+	if (rc < 0 && pool_lost(c) && (c = pool_renew(ctx->read, c, POOL_WAIT_MS)) != NULL)
+		rc = pool_begin(ctx->read, c, st->user.id);
+	if (rc < 0) {
+		server_busy(st, c ? "the database did not start the transaction" :
+		    "no read session free within 5 s");
+		pool_put(ctx->read, c);
 		return;
 	}
+	pool_where(ctx->read, c, st->read_from, sizeof(st->read_from));
 	r->db = c;
 	rc = rt->h(r);
-	if (!st->status) {
+	if (!st->answer.status) {
 		log_warnx("%s %s: the handler sent no answer", st->method, st->path);
 		web_error(r, 500, "internal error");
 		rc = -1;
 	}
 	if (rc == 0 && PQtransactionStatus(c) == PQTRANS_INTRANS)
-		pool_commit(ctx->pool, c);
+		pool_commit(ctx->read, c);
 	r->db = NULL;
-	pool_put(ctx->pool, c);
+	pool_put(ctx->read, c);
 }
 
 /* server_dispatch - route the request and answer it */
@@ -624,29 +481,18 @@ static void server_dispatch(struct server *s, struct web_state *st)
 	struct web_req *r = &st->req;
 	const char *method = !strcmp(r->method, "HEAD") ? "GET" : r->method, *allow, *ct;
 	const struct route *rt;
-	struct MHD_Response *resp;
 
-	server_client_ip(s, st);
-	r->client_ip = st->ip;
 	rt = server_route(method, r->path, st->id, &allow);
 	if (!rt && !*allow) {
 		web_error(r, 404, "not found");
 		return;
 	}
 	if (!rt) {
-		if ((resp = server_buffer(NULL)) &&
-		    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) == MHD_YES)
-			web_send_response(r, 405, resp, "no-store");
-		else if (resp)
-			MHD_destroy_response(resp);
+		respond_not_allowed(r, allow);
 		return;
 	}
 	if (st->is_post) {
 		ct = web_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-		if (st->body_over) {
-			web_error(r, 413, "the form is too large");
-			return;
-		}
 		if (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
 			web_error(r, 415, "forms are sent urlencoded");
 			return;
@@ -700,16 +546,32 @@ static int server_stream(struct web_req *r)
 	return live_stream(web_ctx_of(r)->live, r);
 }
 
-/* server_healthz - ok when a database session answers */
+/* server_ping - SELECT 1 on a session of P (a lost link: once more on a new one); 1 if it
+ * answered, with where a read session reads in WHERE */
+static int server_ping(struct pool *p, char *where, size_t len)
+{
+	PGconn *c = pool_get(p, SERVER_HEALTHZ_WAIT_MS);
+	int up = c && pool_exec(p, c, "SELECT 1", 0, NULL, NULL) == DB_OK;
+
+	if (!up && pool_lost(c) && (c = pool_renew(p, c, SERVER_HEALTHZ_WAIT_MS)))
+		up = pool_exec(p, c, "SELECT 1", 0, NULL, NULL) == DB_OK;
+	pool_where(p, c, where, len);
+	pool_put(p, c);
+	return up;
+}
+
+/* server_healthz - ok when the primary and a read session answer; where reads go */
 static int server_healthz(struct web_req *r)
 {
 	struct web_ctx *ctx = web_ctx_of(r);
-	PGconn *c = pool_get(ctx->pool, SERVER_HEALTHZ_WAIT_MS);
+	char where[1024] = "";
 	struct buf b = { 0 };
-	int up = c && pool_exec(ctx->pool, c, "SELECT 1", 0, NULL, NULL) == DB_OK;
+	int up = server_ping(ctx->pool, where, sizeof(where)) &&
+	    server_ping(ctx->read, where, sizeof(where));
 
-	pool_put(ctx->pool, c);
 	buf_adds(&b, up ? "ok\n" : "database unreachable\n");
+	if (*where)
+		buf_printf(&b, "%s\n", where);
 	return web_send(r, up ? 200 : 503, "text/plain; charset=utf-8", &b);
 }
 
@@ -734,25 +596,33 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
 		st->req = (struct web_req){ .conn = c, .method = st->method, .path = st->path,
 					    .csrf = "", .client_ip = "-", .priv = st };
 		st->is_post = !strcmp(method, "POST");
+		server_client_ip(s, st);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (st->is_post && cl && (strlen(cl) > 9 || strtoul(cl, NULL, 10) > SERVER_BODY_MAX))
-			st->body_over = 1;
+		if (st->is_post && cl && (strlen(cl) > 9 || strtoul(cl, NULL, 10) > SERVER_BODY_MAX)) {
+			/* answered before the body: libmicrohttpd reads no more of it and
+			 * closes the connection after the answer */
+			web_error(&st->req, 413, "the form is too large");
+			return st->answer.status ? MHD_YES : MHD_NO;
+		}
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (st->is_post && !st->body_over) {
-			if (st->body.len + *upload_size > SERVER_BODY_MAX)
-				st->body_over = 1;
-			else
-				buf_add(&st->body, upload, *upload_size);
+		if (st->is_post && st->body.len + *upload_size > SERVER_BODY_MAX) {
+			/* a chunked form past the limit: no answer can be queued while the
+			 * body comes, so the connection is closed at once */
+			log_warnx("%s %s: the form is longer than %d bytes: connection closed ip=%s",
+			    st->method, st->path, SERVER_BODY_MAX, st->ip);
+			return MHD_NO;
 		}
+		if (st->is_post)
+			buf_add(&st->body, upload, *upload_size);
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (!st->status)
+	if (!st->answer.status)
 		server_dispatch(s, st);
-	return st->status ? MHD_YES : MHD_NO;
+	return st->answer.status ? MHD_YES : MHD_NO;
 }
 
 /* server_log_path - PATH for a log line: control and non-ASCII bytes as '?', cut at 200 */
@@ -777,14 +647,13 @@ static void server_completed(void *cls, struct MHD_Connection *c, void **req,
 		return;
 	*req = NULL;
 	server_log_path(st->path, path, sizeof(path));
-	log_info("%s %s %u user=%s ip=%s ms=%lld%s", st->method, path, st->status,
+	log_info("%s %s %u user=%s ip=%s ms=%lld%s", st->method, path, st->answer.status,
 	    st->req.user ? st->user.name : "-", st->ip[0] ? st->ip : "-",
 	    (clock_now_us() - st->start_us) / 1000,
 	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (cut short)");
 	buf_free(&st->body);
 	form_free(&st->form);
-	for (size_t i = 0; i < st->ncookies; i++)
-		free(st->cookies[i]);
+	respond_reset(&st->answer);
 	sodium_memzero(st->csrf, sizeof(st->csrf));
 	free(st->path);
 	free(st);

@@ -1,30 +1,38 @@
 /*
  * NAME
- *	server.h - beacon-web's HTTP server: sockets, routes, the request's
- *	life, and the answers (web.h's web_send* and the core's own)
+ *	server.h - beacon-web's HTTP server: sockets, routes and each
+ *	request's life (its answers: respond.h)
  *
  * DESCRIPTION
  *	libmicrohttpd with a thread per connection, at most [web] threads
  *	connections (live streams included): a handler may block on the
  *	database, a live stream on its next event.  The access handler
  *	keeps a request's state (its form body, at most SERVER_BODY_MAX
- *	bytes, 413 beyond) from the first call and answers on the last.
+ *	bytes: 413 before the body is read when Content-Length says more,
+ *	the connection closed when a chunked body grows past it) from the
+ *	first call and answers on the last.
  *
  *	Each request: the route (404 for an unknown path, 405 with Allow
  *	for a known path and another method), the client address (peer,
  *	or X-Forwarded-For from [web] trusted_proxies, lib/clientip.h),
- *	then for a signed-in route a pooled database session (503 when
- *	none is free within POOL_WAIT_MS), the user (auth.h: bearer token
- *	on /api/, else the session cookie; none: 303 to /login?next= for a
- *	page, 401 JSON for the API), on a POST the CSRF token (form field
- *	csrf) and the Origin (or Referer) host, then the handler inside
- *	pool_begin() .. pool_commit(); a handler that fails or does not
- *	answer rolls back (and gets a 500 when it sent nothing).
+ *	then for a signed-in route a pooled session on the primary (503
+ *	when none is free within POOL_WAIT_MS), the user (auth.h: bearer
+ *	token on /api/, else the session cookie; none: 303 to /login?next=
+ *	for a page, 401 JSON for the API), on a POST the CSRF token (form
+ *	field csrf) and the Origin (or Referer) host; that session goes
+ *	back, and the handler runs on a read session (pool.h: the replica
+ *	of [web] read_conninfo while it is close enough behind, else the
+ *	primary) inside pool_begin() .. pool_commit(); a handler that fails
+ *	or does not answer rolls back (and gets a 500 when it sent nothing).
+ *	The live streams and sign-out take what they need themselves, on the
+ *	primary.  web_read_from() tells a page where it was read.
  *
- *	Every answer carries the security headers (CSP without inline code,
- *	nosniff, same-origin referrers, no framing) and Cache-Control:
- *	no-store, but static files (max-age=3600).  Each request is logged
- *	once when it ends: method, path (no query), status, user, ms.
+ *	GET /healthz: 200 "ok" when a session on the primary and a read
+ *	session answer, 503 otherwise; with read_conninfo, a second line
+ *	says where the pages read and the replica's lag.
+ *
+ *	Each request is logged once when it ends: method, path (no query),
+ *	status, user, ms.
  */
 #ifndef BEACON_WEB_SERVER_H
 #define BEACON_WEB_SERVER_H
@@ -32,11 +40,11 @@
 #include <stddef.h>
 
 #include "cfg.h"
+#include "respond.h"
 #include "web.h"
 
 #define SERVER_BODY_MAX (16 * 1024)	/* longest form body */
 
-struct MHD_Response;
 struct server;
 struct pool;
 struct auth;
@@ -45,7 +53,8 @@ struct live;
 /* web_ctx - what the core's routes share */
 struct web_ctx {
 	const struct beacon_cfg *cfg;	/* the configuration */
-	struct pool *pool;		/* database sessions */
+	struct pool *pool;		/* primary sessions: sign-in, sessions, live batches */
+	struct pool *read;		/* read-only sessions of the pages and the API */
 	struct auth *auth;		/* sessions, tokens, sign-in */
 	struct live *live;		/* the beacon_batch listener and its streams */
 	const char *static_dir;		/* where /static/ files are */
@@ -61,7 +70,7 @@ int server_port(const struct server *s);
 /* server_stop - stop accepting, end the connections (threads joined), free S */
 void server_stop(struct server *s);
 
-/* the core's own, for auth.c, live.c and static.c */
+/* the core's own, for auth.c, live.c, respond.c and static.c */
 
 /* web_ctx_of - the shared context of request R */
 struct web_ctx *web_ctx_of(struct web_req *r);
@@ -73,16 +82,9 @@ const char *web_cookie(struct web_req *r, const char *name);
 const char *web_form(struct web_req *r, const char *name);
 /* web_csrf_ok - does the POST form's csrf field equal TOKEN?  (constant time) */
 int web_csrf_ok(struct web_req *r, const char *token);
-/* web_set_cookie - send cookie NAME=VALUE (HttpOnly; Secure; SameSite=Strict; Path=/)
- * with the answer; MAX_AGE >= 0 adds Max-Age (0: delete it) */
-void web_set_cookie(struct web_req *r, const char *name, const char *value, long max_age);
 /* web_set_csrf - the CSRF token forms of this answer carry (r->csrf, a copy of TOKEN) */
 void web_set_csrf(struct web_req *r, const char *token);
 /* web_set_user - the request's user from now on (logged; U copied) */
 void web_set_user(struct web_req *r, const struct web_user *u);
-/* web_send_response - answer STATUS with RESP (destroyed), adding the security
- * headers, the cookies set and CACHE_CONTROL; 0, or -1 */
-int web_send_response(struct web_req *r, unsigned status, struct MHD_Response *resp,
-    const char *cache_control);
 
 #endif

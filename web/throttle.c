@@ -1,6 +1,8 @@
 /*
- * throttle.c - failed sign-ins per client address (see throttle.h)
+ * throttle.c - sign-in attempts per client address (see throttle.h)
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,11 +14,12 @@
 #include "log.h"
 #include "throttle.h"
 
-/* throttle_slot - one address */
+/* throttle_slot - one address (an IPv6 /64) */
 struct throttle_slot {
 	uint64_t key;		/* SipHash of the address; 0: free */
 	long long first;	/* its window's start, monotonic seconds */
 	unsigned count;		/* failures in the window */
+	unsigned inflight;	/* attempts begun, not ended */
 };
 
 /* throttle - the table */
@@ -51,23 +54,47 @@ void throttle_free(struct throttle *t)
 	free(t);
 }
 
+/* throttle_key - the hash of IP, of its /64 for an IPv6 address; never 0 */
+static uint64_t throttle_key(const struct throttle *t, const char *ip)
+{
+	unsigned char h[crypto_shorthash_BYTES], a[16], net[9] = { '6' };
+	uint64_t key;
+
+	if (inet_pton(AF_INET6, ip, a) == 1 && !IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a)) {
+		memcpy(net + 1, a, 8);	/* "6" and the /64: no IPv4 text looks so */
+		crypto_shorthash(h, net, sizeof(net), t->hkey);
+	} else {
+		crypto_shorthash(h, (const unsigned char *)ip, strlen(ip), t->hkey);
+	}
+	memcpy(&key, h, sizeof(key));
+	return key | 1;	/* never 0, the mark of a free slot */
+}
+
+/* throttle_live - does S hold an address still (failures in the window, or attempts)? */
+static int throttle_live(const struct throttle *t, const struct throttle_slot *s, long long now)
+{
+	return s->key && (s->inflight || now - s->first < t->window);
+}
+
 /* throttle_find - IP's slot (made when MAKE), under the lock; NULL when absent */
 static struct throttle_slot *throttle_find(struct throttle *t, const char *ip, int make)
 {
-	unsigned char h[crypto_shorthash_BYTES];
 	struct throttle_slot *oldest = NULL;
 	long long now = clock_now_ms() / 1000;
-	uint64_t key;
+	uint64_t key = throttle_key(t, ip);
 
-	crypto_shorthash(h, (const unsigned char *)ip, strlen(ip), t->hkey);
-	memcpy(&key, h, sizeof(key));
-	key |= 1;	/* never 0, the mark of a free slot */
 	for (unsigned i = 0; i < THROTTLE_PROBE; i++) {
 		struct throttle_slot *s = &t->slots[(key + i) % THROTTLE_SLOTS];
-		int live = s->key && now - s->first < t->window;
+		int live = throttle_live(t, s, now);
 
-		if (live && s->key == key)
+		if (live && s->key == key) {
+			if (now - s->first >= t->window) {
+				/* kept for its attempts in flight: a new window */
+				s->first = now;
+				s->count = 0;
+			}
 			return s;
+		}
 		if (!live)
 			s->key = 0;
 		if (!oldest || !s->key || (oldest->key && s->first < oldest->first))
@@ -75,31 +102,59 @@ static struct throttle_slot *throttle_find(struct throttle *t, const char *ip, i
 	}
 	if (!make)
 		return NULL;
-	*oldest = (struct throttle_slot){ key, now, 0 };
+	*oldest = (struct throttle_slot){ key, now, 0, 0 };
 	return oldest;
 }
 
-/* throttle_blocked - LIMIT failures in the window */
-int throttle_blocked(struct throttle *t, const char *ip)
+/* throttle_over - S's failures and attempts reach the limit */
+static int throttle_over(const struct throttle *t, const struct throttle_slot *s)
+{
+	return s && s->count + s->inflight >= t->limit;
+}
+
+/* throttle_begin - one more attempt in flight, unless over the limit */
+int throttle_begin(struct throttle *t, const char *ip)
 {
 	struct throttle_slot *s;
+	int ok;
+
+	if (!t->limit)
+		return 1;
+	pthread_mutex_lock(&t->lock);
+	s = throttle_find(t, ip, 1);
+	ok = !throttle_over(t, s);
+	if (ok)
+		s->inflight++;
+	pthread_mutex_unlock(&t->lock);
+	return ok;
+}
+
+/* throttle_end - the attempt is over; a failure counts */
+void throttle_end(struct throttle *t, const char *ip, int failed)
+{
+	struct throttle_slot *s;
+
+	if (!t->limit)
+		return;
+	pthread_mutex_lock(&t->lock);
+	/* evicted meanwhile: a failure still counts, in a new slot */
+	s = throttle_find(t, ip, failed);
+	if (s && s->inflight)
+		s->inflight--;
+	if (s && failed)
+		s->count++;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* throttle_blocked - the limit reached */
+int throttle_blocked(struct throttle *t, const char *ip)
+{
 	int blocked;
 
 	if (!t->limit)
 		return 0;
 	pthread_mutex_lock(&t->lock);
-	s = throttle_find(t, ip, 0);
-	blocked = s && s->count >= t->limit;
+	blocked = throttle_over(t, throttle_find(t, ip, 0));
 	pthread_mutex_unlock(&t->lock);
 	return blocked;
-}
-
-/* throttle_fail - one more failure */
-void throttle_fail(struct throttle *t, const char *ip)
-{
-	if (!t->limit)
-		return;
-	pthread_mutex_lock(&t->lock);
-	throttle_find(t, ip, 1)->count++;
-	pthread_mutex_unlock(&t->lock);
 }

@@ -4,8 +4,10 @@
  *
  * DESCRIPTION
  *	server.c accepts a request, authenticates it (session cookie or
- *	bearer token, auth.c), takes a pooled PostgreSQL connection
- *	(pool.c), opens a transaction in which beacon.web_user is the
+ *	bearer token, auth.c), takes a pooled read-only PostgreSQL
+ *	connection (pool.c: on the streaming replica of [web] read_conninfo
+ *	while it is close enough behind, else on the primary), opens a
+ *	transaction in which beacon.web_user is the
  *	signed-in user's id (the row-level security policies key on it),
  *	and calls the route's handler with a struct web_req.  The handler
  *	answers with one of the web_send* functions exactly once; server.c
@@ -50,6 +52,12 @@ const char *web_arg(struct web_req *r, const char *name);
  * and /api/v1/messages/<uuid>/events: 36 characters of a uuid's form, checked
  * (lower case); NULL on other routes */
 const char *web_path_id(struct web_req *r);
+
+/* web_read_from - where the request's data was read: "read from replica HOST:PORT
+ * (lag 0.4 s)", or "read from the primary: WHY" after a fallback (lib/dbread.h's
+ * dbread_describe); "" without [web] read_conninfo and on public routes.  For the
+ * page footer (escape it). */
+const char *web_read_from(struct web_req *r);
 
 /* web_send - answer STATUS with CONTENT_TYPE and BODY (taken over and
  * freed); security headers and Cache-Control: no-store are added.

@@ -27,7 +27,8 @@
 #	the senders' dashboard: beacon-web on the demo's database, as a role
 #	bound by row-level security, with a login for the newsletter's sender
 #	(beaconctl web user add, a random password), checked by signing in
-#	with curl; the demo prints its URL and the login.  Then stops
+#	with curl (tests/lib/web.sh's wb_signin); the demo prints its URL,
+#	and says it is stopped at the end (KEEP=1 keeps it).  Then stops
 #	everything it started, by PID, and removes its directory.
 #
 #	The system's Postfix and PostgreSQL are neither used nor touched.
@@ -39,9 +40,10 @@
 #	(default $BEACON_BUILD/demo.log), whose path is printed.
 #
 #	KEEP=1 leaves the stack running (the dashboard too: open the printed
-#	URL in a browser on this machine) and prints how to reach it; it
-#	writes DIR/demo.env (the addresses, ports, PIDs, as shell variables)
-#	and DIR/stop.sh, which stops it by PID and removes DIR.
+#	URL in a browser on this machine) and prints how to reach it, the
+#	dashboard's URL and login last; it writes DIR/demo.env (the
+#	addresses, ports, PIDs, as shell variables) and DIR/stop.sh, which
+#	stops it by PID and removes DIR.
 #
 # EXIT STATUS
 #	0 when every step worked; 1 with a message naming the step otherwise.
@@ -54,6 +56,8 @@ BEACON_SRC=${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$BEACON_SRC/tests/lib/pg.sh"
 # shellcheck source=../lib/postfix.sh
 . "$BEACON_SRC/tests/lib/postfix.sh"
+# shellcheck source=../lib/web.sh
+. "$BEACON_SRC/tests/lib/web.sh"
 T_NAME=demo.sh
 DEMO=$BEACON_SRC/tests/demo
 KEEP=${KEEP:-0}
@@ -235,7 +239,7 @@ PX_PORT=$(t_free_port)
 BASE_URL=http://127.0.0.1:$PX_PORT
 WEB_PORT=$(t_free_port)
 # beacon-web's own role (step 11): a member of beacon_web only, so that row-level security binds it
-WEB_CONNINFO=${BEACON_CONNINFO/user=beacon /user=web }
+WEB_CONNINFO=${BEACON_CONNINFO/user=beacon /user=beacon_web_login }
 (umask 077 && printf '1 %s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$T_DIR/secret")
 mkdir -p "$T_DIR/pixelsrv"
 sed -e "s|@BASE_URL@|$BASE_URL|g" -e "s|@DIR@|$T_DIR|g" -e "s|@SRC@|$BEACON_SRC|g" \
@@ -628,9 +632,9 @@ step "The senders' dashboard: beacon-web"
 info "Each sender signs in and sees only their own mail: PostgreSQL's row-level security"
 info "decides, for a role that is a member of beacon_web and nothing more."
 info ""
-pg_query "CREATE ROLE web LOGIN IN ROLE beacon_web" >/dev/null ||
-	die "cannot create the database role web for beacon-web"
-info "\$ psql -c 'CREATE ROLE web LOGIN IN ROLE beacon_web'"
+pg_query "CREATE ROLE beacon_web_login LOGIN IN ROLE beacon_web" >/dev/null ||
+	die "cannot create the database role beacon_web_login for beacon-web"
+info "\$ psql -c 'CREATE ROLE beacon_web_login LOGIN IN ROLE beacon_web'"
 mkdir -p "$T_DIR/web"
 "$BEACON_BUILD/beacon-web" -t -c "$CONF" >"$T_DIR/logs/web-t.out" 2>&1 ||
 	die "beacon-web -t refuses the demo configuration or its role: $(tail -n 1 "$T_DIR/logs/web-t.out")"
@@ -650,15 +654,10 @@ t_wait_until "grep -q 'listening on' '$T_DIR/logs/web.log' || ! t_pid_alive $WEB
 health=$(curl -s --max-time 5 "$WEB_URL/healthz") || die "beacon-web does not answer on $WEB_URL"
 [ "$health" = ok ] || die "GET $WEB_URL/healthz answered '$health', not ok"
 info "beacon-web pid $WEB_PID on 127.0.0.1:$WEB_PORT (user $(ps -o user= -p "$WEB_PID")); GET /healthz -> $health"
-# sign in as a browser does (the form's csrf is the beacon_login cookie), read the messages page
+# sign in as a browser does (tests/lib/web.sh), read the messages page
 JAR=$T_DIR/web/cookies
-curl -s --max-time 10 -c "$JAR" -o /dev/null "$WEB_URL/login" || die "GET $WEB_URL/login failed"
-csrf=$(awk '$6 == "beacon_login" { print $7 }' "$JAR")
-[ -n "$csrf" ] || die "GET /login set no beacon_login cookie"
-signin=$(curl -s --max-time 20 -b "$JAR" -c "$JAR" -o /dev/null -w '%{http_code} %{redirect_url}' \
-	--data-urlencode "user=$WEB_USER" --data-urlencode "password=$WEB_PASSWORD" \
-	--data-urlencode "csrf=$csrf" --data-urlencode "next=/" "$WEB_URL/login") ||
-	die "POST $WEB_URL/login failed"
+signin=$(wb_signin "$WEB_URL" "$JAR" "$WEB_USER" "$WEB_PASSWORD" /) ||
+	die "GET $WEB_URL/login answered ${signin%% *}, not 200"
 [ "$signin" = "303 $WEB_URL/" ] || die "signing in as $WEB_USER answered '$signin', not 303 to /"
 curl -s --max-time 10 -b "$JAR" -o "$T_DIR/web/messages.csv" "$WEB_URL/?format=csv" ||
 	die "GET $WEB_URL/?format=csv failed"
@@ -671,14 +670,11 @@ print("; ".join("%s: %s recipients, %s opened, %s clicked" % (r["subject"], r["r
 	die "the dashboard shows $WEB_USER $(($(wc -l <"$T_DIR/web/messages.csv") - 1)) messages, not the newsletter alone: $shown"
 info "signed in as $WEB_USER with curl, the messages page lists $shown"
 info ""
-info "dashboard     $WEB_URL/"
-info "sign in as    $WEB_USER"
-info "password      $WEB_PASSWORD"
 if [ "$KEEP" = 1 ]; then
-	info "(a browser on this machine; from another one: ssh -L $WEB_PORT:127.0.0.1:$WEB_PORT this-host,"
-	info " then the same URL; in production, behind TLS: contrib/nginx/beacon-web.conf)"
+	info "dashboard     $WEB_URL/  (it keeps running: its login is printed at the end)"
 else
-	info "(make demo KEEP=1 keeps it running to open in a browser)"
+	info "dashboard     $WEB_URL/  (stopped at the end of the demo; make demo KEEP=1 keeps it"
+	info "              running and prints a login to open it in a browser)"
 fi
 
 # ----------------------------------------------------------------------------
@@ -735,7 +731,6 @@ if [ "$KEEP" = 1 ]; then
 		echo "removed $T_DIR"
 	EOF
 	chmod 755 "$T_DIR/stop.sh"
-	info "dashboard     $WEB_URL/  (sign in as $WEB_USER, password $WEB_PASSWORD)"
 	info "pixel server  $BASE_URL  (e.g. curl -A 'any client' ${PIXEL[${RCPTS[0]}]})"
 	info "Postfix       swaks --server 127.0.0.1:$PF_SMTP_PORT --from $SENDER --to someone@example.com \\"
 	info "                    --data @$SENT.swaks      (delivered copies land in $PF_SINK_DIR)"
@@ -751,6 +746,13 @@ if [ "$KEEP" = 1 ]; then
 	T_EXIT_CMDS=()
 	say ""
 	say "Demo done in $(elapsed) s; the stack keeps running (KEEP=1)."
+	# the dashboard's login last, where the eye ends
+	info ""
+	info "dashboard     $WEB_URL/"
+	info "sign in as    $WEB_USER"
+	info "password      $WEB_PASSWORD"
+	info "(a browser on this machine; from another one: ssh -L $WEB_PORT:127.0.0.1:$WEB_PORT this-host,"
+	info " then the same URL; in production, behind TLS: contrib/nginx/beacon-web.conf)"
 	exit 0
 fi
 

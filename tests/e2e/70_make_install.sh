@@ -7,9 +7,10 @@
 #	1. `make install` with PREFIX=/opt/beacon, SYSCONFDIR=/opt/beacon/etc,
 #	   UNITDIR=/opt/beacon/lib/systemd/system and DESTDIR=$T_DIR/stage
 #	   (its own BUILD directory in $T_DIR, no sanitizers) installs the
-#	   four programs, every manual page, every sql/schema, sql/reports
-#	   and sql/citus file, mail-clients.yaml, the postfix, sendmail,
-#	   nginx and haproxy examples, the systemd units and etc/beacon.conf;
+#	   five programs, beacon-web's static files, every manual page,
+#	   every sql/schema, sql/reports and sql/citus file,
+#	   mail-clients.yaml, the postfix, sendmail, nginx and haproxy
+#	   examples, the systemd units and etc/beacon.conf;
 #	   no installed text file names /usr/local or the source tree, every
 #	   /opt/beacon/share/beacon path the installed files name exists, and
 #	   the units start the installed programs on the installed config.
@@ -58,10 +59,10 @@ env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
 	{ tail -n 40 "$T_DIR/make.log" >&2; t_fail "make install failed"; }
 t_ok "make install into $STAGE"
 
-for p in beacon-milter beacon-pixelsrv beacon-notify beaconctl; do
+for p in beacon-milter beacon-pixelsrv beacon-notify beaconctl beacon-web; do
 	[ -f "$ROOT/sbin/$p" ] && [ -x "$ROOT/sbin/$p" ] || t_fail "no executable sbin/$p"
 done
-t_ok "the four programs in $PREFIX/sbin"
+t_ok "the five programs in $PREFIX/sbin"
 
 # installed as: "source stage-path" (identical copies)
 same() {
@@ -74,6 +75,13 @@ for f in "$BEACON_SRC"/sql/schema/*.sql; do
 done
 [ "$n" -gt 0 ] || t_fail "no sql/schema files in the source tree"
 t_eq "$n" "$(find "$ROOT/share/beacon/sql/schema" -name '*.sql' | wc -l)" "installed migrations"
+# beacon-web's static_dir by default (beacon-web -n refuses a missing one)
+n=0
+for f in "$BEACON_SRC"/web/static/*; do
+	same "$f" "$ROOT/share/beacon/web/${f##*/}"; n=$((n + 1))
+done
+[ "$n" -gt 0 ] || t_fail "no web/static files in the source tree"
+t_ok "$n web/static files in $DATA/web, beacon-web's default static_dir"
 n=0
 for f in "$BEACON_SRC"/sql/reports/*.sql "$BEACON_SRC"/sql/reports/*.psql; do
 	same "$f" "$ROOT/share/beacon/sql/reports/${f##*/}"; n=$((n + 1))

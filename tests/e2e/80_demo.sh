@@ -23,16 +23,20 @@
 #	   forward with its original sender's), as printed for each mail; the
 #	   printed inbound report is what beaconctl prints now, and holds the
 #	   scenario's numbers.  The printed dashboard login signs in at the
-#	   printed URL, whose messages CSV is the newsletter alone.  Then the printed
-#	   stop.sh stops every PID of demo.env and removes the directory.
-#	2. Plain run: exit 0; every PID it printed as stopped is gone, its
-#	   directory is removed, the daemons' logs are in the log file, and
-#	   no sanitizer report is in it.
+#	   printed URL (tests/lib/web.sh's wb_signin), whose messages CSV is
+#	   the newsletter alone; the URL and login are the last lines printed.
+#	   Then the printed stop.sh stops every PID of demo.env and removes
+#	   the directory.
+#	2. Plain run: exit 0; no dashboard login printed, but that the
+#	   dashboard stops at the end; every PID it printed as stopped is
+#	   gone, its directory is removed, the daemons' logs are in the log
+#	   file, and no sanitizer report is in it.
 #	3. A build whose beacon-pixelsrv refuses its configuration: exit 1,
 #	   a message naming step 5 on stderr, PostgreSQL, Postfix and
 #	   smtp-sink (started before) stopped, the directory removed.
 set -Eeuo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
+. "$BEACON_SRC/tests/lib/web.sh"
 
 trap 't_fail "line $LINENO: $BASH_COMMAND: failed"' ERR
 t_need_root "Postfix"
@@ -258,11 +262,13 @@ url=$(sed -n 's/^dashboard  *\(http:[^ ]*\)$/\1/p' "$P")
 user=$(sed -n 's/^sign in as  *//p' "$P")
 pw=$(sed -n 's/^password  *//p' "$P")
 t_eq "$WEB_URL/|news@shop.example|$(cat "$WEB_PASSWORD_FILE")" "$url|$user|$pw" "printed dashboard URL, login and password"
-curl -s --max-time 10 -c "$T_DIR/jar" -o /dev/null "${url}login" || t_fail "GET ${url}login"
-csrf=$(awk '$6 == "beacon_login" { print $7 }' "$T_DIR/jar")
-t_eq "303 $url" "$(curl -s --max-time 20 -b "$T_DIR/jar" -c "$T_DIR/jar" -o /dev/null \
-	-w '%{http_code} %{redirect_url}' --data-urlencode "user=$user" --data-urlencode "password=$pw" \
-	--data-urlencode "csrf=$csrf" "${url}login")" "signing in with the printed login"
+t_eq "dashboard     $WEB_URL/|sign in as    news@shop.example|password      $pw" \
+	"$(grep -v '^$' "$P" | tail -n 5 | head -n 3 | paste -sd'|')" \
+	"KEEP=1: the dashboard's login is the last thing printed"
+t_eq "dashboard     $WEB_URL/  (it keeps running: its login is printed at the end)|1" \
+	"$(grep '^dashboard  .*(' "$P")|$(grep -c '^password  ' "$P")" \
+	"KEEP=1: step 11 says the login comes at the end, where it is printed once"
+t_eq "303 $url" "$(wb_signin "${url%/}" "$T_DIR/jar" "$user" "$pw")" "signing in with the printed login"
 t_eq "Demo newsletter|3" "$(curl -s --max-time 10 -b "$T_DIR/jar" "$url?format=csv" |
 	python3 -c 'import csv, sys
 print("\n".join("%s|%s" % (r["campaign"], r["recipients"]) for r in csv.DictReader(sys.stdin)))')" \
@@ -280,6 +286,8 @@ t_ok "stop.sh stopped the six processes and removed $DEMO_DIR"
 run_demo plain
 [ "$RC" = 0 ] || { show_failure plain; t_fail "demo exited $RC"; }
 t_eq "" "$(cat "$ERR")" "plain run stderr"
+t_eq "1|0" "$(grep -c '^dashboard     http://localhost:[0-9]*/  (stopped at the end of the demo; make demo KEEP=1 keeps it$' "$P")|$(grep -c '^password  ' "$P")" \
+	"plain run: the dashboard is said to stop at the end, and no login is printed for it"
 dir=$(sed -n 's/^working directory //p' "$P")
 [ -n "$dir" ] || t_fail "no working directory printed"
 [ -e "$dir" ] && t_fail "the demo left $dir"

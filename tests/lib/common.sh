@@ -40,6 +40,10 @@
 #	t_kill_pid PID [SIG] [TIMEOUT_S]	signal a process we started
 #			(default TERM; CONT follows so a stopped one acts on
 #			it), wait for it (default 10 s), then KILL.
+#	t_stop_daemon NAME PID LOG [TIMEOUT_S]	SIGTERM a daemon we started in
+#			the background, wait for it (default 20 s), fail (its
+#			LOG printed) when it ignores the signal or exits other
+#			than 0.
 #	t_as_user USER CMD...	run CMD as USER when root, as is otherwise.
 #	t_now_us	print the wall clock in microseconds.
 #	t_run CMD...	run CMD with set -e off: OUT, ERR and RC hold its
@@ -263,6 +267,22 @@ t_kill_pid() {
 	# Reap it if it is our own child; a no-op otherwise.
 	t_pid_alive "$pid" || wait "$pid" 2>/dev/null || true
 	return 0
+}
+
+# t_stop_daemon - SIGTERM daemon NAME (PID, our child), wait, fail unless it exited 0
+t_stop_daemon() {
+	local name=$1 pid=$2 log=$3 timeout=${4:-20} rc=0
+	[ -n "$pid" ] || return 0
+	kill -s TERM "$pid" 2>/dev/null || true
+	t_wait_until "! t_pid_alive $pid" "$timeout" || {
+		cat "$log" >&2
+		t_fail "$name ignored SIGTERM for $timeout s"
+	}
+	wait "$pid" || rc=$?
+	if [ "$rc" != 0 ]; then
+		cat "$log" >&2
+		t_fail "$name exited with status $rc"
+	fi
 }
 
 # t_as_user - run a command as USER when root, unchanged otherwise

@@ -27,15 +27,21 @@
 #	wb_start	start $BEACON_BUILD/beacon-web -f -c $WB_CONF in the
 #			background (WB_PID, log $WB_LOG appended), wait until
 #			this start logs "listening on"; stopped at exit.
-#	wb_stop		SIGTERM, wait, fail unless it exited 0.
+#	wb_stop		SIGTERM, wait, fail unless it exited 0 (t_stop_daemon).
 #	wb_ctl ARGS...	beaconctl on the test database (as the superuser
 #			"beacon", no PG* environment).
 #	wb_user NAME PASSWORD [ARGS...]	beaconctl web user add NAME with
 #			PASSWORD (from a file) and ARGS (--admin, --scope S).
 #	wb_token NAME	print a new API token of user NAME.
-#	wb_login JAR USER PASSWORD [NEXT] [CURL ARGS...]	GET /login into
-#			cookie jar $T_DIR/JAR.jar, then POST the form with its
-#			csrf token; print the status (headers in $WB_HEAD).
+#	wb_signin URL JARFILE USER PASSWORD [NEXT [CURL ARGS...]]	sign in
+#			as a browser does: GET URL/login into the cookie jar
+#			JARFILE, POST the form with the csrf of its
+#			__Host-beacon_login cookie; print the POST's "STATUS
+#			LOCATION" (headers into $WB_HEAD, body into $WB_BODY
+#			when they are set); 1 when GET /login is not 200.
+#			The one sign-in of the tests and the demo.
+#	wb_login JAR USER PASSWORD [NEXT] [CURL ARGS...]	wb_signin to
+#			$WB_URL with the jar $T_DIR/JAR.jar; print the status.
 #	wb_get JAR PATH [CURL ARGS...]	GET PATH with the jar's cookies
 #			(JAR "-": none); print the status; the body is in
 #			$WB_BODY, the headers in $WB_HEAD.
@@ -44,6 +50,8 @@
 #	wb_cookie JAR NAME	print the value of cookie NAME in the jar.
 #	wb_csrf JAR	print the CSRF token of the jar's session (read from
 #			beacon.web_sessions by the SHA-256 of the cookie).
+#	WB_SESSION, WB_LOGIN	the cookies' names (__Host-beacon_session,
+#			__Host-beacon_login).
 #	wb_header NAME	print the value of response header NAME in $WB_HEAD
 #			(the last one of that name, CR stripped).
 #	wb_cookie_line NAME	print the Set-Cookie line of NAME in $WB_HEAD.
@@ -61,6 +69,8 @@ WB_LOG=
 WB_BODY=
 WB_HEAD=
 WB_CONNINFO=
+WB_SESSION=__Host-beacon_session
+WB_LOGIN=__Host-beacon_login
 
 # wb_role - the login role beacon-web runs as: a member of beacon_web only
 wb_role() {
@@ -110,19 +120,8 @@ wb_start() {
 
 # wb_stop - SIGTERM beacon-web and check it exited 0
 wb_stop() {
-	local rc=0
-	[ -n "$WB_PID" ] || return 0
-	kill -s TERM "$WB_PID" 2>/dev/null || true
-	t_wait_until "! t_pid_alive $WB_PID" 20 || {
-		cat "$WB_LOG" >&2
-		t_fail "beacon-web ignored SIGTERM for 20 s"
-	}
-	wait "$WB_PID" || rc=$?
+	t_stop_daemon beacon-web "$WB_PID" "$WB_LOG"
 	WB_PID=
-	if [ "$rc" != 0 ]; then
-		cat "$WB_LOG" >&2
-		t_fail "beacon-web exited with status $rc"
-	fi
 }
 
 # wb_ctl - beaconctl on the test database as its owner
@@ -178,7 +177,7 @@ wb_cookie() {
 # wb_csrf - the CSRF token of the jar's session
 wb_csrf() {
 	local c
-	c=$(wb_cookie "$1" beacon_session)
+	c=$(wb_cookie "$1" "$WB_SESSION")
 	pg_query "SELECT csrf FROM beacon.web_sessions WHERE id = sha256(convert_to('$c', 'UTF8'))"
 }
 
@@ -195,13 +194,32 @@ wb_urlenc() {
 	printf '%s\n' "$out"
 }
 
-# wb_login - the sign-in form, then its POST; print the POST's status
+# wb_signin - GET URL/login, then POST the form with its csrf; print "STATUS LOCATION"
+wb_signin() {
+	local url=$1 jar=$2 user=$3 pw=$4 next=${5:-} code csrf
+	shift 4
+	[ $# -gt 0 ] && shift
+	code=$(curl -s --max-time 10 -b "$jar" -c "$jar" -o /dev/null -w '%{http_code}' "$@" \
+		"$url/login") || code=000
+	if [ "$code" != 200 ]; then
+		printf '%s -\n' "$code"
+		return 1
+	fi
+	csrf=$(awk -v n="$WB_LOGIN" '$6 == n { v = $7 } END { print v }' "$jar")
+	curl -s --max-time 20 -b "$jar" -c "$jar" -D "${WB_HEAD:-/dev/null}" \
+		-o "${WB_BODY:-/dev/null}" -w '%{http_code} %{redirect_url}\n' \
+		--data-urlencode "user=$user" --data-urlencode "password=$pw" \
+		--data-urlencode "csrf=$csrf" --data-urlencode "next=$next" "$@" "$url/login"
+}
+
+# wb_login - wb_signin to WB_URL with the jar JAR; print the POST's status
 wb_login() {
-	local jar=$1 user=$2 pw=$3 next=${4:-}
+	local jar=$1 user=$2 pw=$3 next=${4:-} out
 	shift 3
 	[ $# -gt 0 ] && shift
-	[ "$(wb_get "$jar" /login "$@")" = 200 ] || t_fail "GET /login did not answer 200"
-	wb_post "$jar" /login "user=$(wb_urlenc "$user")&password=$(wb_urlenc "$pw")&csrf=$(wb_cookie "$jar" beacon_login)&next=$(wb_urlenc "$next")" "$@"
+	out=$(wb_signin "$WB_URL" "$T_DIR/$jar.jar" "$user" "$pw" "$next" "$@") ||
+		t_fail "GET /login answered ${out%% *}, not 200"
+	printf '%s\n' "${out%% *}"
 }
 
 # wb_header - a response header's value
