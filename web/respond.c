@@ -150,12 +150,6 @@ int respond_unauthorized(struct web_req *r)
 	    "application/json", MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"beacon\"");
 }
 
-/* respond_json_put - json_put_fn into a struct buf (lib/json.c's json_buf_put to come) */
-static void respond_json_put(void *arg, const char *p, size_t n)
-{
-	buf_add(arg, p, n);
-}
-
 /* web_error - JSON under /api/, else a page of the site's frame */
 int web_error(struct web_req *r, unsigned status, const char *message)
 {
@@ -164,7 +158,7 @@ int web_error(struct web_req *r, unsigned status, const char *message)
 
 	if (!strncmp(r->path, "/api/", 5)) {
 		buf_adds(&b, "{\"error\":");
-		json_string(message, respond_json_put, &b);
+		json_string(message, json_buf_put, &b);
 		buf_adds(&b, "}\n");
 		return web_send(r, status, "application/json", &b);
 	}
