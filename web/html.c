@@ -104,6 +104,15 @@ void html_begin(struct buf *b, const struct web_req *r, const char *title, enum 
 		buf_adds(b, "\"><button type=\"submit\">Sign out</button></form></div>\n");
 	}
 	buf_adds(b, "</header>\n<main>\n");
+	/* a replica behind read_conninfo: say where the page was read and how far behind */
+	if (r->user && r->priv) {
+		const char *from = web_read_from((struct web_req *)r);
+		if (from && *from) {
+			buf_adds(b, "<p class=\"readfrom\">");
+			html_esc(b, from);
+			buf_adds(b, "</p>\n");
+		}
+	}
 }
 
 /* html_end - close main, add the page's scripts, close the document */
