@@ -44,6 +44,7 @@
 #include "live.h"
 #include "log.h"
 #include "pool.h"
+#include "respond.h"
 #include "server.h"
 
 #define LIVE_POLL_MS 1000		/* the listener looks at the stop flag this often */
@@ -584,7 +585,7 @@ static int live_key(struct live_client *s, struct web_req *r)
 			for (secret = a + 7; *secret == ' '; secret++)
 				;
 	} else {
-		secret = web_cookie(r, "beacon_session");
+		secret = web_cookie(r, RESPOND_SESSION);
 	}
 	if (!secret || !*secret)
 		return -1;
