@@ -301,9 +301,10 @@ PGconn *dbread_connect(const struct beacon_cfg *cfg, const char *app, struct dbr
 	}
 	return conn;
 }
-/* dbread_open - a session on CONNINFO's server if its own probe says it may be read (no
- * asking the primary: the caller falls back to it, which is never wrong, only less
- * spread); else NULL with the reason in INFO->fallback */
+/* dbread_open - a session on CONNINFO's server, INFO->replica set when its own probe says
+ * it may be read (no asking the primary: the caller falls back to it, which is never
+ * wrong, only less spread), else the reason in INFO->fallback; NULL when it cannot be
+ * reached or asked */
 PGconn *dbread_open(const struct beacon_cfg *cfg, const char *conninfo,
 		    const char *password_file, const char *app, struct dbread_info *info)
 {
@@ -315,12 +316,9 @@ PGconn *dbread_open(const struct beacon_cfg *cfg, const char *conninfo,
 	info->lag = -1;
 	conn = dbread_replica(cfg, conninfo, password_file, app, info, &verdict, lsn,
 			      sizeof(lsn));
-	if (conn && verdict != DBREAD_USE) {
+	if (conn && verdict != DBREAD_USE)
 		dbread_behind(cfg, info, verdict);
-		PQfinish(conn);
-		return NULL;
-	}
-	if (conn)
+	else if (conn)
 		info->replica = 1;
 	return conn;
 }

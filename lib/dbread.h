@@ -52,7 +52,8 @@
  *	A program that keeps its read sessions (beacon-web's pool) opens
  *	them with dbread_open() on its own connection string (the role it
  *	must run as), falls back to its primary itself when that returns
- *	NULL (nothing is logged: INFO->fallback says why), and asks a kept
+ *	NULL or a session it may not read (INFO->replica 0; nothing is
+ *	logged: INFO->fallback says why), and asks a kept
  *	session again with dbread_recheck(): the same probe and verdict,
  *	-1 once the replica has fallen too far behind or stopped answering.
  *
@@ -88,8 +89,10 @@ enum dbread_verdict {
 PGconn *dbread_connect(const struct beacon_cfg *cfg, const char *app, struct dbread_info *info,
 		       char *err, size_t errlen);
 /* dbread_open - a read-only session on CONNINFO's server (a replica) with PASSWORD_FILE's
- * password (NULL or "": none), INFO filled, if it may be read under read_max_lag; else
- * NULL with the reason in INFO->fallback.  No fallback, nothing logged */
+ * password (NULL or "": none), INFO filled; INFO->replica set when it may be read under
+ * read_max_lag, else the reason in INFO->fallback (the caller checks what it must of the
+ * session, e.g. its role, then closes it).  NULL, the reason in INFO->fallback, when it
+ * cannot be reached or asked.  No fallback, nothing logged */
 PGconn *dbread_open(const struct beacon_cfg *cfg, const char *conninfo,
 		    const char *password_file, const char *app, struct dbread_info *info);
 /* dbread_recheck - probe replica session CONN of INFO again (INFO->lag, ->standby

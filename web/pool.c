@@ -190,6 +190,10 @@ PGconn *pool_connect_replica(const struct beacon_cfg *cfg, long stmt_ms,
 		PQfinish(c);
 		return NULL;
 	}
+	if (!info->replica) {		/* its role is right, but it is too far behind */
+		PQfinish(c);
+		return NULL;
+	}
 	return c;
 }
 
