@@ -217,6 +217,23 @@ static PGconn *dbread_replica(const struct beacon_cfg *cfg, const char *conninfo
 	return conn;
 }
 
+/* dbread_idle - is a replica that replayed up to LSN, its last transaction old, current
+ * all the same (the primary wrote nothing since)?  Asked on a session of the program's
+ * own primary, opened and closed here */
+static int dbread_idle(const struct beacon_cfg *cfg, const char *lsn)
+{
+	char err[512], why[512];
+	int caught = -1;
+	PGconn *p;
+
+	if (!lsn || !*lsn || !(p = db_connect(cfg, "beacon-dbread", err, sizeof(err))))
+		return 0;
+	if (dbread_primary(p, cfg, lsn, &caught, why, sizeof(why)) < 0)
+		caught = -1;
+	PQfinish(p);
+	return caught == 1;
+}
+
 /* dbread_verdict_of - probe replica session CONN again into INFO: its verdict, or
  * DBREAD_UNKNOWN with the reason in INFO->fallback when it cannot be asked */
 static enum dbread_verdict dbread_verdict_of(PGconn *conn, const struct beacon_cfg *cfg,
@@ -232,6 +249,9 @@ static enum dbread_verdict dbread_verdict_of(PGconn *conn, const struct beacon_c
 		return DBREAD_UNKNOWN;
 	}
 	if (!info->standby)
+		info->lag = 0;
+	if (dbread_judge(info->lag, cfg->database.read_max_lag) != DBREAD_USE &&
+	    dbread_idle(cfg, lsn))
 		info->lag = 0;
 	return dbread_judge(info->lag, cfg->database.read_max_lag);
 }
@@ -301,10 +321,9 @@ PGconn *dbread_connect(const struct beacon_cfg *cfg, const char *app, struct dbr
 	}
 	return conn;
 }
-/* dbread_open - a session on CONNINFO's server, INFO->replica set when its own probe says
- * it may be read (no asking the primary: the caller falls back to it, which is never
- * wrong, only less spread), else the reason in INFO->fallback; NULL when it cannot be
- * reached or asked */
+/* dbread_open - a session on CONNINFO's server, INFO->replica set when it may be read (its
+ * lag under read_max_lag, or the program's primary idle since the replica's position),
+ * else the reason in INFO->fallback; NULL when it cannot be reached or asked */
 PGconn *dbread_open(const struct beacon_cfg *cfg, const char *conninfo,
 		    const char *password_file, const char *app, struct dbread_info *info)
 {
@@ -316,6 +335,11 @@ PGconn *dbread_open(const struct beacon_cfg *cfg, const char *conninfo,
 	info->lag = -1;
 	conn = dbread_replica(cfg, conninfo, password_file, app, info, &verdict, lsn,
 			      sizeof(lsn));
+	/* old last transaction, or none: behind, or is the primary idle? */
+	if (conn && verdict != DBREAD_USE && dbread_idle(cfg, lsn)) {
+		info->lag = 0;
+		verdict = DBREAD_USE;
+	}
 	if (conn && verdict != DBREAD_USE)
 		dbread_behind(cfg, info, verdict);
 	else if (conn)
