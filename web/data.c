@@ -368,7 +368,7 @@ static PGresult *data_run(struct pool *p, PGconn *db, const char *sql, int n,
 /* data_exec - data_run on the request's session */
 static PGresult *data_exec(struct web_req *r, const char *sql, int n, const char *const *params)
 {
-	return data_run(web_ctx_of(r)->pool, r->db, sql, n, params);
+	return data_run(web_ctx_of(r)->read, r->db, sql, n, params);
 }
 
 /* data_set_tz - SET LOCAL TimeZone = TZ */
