@@ -336,11 +336,11 @@ api "/api/v1/summary?by=message&tz=Europe/Berlin&format=csv"
 t_eq "2026-03-11 00:30:00" "$(csvnorm <"$WB_BODY" | awk -F'|' -v m="$M1" '$1 == m { print $4 }')" \
 	"summary CSV: sent_at as beaconctl report prints it, in tz"
 
-# beacon-web again, with statement_timeout 30 s (the CSV below reads 100 000
+# beacon-web again, with [web] statement_timeout 30 s (the pages' read sessions) (the CSV below reads 100 000
 # events) and its statements in the server's log (to count the live batch reads)
 wb_stop
 pg_psql -c "ALTER ROLE web SET log_statement = 'all'" >/dev/null
-printf 'statement_timeout = 30000\n' >>"$WB_CONF"
+printf '\n[web]\nstatement_timeout = 30000\n' >>"$WB_CONF"
 wb_start
 
 # --- a CSV cut at DATA_CSV_MAX rows says so ---------------------------------------
