@@ -340,7 +340,7 @@ t_eq "2026-03-11 00:30:00" "$(csvnorm <"$WB_BODY" | awk -F'|' -v m="$M1" '$1 == 
 # events) and its statements in the server's log (to count the live batch reads)
 wb_stop
 pg_psql -c "ALTER ROLE web SET log_statement = 'all'" >/dev/null
-printf '\n[web]\nstatement_timeout = 30000\n' >>"$WB_CONF"
+printf '\n[web]\nstatement_timeout = 30\n' >>"$WB_CONF"
 wb_start
 
 # --- a CSV cut at DATA_CSV_MAX rows says so ---------------------------------------
@@ -438,7 +438,7 @@ done
 
 # --- PostgreSQL stops answering under a request ----------------------------------
 wb_stop
-sed -i 's/^statement_timeout = 30000$/statement_timeout = 3000/' "$WB_CONF"
+sed -i 's/^statement_timeout = 30$/statement_timeout = 3/' "$WB_CONF"
 wb_start
 # a lock holds the request's statement in the server; then the server stops
 # (SIGSTOP): the answer comes after statement_timeout and the margin, not when
