@@ -15,12 +15,14 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "psqlscript.h"
 
@@ -28,6 +30,19 @@
 #define PSQLSCRIPT_MAX_DEPTH 8		/* nested \ir files */
 #define PSQLSCRIPT_MAX_SIZE (1 << 20)	/* bytes in one file */
 #define PSQLSCRIPT_MAX_ARGS 16		/* arguments of one backslash command */
+#define PSQLSCRIPT_MAX_PRELOAD 64	/* files psqlscript_preload keeps */
+
+/*
+ * The files of the directory psqlscript_preload read, with their text:
+ * written once before the program's threads start, read-only after, so
+ * every thread may read them without a lock.
+ */
+static char *preload_dir;
+static struct psqlscript_text {
+	char *name;		/* the file's name in preload_dir */
+	char *text;		/* its whole text, NUL-terminated */
+} preload[PSQLSCRIPT_MAX_PRELOAD];
+static size_t npreload;
 
 /* psqlscript_if - the state of one \if block, as psql's conditional.h */
 enum psqlscript_if {
@@ -841,32 +856,127 @@ int psqlscript_parse(struct psqlscript *s, const char *path, const char *text)
 	return 0;
 }
 
-/* psqlscript_read - read the file at PATH and parse it */
-int psqlscript_read(struct psqlscript *s, const char *path)
+/* psqlscript_slurp - the whole text of the file at PATH into *TEXT (malloc'd,
+ * NUL-terminated); 0, or -1 with why in ERR */
+static int psqlscript_slurp(const char *path, char **text, char *err, size_t errlen)
 {
 	FILE *fp = fopen(path, "r");
-	char *text;
 	size_t n;
-	int rc;
+	int bad;
 
-	if (!fp)
-		return psqlscript_fail(s, NULL, "%s: %s", path, strerror(errno));
-	text = malloc(PSQLSCRIPT_MAX_SIZE + 1);
-	if (!text) {
+	*text = NULL;
+	if (!fp) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!(*text = malloc(PSQLSCRIPT_MAX_SIZE + 1))) {
 		fclose(fp);
-		return psqlscript_fail(s, NULL, "out of memory");
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
-	n = fread(text, 1, PSQLSCRIPT_MAX_SIZE + 1, fp);
-	rc = ferror(fp) ? psqlscript_fail(s, NULL, "%s: %s", path, strerror(errno)) :
-	     n > PSQLSCRIPT_MAX_SIZE ? psqlscript_fail(s, NULL, "%s: larger than 1 MB", path) : 0;
+	n = fread(*text, 1, PSQLSCRIPT_MAX_SIZE + 1, fp);
+	bad = ferror(fp);
+	if (bad)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 	fclose(fp);
-	if (rc == 0) {
-		text[n] = '\0';
-		if (memchr(text, '\0', n))
-			rc = psqlscript_fail(s, NULL, "%s: holds a NUL byte", path);
-		else
-			rc = psqlscript_parse(s, path, text);
+	if (!bad && n > PSQLSCRIPT_MAX_SIZE) {
+		snprintf(err, errlen, "%s: larger than 1 MB", path);
+		bad = 1;
 	}
+	if (!bad) {
+		(*text)[n] = '\0';
+		if (memchr(*text, '\0', n)) {
+			snprintf(err, errlen, "%s: holds a NUL byte", path);
+			bad = 1;
+		}
+	}
+	if (bad) {
+		free(*text);
+		*text = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* psqlscript_preloaded - the text preload holds for PATH; NULL with *IN set when
+ * PATH is in preload_dir but was not there at start, *IN 0 when not in preload_dir */
+static const char *psqlscript_preloaded(const char *path, int *in)
+{
+	size_t dl, i;
+
+	*in = 0;
+	if (!preload_dir)
+		return NULL;
+	dl = strlen(preload_dir);
+	if (strncmp(path, preload_dir, dl) != 0 || path[dl] != '/' || strchr(path + dl + 1, '/'))
+		return NULL;
+	*in = 1;
+	for (i = 0; i < npreload; i++)
+		if (strcmp(preload[i].name, path + dl + 1) == 0)
+			return preload[i].text;
+	return NULL;
+}
+
+/* psqlscript_preload - keep the text of every file of DIR in memory */
+int psqlscript_preload(const char *dir, char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct stat st;
+	char *path;
+	int rc = 0;
+
+	if (!d) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!(preload_dir = strdup(dir))) {
+		closedir(d);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+			snprintf(err, errlen, "out of memory");
+			rc = -1;
+		} else if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+			free(path);		/* a subdirectory, or gone meanwhile: not a report */
+		} else if (npreload == PSQLSCRIPT_MAX_PRELOAD) {
+			free(path);
+			snprintf(err, errlen, "%s: more than %d files", dir, PSQLSCRIPT_MAX_PRELOAD);
+			rc = -1;
+		} else {
+			rc = psqlscript_slurp(path, &preload[npreload].text, err, errlen);
+			free(path);
+			if (rc == 0 && !(preload[npreload].name = strdup(de->d_name))) {
+				free(preload[npreload].text);
+				snprintf(err, errlen, "out of memory");
+				rc = -1;
+			}
+			if (rc == 0)
+				npreload++;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* psqlscript_read - read the file at PATH (or its preloaded text) and parse it */
+int psqlscript_read(struct psqlscript *s, const char *path)
+{
+	const char *kept;
+	char *text;
+	int in, rc;
+
+	if ((kept = psqlscript_preloaded(path, &in)))
+		return psqlscript_parse(s, path, kept);
+	if (in)
+		return psqlscript_fail(s, NULL, "%s: not among the files read at start", path);
+	if (psqlscript_slurp(path, &text, s->err, sizeof(s->err)) < 0)
+		return -1;
+	rc = psqlscript_parse(s, path, text);
 	free(text);
 	return rc;
 }

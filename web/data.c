@@ -746,14 +746,35 @@ PGresult *data_threads(struct web_req *r, const struct data_filter *f)
 		"ORDER BY t.last_at DESC, t.thread, i.at, i.item", 7, p);
 }
 
-/* data_report_path - sql/reports/NAME.sql into PATH; -1 without an SQL directory */
-static int data_report_path(char *path, size_t len, const char *name)
+/* where the report files were found at start (data_reports_load) */
+static char data_reports_dir[PATH_MAX];
+
+/* data_reports_load - find sql/reports and keep its files in memory */
+int data_reports_load(char *err, size_t len)
 {
 	char dir[PATH_MAX];
 
-	if (!beacon_sql_dir(dir, sizeof(dir)))
+	if (!beacon_sql_dir(dir, sizeof(dir))) {
+		snprintf(err, len, "no SQL directory with the report files (install Beacon's "
+			 "share/beacon/sql, or set BEACON_SQLDIR)");
 		return -1;
-	return (size_t)snprintf(path, len, "%s/reports/%s.sql", dir, name) < len ? 0 : -1;
+	}
+	if ((size_t)snprintf(data_reports_dir, sizeof(data_reports_dir), "%s/reports", dir) >=
+	    sizeof(data_reports_dir)) {
+		snprintf(err, len, "%s/reports: path too long", dir);
+		return -1;
+	}
+	if (psqlscript_preload(data_reports_dir, err, len) < 0)
+		return -1;
+	return 0;
+}
+
+/* data_report_path - sql/reports/NAME.sql into PATH; -1 before data_reports_load */
+static int data_report_path(char *path, size_t len, const char *name)
+{
+	if (!data_reports_dir[0])
+		return -1;
+	return (size_t)snprintf(path, len, "%s/%s.sql", data_reports_dir, name) < len ? 0 : -1;
 }
 
 /* data_report - run report NAME (a fixed name, not input) as beaconctl report would */
@@ -765,7 +786,7 @@ PGresult *data_report(struct web_req *r, const char *name, const struct data_fil
 	int rc = 0;
 
 	if (data_report_path(path, sizeof(path), name) < 0) {
-		log_warnx("report %s: no SQL directory (set BEACON_SQLDIR)", name);
+		log_warnx("report %s: the report files were not loaded at start", name);
 		return NULL;
 	}
 	psqlscript_init(&s);

@@ -155,6 +155,10 @@ PGresult *data_events(struct web_req *r, const char *id, const char *classes, in
 		      long offset);
 /* data_threads - conversations: the threads of the filter's messages, newest activity first */
 PGresult *data_threads(struct web_req *r, const struct data_filter *f);
+/* data_reports_load - find sql/reports (the installed one, else the source tree's)
+ * and read its files into memory, before the privilege drop: a checkout under /root
+ * is not readable after it; 0, or -1 with why in ERR */
+int data_reports_load(char *err, size_t len);
 /* data_report - sql/reports/NAME.sql over beacon.web_events with the filter's variables */
 PGresult *data_report(struct web_req *r, const char *name, const struct data_filter *f);
 /* data_timeline - counted opens and clicks per hour, day or month, for the chart */

@@ -18,7 +18,9 @@
  *	with EX_CONFIG; an unreachable database does not (/healthz says
  *	503 until it answers).  The same for [web] read_conninfo's role; a
  *	replica that cannot be read now is only warned of (the pages read
- *	the primary meanwhile).  Then drop to `user`, make the password
+ *	the primary meanwhile).  Read the static files and the report
+ *	files (sql/reports, for the summary) into memory: a checkout under
+ *	/root cannot be read after the drop.  Then drop to `user`, make the password
  *	check's dummy hash, start the live events listener and the HTTP
  *	server.  SIGTERM and SIGINT end the live streams, then the
  *	connections, and exit 0; SIGHUP is ignored.
@@ -44,6 +46,7 @@
 #include "auth.h"
 #include "cfg.h"
 #include "daemon.h"
+#include "data.h"
 #include "db.h"
 #include "hostport.h"
 #include "listen.h"
@@ -256,6 +259,8 @@ int main(int argc, char **argv)
 	ctx = (struct web_ctx){ .cfg = &cfg, .static_dir = web_static_dir(&cfg, dir, sizeof(dir)) };
 	/* before the drop: the files may be readable by root only (a checkout under /root) */
 	static_load(ctx.static_dir, cfg.web.chartjs);
+	if (data_reports_load(err, sizeof(err)) < 0)
+		log_fatal_status(EX_CONFIG, "the summary's report files: %s", err);
 	daemon_drop(cfg.web.user, "web");
 
 	daemon_block_signals(&set);

@@ -16,7 +16,10 @@
 #			so a developer tests what they are about to commit), and
 #			`make demo` then `make check` run there as root, one
 #			invocation each, exactly as the README says.  FRESH_CHECK=0
-#			runs only `make demo`.
+#			runs only `make demo`; FRESH_T=PATTERN runs only the
+#			tests whose name contains PATTERN (make check T=).  When
+#			make check fails, its test logs are copied to
+#			build/fresh/quickstart-test-logs/.
 #	deb		with Postfix installed first, build/deb/beacon_VERSION_amd64.deb
 #			(make deb) is installed with `apt-get install ./beacon_*.deb`,
 #			apt resolving its dependencies; postinst made the user, the
@@ -157,6 +160,13 @@ secs=$(timed "$logs/mmdebstrap.log" mmdebstrap --variant=minbase --dpkgopt=force
 	{ tail -n 20 "$logs/mmdebstrap.log" >&2; fail "mmdebstrap failed (log $logs/mmdebstrap.log)"; }
 ok "fresh Debian 12 root made by mmdebstrap in ${secs}s"
 
+# failed_tests LOG - what tests/run.sh printed for each failing test (the
+# end of its log), at most 80 lines each: the roots and their logs are
+# gone when the run ends, and the summary's tail names the tests only
+failed_tests() {
+	awk '/^FAIL  /{on=1; n=0} /^PASS  /{on=0} on && n++ < 80' "$1"
+}
+
 # quickstart: make demo, then make check, in a root that has only git and make
 quickstart() {
 	local root tree
@@ -180,8 +190,10 @@ quickstart() {
 	ok "make demo passed on the fresh root in one invocation (${secs}s, packages included)"
 
 	[ "${FRESH_CHECK:-1}" = 1 ] || return 0
-	secs=$(timed "$logs/quickstart-check.log" in_root "$root" 'cd /root/beacon && make check') ||
-		{ tail -n 40 "$logs/quickstart-check.log" >&2; fail "make check failed on the fresh root after ${secs}s (log $logs/quickstart-check.log)"; }
+	secs=$(timed "$logs/quickstart-check.log" in_root "$root" "cd /root/beacon && make check${FRESH_T:+ T=$(printf %q "$FRESH_T")}") ||
+		{ failed_tests "$logs/quickstart-check.log" >&2; tail -n 12 "$logs/quickstart-check.log" >&2
+		  rm -rf "$logs/quickstart-test-logs"; cp -r "$tree/build/asan/test-logs" "$logs/quickstart-test-logs" 2>/dev/null || true
+		  fail "make check failed on the fresh root after ${secs}s (log $logs/quickstart-check.log)"; }
 	grep -Eq '^== [0-9]+ passed, 0 failed' "$logs/quickstart-check.log" ||
 		fail "make check exited 0 without its summary line (log $logs/quickstart-check.log)"
 	ok "make check passed on the fresh root in one invocation (${secs}s): $(grep -E '^== [0-9]+ passed' "$logs/quickstart-check.log")"

@@ -80,10 +80,18 @@ wb_role() {
 	export WB_CONNINFO
 }
 
+# wb_show_log_ - at exit of a failed test, the tail of beacon-web's log
+wb_show_log_() {
+	[ "${T_EXIT_RC:-0}" != 0 ] && [ -n "$WB_LOG" ] && [ -r "$WB_LOG" ] || return 0
+	printf -- '--- %s (last 30 lines)\n' "$WB_LOG" >&2
+	tail -n 30 "$WB_LOG" >&2
+}
+
 # wb_config - write beacon-web's beacon.conf
 wb_config() {
 	local l user=
 	t_tmpdir >/dev/null
+	[ -n "$WB_LOG" ] || t_on_exit wb_show_log_
 	[ "$(id -u)" = 0 ] && user=nobody
 	WB_CONF=$T_DIR/web.conf
 	WB_LOG=$T_DIR/web.log

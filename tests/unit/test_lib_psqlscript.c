@@ -548,6 +548,49 @@ static void test_map_reports(void **state)
 	assert_true(total >= 5);
 }
 
+/* psqlscript_preload: the files of a directory read once, then from memory only */
+static void test_preload(void **state)
+{
+	char dir[] = "/tmp/test_ctl_psqlscript.XXXXXX", path[512], err[256];
+	struct psqlscript s;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "main.sql", "\\ir inc.psql\nSELECT :'v';\n");
+	write_file(dir, "inc.psql", "\\set v 'kept'\n");
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	assert_int_equal(mkdir(path, 0700), 0);		/* a directory is not a file to keep */
+	assert_int_equal(psqlscript_preload(dir, err, sizeof(err)), 0);
+
+	/* gone from the disk (or unreadable after a privilege drop): still read */
+	for (const char *f = "main.sql\0inc.psql\0"; *f; f += strlen(f) + 1) {
+		snprintf(path, sizeof(path), "%s/%s", dir, f);
+		assert_int_equal(remove(path), 0);
+	}
+	snprintf(path, sizeof(path), "%s/main.sql", dir);
+	psqlscript_init(&s);
+	assert_int_equal(psqlscript_read(&s, path), 0);
+	assert_int_equal(s.nparams, 1);
+	assert_string_equal(s.params[0], "kept");
+	psqlscript_free(&s);
+
+	/* a file that came after the start is not read */
+	write_file(dir, "new.sql", "SELECT 1;\n");
+	snprintf(path, sizeof(path), "%s/new.sql", dir);
+	psqlscript_init(&s);
+	assert_int_equal(psqlscript_read(&s, path), -1);
+	assert_non_null(strstr(s.err, "new.sql: not among the files read at start"));
+	psqlscript_free(&s);
+	assert_int_equal(remove(path), 0);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+
+	/* a directory that cannot be read says so */
+	assert_int_equal(psqlscript_preload(dir, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "No such file or directory"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +615,7 @@ int main(void)
 		cmocka_unit_test(test_map_include_and_values),
 		cmocka_unit_test(test_map_refused),
 		cmocka_unit_test(test_map_reports),
+		cmocka_unit_test(test_preload),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
