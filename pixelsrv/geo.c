@@ -297,7 +297,11 @@ void geo_lookup(struct geo_db *g, const struct sockaddr *sa,
 	MMDB_entry_s e;
 	double lat, lon, n;
 
-	memset(out, 0, sizeof(*out));
+	/* not memset: the name arrays are 3 KB, an empty string needs one byte */
+	out->country[0] = out->region[0] = out->city[0] = out->asn_org[0] = '\0';
+	out->latitude = out->longitude = 0;
+	out->has_location = 0;
+	out->asn = 0;
 	if (sa == NULL ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
 		return;
