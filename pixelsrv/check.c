@@ -32,7 +32,7 @@
 #include "token.h"
 #include "ua.h"
 
-/* check_geo_warn - geo_open/geo_reload warnings into the log */
+/* check_geo_warn - geo_open/geo_reload/geo_lookup warnings into the log */
 static void check_geo_warn(void *arg, const char *msg)
 {
 	log_warnx("%s", msg);

@@ -75,7 +75,9 @@
 #define EVENT_REC_MAX 624	/* largest encoding: a queue slot's record (QUEUE_REC_MAX) */
 /* node bytes that leave the whole EVENT_UA_MAX to the User-Agent */
 #define EVENT_NODE_ROOM (EVENT_REC_MAX - EVENT_HDR_LEN - EVENT_UA_MAX)
-#define EVENT_COPY_MAX 4096	/* largest COPY line event_copy_row() writes */
+/* largest COPY line event_copy_row() writes: the User-Agent and the three
+ * GeoIP names (GEO_NAME_MAX) each escaped at 4 bytes a byte, the rest */
+#define EVENT_COPY_MAX 16384
 #define EVENT_SPOOL_TYPE 'E'	/* spool record type of an encoded event */
 #define EVENT_SPOOL_UNSURE 'U'	/* the same, for an event that may be stored already */
 

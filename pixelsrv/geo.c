@@ -6,8 +6,9 @@
  *	database.  The slots are read and written under geo_db.mu; the
  *	mutex is held only to copy a pointer and bump a count, never across
  *	file I/O or a lookup.  Values are read with MMDB_aget_value over
- *	fixed paths and copied into the fixed arrays of struct geo_info,
- *	cut at a UTF-8 character boundary when too long.
+ *	fixed paths and copied whole into the arrays of struct geo_info; a
+ *	value longer than its array is refused (field left empty), never
+ *	cut, and reported once per opened database.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -26,6 +27,9 @@
 struct geo_mmdb {
 	MMDB_s mmdb;		/* the mapped database */
 	atomic_uint refs;	/* the slot's reference + running lookups */
+	atomic_flag warned_long;	/* a too-long name was reported */
+	const char *what;	/* "city" or "ASN", for warnings */
+	const char *path;	/* its configured path (owned by geo_db) */
 };
 
 /* geo_db - the two slots and how to reopen them */
@@ -94,6 +98,9 @@ static struct geo_mmdb *geo_mmdb_open(const struct geo_db *g,
 		return NULL;
 	}
 	atomic_init(&m->refs, 1);
+	atomic_flag_clear(&m->warned_long);
+	m->what = what;
+	m->path = path;
 	return m;
 }
 
@@ -214,28 +221,26 @@ int geo_loaded(struct geo_db *g)
 	return r;
 }
 
-/* geo_copy - copy a UTF-8 value into DST, cut at a character boundary */
-static void geo_copy(char *dst, size_t dstlen, const char *src, size_t len)
-{
-	if (len >= dstlen) {
-		len = dstlen - 1;
-		/* back off over continuation bytes of a cut character */
-		while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
-			len--;
-	}
-	memcpy(dst, src, len);
-	dst[len] = '\0';
-}
-
-/* geo_str - copy the string at PATH of ENTRY into DST, if there is one */
-static void geo_str(MMDB_entry_s *entry, const char *const *path, char *dst,
-    size_t dstlen)
+/* geo_str - copy the string at PATH of ENTRY (in M) whole into DST; a longer one is refused */
+static void geo_str(const struct geo_db *g, struct geo_mmdb *m,
+    MMDB_entry_s *entry, const char *const *path, char *dst, size_t dstlen)
 {
 	MMDB_entry_data_s d;
 
-	if (MMDB_aget_value(entry, &d, path) == MMDB_SUCCESS && d.has_data &&
-	    d.type == MMDB_DATA_TYPE_UTF8_STRING)
-		geo_copy(dst, dstlen, d.utf8_string, d.data_size);
+	if (MMDB_aget_value(entry, &d, path) != MMDB_SUCCESS || !d.has_data ||
+	    d.type != MMDB_DATA_TYPE_UTF8_STRING)
+		return;
+	if (d.data_size >= dstlen) {
+		/* a cut name is a false one: leave the field empty, say so once */
+		if (!atomic_flag_test_and_set(&m->warned_long))
+			geo_warnf(g, "GeoIP %s database %s: a %s value of %u bytes "
+			    "is longer than %zu; such values are stored empty",
+			    m->what, m->path, path[0], (unsigned)d.data_size,
+			    dstlen - 1);
+		return;
+	}
+	memcpy(dst, d.utf8_string, d.data_size);
+	dst[d.data_size] = '\0';
 }
 
 /* geo_num - the number at PATH of ENTRY as a double; 0 or -1 */
@@ -292,7 +297,11 @@ void geo_lookup(struct geo_db *g, const struct sockaddr *sa,
 	MMDB_entry_s e;
 	double lat, lon, n;
 
-	memset(out, 0, sizeof(*out));
+	/* not memset: the name arrays are 3 KB, an empty string needs one byte */
+	out->country[0] = out->region[0] = out->city[0] = out->asn_org[0] = '\0';
+	out->latitude = out->longitude = 0;
+	out->has_location = 0;
+	out->asn = 0;
 	if (sa == NULL ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
 		return;
@@ -314,9 +323,11 @@ void geo_lookup(struct geo_db *g, const struct sockaddr *sa,
 	pthread_mutex_unlock(&g->mu);
 
 	if (city != NULL && geo_find(city, sa, &e) == 0) {
-		geo_str(&e, geo_p_country, out->country, sizeof(out->country));
-		geo_str(&e, geo_p_region, out->region, sizeof(out->region));
-		geo_str(&e, geo_p_city, out->city, sizeof(out->city));
+		geo_str(g, city, &e, geo_p_country, out->country,
+		    sizeof(out->country));
+		geo_str(g, city, &e, geo_p_region, out->region,
+		    sizeof(out->region));
+		geo_str(g, city, &e, geo_p_city, out->city, sizeof(out->city));
 		if (geo_num(&e, geo_p_lat, &lat) == 0 &&
 		    geo_num(&e, geo_p_lon, &lon) == 0) {
 			out->latitude = lat;
@@ -327,7 +338,8 @@ void geo_lookup(struct geo_db *g, const struct sockaddr *sa,
 	if (asn != NULL && geo_find(asn, sa, &e) == 0) {
 		if (geo_num(&e, geo_p_asn, &n) == 0 && n > 0 && n <= UINT32_MAX)
 			out->asn = (uint32_t)n;
-		geo_str(&e, geo_p_org, out->asn_org, sizeof(out->asn_org));
+		geo_str(g, asn, &e, geo_p_org, out->asn_org,
+		    sizeof(out->asn_org));
 	}
 	geo_mmdb_put(city);
 	geo_mmdb_put(asn);

@@ -14,6 +14,12 @@
  *	NULL path) or unusable: a missing or unreadable file is reported
  *	through the warn callback and its fields stay empty.
  *
+ *	Names are copied whole into struct geo_info (GEO_NAME_MAX), so a
+ *	result outlives the lookup and any reload.  A value too long for its
+ *	field is never stored cut: the field stays empty
+ *	and the first such value of each opened database is reported through
+ *	the warn callback (from the looking-up thread).
+ *
  *	Each opened database is a reference-counted handle.  A lookup takes
  *	a reference under a short mutex (no I/O under it) and drops it when
  *	done; geo_reload() opens the files afresh without the mutex, swaps
@@ -28,16 +34,24 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+/*
+ * bytes of a name field with its NUL: a name of up to GEO_NAME_MAX - 1
+ * bytes is kept whole.  MaxMind's place names are GeoNames' (geoname_id),
+ * at most 200 characters, so at most 800 bytes of UTF-8; a longer value
+ * is never cut: its field is left empty (see geo_lookup).
+ */
+#define GEO_NAME_MAX 1024
+
 /* geo_info - what one lookup found; empty strings and 0 when unknown */
 struct geo_info {
 	char country[3];	/* ISO 3166-1 alpha-2 code */
-	char region[64];	/* first subdivision, English name */
-	char city[64];		/* city, English name */
+	char region[GEO_NAME_MAX];	/* first subdivision, English name */
+	char city[GEO_NAME_MAX];	/* city, English name */
 	double latitude;	/* degrees, when has_location */
 	double longitude;	/* degrees, when has_location */
 	int has_location;	/* 1 if latitude/longitude are set */
 	uint32_t asn;		/* autonomous system number, 0 if unknown */
-	char asn_org[128];	/* autonomous system organisation */
+	char asn_org[GEO_NAME_MAX];	/* autonomous system organisation */
 };
 
 /* geo_warn_fn - receives one warning line (no trailing newline) */

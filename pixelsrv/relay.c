@@ -48,7 +48,7 @@ static void relay_trim(struct relay_span *s)
 		s->len--;
 }
 
-/* relay_copy - copy a UTF-8 span into DST, cut at a character boundary */
+/* relay_copy - copy a UTF-8 span into DST, cut at a character boundary (relay_check bounds it) */
 static void relay_copy(char *dst, size_t dstlen, const struct relay_span *s)
 {
 	size_t len = s->len;
@@ -133,9 +133,10 @@ static long relay_add_loc(struct relay_db *r, struct hsearch_data *h,
 		r->caploc = ncap;
 	}
 	e = &r->loc[r->nloc];
+	if ((e->city = strndup(f[3].p, f[3].len)) == NULL)
+		return -1;
 	relay_copy(e->country, sizeof(e->country), &f[1]);
 	relay_copy(e->region, sizeof(e->region), &f[2]);
-	relay_copy(e->city, sizeof(e->city), &f[3]);
 	found->data = (void *)(uintptr_t)(r->nloc + 1);
 	return (long)r->nloc++;
 }
@@ -153,6 +154,8 @@ static const char *relay_check(const struct relay_span *f)
 			return "country is not a two-letter code";
 	if (f[2].len >= sizeof(((struct relay_entry *)0)->region))
 		return "region code too long";
+	if (f[3].len >= GEO_NAME_MAX)
+		return "city name too long";
 	for (i = 0; i < 4; i++)
 		if (memchr(f[i].p, '"', f[i].len) != NULL)
 			return "quoted fields are not supported";
@@ -283,6 +286,8 @@ void relay_free(struct relay_db *r)
 	if (r == NULL)
 		return;
 	cidr_set_free(r->set);
+	for (size_t i = 0; i < r->nloc; i++)
+		free(r->loc[i].city);
 	free(r->loc);
 	free(r);
 }

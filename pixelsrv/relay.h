@@ -13,7 +13,8 @@
  *	'#' are skipped.  An address inside a range is Apple Mail Privacy
  *	Protection fetching the pixel (class prefetch); the range's coarse
  *	location is kept instead of MaxMind's.  Equal locations are stored
- *	once.  A loaded database is read-only: match from any thread.
+ *	once.  A city name is kept whole; a line whose city is longer than
+ *	GeoIP names may be (GEO_NAME_MAX - 1 bytes) is skipped, never cut.  A loaded database is read-only: match from any thread.
  *
  * DIAGNOSTICS
  *	relay_load() returns NULL with the reason in err when the file
@@ -27,11 +28,13 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "geo.h"
+
 /* relay_entry - the coarse location of one egress range */
 struct relay_entry {
 	char country[3];	/* ISO 3166-1 alpha-2, "US" */
 	char region[16];	/* ISO 3166-2, "US-NY"; may be empty */
-	char city[64];		/* city name, "New York"; may be empty */
+	char *city;		/* city name, "New York", whole; may be empty */
 };
 
 struct relay_db;

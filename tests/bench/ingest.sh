@@ -17,7 +17,17 @@
 #	index, partition or trigger), to show what each part of the schema
 #	costs.  Tables are emptied before every run; the four take turns
 #	for ING_ROUNDS rounds after one untimed warm-up, and the row count
-#	is checked after each.
+#	is checked after each.  With the production-size City database
+#	(b_geo_db), the events' addresses in the GeoIP test networks are
+#	replaced by addresses inside its networks (ingest_bench -A), and
+#	\`ingest_bench -m geo\` times geo_lookup() alone, against it and
+#	against the test fixture.
+
+# ing_geo CITY_DB [ADDRS] - the result line of ingest_bench -m geo
+ing_geo() {
+	timeout 600 "$B_BIN/ingest_bench" -m geo -n "$ING_GEO_N" -g "$1" -a "$T_DIR/geo/asn.mmdb" ${2:+-A "$2"} ||
+		t_fail "ingest_bench -m geo $1 failed"
+}
 
 # ing_run - one ingest_bench run; prints its result line
 ing_run() {
@@ -27,7 +37,7 @@ ing_run() {
 	pg0=$(b_ticks_tree "$(pg_pid)")
 	out=$(timeout 600 "$B_BIN/ingest_bench" -m "$mode" ${table:+-t "$table"} -c "$BEACON_CONNINFO" \
 		-d "$T_DIR/ingest" -n "$ING_N" -u /usr/share/uap-core/regexes.yaml \
-		-M "$BEACON_SRC/pixelsrv/mail-clients.yaml" -g "$T_DIR/geo/city.mmdb" \
+		-M "$BEACON_SRC/pixelsrv/mail-clients.yaml" -g "$B_CITY_DB" ${B_GEO_ADDRS:+-A "$B_GEO_ADDRS"} \
 		-a "$T_DIR/geo/asn.mmdb" -r "$BEACON_SRC/tests/fixtures/apple-relay.csv" -x "$BEACON_SRC/pixelsrv/machines.yaml") ||
 		t_fail "ingest_bench -m $mode ${table} failed"
 	pg1=$(b_ticks_tree "$(pg_pid)")
@@ -99,6 +109,17 @@ bench_ingest() {
 	} | b_table "Ingest, ${ING_N} events per run, medians of ${ING_ROUNDS}"
 	b_md "" "Enrichment + COPY formatting alone (event_enrich + event_copy_row, one thread):" \
 		"$ING_ENRICH µs CPU per event."
+	# geo_lookup() alone: the run's City database, and the test fixture for scale
+	local gl gf=
+	gl=$(ing_geo "$B_CITY_DB" "$B_GEO_ADDRS")
+	[ -n "$B_GEO_ADDRS" ] && gf=$(ing_geo "$T_DIR/geo/city.mmdb")
+	ING_GEO_US=$(ing_field "$gl" us_per_lookup)
+	local vs=
+	[ -n "$gf" ] && vs="; $(ing_field "$gf" us_per_lookup) µs against the few networks of the test fixture
+(the big database costs $(b_ratio "$ING_GEO_US" "$(ing_field "$gf" us_per_lookup)") as much)"
+	b_md "" "\`geo_lookup()\` alone (\`ingest_bench -m geo\`: City + ASN, one thread, $(b_fmt_int "$ING_GEO_N") lookups over" \
+		"the events' addresses, of which $(b_fmt_int "$(ing_field "$gl" country_hits)") found a country and" \
+		"$(b_fmt_int "$(ing_field "$gl" city_hits)") a city): **$ING_GEO_US µs per call** against the run's City database$vs."
 	b_goal "ingest, writer queue → PostgreSQL (events/s)" 300000 "$ING_W" ge \
-		"PostgreSQL: raw COPY of the same rows $(b_fmt_int "$ING_C")/s into beacon.events, $(b_fmt_int "$ING_X")/s into a plain table with its indexes, $(b_fmt_int "$ING_B")/s bare; the writer thread spends ${ING_CPU_W} µs CPU/event (enrichment $ING_ENRICH) and PostgreSQL ${ING_PG_W} µs/event, one after the other (a batch is formatted, then COPYed)"
+		"GeoIP: ${ING_GEO_US} µs/lookup; PostgreSQL: raw COPY of the same rows $(b_fmt_int "$ING_C")/s into beacon.events, $(b_fmt_int "$ING_X")/s into a plain table with its indexes, $(b_fmt_int "$ING_B")/s bare; the writer thread spends ${ING_CPU_W} µs CPU/event (enrichment $ING_ENRICH) and PostgreSQL ${ING_PG_W} µs/event, one after the other (a batch is formatted, then COPYed)"
 }

@@ -6,13 +6,19 @@
  * SYNOPSIS
  *	ingest_bench -m writer|copy -c CONNINFO -d DIR -n EVENTS
  *	    -u UAP_REGEXES -M MAIL_CLIENTS -g CITY_MMDB -a ASN_MMDB [-r RELAY_CSV]
- *	    [-x MACHINES] [-b BATCH] [-t TABLE]
+ *	    [-x MACHINES] [-b BATCH] [-t TABLE] [-A ADDRS]
+ *	ingest_bench -m geo -n LOOKUPS -g CITY_MMDB [-a ASN_MMDB] [-A ADDRS]
  *
  * DESCRIPTION
  *	Both modes make the same EVENTS synthetic open and click events
  *	(fixed seed: 64 recipients, a dozen real User-Agents among them the
  *	Gmail image proxy, addresses in the GeoIP test networks, in an iCloud
- *	Private Relay range and outside any network), all stamped now.
+ *	Private Relay range and outside any network), all stamped now.  With
+ *	-A, the addresses in the GeoIP test networks are replaced by the
+ *	addresses of the file ADDRS (one a line, IPv4 or IPv6: those
+ *	tests/bench/make-geoip-prod.pl writes, inside its networks), taken
+ *	in a scattered order, so lookups walk a large database's tree to
+ *	its depth and miss the CPU cache as real traffic does.
  *
  *	writer: encodes them into pixelsrv's queue file (DIR/events.queue,
  *	as the request path does), then starts pixelsrv's own writer thread
@@ -26,9 +32,14 @@
  *	what PostgreSQL alone costs for these rows.  -t names another table
  *	with the same columns to COPY into (default beacon.events).
  *
+ *	geo: times LOOKUPS geo_lookup() calls alone (one thread) over the
+ *	same addresses (ADDRS, or the fixed ones) and counts those that
+ *	found a city or at least a country.
+ *
  *	Prints one line, e.g.
  *	  mode=writer events=200000 seconds=1.234 events_per_s=162074 cpu_us_per_event=4.1
  *	  mode=copy events=200000 seconds=0.700 events_per_s=285714 cpu_us_per_event=0.9 enrich_us=3.2
+ *	  mode=geo lookups=1000000 us_per_lookup=0.812 country_hits=1000000 city_hits=875012
  *	cpu_us_per_event is this process's CPU time (the writer thread, or
  *	libpq's side of the COPY) per event; PostgreSQL's own CPU is counted
  *	by the caller.
@@ -87,6 +98,12 @@ static const char *const ib_addrs[] = {
 	"172.224.226.5", "192.0.2.77", "198.51.100.99", "100.64.1.2",
 };
 #define IB_NADDRS (sizeof(ib_addrs) / sizeof(ib_addrs[0]))
+/* which of ib_addrs are in the GeoIP test networks (-A replaces those) */
+static const char ib_in_geo[IB_NADDRS] = { 1, 1, 1, 0, 0, 1, 1, 0 };
+
+/* the -A addresses, NULL without it */
+static struct sockaddr_storage *ib_extra;
+static size_t ib_nextra;
 
 /* ib_opts - the command line */
 struct ib_opts {
@@ -97,6 +114,7 @@ struct ib_opts {
 	long batch;		/* rows per COPY */
 	const char *table;	/* copy: the table COPYed into */
 	const char *uap, *clients, *city, *asn, *relay, *machines;	/* enrichment data */
+	const char *addrs;	/* -A: client addresses inside the City database */
 };
 
 /* ib_now - monotonic seconds */
@@ -114,10 +132,65 @@ static double ib_cpu(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* ib_load_addrs - read the -A file into ib_extra; 0 or -1 */
+static int ib_load_addrs(const char *path)
+{
+	char line[128];
+	size_t cap = 0;
+	FILE *fp = fopen(path, "r");
+
+	if (fp == NULL) {
+		perror(path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp)) {
+		struct sockaddr_storage ss;
+		line[strcspn(line, "\r\n")] = '\0';
+		memset(&ss, 0, sizeof(ss));
+		if (inet_pton(AF_INET, line, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+			ss.ss_family = AF_INET;
+		else if (inet_pton(AF_INET6, line, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+			ss.ss_family = AF_INET6;
+		else
+			continue;
+		if (ib_nextra == cap) {
+			cap = cap ? cap * 2 : 4096;
+			struct sockaddr_storage *n = realloc(ib_extra, cap * sizeof(*n));
+			if (n == NULL) {
+				fclose(fp);
+				return -1;
+			}
+			ib_extra = n;
+		}
+		ib_extra[ib_nextra++] = ss;
+	}
+	fclose(fp);
+	if (ib_nextra == 0) {
+		fprintf(stderr, "ingest_bench: %s: no address\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* ib_addr - the client address of the event with hash X */
+static void ib_addr(uint32_t x, struct sockaddr_storage *ss)
+{
+	size_t k = (x >> 12) % IB_NADDRS;
+
+	memset(ss, 0, sizeof(*ss));
+	if (ib_extra && ib_in_geo[k]) {
+		/* another multiplicative hash: a scattered walk over the whole file */
+		*ss = ib_extra[(size_t)(x * 2246822519u) % ib_nextra];
+		return;
+	}
+	ss->ss_family = AF_INET;
+	inet_pton(AF_INET, ib_addrs[k], &((struct sockaddr_in *)ss)->sin_addr);
+}
+
 /* ib_event - the I-th synthetic event */
 static void ib_event(long i, int64_t at_us, struct event_raw *ev)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
 	uint32_t x = (uint32_t)i * 2654435761u;	/* spread i over the tables */
 
 	memset(ev, 0, sizeof(*ev));
@@ -128,10 +201,8 @@ static void ib_event(long i, int64_t at_us, struct event_raw *ev)
 	ev->link_n = ev->kind == EVENT_CLICK ? 1 + (x >> 4) % 20 : 0;
 	for (int k = 0; k < TOKEN_RID_LEN; k++)
 		ev->rid[k] = (uint8_t)(0x5a ^ (k * 17) ^ (int)((x >> 20) % 64));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	inet_pton(AF_INET, ib_addrs[(x >> 12) % IB_NADDRS], &sin.sin_addr);
-	event_set_addr(ev, (const struct sockaddr *)&sin);
+	ib_addr(x, &ss);
+	event_set_addr(ev, (const struct sockaddr *)&ss);
 	event_set_ua(ev, ib_agents[(x >> 16) % IB_NAGENTS]);
 }
 
@@ -296,6 +367,42 @@ static int ib_copy(const struct ib_opts *o, struct event_ctx *ctx, PGconn *conn,
 	return 0;
 }
 
+/* ib_geo - time geo_lookup() alone over the events' addresses */
+static int ib_geo(const struct ib_opts *o, struct geo_db *g)
+{
+	struct sockaddr_storage *ss = malloc(sizeof(*ss) * 65536);
+	long country = 0, city = 0;
+	struct geo_info *gi = malloc(sizeof(*gi));
+	double c0, c1;
+
+	if (!ss || !gi) {
+		fprintf(stderr, "ingest_bench: out of memory\n");
+		return 1;
+	}
+	if (!(geo_loaded(g) & GEO_CITY)) {
+		fprintf(stderr, "ingest_bench: no City database\n");
+		return 1;
+	}
+	/* the addresses of 65536 events, so the loop times the lookups only */
+	for (uint32_t i = 0; i < 65536; i++)
+		ib_addr(i * 2654435761u, &ss[i]);
+	/* untimed: map the pages the lookups touch, as a running server has */
+	for (long i = 0; i < 65536; i++)
+		geo_lookup(g, (const struct sockaddr *)&ss[i], gi);
+	c0 = ib_cpu();
+	for (long i = 0; i < o->events; i++) {
+		geo_lookup(g, (const struct sockaddr *)&ss[i & 65535], gi);
+		country += gi->country[0] != '\0';
+		city += gi->city[0] != '\0';
+	}
+	c1 = ib_cpu();
+	printf("mode=geo lookups=%ld us_per_lookup=%.3f country_hits=%ld city_hits=%ld\n",
+	       o->events, (c1 - c0) * 1e6 / (double)o->events, country, city);
+	free(ss);
+	free(gi);
+	return 0;
+}
+
 /* main - parse options, load the enrichment data, run one mode */
 int main(int argc, char **argv)
 {
@@ -307,7 +414,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "m:c:d:n:u:M:g:a:r:x:b:t:")) != -1) {
+	while ((c = getopt(argc, argv, "m:c:d:n:u:M:g:a:r:x:b:t:A:")) != -1) {
 		switch (c) {
 		case 'm': o.mode = optarg; break;
 		case 'c': o.conninfo = optarg; break;
@@ -321,8 +428,20 @@ int main(int argc, char **argv)
 		case 'x': o.machines = optarg; break;
 		case 'b': o.batch = strtol(optarg, NULL, 10); break;
 		case 't': o.table = optarg; break;
+		case 'A': o.addrs = optarg; break;
 		default: goto usage;
 		}
+	}
+	if (o.addrs && ib_load_addrs(o.addrs) < 0)
+		return 1;
+	if (o.mode && strcmp(o.mode, "geo") == 0 && o.city && o.events > 0) {
+		struct geo_db *g = geo_open(o.city, o.asn, ib_geo_warn, NULL);
+		if (g == NULL)
+			return 1;
+		rc = ib_geo(&o, g);
+		geo_close(g);
+		free(ib_extra);
+		return rc;
 	}
 	if (!o.mode || !o.conninfo || !o.dir || o.events < 1 || o.batch < 1 || !o.uap ||
 	    !o.clients || !o.city || !o.asn ||
@@ -368,10 +487,12 @@ int main(int argc, char **argv)
 	geo_close(ctx.geo);
 	ua_close(ctx.ua);
 	cfg_free(&cfg);
+	free(ib_extra);
 	return rc;
 usage:
 	fprintf(stderr, "usage: ingest_bench -m writer|copy -c CONNINFO -d DIR -n EVENTS "
 		"-u UAP_REGEXES -M MAIL_CLIENTS -g CITY_MMDB -a ASN_MMDB [-r RELAY_CSV] [-x MACHINES] [-b BATCH] "
-		"[-t TABLE]\n");
+		"[-t TABLE] [-A ADDRS]\n"
+		"       ingest_bench -m geo -n LOOKUPS -g CITY_MMDB [-a ASN_MMDB] [-A ADDRS]\n");
 	return 2;
 }

@@ -11,7 +11,8 @@
 #	loopback, both idle while the other is loaded.  Each run is
 #	wrk -t1 -c64 for PIX_SECS seconds with tests/bench/pixel.lua (the
 #	same static request for both: one open pixel, an iPhone Mail
-#	User-Agent, a forwarded address in the GeoIP test networks; varied
+#	User-Agent, a forwarded address inside the run's GeoIP City
+#	database (b_geo_db: BENCH_XFF); varied
 #	clients are the ingest benchmark's job), keep-alive and then
 #	Connection: close; the servers take turns (A B, then B A in the
 #	next round) for PIX_ROUNDS rounds.  Then one run of PIX_LONG
@@ -68,7 +69,7 @@ pix_px_start() {
 		pidfile = $T_DIR/pixelsrv.pid
 		threads = 1
 		spool_dir = $T_DIR/pxspool
-		geoip_city_db = $T_DIR/geo/city.mmdb
+		geoip_city_db = $B_CITY_DB
 		geoip_asn_db = $T_DIR/geo/asn.mmdb
 		mail_clients = $BEACON_SRC/pixelsrv/mail-clients.yaml
 		machines = $BEACON_SRC/pixelsrv/machines.yaml
@@ -286,7 +287,7 @@ bench_pixel() {
 		"beacon-pixelsrv \`threads = 1\` (+ its writer thread), GeoIP City+ASN, relay ranges," \
 		"uap-core + mail-client rules, every open COPYed into \`beacon.events\` (real indexes and trigger)." \
 		"Load: \`wrk -t1 -c64 -d${PIX_SECS}s --timeout 5s -s tests/bench/pixel.lua\` (one static request:" \
-		"an open pixel, iPhone Mail User-Agent, X-Forwarded-For in the GeoIP test networks; keep-alive, then" \
+		"an open pixel, iPhone Mail User-Agent, X-Forwarded-For $BENCH_XFF, inside a network of the City database; keep-alive, then" \
 		"\`BENCH_CLOSE=1\`: \`Connection: close\`), servers alternating, ${PIX_ROUNDS} round(s); then" \
 		"one ${PIX_LONG} s keep-alive run each.  CPU from \`/proc/PID/stat\` (utime+stime)."
 	PIX_ROWS_TOTAL=0 PIX_ANSWERED_TOTAL=0
@@ -298,8 +299,13 @@ bench_pixel() {
 	# one request each: both answer, the event reaches PostgreSQL
 	[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
 		"http://127.0.0.1:$PIX_NGINX_PORT/o/$tok.gif")" = 200 ] || t_fail "nginx does not answer"
-	[ "$(px_get "/o/$tok.gif")" = 200 ] || t_fail "pixelsrv does not answer"
+	[ "$(px_get "/o/$tok.gif" -H "X-Forwarded-For: $BENCH_XFF")" = 200 ] || t_fail "pixelsrv does not answer"
 	px_wait_rows 1 20 || t_fail "pixelsrv did not write the first event"
+	# the load's address lies inside a network of the City database: every lookup walks its tree
+	local place
+	place=$(pg_query "SELECT concat_ws(', ', city, country) FROM beacon.events WHERE city IS NOT NULL")
+	[ -n "$place" ] || t_fail "pixelsrv: $BENCH_XFF has no city in $B_CITY_DB"
+	b_say "pixel: the load's address $BENCH_XFF is located in $place"
 	pg_query 'TRUNCATE beacon.events' >/dev/null
 	for ((r = 1; r <= PIX_ROUNDS; r++)); do
 		order="nginx pixelsrv"

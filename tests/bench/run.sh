@@ -4,7 +4,7 @@
 #
 # SYNOPSIS
 #	BEACON_BUILD=build [QUICK=1] [BENCH_ONLY="rewrite ingest pixel download mail notify storage"]
-#	    [BENCH_PROFILE=1|""] [BENCH_REPORT=FILE] tests/bench/run.sh
+#	    [BENCH_PROFILE=1|""] [BENCH_REPORT=FILE] [BENCH_GEO_PROD=0|1] tests/bench/run.sh
 #
 # DESCRIPTION
 #	Measures Beacon against what operators already run, in one run on
@@ -35,6 +35,13 @@
 #	goes to $BEACON_SRC/BENCHMARKS.md (QUICK: $BEACON_BUILD/bench/
 #	BENCHMARKS-quick.md; BENCH_ONLY with some sections:
 #	$BEACON_BUILD/bench/BENCHMARKS-SECTIONS.md; BENCH_REPORT overrides).
+#
+#	The full run's GeoIP City database is of production size and shape
+#	(tests/bench/make-geoip-prod.pl: about 3.8 million networks over
+#	IPv4 and IPv6, like GeoLite2-City), generated on first use and
+#	cached in $BEACON_BUILD/bench/geo-prod; QUICK uses the few networks
+#	of the test fixture.  BENCH_GEO_PROD=1 or 0 picks one or the other
+#	in either mode.  The report names the database used.
 #
 #	With perf installed, the full run also profiles pixelsrv and
 #	beacon-milter under load (one extra run each, not counted in the
@@ -82,7 +89,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 if [ -n "$QUICK" ]; then
 	PIX_SECS=1 PIX_ROUNDS=1 PIX_LONG=2 PIX_DRAIN_MAX=60 PIX_PROFILE_SECS=2
 	DL_SECS=1 DL_ROUNDS=1
-	ING_N=5000 ING_ROUNDS=1
+	ING_N=5000 ING_ROUNDS=1 ING_GEO_N=20000
 	MAIL_N=16 MAIL_N10=4 MAIL_N_SLOW=8 MAIL_ROUNDS=1 MAIL_WAIT_MAX=60
 	RW_ITER_KB=200
 	NT_RCPTS=50 NT_BACKLOG=300 NT_LIVE_RATE=100 NT_LIVE_SECS=2 NT_DRAIN_MAX=60
@@ -91,7 +98,7 @@ if [ -n "$QUICK" ]; then
 else
 	PIX_SECS=10 PIX_ROUNDS=3 PIX_LONG=60 PIX_DRAIN_MAX=300 PIX_PROFILE_SECS=6
 	DL_SECS=10 DL_ROUNDS=3
-	ING_N=200000 ING_ROUNDS=3
+	ING_N=200000 ING_ROUNDS=3 ING_GEO_N=2000000
 	MAIL_N=2000 MAIL_N10=200 MAIL_N_SLOW=200 MAIL_ROUNDS=3 MAIL_WAIT_MAX=300
 	RW_ITER_KB=15000
 	NT_RCPTS=1000 NT_BACKLOG=20000 NT_LIVE_RATE=500 NT_LIVE_SECS=20 NT_DRAIN_MAX=300
@@ -167,6 +174,7 @@ b_machine() {
 		"  $(. /etc/os-release && echo "$PRETTY_NAME"), Linux $(uname -r)" \
 		"- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows as noise)" \
 		"- Beacon $(sed -n 's/^VERSION *:= *//p' "$BEACON_SRC/Makefile")$(git -C "$BEACON_SRC" rev-parse --short HEAD 2>/dev/null | sed 's/^/ (commit /; s/$/)/'), build: $BEACON_BUILD${B_SANITIZED:+ (sanitizers on)}" \
+		"- GeoIP City database: ${B_GEO_DESC:-none}; ASN database: the test fixture" \
 		"- PostgreSQL $("$PG_BIN/postgres" -V | awk '{ print $3 }'), wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }'), mode: ${QUICK:+QUICK (smoke run: figures are not meaningful)}${QUICK:-full}"
 }
 
@@ -228,6 +236,8 @@ pg_start
 pg_schema
 pg_query 'SELECT beacon.ensure_partitions()' >/dev/null
 px_setup
+b_geo_db
+b_say "GeoIP City database: $B_GEO_DESC"
 
 for section in $BENCH_ONLY; do
 	t_section=$(t_now_us)

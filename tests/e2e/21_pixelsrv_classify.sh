@@ -10,7 +10,9 @@
 #	human clients with MaxMind's place, image proxies (Gmail, Yahoo) with
 #	no place, Apple Private Relay addresses as prefetch with the relay
 #	range's coarse place, internal_networks as internal.  A click is
-#	enriched the same way.  SIGHUP reopens the GeoIP databases; with
+#	enriched the same way.  Names longer than 64 bytes (an 89-byte
+#	region in Latin and Thai script, a 106-byte city, a 154-byte AS
+#	organisation) are stored byte for byte.  SIGHUP reopens the GeoIP databases; with
 #	anonymize_ip the stored addresses are cut to /24 and /48.
 set -euo pipefail
 . "${BEACON_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
@@ -60,7 +62,20 @@ t_eq 302 "$(px_get "$(px_click "$ctok" 7 https://example.org/)" \
 	-H 'X-Forwarded-For: 192.0.2.99')" "click from Paris"
 n=$((n + 1))
 
+# a network whose names are longer than 64 and 128 bytes (make-geoip.pl): stored whole
+long_region="Krung Thêp Mahā Nakhon — กรุงเทพมหานคร Metropolitan Région"
+long_city="Krung Thep Maha Nakhon Amon Rattanakosin Mahinthara Ayuthaya Mahadilok Phop Noppharat Ratchathani Burīrom"
+long_org="Example Long Names Network of the Metropolitan Administration and the Provincial Electricity and Telecommunications Authorities of the Kingdom of Thailand"
+read -r ltok luuid < <(px_mint_pair)
+t_eq 200 "$(px_get "/o/$ltok.gif" -H 'X-Forwarded-For: 2001:db8:77::15')" "open from 2001:db8:77::15"
+n=$((n + 1))
+
 px_wait_rows "$n" 20 || t_fail "expected $n rows, have $(px_rows)"
+t_eq "TH|89|106|154" "$(pg_query "SELECT country, octet_length(region), octet_length(city),
+	octet_length(asn_org) FROM beacon.events WHERE token_id = '$luuid'")" "long names' lengths"
+t_eq "$long_region|$long_city|$long_org" \
+	"$(pg_query "SELECT region, city, asn_org FROM beacon.events WHERE token_id = '$luuid'")" \
+	"long names stored byte for byte"
 cols="ip, device, os, browser, client, country, region, city, latitude, longitude, asn, asn_org, class"
 for uuid in "${!expect[@]}"; do
 	t_eq "${expect[$uuid]}" \

@@ -563,9 +563,9 @@ static void test_copy_worst_case(void **state)
 	memset(row.ua.os, '\\', sizeof(row.ua.os) - 1);
 	memset(row.ua.browser, '\\', sizeof(row.ua.browser) - 1);
 	memset(row.ua.client, '\\', sizeof(row.ua.client) - 1);
-	memset(row.geo.region, '\\', sizeof(row.geo.region) - 1);
-	memset(row.geo.city, '\\', sizeof(row.geo.city) - 1);
-	memset(row.geo.asn_org, '\\', sizeof(row.geo.asn_org) - 1);
+	memset(row.geo.region, '\x01', sizeof(row.geo.region) - 1);	/* 4 bytes each */
+	memset(row.geo.city, '\x01', sizeof(row.geo.city) - 1);
+	memset(row.geo.asn_org, '\x01', sizeof(row.geo.asn_org) - 1);
 	strcpy(row.geo.country, "ZZ");
 	row.geo.has_location = 1;
 	row.geo.latitude = -89.123456789012345;

@@ -240,6 +240,48 @@ static void test_lookups(void **state)
 	geo_close(g);
 }
 
+/* the fixture's long names (make-geoip.pl, 2001:db8:77::/48), UTF-8 */
+#define LONG_REGION "Krung Th\xc3\xaap Mah\xc4\x81 Nakhon \xe2\x80\x94 " \
+	"\xe0\xb8\x81\xe0\xb8\xa3\xe0\xb8\xb8\xe0\xb8\x87\xe0\xb9\x80\xe0\xb8\x97\xe0\xb8\x9e" \
+	"\xe0\xb8\xa1\xe0\xb8\xab\xe0\xb8\xb2\xe0\xb8\x99\xe0\xb8\x84\xe0\xb8\xa3" \
+	" Metropolitan R\xc3\xa9gion"
+#define LONG_CITY "Krung Thep Maha Nakhon Amon Rattanakosin Mahinthara Ayuthaya " \
+	"Mahadilok Phop Noppharat Ratchathani Bur\xc4\xabrom"
+#define LONG_ORG "Example Long Names Network of the Metropolitan Administration " \
+	"and the Provincial Electricity and Telecommunications " \
+	"Authorities of the Kingdom of Thailand"
+
+/* test_long_names - names past 64 and 128 bytes whole; one past any real name refused, not cut */
+static void test_long_names(void **state)
+{
+	struct geo_db *g;
+	struct geo_info gi;
+
+	(void)state;
+	assert_true(strlen(LONG_REGION) > 64 && strlen(LONG_CITY) > 100 &&
+	    strlen(LONG_ORG) > 128);
+	nwarn = 0;
+	g = geo_open(city_path, asn_path, on_warn, NULL);
+	gi = lookup(g, "2001:db8:77::1");
+	assert_string_equal(gi.country, "TH");
+	assert_string_equal(gi.region, LONG_REGION);
+	assert_string_equal(gi.city, LONG_CITY);
+	assert_string_equal(gi.asn_org, LONG_ORG);
+	assert_int_equal(nwarn, 0);
+
+	/* a 2000-byte city: empty, the rest of the record kept, said once */
+	gi = lookup(g, "2001:db8:78::1");
+	assert_string_equal(gi.city, "");
+	assert_string_equal(gi.region, "Bangkok");
+	assert_int_equal(gi.has_location, 1);
+	assert_int_equal(nwarn, 1);
+	assert_non_null(strstr(warnings[0], "2000 bytes"));
+	gi = lookup(g, "2001:db8:78::2");
+	assert_string_equal(gi.city, "");
+	assert_int_equal(nwarn, 1);
+	geo_close(g);
+}
+
 /* test_one_db - only the city or only the ASN database */
 static void test_one_db(void **state)
 {
@@ -479,6 +521,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookups),
+		cmocka_unit_test(test_long_names),
 		cmocka_unit_test(test_one_db),
 		cmocka_unit_test(test_missing_broken),
 		cmocka_unit_test(test_reload),

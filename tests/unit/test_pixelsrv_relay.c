@@ -194,6 +194,35 @@ static void test_bad_lines(void **state)
 	assert_string_equal(err, want);
 }
 
+/* test_long_city - a city past 64 bytes is kept whole; one past GEO_NAME_MAX is skipped, not cut */
+static void test_long_city(void **state)
+{
+	static const char city[] = "Krung Thep Maha Nakhon Amon Rattanakosin "
+	    "Mahinthara Ayuthaya Mahadilok Phop Noppharat Ratchathani Bur\xc4\xabrom";
+	char path[600], err[512], *csv, *toolong;
+	struct relay_db *r;
+
+	(void)state;
+	toolong = malloc(GEO_NAME_MAX + 1);
+	csv = malloc(2 * GEO_NAME_MAX + 256);
+	assert_non_null(toolong);
+	assert_non_null(csv);
+	memset(toolong, 'X', GEO_NAME_MAX);
+	toolong[GEO_NAME_MAX] = '\0';
+	snprintf(csv, 2 * GEO_NAME_MAX + 256, "172.224.226.0/27,TH,TH-10,%s,\n"
+	    "172.224.227.0/24,TH,TH-10,%s,\n", city, toolong);
+	write_tmp(path, sizeof(path), "long.csv", csv);
+	r = relay_load(path, err, sizeof(err));
+	assert_non_null(r);
+	assert_non_null(strstr(err, "line 2: city name too long"));
+	assert_int_equal(relay_count(r), 1);
+	expect(r, "172.224.226.1", "TH", "TH-10", city);
+	assert_null(match(r, "172.224.227.1"));
+	relay_free(r);
+	free(csv);
+	free(toolong);
+}
+
 /* test_300k - a list the size of Apple's: loaded whole, every match right */
 static void test_300k(void **state)
 {
@@ -249,6 +278,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixture),
 		cmocka_unit_test(test_bad_lines),
+		cmocka_unit_test(test_long_city),
 		cmocka_unit_test(test_300k),
 	};
 
