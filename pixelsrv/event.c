@@ -364,7 +364,13 @@ static void copy_text(struct copy_out *o, const char *s, size_t n)
 	for (size_t i = 0; i < n;) {
 		unsigned char c = u[i];
 		size_t l;
-		if (c == '\\') {
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			/* a run of printable ASCII goes out as it is, in one copy */
+			for (l = i + 1; l < n && u[l] >= 0x20 && u[l] < 0x7f && u[l] != '\\'; l++)
+				;
+			copy_raw(o, s + i, l - i);
+			i = l;
+		} else if (c == '\\') {
 			copy_raw(o, "\\\\", 2);
 			i++;
 		} else if (c < 0x20 || c == 0x7f) {
@@ -407,32 +413,87 @@ static void copy_fmt(struct copy_out *o, const char *fmt, ...)
 	o->p += n;
 }
 
+/* copy_uint - append V in decimal, zero-padded to WIDTH digits (printf's %0*llu,
+ * without its cost: this runs for several columns of every row) */
+static void copy_uint(struct copy_out *o, unsigned long long v, int width)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n < width && n < (int)sizeof(tmp))
+		tmp[sizeof(tmp) - 1 - n++] = '0';
+	copy_raw(o, tmp + sizeof(tmp) - n, (size_t)n);
+}
+
+/* copy_at - append AT_US as "YYYY-MM-DD HH:MM:SS.UUUUUU+00"; the calendar fields of the
+ * last second seen are kept per thread (the rows of a batch share few seconds) */
+static void copy_at(struct copy_out *o, int64_t at_us)
+{
+	static __thread time_t last_secs = -1;
+	static __thread struct tm last_tm;
+	time_t secs = (time_t)(at_us / 1000000);
+	long usec = (long)(at_us % 1000000);
+	struct tm *tm = &last_tm;
+
+	if (usec < 0) {
+		usec += 1000000;
+		secs--;
+	}
+	if (secs != last_secs) {
+		if (!gmtime_r(&secs, &last_tm)) {
+			last_secs = -1;
+			o->full = 1;
+			return;
+		}
+		last_secs = secs;
+	}
+	if (tm->tm_year + 1900 < 0 || tm->tm_year + 1900 > 9999 || o->end - o->p < 29) {
+		copy_fmt(o, "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00", tm->tm_year + 1900,
+		    tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec, usec);
+		return;
+	}
+	copy_uint(o, (unsigned)(tm->tm_year + 1900), 4);
+	copy_byte(o, '-');
+	copy_uint(o, (unsigned)(tm->tm_mon + 1), 2);
+	copy_byte(o, '-');
+	copy_uint(o, (unsigned)tm->tm_mday, 2);
+	copy_byte(o, ' ');
+	copy_uint(o, (unsigned)tm->tm_hour, 2);
+	copy_byte(o, ':');
+	copy_uint(o, (unsigned)tm->tm_min, 2);
+	copy_byte(o, ':');
+	copy_uint(o, (unsigned)tm->tm_sec, 2);
+	copy_byte(o, '.');
+	copy_uint(o, (unsigned long)usec, 6);
+	copy_raw(o, "+00", 3);
+}
+
 /* event_copy_row - one line of COPY text in EVENT_COPY_SQL column order */
 int event_copy_row(const struct event_row *row, char *dst, size_t cap)
 {
 	const struct event_raw *ev = row->raw;
 	struct copy_out o = { dst, dst + cap, 0 };
 	char uuid[TOKEN_UUID_LEN + 1];
-	time_t secs = (time_t)(ev->at_us / 1000000);
-	long usec = (long)(ev->at_us % 1000000);
-	struct tm tm;
 
-	if (usec < 0) {
-		usec += 1000000;
-		secs--;
-	}
-	gmtime_r(&secs, &tm);
-	copy_fmt(&o, "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00\t%s\t",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, usec, event_kind_str(ev->kind));
+	copy_at(&o, ev->at_us);
+	copy_byte(&o, '\t');
+	copy_str(&o, event_kind_str(ev->kind));
+	copy_byte(&o, '\t');
 	token_rid_uuid(ev->rid, uuid);
 	copy_raw(&o, uuid, TOKEN_UUID_LEN);
 	copy_byte(&o, '\t');
-	if (ev->kind == EVENT_CLICK)
-		copy_fmt(&o, "%u\t\\N\t", (unsigned)ev->link_n);
-	else if (ev->kind == EVENT_DOWNLOAD)
-		copy_fmt(&o, "\\N\t%u\t", (unsigned)ev->attachment_id);
-	else
+	if (ev->kind == EVENT_CLICK) {
+		copy_uint(&o, (unsigned)ev->link_n, 1);
+		copy_raw(&o, "\t\\N\t", 4);
+	} else if (ev->kind == EVENT_DOWNLOAD) {
+		copy_raw(&o, "\\N\t", 3);
+		copy_uint(&o, (unsigned)ev->attachment_id, 1);
+		copy_byte(&o, '\t');
+	} else
 		copy_raw(&o, "\\N\t\\N\t", 6);
 	copy_str(&o, row->ip);
 	copy_byte(&o, '\t');
@@ -468,11 +529,15 @@ int event_copy_row(const struct event_row *row, char *dst, size_t cap)
 		copy_str(&o, row->reason);
 	else
 		copy_raw(&o, "\\N", 2);
-	copy_fmt(&o, "\t%u\t%s\t", (unsigned)ev->flags, row->late ? "t" : "f");
-	if (ev->kind == EVENT_DOWNLOAD && ev->bytes >= 0)
-		copy_fmt(&o, "%lld\t%s\t", (long long)ev->bytes, ev->partial ? "t" : "f");
-	else
-		copy_fmt(&o, "\\N\t%s\t", ev->kind == EVENT_DOWNLOAD && ev->partial ? "t" : "f");
+	copy_byte(&o, '\t');
+	copy_uint(&o, (unsigned)ev->flags, 1);
+	copy_raw(&o, row->late ? "\tt\t" : "\tf\t", 3);
+	if (ev->kind == EVENT_DOWNLOAD && ev->bytes >= 0) {
+		copy_uint(&o, (unsigned long long)ev->bytes, 1);
+		copy_raw(&o, ev->partial ? "\tt\t" : "\tf\t", 3);
+	} else {
+		copy_raw(&o, ev->kind == EVENT_DOWNLOAD && ev->partial ? "\\N\tt\t" : "\\N\tf\t", 5);
+	}
 	copy_text(&o, ev->node, ev->node_len);	/* \N for a record that names none */
 	copy_byte(&o, '\n');
 	return o.full ? -1 : (int)(o.p - dst);

@@ -5,8 +5,10 @@
  * DESCRIPTION
  *	See writer.h.  A batch is a list of pointers to encoded records: in
  *	the queue's mapping (live events, released after they are stored)
- *	or in the spool's mapping (replay).  Rows are formatted into one
- *	buffer and sent with a single PQputCopyData.
+ *	or in the spool's mapping (replay).  Rows are formatted after the
+ *	COPY has started and sent WR_CHUNK bytes at a time, so that the
+ *	server parses and inserts them while the next ones are enriched and
+ *	formatted; only the end of the COPY commits them.
  *
  *	Results of wr_copy(): WR_OK; WR_DOWN (connection lost, deadline
  *	passed, or a server-side failure that is not about the data: the
@@ -36,6 +38,7 @@
  *	not help and, done at the reconnect pace, floods the log.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -58,6 +61,7 @@
 #define WR_MARGIN_MS 3000	/* wait for a statement: statement_timeout and this */
 #define WR_UNBOUNDED_MS 30000	/* ... or this when statement_timeout sets no bound */
 #define WR_SCHEMA_LOG_MS 60000	/* "schema too old" again at most this often */
+#define WR_CHUNK 16384		/* COPY bytes sent at a time (about 60 rows) */
 
 enum { WR_OK = 0, WR_DOWN = -1, WR_DATA = -2, WR_UNSURE = -3 };
 
@@ -262,58 +266,6 @@ static int wr_fail(struct writer *w, enum db_fault f, const PGresult *res, const
 	return WR_DOWN;
 }
 
-/* wr_copy_end - send the rows and the end of the COPY, read the answer before DEADLINE */
-static int wr_copy_end(struct writer *w, const char *buf, size_t len, long long deadline)
-{
-	PGresult *res = NULL;
-	enum db_fault f = DB_DOWN;
-	int rc;
-
-	if (PQputCopyData(w->conn, buf, (int)len) == 1)
-		f = db_flush(w->conn, PQputCopyEnd(w->conn, NULL), deadline);
-	if (f != DB_OK)
-		return wr_fail(w, f, NULL, "COPY");	/* the end never reached the server */
-	f = db_results(w->conn, deadline, &res);
-	if (f == DB_OK) {
-		rc = WR_OK;
-	} else if (!db_sqlstate(res)) {
-		/* the server saw the end of the COPY; only its own error says it rolled back */
-		wr_drop(w, f == DB_TIMEOUT ? "no answer to a COPY before the deadline" :
-		    PQerrorMessage(w->conn));
-		rc = WR_UNSURE;
-	} else {
-		rc = wr_fail(w, f, res, "COPY");
-	}
-	PQclear(res);
-	return rc;
-}
-
-/* wr_copy - COPY LEN bytes of rows in one statement */
-static int wr_copy(struct writer *w, const char *buf, size_t len)
-{
-	long long deadline = clock_after_ms(w->deadline_ms);
-	PGresult *res = NULL;
-	enum db_fault f;
-	int rc;
-
-	if (len == 0)
-		return WR_OK;
-	if (!w->conn)
-		return WR_DOWN;	/* the facts query lost the session: wr_drop() logged it */
-	f = db_flush(w->conn, PQsendQuery(w->conn, EVENT_COPY_SQL), deadline);
-	if (f == DB_OK)
-		f = db_results(w->conn, deadline, &res);	/* stops at COPY IN */
-	if (f == DB_OK && PQresultStatus(res) == PGRES_COPY_IN) {
-		PQclear(res);
-		if ((rc = wr_copy_end(w, buf, len, deadline)) == WR_OK)
-			wr_schema_ok(w);
-		return rc;
-	}
-	rc = wr_fail(w, f == DB_OK ? DB_DOWN : f, res, "COPY");
-	PQclear(res);
-	return rc;
-}
-
 /* wr_facts - look up the message facts of ITEMS[0..N) the cache lacks (one query) */
 static void wr_facts(struct writer *w, const struct wr_item *items, size_t n)
 {
@@ -409,42 +361,116 @@ static void wr_followup(struct writer *w)
 		wr_drop(w, PQerrorMessage(w->conn));
 }
 
-/* wr_format - COPY text of ITEMS[0..N) into w->buf; the length */
-static size_t wr_format(struct writer *w, const struct wr_item *items, size_t n)
+/* wr_row - the COPY line of one decoded event EV into BUF (CAP >= EVENT_COPY_MAX bytes):
+ * enrichment and classification; its length, or 0 */
+static size_t wr_row(struct writer *w, const struct event_raw *ev, char *buf, size_t cap)
 {
 	const struct classify_facts *facts;
-	struct event_raw ev;
 	struct event_row row;
-	size_t len = 0;
+	int k;
 
+	facts = w->facts ? facts_get(w->facts, ev->rid) : NULL;
+	event_enrich(&w->ctx, ev, facts, &row);
+	if (facts && ev->kind == EVENT_CLICK && ev->link_n == 0)
+		facts_mark_hit(w->facts, ev->rid, ev->at_us);	/* the other tokens' events follow */
+	/* the rules that need other events; a token without its row has no message
+	 * for them to read (the row may come later: beaconctl reclassify) */
+	if (facts && (ev->kind == EVENT_CLICK || ev->kind == EVENT_DOWNLOAD || row.datacenter ||
+	    facts_marked(w->facts, ev->rid, ev->at_us)))
+		facts_follow(w->facts, ev->rid);
+	k = event_copy_row(&row, buf, cap);
+	return k > 0 ? (size_t)k : 0;
+}
+
+/* wr_put - queue LEN bytes of COPY data and send what the socket takes now, without
+ * waiting for the server: it stores these rows while the next ones are formatted */
+static enum db_fault wr_put(PGconn *conn, const char *buf, size_t len, long long deadline)
+{
+	int rc;
+
+	while ((rc = PQputCopyData(conn, buf, (int)len)) == 0) {
+		/* no room in libpq's buffer (non-blocking mode): wait for the socket */
+		if (db_wait(conn, POLLOUT | POLLIN, deadline) < 0)
+			return DB_TIMEOUT;
+		if (!PQconsumeInput(conn))
+			return DB_DOWN;
+	}
+	if (rc != 1 || PQflush(conn) < 0)
+		return DB_DOWN;
+	return DB_OK;
+}
+
+/* wr_copy_end - end the COPY, read the answer before DEADLINE */
+static int wr_copy_end(struct writer *w, long long deadline)
+{
+	PGresult *res = NULL;
+	enum db_fault f;
+	int rc;
+
+	f = db_flush(w->conn, PQputCopyEnd(w->conn, NULL), deadline);
+	if (f != DB_OK)
+		return wr_fail(w, f, NULL, "COPY");	/* the end never reached the server */
+	f = db_results(w->conn, deadline, &res);
+	if (f == DB_OK) {
+		rc = WR_OK;
+	} else if (!db_sqlstate(res)) {
+		/* the server saw the end of the COPY; only its own error says it rolled back */
+		wr_drop(w, f == DB_TIMEOUT ? "no answer to a COPY before the deadline" :
+		    PQerrorMessage(w->conn));
+		rc = WR_UNSURE;
+	} else {
+		rc = wr_fail(w, f, res, "COPY");
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* wr_copy - store ITEMS[0..N) (but the skipped ones) in one COPY statement: the facts
+ * and unsubscribe queries first, then the rows, sent WR_CHUNK bytes at a time as they
+ * are formatted (the server parses and inserts one chunk while the next is formatted),
+ * then the end of the COPY, which commits them all or none */
+static int wr_copy(struct writer *w, const struct wr_item *items, size_t n)
+{
+	long long deadline;
+	PGresult *res = NULL;
+	struct event_raw ev;
+	enum db_fault f;
+	size_t live = 0, len = 0;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		live += !items[i].skip;
+	if (live == 0)
+		return WR_OK;
 	wr_facts(w, items, n);
 	wr_unsubscribe(w, items, n);
+	if (!w->conn)
+		return WR_DOWN;	/* a query lost the session: wr_drop() logged it */
+	deadline = clock_after_ms(w->deadline_ms);
+	f = db_flush(w->conn, PQsendQuery(w->conn, EVENT_COPY_SQL), deadline);
+	if (f == DB_OK)
+		f = db_results(w->conn, deadline, &res);	/* stops at COPY IN */
+	if (f != DB_OK || PQresultStatus(res) != PGRES_COPY_IN) {
+		rc = wr_fail(w, f == DB_OK ? DB_DOWN : f, res, "COPY");
+		PQclear(res);
+		return rc;
+	}
+	PQclear(res);
 	for (size_t i = 0; i < n; i++) {
-		int k;
 		if (items[i].skip || event_decode(items[i].rec, items[i].len, &ev) < 0)
 			continue;	/* stored already; decoding was checked when batched */
-		if (w->cap - len < EVENT_COPY_MAX) {
-			size_t ncap = w->cap * 2;
-			char *nb = realloc(w->buf, ncap);
-			if (!nb)
-				log_fatalx("out of memory for a COPY buffer of %zu bytes", ncap);
-			w->buf = nb;
-			w->cap = ncap;
+		len += wr_row(w, &ev, w->buf + len, w->cap - len);
+		if (len >= WR_CHUNK) {
+			if ((f = wr_put(w->conn, w->buf, len, deadline)) != DB_OK)
+				return wr_fail(w, f, NULL, "COPY");	/* no end sent: nothing stored */
+			len = 0;
 		}
-		facts = w->facts ? facts_get(w->facts, ev.rid) : NULL;
-		event_enrich(&w->ctx, &ev, facts, &row);
-		if (facts && ev.kind == EVENT_CLICK && ev.link_n == 0)
-			facts_mark_hit(w->facts, ev.rid, ev.at_us);	/* the other tokens' events follow */
-		/* the rules that need other events; a token without its row has no message
-		 * for them to read (the row may come later: beaconctl reclassify) */
-		if (facts && (ev.kind == EVENT_CLICK || ev.kind == EVENT_DOWNLOAD || row.datacenter ||
-		    facts_marked(w->facts, ev.rid, ev.at_us)))
-			facts_follow(w->facts, ev.rid);
-		k = event_copy_row(&row, w->buf + len, w->cap - len);
-		if (k > 0)
-			len += (size_t)k;
 	}
-	return len;
+	if (len && (f = wr_put(w->conn, w->buf, len, deadline)) != DB_OK)
+		return wr_fail(w, f, NULL, "COPY");
+	if ((rc = wr_copy_end(w, deadline)) == WR_OK)
+		wr_schema_ok(w);
+	return rc;
 }
 
 /* wr_isolate - write ITEMS one by one; refused ones go to rejected.spool;
@@ -458,8 +484,7 @@ static int wr_isolate(struct writer *w, const struct wr_item *items, size_t n, s
 		const struct wr_item *it = &items[*done];
 		if (it->skip)
 			continue;
-		size_t len = wr_format(w, it, 1);
-		int rc = wr_copy(w, w->buf, len);
+		int rc = wr_copy(w, it, 1);
 		if (rc == WR_OK) {
 			metrics_add(METRICS_EVENTS_WRITTEN, 1);
 			continue;
@@ -508,12 +533,11 @@ static void wr_spool_items(struct writer *w, const struct wr_item *items, size_t
 /* wr_store - write a batch of live events, or spool it */
 static void wr_store(struct writer *w)
 {
-	size_t len, done = 0;
+	size_t done = 0;
 	int rc = WR_DOWN;
 
 	if (wr_usable(w)) {
-		len = wr_format(w, w->items, w->nitems);
-		rc = wr_copy(w, w->buf, len);
+		rc = wr_copy(w, w->items, w->nitems);
 		if (rc == WR_OK) {
 			metrics_add(METRICS_EVENTS_WRITTEN, w->nitems);
 			wr_followup(w);
@@ -709,7 +733,7 @@ static int wr_replay_flush(void *arg)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		stored += !w->items[i].skip;
-	rc = wr_copy(w, w->buf, wr_format(w, w->items, n));
+	rc = wr_copy(w, w->items, n);
 	if (rc == WR_DATA)
 		rc = wr_isolate(w, w->items, n, &done);
 	else if (rc == WR_OK)
@@ -833,8 +857,8 @@ struct writer *writer_start(const struct writer_conf *conf, PGconn *conn, char *
 		spool_set_max(conf->rejected, (unsigned long long)cfg->pixelsrv.spool_max_bytes);
 	w->limit = limit_new(cfg->pixelsrv.repeat_window, cfg->pixelsrv.token_event_limit < 0 ? 0 :
 	    (unsigned)cfg->pixelsrv.token_event_limit);
-	/* room for typical rows; wr_format() grows it for long ones */
-	w->cap = (w->batch_size > 4096 ? 4096 : w->batch_size) * 1024 + EVENT_COPY_MAX;
+	/* one chunk of COPY text and the row that ends it */
+	w->cap = WR_CHUNK + EVENT_COPY_MAX;
 	w->items = calloc(w->batch_size, sizeof(*w->items));
 	w->buf = malloc(w->cap);
 	if (!w->items || !w->buf || !w->limit || !w->facts) {

@@ -375,6 +375,41 @@ static void test_copy_escapes(void **state)
 	    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t\\N\tf\t\\N\n");
 }
 
+/* test_copy_times - the "at" column across seconds, days, years, before the epoch and
+ * past 9999 (the calendar of the last second is reused: each line must still be its own) */
+static void test_copy_times(void **state)
+{
+	static const struct {
+		int64_t at_us;
+		const char *at;
+	} t[] = {
+		{ 1795000000123456LL, "2026-11-18 11:06:40.123456+00" },
+		{ 1795000000999999LL, "2026-11-18 11:06:40.999999+00" },
+		{ 1795000001000000LL, "2026-11-18 11:06:41.000000+00" },
+		{ 1795000000000007LL, "2026-11-18 11:06:40.000007+00" },
+		{ 1798761599999999LL, "2026-12-31 23:59:59.999999+00" },
+		{ 1798761600000000LL, "2027-01-01 00:00:00.000000+00" },
+		{ 0, "1970-01-01 00:00:00.000000+00" },
+		{ -1, "1969-12-31 23:59:59.999999+00" },
+		{ -62135596800000000LL, "0001-01-01 00:00:00.000000+00" },
+		{ 253402300800000001LL, "10000-01-01 00:00:00.000001+00" },
+	};
+	struct event_ctx ctx = { .ua = NULL, .geo = NULL, .relay = NULL, .internal = NULL, .anonymize = 0 };
+	struct event_raw ev;
+	char want[EVENT_COPY_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		mkev(&ev, EVENT_CLICK, NULL, NULL);
+		ev.at_us = t[i].at_us;
+		ev.link_n = (uint32_t)(i * 1000 + 1);	/* link 0 is the honeypot */
+		snprintf(want, sizeof(want), "%s\tclick\t" UUID "\t%u\t\\N\t\\N\t\\N\t\\N\t\\N\t"
+		    "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\thuman\t\\N\t0\tf\t\\N\tf\t\\N\n",
+		    t[i].at, (unsigned)(i * 1000 + 1));
+		assert_string_equal(line(&ctx, &ev), want);
+	}
+}
+
 /* test_class_internal - internal_networks wins over everything */
 static void test_class_internal(void **state)
 {
@@ -586,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_copy_human),
 		cmocka_unit_test(test_copy_click),
 		cmocka_unit_test(test_copy_escapes),
+		cmocka_unit_test(test_copy_times),
 		cmocka_unit_test(test_class_internal),
 		cmocka_unit_test(test_class_proxy),
 		cmocka_unit_test(test_class_prefetch),

@@ -6,7 +6,9 @@
  *	Batching: 250 queued events with batch_size 100 are stored in three
  *	COPY transactions, every row as queued.  A row the database refuses
  *	for its data (a CHECK constraint added for the test) goes to
- *	rejected.spool while the rest of its batch is stored row by row.
+ *	rejected.spool while the rest of its batch is stored row by row,
+ *	also when the batch is sent in several chunks and the server refuses
+ *	the row while later chunks are still coming.
  *	With the database unreachable every event goes to events.spool and
  *	the writer reports the database down; a writer that can connect
  *	replays that spool.  Records spooled as "unsure" that the database
@@ -324,6 +326,34 @@ static void test_refused_row(void **state)
 	wt_free(&t);
 }
 
+/* test_refused_row_streamed - 400 events in one batch: the COPY text is sent in chunks
+ * while it is formatted, and the server refuses a row of the first chunk while the
+ * others are still coming: the batch is stored row by row, the refused one kept aside */
+static void test_refused_row_streamed(void **state)
+{
+	uint64_t rejected = metrics_get(METRICS_EVENTS_REJECTED);
+	uint64_t written = metrics_get(METRICS_EVENTS_WRITTEN);
+	struct wt t;
+	(void)state;
+
+	sql("ALTER TABLE beacon.events ADD CONSTRAINT unit_no_link_7 "
+	    "CHECK (link_n IS DISTINCT FROM 7)");
+	wt_new(&t);
+	t.cfg.pixelsrv.batch_size = 400;
+	wt_open(&t, db_cluster.conninfo);
+	wt_push(&t, 0, 400, -1);
+	writer_stop(wt_start(&t, wt_conn("")));
+	sql("ALTER TABLE beacon.events DROP CONSTRAINT unit_no_link_7");
+	assert_int_equal(wt_rows(&t), 399);
+	assert_int_equal(metrics_get(METRICS_EVENTS_REJECTED) - rejected, 1);
+	assert_int_equal(metrics_get(METRICS_EVENTS_WRITTEN) - written, 399);
+	assert_int_equal(wt_query(&t, "SELECT count(DISTINCT link_n) FROM beacon.events "
+	    "WHERE token_id = $1 AND link_n <> 7"), 399);
+	assert_int_equal(wt_spooled(&t, EVENT_SPOOL_TYPE), 0);
+	wt_close(&t);
+	wt_free(&t);
+}
+
 /* test_down_then_replay - unreachable: all spooled; reachable again: all replayed once */
 static void test_down_then_replay(void **state)
 {
@@ -512,6 +542,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_refused_row),
+		cmocka_unit_test(test_refused_row_streamed),
 		cmocka_unit_test(test_down_then_replay),
 		cmocka_unit_test(test_check_refused),
 		cmocka_unit_test(test_unsure_commit),
