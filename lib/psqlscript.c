@@ -646,7 +646,7 @@ static int psqlscript_include(struct psqlscript *s, const struct psqlscript_file
 	if (s->pending)
 		return psqlscript_fail(s, f, "\\ir inside a statement");
 	/* only a file in the report's own directory: no value or path picks what runs */
-	if (file[0] == '/' || strstr(file, "..") || file[0] == '\0')
+	if (strchr(file, '/') || file[0] == '\0')
 		return psqlscript_fail(s, f, "\\ir %s: only a file beside the report", file);
 	if (!slash)
 		path = strdup(file);
@@ -895,6 +895,12 @@ static int psqlscript_slurp(const char *path, char **text, char *err, size_t err
 		*text = NULL;
 		return -1;
 	}
+	{
+		char *fit = realloc(*text, n + 1);	/* kept for the program's life by preload */
+
+		if (fit)
+			*text = fit;
+	}
 	return 0;
 }
 
@@ -917,7 +923,15 @@ static const char *psqlscript_preloaded(const char *path, int *in)
 	return NULL;
 }
 
-/* psqlscript_preload - keep the text of every file of DIR in memory */
+/* psqlscript_report_name - does NAME end in .sql or .psql (a report or an include)? */
+static int psqlscript_report_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return (n > 4 && !strcmp(name + n - 4, ".sql")) || (n > 5 && !strcmp(name + n - 5, ".psql"));
+}
+
+/* psqlscript_preload - keep the text of every .sql and .psql file of DIR in memory */
 int psqlscript_preload(const char *dir, char *err, size_t errlen)
 {
 	DIR *d = opendir(dir);
@@ -926,6 +940,14 @@ int psqlscript_preload(const char *dir, char *err, size_t errlen)
 	char *path;
 	int rc = 0;
 
+	if (preload_dir) {
+		if (d)
+			closedir(d);
+		if (strcmp(preload_dir, dir) == 0)
+			return 0;		/* read already */
+		snprintf(err, errlen, "%s: the files of %s are read already", dir, preload_dir);
+		return -1;
+	}
 	if (!d) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
@@ -936,8 +958,8 @@ int psqlscript_preload(const char *dir, char *err, size_t errlen)
 		return -1;
 	}
 	while (rc == 0 && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
+		if (de->d_name[0] == '.' || !psqlscript_report_name(de->d_name))
+			continue;		/* not a report nor a file one includes */
 		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
 			snprintf(err, errlen, "out of memory");
 			rc = -1;
@@ -973,7 +995,7 @@ int psqlscript_read(struct psqlscript *s, const char *path)
 	if ((kept = psqlscript_preloaded(path, &in)))
 		return psqlscript_parse(s, path, kept);
 	if (in)
-		return psqlscript_fail(s, NULL, "%s: not among the files read at start", path);
+		return psqlscript_fail(s, NULL, "%s: not among the files read at start (restart to read a new file)", path);
 	if (psqlscript_slurp(path, &text, s->err, sizeof(s->err)) < 0)
 		return -1;
 	rc = psqlscript_parse(s, path, text);

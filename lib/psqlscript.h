@@ -97,10 +97,11 @@ const char *psqlscript_get(const struct psqlscript *s, const char *name);
 int psqlscript_map(struct psqlscript *s, const char *from, const char *to);
 /* psqlscript_read - read the script at PATH; 0, or -1 with s->err */
 int psqlscript_read(struct psqlscript *s, const char *path);
-/* psqlscript_preload - read every file of DIR (not its subdirectories) now, and
- * later reads of DIR/NAME from memory, never from the disk: a program that drops
- * its privileges calls it before, when the files may be root's only.  Once, before
- * threads start.  0, or -1 with why in ERR */
+/* psqlscript_preload - read every .sql and .psql file of DIR (not its
+ * subdirectories) now, and later reads of DIR/NAME from memory, never from the
+ * disk: a program that drops its privileges calls it before, when the files may
+ * be root's only.  For one directory (called again with it, nothing is done),
+ * before threads start.  0, or -1 with why in ERR */
 int psqlscript_preload(const char *dir, char *err, size_t errlen);
 /* psqlscript_parse - read TEXT as the script at PATH (\ir is relative to it); 0 or -1 */
 int psqlscript_parse(struct psqlscript *s, const char *path, const char *text);

@@ -433,7 +433,8 @@ static void copy_uint(struct copy_out *o, unsigned long long v, int width)
  * last second seen are kept per thread (the rows of a batch share few seconds) */
 static void copy_at(struct copy_out *o, int64_t at_us)
 {
-	static __thread time_t last_secs = -1;
+	static __thread time_t last_secs;
+	static __thread int have_tm;		/* last_tm holds last_secs's fields */
 	static __thread struct tm last_tm;
 	time_t secs = (time_t)(at_us / 1000000);
 	long usec = (long)(at_us % 1000000);
@@ -443,13 +444,14 @@ static void copy_at(struct copy_out *o, int64_t at_us)
 		usec += 1000000;
 		secs--;
 	}
-	if (secs != last_secs) {
+	if (!have_tm || secs != last_secs) {
 		if (!gmtime_r(&secs, &last_tm)) {
-			last_secs = -1;
+			have_tm = 0;
 			o->full = 1;
 			return;
 		}
 		last_secs = secs;
+		have_tm = 1;
 	}
 	if (tm->tm_year + 1900 < 0 || tm->tm_year + 1900 > 9999 || o->end - o->p < 29) {
 		copy_fmt(o, "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00", tm->tm_year + 1900,

@@ -233,10 +233,12 @@ static void geo_str(const struct geo_db *g, struct geo_mmdb *m,
 	if (d.data_size >= dstlen) {
 		/* a cut name is a false one: leave the field empty, say so once */
 		if (!atomic_flag_test_and_set(&m->warned_long))
-			geo_warnf(g, "GeoIP %s database %s: a %s value of %u bytes "
-			    "is longer than %zu; such values are stored empty",
-			    m->what, m->path, path[0], (unsigned)d.data_size,
-			    dstlen - 1);
+			geo_warnf(g, "GeoIP %s database %s: a %s name of %u bytes "
+			    "is longer than %zu; such names are stored empty",
+			    m->what, m->path,
+			    !strcmp(path[0], "subdivisions") ? "region" :
+			    !strcmp(path[0], "autonomous_system_organization") ? "AS organisation" :
+			    path[0], (unsigned)d.data_size, dstlen - 1);
 		return;
 	}
 	memcpy(dst, d.utf8_string, d.data_size);
@@ -297,7 +299,7 @@ void geo_lookup(struct geo_db *g, const struct sockaddr *sa,
 	MMDB_entry_s e;
 	double lat, lon, n;
 
-	/* not memset: the name arrays are 3 KB, an empty string needs one byte */
+	/* each field set, not the whole result cleared: an empty name needs one byte of its 1 KB */
 	out->country[0] = out->region[0] = out->city[0] = out->asn_org[0] = '\0';
 	out->latitude = out->longitude = 0;
 	out->has_location = 0;

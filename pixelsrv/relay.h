@@ -14,7 +14,8 @@
  *	Protection fetching the pixel (class prefetch); the range's coarse
  *	location is kept instead of MaxMind's.  Equal locations are stored
  *	once.  A city name is kept whole; a line whose city is longer than
- *	GeoIP names may be (GEO_NAME_MAX - 1 bytes) is skipped, never cut.  A loaded database is read-only: match from any thread.
+ *	GeoIP names may be (GEO_NAME_MAX - 1 bytes) is skipped, never cut.
+ *	A loaded database is read-only: match from any thread.
  *
  * DIAGNOSTICS
  *	relay_load() returns NULL with the reason in err when the file

@@ -389,7 +389,9 @@ static enum db_fault wr_put(PGconn *conn, const char *buf, size_t len, long long
 	int rc;
 
 	while ((rc = PQputCopyData(conn, buf, (int)len)) == 0) {
-		/* no room in libpq's buffer (non-blocking mode): wait for the socket */
+		/* libpq's buffer is full (non-blocking mode): wait for the socket.  libpq
+		 * mostly grows its buffer instead, so while the server is slower than the
+		 * writer, the unsent rest of the batch waits there, not in one chunk */
 		if (db_wait(conn, POLLOUT | POLLIN, deadline) < 0)
 			return DB_TIMEOUT;
 		if (!PQconsumeInput(conn))

@@ -4,11 +4,13 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "data.h"
 #include "db.h"
@@ -746,6 +748,9 @@ PGresult *data_threads(struct web_req *r, const struct data_filter *f)
 		"ORDER BY t.last_at DESC, t.thread, i.at, i.item", 7, p);
 }
 
+/* the summary's tables: sql/reports/NAME.sql, and the chart's timeline */
+static const char *const data_summary_tables[] = { "summary", "clicks", "devices", "geo", "timeline" };
+
 /* where the report files were found at start (data_reports_load) */
 static char data_reports_dir[PATH_MAX];
 
@@ -766,6 +771,27 @@ int data_reports_load(char *err, size_t len)
 	}
 	if (psqlscript_preload(data_reports_dir, err, len) < 0)
 		return -1;
+	/* each report the summary runs is there and reads, with beaconctl's defaults */
+	for (size_t i = 0; i < sizeof(data_summary_tables) / sizeof(data_summary_tables[0]); i++) {
+		char path[PATH_MAX + 64];
+		struct psqlscript s;
+		int rc;
+
+		if (!strcmp(data_summary_tables[i], "timeline"))
+			continue;	/* a query of its own, not a report file */
+		snprintf(path, sizeof(path), "%s/%s.sql", data_reports_dir, data_summary_tables[i]);
+		if (access(path, R_OK) < 0) {	/* still root: the preload read what it could */
+			snprintf(err, len, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		psqlscript_init(&s);
+		rc = psqlscript_read(&s, path);
+		if (rc < 0)
+			snprintf(err, len, "%s", s.err);
+		psqlscript_free(&s);
+		if (rc < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -882,9 +908,6 @@ PGresult *data_timeline(struct web_req *r, const struct data_filter *f)
 		"ORDER BY s.t\n"
 		"LIMIT 5000", 8, p);
 }
-
-/* the summary's tables: sql/reports/NAME.sql, and the chart's timeline */
-static const char *const data_summary_tables[] = { "summary", "clicks", "devices", "geo", "timeline" };
 
 /* data_summary_known - one of data_summary_tables */
 int data_summary_known(const char *name)

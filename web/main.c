@@ -8,7 +8,8 @@
  *
  * DESCRIPTION
  *	Start-up: read the configuration and check the [web] keys (what -n
- *	checks: their ranges, static_dir a directory; a chartjs that cannot
+ *	checks: their ranges, static_dir a directory, the report files of
+ *	sql/reports read into memory (see data_reports_load); a chartjs that cannot
  *	be read and a listen address off loopback are warned about), read
  *	the password file, bind the listening sockets, detach,
  *	write the pid file, then open a first database session and check
@@ -18,9 +19,9 @@
  *	with EX_CONFIG; an unreachable database does not (/healthz says
  *	503 until it answers).  The same for [web] read_conninfo's role; a
  *	replica that cannot be read now is only warned of (the pages read
- *	the primary meanwhile).  Read the static files and the report
- *	files (sql/reports, for the summary) into memory: a checkout under
- *	/root cannot be read after the drop.  Then drop to `user`, make the password
+ *	the primary meanwhile).  Read the static files into memory (like
+ *	the report files, before the drop: a checkout under /root cannot be
+ *	read after it).  Then drop to `user`, make the password
  *	check's dummy hash, start the live events listener and the HTTP
  *	server.  SIGTERM and SIGINT end the live streams, then the
  *	connections, and exit 0; SIGHUP is ignored.
@@ -88,11 +89,11 @@ static const char *web_static_dir(const struct beacon_cfg *cfg, char *buf, size_
 }
 
 /* web_check_files - static_dir must be a directory (the pages' style sheet and scripts:
- * EX_CONFIG with ERR); a chartjs that cannot be read only costs the summary its charts,
+ * EX_CONFIG with ERR), the report files are read (data_reports_load); a chartjs that cannot be read only costs the summary its charts,
  * and a listen address off loopback only the browsers' sign-ins (warnings) */
 static int web_check_files(const struct beacon_cfg *cfg, char *err, size_t errlen)
 {
-	char dir[4096];
+	char dir[4096], reports_err[512];
 	const char *d = web_static_dir(cfg, dir, sizeof(dir));
 	struct stat st;
 
@@ -100,6 +101,11 @@ static int web_check_files(const struct beacon_cfg *cfg, char *err, size_t errle
 		snprintf(err, errlen, "[web] static_dir %s: %s: the pages would have no style "
 		    "sheet nor scripts (make install puts them in %s/web)", d,
 		    stat(d, &st) < 0 ? strerror(errno) : "not a directory", BEACON_DATADIR);
+		return EX_CONFIG;
+	}
+	/* read now, as root: the checkout may be root's only, and -n checks them too */
+	if (data_reports_load(reports_err, sizeof(reports_err)) < 0) {
+		snprintf(err, errlen, "the summary's report files: %s", reports_err);
 		return EX_CONFIG;
 	}
 	if (access(cfg->web.chartjs, R_OK) < 0)
@@ -259,8 +265,6 @@ int main(int argc, char **argv)
 	ctx = (struct web_ctx){ .cfg = &cfg, .static_dir = web_static_dir(&cfg, dir, sizeof(dir)) };
 	/* before the drop: the files may be readable by root only (a checkout under /root) */
 	static_load(ctx.static_dir, cfg.web.chartjs);
-	if (data_reports_load(err, sizeof(err)) < 0)
-		log_fatal_status(EX_CONFIG, "the summary's report files: %s", err);
 	daemon_drop(cfg.web.user, "web");
 
 	daemon_block_signals(&set);

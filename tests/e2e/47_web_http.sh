@@ -63,7 +63,8 @@
 #	  opens at once (not buffered);
 #	- a session idle for longer than session_idle, or past session_ttl,
 #	  sends its page to /login;
-#	- -n: a missing static_dir is 78 and named; an unreadable chartjs and
+#	- -n: a missing static_dir is 78 and named, so are a missing SQL
+#	  directory and a missing report file; an unreadable chartjs and
 #	  a listen address off loopback are warnings;
 #	- -t refuses a superuser, a BYPASSRLS role and a role outside
 #	  beacon_web (exit 78, saying which); a start as the BYPASSRLS role
@@ -457,6 +458,15 @@ t_run "$BEACON_BUILD/beacon-web" -n -c "$T_DIR/n.conf"
 t_eq 78 "$RC" "-n with a static_dir that does not exist"
 grep -q "static_dir $T_DIR/no-such-dir: No such file or directory" <<<"$ERR" ||
 	t_fail "-n does not name the missing static_dir: $ERR"
+mkdir -p "$T_DIR/noreports/sql/reports"
+BEACON_SQLDIR=$T_DIR/noreports/sql t_run "$BEACON_BUILD/beacon-web" -n -c "$WB_CONF"
+t_eq 78 "$RC" "-n with an SQL directory without the report files"
+grep -q "the summary's report files: .*/reports/summary.sql: No such file or directory" <<<"$ERR" ||
+	t_fail "-n does not name the missing summary.sql: $ERR"
+BEACON_SQLDIR=$T_DIR/no-such-sql t_run "$BEACON_BUILD/beacon-web" -n -c "$WB_CONF"
+t_eq 78 "$RC" "-n with no SQL directory"
+grep -q "the summary's report files: no SQL directory" <<<"$ERR" ||
+	t_fail "-n does not say the report files are missing: $ERR"
 sed -e "s|^chartjs = .*|chartjs = $T_DIR/no-chart.js|" -e "s|^listen = .*|listen = 0.0.0.0:$WB_PORT|" \
 	"$WB_CONF" >"$T_DIR/n.conf"
 t_run "$BEACON_BUILD/beacon-web" -n -c "$T_DIR/n.conf"

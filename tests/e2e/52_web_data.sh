@@ -67,6 +67,8 @@ if [ "$(id -u)" = 0 ]; then
 	mkdir -m 0700 "$T_DIR/rootonly"
 	cp -r "$BEACON_SRC/sql" "$T_DIR/rootonly/sql"
 	export BEACON_SQLDIR=$T_DIR/rootonly/sql
+else
+	echo "# not root: beacon-web drops no privilege, the root-only report files are not tried"
 fi
 wb_start
 PW='ann has a long password'

@@ -221,12 +221,10 @@ static void test_include_relative(void **state)
 	struct psqlscript s;
 
 	assert_non_null(mkdtemp(dir));
-	write_file(dir, "main.sql", "-- a report\n\\ir inc.psql\n\\include_relative sub/b.psql\n"
+	write_file(dir, "main.sql", "-- a report\n\\ir inc.psql\n\\include_relative b.psql\n"
 		   "SELECT :'v', :'w';\n");
 	write_file(dir, "inc.psql", "\\if :{?v} \\else \\set v 'from include' \\endif\n");
-	snprintf(path, sizeof(path), "%s/sub", dir);
-	assert_int_equal(mkdir(path, 0700), 0);
-	write_file(dir, "sub/b.psql", "\\set w 'b'\n");
+	write_file(dir, "b.psql", "\\set w 'b'\n");
 	write_file(dir, "self.sql", "\\ir self.sql\n");
 	write_file(dir, "stmt.sql", "SELECT\n\\ir inc.psql\n1;\n");
 	write_file(dir, "bad.sql", "\\ir inc.psql\n\\ir nothere.psql\nSELECT 1;\n");
@@ -263,7 +261,7 @@ static void test_include_relative(void **state)
 	assert_non_null(strstr(s.err, "/nothere.psql: No such file or directory"));
 	psqlscript_free(&s);
 
-	for (const char *f = "main.sql\0inc.psql\0sub/b.psql\0self.sql\0stmt.sql\0bad.sql\0sub\0";
+	for (const char *f = "main.sql\0inc.psql\0b.psql\0self.sql\0stmt.sql\0bad.sql\0";
 	     *f; f += strlen(f) + 1) {
 		snprintf(path, sizeof(path), "%s/%s", dir, f);
 		assert_int_equal(remove(path), 0);
@@ -314,6 +312,7 @@ static void test_errors(void **state)
 		{ "\\ir :v\nSELECT 1;", ":v: No such file" },	/* the name ":v", never "x" */
 		{ "\\ir /etc/passwd\nSELECT 1;", "\\ir /etc/passwd: only a file beside the report" },
 		{ "\\ir ../x.psql\nSELECT 1;", "\\ir ../x.psql: only a file beside the report" },
+		{ "\\ir sub/x.psql\nSELECT 1;", "\\ir sub/x.psql: only a file beside the report" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -555,15 +554,19 @@ static void test_preload(void **state)
 	struct psqlscript s;
 
 	(void)state;
+	/* a directory that cannot be read says so, and keeps nothing */
+	assert_int_equal(psqlscript_preload("/nonexistent/reports", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent/reports: No such file or directory"));
 	assert_non_null(mkdtemp(dir));
 	write_file(dir, "main.sql", "\\ir inc.psql\nSELECT :'v';\n");
 	write_file(dir, "inc.psql", "\\set v 'kept'\n");
+	write_file(dir, "notes.txt.gz", "not a report");	/* not read, not kept */
 	snprintf(path, sizeof(path), "%s/sub", dir);
 	assert_int_equal(mkdir(path, 0700), 0);		/* a directory is not a file to keep */
 	assert_int_equal(psqlscript_preload(dir, err, sizeof(err)), 0);
 
 	/* gone from the disk (or unreadable after a privilege drop): still read */
-	for (const char *f = "main.sql\0inc.psql\0"; *f; f += strlen(f) + 1) {
+	for (const char *f = "main.sql\0inc.psql\0notes.txt.gz\0"; *f; f += strlen(f) + 1) {
 		snprintf(path, sizeof(path), "%s/%s", dir, f);
 		assert_int_equal(remove(path), 0);
 	}
@@ -582,13 +585,19 @@ static void test_preload(void **state)
 	assert_non_null(strstr(s.err, "new.sql: not among the files read at start"));
 	psqlscript_free(&s);
 	assert_int_equal(remove(path), 0);
+	snprintf(path, sizeof(path), "%s/notes.txt.gz", dir);
+	psqlscript_init(&s);
+	assert_int_equal(psqlscript_read(&s, path), -1);
+	assert_non_null(strstr(s.err, "notes.txt.gz: not among the files read at start"));
+	psqlscript_free(&s);
 	snprintf(path, sizeof(path), "%s/sub", dir);
 	assert_int_equal(rmdir(path), 0);
 	assert_int_equal(rmdir(dir), 0);
 
-	/* a directory that cannot be read says so */
-	assert_int_equal(psqlscript_preload(dir, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "No such file or directory"));
+	/* once: the same directory again is nothing, another is refused */
+	assert_int_equal(psqlscript_preload(dir, err, sizeof(err)), 0);
+	assert_int_equal(psqlscript_preload("/tmp", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "are read already"));
 }
 
 int main(void)

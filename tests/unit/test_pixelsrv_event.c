@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -410,6 +411,38 @@ static void test_copy_times(void **state)
 	}
 }
 
+/* first_row - the COPY line of one click at -1 µs, formatted by a thread of its own */
+static void *first_row(void *arg)
+{
+	struct event_ctx ctx = { .ua = NULL, .geo = NULL, .relay = NULL, .internal = NULL, .anonymize = 0 };
+	struct event_row row;
+	struct event_raw ev;
+	char *out = arg;
+	int n;
+
+	mkev(&ev, EVENT_CLICK, NULL, NULL);
+	ev.at_us = -1;
+	ev.link_n = 1;
+	event_enrich(&ctx, &ev, NULL, &row);
+	n = event_copy_row(&row, out, EVENT_COPY_MAX);
+	out[n > 0 ? n : 0] = '\0';
+	return NULL;
+}
+
+/* test_copy_first_time - a thread's first row is its own time even at the second
+ * before the epoch (the calendar kept per thread starts empty, not at a second) */
+static void test_copy_first_time(void **state)
+{
+	static const char want[] = "1969-12-31 23:59:59.999999+00\tclick\t";
+	static char out[EVENT_COPY_MAX + 1];
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(pthread_create(&t, NULL, first_row, out), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(strncmp(out, want, sizeof(want) - 1) == 0);
+}
+
 /* test_class_internal - internal_networks wins over everything */
 static void test_class_internal(void **state)
 {
@@ -622,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_copy_click),
 		cmocka_unit_test(test_copy_escapes),
 		cmocka_unit_test(test_copy_times),
+		cmocka_unit_test(test_copy_first_time),
 		cmocka_unit_test(test_class_internal),
 		cmocka_unit_test(test_class_proxy),
 		cmocka_unit_test(test_class_prefetch),
