@@ -354,6 +354,51 @@ static void test_refused_row_streamed(void **state)
 	wt_free(&t);
 }
 
+/* test_conn_lost_streamed - the server ends the session in the middle of a streamed COPY
+ * (at row 300 of 400, while later chunks are still being sent): nothing of the batch is
+ * stored, all of it is spooled, and replayed once the writer is connected again: 400
+ * rows, none twice, none lost */
+static void test_conn_lost_streamed(void **state)
+{
+	uint64_t spooled = metrics_get(METRICS_EVENTS_SPOOLED);
+	uint64_t replayed = metrics_get(METRICS_EVENTS_REPLAYED);
+	uint64_t lost = metrics_get(METRICS_EVENTS_LOST);
+	char fn[512];
+	struct writer *w;
+	struct wt t;
+	(void)state;
+
+	wt_new(&t);
+	/* this test's token only (the check runs on the rows already there too), and once
+	 * (a sequence is not rolled back): the replay's COPY goes through */
+	snprintf(fn, sizeof(fn), "CREATE FUNCTION beacon.unit_kill_at_300(tok uuid, n integer) "
+	    "RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN "
+	    "IF tok = '%s' AND n = 300 THEN IF nextval('beacon.unit_kill_once') = 1 THEN "
+	    "PERFORM pg_terminate_backend(pg_backend_pid()); END IF; END IF; "
+	    "RETURN true; END $f$", t.uuid);
+	sql("CREATE SEQUENCE beacon.unit_kill_once");
+	sql(fn);
+	sql("ALTER TABLE beacon.events ADD CONSTRAINT unit_kill "
+	    "CHECK (beacon.unit_kill_at_300(token_id, link_n))");
+	t.cfg.pixelsrv.batch_size = 400;
+	wt_open(&t, db_cluster.conninfo);
+	wt_push(&t, 0, 400, -1);
+	w = wt_start(&t, wt_conn(""));
+	wt_wait(METRICS_EVENTS_REPLAYED, replayed, 400);
+	writer_stop(w);
+	sql("ALTER TABLE beacon.events DROP CONSTRAINT unit_kill");
+	sql("DROP FUNCTION beacon.unit_kill_at_300(uuid, integer)");
+	sql("DROP SEQUENCE beacon.unit_kill_once");
+	assert_int_equal(metrics_get(METRICS_EVENTS_SPOOLED) - spooled, 400);
+	assert_int_equal(metrics_get(METRICS_EVENTS_LOST) - lost, 0);
+	assert_int_equal(wt_rows(&t), 400);
+	assert_int_equal(wt_query(&t, "SELECT count(DISTINCT link_n) FROM beacon.events "
+	    "WHERE token_id = $1"), 400);
+	assert_false(spool_has_pending(t.spool));
+	wt_close(&t);
+	wt_free(&t);
+}
+
 /* test_down_then_replay - unreachable: all spooled; reachable again: all replayed once */
 static void test_down_then_replay(void **state)
 {
@@ -543,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_refused_row),
 		cmocka_unit_test(test_refused_row_streamed),
+		cmocka_unit_test(test_conn_lost_streamed),
 		cmocka_unit_test(test_down_then_replay),
 		cmocka_unit_test(test_check_refused),
 		cmocka_unit_test(test_unsure_commit),
