@@ -32,7 +32,8 @@ struct queue {
  * disabled, the event past the message's notify_days window, or the event
  * reclassified since it was queued (beacon-pixelsrv's click-burst and
  * honeypot rules turn earlier clicks into scanner after the COPY): the
- * stored event is looked up by token (events_token) and time (the
+ * stored event is looked up by notify_event_drop (016_notify_lookup.sql),
+ * by token (events_token only, whatever the statistics say) and time (the
  * partition), and only human or proxy still notifies.
  */
 #define QUEUE_SELECT \
@@ -44,10 +45,7 @@ struct queue {
 	" CASE WHEN m.muted THEN 'muted' WHEN NOT t.active THEN 'destination disabled'" \
 	"  WHEN $3::int > 0 AND NOT m.pinned AND j.at > m.sent_at + $3::int * interval '1 day'" \
 	"  THEN 'past notify_days'" \
-	"  ELSE (SELECT CASE WHEN bool_or(e.class IN ('human', 'proxy')) THEN NULL" \
-	"   ELSE 'reclassified as ' || min(e.class) END FROM beacon.events e" \
-	"   WHERE e.token_id = j.token_id AND e.at = j.at AND e.kind = j.kind" \
-	"   AND e.link_n IS NOT DISTINCT FROM j.link_n) END," \
+	"  ELSE beacon.notify_event_drop(j.token_id, j.at, j.kind, j.link_n) END," \
 	" (extract(epoch FROM c.next_at) * 1000000)::bigint" \
 	" FROM c JOIN beacon.notify_jobs j ON j.id = c.job" \
 	" JOIN beacon.notify_destinations t ON t.id = c.destination" \
@@ -153,6 +151,8 @@ int queue_probe(struct queue *q, char *err, size_t errlen)
 		 " FROM beacon.notify_deliveries d, beacon.notify_jobs j,"
 		 " beacon.notify_destinations t, beacon.messages m, beacon.recipients r,"
 		 " beacon.links l, beacon.attachments a, beacon.events e WHERE false"),
+		("SELECT beacon.notify_event_drop(NULL::uuid, NULL::timestamptz, NULL::text,"
+		 " NULL::int) WHERE false"),
 		"UPDATE beacon.notify_deliveries SET state = state WHERE false",
 		"UPDATE beacon.notify_destinations SET last_digest_at = now() WHERE false",
 		("INSERT INTO beacon.notify_log (job, destination, attempt)"

@@ -38,10 +38,21 @@
 #	(none lost, none sent twice); else the section fails, also in QUICK.
 #	At the end the destination is removed and the message leaves
 #	notify_tokens, so sections after this one pay no notify cost.
+#
+#	BENCH_NOTIFY_EVENTS=N (default 0, opt-in): first store N other
+#	events in the current month's partition, 20 per token (N / 20
+#	tokens, none of them notifying), at times spread over the day
+#	before, and ANALYZE it, so that both runs look their events up in a
+#	large partition (a month of real traffic) instead of an empty one.
+#	Its autovacuum is off for the section, so that no VACUUM
+#	summarizes its BRIN ranges midway (as for the newest part of a
+#	month autovacuum has not reached yet) and every run sees the same
+#	table; the runs then delete only their own events.
 
 NT_BENCH_SENDER=bench@notify.example
 NT_BENCH_MSG=b0000000-0000-4000-8000-000000000001
 NT_HOLD=1
+NT_PRELOAD=${BENCH_NOTIFY_EVENTS:-0}
 
 # ntb_setup - the destination on nginx's /hook/, the message and its recipients
 ntb_setup() {
@@ -92,9 +103,45 @@ ntb_check() {
 }
 
 # ntb_reset - empty the queue, the log and nginx's hook log between runs
+#	(with a preload: delete only the section's own events)
 ntb_reset() {
-	pg_query "TRUNCATE beacon.events, beacon.notify_jobs, beacon.notify_deliveries, beacon.notify_log" >/dev/null
+	if [ "$NT_PRELOAD" -gt 0 ]; then
+		pg_query "DELETE FROM beacon.events WHERE token_id IN
+			(SELECT token_id FROM beacon.recipients WHERE message = '$NT_BENCH_MSG')" >/dev/null
+		pg_query "TRUNCATE beacon.notify_jobs, beacon.notify_deliveries, beacon.notify_log" >/dev/null
+	else
+		pg_query "TRUNCATE beacon.events, beacon.notify_jobs, beacon.notify_deliveries, beacon.notify_log" >/dev/null
+	fi
 	: >"$T_DIR/nginx/nginx-hooks.log"
+}
+
+# ntb_part - the current month's events partition
+ntb_part() {
+	pg_query "SELECT 'beacon.events_' || to_char(now() AT TIME ZONE 'UTC', '\"y\"YYYY\"m\"MM')"
+}
+
+# ntb_preload N - N events of N / 20 other tokens in the current month's partition, then ANALYZE
+ntb_preload() {
+	local n=$1 part t0
+	part=$(ntb_part)
+	t0=$(t_now_us)
+	pg_query "ALTER TABLE $part SET (autovacuum_enabled = off)" >/dev/null
+	pg_psql >/dev/null <<-EOF || t_fail "notify: the preload of $n events failed"
+		INSERT INTO beacon.events (at, kind, token_id, ip, user_agent, device, os, browser, client,
+					   country, city, class)
+		SELECT w.lo + (i - 1) * (w.hi - w.lo) / $n,
+		       CASE WHEN i % 4 = 0 THEN 'click' ELSE 'open' END,
+		       ('e0000000-0000-4000-8000-' ||
+			lpad(to_hex((hashint4(i) & 2147483647) % greatest($n / 20, 1)), 12, '0'))::uuid,
+		       '198.51.100.20', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X)', 'mobile', 'iOS',
+		       'Mobile Safari', 'Apple Mail', 'DE', 'Berlin', 'human'
+		FROM (SELECT greatest(date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+				      now() - interval '1 day') AS lo, now() - interval '1 minute' AS hi) w,
+		     generate_series(1, $n) i;
+		ANALYZE $part;
+	EOF
+	NTB_PRELOAD_DESC="$(b_fmt_int "$n") other events ($(b_fmt_int $((n / 20))) tokens) in $part, $(pg_query "SELECT pg_size_pretty(pg_total_relation_size('$part'))") with its indexes, stored in $(b_div $(($(t_now_us) - t0)) 1000000 %.0f) s and ANALYZEd, autovacuum off for the section"
+	b_say "notify: preloaded $NTB_PRELOAD_DESC"
 }
 
 # ntb_pct P - the P-th percentile (0..1) of a numeric SQL expression over the sent deliveries
@@ -185,6 +232,12 @@ bench_notify() {
 		"end to end = event due (committed, plus the \`hold\` of $NT_HOLD s for pixelsrv's click-burst" \
 		"follow-up, a fixed wait left out) to delivery committed as sent.  CPU from \`/proc/PID/stat\`."
 	[ -n "$PIX_NGINX_PID" ] || pix_nginx_start
+	NTB_PRELOAD_DESC=
+	if [ "$NT_PRELOAD" -gt 0 ]; then
+		pg_query "TRUNCATE beacon.events" >/dev/null
+		ntb_preload "$NT_PRELOAD"
+		b_md "" "BENCH_NOTIFY_EVENTS: $NTB_PRELOAD_DESC; the runs delete only their own events."
+	fi
 	ntb_setup
 	nt_config 'allow_private_destinations = yes' 'allow_http = yes' "hold = $NT_HOLD" \
 		'[pixelsrv]' 'click_burst_seconds = 0'
@@ -208,4 +261,6 @@ bench_notify() {
 		DELETE FROM beacon.notify_destinations WHERE sender = '$NT_BENCH_SENDER';
 		UPDATE beacon.messages SET notify = false WHERE id = '$NT_BENCH_MSG';
 		DELETE FROM beacon.messages WHERE id = '$NT_BENCH_MSG'" >/dev/null
+	[ "$NT_PRELOAD" -gt 0 ] && pg_query "ALTER TABLE $(ntb_part) RESET (autovacuum_enabled)" >/dev/null
+	return 0
 }

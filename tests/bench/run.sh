@@ -4,7 +4,8 @@
 #
 # SYNOPSIS
 #	BEACON_BUILD=build [QUICK=1] [BENCH_ONLY="rewrite ingest pixel download mail notify storage"]
-#	    [BENCH_PROFILE=1|""] [BENCH_REPORT=FILE] [BENCH_GEO_PROD=0|1] tests/bench/run.sh
+#	    [BENCH_PROFILE=1|""] [BENCH_REPORT=FILE] [BENCH_GEO_PROD=0|1]
+#	    [BENCH_NOTIFY_EVENTS=N] tests/bench/run.sh
 #
 # DESCRIPTION
 #	Measures Beacon against what operators already run, in one run on
@@ -42,6 +43,10 @@
 #	cached in $BEACON_BUILD/bench/geo-prod; QUICK uses the few networks
 #	of the test fixture.  BENCH_GEO_PROD=1 or 0 picks one or the other
 #	in either mode.  The report names the database used.
+#
+#	BENCH_NOTIFY_EVENTS=N stores N other events in beacon.events before
+#	the notifier's section, which then runs against a large partition
+#	(tests/bench/notify.sh).
 #
 #	With perf installed, the full run also profiles pixelsrv and
 #	beacon-milter under load (one extra run each, not counted in the

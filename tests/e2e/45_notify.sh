@@ -445,6 +445,11 @@ t_eq "3 pending" "$(deliveries 7 | awk '{ print $3 }' | uniq -c | awk '{ print $
 pg_query "UPDATE beacon.messages SET muted = true WHERE message_id = 'm6@example.org'" >/dev/null
 t_eq "pending" "$(deliveries 6 | cut -d' ' -f3)" "m6's delivery still pending once muted"
 pg_query "UPDATE beacon.notify_deliveries SET next_at = now() WHERE job || '.' || destination = '$DK'" >/dev/null
+# carol's three events past the hold (2 s) before the notifier starts, so
+# that its first digest holds all three (else one goes now, two 3 s later)
+t_wait_until "[ \"\$(pg_query \"SELECT count(*) FROM beacon.notify_jobs j WHERE j.message = '$(mid 7)'
+	AND greatest(j.at, j.created_at) <= now() - interval '2 seconds'\")\" = 3 ]" 5 ||
+	t_fail "carol's events not past the hold: $(deliveries 7)"
 before=$(wh_requests)
 nt_start
 nt_wait_state sent 2 "j.message = '$(mid 9)'" 15 || t_fail "the pinned old message was not delivered: $(deliveries 9)"
