@@ -17,6 +17,7 @@
 
 #include "attach.h"
 #include "mime_rewrite.h"
+#include "qp.h"
 
 /* mime_link_wrap - the link callback seen by html_rewrite: normalise, then sign */
 struct mime_link_wrap {
@@ -128,18 +129,14 @@ static size_t mime_column(const guint8 *p, size_t off)
 	return c;
 }
 
-/* mime_copy_runs - append IN to OUT in bulk; at each byte C: with REPL, write REPL
- * instead; without, drop a C that is followed by '\n' (CRLF -> LF) */
+/* mime_copy_runs - append IN to OUT in bulk, with REPL written instead of each byte C */
 static void mime_copy_runs(GString *out, const char *in, size_t len, char c, const char *repl)
 {
 	const char *p = in, *end = in + len, *hit;
 
 	while (p < end && (hit = memchr(p, c, (size_t)(end - p))) != NULL) {
 		g_string_append_len(out, p, hit - p);
-		if (repl)
-			g_string_append(out, repl);
-		else if (hit + 1 >= end || hit[1] != '\n')
-			g_string_append_c(out, c);
+		g_string_append(out, repl);
 		p = hit + 1;
 	}
 	g_string_append_len(out, p, end - p);
@@ -149,25 +146,19 @@ static void mime_copy_runs(GString *out, const char *in, size_t len, char c, con
 static void mime_encode(GString *out, const GString *html, int enc, const char *eol)
 {
 	GMimeEncoding st;
-	GString *src = NULL;
-	const char *in = html->str;
-	size_t inlen = html->len, n;
+	size_t n;
 	char *buf;
 
 	if (enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
-		/* CRLF is a hard line break, not two octets to encode */
-		src = g_string_sized_new(html->len);
-		mime_copy_runs(src, html->str, html->len, '\r', NULL);
-		in = src->str;
-		inlen = src->len;
+		/* CRLF is a hard line break there, not two octets to encode */
+		qp_encode(out, (const guint8 *)html->str, html->len, eol);
+		return;
 	}
 	g_mime_encoding_init_encode(&st, (GMimeContentEncoding)enc);
-	buf = g_malloc(g_mime_encoding_outlen(&st, inlen) + 16);
-	n = g_mime_encoding_flush(&st, in, inlen, buf);
+	buf = g_malloc(g_mime_encoding_outlen(&st, html->len) + 16);
+	n = g_mime_encoding_flush(&st, html->str, html->len, buf);
 	mime_copy_runs(out, buf, n, '\n', eol);
 	g_free(buf);
-	if (src)
-		g_string_free(src, TRUE);
 }
 
 /* mime_set_ending - make S end with EOL or not, like the original span */
