@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "token.h"
 
@@ -210,6 +211,36 @@ static enum token_status check(struct token_keys *k, const char *path, char **ur
 			      (size_t)(q - c - 1), q + 3, strlen(q + 3), &t, n, url);
 }
 
+/* test_click_lengths - the target's base64url is libsodium's for every length and octet,
+ * and every click URL made verifies back to its target and link number */
+static void test_click_lengths(void **state)
+{
+	struct token_keys *k = keys_vec();
+	const char *base = "https://t.example";
+	char target[128], want[256];
+
+	(void)state;
+	for (size_t len = 1; len < sizeof(target); len++) {
+		char *made, *url = NULL;
+		unsigned n = 0;
+		for (size_t i = 0; i < len; i++)
+			target[i] = (char)(1 + (i * 37 + len * 11) % 255);
+		target[len] = '\0';
+		made = clickurl_make(k, base, VEC_TOKEN, (unsigned)len * 1000u, target);
+		assert_non_null(made);
+		sodium_bin2base64(want, sizeof(want), (const unsigned char *)target, len,
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		assert_string_equal(strstr(made, "?u=") + 3, want);
+		assert_int_equal(strncmp(made, "https://t.example/c/", 20), 0);
+		assert_int_equal(check(k, made + 20, &url, &n), TOKEN_OK);
+		assert_string_equal(url, target);
+		assert_int_equal(n, (unsigned)len * 1000u);
+		free(url);
+		free(made);
+	}
+	token_keys_free(k);
+}
+
 static void test_click(void **state)
 {
 	struct token_keys *k = keys_vec();
@@ -387,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_uuid),
 		cmocka_unit_test(test_secret_file),
 		cmocka_unit_test(test_click),
+		cmocka_unit_test(test_click_lengths),
 		cmocka_unit_test(test_click_zero),
 		cmocka_unit_test(test_unsub),
 		cmocka_unit_test(test_dlurl),
