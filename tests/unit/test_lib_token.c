@@ -211,6 +211,38 @@ static enum token_status check(struct token_keys *k, const char *path, char **ur
 			      (size_t)(q - c - 1), q + 3, strlen(q + 3), &t, n, url);
 }
 
+/* test_click_token_octets - clickurl_make takes a token with any octet at any place
+ * exactly when it is base64url and names a loaded key, and what it makes verifies */
+static void test_click_token_octets(void **state)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	struct token_keys *k = keys_vec();
+	char tok[TOKEN_STR_LEN + 1];
+
+	(void)state;
+	for (size_t pos = 0; pos < TOKEN_STR_LEN; pos++) {
+		for (int c = 1; c < 256; c++) {
+			char *made, *url = NULL, path[512];
+			unsigned n = 0;
+			int b64, known;
+			memcpy(tok, VEC_TOKEN, sizeof(tok));
+			tok[pos] = (char)c;
+			b64 = strchr(abc, c) != NULL;
+			known = token_parse(k, tok, TOKEN_STR_LEN, NULL) != TOKEN_UNKNOWN_KEY;
+			made = clickurl_make(k, "https://t.example", tok, 5, "https://x.example/");
+			assert_int_equal(made != NULL, b64 && known);
+			if (!made)
+				continue;
+			snprintf(path, sizeof(path), "%s", made + strlen("https://t.example/c/"));
+			/* the MAC is over the decoded token: another token's verdict is its own */
+			assert_int_not_equal(check(k, path, &url, &n), TOKEN_MALFORMED);
+			free(url);
+			free(made);
+		}
+	}
+	token_keys_free(k);
+}
+
 /* test_click_lengths - the target's base64url is libsodium's for every length and octet,
  * and every click URL made verifies back to its target and link number */
 static void test_click_lengths(void **state)
@@ -419,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_secret_file),
 		cmocka_unit_test(test_click),
 		cmocka_unit_test(test_click_lengths),
+		cmocka_unit_test(test_click_token_octets),
 		cmocka_unit_test(test_click_zero),
 		cmocka_unit_test(test_unsub),
 		cmocka_unit_test(test_dlurl),
