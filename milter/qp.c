@@ -214,13 +214,34 @@ size_t qp_decode(guint8 *out, const guint8 *in, size_t len)
 	guint8 *o = out;
 
 	while (p < end) {
-		eq = memchr(p, '=', (size_t)(end - p));
-		if (!eq) {
-			memcpy(o, p, (size_t)(end - p));
-			o += end - p;
-			break;
+#ifdef __SSE2__
+		/* 16 octets at a time up to the next '=': the output never runs
+		 * ahead of the input, so a whole 16-octet store stays in OUT */
+		const __m128i eqs = _mm_set1_epi8('=');
+		unsigned m = 0;
+
+		while (end - p >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)p);
+			_mm_storeu_si128((__m128i *)o, v);
+			m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, eqs));
+			if (m)
+				break;
+			p += 16;
+			o += 16;
 		}
-		memcpy(o, p, (size_t)(eq - p));
+		if (m) {
+			eq = p + __builtin_ctz(m);
+		} else
+#endif
+		{
+			eq = memchr(p, '=', (size_t)(end - p));
+			if (!eq) {
+				memcpy(o, p, (size_t)(end - p));
+				o += end - p;
+				break;
+			}
+			memcpy(o, p, (size_t)(eq - p));
+		}
 		o += eq - p;
 		if (end - eq < 2)
 			break;	/* "=" at the end: dropped */
