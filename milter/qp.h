@@ -19,11 +19,13 @@
  *	EOL as every line ending (GMime writes "\n").  LF is a hard line
  *	break and so is CRLF (the CR is not encoded); a lone CR becomes =0D;
  *	a blank before a line end is encoded (=20, =09); lines are broken
- *	with a soft break ("=" EOL) to hold at most 76 octets, unless the
- *	input holds lone CRs or blanks right before a line end, whose
- *	escapes GMime, and so qp_encode, emits without a break check (each
- *	adds at most 3 octets to such a line).  When the input ends in a
- *	blank or a lone CR, it is encoded and a soft break ends the output.
+ *	with a soft break ("=" EOL) to hold at most 76 octets, except that
+ *	GMime, and so qp_encode, writes the escape of a blank before a line
+ *	end and of a lone CR without a break check: such a line can reach
+ *	79 octets, and a run of lone CRs makes one line of 3 octets each
+ *	(mime_doc_render refuses a result with a line over 998).  When the
+ *	input ends in a blank or a lone CR, it is encoded and a soft break
+ *	ends the output.
  *
  *	qp_decode() decodes IN[0..LEN) into OUT (room for LEN octets) and
  *	returns the length.  Like GMime's decoder it is lenient: "=" LF and
