@@ -385,8 +385,8 @@ static char *clickurl_put(char *p, const char *s, size_t len)
 	return p + len;
 }
 
-/* token_b64val - the value of base64url character C, or -1 */
-static int token_b64val(unsigned char c)
+/* clickurl_b64val - the value of base64url character C, or -1 */
+static int clickurl_b64val(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -408,10 +408,10 @@ static int clickurl_token(const char *token, uint8_t raw[TOKEN_RAW_LEN])
 	if (strlen(token) != TOKEN_STR_LEN)
 		return -1;
 	for (size_t i = 0; i < TOKEN_STR_LEN; i += 4) {
-		int a = token_b64val((unsigned char)token[i]);
-		int b = token_b64val((unsigned char)token[i + 1]);
-		int c = token_b64val((unsigned char)token[i + 2]);
-		int d = token_b64val((unsigned char)token[i + 3]);
+		int a = clickurl_b64val((unsigned char)token[i]);
+		int b = clickurl_b64val((unsigned char)token[i + 1]);
+		int c = clickurl_b64val((unsigned char)token[i + 2]);
+		int d = clickurl_b64val((unsigned char)token[i + 3]);
 		uint32_t v;
 		if ((a | b | c | d) < 0)
 			return -1;

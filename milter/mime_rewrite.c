@@ -169,14 +169,19 @@ static void mime_encode(GString *out, const GString *html, int enc, const char *
 	g_free(buf);
 }
 
-/* mime_set_ending - make S end with EOL or not, like the original span */
-static void mime_set_ending(GString *s, const char *eol, int want)
+/* mime_set_ending - make S end with EOL or not, like the original span; in
+ * quoted-printable (QP) an added EOL is a soft break ("=" EOL), which decodes to
+ * nothing: the span ended with one, or with a hard break S has already */
+static void mime_set_ending(GString *s, const char *eol, int want, int qp)
 {
 	size_t l = strlen(eol);
 	int has = s->len >= l && memcmp(s->str + s->len - l, eol, l) == 0;
 
-	if (want && !has)
+	if (want && !has) {
+		if (qp)
+			g_string_append_c(s, '=');
 		g_string_append(s, eol);
+	}
 	else if (!want && has)
 		g_string_truncate(s, s->len - l);
 }
@@ -210,7 +215,8 @@ static void mime_encode_part(const struct mime_html *h, GString *content, size_t
 		break;
 	}
 	}
-	mime_set_ending(enc_out, h->eol, h->ends_eol);
+	mime_set_ending(enc_out, h->eol, h->ends_eol,
+	    *qp || h->enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
 }
 
 /* mime_render_part - the new bytes for one HTML part; *QP set if it had to become

@@ -8,7 +8,8 @@
  *	output line, LAST a blank or CR held back until the next octet says
  *	whether it ends a line.  Octets of class QP_PLAIN (printable ASCII
  *	but '=') are taken as whole runs and copied up to the soft-break
- *	column.  The decoder copies between '=' signs with memchr/memcpy.
+ *	column.  The decoder copies 16 octets at a time (SSE2) up to the
+ *	next '=', memchr and memcpy on the tail.
  */
 #include <string.h>
 #ifdef __SSE2__
@@ -21,8 +22,8 @@
 #define QP_ESC_COL 72	/* an escape goes out only while no more are on the line */
 #define QP_BLOCK 1024	/* input octets encoded per growth of the output */
 
-/* qp_class - what the encoder does with an input octet */
-enum {
+/* qp_kind - what the encoder does with an input octet */
+enum qp_kind {
 	QP_ESCAPE,	/* anything not below: =XY */
 	QP_PLAIN,	/* printable ASCII but '=': as it is */
 	QP_BLANK,	/* space or tab: held back, escaped before a line end */

@@ -27,8 +27,9 @@
  *	input ends in a blank or a lone CR, it is encoded and a soft break
  *	ends the output.
  *
- *	qp_decode() decodes IN[0..LEN) into OUT (room for LEN octets) and
- *	returns the length.  Like GMime's decoder it is lenient: "=" LF and
+ *	qp_decode() decodes IN[0..LEN) into OUT (room for LEN octets, not
+ *	overlapping IN: it stores 16 octets at a time) and returns the
+ *	length.  Like GMime's decoder it is lenient: "=" LF and
  *	"=" CR LF are soft breaks; "=XY" with two hex digits (either case) is
  *	one octet; any other "=XY" is kept as the three octets; an "=" or
  *	"=X" in the last two octets of the input is dropped; trailing blanks
