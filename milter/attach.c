@@ -261,14 +261,20 @@ void attach_cids(GPtrArray *cids, const guint8 *html, size_t len)
 		return;
 	end = html + len;
 	while (p + 4 <= end) {
-		const guint8 *e;
+		const guint8 *e, *colon;
 		char *raw, *dec;
 
-		if (g_ascii_strncasecmp((const char *)p, "cid:", 4) != 0) {
-			p++;
+		/* the next "cid:" from P is at the first ':' from P + 3 that follows
+		 * "cid" in any case: a search for ':' (rare in HTML), not a compare at
+		 * every byte, which was a quarter of a newsletter's rewrite */
+		if (!(colon = memchr(p + 3, ':', (size_t)(end - p - 3))))
+			break;
+		if (g_ascii_tolower(colon[-3]) != 'c' || g_ascii_tolower(colon[-2]) != 'i' ||
+		    g_ascii_tolower(colon[-1]) != 'd') {
+			p = colon - 2;	/* the next search starts after this ':' */
 			continue;
 		}
-		p += 4;
+		p = colon + 1;
 		for (e = p; e < end && *e > ' ' && !strchr("\"'<>()", *e); e++)
 			;
 		raw = g_strndup((const char *)p, (gsize)(e - p));

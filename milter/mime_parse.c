@@ -19,6 +19,7 @@
 #include "address.h"
 #include "attach.h"
 #include "mime_rewrite.h"
+#include "qp.h"
 #include "tagging.h"
 
 /* mime_walk - state of one walk over the parts */
@@ -59,7 +60,12 @@ static GByteArray *mime_decode(const unsigned char *src, size_t len, int enc)
 	GMimeEncoding st;
 	size_t n;
 
-	if (enc != GMIME_CONTENT_ENCODING_BASE64 && enc != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
+	if (enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
+		g_byte_array_set_size(out, (guint)len);
+		g_byte_array_set_size(out, (guint)qp_decode(out->data, src, len));
+		return out;
+	}
+	if (enc != GMIME_CONTENT_ENCODING_BASE64) {
 		g_byte_array_append(out, src, (guint)len);
 		return out;
 	}

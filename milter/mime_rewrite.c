@@ -17,6 +17,7 @@
 
 #include "attach.h"
 #include "mime_rewrite.h"
+#include "qp.h"
 
 /* mime_link_wrap - the link callback seen by html_rewrite: normalise, then sign */
 struct mime_link_wrap {
@@ -25,36 +26,44 @@ struct mime_link_wrap {
 	const char *charset;	/* the part's charset */
 };
 
+/* mime_url_escape - the octets a URL may not hold as they are */
+static const unsigned char mime_url_escape[256] = {
+	[0 ... 0x20] = 1, ['"'] = 1, ['<'] = 1, ['>'] = 1, [0x7f ... 0xff] = 1,
+};
+
 /* mime_url_normalize - UTF-8, with bytes a URL may not hold %-encoded */
 char *mime_url_normalize(const char *url, const char *charset)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	char *utf8 = NULL;
-	GString *out;
-	int ascii = 1;
+	char *utf8 = NULL, *out, *o;
+	const unsigned char *u = (const unsigned char *)url;
+	size_t len = strlen(url);
 
-	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
-		if (*p >= 0x80)
-			ascii = 0;
-	if (!ascii) {
-		if (charset && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
-		    g_ascii_strcasecmp(charset, "us-ascii") != 0)
-			utf8 = g_convert(url, -1, "UTF-8", charset, NULL, NULL, NULL);
-		if (!utf8)
-			utf8 = g_utf8_make_valid(url, -1);
-	}
-	out = g_string_sized_new(strlen(url) + 8);
-	for (const unsigned char *p = (const unsigned char *)(utf8 ? utf8 : url); *p; p++) {
-		if (*p <= 0x20 || *p >= 0x7F || *p == '"' || *p == '<' || *p == '>') {
-			g_string_append_c(out, '%');
-			g_string_append_c(out, hex[*p >> 4]);
-			g_string_append_c(out, hex[*p & 15]);
-		} else {
-			g_string_append_c(out, (char)*p);
+	for (size_t i = 0; i < len; i++) {
+		if (u[i] >= 0x80) {
+			if (charset && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
+			    g_ascii_strcasecmp(charset, "us-ascii") != 0)
+				utf8 = g_convert(url, -1, "UTF-8", charset, NULL, NULL, NULL);
+			if (!utf8)
+				utf8 = g_utf8_make_valid(url, -1);
+			u = (const unsigned char *)utf8;
+			len = strlen(utf8);
+			break;
 		}
 	}
+	o = out = g_malloc(3 * len + 1);
+	for (const unsigned char *p = u, *end = u + len; p < end; p++) {
+		if (mime_url_escape[*p]) {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	*o = '\0';
 	g_free(utf8);
-	return g_string_free(out, FALSE);
+	return out;
 }
 
 /* mime_link - html_link_fn: normalise the URL, then call the caller's signer */
@@ -128,18 +137,14 @@ static size_t mime_column(const guint8 *p, size_t off)
 	return c;
 }
 
-/* mime_copy_runs - append IN to OUT in bulk; at each byte C: with REPL, write REPL
- * instead; without, drop a C that is followed by '\n' (CRLF -> LF) */
+/* mime_copy_runs - append IN to OUT in bulk, with REPL written instead of each byte C */
 static void mime_copy_runs(GString *out, const char *in, size_t len, char c, const char *repl)
 {
 	const char *p = in, *end = in + len, *hit;
 
 	while (p < end && (hit = memchr(p, c, (size_t)(end - p))) != NULL) {
 		g_string_append_len(out, p, hit - p);
-		if (repl)
-			g_string_append(out, repl);
-		else if (hit + 1 >= end || hit[1] != '\n')
-			g_string_append_c(out, c);
+		g_string_append(out, repl);
 		p = hit + 1;
 	}
 	g_string_append_len(out, p, end - p);
@@ -149,35 +154,34 @@ static void mime_copy_runs(GString *out, const char *in, size_t len, char c, con
 static void mime_encode(GString *out, const GString *html, int enc, const char *eol)
 {
 	GMimeEncoding st;
-	GString *src = NULL;
-	const char *in = html->str;
-	size_t inlen = html->len, n;
+	size_t n;
 	char *buf;
 
 	if (enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
-		/* CRLF is a hard line break, not two octets to encode */
-		src = g_string_sized_new(html->len);
-		mime_copy_runs(src, html->str, html->len, '\r', NULL);
-		in = src->str;
-		inlen = src->len;
+		/* CRLF is a hard line break there, not two octets to encode */
+		qp_encode(out, (const guint8 *)html->str, html->len, eol);
+		return;
 	}
 	g_mime_encoding_init_encode(&st, (GMimeContentEncoding)enc);
-	buf = g_malloc(g_mime_encoding_outlen(&st, inlen) + 16);
-	n = g_mime_encoding_flush(&st, in, inlen, buf);
+	buf = g_malloc(g_mime_encoding_outlen(&st, html->len) + 16);
+	n = g_mime_encoding_flush(&st, html->str, html->len, buf);
 	mime_copy_runs(out, buf, n, '\n', eol);
 	g_free(buf);
-	if (src)
-		g_string_free(src, TRUE);
 }
 
-/* mime_set_ending - make S end with EOL or not, like the original span */
-static void mime_set_ending(GString *s, const char *eol, int want)
+/* mime_set_ending - make S end with EOL or not, like the original span; in
+ * quoted-printable (QP) an added EOL is a soft break ("=" EOL), which decodes to
+ * nothing: the span ended with one, or with a hard break S has already */
+static void mime_set_ending(GString *s, const char *eol, int want, int qp)
 {
 	size_t l = strlen(eol);
 	int has = s->len >= l && memcmp(s->str + s->len - l, eol, l) == 0;
 
-	if (want && !has)
+	if (want && !has) {
+		if (qp)
+			g_string_append_c(s, '=');
 		g_string_append(s, eol);
+	}
 	else if (!want && has)
 		g_string_truncate(s, s->len - l);
 }
@@ -211,7 +215,8 @@ static void mime_encode_part(const struct mime_html *h, GString *content, size_t
 		break;
 	}
 	}
-	mime_set_ending(enc_out, h->eol, h->ends_eol);
+	mime_set_ending(enc_out, h->eol, h->ends_eol,
+	    *qp || h->enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
 }
 
 /* mime_render_part - the new bytes for one HTML part; *QP set if it had to become
@@ -303,15 +308,16 @@ static gint mime_splice_cmp(gconstpointer a, gconstpointer b)
 	return x->to > y->to ? -1 : x->to < y->to ? 1 : 0;
 }
 
-/* mime_splice_add - one more splice */
-static void mime_splice_add(GArray *sp, size_t from, size_t to, const char *bytes, size_t len)
+/* mime_splice_take - one more splice, of BYTES (NULL: a removal), which SP now owns */
+static void mime_splice_take(GArray *sp, size_t from, size_t to, GString *bytes)
 {
-	struct mime_splice x = { from, to, bytes ? g_string_new_len(bytes, (gssize)len) : NULL };
+	struct mime_splice x = { from, to, bytes };
 
 	g_array_append_val(sp, x);
 }
 
-/* mime_part_splices - the splices of one rewritten part H whose new content is PART */
+/* mime_part_splices - the splices of one rewritten part H whose new content is PART
+ * (which SP owns then, or which is freed on failure) */
 static int mime_part_splices(GArray *sp, const struct mime_html *h, GString *part, int qp,
 			     struct mime_render *r, char *why, size_t whylen)
 {
@@ -324,17 +330,17 @@ static int mime_part_splices(GArray *sp, const struct mime_html *h, GString *par
 		/* the part's Content-Transfer-Encoding line changes (or is added) */
 		size_t from = h->cte_end > h->cte_start ? h->cte_start : h->hdr_start;
 		size_t to = h->cte_end > h->cte_start ? h->cte_end : from;
-		GString *l = g_string_new(line);
+		GString *l;
 		if (from > h->start) {
 			snprintf(why, whylen, "cannot change a part's transfer encoding");
-			g_string_free(l, TRUE);
+			g_string_free(part, TRUE);
 			return -1;
 		}
+		l = g_string_new(line);
 		g_string_append(l, h->eol);
-		mime_splice_add(sp, from, to, l->str, l->len);
-		g_string_free(l, TRUE);
+		mime_splice_take(sp, from, to, l);
 	}
-	mime_splice_add(sp, h->start, h->end, part->str, part->len);
+	mime_splice_take(sp, h->start, h->end, part);
 	return 0;
 }
 
@@ -344,12 +350,12 @@ static void mime_cut_splices(GArray *sp, const struct mime_doc *d)
 	for (guint i = 0; i < d->atts->len; i++) {
 		const struct mime_att *a = g_ptr_array_index(d->atts, i);
 		if (a->taken)
-			mime_splice_add(sp, a->cut_start, a->cut_end, NULL, 0);
+			mime_splice_take(sp, a->cut_start, a->cut_end, NULL);
 	}
 	for (guint i = 0; i < d->containers->len; i++) {
 		const struct mime_container *c = &g_array_index(d->containers, struct mime_container, i);
 		if (c->taken)
-			mime_splice_add(sp, c->cut_start, c->cut_end, NULL, 0);
+			mime_splice_take(sp, c->cut_start, c->cut_end, NULL);
 	}
 }
 
@@ -358,9 +364,9 @@ int mime_doc_render(const struct mime_doc *d, const struct html_rewrite_opts *o,
 		    struct mime_render *r, char *why, size_t whylen)
 {
 	const unsigned char *body = d->text->data + d->body_off;
-	size_t blen = d->text->len - d->body_off, pos = 0;
+	size_t blen = d->text->len - d->body_off, pos = 0, maxl;
 	GArray *sp = g_array_new(FALSE, TRUE, sizeof(struct mime_splice));
-	GString *part = g_string_new(NULL);
+	GString *part;
 	struct html_rewrite_opts ho = *o;
 	int qp, rc = -1;
 
@@ -370,17 +376,20 @@ int mime_doc_render(const struct mime_doc *d, const struct html_rewrite_opts *o,
 	for (guint i = 0; i < d->parts->len; i++) {
 		const struct mime_html *h = g_ptr_array_index(d->parts, i);
 
-		g_string_truncate(part, 0);
+		part = g_string_sized_new((h->end - h->start) / 8 * 9 + 1024);
 		if (mime_render_part(h, &ho, mime_column(body, h->start), part, &qp, &r->st, why,
-				     whylen) < 0 ||
-		    mime_part_splices(sp, h, part, qp, r, why, whylen) < 0)
+				     whylen) < 0) {
+			g_string_free(part, TRUE);
+			goto done;
+		}
+		if (mime_part_splices(sp, h, part, qp, r, why, whylen) < 0)
 			goto done;
 	}
 	if (d->ntaken > 0) {
 		for (guint i = 0; o->download_text && i < d->texts->len; i++) {
 			const struct mime_html *h = g_ptr_array_index(d->texts, i);
 
-			g_string_truncate(part, 0);
+			part = g_string_sized_new(h->end - h->start + 1024);
 			mime_render_text(h, o->download_text, mime_column(body, h->start), part, &qp);
 			if (mime_part_splices(sp, h, part, qp, r, why, whylen) < 0)
 				goto done;
@@ -406,7 +415,9 @@ int mime_doc_render(const struct mime_doc *d, const struct html_rewrite_opts *o,
 	g_byte_array_append(r->body, body + pos, (guint)(blen - pos));
 	/* a part that begins or ends inside a line of the MIME structure
 	 * (broken input) may still make that line too long */
-	if (mime_max_line(r->body->data, r->body->len) > MAX(MIME_LINE_MAX, mime_max_line(body, blen))) {
+	/* (the original's longest line is only needed when the new one is over the limit) */
+	maxl = mime_max_line(r->body->data, r->body->len);
+	if (maxl > MIME_LINE_MAX && maxl > mime_max_line(body, blen)) {
 		snprintf(why, whylen, "cannot keep lines within %d octets", MIME_LINE_MAX);
 		goto done;
 	}
@@ -416,7 +427,6 @@ done:
 		if (g_array_index(sp, struct mime_splice, i).bytes)
 			g_string_free(g_array_index(sp, struct mime_splice, i).bytes, TRUE);
 	g_array_free(sp, TRUE);
-	g_string_free(part, TRUE);
 	if (rc < 0)
 		mime_render_clear(r);
 	return rc;

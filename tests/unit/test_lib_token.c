@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "token.h"
 
@@ -210,6 +211,68 @@ static enum token_status check(struct token_keys *k, const char *path, char **ur
 			      (size_t)(q - c - 1), q + 3, strlen(q + 3), &t, n, url);
 }
 
+/* test_click_token_octets - clickurl_make takes a token with any octet at any place
+ * exactly when it is base64url and names a loaded key, and what it makes verifies */
+static void test_click_token_octets(void **state)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	struct token_keys *k = keys_vec();
+	char tok[TOKEN_STR_LEN + 1];
+
+	(void)state;
+	for (size_t pos = 0; pos < TOKEN_STR_LEN; pos++) {
+		for (int c = 1; c < 256; c++) {
+			char *made, *url = NULL, path[512];
+			unsigned n = 0;
+			int b64, known;
+			memcpy(tok, VEC_TOKEN, sizeof(tok));
+			tok[pos] = (char)c;
+			b64 = strchr(abc, c) != NULL;
+			known = token_parse(k, tok, TOKEN_STR_LEN, NULL) != TOKEN_UNKNOWN_KEY;
+			made = clickurl_make(k, "https://t.example", tok, 5, "https://x.example/");
+			assert_int_equal(made != NULL, b64 && known);
+			if (!made)
+				continue;
+			snprintf(path, sizeof(path), "%s", made + strlen("https://t.example/c/"));
+			/* the MAC is over the decoded token: another token's verdict is its own */
+			assert_int_not_equal(check(k, path, &url, &n), TOKEN_MALFORMED);
+			free(url);
+			free(made);
+		}
+	}
+	token_keys_free(k);
+}
+
+/* test_click_lengths - the target's base64url is libsodium's for every length and octet,
+ * and every click URL made verifies back to its target and link number */
+static void test_click_lengths(void **state)
+{
+	struct token_keys *k = keys_vec();
+	const char *base = "https://t.example";
+	char target[128], want[256];
+
+	(void)state;
+	for (size_t len = 1; len < sizeof(target); len++) {
+		char *made, *url = NULL;
+		unsigned n = 0;
+		for (size_t i = 0; i < len; i++)
+			target[i] = (char)(1 + (i * 37 + len * 11) % 255);
+		target[len] = '\0';
+		made = clickurl_make(k, base, VEC_TOKEN, (unsigned)len * 1000u, target);
+		assert_non_null(made);
+		sodium_bin2base64(want, sizeof(want), (const unsigned char *)target, len,
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		assert_string_equal(strstr(made, "?u=") + 3, want);
+		assert_int_equal(strncmp(made, "https://t.example/c/", 20), 0);
+		assert_int_equal(check(k, made + 20, &url, &n), TOKEN_OK);
+		assert_string_equal(url, target);
+		assert_int_equal(n, (unsigned)len * 1000u);
+		free(url);
+		free(made);
+	}
+	token_keys_free(k);
+}
+
 static void test_click(void **state)
 {
 	struct token_keys *k = keys_vec();
@@ -387,6 +450,8 @@ int main(void)
 		cmocka_unit_test(test_uuid),
 		cmocka_unit_test(test_secret_file),
 		cmocka_unit_test(test_click),
+		cmocka_unit_test(test_click_lengths),
+		cmocka_unit_test(test_click_token_octets),
 		cmocka_unit_test(test_click_zero),
 		cmocka_unit_test(test_unsub),
 		cmocka_unit_test(test_dlurl),

@@ -304,6 +304,76 @@ static void test_url_normalize(void **state)
 	g_free(u);
 }
 
+/* qp_roundtrip - the quoted-printable HTML part BODY decodes after the rewrite to the
+ * rewritten HTML octet for octet, and holds each of WANT[0..N) */
+static void qp_roundtrip(const char *body, const char **want, size_t n)
+{
+	static const char head[] = "Subject: qp\r\nContent-Type: text/html; charset=utf-8\r\n"
+				   "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
+	GByteArray *t = g_byte_array_new(), *again = g_byte_array_new();
+	struct html_rewrite_opts o = { PXURL, PH, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL };
+	struct mime_doc *d, *d2;
+	struct mime_html *a, *b;
+	struct mime_render r;
+	char why[160];
+	GString *html = g_string_new(NULL);
+	struct html_rewrite_stats st = { 0 };
+
+	g_byte_array_append(t, (const guint8 *)head, sizeof(head) - 1);
+	g_byte_array_append(t, (const guint8 *)body, (guint)strlen(body));
+	d = mime_doc_parse(t, sizeof(head) - 1, why, sizeof(why));
+	assert_non_null(d);
+	assert_int_equal(mime_doc_render(d, &o, &r, why, sizeof(why)), 0);
+	check_lines("qp_octets", r.body, 1);
+	g_byte_array_append(again, (const guint8 *)head, sizeof(head) - 1);
+	g_byte_array_append(again, r.body->data, r.body->len);
+	d2 = mime_doc_parse(again, sizeof(head) - 1, why, sizeof(why));
+	assert_non_null(d2);
+	a = g_ptr_array_index(d->parts, 0);
+	b = g_ptr_array_index(d2->parts, 0);
+	assert_int_equal(html_rewrite((const char *)a->html->data, a->html->len, &o, html, &st), 0);
+	assert_int_equal(b->html->len, html->len);
+	assert_memory_equal(b->html->data, html->str, html->len);
+	for (size_t i = 0; i < n; i++)
+		assert_non_null(memmem(b->html->data, b->html->len, want[i], strlen(want[i])));
+	g_string_free(html, TRUE);
+	mime_render_clear(&r);
+	mime_doc_free(d2);
+	mime_doc_free(d);
+	g_byte_array_free(again, TRUE);
+	g_byte_array_free(t, TRUE);
+}
+
+/* test_qp_octets - a quoted-printable part decodes after the rewrite to the rewritten HTML
+ * octet for octet: lone CRs (also before a line end), blanks before line ends and at the
+ * end, '=' and 8-bit octets, lines longer than 76 */
+static void test_qp_octets(void **state)
+{
+	static const char *want[] = { "lone\rcr", "line end\r\r\n", "two\r\r\r\n",
+				      "line end \r\n", "tab\t\r\n", "a=b caf\xc3\xa9",
+				      "</html> " };
+	(void)state;
+
+	qp_roundtrip("<html><body><p>lone=0Dcr, cr before a line end=0D\r\n"
+		     "two=0D=0D\r\n"
+		     "blank before a line end=20\r\n"
+		     "tab=09\r\n"
+		     "a=3Db caf=C3=A9 <a href=3D\"https://x.example/a?b=3D1\">x</a> a long line that=\r\n"
+		     " goes on past the seventy-sixth column of the encoded text, and further on=\r\n"
+		     " still</p></body></html>=20", want, G_N_ELEMENTS(want));
+}
+
+/* test_qp_soft_end - a part that ends in a soft line break still ends without a line
+ * break once rewritten (the soft break is kept, not made hard) */
+static void test_qp_soft_end(void **state)
+{
+	static const char *want[] = { "<p>hello</p>" };
+	(void)state;
+
+	qp_roundtrip("<html><body><p>hello</p></body></html>=\r\n", want, G_N_ELEMENTS(want));
+	qp_roundtrip("<html><body><p>hello</p></body></html>\r\n", want, G_N_ELEMENTS(want));
+}
+
 /* test_render_28k - time the rewrite of a 28 KB quoted-printable newsletter */
 static void test_render_28k(void **state)
 {
@@ -360,6 +430,8 @@ int main(void)
 		cmocka_unit_test(test_fixtures),
 		cmocka_unit_test(test_fold),
 		cmocka_unit_test(test_url_normalize),
+		cmocka_unit_test(test_qp_octets),
+		cmocka_unit_test(test_qp_soft_end),
 		cmocka_unit_test(test_render_28k),
 	};
 	int rc;

@@ -196,6 +196,14 @@ static void test_exclusions(void **state)
 	assert_string_equal(tagging_header_exclusion("application/x-pkcs7-mime", 0),
 			    "S/MIME or PGP");
 	assert_null(tagging_header_exclusion("multipart/mixed; boundary=z", 0));
+	/* the words are looked for in any case; in a parameter they are not the type */
+	assert_string_equal(tagging_header_exclusion("MULTIPART/SIGNED; boundary=x", 0),
+			    "multipart/signed");
+	assert_string_equal(tagging_header_exclusion("application/PGP-Encrypted", 0),
+			    "S/MIME or PGP");
+	assert_string_equal(tagging_header_exclusion(" multipart / (c) signed ; boundary=x", 0),
+			    "multipart/signed");
+	assert_null(tagging_header_exclusion("multipart/mixed; boundary=\"signed-pgp-pkcs7\"", 0));
 	assert_true(tagging_signed_type("application", "pgp-encrypted"));
 	assert_false(tagging_signed_type("application", "pdf"));
 	assert_false(tagging_signed_type(NULL, "signed"));
