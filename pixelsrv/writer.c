@@ -9,8 +9,7 @@
  *	COPY, event_bin.c) after the COPY has started and sent WR_CHUNK
  *	bytes at a time, so that the server inserts them while the next
  *	ones are enriched and formatted; only the end of the COPY commits
- *	them.  The COPY names the month's partition when it may
- *	(copy_target.h).
+ *	them.
  *
  *	Results of wr_copy(): WR_OK; WR_DOWN (connection lost, deadline
  *	passed, or a server-side failure that is not about the data: the
@@ -380,8 +379,15 @@ static size_t wr_row(struct writer *w, const struct event_raw *ev, char *buf, si
 	if (facts && (ev->kind == EVENT_CLICK || ev->kind == EVENT_DOWNLOAD || row.datacenter ||
 	    facts_marked(w->facts, ev->rid, ev->at_us)))
 		facts_follow(w->facts, ev->rid);
-	k = event_bin_row(&row, buf, cap);
-	return k > 0 ? (size_t)k : 0;
+	if ((k = event_bin_row(&row, buf, cap)) < 0) {
+		char uuid[TOKEN_UUID_LEN + 1];
+		token_rid_uuid(ev->rid, uuid);
+		metrics_add(METRICS_EVENTS_LOST, 1);	/* cannot be: CAP holds any row */
+		log_warnx("event of token %s lost: its COPY row is over %d bytes", uuid,
+		    EVENT_COPY_MAX);
+		return 0;
+	}
+	return (size_t)k;
 }
 
 /* wr_put - queue LEN bytes of COPY data and send what the socket takes now, without

@@ -27,7 +27,7 @@
  *	User-Agent lookups, COPY formatting and the COPY batches.
  *
  *	copy: enriches and formats the same events into the writer's exact
- *	COPY text beforehand (timed separately: enrich_us), then times only
+ *	binary COPY rows beforehand (timed separately: enrich_us), then times only
  *	the COPY statements, BATCH rows each, from a plain libpq session:
  *	what PostgreSQL alone costs for these rows.  -t names another table
  *	with the same columns to COPY into (default beacon.events).
