@@ -321,8 +321,8 @@ static void copy_raw(struct copy_out *o, const char *s, size_t n)
 	o->p += n;
 }
 
-/* utf8_len - length of the valid UTF-8 sequence at S (N bytes left), 0 if invalid */
-static size_t utf8_len(const unsigned char *s, size_t n)
+/* event_utf8_len - length of the valid UTF-8 sequence at S (N bytes left), 0 if invalid */
+size_t event_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned c = s[0];
 	size_t len;
@@ -380,7 +380,7 @@ static void copy_text(struct copy_out *o, const char *s, size_t n)
 		} else if (c < 0x80) {
 			copy_byte(o, (char)c);
 			i++;
-		} else if ((l = utf8_len(u + i, n - i)) != 0) {
+		} else if ((l = event_utf8_len(u + i, n - i)) != 0) {
 			copy_raw(o, s + i, l);
 			i += l;
 		} else {

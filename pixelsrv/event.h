@@ -7,7 +7,8 @@
  *	len = event_encode(&ev, buf);	(queue slot or spool record)
  *	event_decode(buf, len, &ev);
  *	event_enrich(&ctx, &ev, &row);	(writer thread: class, geo, UA)
- *	n = event_copy_row(&row, dst, cap);
+ *	n = event_bin_row(&row, dst, cap);	(after event_bin_header(); then
+ *					 event_bin_trailer())
  *
  * DESCRIPTION
  *	The request path records only what it saw: time, kind, recipient id,
@@ -50,9 +51,11 @@
  *	otherwise), the place (none for proxies, the relay range's coarse
  *	place for prefetch, MaxMind otherwise), the device, OS, browser and
  *	mail client, and the address as stored (truncated when anonymize_ip).
- *	event_copy_row() writes the row as one line of PostgreSQL COPY text
- *	for the columns in EVENT_COPY_COLUMNS; the User-Agent is made valid
- *	UTF-8 (invalid bytes become U+FFFD) and every value is escaped.
+ *	event_bin_row() (event_bin.c) writes the row as one tuple of
+ *	PostgreSQL's binary COPY for the columns in EVENT_COPY_SQL, the
+ *	writer's format; event_copy_row() as one line of COPY text, the
+ *	reference the binary rows are tested against.  Both make the
+ *	User-Agent valid UTF-8 (invalid bytes become U+FFFD).
  */
 #ifndef BEACON_EVENT_H
 #define BEACON_EVENT_H
@@ -81,10 +84,16 @@
 #define EVENT_SPOOL_TYPE 'E'	/* spool record type of an encoded event */
 #define EVENT_SPOOL_UNSURE 'U'	/* the same, for an event that may be stored already */
 
-/* the COPY statement the rows of event_copy_row() are for */
+/* the COPY statement the rows of event_bin_row() are for (the writer's) */
 #define EVENT_COPY_SQL "COPY beacon.events (at, kind, token_id, link_n, attachment_id, ip, " \
 	"user_agent, device, os, browser, client, country, region, city, latitude, " \
+	"longitude, asn, asn_org, class, reason, hints, late, bytes, partial, node) " \
+	"FROM STDIN (FORMAT binary)"
+/* the same columns for the text lines of event_copy_row() */
+#define EVENT_COPY_TEXT_SQL "COPY beacon.events (at, kind, token_id, link_n, attachment_id, ip, " \
+	"user_agent, device, os, browser, client, country, region, city, latitude, " \
 	"longitude, asn, asn_org, class, reason, hints, late, bytes, partial, node) FROM STDIN"
+#define EVENT_BIN_HEADER_LEN 19	/* bytes of event_bin_header() */
 
 /* event_kind - what the recipient did */
 enum event_kind {
@@ -183,8 +192,17 @@ int event_decode(const uint8_t *buf, size_t len, struct event_raw *ev);
 /* event_enrich - classify EV (FACTS of its message may be NULL) and look up its place and client into ROW */
 void event_enrich(const struct event_ctx *ctx, const struct event_raw *ev,
     const struct classify_facts *facts, struct event_row *row);
-/* event_copy_row - ROW as one COPY text line into DST; length, or -1 if CAP is too small */
+/* event_copy_row - ROW as one COPY text line into DST; length, or -1 if CAP is too small
+ * (the reference event_bin_row() is held to) */
 int event_copy_row(const struct event_row *row, char *dst, size_t cap);
+/* event_bin_header - the start of binary COPY data into DST (EVENT_BIN_HEADER_LEN bytes) */
+size_t event_bin_header(char *dst);
+/* event_bin_row - ROW as one binary COPY tuple into DST; length, or -1 if CAP is too small */
+int event_bin_row(const struct event_row *row, char *dst, size_t cap);
+/* event_bin_trailer - the end of binary COPY data into DST (2 bytes) */
+size_t event_bin_trailer(char *dst);
+/* event_utf8_len - length of the valid UTF-8 sequence at S (N bytes left), 0 if invalid */
+size_t event_utf8_len(const unsigned char *s, size_t n);
 /* event_kind_str - "open", "click", "download", "unsubscribe" */
 const char *event_kind_str(int kind);
 /* event_class_str - "human", "proxy", ... */

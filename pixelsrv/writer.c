@@ -5,10 +5,11 @@
  * DESCRIPTION
  *	See writer.h.  A batch is a list of pointers to encoded records: in
  *	the queue's mapping (live events, released after they are stored)
- *	or in the spool's mapping (replay).  Rows are formatted after the
- *	COPY has started and sent WR_CHUNK bytes at a time, so that the
- *	server parses and inserts them while the next ones are enriched and
- *	formatted; only the end of the COPY commits them.
+ *	or in the spool's mapping (replay).  Rows are formatted (binary
+ *	COPY, event_bin.c) after the COPY has started and sent WR_CHUNK
+ *	bytes at a time, so that the server inserts them while the next
+ *	ones are enriched and formatted; only the end of the COPY commits
+ *	them.
  *
  *	Results of wr_copy(): WR_OK; WR_DOWN (connection lost, deadline
  *	passed, or a server-side failure that is not about the data: the
@@ -361,7 +362,7 @@ static void wr_followup(struct writer *w)
 		wr_drop(w, PQerrorMessage(w->conn));
 }
 
-/* wr_row - the COPY line of one decoded event EV into BUF (CAP >= EVENT_COPY_MAX bytes):
+/* wr_row - the binary COPY tuple of one decoded event EV into BUF (CAP >= EVENT_COPY_MAX bytes):
  * enrichment and classification; its length, or 0 */
 static size_t wr_row(struct writer *w, const struct event_raw *ev, char *buf, size_t cap)
 {
@@ -378,8 +379,15 @@ static size_t wr_row(struct writer *w, const struct event_raw *ev, char *buf, si
 	if (facts && (ev->kind == EVENT_CLICK || ev->kind == EVENT_DOWNLOAD || row.datacenter ||
 	    facts_marked(w->facts, ev->rid, ev->at_us)))
 		facts_follow(w->facts, ev->rid);
-	k = event_copy_row(&row, buf, cap);
-	return k > 0 ? (size_t)k : 0;
+	if ((k = event_bin_row(&row, buf, cap)) < 0) {
+		char uuid[TOKEN_UUID_LEN + 1];
+		token_rid_uuid(ev->rid, uuid);
+		metrics_add(METRICS_EVENTS_LOST, 1);	/* cannot be: CAP holds any row */
+		log_warnx("event of token %s lost: its COPY row is over %d bytes", uuid,
+		    EVENT_COPY_MAX);
+		return 0;
+	}
+	return (size_t)k;
 }
 
 /* wr_put - queue LEN bytes of COPY data and send what the socket takes now, without
@@ -458,6 +466,7 @@ static int wr_copy(struct writer *w, const struct wr_item *items, size_t n)
 		return rc;
 	}
 	PQclear(res);
+	len = event_bin_header(w->buf);
 	for (size_t i = 0; i < n; i++) {
 		if (items[i].skip || event_decode(items[i].rec, items[i].len, &ev) < 0)
 			continue;	/* stored already; decoding was checked when batched */
@@ -468,7 +477,8 @@ static int wr_copy(struct writer *w, const struct wr_item *items, size_t n)
 			len = 0;
 		}
 	}
-	if (len && (f = wr_put(w->conn, w->buf, len, deadline)) != DB_OK)
+	len += event_bin_trailer(w->buf + len);
+	if ((f = wr_put(w->conn, w->buf, len, deadline)) != DB_OK)
 		return wr_fail(w, f, NULL, "COPY");
 	if ((rc = wr_copy_end(w, deadline)) == WR_OK)
 		wr_schema_ok(w);

@@ -8,16 +8,14 @@
 # DESCRIPTION
 #	$B_BIN/ingest_bench (tests/bench/ingest_bench.c) runs pixelsrv's own
 #	writer thread on ING_N events pre-loaded in its queue file (decode,
-#	classification, GeoIP, User-Agent, COPY formatting, COPY batches of
+#	classification, GeoIP, User-Agent, binary COPY formatting, COPY batches of
 #	1000 into beacon.events with the schema's indexes and triggers; rows
 #	go out in chunks while the rest of the batch is formatted), and
 #	in the other mode COPYs the writer's exact rows, formatted
 #	beforehand, in the same batches from a plain libpq session.  Three
 #	more runs COPY the same rows into tables with the same columns: one
-#	partitioned like beacon.events with its indexes but no trigger (a
-#	statement trigger with a transition table on a partitioned table
-#	makes PostgreSQL insert row by row instead of in multi-row
-#	batches), one plain with the indexes, one bare (no index, partition
+#	partitioned like beacon.events with its indexes but no trigger, one
+#	plain with the indexes, one bare (no index, partition
 #	or trigger), to show what each part of the schema costs.  Tables
 #	are emptied before every run; the five take turns
 #	for ING_ROUNDS rounds after one untimed warm-up, and the row count
@@ -139,5 +137,5 @@ bench_ingest() {
 		"the events' addresses, of which $(b_fmt_int "$(ing_field "$gl" country_hits)") found a country and" \
 		"$(b_fmt_int "$(ing_field "$gl" city_hits)") a city): **$ING_GEO_US µs per call** against the run's City database$vs."
 	b_goal "ingest, writer queue → PostgreSQL (events/s)" 300000 "$ING_W" ge \
-		"GeoIP: ${ING_GEO_US} µs/lookup; PostgreSQL: raw COPY of the same rows $(b_fmt_int "$ING_C")/s into beacon.events, $(b_fmt_int "$ING_P")/s into its partitions and indexes without the statement triggers (their transition table makes COPY insert row by row), $(b_fmt_int "$ING_X")/s into a plain table with its indexes, $(b_fmt_int "$ING_B")/s bare; the writer thread spends ${ING_CPU_W} µs CPU/event (enrichment $ING_ENRICH) and PostgreSQL ${ING_PG_W} µs/event, overlapped (rows go out in chunks while the rest of the batch is formatted)"
+		"GeoIP: ${ING_GEO_US} µs/lookup; PostgreSQL: raw COPY of the same rows (binary, as the writer) $(b_fmt_int "$ING_C")/s into beacon.events, $(b_fmt_int "$ING_P")/s into its partitions and indexes without the statement triggers, $(b_fmt_int "$ING_X")/s into a plain table with its indexes, $(b_fmt_int "$ING_B")/s bare; the writer thread spends ${ING_CPU_W} µs CPU/event (enrichment $ING_ENRICH) and PostgreSQL ${ING_PG_W} µs/event, overlapped (rows go out in chunks while the rest of the batch is formatted)"
 }

@@ -27,7 +27,7 @@
  *	User-Agent lookups, COPY formatting and the COPY batches.
  *
  *	copy: enriches and formats the same events into the writer's exact
- *	COPY text beforehand (timed separately: enrich_us), then times only
+ *	binary COPY rows beforehand (timed separately: enrich_us), then times only
  *	the COPY statements, BATCH rows each, from a plain libpq session:
  *	what PostgreSQL alone costs for these rows.  -t names another table
  *	with the same columns to COPY into (default beacon.events).
@@ -295,11 +295,15 @@ static int ib_writer(const struct ib_opts *o, struct beacon_cfg *cfg, struct eve
 static int ib_copy_batch(PGconn *conn, const char *sql, const char *buf, size_t len)
 {
 	PGresult *res = PQexec(conn, sql);
+	char hdr[EVENT_BIN_HEADER_LEN], end[2];
 	int ok;
 
 	ok = PQresultStatus(res) == PGRES_COPY_IN;
 	PQclear(res);
-	if (!ok || PQputCopyData(conn, buf, (int)len) != 1 || PQputCopyEnd(conn, NULL) != 1)
+	if (!ok || PQputCopyData(conn, hdr, (int)event_bin_header(hdr)) != 1 ||
+	    PQputCopyData(conn, buf, (int)len) != 1 ||
+	    PQputCopyData(conn, end, (int)event_bin_trailer(end)) != 1 ||
+	    PQputCopyEnd(conn, NULL) != 1)
 		return -1;
 	ok = 1;
 	while ((res = PQgetResult(conn)) != NULL) {
@@ -321,7 +325,7 @@ static int ib_copy(const struct ib_opts *o, struct event_ctx *ctx, PGconn *conn,
 	double e0, e1, t0, c0, t1, c1;
 	char sql[1024];
 
-	/* EVENT_COPY_SQL with the table replaced: "COPY <table> (columns) FROM STDIN" */
+	/* EVENT_COPY_SQL with the table replaced: "COPY <table> (columns) FROM STDIN (FORMAT binary)" */
 	snprintf(sql, sizeof(sql), "COPY %s %s", o->table, strchr(EVENT_COPY_SQL, '('));
 	if (!buf || !ends) {
 		fprintf(stderr, "ingest_bench: out of memory\n");
@@ -339,7 +343,7 @@ static int ib_copy(const struct ib_opts *o, struct event_ctx *ctx, PGconn *conn,
 		}
 		ib_event(i, at_us, &ev);
 		event_enrich(ctx, &ev, NULL, &row);
-		if ((n = event_copy_row(&row, buf + len, cap - len)) < 0) {
+		if ((n = event_bin_row(&row, buf + len, cap - len)) < 0) {
 			fprintf(stderr, "ingest_bench: event %ld does not format\n", i);
 			return 1;
 		}

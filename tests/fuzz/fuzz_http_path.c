@@ -141,6 +141,41 @@ static void fuzz_utf8(const unsigned char *s, size_t n)
 	}
 }
 
+/* fuzz_bin_row - ROW's binary COPY tuple is 25 fields whose lengths add up to the tuple,
+ * every text field valid UTF-8 */
+static void fuzz_bin_row(const struct event_row *row)
+{
+	/* the text columns of EVENT_COPY_SQL: kind, user_agent .. city, asn_org, class,
+	 * reason, node */
+	static const uint32_t text_fields = 1u << 1 | 0xffu << 6 | 7u << 17 | 1u << 24;
+	static char buf[EVENT_COPY_MAX];
+	const unsigned char *p = (const unsigned char *)buf, *end;
+	int n = event_bin_row(row, buf, sizeof(buf));
+
+	if (n <= 2)
+		abort();
+	end = p + n;
+	if (((p[0] << 8) | p[1]) != 25)
+		abort();
+	p += 2;
+	for (int f = 0; f < 25; f++) {
+		uint32_t len;
+		if (end - p < 4)
+			abort();
+		len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+		p += 4;
+		if (len == 0xffffffffu)
+			continue;	/* NULL */
+		if (len > (size_t)(end - p))
+			abort();
+		if (text_fields & (1u << f))
+			fuzz_utf8(p, len);
+		p += len;
+	}
+	if (p != end)
+		abort();
+}
+
 /* fuzz_event - take the input as a User-Agent */
 static void fuzz_event(const uint8_t *data, size_t size)
 {
@@ -179,9 +214,10 @@ static void fuzz_event(const uint8_t *data, size_t size)
 			abort();
 		tabs += line[i] == '\t';
 	}
-	if (tabs != 24)	/* 25 columns: EVENT_COPY_SQL */
+	if (tabs != 24)	/* 25 columns: EVENT_COPY_TEXT_SQL */
 		abort();
 	fuzz_utf8((const unsigned char *)line, (size_t)n);
+	fuzz_bin_row(&row);
 }
 
 /* fuzz_click - take the input as a target URL and sign it */
