@@ -474,7 +474,7 @@ static void copy_at(struct copy_out *o, int64_t at_us)
 	copy_raw(o, "+00", 3);
 }
 
-/* event_copy_row - one line of COPY text in EVENT_COPY_SQL column order */
+/* event_copy_row - one line of COPY text in EVENT_COPY_TEXT_SQL column order */
 int event_copy_row(const struct event_row *row, char *dst, size_t cap)
 {
 	const struct event_raw *ev = row->raw;

@@ -79,7 +79,8 @@
 /* node bytes that leave the whole EVENT_UA_MAX to the User-Agent */
 #define EVENT_NODE_ROOM (EVENT_REC_MAX - EVENT_HDR_LEN - EVENT_UA_MAX)
 /* largest COPY line event_copy_row() writes: the User-Agent and the three
- * GeoIP names (GEO_NAME_MAX) each escaped at 4 bytes a byte, the rest */
+ * GeoIP names (GEO_NAME_MAX) each escaped at 4 bytes a byte, the rest; a binary
+ * row of event_bin_row() (3 bytes a byte at most) is shorter */
 #define EVENT_COPY_MAX 16384
 #define EVENT_SPOOL_TYPE 'E'	/* spool record type of an encoded event */
 #define EVENT_SPOOL_UNSURE 'U'	/* the same, for an event that may be stored already */
@@ -94,6 +95,11 @@
 	"user_agent, device, os, browser, client, country, region, city, latitude, " \
 	"longitude, asn, asn_org, class, reason, hints, late, bytes, partial, node) FROM STDIN"
 #define EVENT_BIN_HEADER_LEN 19	/* bytes of event_bin_header() */
+/* the types event_bin_row() sends, column by column (format_type() spelling): a binary
+ * COPY needs exactly these, a text COPY anything that reads the text */
+#define EVENT_BIN_TYPES "timestamp with time zone,text,uuid,integer,integer,inet,text,text," \
+	"text,text,text,text,text,text,double precision,double precision,bigint,text,text," \
+	"text,smallint,boolean,bigint,boolean,text"
 
 /* event_kind - what the recipient did */
 enum event_kind {

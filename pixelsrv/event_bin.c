@@ -37,6 +37,12 @@
 #define BIN_AF_INET 2			/* PGSQL_AF_INET */
 #define BIN_AF_INET6 3			/* PGSQL_AF_INET6 */
 
+/* the longest row: 25 lengths, the fixed-size fields, and each text at 3 bytes a byte
+ * (every byte invalid UTF-8, each made U+FFFD): within the writer's room for one row */
+_Static_assert(2 + 25 * 4 + 128 + 3 * (EVENT_UA_MAX + sizeof(struct ua_info) +
+    sizeof(struct geo_info) + sizeof(((struct event_row *)0)->reason) + EVENT_NODE_MAX) <=
+    EVENT_COPY_MAX, "a binary event row may not fit EVENT_COPY_MAX");
+
 static const char bin_header[EVENT_BIN_HEADER_LEN] = "PGCOPY\n\377\r\n\0" "\0\0\0\0" "\0\0\0\0";
 
 /* bin_out - output cursor */
@@ -181,8 +187,15 @@ static void bin_inet(struct bin_out *o, const char *ip)
 	unsigned char a[16];
 	int six = strchr(ip, ':') != NULL;
 
-	if (!*ip || inet_pton(six ? AF_INET6 : AF_INET, ip, a) != 1) {
-		bin_null(o);	/* the text goes out only from inet_ntop: never */
+	if (!*ip) {
+		bin_null(o);
+		return;
+	}
+	if (inet_pton(six ? AF_INET6 : AF_INET, ip, a) != 1) {
+		/* never (the text comes from inet_ntop); as the text input would, the server
+		 * refuses the row: an inet field of a length it rejects (22P03) */
+		bin_u32(o, 1);
+		bin_raw(o, "?", 1);
 		return;
 	}
 	bin_u32(o, six ? 20 : 8);
@@ -214,7 +227,7 @@ int event_bin_row(const struct event_row *row, char *dst, size_t cap)
 	struct bin_out o = { (unsigned char *)dst, (unsigned char *)dst + cap, 0 };
 
 	bin_u16(&o, BIN_FIELDS);
-	bin_int8(&o, ev->at_us - BIN_PG_EPOCH_US);
+	bin_int8(&o, (int64_t)((uint64_t)ev->at_us - (uint64_t)BIN_PG_EPOCH_US));
 	bin_str(&o, event_kind_str(ev->kind));
 	bin_u32(&o, 16);
 	bin_raw(&o, ev->rid, 16);

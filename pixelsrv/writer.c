@@ -109,6 +109,8 @@ struct writer {
 	int down_logged;		/* the outage was logged */
 	long long schema_retry;		/* clock_now_ms() before which no COPY is tried (schema too old) */
 	long long schema_logged;	/* clock_now_ms() of the last "schema too old" line; 0: none */
+	int types_checked;		/* the session's column types were compared (wr_check_types) */
+	int text_copy;			/* they differ from EVENT_BIN_TYPES: COPY text rows */
 	int check_next;			/* the next replay batch may be stored already */
 	int check_refused;		/* the existence check was refused (logged once) */
 	uint64_t replayed;		/* events replayed since the spool was last empty */
@@ -180,6 +182,7 @@ static void wr_drop(struct writer *w, const char *why)
 		PQfinish(w->conn);
 		w->conn = NULL;
 	}
+	w->types_checked = 0;
 	atomic_store(&w->db_up, 0);
 	metrics_add(METRICS_DB_ERRORS, 1);
 	w->next_connect = clock_now_ms() + w->backoff_ms;
@@ -222,6 +225,7 @@ static void wr_schema_old(struct writer *w, const char *what, const char *state,
 	w->schema_retry = now + WR_BACKOFF_MAX;
 	atomic_store(&w->db_up, 0);
 	metrics_add(METRICS_DB_ERRORS, 1);
+	w->types_checked = 0;	/* looked at again before the next try */
 	if (w->schema_logged && now - w->schema_logged < WR_SCHEMA_LOG_MS)
 		return;
 	log_warnx("database %s failed: %s: %.*s (the schema is older than this "
@@ -362,6 +366,47 @@ static void wr_followup(struct writer *w)
 		wr_drop(w, PQerrorMessage(w->conn));
 }
 
+/* wr_check_types - compare the types of the columns the COPY names with EVENT_BIN_TYPES
+ * (once a session, and again after a refused row): binary rows need exactly those, so
+ * when they differ (a migration that changed a column before this beacon-pixelsrv knew
+ * of it) the rows go as text, which the server converts, as before binary; said once */
+static void wr_check_types(struct writer *w)
+{
+	static const char sql[] =
+	    "SELECT string_agg(coalesce(format_type(a.atttypid, a.atttypmod), '-'), ',' "
+	    "ORDER BY c.n) FROM unnest(string_to_array($1, ',')) WITH ORDINALITY AS c(name, n) "
+	    "LEFT JOIN pg_attribute a ON a.attrelid = 'beacon.events'::regclass "
+	    "AND a.attname = c.name AND NOT a.attisdropped";
+	char cols[512];
+	const char *p = strchr(EVENT_COPY_SQL, '(') + 1, *params[1] = { cols };
+	PGresult *res = NULL;
+	size_t n = 0;
+	int text;
+
+	for (; *p && *p != ')' && n + 1 < sizeof(cols); p++)
+		if (*p != ' ')
+			cols[n++] = *p;
+	cols[n] = '\0';
+	if (db_flush(w->conn, PQsendQueryParams(w->conn, sql, 1, NULL, params, NULL, NULL, 0),
+	    clock_after_ms(w->deadline_ms)) != DB_OK ||
+	    db_results(w->conn, clock_after_ms(w->deadline_ms), &res) != DB_OK ||
+	    PQntuples(res) != 1) {
+		PQclear(res);
+		return;	/* asked again next time; the COPY says what is wrong */
+	}
+	w->types_checked = 1;
+	text = strcmp(PQgetvalue(res, 0, 0), EVENT_BIN_TYPES) != 0;
+	if (text && !w->text_copy)
+		log_warnx("beacon.events has columns of other types than this beacon-pixelsrv "
+		    "sends (%s): events go as COPY text, slower, until it is upgraded",
+		    PQgetvalue(res, 0, 0));
+	else if (!text && w->text_copy)
+		log_info("beacon.events has the column types this beacon-pixelsrv sends: "
+		    "binary COPY again");
+	w->text_copy = text;
+	PQclear(res);
+}
+
 /* wr_row - the binary COPY tuple of one decoded event EV into BUF (CAP >= EVENT_COPY_MAX bytes):
  * enrichment and classification; its length, or 0 */
 static size_t wr_row(struct writer *w, const struct event_raw *ev, char *buf, size_t cap)
@@ -379,10 +424,12 @@ static size_t wr_row(struct writer *w, const struct event_raw *ev, char *buf, si
 	if (facts && (ev->kind == EVENT_CLICK || ev->kind == EVENT_DOWNLOAD || row.datacenter ||
 	    facts_marked(w->facts, ev->rid, ev->at_us)))
 		facts_follow(w->facts, ev->rid);
-	if ((k = event_bin_row(&row, buf, cap)) < 0) {
+	k = w->text_copy ? event_copy_row(&row, buf, cap) : event_bin_row(&row, buf, cap);
+	if (k < 0) {
 		char uuid[TOKEN_UUID_LEN + 1];
 		token_rid_uuid(ev->rid, uuid);
-		metrics_add(METRICS_EVENTS_LOST, 1);	/* cannot be: CAP holds any row */
+		metrics_add(METRICS_EVENTS_LOST, 1);	/* cannot be: CAP holds any row
+							 * (static assertion in event_bin.c) */
 		log_warnx("event of token %s lost: its COPY row is over %d bytes", uuid,
 		    EVENT_COPY_MAX);
 		return 0;
@@ -456,8 +503,13 @@ static int wr_copy(struct writer *w, const struct wr_item *items, size_t n)
 	wr_unsubscribe(w, items, n);
 	if (!w->conn)
 		return WR_DOWN;	/* a query lost the session: wr_drop() logged it */
+	if (!w->types_checked)
+		wr_check_types(w);
+	if (!w->conn)
+		return WR_DOWN;
 	deadline = clock_after_ms(w->deadline_ms);
-	f = db_flush(w->conn, PQsendQuery(w->conn, EVENT_COPY_SQL), deadline);
+	f = db_flush(w->conn, PQsendQuery(w->conn, w->text_copy ? EVENT_COPY_TEXT_SQL :
+	    EVENT_COPY_SQL), deadline);
 	if (f == DB_OK)
 		f = db_results(w->conn, deadline, &res);	/* stops at COPY IN */
 	if (f != DB_OK || PQresultStatus(res) != PGRES_COPY_IN) {
@@ -466,7 +518,7 @@ static int wr_copy(struct writer *w, const struct wr_item *items, size_t n)
 		return rc;
 	}
 	PQclear(res);
-	len = event_bin_header(w->buf);
+	len = w->text_copy ? 0 : event_bin_header(w->buf);
 	for (size_t i = 0; i < n; i++) {
 		if (items[i].skip || event_decode(items[i].rec, items[i].len, &ev) < 0)
 			continue;	/* stored already; decoding was checked when batched */
@@ -477,11 +529,14 @@ static int wr_copy(struct writer *w, const struct wr_item *items, size_t n)
 			len = 0;
 		}
 	}
-	len += event_bin_trailer(w->buf + len);
-	if ((f = wr_put(w->conn, w->buf, len, deadline)) != DB_OK)
+	if (!w->text_copy)
+		len += event_bin_trailer(w->buf + len);
+	if (len && (f = wr_put(w->conn, w->buf, len, deadline)) != DB_OK)
 		return wr_fail(w, f, NULL, "COPY");
 	if ((rc = wr_copy_end(w, deadline)) == WR_OK)
 		wr_schema_ok(w);
+	else if (rc == WR_DATA && !w->text_copy)
+		w->types_checked = 0;	/* a changed column refuses binary rows: look before isolating */
 	return rc;
 }
 

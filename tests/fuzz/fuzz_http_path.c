@@ -10,8 +10,10 @@
  *      inside the path.
  *   2. as a User-Agent (its first byte as the flags): event_encode() /
  *      event_decode() must round-trip, the request flags included,
- *      and event_copy_row() must give one COPY line of exactly 19 fields,
- *      valid UTF-8, without a raw CR, LF or TAB inside a field.
+ *      event_copy_row() must give one COPY line of exactly 25 fields,
+ *      valid UTF-8, without a raw CR, LF or TAB inside a field, and
+ *      event_bin_row() one binary tuple of 25 fields whose lengths add
+ *      up to it, its text fields valid UTF-8.
  *   3. as a target URL: clickurl_make() then clickurl_check() on the
  *      parts must give the same URL back.
  *

@@ -21,24 +21,9 @@
 #include <gmime/gmime.h>
 
 #include "qp.h"
+#include "../unit/qp_gmime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* fuzz_gmime - GMime's one-shot encode (ENCODE) or decode of DATA */
-static GString *fuzz_gmime(const uint8_t *data, size_t size, int encode)
-{
-	GMimeEncoding st;
-	GString *s;
-
-	if (encode)
-		g_mime_encoding_init_encode(&st, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-	else
-		g_mime_encoding_init_decode(&st, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-	s = g_string_sized_new(g_mime_encoding_outlen(&st, size) + 16);
-	g_string_set_size(s, g_mime_encoding_outlen(&st, size) + 16);
-	g_string_set_size(s, g_mime_encoding_flush(&st, (const char *)data, size, s->str));
-	return s;
-}
 
 /* fuzz_same - abort unless A[0..ALEN) equals B */
 static void fuzz_same(const char *a, size_t alen, const GString *b)
@@ -49,7 +34,7 @@ static void fuzz_same(const char *a, size_t alen, const GString *b)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	GString *want = fuzz_gmime(data, size, 1), *got = g_string_new("head");
+	GString *want = qp_gmime((const char *)data, size, 1), *got = g_string_new("head");
 	GString *crlf = g_string_new(NULL), *plain = g_string_new(NULL), *back;
 	guint8 *dec = g_malloc(size + 1);
 
@@ -71,12 +56,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < size; i++)
 		if (!(data[i] == '\r' && i + 1 < size && data[i + 1] == '\n'))
 			g_string_append_c(plain, (char)data[i]);
-	back = fuzz_gmime((const uint8_t *)want->str, want->len, 0);
+	back = qp_gmime(want->str, want->len, 0);
 	fuzz_same(back->str, back->len, plain);
 	g_string_free(back, TRUE);
 
 	/* decode: the input as a quoted-printable body */
-	back = fuzz_gmime(data, size, 0);
+	back = qp_gmime((const char *)data, size, 0);
 	fuzz_same((const char *)dec, qp_decode(dec, data, size), back);
 	g_string_free(back, TRUE);
 

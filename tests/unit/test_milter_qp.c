@@ -18,28 +18,13 @@
 #include <gmime/gmime.h>
 
 #include "qp.h"
+#include "qp_gmime.h"
 
 /* qp_case - one input and its output */
 struct qp_case {
 	const char *in;		/* input */
 	const char *want;	/* output */
 };
-
-/* gmime_codec - GMime's one-shot encode (ENCODE) or decode of IN[0..LEN) */
-static GString *gmime_codec(const char *in, size_t len, int encode)
-{
-	GMimeEncoding st;
-	GString *s;
-
-	if (encode)
-		g_mime_encoding_init_encode(&st, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-	else
-		g_mime_encoding_init_decode(&st, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-	s = g_string_sized_new(g_mime_encoding_outlen(&st, len) + 16);
-	g_string_set_size(s, g_mime_encoding_outlen(&st, len) + 16);
-	g_string_set_size(s, g_mime_encoding_flush(&st, in, len, s->str));
-	return s;
-}
 
 /* crlf - S with every "\n" made "\r\n" */
 static GString *crlf(const char *s, size_t len)
@@ -57,7 +42,7 @@ static GString *crlf(const char *s, size_t len)
 /* check_encode - IN[0..LEN) encodes to WANT (NULL: GMime's output) with both line ends */
 static void check_encode(const char *in, size_t len, const char *want)
 {
-	GString *g = gmime_codec(in, len, 1), *out = g_string_new("x"), *w2;
+	GString *g = qp_gmime(in, len, 1), *out = g_string_new("x"), *w2;
 
 	if (want)
 		assert_string_equal(g->str, want);
@@ -77,7 +62,7 @@ static void check_encode(const char *in, size_t len, const char *want)
 /* check_decode - IN[0..LEN) decodes to WANT[0..WLEN) and to what GMime gives */
 static void check_decode(const char *in, size_t len, const char *want, size_t wlen)
 {
-	GString *g = gmime_codec(in, len, 0);
+	GString *g = qp_gmime(in, len, 0);
 	guint8 *out = g_malloc(len + 1);
 	size_t n = qp_decode(out, (const guint8 *)in, len);
 

@@ -11,7 +11,9 @@
  *	none; node or none; hint bits; a time before 2000 and the last
  *	microsecond of a month) go through COPY text into one table and
  *	binary COPY into another, both LIKE beacon.events: the two tables
- *	hold the same rows, and as many as were sent.  A link number over
+ *	hold the same rows, and as many as were sent (the latitudes and
+ *	longitudes have at most 15 significant digits: beyond, binary keeps
+ *	the double exactly and text to 15 digits).  A link number over
  *	int's range is refused by both (SQLSTATE class 22), so the writer's
  *	row-by-row retry sends it to rejected.spool either way.
  */

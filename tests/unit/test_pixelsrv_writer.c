@@ -581,6 +581,46 @@ static void test_schema_old(void **state)
 	wt_free(&t);
 }
 
+/* test_types_changed - a column of another type than binary rows carry (ip made text by
+ * some other schema): the rows go as COPY text, every one stored, none refused, one
+ * warning; back to inet, binary again at the next session */
+static void test_types_changed(void **state)
+{
+	char logpath[128];
+	struct writer *w;
+	struct wt t;
+	int fd, saved;
+	(void)state;
+
+	wt_new(&t);
+	wt_open(&t, db_cluster.conninfo);
+	snprintf(logpath, sizeof(logpath), "%s/writer.log", t.dir);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+	sql("ALTER TABLE beacon.events ALTER COLUMN ip TYPE text");
+	wt_push(&t, 0, 150, 0);
+	w = wt_start(&t, wt_conn(""));
+	writer_stop(w);
+	sql("ALTER TABLE beacon.events ALTER COLUMN ip TYPE inet USING ip::inet");
+	wt_push(&t, 150, 160, 0);
+	w = wt_start(&t, wt_conn(""));
+	writer_stop(w);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	assert_int_equal(wt_rows(&t), 160);
+	assert_int_equal(wt_spooled(&t, EVENT_SPOOL_TYPE), 0);
+	assert_int_equal(wt_lines(logpath, "columns of other types"), 1);
+	assert_int_equal(wt_lines(logpath, "refused"), 0);
+	assert_int_equal(wt_lines(logpath, "unavailable"), 0);
+	wt_close(&t);
+	wt_free(&t);
+}
+
 /* main - run the tests */
 int main(void)
 {
@@ -593,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_check_refused),
 		cmocka_unit_test(test_unsure_commit),
 		cmocka_unit_test(test_schema_old),
+		cmocka_unit_test(test_types_changed),
 	};
 
 	assert_int_equal(token_init(), 0);
