@@ -515,6 +515,30 @@ static void test_unsure_commit(void **state)
 	sql("DROP TRIGGER unit_sleep ON beacon.events");
 }
 
+/* wt_log_start - stderr (the writer's log) into PATH (T's writer.log) from now on; the
+ * saved stderr, for wt_log_end */
+static int wt_log_start(const struct wt *t, char *path, size_t len)
+{
+	int saved, fd;
+
+	snprintf(path, len, "%s/writer.log", t->dir);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+	return saved;
+}
+
+/* wt_log_end - stderr back to SAVED */
+static void wt_log_end(int saved)
+{
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+}
+
 /* wt_lines - lines of the file PATH that hold NEEDLE */
 static int wt_lines(const char *path, const char *needle)
 {
@@ -539,18 +563,12 @@ static void test_schema_old(void **state)
 	long long until;
 	struct writer *w;
 	struct wt t;
-	int fd, saved, i = 0;
+	int saved, i = 0;
 	(void)state;
 
 	wt_new(&t);
 	wt_open(&t, db_cluster.conninfo);
-	snprintf(logpath, sizeof(logpath), "%s/writer.log", t.dir);
-	fflush(stderr);
-	saved = dup(2);
-	fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(saved >= 0 && fd >= 0);
-	dup2(fd, 2);
-	close(fd);
+	saved = wt_log_start(&t, logpath, sizeof(logpath));
 	sql("ALTER TABLE beacon.events RENAME COLUMN node TO unit_node");
 	w = wt_start(&t, wt_conn(""));
 	/* an event every 50 ms for 3 s: a batch every 20 ms could try a COPY */
@@ -567,9 +585,7 @@ static void test_schema_old(void **state)
 		usleep(100000);
 	assert_true(writer_db_up(w));
 	writer_stop(w);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
+	wt_log_end(saved);
 	assert_int_equal(wt_rows(&t), i);
 	/* one error for the first COPY, the next at most every 5 s: no reconnect loop */
 	assert_in_range(metrics_get(METRICS_DB_ERRORS) - errors, 1, 2);
@@ -589,18 +605,12 @@ static void test_types_changed(void **state)
 	char logpath[128];
 	struct writer *w;
 	struct wt t;
-	int fd, saved;
+	int saved;
 	(void)state;
 
 	wt_new(&t);
 	wt_open(&t, db_cluster.conninfo);
-	snprintf(logpath, sizeof(logpath), "%s/writer.log", t.dir);
-	fflush(stderr);
-	saved = dup(2);
-	fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(saved >= 0 && fd >= 0);
-	dup2(fd, 2);
-	close(fd);
+	saved = wt_log_start(&t, logpath, sizeof(logpath));
 	sql("ALTER TABLE beacon.events ALTER COLUMN ip TYPE text");
 	wt_push(&t, 0, 150, 0);
 	w = wt_start(&t, wt_conn(""));
@@ -609,9 +619,7 @@ static void test_types_changed(void **state)
 	wt_push(&t, 150, 160, 0);
 	w = wt_start(&t, wt_conn(""));
 	writer_stop(w);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
+	wt_log_end(saved);
 	assert_int_equal(wt_rows(&t), 160);
 	assert_int_equal(wt_spooled(&t, EVENT_SPOOL_TYPE), 0);
 	assert_int_equal(wt_lines(logpath, "columns of other types"), 1);
