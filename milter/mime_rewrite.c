@@ -413,9 +413,9 @@ int mime_doc_render(const struct mime_doc *d, const struct html_rewrite_opts *o,
 		pos = x->to;
 	}
 	g_byte_array_append(r->body, body + pos, (guint)(blen - pos));
-	/* a part that begins or ends inside a line of the MIME structure
-	 * (broken input) may still make that line too long */
-	/* (the original's longest line is only needed when the new one is over the limit) */
+	/* a part that begins or ends inside a line of the MIME structure (broken input)
+	 * may still make that line too long; the original's longest line is measured only
+	 * when the new one is over the limit */
 	maxl = mime_max_line(r->body->data, r->body->len);
 	if (maxl > MIME_LINE_MAX && maxl > mime_max_line(body, blen)) {
 		snprintf(why, whylen, "cannot keep lines within %d octets", MIME_LINE_MAX);

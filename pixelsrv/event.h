@@ -85,15 +85,14 @@
 #define EVENT_SPOOL_TYPE 'E'	/* spool record type of an encoded event */
 #define EVENT_SPOOL_UNSURE 'U'	/* the same, for an event that may be stored already */
 
+/* the columns of beacon.events a row of event_bin_row() or event_copy_row() holds */
+#define EVENT_COPY_COLUMNS "at,kind,token_id,link_n,attachment_id,ip,user_agent,device,os," \
+	"browser,client,country,region,city,latitude,longitude,asn,asn_org,class,reason,hints," \
+	"late,bytes,partial,node"
 /* the COPY statement the rows of event_bin_row() are for (the writer's) */
-#define EVENT_COPY_SQL "COPY beacon.events (at, kind, token_id, link_n, attachment_id, ip, " \
-	"user_agent, device, os, browser, client, country, region, city, latitude, " \
-	"longitude, asn, asn_org, class, reason, hints, late, bytes, partial, node) " \
-	"FROM STDIN (FORMAT binary)"
+#define EVENT_COPY_SQL "COPY beacon.events (" EVENT_COPY_COLUMNS ") FROM STDIN (FORMAT binary)"
 /* the same columns for the text lines of event_copy_row() */
-#define EVENT_COPY_TEXT_SQL "COPY beacon.events (at, kind, token_id, link_n, attachment_id, ip, " \
-	"user_agent, device, os, browser, client, country, region, city, latitude, " \
-	"longitude, asn, asn_org, class, reason, hints, late, bytes, partial, node) FROM STDIN"
+#define EVENT_COPY_TEXT_SQL "COPY beacon.events (" EVENT_COPY_COLUMNS ") FROM STDIN"
 #define EVENT_BIN_HEADER_LEN 19	/* bytes of event_bin_header() */
 /* the types event_bin_row() sends, column by column (format_type() spelling): a binary
  * COPY needs exactly these, a text COPY anything that reads the text */

@@ -377,16 +377,10 @@ static void wr_check_types(struct writer *w)
 	    "ORDER BY c.n) FROM unnest(string_to_array($1, ',')) WITH ORDINALITY AS c(name, n) "
 	    "LEFT JOIN pg_attribute a ON a.attrelid = 'beacon.events'::regclass "
 	    "AND a.attname = c.name AND NOT a.attisdropped";
-	char cols[512];
-	const char *p = strchr(EVENT_COPY_SQL, '(') + 1, *params[1] = { cols };
+	const char *params[1] = { EVENT_COPY_COLUMNS };
 	PGresult *res = NULL;
-	size_t n = 0;
 	int text;
 
-	for (; *p && *p != ')' && n + 1 < sizeof(cols); p++)
-		if (*p != ' ')
-			cols[n++] = *p;
-	cols[n] = '\0';
 	if (db_flush(w->conn, PQsendQueryParams(w->conn, sql, 1, NULL, params, NULL, NULL, 0),
 	    clock_after_ms(w->deadline_ms)) != DB_OK ||
 	    db_results(w->conn, clock_after_ms(w->deadline_ms), &res) != DB_OK ||

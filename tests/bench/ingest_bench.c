@@ -325,8 +325,9 @@ static int ib_copy(const struct ib_opts *o, struct event_ctx *ctx, PGconn *conn,
 	double e0, e1, t0, c0, t1, c1;
 	char sql[1024];
 
-	/* EVENT_COPY_SQL with the table replaced: "COPY <table> (columns) FROM STDIN (FORMAT binary)" */
-	snprintf(sql, sizeof(sql), "COPY %s %s", o->table, strchr(EVENT_COPY_SQL, '('));
+	/* EVENT_COPY_SQL with the table replaced */
+	snprintf(sql, sizeof(sql), "COPY %s (" EVENT_COPY_COLUMNS ") FROM STDIN (FORMAT binary)",
+	    o->table);
 	if (!buf || !ends) {
 		fprintf(stderr, "ingest_bench: out of memory\n");
 		return 1;

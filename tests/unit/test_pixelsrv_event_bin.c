@@ -75,12 +75,13 @@ static const char *copy(PGconn *c, const char *sql, const char *data, size_t len
 	return st;
 }
 
-/* table_sql - SQL (EVENT_COPY_SQL or EVENT_COPY_TEXT_SQL) into TABLE */
-static const char *table_sql(const char *sql, const char *table)
+/* table_sql - EVENT_COPY_SQL (BIN) or EVENT_COPY_TEXT_SQL into TABLE */
+static const char *table_sql(int bin, const char *table)
 {
 	static char out[1024];
 
-	snprintf(out, sizeof(out), "COPY %s %s", table, strchr(sql, '('));
+	snprintf(out, sizeof(out), "COPY %s (" EVENT_COPY_COLUMNS ") FROM STDIN%s", table,
+	    bin ? " (FORMAT binary)" : "");
 	return out;
 }
 
@@ -164,8 +165,8 @@ static void test_same_rows(void **state)
 		bl += (size_t)n;
 	}
 	bl += event_bin_trailer(bin + bl);
-	assert_null(copy(c, table_sql(EVENT_COPY_TEXT_SQL, "unit_text"), text, tl));
-	assert_null(copy(c, table_sql(EVENT_COPY_SQL, "unit_bin"), bin, bl));
+	assert_null(copy(c, table_sql(0, "unit_text"), text, tl));
+	assert_null(copy(c, table_sql(1, "unit_bin"), bin, bl));
 	assert_string_equal(q(c, "SELECT count(*) FROM unit_bin"), "64");
 	assert_string_equal(q(c, "SELECT count(*) FROM ((TABLE unit_text EXCEPT ALL TABLE unit_bin) "
 	    "UNION ALL (TABLE unit_bin EXCEPT ALL TABLE unit_text)) d"), "0");
@@ -200,10 +201,10 @@ static void test_link_out_of_range(void **state)
 	bl = event_bin_header(bin);
 	bl += (size_t)event_bin_row(&rows[1], bin + bl, sizeof(bin) - bl);
 	bl += event_bin_trailer(bin + bl);
-	st = copy(c, table_sql(EVENT_COPY_TEXT_SQL, "unit_range"), text, (size_t)tl);
+	st = copy(c, table_sql(0, "unit_range"), text, (size_t)tl);
 	assert_non_null(st);
 	assert_memory_equal(st, "22", 2);
-	st = copy(c, table_sql(EVENT_COPY_SQL, "unit_range"), bin, bl);
+	st = copy(c, table_sql(1, "unit_range"), bin, bl);
 	assert_non_null(st);
 	assert_memory_equal(st, "22", 2);
 	assert_string_equal(q(c, "SELECT count(*) FROM unit_range"), "0");
