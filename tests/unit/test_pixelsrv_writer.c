@@ -22,6 +22,8 @@
  *	for seconds; once the column is back they are all stored.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,6 +62,7 @@ struct wt {
 	uint8_t rid[TOKEN_RID_LEN];	/* the recipient of every event of the test */
 	char uuid[TOKEN_UUID_LEN + 1];	/* its token_id */
 	int64_t at0;			/* time of the first event */
+	int with_addr;			/* the events come from 192.0.2.7 (else no address) */
 };
 
 /* wt_open - queue and spools in DIR for a writer on CONNINFO */
@@ -125,7 +128,13 @@ static size_t wt_event(const struct wt *t, int i, unsigned link, uint8_t rec[EVE
 	ev.kind = link ? EVENT_CLICK : EVENT_OPEN;
 	ev.link_n = link;
 	memcpy(ev.rid, t->rid, TOKEN_RID_LEN);
-	event_set_addr(&ev, NULL);
+	if (t->with_addr) {
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+		inet_pton(AF_INET, "192.0.2.7", &sin.sin_addr);
+		event_set_addr(&ev, (const struct sockaddr *)&sin);
+	} else {
+		event_set_addr(&ev, NULL);
+	}
 	event_set_ua(&ev, "unit/1.0");
 	return event_encode(&ev, rec);
 }
@@ -610,6 +619,7 @@ static void test_types_changed(void **state)
 
 	wt_new(&t);
 	wt_open(&t, db_cluster.conninfo);
+	t.with_addr = 1;	/* an ip in every row: binary inet into text is refused */
 	saved = wt_log_start(&t, logpath, sizeof(logpath));
 	sql("ALTER TABLE beacon.events ALTER COLUMN ip TYPE text");
 	wt_push(&t, 0, 150, 0);
@@ -621,6 +631,8 @@ static void test_types_changed(void **state)
 	writer_stop(w);
 	wt_log_end(saved);
 	assert_int_equal(wt_rows(&t), 160);
+	assert_int_equal(wt_query(&t, "SELECT count(*) FROM beacon.events WHERE token_id = $1 "
+	    "AND ip = '192.0.2.7'"), 160);
 	assert_int_equal(wt_spooled(&t, EVENT_SPOOL_TYPE), 0);
 	assert_int_equal(wt_lines(logpath, "columns of other types"), 1);
 	assert_int_equal(wt_lines(logpath, "refused"), 0);
