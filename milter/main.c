@@ -41,6 +41,7 @@
 #include "daemon.h"
 #include "db.h"
 #include "log.h"
+#include "malloc_tune.h"
 #include "safedir.h"
 #include "copylog.h"
 #include "store.h"
@@ -241,6 +242,7 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int rc;
 
+	malloc_tune();
 	db_use(DB_MILTER);
 	beacon_init(argc, argv, &prog, &opts, &cfg);
 	if ((rc = milter_setup(&cfg, &keys, err, sizeof(err))) != 0 ||
