@@ -396,6 +396,11 @@ bench_mail() {
 	cpu="$cpu${ML_HOT:+; $ML_HOT}"
 	b_goal "beacon-milter / no-op milter, 1 rcpt" 0.95 "$(b_div "$beacon" "$noop")" ge "$cpu"
 	b_goal "beacon-milter / opendkim, 1 rcpt" 1.5 "$(b_div "$beacon" "$dkim")" ge "$cpu"
+	local d10
+	d10=$(awk -v m="$b10" -v d="$(b_div "$(ml_med beacon-10 3)" "${ML_N[beacon-10]}" %.0f)" 'BEGIN { printf "%.1f", m * d }')
+	b_goal "beacon-milter split, 10 rcpt: deliveries/s ÷ no-op filter's, 1 rcpt" 0.95 \
+		"$(b_div "$d10" "$noop")" ge \
+		"$d10 deliveries/s against the no-op filter's $noop; per message: beacon-milter $(ml_med beacon-10 6) µs, Postfix $(ml_med beacon-10 7) µs (the original and its 10 copies), PostgreSQL $(ml_med beacon-10 8) µs"
 	b_goal "beacon-milter inet / unix" 0.9 "$(b_div "$binet" "$beacon")" ge \
 		"CPU per message: beacon-milter $(ml_med beacon-inet 6) µs on inet, $(ml_med beacon 6) µs on unix; stock filter on inet: $(b_ratio "$(ml_med noop-inet 5)" "$noop") of unix"
 }

@@ -213,6 +213,11 @@ b_finish() {
 			printf '%s\n' "${B_GOALS[@]}"
 		} | B_REPORT=/dev/null b_table ""
 		echo
+		# what was tried where a goal is missed: kept by hand, for the full report
+		if [ -z "$QUICK" ] && [ -s "$BEACON_SRC/tests/bench/tried.md" ]; then
+			cat "$BEACON_SRC/tests/bench/tried.md"
+			echo
+		fi
 		cat "$B_REPORT"
 	} >"$final"
 	mkdir -p "$(dirname "$B_REPORT_FINAL")"
