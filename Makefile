@@ -197,6 +197,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(MODULE_LIBS) $(BUILD)/libbeacon.a | pkg-
 	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_INC) $(ALL_LDFLAGS) -o $@ $< -Wl,--start-group $(MODULE_LIBS) $(BUILD)/libbeacon.a -Wl,--end-group \
 		$(call pc,--libs,$(TEST_PKGS)) $(SYS_LIBS)
 
+# test_lib_malloc_tune runs this probe: built without sanitizers, so glibc's
+# malloc is the one at work even when the test itself runs under ASan
+$(BUILD)/tests/unit/malloc_tune_probe: tests/unit/malloc_tune_probe.c lib/malloc_tune.c lib/malloc_tune.h
+	@mkdir -p $(dir $@)
+	@$(if $(call yes,$(V)),,echo '  PROBE   $@')
+	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -Ilib -o $@ tests/unit/malloc_tune_probe.c lib/malloc_tune.c -lpthread
+$(BUILD)/tests/unit/test_lib_malloc_tune: $(BUILD)/tests/unit/malloc_tune_probe
+
 tests: $(PROGS) $(TEST_BIN)
 
 deps:

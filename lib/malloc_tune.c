@@ -3,25 +3,43 @@
  *	malloc_tune.c - glibc malloc thresholds for a message-at-a-time daemon
  *
  * DESCRIPTION
- *	See malloc_tune.h.  mallopt() is glibc's; under a sanitizer its
- *	allocator ignores the call, which is harmless.
+ *	See malloc_tune.h.  Under a sanitizer, whose allocator is not
+ *	glibc's, mallopt() does nothing and nothing is reported set.
  */
 #define _GNU_SOURCE
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "malloc_tune.h"
 
-/* malloc_tune - see malloc_tune.h */
-int malloc_tune(void)
+#ifdef __GLIBC__
+#include <malloc.h>
+
+/* malloc_tune_operator - the environment sets this threshold (tunable NAME or VAR) */
+static int malloc_tune_operator(const char *name, const char *var)
 {
 	const char *t = getenv("GLIBC_TUNABLES");
 
-	if (t && strstr(t, "glibc.malloc."))
-		return 0;
-	/* M_MMAP_THRESHOLD first: setting either also stops glibc's own adjusting of both */
-	mallopt(M_MMAP_THRESHOLD, MALLOC_TUNE_MMAP);
-	mallopt(M_TRIM_THRESHOLD, MALLOC_TUNE_TRIM);
-	return 1;
+	return getenv(var) != NULL || (t && strstr(t, name));
 }
+
+/* malloc_tune - see malloc_tune.h */
+int malloc_tune(void)
+{
+	int set = 0;
+
+	if (!malloc_tune_operator("glibc.malloc.mmap_threshold", "MALLOC_MMAP_THRESHOLD_") &&
+	    mallopt(M_MMAP_THRESHOLD, MALLOC_TUNE_MMAP) == 1)
+		set |= MALLOC_TUNE_SET_MMAP;
+	if (!malloc_tune_operator("glibc.malloc.trim_threshold", "MALLOC_TRIM_THRESHOLD_") &&
+	    mallopt(M_TRIM_THRESHOLD, MALLOC_TUNE_TRIM) == 1)
+		set |= MALLOC_TUNE_SET_TRIM;
+	return set;
+}
+#else
+/* malloc_tune - another C library: nothing to do */
+int malloc_tune(void)
+{
+	return 0;
+}
+#endif

@@ -397,7 +397,8 @@ bench_mail() {
 	b_goal "beacon-milter / no-op milter, 1 rcpt" 0.95 "$(b_div "$beacon" "$noop")" ge "$cpu"
 	b_goal "beacon-milter / opendkim, 1 rcpt" 1.5 "$(b_div "$beacon" "$dkim")" ge "$cpu"
 	local d10
-	d10=$(awk -v m="$b10" -v d="$(b_div "$(ml_med beacon-10 3)" "${ML_N[beacon-10]}" %.0f)" 'BEGIN { printf "%.1f", m * d }')
+	d10=$(awk -v m="$b10" -v d="$(b_div "$(ml_med beacon-10 3)" "${ML_N[beacon-10]}" %.0f)" 'BEGIN {
+		if (m == "-" || d == "-" || m == "" || d == "") print "-"; else printf "%.1f", m * d }')
 	b_goal "beacon-milter split, 10 rcpt: deliveries/s ÷ no-op filter's, 1 rcpt" 0.95 \
 		"$(b_div "$d10" "$noop")" ge \
 		"$d10 deliveries/s against the no-op filter's $noop; per message: beacon-milter $(ml_med beacon-10 6) µs, Postfix $(ml_med beacon-10 7) µs (the original and its 10 copies), PostgreSQL $(ml_med beacon-10 8) µs"

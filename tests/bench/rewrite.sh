@@ -105,5 +105,5 @@ bench_rewrite() {
 	b_goal "rewrite of the 28 KB newsletter (instructions)" 500000 "$RW_INSN_28" le "$RW_HOT"
 	b_goal "rewrite of 1 MB ÷ rewrite of 28 KB (instructions)" 40 \
 		"$(b_div "$RW_INSN_1024" "$RW_INSN_28" %.1f)" le \
-		"linear in size: the per-KB cost falls with size (table above)"
+		"1 MB is 36.6 times the 28 KB HTML, so 40 allows 9% above linear; see Rewrite cost by message size"
 }

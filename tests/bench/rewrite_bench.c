@@ -7,7 +7,8 @@
  *	rewrite_bench SECRET_FILE MESSAGE ITERATIONS
  *
  * DESCRIPTION
- *	Builds the milter's message context from MESSAGE (a file with LF or
+ *	Sets glibc's malloc thresholds as beacon-milter does (malloc_tune.h),
+ *	then builds the milter's message context from MESSAGE (a file with LF or
  *	CRLF line ends) the way the callbacks do: one recipient, each header,
  *	the body as CRLF chunks of 64 KB.  Then runs track_message(), the
  *	whole end-of-message decision (MIME parse, token, pixel, every link
@@ -37,6 +38,7 @@
 #include <gmime/gmime.h>
 
 #include "cfg.h"
+#include "malloc_tune.h"
 #include "msgctx.h"
 #include "token.h"
 #include "track.h"
@@ -154,6 +156,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: rewrite_bench SECRET_FILE MESSAGE ITERATIONS\n");
 		return 2;
 	}
+	malloc_tune();
 	if (token_init() < 0)
 		return 2;
 	keys = token_keys_load(argv[1], err, sizeof(err));
