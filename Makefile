@@ -202,7 +202,8 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(MODULE_LIBS) $(BUILD)/libbeacon.a | pkg-
 $(BUILD)/tests/unit/malloc_tune_probe: tests/unit/malloc_tune_probe.c lib/malloc_tune.c lib/malloc_tune.h
 	@mkdir -p $(dir $@)
 	@$(if $(call yes,$(V)),,echo '  PROBE   $@')
-	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -Ilib -o $@ tests/unit/malloc_tune_probe.c lib/malloc_tune.c -lpthread
+	$(Q)$(CC) -std=gnu11 $(WARN) $(filter-out -fsanitize=%,$(CFLAGS)) $(CPPFLAGS) -Ilib \
+		$(filter-out -fsanitize=%,$(LDFLAGS)) -o $@ tests/unit/malloc_tune_probe.c lib/malloc_tune.c -lpthread
 $(BUILD)/tests/unit/test_lib_malloc_tune: $(BUILD)/tests/unit/malloc_tune_probe
 
 tests: $(PROGS) $(TEST_BIN)

@@ -15,12 +15,23 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 
+/* malloc_tune_tunable - GLIBC_TUNABLES holds the entry NAME=value, as glibc reads it
+ * (entries separated by ':'; one without '=' is ignored) */
+static int malloc_tune_tunable(const char *name)
+{
+	const char *t = getenv("GLIBC_TUNABLES");
+	size_t n = strlen(name);
+
+	for (const char *p = t; p && *p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL)
+		if (strncmp(p, name, n) == 0 && p[n] == '=')
+			return 1;
+	return 0;
+}
+
 /* malloc_tune_operator - the environment sets this threshold (tunable NAME or VAR) */
 static int malloc_tune_operator(const char *name, const char *var)
 {
-	const char *t = getenv("GLIBC_TUNABLES");
-
-	return getenv(var) != NULL || (t && strstr(t, name));
+	return getenv(var) != NULL || malloc_tune_tunable(name);
 }
 
 /* malloc_tune - see malloc_tune.h */

@@ -8,20 +8,23 @@
  * DESCRIPTION
  *	glibc's malloc starts with two thresholds of 128 KiB: a request that
  *	large gets a mapping of its own, and a heap whose free top passes
- *	the trim threshold gives it back to the kernel (madvise or munmap).
- *	It raises both, for the whole process, only after it frees a mapped
- *	block: to that block's size and twice that, up to 32 MiB and 64 MiB.
+ *	the trim threshold gives it back to the kernel (brk for the main
+ *	heap, madvise or munmap for a thread's).  It raises both, for the
+ *	whole process, only after it frees a mapped block: to that block's
+ *	size and twice that, up to 32 MiB and 64 MiB (on 64-bit systems).
  *	A daemon whose messages need a few hundred KiB of smaller blocks
- *	never triggers that, so each thread's heap (libmilter starts a
- *	thread per connection) is trimmed after a message and faulted in
- *	again by the next.
+ *	never triggers that, so its heaps are trimmed after a message and
+ *	faulted in again by the next (libmilter starts a thread per
+ *	connection, each on one of glibc's arenas).
  *
  *	malloc_tune() starts where glibc's own adjustment ends: requests
- *	under MALLOC_TUNE_MMAP (32 MiB, glibc's ceiling) come from the heap,
- *	and a heap keeps up to MALLOC_TUNE_TRIM (64 MiB) of free top.  A heap
- *	never keeps more than its busiest message needed, so the memory kept
- *	is at most, per malloc arena (glibc makes up to 8 per core, plus the
- *	main one), the most that one message used on it.
+ *	under MALLOC_TUNE_MMAP (32 MiB) come from the heap, and a heap keeps
+ *	up to MALLOC_TUNE_TRIM (64 MiB) of free top.  An arena then keeps
+ *	what it held at its busiest (the messages it served at once, and the
+ *	database sessions opened on its threads), with up to about 64 MiB of
+ *	that free.  glibc makes at most 8 arenas per core, the main one
+ *	included; glibc.malloc.arena_max=N caps what stays allocated while
+ *	idle at about N x 64 MiB.  The figures are for 64-bit systems.
  *
  *	An operator's own setting of either threshold wins, given as a
  *	GLIBC_TUNABLES entry (glibc.malloc.trim_threshold,

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "malloc_tune.h"
 
@@ -71,7 +72,7 @@ int main(int argc, char **argv)
 	/* the thread first: freeing a mapped block would make glibc raise its thresholds */
 	if (pthread_create(&t, NULL, probe_thread, &faults) != 0 || pthread_join(t, NULL) != 0)
 		return 102;
-	if (faults >= PROBE_BLOCKS * PROBE_BLOCK / 4096 / 2)
+	if (faults >= PROBE_BLOCKS * PROBE_BLOCK / sysconf(_SC_PAGESIZE) / 2)
 		r |= 2;
 	before = mallinfo2().hblks;
 	probe_sink = malloc(4 * 1024 * 1024);

@@ -33,15 +33,18 @@ static int mt_run(const char *arg1, const char *arg2, const char *t, const char 
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		unsetenv("GLIBC_TUNABLES");
-		unsetenv("MALLOC_TRIM_THRESHOLD_");
-		unsetenv("MALLOC_MMAP_THRESHOLD_");
-		unsetenv("MALLOC_TOP_PAD_");
-		if (t)
-			setenv("GLIBC_TUNABLES", t, 1);
-		if (var)
-			setenv(var, val, 1);
-		execl(mt_probe_path, "malloc_tune_probe", arg1, arg2, (char *)NULL);
+		/* nothing of this process's environment: only what the case sets */
+		char tunables[256], other[256];
+		char *envp[3] = { NULL, NULL, NULL };
+		int k = 0;
+
+		if (t && snprintf(tunables, sizeof(tunables), "GLIBC_TUNABLES=%s", t) > 0)
+			envp[k++] = tunables;
+		if (var && snprintf(other, sizeof(other), "%s=%s", var, val) > 0)
+			envp[k++] = other;
+		char *argv[] = { (char *)"malloc_tune_probe", (char *)arg1, (char *)arg2, NULL };
+
+		execve(mt_probe_path, argv, envp);
 		_exit(127);
 	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -62,6 +65,11 @@ static void test_operator_wins(void **state)
 	assert_int_equal(mt_run("tune", NULL, "glibc.pthread.rseq=0:glibc.malloc.mmap_threshold=65536",
 				NULL, NULL),
 			 MALLOC_TUNE_SET_TRIM);
+	/* glibc reads only NAME=value entries: these set nothing */
+	assert_int_equal(mt_run("tune", NULL, "glibc.malloc.arena_max=2:glibc.malloc.trim_threshold",
+				NULL, NULL),
+			 both);
+	assert_int_equal(mt_run("tune", NULL, "x.glibc.malloc.trim_threshold=1", NULL, NULL), both);
 	assert_int_equal(mt_run("tune", NULL, NULL, "MALLOC_TRIM_THRESHOLD_", "131072"),
 			 MALLOC_TUNE_SET_MMAP);
 	assert_int_equal(mt_run("tune", NULL, NULL, "MALLOC_MMAP_THRESHOLD_", "131072"),
