@@ -22,7 +22,7 @@ static int malloc_tune_tunable(const char *name)
 	const char *t = getenv("GLIBC_TUNABLES");
 	size_t n = strlen(name);
 
-	for (const char *p = t; p && *p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL)
+	for (const char *p = t; p; p = strchr(p, ':'), p = p ? p + 1 : NULL)
 		if (strncmp(p, name, n) == 0 && p[n] == '=')
 			return 1;
 	return 0;

@@ -99,7 +99,6 @@ int main(void)
 		return 1;
 	}
 	mt_probe_path[n] = '\0';
-	strcpy(strrchr(mt_probe_path, '/') ? strrchr(mt_probe_path, '/') : mt_probe_path,
-	       "/malloc_tune_probe");
+	strcpy(strrchr(mt_probe_path, '/'), "/malloc_tune_probe");	/* an absolute path */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
